@@ -1,0 +1,41 @@
+// swift-tools-version: 6.0
+//
+// tagdata: raw chemistry and biology dumps -> Tag-LLM training sets.
+// Modules follow the pipeline and depend one way:
+//   TagdataIO (bytes, decompression) -> TagdataBio (sequences) -> TagdataSources (format readers)
+//   -> TagdataCatalog (SQLite) -> TagdataIngest (sources into the catalog) -> tagdata (CLI).
+import PackageDescription
+
+let package = Package(
+  name: "tagdata",
+  platforms: [.macOS(.v13)],
+  products: [
+    .executable(name: "tagdata", targets: ["tagdata"]),
+    .library(name: "TagdataIngest", targets: ["TagdataIngest"]),
+  ],
+  dependencies: [
+    .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+  ],
+  targets: [
+    // System C libraries (Debian: zlib1g-dev, libbz2-dev, libxml2-dev, libsqlite3-dev).
+    .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+    .systemLibrary(name: "CBZ2", providers: [.apt(["libbz2-dev"])]),
+    .systemLibrary(name: "CLibXML2", pkgConfig: "libxml-2.0", providers: [.apt(["libxml2-dev"])]),
+    .systemLibrary(name: "CSQLite3", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
+
+    .target(name: "TagdataIO", dependencies: ["CZlib", "CBZ2"]),
+    .target(name: "TagdataBio", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
+    .target(name: "TagdataSources", dependencies: ["TagdataIO", "TagdataBio", "CLibXML2"]),
+    .target(name: "TagdataCatalog", dependencies: ["CSQLite3"]),
+    .target(name: "TagdataIngest", dependencies: ["TagdataIO", "TagdataBio", "TagdataSources", "TagdataCatalog"]),
+    .executableTarget(
+      name: "tagdata",
+      dependencies: ["TagdataIngest", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+
+    .testTarget(name: "TagdataIOTests", dependencies: ["TagdataIO"]),
+    .testTarget(name: "TagdataBioTests", dependencies: ["TagdataBio"]),
+    .testTarget(name: "TagdataSourcesTests", dependencies: ["TagdataSources"]),
+    .testTarget(name: "TagdataIngestTests", dependencies: ["TagdataIngest"]),
+  ]
+)

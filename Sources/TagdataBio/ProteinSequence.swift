@@ -1,0 +1,169 @@
+import Crypto
+
+/// What to do with the IUPAC ambiguity codes B (D or N), Z (E or Q), J (I or L) and X (any).
+public enum AmbiguityPolicy: String, Sendable, CaseIterable {
+  /// Keep them as they are (the default: UniProt itself uses them).
+  case keep
+  /// Reject a sequence that contains any of them.
+  case reject
+  /// Replace B, Z and J by X, so that every ambiguous position reads the same.
+  case map
+}
+
+/// Why a sequence has no canonical form.
+public enum ProteinSequenceError: Error, Equatable, Sendable, CustomStringConvertible {
+  case empty
+  /// A byte that is not a residue letter. `position` is 0-based in the raw input.
+  case invalidCharacter(byte: UInt8, position: Int)
+  /// `*` (a stop) before the end of the sequence.
+  case internalStop(position: Int)
+  /// An ambiguity code under ``AmbiguityPolicy/reject``.
+  case ambiguousResidue(byte: UInt8, position: Int)
+
+  public var description: String {
+    switch self {
+    case .empty: return "empty sequence"
+    case let .invalidCharacter(b, p): return "invalid character \(Self.show(b)) at position \(p + 1)"
+    case let .internalStop(p): return "stop '*' inside the sequence at position \(p + 1)"
+    case let .ambiguousResidue(b, p): return "ambiguity code \(Self.show(b)) at position \(p + 1) (policy: reject)"
+    }
+  }
+
+  static func show(_ b: UInt8) -> String {
+    (0x21..<0x7f).contains(b) ? "'\(Character(Unicode.Scalar(b)))'" : "byte 0x\(String(b, radix: 16, uppercase: true))"
+  }
+}
+
+/// Canonical protein sequences.
+///
+/// The canonical form is upper case, with whitespace and digits (position numbers in pasted
+/// GenBank or flat-file text) removed and a single terminal `*` dropped. The alphabet is the 20
+/// standard residues, U (selenocysteine), O (pyrrolysine), and the ambiguity codes B, Z, J, X,
+/// which the ``AmbiguityPolicy`` keeps, rejects or maps to X. Anything else (gaps `-` or `.`,
+/// punctuation, bytes outside ASCII) is an error that names the first bad position.
+///
+/// Works on bytes with a 256-entry class table: one pass, no `String` involved.
+public struct ProteinCanonicalizer: Sendable {
+  public var ambiguity: AmbiguityPolicy
+
+  public init(ambiguity: AmbiguityPolicy = .keep) { self.ambiguity = ambiguity }
+
+  // Byte classes.
+  static let skip: UInt8 = 0
+  static let residue: UInt8 = 1
+  static let ambiguous: UInt8 = 2
+  static let stop: UInt8 = 3
+  static let invalid: UInt8 = 4
+
+  static let classes: [UInt8] = {
+    var t = [UInt8](repeating: invalid, count: 256)
+    for b in [UInt8](" \t\n\r\u{0B}\u{0C}0123456789".utf8) { t[Int(b)] = skip }
+    for b in [UInt8]("ACDEFGHIKLMNPQRSTVWYUO".utf8) { t[Int(b)] = residue; t[Int(b) + 32] = residue }
+    for b in [UInt8]("BZJX".utf8) { t[Int(b)] = ambiguous; t[Int(b) + 32] = ambiguous }
+    t[Int(UInt8(ascii: "*"))] = stop
+    return t
+  }()
+
+  /// The canonical form of `raw`, or the reason it has none.
+  public func canonicalize(_ raw: UnsafeBufferPointer<UInt8>) -> Result<[UInt8], ProteinSequenceError> {
+    var out = [UInt8]()
+    out.reserveCapacity(raw.count)
+    var stopAt = -1
+    let classes = Self.classes
+    for i in 0..<raw.count {
+      let b = raw[i]
+      let c = classes[Int(b)]
+      if c == Self.residue {
+        if stopAt >= 0 { return .failure(.internalStop(position: stopAt)) }
+        out.append(b & 0xDF)
+      } else if c == Self.skip {
+        continue
+      } else if c == Self.ambiguous {
+        if stopAt >= 0 { return .failure(.internalStop(position: stopAt)) }
+        switch ambiguity {
+        case .keep: out.append(b & 0xDF)
+        case .reject: return .failure(.ambiguousResidue(byte: b, position: i))
+        case .map: out.append(UInt8(ascii: "X"))
+        }
+      } else if c == Self.stop {
+        if stopAt >= 0 { return .failure(.internalStop(position: stopAt)) }
+        stopAt = i
+      } else {
+        return .failure(.invalidCharacter(byte: b, position: i))
+      }
+    }
+    if out.isEmpty { return .failure(.empty) }
+    return .success(out)
+  }
+
+  /// Convenience for arrays and strings.
+  public func canonicalize<C: Collection>(_ raw: C) -> Result<[UInt8], ProteinSequenceError> where C.Element == UInt8 {
+    if let r = raw.withContiguousStorageIfAvailable({ canonicalize($0) }) { return r }
+    return Array(raw).withUnsafeBufferPointer { canonicalize($0) }
+  }
+}
+
+/// UniProt's CRC64 (SWISS-PROT/ISO 3309 polynomial, reflected, initial value 0, no final XOR),
+/// as printed on SQ lines and in the XML `checksum` attribute.
+public enum CRC64 {
+  static let table: [UInt64] = (0..<256).map { i -> UInt64 in
+    var k = UInt64(i)
+    for _ in 0..<8 { k = (k & 1) != 0 ? (k >> 1) ^ 0xD800_0000_0000_0000 : k >> 1 }
+    return k
+  }
+
+  /// The checksum of `bytes` as stored (case matters).
+  public static func checksum(_ bytes: UnsafeBufferPointer<UInt8>) -> UInt64 {
+    var crc: UInt64 = 0
+    table.withUnsafeBufferPointer { t in
+      for b in bytes { crc = (crc >> 8) ^ t[Int((crc ^ UInt64(b)) & 0xFF)] }
+    }
+    return crc
+  }
+
+  public static func checksum<C: Collection>(_ bytes: C) -> UInt64 where C.Element == UInt8 {
+    if let r = bytes.withContiguousStorageIfAvailable({ checksum($0) }) { return r }
+    return Array(bytes).withUnsafeBufferPointer { checksum($0) }
+  }
+
+  /// 16 upper-case hex digits, zero-padded, as UniProt prints it.
+  public static func hex(_ value: UInt64) -> String {
+    let s = String(value, radix: 16, uppercase: true)
+    return String(repeating: "0", count: 16 - s.count) + s
+  }
+
+  /// Parses 16 hex digits (either case).
+  public static func parse<S: StringProtocol>(_ text: S) -> UInt64? {
+    guard text.count == 16 else { return nil }
+    return UInt64(text, radix: 16)
+  }
+}
+
+/// The content hash that keys a protein in the catalog: SHA-256 of the canonical sequence bytes.
+public enum SequenceDigest {
+  public static func sha256<C: Collection>(_ bytes: C) -> [UInt8] where C.Element == UInt8 {
+    if let d = bytes.withContiguousStorageIfAvailable({ Array(SHA256.hash(data: UnsafeRawBufferPointer($0))) }) {
+      return d
+    }
+    return Array(SHA256.hash(data: Array(bytes)))
+  }
+
+  public static func hex(_ digest: [UInt8]) -> String {
+    let digits = Array("0123456789abcdef".utf8)
+    var out = [UInt8]()
+    out.reserveCapacity(digest.count * 2)
+    for b in digest {
+      out.append(digits[Int(b >> 4)])
+      out.append(digits[Int(b & 15)])
+    }
+    return String(decoding: out, as: UTF8.self)
+  }
+}
+
+/// Incremental SHA-256 for whole streams (source content identity).
+public struct StreamDigest {
+  private var hasher = SHA256()
+  public init() {}
+  public mutating func update(_ bytes: UnsafeRawBufferPointer) { hasher.update(bufferPointer: bytes) }
+  public func finalize() -> [UInt8] { Array(hasher.finalize()) }
+}

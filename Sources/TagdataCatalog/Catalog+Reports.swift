@@ -1,0 +1,94 @@
+extension Catalog {
+  /// Row counts and a breakdown of the catalog, for `tagdata catalog stats`.
+  public struct Stats: Sendable, Equatable, Codable {
+    public var proteins: Int
+    public var residues: Int
+    public var entries: Int
+    public var reviewedEntries: Int
+    public var accessions: Int
+    public var comments: Int
+    public var organisms: Int
+    public var records: Int
+    public var quarantined: Int
+    public var sources: Int
+    public var sourcesComplete: Int
+    public var runs: Int
+    public var quarantineReasons: [String: Int]
+  }
+
+  public func stats() throws -> Stats {
+    func n(_ sql: String) throws -> Int { Int(try db.scalar(sql) ?? 0) }
+    var reasons: [String: Int] = [:]
+    // Group by the reason's leading words so that counts stay readable.
+    let s = try db.prepare("SELECT reason FROM quarantine")
+    while try s.step() {
+      let reason = s.text(0) ?? ""
+      let key = String(reason.split(separator: " ").prefix(4).joined(separator: " "))
+      reasons[key, default: 0] += 1
+    }
+    return Stats(
+      proteins: try n("SELECT COUNT(*) FROM proteins"),
+      residues: try n("SELECT COALESCE(SUM(length), 0) FROM proteins"),
+      entries: try n("SELECT COUNT(*) FROM entries"),
+      reviewedEntries: try n("SELECT COUNT(*) FROM entries WHERE reviewed = 1"),
+      accessions: try n("SELECT COUNT(*) FROM accessions"),
+      comments: try n("SELECT COUNT(*) FROM comments"),
+      organisms: try n("SELECT COUNT(DISTINCT taxon_id) FROM entries"),
+      records: try n("SELECT COUNT(*) FROM records"),
+      quarantined: try n("SELECT COUNT(*) FROM quarantine"),
+      sources: try n("SELECT COUNT(*) FROM sources"),
+      sourcesComplete: try n("SELECT COUNT(*) FROM sources WHERE status = 'complete'"),
+      runs: try n("SELECT COUNT(*) FROM runs"),
+      quarantineReasons: reasons)
+  }
+
+  /// A canonical, sorted text rendering of the catalog's content, independent of row ids,
+  /// run ids, timestamps and file paths: two catalogs with the same content give the same dump.
+  /// Sources are named by the SHA-256 of their decompressed content.
+  public func dump(provenance: Bool = true) throws -> [String] {
+    var lines: [String] = []
+    func query(_ sql: String) throws {
+      let s = try db.prepare(sql)
+      while try s.step() {
+        var fields: [String] = []
+        for i in 0..<s.columnCount {
+          if s.isNull(i) { fields.append("∅") } else { fields.append(s.text(i) ?? "") }
+        }
+        lines.append(fields.joined(separator: "\t"))
+      }
+    }
+    try query("SELECT 'protein', hex(sha256), crc64, length, sequence FROM proteins ORDER BY sha256")
+    try query("""
+      SELECT 'entry', e.accession, hex(p.sha256), e.entry_name, e.reviewed, e.protein_name, e.gene, e.organism,
+        e.taxon_id, e.lineage, e.existence, e.keywords, e.sequence_version, e.entry_version, e.fragment, e.declared_mass
+      FROM entries e JOIN proteins p ON p.id = e.protein_id ORDER BY e.accession, p.sha256
+      """)
+    try query("""
+      SELECT 'accession', a.accession, e.accession, hex(p.sha256), a.is_primary FROM accessions a
+      JOIN entries e ON e.id = a.entry_id JOIN proteins p ON p.id = e.protein_id
+      ORDER BY a.accession, e.accession, p.sha256
+      """)
+    try query("""
+      SELECT 'name', e.accession, hex(p.sha256), n.kind, n.value FROM names n
+      JOIN entries e ON e.id = n.entry_id JOIN proteins p ON p.id = e.protein_id
+      ORDER BY e.accession, p.sha256, n.kind, n.value
+      """)
+    try query("""
+      SELECT 'comment', e.accession, hex(p.sha256), c.ordinal, c.topic, c.text FROM comments c
+      JOIN entries e ON e.id = c.entry_id JOIN proteins p ON p.id = e.protein_id
+      ORDER BY e.accession, p.sha256, c.ordinal
+      """)
+    if provenance {
+      try query("""
+        SELECT 'record', COALESCE(s.content_sha256, 'incomplete'), r.record_no, r.line, r.byte_offset, hex(p.sha256),
+          e.accession, r.label FROM records r JOIN sources s ON s.id = r.source_id JOIN proteins p ON p.id = r.protein_id
+        LEFT JOIN entries e ON e.id = r.entry_id ORDER BY 2, r.record_no
+        """)
+      try query("""
+        SELECT 'quarantine', COALESCE(s.content_sha256, 'incomplete'), q.record_no, q.line, q.byte_offset, q.reason,
+          q.excerpt FROM quarantine q JOIN sources s ON s.id = q.source_id ORDER BY 2, q.record_no
+        """)
+    }
+    return lines
+  }
+}

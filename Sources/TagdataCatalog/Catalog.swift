@@ -1,0 +1,213 @@
+/// The tagdata catalog: one SQLite file holding deduplicated proteins, their UniProt entries,
+/// and the provenance of every record ever ingested.
+///
+/// Tables (schema version 1; see `Schemas/catalog.sql` for the annotated DDL):
+/// - `runs`: one row per `tagdata ingest` invocation.
+/// - `sources`: one row per input file, with its ingest checkpoint (`records_done`,
+///   `next_offset`, `next_line`), status and, once complete, the SHA-256 of its decompressed
+///   content.
+/// - `proteins`: canonical sequences, keyed by their SHA-256; CRC64 and length alongside.
+/// - `entries`: UniProt entries (accession + protein), with names, organism and free text in
+///   `accessions`, `names` and `comments`.
+/// - `records`: provenance, one row per record read (source, record number, line, byte offset).
+/// - `quarantine`: records that could not be used, with the reason and an excerpt.
+public final class Catalog {
+  public let db: Database
+  public static let schemaVersion: Int64 = 1
+
+  /// Opens or creates a catalog and brings its schema up to date.
+  public init(path: String, readOnly: Bool = false) throws {
+    db = try Database(path: path, readOnly: readOnly)
+    if !readOnly {
+      try db.execute("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; PRAGMA cache_size=-65536; PRAGMA temp_store=MEMORY")
+      try migrate()
+    } else {
+      let version = try db.scalar("PRAGMA user_version") ?? 0
+      if version == 0 { throw SQLiteError(code: 0, message: "\(path) is not a tagdata catalog", sql: nil) }
+    }
+  }
+
+  /// Ordered migrations; migration i brings the schema from version i to i + 1.
+  static let migrations: [String] = [
+    """
+    CREATE TABLE runs(
+      id INTEGER PRIMARY KEY,
+      started_at TEXT NOT NULL,
+      finished_at TEXT,
+      tool_version TEXT NOT NULL,
+      arguments TEXT NOT NULL);
+    CREATE TABLE sources(
+      id INTEGER PRIMARY KEY,
+      path TEXT NOT NULL,
+      size INTEGER,
+      mtime_ns INTEGER,
+      head_sha256 TEXT NOT NULL,
+      compression TEXT NOT NULL,
+      format TEXT NOT NULL,
+      policy TEXT NOT NULL,
+      status TEXT NOT NULL CHECK (status IN ('partial', 'complete', 'failed')),
+      records_done INTEGER NOT NULL DEFAULT 0,
+      next_offset INTEGER NOT NULL DEFAULT 0,
+      next_line INTEGER NOT NULL DEFAULT 1,
+      content_sha256 TEXT,
+      error TEXT,
+      first_run INTEGER NOT NULL REFERENCES runs(id),
+      last_run INTEGER NOT NULL REFERENCES runs(id),
+      UNIQUE (path, size, mtime_ns, head_sha256, policy));
+    CREATE TABLE proteins(
+      id INTEGER PRIMARY KEY,
+      sha256 BLOB NOT NULL UNIQUE,
+      crc64 TEXT NOT NULL,
+      length INTEGER NOT NULL,
+      sequence TEXT NOT NULL);
+    CREATE TABLE entries(
+      id INTEGER PRIMARY KEY,
+      protein_id INTEGER NOT NULL REFERENCES proteins(id),
+      accession TEXT NOT NULL,
+      entry_name TEXT,
+      reviewed INTEGER,
+      protein_name TEXT,
+      gene TEXT,
+      organism TEXT,
+      taxon_id INTEGER,
+      lineage TEXT,
+      existence INTEGER,
+      keywords TEXT,
+      sequence_version INTEGER,
+      entry_version INTEGER,
+      fragment INTEGER NOT NULL DEFAULT 0,
+      declared_mass INTEGER,
+      UNIQUE (accession, protein_id));
+    CREATE TABLE accessions(
+      accession TEXT NOT NULL,
+      entry_id INTEGER NOT NULL REFERENCES entries(id),
+      is_primary INTEGER NOT NULL,
+      PRIMARY KEY (accession, entry_id)) WITHOUT ROWID;
+    CREATE TABLE names(
+      entry_id INTEGER NOT NULL REFERENCES entries(id),
+      kind TEXT NOT NULL,
+      value TEXT NOT NULL,
+      PRIMARY KEY (entry_id, kind, value)) WITHOUT ROWID;
+    CREATE TABLE comments(
+      entry_id INTEGER NOT NULL REFERENCES entries(id),
+      ordinal INTEGER NOT NULL,
+      topic TEXT NOT NULL,
+      text TEXT NOT NULL,
+      PRIMARY KEY (entry_id, ordinal)) WITHOUT ROWID;
+    CREATE TABLE records(
+      source_id INTEGER NOT NULL REFERENCES sources(id),
+      record_no INTEGER NOT NULL,
+      line INTEGER NOT NULL,
+      byte_offset INTEGER NOT NULL,
+      protein_id INTEGER NOT NULL REFERENCES proteins(id),
+      entry_id INTEGER REFERENCES entries(id),
+      label TEXT,
+      run_id INTEGER NOT NULL REFERENCES runs(id),
+      PRIMARY KEY (source_id, record_no)) WITHOUT ROWID;
+    CREATE INDEX records_by_protein ON records(protein_id);
+    CREATE TABLE quarantine(
+      source_id INTEGER NOT NULL REFERENCES sources(id),
+      record_no INTEGER NOT NULL,
+      line INTEGER NOT NULL,
+      byte_offset INTEGER NOT NULL,
+      reason TEXT NOT NULL,
+      excerpt TEXT NOT NULL,
+      run_id INTEGER NOT NULL REFERENCES runs(id),
+      PRIMARY KEY (source_id, record_no)) WITHOUT ROWID;
+    """
+  ]
+
+  func migrate() throws {
+    let version = try db.scalar("PRAGMA user_version") ?? 0
+    if version > Int64(Self.migrations.count) {
+      throw SQLiteError(code: 0, message: "\(db.path) has schema version \(version), newer than this tagdata (\(Self.migrations.count))", sql: nil)
+    }
+    for v in Int(version)..<Self.migrations.count {
+      try db.transaction {
+        try db.execute(Self.migrations[v])
+        try db.execute("PRAGMA user_version = \(v + 1)")
+      }
+    }
+  }
+
+  // MARK: - Runs and sources
+
+  /// Starts a run; returns its id.
+  public func beginRun(toolVersion: String, arguments: String, now: String) throws -> Int64 {
+    try db.prepare("INSERT INTO runs(started_at, tool_version, arguments) VALUES (?, ?, ?)")
+      .run([.text(now), .text(toolVersion), .text(arguments)])
+    return db.lastInsertRowID
+  }
+
+  public func finishRun(_ id: Int64, now: String) throws {
+    try db.prepare("UPDATE runs SET finished_at = ? WHERE id = ?").run([.text(now), .int(id)])
+  }
+
+  /// The identity of an input file, used to recognise it again on a later run.
+  public struct SourceKey: Sendable, Equatable {
+    public var path: String
+    public var size: Int64?
+    public var mtimeNanoseconds: Int64?
+    public var headSHA256: String
+    public var policy: String
+    public init(path: String, size: Int64?, mtimeNanoseconds: Int64?, headSHA256: String, policy: String) {
+      self.path = path
+      self.size = size
+      self.mtimeNanoseconds = mtimeNanoseconds
+      self.headSHA256 = headSHA256
+      self.policy = policy
+    }
+  }
+
+  /// A source row.
+  public struct SourceState: Sendable, Equatable {
+    public var id: Int64
+    public var status: String
+    public var recordsDone: Int
+    public var nextOffset: Int64
+    public var nextLine: Int
+  }
+
+  /// Finds a source by identity (stdin never matches: it is always new).
+  public func findSource(_ key: SourceKey) throws -> SourceState? {
+    guard key.path != "-", let size = key.size, let mtime = key.mtimeNanoseconds else { return nil }
+    let s = try db.prepare("""
+      SELECT id, status, records_done, next_offset, next_line FROM sources
+      WHERE path = ? AND size = ? AND mtime_ns = ? AND head_sha256 = ? AND policy = ?
+      """)
+    try s.bind([.text(key.path), .int(size), .int(mtime), .text(key.headSHA256), .text(key.policy)])
+    guard try s.step() else { return nil }
+    return SourceState(id: s.int(0), status: s.text(1) ?? "", recordsDone: Int(s.int(2)), nextOffset: s.int(3),
+                       nextLine: Int(s.int(4)))
+  }
+
+  public func addSource(_ key: SourceKey, compression: String, format: String, run: Int64) throws -> SourceState {
+    try db.prepare("""
+      INSERT INTO sources(path, size, mtime_ns, head_sha256, compression, format, policy, status, first_run, last_run)
+      VALUES (?, ?, ?, ?, ?, ?, ?, 'partial', ?, ?)
+      """).run([
+        .text(key.path), key.size.map { .int($0) } ?? .null, key.mtimeNanoseconds.map { .int($0) } ?? .null,
+        .text(key.headSHA256), .text(compression), .text(format), .text(key.policy), .int(run), .int(run),
+      ])
+    return SourceState(id: db.lastInsertRowID, status: "partial", recordsDone: 0, nextOffset: 0, nextLine: 1)
+  }
+
+  /// Records how far a source has been ingested. Call inside the batch's transaction.
+  public func checkpoint(source: Int64, recordsDone: Int, nextOffset: Int64, nextLine: Int, run: Int64) throws {
+    try checkpointStatement().run([.int(Int64(recordsDone)), .int(nextOffset), .int(Int64(nextLine)), .int(run), .int(source)])
+  }
+
+  private var _checkpoint: Statement?
+  private func checkpointStatement() throws -> Statement {
+    if let s = _checkpoint { return s }
+    let s = try db.prepare("UPDATE sources SET records_done = ?, next_offset = ?, next_line = ?, last_run = ? WHERE id = ?")
+    _checkpoint = s
+    return s
+  }
+
+  /// Marks a source complete (with its content hash) or failed (with the error).
+  public func finishSource(_ id: Int64, status: String, contentSHA256: String?, error: String?) throws {
+    try db.prepare("UPDATE sources SET status = ?, content_sha256 = COALESCE(?, content_sha256), error = ? WHERE id = ?")
+      .run([.text(status), contentSHA256.map { .text($0) } ?? .null, error.map { .text($0) } ?? .null, .int(id)])
+  }
+}

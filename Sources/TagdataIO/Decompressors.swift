@@ -1,0 +1,223 @@
+import CBZ2
+import CZlib
+
+/// Size of the compressed-input buffer of every decompressor.
+let compressedChunk = 1 << 18
+
+/// Decompresses gzip input, including files of several concatenated members (`cat a.gz b.gz`),
+/// as `gzip -dc` does. Trailing zero padding after the last member is ignored; other trailing
+/// bytes are an error.
+public final class GzipSource: ByteSource {
+  private let inner: ByteSource
+  private let stream: UnsafeMutablePointer<z_stream>
+  private let input: UnsafeMutableRawBufferPointer
+  private var inputEnded = false
+  private var memberEnded = false
+  private var finished = false
+  public private(set) var bytesProduced: Int64 = 0
+  public var name: String { inner.name }
+  /// Compressed bytes the decompressor has actually used.
+  public var rawBytesConsumed: Int64 { inner.rawBytesConsumed - Int64(stream.pointee.avail_in) }
+
+  public init(_ inner: ByteSource) throws {
+    self.inner = inner
+    stream = .allocate(capacity: 1)
+    stream.initialize(to: z_stream())
+    input = .allocate(byteCount: compressedChunk, alignment: 16)
+    // 15 + 32: zlib or gzip header, detected automatically.
+    guard tagdata_inflateInit2(stream, 15 + 32) == Z_OK else {
+      input.deallocate(); stream.deallocate()
+      throw InputError.corrupt(file: inner.name, format: "gzip", rawOffset: 0, message: "cannot initialise zlib")
+    }
+  }
+
+  deinit {
+    inflateEnd(stream)
+    stream.deallocate()
+    input.deallocate()
+  }
+
+  private func refill() throws {
+    if stream.pointee.avail_in > 0 || inputEnded { return }
+    let n = try inner.read(into: input)
+    if n == 0 { inputEnded = true }
+    stream.pointee.next_in = input.baseAddress!.assumingMemoryBound(to: Bytef.self)
+    stream.pointee.avail_in = uInt(n)
+  }
+
+  private var pendingError: (any Error)?
+
+  public func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+    if let e = pendingError { throw e }
+    do {
+      return try decode(into: buffer)
+    } catch {
+      // Hand out what was decoded before the damage; report the damage on the next call.
+      let produced = buffer.count - Int(stream.pointee.avail_out)
+      if produced > 0 {
+        pendingError = error
+        bytesProduced += Int64(produced)
+        return produced
+      }
+      throw error
+    }
+  }
+
+  private func decode(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+    guard buffer.count > 0, !finished else { return 0 }
+    stream.pointee.next_out = buffer.baseAddress!.assumingMemoryBound(to: Bytef.self)
+    stream.pointee.avail_out = uInt(buffer.count)
+    while stream.pointee.avail_out > 0 {
+      if memberEnded {
+        // Between members: another gzip header, zero padding, or the end.
+        try refill()
+        if stream.pointee.avail_in == 0 { finished = true; break }
+        let next = stream.pointee.next_in!
+        if next[0] == 0 {
+          // Zero padding (tar-like block fill): skip it.
+          while stream.pointee.avail_in > 0 && stream.pointee.next_in![0] == 0 {
+            stream.pointee.next_in! += 1
+            stream.pointee.avail_in -= 1
+          }
+          continue
+        }
+        if next[0] != 0x1f {
+          throw InputError.corrupt(file: name, format: "gzip", rawOffset: rawBytesConsumed,
+                         message: "trailing bytes after the last gzip member")
+        }
+        inflateReset(stream)
+        memberEnded = false
+      }
+      try refill()
+      let before = stream.pointee.avail_out
+      let status = inflate(stream, Z_NO_FLUSH)
+      switch status {
+      case Z_STREAM_END:
+        memberEnded = true
+      case Z_OK:
+        break
+      case Z_BUF_ERROR:
+        if inputEnded && stream.pointee.avail_in == 0 {
+          throw InputError.truncated(file: name, format: "gzip", rawOffset: rawBytesConsumed,
+                           decodedOffset: bytesProduced + Int64(UInt32(buffer.count) - stream.pointee.avail_out))
+        }
+      default:
+        let message = stream.pointee.msg.map { String(cString: $0) } ?? "zlib error \(status)"
+        throw InputError.corrupt(file: name, format: "gzip", rawOffset: rawBytesConsumed, message: message)
+      }
+      if inputEnded && stream.pointee.avail_in == 0 && !memberEnded
+        && before == stream.pointee.avail_out
+      {
+        throw InputError.truncated(file: name, format: "gzip", rawOffset: rawBytesConsumed,
+                         decodedOffset: bytesProduced + Int64(UInt32(buffer.count) - stream.pointee.avail_out))
+      }
+    }
+    let n = buffer.count - Int(stream.pointee.avail_out)
+    bytesProduced += Int64(n)
+    return n
+  }
+}
+
+/// Decompresses bzip2 input, including files of several concatenated streams (`pbzip2` output,
+/// `cat a.bz2 b.bz2`), as `bzip2 -dc` does.
+public final class Bzip2Source: ByteSource {
+  private let inner: ByteSource
+  private let stream: UnsafeMutablePointer<bz_stream>
+  private let input: UnsafeMutableRawBufferPointer
+  private var inputEnded = false
+  private var streamEnded = false
+  private var finished = false
+  public private(set) var bytesProduced: Int64 = 0
+  public var name: String { inner.name }
+  public var rawBytesConsumed: Int64 { inner.rawBytesConsumed - Int64(stream.pointee.avail_in) }
+
+  public init(_ inner: ByteSource) throws {
+    self.inner = inner
+    stream = .allocate(capacity: 1)
+    stream.initialize(to: bz_stream())
+    input = .allocate(byteCount: compressedChunk, alignment: 16)
+    guard BZ2_bzDecompressInit(stream, 0, 0) == BZ_OK else {
+      input.deallocate(); stream.deallocate()
+      throw InputError.corrupt(file: inner.name, format: "bzip2", rawOffset: 0, message: "cannot initialise libbz2")
+    }
+  }
+
+  deinit {
+    BZ2_bzDecompressEnd(stream)
+    stream.deallocate()
+    input.deallocate()
+  }
+
+  private func refill() throws {
+    if stream.pointee.avail_in > 0 || inputEnded { return }
+    let n = try inner.read(into: input)
+    if n == 0 { inputEnded = true }
+    stream.pointee.next_in = input.baseAddress!.assumingMemoryBound(to: CChar.self)
+    stream.pointee.avail_in = UInt32(n)
+  }
+
+  private var pendingError: (any Error)?
+
+  public func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+    if let e = pendingError { throw e }
+    do {
+      return try decode(into: buffer)
+    } catch {
+      // Hand out what was decoded before the damage; report the damage on the next call.
+      let produced = buffer.count - Int(stream.pointee.avail_out)
+      if produced > 0 {
+        pendingError = error
+        bytesProduced += Int64(produced)
+        return produced
+      }
+      throw error
+    }
+  }
+
+  private func decode(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+    guard buffer.count > 0, !finished else { return 0 }
+    stream.pointee.next_out = buffer.baseAddress!.assumingMemoryBound(to: CChar.self)
+    stream.pointee.avail_out = UInt32(buffer.count)
+    while stream.pointee.avail_out > 0 {
+      if streamEnded {
+        try refill()
+        if stream.pointee.avail_in == 0 { finished = true; break }
+        // Keep the unread input across the re-initialisation.
+        let nextIn = stream.pointee.next_in
+        let availIn = stream.pointee.avail_in
+        let nextOut = stream.pointee.next_out
+        let availOut = stream.pointee.avail_out
+        BZ2_bzDecompressEnd(stream)
+        stream.initialize(to: bz_stream())
+        guard BZ2_bzDecompressInit(stream, 0, 0) == BZ_OK else {
+          throw InputError.corrupt(file: name, format: "bzip2", rawOffset: rawBytesConsumed, message: "cannot re-initialise libbz2")
+        }
+        stream.pointee.next_in = nextIn
+        stream.pointee.avail_in = availIn
+        stream.pointee.next_out = nextOut
+        stream.pointee.avail_out = availOut
+        streamEnded = false
+      }
+      try refill()
+      let before = stream.pointee.avail_out
+      let status = BZ2_bzDecompress(stream)
+      switch status {
+      case BZ_STREAM_END:
+        streamEnded = true
+      case BZ_OK:
+        if inputEnded && stream.pointee.avail_in == 0 && before == stream.pointee.avail_out {
+          throw InputError.truncated(file: name, format: "bzip2", rawOffset: rawBytesConsumed,
+                           decodedOffset: bytesProduced + Int64(UInt32(buffer.count) - stream.pointee.avail_out))
+        }
+      case BZ_DATA_ERROR, BZ_DATA_ERROR_MAGIC:
+        throw InputError.corrupt(file: name, format: "bzip2", rawOffset: rawBytesConsumed,
+                       message: status == BZ_DATA_ERROR_MAGIC ? "bad stream header" : "data integrity error")
+      default:
+        throw InputError.corrupt(file: name, format: "bzip2", rawOffset: rawBytesConsumed, message: "libbz2 error \(status)")
+      }
+    }
+    let n = buffer.count - Int(stream.pointee.avail_out)
+    bytesProduced += Int64(n)
+    return n
+  }
+}

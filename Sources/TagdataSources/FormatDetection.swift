@@ -1,0 +1,69 @@
+import TagdataIO
+
+extension ProteinFormat {
+  /// Recognises a protein format from the first decompressed bytes of a file (its content, not
+  /// its name): `ID   ` starts a UniProt flat file, `>` a FASTA file, and an XML document whose
+  /// root is `<uniprot>` or `<UniRef>` is UniProt XML. Leading blank lines and a UTF-8 byte-order
+  /// mark are skipped. Returns nil when nothing matches.
+  public static func detect(_ head: [UInt8]) -> ProteinFormat? {
+    var i = 0
+    if head.starts(with: [0xEF, 0xBB, 0xBF]) { i = 3 }
+    while i < head.count, head[i] == 0x20 || head[i] == 0x0A || head[i] == 0x0D || head[i] == 0x09 { i += 1 }
+    let rest = head[i...]
+    if rest.starts(with: Array("ID   ".utf8)) { return .uniprotFlat }
+    if rest.first == UInt8(ascii: ">") { return .fasta }
+    if rest.first == UInt8(ascii: "<") {
+      let text = String(decoding: rest, as: UTF8.self)
+      if text.contains("<uniprot") || text.contains("<UniRef") || text.contains("http://uniprot.org/uniprot") {
+        return .uniprotXML
+      }
+    }
+    return nil
+  }
+}
+
+/// Where to start reading a file part-way through (resuming interrupted work).
+public struct ResumePoint: Sendable, Equatable {
+  /// Records already handled.
+  public var recordIndex: Int
+  /// Byte offset (decompressed) of the first unhandled record.
+  public var offset: Int64
+  /// Line of the first unhandled record.
+  public var line: Int
+
+  public init(recordIndex: Int, offset: Int64, line: Int) {
+    self.recordIndex = recordIndex
+    self.offset = offset
+    self.line = line
+  }
+}
+
+/// Makes the reader for a format over a decompressed stream, positioned at `resume` when given.
+/// Line-based formats skip straight to the byte offset; XML is re-parsed and the first
+/// `resume.recordIndex` entries are dropped.
+public func makeProteinReader(format: ProteinFormat, source: ByteSource, resume: ResumePoint? = nil) throws
+  -> ProteinReader
+{
+  switch format {
+  case .uniprotFlat, .fasta:
+    let lines = LineReader(source)
+    var first = 0
+    if let resume, resume.offset > 0 {
+      let skipped = try source.skip(resume.offset)
+      guard skipped == resume.offset else {
+        throw InputError.io(file: source.name, message: "file is shorter than when it was last read; cannot resume")
+      }
+      lines.assumePosition(offset: resume.offset, line: resume.line)
+      first = resume.recordIndex
+    }
+    return format == .fasta
+      ? FastaReader(lines: lines, firstRecordIndex: first)
+      : UniProtFlatReader(lines: lines, firstRecordIndex: first)
+  case .uniprotXML:
+    let reader = try UniProtXMLReader(source: source)
+    if let resume {
+      for _ in 0..<resume.recordIndex where try reader.next() != nil {}
+    }
+    return reader
+  }
+}

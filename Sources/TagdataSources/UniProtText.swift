@@ -1,0 +1,102 @@
+/// Text rules shared by the UniProt flat-file and XML readers, so both produce the same strings.
+enum UniProtText {
+  /// Comment topics whose content is free text in both the flat file and XML. Structured topics
+  /// (ALTERNATIVE PRODUCTS, INTERACTION, SUBCELLULAR LOCATION, SEQUENCE CAUTION, ...) are
+  /// rendered differently by the two formats and are not kept as text.
+  static let freeTextTopics: Set<String> = [
+    "FUNCTION", "SUBUNIT", "TISSUE SPECIFICITY", "DEVELOPMENTAL STAGE", "INDUCTION", "DOMAIN",
+    "PTM", "SIMILARITY", "MISCELLANEOUS", "CAUTION", "POLYMORPHISM", "PATHWAY",
+    "ENZYME REGULATION", "ACTIVITY REGULATION", "BIOTECHNOLOGY", "PHARMACEUTICAL", "ALLERGEN",
+    "TOXIC DOSE", "DISRUPTION PHENOTYPE",
+  ]
+
+  /// Appends one continuation line to accumulated free text, following UniProt's joining rule:
+  /// a line ending in a hyphen that is not preceded by a blank joins the next line directly,
+  /// unless the next line starts with "and " or "or "; everything else joins with one blank.
+  static func join(_ text: inout [UInt8], _ next: UnsafeBufferPointer<UInt8>) {
+    var s = 0
+    var e = next.count
+    while s < e && next[s] == 0x20 { s += 1 }
+    while e > s && next[e - 1] == 0x20 { e -= 1 }
+    if s == e { return }
+    let piece = UnsafeBufferPointer(rebasing: next[s..<e])
+    if text.isEmpty {
+      text.append(contentsOf: piece)
+      return
+    }
+    let n = text.count
+    let hyphenJoin = text[n - 1] == UInt8(ascii: "-") && n >= 2 && text[n - 2] != 0x20
+      && !startsWith(piece, "and ") && !startsWith(piece, "or ")
+    if !hyphenJoin { text.append(0x20) }
+    text.append(contentsOf: piece)
+  }
+
+  static func startsWith(_ b: UnsafeBufferPointer<UInt8>, _ prefix: String) -> Bool {
+    let p = Array(prefix.utf8)
+    return b.count >= p.count && zip(b.prefix(p.count), p).allSatisfy { $0 == $1 }
+  }
+
+  /// Removes evidence blocks `{ECO:...}` and collapses runs of blanks; trims the ends.
+  static func clean(_ s: String) -> String {
+    var out = [UInt8]()
+    out.reserveCapacity(s.utf8.count)
+    var depth = 0
+    var afterEvidence = false
+    for b in s.utf8 {
+      if b == UInt8(ascii: "{") { depth += 1; continue }
+      if b == UInt8(ascii: "}") && depth > 0 {
+        depth -= 1
+        afterEvidence = depth == 0
+        continue
+      }
+      if depth > 0 { continue }
+      let blank = b == 0x20 || b == 0x0A || b == 0x09 || b == 0x0D
+      if afterEvidence && !blank {
+        afterEvidence = false
+        // "text. {ECO:...}." ends the sentence once, not twice.
+        var k = out.count - 1
+        while k >= 0 && out[k] == 0x20 { k -= 1 }
+        if b == UInt8(ascii: "."), k >= 0, out[k] == UInt8(ascii: ".") { continue }
+      }
+      if blank {
+        if let last = out.last, last != 0x20 { out.append(0x20) }
+      } else {
+        out.append(b)
+      }
+    }
+    while out.last == 0x20 { out.removeLast() }
+    // A blank left before punctuation by a removed evidence block: "text {ECO:1}." -> "text."
+    var fixed = [UInt8]()
+    fixed.reserveCapacity(out.count)
+    for (i, b) in out.enumerated() {
+      if b == 0x20, i + 1 < out.count, out[i + 1] == UInt8(ascii: ".") || out[i + 1] == UInt8(ascii: ";")
+        || out[i + 1] == UInt8(ascii: ",")
+      {
+        continue
+      }
+      fixed.append(b)
+    }
+    return String(decoding: fixed, as: UTF8.self)
+  }
+
+  /// Organism as the OS line prints it, from the XML name parts.
+  static func organism(scientific: String?, common: String?, synonyms: [String]) -> String? {
+    guard let scientific else { return nil }
+    var s = scientific
+    if let common { s += " (\(common))" }
+    for syn in synonyms { s += " (\(syn))" }
+    return s
+  }
+
+  /// Protein existence level from the XML `type` text or the flat-file PE line text.
+  static func existenceLevel(_ text: String) -> Int? {
+    switch text.lowercased() {
+    case "evidence at protein level": return 1
+    case "evidence at transcript level": return 2
+    case "inferred from homology": return 3
+    case "predicted": return 4
+    case "uncertain": return 5
+    default: return nil
+    }
+  }
+}

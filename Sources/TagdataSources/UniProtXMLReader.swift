@@ -1,0 +1,345 @@
+import CLibXML2
+import TagdataIO
+
+/// Streams `<entry>` elements from UniProtKB XML (`<uniprot>`) and UniRef XML (`<UniRef>`) with
+/// libxml2's pull reader: one entry in memory at a time, never a whole-document tree.
+///
+/// From UniProtKB entries it reads the same fields as ``UniProtFlatReader`` and renders them
+/// the same way (organism as on OS lines, free-text comments, names). From UniRef entries it
+/// reads the representative member: its UniProtKB accessions, entry name, organism, taxon,
+/// protein name and sequence.
+///
+/// XML that is not well-formed stops the file: the entry being read is reported as malformed,
+/// and the next call throws ``XMLError`` with the line. Entities are not expanded and nothing
+/// is fetched from the network.
+public final class UniProtXMLReader: ProteinReader {
+  public let format = ProteinFormat.uniprotXML
+  private let context: XMLInputContext
+  private let reader: xmlTextReaderPtr
+  private var recordIndex: Int
+  private var stack: [String] = []
+  private var entryDepth = -1
+  private var isUniRef = false
+  private var current: ProteinRecord?
+  private var text: [UInt8] = []
+  private var capturing = false
+  // Per-entry scratch.
+  private var geneNames: [(type: String, value: String)] = []
+  private var geneCount = 0
+  private var organismNames: [(type: String, value: String)] = []
+  private var lineage: [String] = []
+  private var commentTopic: String?
+  private var commentTexts: [String] = []
+  private var accessions: [String] = []
+  private var nameRefs: [String] = []
+  private var ecByKey: [(key: String, id: String)] = []
+  private var failed: Error?
+  private var finished = false
+
+  /// Creates a reader over decompressed XML bytes. `skipRecords` entries are read and dropped
+  /// (resuming part-way through a file).
+  public init(source: ByteSource, firstRecordIndex: Int = 0) throws {
+    context = XMLInputContext(source: source)
+    let unmanaged = Unmanaged.passRetained(context)
+    let options = Int32(XML_PARSE_NONET.rawValue | XML_PARSE_COMPACT.rawValue | XML_PARSE_HUGE.rawValue)
+    guard let r = xmlReaderForIO(xmlInputRead, xmlInputClose, unmanaged.toOpaque(), source.name, nil, options) else {
+      unmanaged.release()
+      throw XMLError(file: source.name, line: 0, message: "cannot create the XML reader")
+    }
+    reader = r
+    recordIndex = firstRecordIndex
+    xmlTextReaderSetStructuredErrorHandler(reader, xmlStructuredError, unmanaged.toOpaque())
+  }
+
+  deinit { xmlFreeTextReader(reader) }
+
+  public func next() throws -> ReadEvent? {
+    if let f = failed { failed = nil; finished = true; throw f }
+    if finished { return nil }
+    while true {
+      let status = xmlTextReaderRead(reader)
+      if status == 0 {
+        finished = true
+        if current != nil { return abandon("document ends inside an entry") }
+        return nil
+      }
+      if status < 0 {
+        let line = Int(xmlTextReaderGetParserLineNumber(reader))
+        let error: Error = context.inputError
+          ?? XMLError(file: context.source.name, line: line, message: context.lastMessage ?? "XML is not well-formed")
+        if current != nil {
+          failed = error
+          return abandon("\(error)")
+        }
+        finished = true
+        throw error
+      }
+      if let event = try handleNode() { return event }
+    }
+  }
+
+  private func abandon(_ reason: String) -> ReadEvent {
+    let r = current!
+    current = nil
+    let excerpt = r.accession.map { "accession \($0)" } ?? "entry at line \(r.location.line)"
+    return .malformed(MalformedRecord(location: r.location, line: Int(xmlTextReaderGetParserLineNumber(reader)),
+                                      reason: reason, excerpt: excerpt))
+  }
+
+  private func attribute(_ name: String) -> String? {
+    guard let p = xmlTextReaderGetAttribute(reader, name) else { return nil }
+    defer { tagdata_xmlFree(p) }
+    return String(cString: p)
+  }
+
+  private func handleNode() throws -> ReadEvent? {
+    let type = xmlTextReaderNodeType(reader)
+    switch type {
+    case 1:  // element
+      let name = xmlTextReaderConstLocalName(reader).map { String(cString: $0) } ?? ""
+      let empty = xmlTextReaderIsEmptyElement(reader) == 1
+      if current == nil {
+        if stack.count == 0 { isUniRef = name == "UniRef" }
+        if name == "entry" && stack.count == 1 {
+          startEntry()
+          if empty { return finishEntry() }
+          stack.append(name)
+          return nil
+        }
+        if !empty { stack.append(name) }
+        return nil
+      }
+      stack.append(name)
+      let path = stack[(entryDepth + 1)...].joined(separator: "/")
+      elementStarted(path)
+      if empty {
+        elementEnded(path)
+        stack.removeLast()
+      }
+      return nil
+    case 3, 4:  // text, CDATA
+      if capturing, let v = xmlTextReaderConstValue(reader) {
+        var p = v
+        while p.pointee != 0 { text.append(p.pointee); p += 1 }
+      }
+      return nil
+    case 15:  // end element
+      guard !stack.isEmpty else { return nil }
+      if current != nil && stack.count - 1 == entryDepth {
+        stack.removeLast()
+        return finishEntry()
+      }
+      if current != nil {
+        let path = stack[(entryDepth + 1)...].joined(separator: "/")
+        elementEnded(path)
+      }
+      stack.removeLast()
+      return nil
+    default:
+      return nil
+    }
+  }
+
+  private func startEntry() {
+    let loc = RecordLocation(index: recordIndex, line: Int(xmlTextReaderGetParserLineNumber(reader)),
+                             offset: Int64(xmlTextReaderByteConsumed(reader)))
+    recordIndex += 1
+    var r = ProteinRecord(format: .uniprotXML, location: loc)
+    if isUniRef {
+      r.label = attribute("id")
+    } else {
+      switch attribute("dataset") {
+      case "Swiss-Prot": r.reviewed = true
+      case "TrEMBL": r.reviewed = false
+      default: break
+      }
+      r.entryVersion = attribute("version").flatMap { Int($0) }
+    }
+    current = r
+    entryDepth = stack.count
+    geneNames = []
+    geneCount = 0
+    organismNames = []
+    lineage = []
+    commentTopic = nil
+    accessions = []
+    nameRefs = []
+    ecByKey = []
+  }
+
+  private static let captured: Set<String> = [
+    "accession", "name", "keyword", "sequence", "gene/name", "organism/name", "organism/lineage/taxon",
+    "comment/text", "representativeMember/sequence",
+    "protein/recommendedName/fullName", "protein/recommendedName/shortName", "protein/recommendedName/ecNumber",
+    "protein/alternativeName/fullName", "protein/alternativeName/shortName", "protein/alternativeName/ecNumber",
+    "protein/submittedName/fullName", "protein/submittedName/shortName", "protein/submittedName/ecNumber",
+    "protein/allergenName", "protein/biotechName", "protein/cdAntigenName", "protein/innName",
+  ]
+
+  private func elementStarted(_ path: String) {
+    guard var r = current else { return }
+    defer { current = r }
+    if Self.captured.contains(path) {
+      capturing = true
+      text.removeAll(keepingCapacity: true)
+    }
+    switch path {
+    case "gene":
+      geneCount += 1
+    case "protein/recommendedName", "protein/alternativeName", "protein/submittedName":
+      // Older XML points from a name to its EC number: <recommendedName ref="1"> ... <dbReference type="EC" key="1">
+      if let ref = attribute("ref") { nameRefs.append(contentsOf: ref.split(separator: " ").map(String.init)) }
+    case "dbReference":
+      if attribute("type") == "EC", let key = attribute("key"), let id = attribute("id") { ecByKey.append((key, id)) }
+    case "organism/dbReference":
+      if attribute("type") == "NCBI Taxonomy", r.taxonID == nil { r.taxonID = attribute("id").flatMap { Int($0) } }
+    case "comment":
+      commentTopic = attribute("type")?.uppercased()
+      commentTexts = []
+    case "proteinExistence":
+      r.existence = attribute("type").flatMap { UniProtText.existenceLevel($0) }
+    case "sequence", "representativeMember/sequence":
+      r.declaredLength = attribute("length").flatMap { Int($0) }
+      r.declaredMass = attribute("mass").flatMap { Int($0) }
+      r.declaredCRC64 = attribute("checksum").flatMap { CRC64Text.parse($0) }
+      r.sequenceVersion = attribute("version").flatMap { Int($0) }
+      if attribute("fragment") != nil { r.fragment = true }
+    case "representativeMember/dbReference":
+      if attribute("type") == "UniProtKB ID" { r.entryName = attribute("id") }
+    case "representativeMember/dbReference/property":
+      guard let type = attribute("type"), let value = attribute("value") else { break }
+      switch type {
+      case "UniProtKB accession": accessions.append(value)
+      case "NCBI taxonomy": r.taxonID = Int(value)
+      case "source organism": r.organism = value
+      case "protein name": r.proteinName = value
+      default: break
+      }
+    default:
+      break
+    }
+    if path == "gene/name" || path == "organism/name" {
+      pendingType = attribute("type") ?? ""
+    }
+  }
+
+  private var pendingType = ""
+
+  private func elementEnded(_ path: String) {
+    guard var r = current else { return }
+    defer { current = r }
+    guard capturing, Self.captured.contains(path) else {
+      if path == "comment", let topic = commentTopic, UniProtText.freeTextTopics.contains(topic), !commentTexts.isEmpty {
+        r.comments.append((topic, UniProtText.clean(commentTexts.joined(separator: " "))))
+      }
+      return
+    }
+    capturing = false
+    let value = String(decoding: text, as: UTF8.self)
+    let cleaned = UniProtText.clean(value)
+    func name(_ kind: String) {
+      r.names.append(ProteinName(kind: kind, value: cleaned))
+    }
+    switch path {
+    case "accession": accessions.append(cleaned)
+    case "name": r.entryName = cleaned
+    case "keyword": r.keywords.append(cleaned)
+    case "sequence", "representativeMember/sequence":
+      r.sequence = text.filter { $0 != 0x20 && $0 != 0x0A && $0 != 0x0D && $0 != 0x09 }
+    case "gene/name":
+      if geneCount == 1 { geneNames.append((pendingType, cleaned)) }
+    case "organism/name": organismNames.append((pendingType, cleaned))
+    case "organism/lineage/taxon": lineage.append(cleaned)
+    case "comment/text": commentTexts.append(value)
+    case "protein/recommendedName/fullName":
+      name("recommended")
+      if r.proteinName == nil { r.proteinName = cleaned }
+    case "protein/recommendedName/shortName": name("recommended-short")
+    case "protein/alternativeName/fullName": name("alternative")
+    case "protein/alternativeName/shortName": name("alternative-short")
+    case "protein/submittedName/fullName":
+      name("submitted")
+      if r.proteinName == nil { r.proteinName = cleaned }
+    case "protein/submittedName/shortName": name("submitted-short")
+    case "protein/recommendedName/ecNumber", "protein/alternativeName/ecNumber", "protein/submittedName/ecNumber":
+      name("ec")
+    case "protein/allergenName": name("allergen")
+    case "protein/biotechName": name("biotech")
+    case "protein/cdAntigenName": name("cd-antigen")
+    case "protein/innName": name("inn")
+    default: break
+    }
+  }
+
+  private func finishEntry() -> ReadEvent {
+    var r = current!
+    current = nil
+    entryDepth = -1
+    if let first = accessions.first {
+      r.accession = first
+      r.secondaryAccessions = Array(accessions.dropFirst())
+    }
+    if !isUniRef {
+      for type in ["primary", "ordered locus", "ORF"] {
+        if let g = geneNames.first(where: { $0.type == type }) { r.gene = g.value; break }
+      }
+      r.organism = UniProtText.organism(
+        scientific: organismNames.first { $0.type == "scientific" }?.value,
+        common: organismNames.first { $0.type == "common" }?.value,
+        synonyms: organismNames.filter { $0.type == "synonym" }.map(\.value))
+      if !lineage.isEmpty { r.lineage = lineage.joined(separator: "; ") }
+      for ref in nameRefs {
+        for ec in ecByKey where ec.key == ref { r.names.append(ProteinName(kind: "ec", value: ec.id)) }
+      }
+      r.keywords.sort()
+    }
+    if r.sequence.isEmpty && r.declaredLength == nil {
+      return .malformed(MalformedRecord(location: r.location, line: r.location.line,
+                                        reason: "entry has no <sequence> element",
+                                        excerpt: r.accession.map { "accession \($0)" } ?? r.label ?? "entry"))
+    }
+    return .record(r)
+  }
+}
+
+/// A well-formedness or encoding error in XML input.
+public struct XMLError: Error, CustomStringConvertible, Sendable {
+  public var file: String
+  public var line: Int
+  public var message: String
+  public var description: String { "\(file): XML error at line \(line): \(message)" }
+}
+
+/// Shared with the libxml2 callbacks: the byte source and the first error seen.
+final class XMLInputContext {
+  let source: ByteSource
+  var inputError: Error?
+  var lastMessage: String?
+  init(source: ByteSource) { self.source = source }
+}
+
+private func xmlInputRead(_ ctx: UnsafeMutableRawPointer?, _ buffer: UnsafeMutablePointer<CChar>?, _ len: Int32) -> Int32 {
+  guard let ctx, let buffer, len > 0 else { return -1 }
+  let context = Unmanaged<XMLInputContext>.fromOpaque(ctx).takeUnretainedValue()
+  do {
+    let n = try context.source.read(into: UnsafeMutableRawBufferPointer(start: buffer, count: Int(len)))
+    return Int32(n)
+  } catch {
+    context.inputError = error
+    return -1
+  }
+}
+
+private func xmlInputClose(_ ctx: UnsafeMutableRawPointer?) -> Int32 {
+  if let ctx { Unmanaged<XMLInputContext>.fromOpaque(ctx).release() }
+  return 0
+}
+
+private func xmlStructuredError(_ ctx: UnsafeMutableRawPointer?, _ error: xmlErrorPtr?) {
+  guard let ctx, let error else { return }
+  let context = Unmanaged<XMLInputContext>.fromOpaque(ctx).takeUnretainedValue()
+  guard context.lastMessage == nil, error.pointee.level.rawValue >= XML_ERR_ERROR.rawValue else { return }
+  var message = error.pointee.message.map { String(cString: $0) } ?? "XML error"
+  while message.last == "\n" { message.removeLast() }
+  context.lastMessage = message
+}

@@ -1,0 +1,70 @@
+import ArgumentParser
+import TagdataCatalog
+
+struct CatalogCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "catalog",
+    abstract: "Inspect the catalog.",
+    subcommands: [Stats.self, Dump.self, Quarantine.self])
+
+  struct Stats: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Print row counts of the catalog.")
+    @OptionGroup var catalogOptions: CatalogOptions
+    @Flag(help: "Print JSON.") var json = false
+
+    func run() throws {
+      let catalog = try Catalog(path: catalogOptions.catalog, readOnly: true)
+      let s = try catalog.stats()
+      if json {
+        writeOut(try encodeJSON(s) + "\n")
+        return
+      }
+      var lines = [
+        "catalog       \(catalogOptions.catalog)",
+        "proteins      \(s.proteins) distinct sequences, \(s.residues) residues",
+        "entries       \(s.entries) (\(s.reviewedEntries) reviewed), \(s.accessions) accessions, \(s.organisms) organisms",
+        "comments      \(s.comments) free-text comments",
+        "records       \(s.records) with provenance, \(s.quarantined) quarantined",
+        "sources       \(s.sources) files (\(s.sourcesComplete) complete), \(s.runs) runs",
+      ]
+      for (reason, n) in s.quarantineReasons.sorted(by: { $0.value > $1.value }) {
+        lines.append("  quarantine  \(n)× \(reason)…")
+      }
+      writeOut(lines.joined(separator: "\n") + "\n")
+    }
+  }
+
+  struct Dump: ParsableCommand {
+    static let configuration = CommandConfiguration(
+      abstract: "Print the catalog's content as sorted tab-separated lines.",
+      discussion: """
+        The dump is independent of row ids, run ids, times and paths (sources are named by the \
+        SHA-256 of their decompressed content), so two catalogs with the same content give the \
+        same dump: `diff <(tagdata catalog dump --catalog a.sqlite) <(tagdata catalog dump --catalog b.sqlite)`.
+        """)
+    @OptionGroup var catalogOptions: CatalogOptions
+    @Flag(help: "Leave out provenance and quarantine lines.") var noProvenance = false
+
+    func run() throws {
+      let catalog = try Catalog(path: catalogOptions.catalog, readOnly: true)
+      for line in try catalog.dump(provenance: !noProvenance) { writeOut(line + "\n") }
+    }
+  }
+
+  struct Quarantine: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "List quarantined records with file, record, line and reason.")
+    @OptionGroup var catalogOptions: CatalogOptions
+
+    func run() throws {
+      let catalog = try Catalog(path: catalogOptions.catalog, readOnly: true)
+      let s = try catalog.db.prepare("""
+        SELECT s.path, q.record_no, q.line, q.byte_offset, q.reason, q.excerpt FROM quarantine q
+        JOIN sources s ON s.id = q.source_id ORDER BY s.path, q.record_no
+        """)
+      while try s.step() {
+        let path = s.text(0) ?? "", rec = s.int(1) + 1, line = s.int(2), off = s.int(3)
+        writeOut("\(path): record \(rec), line \(line), byte \(off): \(s.text(4) ?? "") — \(s.text(5) ?? "")\n")
+      }
+    }
+  }
+}

@@ -1,0 +1,114 @@
+import ArgumentParser
+import TagdataBio
+import TagdataCatalog
+import TagdataIngest
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+struct Ingest: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    abstract: "Read protein dumps into the catalog.",
+    discussion: """
+      Reads UniProtKB flat files (.dat), UniProt and UniRef XML, and FASTA (UniProt headers or \
+      free-form), each plain or compressed with gzip (multi-member too), bzip2 (multi-stream too) \
+      or zip. Give any mix of files; `-` reads standard input.
+
+      Each record's declared length and CRC64 are checked, its sequence canonicalized and \
+      stored once per distinct sequence, with provenance (file, record number, line, byte \
+      offset). Records that cannot be used go to the quarantine table with the reason.
+
+      Work is committed in batches. Re-running the same command after an interruption \
+      (even kill -9) resumes where the last batch ended; running it on a file that is already \
+      in the catalog changes nothing.
+
+      Examples:
+        tagdata ingest uniprot_sprot.dat.gz
+        tagdata ingest --catalog proteins.sqlite Corpora/uniprot/*/*
+        zcat uniprot_trembl.dat.gz | tagdata ingest -
+      """)
+
+  @OptionGroup var catalogOptions: CatalogOptions
+
+  @Option(help: "What to do with ambiguity codes B, Z, J, X: keep them, reject the record, or map B/Z/J to X.")
+  var ambiguity = AmbiguityPolicy.keep
+
+  @Option(help: "Records per committed batch.")
+  var batchSize = 5000
+
+  @Flag(help: "Print the per-file report as JSON on standard output.")
+  var json = false
+
+  @Flag(help: "No progress line, even on a terminal.")
+  var quiet = false
+
+  @Argument(help: ArgumentHelp("Input files; `-` for standard input.", valueName: "file"))
+  var files: [String]
+
+  func validate() throws {
+    if batchSize < 1 { throw ValidationError("--batch-size must be at least 1") }
+    if files.filter({ $0 == "-" }).count > 1 { throw ValidationError("standard input (-) can be read only once") }
+  }
+
+  func run() throws {
+    let catalog = try Catalog(path: catalogOptions.catalog)
+    var options = IngestOptions()
+    options.batchSize = batchSize
+    options.ambiguity = ambiguity
+    let ingestor = try Ingestor(catalog: catalog, options: options, arguments: CommandLine.arguments.joined(separator: " "))
+    let tty = isatty(2) == 1 && !quiet
+    if tty {
+      ingestor.onProgress = { p in
+        var line = "\(p.path): \(p.records) records"
+        if p.quarantined > 0 { line += ", \(p.quarantined) quarantined" }
+        let mb = Double(p.rawBytes) / 1e6
+        line += ", \(format(mb, 1)) MB"
+        if let total = p.totalBytes, total > 0 {
+          let fraction = Double(p.rawBytes) / Double(total)
+          line += " of \(format(Double(total) / 1e6, 1)) MB (\(Int(fraction * 100))%)"
+          if fraction > 0.01 { line += ", ETA \(Int(p.seconds / fraction - p.seconds)) s" }
+        }
+        writeFD(2, "\r\u{1B}[K\(line)")
+      }
+    }
+    var reports: [FileReport] = []
+    for file in files {
+      let r = try ingestor.ingest(path: file)
+      if tty { writeFD(2, "\r\u{1B}[K") }
+      reports.append(r)
+      if !json { warn(describe(r)) }
+    }
+    try ingestor.close()
+    if json {
+      writeOut(try encodeJSON(reports) + "\n")
+    }
+    if reports.contains(where: { $0.status == .failed }) { throw ExitCode(1) }
+  }
+
+  func describe(_ r: FileReport) -> String {
+    switch r.status {
+    case .alreadyIngested:
+      return "\(r.path): already in the catalog, nothing to do"
+    case .complete, .failed:
+      var s = "\(r.path): \(r.records) records stored, \(r.quarantined) quarantined, \(r.newProteins) new proteins"
+      if let f = r.format { s += " [\(f)\(r.compression.map { $0 == "none" ? "" : ", \($0)" } ?? "")]" }
+      if r.resumedAfter > 0 { s += " (resumed after \(r.resumedAfter) records)" }
+      s += " in \(format(r.seconds, 2)) s"
+      if let e = r.error { s += "\n  error: \(e)" }
+      return s
+    }
+  }
+}
+
+func format(_ x: Double, _ digits: Int) -> String {
+  var scale = 1.0
+  for _ in 0..<digits { scale *= 10 }
+  let v = (x * scale).rounded() / scale
+  var s = "\(v)"
+  if let dot = s.firstIndex(of: ".") {
+    let decimals = s.distance(from: dot, to: s.endIndex) - 1
+    if decimals < digits { s += String(repeating: "0", count: digits - decimals) }
+  }
+  return s
+}
