@@ -33,9 +33,10 @@ let package = Package(
       name: "tagdata",
       dependencies: ["TagdataIngest", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
 
-    .testTarget(name: "TagdataIOTests", dependencies: ["TagdataIO"]),
+    .target(name: "TestSupport", path: "Tests/TestSupport"),
+    .testTarget(name: "TagdataIOTests", dependencies: ["TagdataIO", "TestSupport"]),
     .testTarget(name: "TagdataBioTests", dependencies: ["TagdataBio"]),
-    .testTarget(name: "TagdataSourcesTests", dependencies: ["TagdataSources"]),
-    .testTarget(name: "TagdataIngestTests", dependencies: ["TagdataIngest"]),
+    .testTarget(name: "TagdataSourcesTests", dependencies: ["TagdataSources", "TestSupport"]),
+    .testTarget(name: "TagdataIngestTests", dependencies: ["TagdataIngest", "TestSupport"]),
   ]
 )

@@ -1,0 +1,169 @@
+import Foundation
+import TestSupport
+import Testing
+@testable import TagdataIO
+
+/// Reads a whole source into memory (tests only).
+func readAll(_ source: ByteSource, chunk: Int = 7919) throws -> [UInt8] {
+  var out = [UInt8]()
+  var buf = [UInt8](repeating: 0, count: chunk)
+  while true {
+    let n = try buf.withUnsafeMutableBytes { try source.read(into: $0) }
+    if n == 0 { return out }
+    out.append(contentsOf: buf[0..<n])
+  }
+}
+
+@Suite struct CompressionTests {
+  let sample = TestSupport.corpus("uniprot/flat/multi_ex.txt")
+
+  func original() throws -> [UInt8] { Array(try Data(contentsOf: sample)) }
+
+  @Test func detectsContainersByMagicBytesNotNames() throws {
+    let dir = TestSupport.tempDirectory()
+    // A gzip file with a misleading name, and a plain file named .gz.
+    try TestSupport.shell("gzip -c '\(sample.path)' > '\(dir.path)/data.txt'; cp '\(sample.path)' '\(dir.path)/plain.gz'")
+    let a = try openInput(dir.appendingPathComponent("data.txt").path)
+    #expect(a.compression == .gzip)
+    #expect(try readAll(a.source) == original())
+    let b = try openInput(dir.appendingPathComponent("plain.gz").path)
+    #expect(b.compression == .none)
+    #expect(try readAll(b.source) == original())
+  }
+
+  @Test(arguments: ["gzip", "bzip2", "zip"])
+  func decompressesToTheOriginalBytes(tool: String) throws {
+    let dir = TestSupport.tempDirectory()
+    let out = dir.appendingPathComponent("f.\(tool)").path
+    switch tool {
+    case "zip": try TestSupport.shell("cd '\(dir.path)' && cp '\(sample.path)' multi_ex.txt && zip -q f.zip multi_ex.txt && mv f.zip '\(out)'")
+    default: try TestSupport.shell("\(tool) -c '\(sample.path)' > '\(out)'")
+    }
+    let opened = try openInput(out)
+    #expect(opened.compression.rawValue == tool)
+    #expect(try readAll(opened.source) == original())
+  }
+
+  @Test func zipFromAPipeWithDataDescriptorAndStoredMembers() throws {
+    let dir = TestSupport.tempDirectory()
+    // `zip -` writes to a pipe, so sizes come after the data (data descriptor); -0 stores.
+    try TestSupport.shell("cd '\(dir.path)' && cat '\(sample.path)' | zip -q - - > streamed.zip && zip -q -0 stored.zip '\(sample.path)'")
+    for name in ["streamed.zip", "stored.zip"] {
+      let opened = try openInput(dir.appendingPathComponent(name).path)
+      #expect(try readAll(opened.source) == original(), "\(name)")
+    }
+  }
+
+  @Test func zipWithTwoFilesIsRejectedAtTheSecond() throws {
+    let dir = TestSupport.tempDirectory()
+    try TestSupport.shell("cd '\(dir.path)' && echo a > a.txt && echo b > b.txt && zip -q two.zip a.txt b.txt")
+    let opened = try openInput(dir.appendingPathComponent("two.zip").path)
+    #expect(throws: InputError.self) { _ = try readAll(opened.source) }
+  }
+
+  @Test func multiMemberGzipAndMultiStreamBzip2() throws {
+    let dir = TestSupport.tempDirectory()
+    let bytes = try original()
+    let half = bytes.count / 2
+    try Data(bytes[..<half]).write(to: dir.appendingPathComponent("a"))
+    try Data(bytes[half...]).write(to: dir.appendingPathComponent("b"))
+    try TestSupport.shell("cd '\(dir.path)' && gzip -c a > m.gz && gzip -c b >> m.gz && bzip2 -c a > m.bz2 && bzip2 -c b >> m.bz2")
+    for name in ["m.gz", "m.bz2"] {
+      let opened = try openInput(dir.appendingPathComponent(name).path)
+      #expect(try readAll(opened.source) == bytes, "\(name)")
+    }
+  }
+
+  @Test(arguments: ["gzip", "bzip2"])
+  func truncatedStreamsNameFileAndOffsetAfterDeliveringWhatDecoded(tool: String) throws {
+    let dir = TestSupport.tempDirectory()
+    let big = TestSupport.corpus("uniprot/flat/emboss_swiss_seq.dat")
+    let full = dir.appendingPathComponent("full").path
+    let cut = dir.appendingPathComponent("cut").path
+    // bzip2 -1 uses 100 kB blocks, so a cut keeps whole blocks before it.
+    try TestSupport.shell("\(tool) -1 -c '\(big.path)' > '\(full)' && head -c $(( $(stat -c %s '\(full)') * 6 / 10 )) '\(full)' > '\(cut)'")
+    let opened = try openInput(cut)
+    var delivered = [UInt8]()
+    var buf = [UInt8](repeating: 0, count: 65536)
+    var caught: InputError?
+    do {
+      while true {
+        let n = try buf.withUnsafeMutableBytes { try opened.source.read(into: $0) }
+        if n == 0 { break }
+        delivered.append(contentsOf: buf[0..<n])
+      }
+    } catch let e as InputError {
+      caught = e
+    }
+    guard case let .truncated(file, format, rawOffset, decoded)? = caught else {
+      Issue.record("expected a truncation error, got \(String(describing: caught))")
+      return
+    }
+    #expect(file == cut)
+    #expect(format == tool)
+    #expect(rawOffset > 0)
+    #expect(decoded == Int64(delivered.count))
+    #expect("\(caught!)".contains("truncated at compressed byte offset"))
+    // What was delivered is a true prefix of the original, and a substantial one.
+    let original = Array(try Data(contentsOf: big))
+    #expect(delivered.count > original.count / 4)
+    #expect(Array(original[0..<delivered.count]) == delivered)
+  }
+
+  @Test func corruptGzipIsAnErrorWithOffset() throws {
+    let dir = TestSupport.tempDirectory()
+    let gz = dir.appendingPathComponent("x.gz")
+    try TestSupport.shell("gzip -c '\(sample.path)' > '\(gz.path)'")
+    var bytes = Array(try Data(contentsOf: gz))
+    for i in stride(from: 200, to: 400, by: 3) { bytes[i] ^= 0x5A }
+    try Data(bytes).write(to: gz)
+    let opened = try openInput(gz.path)
+    #expect(throws: InputError.self) { _ = try readAll(opened.source) }
+  }
+
+  @Test func unsupportedContainersAreNamed() throws {
+    let dir = TestSupport.tempDirectory()
+    let xz = dir.appendingPathComponent("a.xz")
+    try Data([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00, 0, 0]).write(to: xz)
+    #expect(throws: InputError.self) { _ = try openInput(xz.path) }
+    #expect(throws: InputError.self) { _ = try openInput(dir.appendingPathComponent("missing").path) }
+  }
+}
+
+@Suite struct LineReaderTests {
+  final class Chunks: ByteSource {
+    var data: [UInt8]
+    var pos = 0
+    let step: Int
+    var name: String { "mem" }
+    var bytesProduced: Int64 { Int64(pos) }
+    var rawBytesConsumed: Int64 { Int64(pos) }
+    init(_ s: String, step: Int) { data = Array(s.utf8); self.step = step }
+    func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+      let n = min(step, buffer.count, data.count - pos)
+      for i in 0..<n { buffer[i] = data[pos + i] }
+      pos += n
+      return n
+    }
+  }
+
+  func lines(_ s: String, step: Int, buffer: Int = 4) throws -> [(String, Int, Int64)] {
+    let r = LineReader(Chunks(s, step: step), bufferSize: buffer)
+    var out: [(String, Int, Int64)] = []
+    while let l = try r.nextLine() { out.append((String(decoding: l, as: UTF8.self), r.lineNumber, r.lineOffset)) }
+    return out
+  }
+
+  @Test(arguments: [1, 2, 3, 1000])
+  func splitsLinesAcrossChunkBoundaries(step: Int) throws {
+    let got = try lines("ab\r\ncdefghij\n\nlast", step: step)
+    #expect(got.map(\.0) == ["ab", "cdefghij", "", "last"])
+    #expect(got.map(\.1) == [1, 2, 3, 4])
+    #expect(got.map(\.2) == [0, 4, 13, 14])
+  }
+
+  @Test func rejectsOverlongLines() throws {
+    let r = LineReader(Chunks(String(repeating: "x", count: 100), step: 10), bufferSize: 8, maxLineLength: 32)
+    #expect(throws: InputError.self) { _ = try r.nextLine() }
+  }
+}
