@@ -1,0 +1,174 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Moves a non-Sendable value to another thread that becomes its only user.
+public final class UncheckedBox<T>: @unchecked Sendable {
+  public var value: T
+  public init(_ value: T) { self.value = value }
+}
+
+/// A bounded, blocking, multi-producer multi-consumer queue for pipeline stages.
+///
+/// `push` waits while the queue is full and returns false once the queue is closed (the consumer
+/// gave up); `pop` waits while it is empty and returns nil once it is closed and drained.
+public final class BlockingQueue<Element: Sendable>: @unchecked Sendable {
+  private var items: [Element] = []
+  private var head = 0
+  private let capacity: Int
+  private var closed = false
+  private var mutex = pthread_mutex_t()
+  private var notEmpty = pthread_cond_t()
+  private var notFull = pthread_cond_t()
+
+  public init(capacity: Int) {
+    self.capacity = max(1, capacity)
+    pthread_mutex_init(&mutex, nil)
+    pthread_cond_init(&notEmpty, nil)
+    pthread_cond_init(&notFull, nil)
+  }
+
+  deinit {
+    pthread_mutex_destroy(&mutex)
+    pthread_cond_destroy(&notEmpty)
+    pthread_cond_destroy(&notFull)
+  }
+
+  @discardableResult
+  public func push(_ item: Element) -> Bool {
+    pthread_mutex_lock(&mutex)
+    defer { pthread_mutex_unlock(&mutex) }
+    while items.count - head >= capacity && !closed { pthread_cond_wait(&notFull, &mutex) }
+    if closed { return false }
+    items.append(item)
+    pthread_cond_signal(&notEmpty)
+    return true
+  }
+
+  public func pop() -> Element? {
+    pthread_mutex_lock(&mutex)
+    defer { pthread_mutex_unlock(&mutex) }
+    while items.count == head && !closed { pthread_cond_wait(&notEmpty, &mutex) }
+    if items.count == head { return nil }
+    let item = items[head]
+    head += 1
+    if head > 64 && head * 2 > items.count {
+      items.removeFirst(head)
+      head = 0
+    }
+    pthread_cond_signal(&notFull)
+    return item
+  }
+
+  /// No more pushes will be accepted; pops drain what is left, then return nil.
+  public func close() {
+    pthread_mutex_lock(&mutex)
+    closed = true
+    pthread_cond_broadcast(&notEmpty)
+    pthread_cond_broadcast(&notFull)
+    pthread_mutex_unlock(&mutex)
+  }
+}
+
+/// A started thread that can be waited for.
+public final class JoinableThread: @unchecked Sendable {
+  private var thread: pthread_t
+  private var joined = false
+
+  /// Starts `body` on a new thread.
+  public init(_ body: @escaping @Sendable () -> Void) {
+    let box = Unmanaged.passRetained(UncheckedBox(body)).toOpaque()
+    var t = pthread_t()
+    let rc = pthread_create(&t, nil, { arg in
+      let body = Unmanaged<UncheckedBox<@Sendable () -> Void>>.fromOpaque(arg!).takeRetainedValue().value
+      body()
+      return nil
+    }, box)
+    precondition(rc == 0, "cannot start a thread (pthread_create: \(rc))")
+    thread = t
+  }
+
+  public func join() {
+    if joined { return }
+    joined = true
+    pthread_join(thread, nil)
+  }
+
+  deinit { join() }
+}
+
+/// Reads an inner source on a background thread, one chunk ahead of the consumer, so that
+/// decompression (and whatever `observe` does, e.g. hashing) runs in parallel with parsing.
+public final class PrefetchSource: ByteSource {
+  private enum Item: Sendable {
+    case chunk([UInt8], raw: Int64)
+    case failure(UncheckedBox<any Error>)
+  }
+  private let queue: BlockingQueue<Item>
+  private var thread: JoinableThread?
+  private var current: [UInt8] = []
+  private var position = 0
+  private var ended = false
+  public let name: String
+  public private(set) var bytesProduced: Int64 = 0
+  public private(set) var rawBytesConsumed: Int64 = 0
+
+  /// `observe` runs on the background thread for every chunk, in order.
+  public init(_ inner: ByteSource, chunkSize: Int = 1 << 20, depth: Int = 4,
+              observe: (@Sendable (UnsafeRawBufferPointer) -> Void)? = nil)
+  {
+    name = inner.name
+    let queue = BlockingQueue<Item>(capacity: depth)
+    self.queue = queue
+    let box = UncheckedBox(inner)
+    thread = JoinableThread {
+      let source = box.value
+      while true {
+        var chunk = [UInt8](repeating: 0, count: chunkSize)
+        do {
+          let n = try chunk.withUnsafeMutableBytes { try source.readFully(into: $0) }
+          chunk.removeSubrange(n...)
+          if n > 0 { chunk.withUnsafeBytes { observe?($0) } }
+          if !queue.push(.chunk(chunk, raw: source.rawBytesConsumed)) { return }
+          if n == 0 { queue.close(); return }
+        } catch {
+          queue.push(.failure(UncheckedBox(error)))
+          queue.close()
+          return
+        }
+      }
+    }
+  }
+
+  deinit {
+    queue.close()
+    thread?.join()
+  }
+
+  public func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+    guard buffer.count > 0 else { return 0 }
+    while position == current.count {
+      if ended { return 0 }
+      switch queue.pop() {
+      case let .chunk(bytes, raw)?:
+        rawBytesConsumed = raw
+        if bytes.isEmpty { ended = true; return 0 }
+        current = bytes
+        position = 0
+      case let .failure(error)?:
+        ended = true
+        throw error.value
+      case nil:
+        ended = true
+        return 0
+      }
+    }
+    let n = min(buffer.count, current.count - position)
+    current.withUnsafeBytes { p in buffer.baseAddress!.copyMemory(from: p.baseAddress! + position, byteCount: n) }
+    position += n
+    bytesProduced += Int64(n)
+    return n
+  }
+}
