@@ -127,14 +127,33 @@ public final class PrefetchSource: ByteSource {
       let source = box.value
       while true {
         var chunk = [UInt8](repeating: 0, count: chunkSize)
-        do {
-          let n = try chunk.withUnsafeMutableBytes { try source.readFully(into: $0) }
-          chunk.removeSubrange(n...)
-          if n > 0 { chunk.withUnsafeBytes { observe?($0) } }
+        var n = 0
+        var failure: (any Error)?
+        chunk.withUnsafeMutableBytes { p in
+          while n < p.count {
+            do {
+              let k = try source.read(into: UnsafeMutableRawBufferPointer(rebasing: p[n...]))
+              if k == 0 { break }
+              n += k
+            } catch {
+              failure = error
+              break
+            }
+          }
+        }
+        chunk.removeSubrange(n...)
+        // Bytes read before a failure are handed on first: complete records before damage are kept.
+        if n > 0 {
+          chunk.withUnsafeBytes { observe?($0) }
           if !queue.push(.chunk(chunk, raw: source.rawBytesConsumed)) { return }
-          if n == 0 { queue.close(); return }
-        } catch {
-          queue.push(.failure(UncheckedBox(error)))
+        }
+        if let failure {
+          queue.push(.failure(UncheckedBox(failure)))
+          queue.close()
+          return
+        }
+        if n == 0 {
+          queue.push(.chunk([], raw: source.rawBytesConsumed))
           queue.close()
           return
         }

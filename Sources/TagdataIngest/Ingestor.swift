@@ -105,14 +105,16 @@ public final class Ingestor {
       }
       let opened = try openInput(path)
       report.compression = opened.compression.rawValue
-      let hashing = HashingSource(opened.source)
-      let head = try hashing.readPrefix(4096)
+      // Decompression and content hashing run on their own thread, a chunk ahead of parsing.
+      let digest = DigestBox()
+      let prefetch = PrefetchSource(opened.source) { digest.update($0) }
+      let head = try prefetch.readPrefix(4096)
       guard let format = ProteinFormat.detect(head) else {
         throw InputError.unsupported(file: opened.source.name,
                                      message: "not a recognised protein format (expected a UniProt flat file, UniProt/UniRef XML or FASTA)")
       }
       report.format = format.rawValue
-      let content = PrefixedSource(prefix: head, inner: hashing)
+      let content = PrefixedSource(prefix: head, inner: prefetch)
       let state = try source ?? catalog.db.transaction {
         try catalog.addSource(key, compression: opened.compression.rawValue, format: format.rawValue, run: run)
       }
@@ -122,10 +124,10 @@ public final class Ingestor {
         : nil
       report.resumedAfter = state.recordsDone
       let reader = try makeProteinReader(format: format, source: content, resume: resume)
-      try read(reader, source: state.id, file: opened.file, report: &report)
-      report.bytes = hashing.bytesProduced
+      try pump(reader, source: state.id, prefetch: prefetch, totalBytes: opened.file.size, report: &report)
+      report.bytes = prefetch.bytesProduced
       try catalog.db.transaction {
-        try catalog.finishSource(state.id, status: "complete", contentSHA256: hashing.hexDigest(), error: nil)
+        try catalog.finishSource(state.id, status: "complete", contentSHA256: digest.hex(), error: nil)
       }
     } catch let error as SQLiteError {
       throw error
@@ -154,82 +156,133 @@ public final class Ingestor {
                              headSHA256: SequenceDigest.hex(SequenceDigest.sha256(head)), policy: policy)
   }
 
-  /// Reads every record, writing in batches with a checkpoint per batch. On an input error the
-  /// records handled so far are committed and the error is rethrown.
-  private func read(_ reader: ProteinReader, source: Int64, file: FileSource, report: inout FileReport) throws {
-    let db = catalog.db
-    var inBatch = 0
+  /// A batch is also cut at about this many bytes of prepared records, so that memory stays flat.
+  static let maxBatchBytes = 8 << 20
+
+  /// One transaction's worth of writes, and where to resume once it is committed.
+  struct WriteBatch: Sendable {
+    var items: [WriteItem] = []
+    var checkpoint: RecordLocation?
+  }
+
+  enum WriteItem: Sendable {
+    case record(PreparedRecord)
+    case quarantine(RecordLocation, line: Int, reason: String, excerpt: String)
+  }
+
+  /// A record checked and canonicalized, ready to write.
+  struct PreparedRecord: Sendable {
+    var location: RecordLocation
+    var canonical: [UInt8]
+    var sha256: [UInt8]
+    var crc64: String
+    var entry: EntryRow?
+    var label: String?
+  }
+
+  /// Reads, checks and canonicalizes records on this thread while a writer thread stores them,
+  /// one transaction per batch with a checkpoint. On an input error everything read before it
+  /// is committed, then the error is rethrown.
+  private func pump(_ reader: ProteinReader, source: Int64, prefetch: PrefetchSource, totalBytes: Int64?,
+                    report: inout FileReport) throws
+  {
+    let queue = BlockingQueue<WriteBatch>(capacity: 2)
+    let shared = UncheckedBox((catalog: catalog, writer: writer, run: run, error: nil as Error?, newProteins: 0))
+    let writerThread = JoinableThread {
+      let (catalog, writer, run) = (shared.value.catalog, shared.value.writer, shared.value.run)
+      let before = writer.newProteins
+      defer { shared.value.newProteins = writer.newProteins - before }
+      while let batch = queue.pop() {
+        do {
+          try catalog.db.transaction {
+            for item in batch.items {
+              switch item {
+              case let .record(p): try Self.write(p, source: source, writer: writer, run: run)
+              case let .quarantine(loc, line, reason, excerpt):
+                try writer.quarantine(source: source, recordNo: loc.index, line: line, offset: loc.offset, reason: reason,
+                                      excerpt: excerpt, run: run)
+              }
+            }
+            if let cp = batch.checkpoint {
+              try catalog.checkpoint(source: source, recordsDone: cp.index, nextOffset: cp.offset, nextLine: cp.line, run: run)
+            }
+          }
+        } catch {
+          shared.value.error = error
+          queue.close()
+          return
+        }
+      }
+    }
+    var batch = WriteBatch()
+    var batchBytes = 0
+    var lastOffset: Int64 = 0
     var lastProgress = Clock.seconds()
     let started = lastProgress
-    let newBefore = writer.newProteins
-    try db.execute("BEGIN IMMEDIATE")
-    var open = true
-    defer { if open { try? db.execute("ROLLBACK") } }
+    var inputError: Error?
     do {
       while let event = try reader.next() {
         let loc = event.location
-        if inBatch >= options.batchSize {
-          try catalog.checkpoint(source: source, recordsDone: loc.index, nextOffset: loc.offset, nextLine: loc.line, run: run)
-          try db.execute("COMMIT")
-          try db.execute("BEGIN IMMEDIATE")
-          inBatch = 0
+        batchBytes += Int(max(0, loc.offset - lastOffset))
+        lastOffset = loc.offset
+        if batch.items.count >= options.batchSize || batchBytes >= Self.maxBatchBytes {
+          batchBytes = 0
+          batch.checkpoint = loc
+          if !queue.push(batch) { break }
+          batch = WriteBatch()
         }
-        inBatch += 1
         switch event {
-        case let .record(r): try store(r, source: source, report: &report)
+        case let .record(r):
+          let item = prepare(r)
+          if case .record = item { report.records += 1 } else { report.quarantined += 1 }
+          batch.items.append(item)
         case let .malformed(m):
-          try writer.quarantine(source: source, recordNo: loc.index, line: m.line, offset: loc.offset, reason: m.reason,
-                                excerpt: m.excerpt, run: run)
+          batch.items.append(.quarantine(loc, line: m.line, reason: m.reason, excerpt: m.excerpt))
           report.quarantined += 1
         }
-        if let onProgress, (report.records + report.quarantined) & 255 == 0 {
+        if let onProgress, (report.records + report.quarantined) & 63 == 0 {
           let now = Clock.seconds()
           if now - lastProgress >= 0.1 {
             lastProgress = now
-            onProgress(IngestProgress(path: report.path, rawBytes: file.bytesProduced, totalBytes: file.size,
+            onProgress(IngestProgress(path: report.path, rawBytes: prefetch.rawBytesConsumed, totalBytes: totalBytes,
                                       records: report.records, quarantined: report.quarantined, seconds: now - started))
           }
         }
       }
-    } catch let error as SQLiteError {
-      throw error
     } catch {
-      // Keep what was read before the damage.
-      report.newProteins = writer.newProteins - newBefore
-      try db.execute("COMMIT")
-      open = false
-      throw error
+      inputError = error
     }
-    report.newProteins = writer.newProteins - newBefore
-    try db.execute("COMMIT")
-    open = false
+    // The last batch carries no checkpoint: a re-run re-reads it, and every write is idempotent.
+    if !batch.items.isEmpty { queue.push(batch) }
+    queue.close()
+    writerThread.join()
+    report.newProteins = shared.value.newProteins
+    if let error = shared.value.error { throw error }
+    if let inputError { throw inputError }
   }
 
-  private func store(_ r: ProteinRecord, source: Int64, report: inout FileReport) throws {
+  /// Checks a record's declared length and CRC64 and canonicalizes its sequence.
+  private func prepare(_ r: ProteinRecord) -> WriteItem {
     let loc = r.location
-    func reject(_ reason: String) throws {
+    func reject(_ reason: String) -> WriteItem {
       let excerpt = [r.accession, r.entryName, r.label].compactMap { $0 }.first.map { "record \($0)" } ?? ""
-      try writer.quarantine(source: source, recordNo: loc.index, line: loc.line, offset: loc.offset, reason: reason,
-                            excerpt: excerpt, run: run)
-      report.quarantined += 1
+      return .quarantine(loc, line: loc.line, reason: reason, excerpt: excerpt)
     }
     if let declared = r.declaredLength, declared != r.sequence.count {
-      return try reject("sequence has \(r.sequence.count) residues but the entry declares \(declared)")
+      return reject("sequence has \(r.sequence.count) residues but the entry declares \(declared)")
     }
-    if let declared = r.declaredCRC64 {
-      let crc = CRC64.checksum(r.sequence)
-      if crc != declared {
-        return try reject("CRC64 mismatch: sequence gives \(CRC64.hex(crc)), the entry declares \(CRC64.hex(declared))")
-      }
+    let rawCRC = CRC64.checksum(r.sequence)
+    if let declared = r.declaredCRC64, rawCRC != declared {
+      return reject("CRC64 mismatch: sequence gives \(CRC64.hex(rawCRC)), the entry declares \(CRC64.hex(declared))")
     }
     let canonical: [UInt8]
     switch canonicalizer.canonicalize(r.sequence) {
     case let .success(s): canonical = s
-    case let .failure(e): return try reject("sequence: \(e)")
+    case let .failure(e): return reject("sequence: \(e)")
     }
-    let sha = SequenceDigest.sha256(canonical)
-    let protein = try writer.protein(sha256: sha, crc64: CRC64.hex(CRC64.checksum(canonical)), sequence: canonical)
-    var entryID: Int64?
+    // The raw sequence's CRC is the canonical one whenever canonicalization changed nothing.
+    let crc = canonical == r.sequence ? rawCRC : CRC64.checksum(canonical)
+    var entry: EntryRow?
     if let accession = r.accession {
       var e = EntryRow(accession: accession)
       e.secondaryAccessions = r.secondaryAccessions
@@ -248,32 +301,25 @@ public final class Ingestor {
       e.entryVersion = r.entryVersion
       e.fragment = r.fragment
       e.declaredMass = r.declaredMass
-      entryID = try writer.entry(e, protein: protein)
+      entry = e
     }
-    try writer.record(source: source, recordNo: loc.index, line: loc.line, offset: loc.offset, protein: protein,
-                      entry: entryID, label: r.label, run: run)
-    report.records += 1
+    return .record(PreparedRecord(location: loc, canonical: canonical, sha256: SequenceDigest.sha256(canonical),
+                                  crc64: CRC64.hex(crc), entry: entry, label: r.label))
+  }
+
+  private static func write(_ p: PreparedRecord, source: Int64, writer: ProteinWriter, run: Int64) throws {
+    let protein = try writer.protein(sha256: p.sha256, crc64: p.crc64, sequence: p.canonical)
+    let entryID = try p.entry.map { try writer.entry($0, protein: protein) }
+    try writer.record(source: source, recordNo: p.location.index, line: p.location.line, offset: p.location.offset,
+                      protein: protein, entry: entryID, label: p.label, run: run)
   }
 }
 
-/// Hashes the decompressed stream as it passes (the source's content identity).
-final class HashingSource: ByteSource {
-  private let inner: ByteSource
+/// The SHA-256 of a source's decompressed content, fed from the prefetch thread.
+final class DigestBox: @unchecked Sendable {
   private var digest = StreamDigest()
-  private(set) var bytesProduced: Int64 = 0
-  var name: String { inner.name }
-  var rawBytesConsumed: Int64 { inner.rawBytesConsumed }
-
-  init(_ inner: ByteSource) { self.inner = inner }
-
-  func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
-    let n = try inner.read(into: buffer)
-    if n > 0 { digest.update(UnsafeRawBufferPointer(rebasing: buffer[0..<n])) }
-    bytesProduced += Int64(n)
-    return n
-  }
-
-  func hexDigest() -> String { SequenceDigest.hex(digest.finalize()) }
+  func update(_ bytes: UnsafeRawBufferPointer) { digest.update(bytes) }
+  func hex() -> String { SequenceDigest.hex(digest.finalize()) }
 }
 
 /// The version recorded in every run.
