@@ -68,40 +68,79 @@ public final class ProteinWriter {
 
   /// Returns the id of the protein with this canonical sequence, inserting it if new.
   public func protein(sha256: [UInt8], crc64: String, sequence: [UInt8]) throws -> Int64 {
-    try findProtein.bind([.blob(sha256)])
-    if try findProtein.step() { return findProtein.int(0) }
-    try insertProtein.bind([.blob(sha256), .text(crc64), .int(Int64(sequence.count))])
+    findProtein.reset()
+    findProtein.bind(1, blob: sha256)
+    if try findProtein.step() {
+      let id = findProtein.int(0)
+      findProtein.reset()
+      return id
+    }
+    findProtein.reset()
+    insertProtein.bind(1, blob: sha256)
+    insertProtein.bind(2, crc64)
+    insertProtein.bind(3, Int64(sequence.count))
     try sequence.withUnsafeBufferPointer { try insertProtein.bindText(bytes: $0, at: 4) }
-    while try insertProtein.step() {}
+    try insertProtein.execute()
     newProteins += 1
     return db.lastInsertRowID
   }
 
   /// Returns the id of the entry (accession, protein), inserting or completing it.
   public func entry(_ e: EntryRow, protein: Int64) throws -> Int64 {
-    func opt(_ v: Int?) -> SQLValue { v.map { .int(Int64($0)) } ?? .null }
-    func opt(_ v: String?) -> SQLValue { v.map { .text($0) } ?? .null }
-    func opt(_ v: Bool?) -> SQLValue { v.map { .int($0 ? 1 : 0) } ?? .null }
-    let keywords: SQLValue = e.keywords.isEmpty ? .null : .text(e.keywords.joined(separator: "; "))
-    let fields: [SQLValue] = [
-      opt(e.entryName), opt(e.reviewed), opt(e.proteinName), opt(e.gene), opt(e.organism), opt(e.taxonID),
-      opt(e.lineage), opt(e.existence), keywords, opt(e.sequenceVersion), opt(e.entryVersion),
-      .int(e.fragment ? 1 : 0), opt(e.declaredMass),
-    ]
-    try findEntry.bind([.text(e.accession), .int(protein)])
+    findEntry.reset()
+    findEntry.bind(1, e.accession)
+    findEntry.bind(2, protein)
+    let existing: Int64? = try findEntry.step() ? findEntry.int(0) : nil
+    findEntry.reset()
+    // The same 13 fields, bound from position `first` on, for INSERT and UPDATE alike.
+    func bindFields(_ s: Statement, from first: Int32) {
+      s.bind(first, e.entryName)
+      s.bind(first + 1, e.reviewed.map { $0 ? 1 : 0 })
+      s.bind(first + 2, e.proteinName)
+      s.bind(first + 3, e.gene)
+      s.bind(first + 4, e.organism)
+      s.bind(first + 5, e.taxonID)
+      s.bind(first + 6, e.lineage)
+      s.bind(first + 7, e.existence)
+      s.bind(first + 8, e.keywords.isEmpty ? nil : e.keywords.joined(separator: "; "))
+      s.bind(first + 9, e.sequenceVersion)
+      s.bind(first + 10, e.entryVersion)
+      s.bind(first + 11, Int64(e.fragment ? 1 : 0))
+      s.bind(first + 12, e.declaredMass)
+    }
     let id: Int64
-    if try findEntry.step() {
-      id = findEntry.int(0)
-      try updateEntry.run(fields + [.int(id)])
+    if let existing {
+      id = existing
+      bindFields(updateEntry, from: 1)
+      updateEntry.bind(14, id)
+      try updateEntry.execute()
     } else {
-      try insertEntry.run([.int(protein), .text(e.accession)] + fields)
+      insertEntry.bind(1, protein)
+      insertEntry.bind(2, e.accession)
+      bindFields(insertEntry, from: 3)
+      try insertEntry.execute()
       id = db.lastInsertRowID
     }
-    try insertAccession.run([.text(e.accession), .int(id), .int(1)])
-    for a in e.secondaryAccessions { try insertAccession.run([.text(a), .int(id), .int(0)]) }
-    for n in e.names { try insertName.run([.int(id), .text(n.kind), .text(n.value)]) }
+    func accession(_ a: String, primary: Bool) throws {
+      insertAccession.bind(1, a)
+      insertAccession.bind(2, id)
+      insertAccession.bind(3, Int64(primary ? 1 : 0))
+      try insertAccession.execute()
+    }
+    try accession(e.accession, primary: true)
+    for a in e.secondaryAccessions { try accession(a, primary: false) }
+    for n in e.names {
+      insertName.bind(1, id)
+      insertName.bind(2, n.kind)
+      insertName.bind(3, n.value)
+      try insertName.execute()
+    }
     for (i, c) in e.comments.enumerated() {
-      try insertComment.run([.int(id), .int(Int64(i)), .text(c.topic), .text(c.text)])
+      insertComment.bind(1, id)
+      insertComment.bind(2, Int64(i))
+      insertComment.bind(3, c.topic)
+      insertComment.bind(4, c.text)
+      try insertComment.execute()
     }
     return id
   }
@@ -110,10 +149,15 @@ public final class ProteinWriter {
   public func record(source: Int64, recordNo: Int, line: Int, offset: Int64, protein: Int64, entry: Int64?,
                      label: String?, run: Int64) throws
   {
-    try insertRecord.run([
-      .int(source), .int(Int64(recordNo)), .int(Int64(line)), .int(offset), .int(protein),
-      entry.map { .int($0) } ?? .null, label.map { .text($0) } ?? .null, .int(run),
-    ])
+    insertRecord.bind(1, source)
+    insertRecord.bind(2, Int64(recordNo))
+    insertRecord.bind(3, Int64(line))
+    insertRecord.bind(4, offset)
+    insertRecord.bind(5, protein)
+    insertRecord.bind(6, entry.map { Int($0) })
+    insertRecord.bind(7, label)
+    insertRecord.bind(8, run)
+    try insertRecord.execute()
   }
 
   /// A record that could not be used.

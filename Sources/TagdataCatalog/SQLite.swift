@@ -121,6 +121,34 @@ public final class Statement {
     if rc != SQLITE_OK { throw database.error(rc, sql) }
   }
 
+  /// Resets the statement for new bindings (bindings not set again keep their values).
+  public func reset() { sqlite3_reset(handle) }
+
+  /// Typed binds for hot paths: no intermediate arrays or enums.
+  public func bind(_ index: Int32, _ value: Int64) { sqlite3_bind_int64(handle, index, value) }
+  public func bind(_ index: Int32, _ value: Int?) {
+    if let value { sqlite3_bind_int64(handle, index, Int64(value)) } else { sqlite3_bind_null(handle, index) }
+  }
+  public func bind(_ index: Int32, _ value: String?) {
+    guard var value else {
+      sqlite3_bind_null(handle, index)
+      return
+    }
+    value.withUTF8 { p in
+      _ = sqlite3_bind_text(handle, index, UnsafeRawPointer(p.baseAddress).map { $0.assumingMemoryBound(to: CChar.self) },
+                            Int32(p.count), tagdata_sqlite_transient())
+    }
+  }
+  public func bind(_ index: Int32, blob: [UInt8]) {
+    blob.withUnsafeBytes { _ = sqlite3_bind_blob(handle, index, $0.baseAddress, Int32($0.count), tagdata_sqlite_transient()) }
+  }
+
+  /// Steps a statement that returns no rows, after typed binds.
+  public func execute() throws {
+    defer { sqlite3_reset(handle) }
+    while try step() {}
+  }
+
   /// Binds raw bytes as TEXT without building a Swift `String`.
   public func bindText(bytes: UnsafeBufferPointer<UInt8>, at index: Int32) throws {
     let rc = sqlite3_bind_text(handle, index, UnsafeRawPointer(bytes.baseAddress).map { $0.assumingMemoryBound(to: CChar.self) },

@@ -101,51 +101,59 @@ public final class JoinableThread: @unchecked Sendable {
 
 /// Reads an inner source on a background thread, one chunk ahead of the consumer, so that
 /// decompression (and whatever `observe` does, e.g. hashing) runs in parallel with parsing.
+/// Chunk buffers are recycled between the two threads, so memory stays at `depth + 2` chunks.
 public final class PrefetchSource: ByteSource {
   private enum Item: Sendable {
-    case chunk([UInt8], raw: Int64)
+    case chunk(UncheckedBox<UnsafeMutableRawBufferPointer>, count: Int, raw: Int64)
     case failure(UncheckedBox<any Error>)
   }
   private let queue: BlockingQueue<Item>
+  private let free: BlockingQueue<UncheckedBox<UnsafeMutableRawBufferPointer>>
   private var thread: JoinableThread?
-  private var current: [UInt8] = []
+  private var current: UncheckedBox<UnsafeMutableRawBufferPointer>?
+  private var count = 0
   private var position = 0
   private var ended = false
+  private var allocated: [UncheckedBox<UnsafeMutableRawBufferPointer>] = []
   public let name: String
   public private(set) var bytesProduced: Int64 = 0
   public private(set) var rawBytesConsumed: Int64 = 0
 
   /// `observe` runs on the background thread for every chunk, in order.
-  public init(_ inner: ByteSource, chunkSize: Int = 1 << 20, depth: Int = 4,
+  public init(_ inner: ByteSource, chunkSize: Int = 1 << 20, depth: Int = 3,
               observe: (@Sendable (UnsafeRawBufferPointer) -> Void)? = nil)
   {
     name = inner.name
     let queue = BlockingQueue<Item>(capacity: depth)
+    let free = BlockingQueue<UncheckedBox<UnsafeMutableRawBufferPointer>>(capacity: depth + 2)
+    for _ in 0..<(depth + 2) {
+      let b = UncheckedBox(UnsafeMutableRawBufferPointer.allocate(byteCount: chunkSize, alignment: 64))
+      allocated.append(b)
+      free.push(b)
+    }
     self.queue = queue
+    self.free = free
     let box = UncheckedBox(inner)
     thread = JoinableThread {
       let source = box.value
-      while true {
-        var chunk = [UInt8](repeating: 0, count: chunkSize)
+      while let buffer = free.pop() {
+        let p = buffer.value
         var n = 0
         var failure: (any Error)?
-        chunk.withUnsafeMutableBytes { p in
-          while n < p.count {
-            do {
-              let k = try source.read(into: UnsafeMutableRawBufferPointer(rebasing: p[n...]))
-              if k == 0 { break }
-              n += k
-            } catch {
-              failure = error
-              break
-            }
+        while n < p.count {
+          do {
+            let k = try source.read(into: UnsafeMutableRawBufferPointer(rebasing: p[n...]))
+            if k == 0 { break }
+            n += k
+          } catch {
+            failure = error
+            break
           }
         }
-        chunk.removeSubrange(n...)
         // Bytes read before a failure are handed on first: complete records before damage are kept.
         if n > 0 {
-          chunk.withUnsafeBytes { observe?($0) }
-          if !queue.push(.chunk(chunk, raw: source.rawBytesConsumed)) { return }
+          observe?(UnsafeRawBufferPointer(rebasing: p[0..<n]))
+          if !queue.push(.chunk(buffer, count: n, raw: source.rawBytesConsumed)) { return }
         }
         if let failure {
           queue.push(.failure(UncheckedBox(failure)))
@@ -153,7 +161,6 @@ public final class PrefetchSource: ByteSource {
           return
         }
         if n == 0 {
-          queue.push(.chunk([], raw: source.rawBytesConsumed))
           queue.close()
           return
         }
@@ -163,18 +170,24 @@ public final class PrefetchSource: ByteSource {
 
   deinit {
     queue.close()
+    free.close()
     thread?.join()
+    for b in allocated { b.value.deallocate() }
   }
 
   public func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
     guard buffer.count > 0 else { return 0 }
-    while position == current.count {
+    while position == count {
       if ended { return 0 }
+      if let c = current {
+        free.push(c)
+        current = nil
+      }
       switch queue.pop() {
-      case let .chunk(bytes, raw)?:
+      case let .chunk(bytes, n, raw)?:
         rawBytesConsumed = raw
-        if bytes.isEmpty { ended = true; return 0 }
         current = bytes
+        count = n
         position = 0
       case let .failure(error)?:
         ended = true
@@ -184,8 +197,8 @@ public final class PrefetchSource: ByteSource {
         return 0
       }
     }
-    let n = min(buffer.count, current.count - position)
-    current.withUnsafeBytes { p in buffer.baseAddress!.copyMemory(from: p.baseAddress! + position, byteCount: n) }
+    let n = min(buffer.count, count - position)
+    buffer.baseAddress!.copyMemory(from: current!.value.baseAddress! + position, byteCount: n)
     position += n
     bytesProduced += Int64(n)
     return n

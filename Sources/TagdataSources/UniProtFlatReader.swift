@@ -134,8 +134,16 @@ public final class UniProtFlatReader: ProteinReader {
       let code = Self.code(l)
       if code == Self.end && (l.count == 2 || l[2] == 0x20 || l[2] == 0x0D) { break }
       if code == Self.blank && l.count > 2 {
-        // Sequence data.
-        for b in Self.data(l) where b != 0x20 { entry.sequence.append(b) }
+        // Sequence data: blocks of ten residues separated by blanks; copy each block whole.
+        var i = 5
+        let n = l.count
+        while i < n {
+          while i < n && l[i] == 0x20 { i += 1 }
+          var j = i
+          while j < n && l[j] != 0x20 { j += 1 }
+          if j > i { entry.sequence.append(contentsOf: UnsafeBufferPointer(rebasing: l[i..<j])) }
+          i = j
+        }
         continue
       }
       if !Self.wellFormed(l) {

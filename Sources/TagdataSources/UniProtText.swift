@@ -37,12 +37,33 @@ enum UniProtText {
   }
 
   /// Removes evidence blocks `{ECO:...}` and collapses runs of blanks; trims the ends.
+  /// "text. {ECO:...}." keeps one full stop, and no blank is left before `.`, `;` or `,`.
   static func clean(_ s: String) -> String {
+    var s = s
+    return s.withUTF8 { clean(bytes: $0) }
+  }
+
+  static func clean(bytes: UnsafeBufferPointer<UInt8>) -> String {
+    // Fast path: nothing to remove or collapse.
+    var simple = true
+    var previousBlank = true
+    for b in bytes {
+      let blank = b == 0x20
+      if b == UInt8(ascii: "{") || b == 0x0A || b == 0x09 || b == 0x0D || (blank && previousBlank)
+        || (previousBlank && (b == UInt8(ascii: ".") || b == UInt8(ascii: ";") || b == UInt8(ascii: ",")) && !bytes.isEmpty)
+      {
+        simple = false
+        break
+      }
+      previousBlank = blank
+    }
+    if simple && !previousBlank { return String(decoding: bytes, as: UTF8.self) }
     var out = [UInt8]()
-    out.reserveCapacity(s.utf8.count)
+    out.reserveCapacity(bytes.count)
     var depth = 0
     var afterEvidence = false
-    for b in s.utf8 {
+    var pendingBlank = false
+    for b in bytes {
       if b == UInt8(ascii: "{") { depth += 1; continue }
       if b == UInt8(ascii: "}") && depth > 0 {
         depth -= 1
@@ -50,33 +71,24 @@ enum UniProtText {
         continue
       }
       if depth > 0 { continue }
-      let blank = b == 0x20 || b == 0x0A || b == 0x09 || b == 0x0D
-      if afterEvidence && !blank {
-        afterEvidence = false
-        // "text. {ECO:...}." ends the sentence once, not twice.
-        var k = out.count - 1
-        while k >= 0 && out[k] == 0x20 { k -= 1 }
-        if b == UInt8(ascii: "."), k >= 0, out[k] == UInt8(ascii: ".") { continue }
-      }
-      if blank {
-        if let last = out.last, last != 0x20 { out.append(0x20) }
-      } else {
-        out.append(b)
-      }
-    }
-    while out.last == 0x20 { out.removeLast() }
-    // A blank left before punctuation by a removed evidence block: "text {ECO:1}." -> "text."
-    var fixed = [UInt8]()
-    fixed.reserveCapacity(out.count)
-    for (i, b) in out.enumerated() {
-      if b == 0x20, i + 1 < out.count, out[i + 1] == UInt8(ascii: ".") || out[i + 1] == UInt8(ascii: ";")
-        || out[i + 1] == UInt8(ascii: ",")
-      {
+      if b == 0x20 || b == 0x0A || b == 0x09 || b == 0x0D {
+        if !out.isEmpty { pendingBlank = true }
         continue
       }
-      fixed.append(b)
+      let punctuation = b == UInt8(ascii: ".") || b == UInt8(ascii: ";") || b == UInt8(ascii: ",")
+      if afterEvidence {
+        afterEvidence = false
+        // "text. {ECO:...}." ends the sentence once, not twice.
+        if b == UInt8(ascii: "."), out.last == UInt8(ascii: ".") {
+          pendingBlank = false
+          continue
+        }
+      }
+      if pendingBlank && !punctuation { out.append(0x20) }
+      pendingBlank = false
+      out.append(b)
     }
-    return String(decoding: fixed, as: UTF8.self)
+    return String(decoding: out, as: UTF8.self)
   }
 
   /// Organism as the OS line prints it, from the XML name parts.
