@@ -34,7 +34,7 @@ public final class UniProtFlatReader: ProteinReader {
     var start = RecordLocation(index: 0, line: 0, offset: 0)
     var idLine: [UInt8] = []
     var ac: [UInt8] = []
-    var de: [[UInt8]] = []
+    var de: [UInt8] = []
     var gn: [UInt8] = []
     var os: [UInt8] = []
     var oc: [UInt8] = []
@@ -42,7 +42,7 @@ public final class UniProtFlatReader: ProteinReader {
     var kw: [UInt8] = []
     var pe: [UInt8] = []
     var sq: [UInt8] = []
-    var dt: [[UInt8]] = []
+    var dt: [UInt8] = []
     var cc: [(topic: [UInt8], text: [UInt8])] = []
     var ccInCopyright = false
     var sequence: [UInt8] = []
@@ -164,8 +164,8 @@ public final class UniProtFlatReader: ProteinReader {
           excerpt: String(decoding: entry.idLine, as: UTF8.self)))
       case Self.AC:
         entry.ac.append(0x20); entry.ac.append(contentsOf: d)
-      case Self.DE: entry.de.append(Array(d))
-      case Self.DT: entry.dt.append(Array(d))
+      case Self.DE: entry.de.append(contentsOf: d); entry.de.append(0x0A)
+      case Self.DT: entry.dt.append(contentsOf: d); entry.dt.append(0x0A)
       case Self.GN: entry.gn.append(0x0A); entry.gn.append(contentsOf: d)
       case Self.OS: UniProtText.join(&entry.os, d)
       case Self.OC: entry.oc.append(0x20); entry.oc.append(contentsOf: d)
@@ -227,84 +227,75 @@ public final class UniProtFlatReader: ProteinReader {
       return .malformed(MalformedRecord(location: entry.start, line: p.line, reason: p.reason, excerpt: p.excerpt))
     }
     // ID: "NAME Reviewed; 123 AA." or old "NAME STANDARD; PRT; 123 AA."
-    let idTokens = tokens(entry.idLine)
-    guard let name = idTokens.first, idTokens.count >= 3 else { return bad("ID line is incomplete") }
-    r.entryName = name
-    switch idTokens[1].trimmingSuffix(";") {
+    let id = Bytes.split(entry.idLine[...], blanks: true)
+    guard id.count >= 3 else { return bad("ID line is incomplete") }
+    r.entryName = Bytes.string(id[0])
+    switch Bytes.string(Bytes.dropSuffix(id[1], 0x3B)) {
     case "Reviewed", "STANDARD": r.reviewed = true
     case "Unreviewed", "PRELIMINARY": r.reviewed = false
     default: r.reviewed = nil
     }
-    if idTokens.last == "AA.", let n = Int(idTokens[idTokens.count - 2]) {
-      r.declaredLength = n
-    } else {
+    guard Bytes.equal(id[id.count - 1], "AA."), let length = Bytes.int(id[id.count - 2]) else {
       return bad("ID line does not end with the length in AA")
     }
-    // AC
-    let acc = String(decoding: entry.ac, as: UTF8.self).split(separator: ";").map {
-      $0.trimmingCharacters(in: " ")
-    }.filter { !$0.isEmpty }
-    guard let primary = acc.first else { return bad("entry has no AC line") }
-    r.accession = primary
-    r.secondaryAccessions = Array(acc.dropFirst())
-    // DT
-    for line in entry.dt {
-      let t = String(decoding: line, as: UTF8.self)
-      if let v = number(after: "sequence version ", in: t) { r.sequenceVersion = v }
-      if let v = number(after: "entry version ", in: t) { r.entryVersion = v }
+    r.declaredLength = length
+    // AC: "P1; P2;" over one or more lines.
+    var accessions: [String] = []
+    for a in Bytes.split(entry.ac[...], separator: 0x3B) {
+      let t = Bytes.trim(a)
+      if !t.isEmpty { accessions.append(Bytes.string(t)) }
     }
+    guard let primary = accessions.first else { return bad("entry has no AC line") }
+    r.accession = primary
+    r.secondaryAccessions = Array(accessions.dropFirst())
+    // DT: "... sequence version 2." and "... entry version 95."
+    if let v = Bytes.int(after: "sequence version ", in: entry.dt[...]) { r.sequenceVersion = v }
+    if let v = Bytes.int(after: "entry version ", in: entry.dt[...]) { r.entryVersion = v }
     parseDE(&r)
     r.gene = parseGN()
-    if !entry.os.isEmpty {
-      var os = String(decoding: entry.os, as: UTF8.self)
-      if os.hasSuffix(".") { os.removeLast() }
-      r.organism = UniProtText.clean(os)
-    }
-    if !entry.oc.isEmpty {
-      var oc = UniProtText.clean(String(decoding: entry.oc, as: UTF8.self))
-      if oc.hasSuffix(".") { oc.removeLast() }
-      r.lineage = oc
-    }
-    if !entry.ox.isEmpty {
-      let ox = String(decoding: entry.ox, as: UTF8.self)
-      if let v = number(after: "NCBI_TaxID=", in: ox) { r.taxonID = v }
-    }
+    if !entry.os.isEmpty { r.organism = Bytes.cleanSentence(entry.os[...]) }
+    if !entry.oc.isEmpty { r.lineage = Bytes.cleanSentence(entry.oc[...]) }
+    if !entry.ox.isEmpty { r.taxonID = Bytes.int(after: "NCBI_TaxID=", in: entry.ox[...]) }
     if let first = entry.pe.first, first >= 0x31, first <= 0x35 { r.existence = Int(first - 0x30) }
     if !entry.kw.isEmpty {
-      var kw = String(decoding: entry.kw, as: UTF8.self).trimmingCharacters(in: " ")
-      if kw.hasSuffix(".") { kw.removeLast() }
-      r.keywords = kw.split(separator: ";").map { UniProtText.clean(String($0)) }.filter { !$0.isEmpty }.sorted()
+      var kw = Bytes.trim(entry.kw[...])
+      if kw.last == 0x2E { kw = kw.dropLast() }
+      for k in Bytes.split(kw, separator: 0x3B) {
+        let cleaned = k.withUnsafeBufferPointer { UniProtText.clean(bytes: $0) }
+        if !cleaned.isEmpty { r.keywords.append(cleaned) }
+      }
+      r.keywords.sort()
     }
     for (topic, text) in entry.cc {
-      let t = String(decoding: topic, as: UTF8.self).trimmingCharacters(in: " ")
+      let t = Bytes.string(Bytes.trim(topic[...]))
       guard UniProtText.freeTextTopics.contains(t) else { continue }
-      r.comments.append((t, UniProtText.clean(String(decoding: text, as: UTF8.self))))
+      r.comments.append((t, text.withUnsafeBufferPointer { UniProtText.clean(bytes: $0) }))
     }
     // SQ: "SEQUENCE   291 AA;  30495 MW;  07E95E632BD020E9 CRC64;"
     guard !entry.sq.isEmpty else { return bad("entry has no SQ line") }
-    let sq = tokens(entry.sq)
-    if sq.count >= 7, sq[0] == "SEQUENCE", let len = Int(sq[1]), sq[2] == "AA;", let mw = Int(sq[3]),
-      sq[4] == "MW;", let crc = CRC64Text.parse(sq[5]), sq[6] == "CRC64;"
-    {
-      if len != r.declaredLength {
-        return bad("ID line says \(r.declaredLength ?? 0) AA but the SQ line says \(len)")
-      }
-      r.declaredMass = mw
-      r.declaredCRC64 = crc
-    } else {
+    let sq = Bytes.split(entry.sq[...], blanks: true)
+    guard sq.count >= 7, Bytes.equal(sq[0], "SEQUENCE"), let len = Bytes.int(sq[1]), Bytes.equal(sq[2], "AA;"),
+      let mw = Bytes.int(sq[3]), Bytes.equal(sq[4], "MW;"), sq[5].count == 16,
+      let crc = UInt64(Bytes.string(sq[5]), radix: 16), Bytes.equal(sq[6], "CRC64;")
+    else {
       return bad("SQ line is not `SEQUENCE n AA; m MW; crc CRC64;`")
     }
+    if len != length { return bad("ID line says \(length) AA but the SQ line says \(len)") }
+    r.declaredMass = mw
+    r.declaredCRC64 = crc
     r.sequence = entry.sequence
     return .record(r)
   }
 
   private func parseDE(_ r: inout ProteinRecord) {
-    let lines = entry.de.map { String(decoding: $0, as: UTF8.self) }
-    guard !lines.isEmpty else { return }
-    let structured = lines.contains { $0.hasPrefix("RecName:") || $0.hasPrefix("SubName:") || $0.hasPrefix("AltName:") }
+    guard !entry.de.isEmpty else { return }
+    let lines = Bytes.split(entry.de[...], separator: 0x0A)
+    let structured = lines.contains {
+      Bytes.hasPrefix($0, "RecName:") || Bytes.hasPrefix($0, "SubName:") || Bytes.hasPrefix($0, "AltName:")
+    }
     if !structured {
       // Pre-2008 free text: "Name (Alt) (EC 1.2.3.4) (Fragment)."
-      var text = UniProtText.clean(lines.joined(separator: " "))
+      var text = UniProtText.clean(lines.map { Bytes.string($0) }.joined(separator: " "))
       if text.hasSuffix(".") { text.removeLast() }
       for flag in [" (Fragments)", " (Fragment)"] where text.hasSuffix(flag) {
         r.fragment = true
@@ -315,30 +306,28 @@ public final class UniProtFlatReader: ProteinReader {
       return
     }
     var section = ""  // recommended, alternative, submitted
-    var inSubsection = false  // Includes:/Contains: blocks belong to parts of the protein
+    var inSubsection = false  // Includes:/Contains: blocks describe parts of the protein
     for raw in lines {
-      let indented = raw.hasPrefix(" ")
-      var line = raw.trimmingCharacters(in: " ")
-      if !indented && (line.hasPrefix("Includes:") || line.hasPrefix("Contains:")) {
+      let indented = raw.first == 0x20
+      var line = Bytes.trim(raw)
+      if !indented && (Bytes.hasPrefix(line, "Includes:") || Bytes.hasPrefix(line, "Contains:")) {
         inSubsection = true
         continue
       }
       if indented && inSubsection { continue }
-      if line.hasPrefix("Flags:") {
-        if line.contains("Fragment") { r.fragment = true }
+      if Bytes.hasPrefix(line, "Flags:") {
+        if Bytes.find("Fragment", in: line) != nil { r.fragment = true }
         continue
       }
       if !indented { inSubsection = false }
       for (prefix, kind) in [("RecName:", "recommended"), ("AltName:", "alternative"), ("SubName:", "submitted")]
-      where line.hasPrefix(prefix) {
+      where Bytes.hasPrefix(line, prefix) {
         section = kind
-        line = line.dropFirst(prefix.count).trimmingCharacters(in: " ")
+        line = Bytes.trim(line.dropFirst(prefix.utf8.count))
       }
-      guard let eq = line.firstIndex(of: "=") else { continue }
-      let key = String(line[..<eq])
-      var value = String(line[line.index(after: eq)...])
-      if value.hasSuffix(";") { value.removeLast() }
-      value = UniProtText.clean(value)
+      guard let eq = line.firstIndex(of: 0x3D) else { continue }
+      let key = Bytes.string(line[..<eq])
+      let value = Bytes.dropSuffix(line[(eq + 1)...], 0x3B).withUnsafeBufferPointer { UniProtText.clean(bytes: $0) }
       let kind: String
       switch key {
       case "Full": kind = section
@@ -359,54 +348,116 @@ public final class UniProtFlatReader: ProteinReader {
 
   private func parseGN() -> String? {
     guard !entry.gn.isEmpty else { return nil }
-    let text = String(decoding: entry.gn, as: UTF8.self)
     // Genes are separated by a line "and"; keep the first gene.
-    var first: [Substring] = []
-    for line in text.split(separator: "\n") {
-      if line.trimmingCharacters(in: " ") == "and" { break }
-      first.append(line)
+    var first: [UInt8] = []
+    for line in Bytes.split(entry.gn[...], separator: 0x0A) {
+      let t = Bytes.trim(line)
+      if Bytes.equal(t, "and") { break }
+      if !first.isEmpty { first.append(0x20) }
+      first.append(contentsOf: t)
     }
-    let gene = first.map { $0.trimmingCharacters(in: " ") }.joined(separator: " ")
+    let gene = UniProtText.clean(String(decoding: first, as: UTF8.self))
     if !gene.contains("=") {
       // Old free-text style: "FOS." or "HTR4 OR X."
-      var g = gene
+      var g = Substring(gene)
       if g.hasSuffix(".") { g.removeLast() }
-      let head = g.components(separatedBy: " OR ").first ?? g
-      let value = UniProtText.clean(head.components(separatedBy: " AND ").first ?? head)
+      let head = g.split(separator: " OR ", maxSplits: 1, omittingEmptySubsequences: false)
+      let first = (head.first ?? g).split(separator: " AND ", maxSplits: 1, omittingEmptySubsequences: false).first ?? g
+      let value = String(first)
       return value.isEmpty ? nil : value
     }
     // Fields end with "; " (values may contain ';', e.g. "Name=HvPIP2;8;").
-    var fields: [String: String] = [:]
-    var cleanedGene = UniProtText.clean(gene)
-    if cleanedGene.hasSuffix(";") { cleanedGene.removeLast() }
-    for part in cleanedGene.split(separator: "; ") {
-      let p = part.trimmingCharacters(in: " ")
-      guard let eq = p.firstIndex(of: "=") else { continue }
-      let key = String(p[..<eq])
-      if fields[key] == nil { fields[key] = String(p[p.index(after: eq)...]) }
+    var g = Substring(gene)
+    if g.hasSuffix(";") { g.removeLast() }
+    var fields: [Substring: Substring] = [:]
+    for part in g.split(separator: "; ") {
+      guard let eq = part.firstIndex(of: "=") else { continue }
+      let key = part[..<eq]
+      if fields[key] == nil { fields[key] = part[part.index(after: eq)...] }
     }
     for key in ["Name", "OrderedLocusNames", "ORFNames"] {
-      if let v = fields[key] {
-        let firstName = v.split(separator: ",").first.map(String.init) ?? v
-        let cleaned = UniProtText.clean(firstName)
+      if let v = fields[Substring(key)] {
+        let firstName = v.split(separator: ",").first ?? v
+        let cleaned = UniProtText.clean(String(firstName))
         if !cleaned.isEmpty { return cleaned }
       }
     }
     return nil
   }
+}
 
-  private func tokens(_ bytes: [UInt8]) -> [String] {
-    bytes.split(whereSeparator: { $0 == 0x20 || $0 == 0x09 }).map { String(decoding: $0, as: UTF8.self) }
+/// Byte-slice helpers for the flat-file reader: no `String` until a value is final.
+enum Bytes {
+  typealias Slice = ArraySlice<UInt8>
+
+  static func string(_ s: Slice) -> String { String(decoding: s, as: UTF8.self) }
+
+  static func trim(_ s: Slice) -> Slice {
+    var a = s.startIndex, b = s.endIndex
+    while a < b && (s[a] == 0x20 || s[a] == 0x09) { a += 1 }
+    while b > a && (s[b - 1] == 0x20 || s[b - 1] == 0x09) { b -= 1 }
+    return s[a..<b]
   }
 
-  private func number(after marker: String, in text: String) -> Int? {
-    let t = Array(text.utf8), m = Array(marker.utf8)
-    guard t.count >= m.count else { return nil }
-    for i in 0...(t.count - m.count) where t[i..<(i + m.count)].elementsEqual(m) {
-      let digits = t[(i + m.count)...].prefix { $0 >= 0x30 && $0 <= 0x39 }
-      return Int(String(decoding: digits, as: UTF8.self))
+  static func dropSuffix(_ s: Slice, _ byte: UInt8) -> Slice { s.last == byte ? s.dropLast() : s }
+
+  static func split(_ s: Slice, separator: UInt8) -> [Slice] {
+    s.split(separator: separator, omittingEmptySubsequences: false)
+  }
+
+  static func split(_ s: Slice, blanks: Bool) -> [Slice] {
+    s.split(whereSeparator: { $0 == 0x20 || $0 == 0x09 })
+  }
+
+  static func equal(_ s: Slice, _ text: StaticString) -> Bool {
+    let n = text.utf8CodeUnitCount
+    guard s.count == n else { return false }
+    let p = text.utf8Start
+    var i = 0
+    for b in s {
+      if b != p[i] { return false }
+      i += 1
+    }
+    return true
+  }
+
+  static func hasPrefix(_ s: Slice, _ text: String) -> Bool { s.starts(with: text.utf8) }
+
+  static func int(_ s: Slice) -> Int? {
+    guard !s.isEmpty, s.count <= 18 else { return nil }
+    var v = 0
+    for b in s {
+      guard b >= 0x30 && b <= 0x39 else { return nil }
+      v = v * 10 + Int(b - 0x30)
+    }
+    return v
+  }
+
+  static func find(_ needle: String, in s: Slice) -> Int? {
+    let n = Array(needle.utf8)
+    guard !n.isEmpty, s.count >= n.count else { return nil }
+    var i = s.startIndex
+    while i <= s.endIndex - n.count {
+      if s[i] == n[0] && s[i..<(i + n.count)].elementsEqual(n) { return i }
+      i += 1
     }
     return nil
+  }
+
+  /// The digits right after the first occurrence of `marker`.
+  static func int(after marker: String, in s: Slice) -> Int? {
+    guard let at = find(marker, in: s) else { return nil }
+    let from = at + marker.utf8.count
+    var to = from
+    while to < s.endIndex && s[to] >= 0x30 && s[to] <= 0x39 { to += 1 }
+    return int(s[from..<to])
+  }
+
+  /// Evidence removed, blanks collapsed, one final full stop dropped (OS and OC lines).
+  static func cleanSentence(_ s: Slice) -> String {
+    var t = s.withUnsafeBufferPointer { UniProtText.clean(bytes: $0) }
+    if t.hasSuffix(".") { t.removeLast() }
+    return t
   }
 }
 
@@ -421,8 +472,5 @@ extension StringProtocol {
     while s.first == set { s.removeFirst() }
     while s.last == set { s.removeLast() }
     return String(s)
-  }
-  func trimmingSuffix(_ suffix: String) -> String {
-    hasSuffix(suffix) ? String(dropLast(suffix.count)) : String(self)
   }
 }
