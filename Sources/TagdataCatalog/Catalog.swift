@@ -17,9 +17,10 @@ public final class Catalog {
 
   /// Opens or creates a catalog and brings its schema up to date.
   public init(path: String, readOnly: Bool = false) throws {
+    Database.configureLibrary()
     db = try Database(path: path, readOnly: readOnly)
     if !readOnly {
-      try db.execute("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; PRAGMA cache_size=-65536; PRAGMA temp_store=MEMORY")
+      try db.execute("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; PRAGMA cache_size=-65536; PRAGMA temp_store=MEMORY; PRAGMA wal_autocheckpoint=8192")
       try migrate()
     } else {
       let version = try db.scalar("PRAGMA user_version") ?? 0

@@ -31,27 +31,31 @@ public final class ProteinWriter {
   let db: Database
   /// Proteins this writer inserted (not found already in the catalog).
   public private(set) var newProteins = 0
-  private let findProtein, insertProtein, findEntry, insertEntry, updateEntry, insertAccession, insertName,
+  private let findProtein, insertProtein, upsertEntry, insertAccession, insertName,
     insertComment, insertRecord, insertQuarantine: Statement
 
   public init(catalog: Catalog) throws {
     db = catalog.db
     findProtein = try db.prepare("SELECT id FROM proteins WHERE sha256 = ?")
-    insertProtein = try db.prepare("INSERT INTO proteins(sha256, crc64, length, sequence) VALUES (?, ?, ?, ?)")
-    findEntry = try db.prepare("SELECT id FROM entries WHERE accession = ? AND protein_id = ?")
-    insertEntry = try db.prepare("""
+    insertProtein = try db.prepare("""
+      INSERT INTO proteins(sha256, crc64, length, sequence) VALUES (?, ?, ?, ?)
+      ON CONFLICT (sha256) DO NOTHING RETURNING id
+      """)
+    // One statement inserts a new entry or fills the empty fields of an existing one.
+    upsertEntry = try db.prepare("""
       INSERT INTO entries(protein_id, accession, entry_name, reviewed, protein_name, gene, organism, taxon_id,
         lineage, existence, keywords, sequence_version, entry_version, fragment, declared_mass)
       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-      """)
-    updateEntry = try db.prepare("""
-      UPDATE entries SET entry_name = COALESCE(entry_name, ?), reviewed = COALESCE(reviewed, ?),
-        protein_name = COALESCE(protein_name, ?), gene = COALESCE(gene, ?), organism = COALESCE(organism, ?),
-        taxon_id = COALESCE(taxon_id, ?), lineage = COALESCE(lineage, ?), existence = COALESCE(existence, ?),
-        keywords = COALESCE(keywords, ?), sequence_version = COALESCE(sequence_version, ?),
-        entry_version = COALESCE(entry_version, ?), fragment = MAX(fragment, ?),
-        declared_mass = COALESCE(declared_mass, ?)
-      WHERE id = ?
+      ON CONFLICT (accession, protein_id) DO UPDATE SET
+        entry_name = COALESCE(entry_name, excluded.entry_name), reviewed = COALESCE(reviewed, excluded.reviewed),
+        protein_name = COALESCE(protein_name, excluded.protein_name), gene = COALESCE(gene, excluded.gene),
+        organism = COALESCE(organism, excluded.organism), taxon_id = COALESCE(taxon_id, excluded.taxon_id),
+        lineage = COALESCE(lineage, excluded.lineage), existence = COALESCE(existence, excluded.existence),
+        keywords = COALESCE(keywords, excluded.keywords),
+        sequence_version = COALESCE(sequence_version, excluded.sequence_version),
+        entry_version = COALESCE(entry_version, excluded.entry_version), fragment = MAX(fragment, excluded.fragment),
+        declared_mass = COALESCE(declared_mass, excluded.declared_mass)
+      RETURNING id
       """)
     insertAccession = try db.prepare("INSERT OR IGNORE INTO accessions(accession, entry_id, is_primary) VALUES (?, ?, ?)")
     insertName = try db.prepare("INSERT OR IGNORE INTO names(entry_id, kind, value) VALUES (?, ?, ?)")
@@ -68,59 +72,42 @@ public final class ProteinWriter {
 
   /// Returns the id of the protein with this canonical sequence, inserting it if new.
   public func protein(sha256: [UInt8], crc64: String, sequence: [UInt8]) throws -> Int64 {
-    findProtein.reset()
-    findProtein.bind(1, blob: sha256)
-    if try findProtein.step() {
-      let id = findProtein.int(0)
-      findProtein.reset()
-      return id
-    }
-    findProtein.reset()
     insertProtein.bind(1, blob: sha256)
     insertProtein.bind(2, crc64)
     insertProtein.bind(3, Int64(sequence.count))
     try sequence.withUnsafeBufferPointer { try insertProtein.bindText(bytes: $0, at: 4) }
-    try insertProtein.execute()
-    newProteins += 1
-    return db.lastInsertRowID
+    defer { insertProtein.reset() }
+    if try insertProtein.step() {
+      newProteins += 1
+      return insertProtein.int(0)
+    }
+    findProtein.bind(1, blob: sha256)
+    defer { findProtein.reset() }
+    guard try findProtein.step() else { throw SQLiteError(code: 0, message: "protein vanished during insert", sql: nil) }
+    return findProtein.int(0)
   }
 
   /// Returns the id of the entry (accession, protein), inserting or completing it.
   public func entry(_ e: EntryRow, protein: Int64) throws -> Int64 {
-    findEntry.reset()
-    findEntry.bind(1, e.accession)
-    findEntry.bind(2, protein)
-    let existing: Int64? = try findEntry.step() ? findEntry.int(0) : nil
-    findEntry.reset()
-    // The same 13 fields, bound from position `first` on, for INSERT and UPDATE alike.
-    func bindFields(_ s: Statement, from first: Int32) {
-      s.bind(first, e.entryName)
-      s.bind(first + 1, e.reviewed.map { $0 ? 1 : 0 })
-      s.bind(first + 2, e.proteinName)
-      s.bind(first + 3, e.gene)
-      s.bind(first + 4, e.organism)
-      s.bind(first + 5, e.taxonID)
-      s.bind(first + 6, e.lineage)
-      s.bind(first + 7, e.existence)
-      s.bind(first + 8, e.keywords.isEmpty ? nil : e.keywords.joined(separator: "; "))
-      s.bind(first + 9, e.sequenceVersion)
-      s.bind(first + 10, e.entryVersion)
-      s.bind(first + 11, Int64(e.fragment ? 1 : 0))
-      s.bind(first + 12, e.declaredMass)
-    }
-    let id: Int64
-    if let existing {
-      id = existing
-      bindFields(updateEntry, from: 1)
-      updateEntry.bind(14, id)
-      try updateEntry.execute()
-    } else {
-      insertEntry.bind(1, protein)
-      insertEntry.bind(2, e.accession)
-      bindFields(insertEntry, from: 3)
-      try insertEntry.execute()
-      id = db.lastInsertRowID
-    }
+    let s = upsertEntry
+    s.bind(1, protein)
+    s.bind(2, e.accession)
+    s.bind(3, e.entryName)
+    s.bind(4, e.reviewed.map { $0 ? 1 : 0 })
+    s.bind(5, e.proteinName)
+    s.bind(6, e.gene)
+    s.bind(7, e.organism)
+    s.bind(8, e.taxonID)
+    s.bind(9, e.lineage)
+    s.bind(10, e.existence)
+    s.bind(11, e.keywords.isEmpty ? nil : e.keywords.joined(separator: "; "))
+    s.bind(12, e.sequenceVersion)
+    s.bind(13, e.entryVersion)
+    s.bind(14, Int64(e.fragment ? 1 : 0))
+    s.bind(15, e.declaredMass)
+    guard try s.step() else { throw SQLiteError(code: 0, message: "entry upsert returned no id", sql: nil) }
+    let id = s.int(0)
+    s.reset()
     func accession(_ a: String, primary: Bool) throws {
       insertAccession.bind(1, a)
       insertAccession.bind(2, id)

@@ -33,6 +33,14 @@ public final class Database {
 
   deinit { sqlite3_close_v2(handle) }
 
+  /// Process-wide settings, applied once before the first connection: no memory statistics
+  /// (they take a global mutex on every allocation).
+  public static func configureLibrary() { _ = libraryConfigured }
+  private static let libraryConfigured: Bool = {
+    tagdata_sqlite_disable_memstatus()
+    return true
+  }()
+
   func error(_ rc: Int32, _ sql: String?) -> SQLiteError {
     SQLiteError(code: rc, message: String(cString: sqlite3_errmsg(handle)), sql: sql)
   }
