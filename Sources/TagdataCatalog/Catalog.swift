@@ -29,7 +29,7 @@ public final class Catalog {
   }
 
   /// Ordered migrations; migration i brings the schema from version i to i + 1.
-  static let migrations: [String] = [
+  public static let migrations: [String] = [
     """
     CREATE TABLE runs(
       id INTEGER PRIMARY KEY,

@@ -1,0 +1,105 @@
+-- tagdata catalog, schema version 1 (PRAGMA user_version = 1).
+-- This is the DDL that TagdataCatalog's first migration runs; a test keeps the two identical.
+--
+-- runs        one row per `tagdata ingest` invocation.
+-- sources     one row per input file: identity (absolute path, size, mtime, SHA-256 of the first
+--             64 KiB, ambiguity policy), detected compression and format, status
+--             (partial/complete/failed), the checkpoint of the last committed batch
+--             (records_done, next_offset and next_line in the decompressed stream), and once
+--             complete the SHA-256 of the decompressed content.
+-- proteins    distinct canonical sequences: SHA-256 of the sequence bytes (the key), UniProt CRC64
+--             (16 upper-case hex digits), length.
+-- entries     UniProt entries, keyed by (primary accession, protein): a later sighting fills
+--             fields that are still NULL. keywords are sorted and joined with "; ".
+-- accessions  primary (is_primary = 1) and secondary accessions of each entry.
+-- names       protein names: kind is recommended, recommended-short, alternative,
+--             alternative-short, submitted, submitted-short, ec, allergen, biotech, cd-antigen, inn.
+-- comments    free-text comment topics (FUNCTION, SUBUNIT, ...), evidence tags removed.
+-- records     provenance: one row per record read (file, 0-based record number, 1-based line,
+--             byte offset in the decompressed stream), with the run that stored it.
+-- quarantine  records that could not be used: where, why, and a short excerpt.
+
+CREATE TABLE runs(
+  id INTEGER PRIMARY KEY,
+  started_at TEXT NOT NULL,
+  finished_at TEXT,
+  tool_version TEXT NOT NULL,
+  arguments TEXT NOT NULL);
+CREATE TABLE sources(
+  id INTEGER PRIMARY KEY,
+  path TEXT NOT NULL,
+  size INTEGER,
+  mtime_ns INTEGER,
+  head_sha256 TEXT NOT NULL,
+  compression TEXT NOT NULL,
+  format TEXT NOT NULL,
+  policy TEXT NOT NULL,
+  status TEXT NOT NULL CHECK (status IN ('partial', 'complete', 'failed')),
+  records_done INTEGER NOT NULL DEFAULT 0,
+  next_offset INTEGER NOT NULL DEFAULT 0,
+  next_line INTEGER NOT NULL DEFAULT 1,
+  content_sha256 TEXT,
+  error TEXT,
+  first_run INTEGER NOT NULL REFERENCES runs(id),
+  last_run INTEGER NOT NULL REFERENCES runs(id),
+  UNIQUE (path, size, mtime_ns, head_sha256, policy));
+CREATE TABLE proteins(
+  id INTEGER PRIMARY KEY,
+  sha256 BLOB NOT NULL UNIQUE,
+  crc64 TEXT NOT NULL,
+  length INTEGER NOT NULL,
+  sequence TEXT NOT NULL);
+CREATE TABLE entries(
+  id INTEGER PRIMARY KEY,
+  protein_id INTEGER NOT NULL REFERENCES proteins(id),
+  accession TEXT NOT NULL,
+  entry_name TEXT,
+  reviewed INTEGER,
+  protein_name TEXT,
+  gene TEXT,
+  organism TEXT,
+  taxon_id INTEGER,
+  lineage TEXT,
+  existence INTEGER,
+  keywords TEXT,
+  sequence_version INTEGER,
+  entry_version INTEGER,
+  fragment INTEGER NOT NULL DEFAULT 0,
+  declared_mass INTEGER,
+  UNIQUE (accession, protein_id));
+CREATE TABLE accessions(
+  accession TEXT NOT NULL,
+  entry_id INTEGER NOT NULL REFERENCES entries(id),
+  is_primary INTEGER NOT NULL,
+  PRIMARY KEY (accession, entry_id)) WITHOUT ROWID;
+CREATE TABLE names(
+  entry_id INTEGER NOT NULL REFERENCES entries(id),
+  kind TEXT NOT NULL,
+  value TEXT NOT NULL,
+  PRIMARY KEY (entry_id, kind, value)) WITHOUT ROWID;
+CREATE TABLE comments(
+  entry_id INTEGER NOT NULL REFERENCES entries(id),
+  ordinal INTEGER NOT NULL,
+  topic TEXT NOT NULL,
+  text TEXT NOT NULL,
+  PRIMARY KEY (entry_id, ordinal)) WITHOUT ROWID;
+CREATE TABLE records(
+  source_id INTEGER NOT NULL REFERENCES sources(id),
+  record_no INTEGER NOT NULL,
+  line INTEGER NOT NULL,
+  byte_offset INTEGER NOT NULL,
+  protein_id INTEGER NOT NULL REFERENCES proteins(id),
+  entry_id INTEGER REFERENCES entries(id),
+  label TEXT,
+  run_id INTEGER NOT NULL REFERENCES runs(id),
+  PRIMARY KEY (source_id, record_no)) WITHOUT ROWID;
+CREATE INDEX records_by_protein ON records(protein_id);
+CREATE TABLE quarantine(
+  source_id INTEGER NOT NULL REFERENCES sources(id),
+  record_no INTEGER NOT NULL,
+  line INTEGER NOT NULL,
+  byte_offset INTEGER NOT NULL,
+  reason TEXT NOT NULL,
+  excerpt TEXT NOT NULL,
+  run_id INTEGER NOT NULL REFERENCES runs(id),
+  PRIMARY KEY (source_id, record_no)) WITHOUT ROWID;
