@@ -71,13 +71,11 @@ public final class UniProtFlatReader: ProteinReader {
   @inline(__always) private static func code(_ l: UnsafeBufferPointer<UInt8>) -> UInt16 {
     l.count >= 2 ? UInt16(l[0]) << 8 | UInt16(l[1]) : 0
   }
-  private static func c(_ s: StaticString) -> UInt16 {
-    let p = s.utf8Start
-    return UInt16(p[0]) << 8 | UInt16(p[1])
-  }
-  private static let ID = c("ID"), AC = c("AC"), DT = c("DT"), DE = c("DE"), GN = c("GN"),
-    OS = c("OS"), OC = c("OC"), OX = c("OX"), CC = c("CC"), PE = c("PE"), KW = c("KW"),
-    SQ = c("SQ"), blank = c("  "), end = c("//")
+  // Two-letter line codes as big-endian UInt16 constants ("ID" = 0x4944), so that the dispatch
+  // below is a switch over integer literals.
+  private static let ID: UInt16 = 0x4944, AC: UInt16 = 0x4143, DT: UInt16 = 0x4454, DE: UInt16 = 0x4445,
+    GN: UInt16 = 0x474E, OS: UInt16 = 0x4F53, OC: UInt16 = 0x4F43, OX: UInt16 = 0x4F58, CC: UInt16 = 0x4343,
+    PE: UInt16 = 0x5045, KW: UInt16 = 0x4B57, SQ: UInt16 = 0x5351, blank: UInt16 = 0x2020, end: UInt16 = 0x2F2F
 
   /// The data part of a line: from column 6 on.
   @inline(__always) private static func data(_ l: UnsafeBufferPointer<UInt8>) -> UnsafeBufferPointer<UInt8> {

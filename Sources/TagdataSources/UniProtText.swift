@@ -31,9 +31,12 @@ enum UniProtText {
     text.append(contentsOf: piece)
   }
 
-  static func startsWith(_ b: UnsafeBufferPointer<UInt8>, _ prefix: String) -> Bool {
-    let p = Array(prefix.utf8)
-    return b.count >= p.count && zip(b.prefix(p.count), p).allSatisfy { $0 == $1 }
+  static func startsWith(_ b: UnsafeBufferPointer<UInt8>, _ prefix: StaticString) -> Bool {
+    let n = prefix.utf8CodeUnitCount
+    guard b.count >= n else { return false }
+    let p = prefix.utf8Start
+    for i in 0..<n where b[i] != p[i] { return false }
+    return true
   }
 
   /// Removes evidence blocks `{ECO:...}` and collapses runs of blanks; trims the ends.
