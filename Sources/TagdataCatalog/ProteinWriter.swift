@@ -31,8 +31,8 @@ public final class ProteinWriter {
   let db: Database
   /// Proteins this writer inserted (not found already in the catalog).
   public private(set) var newProteins = 0
-  private let findProtein, insertProtein, upsertEntry, insertAccession, insertName,
-    insertComment, insertRecord, insertQuarantine: Statement
+  private let findProtein, insertProtein, upsertEntry, insertRecord, insertQuarantine: Statement
+  private let insertAccession, insertName, insertComment: MultiRowInsert
 
   public init(catalog: Catalog) throws {
     db = catalog.db
@@ -57,9 +57,9 @@ public final class ProteinWriter {
         declared_mass = COALESCE(declared_mass, excluded.declared_mass)
       RETURNING id
       """)
-    insertAccession = try db.prepare("INSERT OR IGNORE INTO accessions(accession, entry_id, is_primary) VALUES (?, ?, ?)")
-    insertName = try db.prepare("INSERT OR IGNORE INTO names(entry_id, kind, value) VALUES (?, ?, ?)")
-    insertComment = try db.prepare("INSERT OR IGNORE INTO comments(entry_id, ordinal, topic, text) VALUES (?, ?, ?, ?)")
+    insertAccession = MultiRowInsert(db, "INSERT OR IGNORE INTO accessions(accession, entry_id, is_primary) VALUES", columns: 3)
+    insertName = MultiRowInsert(db, "INSERT OR IGNORE INTO names(entry_id, kind, value) VALUES", columns: 3)
+    insertComment = MultiRowInsert(db, "INSERT OR IGNORE INTO comments(entry_id, ordinal, topic, text) VALUES", columns: 4)
     insertRecord = try db.prepare("""
       INSERT OR IGNORE INTO records(source_id, record_no, line, byte_offset, protein_id, entry_id, label, run_id)
       VALUES (?, ?, ?, ?, ?, ?, ?, ?)
@@ -108,26 +108,22 @@ public final class ProteinWriter {
     guard try s.step() else { throw SQLiteError(code: 0, message: "entry upsert returned no id", sql: nil) }
     let id = s.int(0)
     s.reset()
-    func accession(_ a: String, primary: Bool) throws {
-      insertAccession.bind(1, a)
-      insertAccession.bind(2, id)
-      insertAccession.bind(3, Int64(primary ? 1 : 0))
-      try insertAccession.execute()
+    let accessions = [e.accession] + e.secondaryAccessions
+    try insertAccession.insert(rows: accessions.count) { s, row, p in
+      s.bind(p, accessions[row])
+      s.bind(p + 1, id)
+      s.bind(p + 2, Int64(row == 0 ? 1 : 0))
     }
-    try accession(e.accession, primary: true)
-    for a in e.secondaryAccessions { try accession(a, primary: false) }
-    for n in e.names {
-      insertName.bind(1, id)
-      insertName.bind(2, n.kind)
-      insertName.bind(3, n.value)
-      try insertName.execute()
+    try insertName.insert(rows: e.names.count) { s, row, p in
+      s.bind(p, id)
+      s.bind(p + 1, e.names[row].kind)
+      s.bind(p + 2, e.names[row].value)
     }
-    for (i, c) in e.comments.enumerated() {
-      insertComment.bind(1, id)
-      insertComment.bind(2, Int64(i))
-      insertComment.bind(3, c.topic)
-      insertComment.bind(4, c.text)
-      try insertComment.execute()
+    try insertComment.insert(rows: e.comments.count) { s, row, p in
+      s.bind(p, id)
+      s.bind(p + 1, Int64(row))
+      s.bind(p + 2, e.comments[row].topic)
+      s.bind(p + 3, e.comments[row].text)
     }
     return id
   }
@@ -155,5 +151,43 @@ public final class ProteinWriter {
       .int(source), .int(Int64(recordNo)), .int(Int64(line)), .int(offset), .text(reason),
       .text(String(excerpt.prefix(200))), .int(run),
     ])
+  }
+}
+
+/// Inserts several rows per statement (`VALUES (...), (...), ...`): SQLite's per-statement
+/// overhead then counts once per group instead of once per row. Statements for each group size
+/// are prepared on first use and kept.
+final class MultiRowInsert {
+  private let db: Database
+  private let prefix: String
+  private let columns: Int
+  private let maxRows: Int
+  private var statements: [Int: Statement] = [:]
+
+  init(_ db: Database, _ prefix: String, columns: Int, maxRows: Int = 16) {
+    self.db = db
+    self.prefix = prefix
+    self.columns = columns
+    self.maxRows = maxRows
+  }
+
+  private func statement(rows: Int) throws -> Statement {
+    if let s = statements[rows] { return s }
+    let group = "(" + Array(repeating: "?", count: columns).joined(separator: ", ") + ")"
+    let s = try db.prepare(prefix + " " + Array(repeating: group, count: rows).joined(separator: ", "))
+    statements[rows] = s
+    return s
+  }
+
+  /// Inserts `rows` rows; `bind(statement, row, firstParameter)` binds one row's columns.
+  func insert(rows: Int, bind: (Statement, Int, Int32) -> Void) throws {
+    var start = 0
+    while start < rows {
+      let n = min(maxRows, rows - start)
+      let s = try statement(rows: n)
+      for r in 0..<n { bind(s, start + r, Int32(r * columns + 1)) }
+      try s.execute()
+      start += n
+    }
   }
 }
