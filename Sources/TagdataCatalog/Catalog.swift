@@ -20,7 +20,9 @@ public final class Catalog {
     Database.configureLibrary()
     db = try Database(path: path, readOnly: readOnly)
     if !readOnly {
-      try db.execute("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; PRAGMA cache_size=-65536; PRAGMA temp_store=MEMORY; PRAGMA wal_autocheckpoint=8192")
+      // 16 KiB pages: a quarter of the write calls of the 4 KiB default for bulk loads (set before WAL, on a new file).
+      try db.execute("PRAGMA page_size=16384")
+      try db.execute("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; PRAGMA cache_size=-65536; PRAGMA temp_store=MEMORY; PRAGMA wal_autocheckpoint=2048")
       try migrate()
     } else {
       let version = try db.scalar("PRAGMA user_version") ?? 0
