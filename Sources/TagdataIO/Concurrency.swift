@@ -15,16 +15,18 @@ public final class UncheckedBox<T>: @unchecked Sendable {
 /// `push` waits while the queue is full and returns false once the queue is closed (the consumer
 /// gave up); `pop` waits while it is empty and returns nil once it is closed and drained.
 public final class BlockingQueue<Element: Sendable>: @unchecked Sendable {
-  private var items: [Element] = []
+  // A ring of `capacity` slots; a popped slot is cleared at once, so the queue never keeps
+  // consumed elements alive.
+  private var slots: [Element?]
   private var head = 0
-  private let capacity: Int
+  private var count = 0
   private var closed = false
   private var mutex = pthread_mutex_t()
   private var notEmpty = pthread_cond_t()
   private var notFull = pthread_cond_t()
 
   public init(capacity: Int) {
-    self.capacity = max(1, capacity)
+    slots = Array(repeating: nil, count: max(1, capacity))
     pthread_mutex_init(&mutex, nil)
     pthread_cond_init(&notEmpty, nil)
     pthread_cond_init(&notFull, nil)
@@ -40,9 +42,10 @@ public final class BlockingQueue<Element: Sendable>: @unchecked Sendable {
   public func push(_ item: Element) -> Bool {
     pthread_mutex_lock(&mutex)
     defer { pthread_mutex_unlock(&mutex) }
-    while items.count - head >= capacity && !closed { pthread_cond_wait(&notFull, &mutex) }
+    while count == slots.count && !closed { pthread_cond_wait(&notFull, &mutex) }
     if closed { return false }
-    items.append(item)
+    slots[(head + count) % slots.count] = item
+    count += 1
     pthread_cond_signal(&notEmpty)
     return true
   }
@@ -50,14 +53,12 @@ public final class BlockingQueue<Element: Sendable>: @unchecked Sendable {
   public func pop() -> Element? {
     pthread_mutex_lock(&mutex)
     defer { pthread_mutex_unlock(&mutex) }
-    while items.count == head && !closed { pthread_cond_wait(&notEmpty, &mutex) }
-    if items.count == head { return nil }
-    let item = items[head]
-    head += 1
-    if head > 64 && head * 2 > items.count {
-      items.removeFirst(head)
-      head = 0
-    }
+    while count == 0 && !closed { pthread_cond_wait(&notEmpty, &mutex) }
+    if count == 0 { return nil }
+    let item = slots[head]
+    slots[head] = nil
+    head = (head + 1) % slots.count
+    count -= 1
     pthread_cond_signal(&notFull)
     return item
   }

@@ -208,3 +208,26 @@ struct SplitMix {
   }
   mutating func below(_ n: Int) -> Int { Int(next() % UInt64(max(n, 1))) }
 }
+
+@Suite struct MemoryTests {
+  /// Peak RSS of `tagdata ingest` on an input four times larger stays about the same: nothing
+  /// grows with the input (buffers, queues and the SQLite cache are all bounded).
+  @Test func peakMemoryDoesNotGrowWithInputSize() throws {
+    let dir = TestSupport.tempDirectory()
+    let one = try Data(contentsOf: TestSupport.corpus("uniprot/flat/emboss_swiss_seq.dat"))
+    func peakKB(copies: Int) throws -> Int {
+      let input = dir.appendingPathComponent("in\(copies).dat")
+      var data = Data()
+      for _ in 0..<copies { data.append(one) }
+      try data.write(to: input)
+      let r = try TestSupport.run("/usr/bin/time", ["-f", "%M", TestSupport.tagdataBinary, "ingest", "--quiet",
+                                                    "--catalog", dir.appendingPathComponent("c\(copies).sqlite").path, input.path])
+      #expect(r.status == 0, "\(r.stderr)")
+      return Int(r.stderr.split(separator: "\n").last.map(String.init) ?? "") ?? -1
+    }
+    let small = try peakKB(copies: 10)
+    let large = try peakKB(copies: 40)
+    #expect(small > 0 && large > 0)
+    #expect(Double(large) < Double(small) * 1.25 + 8_000, "peak RSS \(small) kB for 9 MB, \(large) kB for 36 MB")
+  }
+}
