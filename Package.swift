@@ -31,6 +31,7 @@ let package = Package(
 
     .target(name: "TagdataIO", dependencies: ["CZlib", "CBZ2"], swiftSettings: hotPath),
     .target(name: "TagdataBio", dependencies: [.product(name: "Crypto", package: "swift-crypto")], swiftSettings: hotPath),
+    .target(name: "TagdataChem", swiftSettings: hotPath),
     .target(name: "TagdataSources", dependencies: ["TagdataIO", "TagdataBio", "CLibXML2"], swiftSettings: hotPath),
     .target(name: "TagdataCatalog", dependencies: ["CSQLite3"], swiftSettings: hotPath),
     .target(
@@ -38,11 +39,12 @@ let package = Package(
       swiftSettings: hotPath),
     .executableTarget(
       name: "tagdata",
-      dependencies: ["TagdataIngest", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+      dependencies: ["TagdataIngest", "TagdataChem", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
 
     .target(name: "TestSupport", path: "Tests/TestSupport"),
     .testTarget(name: "TagdataIOTests", dependencies: ["TagdataIO", "TestSupport"]),
     .testTarget(name: "TagdataBioTests", dependencies: ["TagdataBio"]),
+    .testTarget(name: "TagdataChemTests", dependencies: ["TagdataChem", "TestSupport"]),
     .testTarget(name: "TagdataSourcesTests", dependencies: ["TagdataSources", "TestSupport"]),
     .testTarget(name: "TagdataIngestTests", dependencies: ["TagdataIngest", "TestSupport"]),
   ]

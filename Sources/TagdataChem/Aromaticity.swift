@@ -1,0 +1,207 @@
+/// Aromaticity perception in RDKit's default model, on a Kekulé structure: rings whose atoms
+/// can all take part, electron counts per atom, a Hückel 4n+2 test on single rings and on
+/// fused systems of up to six rings, then aromatic flags on atoms and bonds.
+enum Aromaticity {
+  enum Donor { case none, vacant, one, two, oneOrTwo, any }
+
+  static func perceive(_ mol: inout Molecule) {
+    guard !mol.ringBonds.isEmpty else { return }
+    let n = mol.atoms.count
+    var donor = [Donor](repeating: .none, count: n)
+    var candidate = [Bool](repeating: false, count: n)
+    var inRing = [Bool](repeating: false, count: n)
+    for ring in mol.ringAtoms { for a in ring { inRing[a] = true } }
+    var ringBondSet = Set<Int>()
+    for r in mol.ringBonds { ringBondSet.formUnion(r) }
+    for i in 0..<n where inRing[i] {
+      donor[i] = donorType(mol, i, ringBonds: ringBondSet)
+      candidate[i] = donor[i] != .none && isCandidate(mol, i)
+    }
+    // Candidate rings: every atom a candidate, not all dummies.
+    var rings: [Int] = []
+    for (k, atoms) in mol.ringAtoms.enumerated()
+    where atoms.allSatisfy({ candidate[$0] }) && !atoms.allSatisfy({ mol.atoms[$0].element == 0 }) {
+      rings.append(k)
+    }
+    guard !rings.isEmpty else { return }
+    // Fused systems: rings sharing exactly one bond, both with at most 24 bonds.
+    var neighbours = [[Int]](repeating: [], count: rings.count)
+    for x in rings.indices {
+      for y in rings.indices where y > x {
+        let rx = mol.ringBonds[rings[x]], ry = mol.ringBonds[rings[y]]
+        guard rx.count <= 24, ry.count <= 24 else { continue }
+        if Set(rx).intersection(ry).count == 1 {
+          neighbours[x].append(y)
+          neighbours[y].append(x)
+        }
+      }
+    }
+    var system = [Int](repeating: -1, count: rings.count)
+    var systems: [[Int]] = []
+    for start in rings.indices where system[start] < 0 {
+      var members = [start]
+      system[start] = systems.count
+      var k = 0
+      while k < members.count {
+        for m in neighbours[members[k]] where system[m] < 0 {
+          system[m] = systems.count
+          members.append(m)
+        }
+        k += 1
+      }
+      systems.append(members.sorted())
+    }
+    var aromaticBond = [Bool](repeating: false, count: mol.bonds.count)
+    var aromaticAtom = [Bool](repeating: false, count: n)
+    for members in systems {
+      let allBonds = Set(members.flatMap { mol.ringBonds[rings[$0]] })
+      let maxSubset = members.count > 300 ? 2 : min(members.count, 6)
+      var done = false
+      for size in 1...maxSubset where !done {
+        forEachConnectedSubset(members, size: size, neighbours: neighbours) { subset in
+          // Atoms in exactly one or two rings of the subset count; bonds in exactly one ring
+          // of the subset are the ones this subset can make aromatic.
+          var atomCount: [Int: Int] = [:]
+          var bondCount: [Int: Int] = [:]
+          for r in subset {
+            for a in mol.ringAtoms[rings[r]] { atomCount[a, default: 0] += 1 }
+            for b in mol.ringBonds[rings[r]] { bondCount[b, default: 0] += 1 }
+          }
+          let atoms = atomCount.filter { $0.value <= 2 }.map(\.key)
+          if huckel(atoms.map { donor[$0] }) {
+            for (b, c) in bondCount where c == 1 {
+              aromaticBond[b] = true
+              aromaticAtom[mol.bonds[b].a] = true
+              aromaticAtom[mol.bonds[b].b] = true
+            }
+          }
+          if allBonds.allSatisfy({ aromaticBond[$0] }) { done = true }
+          return !done
+        }
+      }
+    }
+    for b in mol.bonds.indices where aromaticBond[b] { mol.bonds[b].order = .aromatic }
+    for i in 0..<n where aromaticAtom[i] { mol.atoms[i].aromatic = true }
+  }
+
+  /// Calls `body` with every connected subset of `size` rings (indices into `members`'
+  /// numbering); stops when `body` returns false.
+  static func forEachConnectedSubset(_ members: [Int], size: Int, neighbours: [[Int]], _ body: ([Int]) -> Bool) {
+    var current: [Int] = []
+    var stop = false
+    func connected(_ set: [Int]) -> Bool {
+      guard let first = set.first else { return true }
+      var seen: Set<Int> = [first]
+      var stack = [first]
+      let inSet = Set(set)
+      while let x = stack.popLast() {
+        for y in neighbours[x] where inSet.contains(y) && !seen.contains(y) {
+          seen.insert(y)
+          stack.append(y)
+        }
+      }
+      return seen.count == set.count
+    }
+    func recurse(_ start: Int) {
+      if stop { return }
+      if current.count == size {
+        if connected(current) && !body(current) { stop = true }
+        return
+      }
+      var k = start
+      while k < members.count && !stop {
+        current.append(members[k])
+        recurse(k + 1)
+        current.removeLast()
+        k += 1
+      }
+    }
+    recurse(0)
+  }
+
+  static func huckel(_ donors: [Donor]) -> Bool {
+    var low = 0, high = 0, anyCount = 0
+    for d in donors {
+      switch d {
+      case .none, .vacant: break
+      case .one: low += 1; high += 1
+      case .two: low += 2; high += 2
+      case .oneOrTwo: low += 1; high += 2
+      case .any:
+        anyCount += 1
+        low += 1
+        high += 2
+      }
+    }
+    if anyCount > 1 { return false }
+    if high == 2 { return true }
+    guard high >= 6 else { return false }
+    for e in low...high where (e - 2) % 4 == 0 { return true }
+    return false
+  }
+
+  static func isCandidate(_ mol: Molecule, _ i: Int) -> Bool {
+    let a = mol.atoms[i]
+    guard a.element <= 18 || a.element == 34 || a.element == 52 else { return false }
+    if a.radicals > 0 && !(a.element == 6 && a.charge == 0) { return false }
+    var multiple = 0
+    for b in mol.adjacency[i] where mol.bonds[b].order == .double || mol.bonds[b].order == .triple { multiple += 1 }
+    if multiple > 1 { return false }
+    // Total valence no higher than the default valence of the isoelectronic element.
+    if a.element > 0, let allowed = Valence.allowed(element: a.element, charge: a.charge), let dv = allowed.first {
+      let total = Valence.bondHalfValence(mol, i) + 2 * a.hydrogens
+      if total > dv { return false }
+    }
+    return true
+  }
+
+  /// Electronegativity order for "stealing" electrons through exocyclic multiple bonds.
+  static func moreElectronegative(_ x: Int, than y: Int) -> Bool {
+    let ex = PeriodicTable.elements[x].outerElectrons, ey = PeriodicTable.elements[y].outerElectrons
+    return ex != ey ? ex > ey : x < y
+  }
+
+  static func donorType(_ mol: Molecule, _ i: Int, ringBonds: Set<Int>) -> Donor {
+    let a = mol.atoms[i]
+    var inRingMultiple = false
+    var exocyclicMultiple: Int? = nil  // partner atom
+    var anyMultiple = false
+    for b in mol.adjacency[i] {
+      let bond = mol.bonds[b]
+      guard bond.order == .double || bond.order == .triple else { continue }
+      anyMultiple = true
+      if ringBonds.contains(b) { inRingMultiple = true } else { exocyclicMultiple = bond.other(i) }
+    }
+    if a.element == 0 { return inRingMultiple ? .one : .any }
+    let element = PeriodicTable.elements[a.element]
+    let dv = element.defaultValence
+    if dv <= 1 { return .none }
+    let degree = mol.degree(i) + a.hydrogens
+    if degree > 3 { return .none }
+    let lonePairElectrons = max(element.outerElectrons - dv - a.charge, 0)
+    var e = (dv - degree) + lonePairElectrons - a.radicals
+    let unsaturation = (Valence.bondHalfValence(mol, i) / 2 + a.hydrogens) - degree
+    if e > 1 && unsaturation > 1 { e = 1 }
+    if e < 0 { return .none }
+    if e == 0 {
+      if let _ = exocyclicMultiple, !inRingMultiple { return .vacant }
+      return inRingMultiple ? .one : .none
+    }
+    if e == 1 {
+      if let partner = exocyclicMultiple {
+        return moreElectronegative(mol.atoms[partner].element, than: a.element) ? .vacant : .one
+      }
+      if anyMultiple { return .one }
+      return a.charge == 1 ? .vacant : .none
+    }
+    if let partner = exocyclicMultiple, moreElectronegative(mol.atoms[partner].element, than: a.element) { e -= 1 }
+    var result: Donor = e % 2 == 1 ? .one : .two
+    // Macrocycles: a neutral two-connected O or S without multiple bonds does not donate in
+    // rings of nine atoms or more.
+    if result == .two && (a.element == 8 || a.element == 16) && a.charge == 0 && mol.degree(i) == 2 && !anyMultiple {
+      let smallest = mol.ringAtoms.filter { $0.contains(i) }.map(\.count).min() ?? 0
+      if smallest >= 9 { result = .none }
+    }
+    return result
+  }
+}

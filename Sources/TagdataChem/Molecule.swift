@@ -1,0 +1,128 @@
+/// Bond orders, numbered as the canonical ranking compares them (aromatic highest).
+public enum BondOrder: UInt8, Sendable, Comparable {
+  case single = 1, double = 2, triple = 3, quadruple = 4, aromatic = 12
+
+  public static func < (a: BondOrder, b: BondOrder) -> Bool { a.rawValue < b.rawValue }
+
+  /// Contribution to an atom's valence, doubled (aromatic counts 1.5, i.e. 3 halves).
+  var halfValence: Int {
+    switch self {
+    case .single: return 2
+    case .double: return 4
+    case .triple: return 6
+    case .quadruple: return 8
+    case .aromatic: return 3
+    }
+  }
+}
+
+/// Tetrahedral configuration as written: looking from the first neighbour (in SMILES order),
+/// the others go counter-clockwise (`@`) or clockwise (`@@`).
+public enum Chirality: UInt8, Sendable {
+  case none, counterClockwise, clockwise
+}
+
+/// The configuration of a stereo double bond: the two reference neighbours (`reference.0` on
+/// the bond's atom `a`, `reference.1` on its atom `b`) are on the same side (cis) or on
+/// opposite sides (trans).
+public struct DoubleBondStereo: Sendable, Equatable {
+  public var bond: Int
+  public var reference: (Int, Int)
+  public var trans: Bool
+  public static func == (a: Self, b: Self) -> Bool {
+    a.bond == b.bond && a.reference == b.reference && a.trans == b.trans
+  }
+}
+
+public struct Atom: Sendable, Equatable {
+  /// Atomic number; 0 for `*`.
+  public var element: Int
+  /// Mass number, 0 when unspecified.
+  public var isotope: Int = 0
+  public var charge: Int = 0
+  /// Hydrogens: written (bracket atoms) or computed from the valence model (organic subset).
+  public var hydrogens: Int = 0
+  /// Bracket atoms never get implicit hydrogens.
+  public var bracket = false
+  public var aromatic = false
+  public var chirality = Chirality.none
+  /// Neighbour atoms in the order the chirality refers to; -1 stands for the implicit H (or,
+  /// for three-connected S, Se, P, the lone pair).
+  public var stereoOrder: [Int] = []
+  /// Where an implicit H (or lone pair) sits in `stereoOrder`: after the preceding atom, or first.
+  public var stereoHSlot = 0
+  /// Atom class (`:n`), 0 when absent.
+  public var atomClass = 0
+  public var radicals = 0
+
+  public init(element: Int) { self.element = element }
+}
+
+public struct Bond: Sendable, Equatable {
+  public var a: Int
+  public var b: Int
+  public var order: BondOrder
+  /// `/` or `\` as written, relative to the direction a → b: +1 for `/`, -1 for `\`, 0 none.
+  public var direction: Int8 = 0
+  public var inRing = false
+
+  public func other(_ atom: Int) -> Int { atom == a ? b : a }
+}
+
+/// A molecular graph with hydrogens folded into atoms as counts.
+public struct Molecule: Sendable, Equatable {
+  public var atoms: [Atom] = []
+  public var bonds: [Bond] = []
+  /// Per atom, its bond indices in creation order.
+  public var adjacency: [[Int]] = []
+  public var doubleBondStereo: [DoubleBondStereo] = []
+  /// Smallest rings (set by ring perception): bond indices of each ring, and its atoms in
+  /// ring order.
+  public var ringBonds: [[Int]] = []
+  public var ringAtoms: [[Int]] = []
+
+  public init() {}
+
+  @discardableResult
+  mutating func addAtom(_ atom: Atom) -> Int {
+    atoms.append(atom)
+    adjacency.append([])
+    return atoms.count - 1
+  }
+
+  @discardableResult
+  mutating func addBond(_ a: Int, _ b: Int, _ order: BondOrder, direction: Int8 = 0) -> Int {
+    bonds.append(Bond(a: a, b: b, order: order, direction: direction))
+    adjacency[a].append(bonds.count - 1)
+    adjacency[b].append(bonds.count - 1)
+    return bonds.count - 1
+  }
+
+  public func bond(between a: Int, _ b: Int) -> Int? {
+    adjacency[a].first { bonds[$0].other(a) == b }
+  }
+
+  public func neighbors(_ atom: Int) -> [Int] { adjacency[atom].map { bonds[$0].other(atom) } }
+
+  public func degree(_ atom: Int) -> Int { adjacency[atom].count }
+
+  /// Connected components, each a sorted list of atom indices.
+  public func components() -> [[Int]] {
+    var seen = [Bool](repeating: false, count: atoms.count)
+    var out: [[Int]] = []
+    for start in atoms.indices where !seen[start] {
+      var stack = [start]
+      seen[start] = true
+      var comp: [Int] = []
+      while let v = stack.popLast() {
+        comp.append(v)
+        for n in neighbors(v) where !seen[n] {
+          seen[n] = true
+          stack.append(n)
+        }
+      }
+      out.append(comp.sorted())
+    }
+    return out
+  }
+}

@@ -1,0 +1,148 @@
+/// The periodic table as the valence model needs it: symbol, valence-shell electrons, allowed
+/// valences (ascending; a trailing -1 means "any higher valence too"; [-1] alone means any,
+/// never add hydrogens), average atomic weight and the mass of the most common isotope.
+/// Values follow RDKit's element data so that valence and aromaticity decisions agree with it.
+public struct Element: Sendable {
+  public let number: Int
+  public let symbol: String
+  public let outerElectrons: Int
+  public let valences: [Int]
+  public let averageWeight: Double
+  public let monoisotopicMass: Double
+
+  /// The first (default) valence, or -1 when any valence is allowed.
+  public var defaultValence: Int { valences.first ?? -1 }
+}
+
+public enum PeriodicTable {
+  public static let elements: [Element] = [
+    Element(number: 0, symbol: "*", outerElectrons: 0, valences: [-1], averageWeight: 0.0, monoisotopicMass: 0.0),
+    Element(number: 1, symbol: "H", outerElectrons: 1, valences: [1], averageWeight: 1.008, monoisotopicMass: 1.007825032),
+    Element(number: 2, symbol: "He", outerElectrons: 2, valences: [0], averageWeight: 4.003, monoisotopicMass: 4.002603254),
+    Element(number: 3, symbol: "Li", outerElectrons: 1, valences: [1,-1], averageWeight: 6.941, monoisotopicMass: 7.01600455),
+    Element(number: 4, symbol: "Be", outerElectrons: 2, valences: [2], averageWeight: 9.012, monoisotopicMass: 9.0121822),
+    Element(number: 5, symbol: "B", outerElectrons: 3, valences: [3], averageWeight: 10.812, monoisotopicMass: 11.0093054),
+    Element(number: 6, symbol: "C", outerElectrons: 4, valences: [4], averageWeight: 12.011, monoisotopicMass: 12.0),
+    Element(number: 7, symbol: "N", outerElectrons: 5, valences: [3], averageWeight: 14.007, monoisotopicMass: 14.003074),
+    Element(number: 8, symbol: "O", outerElectrons: 6, valences: [2], averageWeight: 15.999, monoisotopicMass: 15.99491462),
+    Element(number: 9, symbol: "F", outerElectrons: 7, valences: [1], averageWeight: 18.998, monoisotopicMass: 18.99840322),
+    Element(number: 10, symbol: "Ne", outerElectrons: 8, valences: [0], averageWeight: 20.18, monoisotopicMass: 19.99244018),
+    Element(number: 11, symbol: "Na", outerElectrons: 1, valences: [1,-1], averageWeight: 22.99, monoisotopicMass: 22.98976928),
+    Element(number: 12, symbol: "Mg", outerElectrons: 2, valences: [2,-1], averageWeight: 24.305, monoisotopicMass: 23.9850417),
+    Element(number: 13, symbol: "Al", outerElectrons: 3, valences: [3], averageWeight: 26.982, monoisotopicMass: 26.98153863),
+    Element(number: 14, symbol: "Si", outerElectrons: 4, valences: [4], averageWeight: 28.086, monoisotopicMass: 27.97692653),
+    Element(number: 15, symbol: "P", outerElectrons: 5, valences: [3,5], averageWeight: 30.974, monoisotopicMass: 30.97376163),
+    Element(number: 16, symbol: "S", outerElectrons: 6, valences: [2,4,6], averageWeight: 32.067, monoisotopicMass: 31.972071),
+    Element(number: 17, symbol: "Cl", outerElectrons: 7, valences: [1], averageWeight: 35.453, monoisotopicMass: 34.96885268),
+    Element(number: 18, symbol: "Ar", outerElectrons: 8, valences: [0], averageWeight: 39.948, monoisotopicMass: 39.96238312),
+    Element(number: 19, symbol: "K", outerElectrons: 1, valences: [1,-1], averageWeight: 39.098, monoisotopicMass: 38.96370668),
+    Element(number: 20, symbol: "Ca", outerElectrons: 2, valences: [2,-1], averageWeight: 40.078, monoisotopicMass: 39.96259098),
+    Element(number: 21, symbol: "Sc", outerElectrons: 3, valences: [-1], averageWeight: 44.956, monoisotopicMass: 44.9559119),
+    Element(number: 22, symbol: "Ti", outerElectrons: 4, valences: [-1], averageWeight: 47.867, monoisotopicMass: 47.9479463),
+    Element(number: 23, symbol: "V", outerElectrons: 5, valences: [-1], averageWeight: 50.944, monoisotopicMass: 50.9439595),
+    Element(number: 24, symbol: "Cr", outerElectrons: 6, valences: [-1], averageWeight: 51.996, monoisotopicMass: 51.9405075),
+    Element(number: 25, symbol: "Mn", outerElectrons: 7, valences: [-1], averageWeight: 54.938, monoisotopicMass: 54.9380451),
+    Element(number: 26, symbol: "Fe", outerElectrons: 8, valences: [-1], averageWeight: 55.845, monoisotopicMass: 55.9349375),
+    Element(number: 27, symbol: "Co", outerElectrons: 9, valences: [-1], averageWeight: 58.933, monoisotopicMass: 58.933195),
+    Element(number: 28, symbol: "Ni", outerElectrons: 10, valences: [-1], averageWeight: 58.693, monoisotopicMass: 57.9353429),
+    Element(number: 29, symbol: "Cu", outerElectrons: 11, valences: [-1], averageWeight: 63.546, monoisotopicMass: 62.9295975),
+    Element(number: 30, symbol: "Zn", outerElectrons: 2, valences: [-1], averageWeight: 65.39, monoisotopicMass: 63.9291422),
+    Element(number: 31, symbol: "Ga", outerElectrons: 3, valences: [3], averageWeight: 69.723, monoisotopicMass: 68.9255736),
+    Element(number: 32, symbol: "Ge", outerElectrons: 4, valences: [4], averageWeight: 72.61, monoisotopicMass: 73.9211778),
+    Element(number: 33, symbol: "As", outerElectrons: 5, valences: [3,5], averageWeight: 74.922, monoisotopicMass: 74.9215965),
+    Element(number: 34, symbol: "Se", outerElectrons: 6, valences: [2,4,6], averageWeight: 78.96, monoisotopicMass: 79.9165213),
+    Element(number: 35, symbol: "Br", outerElectrons: 7, valences: [1], averageWeight: 79.904, monoisotopicMass: 78.9183371),
+    Element(number: 36, symbol: "Kr", outerElectrons: 8, valences: [0], averageWeight: 83.8, monoisotopicMass: 83.911507),
+    Element(number: 37, symbol: "Rb", outerElectrons: 1, valences: [1,-1], averageWeight: 85.468, monoisotopicMass: 84.91178974),
+    Element(number: 38, symbol: "Sr", outerElectrons: 2, valences: [2,-1], averageWeight: 87.62, monoisotopicMass: 87.9056121),
+    Element(number: 39, symbol: "Y", outerElectrons: 3, valences: [-1], averageWeight: 88.906, monoisotopicMass: 88.9058483),
+    Element(number: 40, symbol: "Zr", outerElectrons: 4, valences: [-1], averageWeight: 91.224, monoisotopicMass: 89.9047044),
+    Element(number: 41, symbol: "Nb", outerElectrons: 5, valences: [-1], averageWeight: 92.906, monoisotopicMass: 92.9063781),
+    Element(number: 42, symbol: "Mo", outerElectrons: 6, valences: [-1], averageWeight: 95.94, monoisotopicMass: 97.9054082),
+    Element(number: 43, symbol: "Tc", outerElectrons: 7, valences: [-1], averageWeight: 98.0, monoisotopicMass: 96.906365),
+    Element(number: 44, symbol: "Ru", outerElectrons: 8, valences: [-1], averageWeight: 101.07, monoisotopicMass: 101.9043493),
+    Element(number: 45, symbol: "Rh", outerElectrons: 9, valences: [-1], averageWeight: 102.906, monoisotopicMass: 102.905504),
+    Element(number: 46, symbol: "Pd", outerElectrons: 10, valences: [-1], averageWeight: 106.42, monoisotopicMass: 105.903486),
+    Element(number: 47, symbol: "Ag", outerElectrons: 11, valences: [-1], averageWeight: 107.868, monoisotopicMass: 106.905097),
+    Element(number: 48, symbol: "Cd", outerElectrons: 2, valences: [-1], averageWeight: 112.412, monoisotopicMass: 113.9033585),
+    Element(number: 49, symbol: "In", outerElectrons: 3, valences: [3], averageWeight: 114.818, monoisotopicMass: 114.903878),
+    Element(number: 50, symbol: "Sn", outerElectrons: 4, valences: [2,4], averageWeight: 118.711, monoisotopicMass: 119.9021947),
+    Element(number: 51, symbol: "Sb", outerElectrons: 5, valences: [3,5], averageWeight: 121.76, monoisotopicMass: 120.9038157),
+    Element(number: 52, symbol: "Te", outerElectrons: 6, valences: [2,4,6], averageWeight: 127.6, monoisotopicMass: 129.9062244),
+    Element(number: 53, symbol: "I", outerElectrons: 7, valences: [1,3,5], averageWeight: 126.904, monoisotopicMass: 126.904473),
+    Element(number: 54, symbol: "Xe", outerElectrons: 8, valences: [0,2,4,6], averageWeight: 131.29, monoisotopicMass: 131.9041535),
+    Element(number: 55, symbol: "Cs", outerElectrons: 1, valences: [1], averageWeight: 132.905, monoisotopicMass: 132.9054519),
+    Element(number: 56, symbol: "Ba", outerElectrons: 2, valences: [2,-1], averageWeight: 137.328, monoisotopicMass: 137.9052472),
+    Element(number: 57, symbol: "La", outerElectrons: 3, valences: [-1], averageWeight: 138.906, monoisotopicMass: 138.9063533),
+    Element(number: 58, symbol: "Ce", outerElectrons: 4, valences: [-1], averageWeight: 140.116, monoisotopicMass: 139.9054387),
+    Element(number: 59, symbol: "Pr", outerElectrons: 3, valences: [-1], averageWeight: 140.908, monoisotopicMass: 140.9076528),
+    Element(number: 60, symbol: "Nd", outerElectrons: 4, valences: [-1], averageWeight: 144.24, monoisotopicMass: 141.9077233),
+    Element(number: 61, symbol: "Pm", outerElectrons: 5, valences: [-1], averageWeight: 145.0, monoisotopicMass: 144.912749),
+    Element(number: 62, symbol: "Sm", outerElectrons: 6, valences: [-1], averageWeight: 150.36, monoisotopicMass: 151.9197324),
+    Element(number: 63, symbol: "Eu", outerElectrons: 7, valences: [-1], averageWeight: 151.964, monoisotopicMass: 152.9212303),
+    Element(number: 64, symbol: "Gd", outerElectrons: 8, valences: [-1], averageWeight: 157.25, monoisotopicMass: 157.9241039),
+    Element(number: 65, symbol: "Tb", outerElectrons: 9, valences: [-1], averageWeight: 158.925, monoisotopicMass: 158.9253468),
+    Element(number: 66, symbol: "Dy", outerElectrons: 10, valences: [-1], averageWeight: 162.5, monoisotopicMass: 163.9291748),
+    Element(number: 67, symbol: "Ho", outerElectrons: 11, valences: [-1], averageWeight: 164.93, monoisotopicMass: 164.9303221),
+    Element(number: 68, symbol: "Er", outerElectrons: 12, valences: [-1], averageWeight: 167.26, monoisotopicMass: 165.9302931),
+    Element(number: 69, symbol: "Tm", outerElectrons: 13, valences: [-1], averageWeight: 168.934, monoisotopicMass: 168.9342133),
+    Element(number: 70, symbol: "Yb", outerElectrons: 14, valences: [-1], averageWeight: 173.04, monoisotopicMass: 173.9388621),
+    Element(number: 71, symbol: "Lu", outerElectrons: 15, valences: [-1], averageWeight: 174.967, monoisotopicMass: 174.9407718),
+    Element(number: 72, symbol: "Hf", outerElectrons: 4, valences: [-1], averageWeight: 178.49, monoisotopicMass: 179.94655),
+    Element(number: 73, symbol: "Ta", outerElectrons: 5, valences: [-1], averageWeight: 180.948, monoisotopicMass: 180.9479958),
+    Element(number: 74, symbol: "W", outerElectrons: 6, valences: [-1], averageWeight: 183.84, monoisotopicMass: 183.9509312),
+    Element(number: 75, symbol: "Re", outerElectrons: 7, valences: [-1], averageWeight: 186.207, monoisotopicMass: 186.9557531),
+    Element(number: 76, symbol: "Os", outerElectrons: 8, valences: [-1], averageWeight: 190.23, monoisotopicMass: 191.9614807),
+    Element(number: 77, symbol: "Ir", outerElectrons: 9, valences: [-1], averageWeight: 192.217, monoisotopicMass: 192.9629264),
+    Element(number: 78, symbol: "Pt", outerElectrons: 10, valences: [-1], averageWeight: 195.078, monoisotopicMass: 194.9647911),
+    Element(number: 79, symbol: "Au", outerElectrons: 11, valences: [-1], averageWeight: 196.967, monoisotopicMass: 196.9665687),
+    Element(number: 80, symbol: "Hg", outerElectrons: 2, valences: [-1], averageWeight: 200.59, monoisotopicMass: 201.970643),
+    Element(number: 81, symbol: "Tl", outerElectrons: 3, valences: [-1], averageWeight: 204.383, monoisotopicMass: 204.9744275),
+    Element(number: 82, symbol: "Pb", outerElectrons: 4, valences: [2,4], averageWeight: 207.2, monoisotopicMass: 207.9766521),
+    Element(number: 83, symbol: "Bi", outerElectrons: 5, valences: [3,5], averageWeight: 208.98, monoisotopicMass: 208.9803987),
+    Element(number: 84, symbol: "Po", outerElectrons: 6, valences: [2,4,6], averageWeight: 209.0, monoisotopicMass: 208.9824304),
+    Element(number: 85, symbol: "At", outerElectrons: 7, valences: [1,3,5], averageWeight: 210.0, monoisotopicMass: 209.987148),
+    Element(number: 86, symbol: "Rn", outerElectrons: 8, valences: [0], averageWeight: 222.0, monoisotopicMass: 222.0175706),
+    Element(number: 87, symbol: "Fr", outerElectrons: 1, valences: [1], averageWeight: 223.0, monoisotopicMass: 223.0197359),
+    Element(number: 88, symbol: "Ra", outerElectrons: 2, valences: [2,-1], averageWeight: 226.0, monoisotopicMass: 226.0254026),
+    Element(number: 89, symbol: "Ac", outerElectrons: 3, valences: [-1], averageWeight: 227.0, monoisotopicMass: 227.0277521),
+    Element(number: 90, symbol: "Th", outerElectrons: 4, valences: [-1], averageWeight: 232.038, monoisotopicMass: 232.0380553),
+    Element(number: 91, symbol: "Pa", outerElectrons: 3, valences: [-1], averageWeight: 231.036, monoisotopicMass: 231.035884),
+    Element(number: 92, symbol: "U", outerElectrons: 4, valences: [-1], averageWeight: 238.029, monoisotopicMass: 238.0507882),
+    Element(number: 93, symbol: "Np", outerElectrons: 5, valences: [-1], averageWeight: 237.0, monoisotopicMass: 236.04657),
+    Element(number: 94, symbol: "Pu", outerElectrons: 6, valences: [-1], averageWeight: 244.0, monoisotopicMass: 238.0495599),
+    Element(number: 95, symbol: "Am", outerElectrons: 7, valences: [-1], averageWeight: 243.0, monoisotopicMass: 241.0568291),
+    Element(number: 96, symbol: "Cm", outerElectrons: 8, valences: [-1], averageWeight: 247.0, monoisotopicMass: 243.0613891),
+    Element(number: 97, symbol: "Bk", outerElectrons: 9, valences: [-1], averageWeight: 247.0, monoisotopicMass: 247.070307),
+    Element(number: 98, symbol: "Cf", outerElectrons: 10, valences: [-1], averageWeight: 251.0, monoisotopicMass: 249.0748535),
+    Element(number: 99, symbol: "Es", outerElectrons: 11, valences: [-1], averageWeight: 252.0, monoisotopicMass: 252.08298),
+    Element(number: 100, symbol: "Fm", outerElectrons: 12, valences: [-1], averageWeight: 257.0, monoisotopicMass: 257.095105),
+    Element(number: 101, symbol: "Md", outerElectrons: 13, valences: [-1], averageWeight: 258.0, monoisotopicMass: 258.098431),
+    Element(number: 102, symbol: "No", outerElectrons: 14, valences: [-1], averageWeight: 259.0, monoisotopicMass: 259.10103),
+    Element(number: 103, symbol: "Lr", outerElectrons: 15, valences: [-1], averageWeight: 262.0, monoisotopicMass: 262.10963),
+    Element(number: 104, symbol: "Rf", outerElectrons: 2, valences: [-1], averageWeight: 267.0, monoisotopicMass: 267.12153),
+    Element(number: 105, symbol: "Db", outerElectrons: 2, valences: [-1], averageWeight: 268.0, monoisotopicMass: 268.12545),
+    Element(number: 106, symbol: "Sg", outerElectrons: 2, valences: [-1], averageWeight: 269.0, monoisotopicMass: 271.13347),
+    Element(number: 107, symbol: "Bh", outerElectrons: 2, valences: [-1], averageWeight: 270.0, monoisotopicMass: 270.13362),
+    Element(number: 108, symbol: "Hs", outerElectrons: 2, valences: [-1], averageWeight: 269.0, monoisotopicMass: 269.13406),
+    Element(number: 109, symbol: "Mt", outerElectrons: 2, valences: [-1], averageWeight: 278.0, monoisotopicMass: 278.15481),
+    Element(number: 110, symbol: "Ds", outerElectrons: 2, valences: [-1], averageWeight: 281.0, monoisotopicMass: 281.16206),
+    Element(number: 111, symbol: "Rg", outerElectrons: 2, valences: [-1], averageWeight: 281.0, monoisotopicMass: 281.16537),
+    Element(number: 112, symbol: "Cn", outerElectrons: 2, valences: [-1], averageWeight: 285.0, monoisotopicMass: 285.17411),
+    Element(number: 113, symbol: "Nh", outerElectrons: 2, valences: [-1], averageWeight: 284.0, monoisotopicMass: 284.17873),
+    Element(number: 114, symbol: "Fl", outerElectrons: 2, valences: [-1], averageWeight: 289.0, monoisotopicMass: 289.19042),
+    Element(number: 115, symbol: "Mc", outerElectrons: 2, valences: [-1], averageWeight: 288.0, monoisotopicMass: 288.19274),
+    Element(number: 116, symbol: "Lv", outerElectrons: 2, valences: [-1], averageWeight: 293.0, monoisotopicMass: 293.20449),
+    Element(number: 117, symbol: "Ts", outerElectrons: 2, valences: [-1], averageWeight: 292.0, monoisotopicMass: 292.20746),
+    Element(number: 118, symbol: "Og", outerElectrons: 2, valences: [-1], averageWeight: 294.0, monoisotopicMass: 294.21392),
+  ]
+
+  /// Atomic number for a symbol (case-sensitive, e.g. "Cl"), or nil.
+  public static func number(of symbol: String) -> Int? { bySymbol[symbol] }
+
+  static let bySymbol: [String: Int] = {
+    var d: [String: Int] = [:]
+    for e in elements { d[e.symbol] = e.number }
+    return d
+  }()
+}

@@ -1,0 +1,124 @@
+/// Ring perception: which bonds are in rings (bridges are not), and a set of smallest rings
+/// (the shortest cycle through every ring bond, duplicates removed, then the linearly
+/// independent ones in order of size, plus rings of the same size that symmetry requires).
+enum Rings {
+  static func perceive(_ mol: inout Molecule) {
+    let n = mol.atoms.count
+    for b in mol.bonds.indices { mol.bonds[b].inRing = false }
+    // Bridges by iterative DFS with low-link values.
+    var disc = [Int](repeating: -1, count: n)
+    var low = [Int](repeating: 0, count: n)
+    var time = 0
+    for root in 0..<n where disc[root] < 0 {
+      var stack: [(atom: Int, parentBond: Int, next: Int)] = [(root, -1, 0)]
+      disc[root] = time
+      low[root] = time
+      time += 1
+      while !stack.isEmpty {
+        let top = stack.count - 1
+        let v = stack[top].atom
+        if stack[top].next < mol.adjacency[v].count {
+          let b = mol.adjacency[v][stack[top].next]
+          stack[top].next += 1
+          if b == stack[top].parentBond { continue }
+          let w = mol.bonds[b].other(v)
+          if disc[w] < 0 {
+            disc[w] = time
+            low[w] = time
+            time += 1
+            stack.append((w, b, 0))
+          } else {
+            // A back edge closes a cycle: always a ring bond.
+            low[v] = min(low[v], disc[w])
+            mol.bonds[b].inRing = true
+          }
+        } else {
+          let b = stack[top].parentBond
+          stack.removeLast()
+          if let parent = stack.last {
+            let p = parent.atom
+            low[p] = min(low[p], low[v])
+            // The tree edge p-v is a bridge only if v's subtree cannot reach p or above.
+            if low[v] <= disc[p] { mol.bonds[b].inRing = true }
+          }
+        }
+      }
+    }
+    // Shortest cycle through each ring bond.
+    var found: [[Int]] = []
+    var seen = Set<[Int]>()
+    var dist = [Int](repeating: -1, count: n)
+    var via = [Int](repeating: -1, count: n)
+    for b in mol.bonds.indices where mol.bonds[b].inRing {
+      let (u, v) = (mol.bonds[b].a, mol.bonds[b].b)
+      for i in 0..<n { dist[i] = -1 }
+      dist[u] = 0
+      var queue = [u]
+      var head = 0
+      while head < queue.count && dist[v] < 0 {
+        let x = queue[head]
+        head += 1
+        for e in mol.adjacency[x] where e != b && mol.bonds[e].inRing {
+          let y = mol.bonds[e].other(x)
+          if dist[y] < 0 {
+            dist[y] = dist[x] + 1
+            via[y] = e
+            queue.append(y)
+          }
+        }
+      }
+      guard dist[v] >= 0 else { continue }
+      var cycle = [b]
+      var x = v
+      while x != u {
+        cycle.append(via[x])
+        x = mol.bonds[via[x]].other(x)
+      }
+      let key = cycle.sorted()
+      if seen.insert(key).inserted { found.append(key) }
+    }
+    found.sort { $0.count != $1.count ? $0.count < $1.count : $0.lexicographicallyPrecedes($1) }
+    // Keep independent cycles (over GF(2)); then same-size dependent ones (symmetry).
+    let ringBondCount = mol.bonds.filter(\.inRing).count
+    var basis: [[UInt64]] = []
+    var pivots: [Int] = []
+    let words = (mol.bonds.count + 63) / 64
+    var chosen: [[Int]] = []
+    var largest = 0
+    for cycle in found {
+      var vec = [UInt64](repeating: 0, count: words)
+      for e in cycle { vec[e >> 6] |= 1 << UInt64(e & 63) }
+      for (k, row) in basis.enumerated() where vec[pivots[k] >> 6] & (1 << UInt64(pivots[k] & 63)) != 0 {
+        for w in 0..<words { vec[w] ^= row[w] }
+      }
+      if let pivotWord = vec.firstIndex(where: { $0 != 0 }) {
+        let pivot = pivotWord * 64 + vec[pivotWord].trailingZeroBitCount
+        basis.append(vec)
+        pivots.append(pivot)
+        chosen.append(cycle)
+        largest = max(largest, cycle.count)
+      } else if cycle.count <= largest {
+        chosen.append(cycle)
+      }
+      _ = ringBondCount
+    }
+    mol.ringBonds = chosen
+    mol.ringAtoms = chosen.map { orderedAtoms(mol, $0) }
+  }
+
+  /// The atoms of a ring in walking order.
+  static func orderedAtoms(_ mol: Molecule, _ ring: [Int]) -> [Int] {
+    let set = Set(ring)
+    var atoms = [mol.bonds[ring[0]].a]
+    var previousBond = -1
+    var current = atoms[0]
+    while atoms.count < ring.count {
+      guard let e = mol.adjacency[current].first(where: { set.contains($0) && $0 != previousBond }) else { break }
+      current = mol.bonds[e].other(current)
+      previousBond = e
+      if current == atoms[0] { break }
+      atoms.append(current)
+    }
+    return atoms
+  }
+}

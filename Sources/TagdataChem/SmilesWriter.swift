@@ -1,0 +1,340 @@
+/// Writes canonical SMILES.
+///
+/// Each connected component is ranked on its own (``CanonicalRanking``) and written by a
+/// depth-first walk from its lowest-ranked atom: at each atom, ring closures first, then
+/// branches in rank order with chain (non-ring) neighbours before ring neighbours and multiple
+/// ring bonds before single ones; the last branch continues the main chain. Ring numbers are
+/// the lowest free ones, reused as soon as they close. Components are sorted as strings and
+/// joined with `.`. Brackets only where an atom needs them; `@`/`@@` recomputed for the output
+/// order; `/` `\` placed for stereo double bonds.
+public struct SmilesWriter {
+  public var isomeric = true
+  public var kekule = false
+
+  public init(isomeric: Bool = true, kekule: Bool = false) {
+    self.isomeric = isomeric
+    self.kekule = kekule
+  }
+
+  public func write(_ input: Molecule) -> String {
+    var mol = input
+    if !isomeric {
+      for i in mol.atoms.indices {
+        mol.atoms[i].chirality = .none
+        mol.atoms[i].isotope = 0
+      }
+      mol.doubleBondStereo = []
+    }
+    if kekule { Kekulizer.kekulizeForOutput(&mol) }
+    var parts: [String] = []
+    for component in mol.components() {
+      let ranks = CanonicalRanking(isomeric: isomeric).ranks(mol, atoms: component)
+      var w = ComponentWriter(mol: mol, ranks: ranks, kekule: kekule)
+      parts.append(w.write(component))
+    }
+    return parts.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }.joined(separator: ".")
+  }
+}
+
+struct ComponentWriter {
+  let mol: Molecule
+  let ranks: [Int: Int]
+  let kekule: Bool
+  var visited: [Bool]
+  var onStack: [Bool]
+  var children: [[Int]]  // bond indices to tree children, in walk order
+  var closures: [[Int]]  // ring-closure bonds at each atom
+  var isClosure: Set<Int> = []
+  var parentBond: [Int]
+  var emitted: [Int] = []  // atoms in output order
+  var emitPosition: [Int]
+  var ringNumber: [Int: Int] = [:]  // bond -> ring number while open
+  var openNumbers = Set<Int>()
+  var out: [UInt8] = []
+  /// For each bond, which end is written first.
+  var firstWritten: [Int: Int] = [:]
+  var bondDirection: [Int: Int8] = [:]  // bond -> +1 '/', -1 '\' as written first -> second
+  var atomTextRange: [Int: (Int, Int)] = [:]
+
+  init(mol: Molecule, ranks: [Int: Int], kekule: Bool) {
+    self.mol = mol
+    self.ranks = ranks
+    self.kekule = kekule
+    visited = [Bool](repeating: false, count: mol.atoms.count)
+    onStack = visited
+    children = [[Int]](repeating: [], count: mol.atoms.count)
+    closures = children
+    parentBond = [Int](repeating: -1, count: mol.atoms.count)
+    emitPosition = [Int](repeating: -1, count: mol.atoms.count)
+  }
+
+  func order(_ b: Int) -> BondOrder { mol.bonds[b].order }
+
+  /// Sort key among an atom's unvisited neighbours: chain bonds first, then ring bonds with
+  /// higher orders first; within each, by neighbour rank.
+  func key(_ atom: Int, _ b: Int) -> (Int, Int, Int) {
+    let bond = mol.bonds[b]
+    let other = bond.other(atom)
+    if bond.inRing { return (1, 32 - Int(bond.order.rawValue), ranks[other]!) }
+    return (0, 0, ranks[other]!)
+  }
+
+  mutating func findClosures(_ v: Int) {
+    visited[v] = true
+    onStack[v] = true
+    let bonds = mol.adjacency[v].filter { $0 != parentBond[v] }.sorted { a, b in
+      let ka = closureFirstKey(v, a), kb = closureFirstKey(v, b)
+      return ka < kb
+    }
+    for b in bonds {
+      let w = mol.bonds[b].other(v)
+      if onStack[w] {
+        if !isClosure.contains(b) {
+          isClosure.insert(b)
+          closures[w].append(b)
+          closures[v].append(b)
+        }
+      } else if !visited[w] {
+        parentBond[w] = b
+        children[v].append(b)
+        findClosures(w)
+      }
+    }
+    onStack[v] = false
+  }
+
+  /// Ring closures (to atoms on the walk's stack) come first, then chain bonds, then ring bonds.
+  func closureFirstKey(_ v: Int, _ b: Int) -> (Int, Int, Int, Int) {
+    let w = mol.bonds[b].other(v)
+    if onStack[w] { return (0, 32 - Int(order(b).rawValue), ranks[w]!, 0) }
+    let k = key(v, b)
+    return (1 + k.0, k.1, k.2, 0)
+  }
+
+  mutating func write(_ component: [Int]) -> String {
+    let start = component.min { ranks[$0]! < ranks[$1]! }!
+    findClosures(start)
+    // Children in output order: branches by key, the last one continues the chain.
+    for v in component {
+      let sorted = children[v].sorted { key(v, $0) < key(v, $1) }
+      children[v] = sorted
+    }
+    planEmission(start)
+    assignDoubleBondDirections()
+    emit(start)
+    return String(decoding: out, as: UTF8.self)
+  }
+
+  /// Records the output order of atoms and of each bond's ends, before writing text.
+  mutating func planEmission(_ v: Int) {
+    emitPosition[v] = emitted.count
+    emitted.append(v)
+    if parentBond[v] >= 0 { firstWritten[parentBond[v]] = mol.bonds[parentBond[v]].other(v) }
+    for c in children[v] { planEmission(mol.bonds[c].other(v)) }
+  }
+
+  /// Ring-closure bonds at `v` in the order their digits are written.
+  func orderedClosures(_ v: Int) -> [Int] {
+    closures[v].sorted { a, b in
+      let wa = mol.bonds[a].other(v), wb = mol.bonds[b].other(v)
+      let ca = emitPosition[wa] < emitPosition[v], cb = emitPosition[wb] < emitPosition[v]
+      if ca != cb { return ca }  // closing digits (partner already written) first
+      return emitPosition[wa] < emitPosition[wb]
+    }
+  }
+
+  /// The neighbours of `v` in the order the output mentions them (for @/@@): the atom it is
+  /// written after, then an implicit H (or lone pair), ring closures, branches and the chain.
+  func outputNeighbourOrder(_ v: Int) -> [Int] {
+    var order: [Int] = []
+    if parentBond[v] >= 0 { order.append(mol.bonds[parentBond[v]].other(v)) }
+    if mol.atoms[v].stereoOrder.contains(-1) { order.append(-1) }
+    for b in orderedClosures(v) { order.append(mol.bonds[b].other(v)) }
+    for c in children[v] { order.append(mol.bonds[c].other(v)) }
+    return order
+  }
+
+  mutating func emit(_ v: Int) {
+    if parentBond[v] >= 0 {
+      let b = parentBond[v]
+      writeBond(b, from: mol.bonds[b].other(v))
+    }
+    writeAtom(v)
+    var closedHere: [Int] = []
+    for b in orderedClosures(v) {
+      let w = mol.bonds[b].other(v)
+      if let number = ringNumber[b] {
+        writeBond(b, from: w, closing: true)
+        writeRingNumber(number)
+        closedHere.append(number)
+        ringNumber[b] = nil
+      } else {
+        var n = 1
+        while openNumbers.contains(n) || closedHere.contains(n) { n += 1 }
+        openNumbers.insert(n)
+        ringNumber[b] = n
+        firstWritten[b] = v
+        writeRingNumber(n)
+      }
+    }
+    for n in closedHere { openNumbers.remove(n) }
+    for (k, c) in children[v].enumerated() {
+      let w = mol.bonds[c].other(v)
+      if k < children[v].count - 1 {
+        out.append(UInt8(ascii: "("))
+        emit(w)
+        out.append(UInt8(ascii: ")"))
+      } else {
+        emit(w)
+      }
+    }
+  }
+
+  mutating func writeRingNumber(_ n: Int) {
+    if n < 10 {
+      out.append(UInt8(0x30 + n))
+    } else if n < 100 {
+      out.append(UInt8(ascii: "%"))
+      out.append(contentsOf: Array(String(n).utf8))
+    } else {
+      out.append(contentsOf: Array("%(\(n))".utf8))
+    }
+  }
+
+  mutating func writeBond(_ b: Int, from: Int, closing: Bool = false) {
+    let bond = mol.bonds[b]
+    let to = bond.other(from)
+    let aromaticEnds = !kekule && mol.atoms[from].aromatic && mol.atoms[to].aromatic
+    switch bond.order {
+    case .single:
+      if let d = bondDirection[b] {
+        // Directions are stored relative to the bond's first-written end.
+        let written = firstWritten[b] == from ? d : -d
+        out.append(written > 0 ? UInt8(ascii: "/") : UInt8(ascii: "\\"))
+      } else if aromaticEnds {
+        out.append(UInt8(ascii: "-"))
+      }
+    case .double: if !(aromaticEnds && bond.order == .aromatic) { out.append(UInt8(ascii: "=")) }
+    case .triple: out.append(UInt8(ascii: "#"))
+    case .quadruple: out.append(UInt8(ascii: "$"))
+    case .aromatic:
+      if kekule { break }
+      if !aromaticEnds { out.append(UInt8(ascii: ":")) }
+    }
+  }
+
+  static let organicSubset: Set<Int> = [0, 5, 6, 7, 8, 9, 15, 16, 17, 35, 53]
+
+  mutating func writeAtom(_ v: Int) {
+    let a = mol.atoms[v]
+    let element = PeriodicTable.elements[a.element]
+    var symbol = a.element == 0 ? "*" : element.symbol
+    let lower = a.aromatic && !kekule
+    if lower { symbol = symbol.lowercased() }
+    var chirality = a.chirality
+    if chirality != .none {
+      let odd = Permutation.isOdd(from: a.stereoOrder, to: outputNeighbourOrder(v))
+      if odd { chirality = chirality == .clockwise ? .counterClockwise : .clockwise }
+    }
+    let needsBracket =
+      !Self.organicSubset.contains(a.element) || a.charge != 0 || a.isotope != 0 || chirality != .none
+      || a.atomClass != 0 || a.radicals != 0 || Reader.implicitHydrogens(mol, v, aromatic: lower) != a.hydrogens
+    if !needsBracket {
+      out.append(contentsOf: Array(symbol.utf8))
+      return
+    }
+    var t = "["
+    if a.isotope != 0 { t += String(a.isotope) }
+    t += symbol
+    if chirality == .counterClockwise { t += "@" } else if chirality == .clockwise { t += "@@" }
+    if a.hydrogens == 1 { t += "H" } else if a.hydrogens > 1 { t += "H\(a.hydrogens)" }
+    if a.charge == 1 { t += "+" } else if a.charge == -1 { t += "-" } else if a.charge > 1 { t += "+\(a.charge)" } else if a.charge < -1 {
+      t += "-\(-a.charge)"
+    }
+    if a.atomClass != 0 { t += ":\(a.atomClass)" }
+    t += "]"
+    out.append(contentsOf: Array(t.utf8))
+  }
+
+  /// Chooses `/` `\` for every stereo double bond: on each end the substituent bond written
+  /// first gets a direction; an end already fixed by a neighbouring double bond keeps its.
+  mutating func assignDoubleBondDirections() {
+    let stereo = mol.doubleBondStereo.filter { ranks[mol.bonds[$0.bond].a] != nil }
+      .sorted { min(emitPosition[mol.bonds[$0.bond].a], emitPosition[mol.bonds[$0.bond].b])
+        < min(emitPosition[mol.bonds[$1.bond].a], emitPosition[mol.bonds[$1.bond].b]) }
+    for s in stereo {
+      let bond = mol.bonds[s.bond]
+      let (x, y) = emitPosition[bond.a] < emitPosition[bond.b] ? (bond.a, bond.b) : (bond.b, bond.a)
+      let refX = x == bond.a ? s.reference.0 : s.reference.1
+      let refY = x == bond.a ? s.reference.1 : s.reference.0
+      func substituentBond(_ end: Int) -> Int? {
+        let candidates = mol.adjacency[end].filter { $0 != s.bond && mol.bonds[$0].order != .double && mol.bonds[$0].order != .triple }
+        if let fixed = candidates.first(where: { bondDirection[$0] != nil }) { return fixed }
+        return candidates.min { emitOrder($0) < emitOrder($1) }
+      }
+      guard let bx = substituentBond(x), let by = substituentBond(y) else { continue }
+      let nx = mol.bonds[bx].other(x), ny = mol.bonds[by].other(y)
+      var trans = s.trans
+      if nx != refX { trans.toggle() }
+      if ny != refY { trans.toggle() }
+      // up(n wrt end) from a direction d stored relative to the first-written end of the bond.
+      func up(_ b: Int, _ end: Int, _ d: Int8) -> Bool { firstWrittenEnd(b) == end ? d > 0 : d < 0 }
+      func direction(_ b: Int, _ end: Int, up wanted: Bool) -> Int8 {
+        firstWrittenEnd(b) == end ? (wanted ? 1 : -1) : (wanted ? -1 : 1)
+      }
+      if let dy = bondDirection[by], bondDirection[bx] == nil {
+        let upY = up(by, y, dy)
+        bondDirection[bx] = direction(bx, x, up: trans ? !upY : upY)
+      } else {
+        if bondDirection[bx] == nil {
+          // The first mark reads '/' in the output.
+          bondDirection[bx] = 1
+        }
+        let upX = up(bx, x, bondDirection[bx]!)
+        if bondDirection[by] == nil { bondDirection[by] = direction(by, y, up: trans ? !upX : upX) }
+      }
+    }
+  }
+
+  /// Position in the output where a bond is written (for choosing which substituent to mark).
+  func emitOrder(_ b: Int) -> Int {
+    let bond = mol.bonds[b]
+    return max(emitPosition[bond.a], emitPosition[bond.b])
+  }
+
+  /// The end of bond `b` that the output writes first (ring closures: the opening atom).
+  func firstWrittenEnd(_ b: Int) -> Int {
+    let bond = mol.bonds[b]
+    if isClosure.contains(b) {
+      // The closing atom writes the bond symbol, as if the opening atom followed it.
+      return emitPosition[bond.a] > emitPosition[bond.b] ? bond.a : bond.b
+    }
+    return emitPosition[bond.a] < emitPosition[bond.b] ? bond.a : bond.b
+  }
+}
+
+/// What a SMILES reader would conclude about an atom written without brackets.
+enum Reader {
+  static func implicitHydrogens(_ mol: Molecule, _ i: Int, aromatic: Bool) -> Int {
+    let a = mol.atoms[i]
+    guard let allowed = Valence.allowed(element: a.element, charge: 0), a.element != 0 else { return 0 }
+    var ev2 = 0
+    for b in mol.adjacency[i] {
+      let bond = mol.bonds[b]
+      let other = bond.other(i)
+      // In aromatic output an unwritten bond between aromatic atoms reads as aromatic.
+      if aromatic && bond.order == .aromatic && mol.atoms[other].aromatic {
+        ev2 += 3
+      } else {
+        ev2 += bond.order.halfValence
+      }
+    }
+    if aromatic {
+      let total = Valence.roundAromatic(ev2, allowed: allowed)
+      if let dv = allowed.first, total <= dv { return (dv - total) / 2 }
+      return 0
+    }
+    guard let target = allowed.first(where: { $0 >= ev2 }) else { return 0 }
+    return (target - ev2) / 2
+  }
+}

@@ -1,0 +1,75 @@
+/// Stereo perception after sanitization: double-bond configurations from `/` `\` marks, and
+/// removal of stereo marks that describe nothing (centres with two equivalent neighbours,
+/// double bonds with two equivalent substituents on one end or in rings of fewer than 8 atoms).
+enum Stereo {
+  static func perceive(_ mol: inout Molecule) {
+    mol.doubleBondStereo = []
+    for b in mol.bonds.indices where mol.bonds[b].order == .double {
+      let bond = mol.bonds[b]
+      guard let x = marked(mol, end: bond.a, double: b), let y = marked(mol, end: bond.b, double: b) else { continue }
+      if bond.inRing, let smallest = mol.ringBonds.filter({ $0.contains(b) }).map(\.count).min(), smallest < 8 { continue }
+      mol.doubleBondStereo.append(DoubleBondStereo(bond: b, reference: (x.atom, y.atom), trans: x.up != y.up))
+    }
+    for i in mol.atoms.indices where mol.atoms[i].chirality != .none {
+      let a = mol.atoms[i]
+      let degree = mol.degree(i)
+      var order = a.stereoOrder
+      let lonePair = degree == 3 && a.hydrogens == 0 && [15, 16, 34].contains(a.element)
+      if lonePair { order.insert(-1, at: min(a.stereoHSlot, order.count)) }
+      if order.count != 4 || order.contains(-2) || (a.hydrogens > 1) || (degree + a.hydrogens != 4 && !lonePair) {
+        mol.atoms[i].chirality = .none
+        continue
+      }
+      mol.atoms[i].stereoOrder = order
+    }
+    // Symmetry: stereo marks whose neighbours are equivalent go.
+    for component in mol.components() {
+      let ranks = CanonicalRanking(isomeric: false).refinedRanks(mol, atoms: component)
+      for i in component where mol.atoms[i].chirality != .none {
+        let keys = mol.atoms[i].stereoOrder.map { $0 < 0 ? -1 : ranks[$0]! }
+        if Set(keys).count != keys.count && !ringStereo(mol, i, ranks) { mol.atoms[i].chirality = .none }
+      }
+      let current = mol
+      mol.doubleBondStereo.removeAll { s in
+        let mol = current
+        let bond = mol.bonds[s.bond]
+        guard component.contains(bond.a) else { return false }
+        for end in [bond.a, bond.b] {
+          let subs = mol.neighbors(end).filter { $0 != bond.other(end) }
+          if subs.count == 2 && ranks[subs[0]] == ranks[subs[1]] { return true }
+        }
+        return false
+      }
+    }
+  }
+
+  /// A centre in a ring whose two tied neighbours are ring atoms of a ring holding another
+  /// stereo centre (cis/trans-1,4-disubstituted rings): the configuration is relative and real.
+  static func ringStereo(_ mol: Molecule, _ i: Int, _ ranks: [Int: Int]) -> Bool {
+    let rings = mol.ringAtoms.filter { $0.contains(i) }
+    guard !rings.isEmpty else { return false }
+    for ring in rings where ring.contains(where: { $0 != i && mol.atoms[$0].chirality != .none }) {
+      let inRing = mol.atoms[i].stereoOrder.filter { $0 >= 0 && ring.contains($0) }
+      if inRing.count == 2 && ranks[inRing[0]] == ranks[inRing[1]] {
+        let others = mol.atoms[i].stereoOrder.filter { !inRing.contains($0) }.map { $0 < 0 ? -1 : ranks[$0]! }
+        return Set(others).count == others.count
+      }
+    }
+    return false
+  }
+
+  /// The first substituent of `end` (other than across `double`) whose bond carries `/` or `\`,
+  /// and whether it points up from `end`.
+  static func marked(_ mol: Molecule, end: Int, double: Int) -> (atom: Int, up: Bool)? {
+    let degree = mol.degree(end)
+    guard degree >= 2 && degree <= 3 else { return nil }
+    for e in mol.adjacency[end] where e != double {
+      let bond = mol.bonds[e]
+      guard bond.direction != 0, bond.order == .single || bond.order == .aromatic else { continue }
+      // Written "end d n" (end first): n is up for '/'; written "n d end": n is down for '/'.
+      let up = bond.a == end ? bond.direction > 0 : bond.direction < 0
+      return (bond.other(end), up)
+    }
+    return nil
+  }
+}

@@ -1,0 +1,160 @@
+/// The valence model (RDKit-compatible): which total valences an atom may have, its implicit
+/// hydrogens, radicals, and the valence check.
+enum Valence {
+  /// Allowed total valences of an atom given its charge, in half units (×2), ascending, or nil
+  /// when any valence is allowed. Charged atoms use the list of the isoelectronic element
+  /// (N+ like C, O- like F, ...); negatively charged P, S, As, Se keep their own list shifted
+  /// by the charge (thiolate S- may have valence 1, 3, 5).
+  static func allowed(element: Int, charge: Int) -> [Int]? {
+    guard element > 0, element < PeriodicTable.elements.count else { return nil }
+    let own = PeriodicTable.elements[element].valences
+    if own.contains(-1) && own.count == 1 { return nil }
+    if charge == 0 { return own.contains(-1) ? nil : own.map { $0 * 2 } }
+    let effective = element - charge
+    if charge < 0 && [15, 16, 33, 34].contains(element) {
+      let shifted = own.filter { $0 >= 0 }.map { ($0 + charge) * 2 }.filter { $0 >= 0 }
+      return own.contains(-1) ? nil : shifted
+    }
+    guard effective >= 1, effective < PeriodicTable.elements.count else { return [] }
+    let list = PeriodicTable.elements[effective].valences
+    if list.contains(-1) { return nil }
+    return list.map { $0 * 2 }
+  }
+
+  /// Sum of bond orders of an atom in half units (aromatic bonds count 3 halves).
+  static func bondHalfValence(_ mol: Molecule, _ atom: Int) -> Int {
+    var v = 0
+    for b in mol.adjacency[atom] { v += mol.bonds[b].order.halfValence }
+    return v
+  }
+
+  /// Rounds an aromatic atom's half-unit valence the way RDKit does: above the default valence,
+  /// fall back to the largest allowed valence within 1.5 below; x.5 rounds up.
+  static func roundAromatic(_ ev2: Int, allowed: [Int]) -> Int {
+    var ev2 = ev2
+    if let first = allowed.first, ev2 > first {
+      if let v = allowed.last(where: { $0 <= ev2 }), ev2 - v <= 3 { ev2 = v }
+    }
+    return (ev2 + 1) / 2 * 2
+  }
+}
+
+/// Turns a parsed graph into a checked molecule: explicit [H] atoms folded into counts,
+/// charge-separated nitro groups and N-oxides, implicit hydrogens, valence check, Kekulé
+/// structure for aromatic input, ring perception, aromaticity (RDKit model), radicals and
+/// stereo perception.
+public enum Sanitizer {
+  public static func sanitize(_ input: Molecule) throws(SmilesError) -> Molecule {
+    var mol = removeHydrogenAtoms(input)
+    cleanUp(&mol)
+    var explicitH = mol.atoms.map(\.hydrogens)
+    try assignHydrogens(&mol, explicitH: &explicitH, aromaticRounding: true)
+    Rings.perceive(&mol)
+    for (i, a) in mol.atoms.enumerated() where a.aromatic {
+      if !mol.adjacency[i].contains(where: { mol.bonds[$0].inRing }) { throw SmilesError(.aromaticOutsideRing(atom: i)) }
+    }
+    try Kekulizer.kekulize(&mol)
+    try assignHydrogens(&mol, explicitH: &explicitH, aromaticRounding: false)
+    assignRadicals(&mol)
+    Aromaticity.perceive(&mol)
+    Stereo.perceive(&mol)
+    return mol
+  }
+
+  /// `[H]` atoms bonded to one heavy atom, with no isotope, charge or class, become that atom's
+  /// hydrogen count (their place in a chirality order becomes the implicit-H slot).
+  static func removeHydrogenAtoms(_ mol: Molecule) -> Molecule {
+    var drop = Set<Int>()
+    var out = mol
+    for (i, a) in mol.atoms.enumerated() where a.element == 1 && a.isotope == 0 && a.charge == 0 && a.atomClass == 0
+      && a.hydrogens == 0 && mol.degree(i) == 1
+    {
+      let heavy = mol.neighbors(i)[0]
+      guard mol.atoms[heavy].element != 1, mol.bonds[mol.adjacency[i][0]].order == .single else { continue }
+      drop.insert(i)
+      out.atoms[heavy].hydrogens += 1
+      if let k = out.atoms[heavy].stereoOrder.firstIndex(of: i) { out.atoms[heavy].stereoOrder[k] = -1 }
+    }
+    if drop.isEmpty { return mol }
+    var newIndex = [Int](repeating: -1, count: mol.atoms.count)
+    var result = Molecule()
+    for (i, a) in out.atoms.enumerated() where !drop.contains(i) { newIndex[i] = result.addAtom(a) }
+    for b in out.bonds where !drop.contains(b.a) && !drop.contains(b.b) {
+      result.addBond(newIndex[b.a], newIndex[b.b], b.order, direction: b.direction)
+    }
+    for i in result.atoms.indices {
+      result.atoms[i].stereoOrder = result.atoms[i].stereoOrder.map { $0 < 0 ? $0 : newIndex[$0] }
+    }
+    return result
+  }
+
+  /// Neutral hypervalent groups written without charges, rewritten charge-separated as RDKit's
+  /// cleanUp does: nitro `N(=O)=O` and aromatic N-oxide `n=O`.
+  static func cleanUp(_ mol: inout Molecule) {
+    for i in mol.atoms.indices where mol.atoms[i].element == 7 && mol.atoms[i].charge == 0 {
+      let ev2 = Valence.bondHalfValence(mol, i) + 2 * mol.atoms[i].hydrogens
+      let doubleToO = mol.adjacency[i].filter {
+        let b = mol.bonds[$0]
+        return b.order == .double && mol.atoms[b.other(i)].element == 8 && mol.atoms[b.other(i)].charge == 0
+          && mol.degree(b.other(i)) == 1
+      }
+      guard !doubleToO.isEmpty else { continue }
+      if (ev2 == 10 && !mol.atoms[i].aromatic) || (mol.atoms[i].aromatic && ev2 >= 7) {
+        let b = doubleToO[0]
+        mol.bonds[b].order = .single
+        mol.atoms[i].charge = 1
+        mol.atoms[mol.bonds[b].other(i)].charge = -1
+      }
+    }
+  }
+
+  static func assignHydrogens(_ mol: inout Molecule, explicitH: inout [Int], aromaticRounding: Bool) throws(SmilesError) {
+    for i in mol.atoms.indices {
+      let a = mol.atoms[i]
+      let bondsV = Valence.bondHalfValence(mol, i)
+      let ev2 = bondsV + 2 * explicitH[i]
+      guard let allowed = Valence.allowed(element: a.element, charge: a.charge) else {
+        mol.atoms[i].hydrogens = explicitH[i]
+        continue
+      }
+      var total = ev2
+      if a.aromatic && aromaticRounding { total = Valence.roundAromatic(ev2, allowed: allowed) }
+      let symbol = PeriodicTable.elements[a.element].symbol
+      if a.bracket || a.element == 0 {
+        if let maximum = allowed.last, total > maximum {
+          throw SmilesError(.valence(atom: i, symbol: symbol, valence: total / 2))
+        }
+        mol.atoms[i].hydrogens = explicitH[i]
+        continue
+      }
+      // Organic subset: implicit hydrogens up to the next allowed valence.
+      var implicit = 0
+      if a.aromatic && aromaticRounding {
+        if let dv = allowed.first, total <= dv { implicit = (dv - total) / 2 }
+        if !allowed.contains(total) && total > (allowed.first ?? 0) {
+          throw SmilesError(.valence(atom: i, symbol: symbol, valence: total / 2))
+        }
+      } else {
+        guard let target = allowed.first(where: { $0 >= total }) else {
+          throw SmilesError(.valence(atom: i, symbol: symbol, valence: (total + 1) / 2))
+        }
+        implicit = (target - total) / 2
+      }
+      mol.atoms[i].hydrogens = explicitH[i] + implicit
+    }
+    if aromaticRounding {
+      // Hydrogens decided on the aromatic form are kept through kekulization.
+      for i in mol.atoms.indices where !mol.atoms[i].bracket { explicitH[i] = mol.atoms[i].hydrogens }
+    }
+  }
+
+  /// Bracket atoms below their default valence carry the difference as radical electrons.
+  static func assignRadicals(_ mol: inout Molecule) {
+    for i in mol.atoms.indices where mol.atoms[i].bracket {
+      let a = mol.atoms[i]
+      guard let allowed = Valence.allowed(element: a.element, charge: a.charge), let dv = allowed.first else { continue }
+      let ev2 = Valence.bondHalfValence(mol, i) + 2 * a.hydrogens
+      if ev2 < dv { mol.atoms[i].radicals = (dv - ev2) / 2 }
+    }
+  }
+}

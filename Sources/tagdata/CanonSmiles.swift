@@ -1,0 +1,105 @@
+import ArgumentParser
+import TagdataChem
+import TagdataIO
+
+extension Canon {
+  struct SmilesCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+      commandName: "smiles",
+      abstract: "Canonicalize SMILES.",
+      discussion: """
+        Reads SMILES one per line (anything after the first blank is a name and is ignored, or \
+        kept with --keep-rest), or one column of a TSV/CSV file with a header (--column), from a \
+        file or standard input, plain or compressed, and writes canonical SMILES.
+
+        Line mode writes exactly one output line per input line, in order: a SMILES that cannot \
+        be read gives an empty line (or none, with --skip-failed) and an error on standard \
+        error with its line number and reason. Column mode rewrites the chosen column and \
+        passes the others through; a failed cell becomes empty. The exit code is 1 if any \
+        SMILES failed.
+
+        Canonical form: aromatic (RDKit's aromaticity model) lower case unless --kekule, \
+        stereo kept unless --no-isomeric, components sorted.
+
+        Examples:
+          echo 'OCC' | tagdata canon smiles                    # CCO
+          tagdata canon smiles --column smiles data.tsv > canonical.tsv
+        """)
+
+    @Option(help: "Canonicalize this column of a TSV/CSV file with a header row (tab or comma separated).")
+    var column: String?
+
+    @Flag(help: "Leave stereo and isotopes out.")
+    var noIsomeric = false
+
+    @Flag(help: "Write Kekulé SMILES (upper case, explicit double bonds).")
+    var kekule = false
+
+    @Flag(help: "In line mode, write nothing (instead of an empty line) for a SMILES that fails.")
+    var skipFailed = false
+
+    @Flag(help: "In line mode, keep the rest of each line (the name) after the canonical SMILES.")
+    var keepRest = false
+
+    @Argument(help: ArgumentHelp("Input file, or - for standard input.", valueName: "file"))
+    var input = "-"
+
+    func run() throws {
+      let writer = SmilesWriter(isomeric: !noIsomeric, kekule: kekule)
+      let opened = try openInput(input)
+      let lines = LineReader(opened.source)
+      let out = OutputBuffer()
+      var failures = 0
+      func canonical(_ text: ArraySlice<UInt8>, line: Int) -> String? {
+        do {
+          return writer.write(try Smiles.read(bytes: Array(text)))
+        } catch {
+          failures += 1
+          warn("\(opened.source.name): line \(line): \(String(decoding: text, as: UTF8.self)): \(error)")
+          return nil
+        }
+      }
+      if let column {
+        guard let header = try lines.nextLine() else { return }
+        let separator: UInt8 = header.contains(0x09) ? 0x09 : UInt8(ascii: ",")
+        let names = header.split(separator: separator, omittingEmptySubsequences: false).map { String(decoding: $0, as: UTF8.self) }
+        guard let index = names.firstIndex(of: column) else {
+          throw ValidationError("no column '\(column)' in the header (\(names.joined(separator: ", ")))")
+        }
+        out.write(Array(header))
+        out.write("\n")
+        while let l = try lines.nextLine() {
+          var fields = Array(l).split(separator: separator, omittingEmptySubsequences: false)
+          if index < fields.count, !fields[index].isEmpty {
+            let c = canonical(fields[index], line: lines.lineNumber) ?? ""
+            fields[index] = ArraySlice(c.utf8)
+          }
+          out.write(Array(fields.joined(separator: [separator])))
+          out.write("\n")
+        }
+      } else {
+        while let l = try lines.nextLine() {
+          let bytes = Array(l)
+          var end = 0
+          while end < bytes.count, bytes[end] != 0x20, bytes[end] != 0x09 { end += 1 }
+          if end == 0 {
+            if !skipFailed || !bytes.isEmpty { out.write("\n") }
+            continue
+          }
+          if let c = canonical(bytes[0..<end], line: lines.lineNumber) {
+            out.write(c)
+            if keepRest && end < bytes.count { out.write(Array(bytes[end...])) }
+            out.write("\n")
+          } else if !skipFailed {
+            out.write("\n")
+          }
+        }
+      }
+      out.flush()
+      if failures > 0 {
+        warn("\(failures) SMILES failed")
+        throw ExitCode(1)
+      }
+    }
+  }
+}
