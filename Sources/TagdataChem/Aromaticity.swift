@@ -176,7 +176,7 @@ enum Aromaticity {
     let element = PeriodicTable.elements[a.element]
     let dv = element.defaultValence
     if dv <= 1 { return .none }
-    let degree = mol.degree(i) + a.hydrogens
+    let degree = mol.valenceDegree(i) + a.hydrogens
     if degree > 3 { return .none }
     let lonePairElectrons = max(element.outerElectrons - dv - a.charge, 0)
     var e = (dv - degree) + lonePairElectrons - a.radicals

@@ -20,7 +20,7 @@ enum Kekulizer {
     }
     sbo += a.hydrogens
     let dv = allowed.first(where: { $0 >= sbo }) ?? allowed.last!
-    if mol.degree(i) + a.hydrogens + a.radicals >= dv { return false }
+    if mol.valenceDegree(i) + a.hydrogens + a.radicals >= dv { return false }
     return dv == sbo + 1 + a.radicals
   }
 

@@ -1,6 +1,8 @@
 /// Bond orders, numbered as the canonical ranking compares them (aromatic highest).
 public enum BondOrder: UInt8, Sendable, Comparable {
   case single = 1, double = 2, triple = 3, quadruple = 4, aromatic = 12
+  /// A coordinate bond from `a` (donor) to `b` (acceptor), written `->`; no valence to either.
+  case dative = 17
 
   public static func < (a: BondOrder, b: BondOrder) -> Bool { a.rawValue < b.rawValue }
 
@@ -12,6 +14,7 @@ public enum BondOrder: UInt8, Sendable, Comparable {
     case .triple: return 6
     case .quadruple: return 8
     case .aromatic: return 3
+    case .dative: return 0
     }
   }
 }
@@ -106,6 +109,9 @@ public struct Molecule: Sendable, Equatable {
 
   public func degree(_ atom: Int) -> Int { adjacency[atom].count }
 
+  /// Neighbours that count for valence: dative bonds left out.
+  public func valenceDegree(_ atom: Int) -> Int { adjacency[atom].filter { bonds[$0].order != .dative }.count }
+
   /// Connected components, each a sorted list of atom indices.
   public func components() -> [[Int]] {
     var seen = [Bool](repeating: false, count: atoms.count)
@@ -125,4 +131,10 @@ public struct Molecule: Sendable, Equatable {
     }
     return out
   }
+}
+
+/// Which elements are metals (for dative bonds and bracket rules).
+public enum Metals {
+  static let nonMetals: Set<Int> = [0, 1, 2, 5, 6, 7, 8, 9, 10, 14, 15, 16, 17, 18, 33, 34, 35, 36, 52, 53, 54, 85, 86]
+  public static func isMetal(_ element: Int) -> Bool { !nonMetals.contains(element) }
 }

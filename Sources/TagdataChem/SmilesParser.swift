@@ -58,7 +58,12 @@ public struct SmilesParser {
     func connect(_ atom: Int, _ mol: inout Molecule) {
       if let p = prev {
         let order = pending?.order ?? (mol.atoms[p].aromatic && mol.atoms[atom].aromatic ? .aromatic : .single)
-        mol.addBond(p, atom, order, direction: pending?.direction ?? 0)
+        if order == .dative {
+          // Stored donor -> acceptor.
+          if (pending?.direction ?? 1) > 0 { mol.addBond(p, atom, .dative) } else { mol.addBond(atom, p, .dative) }
+        } else {
+          mol.addBond(p, atom, order, direction: pending?.direction ?? 0)
+        }
         mol.atoms[p].stereoOrder.append(atom)
         mol.atoms[atom].stereoOrder.append(p)
       }
@@ -86,6 +91,15 @@ public struct SmilesParser {
         prev = nil
         sawDot = true
         i += 1
+        continue
+      case UInt8(ascii: "<"), UInt8(ascii: "-") where (c == UInt8(ascii: "<") && i + 1 < s.count && s[i + 1] == UInt8(ascii: "-"))
+        || (c == UInt8(ascii: "-") && i + 1 < s.count && s[i + 1] == UInt8(ascii: ">")):
+        // Dative bonds (RDKit's extension): "->" from the previous atom, "<-" towards it.
+        if prev == nil { throw err(.syntax("bond without a preceding atom")) }
+        if pending != nil { throw err(.syntax("two bond symbols in a row")) }
+        pending = (.dative, c == UInt8(ascii: "-") ? 1 : -1, i)
+        justOpenedBranch = false
+        i += 2
         continue
       case UInt8(ascii: "-"), UInt8(ascii: "="), UInt8(ascii: "#"), UInt8(ascii: "$"), UInt8(ascii: ":"),
         UInt8(ascii: "/"), UInt8(ascii: "\\"):
@@ -115,7 +129,11 @@ public struct SmilesParser {
           if mol.bond(between: open.atom, atom) != nil { throw err(.duplicateBond(ring: number), column) }
           let order = open.order ?? pending?.order
             ?? (mol.atoms[open.atom].aromatic && mol.atoms[atom].aromatic ? .aromatic : .single)
-          if open.direction != 0 {
+          if order == .dative {
+            // "->" at the opening digit points to the closing atom; at the closing digit, to the opening atom.
+            let fromOpening = open.order == .dative ? open.direction > 0 : (pending?.direction ?? 1) < 0
+            if fromOpening { mol.addBond(open.atom, atom, .dative) } else { mol.addBond(atom, open.atom, .dative) }
+          } else if open.direction != 0 {
             mol.addBond(open.atom, atom, order, direction: open.direction)
           } else {
             mol.addBond(atom, open.atom, order, direction: pending?.direction ?? 0)

@@ -151,6 +151,7 @@ struct ComponentWriter {
     if mol.atoms[v].stereoOrder.contains(-1) { order.append(-1) }
     for b in orderedClosures(v) { order.append(mol.bonds[b].other(v)) }
     for c in children[v] { order.append(mol.bonds[c].other(v)) }
+    if mol.atoms[v].stereoOrder.contains(Stereo.lonePair) { order.append(Stereo.lonePair) }
     return order
   }
 
@@ -164,7 +165,7 @@ struct ComponentWriter {
     for b in orderedClosures(v) {
       let w = mol.bonds[b].other(v)
       if let number = ringNumber[b] {
-        writeBond(b, from: w, closing: true)
+        writeBond(b, from: v, closing: true)
         writeRingNumber(number)
         closedHere.append(number)
         ringNumber[b] = nil
@@ -209,17 +210,23 @@ struct ComponentWriter {
     case .single:
       if let d = bondDirection[b] {
         // Directions are stored relative to the bond's first-written end.
-        let written = firstWritten[b] == from ? d : -d
-        out.append(written > 0 ? UInt8(ascii: "/") : UInt8(ascii: "\\"))
+        // Directions are kept relative to the order the output writes the bond in.
+        out.append(d > 0 ? UInt8(ascii: "/") : UInt8(ascii: "\\"))
       } else if aromaticEnds {
         out.append(UInt8(ascii: "-"))
       }
     case .double: if !(aromaticEnds && bond.order == .aromatic) { out.append(UInt8(ascii: "=")) }
     case .triple: out.append(UInt8(ascii: "#"))
     case .quadruple: out.append(UInt8(ascii: "$"))
+    case .dative:
+      out.append(contentsOf: Array((bond.a == from ? "->" : "<-").utf8))
     case .aromatic:
-      if kekule { break }
-      if !aromaticEnds { out.append(UInt8(ascii: ":")) }
+      if let d = bondDirection[b] {
+        // Directions are kept relative to the order the output writes the bond in.
+        out.append(d > 0 ? UInt8(ascii: "/") : UInt8(ascii: "\\"))
+      } else if !kekule && !aromaticEnds {
+        out.append(UInt8(ascii: ":"))
+      }
     }
   }
 
@@ -239,6 +246,7 @@ struct ComponentWriter {
     let needsBracket =
       !Self.organicSubset.contains(a.element) || a.charge != 0 || a.isotope != 0 || chirality != .none
       || a.atomClass != 0 || a.radicals != 0 || Reader.implicitHydrogens(mol, v, aromatic: lower) != a.hydrogens
+      || mol.neighbors(v).contains { Metals.isMetal(mol.atoms[$0].element) }
     if !needsBracket {
       out.append(contentsOf: Array(symbol.utf8))
       return
@@ -270,7 +278,12 @@ struct ComponentWriter {
       func substituentBond(_ end: Int) -> Int? {
         let candidates = mol.adjacency[end].filter { $0 != s.bond && mol.bonds[$0].order != .double && mol.bonds[$0].order != .triple }
         if let fixed = candidates.first(where: { bondDirection[$0] != nil }) { return fixed }
-        return candidates.min { emitOrder($0) < emitOrder($1) }
+        // The substituent written first; a tree bond before a ring closure; then by rank.
+        return candidates.min { p, q in
+          let kp = (emitOrder(p), isClosure.contains(p) ? 1 : 0, ranks[mol.bonds[p].other(end)] ?? 0)
+          let kq = (emitOrder(q), isClosure.contains(q) ? 1 : 0, ranks[mol.bonds[q].other(end)] ?? 0)
+          return kp < kq
+        }
       }
       guard let bx = substituentBond(x), let by = substituentBond(y) else { continue }
       let nx = mol.bonds[bx].other(x), ny = mol.bonds[by].other(y)

@@ -2,6 +2,8 @@
 /// removal of stereo marks that describe nothing (centres with two equivalent neighbours,
 /// double bonds with two equivalent substituents on one end or in rings of fewer than 8 atoms).
 enum Stereo {
+  /// Marks the lone pair of a three-connected S, Se or P centre in a chirality order.
+  static let lonePair = -3
   static func perceive(_ mol: inout Molecule) {
     mol.doubleBondStereo = []
     for b in mol.bonds.indices where mol.bonds[b].order == .double {
@@ -15,7 +17,9 @@ enum Stereo {
       let degree = mol.degree(i)
       var order = a.stereoOrder
       let lonePair = degree == 3 && a.hydrogens == 0 && [15, 16, 34].contains(a.element)
-      if lonePair { order.insert(-1, at: min(a.stereoHSlot, order.count)) }
+      // A lone pair counts as the last neighbour (RDKit's reading, which differs from an
+      // implicit H only when the centre is the first atom written).
+      if lonePair { order.append(Stereo.lonePair) }
       if order.count != 4 || order.contains(-2) || (a.hydrogens > 1) || (degree + a.hydrogens != 4 && !lonePair) {
         mol.atoms[i].chirality = .none
         continue

@@ -24,7 +24,11 @@ enum Valence {
   /// Sum of bond orders of an atom in half units (aromatic bonds count 3 halves).
   static func bondHalfValence(_ mol: Molecule, _ atom: Int) -> Int {
     var v = 0
-    for b in mol.adjacency[atom] { v += mol.bonds[b].order.halfValence }
+    for b in mol.adjacency[atom] {
+      let bond = mol.bonds[b]
+      // A dative bond counts for the acceptor only.
+      v += bond.order == .dative ? (bond.b == atom ? 2 : 0) : bond.order.halfValence
+    }
     return v
   }
 
@@ -46,7 +50,13 @@ enum Valence {
 public enum Sanitizer {
   public static func sanitize(_ input: Molecule) throws(SmilesError) -> Molecule {
     var mol = removeHydrogenAtoms(input)
+    // An atom with an aromatic bond (`C:C`) is aromatic, whatever its letter case.
+    for b in mol.bonds where b.order == .aromatic {
+      mol.atoms[b.a].aromatic = true
+      mol.atoms[b.b].aromatic = true
+    }
     cleanUp(&mol)
+    cleanUpOrganometallics(&mol)
     var explicitH = mol.atoms.map(\.hydrogens)
     try assignHydrogens(&mol, explicitH: &explicitH, aromaticRounding: true)
     Rings.perceive(&mol)
@@ -104,6 +114,23 @@ public enum Sanitizer {
         mol.bonds[b].order = .single
         mol.atoms[i].charge = 1
         mol.atoms[mol.bonds[b].other(i)].charge = -1
+      }
+    }
+  }
+
+  /// A non-metal bonded to a metal by single bonds and over its valence (`[NH3][Pt]`) gives
+  /// those bonds as dative bonds, donor to metal, as RDKit's cleanup does.
+  static func cleanUpOrganometallics(_ mol: inout Molecule) {
+    for i in mol.atoms.indices where !Metals.isMetal(mol.atoms[i].element) && mol.atoms[i].element > 1 {
+      let a = mol.atoms[i]
+      guard let allowed = Valence.allowed(element: a.element, charge: a.charge), let maximum = allowed.last else { continue }
+      var ev2 = Valence.bondHalfValence(mol, i) + 2 * a.hydrogens
+      for b in mol.adjacency[i] where ev2 > maximum {
+        let bond = mol.bonds[b]
+        let other = bond.other(i)
+        guard bond.order == .single, Metals.isMetal(mol.atoms[other].element) else { continue }
+        mol.bonds[b] = Bond(a: i, b: other, order: .dative, direction: 0, inRing: bond.inRing)
+        ev2 -= 2
       }
     }
   }
