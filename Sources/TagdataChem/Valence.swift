@@ -125,6 +125,7 @@ public enum Sanitizer {
       let a = mol.atoms[i]
       guard let allowed = Valence.allowed(element: a.element, charge: a.charge), let maximum = allowed.last else { continue }
       var ev2 = Valence.bondHalfValence(mol, i) + 2 * a.hydrogens
+      if a.aromatic { ev2 = Valence.roundAromatic(ev2, allowed: allowed) }
       for b in mol.adjacency[i] where ev2 > maximum {
         let bond = mol.bonds[b]
         let other = bond.other(i)
