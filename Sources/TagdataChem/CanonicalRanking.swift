@@ -11,120 +11,191 @@ public struct CanonicalRanking {
 
   public init(isomeric: Bool = true) { self.isomeric = isomeric }
 
-  /// Ranks of `atoms` (indices into `mol`), refined but with ties left in place.
-  func refinedRanks(_ mol: Molecule, atoms: [Int]) -> [Int: Int] {
-    var local = [Int: Int]()
-    for (k, a) in atoms.enumerated() { local[a] = k }
-    var ranks = initialRanks(mol, atoms)
-    refine(mol, atoms, local, &ranks)
-    var out = [Int: Int]()
-    for (k, a) in atoms.enumerated() { out[a] = ranks[k] }
-    return out
+  /// Ranks of `atoms` (a connected component), refined but with ties left in place. The result
+  /// is indexed by atom (`-1` for atoms outside `atoms`).
+  func refinedRanks(_ mol: Molecule, atoms: [Int]) -> [Int] {
+    var state = State(mol: mol, atoms: atoms, isomeric: isomeric)
+    state.refine()
+    return state.globalRanks()
   }
 
-  /// Ranks of `atoms`, all distinct.
-  public func ranks(_ mol: Molecule, atoms: [Int]) -> [Int: Int] {
-    var local = [Int: Int]()
-    for (k, a) in atoms.enumerated() { local[a] = k }
-    var ranks = initialRanks(mol, atoms)
-    refine(mol, atoms, local, &ranks)
-    while true {
-      // The lowest class with more than one member: split off its last member (highest
-      // original index among equals) to the top of the class.
-      var counts = [Int: Int]()
-      for r in ranks { counts[r, default: 0] += 1 }
-      guard let tied = counts.filter({ $0.value > 1 }).keys.min() else { break }
-      let members = ranks.indices.filter { ranks[$0] == tied }
-      let chosen = members.max()!
-      ranks[chosen] = tied + counts[tied]! - 1
-      refine(mol, atoms, local, &ranks)
-    }
-    var out = [Int: Int]()
-    for (k, a) in atoms.enumerated() { out[a] = ranks[k] }
-    return out
+  /// Ranks of `atoms`, all distinct, indexed by atom (`-1` outside `atoms`).
+  public func ranks(_ mol: Molecule, atoms: [Int]) -> [Int] {
+    var state = State(mol: mol, atoms: atoms, isomeric: isomeric)
+    state.refine()
+    while state.breakTie() { state.refine() }
+    return state.globalRanks()
   }
 
-  struct Invariant: Comparable {
-    var values: [Int]
-    static func < (a: Self, b: Self) -> Bool { a.values.lexicographicallyPrecedes(b.values) }
-  }
+  /// Working arrays, all flat: local atom k is `atoms[k]`; `local[atom]` maps back.
+  struct State {
+    let mol: Molecule
+    let atoms: [Int]
+    let isomeric: Bool
+    var local: [Int]
+    var ranks: [Int]
+    var invariants: [Int]  // `width` values per atom
+    let width = 8
+    // Neighbour records of each atom, packed (order, stereo, neighbour rank), sorted descending.
+    var recordStart: [Int]
+    var records: [Int]
+    var chiral: [Int]
+    var order: [Int]
+    let hasStereo: Bool
 
-  func initialRanks(_ mol: Molecule, _ atoms: [Int]) -> [Int] {
-    let keys = atoms.map { a -> Invariant in
-      let atom = mol.atoms[a]
-      return Invariant(values: [
-        atom.atomClass, mol.degree(a), atom.element, isomeric ? atom.isotope : 0, atom.hydrogens, atom.charge,
-        atom.radicals, isomeric && atom.chirality != .none ? 1 : 0,
-      ])
-    }
-    return Self.rank(keys)
-  }
-
-  /// Position of the first element of each key's class in sorted order.
-  static func rank(_ keys: [Invariant]) -> [Int] {
-    let order = keys.indices.sorted { keys[$0] < keys[$1] || (keys[$0] == keys[$1] && $0 < $1) }
-    var ranks = [Int](repeating: 0, count: keys.count)
-    var start = 0
-    for (pos, k) in order.enumerated() {
-      if pos > 0 && keys[order[pos - 1]] != keys[k] { start = pos }
-      ranks[k] = start
-    }
-    return ranks
-  }
-
-  /// Refines until the number of classes stops growing. Each atom's key: its current class,
-  /// then its stereo label, then its bonds sorted descending by (order, stereo, neighbour class).
-  func refine(_ mol: Molecule, _ atoms: [Int], _ local: [Int: Int], _ ranks: inout [Int]) {
-    var classes = Set(ranks).count
-    while true {
-      let keys = atoms.indices.map { k -> Invariant in
-        let a = atoms[k]
-        var v = [ranks[k], isomeric ? chiralLabel(mol, a, local, ranks) : 0]
-        var records: [[Int]] = []
-        for b in mol.adjacency[a] {
-          let bond = mol.bonds[b]
-          guard let nb = local[bond.other(a)] else { continue }
-          records.append([Int(bond.order.rawValue), isomeric ? bondStereoLabel(mol, b, local, ranks) : 0, ranks[nb]])
-        }
-        records.sort { $0.lexicographicallyPrecedes($1) }
-        for r in records.reversed() { v.append(contentsOf: r) }
-        return Invariant(values: v)
+    init(mol: Molecule, atoms: [Int], isomeric: Bool) {
+      self.mol = mol
+      self.atoms = atoms
+      self.isomeric = isomeric
+      local = [Int](repeating: -1, count: mol.atoms.count)
+      for (k, a) in atoms.enumerated() { local[a] = k }
+      invariants = []
+      invariants.reserveCapacity(atoms.count * 8)
+      for a in atoms {
+        let atom = mol.atoms[a]
+        invariants.append(contentsOf: [
+          atom.atomClass, mol.degree(a), atom.element, isomeric ? atom.isotope : 0, atom.hydrogens, atom.charge,
+          atom.radicals, isomeric && atom.chirality != .none ? 1 : 0,
+        ])
       }
-      ranks = Self.rank(keys)
-      let now = Set(ranks).count
-      if now == classes { return }
-      classes = now
+      recordStart = [Int](repeating: 0, count: atoms.count + 1)
+      var total = 0
+      for (k, a) in atoms.enumerated() {
+        recordStart[k] = total
+        total += mol.adjacency[a].count
+      }
+      recordStart[atoms.count] = total
+      records = [Int](repeating: 0, count: total)
+      chiral = [Int](repeating: 0, count: atoms.count)
+      order = Array(atoms.indices)
+      ranks = [Int](repeating: 0, count: atoms.count)
+      hasStereo = isomeric && (!mol.doubleBondStereo.isEmpty || atoms.contains { mol.atoms[$0].chirality != .none })
+      // Initial classes from the invariants alone.
+      let inv = invariants, w = width
+      order.sort { x, y in
+        for i in 0..<w where inv[x * w + i] != inv[y * w + i] { return inv[x * w + i] < inv[y * w + i] }
+        return x < y
+      }
+      assignRanks { x, y in
+        for i in 0..<w where inv[x * w + i] != inv[y * w + i] { return false }
+        return true
+      }
     }
-  }
 
-  /// 1 or 2 for a chiral atom whose neighbours are all in different classes (the parity of
-  /// the permutation sorting them, combined with @/@@); 0 otherwise.
-  func chiralLabel(_ mol: Molecule, _ a: Int, _ local: [Int: Int], _ ranks: [Int]) -> Int {
-    let atom = mol.atoms[a]
-    guard atom.chirality != .none else { return 0 }
-    let keys = atom.stereoOrder.map { $0 < 0 ? -1 : (local[$0].map { ranks[$0] } ?? -2) }
-    guard Set(keys).count == keys.count else { return 0 }
-    let odd = Permutation.isOdd(keys)
-    return (atom.chirality == .clockwise) != odd ? 2 : 1
-  }
-
-  /// For a stereo double bond whose ends each have a highest-class substituent: 1 if those
-  /// two are cis, 2 if trans; 0 otherwise.
-  func bondStereoLabel(_ mol: Molecule, _ b: Int, _ local: [Int: Int], _ ranks: [Int]) -> Int {
-    guard let s = mol.doubleBondStereo.first(where: { $0.bond == b }) else { return 0 }
-    let bond = mol.bonds[b]
-    func top(_ end: Int) -> (atom: Int, unique: Bool)? {
-      let subs = mol.neighbors(end).filter { $0 != bond.other(end) }
-      guard !subs.isEmpty else { return nil }
-      let r = subs.map { local[$0].map { ranks[$0] } ?? -1 }
-      let best = r.max()!
-      return (subs[r.firstIndex(of: best)!], r.filter { $0 == best }.count == 1)
+    /// Ranks from `order`: each atom gets the position of the first member of its class.
+    mutating func assignRanks(_ same: (Int, Int) -> Bool) {
+      var start = 0
+      for pos in order.indices {
+        if pos > 0 && !same(order[pos - 1], order[pos]) { start = pos }
+        ranks[order[pos]] = start
+      }
     }
-    guard let x = top(bond.a), let y = top(bond.b), x.unique, y.unique else { return 0 }
-    var trans = s.trans
-    if x.atom != s.reference.0 { trans.toggle() }
-    if y.atom != s.reference.1 { trans.toggle() }
-    return trans ? 2 : 1
+
+    func classCount() -> Int {
+      var seen = [Bool](repeating: false, count: ranks.count)
+      var n = 0
+      for r in ranks where !seen[r] {
+        seen[r] = true
+        n += 1
+      }
+      return n
+    }
+
+    /// Refines until the number of classes stops growing. Each atom's key: its current class,
+    /// its stereo label, then its bonds sorted descending by (order, stereo, neighbour class).
+    mutating func refine() {
+      var classes = classCount()
+      while true {
+        for (k, a) in atoms.enumerated() {
+          var n = recordStart[k]
+          for b in mol.adjacency[a] {
+            let bond = mol.bonds[b]
+            let nb = local[bond.other(a)]
+            guard nb >= 0 else { continue }
+            let stereo = hasStereo ? bondStereoLabel(b) : 0
+            records[n] = Int(bond.order.rawValue) << 40 | stereo << 32 | ranks[nb]
+            n += 1
+          }
+          let slice = recordStart[k]..<n
+          records[slice].sort(by: >)
+          chiral[k] = hasStereo ? chiralLabel(a) : 0
+        }
+        let (rs, rec, ch, rk) = (recordStart, records, chiral, ranks)
+        func compare(_ x: Int, _ y: Int) -> Int {
+          if rk[x] != rk[y] { return rk[x] < rk[y] ? -1 : 1 }
+          if ch[x] != ch[y] { return ch[x] < ch[y] ? -1 : 1 }
+          var i = rs[x], j = rs[y]
+          while i < rs[x + 1] && j < rs[y + 1] {
+            if rec[i] != rec[j] { return rec[i] < rec[j] ? -1 : 1 }
+            i += 1
+            j += 1
+          }
+          let lx = rs[x + 1] - rs[x], ly = rs[y + 1] - rs[y]
+          return lx == ly ? 0 : (lx < ly ? -1 : 1)
+        }
+        order.sort { x, y in
+          let c = compare(x, y)
+          return c != 0 ? c < 0 : x < y
+        }
+        assignRanks { compare($0, $1) == 0 }
+        let now = classCount()
+        if now == classes { return }
+        classes = now
+      }
+    }
+
+    /// Splits one atom off the lowest tied class (the member with the highest index, moved to
+    /// the top of its class). Returns false when every class is a singleton.
+    mutating func breakTie() -> Bool {
+      var size = [Int](repeating: 0, count: ranks.count)
+      for r in ranks { size[r] += 1 }
+      guard let tied = size.indices.first(where: { size[$0] > 1 }) else { return false }
+      var chosen = -1
+      for k in ranks.indices where ranks[k] == tied { chosen = k }
+      ranks[chosen] = tied + size[tied] - 1
+      return true
+    }
+
+    func globalRanks() -> [Int] {
+      var out = [Int](repeating: -1, count: mol.atoms.count)
+      for (k, a) in atoms.enumerated() { out[a] = ranks[k] }
+      return out
+    }
+
+    func rank(of atom: Int) -> Int {
+      let k = local[atom]
+      return k >= 0 ? ranks[k] : -2
+    }
+
+    /// 1 or 2 for a chiral atom whose neighbours are all in different classes (the parity of
+    /// the permutation sorting them, combined with @/@@); 0 otherwise.
+    func chiralLabel(_ a: Int) -> Int {
+      let atom = mol.atoms[a]
+      guard atom.chirality != .none else { return 0 }
+      let keys = atom.stereoOrder.map { $0 < 0 ? -1 : rank(of: $0) }
+      guard Set(keys).count == keys.count else { return 0 }
+      let odd = Permutation.isOdd(keys)
+      return (atom.chirality == .clockwise) != odd ? 2 : 1
+    }
+
+    /// For a stereo double bond whose ends each have a highest-class substituent: 1 if those
+    /// two are cis, 2 if trans; 0 otherwise.
+    func bondStereoLabel(_ b: Int) -> Int {
+      guard mol.bonds[b].order == .double, let s = mol.doubleBondStereo.first(where: { $0.bond == b }) else { return 0 }
+      let bond = mol.bonds[b]
+      func top(_ end: Int) -> (atom: Int, unique: Bool)? {
+        let subs = mol.neighbors(end).filter { $0 != bond.other(end) }
+        guard !subs.isEmpty else { return nil }
+        let r = subs.map { rank(of: $0) }
+        let best = r.max()!
+        return (subs[r.firstIndex(of: best)!], r.filter { $0 == best }.count == 1)
+      }
+      guard let x = top(bond.a), let y = top(bond.b), x.unique, y.unique else { return 0 }
+      var trans = s.trans
+      if x.atom != s.reference.0 { trans.toggle() }
+      if y.atom != s.reference.1 { trans.toggle() }
+      return trans ? 2 : 1
+    }
   }
 }
 

@@ -29,16 +29,16 @@ public struct SmilesWriter {
     var parts: [String] = []
     for component in mol.components() {
       let ranks = CanonicalRanking(isomeric: isomeric).ranks(mol, atoms: component)
-      var w = ComponentWriter(mol: mol, ranks: ranks, kekule: kekule)
+      let w = ComponentWriter(mol: mol, ranks: ranks, kekule: kekule)
       parts.append(w.write(component))
     }
     return parts.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }.joined(separator: ".")
   }
 }
 
-struct ComponentWriter {
+final class ComponentWriter {
   let mol: Molecule
-  let ranks: [Int: Int]
+  let ranks: [Int]
   let kekule: Bool
   var visited: [Bool]
   var onStack: [Bool]
@@ -56,7 +56,7 @@ struct ComponentWriter {
   var bondDirection: [Int: Int8] = [:]  // bond -> +1 '/', -1 '\' as written first -> second
   var atomTextRange: [Int: (Int, Int)] = [:]
 
-  init(mol: Molecule, ranks: [Int: Int], kekule: Bool) {
+  init(mol: Molecule, ranks: [Int], kekule: Bool) {
     self.mol = mol
     self.ranks = ranks
     self.kekule = kekule
@@ -75,11 +75,11 @@ struct ComponentWriter {
   func key(_ atom: Int, _ b: Int) -> (Int, Int, Int) {
     let bond = mol.bonds[b]
     let other = bond.other(atom)
-    if bond.inRing { return (1, 32 - Int(bond.order.rawValue), ranks[other]!) }
-    return (0, 0, ranks[other]!)
+    if bond.inRing { return (1, 32 - Int(bond.order.rawValue), ranks[other]) }
+    return (0, 0, ranks[other])
   }
 
-  mutating func findClosures(_ v: Int) {
+  func findClosures(_ v: Int) {
     visited[v] = true
     onStack[v] = true
     let bonds = mol.adjacency[v].filter { $0 != parentBond[v] }.sorted { a, b in
@@ -106,13 +106,13 @@ struct ComponentWriter {
   /// Ring closures (to atoms on the walk's stack) come first, then chain bonds, then ring bonds.
   func closureFirstKey(_ v: Int, _ b: Int) -> (Int, Int, Int, Int) {
     let w = mol.bonds[b].other(v)
-    if onStack[w] { return (0, 32 - Int(order(b).rawValue), ranks[w]!, 0) }
+    if onStack[w] { return (0, 32 - Int(order(b).rawValue), ranks[w], 0) }
     let k = key(v, b)
     return (1 + k.0, k.1, k.2, 0)
   }
 
-  mutating func write(_ component: [Int]) -> String {
-    let start = component.min { ranks[$0]! < ranks[$1]! }!
+  func write(_ component: [Int]) -> String {
+    let start = component.min { ranks[$0] < ranks[$1] }!
     findClosures(start)
     // Children in output order: branches by key, the last one continues the chain.
     for v in component {
@@ -126,7 +126,7 @@ struct ComponentWriter {
   }
 
   /// Records the output order of atoms and of each bond's ends, before writing text.
-  mutating func planEmission(_ v: Int) {
+  func planEmission(_ v: Int) {
     emitPosition[v] = emitted.count
     emitted.append(v)
     if parentBond[v] >= 0 { firstWritten[parentBond[v]] = mol.bonds[parentBond[v]].other(v) }
@@ -155,7 +155,7 @@ struct ComponentWriter {
     return order
   }
 
-  mutating func emit(_ v: Int) {
+  func emit(_ v: Int) {
     if parentBond[v] >= 0 {
       let b = parentBond[v]
       writeBond(b, from: mol.bonds[b].other(v))
@@ -191,7 +191,7 @@ struct ComponentWriter {
     }
   }
 
-  mutating func writeRingNumber(_ n: Int) {
+  func writeRingNumber(_ n: Int) {
     if n < 10 {
       out.append(UInt8(0x30 + n))
     } else if n < 100 {
@@ -202,7 +202,7 @@ struct ComponentWriter {
     }
   }
 
-  mutating func writeBond(_ b: Int, from: Int, closing: Bool = false) {
+  func writeBond(_ b: Int, from: Int, closing: Bool = false) {
     let bond = mol.bonds[b]
     let to = bond.other(from)
     let aromaticEnds = !kekule && mol.atoms[from].aromatic && mol.atoms[to].aromatic
@@ -232,7 +232,7 @@ struct ComponentWriter {
 
   static let organicSubset: Set<Int> = [0, 5, 6, 7, 8, 9, 15, 16, 17, 35, 53]
 
-  mutating func writeAtom(_ v: Int) {
+  func writeAtom(_ v: Int) {
     let a = mol.atoms[v]
     let element = PeriodicTable.elements[a.element]
     var symbol = a.element == 0 ? "*" : element.symbol
@@ -266,8 +266,8 @@ struct ComponentWriter {
 
   /// Chooses `/` `\` for every stereo double bond: on each end the substituent bond written
   /// first gets a direction; an end already fixed by a neighbouring double bond keeps its.
-  mutating func assignDoubleBondDirections() {
-    let stereo = mol.doubleBondStereo.filter { ranks[mol.bonds[$0.bond].a] != nil }
+  func assignDoubleBondDirections() {
+    let stereo = mol.doubleBondStereo.filter { ranks[mol.bonds[$0.bond].a] >= 0 }
       .sorted { min(emitPosition[mol.bonds[$0.bond].a], emitPosition[mol.bonds[$0.bond].b])
         < min(emitPosition[mol.bonds[$1.bond].a], emitPosition[mol.bonds[$1.bond].b]) }
     for s in stereo {
@@ -280,8 +280,8 @@ struct ComponentWriter {
         if let fixed = candidates.first(where: { bondDirection[$0] != nil }) { return fixed }
         // The substituent written first; a tree bond before a ring closure; then by rank.
         return candidates.min { p, q in
-          let kp = (emitOrder(p), isClosure.contains(p) ? 1 : 0, ranks[mol.bonds[p].other(end)] ?? 0)
-          let kq = (emitOrder(q), isClosure.contains(q) ? 1 : 0, ranks[mol.bonds[q].other(end)] ?? 0)
+          let kp = (emitOrder(p), isClosure.contains(p) ? 1 : 0, ranks[mol.bonds[p].other(end)])
+          let kq = (emitOrder(q), isClosure.contains(q) ? 1 : 0, ranks[mol.bonds[q].other(end)])
           return kp < kq
         }
       }

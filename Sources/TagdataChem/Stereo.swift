@@ -30,7 +30,7 @@ enum Stereo {
     for component in mol.components() {
       let ranks = CanonicalRanking(isomeric: false).refinedRanks(mol, atoms: component)
       for i in component where mol.atoms[i].chirality != .none {
-        let keys = mol.atoms[i].stereoOrder.map { $0 < 0 ? -1 : ranks[$0]! }
+        let keys = mol.atoms[i].stereoOrder.map { $0 < 0 ? -1 : ranks[$0] }
         if Set(keys).count != keys.count && !ringStereo(mol, i, ranks) { mol.atoms[i].chirality = .none }
       }
       let current = mol
@@ -49,13 +49,13 @@ enum Stereo {
 
   /// A centre in a ring whose two tied neighbours are ring atoms of a ring holding another
   /// stereo centre (cis/trans-1,4-disubstituted rings): the configuration is relative and real.
-  static func ringStereo(_ mol: Molecule, _ i: Int, _ ranks: [Int: Int]) -> Bool {
+  static func ringStereo(_ mol: Molecule, _ i: Int, _ ranks: [Int]) -> Bool {
     let rings = mol.ringAtoms.filter { $0.contains(i) }
     guard !rings.isEmpty else { return false }
     for ring in rings where ring.contains(where: { $0 != i && mol.atoms[$0].chirality != .none }) {
       let inRing = mol.atoms[i].stereoOrder.filter { $0 >= 0 && ring.contains($0) }
       if inRing.count == 2 && ranks[inRing[0]] == ranks[inRing[1]] {
-        let others = mol.atoms[i].stereoOrder.filter { !inRing.contains($0) }.map { $0 < 0 ? -1 : ranks[$0]! }
+        let others = mol.atoms[i].stereoOrder.filter { !inRing.contains($0) }.map { $0 < 0 ? -1 : ranks[$0] }
         return Set(others).count == others.count
       }
     }
