@@ -49,11 +49,14 @@ enum Rings {
     var seen = Set<[Int]>()
     var dist = [Int](repeating: -1, count: n)
     var via = [Int](repeating: -1, count: n)
+    var queue: [Int] = []
+    queue.reserveCapacity(n)
     for b in mol.bonds.indices where mol.bonds[b].inRing {
       let (u, v) = (mol.bonds[b].a, mol.bonds[b].b)
-      for i in 0..<n { dist[i] = -1 }
+      for x in queue { dist[x] = -1 }  // reset only what the last search touched
+      queue.removeAll(keepingCapacity: true)
       dist[u] = 0
-      var queue = [u]
+      queue.append(u)
       var head = 0
       while head < queue.count && dist[v] < 0 {
         let x = queue[head]
@@ -108,12 +111,13 @@ enum Rings {
 
   /// The atoms of a ring in walking order.
   static func orderedAtoms(_ mol: Molecule, _ ring: [Int]) -> [Int] {
-    let set = Set(ring)
+    func inRing(_ e: Int) -> Bool { ring.contains(e) }  // rings are small: a scan beats hashing
     var atoms = [mol.bonds[ring[0]].a]
+    atoms.reserveCapacity(ring.count)
     var previousBond = -1
     var current = atoms[0]
     while atoms.count < ring.count {
-      guard let e = mol.adjacency[current].first(where: { set.contains($0) && $0 != previousBond }) else { break }
+      guard let e = mol.adjacency[current].first(where: { $0 != previousBond && inRing($0) }) else { break }
       current = mol.bonds[e].other(current)
       previousBond = e
       if current == atoms[0] { break }

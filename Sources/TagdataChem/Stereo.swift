@@ -27,6 +27,7 @@ enum Stereo {
       mol.atoms[i].stereoOrder = order
     }
     // Symmetry: stereo marks whose neighbours are equivalent go.
+    guard !mol.doubleBondStereo.isEmpty || mol.atoms.contains(where: { $0.chirality != .none }) else { return }
     for component in mol.components() {
       let ranks = CanonicalRanking(isomeric: false).refinedRanks(mol, atoms: component)
       for i in component where mol.atoms[i].chirality != .none {

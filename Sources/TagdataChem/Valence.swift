@@ -6,6 +6,22 @@ enum Valence {
   /// (N+ like C, O- like F, ...); negatively charged P, S, As, Se keep their own list shifted
   /// by the charge (thiolate S- may have valence 1, 3, 5).
   static func allowed(element: Int, charge: Int) -> [Int]? {
+    if charge >= -8 && charge <= 7 && element >= 0 && element < PeriodicTable.elements.count {
+      return table[element * 16 + charge + 8]
+    }
+    return computeAllowed(element: element, charge: charge)
+  }
+
+  /// `allowed` for every element and charges -8...7, computed once.
+  static let table: [[Int]?] = {
+    var t: [[Int]?] = []
+    for e in 0..<PeriodicTable.elements.count {
+      for c in -8...7 { t.append(computeAllowed(element: e, charge: c)) }
+    }
+    return t
+  }()
+
+  static func computeAllowed(element: Int, charge: Int) -> [Int]? {
     guard element > 0, element < PeriodicTable.elements.count else { return nil }
     let own = PeriodicTable.elements[element].valences
     if own.contains(-1) && own.count == 1 { return nil }
