@@ -44,7 +44,7 @@ let package = Package(
     .target(name: "TestSupport", path: "Tests/TestSupport"),
     .testTarget(name: "TagdataIOTests", dependencies: ["TagdataIO", "TestSupport"]),
     .testTarget(name: "TagdataBioTests", dependencies: ["TagdataBio"]),
-    .testTarget(name: "TagdataChemTests", dependencies: ["TagdataChem", "TestSupport"]),
+    .testTarget(name: "TagdataChemTests", dependencies: ["TagdataChem", "TestSupport"], exclude: []),
     .testTarget(name: "TagdataSourcesTests", dependencies: ["TagdataSources", "TestSupport"]),
     .testTarget(name: "TagdataIngestTests", dependencies: ["TagdataIngest", "TestSupport"]),
   ]

@@ -27,6 +27,44 @@ public struct CanonicalRanking {
     return state.globalRanks()
   }
 
+  /// Complete rankings for the ways of breaking ties (each member of each tied class, depth
+  /// first, at most `limit` rankings; past the limit the remaining ties are broken by index).
+  /// With stereo, the choice among symmetric atoms can mirror the configuration labels in the
+  /// output, so the writer keeps the smallest string over these rankings.
+  public func rankVariants(_ mol: Molecule, atoms: [Int], limit: Int = 32) -> [[Int]] {
+    var state = State(mol: mol, atoms: atoms, isomeric: isomeric)
+    state.refine()
+    var out: [[Int]] = []
+    func explore(_ s: State) {
+      var size = [Int](repeating: 0, count: s.ranks.count)
+      for r in s.ranks { size[r] += 1 }
+      guard let tied = size.indices.first(where: { size[$0] > 1 }) else {
+        out.append(s.globalRanks())
+        return
+      }
+      let members = s.ranks.indices.filter { s.ranks[$0] == tied }
+      // Terminal atoms on one common neighbour (the methyls of a t-butyl, the oxygens of a
+      // sulfonyl) are interchangeable: one choice stands for all.
+      let anchors = Set(members.map { mol.neighbors(atoms[$0]).first ?? -1 })
+      let interchangeable = anchors.count == 1 && members.allSatisfy { mol.degree(atoms[$0]) == 1 }
+      for member in interchangeable ? [members.last!] : members {
+        if out.count >= limit { return }
+        var next = s
+        next.ranks[member] = tied + size[tied] - 1
+        next.refine()
+        if out.count + 1 >= limit {
+          // Budget spent: finish this branch the ordinary way.
+          while next.breakTie() { next.refine() }
+          out.append(next.globalRanks())
+          return
+        }
+        explore(next)
+      }
+    }
+    explore(state)
+    return out
+  }
+
   /// Working arrays, all flat: local atom k is `atoms[k]`; `local[atom]` maps back.
   struct State {
     let mol: Molecule

@@ -21,7 +21,9 @@ enum Kekulizer {
     sbo += a.hydrogens
     let dv = allowed.first(where: { $0 >= sbo }) ?? allowed.last!
     if mol.valenceDegree(i) + a.hydrogens + a.radicals >= dv { return false }
-    return dv == sbo + 1 + a.radicals
+    // A bracket atom two short of its valence may take the double bond and keep a radical
+    // (`[n+]1ccccc1`), as RDKit does.
+    return dv == sbo + 1 + a.radicals || (a.bracket && a.radicals == 0 && dv == sbo + 2)
   }
 
   static func kekulize(_ mol: inout Molecule) throws(SmilesError) {

@@ -73,7 +73,7 @@ public struct SmilesParser {
       let c = s[i]
       switch c {
       case UInt8(ascii: "("):
-        guard prev != nil else { throw err(.syntax("branch without a preceding atom")) }
+        guard prev != nil, !justOpenedBranch else { throw err(.syntax("branch without a preceding atom")) }
         if pending != nil { throw err(.syntax("bond before '('")) }
         branches.append((prev!, i))
         justOpenedBranch = true

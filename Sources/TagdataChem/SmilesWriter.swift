@@ -27,10 +27,19 @@ public struct SmilesWriter {
     }
     if kekule { Kekulizer.kekulizeForOutput(&mol) }
     var parts: [String] = []
+    let ranking = CanonicalRanking(isomeric: isomeric)
     for component in mol.components() {
-      let ranks = CanonicalRanking(isomeric: isomeric).ranks(mol, atoms: component)
-      let w = ComponentWriter(mol: mol, ranks: ranks, kekule: kekule)
-      parts.append(w.write(component))
+      let stereo = isomeric && (component.contains { mol.atoms[$0].chirality != .none }
+        || mol.doubleBondStereo.contains { component.contains(mol.bonds[$0.bond].a) })
+      if stereo {
+        let candidates = ranking.rankVariants(mol, atoms: component).map {
+          ComponentWriter(mol: mol, ranks: $0, kekule: kekule).write(component)
+        }
+        parts.append(candidates.min { $0.utf8.lexicographicallyPrecedes($1.utf8) }!)
+      } else {
+        let ranks = ranking.ranks(mol, atoms: component)
+        parts.append(ComponentWriter(mol: mol, ranks: ranks, kekule: kekule).write(component))
+      }
     }
     return parts.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }.joined(separator: ".")
   }

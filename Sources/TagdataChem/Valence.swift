@@ -117,6 +117,31 @@ public enum Sanitizer {
   /// Neutral hypervalent groups written without charges, rewritten charge-separated as RDKit's
   /// cleanUp does: nitro `N(=O)=O` and aromatic N-oxide `n=O`.
   static func cleanUp(_ mol: inout Molecule) {
+    // Halogen oxo acids: Cl, Br, I with n double bonds to terminal O become [X+n] with [O-].
+    for i in mol.atoms.indices where [17, 35, 53].contains(mol.atoms[i].element) && mol.atoms[i].charge == 0 {
+      let oxo = mol.adjacency[i].filter {
+        let b = mol.bonds[$0], o = b.other(i)
+        return b.order == .double && mol.atoms[o].element == 8 && mol.atoms[o].charge == 0 && mol.degree(o) == 1
+      }
+      guard !oxo.isEmpty, oxo.count <= 3 else { continue }
+      for b in oxo {
+        mol.bonds[b].order = .single
+        mol.atoms[mol.bonds[b].other(i)].charge = -1
+      }
+      mol.atoms[i].charge = oxo.count
+    }
+    // Azides written N=N#N: the middle N goes N+, the terminal one N-.
+    for i in mol.atoms.indices where mol.atoms[i].element == 7 && mol.atoms[i].charge == 0 && mol.degree(i) == 2 {
+      let bonds = mol.adjacency[i]
+      guard let t = bonds.first(where: { mol.bonds[$0].order == .triple }),
+        bonds.contains(where: { mol.bonds[$0].order == .double && mol.atoms[mol.bonds[$0].other(i)].element == 7 })
+      else { continue }
+      let terminal = mol.bonds[t].other(i)
+      guard mol.atoms[terminal].element == 7, mol.atoms[terminal].charge == 0, mol.degree(terminal) == 1 else { continue }
+      mol.bonds[t].order = .double
+      mol.atoms[i].charge = 1
+      mol.atoms[terminal].charge = -1
+    }
     for i in mol.atoms.indices where mol.atoms[i].element == 7 && mol.atoms[i].charge == 0 {
       let ev2 = Valence.bondHalfValence(mol, i) + 2 * mol.atoms[i].hydrogens
       let doubleToO = mol.adjacency[i].filter {

@@ -1,0 +1,207 @@
+import Foundation
+import TestSupport
+import Testing
+@testable import TagdataChem
+
+func canon(_ s: String, isomeric: Bool = true, kekule: Bool = false) throws -> String {
+  try Smiles.canonical(s, isomeric: isomeric, kekule: kekule)
+}
+
+func fixture(_ name: String) throws -> [[String]] {
+  let url = TestSupport.root.appendingPathComponent("Tests/Fixtures/\(name)")
+  return String(decoding: try Data(contentsOf: url), as: UTF8.self).split(separator: "\n")
+    .filter { !$0.hasPrefix("#") }.dropFirst().map { $0.split(separator: "\t", omittingEmptySubsequences: false).map(String.init) }
+}
+
+@Suite struct SmilesParserTests {
+  func error(_ s: String) -> SmilesError? {
+    do {
+      _ = try Smiles.read(s)
+      return nil
+    } catch {
+      return error
+    }
+  }
+
+  @Test func errorsAreTypedAndLocated() {
+    #expect(error("C1CC")?.kind == .unclosedRing([1]))
+    #expect(error("C1CC")?.column == 2)
+    #expect(error("C(C")?.kind == .unmatchedOpenParenthesis)
+    #expect(error("C(C")?.column == 2)
+    #expect(error("CC)")?.kind == .unmatchedCloseParenthesis)
+    #expect(error("CC)")?.column == 3)
+    #expect(error("C11")?.kind == .ringBondToSelf(ring: 1))
+    #expect(error("C1C1")?.kind == .duplicateBond(ring: 1))
+    #expect(error("[Xx]")?.kind == .unknownElement("Xx"))
+    #expect(error("[Xx]")?.column == 2)
+    #expect(error("C==C")?.column == 3)
+    #expect(error("CFC")?.kind == .valence(atom: 1, symbol: "F", valence: 2))
+    #expect(error("c1ccccc1c")?.kind == .aromaticOutsideRing(atom: 6))
+    if case .kekulize(let atoms)? = error("c1ccnc1")?.kind { #expect(!atoms.isEmpty) } else { Issue.record("expected kekulize error") }
+    #expect(error("C%1")?.column == 2)
+    #expect(error("")?.kind == .empty)
+    #expect(error("[C@@H](")?.kind == .unmatchedOpenParenthesis)
+  }
+
+  /// Every input RDKit rejects in the examples is rejected here, and every input it accepts is
+  /// accepted, with the same molecule.
+  @Test func acceptsAndRejectsWhatRDKitDoes() throws {
+    for row in try fixture("smiles_error_examples.tsv") {
+      let (input, result) = (row[0], row[1])
+      if result == "None" {
+        #expect(error(input) != nil, "\(input) should be rejected")
+      } else {
+        #expect(try canon(input) == canon(result), "\(input)")
+      }
+    }
+  }
+
+  @Test func readsBracketAtomsInFull() throws {
+    let m = try Smiles.read("[13CH3:7][C@@H](F)[O-]")
+    #expect(m.atoms[0].isotope == 13)
+    #expect(m.atoms[0].atomClass == 7)
+    #expect(m.atoms[0].hydrogens == 3)
+    #expect(m.atoms[1].chirality != .none)
+    #expect(m.atoms[3].charge == -1)
+    #expect(try Smiles.read("[Fe++]").atoms[0].charge == 2)
+    #expect(try Smiles.read("[Fe+2]").atoms[0].charge == 2)
+    #expect(try Smiles.read("C%(123)CC%(123)").bonds.count == 3)
+    #expect(try Smiles.read("C1.C1").bonds.count == 1)
+    #expect(try Smiles.read("CCO name with blanks").atoms.count == 3)
+  }
+
+  @Test func implicitHydrogensFollowTheValenceModel() throws {
+    let m = try Smiles.read("CS(=O)(=O)N")
+    #expect(m.atoms.map(\.hydrogens) == [3, 0, 0, 0, 2])
+    #expect(try Smiles.read("Cn1cccc1").atoms[1].hydrogens == 0)
+    #expect(try Smiles.read("[CH2]").atoms[0].radicals == 2)
+  }
+}
+
+@Suite struct CanonicalSmilesTests {
+  /// Each example's input and RDKit's canonical output (aromatic and Kekulé) are the same
+  /// molecule, so all three must give one canonical string; and canonical output is a fixed
+  /// point. The share identical to RDKit's string is printed (a report, not a condition).
+  @Test func equivalentWritingsGiveOneString() throws {
+    var identical = 0
+    let rows = try fixture("canonical_smiles_examples.tsv")
+    for row in rows {
+      let c = try canon(row[0])
+      #expect(try canon(row[1]) == c, "\(row[0]) vs RDKit's \(row[1])")
+      #expect(try canon(row[2]) == c, "\(row[0]) vs RDKit's Kekulé \(row[2])")
+      #expect(try canon(c) == c, "not idempotent: \(row[0]) -> \(c)")
+      if c == row[1] { identical += 1 }
+    }
+    print("canonical SMILES identical to RDKit's: \(identical) of \(rows.count)")
+  }
+
+  @Test(arguments: [
+    ("C1=CC=CC=C1", "c1ccccc1"),
+    ("OCC", "CCO"),
+    ("C1=CC2=CC=CC=CC2=C1", "c1ccc2cccc-2cc1"),  // azulene: aromatic as a 10-electron system
+    ("C1=CC=CC=CC=C1", "C1=CC=CC=CC=C1"),  // cyclooctatetraene stays aliphatic
+    ("O=C1C=CC(=O)C=C1", "O=C1C=CC(=O)C=C1"),  // benzoquinone stays aliphatic
+    ("C1=CC=C[CH+]C=C1", "c1ccc[cH+]cc1"),  // tropylium
+    ("c1cc2cccc3ccc(c1)c23", "C1=Cc2cccc3cccc1c23"),  // phenalene: partly aliphatic
+    ("F[C@H](F)Cl", "FC(F)Cl"),  // not a stereocentre
+    ("C1/C=C\\CCCCC1", "C1=C\\CCCCCC/1"),  // cis double bond in an 8-ring keeps its stereo
+    ("C1/C=C\\CCCC1", "C1=CCCCCC1"),  // ... but not in a 7-ring
+    ("[Na+].[O-]C(=O)C", "CC(=O)[O-].[Na+]"),
+  ])
+  func knownOutputs(input: String, expected: String) throws {
+    #expect(try canon(canon(expected)) == canon(input), "\(input)")
+  }
+
+  @Test func options() throws {
+    #expect(try canon("C[C@H](N)C(=O)O", isomeric: false) == canon("CC(N)C(=O)O"))
+    #expect(try canon("[13CH4]", isomeric: false) == "C")
+    let k = try canon("c1ccccc1O", kekule: true)
+    #expect(!k.contains("c"))
+    #expect(try canon(k) == canon("c1ccccc1O"))
+  }
+
+  /// Random atom orders of real molecules give the same canonical string.
+  @Test func invariantToAtomOrder() throws {
+    let smiles = ["CC(=O)Oc1ccccc1C(=O)O", "Cn1c(=O)c2c(ncn2C)n(C)c1=O", "OC[C@@H]1OC(O)[C@H](O)[C@@H](O)[C@@H]1O",
+                  "C/C=C/C(=O)N[C@@H](Cc1ccc(O)cc1)C(=O)O", "O[C@H]1CC[C@@H](O)CC1"]
+    var rng = SystemRandomNumberGenerator()
+    for s in smiles {
+      let reference = try canon(s)
+      let m = try Smiles.read(s)
+      for _ in 0..<20 {
+        let shuffled = Shuffle.molecule(m, using: &rng)
+        #expect(SmilesWriter().write(shuffled) == reference, "\(s)")
+      }
+    }
+  }
+}
+
+/// Renumbers atoms and reorders bonds, keeping the molecule (stereo orders follow the atoms).
+enum Shuffle {
+  static func molecule(_ m: Molecule, using rng: inout SystemRandomNumberGenerator) -> Molecule {
+    let perm = Array(m.atoms.indices).shuffled(using: &rng)  // new index -> old index
+    var newIndex = [Int](repeating: 0, count: m.atoms.count)
+    for (n, o) in perm.enumerated() { newIndex[o] = n }
+    var out = Molecule()
+    for o in perm {
+      var a = m.atoms[o]
+      a.stereoOrder = a.stereoOrder.map { $0 < 0 ? $0 : newIndex[$0] }
+      out.addAtom(a)
+    }
+    let bondOrder = Array(m.bonds.indices).shuffled(using: &rng)
+    var newBond = [Int](repeating: 0, count: m.bonds.count)
+    for o in bondOrder {
+      var b = m.bonds[o]
+      b.a = newIndex[b.a]
+      b.b = newIndex[b.b]
+      newBond[o] = out.bonds.count
+      out.bonds.append(b)
+      out.adjacency[b.a].append(newBond[o])
+      out.adjacency[b.b].append(newBond[o])
+    }
+    out.ringBonds = m.ringBonds.map { $0.map { newBond[$0] } }
+    out.ringAtoms = m.ringAtoms.map { $0.map { newIndex[$0] } }
+    out.doubleBondStereo = m.doubleBondStereo.map {
+      DoubleBondStereo(bond: newBond[$0.bond], reference: (newIndex[$0.reference.0], newIndex[$0.reference.1]), trans: $0.trans)
+    }
+    return out
+  }
+}
+
+@Suite struct SmilesFuzzTests {
+  /// Random byte strings and mutated real SMILES never crash or hang the reader and writer
+  /// (100,000 inputs; longer runs: `Scripts/fuzz-smiles`).
+  @Test func randomAndMutatedInputs() throws {
+    let alphabet = Array("CNOSPFIBrcnospl[]()=#$:/\\@+-.%0123456789H*".utf8)
+    let real = try String(decoding: Data(contentsOf: TestSupport.corpus("smiles/rdkit_canonSmiles.smi")), as: UTF8.self)
+      .split(separator: "\n").map { Array(($0.split(separator: " ").first?.split(separator: "\t").first ?? "").utf8) }
+    var g = SystemRandomNumberGenerator()
+    let started = Date()
+    var accepted = 0
+    for i in 0..<100_000 {
+      var bytes: [UInt8]
+      if i % 2 == 0 {
+        bytes = (0..<Int.random(in: 1...30, using: &g)).map { _ in
+          Int.random(in: 0..<10, using: &g) == 0 ? UInt8.random(in: 0...255, using: &g) : alphabet.randomElement(using: &g)!
+        }
+      } else {
+        bytes = real.randomElement(using: &g)!
+        for _ in 0..<Int.random(in: 1...3, using: &g) where !bytes.isEmpty {
+          let at = Int.random(in: 0..<bytes.count, using: &g)
+          switch Int.random(in: 0..<3, using: &g) {
+          case 0: bytes[at] = alphabet.randomElement(using: &g)!
+          case 1: bytes.remove(at: at)
+          default: bytes.insert(alphabet.randomElement(using: &g)!, at: at)
+          }
+        }
+      }
+      if let m = try? Smiles.read(bytes: bytes) {
+        let s = SmilesWriter().write(m)
+        #expect(!s.isEmpty || m.atoms.isEmpty)
+        accepted += 1
+      }
+    }
+    #expect(accepted > 1000)
+    #expect(Date().timeIntervalSince(started) < 240)
+  }
+}
