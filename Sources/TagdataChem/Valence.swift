@@ -117,13 +117,14 @@ public enum Sanitizer {
   /// Neutral hypervalent groups written without charges, rewritten charge-separated as RDKit's
   /// cleanUp does: nitro `N(=O)=O` and aromatic N-oxide `n=O`.
   static func cleanUp(_ mol: inout Molecule) {
-    // Halogen oxo acids: Cl, Br, I with n double bonds to terminal O become [X+n] with [O-].
+    // Halogen oxo acids: Cl, Br, I bonded only to O, with n double bonds to terminal O, become [X+n] with [O-].
     for i in mol.atoms.indices where [17, 35, 53].contains(mol.atoms[i].element) && mol.atoms[i].charge == 0 {
       let oxo = mol.adjacency[i].filter {
         let b = mol.bonds[$0], o = b.other(i)
         return b.order == .double && mol.atoms[o].element == 8 && mol.atoms[o].charge == 0 && mol.degree(o) == 1
       }
-      guard !oxo.isEmpty, oxo.count <= 3 else { continue }
+      // Only oxo acids and their anions: every neighbour an oxygen (RDKit leaves O=I(=O)c1ccccc1).
+      guard !oxo.isEmpty, oxo.count <= 3, mol.neighbors(i).allSatisfy({ mol.atoms[$0].element == 8 }) else { continue }
       for b in oxo {
         mol.bonds[b].order = .single
         mol.atoms[mol.bonds[b].other(i)].charge = -1
