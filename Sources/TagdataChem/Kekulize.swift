@@ -26,7 +26,9 @@ enum Kekulizer {
     return dv == sbo + 1 + a.radicals || (a.bracket && a.radicals == 0 && dv == sbo + 2)
   }
 
-  static func kekulize(_ mol: inout Molecule) throws(SmilesError) {
+  /// `priority` (optional, per atom) orders the search: with canonical ranks, equivalent inputs
+  /// get the same Kekulé structure.
+  static func kekulize(_ mol: inout Molecule, priority: [Int]? = nil) throws(SmilesError) {
     let aromaticBonds = mol.bonds.indices.filter { mol.bonds[$0].order == .aromatic }
     guard !aromaticBonds.isEmpty || mol.atoms.contains(where: \.aromatic) else { return }
     // Atoms that must end with one double bond.
@@ -34,15 +36,18 @@ enum Kekulizer {
     for i in mol.atoms.indices where mol.atoms[i].aromatic { need[i] = needsDoubleBond(mol, i) }
     var matched = [Int](repeating: -1, count: mol.atoms.count)  // partner atom
     var steps = 0
-    let candidates = mol.atoms.indices.filter { need[$0] }
+    var candidates = mol.atoms.indices.filter { need[$0] }
+    if let priority { candidates.sort { priority[$0] < priority[$1] } }
 
     func options(_ v: Int) -> [Int] {
-      mol.adjacency[v].compactMap { b in
+      let o = mol.adjacency[v].compactMap { b -> Int? in
         let bond = mol.bonds[b]
         guard bond.order == .aromatic else { return nil }
         let w = bond.other(v)
         return need[w] && matched[w] < 0 ? w : nil
       }
+      guard let priority else { return o }
+      return o.sorted { priority[$0] < priority[$1] }
     }
 
     func solve() -> Bool {
@@ -84,8 +89,8 @@ enum Kekulizer {
 
 extension Kekulizer {
   /// Kekulé form of a sanitized (aromatic) molecule, for Kekulé SMILES output.
-  static func kekulizeForOutput(_ mol: inout Molecule) {
+  static func kekulizeForOutput(_ mol: inout Molecule, priority: [Int]) {
     var copy = mol
-    if (try? kekulize(&copy)) != nil { mol = copy }
+    if (try? kekulize(&copy, priority: priority)) != nil { mol = copy }
   }
 }

@@ -25,7 +25,15 @@ public struct SmilesWriter {
       }
       mol.doubleBondStereo = []
     }
-    if kekule { Kekulizer.kekulizeForOutput(&mol) }
+    if kekule {
+      // Kekulé structure chosen in canonical-rank order, so that it is canonical too.
+      var priority = [Int](repeating: 0, count: mol.atoms.count)
+      for component in mol.components() {
+        let r = CanonicalRanking(isomeric: isomeric).ranks(mol, atoms: component)
+        for a in component { priority[a] = r[a] }
+      }
+      Kekulizer.kekulizeForOutput(&mol, priority: priority)
+    }
     var parts: [String] = []
     let ranking = CanonicalRanking(isomeric: isomeric)
     for component in mol.components() {

@@ -120,6 +120,15 @@ func fixture(_ name: String) throws -> [[String]] {
     #expect(try canon(k) == canon("c1ccccc1O"))
   }
 
+  @Test func kekuleOutputIsCanonicalToo() throws {
+    for s in ["c1ccc2ccccc2c1", "Cn1c(=O)c2c(ncn2C)n(C)c1=O", "c1ccc2c(c1)[nH]c1ccccc12"] {
+      let m = try Smiles.read(s)
+      let reference = SmilesWriter(kekule: true).write(m)
+      var rng = SystemRandomNumberGenerator()
+      for _ in 0..<20 { #expect(SmilesWriter(kekule: true).write(Shuffle.molecule(m, using: &rng)) == reference, "\(s)") }
+    }
+  }
+
   /// Random atom orders of real molecules give the same canonical string.
   @Test func invariantToAtomOrder() throws {
     let smiles = ["CC(=O)Oc1ccccc1C(=O)O", "Cn1c(=O)c2c(ncn2C)n(C)c1=O", "OC[C@@H]1OC(O)[C@H](O)[C@@H](O)[C@@H]1O",
