@@ -44,9 +44,11 @@ public struct CanonicalRanking {
       }
       let members = s.ranks.indices.filter { s.ranks[$0] == tied }
       // Terminal atoms on one common neighbour (the methyls of a t-butyl, the oxygens of a
-      // sulfonyl) are interchangeable: one choice stands for all.
+      // sulfonyl) are interchangeable: one choice stands for all (not around a square-planar
+      // centre, where cis and trans neighbours differ).
       let anchors = Set(members.map { mol.neighbors(atoms[$0]).first ?? -1 })
       let interchangeable = anchors.count == 1 && members.allSatisfy { mol.degree(atoms[$0]) == 1 }
+        && mol.atoms[anchors.first!].squarePlanar == 0
       for member in interchangeable ? [members.last!] : members {
         if out.count >= limit { return }
         var next = s
@@ -93,7 +95,7 @@ public struct CanonicalRanking {
         let atom = mol.atoms[a]
         invariants.append(contentsOf: [
           atom.atomClass, mol.degree(a), atom.element, isomeric ? atom.isotope : 0, atom.hydrogens, atom.charge,
-          atom.radicals, isomeric && atom.chirality != .none ? 1 : 0,
+          atom.radicals, isomeric && (atom.chirality != .none || atom.squarePlanar != 0) ? 1 : 0,
         ])
       }
       recordStart = [Int](repeating: 0, count: atoms.count + 1)
@@ -107,7 +109,8 @@ public struct CanonicalRanking {
       chiral = [Int](repeating: 0, count: atoms.count)
       order = Array(atoms.indices)
       ranks = [Int](repeating: 0, count: atoms.count)
-      hasStereo = isomeric && (!mol.doubleBondStereo.isEmpty || atoms.contains { mol.atoms[$0].chirality != .none })
+      hasStereo = isomeric && (!mol.doubleBondStereo.isEmpty
+        || atoms.contains { mol.atoms[$0].chirality != .none || mol.atoms[$0].squarePlanar != 0 })
       // Initial classes from the invariants alone.
       let inv = invariants, w = width
       order.sort { x, y in
@@ -209,6 +212,14 @@ public struct CanonicalRanking {
     /// the permutation sorting them, combined with @/@@); 0 otherwise.
     func chiralLabel(_ a: Int) -> Int {
       let atom = mol.atoms[a]
+      if atom.squarePlanar != 0 {
+        // Which classes are trans to which, packed.
+        let keys = atom.stereoOrder.map { $0 < 0 ? 0 : rank(of: $0) + 1 }
+        let pairs = SquarePlanar.transPairs(keys, atom.squarePlanar)
+        var v = 0
+        for p in pairs { for x in p { v = v &* 8191 &+ x } }
+        return 3 + (v & 0xFFFF_FFFF)
+      }
       guard atom.chirality != .none else { return 0 }
       let keys = atom.stereoOrder.map { $0 < 0 ? -1 : rank(of: $0) }
       guard Set(keys).count == keys.count else { return 0 }

@@ -49,6 +49,8 @@ public struct Atom: Sendable, Equatable {
   public var bracket = false
   public var aromatic = false
   public var chirality = Chirality.none
+  /// Square-planar configuration `@SP1`...`@SP3` (0 when none), over `stereoOrder`.
+  public var squarePlanar = 0
   /// Neighbour atoms in the order the chirality refers to; -1 stands for the implicit H (or,
   /// for three-connected S, Se, P, the lone pair).
   public var stereoOrder: [Int] = []
@@ -137,4 +139,20 @@ public struct Molecule: Sendable, Equatable {
 public enum Metals {
   static let nonMetals: Set<Int> = [0, 1, 2, 5, 6, 7, 8, 9, 10, 14, 15, 16, 17, 18, 33, 34, 35, 36, 52, 53, 54, 85, 86]
   public static func isMetal(_ element: Int) -> Bool { !nonMetals.contains(element) }
+}
+
+/// Square-planar geometry: which neighbours of a centre are trans to each other.
+enum SquarePlanar {
+  /// The two trans pairs for neighbours in `order` under class 1 (U shape: 0-2, 1-3),
+  /// 2 (4 shape: 0-1, 2-3) or 3 (Z shape: 0-3, 1-2), each pair sorted, pairs sorted.
+  static func transPairs<T: Comparable>(_ order: [T], _ k: Int) -> [[T]] {
+    let pairs: [(Int, Int)] = k == 1 ? [(0, 2), (1, 3)] : k == 2 ? [(0, 1), (2, 3)] : [(0, 3), (1, 2)]
+    return pairs.map { [order[$0.0], order[$0.1]].sorted() }.sorted { $0.lexicographicallyPrecedes($1) }
+  }
+
+  /// The class that describes the same trans pairs for neighbours listed in `order`.
+  static func classFor(pairs: [[Int]], order: [Int]) -> Int {
+    for k in 1...3 where transPairs(order, k) == pairs { return k }
+    return 1
+  }
 }

@@ -154,7 +154,7 @@ public struct SmilesParser {
         let index = mol.addAtom(atom)
         connect(index, &mol)
         mol.atoms[index].stereoHSlot = mol.atoms[index].stereoOrder.count
-        if mol.atoms[index].chirality != .none && mol.atoms[index].hydrogens == 1 {
+        if (mol.atoms[index].chirality != .none || mol.atoms[index].squarePlanar != 0) && mol.atoms[index].hydrogens == 1 {
           mol.atoms[index].stereoOrder.append(-1)
         }
         prev = index
@@ -303,9 +303,10 @@ public struct SmilesParser {
         guard let k = digits() else { throw err(.syntax("chirality class \(tag) needs a number")) }
         let limits = ["TH": 2, "AL": 2, "SP": 3, "TB": 20, "OH": 30]
         guard k >= 1 && k <= limits[tag]! else { throw err(.syntax("@\(tag)\(k) is out of range")) }
-        // @TH1/@TH2 and @AL1/@AL2 are @ and @@; square-planar, trigonal-bipyramidal and
-        // octahedral classes are read and not kept.
+        // @TH1/@TH2 and @AL1/@AL2 are @ and @@; square-planar classes are kept;
+        // trigonal-bipyramidal and octahedral ones are read and not kept.
         if tag == "TH" || tag == "AL" { atom.chirality = k == 1 ? .counterClockwise : .clockwise }
+        if tag == "SP" { atom.squarePlanar = k }
       } else {
         atom.chirality = .counterClockwise
       }

@@ -21,6 +21,7 @@ public struct SmilesWriter {
     if !isomeric {
       for i in mol.atoms.indices {
         mol.atoms[i].chirality = .none
+        mol.atoms[i].squarePlanar = 0
         mol.atoms[i].isotope = 0
       }
       mol.doubleBondStereo = []
@@ -37,7 +38,7 @@ public struct SmilesWriter {
     var parts: [String] = []
     let ranking = CanonicalRanking(isomeric: isomeric)
     for component in mol.components() {
-      let stereo = isomeric && (component.contains { mol.atoms[$0].chirality != .none }
+      let stereo = isomeric && (component.contains { mol.atoms[$0].chirality != .none || mol.atoms[$0].squarePlanar != 0 }
         || mol.doubleBondStereo.contains { component.contains(mol.bonds[$0.bond].a) })
       if stereo {
         let candidates = ranking.rankVariants(mol, atoms: component).map {
@@ -260,8 +261,13 @@ final class ComponentWriter {
       let odd = Permutation.isOdd(from: a.stereoOrder, to: outputNeighbourOrder(v))
       if odd { chirality = chirality == .clockwise ? .counterClockwise : .clockwise }
     }
+    var planar = 0
+    if a.squarePlanar != 0 {
+      let pairs = SquarePlanar.transPairs(a.stereoOrder, a.squarePlanar)
+      planar = SquarePlanar.classFor(pairs: pairs, order: outputNeighbourOrder(v))
+    }
     let needsBracket =
-      !Self.organicSubset.contains(a.element) || a.charge != 0 || a.isotope != 0 || chirality != .none
+      !Self.organicSubset.contains(a.element) || a.charge != 0 || a.isotope != 0 || chirality != .none || planar != 0
       || a.atomClass != 0 || a.radicals != 0 || Reader.implicitHydrogens(mol, v, aromatic: lower) != a.hydrogens
       || mol.neighbors(v).contains { Metals.isMetal(mol.atoms[$0].element) }
     if !needsBracket {
@@ -272,6 +278,7 @@ final class ComponentWriter {
     if a.isotope != 0 { t += String(a.isotope) }
     t += symbol
     if chirality == .counterClockwise { t += "@" } else if chirality == .clockwise { t += "@@" }
+    if planar != 0 { t += "@SP\(planar)" }
     if a.hydrogens == 1 { t += "H" } else if a.hydrogens > 1 { t += "H\(a.hydrogens)" }
     if a.charge == 1 { t += "+" } else if a.charge == -1 { t += "-" } else if a.charge > 1 { t += "+\(a.charge)" } else if a.charge < -1 {
       t += "-\(-a.charge)"

@@ -26,10 +26,23 @@ enum Stereo {
       }
       mol.atoms[i].stereoOrder = order
     }
+    for i in mol.atoms.indices where mol.atoms[i].squarePlanar != 0 {
+      let a = mol.atoms[i]
+      if a.stereoOrder.count != 4 || a.stereoOrder.contains(-2) || mol.degree(i) + a.hydrogens != 4 {
+        mol.atoms[i].squarePlanar = 0
+      }
+    }
     // Symmetry: stereo marks whose neighbours are equivalent go.
-    guard !mol.doubleBondStereo.isEmpty || mol.atoms.contains(where: { $0.chirality != .none }) else { return }
+    guard !mol.doubleBondStereo.isEmpty || mol.atoms.contains(where: { $0.chirality != .none || $0.squarePlanar != 0 })
+    else { return }
     for component in mol.components() {
       let ranks = CanonicalRanking(isomeric: false).refinedRanks(mol, atoms: component)
+      // Square-planar centres describe something unless three or four neighbours are equivalent.
+      for i in component where mol.atoms[i].squarePlanar != 0 {
+        var count: [Int: Int] = [:]
+        for n in mol.atoms[i].stereoOrder { count[n < 0 ? -1 : ranks[n], default: 0] += 1 }
+        if count.values.contains(where: { $0 >= 3 }) { mol.atoms[i].squarePlanar = 0 }
+      }
       for i in component where mol.atoms[i].chirality != .none {
         let keys = mol.atoms[i].stereoOrder.map { $0 < 0 ? -1 : ranks[$0] }
         if Set(keys).count != keys.count && !ringStereo(mol, i, ranks) { mol.atoms[i].chirality = .none }

@@ -112,6 +112,21 @@ func fixture(_ name: String) throws -> [[String]] {
     #expect(try canon(canon(expected)) == canon(input), "\(input)")
   }
 
+  /// Square-planar stereo is kept: cis and trans isomers stay apart, equivalent writings of one
+  /// isomer give one string (expected strings are RDKit's, where RDKit's are unique).
+  @Test func squarePlanarStereo() throws {
+    let cis = try canon("N[Pt@SP1](N)(Cl)Cl")
+    let trans = try canon("N[Pt@SP2](N)(Cl)Cl")
+    #expect(cis != trans)
+    #expect(try canon("N[Pt@SP3](N)(Cl)Cl") == cis)
+    #expect(try canon("Cl[Pt@SP2](N)(Cl)N") == cis)
+    #expect(try canon("N[Pt@SP1](Cl)(N)Cl") == trans)
+    #expect(try canon("Cl[Pt@SP1](Br)(I)F") == "[F][Pt@SP1]([Cl])([Br])[I]")
+    #expect(try canon("Cl[Pt@SP2](Br)(I)F") == "[F][Pt@SP3]([Cl])([Br])[I]")
+    #expect(try canon("Cl[Pt@SP3](Br)(I)F") == "[F][Pt@SP2]([Cl])([Br])[I]")
+    #expect(try canon("Cl[Pt@SP1](Cl)(Cl)Cl") == "[Cl][Pt]([Cl])([Cl])[Cl]")
+  }
+
   @Test func options() throws {
     #expect(try canon("C[C@H](N)C(=O)O", isomeric: false) == canon("CC(N)C(=O)O"))
     #expect(try canon("[13CH4]", isomeric: false) == "C")
