@@ -69,10 +69,7 @@ final class ComponentWriter {
   var ringNumber: [Int: Int] = [:]  // bond -> ring number while open
   var openNumbers = Set<Int>()
   var out: [UInt8] = []
-  /// For each bond, which end is written first.
-  var firstWritten: [Int: Int] = [:]
   var bondDirection: [Int: Int8] = [:]  // bond -> +1 '/', -1 '\' as written first -> second
-  var atomTextRange: [Int: (Int, Int)] = [:]
 
   init(mol: Molecule, ranks: [Int], kekule: Bool) {
     self.mol = mol
@@ -147,7 +144,6 @@ final class ComponentWriter {
   func planEmission(_ v: Int) {
     emitPosition[v] = emitted.count
     emitted.append(v)
-    if parentBond[v] >= 0 { firstWritten[parentBond[v]] = mol.bonds[parentBond[v]].other(v) }
     for c in children[v] { planEmission(mol.bonds[c].other(v)) }
   }
 
@@ -181,9 +177,8 @@ final class ComponentWriter {
     writeAtom(v)
     var closedHere: [Int] = []
     for b in orderedClosures(v) {
-      let w = mol.bonds[b].other(v)
       if let number = ringNumber[b] {
-        writeBond(b, from: v, closing: true)
+        writeBond(b, from: v)
         writeRingNumber(number)
         closedHere.append(number)
         ringNumber[b] = nil
@@ -192,7 +187,6 @@ final class ComponentWriter {
         while openNumbers.contains(n) || closedHere.contains(n) { n += 1 }
         openNumbers.insert(n)
         ringNumber[b] = n
-        firstWritten[b] = v
         writeRingNumber(n)
       }
     }
@@ -220,7 +214,7 @@ final class ComponentWriter {
     }
   }
 
-  func writeBond(_ b: Int, from: Int, closing: Bool = false) {
+  func writeBond(_ b: Int, from: Int) {
     let bond = mol.bonds[b]
     let to = bond.other(from)
     let aromaticEnds = !kekule && mol.atoms[from].aromatic && mol.atoms[to].aromatic
