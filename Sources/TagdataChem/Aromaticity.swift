@@ -26,14 +26,20 @@ enum Aromaticity {
     guard !rings.isEmpty else { return }
     // Fused systems: rings sharing exactly one bond, both with at most 24 bonds.
     var neighbours = [[Int]](repeating: [], count: rings.count)
-    for x in rings.indices {
-      for y in rings.indices where y > x {
-        let rx = mol.ringBonds[rings[x]], ry = mol.ringBonds[rings[y]]
-        guard rx.count <= 24, ry.count <= 24 else { continue }
-        if Set(rx).intersection(ry).count == 1 {
-          neighbours[x].append(y)
-          neighbours[y].append(x)
-        }
+    if rings.count > 1 {
+      // Shared bonds per ring pair, counted through a bond -> rings index.
+      var ringsOfBond = [[Int]](repeating: [], count: mol.bonds.count)
+      for (x, r) in rings.enumerated() where mol.ringBonds[r].count <= 24 {
+        for b in mol.ringBonds[r] { ringsOfBond[b].append(x) }
+      }
+      var shared = [Int: Int]()
+      for list in ringsOfBond where list.count > 1 {
+        for i in list.indices { for j in (i + 1)..<list.count { shared[list[i] * rings.count + list[j], default: 0] += 1 } }
+      }
+      for (key, count) in shared.sorted(by: { $0.key < $1.key }) where count == 1 {
+        let (x, y) = (key / rings.count, key % rings.count)
+        neighbours[x].append(y)
+        neighbours[y].append(x)
       }
     }
     var system = [Int](repeating: -1, count: rings.count)

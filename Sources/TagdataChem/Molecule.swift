@@ -112,7 +112,11 @@ public struct Molecule: Sendable, Equatable {
   public func degree(_ atom: Int) -> Int { adjacency[atom].count }
 
   /// Neighbours that count for valence: dative bonds left out.
-  public func valenceDegree(_ atom: Int) -> Int { adjacency[atom].filter { bonds[$0].order != .dative }.count }
+  public func valenceDegree(_ atom: Int) -> Int {
+    var n = 0
+    for b in adjacency[atom] where bonds[b].order != .dative { n += 1 }
+    return n
+  }
 
   /// Connected components, each a sorted list of atom indices.
   public func components() -> [[Int]] {

@@ -46,7 +46,6 @@ enum Rings {
     }
     // Shortest cycle through each ring bond.
     var found: [[Int]] = []
-    var seen = Set<[Int]>()
     var dist = [Int](repeating: -1, count: n)
     var via = [Int](repeating: -1, count: n)
     var queue: [Int] = []
@@ -78,7 +77,7 @@ enum Rings {
         x = mol.bonds[via[x]].other(x)
       }
       let key = cycle.sorted()
-      if seen.insert(key).inserted { found.append(key) }
+      if !found.contains(where: { $0.count == key.count && $0 == key }) { found.append(key) }
     }
     found.sort { $0.count != $1.count ? $0.count < $1.count : $0.lexicographicallyPrecedes($1) }
     // Keep independent cycles (over GF(2)); then same-size dependent ones (symmetry).
