@@ -39,12 +39,12 @@ let package = Package(
       swiftSettings: hotPath),
     .executableTarget(
       name: "tagdata",
-      dependencies: ["TagdataIngest", "TagdataChem", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+      dependencies: ["TagdataIngest", "TagdataChem", "TagdataSources", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
 
     .target(name: "TestSupport", path: "Tests/TestSupport"),
     .testTarget(name: "TagdataIOTests", dependencies: ["TagdataIO", "TestSupport"]),
     .testTarget(name: "TagdataBioTests", dependencies: ["TagdataBio"]),
-    .testTarget(name: "TagdataChemTests", dependencies: ["TagdataChem", "TestSupport"], exclude: []),
+    .testTarget(name: "TagdataChemTests", dependencies: ["TagdataChem", "TagdataSources", "TagdataIO", "TestSupport"]),
     .testTarget(name: "TagdataSourcesTests", dependencies: ["TagdataSources", "TestSupport"]),
     .testTarget(name: "TagdataIngestTests", dependencies: ["TagdataIngest", "TestSupport"]),
   ]

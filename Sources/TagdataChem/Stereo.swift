@@ -5,8 +5,13 @@ enum Stereo {
   /// Marks the lone pair of a three-connected S, Se or P centre in a chirality order.
   static let lonePair = -3
   static func perceive(_ mol: inout Molecule) {
-    mol.doubleBondStereo = []
-    for b in mol.bonds.indices where mol.bonds[b].order == .double {
+    // Configurations already set (from molfile coordinates) are kept; `/` `\` marks add the rest.
+    mol.doubleBondStereo.removeAll { s in
+      let bond = mol.bonds[s.bond]
+      return bond.order != .double || (bond.inRing && (mol.ringBonds.filter { $0.contains(s.bond) }.map(\.count).min() ?? 99) < 8)
+    }
+    let preset = Set(mol.doubleBondStereo.map(\.bond))
+    for b in mol.bonds.indices where mol.bonds[b].order == .double && !preset.contains(b) {
       let bond = mol.bonds[b]
       guard let x = marked(mol, end: bond.a, double: b), let y = marked(mol, end: bond.b, double: b) else { continue }
       if bond.inRing, let smallest = mol.ringBonds.filter({ $0.contains(b) }).map(\.count).min(), smallest < 8 { continue }
@@ -19,7 +24,10 @@ enum Stereo {
       let lonePair = degree == 3 && a.hydrogens == 0 && [15, 16, 34].contains(a.element)
       // A lone pair counts as the last neighbour (RDKit's reading, which differs from an
       // implicit H only when the centre is the first atom written).
-      if lonePair { order.append(Stereo.lonePair) }
+      if lonePair {
+        // From SMILES the lone pair is not in the order yet; from a molfile it holds the -1 slot.
+        if let k = order.firstIndex(of: -1) { order[k] = Stereo.lonePair } else { order.append(Stereo.lonePair) }
+      }
       if order.count != 4 || order.contains(-2) || (a.hydrogens > 1) || (degree + a.hydrogens != 4 && !lonePair) {
         mol.atoms[i].chirality = .none
         continue

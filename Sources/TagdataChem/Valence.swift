@@ -92,8 +92,17 @@ public enum Sanitizer {
   static func removeHydrogenAtoms(_ mol: Molecule) -> Molecule {
     var drop = Set<Int>()
     var out = mol
+    // An H that is the only reference of a double-bond configuration (the H of an imine drawn
+    // in a molfile) stays an atom: without it the configuration could not be written.
+    var keep = Set<Int>()
+    for s in mol.doubleBondStereo {
+      let bond = mol.bonds[s.bond]
+      for (end, ref) in [(bond.a, s.reference.0), (bond.b, s.reference.1)] where mol.atoms[ref].element == 1 {
+        if mol.neighbors(end).filter({ $0 != bond.other(end) && mol.atoms[$0].element != 1 }).isEmpty { keep.insert(ref) }
+      }
+    }
     for (i, a) in mol.atoms.enumerated() where a.element == 1 && a.isotope == 0 && a.charge == 0 && a.atomClass == 0
-      && a.hydrogens == 0 && mol.degree(i) == 1
+      && a.hydrogens == 0 && mol.degree(i) == 1 && !keep.contains(i)
     {
       let heavy = mol.neighbors(i)[0]
       guard mol.atoms[heavy].element != 1, mol.bonds[mol.adjacency[i][0]].order == .single else { continue }
@@ -103,10 +112,16 @@ public enum Sanitizer {
     }
     if drop.isEmpty { return mol }
     var newIndex = [Int](repeating: -1, count: mol.atoms.count)
+    var newBond = [Int](repeating: -1, count: mol.bonds.count)
     var result = Molecule()
     for (i, a) in out.atoms.enumerated() where !drop.contains(i) { newIndex[i] = result.addAtom(a) }
-    for b in out.bonds where !drop.contains(b.a) && !drop.contains(b.b) {
-      result.addBond(newIndex[b.a], newIndex[b.b], b.order, direction: b.direction)
+    for (k, b) in out.bonds.enumerated() where !drop.contains(b.a) && !drop.contains(b.b) {
+      newBond[k] = result.addBond(newIndex[b.a], newIndex[b.b], b.order, direction: b.direction)
+    }
+    // Double-bond configurations set from coordinates follow the renumbering.
+    result.doubleBondStereo = out.doubleBondStereo.compactMap { s in
+      guard newBond[s.bond] >= 0, newIndex[s.reference.0] >= 0, newIndex[s.reference.1] >= 0 else { return nil }
+      return DoubleBondStereo(bond: newBond[s.bond], reference: (newIndex[s.reference.0], newIndex[s.reference.1]), trans: s.trans)
     }
     for i in result.atoms.indices {
       result.atoms[i].stereoOrder = result.atoms[i].stereoOrder.map { $0 < 0 ? $0 : newIndex[$0] }
@@ -205,10 +220,11 @@ public enum Sanitizer {
           throw SmilesError(.valence(atom: i, symbol: symbol, valence: total / 2))
         }
       } else {
-        guard let target = allowed.first(where: { $0 >= total }) else {
+        let withRadicals = total + 2 * a.radicals
+        guard let target = allowed.first(where: { $0 >= withRadicals }) else {
           throw SmilesError(.valence(atom: i, symbol: symbol, valence: (total + 1) / 2))
         }
-        implicit = (target - total) / 2
+        implicit = (target - withRadicals) / 2
       }
       mol.atoms[i].hydrogens = explicitH[i] + implicit
     }

@@ -5,7 +5,7 @@ import TagdataIO
 struct Canon: ParsableCommand {
   static let configuration = CommandConfiguration(
     abstract: "Write canonical forms of sequences.",
-    subcommands: [Protein.self, SmilesCommand.self])
+    subcommands: [Protein.self, SmilesCommand.self, SDFCommand.self])
 
   struct Protein: ParsableCommand {
     static let configuration = CommandConfiguration(
