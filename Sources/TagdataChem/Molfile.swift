@@ -232,9 +232,18 @@ public enum Molfile {
     for c in centres where !either.contains(c) {
       let neighbours = mol.neighbors(c)
       guard neighbours.count == 3 || neighbours.count == 4 else { continue }
+      // Unit bond directions: drawings shorten some bonds (bridged systems), and only the
+      // directions define the configuration.
       func vector(_ n: Int) -> (Double, Double, Double) {
-        let z = threeD ? p.coordinates[n].2 - p.coordinates[c].2 : (zShift[c]?[n] ?? 0)
-        return (p.coordinates[n].0 - p.coordinates[c].0, p.coordinates[n].1 - p.coordinates[c].1, z)
+        let dx = p.coordinates[n].0 - p.coordinates[c].0, dy = p.coordinates[n].1 - p.coordinates[c].1
+        if threeD {
+          let dz = p.coordinates[n].2 - p.coordinates[c].2
+          let l = max((dx * dx + dy * dy + dz * dz).squareRoot(), 1e-9)
+          return (dx / l, dy / l, dz / l)
+        }
+        let l = max((dx * dx + dy * dy).squareRoot(), 1e-9)
+        let z = zShift[c]?[n].map { $0 > 0 ? 1.0 : -1.0 } ?? 0
+        return (dx / l, dy / l, z)
       }
       var v = neighbours.map(vector)
       var order = neighbours
