@@ -256,13 +256,9 @@ public enum Molfile {
       let det = a.0 * (b.1 * d.2 - b.2 * d.1) - a.1 * (b.0 * d.2 - b.2 * d.0) + a.2 * (b.0 * d.1 - b.1 * d.0)
       guard abs(det) > 1e-6 else { continue }
       mol.atoms[c].chirality = det < 0 ? .counterClockwise : .clockwise
-      if neighbours.count == 3 {
-        // Hydrogens are not atoms yet: the -1 slot stands for the implicit H or lone pair.
-        mol.atoms[c].stereoOrder = order.map { $0 == -1 ? -1 : $0 }
-        mol.atoms[c].stereoHSlot = 3
-      } else {
-        mol.atoms[c].stereoOrder = order
-      }
+      // With three neighbours the -1 slot stands for the implicit H (or lone pair).
+      mol.atoms[c].stereoOrder = order
+      if neighbours.count == 3 { mol.atoms[c].stereoHSlot = 3 }
     }
     // Double bonds: E/Z from coordinates, references preferring heavy atoms.
     for (bi, bond) in mol.bonds.enumerated() where bond.order == .double && !p.eitherDouble.contains(bi) {
@@ -279,7 +275,7 @@ public enum Molfile {
         return axis.0 * w.1 - axis.1 * w.0
       }
       let sx = side(x, from: ca), sy = side(y, from: cb)
-      guard abs(sx) > 1e-3, abs(sy) > 1e-3, !threeD || true else { continue }
+      guard abs(sx) > 1e-3, abs(sy) > 1e-3 else { continue }
       mol.doubleBondStereo.append(DoubleBondStereo(bond: bi, reference: (x, y), trans: (sx > 0) != (sy > 0)))
     }
     // Molfile atoms take implicit hydrogens (none is a bracket atom), except where the atom

@@ -81,7 +81,6 @@ enum Rings {
     }
     found.sort { $0.count != $1.count ? $0.count < $1.count : $0.lexicographicallyPrecedes($1) }
     // Keep independent cycles (over GF(2)); then same-size dependent ones (symmetry).
-    let ringBondCount = mol.bonds.filter(\.inRing).count
     var basis: [[UInt64]] = []
     var pivots: [Int] = []
     let words = (mol.bonds.count + 63) / 64
@@ -102,7 +101,6 @@ enum Rings {
       } else if cycle.count <= largest {
         chosen.append(cycle)
       }
-      _ = ringBondCount
     }
     mol.ringBonds = chosen
     mol.ringAtoms = chosen.map { orderedAtoms(mol, $0) }

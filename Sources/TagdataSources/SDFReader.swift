@@ -35,10 +35,8 @@ public final class SDFReader {
     }
     while let raw = try lines.nextLine() {
       let line = Substring(String(decoding: raw, as: UTF8.self))
-      if start == nil {
-        if molfile.isEmpty && line.trimmingCharacters(in: " ").isEmpty && line.isEmpty == false { continue }
-        start = (lines.lineNumber, lines.lineOffset)
-      }
+      // The first line is the molfile's title, which may be blank: nothing is skipped.
+      if start == nil { start = (lines.lineNumber, lines.lineOffset) }
       if line.hasPrefix("$$$$") {
         closeItem()
         break
