@@ -2,7 +2,8 @@
 //
 // tagdata: raw chemistry and biology dumps -> Tag-LLM training sets.
 // Modules follow the pipeline and depend one way:
-//   TagdataIO (bytes, decompression) -> TagdataBio (sequences) -> TagdataSources (format readers)
+//   TagdataIO (bytes, decompression) -> TagdataBio (sequences), TagdataChem (molecules)
+//   -> TagdataSources (format readers)
 //   -> TagdataCatalog (SQLite) -> TagdataIngest (sources into the catalog) -> tagdata (CLI).
 import PackageDescription
 
@@ -32,10 +33,10 @@ let package = Package(
     .target(name: "TagdataIO", dependencies: ["CZlib", "CBZ2"], swiftSettings: hotPath),
     .target(name: "TagdataBio", dependencies: [.product(name: "Crypto", package: "swift-crypto")], swiftSettings: hotPath),
     .target(name: "TagdataChem", swiftSettings: hotPath),
-    .target(name: "TagdataSources", dependencies: ["TagdataIO", "TagdataBio", "CLibXML2"], swiftSettings: hotPath),
+    .target(name: "TagdataSources", dependencies: ["TagdataIO", "TagdataBio", "TagdataChem", "CLibXML2"], swiftSettings: hotPath),
     .target(name: "TagdataCatalog", dependencies: ["CSQLite3"], swiftSettings: hotPath),
     .target(
-      name: "TagdataIngest", dependencies: ["TagdataIO", "TagdataBio", "TagdataSources", "TagdataCatalog"],
+      name: "TagdataIngest", dependencies: ["TagdataIO", "TagdataBio", "TagdataChem", "TagdataSources", "TagdataCatalog"],
       swiftSettings: hotPath),
     .executableTarget(
       name: "tagdata",

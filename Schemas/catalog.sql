@@ -1,5 +1,6 @@
--- tagdata catalog, schema version 1 (PRAGMA user_version = 1).
--- This is the DDL that TagdataCatalog's first migration runs; a test keeps the two identical.
+-- tagdata catalog, schema version 2 (PRAGMA user_version = 2).
+-- This is the DDL that TagdataCatalog's migrations run (version 1, then version 2); a test keeps
+-- the two identical.
 --
 -- runs        one row per `tagdata ingest` invocation.
 -- sources     one row per input file: identity (absolute path, size, mtime, SHA-256 of the first
@@ -103,3 +104,55 @@ CREATE TABLE quarantine(
   excerpt TEXT NOT NULL,
   run_id INTEGER NOT NULL REFERENCES runs(id),
   PRIMARY KEY (source_id, record_no)) WITHOUT ROWID;
+
+-- Version 2: molecules.
+--
+-- molecules         distinct structures keyed by canonical isomeric SMILES (stereo and isotopes
+--                   included); connectivity_smiles is the canonical SMILES without them (the
+--                   non-isomeric key, indexed); formula in Hill order with the net charge as
+--                   PubChem writes it; heavy_atoms counts non-hydrogen atoms.
+-- compounds         PubChem identifiers of a molecule, keyed by (CID, molecule): a later sighting
+--                   fills fields that are still NULL. inchi, inchikey, formula and weight are as
+--                   PubChem states them. pubchem_smiles is PubChem's isomeric SMILES as given,
+--                   pubchem_smiles_canonical our canonical form of it (NULL with
+--                   pubchem_smiles_error when it cannot be read).
+-- molecule_records  provenance: one row per molecule record read, like records for proteins.
+-- pubchem_smiles_disagreements  compounds whose PubChem SMILES does not give the structure read
+--                   from the connection table.
+
+CREATE TABLE molecules(
+  id INTEGER PRIMARY KEY,
+  smiles TEXT NOT NULL UNIQUE,
+  connectivity_smiles TEXT NOT NULL,
+  formula TEXT NOT NULL,
+  heavy_atoms INTEGER NOT NULL);
+CREATE INDEX molecules_by_connectivity ON molecules(connectivity_smiles);
+CREATE TABLE compounds(
+  id INTEGER PRIMARY KEY,
+  molecule_id INTEGER NOT NULL REFERENCES molecules(id),
+  cid INTEGER NOT NULL,
+  inchi TEXT,
+  inchikey TEXT,
+  formula TEXT,
+  weight TEXT,
+  pubchem_smiles TEXT,
+  pubchem_smiles_canonical TEXT,
+  pubchem_smiles_error TEXT,
+  UNIQUE (cid, molecule_id));
+CREATE INDEX compounds_by_inchikey ON compounds(inchikey);
+CREATE TABLE molecule_records(
+  source_id INTEGER NOT NULL REFERENCES sources(id),
+  record_no INTEGER NOT NULL,
+  line INTEGER NOT NULL,
+  byte_offset INTEGER NOT NULL,
+  molecule_id INTEGER NOT NULL REFERENCES molecules(id),
+  compound_id INTEGER REFERENCES compounds(id),
+  title TEXT,
+  run_id INTEGER NOT NULL REFERENCES runs(id),
+  PRIMARY KEY (source_id, record_no)) WITHOUT ROWID;
+CREATE INDEX molecule_records_by_molecule ON molecule_records(molecule_id);
+CREATE VIEW pubchem_smiles_disagreements AS
+  SELECT c.cid, m.smiles AS smiles, c.pubchem_smiles_canonical, c.pubchem_smiles, c.pubchem_smiles_error
+  FROM compounds c JOIN molecules m ON m.id = c.molecule_id
+  WHERE c.pubchem_smiles IS NOT NULL
+    AND (c.pubchem_smiles_canonical IS NULL OR c.pubchem_smiles_canonical <> m.smiles);

@@ -9,6 +9,11 @@ extension Catalog {
     public var comments: Int
     public var organisms: Int
     public var records: Int
+    public var molecules: Int
+    public var compounds: Int
+    public var moleculeRecords: Int
+    /// Compounds whose PubChem SMILES does not give the structure of the connection table.
+    public var pubchemSmilesDisagreements: Int
     public var quarantined: Int
     public var sources: Int
     public var sourcesComplete: Int
@@ -35,6 +40,10 @@ extension Catalog {
       comments: try n("SELECT COUNT(*) FROM comments"),
       organisms: try n("SELECT COUNT(DISTINCT taxon_id) FROM entries"),
       records: try n("SELECT COUNT(*) FROM records"),
+      molecules: try n("SELECT COUNT(*) FROM molecules"),
+      compounds: try n("SELECT COUNT(*) FROM compounds"),
+      moleculeRecords: try n("SELECT COUNT(*) FROM molecule_records"),
+      pubchemSmilesDisagreements: try n("SELECT COUNT(*) FROM pubchem_smiles_disagreements"),
       quarantined: try n("SELECT COUNT(*) FROM quarantine"),
       sources: try n("SELECT COUNT(*) FROM sources"),
       sourcesComplete: try n("SELECT COUNT(*) FROM sources WHERE status = 'complete'"),
@@ -78,7 +87,18 @@ extension Catalog {
       JOIN entries e ON e.id = c.entry_id JOIN proteins p ON p.id = e.protein_id
       ORDER BY e.accession, p.sha256, c.ordinal
       """)
+    try query("SELECT 'molecule', smiles, connectivity_smiles, formula, heavy_atoms FROM molecules ORDER BY smiles")
+    try query("""
+      SELECT 'compound', c.cid, m.smiles, c.inchi, c.inchikey, c.formula, c.weight, c.pubchem_smiles,
+        c.pubchem_smiles_canonical, c.pubchem_smiles_error
+      FROM compounds c JOIN molecules m ON m.id = c.molecule_id ORDER BY c.cid, m.smiles
+      """)
     if provenance {
+      try query("""
+        SELECT 'molecule-record', COALESCE(s.content_sha256, 'incomplete'), r.record_no, r.line, r.byte_offset, m.smiles,
+          c.cid, r.title FROM molecule_records r JOIN sources s ON s.id = r.source_id JOIN molecules m ON m.id = r.molecule_id
+        LEFT JOIN compounds c ON c.id = r.compound_id ORDER BY 2, r.record_no
+        """)
       try query("""
         SELECT 'record', COALESCE(s.content_sha256, 'incomplete'), r.record_no, r.line, r.byte_offset, hex(p.sha256),
           e.accession, r.label FROM records r JOIN sources s ON s.id = r.source_id JOIN proteins p ON p.id = r.protein_id

@@ -11,9 +11,18 @@
 ///   `accessions`, `names` and `comments`.
 /// - `records`: provenance, one row per record read (source, record number, line, byte offset).
 /// - `quarantine`: records that could not be used, with the reason and an excerpt.
+///
+/// Schema version 2 adds molecules:
+/// - `molecules`: distinct structures keyed by canonical isomeric SMILES, with the canonical
+///   SMILES without stereo and isotopes (`connectivity_smiles`), formula and heavy-atom count.
+/// - `compounds`: PubChem identifiers of a molecule (CID, InChI, InChIKey, formula, weight as
+///   PubChem states them) and PubChem's own isomeric SMILES with our canonical form of it; the
+///   view `pubchem_smiles_disagreements` lists the compounds where that differs from the
+///   structure read from the connection table.
+/// - `molecule_records`: provenance of every molecule record.
 public final class Catalog {
   public let db: Database
-  public static let schemaVersion: Int64 = 1
+  public static let schemaVersion: Int64 = 2
 
   /// Opens or creates a catalog and brings its schema up to date.
   public init(path: String, readOnly: Bool = false) throws {
@@ -117,7 +126,45 @@ public final class Catalog {
       excerpt TEXT NOT NULL,
       run_id INTEGER NOT NULL REFERENCES runs(id),
       PRIMARY KEY (source_id, record_no)) WITHOUT ROWID;
+    """,
     """
+    CREATE TABLE molecules(
+      id INTEGER PRIMARY KEY,
+      smiles TEXT NOT NULL UNIQUE,
+      connectivity_smiles TEXT NOT NULL,
+      formula TEXT NOT NULL,
+      heavy_atoms INTEGER NOT NULL);
+    CREATE INDEX molecules_by_connectivity ON molecules(connectivity_smiles);
+    CREATE TABLE compounds(
+      id INTEGER PRIMARY KEY,
+      molecule_id INTEGER NOT NULL REFERENCES molecules(id),
+      cid INTEGER NOT NULL,
+      inchi TEXT,
+      inchikey TEXT,
+      formula TEXT,
+      weight TEXT,
+      pubchem_smiles TEXT,
+      pubchem_smiles_canonical TEXT,
+      pubchem_smiles_error TEXT,
+      UNIQUE (cid, molecule_id));
+    CREATE INDEX compounds_by_inchikey ON compounds(inchikey);
+    CREATE TABLE molecule_records(
+      source_id INTEGER NOT NULL REFERENCES sources(id),
+      record_no INTEGER NOT NULL,
+      line INTEGER NOT NULL,
+      byte_offset INTEGER NOT NULL,
+      molecule_id INTEGER NOT NULL REFERENCES molecules(id),
+      compound_id INTEGER REFERENCES compounds(id),
+      title TEXT,
+      run_id INTEGER NOT NULL REFERENCES runs(id),
+      PRIMARY KEY (source_id, record_no)) WITHOUT ROWID;
+    CREATE INDEX molecule_records_by_molecule ON molecule_records(molecule_id);
+    CREATE VIEW pubchem_smiles_disagreements AS
+      SELECT c.cid, m.smiles AS smiles, c.pubchem_smiles_canonical, c.pubchem_smiles, c.pubchem_smiles_error
+      FROM compounds c JOIN molecules m ON m.id = c.molecule_id
+      WHERE c.pubchem_smiles IS NOT NULL
+        AND (c.pubchem_smiles_canonical IS NULL OR c.pubchem_smiles_canonical <> m.smiles);
+    """,
   ]
 
   func migrate() throws {

@@ -65,7 +65,13 @@ enum Valence {
 /// stereo perception.
 public enum Sanitizer {
   public static func sanitize(_ input: Molecule) throws(SmilesError) -> Molecule {
-    var mol = removeHydrogenAtoms(input)
+    try sanitize(input, foldAlso: [])
+  }
+
+  /// `foldAlso`: H atoms of the input folded into counts even though they looked like the
+  /// reference of a double-bond configuration (see the end of this function).
+  static func sanitize(_ input: Molecule, foldAlso: Set<Int>) throws(SmilesError) -> Molecule {
+    var (mol, newIndex) = removeHydrogenAtoms(input, foldAlso: foldAlso)
     // An atom with an aromatic bond (`C:C`) is aromatic, whatever its letter case.
     for b in mol.bonds where b.order == .aromatic {
       mol.atoms[b.a].aromatic = true
@@ -84,12 +90,36 @@ public enum Sanitizer {
     assignRadicals(&mol)
     Aromaticity.perceive(&mol)
     Stereo.perceive(&mol)
+    // An H atom kept for a double-bond configuration that turned out not to be stereo (the other
+    // end has two equivalent substituents, or the H's own atom carries another hydrogen) is
+    // folded into its atom after all: sanitize again without it.
+    if foldAlso.isEmpty {
+      var stereoReferences = Set<Int>()
+      for s in mol.doubleBondStereo {
+        stereoReferences.insert(s.reference.0)
+        stereoReferences.insert(s.reference.1)
+      }
+      var original = [Int](repeating: -1, count: mol.atoms.count)
+      for (i, n) in newIndex.enumerated() where n >= 0 { original[n] = i }
+      var fold = Set<Int>()
+      for (i, a) in mol.atoms.enumerated() where isPlainHydrogen(a) && mol.degree(i) == 1 {
+        let heavy = mol.neighbors(i)[0]
+        guard mol.atoms[heavy].element != 1, mol.bonds[mol.adjacency[i][0]].order == .single else { continue }
+        if !stereoReferences.contains(i) || mol.atoms[heavy].hydrogens > 0 { fold.insert(original[i]) }
+      }
+      if !fold.isEmpty { return try sanitize(input, foldAlso: fold) }
+    }
     return mol
+  }
+
+  static func isPlainHydrogen(_ a: Atom) -> Bool {
+    a.element == 1 && a.isotope == 0 && a.charge == 0 && a.atomClass == 0 && a.hydrogens == 0
   }
 
   /// `[H]` atoms bonded to one heavy atom, with no isotope, charge or class, become that atom's
   /// hydrogen count (their place in a chirality order becomes the implicit-H slot).
-  static func removeHydrogenAtoms(_ mol: Molecule) -> Molecule {
+  /// Returns the new molecule and each input atom's index in it (-1 for folded atoms).
+  static func removeHydrogenAtoms(_ mol: Molecule, foldAlso: Set<Int> = []) -> (Molecule, [Int]) {
     var drop = Set<Int>()
     var out = mol
     // An H that is the only reference of a double-bond configuration (the H of an imine drawn
@@ -98,19 +128,21 @@ public enum Sanitizer {
     for s in mol.doubleBondStereo {
       let bond = mol.bonds[s.bond]
       for (end, ref) in [(bond.a, s.reference.0), (bond.b, s.reference.1)] where mol.atoms[ref].element == 1 {
-        if mol.neighbors(end).filter({ $0 != bond.other(end) && mol.atoms[$0].element != 1 }).isEmpty { keep.insert(ref) }
+        if !foldAlso.contains(ref),
+          mol.neighbors(end).filter({ $0 != bond.other(end) && mol.atoms[$0].element != 1 }).isEmpty
+        {
+          keep.insert(ref)
+        }
       }
     }
-    for (i, a) in mol.atoms.enumerated() where a.element == 1 && a.isotope == 0 && a.charge == 0 && a.atomClass == 0
-      && a.hydrogens == 0 && mol.degree(i) == 1 && !keep.contains(i)
-    {
+    for (i, a) in mol.atoms.enumerated() where isPlainHydrogen(a) && mol.degree(i) == 1 && !keep.contains(i) {
       let heavy = mol.neighbors(i)[0]
       guard mol.atoms[heavy].element != 1, mol.bonds[mol.adjacency[i][0]].order == .single else { continue }
       drop.insert(i)
       out.atoms[heavy].hydrogens += 1
       if let k = out.atoms[heavy].stereoOrder.firstIndex(of: i) { out.atoms[heavy].stereoOrder[k] = -1 }
     }
-    if drop.isEmpty { return mol }
+    if drop.isEmpty { return (mol, Array(mol.atoms.indices)) }
     var newIndex = [Int](repeating: -1, count: mol.atoms.count)
     var newBond = [Int](repeating: -1, count: mol.bonds.count)
     var result = Molecule()
@@ -126,7 +158,7 @@ public enum Sanitizer {
     for i in result.atoms.indices {
       result.atoms[i].stereoOrder = result.atoms[i].stereoOrder.map { $0 < 0 ? $0 : newIndex[$0] }
     }
-    return result
+    return (result, newIndex)
   }
 
   /// Neutral hypervalent groups written without charges, rewritten charge-separated as RDKit's

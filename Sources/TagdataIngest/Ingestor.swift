@@ -5,6 +5,7 @@ import Darwin
 #endif
 import TagdataBio
 import TagdataCatalog
+import TagdataChem
 import TagdataIO
 import TagdataSources
 
@@ -37,6 +38,8 @@ public struct FileReport: Sendable, Codable, Equatable {
   public var quarantined = 0
   /// Proteins this run added to the catalog.
   public var newProteins = 0
+  /// Molecules (distinct canonical isomeric SMILES) this run added to the catalog.
+  public var newMolecules = 0
   /// Records skipped because an earlier, interrupted run had stored them.
   public var resumedAfter = 0
   public var bytes: Int64 = 0
@@ -54,10 +57,10 @@ public struct IngestProgress: Sendable {
   public var seconds: Double
 }
 
-/// Reads protein files into a catalog: detect the container and format, read records, check
-/// declared lengths and CRC64s, canonicalize sequences, write proteins, entries, provenance and
-/// quarantine rows in batches, and checkpoint after every batch so that an interrupted run
-/// resumes where the last committed batch ended.
+/// Reads protein and molecule files into a catalog: detect the container and format, read
+/// records, check them (declared lengths and CRC64s of proteins; connection tables and SMILES of
+/// molecules), canonicalize, write rows, provenance and quarantine in batches, and checkpoint
+/// after every batch so that an interrupted run resumes where the last committed batch ended.
 ///
 /// Running the same file again is a no-op (the file is recognised by path, size, mtime and the
 /// hash of its first 64 KiB, and every write is idempotent besides).
@@ -65,7 +68,10 @@ public final class Ingestor {
   public let catalog: Catalog
   public let options: IngestOptions
   private let writer: ProteinWriter
+  private let moleculeWriter: MoleculeWriter
   private let canonicalizer: ProteinCanonicalizer
+  private let isomericWriter = SmilesWriter(isomeric: true)
+  private let plainWriter = SmilesWriter(isomeric: false)
   private let run: Int64
   /// Called about ten times a second while a file is read.
   public var onProgress: ((IngestProgress) -> Void)?
@@ -74,6 +80,7 @@ public final class Ingestor {
     self.catalog = catalog
     self.options = options
     writer = try ProteinWriter(catalog: catalog)
+    moleculeWriter = try MoleculeWriter(catalog: catalog)
     canonicalizer = ProteinCanonicalizer(ambiguity: options.ambiguity)
     run = try catalog.beginRun(toolVersion: tagdataVersion, arguments: arguments, now: Clock.isoNow())
   }
@@ -109,22 +116,45 @@ public final class Ingestor {
       let digest = DigestBox()
       let prefetch = PrefetchSource(opened.source) { digest.update($0) }
       let head = try prefetch.readPrefix(4096)
-      guard let format = ProteinFormat.detect(head) else {
-        throw InputError.unsupported(file: opened.source.name,
-                                     message: "not a recognised protein format (expected a UniProt flat file, UniProt/UniRef XML or FASTA)")
+      let proteinFormat = ProteinFormat.detect(head)
+      let moleculeFormat = proteinFormat == nil ? MoleculeFormat.detect(head) : nil
+      guard let formatName = proteinFormat?.rawValue ?? moleculeFormat?.rawValue else {
+        throw InputError.unsupported(
+          file: opened.source.name,
+          message: "not a recognised format (expected a UniProt flat file, UniProt/UniRef XML, FASTA, SDF/molfile, CID-SMILES or PubChem XML)")
       }
-      report.format = format.rawValue
+      report.format = formatName
       let content = PrefixedSource(prefix: head, inner: prefetch)
       let state = try source ?? catalog.db.transaction {
-        try catalog.addSource(key, compression: opened.compression.rawValue, format: format.rawValue, run: run)
+        try catalog.addSource(key, compression: opened.compression.rawValue, format: formatName, run: run)
       }
       source = state
+      let lineBased = proteinFormat != .uniprotXML && moleculeFormat != .pubchemXML
       let resume = state.recordsDone > 0
-        ? ResumePoint(recordIndex: state.recordsDone, offset: format == .uniprotXML ? 0 : state.nextOffset, line: state.nextLine)
+        ? ResumePoint(recordIndex: state.recordsDone, offset: lineBased ? state.nextOffset : 0, line: state.nextLine)
         : nil
       report.resumedAfter = state.recordsDone
-      let reader = try makeProteinReader(format: format, source: content, resume: resume)
-      try pump(reader, source: state.id, prefetch: prefetch, totalBytes: opened.file.size, report: &report)
+      let next: () throws -> (RecordLocation, WriteItem)?
+      if let proteinFormat {
+        let reader = try makeProteinReader(format: proteinFormat, source: content, resume: resume)
+        next = { [unowned self] in
+          guard let event = try reader.next() else { return nil }
+          switch event {
+          case let .record(r): return (r.location, self.prepare(r))
+          case let .malformed(m): return (m.location, .quarantine(m.location, line: m.line, reason: m.reason, excerpt: m.excerpt))
+          }
+        }
+      } else {
+        let reader = try makeMoleculeReader(format: moleculeFormat!, source: content, resume: resume)
+        next = { [unowned self] in
+          guard let event = try reader.next() else { return nil }
+          switch event {
+          case let .record(r): return (r.location, self.prepare(r))
+          case let .malformed(m): return (m.location, .quarantine(m.location, line: m.line, reason: m.reason, excerpt: m.excerpt))
+          }
+        }
+      }
+      try pump(next, source: state.id, prefetch: prefetch, totalBytes: opened.file.size, report: &report)
       report.bytes = prefetch.bytesProduced
       try catalog.db.transaction {
         try catalog.finishSource(state.id, status: "complete", contentSHA256: digest.hex(), error: nil)
@@ -143,6 +173,8 @@ public final class Ingestor {
   }
 
   private func sourceKey(path: String, absolute: String) throws -> Catalog.SourceKey {
+    // The ambiguity policy is part of a source's identity (it changes which protein records are
+    // kept); molecule files are read the same way under every policy, so this is harmless there.
     let policy = options.ambiguity.rawValue
     if path == "-" {
       return Catalog.SourceKey(path: "-", size: nil, mtimeNanoseconds: nil, headSHA256: "stdin", policy: policy)
@@ -167,6 +199,7 @@ public final class Ingestor {
 
   enum WriteItem: Sendable {
     case record(PreparedRecord)
+    case molecule(PreparedMolecule)
     case quarantine(RecordLocation, line: Int, reason: String, excerpt: String)
   }
 
@@ -180,24 +213,37 @@ public final class Ingestor {
     var label: String?
   }
 
+  /// A molecule record read, checked and canonicalized, ready to write.
+  struct PreparedMolecule: Sendable {
+    var location: RecordLocation
+    var molecule: MoleculeRow
+    var compound: CompoundRow?
+    var title: String?
+  }
+
   /// Reads, checks and canonicalizes records on this thread while a writer thread stores them,
   /// one transaction per batch with a checkpoint. On an input error everything read before it
   /// is committed, then the error is rethrown.
-  private func pump(_ reader: ProteinReader, source: Int64, prefetch: PrefetchSource, totalBytes: Int64?,
-                    report: inout FileReport) throws
+  private func pump(_ next: () throws -> (RecordLocation, WriteItem)?, source: Int64, prefetch: PrefetchSource,
+                    totalBytes: Int64?, report: inout FileReport) throws
   {
     let queue = BlockingQueue<WriteBatch>(capacity: 2)
-    let shared = UncheckedBox((catalog: catalog, writer: writer, run: run, error: nil as Error?, newProteins: 0))
+    let shared = UncheckedBox((catalog: catalog, writer: writer, molecules: moleculeWriter, run: run, error: nil as Error?,
+                               newProteins: 0, newMolecules: 0))
     let writerThread = JoinableThread {
-      let (catalog, writer, run) = (shared.value.catalog, shared.value.writer, shared.value.run)
-      let before = writer.newProteins
-      defer { shared.value.newProteins = writer.newProteins - before }
+      let (catalog, writer, molecules, run) = (shared.value.catalog, shared.value.writer, shared.value.molecules, shared.value.run)
+      let before = (writer.newProteins, molecules.newMolecules)
+      defer {
+        shared.value.newProteins = writer.newProteins - before.0
+        shared.value.newMolecules = molecules.newMolecules - before.1
+      }
       while let batch = queue.pop() {
         do {
           try catalog.db.transaction {
             for item in batch.items {
               switch item {
               case let .record(p): try Self.write(p, source: source, writer: writer, run: run)
+              case let .molecule(m): try Self.write(m, source: source, writer: molecules, run: run)
               case let .quarantine(loc, line, reason, excerpt):
                 try writer.quarantine(source: source, recordNo: loc.index, line: line, offset: loc.offset, reason: reason,
                                       excerpt: excerpt, run: run)
@@ -221,8 +267,7 @@ public final class Ingestor {
     let started = lastProgress
     var inputError: Error?
     do {
-      while let event = try reader.next() {
-        let loc = event.location
+      while let (loc, item) = try next() {
         batchBytes += Int(max(0, loc.offset - lastOffset))
         lastOffset = loc.offset
         if batch.items.count >= options.batchSize || batchBytes >= Self.maxBatchBytes {
@@ -231,15 +276,8 @@ public final class Ingestor {
           if !queue.push(batch) { break }
           batch = WriteBatch()
         }
-        switch event {
-        case let .record(r):
-          let item = prepare(r)
-          if case .record = item { report.records += 1 } else { report.quarantined += 1 }
-          batch.items.append(item)
-        case let .malformed(m):
-          batch.items.append(.quarantine(loc, line: m.line, reason: m.reason, excerpt: m.excerpt))
-          report.quarantined += 1
-        }
+        if case .quarantine = item { report.quarantined += 1 } else { report.records += 1 }
+        batch.items.append(item)
         if let onProgress, (report.records + report.quarantined) & 63 == 0 {
           let now = Clock.seconds()
           if now - lastProgress >= 0.1 {
@@ -257,6 +295,7 @@ public final class Ingestor {
     queue.close()
     writerThread.join()
     report.newProteins = shared.value.newProteins
+    report.newMolecules = shared.value.newMolecules
     if let error = shared.value.error { throw error }
     if let inputError { throw inputError }
   }
@@ -305,6 +344,71 @@ public final class Ingestor {
     }
     return .record(PreparedRecord(location: loc, canonical: canonical, sha256: SequenceDigest.sha256(canonical),
                                   crc64: CRC64.hex(crc), entry: entry, label: r.label))
+  }
+
+  /// Reads a molecule record's structure, canonicalizes it, and canonicalizes PubChem's own
+  /// isomeric SMILES for comparison. Unreadable structures are quarantined with the reason and
+  /// the line it points to.
+  private func prepare(_ r: MoleculeRecord) -> WriteItem {
+    let loc = r.location
+    func reject(_ reason: String, line: Int? = nil) -> WriteItem {
+      let name = r.cid.map { "CID \($0)" } ?? r.title.map { "record \($0)" } ?? ""
+      return .quarantine(loc, line: line ?? loc.line, reason: reason, excerpt: name)
+    }
+    let mol: Molecule
+    switch r.structure {
+    case let .molfile(lines):
+      do {
+        mol = try Molfile.read(lines: lines).molecule
+      } catch {
+        return reject("molfile: \(error.message)", line: error.line > 0 ? loc.line + error.line - 1 : loc.line)
+      }
+    case let .smiles(text):
+      do {
+        mol = try Smiles.read(text)
+      } catch {
+        return reject("SMILES '\(text.prefix(80))': \(error)")
+      }
+    case let .table(table):
+      do {
+        mol = try table.molecule()
+      } catch {
+        return reject("structure: \(error.message)")
+      }
+    }
+    guard !mol.atoms.isEmpty else { return reject("the structure has no atoms") }
+    let smiles = isomericWriter.write(mol)
+    let row = MoleculeRow(smiles: smiles, connectivitySmiles: mol.hasStereoOrIsotopes ? plainWriter.write(mol) : smiles,
+                          formula: mol.formula, heavyAtoms: mol.atoms.reduce(0) { $0 + ($1.element == 1 ? 0 : 1) })
+    var compound: CompoundRow?
+    if let cid = r.cid {
+      var c = CompoundRow(cid: cid)
+      c.inchi = r.inchi
+      c.inchikey = r.inchikey
+      c.formula = r.formula
+      c.weight = r.weight
+      if let theirs = r.pubchemSmiles {
+        c.pubchemSmiles = theirs
+        if case let .smiles(text) = r.structure, text == theirs {
+          c.pubchemSmilesCanonical = smiles
+        } else {
+          do {
+            c.pubchemSmilesCanonical = isomericWriter.write(try Smiles.read(theirs))
+          } catch {
+            c.pubchemSmilesError = "\(error)"
+          }
+        }
+      }
+      compound = c
+    }
+    return .molecule(PreparedMolecule(location: loc, molecule: row, compound: compound, title: r.title))
+  }
+
+  private static func write(_ m: PreparedMolecule, source: Int64, writer: MoleculeWriter, run: Int64) throws {
+    let molecule = try writer.molecule(m.molecule)
+    let compound = try m.compound.map { try writer.compound($0, molecule: molecule) }
+    try writer.record(source: source, recordNo: m.location.index, line: m.location.line, offset: m.location.offset,
+                      molecule: molecule, compound: compound, title: m.title, run: run)
   }
 
   private static func write(_ p: PreparedRecord, source: Int64, writer: ProteinWriter, run: Int64) throws {

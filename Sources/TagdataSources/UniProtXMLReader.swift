@@ -39,16 +39,8 @@ public final class UniProtXMLReader: ProteinReader {
   /// Creates a reader over decompressed XML bytes. `skipRecords` entries are read and dropped
   /// (resuming part-way through a file).
   public init(source: ByteSource, firstRecordIndex: Int = 0) throws {
-    context = XMLInputContext(source: source)
-    let unmanaged = Unmanaged.passRetained(context)
-    let options = Int32(XML_PARSE_NONET.rawValue | XML_PARSE_COMPACT.rawValue | XML_PARSE_HUGE.rawValue)
-    guard let r = xmlReaderForIO(xmlInputRead, xmlInputClose, unmanaged.toOpaque(), source.name, nil, options) else {
-      unmanaged.release()
-      throw XMLError(file: source.name, line: 0, message: "cannot create the XML reader")
-    }
-    reader = r
+    (reader, context) = try makeXMLReader(source)
     recordIndex = firstRecordIndex
-    xmlTextReaderSetStructuredErrorHandler(reader, xmlStructuredError, unmanaged.toOpaque())
   }
 
   deinit { xmlFreeTextReader(reader) }
@@ -308,6 +300,20 @@ public struct XMLError: Error, CustomStringConvertible, Sendable {
   public var line: Int
   public var message: String
   public var description: String { "\(file): XML error at line \(line): \(message)" }
+}
+
+/// A libxml2 pull reader over a byte source: no network, no entity expansion, errors kept in
+/// the context.
+func makeXMLReader(_ source: ByteSource) throws -> (xmlTextReaderPtr, XMLInputContext) {
+  let context = XMLInputContext(source: source)
+  let unmanaged = Unmanaged.passRetained(context)
+  let options = Int32(XML_PARSE_NONET.rawValue | XML_PARSE_COMPACT.rawValue | XML_PARSE_HUGE.rawValue)
+  guard let r = xmlReaderForIO(xmlInputRead, xmlInputClose, unmanaged.toOpaque(), source.name, nil, options) else {
+    unmanaged.release()
+    throw XMLError(file: source.name, line: 0, message: "cannot create the XML reader")
+  }
+  xmlTextReaderSetStructuredErrorHandler(r, xmlStructuredError, unmanaged.toOpaque())
+  return (r, context)
 }
 
 /// Shared with the libxml2 callbacks: the byte source and the first error seen.

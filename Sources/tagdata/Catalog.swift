@@ -24,7 +24,8 @@ struct CatalogCommand: ParsableCommand {
         "proteins      \(s.proteins) distinct sequences, \(s.residues) residues",
         "entries       \(s.entries) (\(s.reviewedEntries) reviewed), \(s.accessions) accessions, \(s.organisms) organisms",
         "comments      \(s.comments) free-text comments",
-        "records       \(s.records) with provenance, \(s.quarantined) quarantined",
+        "molecules     \(s.molecules) distinct structures, \(s.compounds) PubChem compounds, \(s.pubchemSmilesDisagreements) PubChem SMILES disagreements",
+        "records       \(s.records) protein and \(s.moleculeRecords) molecule records with provenance, \(s.quarantined) quarantined",
         "sources       \(s.sources) files (\(s.sourcesComplete) complete), \(s.runs) runs",
       ]
       for (reason, n) in s.quarantineReasons.sorted(by: { $0.value > $1.value }) {

@@ -9,15 +9,21 @@ import Glibc
 
 struct Ingest: ParsableCommand {
   static let configuration = CommandConfiguration(
-    abstract: "Read protein dumps into the catalog.",
+    abstract: "Read protein and molecule dumps into the catalog.",
     discussion: """
-      Reads UniProtKB flat files (.dat), UniProt and UniRef XML, and FASTA (UniProt headers or \
-      free-form), each plain or compressed with gzip (multi-member too), bzip2 (multi-stream too) \
-      or zip. Give any mix of files; `-` reads standard input.
+      Proteins: UniProtKB flat files (.dat), UniProt and UniRef XML, FASTA (UniProt headers or \
+      free-form). Molecules: SD files and molfiles (V2000/V3000, e.g. PubChem's \
+      Compound_*.sdf.gz), PubChem's CID-SMILES, PubChem XML (PC-Compounds, PC-Substances). \
+      Each plain or compressed with gzip (multi-member too), bzip2 (multi-stream too) or zip; \
+      the format is recognised from the content. Give any mix of files; `-` reads standard input.
 
-      Each record's declared length and CRC64 are checked, its sequence canonicalized and \
-      stored once per distinct sequence, with provenance (file, record number, line, byte \
-      offset). Records that cannot be used go to the quarantine table with the reason.
+      Protein records: the declared length and CRC64 are checked and the sequence canonicalized \
+      and stored once per distinct sequence. Molecule records: the structure is read from the \
+      connection table (stereo from wedges or coordinates) or the SMILES, and stored once per \
+      canonical isomeric SMILES; PubChem's identifiers (CID, InChI, InChIKey, formula, weight) \
+      are kept, and PubChem's own isomeric SMILES is canonicalized and compared (see the view \
+      pubchem_smiles_disagreements). Every record keeps its provenance (file, record number, \
+      line, byte offset); records that cannot be used go to the quarantine table with the reason.
 
       Work is committed in batches. Re-running the same command after an interruption \
       (even kill -9) resumes where the last batch ended; running it on a file that is already \
@@ -26,6 +32,7 @@ struct Ingest: ParsableCommand {
       Examples:
         tagdata ingest uniprot_sprot.dat.gz
         tagdata ingest --catalog proteins.sqlite Corpora/uniprot/*/*
+        tagdata ingest Compound_000000001_000500000.sdf.gz CID-SMILES.gz
         zcat uniprot_trembl.dat.gz | tagdata ingest -
       """)
 
@@ -91,7 +98,9 @@ struct Ingest: ParsableCommand {
     case .alreadyIngested:
       return "\(r.path): already in the catalog, nothing to do"
     case .complete, .failed:
-      var s = "\(r.path): \(r.records) records stored, \(r.quarantined) quarantined, \(r.newProteins) new proteins"
+      let isMolecules = ["sdf", "cid-smiles", "pubchem-xml"].contains(r.format ?? "")
+      var s = "\(r.path): \(r.records) records stored, \(r.quarantined) quarantined, "
+        + (isMolecules ? "\(r.newMolecules) new molecules" : "\(r.newProteins) new proteins")
       if let f = r.format { s += " [\(f)\(r.compression.map { $0 == "none" ? "" : ", \($0)" } ?? "")]" }
       if r.resumedAfter > 0 { s += " (resumed after \(r.resumedAfter) records)" }
       s += " in \(format(r.seconds, 2)) s"

@@ -1,0 +1,206 @@
+import TagdataChem
+import TagdataIO
+
+/// The molecule formats tagdata reads.
+public enum MoleculeFormat: String, Sendable, CaseIterable {
+  /// MDL SD file (V2000/V3000 molfiles with data items), e.g. PubChem's `Compound_*.sdf.gz`.
+  case sdf
+  /// PubChem's `CID-SMILES`: `CID<TAB>SMILES` per line, no header.
+  case cidSmiles = "cid-smiles"
+  /// PubChem XML: `<PC-Compounds>`, `<PC-Compound>` or `<PC-Substances>` documents.
+  case pubchemXML = "pubchem-xml"
+}
+
+/// One molecule record as read, before any chemistry: its structure in the source's own form and
+/// the identifiers and properties the source states about it.
+public struct MoleculeRecord: Sendable {
+  public enum Structure: Sendable {
+    /// Molfile lines (title, program line, comment, counts line, blocks, `M  END`).
+    case molfile([Substring])
+    case smiles(String)
+    case table(ConnectionTable)
+  }
+
+  public var location: RecordLocation
+  public var structure: Structure
+  /// The record's own name: a molfile title, a `CID_n` label.
+  public var title: String?
+  /// PubChem compound id.
+  public var cid: Int?
+  /// PubChem's isomeric SMILES (`PUBCHEM_SMILES`, older `PUBCHEM_OPENEYE_ISO_SMILES`; XML
+  /// `SMILES`/`Absolute` or `Isomeric`).
+  public var pubchemSmiles: String?
+  /// PubChem's SMILES without stereo and isotopes (`PUBCHEM_CONNECTIVITY_SMILES`, older
+  /// `PUBCHEM_OPENEYE_CAN_SMILES`).
+  public var pubchemConnectivitySmiles: String?
+  public var inchi: String?
+  public var inchikey: String?
+  public var formula: String?
+  /// Molecular weight as the source writes it (precision varies between releases).
+  public var weight: String?
+
+  public init(location: RecordLocation, structure: Structure) {
+    self.location = location
+    self.structure = structure
+  }
+}
+
+public enum MoleculeEvent: Sendable {
+  case record(MoleculeRecord)
+  case malformed(MalformedRecord)
+
+  public var location: RecordLocation {
+    switch self {
+    case let .record(r): return r.location
+    case let .malformed(m): return m.location
+    }
+  }
+}
+
+/// A streaming reader of molecule records; the same contract as ``ProteinReader``.
+public protocol MoleculeReader: AnyObject {
+  var format: MoleculeFormat { get }
+  func next() throws -> MoleculeEvent?
+}
+
+extension MoleculeFormat {
+  /// Recognises a molecule format from the first decompressed bytes (content, not name): a
+  /// PubChem XML root element; `CID<TAB>SMILES` lines; a molfile (counts line with `V2000` or
+  /// `V3000` as its fourth line, or `M  END` / `$$$$` early on). Nil when nothing matches.
+  public static func detect(_ head: [UInt8]) -> MoleculeFormat? {
+    var i = 0
+    if head.starts(with: [0xEF, 0xBB, 0xBF]) { i = 3 }
+    let rest = Array(head[i...])
+    let text = String(decoding: rest, as: UTF8.self)
+    let trimmed = text.drop { $0 == " " || $0 == "\n" || $0 == "\r" || $0 == "\t" }
+    if trimmed.hasPrefix("<") {
+      return text.contains("<PC-Compound") || text.contains("<PC-Substance") ? .pubchemXML : nil
+    }
+    let lines = text.split(separator: "\n", maxSplits: 8, omittingEmptySubsequences: false)
+    if lines.count > 3, lines[3].contains("V2000") || lines[3].contains("V3000") { return .sdf }
+    if text.contains("\nM  END") || text.hasPrefix("$$$$") { return .sdf }
+    // CID-SMILES: every complete line is digits, a tab, and a SMILES.
+    let complete = (text.hasSuffix("\n") || lines.count == 1 ? lines[...] : lines.dropLast()).filter { !$0.isEmpty }
+    if !complete.isEmpty, complete.allSatisfy({ line in
+      let fields = line.split(separator: "\t", omittingEmptySubsequences: false)
+      return fields.count == 2 && !fields[0].isEmpty && fields[0].allSatisfy(\.isNumber) && !fields[1].isEmpty
+        && !fields[1].contains(" ")
+    }) {
+      return .cidSmiles
+    }
+    return nil
+  }
+}
+
+/// Makes the reader for a molecule format, positioned at `resume` when given (line formats skip
+/// to the byte offset; XML is re-read and the first records dropped).
+public func makeMoleculeReader(format: MoleculeFormat, source: ByteSource, resume: ResumePoint? = nil) throws
+  -> MoleculeReader
+{
+  switch format {
+  case .sdf, .cidSmiles:
+    let lines = LineReader(source)
+    var first = 0
+    if let resume, resume.offset > 0 {
+      let skipped = try source.skip(resume.offset)
+      guard skipped == resume.offset else {
+        throw InputError.io(file: source.name, message: "file is shorter than when it was last read; cannot resume")
+      }
+      lines.assumePosition(offset: resume.offset, line: resume.line)
+      first = resume.recordIndex
+    }
+    return format == .sdf
+      ? PubChemSDFReader(lines: lines, firstRecordIndex: first)
+      : CIDSmilesReader(lines: lines, firstRecordIndex: first)
+  case .pubchemXML:
+    let reader = try PubChemXMLReader(source: source)
+    if let resume {
+      for _ in 0..<resume.recordIndex where try reader.next() != nil {}
+    }
+    return reader
+  }
+}
+
+/// SDF records with PubChem's data items mapped onto ``MoleculeRecord``.
+public final class PubChemSDFReader: MoleculeReader {
+  public let format = MoleculeFormat.sdf
+  private let sdf: SDFReader
+
+  public init(lines: LineReader, firstRecordIndex: Int = 0) {
+    sdf = SDFReader(lines: lines, firstRecordIndex: firstRecordIndex)
+  }
+
+  public func next() throws -> MoleculeEvent? {
+    guard let r = try sdf.next() else { return nil }
+    var m = MoleculeRecord(location: r.location, structure: .molfile(r.molfile))
+    let title = r.molfile.first.map { String($0).trimmingCharacters() } ?? ""
+    m.title = title.isEmpty ? nil : title
+    func tag(_ names: String...) -> String? {
+      for n in names { if let v = r.value(n)?.trimmingCharacters(), !v.isEmpty { return v } }
+      return nil
+    }
+    if let c = tag("PUBCHEM_COMPOUND_CID") {
+      guard let cid = Int(c), cid > 0 else {
+        return .malformed(MalformedRecord(location: r.location, line: r.location.line,
+                                          reason: "PUBCHEM_COMPOUND_CID is not a positive integer: '\(c.prefix(40))'",
+                                          excerpt: m.title ?? ""))
+      }
+      m.cid = cid
+    }
+    m.pubchemSmiles = tag("PUBCHEM_SMILES", "PUBCHEM_OPENEYE_ISO_SMILES")
+    m.pubchemConnectivitySmiles = tag("PUBCHEM_CONNECTIVITY_SMILES", "PUBCHEM_OPENEYE_CAN_SMILES")
+    m.inchi = tag("PUBCHEM_IUPAC_INCHI", "PUBCHEM_NIST_INCHI")
+    m.inchikey = tag("PUBCHEM_IUPAC_INCHIKEY", "PUBCHEM_NIST_INCHIKEY")
+    m.formula = tag("PUBCHEM_MOLECULAR_FORMULA")
+    m.weight = tag("PUBCHEM_MOLECULAR_WEIGHT")
+    return .record(m)
+  }
+}
+
+/// `CID<TAB>SMILES` lines (PubChem's `Extras/CID-SMILES.gz`). Blank lines are skipped; a line
+/// that is not a positive CID, a tab and a SMILES is malformed.
+public final class CIDSmilesReader: MoleculeReader {
+  public let format = MoleculeFormat.cidSmiles
+  private let lines: LineReader
+  private var index: Int
+
+  public init(lines: LineReader, firstRecordIndex: Int = 0) {
+    self.lines = lines
+    index = firstRecordIndex
+  }
+
+  public func next() throws -> MoleculeEvent? {
+    while let raw = try lines.nextLine() {
+      var end = raw.count
+      while end > 0, raw[end - 1] == 0x0D || raw[end - 1] == 0x20 { end -= 1 }
+      if end == 0 { continue }
+      let bytes = UnsafeBufferPointer(rebasing: raw[0..<end])
+      let loc = RecordLocation(index: index, line: lines.lineNumber, offset: lines.lineOffset)
+      index += 1
+      guard let tab = bytes.firstIndex(of: 0x09), tab > 0, tab < end - 1,
+        let cid = Int(String(decoding: UnsafeBufferPointer(rebasing: bytes[0..<tab]), as: UTF8.self)), cid > 0
+      else {
+        return .malformed(MalformedRecord(location: loc, line: loc.line, reason: "expected CID<TAB>SMILES",
+                                          excerpt: excerptText(bytes)))
+      }
+      var smilesEnd = end
+      if let second = bytes[(tab + 1)...].firstIndex(where: { $0 == 0x09 || $0 == 0x20 }) { smilesEnd = second }
+      var m = MoleculeRecord(
+        location: loc,
+        structure: .smiles(String(decoding: UnsafeBufferPointer(rebasing: bytes[(tab + 1)..<smilesEnd]), as: UTF8.self)))
+      m.cid = cid
+      if case let .smiles(s) = m.structure { m.pubchemSmiles = s }
+      return .record(m)
+    }
+    return nil
+  }
+}
+
+extension String {
+  func trimmingCharacters() -> String {
+    var s = Substring(self)
+    while let f = s.first, f == " " || f == "\t" || f == "\r" || f == "\n" { s.removeFirst() }
+    while let l = s.last, l == " " || l == "\t" || l == "\r" || l == "\n" { s.removeLast() }
+    return String(s)
+  }
+}

@@ -1,0 +1,258 @@
+import CLibXML2
+import TagdataChem
+import TagdataIO
+
+/// Streams `<PC-Compound>` records from PubChem XML (`<PC-Compounds>`, a lone `<PC-Compound>`,
+/// or the compounds inside `<PC-Substances>`) with libxml2's pull reader, one compound in
+/// memory at a time.
+///
+/// Each compound becomes a ``ConnectionTable``: atoms (element, charge, isotope, radical),
+/// bonds (single, double, triple, dative; ionic bonds are left out, as the charges are on the
+/// atoms), the first conformer's coordinates and its wedge annotations, so stereo comes from
+/// the drawing as in a molfile. Properties give the CID, SMILES, InChI, InChIKey, formula and
+/// weight. A compound whose structure cannot be read is malformed, with the reason; a bare
+/// compound reference (an id without atoms) is not a record.
+public final class PubChemXMLReader: MoleculeReader {
+  public let format = MoleculeFormat.pubchemXML
+  private let context: XMLInputContext
+  private let reader: xmlTextReaderPtr
+  private var recordIndex: Int
+  private var stack: [String] = []
+  private var compoundDepth = -1
+  private var location = RecordLocation(index: 0, line: 0, offset: 0)
+  private var text: [UInt8] = []
+  private var failed: Error?
+  private var finished = false
+  private var c = Scratch()
+
+  /// Per-compound state.
+  private struct Scratch {
+    var cid: Int?
+    var aids: [Int] = []
+    var elements: [Int] = []
+    var intAid: Int?
+    var charges: [(Int, Int)] = []
+    var isotopes: [(Int, Int)] = []
+    var radicals: [(Int, Int)] = []
+    var bondA: [Int] = []
+    var bondB: [Int] = []
+    var bondTypes: [Int] = []
+    var coordinateBlocks = 0
+    var conformers = 0
+    var threeD = false
+    var coordinateAids: [Int] = []
+    var xs: [Double] = [], ys: [Double] = [], zs: [Double] = []
+    var annotations: [Int] = []
+    var annotationA: [Int] = []
+    var annotationB: [Int] = []
+    var urnLabel = "", urnName = "", value: String?
+    var props: [(label: String, name: String, value: String)] = []
+    var problem: String?
+  }
+
+  public init(source: ByteSource, firstRecordIndex: Int = 0) throws {
+    (reader, context) = try makeXMLReader(source)
+    recordIndex = firstRecordIndex
+  }
+
+  deinit { xmlFreeTextReader(reader) }
+
+  public func next() throws -> MoleculeEvent? {
+    if let f = failed { failed = nil; finished = true; throw f }
+    if finished { return nil }
+    while true {
+      let status = xmlTextReaderRead(reader)
+      if status == 0 {
+        finished = true
+        if compoundDepth >= 0 { return abandon("document ends inside a compound") }
+        return nil
+      }
+      if status < 0 {
+        let line = Int(xmlTextReaderGetParserLineNumber(reader))
+        let error: Error = context.inputError
+          ?? XMLError(file: context.source.name, line: line, message: context.lastMessage ?? "XML is not well-formed")
+        if compoundDepth >= 0 {
+          failed = error
+          return abandon("\(error)")
+        }
+        finished = true
+        throw error
+      }
+      if let event = handleNode() { return event }
+    }
+  }
+
+  private func abandon(_ reason: String) -> MoleculeEvent {
+    compoundDepth = -1
+    defer { recordIndex += 1 }
+    let excerpt = c.cid.map { "CID \($0)" } ?? "compound at line \(location.line)"
+    return .malformed(MalformedRecord(location: location, line: Int(xmlTextReaderGetParserLineNumber(reader)),
+                                      reason: reason, excerpt: excerpt))
+  }
+
+  private func handleNode() -> MoleculeEvent? {
+    switch xmlTextReaderNodeType(reader) {
+    case 1:
+      let name = xmlTextReaderConstLocalName(reader).map { String(cString: $0) } ?? ""
+      let empty = xmlTextReaderIsEmptyElement(reader) == 1
+      if name == "PC-Compound" && compoundDepth < 0 {
+        location = RecordLocation(index: recordIndex, line: Int(xmlTextReaderGetParserLineNumber(reader)),
+                                  offset: Int64(xmlTextReaderByteConsumed(reader)))
+        c = Scratch()
+        if empty {
+          compoundDepth = stack.count
+          return finish()
+        }
+        compoundDepth = stack.count
+      }
+      if compoundDepth >= 0 { started(name) }
+      if !empty { stack.append(name) } else if compoundDepth >= 0 { ended(name) }
+      text.removeAll(keepingCapacity: true)
+      return nil
+    case 3, 4:
+      if compoundDepth >= 0, let v = xmlTextReaderConstValue(reader) {
+        var p = v
+        while p.pointee != 0 { text.append(p.pointee); p += 1 }
+      }
+      return nil
+    case 15:
+      guard let name = stack.popLast() else { return nil }
+      guard compoundDepth >= 0 else { return nil }
+      if stack.count == compoundDepth && name == "PC-Compound" { return finish() }
+      ended(name)
+      text.removeAll(keepingCapacity: true)
+      return nil
+    default:
+      return nil
+    }
+  }
+
+  private func inside(_ name: String) -> Bool { stack[(compoundDepth + 1)...].contains(name) }
+
+  private func started(_ name: String) {
+    switch name {
+    case "PC-Coordinates": c.coordinateBlocks += 1
+    case "PC-Conformer": if c.coordinateBlocks == 1 { c.conformers += 1 }
+    case "PC-InfoData": c.urnLabel = ""; c.urnName = ""; c.value = nil
+    default: break
+    }
+  }
+
+  private func ended(_ name: String) {
+    let value = String(decoding: text, as: UTF8.self).trimmingCharacters()
+    func int() -> Int? { Int(value) }
+    let firstConformer = c.coordinateBlocks == 1 && c.conformers == 1
+    switch name {
+    case "PC-CompoundType_id_cid": c.cid = int()
+    case "PC-Atoms_aid_E": c.aids.append(int() ?? -1)
+    case "PC-Element": c.elements.append(int() ?? -1)
+    case "PC-AtomInt_aid": c.intAid = int()
+    case "PC-AtomInt_value":
+      guard let aid = c.intAid, let v = int() else { c.problem = c.problem ?? "unreadable atom property"; break }
+      if inside("PC-Atoms_charge") { c.charges.append((aid, v)) } else if inside("PC-Atoms_isotope") { c.isotopes.append((aid, v)) }
+    case "PC-AtomRadical_aid": c.intAid = int()
+    case "PC-AtomRadical_type":
+      if let aid = c.intAid, let v = int() { c.radicals.append((aid, v == 2 ? 1 : (v == 255 ? 0 : 2))) }
+    case "PC-Bonds_aid1_E": c.bondA.append(int() ?? -1)
+    case "PC-Bonds_aid2_E": c.bondB.append(int() ?? -1)
+    case "PC-BondType": c.bondTypes.append(int() ?? -1)
+    case "PC-CoordinateType": if c.coordinateBlocks == 1 && int() == 2 { c.threeD = true }
+    case "PC-Coordinates_aid_E": if c.coordinateBlocks == 1 { c.coordinateAids.append(int() ?? -1) }
+    case "PC-Conformer_x_E": if firstConformer { c.xs.append(Double(value) ?? 0) }
+    case "PC-Conformer_y_E": if firstConformer { c.ys.append(Double(value) ?? 0) }
+    case "PC-Conformer_z_E": if firstConformer { c.zs.append(Double(value) ?? 0) }
+    case "PC-BondAnnotation": if firstConformer { c.annotations.append(int() ?? -1) }
+    case "PC-DrawAnnotations_aid1_E": if firstConformer { c.annotationA.append(int() ?? -1) }
+    case "PC-DrawAnnotations_aid2_E": if firstConformer { c.annotationB.append(int() ?? -1) }
+    case "PC-Urn_label": c.urnLabel = value
+    case "PC-Urn_name": c.urnName = value
+    case "PC-InfoData_value_sval", "PC-InfoData_value_fval", "PC-InfoData_value_ival": c.value = value
+    case "PC-InfoData": if let v = c.value { c.props.append((c.urnLabel, c.urnName, v)) }
+    default: break
+    }
+  }
+
+  /// The record for the compound just read; nil for a bare reference (a `PC-Compound` with an
+  /// id and no atoms, as substances carry for their standardized compounds), which is no record.
+  private func finish() -> MoleculeEvent? {
+    compoundDepth = -1
+    if c.aids.isEmpty && c.elements.isEmpty && c.problem == nil { return nil }
+    defer { recordIndex += 1 }
+    func bad(_ reason: String) -> MoleculeEvent {
+      .malformed(MalformedRecord(location: location, line: location.line, reason: reason,
+                                 excerpt: c.cid.map { "CID \($0)" } ?? "compound at line \(location.line)"))
+    }
+    if let p = c.problem { return bad(p) }
+    guard c.aids.count == c.elements.count else { return bad("atom ids and elements differ in number") }
+    guard c.bondA.count == c.bondB.count, c.bondA.count == c.bondTypes.count else {
+      return bad("bond lists differ in length")
+    }
+    var index: [Int: Int] = [:]
+    var table = ConnectionTable()
+    for (k, aid) in c.aids.enumerated() {
+      guard index[aid] == nil else { return bad("atom id \(aid) repeated") }
+      index[aid] = k
+      guard c.elements[k] >= 0, c.elements[k] <= 118 else {
+        return bad("atom \(aid): element \(c.elements[k]) is not a chemical element (query or unknown atom)")
+      }
+      table.atoms.append(ConnectionTable.AtomEntry(element: c.elements[k]))
+    }
+    for (aid, v) in c.charges { guard let k = index[aid] else { return bad("charge on unknown atom \(aid)") }; table.atoms[k].charge = v }
+    for (aid, v) in c.isotopes { guard let k = index[aid] else { return bad("isotope on unknown atom \(aid)") }; table.atoms[k].isotope = v }
+    for (aid, v) in c.radicals { guard let k = index[aid] else { return bad("radical on unknown atom \(aid)") }; table.atoms[k].radicals = v }
+    if !c.coordinateAids.isEmpty {
+      guard c.xs.count == c.coordinateAids.count, c.ys.count == c.coordinateAids.count,
+        c.zs.isEmpty || c.zs.count == c.coordinateAids.count
+      else { return bad("conformer coordinates do not match the atom list") }
+      for (j, aid) in c.coordinateAids.enumerated() {
+        guard let k = index[aid] else { return bad("coordinates for unknown atom \(aid)") }
+        table.atoms[k].x = c.xs[j]
+        table.atoms[k].y = c.ys[j]
+        table.atoms[k].z = c.zs.isEmpty || !c.threeD ? 0 : c.zs[j]
+      }
+    }
+    var wedges: [Int: [Int: ConnectionTable.Wedge]] = [:]
+    for j in 0..<min(c.annotations.count, c.annotationA.count, c.annotationB.count) {
+      guard let a = index[c.annotationA[j]], let b = index[c.annotationB[j]] else { continue }
+      switch c.annotations[j] {
+      case 5: wedges[a, default: [:]][b] = .up
+      case 6: wedges[a, default: [:]][b] = .down
+      case 3: wedges[a, default: [:]][b] = .either  // wavy
+      default: break
+      }
+    }
+    for j in c.bondTypes.indices {
+      guard let a = index[c.bondA[j]], let b = index[c.bondB[j]] else { return bad("bond \(j + 1) names an unknown atom") }
+      let kind: ConnectionTable.BondKind
+      switch c.bondTypes[j] {
+      case 1: kind = .single
+      case 2: kind = .double
+      case 3: kind = .triple
+      case 5: kind = .dative
+      case 7: continue  // ionic: no covalent bond
+      default: return bad("bond \(j + 1) has type \(c.bondTypes[j]) (quadruple, complex or unknown), not supported")
+      }
+      if let w = wedges[a]?[b] {
+        table.bonds.append(ConnectionTable.BondEntry(a, b, kind, wedge: w))
+      } else if let w = wedges[b]?[a] {
+        table.bonds.append(ConnectionTable.BondEntry(b, a, kind, wedge: w))
+      } else {
+        table.bonds.append(ConnectionTable.BondEntry(a, b, kind))
+      }
+    }
+    var m = MoleculeRecord(location: location, structure: .table(table))
+    m.cid = c.cid
+    for p in c.props {
+      switch (p.label, p.name) {
+      case ("SMILES", "Isomeric"), ("SMILES", "Absolute"): m.pubchemSmiles = p.value
+      case ("SMILES", "Canonical"), ("SMILES", "Connectivity"): m.pubchemConnectivitySmiles = p.value
+      case ("InChI", _): m.inchi = m.inchi ?? p.value
+      case ("InChIKey", _): m.inchikey = m.inchikey ?? p.value
+      case ("Molecular Formula", _): m.formula = p.value
+      case ("Molecular Weight", _): m.weight = p.value
+      default: break
+      }
+    }
+    return .record(m)
+  }
+}
