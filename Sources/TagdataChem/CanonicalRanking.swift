@@ -8,20 +8,26 @@
 /// position of their class.
 public struct CanonicalRanking {
   public var isomeric: Bool
+  /// Whether isotopes tell atoms apart (by default, when isomeric). Stereo perception ranks
+  /// with isotopes but without stereo: a CH3 and a 14CH3 make a centre chiral.
+  public var isotopes: Bool
 
-  public init(isomeric: Bool = true) { self.isomeric = isomeric }
+  public init(isomeric: Bool = true, isotopes: Bool? = nil) {
+    self.isomeric = isomeric
+    self.isotopes = isotopes ?? isomeric
+  }
 
   /// Ranks of `atoms` (a connected component), refined but with ties left in place. The result
   /// is indexed by atom (`-1` for atoms outside `atoms`).
   func refinedRanks(_ mol: Molecule, atoms: [Int]) -> [Int] {
-    var state = State(mol: mol, atoms: atoms, isomeric: isomeric)
+    var state = State(mol: mol, atoms: atoms, isomeric: isomeric, isotopes: isotopes)
     state.refine()
     return state.globalRanks()
   }
 
   /// Ranks of `atoms`, all distinct, indexed by atom (`-1` outside `atoms`).
   public func ranks(_ mol: Molecule, atoms: [Int]) -> [Int] {
-    var state = State(mol: mol, atoms: atoms, isomeric: isomeric)
+    var state = State(mol: mol, atoms: atoms, isomeric: isomeric, isotopes: isotopes)
     state.refine()
     while state.breakTie() { state.refine() }
     return state.globalRanks()
@@ -32,7 +38,7 @@ public struct CanonicalRanking {
   /// With stereo, the choice among symmetric atoms can mirror the configuration labels in the
   /// output, so the writer keeps the smallest string over these rankings.
   public func rankVariants(_ mol: Molecule, atoms: [Int], limit: Int = 32) -> [[Int]] {
-    var state = State(mol: mol, atoms: atoms, isomeric: isomeric)
+    var state = State(mol: mol, atoms: atoms, isomeric: isomeric, isotopes: isotopes)
     state.refine()
     var out: [[Int]] = []
     func explore(_ s: State) {
@@ -83,7 +89,7 @@ public struct CanonicalRanking {
     var order: [Int]
     let hasStereo: Bool
 
-    init(mol: Molecule, atoms: [Int], isomeric: Bool) {
+    init(mol: Molecule, atoms: [Int], isomeric: Bool, isotopes: Bool) {
       self.mol = mol
       self.atoms = atoms
       self.isomeric = isomeric
@@ -94,7 +100,7 @@ public struct CanonicalRanking {
       for a in atoms {
         let atom = mol.atoms[a]
         invariants.append(contentsOf: [
-          atom.atomClass, mol.degree(a), atom.element, isomeric ? atom.isotope : 0, atom.hydrogens, atom.charge,
+          atom.atomClass, mol.degree(a), atom.element, isotopes ? atom.isotope : 0, atom.hydrogens, atom.charge,
           atom.radicals, isomeric && (atom.chirality != .none || atom.squarePlanar != 0) ? 1 : 0,
         ])
       }

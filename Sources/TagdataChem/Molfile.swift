@@ -270,12 +270,24 @@ public enum Molfile {
       if p.wedges.contains(where: { $0.kind == 4 && (mol.bonds[$0.bond].a == bond.a || mol.bonds[$0.bond].a == bond.b) }) { continue }
       let ca = p.coordinates[bond.a], cb = p.coordinates[bond.b]
       let axis = sub(cb, ca)
-      func side(_ n: Int, from c: (Double, Double, Double)) -> Double {
+      let axisLength = max((axis.0 * axis.0 + axis.1 * axis.1).squareRoot(), 1e-9)
+      // Sine of the angle between the bond axis and the substituent, signed by side.
+      func sine(_ n: Int, from c: (Double, Double, Double)) -> Double {
         let w = sub(p.coordinates[n], c)
-        return axis.0 * w.1 - axis.1 * w.0
+        let l = max((w.0 * w.0 + w.1 * w.1).squareRoot(), 1e-9)
+        return (axis.0 * w.1 - axis.1 * w.0) / (axisLength * l)
       }
-      let sx = side(x, from: ca), sy = side(y, from: cb)
-      guard abs(sx) > 1e-3, abs(sy) > 1e-3 else { continue }
+      // A reference drawn in line with the double bond (within about 2°) says nothing: the
+      // other substituent of that end, on the opposite side, decides (as RDKit reads drawings).
+      let straight = 0.0353
+      func side(_ n: Int, end: Int, from c: (Double, Double, Double)) -> Double? {
+        let s = sine(n, from: c)
+        if abs(s) >= straight { return s }
+        guard let other = mol.neighbors(end).first(where: { $0 != n && $0 != bond.other(end) }) else { return nil }
+        let t = sine(other, from: c)
+        return abs(t) >= straight ? -t : nil
+      }
+      guard let sx = side(x, end: bond.a, from: ca), let sy = side(y, end: bond.b, from: cb) else { continue }
       mol.doubleBondStereo.append(DoubleBondStereo(bond: bi, reference: (x, y), trans: (sx > 0) != (sy > 0)))
     }
     // Molfile atoms take implicit hydrogens (none is a bracket atom), except where the atom

@@ -296,6 +296,13 @@ final class ComponentWriter {
       func substituentBond(_ end: Int) -> Int? {
         let candidates = mol.adjacency[end].filter { $0 != s.bond && mol.bonds[$0].order != .double && mol.bonds[$0].order != .triple }
         if let fixed = candidates.first(where: { bondDirection[$0] != nil }) { return fixed }
+        // A bond whose direction is already implied by a mark at its other end keeps that sense.
+        for c in candidates where bondDirection[c] == nil {
+          if let d = impliedDirection(c, awayFrom: end) {
+            bondDirection[c] = d
+            return c
+          }
+        }
         // The substituent written first; a tree bond before a ring closure; then by rank.
         return candidates.min { p, q in
           let kp = (emitOrder(p), isClosure.contains(p) ? 1 : 0, ranks[mol.bonds[p].other(end)])
@@ -325,6 +332,22 @@ final class ComponentWriter {
         if bondDirection[by] == nil { bondDirection[by] = direction(by, y, up: trans ? !upX : upX) }
       }
     }
+  }
+
+  /// The direction single bond `b` must take because its far end (not `end`) belongs to a stereo
+  /// double bond whose substituents at that atom are already marked: two marks on one atom of a
+  /// double bond must put their substituents on opposite sides, or the SMILES contradicts itself.
+  func impliedDirection(_ b: Int, awayFrom end: Int) -> Int8? {
+    let n = mol.bonds[b].other(end)
+    guard mol.adjacency[n].contains(where: { d in
+      mol.bonds[d].order == .double && mol.doubleBondStereo.contains { $0.bond == d }
+    }) else { return nil }
+    for other in mol.adjacency[n] where other != b {
+      guard let d = bondDirection[other], mol.bonds[other].order != .double else { continue }
+      let upOther = firstWrittenEnd(other) == n ? d > 0 : d < 0
+      return firstWrittenEnd(b) == n ? (upOther ? -1 : 1) : (upOther ? 1 : -1)
+    }
+    return nil
   }
 
   /// Position in the output where a bond is written (for choosing which substituent to mark).

@@ -44,7 +44,7 @@ enum Stereo {
     guard !mol.doubleBondStereo.isEmpty || mol.atoms.contains(where: { $0.chirality != .none || $0.squarePlanar != 0 })
     else { return }
     for component in mol.components() {
-      let ranks = CanonicalRanking(isomeric: false).refinedRanks(mol, atoms: component)
+      let ranks = CanonicalRanking(isomeric: false, isotopes: true).refinedRanks(mol, atoms: component)
       // Square-planar centres describe something unless three or four neighbours are equivalent.
       for i in component where mol.atoms[i].squarePlanar != 0 {
         var count: [Int: Int] = [:]
