@@ -79,13 +79,15 @@ extension MoleculeFormat {
     let lines = text.split(separator: "\n", maxSplits: 8, omittingEmptySubsequences: false)
     if lines.count > 3, lines[3].contains("V2000") || lines[3].contains("V3000") { return .sdf }
     if text.contains("\nM  END") || text.hasPrefix("$$$$") { return .sdf }
-    // CID-SMILES: every complete line is digits, a tab, and a SMILES.
+    // CID-SMILES: digits, a tab and a SMILES on the first line and on most of the others (a
+    // dirty line further on is the reader's business, not the detector's).
     let complete = (text.hasSuffix("\n") || lines.count == 1 ? lines[...] : lines.dropLast()).filter { !$0.isEmpty }
-    if !complete.isEmpty, complete.allSatisfy({ line in
+    func cidLine(_ line: Substring) -> Bool {
       let fields = line.split(separator: "\t", omittingEmptySubsequences: false)
       return fields.count == 2 && !fields[0].isEmpty && fields[0].allSatisfy(\.isNumber) && !fields[1].isEmpty
         && !fields[1].contains(" ")
-    }) {
+    }
+    if let first = complete.first, cidLine(first), complete.filter(cidLine).count * 3 >= complete.count * 2 {
       return .cidSmiles
     }
     return nil

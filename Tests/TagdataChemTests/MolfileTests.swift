@@ -71,7 +71,7 @@ import Testing
 @Suite(.enabled(if: TestSupport.python != nil || TestSupport.interopRequired, "needs the interop venv"))
 struct MolfileInteropTests {
   @Test(arguments: [("pubchem/sdf/pubchem.200.sdf", 200), ("pubchem/sdf/pubchem_stereo_test.sdf", 100),
-                    ("pubchem/sdf/pubchem-hard-set.sdf.gz", 1170)])
+                    ("pubchem/sdf/pubchem-hard-set.sdf.gz", 1179)])
   func sameInchiAsRDKit(file: String, atLeast: Int) throws {
     guard let python = TestSupport.python else {
       Issue.record("no venv python")
