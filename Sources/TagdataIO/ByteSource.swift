@@ -174,3 +174,26 @@ extension ByteSource {
     return count - left
   }
 }
+
+/// Bytes already in memory, as a source (parsing a string or a downloaded buffer with the same
+/// readers as files).
+public final class MemorySource: ByteSource {
+  private let bytes: [UInt8]
+  private var position = 0
+  public let name: String
+  public var bytesProduced: Int64 { Int64(position) }
+  public var rawBytesConsumed: Int64 { Int64(position) }
+
+  public init(_ bytes: [UInt8], name: String = "<memory>") {
+    self.bytes = bytes
+    self.name = name
+  }
+
+  public func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+    let n = min(buffer.count, bytes.count - position)
+    guard n > 0 else { return 0 }
+    bytes.withUnsafeBytes { p in buffer.baseAddress!.copyMemory(from: p.baseAddress! + position, byteCount: n) }
+    position += n
+    return n
+  }
+}

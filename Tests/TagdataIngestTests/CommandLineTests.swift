@@ -76,7 +76,7 @@ import Testing
     try Data("hello world\n".utf8).write(to: junk)
     let r = try TestSupport.tagdata(["ingest", "--catalog", dir.appendingPathComponent("c.sqlite").path, junk.path])
     #expect(r.status == 1)
-    #expect(r.stderr.contains("junk.txt: not a recognised protein format"))
+    #expect(r.stderr.contains("junk.txt: not a recognised format"))
   }
 }
 
