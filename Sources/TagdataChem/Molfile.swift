@@ -30,11 +30,19 @@ public enum Molfile {
   }
 
   public static func read(lines: [Substring]) throws(MolfileError) -> Record {
-    guard lines.count >= 4 else { throw MolfileError(line: lines.count, message: "a molfile needs a header and a counts line") }
-    let title = String(lines[0]).trimmingBlanks()
-    let counts = Array(lines[3].utf8)
-    let isV3000 = String(decoding: counts, as: UTF8.self).contains("V3000")
-    var p = isV3000 ? try v3000(lines) : try v2000(lines)
+    try read(block: MolBlock(lines: lines))
+  }
+
+  public static func read(block: MolBlock) throws(MolfileError) -> Record {
+    guard block.lineCount >= 4 else {
+      throw MolfileError(line: block.lineCount, message: "a molfile needs a header and a counts line")
+    }
+    let title = block.text(0).trimmingBlanks()
+    let counts = block.line(3)
+    let isV3000 = counts.count >= 5 && counts.indices.contains { i in
+      i + 5 <= counts.endIndex && counts[i] == 0x56 && counts[i..<(i + 5)].elementsEqual("V3000".utf8)
+    }
+    var p = isV3000 ? try v3000(block.lines) : try v2000(block)
     let mol = try finish(&p)
     return Record(title: title, molecule: mol)
   }
@@ -51,25 +59,41 @@ public enum Molfile {
     return z
   }
 
-  static func v2000(_ lines: [Substring]) throws(MolfileError) -> Parsed {
-    let counts = Array(lines[3].utf8)
-    guard let na = Int(field(counts, 0, 3)), let nb = Int(field(counts, 3, 6)) else {
+  /// Element numbers of symbols written in molfiles (D and T are hydrogen isotopes; query and
+  /// R-group symbols are dummy atoms).
+  static let symbolTable: [String: (element: Int, isotope: Int)] = {
+    var d: [String: (Int, Int)] = [:]
+    for e in PeriodicTable.elements where e.number > 0 { d[e.symbol] = (e.number, 0) }
+    d["D"] = (1, 2)
+    d["T"] = (1, 3)
+    for q in ["*", "A", "Q", "L", "R#", "R", "X"] { d[q] = (0, 0) }
+    return d
+  }()
+
+  static func v2000(_ block: MolBlock) throws(MolfileError) -> Parsed {
+    let counts = block.line(3)
+    guard let na = Columns.int(counts, 0, 3), let nb = Columns.int(counts, 3, 6), na >= 0, nb >= 0 else {
       throw MolfileError(line: 4, message: "bad counts line")
     }
-    guard lines.count >= 4 + na + nb else { throw MolfileError(line: lines.count, message: "molfile ends inside the atom or bond block") }
+    guard block.lineCount >= 4 + na + nb else {
+      throw MolfileError(line: block.lineCount, message: "molfile ends inside the atom or bond block")
+    }
     var p = Parsed()
+    p.mol.atoms.reserveCapacity(na)
+    p.coordinates.reserveCapacity(na)
     for k in 0..<na {
-      let l = Array(lines[4 + k].utf8)
-      guard let x = Double(field(l, 0, 10)), let y = Double(field(l, 10, 20)), let z = Double(field(l, 20, 30)) else {
+      let l = block.line(4 + k)
+      guard let x = Columns.double(l, 0, 10), let y = Columns.double(l, 10, 20), let z = Columns.double(l, 20, 30) else {
         throw MolfileError(line: 5 + k, message: "bad atom line")
       }
-      let symbol = field(l, 31, 34)
-      var atom = Atom(element: try element(symbol, line: 5 + k))
-      if symbol == "D" { atom.isotope = 2 } else if symbol == "T" { atom.isotope = 3 }
-      if let dm = Int(field(l, 34, 36)), dm != 0, atom.element > 0 {
+      let symbol = Columns.text(l, 31, 34)
+      guard let known = symbolTable[symbol] else { throw MolfileError(line: 5 + k, message: "unknown element '\(symbol)'") }
+      var atom = Atom(element: known.element)
+      atom.isotope = known.isotope
+      if let dm = Columns.int(l, 34, 36), dm != 0, atom.element > 0 {
         atom.isotope = Int(PeriodicTable.elements[atom.element].averageWeight.rounded()) + dm
       }
-      switch Int(field(l, 36, 39)) ?? 0 {
+      switch Columns.int(l, 36, 39) ?? 0 {
       case 1: atom.charge = 3
       case 2: atom.charge = 2
       case 3: atom.charge = 1
@@ -80,26 +104,27 @@ public enum Molfile {
       default: break
       }
       // A valence given in the atom block fixes the hydrogens (15 means zero).
-      if let v = Int(field(l, 48, 51)), v != 0 {
+      if let v = Columns.int(l, 48, 51), v != 0 {
         p.fixedValence[p.mol.atoms.count] = v == 15 ? 0 : v
       }
       p.mol.addAtom(atom)
       p.coordinates.append((x, y, z))
     }
     for k in 0..<nb {
-      let l = Array(lines[4 + na + k].utf8)
-      guard let a = Int(field(l, 0, 3)), let b = Int(field(l, 3, 6)), let t = Int(field(l, 6, 9)),
+      let l = block.line(4 + na + k)
+      guard let a = Columns.int(l, 0, 3), let b = Columns.int(l, 3, 6), let t = Columns.int(l, 6, 9),
         a >= 1, b >= 1, a <= na, b <= na, a != b
       else { throw MolfileError(line: 5 + na + k, message: "bad bond line") }
-      try addBond(&p, a - 1, b - 1, type: t, stereo: Int(field(l, 9, 12)) ?? 0, line: 5 + na + k)
+      try addBond(&p, a - 1, b - 1, type: t, stereo: Columns.int(l, 9, 12) ?? 0, line: 5 + na + k)
     }
     // Properties.
     var sawCharge = false, sawIsotope = false
-    for k in (4 + na + nb)..<lines.count {
-      let l = Array(lines[k].utf8)
-      let tag = field(l, 0, 6)
+    for k in (4 + na + nb)..<block.lineCount {
+      let l = block.line(k)
+      guard l.count >= 6, l[l.startIndex] == 0x4D else { continue }  // "M"
+      let tag = Columns.text(l, 0, 6)
       if tag == "M  END" || tag == "M END" { break }
-      guard ["M  CHG", "M  ISO", "M  RAD"].contains(tag), let n = Int(field(l, 6, 9)) else { continue }
+      guard tag == "M  CHG" || tag == "M  ISO" || tag == "M  RAD", let n = Columns.int(l, 6, 9) else { continue }
       if tag == "M  CHG" || tag == "M  RAD" {
         if !sawCharge { for i in p.mol.atoms.indices { p.mol.atoms[i].charge = 0; p.mol.atoms[i].radicals = 0 } }
         sawCharge = true
@@ -108,9 +133,9 @@ public enum Molfile {
         for i in p.mol.atoms.indices { p.mol.atoms[i].isotope = 0 }
         sawIsotope = true
       }
-      for j in 0..<min(n, 8) {
+      for j in 0..<min(max(n, 0), 8) {
         let base = 9 + j * 8
-        guard let atom = Int(field(l, base, base + 4)), let value = Int(field(l, base + 4, base + 8)),
+        guard let atom = Columns.int(l, base, base + 4), let value = Columns.int(l, base + 4, base + 8),
           atom >= 1, atom <= na
         else { throw MolfileError(line: k + 1, message: "bad \(tag) line") }
         switch tag {

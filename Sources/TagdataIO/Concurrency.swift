@@ -205,3 +205,63 @@ public final class PrefetchSource: ByteSource {
     return n
   }
 }
+
+/// Runs a function over a stream of inputs on several threads and hands the results back in
+/// submission order. Each worker thread has its own instance of the function (made by
+/// `makeWorker` on that thread), so workers may keep unshared scratch state.
+///
+/// The submitting thread calls ``submit(_:)`` and ``next()``; at most `depth` inputs are in
+/// flight (``submit(_:)`` is for the caller to pace: call ``next()`` when ``inFlight`` reaches
+/// ``depth``). ``close()`` stops the workers once the queued work is done.
+public final class OrderedPool<Input: Sendable, Output: Sendable>: @unchecked Sendable {
+  private struct Job: Sendable {
+    var input: Input
+    var result: BlockingQueue<Output>
+  }
+  private let work: BlockingQueue<Job>
+  private var threads: [JoinableThread] = []
+  private var pending: [BlockingQueue<Output>] = []
+  private var pendingHead = 0
+  public let depth: Int
+  public var inFlight: Int { pending.count - pendingHead }
+
+  public init(workers: Int, depth: Int? = nil, makeWorker: @escaping @Sendable () -> (Input) -> Output) {
+    let n = max(1, workers)
+    self.depth = depth ?? 4 * n
+    work = BlockingQueue(capacity: self.depth)
+    let queue = work
+    for _ in 0..<n {
+      threads.append(JoinableThread {
+        let f = makeWorker()
+        while let job = queue.pop() { job.result.push(f(job.input)) }
+      })
+    }
+  }
+
+  /// Queues one input.
+  public func submit(_ input: Input) {
+    let slot = BlockingQueue<Output>(capacity: 1)
+    pending.append(slot)
+    work.push(Job(input: input, result: slot))
+  }
+
+  /// The result of the oldest input not yet returned, waiting for it; nil when none is in flight.
+  public func next() -> Output? {
+    guard pendingHead < pending.count else { return nil }
+    let result = pending[pendingHead].pop()
+    pendingHead += 1
+    if pendingHead > 64 && pendingHead * 2 > pending.count {
+      pending.removeFirst(pendingHead)
+      pendingHead = 0
+    }
+    return result
+  }
+
+  /// Lets the workers finish what is queued and stop, and waits for them.
+  public func close() {
+    work.close()
+    for t in threads { t.join() }
+  }
+
+  deinit { close() }
+}

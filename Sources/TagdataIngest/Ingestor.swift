@@ -15,6 +15,9 @@ public struct IngestOptions: Sendable {
   public var batchSize = 5000
   /// What to do with ambiguity codes in sequences.
   public var ambiguity = AmbiguityPolicy.keep
+  /// Threads that read molecule structures and canonicalize them (records are still stored in
+  /// file order). Defaults to the number of processors.
+  public var workers = Ingestor.processors
   public init() {}
 }
 
@@ -70,8 +73,6 @@ public final class Ingestor {
   private let writer: ProteinWriter
   private let moleculeWriter: MoleculeWriter
   private let canonicalizer: ProteinCanonicalizer
-  private let isomericWriter = SmilesWriter(isomeric: true)
-  private let plainWriter = SmilesWriter(isomeric: false)
   private let run: Int64
   /// Called about ten times a second while a file is read.
   public var onProgress: ((IngestProgress) -> Void)?
@@ -84,6 +85,9 @@ public final class Ingestor {
     canonicalizer = ProteinCanonicalizer(ambiguity: options.ambiguity)
     run = try catalog.beginRun(toolVersion: tagdataVersion, arguments: arguments, now: Clock.isoNow())
   }
+
+  /// Processors available to this process.
+  public static var processors: Int { max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))) }
 
   /// Marks the run finished.
   public func close() throws { try catalog.finishRun(run, now: Clock.isoNow()) }
@@ -135,6 +139,7 @@ public final class Ingestor {
         : nil
       report.resumedAfter = state.recordsDone
       let next: () throws -> (RecordLocation, WriteItem)?
+      var closeWorkers: (() -> Void)?
       if let proteinFormat {
         let reader = try makeProteinReader(format: proteinFormat, source: content, resume: resume)
         next = { [unowned self] in
@@ -146,14 +151,11 @@ public final class Ingestor {
         }
       } else {
         let reader = try makeMoleculeReader(format: moleculeFormat!, source: content, resume: resume)
-        next = { [unowned self] in
-          guard let event = try reader.next() else { return nil }
-          switch event {
-          case let .record(r): return (r.location, self.prepare(r))
-          case let .malformed(m): return (m.location, .quarantine(m.location, line: m.line, reason: m.reason, excerpt: m.excerpt))
-          }
-        }
+        let parallel = ParallelMoleculeSource(reader: reader, workers: options.workers)
+        closeWorkers = parallel.close
+        next = { try parallel.next() }
       }
+      defer { closeWorkers?() }
       try pump(next, source: state.id, prefetch: prefetch, totalBytes: opened.file.size, report: &report)
       report.bytes = prefetch.bytesProduced
       try catalog.db.transaction {
@@ -346,64 +348,6 @@ public final class Ingestor {
                                   crc64: CRC64.hex(crc), entry: entry, label: r.label))
   }
 
-  /// Reads a molecule record's structure, canonicalizes it, and canonicalizes PubChem's own
-  /// isomeric SMILES for comparison. Unreadable structures are quarantined with the reason and
-  /// the line it points to.
-  private func prepare(_ r: MoleculeRecord) -> WriteItem {
-    let loc = r.location
-    func reject(_ reason: String, line: Int? = nil) -> WriteItem {
-      let name = r.cid.map { "CID \($0)" } ?? r.title.map { "record \($0)" } ?? ""
-      return .quarantine(loc, line: line ?? loc.line, reason: reason, excerpt: name)
-    }
-    let mol: Molecule
-    switch r.structure {
-    case let .molfile(lines):
-      do {
-        mol = try Molfile.read(lines: lines).molecule
-      } catch {
-        return reject("molfile: \(error.message)", line: error.line > 0 ? loc.line + error.line - 1 : loc.line)
-      }
-    case let .smiles(text):
-      do {
-        mol = try Smiles.read(text)
-      } catch {
-        return reject("SMILES '\(text.prefix(80))': \(error)")
-      }
-    case let .table(table):
-      do {
-        mol = try table.molecule()
-      } catch {
-        return reject("structure: \(error.message)")
-      }
-    }
-    guard !mol.atoms.isEmpty else { return reject("the structure has no atoms") }
-    let smiles = isomericWriter.write(mol)
-    let row = MoleculeRow(smiles: smiles, connectivitySmiles: mol.hasStereoOrIsotopes ? plainWriter.write(mol) : smiles,
-                          formula: mol.formula, heavyAtoms: mol.atoms.reduce(0) { $0 + ($1.element == 1 ? 0 : 1) })
-    var compound: CompoundRow?
-    if let cid = r.cid {
-      var c = CompoundRow(cid: cid)
-      c.inchi = r.inchi
-      c.inchikey = r.inchikey
-      c.formula = r.formula
-      c.weight = r.weight
-      if let theirs = r.pubchemSmiles {
-        c.pubchemSmiles = theirs
-        if case let .smiles(text) = r.structure, text == theirs {
-          c.pubchemSmilesCanonical = smiles
-        } else {
-          do {
-            c.pubchemSmilesCanonical = isomericWriter.write(try Smiles.read(theirs))
-          } catch {
-            c.pubchemSmilesError = "\(error)"
-          }
-        }
-      }
-      compound = c
-    }
-    return .molecule(PreparedMolecule(location: loc, molecule: row, compound: compound, title: r.title))
-  }
-
   private static func write(_ m: PreparedMolecule, source: Int64, writer: MoleculeWriter, run: Int64) throws {
     let molecule = try writer.molecule(m.molecule)
     let compound = try m.compound.map { try writer.compound($0, molecule: molecule) }
@@ -453,4 +397,126 @@ enum Clock {
     }
     return path
   }
+}
+
+/// Reads molecule records' structures into canonical rows. Not thread-safe (its SMILES writers
+/// keep scratch state): one per thread.
+final class MoleculePreparer {
+  private let isomericWriter = SmilesWriter(isomeric: true)
+  private let plainWriter = SmilesWriter(isomeric: false)
+
+  /// Reads a molecule record's structure, canonicalizes it, and canonicalizes PubChem's own
+  /// isomeric SMILES for comparison. Unreadable structures are quarantined with the reason and
+  /// the line it points to.
+  func prepare(_ r: MoleculeRecord) -> Ingestor.WriteItem {
+    let loc = r.location
+    func reject(_ reason: String, line: Int? = nil) -> Ingestor.WriteItem {
+      let name = r.cid.map { "CID \($0)" } ?? r.title.map { "record \($0)" } ?? ""
+      return Ingestor.WriteItem.quarantine(loc, line: line ?? loc.line, reason: reason, excerpt: name)
+    }
+    let mol: Molecule
+    switch r.structure {
+    case let .molfile(block):
+      do {
+        mol = try Molfile.read(block: block).molecule
+      } catch {
+        return reject("molfile: \(error.message)", line: error.line > 0 ? loc.line + error.line - 1 : loc.line)
+      }
+    case let .smiles(text):
+      do {
+        mol = try Smiles.read(text)
+      } catch {
+        return reject("SMILES '\(text.prefix(80))': \(error)")
+      }
+    case let .table(table):
+      do {
+        mol = try table.molecule()
+      } catch {
+        return reject("structure: \(error.message)")
+      }
+    }
+    guard !mol.atoms.isEmpty else { return reject("the structure has no atoms") }
+    let smiles = isomericWriter.write(mol)
+    let row = MoleculeRow(smiles: smiles, connectivitySmiles: mol.hasStereoOrIsotopes ? plainWriter.write(mol) : smiles,
+                          formula: mol.formula, heavyAtoms: mol.atoms.reduce(0) { $0 + ($1.element == 1 ? 0 : 1) })
+    var compound: CompoundRow?
+    if let cid = r.cid {
+      var c = CompoundRow(cid: cid)
+      c.inchi = r.inchi
+      c.inchikey = r.inchikey
+      c.formula = r.formula
+      c.weight = r.weight
+      if let theirs = r.pubchemSmiles {
+        c.pubchemSmiles = theirs
+        if case let .smiles(text) = r.structure, text == theirs {
+          c.pubchemSmilesCanonical = smiles
+        } else {
+          do {
+            c.pubchemSmilesCanonical = isomericWriter.write(try Smiles.read(theirs))
+          } catch {
+            c.pubchemSmilesError = "\(error)"
+          }
+        }
+      }
+      compound = c
+    }
+    return .molecule(Ingestor.PreparedMolecule(location: loc, molecule: row, compound: compound, title: r.title))
+  }
+}
+
+/// Reads molecule records on the calling thread and prepares them on worker threads, handing
+/// the results back in file order. A read error is thrown after every record read before it
+/// has been handed back.
+final class ParallelMoleculeSource {
+  private let reader: MoleculeReader
+  private let pool: OrderedPool<[MoleculeEvent], [(RecordLocation, Ingestor.WriteItem)]>
+  private var ready: [(RecordLocation, Ingestor.WriteItem)] = []
+  private var readyIndex = 0
+  private var finished = false
+  private var readError: Error?
+  static let chunk = 16
+
+  init(reader: MoleculeReader, workers: Int) {
+    self.reader = reader
+    pool = OrderedPool(workers: workers) {
+      let preparer = MoleculePreparer()
+      return { events in
+        events.map { event in
+          switch event {
+          case let .record(r): return (r.location, preparer.prepare(r))
+          case let .malformed(m):
+            return (m.location, .quarantine(m.location, line: m.line, reason: m.reason, excerpt: m.excerpt))
+          }
+        }
+      }
+    }
+  }
+
+  func next() throws -> (RecordLocation, Ingestor.WriteItem)? {
+    while readyIndex == ready.count {
+      while !finished && pool.inFlight < pool.depth {
+        var events: [MoleculeEvent] = []
+        do {
+          while events.count < Self.chunk, let e = try reader.next() { events.append(e) }
+        } catch {
+          readError = error
+        }
+        if events.count < Self.chunk { finished = true }
+        if !events.isEmpty { pool.submit(events) }
+      }
+      guard let results = pool.next() else {
+        if let e = readError {
+          readError = nil
+          throw e
+        }
+        return nil
+      }
+      ready = results
+      readyIndex = 0
+    }
+    defer { readyIndex += 1 }
+    return ready[readyIndex]
+  }
+
+  func close() { pool.close() }
 }

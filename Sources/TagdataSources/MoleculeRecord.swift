@@ -16,7 +16,7 @@ public enum MoleculeFormat: String, Sendable, CaseIterable {
 public struct MoleculeRecord: Sendable {
   public enum Structure: Sendable {
     /// Molfile lines (title, program line, comment, counts line, blocks, `M  END`).
-    case molfile([Substring])
+    case molfile(MolBlock)
     case smiles(String)
     case table(ConnectionTable)
   }
@@ -135,7 +135,7 @@ public final class PubChemSDFReader: MoleculeReader {
   public func next() throws -> MoleculeEvent? {
     guard let r = try sdf.next() else { return nil }
     var m = MoleculeRecord(location: r.location, structure: .molfile(r.molfile))
-    let title = r.molfile.first.map { String($0).trimmingCharacters() } ?? ""
+    let title = r.title
     m.title = title.isEmpty ? nil : title
     func tag(_ names: String...) -> String? {
       for n in names { if let v = r.value(n)?.trimmingCharacters(), !v.isEmpty { return v } }

@@ -28,12 +28,12 @@ extension Canon {
       while let record = try reader.next() {
         var smiles = ""
         do {
-          smiles = writer.write(try Molfile.read(lines: record.molfile).molecule)
+          smiles = writer.write(try Molfile.read(block: record.molfile).molecule)
         } catch {
           failures += 1
           warn("\(opened.source.name): record \(record.location.index + 1) (line \(record.location.line)): \(error)")
         }
-        out.write(smiles + "\t" + (record.molfile.first.map(String.init) ?? "") + "\n")
+        out.write(smiles + "\t" + (record.molfile.isEmpty ? "" : record.molfile.text(0)) + "\n")
       }
       out.flush()
       if failures > 0 { throw ExitCode(1) }

@@ -44,6 +44,9 @@ struct Ingest: ParsableCommand {
   @Option(help: "Records per committed batch.")
   var batchSize = 5000
 
+  @Option(name: .shortAndLong, help: "Threads that read and canonicalize molecule structures (default: one per processor).")
+  var jobs: Int?
+
   @Flag(help: "Print the per-file report as JSON on standard output.")
   var json = false
 
@@ -55,6 +58,7 @@ struct Ingest: ParsableCommand {
 
   func validate() throws {
     if batchSize < 1 { throw ValidationError("--batch-size must be at least 1") }
+    if let jobs, jobs < 1 { throw ValidationError("--jobs must be at least 1") }
     if files.filter({ $0 == "-" }).count > 1 { throw ValidationError("standard input (-) can be read only once") }
   }
 
@@ -63,6 +67,7 @@ struct Ingest: ParsableCommand {
     var options = IngestOptions()
     options.batchSize = batchSize
     options.ambiguity = ambiguity
+    if let jobs { options.workers = jobs }
     let ingestor = try Ingestor(catalog: catalog, options: options, arguments: CommandLine.arguments.joined(separator: " "))
     let tty = isatty(2) == 1 && !quiet
     if tty {

@@ -73,7 +73,7 @@ import Testing
       while let record = try reader.next() {
         records += 1
         do {
-          let mol = try Molfile.read(lines: record.molfile).molecule
+          let mol = try Molfile.read(block: record.molfile).molecule
           _ = writer.write(mol)
           read += 1
         } catch {

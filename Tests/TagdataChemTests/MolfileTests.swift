@@ -10,7 +10,7 @@ import Testing
     let opened = try openInput(url.path)
     let reader = SDFReader(lines: LineReader(opened.source))
     var out: [String] = []
-    while let r = try reader.next() { out.append(SmilesWriter().write(try Molfile.read(lines: r.molfile).molecule)) }
+    while let r = try reader.next() { out.append(SmilesWriter().write(try Molfile.read(block: r.molfile).molecule)) }
     return out
   }
 
