@@ -227,11 +227,12 @@ struct SplitMix {
 @Suite struct MemoryTests {
   /// Peak RSS of `tagdata ingest` on an input four times larger stays about the same: nothing
   /// grows with the input (buffers, queues and the SQLite cache are all bounded).
-  @Test func peakMemoryDoesNotGrowWithInputSize() throws {
+  @Test(arguments: [("uniprot/flat/emboss_swiss_seq.dat", 10), ("pubchem/sdf/pubchem.200.sdf", 5)])
+  func peakMemoryDoesNotGrowWithInputSize(file: String, copies base: Int) throws {
     let dir = TestSupport.tempDirectory()
-    let one = try Data(contentsOf: TestSupport.corpus("uniprot/flat/emboss_swiss_seq.dat"))
+    let one = try Data(contentsOf: TestSupport.corpus(file))
     func peakKB(copies: Int) throws -> Int {
-      let input = dir.appendingPathComponent("in\(copies).dat")
+      let input = dir.appendingPathComponent("in\(copies)." + (file as NSString).pathExtension)
       var data = Data()
       for _ in 0..<copies { data.append(one) }
       try data.write(to: input)
@@ -240,9 +241,9 @@ struct SplitMix {
       #expect(r.status == 0, "\(r.stderr)")
       return Int(r.stderr.split(separator: "\n").last.map(String.init) ?? "") ?? -1
     }
-    let small = try peakKB(copies: 10)
-    let large = try peakKB(copies: 40)
+    let small = try peakKB(copies: base)
+    let large = try peakKB(copies: base * 4)
     #expect(small > 0 && large > 0)
-    #expect(Double(large) < Double(small) * 1.25 + 8_000, "peak RSS \(small) kB for 9 MB, \(large) kB for 36 MB")
+    #expect(Double(large) < Double(small) * 1.25 + 8_000, "peak RSS \(small) kB for \(base) copies, \(large) kB for \(base * 4)")
   }
 }
