@@ -5,6 +5,7 @@
 //   TagdataIO (bytes, decompression) -> TagdataBio (sequences), TagdataChem (molecules)
 //   -> TagdataSources (format readers)
 //   -> TagdataCatalog (SQLite) -> TagdataIngest (sources into the catalog) -> tagdata (CLI).
+//   TagdataTrain (tensors, kernels, the compact trainer) stands beside them on OpenBLAS.
 import PackageDescription
 
 // The byte-level parsers keep their state in final classes; in release builds, drop the dynamic
@@ -24,11 +25,12 @@ let package = Package(
     .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
   ],
   targets: [
-    // System C libraries (Debian: zlib1g-dev, libbz2-dev, libxml2-dev, libsqlite3-dev).
+    // System C libraries (Debian: zlib1g-dev, libbz2-dev, libxml2-dev, libsqlite3-dev, libopenblas-dev).
     .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
     .systemLibrary(name: "CBZ2", providers: [.apt(["libbz2-dev"])]),
     .systemLibrary(name: "CLibXML2", pkgConfig: "libxml-2.0", providers: [.apt(["libxml2-dev"])]),
     .systemLibrary(name: "CSQLite3", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
+    .systemLibrary(name: "CCBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
 
     .target(name: "TagdataIO", dependencies: ["CZlib", "CBZ2"], swiftSettings: hotPath),
     .target(name: "TagdataBio", dependencies: [.product(name: "Crypto", package: "swift-crypto")], swiftSettings: hotPath),
@@ -38,6 +40,7 @@ let package = Package(
     .target(
       name: "TagdataIngest", dependencies: ["TagdataIO", "TagdataBio", "TagdataChem", "TagdataSources", "TagdataCatalog"],
       swiftSettings: hotPath),
+    .target(name: "TagdataTrain", dependencies: ["CCBLAS"], swiftSettings: hotPath),
     .executableTarget(
       name: "tagdata",
       dependencies: ["TagdataIngest", "TagdataChem", "TagdataSources", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
@@ -48,5 +51,6 @@ let package = Package(
     .testTarget(name: "TagdataChemTests", dependencies: ["TagdataChem", "TagdataSources", "TagdataIO", "TestSupport"]),
     .testTarget(name: "TagdataSourcesTests", dependencies: ["TagdataSources", "TestSupport"]),
     .testTarget(name: "TagdataIngestTests", dependencies: ["TagdataIngest", "TestSupport"]),
+    .testTarget(name: "TagdataTrainTests", dependencies: ["TagdataTrain", "TestSupport"]),
   ]
 )

@@ -1,0 +1,288 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The layers of a LLaMA-style decoder as forward and backward kernels on row-major float32
+/// matrices (`rows × columns`, one row per token). Backward functions take the upstream
+/// gradient and return the gradient of the input; parameter gradients are added into the
+/// `d...` arguments, so accumulation over micro-batches needs no extra step.
+public enum Ops {
+  // MARK: Linear (no bias): y = x Wᵀ, W is out × in.
+
+  public static func linear(_ x: Tensor, _ w: Tensor) -> Tensor {
+    var y = Gemm.matmul(x, w, transB: true)
+    y.shape = Array(x.shape.dropLast()) + [w.rows]
+    return y
+  }
+
+  /// Returns dx; adds dyᵀ x into dw.
+  public static func linearBackward(_ dy: Tensor, _ x: Tensor, _ w: Tensor, dw: inout Tensor) -> Tensor {
+    let n = x.rows, input = w.columns, output = w.rows
+    var dx = Tensor(zeros: x.shape)
+    dy.data.withUnsafeBufferPointer { pdy in
+      w.data.withUnsafeBufferPointer { pw in
+        dx.data.withUnsafeMutableBufferPointer { pdx in
+          Gemm.sgemm(m: n, n: input, k: output, a: pdy.baseAddress!, lda: output, b: pw.baseAddress!, ldb: input,
+                     c: pdx.baseAddress!, ldc: input)
+        }
+      }
+      x.data.withUnsafeBufferPointer { px in
+        dw.data.withUnsafeMutableBufferPointer { pdw in
+          Gemm.sgemm(transA: true, m: output, n: input, k: n, a: pdy.baseAddress!, lda: output, b: px.baseAddress!,
+                     ldb: input, beta: 1, c: pdw.baseAddress!, ldc: input)
+        }
+      }
+    }
+    return dx
+  }
+
+  // MARK: RMSNorm: y = x / sqrt(mean(x²) + eps) * g.
+
+  /// Returns y and the per-row inverse RMS (saved for the backward pass).
+  public static func rmsNorm(_ x: Tensor, _ g: Tensor, eps: Float) -> (y: Tensor, inverseRMS: [Float]) {
+    let d = x.columns
+    var y = Tensor(zeros: x.shape)
+    var r = [Float](repeating: 0, count: x.rows)
+    for i in 0..<x.rows {
+      var s: Float = 0
+      for j in 0..<d { s += x.data[i * d + j] * x.data[i * d + j] }
+      let inv = 1 / (s / Float(d) + eps).squareRoot()
+      r[i] = inv
+      for j in 0..<d { y.data[i * d + j] = x.data[i * d + j] * inv * g.data[j] }
+    }
+    return (y, r)
+  }
+
+  /// Returns dx; adds into dg.
+  public static func rmsNormBackward(_ dy: Tensor, _ x: Tensor, _ g: Tensor, inverseRMS r: [Float], dg: inout Tensor)
+    -> Tensor
+  {
+    let d = x.columns
+    var dx = Tensor(zeros: x.shape)
+    for i in 0..<x.rows {
+      var dot: Float = 0
+      for j in 0..<d {
+        let u = dy.data[i * d + j] * g.data[j]
+        dot += u * x.data[i * d + j]
+        dg.data[j] += dy.data[i * d + j] * x.data[i * d + j] * r[i]
+      }
+      let c = r[i] * r[i] * dot / Float(d)
+      for j in 0..<d {
+        let u = dy.data[i * d + j] * g.data[j]
+        dx.data[i * d + j] = r[i] * (u - x.data[i * d + j] * c)
+      }
+    }
+    return dx
+  }
+
+  // MARK: SwiGLU: h = silu(a) ⊙ b.
+
+  @inline(__always) static func sigmoid(_ v: Float) -> Float { 1 / (1 + expf(-v)) }
+
+  public static func swiGLU(_ a: Tensor, _ b: Tensor) -> Tensor {
+    var h = Tensor(zeros: a.shape)
+    for i in 0..<a.count {
+      let v = a.data[i]
+      h.data[i] = v * sigmoid(v) * b.data[i]
+    }
+    return h
+  }
+
+  /// Returns (da, db).
+  public static func swiGLUBackward(_ dh: Tensor, _ a: Tensor, _ b: Tensor) -> (Tensor, Tensor) {
+    var da = Tensor(zeros: a.shape), db = Tensor(zeros: b.shape)
+    for i in 0..<a.count {
+      let v = a.data[i], s = sigmoid(v)
+      let silu = v * s
+      da.data[i] = dh.data[i] * b.data[i] * s * (1 + v * (1 - s))
+      db.data[i] = dh.data[i] * silu
+    }
+    return (da, db)
+  }
+
+  // MARK: RoPE (Hugging Face LLaMA layout: element i pairs with i + headDim/2).
+
+  /// Rotates each head of each row by its position's angles. `x` is (rows, heads × headDim);
+  /// `positions[row]` is the row's position in its sequence. `inverse` rotates backwards (the
+  /// backward pass of a rotation is the opposite rotation).
+  public static func rope(_ x: Tensor, heads: Int, positions: [Int], base: Float, inverse: Bool = false) -> Tensor {
+    let width = x.columns, hd = width / heads, half = hd / 2
+    var y = x
+    var frequencies = [Float](repeating: 0, count: half)
+    for i in 0..<half { frequencies[i] = powf(base, -Float(2 * i) / Float(hd)) }
+    for r in 0..<x.rows {
+      let p = Float(positions[r])
+      for h in 0..<heads {
+        let o = r * width + h * hd
+        for i in 0..<half {
+          let angle = p * frequencies[i]
+          let c = cosf(angle), s = inverse ? -sinf(angle) : sinf(angle)
+          let u = x.data[o + i], v = x.data[o + i + half]
+          y.data[o + i] = u * c - v * s
+          y.data[o + i + half] = v * c + u * s
+        }
+      }
+    }
+    return y
+  }
+
+  // MARK: Softmax over rows.
+
+  public static func softmaxRows(_ z: inout [Float], rows: Int, columns: Int) {
+    for i in 0..<rows {
+      var m = -Float.infinity
+      for j in 0..<columns { m = max(m, z[i * columns + j]) }
+      var s: Float = 0
+      for j in 0..<columns {
+        let e = m == -.infinity ? 0 : expf(z[i * columns + j] - m)
+        z[i * columns + j] = e
+        s += e
+      }
+      let inv = s > 0 ? 1 / s : 0
+      for j in 0..<columns { z[i * columns + j] *= inv }
+    }
+  }
+
+  /// dz = p ⊙ (dp − Σ dp ⊙ p), row by row.
+  public static func softmaxBackward(_ p: [Float], _ dp: [Float], rows: Int, columns: Int) -> [Float] {
+    var dz = [Float](repeating: 0, count: p.count)
+    for i in 0..<rows {
+      var dot: Float = 0
+      for j in 0..<columns { dot += dp[i * columns + j] * p[i * columns + j] }
+      for j in 0..<columns { dz[i * columns + j] = p[i * columns + j] * (dp[i * columns + j] - dot) }
+    }
+    return dz
+  }
+
+  // MARK: Causal multi-head attention.
+
+  /// Saved probabilities of an attention forward pass, per (sequence, head), each T × T.
+  public struct AttentionCache: Sendable {
+    public var probabilities: [[Float]]
+  }
+
+  /// `q`, `k`, `v` are (batch × T, heads × headDim), rows grouped by sequence. Position j of a
+  /// sequence attends to positions ≤ j whose `keyMask` is true (padding is false).
+  public static func attention(q: Tensor, k: Tensor, v: Tensor, batch: Int, length: Int, heads: Int, keyMask: [Bool])
+    -> (Tensor, AttentionCache)
+  {
+    let width = q.columns, hd = width / heads
+    let scale = 1 / Float(hd).squareRoot()
+    var out = Tensor(zeros: q.shape)
+    var cache = AttentionCache(probabilities: [])
+    var scores = [Float](repeating: 0, count: length * length)
+    for b in 0..<batch {
+      for h in 0..<heads {
+        let offset = b * length * width + h * hd
+        q.data.withUnsafeBufferPointer { pq in
+          k.data.withUnsafeBufferPointer { pk in
+            scores.withUnsafeMutableBufferPointer { ps in
+              Gemm.sgemm(transB: true, m: length, n: length, k: hd, alpha: scale, a: pq.baseAddress! + offset, lda: width,
+                         b: pk.baseAddress! + offset, ldb: width, c: ps.baseAddress!, ldc: length)
+            }
+          }
+        }
+        for i in 0..<length {
+          for j in 0..<length where j > i || !keyMask[b * length + j] { scores[i * length + j] = -.infinity }
+        }
+        softmaxRows(&scores, rows: length, columns: length)
+        scores.withUnsafeBufferPointer { ps in
+          v.data.withUnsafeBufferPointer { pv in
+            out.data.withUnsafeMutableBufferPointer { po in
+              Gemm.sgemm(m: length, n: hd, k: length, a: ps.baseAddress!, lda: length, b: pv.baseAddress! + offset,
+                         ldb: width, c: po.baseAddress! + offset, ldc: width)
+            }
+          }
+        }
+        cache.probabilities.append(scores)
+      }
+    }
+    return (out, cache)
+  }
+
+  /// Returns (dq, dk, dv).
+  public static func attentionBackward(_ dOut: Tensor, q: Tensor, k: Tensor, v: Tensor, cache: AttentionCache,
+                                       batch: Int, length: Int, heads: Int) -> (Tensor, Tensor, Tensor)
+  {
+    let width = q.columns, hd = width / heads
+    let scale = 1 / Float(hd).squareRoot()
+    var dq = Tensor(zeros: q.shape), dk = Tensor(zeros: k.shape), dv = Tensor(zeros: v.shape)
+    var dp = [Float](repeating: 0, count: length * length)
+    for b in 0..<batch {
+      for h in 0..<heads {
+        let offset = b * length * width + h * hd
+        let p = cache.probabilities[b * heads + h]
+        dOut.data.withUnsafeBufferPointer { pdo in
+          // dP = dO Vᵀ; dV = Pᵀ dO.
+          v.data.withUnsafeBufferPointer { pv in
+            dp.withUnsafeMutableBufferPointer { pdp in
+              Gemm.sgemm(transB: true, m: length, n: length, k: hd, a: pdo.baseAddress! + offset, lda: width,
+                         b: pv.baseAddress! + offset, ldb: width, c: pdp.baseAddress!, ldc: length)
+            }
+          }
+          p.withUnsafeBufferPointer { pp in
+            dv.data.withUnsafeMutableBufferPointer { pdv in
+              Gemm.sgemm(transA: true, m: length, n: hd, k: length, a: pp.baseAddress!, lda: length,
+                         b: pdo.baseAddress! + offset, ldb: width, c: pdv.baseAddress! + offset, ldc: width)
+            }
+          }
+        }
+        let ds = softmaxBackward(p, dp, rows: length, columns: length)
+        ds.withUnsafeBufferPointer { pds in
+          // dQ = dS K · scale; dK = dSᵀ Q · scale.
+          k.data.withUnsafeBufferPointer { pk in
+            dq.data.withUnsafeMutableBufferPointer { pdq in
+              Gemm.sgemm(m: length, n: hd, k: length, alpha: scale, a: pds.baseAddress!, lda: length,
+                         b: pk.baseAddress! + offset, ldb: width, c: pdq.baseAddress! + offset, ldc: width)
+            }
+          }
+          q.data.withUnsafeBufferPointer { pq in
+            dk.data.withUnsafeMutableBufferPointer { pdk in
+              Gemm.sgemm(transA: true, m: length, n: hd, k: length, alpha: scale, a: pds.baseAddress!, lda: length,
+                         b: pq.baseAddress! + offset, ldb: width, c: pdk.baseAddress! + offset, ldc: width)
+            }
+          }
+        }
+      }
+    }
+    return (dq, dk, dv)
+  }
+
+  // MARK: Losses.
+
+  /// Mean cross-entropy over the rows whose weight is non-zero (weighted mean), and its
+  /// gradient with respect to the logits.
+  public static func crossEntropy(logits: Tensor, targets: [Int], weights: [Float]) -> (loss: Float, dLogits: Tensor) {
+    let n = logits.rows, vocab = logits.columns
+    var p = logits.data
+    softmaxRows(&p, rows: n, columns: vocab)
+    var total: Float = 0, loss: Float = 0
+    for i in 0..<n where weights[i] != 0 {
+      total += weights[i]
+      loss -= weights[i] * logf(max(p[i * vocab + targets[i]], 1e-30))
+    }
+    var d = Tensor(zeros: logits.shape)
+    guard total > 0 else { return (0, d) }
+    for i in 0..<n where weights[i] != 0 {
+      let w = weights[i] / total
+      for j in 0..<vocab { d.data[i * vocab + j] = w * p[i * vocab + j] }
+      d.data[i * vocab + targets[i]] -= w
+    }
+    return (loss / total, d)
+  }
+
+  /// Mean squared error and its gradient.
+  public static func meanSquaredError(_ prediction: [Float], _ target: [Float]) -> (loss: Float, dPrediction: [Float]) {
+    let n = Float(max(prediction.count, 1))
+    var loss: Float = 0
+    var d = [Float](repeating: 0, count: prediction.count)
+    for i in prediction.indices {
+      let e = prediction[i] - target[i]
+      loss += e * e
+      d[i] = 2 * e / n
+    }
+    return (loss / n, d)
+  }
+}

@@ -1,0 +1,46 @@
+/// A dense float32 tensor: a shape and its elements, contiguous in row-major order.
+public struct Tensor: Sendable, Equatable {
+  public var shape: [Int]
+  public var data: [Float]
+
+  public init(shape: [Int], data: [Float]) {
+    precondition(shape.reduce(1, *) == data.count, "shape \(shape) does not hold \(data.count) elements")
+    self.shape = shape
+    self.data = data
+  }
+
+  public init(zeros shape: [Int]) { self.init(shape: shape, data: [Float](repeating: 0, count: shape.reduce(1, *))) }
+
+  public var count: Int { data.count }
+  /// Rows when seen as a matrix over the last dimension.
+  public var rows: Int { shape.count <= 1 ? 1 : shape.dropLast().reduce(1, *) }
+  /// The last dimension.
+  public var columns: Int { shape.last ?? 1 }
+
+  public subscript(_ i: Int, _ j: Int) -> Float {
+    get { data[i * columns + j] }
+    set { data[i * columns + j] = newValue }
+  }
+
+  /// Deterministic values uniform in [-scale, scale) from a seed (SplitMix64).
+  public static func random(_ shape: [Int], scale: Float, seed: UInt64) -> Tensor {
+    var rng = SplitMix64(seed: seed)
+    let n = shape.reduce(1, *)
+    return Tensor(shape: shape, data: (0..<n).map { _ in (rng.nextUnit() * 2 - 1) * scale })
+  }
+}
+
+/// SplitMix64: small, fast, reproducible on every platform.
+public struct SplitMix64: Sendable {
+  public var state: UInt64
+  public init(seed: UInt64) { state = seed }
+  public mutating func next() -> UInt64 {
+    state &+= 0x9E37_79B9_7F4A_7C15
+    var z = state
+    z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+    z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+    return z ^ (z >> 31)
+  }
+  /// A float in [0, 1) with 24 random bits.
+  public mutating func nextUnit() -> Float { Float(next() >> 40) / Float(1 << 24) }
+}

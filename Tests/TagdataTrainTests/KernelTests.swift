@@ -1,0 +1,149 @@
+import Testing
+@testable import TagdataTrain
+
+/// Central finite differences of a scalar function, compared with an analytic gradient:
+/// |numeric − analytic| ≤ 2e-3 + 3e-2 · max(|numeric|, |analytic|) at every checked element.
+func checkGradient(_ name: String, at x: Tensor, analytic: Tensor, eps: Float = 1e-2, limit: Int = 400,
+                   _ f: (Tensor) -> Double)
+{
+  #expect(analytic.shape == x.shape, "\(name): gradient shape")
+  let stride = max(1, x.count / limit)
+  var worst: Float = 0
+  var checked = 0
+  for i in Swift.stride(from: 0, to: x.count, by: stride) {
+    var plus = x, minus = x
+    plus.data[i] += eps
+    minus.data[i] -= eps
+    let numeric = Float((f(plus) - f(minus)) / Double(2 * eps))
+    let a = analytic.data[i]
+    let error = abs(numeric - a) - 3e-2 * max(abs(numeric), abs(a))
+    worst = max(worst, error)
+    #expect(error <= 2e-3, "\(name)[\(i)]: finite difference \(numeric), analytic \(a)")
+    checked += 1
+  }
+  #expect(checked > 0)
+}
+
+/// Σ y ⊙ r in double precision: a scalar whose gradient with respect to y is r.
+func project(_ y: Tensor, _ r: Tensor) -> Double {
+  var s = 0.0
+  for i in y.data.indices { s += Double(y.data[i]) * Double(r.data[i]) }
+  return s
+}
+
+@Suite struct GemmTests {
+  /// OpenBLAS and the reference loop agree for every transpose combination, with strided
+  /// operands (leading dimension larger than the row) and alpha/beta.
+  @Test(arguments: [(false, false), (false, true), (true, false), (true, true)])
+  func openBLASMatchesTheReference(transA: Bool, transB: Bool) {
+    Gemm.setThreads(1)
+    let (m, n, k) = (37, 29, 53)
+    let lda = (transA ? m : k) + 3, ldb = (transB ? k : n) + 5, ldc = n + 2
+    let a = Tensor.random([(transA ? k : m) * lda], scale: 1, seed: 1).data
+    let b = Tensor.random([(transB ? n : k) * ldb], scale: 1, seed: 2).data
+    var c1 = Tensor.random([m * ldc], scale: 1, seed: 3).data
+    var c2 = c1
+    a.withUnsafeBufferPointer { pa in
+      b.withUnsafeBufferPointer { pb in
+        c1.withUnsafeMutableBufferPointer { pc in
+          Gemm.sgemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: 0.7, a: pa.baseAddress!, lda: lda,
+                     b: pb.baseAddress!, ldb: ldb, beta: 0.3, c: pc.baseAddress!, ldc: ldc)
+        }
+        c2.withUnsafeMutableBufferPointer { pc in
+          Gemm.reference(transA: transA, transB: transB, m: m, n: n, k: k, alpha: 0.7, a: pa.baseAddress!, lda: lda,
+                         b: pb.baseAddress!, ldb: ldb, beta: 0.3, c: pc.baseAddress!, ldc: ldc)
+        }
+      }
+    }
+    var worst: Float = 0
+    for i in 0..<m { for j in 0..<n { worst = max(worst, abs(c1[i * ldc + j] - c2[i * ldc + j])) } }
+    #expect(worst < 1e-4)
+    // Padding columns are untouched.
+    #expect(c1[ldc - 1] == c2[ldc - 1])
+  }
+}
+
+@Suite struct GradientChecks {
+  @Test func linear() {
+    let x = Tensor.random([6, 5], scale: 1, seed: 11), w = Tensor.random([4, 5], scale: 1, seed: 12)
+    let r = Tensor.random([6, 4], scale: 1, seed: 13)
+    var dw = Tensor(zeros: w.shape)
+    let dx = Ops.linearBackward(r, x, w, dw: &dw)
+    checkGradient("linear dx", at: x, analytic: dx) { project(Ops.linear($0, w), r) }
+    checkGradient("linear dW", at: w, analytic: dw) { project(Ops.linear(x, $0), r) }
+  }
+
+  @Test func rmsNorm() {
+    let x = Tensor.random([5, 8], scale: 1, seed: 21), g = Tensor.random([8], scale: 1, seed: 22)
+    let r = Tensor.random([5, 8], scale: 1, seed: 23)
+    let (_, inv) = Ops.rmsNorm(x, g, eps: 1e-5)
+    var dg = Tensor(zeros: g.shape)
+    let dx = Ops.rmsNormBackward(r, x, g, inverseRMS: inv, dg: &dg)
+    checkGradient("rmsnorm dx", at: x, analytic: dx) { project(Ops.rmsNorm($0, g, eps: 1e-5).y, r) }
+    checkGradient("rmsnorm dg", at: g, analytic: dg) { project(Ops.rmsNorm(x, $0, eps: 1e-5).y, r) }
+  }
+
+  @Test func swiGLU() {
+    let a = Tensor.random([4, 6], scale: 2, seed: 31), b = Tensor.random([4, 6], scale: 2, seed: 32)
+    let r = Tensor.random([4, 6], scale: 1, seed: 33)
+    let (da, db) = Ops.swiGLUBackward(r, a, b)
+    checkGradient("swiglu da", at: a, analytic: da) { project(Ops.swiGLU($0, b), r) }
+    checkGradient("swiglu db", at: b, analytic: db) { project(Ops.swiGLU(a, $0), r) }
+  }
+
+  @Test func rope() {
+    let x = Tensor.random([6, 8], scale: 1, seed: 41)
+    let positions = [0, 1, 2, 0, 5, 9]
+    let r = Tensor.random([6, 8], scale: 1, seed: 42)
+    let dx = Ops.rope(r, heads: 2, positions: positions, base: 10_000, inverse: true)
+    checkGradient("rope dx", at: x, analytic: dx) { project(Ops.rope($0, heads: 2, positions: positions, base: 10_000), r) }
+    // Position 0 is the identity; rotation keeps norms.
+    let y = Ops.rope(x, heads: 2, positions: positions, base: 10_000)
+    #expect(Array(y.data[0..<8]) == Array(x.data[0..<8]))
+    let n0 = x.data[8..<16].reduce(0) { $0 + $1 * $1 }, n1 = y.data[8..<16].reduce(0) { $0 + $1 * $1 }
+    #expect(abs(n0 - n1) < 1e-4)
+  }
+
+  /// Causal attention with a padded sequence: gradients of q, k and v, and no attention to
+  /// later or padded positions.
+  @Test func attention() {
+    let (batch, length, heads, hd) = (2, 5, 2, 4)
+    let shape = [batch * length, heads * hd]
+    let q = Tensor.random(shape, scale: 1, seed: 51), k = Tensor.random(shape, scale: 1, seed: 52)
+    let v = Tensor.random(shape, scale: 1, seed: 53), r = Tensor.random(shape, scale: 1, seed: 54)
+    let mask = [true, true, true, true, true, true, true, true, false, false]
+    func run(_ q: Tensor, _ k: Tensor, _ v: Tensor) -> Tensor {
+      Ops.attention(q: q, k: k, v: v, batch: batch, length: length, heads: heads, keyMask: mask).0
+    }
+    let (_, cache) = Ops.attention(q: q, k: k, v: v, batch: batch, length: length, heads: heads, keyMask: mask)
+    let (dq, dk, dv) = Ops.attentionBackward(r, q: q, k: k, v: v, cache: cache, batch: batch, length: length, heads: heads)
+    checkGradient("attention dq", at: q, analytic: dq) { project(run($0, k, v), r) }
+    checkGradient("attention dk", at: k, analytic: dk) { project(run(q, $0, v), r) }
+    checkGradient("attention dv", at: v, analytic: dv) { project(run(q, k, $0), r) }
+    // Causality: changing a later position of v does not change earlier outputs.
+    var v2 = v
+    v2.data[(length - 1) * heads * hd] += 1
+    let y1 = run(q, k, v), y2 = run(q, k, v2)
+    #expect(Array(y1.data[0..<((length - 1) * heads * hd)]) == Array(y2.data[0..<((length - 1) * heads * hd)]))
+    // Padding: padded keys get no weight.
+    for row in 0..<length { #expect(cache.probabilities[2][row * length + 3] == 0 && cache.probabilities[2][row * length + 4] == 0) }
+  }
+
+  @Test func crossEntropy() {
+    let logits = Tensor.random([5, 7], scale: 3, seed: 61)
+    let targets = [0, 3, 6, 2, 1], weights: [Float] = [1, 0, 1, 1, 0]
+    let (loss, d) = Ops.crossEntropy(logits: logits, targets: targets, weights: weights)
+    #expect(loss > 0)
+    checkGradient("cross-entropy", at: logits, analytic: d) {
+      Double(Ops.crossEntropy(logits: $0, targets: targets, weights: weights).loss)
+    }
+    // Masked rows get no gradient.
+    #expect(d.data[7..<14].allSatisfy { $0 == 0 })
+  }
+
+  @Test func meanSquaredError() {
+    let p = Tensor.random([6], scale: 2, seed: 71), t = Tensor.random([6], scale: 2, seed: 72)
+    let (_, d) = Ops.meanSquaredError(p.data, t.data)
+    checkGradient("mse", at: p, analytic: Tensor(shape: [6], data: d)) { Double(Ops.meanSquaredError($0.data, t.data).loss) }
+  }
+}
