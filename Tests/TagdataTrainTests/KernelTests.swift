@@ -147,3 +147,33 @@ func project(_ y: Tensor, _ r: Tensor) -> Double {
     checkGradient("mse", at: p, analytic: Tensor(shape: [6], data: d)) { Double(Ops.meanSquaredError($0.data, t.data).loss) }
   }
 }
+
+@Suite struct ModelGradientTests {
+  /// A whole small model with a tag of 2 virtual tokens and a regression head reading the tag's
+  /// last token: every parameter tensor's gradient (sampled elements) against finite
+  /// differences of the full loss (cross-entropy + 100 × MSE), with a padded sequence.
+  @Test func wholeModelWithTagsAndHeads() {
+    var model = Model(config: ModelConfig(vocabularySize: 11, dimension: 8, layers: 2, heads: 2, feedForward: 12), seed: 7)
+    let tag = model.addTag("QED", rows: 2, seed: 99)
+    model.addHead("QED", seed: 98)
+    let tokens = [1, 2, 3, tag, tag + 1, 4, 5, 6, 7, 0]
+    let targets = [2, 3, 0, 0, 0, 5, 6, 7, 0, 0]
+    let weights: [Float] = [1, 1, 0, 0, 0, 1, 1, 1, 0, 0]
+    let mask = [true, true, true, true, true, true, true, true, false, false]
+    let batch = Batch(batch: 2, length: 5, tokens: tokens, targets: targets, lossWeights: weights, keyMask: mask,
+                      regression: [(position: 4, head: "QED", target: 0.7)])
+    let (loss, grads) = model.gradients(batch, regressionScale: 100)
+    #expect(loss.crossEntropy > 0 && loss.meanSquaredError > 0)
+    for name in model.parameters.names {
+      let x = model.parameters[name]
+      checkGradient(name, at: x, analytic: grads[name], eps: 5e-3, limit: 12) { t in
+        var m = model
+        m.parameters[name] = t
+        return Double(m.loss(batch, regressionScale: 100).total)
+      }
+    }
+    // Rows of tokens that do not occur get no gradient; the tag rows do.
+    #expect(grads["model.embed_tokens.weight"].data[8 * 8..<9 * 8].allSatisfy { $0 == 0 })
+    #expect(grads["tags.QED"].data.contains { $0 != 0 })
+  }
+}
