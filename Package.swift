@@ -40,10 +40,10 @@ let package = Package(
     .target(
       name: "TagdataIngest", dependencies: ["TagdataIO", "TagdataBio", "TagdataChem", "TagdataSources", "TagdataCatalog"],
       swiftSettings: hotPath),
-    .target(name: "TagdataTrain", dependencies: ["CCBLAS"], swiftSettings: hotPath),
+    .target(name: "TagdataTrain", dependencies: ["CCBLAS", "TagdataIO", "TagdataSources"], swiftSettings: hotPath),
     .executableTarget(
       name: "tagdata",
-      dependencies: ["TagdataIngest", "TagdataChem", "TagdataSources", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+      dependencies: ["TagdataIngest", "TagdataChem", "TagdataSources", "TagdataTrain", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
 
     .target(name: "TestSupport", path: "Tests/TestSupport"),
     .testTarget(name: "TagdataIOTests", dependencies: ["TagdataIO", "TestSupport"]),

@@ -14,15 +14,15 @@ struct Tagdata: ParsableCommand {
     commandName: "tagdata",
     abstract: "Turn raw chemistry and biology dumps into Tag-LLM training sets.",
     discussion: """
-      Pipeline: ingest dumps into a catalog (SQLite), canonicalize sequences, then build, \
-      tokenize, export and train (coming). Every input may be plain, gzip, bzip2 or zip; the \
+      Pipeline: ingest dumps into a catalog (SQLite), canonicalize sequences and molecules, then build, \
+      tokenize and export (coming), and train tags and heads (tagdata train). Every input may be plain, gzip, bzip2 or zip; the \
       container and the format are recognised from the content, not the file name.
 
       Exit codes: 0 success; 1 an input could not be read completely (truncated, corrupt, \
       unknown format) or a sequence failed to canonicalize; 64 bad usage.
       """,
     version: tagdataVersion,
-    subcommands: [Ingest.self, Canon.self, CatalogCommand.self])
+    subcommands: [Ingest.self, Canon.self, CatalogCommand.self, Train.self])
 }
 
 /// Options shared by commands that use the catalog.

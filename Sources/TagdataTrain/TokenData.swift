@@ -1,0 +1,150 @@
+import Foundation
+
+/// The training-data interface: tokenized examples on disk, written by the dataset exporter
+/// and read by the trainer (and by numpy: `np.memmap`). A directory holds
+///
+/// - `tokens.bin`: every example's token ids, concatenated, little-endian uint32;
+/// - `offsets.bin`: little-endian uint64, examples + 1 values: example i is
+///   `tokens[offsets[i] ..< offsets[i + 1]]`;
+/// - `loss_mask.bin`: one uint8 per token: 1 where the token is a next-token target (its loss
+///   counts), 0 for prompts, tags and inputs;
+/// - `examples.jsonl`: one JSON object per example: `task`, and `regression`, a list of
+///   `{"head", "position", "target"}` (position within the example of the token whose hidden
+///   state feeds the head: the function tag's last virtual token);
+/// - `dataset.json`: the manifest (format, version, vocabulary size, tag token ids, counts).
+///
+/// `Schemas/training-data.schema.json` describes `dataset.json` and the `examples.jsonl` lines.
+public struct TokenDataset: Sendable {
+  public struct Example: Sendable, Equatable {
+    public var tokens: [Int]
+    public var lossMask: [Bool]
+    public var task: String
+    public var regression: [Regression]
+
+    public init(tokens: [Int], lossMask: [Bool], task: String, regression: [Regression] = []) {
+      self.tokens = tokens
+      self.lossMask = lossMask
+      self.task = task
+      self.regression = regression
+    }
+  }
+
+  public struct Regression: Codable, Sendable, Equatable {
+    public var head: String
+    public var position: Int
+    public var target: Float
+    public init(head: String, position: Int, target: Float) {
+      self.head = head
+      self.position = position
+      self.target = target
+    }
+  }
+
+  public struct Manifest: Codable, Sendable, Equatable {
+    public var format = "tagdata-tokens"
+    public var version = 1
+    public var vocabularySize: Int
+    /// Tag name → its virtual token ids.
+    public var tags: [String: [Int]]
+    public var examples: Int
+    public var tokens: Int
+  }
+
+  struct Line: Codable {
+    var task: String
+    var regression: [Regression]
+  }
+
+  public var manifest: Manifest
+  public var examples: [Example]
+
+  public init(vocabularySize: Int, tags: [String: [Int]], examples: [Example]) {
+    manifest = Manifest(vocabularySize: vocabularySize, tags: tags, examples: examples.count,
+                        tokens: examples.reduce(0) { $0 + $1.tokens.count })
+    self.examples = examples
+  }
+
+  public func write(to directory: String) throws {
+    try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+    var tokens = Data(), offsets = Data(), mask = Data(), lines = Data()
+    var offset: UInt64 = 0
+    func append<T: FixedWidthInteger>(_ data: inout Data, _ v: T) { withUnsafeBytes(of: v.littleEndian) { data.append(contentsOf: $0) } }
+    append(&offsets, offset)
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys]
+    for e in examples {
+      precondition(e.tokens.count == e.lossMask.count)
+      for t in e.tokens { append(&tokens, UInt32(t)) }
+      for m in e.lossMask { mask.append(m ? 1 : 0) }
+      offset += UInt64(e.tokens.count)
+      append(&offsets, offset)
+      lines.append(try encoder.encode(Line(task: e.task, regression: e.regression)))
+      lines.append(0x0A)
+    }
+    try tokens.write(to: URL(fileURLWithPath: directory + "/tokens.bin"))
+    try offsets.write(to: URL(fileURLWithPath: directory + "/offsets.bin"))
+    try mask.write(to: URL(fileURLWithPath: directory + "/loss_mask.bin"))
+    try lines.write(to: URL(fileURLWithPath: directory + "/examples.jsonl"))
+    encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
+    try encoder.encode(manifest).write(to: URL(fileURLWithPath: directory + "/dataset.json"))
+  }
+
+  public static func read(from directory: String) throws -> TokenDataset {
+    let manifest = try JSONDecoder().decode(Manifest.self, from: Data(contentsOf: URL(fileURLWithPath: directory + "/dataset.json")))
+    let tokens = try Data(contentsOf: URL(fileURLWithPath: directory + "/tokens.bin"))
+    let offsets = try Data(contentsOf: URL(fileURLWithPath: directory + "/offsets.bin"))
+    let mask = try Data(contentsOf: URL(fileURLWithPath: directory + "/loss_mask.bin"))
+    let lines = try String(contentsOfFile: directory + "/examples.jsonl", encoding: .utf8).split(separator: "\n")
+    func u32(_ i: Int) -> Int { tokens.withUnsafeBytes { Int(UInt32(littleEndian: $0.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self))) } }
+    func u64(_ i: Int) -> Int { offsets.withUnsafeBytes { Int(UInt64(littleEndian: $0.loadUnaligned(fromByteOffset: 8 * i, as: UInt64.self))) } }
+    let n = offsets.count / 8 - 1
+    guard n == manifest.examples, lines.count == n, tokens.count == 4 * manifest.tokens, mask.count == manifest.tokens else {
+      throw CocoaError(.fileReadCorruptFile, userInfo: [NSFilePathErrorKey: directory])
+    }
+    let decoder = JSONDecoder()
+    var examples: [Example] = []
+    for i in 0..<n {
+      let (a, b) = (u64(i), u64(i + 1))
+      let line = try decoder.decode(Line.self, from: Data(lines[i].utf8))
+      examples.append(Example(tokens: (a..<b).map(u32), lossMask: (a..<b).map { mask[$0] != 0 }, task: line.task,
+                              regression: line.regression))
+    }
+    var d = TokenDataset(vocabularySize: manifest.vocabularySize, tags: manifest.tags, examples: examples)
+    d.manifest = manifest
+    return d
+  }
+
+  /// A padded batch of examples (each cut to `length`): next-token targets where the loss mask
+  /// of the following token is set, key mask false on padding.
+  public static func batch(_ examples: [Example], length: Int, pad: Int = 0) -> Batch {
+    let b = examples.count
+    var tokens = [Int](repeating: pad, count: b * length), targets = [Int](repeating: 0, count: b * length)
+    var weights = [Float](repeating: 0, count: b * length), mask = [Bool](repeating: false, count: b * length)
+    var regression: [(position: Int, head: String, target: Float)] = []
+    for (s, e) in examples.enumerated() {
+      let n = min(e.tokens.count, length)
+      for t in 0..<n {
+        tokens[s * length + t] = e.tokens[t]
+        mask[s * length + t] = true
+        if t + 1 < n && e.lossMask[t + 1] {
+          targets[s * length + t] = e.tokens[t + 1]
+          weights[s * length + t] = 1
+        }
+      }
+      for r in e.regression where r.position < n { regression.append((s * length + r.position, r.head, r.target)) }
+    }
+    return Batch(batch: b, length: length, tokens: tokens, targets: targets, lossWeights: weights, keyMask: mask,
+                 regression: regression)
+  }
+}
+
+/// A byte-level tokenizer for text until the domain tokenizer exists: ids 0–3 are `<pad>`,
+/// `<bos>`, `<eos>`, `<unk>`; byte b is id 4 + b.
+public enum ByteTokenizer {
+  public static let pad = 0, bos = 1, eos = 2, unknown = 3
+  public static let vocabularySize = 260
+  public static func encode(_ text: String) -> [Int] { text.utf8.map { Int($0) + 4 } }
+  public static func decode(_ ids: [Int]) -> String {
+    String(decoding: ids.filter { $0 >= 4 && $0 < 260 }.map { UInt8($0 - 4) }, as: UTF8.self)
+  }
+}

@@ -1,0 +1,66 @@
+/// A training run: the model, where its base comes from, and the stages to run in order
+/// (`Schemas/train-config.schema.json`).
+public struct TrainConfig: Codable, Sendable {
+  public struct ModelShape: Codable, Sendable {
+    public var dimension: Int
+    public var layers: Int
+    public var heads: Int
+    public var feedForward: Int
+  }
+
+  public struct TagSpec: Codable, Sendable {
+    public var name: String
+    /// Virtual tokens (Tag-LLM's p).
+    public var rows: Int
+  }
+
+  public enum Kind: String, Codable, Sendable {
+    /// Stage 0: train the base model itself.
+    case base
+    /// Stage 1: base frozen; learn domain tags (and new vocabulary rows, if any).
+    case domain
+    /// Stages 2 and 3: base frozen; learn function tags and regression heads.
+    case function
+  }
+
+  public struct DataSpec: Codable, Sendable {
+    /// A token dataset directory (relative to the config file), or
+    public var path: String?
+    /// a dataset built from the shipped corpora: `uniprot-text` (UniProt free text),
+    /// `protein-sequences` (domain-tagged sequences), `protein-hydrophobicity` (domain and
+    /// function tags, regression on the fraction of hydrophobic residues).
+    public var builtin: String?
+    /// Examples held out for validation (the last ones).
+    public var validationFraction: Double?
+  }
+
+  public struct Stage: Codable, Sendable {
+    public var name: String
+    public var kind: Kind
+    public var data: DataSpec
+    public var steps: Int
+    public var batch: Int
+    public var length: Int
+    public var learningRate: Float
+    public var warmup: Int?
+    public var accumulate: Int?
+    public var validateEvery: Int?
+    public var checkpointEvery: Int?
+    public var regressionScale: Float?
+    /// Tags this stage adds and learns.
+    public var tags: [TagSpec]?
+    /// Regression heads this stage adds and learns (one per numeric function tag).
+    public var heads: [String]?
+    /// Whether tags learned in earlier stages keep learning here (default false: frozen).
+    public var trainEarlierTags: Bool?
+  }
+
+  public var seed: UInt64
+  public var model: ModelShape?
+  /// A model directory (ours, or Hugging Face LLaMA layout) to start from instead of `model`.
+  public var base: String?
+  /// Where the shipped corpora are, for built-in datasets (default: `../Corpora` from the
+  /// config file).
+  public var corpora: String?
+  public var stages: [Stage]
+}

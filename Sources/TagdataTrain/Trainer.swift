@@ -1,0 +1,284 @@
+import Foundation
+
+/// One line of the training log (`log.jsonl`, one per optimizer step, plus validation lines).
+public struct StepLog: Codable, Sendable {
+  public var stage: String
+  public var step: Int
+  public var steps: Int
+  public var loss: Float
+  public var crossEntropy: Float
+  public var meanSquaredError: Float
+  public var learningRate: Float
+  public var gradientNorm: Float
+  public var tokens: Int
+  public var tokensPerSecond: Double
+  public var seconds: Double
+  public var validationLoss: Float?
+}
+
+/// Runs the stages of a ``TrainConfig`` into an output directory:
+///
+///     OUT/stage-1-NAME/checkpoint-STEP/   model + optimizer state + data cursor, every few steps
+///     OUT/stage-1-NAME/latest             name of the newest complete checkpoint
+///     OUT/stage-1-NAME/model/             the stage's final model (ours + tag dictionary)
+///     OUT/log.jsonl                       every step
+///
+/// Stages run in order; a completed stage is not run again. An interrupted stage resumes from
+/// its latest checkpoint and, in deterministic mode (one BLAS thread, the default), reaches the
+/// same weights an uninterrupted run reaches.
+public final class Trainer {
+  public let config: TrainConfig
+  public let output: String
+  public let configDirectory: String
+  /// Called after every step (for a progress line).
+  public var onStep: ((StepLog) -> Void)?
+
+  public init(config: TrainConfig, output: String, configDirectory: String) {
+    self.config = config
+    self.output = output
+    self.configDirectory = configDirectory
+  }
+
+  public struct StageResult: Sendable {
+    public var name: String
+    public var firstValidationLoss: Float
+    public var lastValidationLoss: Float
+    public var model: String
+  }
+
+  public func run() throws -> [StageResult] {
+    Gemm.setThreads(1)
+    try FileManager.default.createDirectory(atPath: output, withIntermediateDirectories: true)
+    var model: Model
+    if let base = config.base {
+      model = try Model.load(from: base.hasPrefix("/") ? base : configDirectory + "/" + base)
+    } else {
+      guard let m = config.model else { throw TrainError("the config needs `model` or `base`") }
+      model = Model(config: ModelConfig(vocabularySize: ByteTokenizer.vocabularySize, dimension: m.dimension, layers: m.layers,
+                                        heads: m.heads, feedForward: m.feedForward), seed: config.seed)
+    }
+    var results: [StageResult] = []
+    for (index, stage) in config.stages.enumerated() {
+      let (result, trained) = try runStage(index: index, stage: stage, model: model)
+      results.append(result)
+      model = trained
+    }
+    return results
+  }
+
+  struct TrainError: Error, CustomStringConvertible {
+    var description: String
+    init(_ s: String) { description = s }
+  }
+
+  func stageDirectory(_ index: Int, _ stage: TrainConfig.Stage) -> String { output + "/stage-\(index + 1)-\(stage.name)" }
+
+  func runStage(index: Int, stage: TrainConfig.Stage, model start: Model) throws -> (StageResult, Model) {
+    let dir = stageDirectory(index, stage)
+    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    var model = start
+    // New tags and heads for this stage (deterministic from the seed and the stage).
+    let earlierTags = model.tagNames
+    for (k, tag) in (stage.tags ?? []).enumerated() where !model.tagNames.contains(tag.name) {
+      model.addTag(tag.name, rows: tag.rows, seed: config.seed &* 1_000_003 &+ UInt64(index * 100 + k))
+    }
+    for (k, head) in (stage.heads ?? []).enumerated() where !model.headNames.contains(head) {
+      model.addHead(head, seed: config.seed &* 2_000_003 &+ UInt64(index * 100 + k))
+    }
+    let data = try dataset(stage, model: model)
+    let fraction = stage.data.validationFraction ?? 0.1
+    let validationCount = max(1, Int(Double(data.examples.count) * fraction))
+    guard data.examples.count > validationCount else { throw TrainError("stage \(stage.name): too few examples (\(data.examples.count))") }
+    let train = Array(data.examples.dropLast(validationCount)), validation = Array(data.examples.suffix(validationCount))
+    let trainable = trainableNames(stage, model: model, earlierTags: earlierTags)
+    let finalDirectory = dir + "/model"
+    if FileManager.default.fileExists(atPath: finalDirectory + "/complete") {
+      let done = try Model.load(from: finalDirectory)
+      let summary = try JSONDecoder().decode(StageSummary.self, from: Data(contentsOf: URL(fileURLWithPath: finalDirectory + "/complete")))
+      return (StageResult(name: stage.name, firstValidationLoss: summary.first, lastValidationLoss: summary.last, model: finalDirectory), done)
+    }
+    var optimizer = AdamW()
+    var rng = SplitMix64(seed: config.seed &+ UInt64(index) &* 7919)
+    var step = 0
+    var firstValidation: Float?
+    // Resume from the latest checkpoint.
+    if let latest = try? String(contentsOfFile: dir + "/latest", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines),
+      !latest.isEmpty
+    {
+      let state = try loadCheckpoint(dir + "/" + latest, into: &model, optimizer: &optimizer)
+      step = state.step
+      rng.state = state.rng
+      firstValidation = state.firstValidation
+    }
+    try truncateLog(stage: stage.name, after: step)
+    let schedule = Schedule(peak: stage.learningRate, minimum: stage.learningRate * 0.1, warmup: stage.warmup ?? max(1, stage.steps / 10),
+                            total: stage.steps)
+    let scale = stage.regressionScale ?? 100
+    if firstValidation == nil { firstValidation = validationLoss(model, validation, stage) }
+    var lastValidation = firstValidation!
+    let started = Date()
+    var tokensSeen = 0
+    while step < stage.steps {
+      step += 1
+      let accumulate = max(1, stage.accumulate ?? 1)
+      var sum = model.parameters.zeros()
+      var loss = Model.Loss(crossEntropy: 0, meanSquaredError: 0, total: 0)
+      var tokens = 0
+      for _ in 0..<accumulate {
+        let picked = (0..<stage.batch).map { _ in train[Int(rng.next() % UInt64(train.count))] }
+        let batch = TokenDataset.batch(picked, length: stage.length)
+        tokens += batch.keyMask.filter { $0 }.count
+        let (l, g) = model.gradients(batch, regressionScale: scale)
+        for name in trainable {
+          let gt = g[name]
+          var acc = sum[name]
+          for i in 0..<acc.count { acc.data[i] += gt.data[i] / Float(accumulate) }
+          sum[name] = acc
+        }
+        loss.crossEntropy += l.crossEntropy / Float(accumulate)
+        loss.meanSquaredError += l.meanSquaredError / Float(accumulate)
+        loss.total += l.total / Float(accumulate)
+      }
+      let rate = schedule.rate(step)
+      let norm = optimizer.update(&model.parameters, gradients: sum, trainable: trainable, rate: rate)
+      tokensSeen += tokens
+      let elapsed = Date().timeIntervalSince(started)
+      var log = StepLog(stage: stage.name, step: step, steps: stage.steps, loss: loss.total, crossEntropy: loss.crossEntropy,
+                        meanSquaredError: loss.meanSquaredError, learningRate: rate, gradientNorm: norm, tokens: tokens,
+                        tokensPerSecond: Double(tokensSeen) / max(elapsed, 1e-9), seconds: elapsed, validationLoss: nil)
+      if step % max(1, stage.validateEvery ?? 20) == 0 || step == stage.steps {
+        lastValidation = validationLoss(model, validation, stage)
+        log.validationLoss = lastValidation
+      }
+      try appendLog(log)
+      onStep?(log)
+      if step % max(1, stage.checkpointEvery ?? 20) == 0 && step < stage.steps {
+        try saveCheckpoint(dir: dir, step: step, model: model, optimizer: optimizer, rng: rng.state, firstValidation: firstValidation!)
+      }
+    }
+    try? FileManager.default.removeItem(atPath: finalDirectory)
+    try model.save(to: finalDirectory)
+    try JSONEncoder().encode(StageSummary(first: firstValidation!, last: lastValidation))
+      .write(to: URL(fileURLWithPath: finalDirectory + "/complete"))
+    return (StageResult(name: stage.name, firstValidationLoss: firstValidation!, lastValidationLoss: lastValidation,
+                        model: finalDirectory), model)
+  }
+
+  struct StageSummary: Codable {
+    var first: Float
+    var last: Float
+  }
+
+  /// Which tensors a stage trains: everything but tags and heads in a base stage; the stage's
+  /// own tags and heads (and earlier tags if asked) otherwise.
+  func trainableNames(_ stage: TrainConfig.Stage, model: Model, earlierTags: [String]) -> [String] {
+    switch stage.kind {
+    case .base:
+      return model.parameters.names.filter { !$0.hasPrefix("tags.") && !$0.hasPrefix("heads.") }
+    case .domain, .function:
+      var names = (stage.tags ?? []).map { "tags.\($0.name)" }
+      for h in stage.heads ?? [] { names += ["heads.\(h).weight", "heads.\(h).bias"] }
+      if stage.trainEarlierTags == true { names += earlierTags.map { "tags.\($0)" } }
+      return names.filter { model.parameters.contains($0) }
+    }
+  }
+
+  func validationLoss(_ model: Model, _ examples: [TokenDataset.Example], _ stage: TrainConfig.Stage) -> Float {
+    var total: Float = 0
+    var batches = 0
+    var i = 0
+    while i < examples.count {
+      let chunk = Array(examples[i..<min(i + stage.batch, examples.count)])
+      total += model.loss(TokenDataset.batch(chunk, length: stage.length), regressionScale: stage.regressionScale ?? 100).total
+      batches += 1
+      i += stage.batch
+    }
+    return total / Float(max(batches, 1))
+  }
+
+  func dataset(_ stage: TrainConfig.Stage, model: Model) throws -> TokenDataset {
+    if let path = stage.data.path { return try TokenDataset.read(from: path.hasPrefix("/") ? path : configDirectory + "/" + path) }
+    guard let builtin = stage.data.builtin else { throw TrainError("stage \(stage.name): data needs `path` or `builtin`") }
+    let given = config.corpora ?? "../Corpora"
+    let corpora = given.hasPrefix("/") ? given : configDirectory + "/" + given
+    return try CorpusExamples.build(builtin, corpora: corpora, model: model, length: stage.length)
+  }
+
+  // MARK: Checkpoints and log.
+
+  func saveCheckpoint(dir: String, step: Int, model: Model, optimizer: AdamW, rng: UInt64, firstValidation: Float) throws {
+    let name = "checkpoint-\(step)"
+    let tmp = dir + "/" + name + ".partial"
+    try? FileManager.default.removeItem(atPath: tmp)
+    try model.save(to: tmp)
+    var moments: [(String, Tensor)] = []
+    for name in optimizer.moments.keys.sorted() {
+      let s = optimizer.moments[name]!
+      moments.append(("m." + name, Tensor(shape: [s.m.count], data: s.m)))
+      moments.append(("v." + name, Tensor(shape: [s.v.count], data: s.v)))
+    }
+    try Safetensors.write(moments, metadata: ["step": "\(optimizer.step)"], to: tmp + "/optimizer.safetensors")
+    let state = CheckpointState(step: step, rng: rng, optimizerStep: optimizer.step, firstValidation: firstValidation)
+    try JSONEncoder().encode(state).write(to: URL(fileURLWithPath: tmp + "/state.json"))
+    try? FileManager.default.removeItem(atPath: dir + "/" + name)
+    try FileManager.default.moveItem(atPath: tmp, toPath: dir + "/" + name)
+    // Point `latest` at it atomically, then drop older checkpoints.
+    try Data(name.utf8).write(to: URL(fileURLWithPath: dir + "/latest.partial"))
+    if rename(dir + "/latest.partial", dir + "/latest") != 0 { throw TrainError("cannot update \(dir)/latest") }
+    for entry in (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? [] where entry.hasPrefix("checkpoint-") && entry != name {
+      try? FileManager.default.removeItem(atPath: dir + "/" + entry)
+    }
+  }
+
+  struct CheckpointState: Codable {
+    var step: Int
+    var rng: UInt64
+    var optimizerStep: Int
+    var firstValidation: Float
+  }
+
+  func loadCheckpoint(_ path: String, into model: inout Model, optimizer: inout AdamW) throws -> CheckpointState {
+    let saved = try Model.load(from: path)
+    for name in model.parameters.names {
+      guard saved.parameters.contains(name) else { throw TrainError("\(path): checkpoint lacks \(name)") }
+      model.parameters[name] = saved.parameters[name]
+    }
+    let state = try JSONDecoder().decode(CheckpointState.self, from: Data(contentsOf: URL(fileURLWithPath: path + "/state.json")))
+    let (tensors, _) = try Safetensors.read(path + "/optimizer.safetensors")
+    var moments: [String: (m: [Float], v: [Float])] = [:]
+    for (key, t) in tensors where key.hasPrefix("m.") {
+      let name = String(key.dropFirst(2))
+      moments[name] = (t.data, tensors["v." + name]?.data ?? [])
+    }
+    optimizer.restore(step: state.optimizerStep, moments: moments)
+    return state
+  }
+
+  var logPath: String { output + "/log.jsonl" }
+
+  func appendLog(_ log: StepLog) throws {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys]
+    var line = try encoder.encode(log)
+    line.append(0x0A)
+    if let h = FileHandle(forWritingAtPath: logPath) {
+      defer { try? h.close() }
+      try h.seekToEnd()
+      try h.write(contentsOf: line)
+    } else {
+      try line.write(to: URL(fileURLWithPath: logPath))
+    }
+  }
+
+  /// Drops log lines of this stage past `step` (written after the checkpoint an interrupted run
+  /// resumes from), so that the log has each step once.
+  func truncateLog(stage: String, after step: Int) throws {
+    guard let text = try? String(contentsOfFile: logPath, encoding: .utf8) else { return }
+    let decoder = JSONDecoder()
+    let kept = text.split(separator: "\n").filter { line in
+      guard let l = try? decoder.decode(StepLog.self, from: Data(line.utf8)) else { return false }
+      return l.stage != stage || l.step <= step
+    }
+    try Data((kept.joined(separator: "\n") + (kept.isEmpty ? "" : "\n")).utf8).write(to: URL(fileURLWithPath: logPath))
+  }
+}
