@@ -34,6 +34,14 @@ public struct Parameters: Sendable, Equatable {
       if tensors[name] == nil { names.append(name) }
       tensors[name] = newValue
     }
+    // In-place element updates (`g[name].data[i] += x`) without copying the tensor.
+    _modify {
+      if tensors[name] == nil {
+        names.append(name)
+        tensors[name] = Tensor(zeros: [0])
+      }
+      yield &tensors[name]!
+    }
   }
 
   public func contains(_ name: String) -> Bool { tensors[name] != nil }
@@ -212,25 +220,38 @@ public struct Model: Sendable {
 
   public func loss(_ b: Batch, regressionScale: Float) -> Loss {
     let out = forward(b)
-    return lossTerms(out, b, regressionScale: regressionScale).0
+    return lossTerms(out, b, regressionScale: regressionScale, normalizers: nil).0
   }
 
-  func lossTerms(_ out: Output, _ b: Batch, regressionScale: Float) -> (Loss, Tensor, [Float]) {
-    let (ce, dLogits) = Ops.crossEntropy(logits: out.logits, targets: b.targets, weights: b.lossWeights)
+  /// Divisors of the two loss terms for a shard of a larger batch: the whole batch's total
+  /// loss weight and regression count.
+  public struct Normalizers: Sendable {
+    public var crossEntropy: Float
+    public var regression: Float
+    public init(crossEntropy: Float, regression: Float) {
+      self.crossEntropy = crossEntropy
+      self.regression = regression
+    }
+  }
+
+  func lossTerms(_ out: Output, _ b: Batch, regressionScale: Float, normalizers: Normalizers?) -> (Loss, Tensor, [Float]) {
+    let (ce, dLogits) = Ops.crossEntropy(logits: out.logits, targets: b.targets, weights: b.lossWeights,
+                                         normalizer: normalizers?.crossEntropy)
     var mse: Float = 0
     var dPred = [Float](repeating: 0, count: out.predictions.count)
     if !out.predictions.isEmpty {
-      let r = Ops.meanSquaredError(out.predictions, b.regression.map(\.target))
+      let r = Ops.meanSquaredError(out.predictions, b.regression.map(\.target), normalizer: normalizers?.regression)
       mse = r.loss
       dPred = r.dPrediction.map { $0 * regressionScale }
     }
     return (Loss(crossEntropy: ce, meanSquaredError: mse, total: ce + regressionScale * mse), dLogits, dPred)
   }
 
-  /// Loss and gradients of every parameter (frozen ones are the optimizer's business).
-  public func gradients(_ b: Batch, regressionScale: Float) -> (Loss, Parameters) {
+  /// Loss and gradients of every parameter (frozen ones are the optimizer's business). With
+  /// `normalizers`, the batch is a shard of a larger one (see ``Normalizers``).
+  public func gradients(_ b: Batch, regressionScale: Float, normalizers: Normalizers? = nil) -> (Loss, Parameters) {
     let out = forward(b)
-    let (loss, dLogits, dPred) = lossTerms(out, b, regressionScale: regressionScale)
+    let (loss, dLogits, dPred) = lossTerms(out, b, regressionScale: regressionScale, normalizers: normalizers)
     var g = parameters.zeros()
     let d = config.dimension
     var dHidden = Ops.linearBackward(dLogits, out.hidden, parameters["lm_head.weight"], dw: &g["lm_head.weight"])
@@ -272,10 +293,17 @@ public struct Model: Sendable {
       dx = Ops.rmsNormBackward(dh1, c.x, p("input_layernorm.weight"), inverseRMS: c.inv1, dg: &g[name("input_layernorm.weight")])
       for i in 0..<dx.count { dx.data[i] += dx2.data[i] }
     }
+    var embeddings = g["model.embed_tokens.weight"]
+    g["model.embed_tokens.weight"] = Tensor(zeros: [0])
     for (i, id) in b.tokens.enumerated() {
       let (tensorName, row) = embeddingRow(id)
-      for j in 0..<d { g[tensorName].data[row * d + j] += dx.data[i * d + j] }
+      if tensorName == "model.embed_tokens.weight" {
+        for j in 0..<d { embeddings.data[row * d + j] += dx.data[i * d + j] }
+      } else {
+        for j in 0..<d { g[tensorName].data[row * d + j] += dx.data[i * d + j] }
+      }
     }
+    g["model.embed_tokens.weight"] = embeddings
     return (loss, g)
   }
 }

@@ -112,16 +112,29 @@ public enum Ops {
     var y = x
     var frequencies = [Float](repeating: 0, count: half)
     for i in 0..<half { frequencies[i] = powf(base, -Float(2 * i) / Float(hd)) }
-    for r in 0..<x.rows {
-      let p = Float(positions[r])
-      for h in 0..<heads {
-        let o = r * width + h * hd
-        for i in 0..<half {
-          let angle = p * frequencies[i]
-          let c = cosf(angle), s = inverse ? -sinf(angle) : sinf(angle)
-          let u = x.data[o + i], v = x.data[o + i + half]
-          y.data[o + i] = u * c - v * s
-          y.data[o + i + half] = v * c + u * s
+    // cos and sin per distinct position, computed once.
+    let longest = (positions.max() ?? 0) + 1
+    var cosTable = [Float](repeating: 0, count: longest * half), sinTable = cosTable
+    for p in 0..<longest {
+      for i in 0..<half {
+        let angle = Float(p) * frequencies[i]
+        cosTable[p * half + i] = cosf(angle)
+        sinTable[p * half + i] = inverse ? -sinf(angle) : sinf(angle)
+      }
+    }
+    x.data.withUnsafeBufferPointer { xp in
+      y.data.withUnsafeMutableBufferPointer { yp in
+        for r in 0..<x.rows {
+          let t = positions[r] * half
+          for h in 0..<heads {
+            let o = r * width + h * hd
+            for i in 0..<half {
+              let c = cosTable[t + i], s = sinTable[t + i]
+              let u = xp[o + i], v = xp[o + i + half]
+              yp[o + i] = u * c - v * s
+              yp[o + i + half] = v * c + u * s
+            }
+          }
         }
       }
     }
@@ -254,7 +267,11 @@ public enum Ops {
 
   /// Mean cross-entropy over the rows whose weight is non-zero (weighted mean), and its
   /// gradient with respect to the logits.
-  public static func crossEntropy(logits: Tensor, targets: [Int], weights: [Float]) -> (loss: Float, dLogits: Tensor) {
+  /// `normalizer` replaces the sum of the weights as the divisor (a shard of a batch divides by
+  /// the whole batch's weight, so that shard gradients add up to the batch's).
+  public static func crossEntropy(logits: Tensor, targets: [Int], weights: [Float], normalizer: Float? = nil)
+    -> (loss: Float, dLogits: Tensor)
+  {
     let n = logits.rows, vocab = logits.columns
     var p = logits.data
     softmaxRows(&p, rows: n, columns: vocab)
@@ -263,6 +280,7 @@ public enum Ops {
       total += weights[i]
       loss -= weights[i] * logf(max(p[i * vocab + targets[i]], 1e-30))
     }
+    if let normalizer { total = total > 0 ? normalizer : 0 }
     var d = Tensor(zeros: logits.shape)
     guard total > 0 else { return (0, d) }
     for i in 0..<n where weights[i] != 0 {
@@ -274,8 +292,10 @@ public enum Ops {
   }
 
   /// Mean squared error and its gradient.
-  public static func meanSquaredError(_ prediction: [Float], _ target: [Float]) -> (loss: Float, dPrediction: [Float]) {
-    let n = Float(max(prediction.count, 1))
+  public static func meanSquaredError(_ prediction: [Float], _ target: [Float], normalizer: Float? = nil)
+    -> (loss: Float, dPrediction: [Float])
+  {
+    let n = normalizer ?? Float(max(prediction.count, 1))
     var loss: Float = 0
     var d = [Float](repeating: 0, count: prediction.count)
     for i in prediction.indices {

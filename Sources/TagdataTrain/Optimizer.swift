@@ -54,20 +54,29 @@ public struct AdamW: Sendable {
     let clip = clipNorm > 0 && norm > clipNorm ? clipNorm / norm : 1
     let c1 = 1 - powf(beta1, Float(step)), c2 = 1 - powf(beta2, Float(step))
     for name in trainable {
-      var p = parameters[name]
       let g = gradients[name]
-      var state = moments[name] ?? ([Float](repeating: 0, count: p.count), [Float](repeating: 0, count: p.count))
+      let count = g.count
+      // Taken out of the dictionary while updated, so that nothing is copied.
+      var state = moments.removeValue(forKey: name) ?? ([Float](repeating: 0, count: count), [Float](repeating: 0, count: count))
       // Decay matrices only (not norms, biases or single vectors).
-      let decay = p.shape.count >= 2 ? weightDecay : 0
-      for i in 0..<p.count {
-        let gi = g.data[i] * clip
-        state.m[i] = beta1 * state.m[i] + (1 - beta1) * gi
-        state.v[i] = beta2 * state.v[i] + (1 - beta2) * gi * gi
-        let update = (state.m[i] / c1) / ((state.v[i] / c2).squareRoot() + epsilon)
-        p.data[i] -= rate * (update + decay * p.data[i])
+      let decay = g.shape.count >= 2 ? weightDecay : 0
+      let (b1, b2, eps) = (beta1, beta2, epsilon)
+      parameters[name].data.withUnsafeMutableBufferPointer { p in
+        g.data.withUnsafeBufferPointer { gp in
+          state.m.withUnsafeMutableBufferPointer { m in
+            state.v.withUnsafeMutableBufferPointer { v in
+              for i in 0..<count {
+                let gi = gp[i] * clip
+                m[i] = b1 * m[i] + (1 - b1) * gi
+                v[i] = b2 * v[i] + (1 - b2) * gi * gi
+                let update = (m[i] / c1) / ((v[i] / c2).squareRoot() + eps)
+                p[i] -= rate * (update + decay * p[i])
+              }
+            }
+          }
+        }
       }
       moments[name] = state
-      parameters[name] = p
     }
     return norm
   }

@@ -2,6 +2,8 @@
 /// (`Schemas/train-config.schema.json`).
 public struct TrainConfig: Codable, Sendable {
   public struct ModelShape: Codable, Sendable {
+    /// Base vocabulary (default: the byte tokenizer's 260).
+    public var vocabularySize: Int?
     public var dimension: Int
     public var layers: Int
     public var heads: Int
@@ -56,6 +58,9 @@ public struct TrainConfig: Codable, Sendable {
   }
 
   public var seed: UInt64
+  /// Worker threads: each batch is cut into this many shards, computed in parallel (default 1).
+  /// Results are bit-reproducible for a given value.
+  public var threads: Int?
   public var model: ModelShape?
   /// A model directory (ours, or Hugging Face LLaMA layout) to start from instead of `model`.
   public var base: String?

@@ -1,4 +1,5 @@
 import Foundation
+import TagdataIO
 
 /// One line of the training log (`log.jsonl`, one per optimizer step, plus validation lines).
 public struct StepLog: Codable, Sendable {
@@ -33,6 +34,9 @@ public final class Trainer {
   /// Called after every step (for a progress line).
   public var onStep: ((StepLog) -> Void)?
 
+  /// Worker threads (batch shards computed in parallel).
+  var workers: Int { max(1, config.threads ?? 1) }
+
   public init(config: TrainConfig, output: String, configDirectory: String) {
     self.config = config
     self.output = output
@@ -47,6 +51,8 @@ public final class Trainer {
   }
 
   public func run() throws -> [StageResult] {
+    // Parallelism is over batch shards (one per worker thread); BLAS runs single-threaded in
+    // each, which keeps both cores busy outside the matrix multiplies too.
     Gemm.setThreads(1)
     try FileManager.default.createDirectory(atPath: output, withIntermediateDirectories: true)
     var model: Model
@@ -54,7 +60,7 @@ public final class Trainer {
       model = try Model.load(from: base.hasPrefix("/") ? base : configDirectory + "/" + base)
     } else {
       guard let m = config.model else { throw TrainError("the config needs `model` or `base`") }
-      model = Model(config: ModelConfig(vocabularySize: ByteTokenizer.vocabularySize, dimension: m.dimension, layers: m.layers,
+      model = Model(config: ModelConfig(vocabularySize: m.vocabularySize ?? ByteTokenizer.vocabularySize, dimension: m.dimension, layers: m.layers,
                                         heads: m.heads, feedForward: m.feedForward), seed: config.seed)
     }
     var results: [StageResult] = []
@@ -126,18 +132,36 @@ public final class Trainer {
       var tokens = 0
       for _ in 0..<accumulate {
         let picked = (0..<stage.batch).map { _ in train[Int(rng.next() % UInt64(train.count))] }
-        let batch = TokenDataset.batch(picked, length: stage.length)
-        tokens += batch.keyMask.filter { $0 }.count
-        let (l, g) = model.gradients(batch, regressionScale: scale)
-        for name in trainable {
-          let gt = g[name]
-          var acc = sum[name]
-          for i in 0..<acc.count { acc.data[i] += gt.data[i] / Float(accumulate) }
-          sum[name] = acc
+        // Data parallel: the batch is cut into one shard per worker; each shard's loss is
+        // normalized by the whole batch, so the shard gradients add up to the batch's.
+        let whole = TokenDataset.batch(picked, length: stage.length)
+        tokens += whole.keyMask.filter { $0 }.count
+        let normalizers = Model.Normalizers(crossEntropy: whole.lossWeights.reduce(0, +),
+                                            regression: Float(max(whole.regression.count, 1)))
+        let shardCount = min(workers, picked.count)
+        let shards = (0..<shardCount).map { s in
+          TokenDataset.batch(Array(picked[(s * picked.count / shardCount)..<((s + 1) * picked.count / shardCount)]),
+                             length: stage.length)
         }
-        loss.crossEntropy += l.crossEntropy / Float(accumulate)
-        loss.meanSquaredError += l.meanSquaredError / Float(accumulate)
-        loss.total += l.total / Float(accumulate)
+        let results = UncheckedResults(count: shardCount)
+        let current = model
+        let threads = (1..<shardCount).map { s in
+          JoinableThread { results.set(s, current.gradients(shards[s], regressionScale: scale, normalizers: normalizers)) }
+        }
+        results.set(0, current.gradients(shards[0], regressionScale: scale, normalizers: normalizers))
+        for t in threads { t.join() }
+        for s in 0..<shardCount {
+          let (l, g) = results.get(s)
+          for name in trainable {
+            let gt = g[name]
+            var acc = sum[name]
+            for i in 0..<acc.count { acc.data[i] += gt.data[i] / Float(accumulate) }
+            sum[name] = acc
+          }
+          loss.crossEntropy += l.crossEntropy / Float(accumulate)
+          loss.meanSquaredError += l.meanSquaredError / Float(accumulate)
+          loss.total += l.total / Float(accumulate)
+        }
       }
       let rate = schedule.rate(step)
       let norm = optimizer.update(&model.parameters, gradients: sum, trainable: trainable, rate: rate)
@@ -281,4 +305,12 @@ public final class Trainer {
     }
     try Data((kept.joined(separator: "\n") + (kept.isEmpty ? "" : "\n")).utf8).write(to: URL(fileURLWithPath: logPath))
   }
+}
+
+/// Per-shard results written by worker threads, each slot by one thread.
+final class UncheckedResults: @unchecked Sendable {
+  private var slots: [(Model.Loss, Parameters)?]
+  init(count: Int) { slots = Array(repeating: nil, count: count) }
+  func set(_ i: Int, _ value: (Model.Loss, Parameters)) { slots[i] = value }
+  func get(_ i: Int) -> (Model.Loss, Parameters) { slots[i]! }
 }

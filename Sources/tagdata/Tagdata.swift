@@ -22,7 +22,7 @@ struct Tagdata: ParsableCommand {
       unknown format) or a sequence failed to canonicalize; 64 bad usage.
       """,
     version: tagdataVersion,
-    subcommands: [Ingest.self, Canon.self, CatalogCommand.self, Train.self])
+    subcommands: [Ingest.self, Canon.self, CatalogCommand.self, Train.self, Debug.self])
 }
 
 /// Options shared by commands that use the catalog.
