@@ -137,6 +137,26 @@ public struct Model: Sendable {
     return (0..<tagRows[i]).map { config.vocabularySize + tagOffsets[i] + $0 }
   }
 
+  /// Grows the base vocabulary to `size` tokens (a domain tokenizer added tokens): new rows of
+  /// the token embedding and of the LM head, initialized from `seed`. Tag ids move up with the
+  /// vocabulary. Returns the first new id.
+  @discardableResult
+  public mutating func growVocabulary(to size: Int, seed: UInt64) -> Int {
+    let old = config.vocabularySize, d = config.dimension
+    precondition(size >= old, "the vocabulary cannot shrink")
+    guard size > old else { return old }
+    let added = size - old
+    var embed = parameters["model.embed_tokens.weight"], head = parameters["lm_head.weight"]
+    embed.data += Tensor.random([added, d], scale: 0.5, seed: seed).data
+    embed.shape = [size, d]
+    head.data += Tensor.random([added, d], scale: 1 / Float(d).squareRoot(), seed: seed &+ 1).data
+    head.shape = [size, d]
+    parameters["model.embed_tokens.weight"] = embed
+    parameters["lm_head.weight"] = head
+    config.vocabularySize = size
+    return old
+  }
+
   /// Adds a linear regression head reading a hidden state of the model's width.
   public mutating func addHead(_ name: String, seed: UInt64) {
     parameters["heads.\(name).weight"] = Tensor.random([1, config.dimension], scale: 1 / Float(config.dimension).squareRoot(), seed: seed)

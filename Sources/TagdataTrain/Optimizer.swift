@@ -45,11 +45,24 @@ public struct AdamW: Sendable {
 
   /// Updates `parameters[name]` for every name in `trainable` from `gradients` (already
   /// averaged over accumulation steps). Returns the gradient norm before clipping.
+  ///
+  /// `rows` restricts a tensor's update to a range of its rows (new vocabulary rows of the
+  /// embedding and the LM head); the other rows stay bit-identical.
   @discardableResult
-  public mutating func update(_ parameters: inout Parameters, gradients: Parameters, trainable: [String], rate: Float) -> Float {
+  public mutating func update(_ parameters: inout Parameters, gradients: Parameters, trainable: [String], rate: Float,
+                              rows: [String: Range<Int>] = [:]) -> Float
+  {
     step += 1
+    func span(_ name: String) -> Range<Int> {
+      let g = gradients[name]
+      guard let r = rows[name] else { return 0..<g.count }
+      return (r.lowerBound * g.columns)..<(r.upperBound * g.columns)
+    }
     var squares = 0.0
-    for name in trainable { for g in gradients[name].data { squares += Double(g) * Double(g) } }
+    for name in trainable {
+      let g = gradients[name]
+      for i in span(name) { squares += Double(g.data[i]) * Double(g.data[i]) }
+    }
     let norm = Float(squares.squareRoot())
     let clip = clipNorm > 0 && norm > clipNorm ? clipNorm / norm : 1
     let c1 = 1 - powf(beta1, Float(step)), c2 = 1 - powf(beta2, Float(step))
@@ -61,11 +74,12 @@ public struct AdamW: Sendable {
       // Decay matrices only (not norms, biases or single vectors).
       let decay = g.shape.count >= 2 ? weightDecay : 0
       let (b1, b2, eps) = (beta1, beta2, epsilon)
+      let indices = span(name)
       parameters[name].data.withUnsafeMutableBufferPointer { p in
         g.data.withUnsafeBufferPointer { gp in
           state.m.withUnsafeMutableBufferPointer { m in
             state.v.withUnsafeMutableBufferPointer { v in
-              for i in 0..<count {
+              for i in indices {
                 let gi = gp[i] * clip
                 m[i] = b1 * m[i] + (1 - b1) * gi
                 v[i] = b2 * v[i] + (1 - b2) * gi * gi

@@ -55,6 +55,9 @@ public struct TrainConfig: Codable, Sendable {
     public var heads: [String]?
     /// Whether tags learned in earlier stages keep learning here (default false: frozen).
     public var trainEarlierTags: Bool?
+    /// Grow the base vocabulary to this size in a domain stage (a domain tokenizer added
+    /// tokens): the new rows of the embedding and the LM head are learned, the old ones frozen.
+    public var vocabularySize: Int?
   }
 
   public var seed: UInt64

@@ -83,7 +83,13 @@ public final class Trainer {
     let dir = stageDirectory(index, stage)
     try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
     var model = start
-    // New tags and heads for this stage (deterministic from the seed and the stage).
+    // New vocabulary rows, tags and heads for this stage (deterministic from the seed and the stage).
+    var newRows: [String: Range<Int>] = [:]
+    if let size = stage.vocabularySize, size > model.config.vocabularySize {
+      guard stage.kind == .domain else { throw TrainError("stage \(stage.name): only a domain stage may grow the vocabulary") }
+      let first = model.growVocabulary(to: size, seed: config.seed &* 3_000_017 &+ UInt64(index))
+      newRows = ["model.embed_tokens.weight": first..<size, "lm_head.weight": first..<size]
+    }
     let earlierTags = model.tagNames
     for (k, tag) in (stage.tags ?? []).enumerated() where !model.tagNames.contains(tag.name) {
       model.addTag(tag.name, rows: tag.rows, seed: config.seed &* 1_000_003 &+ UInt64(index * 100 + k))
@@ -96,7 +102,7 @@ public final class Trainer {
     let validationCount = max(1, Int(Double(data.examples.count) * fraction))
     guard data.examples.count > validationCount else { throw TrainError("stage \(stage.name): too few examples (\(data.examples.count))") }
     let train = Array(data.examples.dropLast(validationCount)), validation = Array(data.examples.suffix(validationCount))
-    let trainable = trainableNames(stage, model: model, earlierTags: earlierTags)
+    let trainable = trainableNames(stage, model: model, earlierTags: earlierTags) + newRows.keys.sorted()
     let finalDirectory = dir + "/model"
     if FileManager.default.fileExists(atPath: finalDirectory + "/complete") {
       let done = try Model.load(from: finalDirectory)
@@ -164,7 +170,7 @@ public final class Trainer {
         }
       }
       let rate = schedule.rate(step)
-      let norm = optimizer.update(&model.parameters, gradients: sum, trainable: trainable, rate: rate)
+      let norm = optimizer.update(&model.parameters, gradients: sum, trainable: trainable, rate: rate, rows: newRows)
       tokensSeen += tokens
       let elapsed = Date().timeIntervalSince(started)
       var log = StepLog(stage: stage.name, step: step, steps: stage.steps, loss: loss.total, crossEntropy: loss.crossEntropy,

@@ -83,6 +83,53 @@ import TestSupport
     #expect(Set(steps).count == steps.count)
   }
 
+  /// A domain stage that grows the vocabulary learns the new embedding and LM-head rows and the
+  /// domain tag; every old row and every other base weight stays bit-identical.
+  @Test func growingTheVocabularyTrainsOnlyTheNewRows() throws {
+    let dir = TestSupport.tempDirectory()
+    // Sequences over ten new tokens (260..<270), after the Protein tag (ids 270, 271 once the
+    // vocabulary has grown to 270).
+    var rng = SplitMix64(seed: 5)
+    let examples = (0..<40).map { _ -> TokenDataset.Example in
+      let body = (0..<20).map { _ in 260 + Int(rng.next() % 10) }
+      let tokens = [ByteTokenizer.bos, 270, 271] + body
+      return TokenDataset.Example(tokens: tokens, lossMask: [false, false, false] + [Bool](repeating: true, count: body.count),
+                                  task: "Protein")
+    }
+    try TokenDataset(vocabularySize: 270, tags: ["Protein": [270, 271]], examples: examples)
+      .write(to: dir.appendingPathComponent("grown").path)
+    let config = """
+      {"seed": 3, "threads": 2, "corpora": "\(TestSupport.root.appendingPathComponent("Corpora").path)",
+       "model": {"dimension": 32, "layers": 1, "heads": 2, "feedForward": 64},
+       "stages": [
+         {"name": "base", "kind": "base", "data": {"builtin": "uniprot-text"}, "steps": 5, "batch": 4, "length": 32,
+          "learningRate": 0.003},
+         {"name": "grow", "kind": "domain", "data": {"path": "grown"}, "vocabularySize": 270,
+          "tags": [{"name": "Protein", "rows": 2}], "steps": 10, "batch": 4, "length": 32, "learningRate": 0.01}]}
+      """
+    let path = dir.appendingPathComponent("grow.json").path
+    try Data(config.utf8).write(to: URL(fileURLWithPath: path))
+    let out = dir.appendingPathComponent("out").path
+    let r = try TestSupport.tagdata(["train", "--quiet", "--config", path, "--out", out])
+    try #require(r.status == 0, "\(r.stderr)")
+    let before = try Model.load(from: out + "/stage-1-base/model"), after = try Model.load(from: out + "/stage-2-grow/model")
+    #expect(after.config.vocabularySize == 270 && after.tagTokens("Protein") == [270, 271])
+    let d = 32
+    for name in ["model.embed_tokens.weight", "lm_head.weight"] {
+      let old = before.parameters[name].data, new = after.parameters[name].data
+      #expect(Array(new[0..<(260 * d)]) == old, "\(name): old rows changed")
+      #expect(new.count == 270 * d)
+    }
+    for name in before.parameters.names where name != "model.embed_tokens.weight" && name != "lm_head.weight" {
+      #expect(after.parameters[name] == before.parameters[name], "\(name) changed")
+    }
+    // The new rows learned: they differ from a fresh growth of the same model.
+    var fresh = before
+    fresh.growVocabulary(to: 270, seed: 3 &* 3_000_017 &+ 1)
+    #expect(Array(after.parameters["model.embed_tokens.weight"].data[(260 * d)...])
+      != Array(fresh.parameters["model.embed_tokens.weight"].data[(260 * d)...]))
+  }
+
   /// The token dataset format reads back, and numpy's memmap reads the same tokens.
   @Test func tokenDatasetRoundTripsAndNumpyReadsIt() throws {
     let dir = TestSupport.tempDirectory().path
