@@ -1,1 +1,5 @@
 #include <cblas.h>
+// glibc's allocator tuning (mallopt), used by the trainer to keep its step buffers.
+#if defined(__linux__)
+#include <malloc.h>
+#endif

@@ -46,16 +46,7 @@ public func makeProteinReader(format: ProteinFormat, source: ByteSource, resume:
 {
   switch format {
   case .uniprotFlat, .fasta:
-    let lines = LineReader(source)
-    var first = 0
-    if let resume, resume.offset > 0 {
-      let skipped = try source.skip(resume.offset)
-      guard skipped == resume.offset else {
-        throw InputError.io(file: source.name, message: "file is shorter than when it was last read; cannot resume")
-      }
-      lines.assumePosition(offset: resume.offset, line: resume.line)
-      first = resume.recordIndex
-    }
+    let (lines, first) = try positionedLines(source, resume)
     return format == .fasta
       ? FastaReader(lines: lines, firstRecordIndex: first)
       : UniProtFlatReader(lines: lines, firstRecordIndex: first)
@@ -66,4 +57,17 @@ public func makeProteinReader(format: ProteinFormat, source: ByteSource, resume:
     }
     return reader
   }
+}
+
+/// A line reader over `source`, moved to `resume`'s byte offset (line formats resume by
+/// skipping), and the index of the first record it will read.
+func positionedLines(_ source: ByteSource, _ resume: ResumePoint?) throws -> (LineReader, Int) {
+  let lines = LineReader(source)
+  guard let resume, resume.offset > 0 else { return (lines, 0) }
+  let skipped = try source.skip(resume.offset)
+  guard skipped == resume.offset else {
+    throw InputError.io(file: source.name, message: "file is shorter than when it was last read; cannot resume")
+  }
+  lines.assumePosition(offset: resume.offset, line: resume.line)
+  return (lines, resume.recordIndex)
 }

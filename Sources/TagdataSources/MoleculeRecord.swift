@@ -101,16 +101,7 @@ public func makeMoleculeReader(format: MoleculeFormat, source: ByteSource, resum
 {
   switch format {
   case .sdf, .cidSmiles:
-    let lines = LineReader(source)
-    var first = 0
-    if let resume, resume.offset > 0 {
-      let skipped = try source.skip(resume.offset)
-      guard skipped == resume.offset else {
-        throw InputError.io(file: source.name, message: "file is shorter than when it was last read; cannot resume")
-      }
-      lines.assumePosition(offset: resume.offset, line: resume.line)
-      first = resume.recordIndex
-    }
+    let (lines, first) = try positionedLines(source, resume)
     return format == .sdf
       ? PubChemSDFReader(lines: lines, firstRecordIndex: first)
       : CIDSmilesReader(lines: lines, firstRecordIndex: first)

@@ -40,7 +40,7 @@ public enum Gemm {
     let (m, k) = transA ? (a.columns, a.rows) : (a.rows, a.columns)
     let (k2, n) = transB ? (b.columns, b.rows) : (b.rows, b.columns)
     precondition(k == k2, "inner dimensions differ: \(k) and \(k2)")
-    var c = Tensor(zeros: [m, n])
+    var c = Tensor.uninitialized([m, n])  // beta = 0: every element is written
     a.data.withUnsafeBufferPointer { pa in
       b.data.withUnsafeBufferPointer { pb in
         c.data.withUnsafeMutableBufferPointer { pc in

@@ -176,7 +176,7 @@ public struct Model: Sendable {
   /// What the forward pass keeps for the backward pass.
   struct LayerCache {
     var x: Tensor, h1: Tensor, inv1: [Float], q: Tensor, k: Tensor, v: Tensor, attention: Ops.AttentionCache, a: Tensor
-    var x2: Tensor, h2: Tensor, inv2: [Float], gate: Tensor, up: Tensor, m: Tensor
+    var x2: Tensor, h2: Tensor, inv2: [Float], gate: Tensor, up: Tensor, gateSigmoid: [Float], m: Tensor
   }
 
   public struct Output {
@@ -188,6 +188,7 @@ public struct Model: Sendable {
     var layers: [LayerCache]
     var last: Tensor
     var invFinal: [Float]
+    var rope: Ops.RopeTable
   }
 
   public func forward(_ b: Batch) -> Output {
@@ -199,23 +200,24 @@ public struct Model: Sendable {
       for j in 0..<d { x.data[i * d + j] = e.data[row * d + j] }
     }
     let positions = (0..<n).map { $0 % b.length }
+    let table = Ops.RopeTable(headDimension: d / config.heads, positions: b.length, base: config.ropeBase)
     var caches: [LayerCache] = []
     for l in 0..<config.layers {
       let p = { (part: String) in self.parameters[Self.layerName(l, part)] }
       let (h1, inv1) = Ops.rmsNorm(x, p("input_layernorm.weight"), eps: config.normEpsilon)
-      let q = Ops.rope(Ops.linear(h1, p("self_attn.q_proj.weight")), heads: config.heads, positions: positions, base: config.ropeBase)
-      let k = Ops.rope(Ops.linear(h1, p("self_attn.k_proj.weight")), heads: config.heads, positions: positions, base: config.ropeBase)
+      let q = Ops.rope(Ops.linear(h1, p("self_attn.q_proj.weight")), heads: config.heads, table: table, positions: positions)
+      let k = Ops.rope(Ops.linear(h1, p("self_attn.k_proj.weight")), heads: config.heads, table: table, positions: positions)
       let v = Ops.linear(h1, p("self_attn.v_proj.weight"))
       let (a, cache) = Ops.attention(q: q, k: k, v: v, batch: b.batch, length: b.length, heads: config.heads, keyMask: b.keyMask)
       var x2 = Ops.linear(a, p("self_attn.o_proj.weight"))
-      for i in 0..<x2.count { x2.data[i] += x.data[i] }
+      x2.add(x)
       let (h2, inv2) = Ops.rmsNorm(x2, p("post_attention_layernorm.weight"), eps: config.normEpsilon)
       let gate = Ops.linear(h2, p("mlp.gate_proj.weight")), up = Ops.linear(h2, p("mlp.up_proj.weight"))
-      let m = Ops.swiGLU(gate, up)
+      let (m, gateSigmoid) = Ops.swiGLUWithSigmoid(gate, up)
       var x3 = Ops.linear(m, p("mlp.down_proj.weight"))
-      for i in 0..<x3.count { x3.data[i] += x2.data[i] }
+      x3.add(x2)
       caches.append(LayerCache(x: x, h1: h1, inv1: inv1, q: q, k: k, v: v, attention: cache, a: a, x2: x2, h2: h2, inv2: inv2,
-                               gate: gate, up: up, m: m))
+                               gate: gate, up: up, gateSigmoid: gateSigmoid, m: m))
       x = x3
     }
     let (hidden, invFinal) = Ops.rmsNorm(x, parameters["model.norm.weight"], eps: config.normEpsilon)
@@ -227,7 +229,8 @@ public struct Model: Sendable {
       for j in 0..<d { s += w.data[j] * hidden.data[r.position * d + j] }
       predictions.append(s)
     }
-    return Output(logits: logits, hidden: hidden, predictions: predictions, layers: caches, last: x, invFinal: invFinal)
+    return Output(logits: logits, hidden: hidden, predictions: predictions, layers: caches, last: x, invFinal: invFinal,
+                  rope: table)
   }
 
   /// The loss: weighted next-token cross-entropy plus `regressionScale` × MSE of the heads
@@ -293,25 +296,26 @@ public struct Model: Sendable {
       let p = { (part: String) in self.parameters[name(part)] }
       // MLP.
       let dm = Ops.linearBackward(dx, c.m, p("mlp.down_proj.weight"), dw: &g[name("mlp.down_proj.weight")])
-      let (dGate, dUp) = Ops.swiGLUBackward(dm, c.gate, c.up)
+      let (dGate, dUp) = Ops.swiGLUBackward(dm, c.gate, c.up, sigmoid: c.gateSigmoid)
       var dh2 = Ops.linearBackward(dGate, c.h2, p("mlp.gate_proj.weight"), dw: &g[name("mlp.gate_proj.weight")])
       let dh2b = Ops.linearBackward(dUp, c.h2, p("mlp.up_proj.weight"), dw: &g[name("mlp.up_proj.weight")])
-      for i in 0..<dh2.count { dh2.data[i] += dh2b.data[i] }
+      dh2.add(dh2b)
       var dx2 = Ops.rmsNormBackward(dh2, c.x2, p("post_attention_layernorm.weight"), inverseRMS: c.inv2,
                                     dg: &g[name("post_attention_layernorm.weight")])
-      for i in 0..<dx2.count { dx2.data[i] += dx.data[i] }
+      dx2.add(dx)
       // Attention.
       let da = Ops.linearBackward(dx2, c.a, p("self_attn.o_proj.weight"), dw: &g[name("self_attn.o_proj.weight")])
       let (dqr, dkr, dv) = Ops.attentionBackward(da, q: c.q, k: c.k, v: c.v, cache: c.attention, batch: b.batch,
                                                  length: b.length, heads: config.heads)
-      let dq = Ops.rope(dqr, heads: config.heads, positions: positions, base: config.ropeBase, inverse: true)
-      let dk = Ops.rope(dkr, heads: config.heads, positions: positions, base: config.ropeBase, inverse: true)
+      let dq = Ops.rope(dqr, heads: config.heads, table: out.rope, positions: positions, inverse: true)
+      let dk = Ops.rope(dkr, heads: config.heads, table: out.rope, positions: positions, inverse: true)
       var dh1 = Ops.linearBackward(dq, c.h1, p("self_attn.q_proj.weight"), dw: &g[name("self_attn.q_proj.weight")])
       let dh1k = Ops.linearBackward(dk, c.h1, p("self_attn.k_proj.weight"), dw: &g[name("self_attn.k_proj.weight")])
       let dh1v = Ops.linearBackward(dv, c.h1, p("self_attn.v_proj.weight"), dw: &g[name("self_attn.v_proj.weight")])
-      for i in 0..<dh1.count { dh1.data[i] += dh1k.data[i] + dh1v.data[i] }
+      dh1.add(dh1k)
+      dh1.add(dh1v)
       dx = Ops.rmsNormBackward(dh1, c.x, p("input_layernorm.weight"), inverseRMS: c.inv1, dg: &g[name("input_layernorm.weight")])
-      for i in 0..<dx.count { dx.data[i] += dx2.data[i] }
+      dx.add(dx2)
     }
     var embeddings = g["model.embed_tokens.weight"]
     g["model.embed_tokens.weight"] = Tensor(zeros: [0])

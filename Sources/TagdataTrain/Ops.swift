@@ -20,7 +20,7 @@ public enum Ops {
   /// Returns dx; adds dyᵀ x into dw.
   public static func linearBackward(_ dy: Tensor, _ x: Tensor, _ w: Tensor, dw: inout Tensor) -> Tensor {
     let n = x.rows, input = w.columns, output = w.rows
-    var dx = Tensor(zeros: x.shape)
+    var dx = Tensor.uninitialized(x.shape)
     dy.data.withUnsafeBufferPointer { pdy in
       w.data.withUnsafeBufferPointer { pw in
         dx.data.withUnsafeMutableBufferPointer { pdx in
@@ -43,14 +43,20 @@ public enum Ops {
   /// Returns y and the per-row inverse RMS (saved for the backward pass).
   public static func rmsNorm(_ x: Tensor, _ g: Tensor, eps: Float) -> (y: Tensor, inverseRMS: [Float]) {
     let d = x.columns
-    var y = Tensor(zeros: x.shape)
+    var y = Tensor.uninitialized(x.shape)
     var r = [Float](repeating: 0, count: x.rows)
-    for i in 0..<x.rows {
-      var s: Float = 0
-      for j in 0..<d { s += x.data[i * d + j] * x.data[i * d + j] }
-      let inv = 1 / (s / Float(d) + eps).squareRoot()
-      r[i] = inv
-      for j in 0..<d { y.data[i * d + j] = x.data[i * d + j] * inv * g.data[j] }
+    x.data.withUnsafeBufferPointer { xp in
+      g.data.withUnsafeBufferPointer { gp in
+        y.data.withUnsafeMutableBufferPointer { yp in
+          for i in 0..<x.rows {
+            var s: Float = 0
+            for j in 0..<d { s += xp[i * d + j] * xp[i * d + j] }
+            let inv = 1 / (s / Float(d) + eps).squareRoot()
+            r[i] = inv
+            for j in 0..<d { yp[i * d + j] = xp[i * d + j] * inv * gp[j] }
+          }
+        }
+      }
     }
     return (y, r)
   }
@@ -60,18 +66,25 @@ public enum Ops {
     -> Tensor
   {
     let d = x.columns
-    var dx = Tensor(zeros: x.shape)
-    for i in 0..<x.rows {
-      var dot: Float = 0
-      for j in 0..<d {
-        let u = dy.data[i * d + j] * g.data[j]
-        dot += u * x.data[i * d + j]
-        dg.data[j] += dy.data[i * d + j] * x.data[i * d + j] * r[i]
-      }
-      let c = r[i] * r[i] * dot / Float(d)
-      for j in 0..<d {
-        let u = dy.data[i * d + j] * g.data[j]
-        dx.data[i * d + j] = r[i] * (u - x.data[i * d + j] * c)
+    var dx = Tensor.uninitialized(x.shape)
+    x.data.withUnsafeBufferPointer { xp in
+      dy.data.withUnsafeBufferPointer { yp in
+        g.data.withUnsafeBufferPointer { gp in
+          dg.data.withUnsafeMutableBufferPointer { dgp in
+            dx.data.withUnsafeMutableBufferPointer { dxp in
+              for i in 0..<x.rows {
+                var dot: Float = 0
+                let ri = r[i]
+                for j in 0..<d {
+                  dot += yp[i * d + j] * gp[j] * xp[i * d + j]
+                  dgp[j] += yp[i * d + j] * xp[i * d + j] * ri
+                }
+                let c = ri * ri * dot / Float(d)
+                for j in 0..<d { dxp[i * d + j] = ri * (yp[i * d + j] * gp[j] - xp[i * d + j] * c) }
+              }
+            }
+          }
+        }
       }
     }
     return dx
@@ -81,23 +94,46 @@ public enum Ops {
 
   @inline(__always) static func sigmoid(_ v: Float) -> Float { 1 / (1 + expf(-v)) }
 
-  public static func swiGLU(_ a: Tensor, _ b: Tensor) -> Tensor {
-    var h = Tensor(zeros: a.shape)
-    for i in 0..<a.count {
-      let v = a.data[i]
-      h.data[i] = v * sigmoid(v) * b.data[i]
+  public static func swiGLU(_ a: Tensor, _ b: Tensor) -> Tensor { swiGLUWithSigmoid(a, b).h }
+
+  /// h and σ(a) (kept for the backward pass, which then needs no exponentials).
+  public static func swiGLUWithSigmoid(_ a: Tensor, _ b: Tensor) -> (h: Tensor, sigmoid: [Float]) {
+    var h = Tensor.uninitialized(a.shape)
+    var sig = [Float](unsafeUninitializedCapacity: a.count) { _, n in n = a.count }
+    a.data.withUnsafeBufferPointer { ap in
+      b.data.withUnsafeBufferPointer { bp in
+        h.data.withUnsafeMutableBufferPointer { hp in
+          for i in 0..<ap.count {
+            let v = ap[i], s = sigmoid(v)
+            sig[i] = s
+            hp[i] = v * s * bp[i]
+          }
+        }
+      }
     }
-    return h
+    return (h, sig)
   }
 
-  /// Returns (da, db).
-  public static func swiGLUBackward(_ dh: Tensor, _ a: Tensor, _ b: Tensor) -> (Tensor, Tensor) {
-    var da = Tensor(zeros: a.shape), db = Tensor(zeros: b.shape)
-    for i in 0..<a.count {
-      let v = a.data[i], s = sigmoid(v)
-      let silu = v * s
-      da.data[i] = dh.data[i] * b.data[i] * s * (1 + v * (1 - s))
-      db.data[i] = dh.data[i] * silu
+  /// Returns (da, db); `sigmoid` is σ(a) when the forward pass kept it.
+  public static func swiGLUBackward(_ dh: Tensor, _ a: Tensor, _ b: Tensor, sigmoid cached: [Float]? = nil) -> (Tensor, Tensor) {
+    var da = Tensor.uninitialized(a.shape), db = Tensor.uninitialized(b.shape)
+    let sig = cached ?? a.data.map(sigmoid)
+    a.data.withUnsafeBufferPointer { ap in
+      b.data.withUnsafeBufferPointer { bp in
+        dh.data.withUnsafeBufferPointer { hp in
+          sig.withUnsafeBufferPointer { sp in
+            da.data.withUnsafeMutableBufferPointer { dap in
+              db.data.withUnsafeMutableBufferPointer { dbp in
+                for i in 0..<ap.count {
+                  let v = ap[i], s = sp[i]
+                  dap[i] = hp[i] * bp[i] * s * (1 + v * (1 - s))
+                  dbp[i] = hp[i] * v * s
+                }
+              }
+            }
+          }
+        }
+      }
     }
     return (da, db)
   }
@@ -107,21 +143,37 @@ public enum Ops {
   /// Rotates each head of each row by its position's angles. `x` is (rows, heads × headDim);
   /// `positions[row]` is the row's position in its sequence. `inverse` rotates backwards (the
   /// backward pass of a rotation is the opposite rotation).
-  public static func rope(_ x: Tensor, heads: Int, positions: [Int], base: Float, inverse: Bool = false) -> Tensor {
-    let width = x.columns, hd = width / heads, half = hd / 2
-    var y = x
-    var frequencies = [Float](repeating: 0, count: half)
-    for i in 0..<half { frequencies[i] = powf(base, -Float(2 * i) / Float(hd)) }
-    // cos and sin per distinct position, computed once.
-    let longest = (positions.max() ?? 0) + 1
-    var cosTable = [Float](repeating: 0, count: longest * half), sinTable = cosTable
-    for p in 0..<longest {
+  /// cos and sin of every (position, frequency) pair up to `positions`, for ``rope(_:heads:table:positions:inverse:)``.
+  public struct RopeTable: Sendable {
+    public var half: Int
+    public var cos: [Float]
+    public var sin: [Float]
+    public init(headDimension hd: Int, positions: Int, base: Float) {
+      half = hd / 2
+      cos = [Float](repeating: 0, count: positions * half)
+      sin = cos
       for i in 0..<half {
-        let angle = Float(p) * frequencies[i]
-        cosTable[p * half + i] = cosf(angle)
-        sinTable[p * half + i] = inverse ? -sinf(angle) : sinf(angle)
+        let frequency = powf(base, -Float(2 * i) / Float(hd))
+        for p in 0..<positions {
+          let angle = Float(p) * frequency
+          cos[p * half + i] = cosf(angle)
+          sin[p * half + i] = sinf(angle)
+        }
       }
     }
+  }
+
+  public static func rope(_ x: Tensor, heads: Int, positions: [Int], base: Float, inverse: Bool = false) -> Tensor {
+    let table = RopeTable(headDimension: x.columns / heads, positions: (positions.max() ?? 0) + 1, base: base)
+    return rope(x, heads: heads, table: table, positions: positions, inverse: inverse)
+  }
+
+  public static func rope(_ x: Tensor, heads: Int, table: RopeTable, positions: [Int], inverse: Bool = false) -> Tensor {
+    let width = x.columns, hd = width / heads, half = hd / 2
+    precondition(table.half == half, "rotary table for another head size")
+    var y = x
+    let cosTable = table.cos
+    let sinTable = inverse ? table.sin.map { -$0 } : table.sin
     x.data.withUnsafeBufferPointer { xp in
       y.data.withUnsafeMutableBufferPointer { yp in
         for r in 0..<x.rows {
@@ -158,13 +210,41 @@ public enum Ops {
     }
   }
 
+  /// Softmax of each row i over the columns j ≤ i whose key is not padding; the others get 0.
+  static func causalSoftmax(_ z: inout [Float], length: Int, keyMask: [Bool], offset: Int) {
+    z.withUnsafeMutableBufferPointer { zp in
+      keyMask.withUnsafeBufferPointer { kp in
+        for i in 0..<length {
+          let row = zp.baseAddress! + i * length
+          var m = -Float.infinity
+          for j in 0...i where kp[offset + j] { m = max(m, row[j]) }
+          var sum: Float = 0
+          for j in 0...i {
+            let e: Float = kp[offset + j] && m > -.infinity ? expf(row[j] - m) : 0
+            row[j] = e
+            sum += e
+          }
+          let inv = sum > 0 ? 1 / sum : 0
+          for j in 0...i { row[j] *= inv }
+          if i + 1 < length { for j in (i + 1)..<length { row[j] = 0 } }
+        }
+      }
+    }
+  }
+
   /// dz = p ⊙ (dp − Σ dp ⊙ p), row by row.
   public static func softmaxBackward(_ p: [Float], _ dp: [Float], rows: Int, columns: Int) -> [Float] {
-    var dz = [Float](repeating: 0, count: p.count)
-    for i in 0..<rows {
-      var dot: Float = 0
-      for j in 0..<columns { dot += dp[i * columns + j] * p[i * columns + j] }
-      for j in 0..<columns { dz[i * columns + j] = p[i * columns + j] * (dp[i * columns + j] - dot) }
+    var dz = [Float](unsafeUninitializedCapacity: p.count) { _, n in n = p.count }
+    p.withUnsafeBufferPointer { pp in
+      dp.withUnsafeBufferPointer { dpp in
+        dz.withUnsafeMutableBufferPointer { dzp in
+          for i in 0..<rows {
+            var dot: Float = 0
+            for j in 0..<columns { dot += dpp[i * columns + j] * pp[i * columns + j] }
+            for j in 0..<columns { dzp[i * columns + j] = pp[i * columns + j] * (dpp[i * columns + j] - dot) }
+          }
+        }
+      }
     }
     return dz
   }
@@ -197,10 +277,7 @@ public enum Ops {
             }
           }
         }
-        for i in 0..<length {
-          for j in 0..<length where j > i || !keyMask[b * length + j] { scores[i * length + j] = -.infinity }
-        }
-        softmaxRows(&scores, rows: length, columns: length)
+        causalSoftmax(&scores, length: length, keyMask: keyMask, offset: b * length)
         scores.withUnsafeBufferPointer { ps in
           v.data.withUnsafeBufferPointer { pv in
             out.data.withUnsafeMutableBufferPointer { po in

@@ -11,6 +11,22 @@ public struct Tensor: Sendable, Equatable {
 
   public init(zeros shape: [Int]) { self.init(shape: shape, data: [Float](repeating: 0, count: shape.reduce(1, *))) }
 
+  /// Adds `other` (same number of elements) in place.
+  public mutating func add(_ other: Tensor) {
+    precondition(other.count == count)
+    data.withUnsafeMutableBufferPointer { a in
+      other.data.withUnsafeBufferPointer { b in
+        for i in 0..<a.count { a[i] += b[i] }
+      }
+    }
+  }
+
+  /// A tensor whose elements the caller overwrites before reading (no zero fill).
+  static func uninitialized(_ shape: [Int]) -> Tensor {
+    let n = shape.reduce(1, *)
+    return Tensor(shape: shape, data: [Float](unsafeUninitializedCapacity: n) { _, count in count = n })
+  }
+
   public var count: Int { data.count }
   /// Rows when seen as a matrix over the last dimension.
   public var rows: Int { shape.count <= 1 ? 1 : shape.dropLast().reduce(1, *) }

@@ -36,7 +36,7 @@ import Testing
     return out
   }
 
-  static func mutate(_ input: [UInt8], _ rng: inout Generator) -> [UInt8] {
+  static func mutate(_ input: [UInt8], _ rng: inout SplitMix) -> [UInt8] {
     var lines = input.split(separator: 0x0A, omittingEmptySubsequences: false).map { Array($0) }
     for _ in 0..<(1 + rng.below(3)) {
       guard !lines.isEmpty else { break }
@@ -62,7 +62,7 @@ import Testing
     let seeds = try Self.seeds()
     #expect(seeds.count >= 100)
     let iterations = Int(ProcessInfo.processInfo.environment["TAGDATA_FUZZ_ITERATIONS"] ?? "").map { $0 / 10 } ?? 10_000
-    var rng = Generator(seed: 20261122)
+    var rng = SplitMix(seed: 20261122)
     var read = 0, rejected = 0
     let writer = SmilesWriter()
     let started = Date()
@@ -88,18 +88,4 @@ import Testing
     #expect(read > iterations / 20 && rejected > iterations / 20)
     #expect(Date().timeIntervalSince(started) < Double(iterations) / 10_000 * 300)
   }
-}
-
-/// SplitMix64, for reproducible mutations.
-struct Generator {
-  var state: UInt64
-  init(seed: UInt64) { state = seed }
-  mutating func next() -> UInt64 {
-    state &+= 0x9E37_79B9_7F4A_7C15
-    var z = state
-    z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-    z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-    return z ^ (z >> 31)
-  }
-  mutating func below(_ n: Int) -> Int { Int(next() % UInt64(max(n, 1))) }
 }
