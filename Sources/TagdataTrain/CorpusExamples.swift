@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import Foundation
 import TagdataIO
 import TagdataSources
@@ -12,6 +15,8 @@ import TagdataSources
 /// - `protein-hydrophobicity`: `<bos> <Protein> sequence <Hydrophobic>`, regression of the
 ///   fraction of hydrophobic residues (A, I, L, M, F, V, W) from the hidden state at the
 ///   function tag's last token (stage 2: a function tag and its head).
+/// - `protein-length`: `<bos> <Protein> sequence <Length>`, regression of log10(length) / 4
+///   (a second function tag on the same domain).
 public enum CorpusExamples {
   struct MissingTag: Error, CustomStringConvertible {
     var description: String
@@ -61,19 +66,25 @@ public enum CorpusExamples {
                                              lossMask: [Bool](repeating: false, count: prefix.count) + [Bool](repeating: true, count: body.count),
                                              task: "Protein"))
       }
-    case "protein-hydrophobicity":
-      let protein = try tag("Protein"), function = try tag("Hydrophobic")
+    case "protein-hydrophobicity", "protein-length":
+      let name = name == "protein-length" ? "Length" : "Hydrophobic"
+      let protein = try tag("Protein"), function = try tag(name)
       for r in records {
-        let hydrophobic = r.sequence.filter { Array("AILMFVW".utf8).contains($0) }.count
-        let target = Float(hydrophobic) / Float(max(r.sequence.count, 1))
+        let target: Float
+        if name == "Length" {
+          target = log10f(Float(max(r.sequence.count, 1))) / 4
+        } else {
+          let hydrophobic = r.sequence.filter { Array("AILMFVW".utf8).contains($0) }.count
+          target = Float(hydrophobic) / Float(max(r.sequence.count, 1))
+        }
         let room = max(1, length - 1 - protein.count - function.count)
         let tokens = [ByteTokenizer.bos] + protein + ByteTokenizer.encode(String(decoding: r.sequence.prefix(room), as: UTF8.self)) + function
         examples.append(TokenDataset.Example(tokens: tokens, lossMask: [Bool](repeating: false, count: tokens.count),
-                                             task: "Hydrophobic",
-                                             regression: [TokenDataset.Regression(head: "Hydrophobic", position: tokens.count - 1, target: target)]))
+                                             task: name,
+                                             regression: [TokenDataset.Regression(head: name, position: tokens.count - 1, target: target)]))
       }
     default:
-      throw MissingTag(description: "unknown built-in dataset \(name) (uniprot-text, protein-sequences, protein-hydrophobicity)")
+      throw MissingTag(description: "unknown built-in dataset \(name) (uniprot-text, protein-sequences, protein-hydrophobicity, protein-length)")
     }
     // A fixed shuffle, so that the validation split is a sample of all sources.
     var rng = SplitMix64(seed: 12345)

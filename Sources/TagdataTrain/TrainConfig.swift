@@ -30,7 +30,8 @@ public struct TrainConfig: Codable, Sendable {
     public var path: String?
     /// a dataset built from the shipped corpora: `uniprot-text` (UniProt free text),
     /// `protein-sequences` (domain-tagged sequences), `protein-hydrophobicity` (domain and
-    /// function tags, regression on the fraction of hydrophobic residues).
+    /// function tags, regression on the fraction of hydrophobic residues), `protein-length`
+    /// (a second function tag: log10 of the length / 4).
     public var builtin: String?
     /// Examples held out for validation (the last ones).
     public var validationFraction: Double?

@@ -84,7 +84,9 @@ import TestSupport
   }
 
   /// A domain stage that grows the vocabulary learns the new embedding and LM-head rows and the
-  /// domain tag; every old row and every other base weight stays bit-identical.
+  /// domain tag; every old row and every other base weight stays bit-identical. Then two
+  /// function stages: the last one learns only its own tag and head, everything learned before
+  /// (base, domain tag, the first function tag and head) stays bit-identical.
   @Test func growingTheVocabularyTrainsOnlyTheNewRows() throws {
     let dir = TestSupport.tempDirectory()
     // Sequences over ten new tokens (260..<270), after the Protein tag (ids 270, 271 once the
@@ -105,7 +107,13 @@ import TestSupport
          {"name": "base", "kind": "base", "data": {"builtin": "uniprot-text"}, "steps": 5, "batch": 4, "length": 32,
           "learningRate": 0.003},
          {"name": "grow", "kind": "domain", "data": {"path": "grown"}, "vocabularySize": 270,
-          "tags": [{"name": "Protein", "rows": 2}], "steps": 10, "batch": 4, "length": 32, "learningRate": 0.01}]}
+          "tags": [{"name": "Protein", "rows": 2}], "steps": 10, "batch": 4, "length": 32, "learningRate": 0.01},
+         {"name": "hydrophobic", "kind": "function", "data": {"builtin": "protein-hydrophobicity"},
+          "tags": [{"name": "Hydrophobic", "rows": 1}], "heads": ["Hydrophobic"], "steps": 6, "batch": 4, "length": 32,
+          "learningRate": 0.01},
+         {"name": "length", "kind": "function", "data": {"builtin": "protein-length"},
+          "tags": [{"name": "Length", "rows": 1}], "heads": ["Length"], "steps": 6, "batch": 4, "length": 32,
+          "learningRate": 0.01}]}
       """
     let path = dir.appendingPathComponent("grow.json").path
     try Data(config.utf8).write(to: URL(fileURLWithPath: path))
@@ -128,6 +136,17 @@ import TestSupport
     fresh.growVocabulary(to: 270, seed: 3 &* 3_000_017 &+ 1)
     #expect(Array(after.parameters["model.embed_tokens.weight"].data[(260 * d)...])
       != Array(fresh.parameters["model.embed_tokens.weight"].data[(260 * d)...]))
+    // Stages 3 and 4 (function tags): everything of stage 2 and 3 kept bit for bit, only the
+    // declared tag and head learned.
+    let third = try Model.load(from: out + "/stage-3-hydrophobic/model"), fourth = try Model.load(from: out + "/stage-4-length/model")
+    for name in after.parameters.names { #expect(third.parameters[name] == after.parameters[name], "\(name) changed in stage 3") }
+    for name in third.parameters.names { #expect(fourth.parameters[name] == third.parameters[name], "\(name) changed in stage 4") }
+    var untrained = third
+    untrained.addTag("Length", rows: 1, seed: 3 &* 1_000_003 &+ UInt64(3 * 100))
+    untrained.addHead("Length", seed: 3 &* 2_000_003 &+ UInt64(3 * 100))
+    #expect(fourth.parameters["tags.Length"] != untrained.parameters["tags.Length"])
+    #expect(fourth.parameters["heads.Length.weight"] != untrained.parameters["heads.Length.weight"])
+    #expect(fourth.headNames.sorted() == ["Hydrophobic", "Length"])
   }
 
   /// The token dataset format reads back, and numpy's memmap reads the same tokens.
