@@ -93,7 +93,7 @@ public enum Sanitizer {
     // An H atom kept for a double-bond configuration that turned out not to be stereo (the other
     // end has two equivalent substituents, or the H's own atom carries another hydrogen) is
     // folded into its atom after all: sanitize again without it.
-    if foldAlso.isEmpty {
+    if foldAlso.isEmpty, mol.atoms.contains(where: { $0.element == 1 }) {
       var stereoReferences = Set<Int>()
       for s in mol.doubleBondStereo {
         stereoReferences.insert(s.reference.0)

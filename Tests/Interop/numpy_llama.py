@@ -75,7 +75,9 @@ def main():
         u = h @ p("mlp.up_proj.weight").T
         x = x + ((g / (1 + np.exp(-g))) * u) @ p("mlp.down_proj.weight").T
     hidden = rms_norm(x, w["model.norm.weight"], eps)
-    logits = hidden @ w["lm_head.weight"].T
+    # Tied embeddings: the LM head is the embedding matrix when the file has no lm_head.
+    head = w["lm_head.weight"] if "lm_head.weight" in w else w["model.embed_tokens.weight"]
+    logits = hidden @ head.T
     predictions = [float(hidden[pos] @ w[f"heads.{head}.weight"][0] + w[f"heads.{head}.bias"][0])
                    for pos, head in spec.get("regression", [])]
     json.dump({"logits": logits.reshape(-1).tolist(), "predictions": predictions}, open(out, "w"))

@@ -110,7 +110,7 @@ import TestSupport
           "tags": [{"name": "Protein", "rows": 2}], "steps": 10, "batch": 4, "length": 32, "learningRate": 0.01},
          {"name": "hydrophobic", "kind": "function", "data": {"builtin": "protein-hydrophobicity"},
           "tags": [{"name": "Hydrophobic", "rows": 1}], "heads": ["Hydrophobic"], "steps": 6, "batch": 4, "length": 32,
-          "learningRate": 0.01},
+          "accumulate": 2, "learningRate": 0.01},
          {"name": "length", "kind": "function", "data": {"builtin": "protein-length"},
           "tags": [{"name": "Length", "rows": 1}], "heads": ["Length"], "steps": 6, "batch": 4, "length": 32,
           "learningRate": 0.01}]}
