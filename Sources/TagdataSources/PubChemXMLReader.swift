@@ -68,9 +68,7 @@ public final class PubChemXMLReader: MoleculeReader {
         return nil
       }
       if status < 0 {
-        let line = Int(xmlTextReaderGetParserLineNumber(reader))
-        let error: Error = context.inputError
-          ?? XMLError(file: context.source.name, line: line, message: context.lastMessage ?? "XML is not well-formed")
+        let error = readError(reader, context)
         if compoundDepth >= 0 {
           failed = error
           return abandon("\(error)")

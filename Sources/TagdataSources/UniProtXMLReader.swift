@@ -56,9 +56,7 @@ public final class UniProtXMLReader: ProteinReader {
         return nil
       }
       if status < 0 {
-        let line = Int(xmlTextReaderGetParserLineNumber(reader))
-        let error: Error = context.inputError
-          ?? XMLError(file: context.source.name, line: line, message: context.lastMessage ?? "XML is not well-formed")
+        let error = readError(reader, context)
         if current != nil {
           failed = error
           return abandon("\(error)")
@@ -314,6 +312,14 @@ func makeXMLReader(_ source: ByteSource) throws -> (xmlTextReaderPtr, XMLInputCo
   }
   xmlTextReaderSetStructuredErrorHandler(r, xmlStructuredError, unmanaged.toOpaque())
   return (r, context)
+}
+
+/// Why a pull reader stopped: the input's own error (I/O, decompression) or the XML error, with
+/// its line.
+func readError(_ reader: xmlTextReaderPtr, _ context: XMLInputContext) -> Error {
+  let line = Int(xmlTextReaderGetParserLineNumber(reader))
+  return context.inputError
+    ?? XMLError(file: context.source.name, line: line, message: context.lastMessage ?? "XML is not well-formed")
 }
 
 /// Shared with the libxml2 callbacks: the byte source and the first error seen.
