@@ -24,6 +24,7 @@ public struct StepLog: Codable, Sendable {
 ///     OUT/stage-1-NAME/latest             name of the newest complete checkpoint
 ///     OUT/stage-1-NAME/model/             the stage's final model (ours + tag dictionary)
 ///     OUT/log.jsonl                       every step
+///     OUT/loss.svg                        the log as a chart (training and validation loss per stage)
 ///
 /// Stages run in order; a completed stage is not run again. An interrupted stage resumes from
 /// its latest checkpoint and, in deterministic mode (one BLAS thread, the default), reaches the
@@ -71,7 +72,16 @@ public final class Trainer {
       results.append(result)
       model = trained
     }
+    try writePlot()
     return results
+  }
+
+  /// `OUT/loss.svg`: the log as a chart, one panel per stage.
+  func writePlot() throws {
+    guard let text = try? String(contentsOfFile: logPath, encoding: .utf8) else { return }
+    let decoder = JSONDecoder()
+    let log = text.split(separator: "\n").compactMap { try? decoder.decode(StepLog.self, from: Data($0.utf8)) }
+    try Data(LossPlot.svg(log).utf8).write(to: URL(fileURLWithPath: output + "/loss.svg"))
   }
 
   /// Every step allocates and frees the same large activation buffers: keep freed memory in

@@ -20,7 +20,7 @@ struct Train: ParsableCommand {
 
       Output: OUT/stage-N-NAME/model (config.json, model.safetensors, and the tag dictionary \
       tags.safetensors + tags.json), checkpoints every few steps, OUT/log.jsonl with every \
-      step. Re-running the same command after an interruption (even kill -9) resumes from the \
+      step, OUT/loss.svg charting training and validation loss per stage. Re-running the same command after an interruption (even kill -9) resumes from the \
       last checkpoint; finished stages are not run again.
 
       Example (about a minute on a laptop):

@@ -33,6 +33,10 @@ import TestSupport
     // Every step is in the log once, in order.
     let log = try String(contentsOfFile: out + "/log.jsonl", encoding: .utf8).split(separator: "\n")
     #expect(log.count == 60 + 40 + 40)
+    // The chart: one panel and one loss line per stage, validation dots.
+    let svg = try String(contentsOfFile: out + "/loss.svg", encoding: .utf8)
+    #expect(svg.hasPrefix("<svg") && svg.components(separatedBy: "<polyline").count == 4)
+    #expect(svg.contains("<circle") && svg.contains("hydrophobicity"))
   }
 
   /// SIGKILL part-way through, re-run: the final weights of every stage are bit-identical to an
