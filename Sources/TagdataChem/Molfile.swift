@@ -47,18 +47,6 @@ public enum Molfile {
     return Record(title: title, molecule: mol)
   }
 
-  static func field(_ bytes: [UInt8], _ from: Int, _ to: Int) -> String {
-    guard from < bytes.count else { return "" }
-    return String(decoding: bytes[from..<min(to, bytes.count)], as: UTF8.self).trimmingBlanks()
-  }
-
-  static func element(_ symbol: String, line: Int) throws(MolfileError) -> Int {
-    if symbol == "D" || symbol == "T" { return 1 }
-    if ["*", "A", "Q", "L", "R#", "R", "X"].contains(symbol) { return 0 }
-    guard let z = PeriodicTable.number(of: symbol) else { throw MolfileError(line: line, message: "unknown element '\(symbol)'") }
-    return z
-  }
-
   /// Element numbers of symbols written in molfiles (D and T are hydrogen isotopes; query and
   /// R-group symbols are dummy atoms).
   static let symbolTable: [String: (element: Int, isotope: Int)] = {
@@ -200,7 +188,9 @@ public enum Molfile {
         guard words.count >= 5, let id = Int(words[0]), let x = Double(words[2]), let y = Double(words[3]),
           let z = Double(words[4])
         else { throw MolfileError(line: line, message: "bad V3000 atom line") }
-        var atom = Atom(element: try element(words[1], line: line))
+        guard let known = symbolTable[words[1]] else { throw MolfileError(line: line, message: "unknown element '\(words[1])'") }
+        var atom = Atom(element: known.element)
+        atom.isotope = known.isotope
         for w in words.dropFirst(6) {
           let kv = w.split(separator: "=", maxSplits: 1)
           guard kv.count == 2, let v = Int(kv[1]) else { continue }

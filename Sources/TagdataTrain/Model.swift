@@ -34,12 +34,9 @@ public struct Parameters: Sendable, Equatable {
       if tensors[name] == nil { names.append(name) }
       tensors[name] = newValue
     }
-    // In-place element updates (`g[name].data[i] += x`) without copying the tensor.
+    // In-place element updates (`g[name].data[i] += x`) of an existing tensor, without a copy.
     _modify {
-      if tensors[name] == nil {
-        names.append(name)
-        tensors[name] = Tensor(zeros: [0])
-      }
+      precondition(tensors[name] != nil, "no parameter \(name)")
       yield &tensors[name]!
     }
   }
@@ -317,17 +314,12 @@ public struct Model: Sendable {
       dx = Ops.rmsNormBackward(dh1, c.x, p("input_layernorm.weight"), inverseRMS: c.inv1, dg: &g[name("input_layernorm.weight")])
       dx.add(dx2)
     }
-    var embeddings = g["model.embed_tokens.weight"]
-    g["model.embed_tokens.weight"] = Tensor(zeros: [0])
     for (i, id) in b.tokens.enumerated() {
       let (tensorName, row) = embeddingRow(id)
-      if tensorName == "model.embed_tokens.weight" {
-        for j in 0..<d { embeddings.data[row * d + j] += dx.data[i * d + j] }
-      } else {
-        for j in 0..<d { g[tensorName].data[row * d + j] += dx.data[i * d + j] }
+      g[tensorName].data.withUnsafeMutableBufferPointer { e in
+        for j in 0..<d { e[row * d + j] += dx.data[i * d + j] }
       }
     }
-    g["model.embed_tokens.weight"] = embeddings
     return (loss, g)
   }
 }

@@ -27,6 +27,28 @@ import Testing
     #expect(ours == [try Smiles.canonical(rdkit)])
   }
 
+  /// D and T are hydrogen isotopes in V3000 atom lines too.
+  @Test func v3000DeuteriumKeepsItsMass() throws {
+    let text = """
+
+        test
+
+        0  0  0     0  0            999 V3000
+      M  V30 BEGIN CTAB
+      M  V30 COUNTS 2 1 0 0 0
+      M  V30 BEGIN ATOM
+      M  V30 1 C 0 0 0 0
+      M  V30 2 D 1 0 0 0
+      M  V30 END ATOM
+      M  V30 BEGIN BOND
+      M  V30 1 1 1 2
+      M  V30 END BOND
+      M  V30 END CTAB
+      M  END
+      """
+    #expect(SmilesWriter().write(try Molfile.read(text).molecule) == "[2H]C")
+  }
+
   @Test func readsSDFDataItems() throws {
     let opened = try openInput(TestSupport.corpus("pubchem/sdf/pubchem_87396055.sdf").path)
     let reader = SDFReader(lines: LineReader(opened.source))

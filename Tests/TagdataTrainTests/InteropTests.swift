@@ -56,7 +56,10 @@ struct NumpyReferenceTests {
   /// A LLaMA-layout directory made in Python (safetensors, float16 weights, tied embeddings)
   /// loads in tagdata, whose logits equal the numpy reference's on the same weights.
   @Test func huggingFaceLayoutCheckpointLoads() throws {
-    guard let python = TestSupport.python else { return }
+    guard let python = TestSupport.python else {
+      Issue.record("no venv python")
+      return
+    }
     let dir = TestSupport.tempDirectory().path
     let make = """
       import json, sys, numpy as np

@@ -165,7 +165,10 @@ import TestSupport
     try data.write(to: dir)
     let back = try TokenDataset.read(from: dir)
     #expect(back.examples == examples && back.manifest == data.manifest)
-    guard let python = TestSupport.python else { return }
+    guard let python = TestSupport.python else {
+      if TestSupport.interopRequired { Issue.record("no venv python") }
+      return
+    }
     let r = try TestSupport.run(python, ["-c", """
       import sys, numpy as np
       d = sys.argv[1]
