@@ -25,12 +25,14 @@ let package = Package(
     .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
   ],
   targets: [
-    // System C libraries (Debian: zlib1g-dev, libbz2-dev, libxml2-dev, libsqlite3-dev, libopenblas-dev).
+    // System C libraries (Debian: zlib1g-dev, libbz2-dev, libxml2-dev, libsqlite3-dev).
     .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
     .systemLibrary(name: "CBZ2", providers: [.apt(["libbz2-dev"])]),
     .systemLibrary(name: "CLibXML2", pkgConfig: "libxml-2.0", providers: [.apt(["libxml2-dev"])]),
     .systemLibrary(name: "CSQLite3", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
-    .systemLibrary(name: "CCBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
+    // glibc's malloc.h. OpenBLAS (libopenblas0) is loaded when the first matrix multiply runs, not
+    // linked: its thread pool would otherwise start, and spin, in every tagdata command.
+    .systemLibrary(name: "CMalloc"),
 
     .target(name: "TagdataIO", dependencies: ["CZlib", "CBZ2"], swiftSettings: hotPath),
     .target(name: "TagdataBio", dependencies: [.product(name: "Crypto", package: "swift-crypto")], swiftSettings: hotPath),
@@ -40,7 +42,7 @@ let package = Package(
     .target(
       name: "TagdataIngest", dependencies: ["TagdataIO", "TagdataBio", "TagdataChem", "TagdataSources", "TagdataCatalog"],
       swiftSettings: hotPath),
-    .target(name: "TagdataTrain", dependencies: ["CCBLAS", "TagdataIO", "TagdataSources"], swiftSettings: hotPath),
+    .target(name: "TagdataTrain", dependencies: ["CMalloc", "TagdataIO", "TagdataSources"], swiftSettings: hotPath),
     .executableTarget(
       name: "tagdata",
       dependencies: ["TagdataIngest", "TagdataChem", "TagdataSources", "TagdataTrain", .product(name: "ArgumentParser", package: "swift-argument-parser")]),

@@ -1,18 +1,81 @@
-import CCBLAS
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// Single-precision matrix multiply, row-major: `C = alpha * op(A) * op(B) + beta * C`, where
 /// `op(A)` is `m × k`, `op(B)` is `k × n`, and `op` transposes when asked. Leading dimensions
 /// are row strides, so sub-matrices (one attention head of a batch) need no copies.
 ///
 /// ``sgemm`` calls OpenBLAS; ``reference`` is the plain triple loop the tests compare it with.
+///
+/// OpenBLAS is opened on first use (`dlopen`), not linked: a linked OpenBLAS starts its thread
+/// pool when the program loads, and those threads spin for a while, which costs every tagdata
+/// command (ingest, canon, ...) CPU time it has no use for on a small machine. Its own threads
+/// are kept off (`OPENBLAS_NUM_THREADS=1` unless set) until ``setThreads(_:)`` asks for more.
 public enum Gemm {
+  /// The CBLAS entry points in use.
+  struct BLAS: @unchecked Sendable {
+    typealias SgemmFn = @convention(c) (
+      Int32, Int32, Int32, Int32, Int32, Int32, Float, UnsafePointer<Float>?, Int32, UnsafePointer<Float>?, Int32, Float,
+      UnsafeMutablePointer<Float>?, Int32) -> Void
+    typealias SetThreadsFn = @convention(c) (Int32) -> Void
+    let sgemm: SgemmFn
+    let setThreads: SetThreadsFn?
+  }
+
+  /// Why OpenBLAS could not be opened.
+  public struct LoadError: Error, CustomStringConvertible {
+    public let description: String
+  }
+
+  /// Shared objects tried in order (Debian's libopenblas0 first).
+  static let libraryNames = ["libopenblas.so.0", "libopenblas.so", "libopenblas.dylib", "libcblas.so.3"]
+
+  static let blas: Result<BLAS, LoadError> = {
+    setenv("OPENBLAS_NUM_THREADS", "1", 0)
+    var tried: [String] = []
+    for name in libraryNames {
+      guard let handle = dlopen(name, RTLD_NOW | RTLD_LOCAL) else {
+        tried.append(dlerror().map { String(cString: $0) } ?? name)
+        continue
+      }
+      guard let sgemm = dlsym(handle, "cblas_sgemm") else {
+        tried.append("\(name): no cblas_sgemm")
+        continue
+      }
+      let threads = dlsym(handle, "openblas_set_num_threads")
+      return .success(BLAS(sgemm: unsafeBitCast(sgemm, to: BLAS.SgemmFn.self),
+                           setThreads: threads.map { unsafeBitCast($0, to: BLAS.SetThreadsFn.self) }))
+    }
+    return .failure(LoadError(description: "OpenBLAS could not be loaded (on Debian: apt install libopenblas0): "
+                                + tried.joined(separator: "; ")))
+  }()
+
+  /// Opens OpenBLAS now, so that a missing library is an error here rather than a stop at the
+  /// first matrix multiply.
+  public static func load() throws {
+    if case let .failure(e) = blas { throw e }
+  }
+
+  private static var loaded: BLAS {
+    switch blas {
+    case let .success(b): return b
+    case let .failure(e): fatalError("\(e)")
+    }
+  }
+
+  // CBLAS enumerations (cblas.h).
+  static let rowMajor: Int32 = 101, noTrans: Int32 = 111, trans: Int32 = 112
+
   public static func sgemm(transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int, alpha: Float = 1,
                            a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int, beta: Float = 0,
                            c: UnsafeMutablePointer<Float>, ldc: Int)
   {
     guard m > 0 && n > 0 else { return }
-    cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
-                Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+    loaded.sgemm(rowMajor, transA ? trans : noTrans, transB ? trans : noTrans,
+                 Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
   }
 
   public static func reference(transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int, alpha: Float = 1,
@@ -33,7 +96,7 @@ public enum Gemm {
   }
 
   /// Threads OpenBLAS may use (one is the dependable choice on a shared small machine).
-  public static func setThreads(_ n: Int) { openblas_set_num_threads(Int32(max(1, n))) }
+  public static func setThreads(_ n: Int) { loaded.setThreads?(Int32(max(1, n))) }
 
   /// `A × Bᵀ` or other combinations on whole tensors seen as matrices.
   public static func matmul(_ a: Tensor, _ b: Tensor, transA: Bool = false, transB: Bool = false) -> Tensor {

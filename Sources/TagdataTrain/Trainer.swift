@@ -1,4 +1,4 @@
-import CCBLAS
+import CMalloc
 import Foundation
 import TagdataIO
 
@@ -55,6 +55,7 @@ public final class Trainer {
   public func run() throws -> [StageResult] {
     // Parallelism is over batch shards (one per worker thread); BLAS runs single-threaded in
     // each, which keeps both cores busy outside the matrix multiplies too.
+    try Gemm.load()
     Gemm.setThreads(1)
     Self.keepFreedMemory()
     try FileManager.default.createDirectory(atPath: output, withIntermediateDirectories: true)

@@ -15,6 +15,7 @@ struct Debug: ParsableCommand {
     @Argument(help: "Shapes as MxKxN.") var shapes: [String]
 
     func run() throws {
+      try Gemm.load()
       Gemm.setThreads(threads)
       for shape in shapes {
         let d = shape.split(separator: "x").compactMap { Int($0) }
