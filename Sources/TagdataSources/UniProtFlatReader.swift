@@ -318,27 +318,39 @@ public final class UniProtFlatReader: ProteinReader {
         continue
       }
       if !indented { inSubsection = false }
-      for (prefix, kind) in [("RecName:", "recommended"), ("AltName:", "alternative"), ("SubName:", "submitted")]
-      where Bytes.hasPrefix(line, prefix) {
-        section = kind
-        line = Bytes.trim(line.dropFirst(prefix.utf8.count))
+      if line.count >= 8 && line[line.startIndex + 7] == UInt8(ascii: ":") {
+        let head = line.prefix(8)
+        let kind = Bytes.equal(head, "RecName:") ? "recommended" : Bytes.equal(head, "AltName:") ? "alternative"
+          : Bytes.equal(head, "SubName:") ? "submitted" : nil
+        if let kind {
+          section = kind
+          line = Bytes.trim(line.dropFirst(8))
+        }
       }
       guard let eq = line.firstIndex(of: 0x3D) else { continue }
-      let key = Bytes.string(line[..<eq])
-      let value = Bytes.dropSuffix(line[(eq + 1)...], 0x3B).withUnsafeBufferPointer { UniProtText.clean(bytes: $0) }
+      let key = line[..<eq]
+      let full = Bytes.equal(key, "Full")
       let kind: String
-      switch key {
-      case "Full": kind = section
-      case "Short": kind = section + "-short"
-      case "EC": kind = "ec"
-      case "Allergen": kind = "allergen"
-      case "Biotech": kind = "biotech"
-      case "CD_antigen": kind = "cd-antigen"
-      case "INN": kind = "inn"
-      default: continue
+      if full {
+        kind = section
+      } else if Bytes.equal(key, "Short") {
+        kind = section + "-short"
+      } else if Bytes.equal(key, "EC") {
+        kind = "ec"
+      } else if Bytes.equal(key, "Allergen") {
+        kind = "allergen"
+      } else if Bytes.equal(key, "Biotech") {
+        kind = "biotech"
+      } else if Bytes.equal(key, "CD_antigen") {
+        kind = "cd-antigen"
+      } else if Bytes.equal(key, "INN") {
+        kind = "inn"
+      } else {
+        continue
       }
+      let value = Bytes.dropSuffix(line[(eq + 1)...], 0x3B).withUnsafeBufferPointer { UniProtText.clean(bytes: $0) }
       r.names.append(ProteinName(kind: kind, value: value))
-      if key == "Full" && r.proteinName == nil && (section == "recommended" || section == "submitted") {
+      if full && r.proteinName == nil && (section == "recommended" || section == "submitted") {
         r.proteinName = value
       }
     }
@@ -354,31 +366,36 @@ public final class UniProtFlatReader: ProteinReader {
       if !first.isEmpty { first.append(0x20) }
       first.append(contentsOf: t)
     }
-    let gene = UniProtText.clean(String(decoding: first, as: UTF8.self))
-    if !gene.contains("=") {
+    var gene: [UInt8] = []
+    gene.reserveCapacity(first.count)
+    first.withUnsafeBufferPointer { UniProtText.clean($0, into: &gene) }
+    if !gene.contains(UInt8(ascii: "=")) {
       // Old free-text style: "FOS." or "HTR4 OR X."
-      var g = Substring(gene)
-      if g.hasSuffix(".") { g.removeLast() }
-      let head = g.split(separator: " OR ", maxSplits: 1, omittingEmptySubsequences: false)
-      let first = (head.first ?? g).split(separator: " AND ", maxSplits: 1, omittingEmptySubsequences: false).first ?? g
-      let value = String(first)
-      return value.isEmpty ? nil : value
+      var g = gene[...]
+      if g.last == UInt8(ascii: ".") { g = g.dropLast() }
+      if let or = Bytes.find(" OR ", in: g) { g = g[..<or] }
+      if let and = Bytes.find(" AND ", in: g) { g = g[..<and] }
+      return g.isEmpty ? nil : Bytes.string(g)
     }
-    // Fields end with "; " (values may contain ';', e.g. "Name=HvPIP2;8;").
-    var g = Substring(gene)
-    if g.hasSuffix(";") { g.removeLast() }
-    var fields: [Substring: Substring] = [:]
-    for part in g.split(separator: "; ") {
-      guard let eq = part.firstIndex(of: "=") else { continue }
-      let key = part[..<eq]
-      if fields[key] == nil { fields[key] = part[part.index(after: eq)...] }
+    // Fields end with "; " (values may contain ';', e.g. "Name=HvPIP2;8;"). The first field of
+    // each key counts; Name wins over OrderedLocusNames, which wins over ORFNames.
+    var g = gene[...]
+    if g.last == UInt8(ascii: ";") { g = g.dropLast() }
+    var found: [ArraySlice<UInt8>?] = [nil, nil, nil]
+    var rest = g
+    while !rest.isEmpty {
+      let end = Bytes.find("; ", in: rest) ?? rest.endIndex
+      let field = rest[..<end]
+      rest = end == rest.endIndex ? rest[end...] : rest[(end + 2)...]
+      guard let eq = field.firstIndex(of: UInt8(ascii: "=")) else { continue }
+      let key = field[..<eq]
+      let slot = Bytes.equal(key, "Name") ? 0 : Bytes.equal(key, "OrderedLocusNames") ? 1 : Bytes.equal(key, "ORFNames") ? 2 : -1
+      if slot >= 0 && found[slot] == nil { found[slot] = field[(eq + 1)...] }
     }
-    for key in ["Name", "OrderedLocusNames", "ORFNames"] {
-      if let v = fields[Substring(key)] {
-        let firstName = v.split(separator: ",").first ?? v
-        let cleaned = UniProtText.clean(String(firstName))
-        if !cleaned.isEmpty { return cleaned }
-      }
+    for case let v? in found {
+      let firstName = v.split(separator: UInt8(ascii: ",")).first ?? v
+      let cleaned = firstName.withUnsafeBufferPointer { UniProtText.clean(bytes: $0) }
+      if !cleaned.isEmpty { return cleaned }
     }
     return nil
   }
@@ -431,21 +448,31 @@ enum Bytes {
     return v
   }
 
-  static func find(_ needle: String, in s: Slice) -> Int? {
-    let n = Array(needle.utf8)
-    guard !n.isEmpty, s.count >= n.count else { return nil }
-    var i = s.startIndex
-    while i <= s.endIndex - n.count {
-      if s[i] == n[0] && s[i..<(i + n.count)].elementsEqual(n) { return i }
-      i += 1
+  static func find(_ needle: StaticString, in s: Slice) -> Int? {
+    let n = needle.utf8CodeUnitCount
+    guard n > 0, s.count >= n else { return nil }
+    let p = needle.utf8Start
+    return s.withUnsafeBufferPointer { b -> Int? in
+      let first = p[0]
+      var i = 0
+      outer: while i <= b.count - n {
+        if b[i] == first {
+          for j in 1..<n where b[i + j] != p[j] {
+            i += 1
+            continue outer
+          }
+          return s.startIndex + i
+        }
+        i += 1
+      }
+      return nil
     }
-    return nil
   }
 
   /// The digits right after the first occurrence of `marker`.
-  static func int(after marker: String, in s: Slice) -> Int? {
+  static func int(after marker: StaticString, in s: Slice) -> Int? {
     guard let at = find(marker, in: s) else { return nil }
-    let from = at + marker.utf8.count
+    let from = at + marker.utf8CodeUnitCount
     var to = from
     while to < s.endIndex && s[to] >= 0x30 && s[to] <= 0x39 { to += 1 }
     return int(s[from..<to])

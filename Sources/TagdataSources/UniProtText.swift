@@ -47,22 +47,32 @@ enum UniProtText {
   }
 
   static func clean(bytes: UnsafeBufferPointer<UInt8>) -> String {
-    // Fast path: nothing to remove or collapse.
-    var simple = true
+    if isClean(bytes) { return String(decoding: bytes, as: UTF8.self) }
+    var out = [UInt8]()
+    out.reserveCapacity(bytes.count)
+    clean(bytes, into: &out)
+    return String(decoding: out, as: UTF8.self)
+  }
+
+  /// True when ``clean(bytes:)`` would return the text unchanged.
+  @inline(__always)
+  static func isClean(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
     var previousBlank = true
     for b in bytes {
       let blank = b == 0x20
       if b == UInt8(ascii: "{") || b == 0x0A || b == 0x09 || b == 0x0D || (blank && previousBlank)
-        || (previousBlank && (b == UInt8(ascii: ".") || b == UInt8(ascii: ";") || b == UInt8(ascii: ",")) && !bytes.isEmpty)
+        || (previousBlank && (b == UInt8(ascii: ".") || b == UInt8(ascii: ";") || b == UInt8(ascii: ",")))
       {
-        simple = false
-        break
+        return false
       }
       previousBlank = blank
     }
-    if simple && !previousBlank { return String(decoding: bytes, as: UTF8.self) }
-    var out = [UInt8]()
-    out.reserveCapacity(bytes.count)
+    return !previousBlank || bytes.isEmpty
+  }
+
+  /// Appends the cleaned text to `out` (which the caller has emptied or not).
+  static func clean(_ bytes: UnsafeBufferPointer<UInt8>, into out: inout [UInt8]) {
+    let base = out.count
     var depth = 0
     var afterEvidence = false
     var pendingBlank = false
@@ -75,14 +85,14 @@ enum UniProtText {
       }
       if depth > 0 { continue }
       if b == 0x20 || b == 0x0A || b == 0x09 || b == 0x0D {
-        if !out.isEmpty { pendingBlank = true }
+        if out.count > base { pendingBlank = true }
         continue
       }
       let punctuation = b == UInt8(ascii: ".") || b == UInt8(ascii: ";") || b == UInt8(ascii: ",")
       if afterEvidence {
         afterEvidence = false
         // "text. {ECO:...}." ends the sentence once, not twice.
-        if b == UInt8(ascii: "."), out.last == UInt8(ascii: ".") {
+        if b == UInt8(ascii: "."), out.count > base, out.last == UInt8(ascii: ".") {
           pendingBlank = false
           continue
         }
@@ -91,7 +101,6 @@ enum UniProtText {
       pendingBlank = false
       out.append(b)
     }
-    return String(decoding: out, as: UTF8.self)
   }
 
   /// Organism as the OS line prints it, from the XML name parts.
