@@ -74,6 +74,12 @@ public struct Bond: Sendable, Equatable {
   public func other(_ atom: Int) -> Int { atom == a ? b : a }
 }
 
+/// A substituent of a double-bond atom and whether it points up from that atom.
+struct DirectionHint: Sendable, Equatable {
+  var neighbor: Int
+  var up: Bool
+}
+
 /// A molecular graph with hydrogens folded into atoms as counts.
 public struct Molecule: Sendable, Equatable {
   public var atoms: [Atom] = []
@@ -85,6 +91,14 @@ public struct Molecule: Sendable, Equatable {
   /// ring order.
   public var ringBonds: [[Int]] = []
   public var ringAtoms: [[Int]] = []
+  /// `/` `\` marks of `[H]` atoms folded into their double-bond atom, restated on that atom's
+  /// other substituent (with the opposite sense) for that atom's double bond only: the mark must
+  /// not also reach a double bond at the substituent's far end, which is why the `[H]` was
+  /// written. Consumed by stereo perception and empty afterwards.
+  var directionHints: [Int: DirectionHint] = [:]
+  /// Double bonds a CXSMILES `ctu` field declares of unknown configuration: `/` `\` marks next to
+  /// them (there for neighbouring double bonds) do not set them. Consumed by stereo perception.
+  var unknownConfiguration: Set<Int> = []
 
   public init() {}
 

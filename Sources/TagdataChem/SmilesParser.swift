@@ -4,9 +4,13 @@
 /// (an unwritten bond between two aromatic atoms is aromatic, otherwise single), hydrogens
 /// written in brackets, chirality with its neighbour order, and `/` `\` directions. Implicit
 /// hydrogens, valence checks, kekulization and aromaticity are separate steps (``Sanitizer``).
-/// Reading stops at the first blank, as in SMILES files ("SMILES name").
+/// Reading stops at the first blank, as in SMILES files ("SMILES name"), except that a CXSMILES
+/// extension block right after it (`SMILES |ctu:3|`) is read: its `ctu` field (double bonds of
+/// unknown configuration, by bond index in order of appearance); other fields are skipped.
 public struct SmilesParser {
   let s: [UInt8]
+  /// The CXSMILES block between the bars, if any.
+  let extensions: [UInt8]?
   var i = 0
   var mol = Molecule()
 
@@ -19,9 +23,72 @@ public struct SmilesParser {
   }
 
   init(_ text: [UInt8]) {
-    var end = 0
-    while end < text.count, text[end] != 0x20, text[end] != 0x09, text[end] != 0x0A, text[end] != 0x0D { end += 1 }
+    let (end, cx) = Self.extent(text)
     s = Array(text[0..<end])
+    extensions = cx.map { Array(text[$0]) }
+  }
+
+  /// Where the SMILES of a record ends, and the range of its CXSMILES block (between the bars)
+  /// when one follows after one blank.
+  static func extent<C: RandomAccessCollection<UInt8>>(_ text: C) -> (end: Int, extensions: Range<Int>?) where C.Index == Int {
+    let start = text.startIndex
+    var end = start
+    while end < text.endIndex, text[end] != 0x20, text[end] != 0x09, text[end] != 0x0A, text[end] != 0x0D { end += 1 }
+    guard end + 1 < text.endIndex, text[end] == 0x20, text[end + 1] == UInt8(ascii: "|") else { return (end - start, nil) }
+    var close = end + 2
+    while close < text.endIndex, text[close] != UInt8(ascii: "|"), text[close] != 0x0A { close += 1 }
+    guard close < text.endIndex, text[close] == UInt8(ascii: "|") else { return (end - start, nil) }
+    return (end - start, (end + 2 - start)..<(close - start))
+  }
+
+  /// Length of a record's structure text: the SMILES and its CXSMILES block if there is one
+  /// (`C/C=C/C=C/C=C/C |ctu:3| name` gives the part before ` name`).
+  public static func recordLength<C: RandomAccessCollection<UInt8>>(_ text: C) -> Int where C.Index == Int {
+    let (end, cx) = extent(text)
+    return cx.map { $0.upperBound + 1 } ?? end
+  }
+
+  /// Bond indices of the `ctu` field of a CXSMILES block. Fields are separated by commas, and
+  /// so are the numbers of a field's list; parenthesised and `$`-quoted parts are skipped.
+  static func unknownConfigurationBonds(_ cx: [UInt8]) throws(SmilesError) -> [Int] {
+    var out: [Int] = []
+    var field: [UInt8] = []
+    var token: [UInt8] = []
+    var k = 0
+    func finish(_ token: [UInt8]) throws(SmilesError) {
+      if let colon = token.firstIndex(of: UInt8(ascii: ":")) {
+        field = Array(token[..<colon])
+        let rest = token[(colon + 1)...]
+        if field == Array("ctu".utf8) && !rest.isEmpty { out.append(try number(rest)) }
+      } else if field == Array("ctu".utf8) && !token.isEmpty {
+        out.append(try number(token[...]))
+      }
+    }
+    func number(_ t: ArraySlice<UInt8>) throws(SmilesError) -> Int {
+      guard !t.isEmpty, t.count < 10, t.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else {
+        throw SmilesError(.syntax("CXSMILES ctu field: '\(String(decoding: t, as: UTF8.self))' is not a bond index"))
+      }
+      return t.reduce(0) { $0 * 10 + Int($1 - 0x30) }
+    }
+    while k < cx.count {
+      let c = cx[k]
+      if c == UInt8(ascii: "(") || c == UInt8(ascii: "$") {
+        let close = c == UInt8(ascii: "(") ? UInt8(ascii: ")") : UInt8(ascii: "$")
+        k += 1
+        while k < cx.count && cx[k] != close { k += 1 }
+        k += 1
+        continue
+      }
+      if c == UInt8(ascii: ",") {
+        try finish(token)
+        token.removeAll()
+      } else {
+        token.append(c)
+      }
+      k += 1
+    }
+    try finish(token)
+    return out
   }
 
   /// Parses `smiles` into a graph (not yet sanitized).
@@ -200,6 +267,14 @@ public struct SmilesParser {
     if sawDot { throw err(.syntax("'.' at the end"), s.count - 1) }
     if let open = branches.last { throw err(.unmatchedOpenParenthesis, open.column) }
     if !rings.isEmpty { throw SmilesError(.unclosedRing(rings.keys.sorted()), column: rings.values.map(\.column).min()! + 1) }
+    if let extensions {
+      for b in try Self.unknownConfigurationBonds(extensions) {
+        guard b < mol.bonds.count, mol.bonds[b].order == .double else {
+          throw SmilesError(.syntax("CXSMILES ctu field: bond \(b) is not a double bond"))
+        }
+        mol.unknownConfiguration.insert(b)
+      }
+    }
     return mol
   }
 

@@ -35,7 +35,7 @@ public struct SmilesWriter {
       }
       Kekulizer.kekulizeForOutput(&mol, priority: priority)
     }
-    var parts: [String] = []
+    var parts: [ComponentWriter.Output] = []
     let ranking = CanonicalRanking(isomeric: isomeric)
     for component in mol.components() {
       let stereo = isomeric && (component.contains { mol.atoms[$0].chirality != .none || mol.atoms[$0].squarePlanar != 0 }
@@ -44,13 +44,23 @@ public struct SmilesWriter {
         let candidates = ranking.rankVariants(mol, atoms: component).map {
           ComponentWriter(mol: mol, ranks: $0, kekule: kekule).write(component)
         }
-        parts.append(candidates.min { $0.utf8.lexicographicallyPrecedes($1.utf8) }!)
+        parts.append(candidates.min { $0.text.utf8.lexicographicallyPrecedes($1.text.utf8) }!)
       } else {
         let ranks = ranking.ranks(mol, atoms: component)
         parts.append(ComponentWriter(mol: mol, ranks: ranks, kekule: kekule).write(component))
       }
     }
-    return parts.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }.joined(separator: ".")
+    parts.sort { $0.text.utf8.lexicographicallyPrecedes($1.text.utf8) }
+    let smiles = parts.map(\.text).joined(separator: ".")
+    guard parts.contains(where: { !$0.unknownConfiguration.isEmpty }) else { return smiles }
+    // Bond numbers of the CXSMILES block count over the whole string.
+    var unknown: [Int] = []
+    var offset = 0
+    for p in parts {
+      unknown += p.unknownConfiguration.map { $0 + offset }
+      offset += p.bondCount
+    }
+    return smiles + " |ctu:" + unknown.map(String.init).joined(separator: ",") + "|"
   }
 }
 
@@ -70,6 +80,8 @@ final class ComponentWriter {
   var openNumbers = Set<Int>()
   var out: [UInt8] = []
   var bondDirection: [Int: Int8] = [:]  // bond -> +1 '/', -1 '\' as written first -> second
+  var bondsWritten = 0
+  var outputIndex: [Int: Int] = [:]  // bond -> its number in order of appearance
 
   init(mol: Molecule, ranks: [Int], kekule: Bool) {
     self.mol = mol
@@ -126,7 +138,15 @@ final class ComponentWriter {
     return (1 + k.0, k.1, k.2, 0)
   }
 
-  func write(_ component: [Int]) -> String {
+  /// A component's SMILES, its bond count, and the bonds (numbered in order of appearance) to
+  /// declare of unknown configuration in a CXSMILES `ctu` field.
+  struct Output {
+    var text: String
+    var bondCount: Int
+    var unknownConfiguration: [Int]
+  }
+
+  func write(_ component: [Int]) -> Output {
     let start = component.min { ranks[$0] < ranks[$1] }!
     findClosures(start)
     // Children in output order: branches by key, the last one continues the chain.
@@ -137,7 +157,37 @@ final class ComponentWriter {
     planEmission(start)
     assignDoubleBondDirections()
     emit(start)
-    return String(decoding: out, as: UTF8.self)
+    return Output(text: String(decoding: out, as: UTF8.self), bondCount: bondsWritten,
+                  unknownConfiguration: bondDirection.isEmpty ? [] : unknownConfiguration(component))
+  }
+
+  /// Double bonds without a configuration that the marks written for neighbouring stereo double
+  /// bonds would appear to set: both ends carry a marked single bond (`C=C/C=C/C=C` where only
+  /// the outer bonds are set). Plain SMILES cannot say otherwise, so these are listed for a
+  /// CXSMILES `ctu` field. Bonds that cannot be stereo (in a ring of fewer than 8 atoms, or
+  /// with two equivalent substituents on one end) are not listed: readers ignore marks there.
+  func unknownConfiguration(_ component: [Int]) -> [Int] {
+    let stereo = Set(mol.doubleBondStereo.map(\.bond))
+    var symmetry: [Int]?
+    var found: [Int] = []
+    for v in component {
+      for d in mol.adjacency[v] where mol.bonds[d].a == v && mol.bonds[d].order == .double && !stereo.contains(d) {
+        let bond = mol.bonds[d]
+        let marked = [bond.a, bond.b].allSatisfy { end in
+          mol.adjacency[end].contains { $0 != d && bondDirection[$0] != nil }
+        }
+        guard marked else { continue }
+        if bond.inRing, let smallest = mol.ringBonds.filter({ $0.contains(d) }).map(\.count).min(), smallest < 8 { continue }
+        if symmetry == nil { symmetry = CanonicalRanking(isomeric: false, isotopes: true).refinedRanks(mol, atoms: component) }
+        let capable = [bond.a, bond.b].allSatisfy { end in
+          let subs = mol.neighbors(end).filter { $0 != bond.other(end) }
+          // One substituent (beside an H or a lone pair), or two that differ.
+          return subs.count == 1 || subs.count == 2 && symmetry![subs[0]] != symmetry![subs[1]]
+        }
+        if capable, let index = outputIndex[d] { found.append(index) }
+      }
+    }
+    return found.sorted()
   }
 
   /// Records the output order of atoms and of each bond's ends, before writing text.
@@ -215,6 +265,8 @@ final class ComponentWriter {
   }
 
   func writeBond(_ b: Int, from: Int) {
+    outputIndex[b] = bondsWritten
+    bondsWritten += 1
     let bond = mol.bonds[b]
     let to = bond.other(from)
     let aromaticEnds = !kekule && mol.atoms[from].aromatic && mol.atoms[to].aromatic

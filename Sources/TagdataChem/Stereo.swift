@@ -11,12 +11,14 @@ enum Stereo {
       return bond.order != .double || (bond.inRing && (mol.ringBonds.filter { $0.contains(s.bond) }.map(\.count).min() ?? 99) < 8)
     }
     let preset = Set(mol.doubleBondStereo.map(\.bond))
-    for b in mol.bonds.indices where mol.bonds[b].order == .double && !preset.contains(b) {
+    for b in mol.bonds.indices where mol.bonds[b].order == .double && !preset.contains(b) && !mol.unknownConfiguration.contains(b) {
       let bond = mol.bonds[b]
       guard let x = marked(mol, end: bond.a, double: b), let y = marked(mol, end: bond.b, double: b) else { continue }
       if bond.inRing, let smallest = mol.ringBonds.filter({ $0.contains(b) }).map(\.count).min(), smallest < 8 { continue }
       mol.doubleBondStereo.append(DoubleBondStereo(bond: b, reference: (x.atom, y.atom), trans: x.up != y.up))
     }
+    mol.directionHints = [:]
+    mol.unknownConfiguration = []
     for i in mol.atoms.indices where mol.atoms[i].chirality != .none {
       let a = mol.atoms[i]
       let degree = mol.degree(i)
@@ -89,6 +91,7 @@ enum Stereo {
   static func marked(_ mol: Molecule, end: Int, double: Int) -> (atom: Int, up: Bool)? {
     let degree = mol.degree(end)
     guard degree >= 2 && degree <= 3 else { return nil }
+    if let hint = mol.directionHints[end], mol.bond(between: end, hint.neighbor) != nil { return (hint.neighbor, hint.up) }
     for e in mol.adjacency[end] where e != double {
       let bond = mol.bonds[e]
       guard bond.direction != 0, bond.order == .single || bond.order == .aromatic else { continue }

@@ -135,6 +135,27 @@ public enum Sanitizer {
         }
       }
     }
+    // A `/` `\` mark on an [H] of a double-bond atom (SMILES input) sets that double bond only.
+    // With another substituent on the atom, the mark is restated on it (opposite sense) as a
+    // hint and the H folded; without one (an imine N-H), the H stays an atom.
+    var hints: [Int: DirectionHint] = [:]
+    for (i, a) in mol.atoms.enumerated() where isPlainHydrogen(a) && mol.degree(i) == 1 && !foldAlso.contains(i) {
+      let hb = mol.bonds[mol.adjacency[i][0]]
+      let heavy = hb.other(i)
+      guard hb.direction != 0, hb.order == .single, mol.atoms[heavy].element != 1,
+        mol.adjacency[heavy].filter({ mol.bonds[$0].order == .double }).count == 1
+      else { continue }
+      let others = mol.adjacency[heavy].filter { mol.bonds[$0].order == .single && mol.bonds[$0].other(heavy) != i }
+      let heavyOthers = others.filter { mol.atoms[mol.bonds[$0].other(heavy)].element != 1 }
+      if heavyOthers.isEmpty {
+        keep.insert(i)
+        continue
+      }
+      // An explicit mark on the other substituent wins; two H marks on one atom are left alone.
+      guard heavyOthers.count == 1, mol.bonds[heavyOthers[0]].direction == 0, hints[heavy] == nil else { continue }
+      let upH = hb.a == heavy ? hb.direction > 0 : hb.direction < 0
+      hints[heavy] = DirectionHint(neighbor: mol.bonds[heavyOthers[0]].other(heavy), up: !upH)
+    }
     for (i, a) in mol.atoms.enumerated() where isPlainHydrogen(a) && mol.degree(i) == 1 && !keep.contains(i) {
       let heavy = mol.neighbors(i)[0]
       guard mol.atoms[heavy].element != 1, mol.bonds[mol.adjacency[i][0]].order == .single else { continue }
@@ -143,6 +164,9 @@ public enum Sanitizer {
       if let k = out.atoms[heavy].stereoOrder.firstIndex(of: i) { out.atoms[heavy].stereoOrder[k] = -1 }
     }
     if drop.isEmpty { return (mol, Array(mol.atoms.indices)) }
+    for (atom, hint) in hints where !drop.contains(atom) && !drop.contains(hint.neighbor) {
+      out.directionHints[atom] = hint
+    }
     var newIndex = [Int](repeating: -1, count: mol.atoms.count)
     var newBond = [Int](repeating: -1, count: mol.bonds.count)
     var result = Molecule()
@@ -157,6 +181,10 @@ public enum Sanitizer {
     }
     for i in result.atoms.indices {
       result.atoms[i].stereoOrder = result.atoms[i].stereoOrder.map { $0 < 0 ? $0 : newIndex[$0] }
+    }
+    result.unknownConfiguration = Set(out.unknownConfiguration.map { newBond[$0] }.filter { $0 >= 0 })
+    for (atom, hint) in out.directionHints {
+      result.directionHints[newIndex[atom]] = DirectionHint(neighbor: newIndex[hint.neighbor], up: hint.up)
     }
     return (result, newIndex)
   }

@@ -80,8 +80,8 @@ extension Canon {
       } else {
         while let l = try lines.nextLine() {
           let bytes = Array(l)
-          var end = 0
-          while end < bytes.count, bytes[end] != 0x20, bytes[end] != 0x09 { end += 1 }
+          // The SMILES, with its CXSMILES block if one follows (`SMILES |ctu:3| name`).
+          let end = SmilesParser.recordLength(bytes)
           if end == 0 {
             if !skipFailed || !bytes.isEmpty { out.write("\n") }
             continue
