@@ -1,7 +1,12 @@
 /// Ring perception: which bonds are in rings (bridges are not), and a set of smallest rings
-/// (the shortest cycle through every ring bond, duplicates removed, then the linearly
-/// independent ones in order of size, plus rings of the same size that symmetry requires).
+/// (every shortest cycle through each ring bond, duplicates removed, then the linearly
+/// independent ones in order of size, plus dependent ones no larger than the largest of those:
+/// the rings of the same size that symmetry requires). The set does not depend on atom order.
 enum Rings {
+  /// A bound on candidate cycles, against the combinatorial growth of equally short paths in
+  /// large cage structures.
+  static let maxCycles = 20_000
+
   static func perceive(_ mol: inout Molecule) {
     let n = mol.atoms.count
     for b in mol.bonds.indices { mol.bonds[b].inRing = false }
@@ -47,7 +52,6 @@ enum Rings {
     // Shortest cycle through each ring bond.
     var found: [[Int]] = []
     var dist = [Int](repeating: -1, count: n)
-    var via = [Int](repeating: -1, count: n)
     var queue: [Int] = []
     queue.reserveCapacity(n)
     for b in mol.bonds.indices where mol.bonds[b].inRing {
@@ -64,20 +68,31 @@ enum Rings {
           let y = mol.bonds[e].other(x)
           if dist[y] < 0 {
             dist[y] = dist[x] + 1
-            via[y] = e
             queue.append(y)
           }
         }
       }
       guard dist[v] >= 0 else { continue }
-      var cycle = [b]
-      var x = v
-      while x != u {
-        cycle.append(via[x])
-        x = mol.bonds[via[x]].other(x)
+      // Every shortest path back from v to u (not just the one the search happened to record):
+      // which of several equally short cycles a bond gets must not depend on the atom order,
+      // or the ring set, and aromaticity with it, would (fullerene faces, cubane).
+      var path = [b]
+      func walk(_ x: Int) {
+        if found.count > Self.maxCycles { return }
+        if x == u {
+          let key = path.sorted()
+          if !found.contains(where: { $0.count == key.count && $0 == key }) { found.append(key) }
+          return
+        }
+        for e in mol.adjacency[x] where e != b && mol.bonds[e].inRing {
+          let y = mol.bonds[e].other(x)
+          guard dist[y] >= 0, dist[y] == dist[x] - 1 else { continue }
+          path.append(e)
+          walk(y)
+          path.removeLast()
+        }
       }
-      let key = cycle.sorted()
-      if !found.contains(where: { $0.count == key.count && $0 == key }) { found.append(key) }
+      walk(v)
     }
     found.sort { $0.count != $1.count ? $0.count < $1.count : $0.lexicographicallyPrecedes($1) }
     // Keep independent cycles (over GF(2)); then same-size dependent ones (symmetry).
