@@ -133,7 +133,7 @@ public final class Ingestor {
         try catalog.addSource(key, compression: opened.compression.rawValue, format: formatName, run: run)
       }
       source = state
-      let lineBased = proteinFormat != .uniprotXML && moleculeFormat != .pubchemXML
+      let lineBased = proteinFormat != .uniprotXML && moleculeFormat != .pubchemXML && moleculeFormat != .pubchemASN
       let resume = state.recordsDone > 0
         ? ResumePoint(recordIndex: state.recordsDone, offset: lineBased ? state.nextOffset : 0, line: state.nextLine)
         : nil

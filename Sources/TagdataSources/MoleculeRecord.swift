@@ -9,6 +9,8 @@ public enum MoleculeFormat: String, Sendable, CaseIterable {
   case cidSmiles = "cid-smiles"
   /// PubChem XML: `<PC-Compounds>`, `<PC-Compound>` or `<PC-Substances>` documents.
   case pubchemXML = "pubchem-xml"
+  /// PubChem ASN.1 text: `PC-Compounds ::= { ... }`, `PC-Compound ::=`, `PC-Substances ::=`.
+  case pubchemASN = "pubchem-asn"
 }
 
 /// One molecule record as read, before any chemistry: its structure in the source's own form and
@@ -65,7 +67,8 @@ public protocol MoleculeReader: AnyObject {
 
 extension MoleculeFormat {
   /// Recognises a molecule format from the first decompressed bytes (content, not name): a
-  /// PubChem XML root element; `CID<TAB>SMILES` lines; a molfile (counts line with `V2000` or
+  /// PubChem XML root element; a PubChem ASN.1 text header (`PC-Compounds ::=`);
+  /// `CID<TAB>SMILES` lines; a molfile (counts line with `V2000` or
   /// `V3000` as its fourth line, or `M  END` / `$$$$` early on). Nil when nothing matches.
   public static func detect(_ head: [UInt8]) -> MoleculeFormat? {
     var i = 0
@@ -75,6 +78,14 @@ extension MoleculeFormat {
     let trimmed = text.drop { $0 == " " || $0 == "\n" || $0 == "\r" || $0 == "\t" }
     if trimmed.hasPrefix("<") {
       return text.contains("<PC-Compound") || text.contains("<PC-Substance") ? .pubchemXML : nil
+    }
+    if trimmed.hasPrefix("PC-Compound") || trimmed.hasPrefix("PC-Substance") {
+      let type = trimmed.prefix { $0 != " " && $0 != "\n" && $0 != "\t" && $0 != "\r" }
+      if ["PC-Compound", "PC-Compounds", "PC-Substance", "PC-Substances"].contains(String(type)),
+        trimmed.dropFirst(type.count).drop(while: { $0 == " " || $0 == "\t" || $0 == "\n" || $0 == "\r" }).hasPrefix("::=")
+      {
+        return .pubchemASN
+      }
     }
     let lines = text.split(separator: "\n", maxSplits: 8, omittingEmptySubsequences: false)
     if lines.count > 3, lines[3].contains("V2000") || lines[3].contains("V3000") { return .sdf }
@@ -95,7 +106,7 @@ extension MoleculeFormat {
 }
 
 /// Makes the reader for a molecule format, positioned at `resume` when given (line formats skip
-/// to the byte offset; XML is re-read and the first records dropped).
+/// to the byte offset; XML and ASN.1 are re-read and the first records dropped).
 public func makeMoleculeReader(format: MoleculeFormat, source: ByteSource, resume: ResumePoint? = nil) throws
   -> MoleculeReader
 {
@@ -105,8 +116,8 @@ public func makeMoleculeReader(format: MoleculeFormat, source: ByteSource, resum
     return format == .sdf
       ? PubChemSDFReader(lines: lines, firstRecordIndex: first)
       : CIDSmilesReader(lines: lines, firstRecordIndex: first)
-  case .pubchemXML:
-    let reader = try PubChemXMLReader(source: source)
+  case .pubchemXML, .pubchemASN:
+    let reader: MoleculeReader = format == .pubchemXML ? try PubChemXMLReader(source: source) : PubChemASNReader(source: source)
     if let resume {
       for _ in 0..<resume.recordIndex where try reader.next() != nil {}
     }

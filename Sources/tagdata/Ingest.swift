@@ -2,6 +2,7 @@ import ArgumentParser
 import TagdataBio
 import TagdataCatalog
 import TagdataIngest
+import TagdataSources
 
 #if canImport(Glibc)
 import Glibc
@@ -13,7 +14,7 @@ struct Ingest: ParsableCommand {
     discussion: """
       Proteins: UniProtKB flat files (.dat), UniProt and UniRef XML, FASTA (UniProt headers or \
       free-form). Molecules: SD files and molfiles (V2000/V3000, e.g. PubChem's \
-      Compound_*.sdf.gz), PubChem's CID-SMILES, PubChem XML (PC-Compounds, PC-Substances). \
+      Compound_*.sdf.gz), PubChem's CID-SMILES, PubChem XML and ASN.1 text (PC-Compounds, PC-Substances). \
       Each plain or compressed with gzip (multi-member too), bzip2 (multi-stream too) or zip; \
       the format is recognised from the content. Give any mix of files; `-` reads standard input.
 
@@ -103,7 +104,7 @@ struct Ingest: ParsableCommand {
     case .alreadyIngested:
       return "\(r.path): already in the catalog, nothing to do"
     case .complete, .failed:
-      let isMolecules = ["sdf", "cid-smiles", "pubchem-xml"].contains(r.format ?? "")
+      let isMolecules = MoleculeFormat(rawValue: r.format ?? "") != nil
       var s = "\(r.path): \(r.records) records stored, \(r.quarantined) quarantined, "
         + (isMolecules ? "\(r.newMolecules) new molecules" : "\(r.newProteins) new proteins")
       if let f = r.format { s += " [\(f)\(r.compression.map { $0 == "none" ? "" : ", \($0)" } ?? "")]" }

@@ -189,3 +189,108 @@ func decompressedText(_ url: URL) throws -> String {
   if url.path.hasSuffix(".bz2") { return try TestSupport.shell("bzip2 -dc '\(url.path)'").stdout }
   return String(decoding: try Data(contentsOf: url), as: UTF8.self)
 }
+
+/// PubChem ASN.1 text: the shipped samples, the same compound through ASN.1 and SDF, damaged
+/// input.
+@Suite struct PubChemASNIngestTests {
+  @Test func shippedSamples() throws {
+    let (catalog, reports) = try ingest([TestSupport.corpus("pubchem/asn/cid1.asn").path,
+                                         TestSupport.corpus("pubchem/asn/list.asn").path])
+    #expect(reports.map(\.format) == ["pubchem-asn", "pubchem-asn"])
+    #expect(reports.map(\.records) == [1, 2] && reports.allSatisfy { $0.quarantined == 0 })
+    let smiles = try catalog.db.prepare("SELECT m.smiles, c.pubchem_smiles_canonical, c.formula FROM compounds c JOIN molecules m ON m.id = c.molecule_id WHERE c.cid = 1")
+    #expect(try smiles.step())
+    // Acetylcarnitine as drawn (the wavy bond leaves its centre unspecified), as PubChem says.
+    #expect(smiles.text(0) == "CC(=O)OC(CC([O-])=O)C[N+](C)(C)C")
+    #expect(smiles.text(1) == smiles.text(0))
+    #expect(smiles.text(2) == "C9H17NO4")
+    #expect(try catalog.stats().molecules == 1)
+  }
+
+  /// (R)- and (S)-CHFClBr drawn with a wedge, as ASN.1 (reals as mantissa, base, exponent) and
+  /// as an SD file with the same coordinates and CIDs: one molecule and one compound row each.
+  @Test func sameCompoundsAsSDF() throws {
+    let dir = TestSupport.tempDirectory()
+    func asnCompound(cid: Int, wedge: String) -> String {
+      """
+        {
+          id { id cid \(cid) },
+          atoms { aid { 1, 2, 3, 4, 5 }, element { c, f, cl, br, h } },
+          bonds { aid1 { 1, 1, 1, 1 }, aid2 { 2, 3, 4, 5 }, order { single, single, single, single } },
+          coords {
+            {
+              type { twod, computed, units-unknown },
+              aid { 1, 2, 3, 4, 5 },
+              conformers {
+                {
+                  x { { 0, 10, 0 }, { 0, 10, 0 }, { 866, 10, -3 }, { -866, 10, -3 }, { 0, 10, 0 } },
+                  y { { 0, 10, 0 }, { 1, 10, 0 }, { -5, 10, -1 }, { -5, 10, -1 }, { 0, 10, 0 } },
+                  style { annotation { \(wedge) }, aid1 { 1 }, aid2 { 2 } }
+                }
+              }
+            }
+          },
+          props {
+            { urn { label "Molecular Formula", datatype string }, value sval "CHBrClF" }
+          }
+        }
+      """
+    }
+    let asn = "PC-Compounds ::= {\n" + asnCompound(cid: 101, wedge: "wedge-up") + ",\n"
+      + asnCompound(cid: 102, wedge: "wedge-down") + "\n}\n"
+    func molfile(cid: Int, stereo: Int) -> String {
+      """
+      \(cid)
+        test
+
+        5  4  0  0  0  0  0  0  0  0999 V2000
+          0.0000    0.0000    0.0000 C   0  0  0  0  0  0  0  0  0  0  0  0
+          0.0000    1.0000    0.0000 F   0  0  0  0  0  0  0  0  0  0  0  0
+          0.8660   -0.5000    0.0000 Cl  0  0  0  0  0  0  0  0  0  0  0  0
+         -0.8660   -0.5000    0.0000 Br  0  0  0  0  0  0  0  0  0  0  0  0
+          0.0000    0.0000    0.0000 H   0  0  0  0  0  0  0  0  0  0  0  0
+        1  2  1  \(stereo)
+        1  3  1  0
+        1  4  1  0
+        1  5  1  0
+      M  END
+      > <PUBCHEM_COMPOUND_CID>
+      \(cid)
+
+      $$$$
+
+      """
+    }
+    let asnURL = dir.appendingPathComponent("two.asn"), sdfURL = dir.appendingPathComponent("two.sdf")
+    try asn.write(to: asnURL, atomically: true, encoding: .utf8)
+    try (molfile(cid: 101, stereo: 1) + molfile(cid: 102, stereo: 6)).write(to: sdfURL, atomically: true, encoding: .utf8)
+    let (catalog, reports) = try ingest([asnURL.path, sdfURL.path])
+    #expect(reports.map(\.records) == [2, 2], "\(reports.map { $0.error ?? "" })")
+    let stats = try catalog.stats()
+    #expect(stats.molecules == 2)
+    #expect(try catalog.db.scalar("SELECT COUNT(*) FROM compounds") == 2)
+    #expect(try catalog.db.scalar("SELECT COUNT(*) FROM molecules WHERE smiles LIKE '%@%'") == 2)
+  }
+
+  /// A syntax error stops the file with its line; the compounds before it are stored and the
+  /// damaged one is quarantined. Runaway nesting is an error, not a crash.
+  @Test func damagedInput() throws {
+    let dir = TestSupport.tempDirectory()
+    let good = "{ id { id cid 7 }, atoms { aid { 1 }, element { o } } }"
+    let broken = "PC-Compounds ::= {\n\(good),\n\(good),\n{ id { id cid 9 }, atoms { aid { 1 ; } } }\n}\n"
+    let nested = "PC-Compound ::= " + String(repeating: "{ a ", count: 200) + "\n"
+    let unclosed = "PC-Compounds ::= {\n\(good),\n{ id { id cid 9 }, props { { urn { label \"x"
+    var urls: [URL] = []
+    for (name, text) in [("broken.asn", broken), ("nested.asn", nested), ("unclosed.asn", unclosed)] {
+      let url = dir.appendingPathComponent(name)
+      try text.write(to: url, atomically: true, encoding: .utf8)
+      urls.append(url)
+    }
+    let (catalog, reports) = try ingest(urls.map(\.path))
+    #expect(reports[0].status == .failed && reports[0].records == 2 && reports[0].quarantined == 1)
+    #expect(reports[0].error?.contains("ASN.1 error at line 4") == true, "\(reports[0].error ?? "")")
+    #expect(reports[1].status == .failed && reports[1].error?.contains("nested deeper") == true, "\(reports[1].error ?? "")")
+    #expect(reports[2].status == .failed && reports[2].records == 1, "\(reports[2].error ?? "")")
+    #expect(try catalog.stats().molecules == 1)
+  }
+}
