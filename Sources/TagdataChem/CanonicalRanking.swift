@@ -33,19 +33,44 @@ public struct CanonicalRanking {
     return state.globalRanks()
   }
 
-  /// Complete rankings for the ways of breaking ties (each member of each tied class, depth
-  /// first, at most `limit` rankings; past the limit the remaining ties are broken by index).
+  /// Complete rankings for the ways of breaking ties that can matter for stereo, depth first,
+  /// at most `limit` rankings (past the limit the remaining ties are broken by index).
+  ///
   /// With stereo, the choice among symmetric atoms can mirror the configuration labels in the
-  /// output, so the writer keeps the smallest string over these rankings.
+  /// output (cis- and trans-1,4-cyclohexanediol), so the writer keeps the smallest string over
+  /// these rankings. Only tied classes holding a stereo atom or a neighbour of one (a chiral or
+  /// square-planar centre, an atom of a stereo double bond) are branched on, lowest rank first;
+  /// once none is left, the other ties are broken the ordinary way, as without stereo: they
+  /// cannot change a configuration label, and branching on them only multiplied identical
+  /// strings (a symmetric phenyl far from any centre doubled the work).
   public func rankVariants(_ mol: Molecule, atoms: [Int], limit: Int = 32) -> [[Int]] {
     var state = State(mol: mol, atoms: atoms, isomeric: isomeric, isotopes: isotopes)
     state.refine()
+    // Local atoms near stereo: the stereo atoms and their neighbours.
+    var relevant = [Bool](repeating: false, count: atoms.count)
+    func mark(_ atom: Int) {
+      let k = state.local[atom]
+      if k >= 0 { relevant[k] = true }
+      for n in mol.neighbors(atom) where state.local[n] >= 0 { relevant[state.local[n]] = true }
+    }
+    for a in atoms where mol.atoms[a].chirality != .none || mol.atoms[a].squarePlanar != 0 { mark(a) }
+    for d in mol.doubleBondStereo where state.local[mol.bonds[d.bond].a] >= 0 {
+      mark(mol.bonds[d.bond].a)
+      mark(mol.bonds[d.bond].b)
+    }
     var out: [[Int]] = []
+    func finish(_ s: State) {
+      var next = s
+      while next.breakTie() { next.refine() }
+      out.append(next.globalRanks())
+    }
     func explore(_ s: State) {
       var size = [Int](repeating: 0, count: s.ranks.count)
       for r in s.ranks { size[r] += 1 }
-      guard let tied = size.indices.first(where: { size[$0] > 1 }) else {
-        out.append(s.globalRanks())
+      var tied = Int.max
+      for k in s.ranks.indices where relevant[k] && size[s.ranks[k]] > 1 { tied = min(tied, s.ranks[k]) }
+      guard tied != .max else {
+        finish(s)
         return
       }
       let members = s.ranks.indices.filter { s.ranks[$0] == tied }
@@ -62,8 +87,7 @@ public struct CanonicalRanking {
         next.refine()
         if out.count + 1 >= limit {
           // Budget spent: finish this branch the ordinary way.
-          while next.breakTie() { next.refine() }
-          out.append(next.globalRanks())
+          finish(next)
           return
         }
         explore(next)
