@@ -59,29 +59,46 @@ enum Aromaticity {
     }
     var aromaticBond = [Bool](repeating: false, count: mol.bonds.count)
     var aromaticAtom = [Bool](repeating: false, count: n)
+    // Per-subset counts in flat arrays, reset through the lists of what was touched.
+    var atomCount = [Int](repeating: 0, count: n)
+    var bondCount = [Int](repeating: 0, count: mol.bonds.count)
+    var touchedAtoms: [Int] = [], touchedBonds: [Int] = []
+    var donors: [Donor] = []
     for members in systems {
-      let allBonds = Set(members.flatMap { mol.ringBonds[rings[$0]] })
+      let allBonds = Array(Set(members.flatMap { mol.ringBonds[rings[$0]] }))
+      var pending = allBonds.count  // bonds of the system not yet aromatic
+      for b in allBonds where aromaticBond[b] { pending -= 1 }
       let maxSubset = members.count > 300 ? 2 : min(members.count, 6)
       var done = false
       for size in 1...maxSubset where !done {
         forEachConnectedSubset(members, size: size, neighbours: neighbours) { subset in
           // Atoms in exactly one or two rings of the subset count; bonds in exactly one ring
           // of the subset are the ones this subset can make aromatic.
-          var atomCount: [Int: Int] = [:]
-          var bondCount: [Int: Int] = [:]
           for r in subset {
-            for a in mol.ringAtoms[rings[r]] { atomCount[a, default: 0] += 1 }
-            for b in mol.ringBonds[rings[r]] { bondCount[b, default: 0] += 1 }
+            for a in mol.ringAtoms[rings[r]] {
+              if atomCount[a] == 0 { touchedAtoms.append(a) }
+              atomCount[a] += 1
+            }
+            for b in mol.ringBonds[rings[r]] {
+              if bondCount[b] == 0 { touchedBonds.append(b) }
+              bondCount[b] += 1
+            }
           }
-          let atoms = atomCount.filter { $0.value <= 2 }.map(\.key)
-          if huckel(atoms.map { donor[$0] }) {
-            for (b, c) in bondCount where c == 1 {
+          donors.removeAll(keepingCapacity: true)
+          for a in touchedAtoms where atomCount[a] <= 2 { donors.append(donor[a]) }
+          if huckel(donors) {
+            for b in touchedBonds where bondCount[b] == 1 && !aromaticBond[b] {
               aromaticBond[b] = true
               aromaticAtom[mol.bonds[b].a] = true
               aromaticAtom[mol.bonds[b].b] = true
+              pending -= 1
             }
           }
-          if allBonds.allSatisfy({ aromaticBond[$0] }) { done = true }
+          for a in touchedAtoms { atomCount[a] = 0 }
+          for b in touchedBonds { bondCount[b] = 0 }
+          touchedAtoms.removeAll(keepingCapacity: true)
+          touchedBonds.removeAll(keepingCapacity: true)
+          if pending == 0 { done = true }
           return !done
         }
       }
@@ -95,14 +112,18 @@ enum Aromaticity {
   static func forEachConnectedSubset(_ members: [Int], size: Int, neighbours: [[Int]], _ body: ([Int]) -> Bool) {
     var current: [Int] = []
     var stop = false
+    // Subsets hold at most a handful of rings: linear scans, no allocation per subset.
+    var seen: [Int] = []
+    var stack: [Int] = []
     func connected(_ set: [Int]) -> Bool {
       guard let first = set.first else { return true }
-      var seen: Set<Int> = [first]
-      var stack = [first]
-      let inSet = Set(set)
+      seen.removeAll(keepingCapacity: true)
+      stack.removeAll(keepingCapacity: true)
+      seen.append(first)
+      stack.append(first)
       while let x = stack.popLast() {
-        for y in neighbours[x] where inSet.contains(y) && !seen.contains(y) {
-          seen.insert(y)
+        for y in neighbours[x] where set.contains(y) && !seen.contains(y) {
+          seen.append(y)
           stack.append(y)
         }
       }

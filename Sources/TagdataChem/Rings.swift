@@ -51,6 +51,7 @@ enum Rings {
     }
     // Shortest cycle through each ring bond.
     var found: [[Int]] = []
+    var seen = Set<[Int]>()
     var dist = [Int](repeating: -1, count: n)
     var queue: [Int] = []
     queue.reserveCapacity(n)
@@ -81,7 +82,7 @@ enum Rings {
         if found.count > Self.maxCycles { return }
         if x == u {
           let key = path.sorted()
-          if !found.contains(where: { $0.count == key.count && $0 == key }) { found.append(key) }
+          if seen.insert(key).inserted { found.append(key) }
           return
         }
         for e in mol.adjacency[x] where e != b && mol.bonds[e].inRing {
