@@ -111,6 +111,8 @@ public struct CanonicalRanking {
     var records: [Int]
     var chiral: [Int]
     var order: [Int]
+    /// The ranks before the current refinement round (a spare buffer between rounds).
+    var previous: [Int] = []
     let hasStereo: Bool
 
     init(mol: Molecule, atoms: [Int], isomeric: Bool, isotopes: Bool) {
@@ -154,12 +156,19 @@ public struct CanonicalRanking {
     }
 
     /// Ranks from `order`: each atom gets the position of the first member of its class.
-    mutating func assignRanks(_ same: (Int, Int) -> Bool) {
+    /// Returns the number of classes.
+    @discardableResult
+    mutating func assignRanks(_ same: (Int, Int) -> Bool) -> Int {
       var start = 0
+      var classes = order.isEmpty ? 0 : 1
       for pos in order.indices {
-        if pos > 0 && !same(order[pos - 1], order[pos]) { start = pos }
+        if pos > 0 && !same(order[pos - 1], order[pos]) {
+          start = pos
+          classes += 1
+        }
         ranks[order[pos]] = start
       }
+      return classes
     }
 
     func classCount() -> Int {
@@ -178,7 +187,8 @@ public struct CanonicalRanking {
       var classes = classCount()
       while true {
         for (k, a) in atoms.enumerated() {
-          var n = recordStart[k]
+          let first = recordStart[k]
+          var n = first
           for b in mol.adjacency[a] {
             let bond = mol.bonds[b]
             let nb = local[bond.other(a)]
@@ -187,11 +197,32 @@ public struct CanonicalRanking {
             records[n] = Int(bond.order.rawValue) << 40 | stereo << 32 | ranks[nb]
             n += 1
           }
-          let slice = recordStart[k]..<n
-          records[slice].sort(by: >)
+          // Descending; an atom has a handful of bonds: insertion sort in place.
+          records.withUnsafeMutableBufferPointer { r in
+            var i = first + 1
+            while i < n {
+              let v = r[i]
+              var j = i - 1
+              while j >= first && r[j] < v {
+                r[j + 1] = r[j]
+                j -= 1
+              }
+              r[j + 1] = v
+              i += 1
+            }
+          }
           chiral[k] = hasStereo ? chiralLabel(a) : 0
         }
-        let (rs, rec, ch, rk) = (recordStart, records, chiral, ranks)
+        // The comparison reads the ranks as they were while the new ones are written: keep the
+        // old ones in a spare buffer (a copy into it, not a new array per round).
+        if previous.count == ranks.count && !ranks.isEmpty {
+          previous.withUnsafeMutableBufferPointer { d in
+            ranks.withUnsafeBufferPointer { d.baseAddress!.update(from: $0.baseAddress!, count: $0.count) }
+          }
+        } else {
+          previous = Array(ranks)
+        }
+        let (rs, rec, ch, rk) = (recordStart, records, chiral, previous)
         func compare(_ x: Int, _ y: Int) -> Int {
           if rk[x] != rk[y] { return rk[x] < rk[y] ? -1 : 1 }
           if ch[x] != ch[y] { return ch[x] < ch[y] ? -1 : 1 }
@@ -208,8 +239,7 @@ public struct CanonicalRanking {
           let c = compare(x, y)
           return c != 0 ? c < 0 : x < y
         }
-        assignRanks { compare($0, $1) == 0 }
-        let now = classCount()
+        let now = assignRanks { compare($0, $1) == 0 }
         if now == classes { return }
         classes = now
       }
