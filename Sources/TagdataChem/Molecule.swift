@@ -156,7 +156,11 @@ public struct Molecule: Sendable, Equatable {
 /// Which elements are metals (for dative bonds and bracket rules).
 public enum Metals {
   static let nonMetals: Set<Int> = [0, 1, 2, 5, 6, 7, 8, 9, 10, 14, 15, 16, 17, 18, 33, 34, 35, 36, 52, 53, 54, 85, 86]
-  public static func isMetal(_ element: Int) -> Bool { !nonMetals.contains(element) }
+  /// `isMetal` by atomic number, as a table (this is asked for every neighbour of every atom).
+  static let metalTable: [Bool] = (0..<PeriodicTable.elements.count).map { !nonMetals.contains($0) }
+  public static func isMetal(_ element: Int) -> Bool {
+    element >= 0 && element < metalTable.count ? metalTable[element] : !nonMetals.contains(element)
+  }
 }
 
 /// Square-planar geometry: which neighbours of a centre are trans to each other.

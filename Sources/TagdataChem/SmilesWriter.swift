@@ -199,7 +199,8 @@ final class ComponentWriter {
 
   /// Ring-closure bonds at `v` in the order their digits are written.
   func orderedClosures(_ v: Int) -> [Int] {
-    closures[v].sorted { a, b in
+    if closures[v].count < 2 { return closures[v] }
+    return closures[v].sorted { a, b in
       let wa = mol.bonds[a].other(v), wb = mol.bonds[b].other(v)
       let ca = emitPosition[wa] < emitPosition[v], cb = emitPosition[wb] < emitPosition[v]
       if ca != cb { return ca }  // closing digits (partner already written) first
@@ -294,14 +295,24 @@ final class ComponentWriter {
     }
   }
 
-  static let organicSubset: Set<Int> = [0, 5, 6, 7, 8, 9, 15, 16, 17, 35, 53]
+  /// Elements that may be written without brackets, by atomic number.
+  static let organicSubset: [Bool] = (0..<PeriodicTable.elements.count).map { [0, 5, 6, 7, 8, 9, 15, 16, 17, 35, 53].contains($0) }
+
+  /// Element symbols as bytes, as written (`Cl`) and aromatic (`cl`), by atomic number.
+  static let symbolBytes: [[UInt8]] = PeriodicTable.elements.map { $0.number == 0 ? [UInt8(ascii: "*")] : Array($0.symbol.utf8) }
+  static let aromaticSymbolBytes: [[UInt8]] = PeriodicTable.elements.map {
+    $0.number == 0 ? [UInt8(ascii: "*")] : Array($0.symbol.lowercased().utf8)
+  }
+
+  func writeNumber(_ n: Int) {
+    if n >= 10 { writeNumber(n / 10) }
+    out.append(UInt8(0x30 + n % 10))
+  }
 
   func writeAtom(_ v: Int) {
     let a = mol.atoms[v]
-    let element = PeriodicTable.elements[a.element]
-    var symbol = a.element == 0 ? "*" : element.symbol
     let lower = a.aromatic && !kekule
-    if lower { symbol = symbol.lowercased() }
+    let symbol = lower ? Self.aromaticSymbolBytes[a.element] : Self.symbolBytes[a.element]
     var chirality = a.chirality
     if chirality != .none {
       let odd = Permutation.isOdd(from: a.stereoOrder, to: outputNeighbourOrder(v))
@@ -313,25 +324,39 @@ final class ComponentWriter {
       planar = SquarePlanar.classFor(pairs: pairs, order: outputNeighbourOrder(v))
     }
     let needsBracket =
-      !Self.organicSubset.contains(a.element) || a.charge != 0 || a.isotope != 0 || chirality != .none || planar != 0
+      !Self.organicSubset[a.element] || a.charge != 0 || a.isotope != 0 || chirality != .none || planar != 0
       || a.atomClass != 0 || a.radicals != 0 || Reader.implicitHydrogens(mol, v, aromatic: lower) != a.hydrogens
-      || mol.neighbors(v).contains { Metals.isMetal(mol.atoms[$0].element) }
+      || mol.adjacency[v].contains { Metals.isMetal(mol.atoms[mol.bonds[$0].other(v)].element) }
     if !needsBracket {
-      out.append(contentsOf: Array(symbol.utf8))
+      out.append(contentsOf: symbol)
       return
     }
-    var t = "["
-    if a.isotope != 0 { t += String(a.isotope) }
-    t += symbol
-    if chirality == .counterClockwise { t += "@" } else if chirality == .clockwise { t += "@@" }
-    if planar != 0 { t += "@SP\(planar)" }
-    if a.hydrogens == 1 { t += "H" } else if a.hydrogens > 1 { t += "H\(a.hydrogens)" }
-    if a.charge == 1 { t += "+" } else if a.charge == -1 { t += "-" } else if a.charge > 1 { t += "+\(a.charge)" } else if a.charge < -1 {
-      t += "-\(-a.charge)"
+    out.append(UInt8(ascii: "["))
+    if a.isotope != 0 { writeNumber(a.isotope) }
+    out.append(contentsOf: symbol)
+    if chirality == .counterClockwise {
+      out.append(UInt8(ascii: "@"))
+    } else if chirality == .clockwise {
+      out.append(UInt8(ascii: "@"))
+      out.append(UInt8(ascii: "@"))
     }
-    if a.atomClass != 0 { t += ":\(a.atomClass)" }
-    t += "]"
-    out.append(contentsOf: Array(t.utf8))
+    if planar != 0 {
+      out.append(contentsOf: [UInt8(ascii: "@"), UInt8(ascii: "S"), UInt8(ascii: "P")])
+      writeNumber(planar)
+    }
+    if a.hydrogens >= 1 {
+      out.append(UInt8(ascii: "H"))
+      if a.hydrogens > 1 { writeNumber(a.hydrogens) }
+    }
+    if a.charge != 0 {
+      out.append(a.charge > 0 ? UInt8(ascii: "+") : UInt8(ascii: "-"))
+      if abs(a.charge) > 1 { writeNumber(abs(a.charge)) }
+    }
+    if a.atomClass != 0 {
+      out.append(UInt8(ascii: ":"))
+      writeNumber(a.atomClass)
+    }
+    out.append(UInt8(ascii: "]"))
   }
 
   /// Chooses `/` `\` for every stereo double bond: on each end the substituent bond written
