@@ -72,16 +72,16 @@ final class ComponentWriter {
   var onStack: [Bool]
   var children: [[Int]]  // bond indices to tree children, in walk order
   var closures: [[Int]]  // ring-closure bonds at each atom
-  var isClosure: Set<Int> = []
+  var isClosure: BondFlags
   var parentBond: [Int]
   var emitted: [Int] = []  // atoms in output order
   var emitPosition: [Int]
-  var ringNumber: [Int: Int] = [:]  // bond -> ring number while open
-  var openNumbers = Set<Int>()
+  var ringNumber: BondTable<Int>  // bond -> ring number while open
+  var openNumbers: [Bool] = []  // ring numbers in use
   var out: [UInt8] = []
-  var bondDirection: [Int: Int8] = [:]  // bond -> +1 '/', -1 '\' as written first -> second
+  var bondDirection: BondTable<Int8>  // bond -> +1 '/', -1 '\' as written first -> second
   var bondsWritten = 0
-  var outputIndex: [Int: Int] = [:]  // bond -> its number in order of appearance
+  var outputIndex: BondTable<Int>  // bond -> its number in order of appearance
 
   init(mol: Molecule, ranks: [Int], kekule: Bool) {
     self.mol = mol
@@ -92,6 +92,10 @@ final class ComponentWriter {
     children = [[Int]](repeating: [], count: mol.atoms.count)
     closures = children
     parentBond = [Int](repeating: -1, count: mol.atoms.count)
+    isClosure = BondFlags(mol.bonds.count)
+    ringNumber = BondTable(mol.bonds.count)
+    bondDirection = BondTable(mol.bonds.count)
+    outputIndex = BondTable(mol.bonds.count)
     emitPosition = [Int](repeating: -1, count: mol.atoms.count)
   }
 
@@ -235,13 +239,14 @@ final class ComponentWriter {
         ringNumber[b] = nil
       } else {
         var n = 1
-        while openNumbers.contains(n) || closedHere.contains(n) { n += 1 }
-        openNumbers.insert(n)
+        while (n < openNumbers.count && openNumbers[n]) || closedHere.contains(n) { n += 1 }
+        while openNumbers.count <= n { openNumbers.append(false) }
+        openNumbers[n] = true
         ringNumber[b] = n
         writeRingNumber(n)
       }
     }
-    for n in closedHere { openNumbers.remove(n) }
+    for n in closedHere { openNumbers[n] = false }
     for (k, c) in children[v].enumerated() {
       let w = mol.bonds[c].other(v)
       if k < children[v].count - 1 {
@@ -468,4 +473,27 @@ enum Reader {
     guard let target = allowed.first(where: { $0 >= ev2 }) else { return 0 }
     return (target - ev2) / 2
   }
+}
+
+/// Per-bond values of one written component, in an array (bonds are dense indices).
+struct BondTable<Value> {
+  private var values: [Value?]
+  private(set) var count = 0
+  init(_ bonds: Int) { values = [Value?](repeating: nil, count: bonds) }
+  var isEmpty: Bool { count == 0 }
+  subscript(_ bond: Int) -> Value? {
+    get { values[bond] }
+    set {
+      if values[bond] == nil, newValue != nil { count += 1 } else if values[bond] != nil, newValue == nil { count -= 1 }
+      values[bond] = newValue
+    }
+  }
+}
+
+/// A set of bonds as flags.
+struct BondFlags {
+  private var flags: [Bool]
+  init(_ bonds: Int) { flags = [Bool](repeating: false, count: bonds) }
+  func contains(_ bond: Int) -> Bool { flags[bond] }
+  mutating func insert(_ bond: Int) { flags[bond] = true }
 }
