@@ -187,8 +187,9 @@ public final class CIDSmilesReader: MoleculeReader {
         return .malformed(MalformedRecord(location: loc, line: loc.line, reason: "expected CID<TAB>SMILES",
                                           excerpt: excerptText(bytes)))
       }
-      var smilesEnd = end
-      if let second = bytes[(tab + 1)...].firstIndex(where: { $0 == 0x09 || $0 == 0x20 }) { smilesEnd = second }
+      // The SMILES ends at the next tab or blank, unless a CXSMILES block follows it.
+      let rest = Array(bytes[(tab + 1)..<end])
+      let smilesEnd = tab + 1 + SmilesParser.recordLength(rest)
       var m = MoleculeRecord(
         location: loc,
         structure: .smiles(String(decoding: UnsafeBufferPointer(rebasing: bytes[(tab + 1)..<smilesEnd]), as: UTF8.self)))

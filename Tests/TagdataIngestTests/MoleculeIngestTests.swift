@@ -110,10 +110,11 @@ import TestSupport
     let dir = TestSupport.tempDirectory()
     let file = dir.appendingPathComponent("CID-SMILES")
     let text = "2244\tCC(=O)OC1=CC=CC=C1C(=O)O\n702\tCCO\nnot-a-cid\tCCO\n5\tC1CC\n6\tc1ccccc1\n\n7\tC[C@H](N)C(=O)O\n"
+      + "8\tC/C=C/C=C/C=C/C |ctu:3|\n"
     try Data(text.utf8).write(to: file)
     let (catalog, reports) = try ingest([file.path])
     #expect(reports[0].format == "cid-smiles")
-    #expect(reports[0].records == 4 && reports[0].quarantined == 2)
+    #expect(reports[0].records == 5 && reports[0].quarantined == 2)
     let q = try catalog.db.prepare("SELECT line, reason FROM quarantine ORDER BY line")
     var found: [(Int64, String)] = []
     while try q.step() { found.append((q.int(0), q.text(1) ?? "")) }
@@ -122,6 +123,9 @@ import TestSupport
     #expect(found[1].1.contains("SMILES 'C1CC'"))
     let smiles = try catalog.db.prepare("SELECT m.smiles FROM compounds c JOIN molecules m ON m.id = c.molecule_id WHERE c.cid = 7")
     #expect(try smiles.step() && smiles.text(0) == "C[C@H](N)C(=O)O")
+    // A CXSMILES block after the SMILES belongs to it.
+    let cx = try catalog.db.prepare("SELECT m.smiles FROM compounds c JOIN molecules m ON m.id = c.molecule_id WHERE c.cid = 8")
+    #expect(try cx.step() && cx.text(0) == "C/C=C/C=C/C=C/C |ctu:3|")
   }
 
   /// Our canonical SMILES from each connection table against our canonical SMILES of PubChem's
