@@ -60,24 +60,7 @@ import Testing
 
   @Test func wedgesGiveTetrahedralStereo() throws {
     // (R)- and (S)-CHFClBr drawn with one wedge, then its mirror with a hash.
-    func mol(_ stereo: Int) -> String {
-      """
-      
-        test
-
-        5  4  0  0  0  0  0  0  0  0999 V2000
-          0.0000    0.0000    0.0000 C   0  0  0  0  0  0  0  0  0  0  0  0
-          0.0000    1.0000    0.0000 F   0  0  0  0  0  0  0  0  0  0  0  0
-          0.8660   -0.5000    0.0000 Cl  0  0  0  0  0  0  0  0  0  0  0  0
-         -0.8660   -0.5000    0.0000 Br  0  0  0  0  0  0  0  0  0  0  0  0
-          0.0000    0.0000    0.0000 H   0  0  0  0  0  0  0  0  0  0  0  0
-        1  2  1  \(stereo)
-        1  3  1  0
-        1  4  1  0
-        1  5  1  0
-      M  END
-      """
-    }
+    func mol(_ stereo: Int) -> String { Fixtures.bromochlorofluoromethane(stereo: stereo) }
     let up = try SmilesWriter().write(Molfile.read(mol(1)).molecule)
     let down = try SmilesWriter().write(Molfile.read(mol(6)).molecule)
     let flat = try SmilesWriter().write(Molfile.read(mol(0)).molecule)

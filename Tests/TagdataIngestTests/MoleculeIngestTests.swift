@@ -243,27 +243,7 @@ func decompressedText(_ url: URL) throws -> String {
     let asn = "PC-Compounds ::= {\n" + asnCompound(cid: 101, wedge: "wedge-up") + ",\n"
       + asnCompound(cid: 102, wedge: "wedge-down") + "\n}\n"
     func molfile(cid: Int, stereo: Int) -> String {
-      """
-      \(cid)
-        test
-
-        5  4  0  0  0  0  0  0  0  0999 V2000
-          0.0000    0.0000    0.0000 C   0  0  0  0  0  0  0  0  0  0  0  0
-          0.0000    1.0000    0.0000 F   0  0  0  0  0  0  0  0  0  0  0  0
-          0.8660   -0.5000    0.0000 Cl  0  0  0  0  0  0  0  0  0  0  0  0
-         -0.8660   -0.5000    0.0000 Br  0  0  0  0  0  0  0  0  0  0  0  0
-          0.0000    0.0000    0.0000 H   0  0  0  0  0  0  0  0  0  0  0  0
-        1  2  1  \(stereo)
-        1  3  1  0
-        1  4  1  0
-        1  5  1  0
-      M  END
-      > <PUBCHEM_COMPOUND_CID>
-      \(cid)
-
-      $$$$
-
-      """
+      Fixtures.bromochlorofluoromethane(stereo: stereo, title: "\(cid)") + "\n> <PUBCHEM_COMPOUND_CID>\n\(cid)\n\n$$$$\n"
     }
     let asnURL = dir.appendingPathComponent("two.asn"), sdfURL = dir.appendingPathComponent("two.sdf")
     try asn.write(to: asnURL, atomically: true, encoding: .utf8)

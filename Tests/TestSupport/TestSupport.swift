@@ -101,3 +101,27 @@ public struct SplitMix {
   }
   public mutating func below(_ n: Int) -> Int { Int(next() % UInt64(max(n, 1))) }
 }
+
+/// Small structures written out by hand for tests.
+public enum Fixtures {
+  /// CHFClBr as a V2000 molfile (no `$$$$`): F up, Cl lower right, Br lower left, H on the
+  /// centre; `stereo` is the C-F bond's stereo code (1 wedge, 6 hash, 0 none).
+  public static func bromochlorofluoromethane(stereo: Int, title: String = "") -> String {
+    """
+    \(title)
+      test
+
+      5  4  0  0  0  0  0  0  0  0999 V2000
+        0.0000    0.0000    0.0000 C   0  0  0  0  0  0  0  0  0  0  0  0
+        0.0000    1.0000    0.0000 F   0  0  0  0  0  0  0  0  0  0  0  0
+        0.8660   -0.5000    0.0000 Cl  0  0  0  0  0  0  0  0  0  0  0  0
+       -0.8660   -0.5000    0.0000 Br  0  0  0  0  0  0  0  0  0  0  0  0
+        0.0000    0.0000    0.0000 H   0  0  0  0  0  0  0  0  0  0  0  0
+      1  2  1  \(stereo)
+      1  3  1  0
+      1  4  1  0
+      1  5  1  0
+    M  END
+    """
+  }
+}
