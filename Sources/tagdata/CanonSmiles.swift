@@ -9,8 +9,10 @@ extension Canon {
       abstract: "Canonicalize SMILES.",
       discussion: """
         Reads SMILES one per line (anything after the first blank is a name and is ignored, or \
-        kept with --keep-rest), or one column of a TSV/CSV file with a header (--column), from a \
-        file or standard input, plain or compressed, and writes canonical SMILES.
+        kept with --keep-rest; a CXSMILES block right after the SMILES, as in "CC |ctu:1|", \
+        belongs to it), \
+        or one column of a TSV/CSV file with a header (--column), from a file or standard input, \
+        plain or compressed, and writes canonical SMILES.
 
         Line mode writes exactly one output line per input line, in order: a SMILES that cannot \
         be read gives an empty line (or none, with --skip-failed) and an error on standard \
@@ -19,7 +21,9 @@ extension Canon {
         SMILES failed.
 
         Canonical form: aromatic (RDKit's aromaticity model) lower case unless --kekule, \
-        stereo kept unless --no-isomeric, components sorted.
+        stereo kept unless --no-isomeric, components sorted. A double bond of unknown geometry \
+        between two specified ones, which plain SMILES cannot state, is declared in a CXSMILES \
+        block: C/C=C/C=C/C=C/C |ctu:3| (bond numbers in order of appearance).
 
         Examples:
           echo 'OCC' | tagdata canon smiles                    # CCO
