@@ -9,9 +9,8 @@ extension Canon {
       abstract: "Canonicalize SMILES.",
       discussion: """
         Reads SMILES one per line (anything after the first blank is a name and is ignored, or \
-        kept with --keep-rest; a CXSMILES block right after the SMILES, as in "CC |ctu:1|", \
-        belongs to it), \
-        or one column of a TSV/CSV file with a header (--column), from a file or standard input, \
+        kept with --keep-rest; a CXSMILES block right after the SMILES, "SMILES |...|", \
+        belongs to it), or one column of a TSV/CSV file with a header (--column), from a file or standard input, \
         plain or compressed, and writes canonical SMILES.
 
         Line mode writes exactly one output line per input line, in order: a SMILES that cannot \
