@@ -1,6 +1,6 @@
--- tagdata catalog, schema version 2 (PRAGMA user_version = 2).
--- This is the DDL that TagdataCatalog's migrations run (version 1, then version 2); a test keeps
--- the two identical.
+-- tagdata catalog, schema version 3 (PRAGMA user_version = 3).
+-- This is the DDL that TagdataCatalog's migrations run (versions 1, 2 and 3 in turn); a test
+-- keeps the two identical.
 --
 -- runs        one row per `tagdata ingest` invocation.
 -- sources     one row per input file: identity (absolute path, size, mtime, SHA-256 of the first
@@ -157,3 +157,28 @@ CREATE VIEW pubchem_smiles_disagreements AS
   FROM compounds c JOIN molecules m ON m.id = c.molecule_id
   WHERE c.pubchem_smiles IS NOT NULL
     AND (c.pubchem_smiles_canonical IS NULL OR c.pubchem_smiles_canonical <> m.smiles);
+
+-- Version 3: an entry's names and comments move onto the entry.
+--
+-- entries.names     the protein names as a JSON array of [kind, value], in the entry's order,
+--                   each (kind, value) once; NULL when the entry has none.
+-- entries.comments  the free-text comments as a JSON array of [topic, text], in order; NULL
+--                   when none.
+-- names, comments   views giving them as rows, with the columns the version-1 tables had
+--                   (comments.ordinal is the position in the array).
+
+ALTER TABLE entries ADD COLUMN names TEXT;
+ALTER TABLE entries ADD COLUMN comments TEXT;
+UPDATE entries SET
+  names = (SELECT NULLIF(json_group_array(json_array(kind, value)), '[]')
+           FROM (SELECT kind, value FROM names n WHERE n.entry_id = entries.id ORDER BY kind, value)),
+  comments = (SELECT NULLIF(json_group_array(json_array(topic, text)), '[]')
+              FROM (SELECT topic, text FROM comments c WHERE c.entry_id = entries.id ORDER BY ordinal));
+DROP TABLE names;
+DROP TABLE comments;
+CREATE VIEW names(entry_id, kind, value) AS
+  SELECT e.id, json_extract(j.value, '$[0]'), json_extract(j.value, '$[1]')
+  FROM entries e, json_each(e.names) j;
+CREATE VIEW comments(entry_id, ordinal, topic, text) AS
+  SELECT e.id, j.key, json_extract(j.value, '$[0]'), json_extract(j.value, '$[1]')
+  FROM entries e, json_each(e.comments) j;

@@ -17,22 +17,86 @@ public struct EntryRow: Sendable {
   public var entryVersion: Int?
   public var fragment = false
   public var declaredMass: Int?
+  /// `names` and `comments` as the catalog stores them (JSON arrays, nil when empty), when
+  /// already made by ``encode()``; otherwise the writer makes them.
+  public private(set) var namesJSON: String?
+  public private(set) var commentsJSON: String?
+  private var encoded = false
 
   public init(accession: String) { self.accession = accession }
+
+  /// Makes the JSON forms of names and comments now (ingest does this on the reading thread,
+  /// so that the catalog writer only binds them). Repeated (kind, value) names count once.
+  public mutating func encode() {
+    var seen = Set<String>()
+    var pairs: [(String, String)] = []
+    for n in names where seen.insert(n.kind + "\u{0}" + n.value).inserted { pairs.append((n.kind, n.value)) }
+    namesJSON = JSONText.pairs(pairs)
+    commentsJSON = JSONText.pairs(comments.map { ($0.topic, $0.text) })
+    encoded = true
+  }
+
+  func encodedForms() -> (names: String?, comments: String?) {
+    if encoded { return (namesJSON, commentsJSON) }
+    var copy = self
+    copy.encode()
+    return (copy.namesJSON, copy.commentsJSON)
+  }
 }
 
-/// Writes proteins, entries, provenance and quarantine rows with prepared statements.
+/// JSON text for the catalog's array columns, written byte by byte.
+enum JSONText {
+  /// `[["a","b"],["c","d"]]`, or nil for no pairs.
+  static func pairs(_ pairs: [(String, String)]) -> String? {
+    guard !pairs.isEmpty else { return nil }
+    var out: [UInt8] = [UInt8(ascii: "[")]
+    for (k, (a, b)) in pairs.enumerated() {
+      if k > 0 { out.append(UInt8(ascii: ",")) }
+      out.append(UInt8(ascii: "["))
+      string(a, into: &out)
+      out.append(UInt8(ascii: ","))
+      string(b, into: &out)
+      out.append(UInt8(ascii: "]"))
+    }
+    out.append(UInt8(ascii: "]"))
+    return String(decoding: out, as: UTF8.self)
+  }
+
+  static func string(_ s: String, into out: inout [UInt8]) {
+    out.append(UInt8(ascii: "\""))
+    let hex = Array("0123456789abcdef".utf8)
+    for b in s.utf8 {
+      switch b {
+      case UInt8(ascii: "\""): out.append(UInt8(ascii: "\\")); out.append(b)
+      case UInt8(ascii: "\\"): out.append(UInt8(ascii: "\\")); out.append(b)
+      case 0x0A: out.append(UInt8(ascii: "\\")); out.append(UInt8(ascii: "n"))
+      case 0x0D: out.append(UInt8(ascii: "\\")); out.append(UInt8(ascii: "r"))
+      case 0x09: out.append(UInt8(ascii: "\\")); out.append(UInt8(ascii: "t"))
+      case 0..<0x20:
+        out.append(contentsOf: Array("\\u00".utf8))
+        out.append(hex[Int(b >> 4)])
+        out.append(hex[Int(b & 15)])
+      default: out.append(b)
+      }
+    }
+    out.append(UInt8(ascii: "\""))
+  }
+}
+
+/// Writes proteins, entries (names and comments as JSON on the entry), provenance and
+/// quarantine rows with prepared statements.
 /// Callers group calls into transactions (see ``Database/transaction(_:)``).
 ///
 /// Every write is idempotent: proteins are keyed by sequence hash, entries by (accession,
 /// protein), provenance and quarantine by (source, record number). Writing the same record
-/// twice changes nothing; an entry seen again fills fields that were still empty.
+/// twice changes nothing; an entry seen again fills fields that were still empty (its names and
+/// comments too: the first sighting that has any keeps them).
 public final class ProteinWriter {
   let db: Database
   /// Proteins this writer inserted (not found already in the catalog).
   public private(set) var newProteins = 0
   private let findProtein, insertProtein, upsertEntry, insertRecord, insertQuarantine: Statement
-  private let insertAccession, insertName, insertComment: MultiRowInsert
+  private let insertAccession: MultiRowInsert
 
   public init(catalog: Catalog) throws {
     db = catalog.db
@@ -44,8 +108,8 @@ public final class ProteinWriter {
     // One statement inserts a new entry or fills the empty fields of an existing one.
     upsertEntry = try db.prepare("""
       INSERT INTO entries(protein_id, accession, entry_name, reviewed, protein_name, gene, organism, taxon_id,
-        lineage, existence, keywords, sequence_version, entry_version, fragment, declared_mass)
-      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+        lineage, existence, keywords, sequence_version, entry_version, fragment, declared_mass, names, comments)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
       ON CONFLICT (accession, protein_id) DO UPDATE SET
         entry_name = COALESCE(entry_name, excluded.entry_name), reviewed = COALESCE(reviewed, excluded.reviewed),
         protein_name = COALESCE(protein_name, excluded.protein_name), gene = COALESCE(gene, excluded.gene),
@@ -54,12 +118,11 @@ public final class ProteinWriter {
         keywords = COALESCE(keywords, excluded.keywords),
         sequence_version = COALESCE(sequence_version, excluded.sequence_version),
         entry_version = COALESCE(entry_version, excluded.entry_version), fragment = MAX(fragment, excluded.fragment),
-        declared_mass = COALESCE(declared_mass, excluded.declared_mass)
+        declared_mass = COALESCE(declared_mass, excluded.declared_mass),
+        names = COALESCE(names, excluded.names), comments = COALESCE(comments, excluded.comments)
       RETURNING id
       """)
     insertAccession = MultiRowInsert(db, "INSERT OR IGNORE INTO accessions(accession, entry_id, is_primary) VALUES", columns: 3)
-    insertName = MultiRowInsert(db, "INSERT OR IGNORE INTO names(entry_id, kind, value) VALUES", columns: 3)
-    insertComment = MultiRowInsert(db, "INSERT OR IGNORE INTO comments(entry_id, ordinal, topic, text) VALUES", columns: 4)
     insertRecord = try db.prepare("""
       INSERT OR IGNORE INTO records(source_id, record_no, line, byte_offset, protein_id, entry_id, label, run_id)
       VALUES (?, ?, ?, ?, ?, ?, ?, ?)
@@ -105,6 +168,9 @@ public final class ProteinWriter {
     s.bind(13, e.entryVersion)
     s.bind(14, Int64(e.fragment ? 1 : 0))
     s.bind(15, e.declaredMass)
+    let (names, comments) = e.encodedForms()
+    s.bind(16, names)
+    s.bind(17, comments)
     guard try s.step() else { throw SQLiteError(code: 0, message: "entry upsert returned no id", sql: nil) }
     let id = s.int(0)
     s.reset()
@@ -113,17 +179,6 @@ public final class ProteinWriter {
       s.bind(p, accessions[row])
       s.bind(p + 1, id)
       s.bind(p + 2, Int64(row == 0 ? 1 : 0))
-    }
-    try insertName.insert(rows: e.names.count) { s, row, p in
-      s.bind(p, id)
-      s.bind(p + 1, e.names[row].kind)
-      s.bind(p + 2, e.names[row].value)
-    }
-    try insertComment.insert(rows: e.comments.count) { s, row, p in
-      s.bind(p, id)
-      s.bind(p + 1, Int64(row))
-      s.bind(p + 2, e.comments[row].topic)
-      s.bind(p + 3, e.comments[row].text)
     }
     return id
   }

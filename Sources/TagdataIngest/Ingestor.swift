@@ -342,6 +342,7 @@ public final class Ingestor {
       e.entryVersion = r.entryVersion
       e.fragment = r.fragment
       e.declaredMass = r.declaredMass
+      e.encode()
       entry = e
     }
     return .record(PreparedRecord(location: loc, canonical: canonical, sha256: SequenceDigest.sha256(canonical),
