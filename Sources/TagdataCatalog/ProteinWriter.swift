@@ -17,10 +17,11 @@ public struct EntryRow: Sendable {
   public var entryVersion: Int?
   public var fragment = false
   public var declaredMass: Int?
-  /// `names` and `comments` as the catalog stores them (JSON arrays, nil when empty), when
-  /// already made by ``encode()``; otherwise the writer makes them.
+  /// `names` and `comments` as the catalog stores them (JSON arrays, nil when empty) and the
+  /// keywords joined, when already made by ``encode()``; otherwise the writer makes them.
   public private(set) var namesJSON: String?
   public private(set) var commentsJSON: String?
+  public private(set) var keywordsText: String?
   private var encoded = false
 
   public init(accession: String) { self.accession = accession }
@@ -33,14 +34,15 @@ public struct EntryRow: Sendable {
     for n in names where seen.insert(n.kind + "\u{0}" + n.value).inserted { pairs.append((n.kind, n.value)) }
     namesJSON = JSONText.pairs(pairs)
     commentsJSON = JSONText.pairs(comments.map { ($0.topic, $0.text) })
+    keywordsText = keywords.isEmpty ? nil : keywords.joined(separator: "; ")
     encoded = true
   }
 
-  func encodedForms() -> (names: String?, comments: String?) {
-    if encoded { return (namesJSON, commentsJSON) }
+  func encodedForms() -> (names: String?, comments: String?, keywords: String?) {
+    if encoded { return (namesJSON, commentsJSON, keywordsText) }
     var copy = self
     copy.encode()
-    return (copy.namesJSON, copy.commentsJSON)
+    return (copy.namesJSON, copy.commentsJSON, copy.keywordsText)
   }
 }
 
@@ -50,6 +52,7 @@ enum JSONText {
   static func pairs(_ pairs: [(String, String)]) -> String? {
     guard !pairs.isEmpty else { return nil }
     var out: [UInt8] = [UInt8(ascii: "[")]
+    out.reserveCapacity(pairs.reduce(2) { $0 + $1.0.utf8.count + $1.1.utf8.count + 8 })
     for (k, (a, b)) in pairs.enumerated() {
       if k > 0 { out.append(UInt8(ascii: ",")) }
       out.append(UInt8(ascii: "["))
@@ -62,21 +65,29 @@ enum JSONText {
     return String(decoding: out, as: UTF8.self)
   }
 
+  static let hexDigits = Array("0123456789abcdef".utf8)
+
   static func string(_ s: String, into out: inout [UInt8]) {
     out.append(UInt8(ascii: "\""))
-    let hex = Array("0123456789abcdef".utf8)
-    for b in s.utf8 {
-      switch b {
-      case UInt8(ascii: "\""): out.append(UInt8(ascii: "\\")); out.append(b)
-      case UInt8(ascii: "\\"): out.append(UInt8(ascii: "\\")); out.append(b)
-      case 0x0A: out.append(UInt8(ascii: "\\")); out.append(UInt8(ascii: "n"))
-      case 0x0D: out.append(UInt8(ascii: "\\")); out.append(UInt8(ascii: "r"))
-      case 0x09: out.append(UInt8(ascii: "\\")); out.append(UInt8(ascii: "t"))
-      case 0..<0x20:
-        out.append(contentsOf: Array("\\u00".utf8))
-        out.append(hex[Int(b >> 4)])
-        out.append(hex[Int(b & 15)])
-      default: out.append(b)
+    var s = s
+    s.withUTF8 { bytes in
+      // Most text needs no escape: copy it whole.
+      if !bytes.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
+        out.append(contentsOf: bytes)
+        return
+      }
+      for b in bytes {
+        switch b {
+        case UInt8(ascii: "\""), UInt8(ascii: "\\"): out.append(UInt8(ascii: "\\")); out.append(b)
+        case 0x0A: out.append(UInt8(ascii: "\\")); out.append(UInt8(ascii: "n"))
+        case 0x0D: out.append(UInt8(ascii: "\\")); out.append(UInt8(ascii: "r"))
+        case 0x09: out.append(UInt8(ascii: "\\")); out.append(UInt8(ascii: "t"))
+        case 0..<0x20:
+          out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0")])
+          out.append(hexDigits[Int(b >> 4)])
+          out.append(hexDigits[Int(b & 15)])
+        default: out.append(b)
+        }
       }
     }
     out.append(UInt8(ascii: "\""))
@@ -163,12 +174,12 @@ public final class ProteinWriter {
     s.bind(8, e.taxonID)
     s.bind(9, e.lineage)
     s.bind(10, e.existence)
-    s.bind(11, e.keywords.isEmpty ? nil : e.keywords.joined(separator: "; "))
+    let (names, comments, keywords) = e.encodedForms()
+    s.bind(11, keywords)
     s.bind(12, e.sequenceVersion)
     s.bind(13, e.entryVersion)
     s.bind(14, Int64(e.fragment ? 1 : 0))
     s.bind(15, e.declaredMass)
-    let (names, comments) = e.encodedForms()
     s.bind(16, names)
     s.bind(17, comments)
     guard try s.step() else { throw SQLiteError(code: 0, message: "entry upsert returned no id", sql: nil) }
