@@ -29,6 +29,7 @@ public struct CanonicalRanking {
   public func ranks(_ mol: Molecule, atoms: [Int]) -> [Int] {
     var state = State(mol: mol, atoms: atoms, isomeric: isomeric, isotopes: isotopes)
     state.refine()
+    if state.splitTiesByRings() { state.refine() }
     while state.breakTie() { state.refine() }
     return state.globalRanks()
   }
@@ -46,6 +47,7 @@ public struct CanonicalRanking {
   public func rankVariants(_ mol: Molecule, atoms: [Int], limit: Int = 32) -> [[Int]] {
     var state = State(mol: mol, atoms: atoms, isomeric: isomeric, isotopes: isotopes)
     state.refine()
+    if state.splitTiesByRings() { state.refine() }
     // Local atoms near stereo: the stereo atoms and their neighbours.
     var relevant = [Bool](repeating: false, count: atoms.count)
     func mark(_ atom: Int) {
@@ -247,6 +249,30 @@ public struct CanonicalRanking {
 
     /// Splits one atom off the lowest tied class (the member with the highest index, moved to
     /// the top of its class). Returns false when every class is a singleton.
+    /// Splits classes that refinement left tied but whose atoms lie in different rings (count
+    /// and sizes of the smallest rings through each atom). Symmetric atoms always agree on that,
+    /// so this only separates atoms refinement alone cannot tell apart, as in regular cage
+    /// structures, where breaking such a tie by index would make the result depend on the
+    /// input order. Returns whether any class split.
+    mutating func splitTiesByRings() -> Bool {
+      guard !mol.ringAtoms.isEmpty, classCount() < atoms.count else { return false }
+      var signature = [Int](repeating: 0, count: atoms.count)
+      for ring in mol.ringAtoms {
+        // Four bits per ring size 3...15 (larger rings count as 15).
+        let shift = 4 * (min(max(ring.count, 3), 15) - 3)
+        for a in ring where local[a] >= 0 { signature[local[a]] &+= 1 << shift }
+      }
+      let old = ranks
+      let before = classCount()
+      order.sort { x, y in
+        if old[x] != old[y] { return old[x] < old[y] }
+        if signature[x] != signature[y] { return signature[x] < signature[y] }
+        return x < y
+      }
+      let after = assignRanks { old[$0] == old[$1] && signature[$0] == signature[$1] }
+      return after > before
+    }
+
     mutating func breakTie() -> Bool {
       var size = [Int](repeating: 0, count: ranks.count)
       for r in ranks { size[r] += 1 }

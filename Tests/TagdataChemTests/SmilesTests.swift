@@ -176,10 +176,13 @@ func fixture(_ name: String) throws -> [[String]] {
     }
   }
 
-  /// Random atom orders of real molecules give the same canonical string.
+  /// Random atom orders of real molecules give the same canonical string. The last ones are
+  /// regular enough that refinement alone leaves atoms tied that are not symmetric (cage atoms;
+  /// a ring atom and a chain atom with alike surroundings), which the ring split separates.
   @Test func invariantToAtomOrder() throws {
     let smiles = ["CC(=O)Oc1ccccc1C(=O)O", "Cn1c(=O)c2c(ncn2C)n(C)c1=O", "OC[C@@H]1OC(O)[C@H](O)[C@@H](O)[C@@H]1O",
-                  "C/C=C/C(=O)N[C@@H](Cc1ccc(O)cc1)C(=O)O", "O[C@H]1CC[C@@H](O)CC1"]
+                  "C/C=C/C(=O)N[C@@H](Cc1ccc(O)cc1)C(=O)O", "O[C@H]1CC[C@@H](O)CC1",
+                  "CN1C2C3N(C)C1C1N(C)C(C(N3C)N1C)N2C", "C1CCN(CCCCCN2CCCCC2)CC1", "C1CC2C3C1C1C4CCC(C21)C34"]
     var rng = SystemRandomNumberGenerator()
     for s in smiles {
       let reference = try canon(s)
