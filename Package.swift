@@ -47,12 +47,12 @@ let package = Package(
       name: "tagdata",
       dependencies: ["TagdataIngest", "TagdataChem", "TagdataSources", "TagdataTrain", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
 
-    .target(name: "TestSupport", path: "Tests/TestSupport"),
+    .target(name: "TestSupport", dependencies: ["TagdataIO"], path: "Tests/TestSupport"),
     .testTarget(name: "TagdataIOTests", dependencies: ["TagdataIO", "TestSupport"]),
     .testTarget(name: "TagdataBioTests", dependencies: ["TagdataBio"]),
     .testTarget(name: "TagdataChemTests", dependencies: ["TagdataChem", "TagdataSources", "TagdataIO", "TestSupport"]),
-    .testTarget(name: "TagdataSourcesTests", dependencies: ["TagdataSources", "TestSupport"]),
-    .testTarget(name: "TagdataIngestTests", dependencies: ["TagdataIngest", "TestSupport"]),
-    .testTarget(name: "TagdataTrainTests", dependencies: ["TagdataTrain", "TestSupport"]),
+    .testTarget(name: "TagdataSourcesTests", dependencies: ["TagdataSources", "TagdataIO", "TestSupport"]),
+    .testTarget(name: "TagdataIngestTests", dependencies: ["TagdataIngest", "TagdataIO", "TestSupport"]),
+    .testTarget(name: "TagdataTrainTests", dependencies: ["TagdataTrain", "TagdataIO", "TestSupport"]),
   ]
 )

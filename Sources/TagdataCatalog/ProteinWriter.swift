@@ -29,9 +29,9 @@ public struct EntryRow: Sendable {
   /// Makes the JSON forms of names and comments now (ingest does this on the reading thread,
   /// so that the catalog writer only binds them). Repeated (kind, value) names count once.
   public mutating func encode() {
-    var seen = Set<String>()
+    // An entry has a handful of names: a scan, no hashing or joined keys.
     var pairs: [(String, String)] = []
-    for n in names where seen.insert(n.kind + "\u{0}" + n.value).inserted { pairs.append((n.kind, n.value)) }
+    for n in names where !pairs.contains(where: { $0 == (n.kind, n.value) }) { pairs.append((n.kind, n.value)) }
     namesJSON = JSONText.pairs(pairs)
     commentsJSON = JSONText.pairs(comments.map { ($0.topic, $0.text) })
     keywordsText = keywords.isEmpty ? nil : keywords.joined(separator: "; ")

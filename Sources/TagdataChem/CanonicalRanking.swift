@@ -255,7 +255,8 @@ public struct CanonicalRanking {
     /// structures, where breaking such a tie by index would make the result depend on the
     /// input order. Returns whether any class split.
     mutating func splitTiesByRings() -> Bool {
-      guard !mol.ringAtoms.isEmpty, classCount() < atoms.count else { return false }
+      let before = classCount()
+      guard !mol.ringAtoms.isEmpty, before < atoms.count else { return false }
       var signature = [Int](repeating: 0, count: atoms.count)
       for ring in mol.ringAtoms {
         // Four bits per ring size 3...15 (larger rings count as 15).
@@ -263,7 +264,6 @@ public struct CanonicalRanking {
         for a in ring where local[a] >= 0 { signature[local[a]] &+= 1 << shift }
       }
       let old = ranks
-      let before = classCount()
       order.sort { x, y in
         if old[x] != old[y] { return old[x] < old[y] }
         if signature[x] != signature[y] { return signature[x] < signature[y] }

@@ -127,15 +127,18 @@ public final class PubChemASNReader: MoleculeReader {
     if let atoms = v.field("atoms") {
       c.aids = atoms.field("aid")?.elements.map { $0.int ?? -1 } ?? []
       c.elements = atoms.field("element")?.elements.map { element($0) } ?? []
-      for (name, target) in [("charge", 0), ("isotope", 1)] {
-        for item in atoms.field(name)?.elements ?? [] {
+      // `charge { { aid 2, value -1 } }`, the same for isotopes.
+      func values(_ name: String) -> [(Int, Int)] {
+        (atoms.field(name)?.elements ?? []).compactMap { item in
           guard let aid = item.field("aid")?.int, let value = item.field("value")?.int else {
             c.problem = c.problem ?? "unreadable atom \(name)"
-            continue
+            return nil
           }
-          if target == 0 { c.charges.append((aid, value)) } else { c.isotopes.append((aid, value)) }
+          return (aid, value)
         }
       }
+      c.charges = values("charge")
+      c.isotopes = values("isotope")
       for item in atoms.field("radical")?.elements ?? [] {
         guard let aid = item.field("aid")?.int, let type = item.field("type")?.identifier else { continue }
         c.radicals.append((aid, type == "doublet" ? 1 : (type == "none" ? 0 : 2)))

@@ -1,3 +1,5 @@
+import TagdataIO
+
 /// A dense float32 tensor: a shape and its elements, contiguous in row-major order.
 public struct Tensor: Sendable, Equatable {
   public var shape: [Int]
@@ -44,19 +46,4 @@ public struct Tensor: Sendable, Equatable {
     let n = shape.reduce(1, *)
     return Tensor(shape: shape, data: (0..<n).map { _ in (rng.nextUnit() * 2 - 1) * scale })
   }
-}
-
-/// SplitMix64: small, fast, reproducible on every platform.
-public struct SplitMix64: Sendable {
-  public var state: UInt64
-  public init(seed: UInt64) { state = seed }
-  public mutating func next() -> UInt64 {
-    state &+= 0x9E37_79B9_7F4A_7C15
-    var z = state
-    z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-    z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-    return z ^ (z >> 31)
-  }
-  /// A float in [0, 1) with 24 random bits.
-  public mutating func nextUnit() -> Float { Float(next() >> 40) / Float(1 << 24) }
 }

@@ -36,7 +36,7 @@ import Testing
     return out
   }
 
-  static func mutate(_ input: [UInt8], _ rng: inout SplitMix) -> [UInt8] {
+  static func mutate(_ input: [UInt8], _ rng: inout SplitMix64) -> [UInt8] {
     var lines = input.split(separator: 0x0A, omittingEmptySubsequences: false).map { Array($0) }
     for _ in 0..<(1 + rng.below(3)) {
       guard !lines.isEmpty else { break }
@@ -62,7 +62,7 @@ import Testing
     let seeds = try Self.seeds()
     #expect(seeds.count >= 100)
     let iterations = Int(ProcessInfo.processInfo.environment["TAGDATA_FUZZ_ITERATIONS"] ?? "").map { $0 / 10 } ?? 10_000
-    var rng = SplitMix(seed: 20261122)
+    var rng = SplitMix64(seed: 20261122)
     var read = 0, rejected = 0
     let writer = SmilesWriter()
     let started = Date()

@@ -3,6 +3,7 @@ import TagdataBio
 import TagdataCatalog
 import TagdataIngest
 import TestSupport
+import TagdataIO
 import Testing
 
 @Suite struct CompressionEquivalenceTests {
@@ -146,7 +147,7 @@ import Testing
     #expect(source.count == 100)
     var file: [UInt8] = []
     var expected: [(stored: Bool, reason: String?)] = []
-    var rng = SplitMix(seed: 42)
+    var rng = SplitMix64(seed: 42)
     for (i, e) in source.enumerated() {
       var ls = lines(e)
       switch i % 7 {

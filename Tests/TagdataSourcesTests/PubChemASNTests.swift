@@ -58,7 +58,7 @@ import Testing
   @Test func mutatedInputNeverCrashes() throws {
     let original = Array(try Data(contentsOf: TestSupport.corpus("pubchem/asn/list.asn")))
     let alphabet = Array("{},'\"-0123456789abcxyz ::=\n".utf8)
-    var rng = SplitMix(seed: 11)
+    var rng = SplitMix64(seed: 11)
     var outcomes = [0, 0, 0]  // clean, with malformed records, error
     for _ in 0..<2000 {
       var bytes = original

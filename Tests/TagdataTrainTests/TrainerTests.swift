@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import TestSupport
 @testable import TagdataTrain
+import TagdataIO
 
 @Suite(.serialized) struct TrainerTests {
   static let example = TestSupport.root.appendingPathComponent("Examples/train-small.json").path

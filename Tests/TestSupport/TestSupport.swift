@@ -88,20 +88,6 @@ public enum TestSupport {
   public static func shell(_ command: String) throws -> Output { try run("/bin/sh", ["-c", command]) }
 }
 
-/// SplitMix64, for reproducible mutations in tests.
-public struct SplitMix {
-  public var state: UInt64
-  public init(seed: UInt64) { state = seed }
-  public mutating func next() -> UInt64 {
-    state &+= 0x9E37_79B9_7F4A_7C15
-    var z = state
-    z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-    z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-    return z ^ (z >> 31)
-  }
-  public mutating func below(_ n: Int) -> Int { Int(next() % UInt64(max(n, 1))) }
-}
-
 /// Small structures written out by hand for tests.
 public enum Fixtures {
   /// CHFClBr as a V2000 molfile (no `$$$$`): F up, Cl lower right, Br lower left, H on the
