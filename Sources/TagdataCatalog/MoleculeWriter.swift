@@ -40,27 +40,31 @@ public final class MoleculeWriter {
   let db: Database
   /// Molecules this writer inserted (not found already in the catalog).
   public private(set) var newMolecules = 0
-  private let insertMolecule, findMolecule, upsertCompound, insertRecord: Statement
+  private let insertMolecule, findMolecule, insertCompound, fillCompound, findCompound, insertRecord: Statement
 
   public init(catalog: Catalog) throws {
     db = catalog.db
     insertMolecule = try db.prepare("""
       INSERT INTO molecules(smiles, connectivity_smiles, formula, heavy_atoms) VALUES (?, ?, ?, ?)
-      ON CONFLICT (smiles) DO NOTHING RETURNING id
+      ON CONFLICT (smiles) DO NOTHING
       """)
     findMolecule = try db.prepare("SELECT id FROM molecules WHERE smiles = ?")
-    upsertCompound = try db.prepare("""
+    // A new compound is inserted; one already there has its empty fields filled by the upsert.
+    let compoundInsert = """
       INSERT INTO compounds(molecule_id, cid, inchi, inchikey, formula, weight, pubchem_smiles,
         pubchem_smiles_canonical, pubchem_smiles_error)
       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+      """
+    insertCompound = try db.prepare(compoundInsert + " ON CONFLICT (cid, molecule_id) DO NOTHING")
+    fillCompound = try db.prepare(compoundInsert + """
       ON CONFLICT (cid, molecule_id) DO UPDATE SET
         inchi = COALESCE(inchi, excluded.inchi), inchikey = COALESCE(inchikey, excluded.inchikey),
         formula = COALESCE(formula, excluded.formula), weight = COALESCE(weight, excluded.weight),
         pubchem_smiles = COALESCE(pubchem_smiles, excluded.pubchem_smiles),
         pubchem_smiles_canonical = COALESCE(pubchem_smiles_canonical, excluded.pubchem_smiles_canonical),
         pubchem_smiles_error = COALESCE(pubchem_smiles_error, excluded.pubchem_smiles_error)
-      RETURNING id
       """)
+    findCompound = try db.prepare("SELECT id FROM compounds WHERE cid = ? AND molecule_id = ?")
     insertRecord = try db.prepare("""
       INSERT OR IGNORE INTO molecule_records(source_id, record_no, line, byte_offset, molecule_id, compound_id, title, run_id)
       VALUES (?, ?, ?, ?, ?, ?, ?, ?)
@@ -73,10 +77,9 @@ public final class MoleculeWriter {
     insertMolecule.bind(2, m.connectivitySmiles)
     insertMolecule.bind(3, m.formula)
     insertMolecule.bind(4, Int64(m.heavyAtoms))
-    defer { insertMolecule.reset() }
-    if try insertMolecule.step() {
+    if let id = try insertMolecule.insertedRowID() {
       newMolecules += 1
-      return insertMolecule.int(0)
+      return id
     }
     findMolecule.bind(1, m.smiles)
     defer { findMolecule.reset() }
@@ -86,7 +89,16 @@ public final class MoleculeWriter {
 
   /// Returns the id of the compound (CID, molecule), inserting or completing it.
   public func compound(_ c: CompoundRow, molecule: Int64) throws -> Int64 {
-    let s = upsertCompound
+    if let id = try bindCompound(insertCompound, c, molecule: molecule).insertedRowID() { return id }
+    try bindCompound(fillCompound, c, molecule: molecule).execute()
+    findCompound.bind(1, Int64(c.cid))
+    findCompound.bind(2, molecule)
+    defer { findCompound.reset() }
+    guard try findCompound.step() else { throw SQLiteError(code: 0, message: "compound vanished during upsert", sql: nil) }
+    return findCompound.int(0)
+  }
+
+  private func bindCompound(_ s: Statement, _ c: CompoundRow, molecule: Int64) -> Statement {
     s.bind(1, molecule)
     s.bind(2, Int64(c.cid))
     s.bind(3, c.inchi)
@@ -96,9 +108,7 @@ public final class MoleculeWriter {
     s.bind(7, c.pubchemSmiles)
     s.bind(8, c.pubchemSmilesCanonical)
     s.bind(9, c.pubchemSmilesError)
-    defer { s.reset() }
-    guard try s.step() else { throw SQLiteError(code: 0, message: "compound upsert returned no id", sql: nil) }
-    return s.int(0)
+    return s
   }
 
   /// Provenance of one molecule record.

@@ -106,7 +106,7 @@ public final class ProteinWriter {
   let db: Database
   /// Proteins this writer inserted (not found already in the catalog).
   public private(set) var newProteins = 0
-  private let findProtein, insertProtein, upsertEntry, insertRecord, insertQuarantine: Statement
+  private let findProtein, insertProtein, insertEntry, fillEntry, findEntry, insertRecord, insertQuarantine: Statement
   private let insertAccession: MultiRowInsert
 
   public init(catalog: Catalog) throws {
@@ -114,13 +114,17 @@ public final class ProteinWriter {
     findProtein = try db.prepare("SELECT id FROM proteins WHERE sha256 = ?")
     insertProtein = try db.prepare("""
       INSERT INTO proteins(sha256, crc64, length, sequence) VALUES (?, ?, ?, ?)
-      ON CONFLICT (sha256) DO NOTHING RETURNING id
+      ON CONFLICT (sha256) DO NOTHING
       """)
-    // One statement inserts a new entry or fills the empty fields of an existing one.
-    upsertEntry = try db.prepare("""
+    // A new entry is inserted; an entry already there (same accession and protein) has its
+    // empty fields filled by the same values, through the upsert form.
+    let entryInsert = """
       INSERT INTO entries(protein_id, accession, entry_name, reviewed, protein_name, gene, organism, taxon_id,
         lineage, existence, keywords, sequence_version, entry_version, fragment, declared_mass, names, comments)
       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+      """
+    insertEntry = try db.prepare(entryInsert + " ON CONFLICT (accession, protein_id) DO NOTHING")
+    fillEntry = try db.prepare(entryInsert + """
       ON CONFLICT (accession, protein_id) DO UPDATE SET
         entry_name = COALESCE(entry_name, excluded.entry_name), reviewed = COALESCE(reviewed, excluded.reviewed),
         protein_name = COALESCE(protein_name, excluded.protein_name), gene = COALESCE(gene, excluded.gene),
@@ -131,8 +135,8 @@ public final class ProteinWriter {
         entry_version = COALESCE(entry_version, excluded.entry_version), fragment = MAX(fragment, excluded.fragment),
         declared_mass = COALESCE(declared_mass, excluded.declared_mass),
         names = COALESCE(names, excluded.names), comments = COALESCE(comments, excluded.comments)
-      RETURNING id
       """)
+    findEntry = try db.prepare("SELECT id FROM entries WHERE accession = ? AND protein_id = ?")
     insertAccession = MultiRowInsert(db, "INSERT OR IGNORE INTO accessions(accession, entry_id, is_primary) VALUES", columns: 3)
     insertRecord = try db.prepare("""
       INSERT OR IGNORE INTO records(source_id, record_no, line, byte_offset, protein_id, entry_id, label, run_id)
@@ -150,10 +154,9 @@ public final class ProteinWriter {
     insertProtein.bind(2, crc64)
     insertProtein.bind(3, Int64(sequence.count))
     try sequence.withUnsafeBufferPointer { try insertProtein.bindText(bytes: $0, at: 4) }
-    defer { insertProtein.reset() }
-    if try insertProtein.step() {
+    if let id = try insertProtein.insertedRowID() {
       newProteins += 1
-      return insertProtein.int(0)
+      return id
     }
     findProtein.bind(1, blob: sha256)
     defer { findProtein.reset() }
@@ -163,7 +166,27 @@ public final class ProteinWriter {
 
   /// Returns the id of the entry (accession, protein), inserting or completing it.
   public func entry(_ e: EntryRow, protein: Int64) throws -> Int64 {
-    let s = upsertEntry
+    let id: Int64
+    if let new = try bindEntry(insertEntry, e, protein: protein).insertedRowID() {
+      id = new
+    } else {
+      try bindEntry(fillEntry, e, protein: protein).execute()
+      findEntry.bind(1, e.accession)
+      findEntry.bind(2, protein)
+      defer { findEntry.reset() }
+      guard try findEntry.step() else { throw SQLiteError(code: 0, message: "entry vanished during upsert", sql: nil) }
+      id = findEntry.int(0)
+    }
+    let accessions = [e.accession] + e.secondaryAccessions
+    try insertAccession.insert(rows: accessions.count) { s, row, p in
+      s.bind(p, accessions[row])
+      s.bind(p + 1, id)
+      s.bind(p + 2, Int64(row == 0 ? 1 : 0))
+    }
+    return id
+  }
+
+  private func bindEntry(_ s: Statement, _ e: EntryRow, protein: Int64) -> Statement {
     s.bind(1, protein)
     s.bind(2, e.accession)
     s.bind(3, e.entryName)
@@ -182,16 +205,7 @@ public final class ProteinWriter {
     s.bind(15, e.declaredMass)
     s.bind(16, names)
     s.bind(17, comments)
-    guard try s.step() else { throw SQLiteError(code: 0, message: "entry upsert returned no id", sql: nil) }
-    let id = s.int(0)
-    s.reset()
-    let accessions = [e.accession] + e.secondaryAccessions
-    try insertAccession.insert(rows: accessions.count) { s, row, p in
-      s.bind(p, accessions[row])
-      s.bind(p + 1, id)
-      s.bind(p + 2, Int64(row == 0 ? 1 : 0))
-    }
-    return id
+    return s
   }
 
   /// Provenance of one record.

@@ -151,6 +151,15 @@ public final class Statement {
     blob.withUnsafeBytes { _ = sqlite3_bind_blob(handle, index, $0.baseAddress, Int32($0.count), tagdata_sqlite_transient()) }
   }
 
+  /// Runs an INSERT that returns no rows, after typed binds: the new row's id, or nil when
+  /// the statement inserted nothing (a conflict it was told to ignore).
+  ///
+  /// Cheaper than `RETURNING id`, which SQLite implements with a temporary table per execution.
+  public func insertedRowID() throws -> Int64? {
+    try execute()
+    return sqlite3_changes(database.handle) > 0 ? sqlite3_last_insert_rowid(database.handle) : nil
+  }
+
   /// Steps a statement that returns no rows, after typed binds.
   public func execute() throws {
     defer { sqlite3_reset(handle) }

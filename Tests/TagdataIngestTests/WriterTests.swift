@@ -1,0 +1,63 @@
+import TagdataCatalog
+import TestSupport
+import Testing
+
+/// The catalog writers' idempotent writes: a row written again keeps its id, and fills only the
+/// fields that were still empty.
+@Suite struct WriterTests {
+  func freshCatalog() throws -> Catalog {
+    try Catalog(path: TestSupport.tempDirectory().appendingPathComponent("w.sqlite").path)
+  }
+
+  @Test func entrySeenAgainKeepsItsIDAndFillsEmptyFields() throws {
+    let catalog = try freshCatalog()
+    let writer = try ProteinWriter(catalog: catalog)
+    let seq = Array("MKTAYIAKQR".utf8)
+    let sha = Array(repeating: UInt8(7), count: 32)
+    var first = EntryRow(accession: "P00001")
+    first.organism = "Homo sapiens (Human)"
+    var second = EntryRow(accession: "P00001")
+    second.organism = "Mus musculus (Mouse)"
+    second.gene = "ABC1"
+    second.secondaryAccessions = ["Q00002"]
+    let (p1, e1, p2, e2, other) = try catalog.db.transaction {
+      let p1 = try writer.protein(sha256: sha, crc64: "0000000000000000", sequence: seq)
+      let e1 = try writer.entry(first, protein: p1)
+      let p2 = try writer.protein(sha256: sha, crc64: "0000000000000000", sequence: seq)
+      let e2 = try writer.entry(second, protein: p2)
+      let other = try writer.entry(EntryRow(accession: "P00003"), protein: p1)
+      return (p1, e1, p2, e2, other)
+    }
+    #expect(p1 == p2 && writer.newProteins == 1)
+    #expect(e1 == e2 && other != e1)
+    let s = try catalog.db.prepare("SELECT organism, gene FROM entries WHERE id = ?")
+    try s.bind([.int(e1)])
+    #expect(try s.step())
+    #expect(s.text(0) == "Homo sapiens (Human)" && s.text(1) == "ABC1")
+    #expect(try catalog.db.scalar("SELECT COUNT(*) FROM accessions WHERE entry_id = ?", [.int(e1)]) == 2)
+  }
+
+  @Test func compoundSeenAgainKeepsItsIDAndFillsEmptyFields() throws {
+    let catalog = try freshCatalog()
+    let writer = try MoleculeWriter(catalog: catalog)
+    let row = MoleculeRow(smiles: "CCO", connectivitySmiles: "CCO", formula: "C2H6O", heavyAtoms: 3)
+    var first = CompoundRow(cid: 702)
+    first.inchikey = "LFQSCWFLJHTTHZ-UHFFFAOYSA-N"
+    var second = CompoundRow(cid: 702)
+    second.inchikey = "XXXXXXXXXXXXXX-UHFFFAOYSA-N"
+    second.formula = "C2H6O"
+    let (m1, c1, m2, c2) = try catalog.db.transaction {
+      let m1 = try writer.molecule(row)
+      let c1 = try writer.compound(first, molecule: m1)
+      let m2 = try writer.molecule(row)
+      let c2 = try writer.compound(second, molecule: m2)
+      return (m1, c1, m2, c2)
+    }
+    #expect(m1 == m2 && writer.newMolecules == 1)
+    #expect(c1 == c2)
+    let s = try catalog.db.prepare("SELECT inchikey, formula FROM compounds WHERE id = ?")
+    try s.bind([.int(c1)])
+    #expect(try s.step())
+    #expect(s.text(0) == "LFQSCWFLJHTTHZ-UHFFFAOYSA-N" && s.text(1) == "C2H6O")
+  }
+}
