@@ -109,9 +109,10 @@ CREATE TABLE quarantine(
 --
 -- molecules         distinct structures keyed by canonical isomeric SMILES (stereo and isotopes
 --                   included; a CXSMILES block ` |ctu:n|` follows the SMILES when a double bond
---                   of unknown geometry sits between specified ones); connectivity_smiles is the canonical SMILES without them (the
---                   non-isomeric key, indexed); formula in Hill order with the net charge as
---                   PubChem writes it; heavy_atoms counts non-hydrogen atoms.
+--                   of unknown geometry sits between specified ones); connectivity_smiles is
+--                   the canonical SMILES without them (the non-isomeric key, indexed); formula
+--                   in Hill order with the net charge as PubChem writes it; heavy_atoms counts
+--                   non-hydrogen atoms.
 -- compounds         PubChem identifiers of a molecule, keyed by (CID, molecule): a later sighting
 --                   fills fields that are still NULL. inchi, inchikey, formula and weight are as
 --                   PubChem states them. pubchem_smiles is PubChem's isomeric SMILES as given,

@@ -167,10 +167,11 @@ public final class ProteinWriter {
   /// Returns the id of the entry (accession, protein), inserting or completing it.
   public func entry(_ e: EntryRow, protein: Int64) throws -> Int64 {
     let id: Int64
-    if let new = try bindEntry(insertEntry, e, protein: protein).insertedRowID() {
+    let encoded = e.encodedForms()
+    if let new = try bindEntry(insertEntry, e, encoded, protein: protein).insertedRowID() {
       id = new
     } else {
-      try bindEntry(fillEntry, e, protein: protein).execute()
+      try bindEntry(fillEntry, e, encoded, protein: protein).execute()
       findEntry.bind(1, e.accession)
       findEntry.bind(2, protein)
       defer { findEntry.reset() }
@@ -186,7 +187,9 @@ public final class ProteinWriter {
     return id
   }
 
-  private func bindEntry(_ s: Statement, _ e: EntryRow, protein: Int64) -> Statement {
+  private func bindEntry(_ s: Statement, _ e: EntryRow, _ encoded: (names: String?, comments: String?, keywords: String?),
+                         protein: Int64) -> Statement
+  {
     s.bind(1, protein)
     s.bind(2, e.accession)
     s.bind(3, e.entryName)
@@ -197,14 +200,13 @@ public final class ProteinWriter {
     s.bind(8, e.taxonID)
     s.bind(9, e.lineage)
     s.bind(10, e.existence)
-    let (names, comments, keywords) = e.encodedForms()
-    s.bind(11, keywords)
+    s.bind(11, encoded.keywords)
     s.bind(12, e.sequenceVersion)
     s.bind(13, e.entryVersion)
     s.bind(14, Int64(e.fragment ? 1 : 0))
     s.bind(15, e.declaredMass)
-    s.bind(16, names)
-    s.bind(17, comments)
+    s.bind(16, encoded.names)
+    s.bind(17, encoded.comments)
     return s
   }
 

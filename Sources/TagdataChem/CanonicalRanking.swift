@@ -247,8 +247,6 @@ public struct CanonicalRanking {
       }
     }
 
-    /// Splits one atom off the lowest tied class (the member with the highest index, moved to
-    /// the top of its class). Returns false when every class is a singleton.
     /// Splits classes that refinement left tied but whose atoms lie in different rings (count
     /// and sizes of the smallest rings through each atom). Symmetric atoms always agree on that,
     /// so this only separates atoms refinement alone cannot tell apart, as in regular cage
@@ -273,6 +271,8 @@ public struct CanonicalRanking {
       return after > before
     }
 
+    /// Splits one atom off the lowest tied class (the member with the highest index, moved to
+    /// the top of its class). Returns false when every class is a singleton.
     mutating func breakTie() -> Bool {
       var size = [Int](repeating: 0, count: ranks.count)
       for r in ranks { size[r] += 1 }

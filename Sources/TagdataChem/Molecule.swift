@@ -125,6 +125,13 @@ public struct Molecule: Sendable, Equatable {
 
   public func degree(_ atom: Int) -> Int { adjacency[atom].count }
 
+  /// Whether a bond lies in a ring of fewer than 8 atoms, where a double bond cannot be trans
+  /// and so carries no configuration (perception and the writer both leave such bonds alone).
+  func inSmallRing(_ bond: Int) -> Bool {
+    guard bonds[bond].inRing else { return false }
+    return ringBonds.contains { $0.count < 8 && $0.contains(bond) }
+  }
+
   /// Neighbours that count for valence: dative bonds left out.
   public func valenceDegree(_ atom: Int) -> Int {
     var n = 0

@@ -181,7 +181,7 @@ final class ComponentWriter {
           mol.adjacency[end].contains { $0 != d && bondDirection[$0] != nil }
         }
         guard marked else { continue }
-        if bond.inRing, let smallest = mol.ringBonds.filter({ $0.contains(d) }).map(\.count).min(), smallest < 8 { continue }
+        if mol.inSmallRing(d) { continue }
         if symmetry == nil { symmetry = CanonicalRanking(isomeric: false, isotopes: true).refinedRanks(mol, atoms: component) }
         let capable = [bond.a, bond.b].allSatisfy { end in
           let subs = mol.neighbors(end).filter { $0 != bond.other(end) }

@@ -6,15 +6,13 @@ enum Stereo {
   static let lonePair = -3
   static func perceive(_ mol: inout Molecule) {
     // Configurations already set (from molfile coordinates) are kept; `/` `\` marks add the rest.
-    mol.doubleBondStereo.removeAll { s in
-      let bond = mol.bonds[s.bond]
-      return bond.order != .double || (bond.inRing && (mol.ringBonds.filter { $0.contains(s.bond) }.map(\.count).min() ?? 99) < 8)
-    }
+    let unfit = Set(mol.doubleBondStereo.map(\.bond).filter { mol.bonds[$0].order != .double || mol.inSmallRing($0) })
+    if !unfit.isEmpty { mol.doubleBondStereo.removeAll { unfit.contains($0.bond) } }
     let preset = Set(mol.doubleBondStereo.map(\.bond))
     for b in mol.bonds.indices where mol.bonds[b].order == .double && !preset.contains(b) && !mol.unknownConfiguration.contains(b) {
       let bond = mol.bonds[b]
       guard let x = marked(mol, end: bond.a, double: b), let y = marked(mol, end: bond.b, double: b) else { continue }
-      if bond.inRing, let smallest = mol.ringBonds.filter({ $0.contains(b) }).map(\.count).min(), smallest < 8 { continue }
+      if mol.inSmallRing(b) { continue }
       mol.doubleBondStereo.append(DoubleBondStereo(bond: b, reference: (x.atom, y.atom), trans: x.up != y.up))
     }
     mol.directionHints = [:]
