@@ -68,32 +68,39 @@ public struct ProteinCanonicalizer: Sendable {
   public func canonicalize(_ raw: UnsafeBufferPointer<UInt8>) -> Result<[UInt8], ProteinSequenceError> {
     var out = [UInt8]()
     out.reserveCapacity(raw.count)
+    if let error = canonicalize(raw, appendingTo: &out) { return .failure(error) }
+    return .success(out)
+  }
+
+  /// Appends the canonical form of `raw` to `out` and returns nil, or returns the reason it has
+  /// none (`out` may then hold part of it).
+  public func canonicalize(_ raw: UnsafeBufferPointer<UInt8>, appendingTo out: inout [UInt8]) -> ProteinSequenceError? {
+    let base = out.count
     var stopAt = -1
     let classes = Self.classes
     for i in 0..<raw.count {
       let b = raw[i]
       let c = classes[Int(b)]
       if c == Self.residue {
-        if stopAt >= 0 { return .failure(.internalStop(position: stopAt)) }
+        if stopAt >= 0 { return .internalStop(position: stopAt) }
         out.append(b & 0xDF)
       } else if c == Self.skip {
         continue
       } else if c == Self.ambiguous {
-        if stopAt >= 0 { return .failure(.internalStop(position: stopAt)) }
+        if stopAt >= 0 { return .internalStop(position: stopAt) }
         switch ambiguity {
         case .keep: out.append(b & 0xDF)
-        case .reject: return .failure(.ambiguousResidue(byte: b, position: i))
+        case .reject: return .ambiguousResidue(byte: b, position: i)
         case .map: out.append(UInt8(ascii: "X"))
         }
       } else if c == Self.stop {
-        if stopAt >= 0 { return .failure(.internalStop(position: stopAt)) }
+        if stopAt >= 0 { return .internalStop(position: stopAt) }
         stopAt = i
       } else {
-        return .failure(.invalidCharacter(byte: b, position: i))
+        return .invalidCharacter(byte: b, position: i)
       }
     }
-    if out.isEmpty { return .failure(.empty) }
-    return .success(out)
+    return out.count == base ? .empty : nil
   }
 
   /// Convenience for arrays and strings.
@@ -128,8 +135,17 @@ public enum CRC64 {
 
   /// 16 upper-case hex digits, zero-padded, as UniProt prints it.
   public static func hex(_ value: UInt64) -> String {
-    let s = String(value, radix: 16, uppercase: true)
-    return String(repeating: "0", count: 16 - s.count) + s
+    var out: [UInt8] = []
+    appendHex(value, to: &out)
+    return String(decoding: out, as: UTF8.self)
+  }
+
+  /// Appends ``hex(_:)``'s text as bytes.
+  public static func appendHex(_ value: UInt64, to out: inout [UInt8]) {
+    for shift in stride(from: 60, through: 0, by: -4) {
+      let d = UInt8(truncatingIfNeeded: value >> UInt64(shift)) & 15
+      out.append(d < 10 ? 0x30 + d : 0x37 + d)
+    }
   }
 
   /// Parses 16 hex digits (either case).
@@ -146,6 +162,11 @@ public enum SequenceDigest {
       return d
     }
     return Array(SHA256.hash(data: Array(bytes)))
+  }
+
+  /// Appends the 32-byte digest of `bytes` to `out`.
+  public static func sha256(_ bytes: UnsafeBufferPointer<UInt8>, appendingTo out: inout [UInt8]) {
+    SHA256.hash(data: UnsafeRawBufferPointer(bytes)).withUnsafeBytes { out.append(contentsOf: $0) }
   }
 
   public static func hex(_ digest: [UInt8]) -> String {

@@ -46,14 +46,31 @@ public struct EntryRow: Sendable {
   }
 }
 
+/// One UniProt entry's annotations as bytes the caller owns, for writing without a `String`
+/// per field: `names` and `comments` hold the JSON the catalog stores (see
+/// ``JSONText/appendPairs(count:into:pair:)``), `keywords` the joined text. The memory must stay
+/// valid for the duration of the ``ProteinWriter/entry(_:protein:accessions:accession:)`` call.
+public struct EntryBytes {
+  public var entryName, proteinName, gene, organism, lineage, keywords, names, comments: UnsafeBufferPointer<UInt8>?
+  public var reviewed: Bool?
+  public var taxonID, existence, sequenceVersion, entryVersion, declaredMass: Int?
+  public var fragment = false
+  public init() {}
+}
+
 /// JSON text for the catalog's array columns, written byte by byte.
-enum JSONText {
-  /// `[["a","b"],["c","d"]]`, or nil for no pairs.
-  static func pairs(_ pairs: [(String, String)]) -> String? {
-    guard !pairs.isEmpty else { return nil }
-    var out: [UInt8] = [UInt8(ascii: "[")]
-    out.reserveCapacity(pairs.reduce(2) { $0 + $1.0.utf8.count + $1.1.utf8.count + 8 })
-    for (k, (a, b)) in pairs.enumerated() {
+public enum JSONText {
+  /// Appends `[["a","b"],["c","d"]]` for `count` pairs to `out`; when `distinct`, a pair equal
+  /// to an earlier one is left out. Returns false (and appends nothing) for no pairs.
+  public static func appendPairs(count: Int, distinct: Bool, into out: inout [UInt8],
+                                 pair: (Int) -> (UnsafeBufferPointer<UInt8>, UnsafeBufferPointer<UInt8>)) -> Bool
+  {
+    guard count > 0 else { return false }
+    out.append(UInt8(ascii: "["))
+    for k in 0..<count {
+      let (a, b) = pair(k)
+      // A handful of pairs per entry: a scan, no hashing.
+      if distinct && (0..<k).contains(where: { let (x, y) = pair($0); return x.elementsEqual(a) && y.elementsEqual(b) }) { continue }
       if k > 0 { out.append(UInt8(ascii: ",")) }
       out.append(UInt8(ascii: "["))
       string(a, into: &out)
@@ -62,20 +79,42 @@ enum JSONText {
       out.append(UInt8(ascii: "]"))
     }
     out.append(UInt8(ascii: "]"))
-    return String(decoding: out, as: UTF8.self)
+    return true
+  }
+
+  /// `[["a","b"],["c","d"]]`, or nil for no pairs.
+  static func pairs(_ pairs: [(String, String)]) -> String? {
+    var flat: [UInt8] = []
+    var spans: [(Range<Int>, Range<Int>)] = []
+    for (a, b) in pairs {
+      let s0 = flat.count
+      flat.append(contentsOf: a.utf8)
+      let s1 = flat.count
+      flat.append(contentsOf: b.utf8)
+      spans.append((s0..<s1, s1..<flat.count))
+    }
+    var out: [UInt8] = []
+    let made = flat.withUnsafeBufferPointer { f in
+      appendPairs(count: spans.count, distinct: false, into: &out) { k in
+        (UnsafeBufferPointer(rebasing: f[spans[k].0]), UnsafeBufferPointer(rebasing: f[spans[k].1]))
+      }
+    }
+    return made ? String(decoding: out, as: UTF8.self) : nil
   }
 
   static let hexDigits = Array("0123456789abcdef".utf8)
 
   static func string(_ s: String, into out: inout [UInt8]) {
-    out.append(UInt8(ascii: "\""))
     var s = s
-    s.withUTF8 { bytes in
-      // Most text needs no escape: copy it whole.
-      if !bytes.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
-        out.append(contentsOf: bytes)
-        return
-      }
+    s.withUTF8 { string($0, into: &out) }
+  }
+
+  static func string(_ bytes: UnsafeBufferPointer<UInt8>, into out: inout [UInt8]) {
+    out.append(UInt8(ascii: "\""))
+    // Most text needs no escape: copy it whole.
+    if !bytes.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
+      out.append(contentsOf: bytes)
+    } else {
       for b in bytes {
         switch b {
         case UInt8(ascii: "\""), UInt8(ascii: "\\"): out.append(UInt8(ascii: "\\")); out.append(b)
@@ -150,15 +189,25 @@ public final class ProteinWriter {
 
   /// Returns the id of the protein with this canonical sequence, inserting it if new.
   public func protein(sha256: [UInt8], crc64: String, sequence: [UInt8]) throws -> Int64 {
-    insertProtein.bind(1, blob: sha256)
-    insertProtein.bind(2, crc64)
+    var crc = crc64
+    return try sha256.withUnsafeBufferPointer { d in
+      try crc.withUTF8 { c in try sequence.withUnsafeBufferPointer { try protein(sha256: d, crc64: c, sequence: $0) } }
+    }
+  }
+
+  /// ``protein(sha256:crc64:sequence:)`` from bytes the caller owns for the duration of the call.
+  public func protein(sha256: UnsafeBufferPointer<UInt8>, crc64: UnsafeBufferPointer<UInt8>,
+                      sequence: UnsafeBufferPointer<UInt8>) throws -> Int64
+  {
+    insertProtein.bind(1, borrowedBlob: sha256)
+    insertProtein.bind(2, borrowedText: crc64)
     insertProtein.bind(3, Int64(sequence.count))
-    try sequence.withUnsafeBufferPointer { try insertProtein.bindText(bytes: $0, at: 4) }
+    insertProtein.bind(4, borrowedText: sequence)
     if let id = try insertProtein.insertedRowID() {
       newProteins += 1
       return id
     }
-    findProtein.bind(1, blob: sha256)
+    findProtein.bind(1, borrowedBlob: sha256)
     defer { findProtein.reset() }
     guard try findProtein.step() else { throw SQLiteError(code: 0, message: "protein vanished during insert", sql: nil) }
     return findProtein.int(0)
@@ -166,47 +215,80 @@ public final class ProteinWriter {
 
   /// Returns the id of the entry (accession, protein), inserting or completing it.
   public func entry(_ e: EntryRow, protein: Int64) throws -> Int64 {
-    let id: Int64
     let encoded = e.encodedForms()
-    if let new = try bindEntry(insertEntry, e, encoded, protein: protein).insertedRowID() {
+    // Lay the strings out in one buffer, then write from views of it.
+    var flat: [UInt8] = []
+    func put(_ s: String?) -> Range<Int>? {
+      guard let s else { return nil }
+      let start = flat.count
+      flat.append(contentsOf: s.utf8)
+      return start..<flat.count
+    }
+    let accessions = ([e.accession] + e.secondaryAccessions).map { put($0)! }
+    let text = [e.entryName, e.proteinName, e.gene, e.organism, e.lineage, encoded.keywords, encoded.names, encoded.comments]
+      .map(put)
+    return try flat.withUnsafeBufferPointer { f in
+      func view(_ r: Range<Int>?) -> UnsafeBufferPointer<UInt8>? { r.map { UnsafeBufferPointer(rebasing: f[$0]) } }
+      var b = EntryBytes()
+      (b.entryName, b.proteinName, b.gene, b.organism) = (view(text[0]), view(text[1]), view(text[2]), view(text[3]))
+      (b.lineage, b.keywords, b.names, b.comments) = (view(text[4]), view(text[5]), view(text[6]), view(text[7]))
+      b.reviewed = e.reviewed
+      b.taxonID = e.taxonID
+      b.existence = e.existence
+      b.sequenceVersion = e.sequenceVersion
+      b.entryVersion = e.entryVersion
+      b.declaredMass = e.declaredMass
+      b.fragment = e.fragment
+      return try entry(b, protein: protein, accessions: accessions.count) { UnsafeBufferPointer(rebasing: f[accessions[$0]]) }
+    }
+  }
+
+  /// Returns the id of the entry (the first of `accessions` accessions, protein), inserting or
+  /// completing it, and records its accessions (the first is the primary one).
+  public func entry(_ e: EntryBytes, protein: Int64, accessions: Int,
+                    accession: (Int) -> UnsafeBufferPointer<UInt8>) throws -> Int64
+  {
+    precondition(accessions > 0, "an entry has a primary accession")
+    let primary = accession(0)
+    let id: Int64
+    if let new = try bindEntry(insertEntry, e, primary, protein: protein).insertedRowID() {
       id = new
     } else {
-      try bindEntry(fillEntry, e, encoded, protein: protein).execute()
-      findEntry.bind(1, e.accession)
+      try bindEntry(fillEntry, e, primary, protein: protein).execute()
+      findEntry.bind(1, borrowedText: primary)
       findEntry.bind(2, protein)
       defer { findEntry.reset() }
       guard try findEntry.step() else { throw SQLiteError(code: 0, message: "entry vanished during upsert", sql: nil) }
       id = findEntry.int(0)
     }
-    let accessions = [e.accession] + e.secondaryAccessions
-    try insertAccession.insert(rows: accessions.count) { s, row, p in
-      s.bind(p, accessions[row])
+    try insertAccession.insert(rows: accessions) { s, row, p in
+      s.bind(p, borrowedText: accession(row))
       s.bind(p + 1, id)
       s.bind(p + 2, Int64(row == 0 ? 1 : 0))
     }
     return id
   }
 
-  private func bindEntry(_ s: Statement, _ e: EntryRow, _ encoded: (names: String?, comments: String?, keywords: String?),
-                         protein: Int64) -> Statement
+  private func bindEntry(_ s: Statement, _ e: EntryBytes, _ accession: UnsafeBufferPointer<UInt8>, protein: Int64)
+    -> Statement
   {
     s.bind(1, protein)
-    s.bind(2, e.accession)
-    s.bind(3, e.entryName)
+    s.bind(2, borrowedText: accession)
+    s.bind(3, borrowedText: e.entryName)
     s.bind(4, e.reviewed.map { $0 ? 1 : 0 })
-    s.bind(5, e.proteinName)
-    s.bind(6, e.gene)
-    s.bind(7, e.organism)
+    s.bind(5, borrowedText: e.proteinName)
+    s.bind(6, borrowedText: e.gene)
+    s.bind(7, borrowedText: e.organism)
     s.bind(8, e.taxonID)
-    s.bind(9, e.lineage)
+    s.bind(9, borrowedText: e.lineage)
     s.bind(10, e.existence)
-    s.bind(11, encoded.keywords)
+    s.bind(11, borrowedText: e.keywords)
     s.bind(12, e.sequenceVersion)
     s.bind(13, e.entryVersion)
     s.bind(14, Int64(e.fragment ? 1 : 0))
     s.bind(15, e.declaredMass)
-    s.bind(16, encoded.names)
-    s.bind(17, encoded.comments)
+    s.bind(16, borrowedText: e.names)
+    s.bind(17, borrowedText: e.comments)
     return s
   }
 
@@ -214,13 +296,27 @@ public final class ProteinWriter {
   public func record(source: Int64, recordNo: Int, line: Int, offset: Int64, protein: Int64, entry: Int64?,
                      label: String?, run: Int64) throws
   {
+    guard var label else {
+      return try record(source: source, recordNo: recordNo, line: line, offset: offset, protein: protein, entry: entry,
+                        label: nil as UnsafeBufferPointer<UInt8>?, run: run)
+    }
+    try label.withUTF8 {
+      try record(source: source, recordNo: recordNo, line: line, offset: offset, protein: protein, entry: entry,
+                 label: $0, run: run)
+    }
+  }
+
+  /// ``record(source:recordNo:line:offset:protein:entry:label:run:)`` with the label as bytes.
+  public func record(source: Int64, recordNo: Int, line: Int, offset: Int64, protein: Int64, entry: Int64?,
+                     label: UnsafeBufferPointer<UInt8>?, run: Int64) throws
+  {
     insertRecord.bind(1, source)
     insertRecord.bind(2, Int64(recordNo))
     insertRecord.bind(3, Int64(line))
     insertRecord.bind(4, offset)
     insertRecord.bind(5, protein)
     insertRecord.bind(6, entry.map { Int($0) })
-    insertRecord.bind(7, label)
+    insertRecord.bind(7, borrowedText: label)
     insertRecord.bind(8, run)
     try insertRecord.execute()
   }

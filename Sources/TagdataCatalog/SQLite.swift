@@ -166,6 +166,31 @@ public final class Statement {
     while try step() {}
   }
 
+  /// Binds bytes as TEXT (nil as NULL) without copying them: the memory must stay valid and
+  /// unchanged until the statement has been stepped and reset, and every later execution must
+  /// bind this parameter again.
+  public func bind(_ index: Int32, borrowedText bytes: UnsafeBufferPointer<UInt8>?) {
+    guard let bytes else {
+      sqlite3_bind_null(handle, index)
+      return
+    }
+    // An empty buffer may have no address; SQLite reads a null pointer as NULL, not as "".
+    let p = bytes.baseAddress.map { UnsafeRawPointer($0).assumingMemoryBound(to: CChar.self) } ?? Statement.emptyText
+    sqlite3_bind_text(handle, index, p, Int32(bytes.count), nil)
+  }
+
+  /// As ``bind(_:borrowedText:)``, for BLOB.
+  public func bind(_ index: Int32, borrowedBlob bytes: UnsafeBufferPointer<UInt8>) {
+    sqlite3_bind_blob(handle, index, bytes.baseAddress.map { UnsafeRawPointer($0) } ?? UnsafeRawPointer(Statement.emptyText),
+                      Int32(bytes.count), nil)
+  }
+
+  nonisolated(unsafe) private static let emptyText: UnsafePointer<CChar> = {
+    let p = UnsafeMutablePointer<CChar>.allocate(capacity: 1)
+    p.initialize(to: 0)
+    return UnsafePointer(p)
+  }()
+
   /// Binds raw bytes as TEXT without building a Swift `String`.
   public func bindText(bytes: UnsafeBufferPointer<UInt8>, at index: Int32) throws {
     let rc = sqlite3_bind_text(handle, index, UnsafeRawPointer(bytes.baseAddress).map { $0.assumingMemoryBound(to: CChar.self) },

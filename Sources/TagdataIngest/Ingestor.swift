@@ -138,14 +138,14 @@ public final class Ingestor {
         ? ResumePoint(recordIndex: state.recordsDone, offset: lineBased ? state.nextOffset : 0, line: state.nextLine)
         : nil
       report.resumedAfter = state.recordsDone
-      let next: () throws -> (RecordLocation, WriteItem)?
+      let next: (inout ProteinArena) throws -> (RecordLocation, WriteItem)?
       var closeWorkers: (() -> Void)?
       if let proteinFormat {
         let reader = try makeProteinReader(format: proteinFormat, source: content, resume: resume)
-        next = { [unowned self] in
-          guard let event = try reader.next() else { return nil }
+        next = { [unowned self] arena in
+          guard let event = try reader.next(into: &arena) else { return nil }
           switch event {
-          case let .record(r): return (r.location, self.prepare(r))
+          case let .record(r): return (r.location, self.prepare(r, in: &arena))
           case let .malformed(m): return (m.location, .quarantine(m.location, line: m.line, reason: m.reason, excerpt: m.excerpt))
           }
         }
@@ -153,7 +153,7 @@ public final class Ingestor {
         let reader = try makeMoleculeReader(format: moleculeFormat!, source: content, resume: resume)
         let parallel = ParallelMoleculeSource(reader: reader, workers: options.workers)
         closeWorkers = parallel.close
-        next = { try parallel.next() }
+        next = { _ in try parallel.next() }
       }
       defer { closeWorkers?() }
       try pump(next, source: state.id, prefetch: prefetch, totalBytes: opened.file.size, report: &report)
@@ -193,26 +193,40 @@ public final class Ingestor {
   /// A batch is also cut at about this many bytes of prepared records, so that memory stays flat.
   static let maxBatchBytes = 8 << 20
 
-  /// One transaction's worth of writes, and where to resume once it is committed.
+  /// One transaction's worth of writes, and where to resume once it is committed. Protein
+  /// records keep their bytes in the batch's arena.
   struct WriteBatch: Sendable {
     var items: [WriteItem] = []
+    var arena = ProteinArena()
     var checkpoint: RecordLocation?
   }
 
   enum WriteItem: Sendable {
-    case record(PreparedRecord)
+    case protein(PreparedProtein)
     case molecule(PreparedMolecule)
     case quarantine(RecordLocation, line: Int, reason: String, excerpt: String)
   }
 
-  /// A record checked and canonicalized, ready to write.
-  struct PreparedRecord: Sendable {
-    var location: RecordLocation
-    var canonical: [UInt8]
-    var sha256: [UInt8]
-    var crc64: String
-    var entry: EntryRow?
-    var label: String?
+  /// A protein record checked and canonicalized, ready to write: the record and the forms the
+  /// catalog stores, all as ranges in the batch's arena.
+  struct PreparedProtein: Sendable {
+    var record: PackedProtein
+    var canonical: ByteRange
+    var sha256: ByteRange
+    var crc64: ByteRange
+    var names: ByteRange
+    var comments: ByteRange
+    var keywords: ByteRange
+
+    /// The same record after its bytes moved by `shift` (see ``ProteinArena/moveTail(from:to:)``).
+    func shifted(_ shift: ProteinArena.Shift) -> PreparedProtein {
+      var p = self
+      p.record = record.shifted(shift)
+      for k in [\PreparedProtein.canonical, \.sha256, \.crc64, \.names, \.comments, \.keywords] {
+        p[keyPath: k] = p[keyPath: k].shifted(shift.bytes)
+      }
+      return p
+    }
   }
 
   /// A molecule record read, checked and canonicalized, ready to write.
@@ -226,7 +240,7 @@ public final class Ingestor {
   /// Reads, checks and canonicalizes records on this thread while a writer thread stores them,
   /// one transaction per batch with a checkpoint. On an input error everything read before it
   /// is committed, then the error is rethrown.
-  private func pump(_ next: () throws -> (RecordLocation, WriteItem)?, source: Int64, prefetch: PrefetchSource,
+  private func pump(_ next: (inout ProteinArena) throws -> (RecordLocation, WriteItem)?, source: Int64, prefetch: PrefetchSource,
                     totalBytes: Int64?, report: inout FileReport) throws
   {
     let queue = BlockingQueue<WriteBatch>(capacity: 2)
@@ -244,7 +258,7 @@ public final class Ingestor {
           try catalog.db.transaction {
             for item in batch.items {
               switch item {
-              case let .record(p): try Self.write(p, source: source, writer: writer, run: run)
+              case let .protein(p): try Self.write(p, arena: batch.arena, source: source, writer: writer, run: run)
               case let .molecule(m): try Self.write(m, source: source, writer: molecules, run: run)
               case let .quarantine(loc, line, reason, excerpt):
                 try writer.quarantine(source: source, recordNo: loc.index, line: line, offset: loc.offset, reason: reason,
@@ -269,14 +283,23 @@ public final class Ingestor {
     let started = lastProgress
     var inputError: Error?
     do {
-      while let (loc, item) = try next() {
+      while true {
+        let mark = batch.arena.mark
+        guard let read = try next(&batch.arena) else { break }
+        let loc = read.0
+        var item = read.1
         batchBytes += Int(max(0, loc.offset - lastOffset))
         lastOffset = loc.offset
         if batch.items.count >= options.batchSize || batchBytes >= Self.maxBatchBytes {
           batchBytes = 0
           batch.checkpoint = loc
+          // The record just read opens the next batch: its bytes move to that batch's arena.
+          var fresh = WriteBatch()
+          fresh.arena.reserveCapacity(like: batch.arena)
+          let shift = batch.arena.moveTail(from: mark, to: &fresh.arena)
+          if case let .protein(p) = item { item = .protein(p.shifted(shift)) }
           if !queue.push(batch) { break }
-          batch = WriteBatch()
+          batch = fresh
         }
         if case .quarantine = item { report.quarantined += 1 } else { report.records += 1 }
         batch.items.append(item)
@@ -302,51 +325,79 @@ public final class Ingestor {
     if let inputError { throw inputError }
   }
 
-  /// Checks a record's declared length and CRC64 and canonicalizes its sequence.
-  private func prepare(_ r: ProteinRecord) -> WriteItem {
+  /// Scratch space for ``prepare(_:in:)`` (canonical residues, JSON), reused record to record.
+  private var scratch: [UInt8] = []
+
+  /// Checks a record's declared length and CRC64, canonicalizes its sequence and lays out the
+  /// forms the catalog stores, in the same arena as the record.
+  private func prepare(_ r: PackedProtein, in arena: inout ProteinArena) -> WriteItem {
     let loc = r.location
     func reject(_ reason: String) -> WriteItem {
-      let excerpt = [r.accession, r.entryName, r.label].compactMap { $0 }.first.map { "record \($0)" } ?? ""
-      return .quarantine(loc, line: loc.line, reason: reason, excerpt: excerpt)
+      let name = [r.accessions.count > 0 ? arena.pieces[Int(r.accessions.start)] : .none, r.entryName, r.label]
+        .first { !$0.isNone }.flatMap { arena.string($0) }
+      return .quarantine(loc, line: loc.line, reason: reason, excerpt: name.map { "record \($0)" } ?? "")
     }
-    if let declared = r.declaredLength, declared != r.sequence.count {
-      return reject("sequence has \(r.sequence.count) residues but the entry declares \(declared)")
+    let length = Int(max(0, r.sequence.count))
+    if let declared = r.declaredLength, declared != length {
+      return reject("sequence has \(length) residues but the entry declares \(declared)")
     }
-    let rawCRC = CRC64.checksum(r.sequence)
+    scratch.removeAll(keepingCapacity: true)
+    let (rawCRC, failure) = arena.bytes.withUnsafeBufferPointer { b in
+      let raw = Self.view(b, r.sequence) ?? UnsafeBufferPointer(start: nil, count: 0)
+      return (CRC64.checksum(raw), canonicalizer.canonicalize(raw, appendingTo: &scratch))
+    }
     if let declared = r.declaredCRC64, rawCRC != declared {
       return reject("CRC64 mismatch: sequence gives \(CRC64.hex(rawCRC)), the entry declares \(CRC64.hex(declared))")
     }
-    let canonical: [UInt8]
-    switch canonicalizer.canonicalize(r.sequence) {
-    case let .success(s): canonical = s
-    case let .failure(e): return reject("sequence: \(e)")
+    if let failure { return reject("sequence: \(failure)") }
+    // The raw residues are the canonical ones whenever canonicalization changed nothing; then
+    // so is their CRC.
+    let unchanged = arena.bytes.withUnsafeBufferPointer { b in
+      scratch.elementsEqual(Self.view(b, r.sequence) ?? UnsafeBufferPointer(start: nil, count: 0))
     }
-    // The raw sequence's CRC is the canonical one whenever canonicalization changed nothing.
-    let crc = canonical == r.sequence ? rawCRC : CRC64.checksum(canonical)
-    var entry: EntryRow?
-    if let accession = r.accession {
-      var e = EntryRow(accession: accession)
-      e.secondaryAccessions = r.secondaryAccessions
-      e.entryName = r.entryName
-      e.reviewed = r.reviewed
-      e.proteinName = r.proteinName
-      e.names = r.names.map { ($0.kind, $0.value) }
-      e.gene = r.gene
-      e.organism = r.organism
-      e.taxonID = r.taxonID
-      e.lineage = r.lineage
-      e.existence = r.existence
-      e.keywords = r.keywords
-      e.comments = r.comments
-      e.sequenceVersion = r.sequenceVersion
-      e.entryVersion = r.entryVersion
-      e.fragment = r.fragment
-      e.declaredMass = r.declaredMass
-      e.encode()
-      entry = e
+    let canonical = unchanged ? r.sequence : scratch.withUnsafeBufferPointer { arena.append($0) }
+    let crc = unchanged ? rawCRC : scratch.withUnsafeBufferPointer { CRC64.checksum($0) }
+    scratch.removeAll(keepingCapacity: true)
+    arena.bytes.withUnsafeBufferPointer { b in SequenceDigest.sha256(Self.view(b, canonical)!, appendingTo: &scratch) }
+    let digestStart = arena.bytes.count
+    arena.bytes.append(contentsOf: scratch)
+    let sha256 = arena.range(from: digestStart)
+    CRC64.appendHex(crc, to: &arena.bytes)
+    let crcText = arena.range(from: Int(sha256.start + sha256.count))
+    var prepared = PreparedProtein(record: r, canonical: canonical, sha256: sha256, crc64: crcText,
+                                   names: .none, comments: .none, keywords: .none)
+    if r.accessions.count > 0 {
+      prepared.names = pairsJSON(r.names, distinct: true, in: &arena)
+      prepared.comments = pairsJSON(r.comments, distinct: false, in: &arena)
+      if r.keywords.count > 0 {
+        scratch.removeAll(keepingCapacity: true)
+        arena.bytes.withUnsafeBufferPointer { b in
+          for k in 0..<Int(r.keywords.count) {
+            if k > 0 { scratch.append(contentsOf: [UInt8(ascii: ";"), 0x20]) }
+            scratch.append(contentsOf: Self.view(b, arena.pieces[Int(r.keywords.start) + k])!)
+          }
+        }
+        prepared.keywords = scratch.withUnsafeBufferPointer { arena.append($0) }
+      }
     }
-    return .record(PreparedRecord(location: loc, canonical: canonical, sha256: SequenceDigest.sha256(canonical),
-                                  crc64: CRC64.hex(crc), entry: entry, label: r.label))
+    return .protein(prepared)
+  }
+
+  /// The catalog's JSON for a list of pairs, appended to the arena.
+  private func pairsJSON(_ list: PieceRange, distinct: Bool, in arena: inout ProteinArena) -> ByteRange {
+    scratch.removeAll(keepingCapacity: true)
+    let made = arena.bytes.withUnsafeBufferPointer { b in
+      JSONText.appendPairs(count: Int(list.count) / 2, distinct: distinct, into: &scratch) { k in
+        let i = Int(list.start) + 2 * k
+        return (Self.view(b, arena.pieces[i])!, Self.view(b, arena.pieces[i + 1])!)
+      }
+    }
+    return made ? scratch.withUnsafeBufferPointer { arena.append($0) } : .none
+  }
+
+  @inline(__always)
+  static func view(_ b: UnsafeBufferPointer<UInt8>, _ r: ByteRange) -> UnsafeBufferPointer<UInt8>? {
+    r.isNone ? nil : UnsafeBufferPointer(rebasing: b[Int(r.start)..<Int(r.start + r.count)])
   }
 
   private static func write(_ m: PreparedMolecule, source: Int64, writer: MoleculeWriter, run: Int64) throws {
@@ -356,11 +407,37 @@ public final class Ingestor {
                       molecule: molecule, compound: compound, title: m.title, run: run)
   }
 
-  private static func write(_ p: PreparedRecord, source: Int64, writer: ProteinWriter, run: Int64) throws {
-    let protein = try writer.protein(sha256: p.sha256, crc64: p.crc64, sequence: p.canonical)
-    let entryID = try p.entry.map { try writer.entry($0, protein: protein) }
-    try writer.record(source: source, recordNo: p.location.index, line: p.location.line, offset: p.location.offset,
-                      protein: protein, entry: entryID, label: p.label, run: run)
+  private static func write(_ p: PreparedProtein, arena: ProteinArena, source: Int64, writer: ProteinWriter,
+                            run: Int64) throws
+  {
+    let r = p.record
+    try arena.bytes.withUnsafeBufferPointer { b in
+      let protein = try writer.protein(sha256: view(b, p.sha256)!, crc64: view(b, p.crc64)!, sequence: view(b, p.canonical)!)
+      var entryID: Int64?
+      if r.accessions.count > 0 {
+        var e = EntryBytes()
+        e.entryName = view(b, r.entryName)
+        e.reviewed = r.reviewed
+        e.proteinName = view(b, r.proteinName)
+        e.gene = view(b, r.gene)
+        e.organism = view(b, r.organism)
+        e.taxonID = r.taxonID
+        e.lineage = view(b, r.lineage)
+        e.existence = r.existence
+        e.keywords = view(b, p.keywords)
+        e.sequenceVersion = r.sequenceVersion
+        e.entryVersion = r.entryVersion
+        e.fragment = r.fragment
+        e.declaredMass = r.declaredMass
+        e.names = view(b, p.names)
+        e.comments = view(b, p.comments)
+        entryID = try writer.entry(e, protein: protein, accessions: Int(r.accessions.count)) {
+          view(b, arena.pieces[Int(r.accessions.start) + $0])!
+        }
+      }
+      try writer.record(source: source, recordNo: r.location.index, line: r.location.line, offset: r.location.offset,
+                        protein: protein, entry: entryID, label: view(b, r.label), run: run)
+    }
   }
 }
 

@@ -117,6 +117,18 @@ public enum ReadEvent: Sendable {
 public protocol ProteinReader: AnyObject {
   var format: ProteinFormat { get }
   func next() throws -> ReadEvent?
+  /// The next record laid out in `arena` (appended to what is there).
+  func next(into arena: inout ProteinArena) throws -> PackedEvent?
+}
+
+extension ProteinReader {
+  public func next(into arena: inout ProteinArena) throws -> PackedEvent? {
+    switch try next() {
+    case nil: return nil
+    case let .record(r)?: return .record(arena.append(r))
+    case let .malformed(m)?: return .malformed(m)
+    }
+  }
 }
 
 /// Text for excerpts: printable, bounded, never failing on bad UTF-8.

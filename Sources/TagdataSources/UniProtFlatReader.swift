@@ -1,7 +1,7 @@
-#if canImport(FoundationEssentials)
-import FoundationEssentials
-#else
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
 #endif
 import TagdataIO
 
@@ -27,8 +27,14 @@ public final class UniProtFlatReader: ProteinReader {
     self.recordIndex = firstRecordIndex
   }
 
-  // Per-entry accumulators, reused across entries to avoid reallocation.
+  // Per-entry accumulators and scratch buffers, reused across entries to avoid reallocation.
   private var entry = EntryState()
+  private var tokens: [Range<Int>] = []
+  private var lineRanges: [Range<Int>] = []
+  private var scratch: [UInt8] = []
+  private var gene: [UInt8] = []
+  /// Where ``next()`` lays out one record before making a ``ProteinRecord`` of it.
+  private var single = ProteinArena()
 
   struct EntryState {
     var start = RecordLocation(index: 0, line: 0, offset: 0)
@@ -43,7 +49,10 @@ public final class UniProtFlatReader: ProteinReader {
     var pe: [UInt8] = []
     var sq: [UInt8] = []
     var dt: [UInt8] = []
-    var cc: [(topic: [UInt8], text: [UInt8])] = []
+    /// CC topics and their text, one after the other in `ccText`: a comment's text runs from
+    /// its `text` offset to the next comment's topic (or the end).
+    var ccText: [UInt8] = []
+    var cc: [(topic: Range<Int>, text: Int)] = []
     var ccInCopyright = false
     var sequence: [UInt8] = []
     var problem: (line: Int, reason: String, excerpt: String)?
@@ -61,6 +70,7 @@ public final class UniProtFlatReader: ProteinReader {
       pe.removeAll(keepingCapacity: true)
       sq.removeAll(keepingCapacity: true)
       dt.removeAll(keepingCapacity: true)
+      ccText.removeAll(keepingCapacity: true)
       cc.removeAll(keepingCapacity: true)
       ccInCopyright = false
       sequence.removeAll(keepingCapacity: true)
@@ -94,7 +104,19 @@ public final class UniProtFlatReader: ProteinReader {
     return l[2] == 0x20
   }
 
+  /// The next entry as a ``ProteinRecord``.
   public func next() throws -> ReadEvent? {
+    single.removeAll()
+    switch try next(into: &single) {
+    case nil: return nil
+    case let .record(p)?: return .record(single.record(p))
+    case let .malformed(m)?: return .malformed(m)
+    }
+  }
+
+  /// The next entry laid out in `arena` (appended to what is there): the form ingest uses, with
+  /// no `String` or array made per field.
+  public func next(into arena: inout ProteinArena) throws -> PackedEvent? {
     // Find the start of the next entry.
     if let p = pendingStart {
       pendingStart = nil
@@ -175,14 +197,14 @@ public final class UniProtFlatReader: ProteinReader {
       default: break
       }
     }
-    return finish()
+    return finish(into: &arena)
   }
 
   private func isBlankLine(_ l: UnsafeBufferPointer<UInt8>) -> Bool {
     l.allSatisfy { $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }
   }
 
-  private func malformedJunk(_ j: (line: Int, offset: Int64, excerpt: String)) -> ReadEvent {
+  private func malformedJunk(_ j: (line: Int, offset: Int64, excerpt: String)) -> PackedEvent {
     defer { recordIndex += 1 }
     let loc = RecordLocation(index: recordIndex, line: j.line, offset: j.offset)
     return .malformed(MalformedRecord(location: loc, line: j.line,
@@ -199,290 +221,409 @@ public final class UniProtFlatReader: ProteinReader {
     if d.count >= 4 && d[0] == UInt8(ascii: "-") && d[1] == UInt8(ascii: "!") && d[2] == UInt8(ascii: "-") {
       // "-!- TOPIC: text"
       let body = UnsafeBufferPointer(rebasing: d[4...])
-      if let colon = body.firstIndex(of: UInt8(ascii: ":")) {
-        let topic = Array(body[..<colon])
-        var text = [UInt8]()
-        UniProtText.join(&text, UnsafeBufferPointer(rebasing: body[(colon + 1)...]))
-        entry.cc.append((topic, text))
-      } else {
-        entry.cc.append((Array(body), []))
-      }
+      let colon = body.firstIndex(of: UInt8(ascii: ":")) ?? body.count
+      let topicStart = entry.ccText.count
+      entry.ccText.append(contentsOf: UnsafeBufferPointer(rebasing: body[..<colon]))
+      let textStart = entry.ccText.count
+      entry.cc.append((topicStart..<textStart, textStart))
+      if colon < body.count { UniProtText.join(&entry.ccText, from: textStart, UnsafeBufferPointer(rebasing: body[(colon + 1)...])) }
       return
     }
-    guard !entry.cc.isEmpty else { return }
-    UniProtText.join(&entry.cc[entry.cc.count - 1].text, d)
+    guard let last = entry.cc.last else { return }
+    UniProtText.join(&entry.ccText, from: last.text, d)
   }
 
   // MARK: - Building the record
 
-  private func finish() -> ReadEvent {
-    var r = ProteinRecord(format: .uniprotFlat, location: entry.start)
-    func bad(_ reason: String) -> ReadEvent {
-      .malformed(MalformedRecord(location: entry.start, line: entry.start.line, reason: reason,
-                                 excerpt: String(decoding: entry.idLine, as: UTF8.self)))
+  /// Lays the entry out in `a`. A bad entry leaves `a` as it found it.
+  private func finish(into a: inout ProteinArena) -> PackedEvent {
+    let mark = (bytes: a.bytes.count, pieces: a.pieces.count)
+    func bad(_ reason: String) -> PackedEvent {
+      a.bytes.removeSubrange(mark.bytes...)
+      a.pieces.removeSubrange(mark.pieces...)
+      return .malformed(MalformedRecord(location: entry.start, line: entry.start.line, reason: reason,
+                                        excerpt: String(decoding: entry.idLine, as: UTF8.self)))
     }
     if let p = entry.problem {
       return .malformed(MalformedRecord(location: entry.start, line: p.line, reason: p.reason, excerpt: p.excerpt))
     }
+    var p = PackedProtein(format: .uniprotFlat, location: entry.start)
     // ID: "NAME Reviewed; 123 AA." or old "NAME STANDARD; PRT; 123 AA."
-    let id = Bytes.split(entry.idLine[...], blanks: true)
-    guard id.count >= 3 else { return bad("ID line is incomplete") }
-    r.entryName = Bytes.string(id[0])
-    switch Bytes.string(Bytes.dropSuffix(id[1], 0x3B)) {
-    case "Reviewed", "STANDARD": r.reviewed = true
-    case "Unreviewed", "PRELIMINARY": r.reviewed = false
-    default: r.reviewed = nil
+    var length = 0
+    let idProblem: String? = entry.idLine.withUnsafeBufferPointer { b in
+      Bytes.tokens(b, into: &tokens)
+      guard tokens.count >= 3 else { return "ID line is incomplete" }
+      p.entryName = a.append(UnsafeBufferPointer(rebasing: b[tokens[0]]))
+      let status = Bytes.dropSuffix(b, tokens[1], 0x3B)
+      if Bytes.equal(b, status, "Reviewed") || Bytes.equal(b, status, "STANDARD") {
+        p.reviewed = true
+      } else if Bytes.equal(b, status, "Unreviewed") || Bytes.equal(b, status, "PRELIMINARY") {
+        p.reviewed = false
+      }
+      guard Bytes.equal(b, tokens[tokens.count - 1], "AA."), let n = Bytes.int(b, tokens[tokens.count - 2]) else {
+        return "ID line does not end with the length in AA"
+      }
+      length = n
+      return nil
     }
-    guard Bytes.equal(id[id.count - 1], "AA."), let length = Bytes.int(id[id.count - 2]) else {
-      return bad("ID line does not end with the length in AA")
-    }
-    r.declaredLength = length
+    if let idProblem { return bad(idProblem) }
+    p.declaredLength = length
     // AC: "P1; P2;" over one or more lines.
-    var accessions: [String] = []
-    for a in Bytes.split(entry.ac[...], separator: 0x3B) {
-      let t = Bytes.trim(a)
-      if !t.isEmpty { accessions.append(Bytes.string(t)) }
+    let accessions = a.listStart
+    entry.ac.withUnsafeBufferPointer { b in
+      Bytes.forEachField(b, 0..<b.count, separator: 0x3B) { r in
+        let t = Bytes.trim(b, r)
+        if !t.isEmpty { a.pieces.append(a.append(UnsafeBufferPointer(rebasing: b[t]))) }
+      }
     }
-    guard let primary = accessions.first else { return bad("entry has no AC line") }
-    r.accession = primary
-    r.secondaryAccessions = Array(accessions.dropFirst())
+    p.accessions = a.list(from: accessions)
+    guard p.accessions.count > 0 else { return bad("entry has no AC line") }
     // DT: "... sequence version 2." and "... entry version 95."
-    if let v = Bytes.int(after: "sequence version ", in: entry.dt[...]) { r.sequenceVersion = v }
-    if let v = Bytes.int(after: "entry version ", in: entry.dt[...]) { r.entryVersion = v }
-    parseDE(&r)
-    r.gene = parseGN()
-    if !entry.os.isEmpty { r.organism = Bytes.cleanSentence(entry.os[...]) }
-    if !entry.oc.isEmpty { r.lineage = Bytes.cleanSentence(entry.oc[...]) }
-    if !entry.ox.isEmpty { r.taxonID = Bytes.int(after: "NCBI_TaxID=", in: entry.ox[...]) }
-    if let first = entry.pe.first, first >= 0x31, first <= 0x35 { r.existence = Int(first - 0x30) }
+    entry.dt.withUnsafeBufferPointer { b in
+      p.sequenceVersion = Bytes.int(after: "sequence version ", in: b)
+      p.entryVersion = Bytes.int(after: "entry version ", in: b)
+    }
+    parseDE(&p, &a)
+    p.gene = parseGN(&a)
+    if !entry.os.isEmpty { p.organism = entry.os.withUnsafeBufferPointer { Self.sentence($0, into: &a) } }
+    if !entry.oc.isEmpty { p.lineage = entry.oc.withUnsafeBufferPointer { Self.sentence($0, into: &a) } }
+    if !entry.ox.isEmpty { p.taxonID = entry.ox.withUnsafeBufferPointer { Bytes.int(after: "NCBI_TaxID=", in: $0) } }
+    if let first = entry.pe.first, first >= 0x31, first <= 0x35 { p.existence = Int(first - 0x30) }
+    let keywords = a.listStart
     if !entry.kw.isEmpty {
-      var kw = Bytes.trim(entry.kw[...])
-      if kw.last == 0x2E { kw = kw.dropLast() }
-      for k in Bytes.split(kw, separator: 0x3B) {
-        let cleaned = k.withUnsafeBufferPointer { UniProtText.clean(bytes: $0) }
-        if !cleaned.isEmpty { r.keywords.append(cleaned) }
-      }
-      r.keywords.sort()
-    }
-    for (topic, text) in entry.cc {
-      let t = Bytes.string(Bytes.trim(topic[...]))
-      guard UniProtText.freeTextTopics.contains(t) else { continue }
-      r.comments.append((t, text.withUnsafeBufferPointer { UniProtText.clean(bytes: $0) }))
-    }
-    // SQ: "SEQUENCE   291 AA;  30495 MW;  07E95E632BD020E9 CRC64;"
-    guard !entry.sq.isEmpty else { return bad("entry has no SQ line") }
-    let sq = Bytes.split(entry.sq[...], blanks: true)
-    guard sq.count >= 7, Bytes.equal(sq[0], "SEQUENCE"), let len = Bytes.int(sq[1]), Bytes.equal(sq[2], "AA;"),
-      let mw = Bytes.int(sq[3]), Bytes.equal(sq[4], "MW;"), sq[5].count == 16,
-      let crc = UInt64(Bytes.string(sq[5]), radix: 16), Bytes.equal(sq[6], "CRC64;")
-    else {
-      return bad("SQ line is not `SEQUENCE n AA; m MW; crc CRC64;`")
-    }
-    if len != length { return bad("ID line says \(length) AA but the SQ line says \(len)") }
-    r.declaredMass = mw
-    r.declaredCRC64 = crc
-    r.sequence = entry.sequence
-    return .record(r)
-  }
-
-  private func parseDE(_ r: inout ProteinRecord) {
-    guard !entry.de.isEmpty else { return }
-    let lines = Bytes.split(entry.de[...], separator: 0x0A)
-    let structured = lines.contains {
-      Bytes.hasPrefix($0, "RecName:") || Bytes.hasPrefix($0, "SubName:") || Bytes.hasPrefix($0, "AltName:")
-    }
-    if !structured {
-      // Pre-2008 free text: "Name (Alt) (EC 1.2.3.4) (Fragment)."
-      var text = UniProtText.clean(lines.map { Bytes.string($0) }.joined(separator: " "))
-      if text.hasSuffix(".") { text.removeLast() }
-      for flag in [" (Fragments)", " (Fragment)"] where text.hasSuffix(flag) {
-        r.fragment = true
-        text.removeLast(flag.count)
-      }
-      r.proteinName = text
-      r.names.append(ProteinName(kind: "recommended", value: text))
-      return
-    }
-    var section = ""  // recommended, alternative, submitted
-    var inSubsection = false  // Includes:/Contains: blocks describe parts of the protein
-    for raw in lines {
-      let indented = raw.first == 0x20
-      var line = Bytes.trim(raw)
-      if !indented && (Bytes.hasPrefix(line, "Includes:") || Bytes.hasPrefix(line, "Contains:")) {
-        inSubsection = true
-        continue
-      }
-      if indented && inSubsection { continue }
-      if Bytes.hasPrefix(line, "Flags:") {
-        if Bytes.find("Fragment", in: line) != nil { r.fragment = true }
-        continue
-      }
-      if !indented { inSubsection = false }
-      if line.count >= 8 && line[line.startIndex + 7] == UInt8(ascii: ":") {
-        let head = line.prefix(8)
-        let kind = Bytes.equal(head, "RecName:") ? "recommended" : Bytes.equal(head, "AltName:") ? "alternative"
-          : Bytes.equal(head, "SubName:") ? "submitted" : nil
-        if let kind {
-          section = kind
-          line = Bytes.trim(line.dropFirst(8))
+      entry.kw.withUnsafeBufferPointer { b in
+        var kw = Bytes.trim(b, 0..<b.count)
+        if !kw.isEmpty && b[kw.upperBound - 1] == 0x2E { kw = kw.lowerBound..<(kw.upperBound - 1) }
+        Bytes.forEachField(b, kw, separator: 0x3B) { r in
+          let start = a.bytes.count
+          UniProtText.clean(UnsafeBufferPointer(rebasing: b[r]), into: &a.bytes)
+          if a.bytes.count > start { a.pieces.append(a.range(from: start)) }
         }
       }
-      guard let eq = line.firstIndex(of: 0x3D) else { continue }
-      let key = line[..<eq]
-      let full = Bytes.equal(key, "Full")
-      let kind: String
-      if full {
-        kind = section
-      } else if Bytes.equal(key, "Short") {
-        kind = section + "-short"
-      } else if Bytes.equal(key, "EC") {
-        kind = "ec"
-      } else if Bytes.equal(key, "Allergen") {
-        kind = "allergen"
-      } else if Bytes.equal(key, "Biotech") {
-        kind = "biotech"
-      } else if Bytes.equal(key, "CD_antigen") {
-        kind = "cd-antigen"
-      } else if Bytes.equal(key, "INN") {
-        kind = "inn"
-      } else {
-        continue
+    }
+    p.keywords = a.list(from: keywords)
+    a.sortPieces(p.keywords)
+    let comments = a.listStart
+    entry.ccText.withUnsafeBufferPointer { b in
+      for (k, c) in entry.cc.enumerated() {
+        let topic = Bytes.trim(b, c.topic)
+        guard UniProtText.isFreeTextTopic(UnsafeBufferPointer(rebasing: b[topic])) else { continue }
+        let end = k + 1 < entry.cc.count ? entry.cc[k + 1].topic.lowerBound : b.count
+        a.pieces.append(a.append(UnsafeBufferPointer(rebasing: b[topic])))
+        let start = a.bytes.count
+        UniProtText.clean(UnsafeBufferPointer(rebasing: b[c.text..<end]), into: &a.bytes)
+        a.pieces.append(a.range(from: start))
       }
-      let value = Bytes.dropSuffix(line[(eq + 1)...], 0x3B).withUnsafeBufferPointer { UniProtText.clean(bytes: $0) }
-      r.names.append(ProteinName(kind: kind, value: value))
-      if full && r.proteinName == nil && (section == "recommended" || section == "submitted") {
-        r.proteinName = value
+    }
+    p.comments = a.list(from: comments)
+    // SQ: "SEQUENCE   291 AA;  30495 MW;  07E95E632BD020E9 CRC64;"
+    guard !entry.sq.isEmpty else { return bad("entry has no SQ line") }
+    let sq: (length: Int, mass: Int, crc: UInt64)? = entry.sq.withUnsafeBufferPointer { b in
+      Bytes.tokens(b, into: &tokens)
+      guard tokens.count >= 7, Bytes.equal(b, tokens[0], "SEQUENCE"), let len = Bytes.int(b, tokens[1]),
+        Bytes.equal(b, tokens[2], "AA;"), let mw = Bytes.int(b, tokens[3]), Bytes.equal(b, tokens[4], "MW;"),
+        let crc = Bytes.hex64(b, tokens[5]), Bytes.equal(b, tokens[6], "CRC64;")
+      else { return nil }
+      return (len, mw, crc)
+    }
+    guard let sq else { return bad("SQ line is not `SEQUENCE n AA; m MW; crc CRC64;`") }
+    if sq.length != length { return bad("ID line says \(length) AA but the SQ line says \(sq.length)") }
+    p.declaredMass = sq.mass
+    p.declaredCRC64 = sq.crc
+    p.sequence = entry.sequence.withUnsafeBufferPointer { a.append($0) }
+    return .record(p)
+  }
+
+  /// Evidence removed, blanks collapsed, one final full stop dropped (OS and OC lines).
+  private static func sentence(_ b: UnsafeBufferPointer<UInt8>, into a: inout ProteinArena) -> ByteRange {
+    let start = a.bytes.count
+    UniProtText.clean(b, into: &a.bytes)
+    if a.bytes.count > start && a.bytes[a.bytes.count - 1] == 0x2E { a.bytes.removeLast() }
+    return a.range(from: start)
+  }
+
+  /// Name kinds by DE section, and the kinds of the special names.
+  private static let sectionKinds: [StaticString] = ["", "recommended", "alternative", "submitted"]
+
+  private func parseDE(_ p: inout PackedProtein, _ a: inout ProteinArena) {
+    guard !entry.de.isEmpty else { return }
+    let names = a.listStart
+    defer { p.names = a.list(from: names) }
+    entry.de.withUnsafeBufferPointer { b in
+      lineRanges.removeAll(keepingCapacity: true)
+      Bytes.forEachField(b, 0..<b.count, separator: 0x0A) { lineRanges.append($0) }
+      let structured = lineRanges.contains {
+        Bytes.hasPrefix(b, $0, "RecName:") || Bytes.hasPrefix(b, $0, "SubName:") || Bytes.hasPrefix(b, $0, "AltName:")
+      }
+      if !structured {
+        // Pre-2008 free text: "Name (Alt) (EC 1.2.3.4) (Fragment)."
+        scratch.removeAll(keepingCapacity: true)
+        for (k, r) in lineRanges.enumerated() {
+          if k > 0 { scratch.append(0x20) }
+          scratch.append(contentsOf: UnsafeBufferPointer(rebasing: b[r]))
+        }
+        let start = a.bytes.count
+        scratch.withUnsafeBufferPointer { UniProtText.clean($0, into: &a.bytes) }
+        if a.bytes.count > start && a.bytes[a.bytes.count - 1] == 0x2E { a.bytes.removeLast() }
+        for flag: StaticString in [" (Fragments)", " (Fragment)"] where Bytes.endsWith(a.bytes, from: start, flag) {
+          p.fragment = true
+          a.bytes.removeLast(flag.utf8CodeUnitCount)
+        }
+        let value = a.range(from: start)
+        p.proteinName = value
+        a.pieces.append(Bytes.append("recommended", to: &a))
+        a.pieces.append(value)
+        return
+      }
+      var section = 0  // index in sectionKinds: none, recommended, alternative, submitted
+      var inSubsection = false  // Includes:/Contains: blocks describe parts of the protein
+      for raw in lineRanges {
+        let indented = !raw.isEmpty && b[raw.lowerBound] == 0x20
+        var line = Bytes.trim(b, raw)
+        if !indented && (Bytes.hasPrefix(b, line, "Includes:") || Bytes.hasPrefix(b, line, "Contains:")) {
+          inSubsection = true
+          continue
+        }
+        if indented && inSubsection { continue }
+        if Bytes.hasPrefix(b, line, "Flags:") {
+          if Bytes.find("Fragment", in: UnsafeBufferPointer(rebasing: b[line])) != nil { p.fragment = true }
+          continue
+        }
+        if !indented { inSubsection = false }
+        if line.count >= 8 && b[line.lowerBound + 7] == UInt8(ascii: ":") {
+          let head = line.lowerBound..<(line.lowerBound + 8)
+          let kind = Bytes.equal(b, head, "RecName:") ? 1 : Bytes.equal(b, head, "AltName:") ? 2
+            : Bytes.equal(b, head, "SubName:") ? 3 : 0
+          if kind > 0 {
+            section = kind
+            line = Bytes.trim(b, head.upperBound..<line.upperBound)
+          }
+        }
+        guard let eq = Bytes.firstIndex(of: 0x3D, in: b, line) else { continue }
+        let key = line.lowerBound..<eq
+        let full = Bytes.equal(b, key, "Full")
+        let kindStart = a.bytes.count
+        if full {
+          Bytes.appendText(Self.sectionKinds[section], to: &a.bytes)
+        } else if Bytes.equal(b, key, "Short") {
+          Bytes.appendText(Self.sectionKinds[section], to: &a.bytes)
+          Bytes.appendText("-short", to: &a.bytes)
+        } else if let special = Self.specialKind(b, key) {
+          Bytes.appendText(special, to: &a.bytes)
+        } else {
+          continue
+        }
+        let kind = a.range(from: kindStart)
+        let valueStart = a.bytes.count
+        let value = Bytes.dropSuffix(b, (eq + 1)..<line.upperBound, 0x3B)
+        UniProtText.clean(UnsafeBufferPointer(rebasing: b[value]), into: &a.bytes)
+        a.pieces.append(kind)
+        a.pieces.append(a.range(from: valueStart))
+        if full && p.proteinName.isNone && (section == 1 || section == 3) { p.proteinName = a.range(from: valueStart) }
       }
     }
   }
 
-  private func parseGN() -> String? {
-    guard !entry.gn.isEmpty else { return nil }
-    // Genes are separated by a line "and"; keep the first gene.
-    var first: [UInt8] = []
-    for line in Bytes.split(entry.gn[...], separator: 0x0A) {
-      let t = Bytes.trim(line)
-      if Bytes.equal(t, "and") { break }
-      if !first.isEmpty { first.append(0x20) }
-      first.append(contentsOf: t)
-    }
-    var gene: [UInt8] = []
-    gene.reserveCapacity(first.count)
-    first.withUnsafeBufferPointer { UniProtText.clean($0, into: &gene) }
-    if !gene.contains(UInt8(ascii: "=")) {
-      // Old free-text style: "FOS." or "HTR4 OR X."
-      var g = gene[...]
-      if g.last == UInt8(ascii: ".") { g = g.dropLast() }
-      if let or = Bytes.find(" OR ", in: g) { g = g[..<or] }
-      if let and = Bytes.find(" AND ", in: g) { g = g[..<and] }
-      return g.isEmpty ? nil : Bytes.string(g)
-    }
-    // Fields end with "; " (values may contain ';', e.g. "Name=HvPIP2;8;"). The first field of
-    // each key counts; Name wins over OrderedLocusNames, which wins over ORFNames.
-    var g = gene[...]
-    if g.last == UInt8(ascii: ";") { g = g.dropLast() }
-    var found: [ArraySlice<UInt8>?] = [nil, nil, nil]
-    var rest = g
-    while !rest.isEmpty {
-      let end = Bytes.find("; ", in: rest) ?? rest.endIndex
-      let field = rest[..<end]
-      rest = end == rest.endIndex ? rest[end...] : rest[(end + 2)...]
-      guard let eq = field.firstIndex(of: UInt8(ascii: "=")) else { continue }
-      let key = field[..<eq]
-      let slot = Bytes.equal(key, "Name") ? 0 : Bytes.equal(key, "OrderedLocusNames") ? 1 : Bytes.equal(key, "ORFNames") ? 2 : -1
-      if slot >= 0 && found[slot] == nil { found[slot] = field[(eq + 1)...] }
-    }
-    for case let v? in found {
-      let firstName = v.split(separator: UInt8(ascii: ",")).first ?? v
-      let cleaned = firstName.withUnsafeBufferPointer { UniProtText.clean(bytes: $0) }
-      if !cleaned.isEmpty { return cleaned }
-    }
+  private static func specialKind(_ b: UnsafeBufferPointer<UInt8>, _ key: Range<Int>) -> StaticString? {
+    if Bytes.equal(b, key, "EC") { return "ec" }
+    if Bytes.equal(b, key, "Allergen") { return "allergen" }
+    if Bytes.equal(b, key, "Biotech") { return "biotech" }
+    if Bytes.equal(b, key, "CD_antigen") { return "cd-antigen" }
+    if Bytes.equal(b, key, "INN") { return "inn" }
     return nil
+  }
+
+  private func parseGN(_ a: inout ProteinArena) -> ByteRange {
+    guard !entry.gn.isEmpty else { return .none }
+    // Genes are separated by a line "and"; keep the first gene.
+    scratch.removeAll(keepingCapacity: true)
+    entry.gn.withUnsafeBufferPointer { b in
+      var stop = false
+      Bytes.forEachField(b, 0..<b.count, separator: 0x0A) { r in
+        let t = Bytes.trim(b, r)
+        if stop || Bytes.equal(b, t, "and") {
+          stop = true
+          return
+        }
+        if !scratch.isEmpty { scratch.append(0x20) }
+        scratch.append(contentsOf: UnsafeBufferPointer(rebasing: b[t]))
+      }
+    }
+    gene.removeAll(keepingCapacity: true)
+    scratch.withUnsafeBufferPointer { UniProtText.clean($0, into: &gene) }
+    return gene.withUnsafeBufferPointer { g -> ByteRange in
+      var whole = 0..<g.count
+      if Bytes.firstIndex(of: UInt8(ascii: "="), in: g, whole) == nil {
+        // Old free-text style: "FOS." or "HTR4 OR X."
+        if !whole.isEmpty && g[whole.upperBound - 1] == UInt8(ascii: ".") { whole = 0..<(whole.upperBound - 1) }
+        let text = UnsafeBufferPointer(rebasing: g[whole])
+        if let or = Bytes.find(" OR ", in: text) { whole = 0..<or }
+        if let and = Bytes.find(" AND ", in: UnsafeBufferPointer(rebasing: g[whole])) { whole = 0..<and }
+        return whole.isEmpty ? .none : a.append(UnsafeBufferPointer(rebasing: g[whole]))
+      }
+      // Fields end with "; " (values may contain ';', e.g. "Name=HvPIP2;8;"). The first field of
+      // each key counts; Name wins over OrderedLocusNames, which wins over ORFNames.
+      if !whole.isEmpty && g[whole.upperBound - 1] == UInt8(ascii: ";") { whole = 0..<(whole.upperBound - 1) }
+      var found: (Range<Int>?, Range<Int>?, Range<Int>?) = (nil, nil, nil)
+      var rest = whole
+      while !rest.isEmpty {
+        let end = Bytes.find("; ", in: UnsafeBufferPointer(rebasing: g[rest])).map { rest.lowerBound + $0 } ?? rest.upperBound
+        let field = rest.lowerBound..<end
+        rest = end == rest.upperBound ? end..<end : (end + 2)..<rest.upperBound
+        guard let eq = Bytes.firstIndex(of: UInt8(ascii: "="), in: g, field) else { continue }
+        let key = field.lowerBound..<eq, value = (eq + 1)..<field.upperBound
+        if Bytes.equal(g, key, "Name") {
+          if found.0 == nil { found.0 = value }
+        } else if Bytes.equal(g, key, "OrderedLocusNames") {
+          if found.1 == nil { found.1 = value }
+        } else if Bytes.equal(g, key, "ORFNames") {
+          if found.2 == nil { found.2 = value }
+        }
+      }
+      for case let v? in [found.0, found.1, found.2] {
+        // The first non-empty comma-separated name of the field.
+        var first = v
+        Bytes.forEachField(g, v, separator: UInt8(ascii: ",")) { r in
+          if first == v && !r.isEmpty { first = r }
+        }
+        let start = a.bytes.count
+        UniProtText.clean(UnsafeBufferPointer(rebasing: g[first]), into: &a.bytes)
+        if a.bytes.count > start { return a.range(from: start) }
+      }
+      return .none
+    }
   }
 }
 
-/// Byte-slice helpers for the flat-file reader: no `String` until a value is final.
+/// Byte-range helpers for the flat-file reader: positions into one buffer, no `String` and no
+/// slice arrays until a value is final.
 enum Bytes {
-  typealias Slice = ArraySlice<UInt8>
+  typealias Buffer = UnsafeBufferPointer<UInt8>
 
-  static func string(_ s: Slice) -> String { String(decoding: s, as: UTF8.self) }
+  @inline(__always) static func isBlank(_ b: UInt8) -> Bool { b == 0x20 || b == 0x09 }
 
-  static func trim(_ s: Slice) -> Slice {
-    var a = s.startIndex, b = s.endIndex
-    while a < b && (s[a] == 0x20 || s[a] == 0x09) { a += 1 }
-    while b > a && (s[b - 1] == 0x20 || s[b - 1] == 0x09) { b -= 1 }
-    return s[a..<b]
+  static func trim(_ b: Buffer, _ r: Range<Int>) -> Range<Int> {
+    var lo = r.lowerBound, hi = r.upperBound
+    while lo < hi && isBlank(b[lo]) { lo += 1 }
+    while hi > lo && isBlank(b[hi - 1]) { hi -= 1 }
+    return lo..<hi
   }
 
-  static func dropSuffix(_ s: Slice, _ byte: UInt8) -> Slice { s.last == byte ? s.dropLast() : s }
-
-  static func split(_ s: Slice, separator: UInt8) -> [Slice] {
-    s.split(separator: separator, omittingEmptySubsequences: false)
+  static func dropSuffix(_ b: Buffer, _ r: Range<Int>, _ byte: UInt8) -> Range<Int> {
+    !r.isEmpty && b[r.upperBound - 1] == byte ? r.lowerBound..<(r.upperBound - 1) : r
   }
 
-  static func split(_ s: Slice, blanks: Bool) -> [Slice] {
-    s.split(whereSeparator: { $0 == 0x20 || $0 == 0x09 })
-  }
-
-  static func equal(_ s: Slice, _ text: StaticString) -> Bool {
-    let n = text.utf8CodeUnitCount
-    guard s.count == n else { return false }
-    let p = text.utf8Start
+  /// The blank-separated tokens of `b`.
+  static func tokens(_ b: Buffer, into out: inout [Range<Int>]) {
+    out.removeAll(keepingCapacity: true)
     var i = 0
-    for b in s {
-      if b != p[i] { return false }
-      i += 1
+    let n = b.count
+    while i < n {
+      while i < n && isBlank(b[i]) { i += 1 }
+      let s = i
+      while i < n && !isBlank(b[i]) { i += 1 }
+      if i > s { out.append(s..<i) }
     }
-    return true
   }
 
-  static func hasPrefix(_ s: Slice, _ text: String) -> Bool { s.starts(with: text.utf8) }
+  /// Calls `body` with each `separator`-separated field of `r` (empty fields included).
+  @inline(__always)
+  static func forEachField(_ b: Buffer, _ r: Range<Int>, separator: UInt8, _ body: (Range<Int>) -> Void) {
+    var s = r.lowerBound
+    for i in r where b[i] == separator {
+      body(s..<i)
+      s = i + 1
+    }
+    body(s..<r.upperBound)
+  }
 
-  static func int(_ s: Slice) -> Int? {
-    guard !s.isEmpty, s.count <= 18 else { return nil }
+  static func firstIndex(of byte: UInt8, in b: Buffer, _ r: Range<Int>) -> Int? {
+    for i in r where b[i] == byte { return i }
+    return nil
+  }
+
+  static func equal(_ b: Buffer, _ r: Range<Int>, _ text: StaticString) -> Bool {
+    let n = text.utf8CodeUnitCount
+    guard r.count == n else { return false }
+    return memcmp(b.baseAddress! + r.lowerBound, text.utf8Start, n) == 0
+  }
+
+  static func hasPrefix(_ b: Buffer, _ r: Range<Int>, _ text: StaticString) -> Bool {
+    let n = text.utf8CodeUnitCount
+    guard r.count >= n else { return false }
+    return memcmp(b.baseAddress! + r.lowerBound, text.utf8Start, n) == 0
+  }
+
+  static func endsWith(_ bytes: [UInt8], from start: Int, _ text: StaticString) -> Bool {
+    let n = text.utf8CodeUnitCount
+    guard bytes.count - start >= n else { return false }
+    return bytes.withUnsafeBufferPointer { memcmp($0.baseAddress! + $0.count - n, text.utf8Start, n) == 0 }
+  }
+
+  static func appendText(_ text: StaticString, to out: inout [UInt8]) {
+    out.append(contentsOf: UnsafeBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
+  }
+
+  static func append(_ text: StaticString, to a: inout ProteinArena) -> ByteRange {
+    a.append(UnsafeBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
+  }
+
+  static func int(_ b: Buffer, _ r: Range<Int>) -> Int? {
+    guard !r.isEmpty, r.count <= 18 else { return nil }
     var v = 0
-    for b in s {
-      guard b >= 0x30 && b <= 0x39 else { return nil }
-      v = v * 10 + Int(b - 0x30)
+    for i in r {
+      let d = b[i]
+      guard d >= 0x30 && d <= 0x39 else { return nil }
+      v = v * 10 + Int(d - 0x30)
     }
     return v
   }
 
-  static func find(_ needle: StaticString, in s: Slice) -> Int? {
-    let n = needle.utf8CodeUnitCount
-    guard n > 0, s.count >= n else { return nil }
-    let p = needle.utf8Start
-    return s.withUnsafeBufferPointer { b -> Int? in
-      let first = p[0]
-      var i = 0
-      outer: while i <= b.count - n {
-        if b[i] == first {
-          for j in 1..<n where b[i + j] != p[j] {
-            i += 1
-            continue outer
-          }
-          return s.startIndex + i
-        }
-        i += 1
+  /// Exactly 16 hex digits (either case).
+  static func hex64(_ b: Buffer, _ r: Range<Int>) -> UInt64? {
+    guard r.count == 16 else { return nil }
+    var v: UInt64 = 0
+    for i in r {
+      let c = b[i]
+      let d: UInt8
+      switch c {
+      case 0x30...0x39: d = c - 0x30
+      case 0x41...0x46: d = c - 0x41 + 10
+      case 0x61...0x66: d = c - 0x61 + 10
+      default: return nil
       }
-      return nil
+      v = v << 4 | UInt64(d)
     }
+    return v
+  }
+
+  /// Offset of the first occurrence of `needle` in `b`.
+  static func find(_ needle: StaticString, in b: Buffer) -> Int? {
+    let n = needle.utf8CodeUnitCount
+    guard n > 0, b.count >= n else { return nil }
+    let p = needle.utf8Start
+    let first = p[0]
+    var i = 0
+    outer: while i <= b.count - n {
+      if b[i] == first {
+        for j in 1..<n where b[i + j] != p[j] {
+          i += 1
+          continue outer
+        }
+        return i
+      }
+      i += 1
+    }
+    return nil
   }
 
   /// The digits right after the first occurrence of `marker`.
-  static func int(after marker: StaticString, in s: Slice) -> Int? {
-    guard let at = find(marker, in: s) else { return nil }
+  static func int(after marker: StaticString, in b: Buffer) -> Int? {
+    guard let at = find(marker, in: b) else { return nil }
     let from = at + marker.utf8CodeUnitCount
     var to = from
-    while to < s.endIndex && s[to] >= 0x30 && s[to] <= 0x39 { to += 1 }
-    return int(s[from..<to])
-  }
-
-  /// Evidence removed, blanks collapsed, one final full stop dropped (OS and OC lines).
-  static func cleanSentence(_ s: Slice) -> String {
-    var t = s.withUnsafeBufferPointer { UniProtText.clean(bytes: $0) }
-    if t.hasSuffix(".") { t.removeLast() }
-    return t
+    while to < b.count && b[to] >= 0x30 && b[to] <= 0x39 { to += 1 }
+    return int(b, from..<to)
   }
 }
 

@@ -10,25 +10,36 @@ enum UniProtText {
     "TOXIC DOSE", "DISRUPTION PHENOTYPE",
   ]
 
+  static let freeTextTopicBytes: [[UInt8]] = freeTextTopics.map { Array($0.utf8) }
+
+  /// ``freeTextTopics`` membership for a topic still in bytes.
+  static func isFreeTextTopic(_ topic: UnsafeBufferPointer<UInt8>) -> Bool {
+    for t in freeTextTopicBytes where t.count == topic.count && t.elementsEqual(topic) { return true }
+    return false
+  }
+
   /// Appends one continuation line to accumulated free text, following UniProt's joining rule:
   /// a line ending in a hyphen that is not preceded by a blank joins the next line directly,
   /// unless the next line starts with "and " or "or "; everything else joins with one blank.
-  static func join(_ text: inout [UInt8], _ next: UnsafeBufferPointer<UInt8>) {
+  static func join(_ text: inout [UInt8], _ next: UnsafeBufferPointer<UInt8>) { join(&text, from: 0, next) }
+
+  /// ``join(_:_:)`` for text that is the tail of `buffer`, from `start` on.
+  static func join(_ buffer: inout [UInt8], from start: Int, _ next: UnsafeBufferPointer<UInt8>) {
     var s = 0
     var e = next.count
     while s < e && next[s] == 0x20 { s += 1 }
     while e > s && next[e - 1] == 0x20 { e -= 1 }
     if s == e { return }
     let piece = UnsafeBufferPointer(rebasing: next[s..<e])
-    if text.isEmpty {
-      text.append(contentsOf: piece)
+    if buffer.count == start {
+      buffer.append(contentsOf: piece)
       return
     }
-    let n = text.count
-    let hyphenJoin = text[n - 1] == UInt8(ascii: "-") && n >= 2 && text[n - 2] != 0x20
+    let n = buffer.count - start
+    let hyphenJoin = buffer[start + n - 1] == UInt8(ascii: "-") && n >= 2 && buffer[start + n - 2] != 0x20
       && !startsWith(piece, "and ") && !startsWith(piece, "or ")
-    if !hyphenJoin { text.append(0x20) }
-    text.append(contentsOf: piece)
+    if !hyphenJoin { buffer.append(0x20) }
+    buffer.append(contentsOf: piece)
   }
 
   static func startsWith(_ b: UnsafeBufferPointer<UInt8>, _ prefix: StaticString) -> Bool {
