@@ -75,32 +75,52 @@ public struct ProteinCanonicalizer: Sendable {
   /// Appends the canonical form of `raw` to `out` and returns nil, or returns the reason it has
   /// none (`out` may then hold part of it).
   public func canonicalize(_ raw: UnsafeBufferPointer<UInt8>, appendingTo out: inout [UInt8]) -> ProteinSequenceError? {
+    // The canonical form is never longer than the input: make room, write in place, trim.
     let base = out.count
-    var stopAt = -1
-    let classes = Self.classes
-    for i in 0..<raw.count {
-      let b = raw[i]
-      let c = classes[Int(b)]
-      if c == Self.residue {
-        if stopAt >= 0 { return .internalStop(position: stopAt) }
-        out.append(b & 0xDF)
-      } else if c == Self.skip {
-        continue
-      } else if c == Self.ambiguous {
-        if stopAt >= 0 { return .internalStop(position: stopAt) }
-        switch ambiguity {
-        case .keep: out.append(b & 0xDF)
-        case .reject: return .ambiguousResidue(byte: b, position: i)
-        case .map: out.append(UInt8(ascii: "X"))
+    out.append(contentsOf: raw)
+    var failure: ProteinSequenceError?
+    let end = out.withUnsafeMutableBufferPointer { o -> Int in
+      var w = base
+      var stopAt = -1
+      let classes = Self.classes
+      let ambiguity = self.ambiguity
+      return classes.withUnsafeBufferPointer { classes in
+        for i in 0..<raw.count {
+          let b = raw[i]
+          let c = classes[Int(b)]
+          if c == Self.residue || c == Self.ambiguous {
+            if stopAt >= 0 {
+              failure = .internalStop(position: stopAt)
+              return w
+            }
+            if c == Self.residue || ambiguity == .keep {
+              o[w] = b & 0xDF
+            } else if ambiguity == .map {
+              o[w] = UInt8(ascii: "X")
+            } else {
+              failure = .ambiguousResidue(byte: b, position: i)
+              return w
+            }
+            w += 1
+          } else if c == Self.skip {
+            continue
+          } else if c == Self.stop {
+            if stopAt >= 0 {
+              failure = .internalStop(position: stopAt)
+              return w
+            }
+            stopAt = i
+          } else {
+            failure = .invalidCharacter(byte: b, position: i)
+            return w
+          }
         }
-      } else if c == Self.stop {
-        if stopAt >= 0 { return .internalStop(position: stopAt) }
-        stopAt = i
-      } else {
-        return .invalidCharacter(byte: b, position: i)
+        return w
       }
     }
-    return out.count == base ? .empty : nil
+    out.removeSubrange(end...)
+    if let failure { return failure }
+    return end == base ? .empty : nil
   }
 
   /// Convenience for arrays and strings.

@@ -352,8 +352,8 @@ public final class Ingestor {
     if let failure { return reject("sequence: \(failure)") }
     // The raw residues are the canonical ones whenever canonicalization changed nothing; then
     // so is their CRC.
-    let unchanged = arena.bytes.withUnsafeBufferPointer { b in
-      scratch.elementsEqual(Self.view(b, r.sequence) ?? UnsafeBufferPointer(start: nil, count: 0))
+    let unchanged = scratch.count == length && length > 0 && arena.bytes.withUnsafeBufferPointer { b in
+      scratch.withUnsafeBufferPointer { memcmp($0.baseAddress!, b.baseAddress! + Int(r.sequence.start), length) == 0 }
     }
     let canonical = unchanged ? r.sequence : scratch.withUnsafeBufferPointer { arena.append($0) }
     let crc = unchanged ? rawCRC : scratch.withUnsafeBufferPointer { CRC64.checksum($0) }

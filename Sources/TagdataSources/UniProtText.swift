@@ -83,35 +83,47 @@ enum UniProtText {
 
   /// Appends the cleaned text to `out` (which the caller has emptied or not).
   static func clean(_ bytes: UnsafeBufferPointer<UInt8>, into out: inout [UInt8]) {
+    // The cleaned text is never longer than the input (a blank is written only in place of
+    // blanks read): make room for all of it, write in place, then drop what is left over.
     let base = out.count
-    var depth = 0
-    var afterEvidence = false
-    var pendingBlank = false
-    for b in bytes {
-      if b == UInt8(ascii: "{") { depth += 1; continue }
-      if b == UInt8(ascii: "}") && depth > 0 {
-        depth -= 1
-        afterEvidence = depth == 0
-        continue
-      }
-      if depth > 0 { continue }
-      if b == 0x20 || b == 0x0A || b == 0x09 || b == 0x0D {
-        if out.count > base { pendingBlank = true }
-        continue
-      }
-      let punctuation = b == UInt8(ascii: ".") || b == UInt8(ascii: ";") || b == UInt8(ascii: ",")
-      if afterEvidence {
-        afterEvidence = false
-        // "text. {ECO:...}." ends the sentence once, not twice.
-        if b == UInt8(ascii: "."), out.count > base, out.last == UInt8(ascii: ".") {
-          pendingBlank = false
+    out.append(contentsOf: bytes)
+    let end = out.withUnsafeMutableBufferPointer { o -> Int in
+      var w = base
+      var depth = 0
+      var afterEvidence = false
+      var pendingBlank = false
+      for b in bytes {
+        if b == UInt8(ascii: "{") { depth += 1; continue }
+        if b == UInt8(ascii: "}") && depth > 0 {
+          depth -= 1
+          afterEvidence = depth == 0
           continue
         }
+        if depth > 0 { continue }
+        if b == 0x20 || b == 0x0A || b == 0x09 || b == 0x0D {
+          if w > base { pendingBlank = true }
+          continue
+        }
+        let punctuation = b == UInt8(ascii: ".") || b == UInt8(ascii: ";") || b == UInt8(ascii: ",")
+        if afterEvidence {
+          afterEvidence = false
+          // "text. {ECO:...}." ends the sentence once, not twice.
+          if b == UInt8(ascii: "."), w > base, o[w - 1] == UInt8(ascii: ".") {
+            pendingBlank = false
+            continue
+          }
+        }
+        if pendingBlank && !punctuation {
+          o[w] = 0x20
+          w += 1
+        }
+        pendingBlank = false
+        o[w] = b
+        w += 1
       }
-      if pendingBlank && !punctuation { out.append(0x20) }
-      pendingBlank = false
-      out.append(b)
+      return w
     }
+    out.removeSubrange(end...)
   }
 
   /// Organism as the OS line prints it, from the XML name parts.
