@@ -58,6 +58,13 @@ public final class Database {
 
   public func prepare(_ sql: String) throws -> Statement { try Statement(database: self, sql: sql) }
 
+  /// Copies what the write-ahead log holds into the database file as far as readers and the
+  /// writer allow, without waiting for them (a passive checkpoint). Safe alongside a writer on
+  /// another connection.
+  public func checkpointWAL() {
+    sqlite3_wal_checkpoint_v2(handle, nil, SQLITE_CHECKPOINT_PASSIVE, nil, nil)
+  }
+
   /// Rows changed by the last INSERT/UPDATE/DELETE.
   public var changes: Int { Int(sqlite3_changes(handle)) }
   public var lastInsertRowID: Int64 { sqlite3_last_insert_rowid(handle) }

@@ -50,6 +50,18 @@ public final class BlockingQueue<Element: Sendable>: @unchecked Sendable {
     return true
   }
 
+  /// Pushes without waiting: false when the queue is full or closed.
+  @discardableResult
+  public func tryPush(_ item: Element) -> Bool {
+    pthread_mutex_lock(&mutex)
+    defer { pthread_mutex_unlock(&mutex) }
+    if count == slots.count || closed { return false }
+    slots[(head + count) % slots.count] = item
+    count += 1
+    pthread_cond_signal(&notEmpty)
+    return true
+  }
+
   public func pop() -> Element? {
     pthread_mutex_lock(&mutex)
     defer { pthread_mutex_unlock(&mutex) }

@@ -244,6 +244,21 @@ public final class Ingestor {
                     totalBytes: Int64?, report: inout FileReport) throws
   {
     let queue = BlockingQueue<WriteBatch>(capacity: 2)
+    // Committed pages go from the write-ahead log into the catalog file on a thread and
+    // connection of their own while ingest goes on, so that the checkpoint at the end (which
+    // waits for the disk) has little left to do.
+    let walCheckpoints = BlockingQueue<Bool>(capacity: 1)
+    let catalogPath = catalog.db.path
+    let checkpointer = JoinableThread {
+      let db = try? Database(path: catalogPath)
+      // A connection sees the log only once it has read the database.
+      _ = try? db?.scalar("SELECT count(*) FROM sqlite_schema")
+      while walCheckpoints.pop() != nil { db?.checkpointWAL() }
+    }
+    defer {
+      walCheckpoints.close()
+      checkpointer.join()
+    }
     let shared = UncheckedBox((catalog: catalog, writer: writer, molecules: moleculeWriter, run: run, error: nil as Error?,
                                newProteins: 0, newMolecules: 0))
     let writerThread = JoinableThread {
@@ -269,6 +284,7 @@ public final class Ingestor {
               try catalog.checkpoint(source: source, recordsDone: cp.index, nextOffset: cp.offset, nextLine: cp.line, run: run)
             }
           }
+          walCheckpoints.tryPush(true)
         } catch {
           shared.value.error = error
           queue.close()
