@@ -75,6 +75,19 @@ public final class BlockingQueue<Element: Sendable>: @unchecked Sendable {
     return item
   }
 
+  /// Pops without waiting: nil when the queue is empty.
+  public func tryPop() -> Element? {
+    pthread_mutex_lock(&mutex)
+    defer { pthread_mutex_unlock(&mutex) }
+    if count == 0 { return nil }
+    let item = slots[head]
+    slots[head] = nil
+    head = (head + 1) % slots.count
+    count -= 1
+    pthread_cond_signal(&notFull)
+    return item
+  }
+
   /// No more pushes will be accepted; pops drain what is left, then return nil.
   public func close() {
     pthread_mutex_lock(&mutex)

@@ -142,10 +142,10 @@ public final class Ingestor {
       var closeWorkers: (() -> Void)?
       if let proteinFormat {
         let reader = try makeProteinReader(format: proteinFormat, source: content, resume: resume)
-        next = { [unowned self] arena in
+        next = { arena in
           guard let event = try reader.next(into: &arena) else { return nil }
           switch event {
-          case let .record(r): return (r.location, self.prepare(r, in: &arena))
+          case let .record(r): return (r.location, .unprepared(r))
           case let .malformed(m): return (m.location, .quarantine(m.location, line: m.line, reason: m.reason, excerpt: m.excerpt))
           }
         }
@@ -202,6 +202,8 @@ public final class Ingestor {
   }
 
   enum WriteItem: Sendable {
+    /// A protein record as read; the writer thread checks and prepares it.
+    case unprepared(PackedProtein)
     case protein(PreparedProtein)
     case molecule(PreparedMolecule)
     case quarantine(RecordLocation, line: Int, reason: String, excerpt: String)
@@ -244,6 +246,9 @@ public final class Ingestor {
                     totalBytes: Int64?, report: inout FileReport) throws
   {
     let queue = BlockingQueue<WriteBatch>(capacity: 2)
+    // Written batches come back emptied, their buffers' capacity kept: in steady state a batch
+    // costs no allocation (and no fresh pages from the kernel) at all.
+    let spare = BlockingQueue<WriteBatch>(capacity: 2)
     // Committed pages go from the write-ahead log into the catalog file on a thread and
     // connection of their own while ingest goes on, so that the checkpoint at the end (which
     // waits for the disk) has little left to do.
@@ -260,19 +265,27 @@ public final class Ingestor {
       checkpointer.join()
     }
     let shared = UncheckedBox((catalog: catalog, writer: writer, molecules: moleculeWriter, run: run, error: nil as Error?,
-                               newProteins: 0, newMolecules: 0))
+                               newProteins: 0, newMolecules: 0, rejected: 0, preparer: ProteinPreparer(canonicalizer)))
+    // Protein records are checked and prepared on the writer thread: reading the file keeps one
+    // core busy on its own, and the catalog writes leave room on the other.
     let writerThread = JoinableThread {
       let (catalog, writer, molecules, run) = (shared.value.catalog, shared.value.writer, shared.value.molecules, shared.value.run)
+      let preparer = shared.value.preparer
       let before = (writer.newProteins, molecules.newMolecules)
       defer {
         shared.value.newProteins = writer.newProteins - before.0
         shared.value.newMolecules = molecules.newMolecules - before.1
       }
-      while let batch = queue.pop() {
+      while var batch = queue.pop() {
         do {
           try catalog.db.transaction {
-            for item in batch.items {
+            for var item in batch.items {
+              if case let .unprepared(r) = item {
+                item = preparer.prepare(r, in: &batch.arena)
+                if case .quarantine = item { shared.value.rejected += 1 }
+              }
               switch item {
+              case .unprepared: preconditionFailure("prepared above")
               case let .protein(p): try Self.write(p, arena: batch.arena, source: source, writer: writer, run: run)
               case let .molecule(m): try Self.write(m, source: source, writer: molecules, run: run)
               case let .quarantine(loc, line, reason, excerpt):
@@ -285,6 +298,10 @@ public final class Ingestor {
             }
           }
           walCheckpoints.tryPush(true)
+          batch.items.removeAll(keepingCapacity: true)
+          batch.arena.removeAll()
+          batch.checkpoint = nil
+          spare.tryPush(batch)
         } catch {
           shared.value.error = error
           queue.close()
@@ -310,10 +327,9 @@ public final class Ingestor {
           batchBytes = 0
           batch.checkpoint = loc
           // The record just read opens the next batch: its bytes move to that batch's arena.
-          var fresh = WriteBatch()
-          fresh.arena.reserveCapacity(like: batch.arena)
+          var fresh = spare.tryPop() ?? WriteBatch()
           let shift = batch.arena.moveTail(from: mark, to: &fresh.arena)
-          if case let .protein(p) = item { item = .protein(p.shifted(shift)) }
+          if case let .unprepared(p) = item { item = .unprepared(p.shifted(shift)) }
           if !queue.push(batch) { break }
           batch = fresh
         }
@@ -336,84 +352,12 @@ public final class Ingestor {
     queue.close()
     writerThread.join()
     report.newProteins = shared.value.newProteins
+    // Records the writer thread found bad were counted as stored when read.
+    report.records -= shared.value.rejected
+    report.quarantined += shared.value.rejected
     report.newMolecules = shared.value.newMolecules
     if let error = shared.value.error { throw error }
     if let inputError { throw inputError }
-  }
-
-  /// Scratch space for ``prepare(_:in:)`` (canonical residues, JSON), reused record to record.
-  private var scratch: [UInt8] = []
-
-  /// Checks a record's declared length and CRC64, canonicalizes its sequence and lays out the
-  /// forms the catalog stores, in the same arena as the record.
-  private func prepare(_ r: PackedProtein, in arena: inout ProteinArena) -> WriteItem {
-    let loc = r.location
-    func reject(_ reason: String) -> WriteItem {
-      let name = [r.accessions.count > 0 ? arena.pieces[Int(r.accessions.start)] : .none, r.entryName, r.label]
-        .first { !$0.isNone }.flatMap { arena.string($0) }
-      return .quarantine(loc, line: loc.line, reason: reason, excerpt: name.map { "record \($0)" } ?? "")
-    }
-    let length = Int(max(0, r.sequence.count))
-    if let declared = r.declaredLength, declared != length {
-      return reject("sequence has \(length) residues but the entry declares \(declared)")
-    }
-    scratch.removeAll(keepingCapacity: true)
-    let (rawCRC, failure) = arena.bytes.withUnsafeBufferPointer { b in
-      let raw = Self.view(b, r.sequence) ?? UnsafeBufferPointer(start: nil, count: 0)
-      return (CRC64.checksum(raw), canonicalizer.canonicalize(raw, appendingTo: &scratch))
-    }
-    if let declared = r.declaredCRC64, rawCRC != declared {
-      return reject("CRC64 mismatch: sequence gives \(CRC64.hex(rawCRC)), the entry declares \(CRC64.hex(declared))")
-    }
-    if let failure { return reject("sequence: \(failure)") }
-    // The raw residues are the canonical ones whenever canonicalization changed nothing; then
-    // so is their CRC.
-    let unchanged = scratch.count == length && length > 0 && arena.bytes.withUnsafeBufferPointer { b in
-      scratch.withUnsafeBufferPointer { memcmp($0.baseAddress!, b.baseAddress! + Int(r.sequence.start), length) == 0 }
-    }
-    let canonical = unchanged ? r.sequence : scratch.withUnsafeBufferPointer { arena.append($0) }
-    let crc = unchanged ? rawCRC : scratch.withUnsafeBufferPointer { CRC64.checksum($0) }
-    scratch.removeAll(keepingCapacity: true)
-    arena.bytes.withUnsafeBufferPointer { b in SequenceDigest.sha256(Self.view(b, canonical)!, appendingTo: &scratch) }
-    let digestStart = arena.bytes.count
-    arena.bytes.append(contentsOf: scratch)
-    let sha256 = arena.range(from: digestStart)
-    CRC64.appendHex(crc, to: &arena.bytes)
-    let crcText = arena.range(from: Int(sha256.start + sha256.count))
-    var prepared = PreparedProtein(record: r, canonical: canonical, sha256: sha256, crc64: crcText,
-                                   names: .none, comments: .none, keywords: .none)
-    if r.accessions.count > 0 {
-      prepared.names = pairsJSON(r.names, distinct: true, in: &arena)
-      prepared.comments = pairsJSON(r.comments, distinct: false, in: &arena)
-      if r.keywords.count > 0 {
-        scratch.removeAll(keepingCapacity: true)
-        arena.bytes.withUnsafeBufferPointer { b in
-          for k in 0..<Int(r.keywords.count) {
-            if k > 0 { scratch.append(contentsOf: [UInt8(ascii: ";"), 0x20]) }
-            scratch.append(contentsOf: Self.view(b, arena.pieces[Int(r.keywords.start) + k])!)
-          }
-        }
-        prepared.keywords = scratch.withUnsafeBufferPointer { arena.append($0) }
-      }
-    }
-    return .protein(prepared)
-  }
-
-  /// The catalog's JSON for a list of pairs, appended to the arena.
-  private func pairsJSON(_ list: PieceRange, distinct: Bool, in arena: inout ProteinArena) -> ByteRange {
-    scratch.removeAll(keepingCapacity: true)
-    let made = arena.bytes.withUnsafeBufferPointer { b in
-      JSONText.appendPairs(count: Int(list.count) / 2, distinct: distinct, into: &scratch) { k in
-        let i = Int(list.start) + 2 * k
-        return (Self.view(b, arena.pieces[i])!, Self.view(b, arena.pieces[i + 1])!)
-      }
-    }
-    return made ? scratch.withUnsafeBufferPointer { arena.append($0) } : .none
-  }
-
-  @inline(__always)
-  static func view(_ b: UnsafeBufferPointer<UInt8>, _ r: ByteRange) -> UnsafeBufferPointer<UInt8>? {
-    r.isNone ? nil : UnsafeBufferPointer(rebasing: b[Int(r.start)..<Int(r.start + r.count)])
   }
 
   private static func write(_ m: PreparedMolecule, source: Int64, writer: MoleculeWriter, run: Int64) throws {
@@ -421,6 +365,11 @@ public final class Ingestor {
     let compound = try m.compound.map { try writer.compound($0, molecule: molecule) }
     try writer.record(source: source, recordNo: m.location.index, line: m.location.line, offset: m.location.offset,
                       molecule: molecule, compound: compound, title: m.title, run: run)
+  }
+
+  @inline(__always)
+  static func view(_ b: UnsafeBufferPointer<UInt8>, _ r: ByteRange) -> UnsafeBufferPointer<UInt8>? {
+    r.isNone ? nil : UnsafeBufferPointer(rebasing: b[Int(r.start)..<Int(r.start + r.count)])
   }
 
   private static func write(_ p: PreparedProtein, arena: ProteinArena, source: Int64, writer: ProteinWriter,
@@ -454,6 +403,83 @@ public final class Ingestor {
       try writer.record(source: source, recordNo: r.location.index, line: r.location.line, offset: r.location.offset,
                         protein: protein, entry: entryID, label: view(b, r.label), run: run)
     }
+  }
+}
+
+/// Checks protein records and lays out what the catalog stores of them. Not thread-safe (it
+/// keeps scratch buffers): one per thread.
+final class ProteinPreparer: @unchecked Sendable {
+  private let canonicalizer: ProteinCanonicalizer
+  init(_ canonicalizer: ProteinCanonicalizer) { self.canonicalizer = canonicalizer }
+
+  /// Scratch space for ``prepare(_:in:)`` (canonical residues, JSON), reused record to record.
+  private var scratch: [UInt8] = []
+
+  /// Checks a record's declared length and CRC64, canonicalizes its sequence and lays out the
+  /// forms the catalog stores, in the same arena as the record.
+  func prepare(_ r: PackedProtein, in arena: inout ProteinArena) -> Ingestor.WriteItem {
+    let loc = r.location
+    func reject(_ reason: String) -> Ingestor.WriteItem {
+      let name = [r.accessions.count > 0 ? arena.pieces[Int(r.accessions.start)] : .none, r.entryName, r.label]
+        .first { !$0.isNone }.flatMap { arena.string($0) }
+      return .quarantine(loc, line: loc.line, reason: reason, excerpt: name.map { "record \($0)" } ?? "")
+    }
+    let length = Int(max(0, r.sequence.count))
+    if let declared = r.declaredLength, declared != length {
+      return reject("sequence has \(length) residues but the entry declares \(declared)")
+    }
+    scratch.removeAll(keepingCapacity: true)
+    let (rawCRC, failure) = arena.bytes.withUnsafeBufferPointer { b in
+      let raw = Ingestor.view(b, r.sequence) ?? UnsafeBufferPointer(start: nil, count: 0)
+      return (CRC64.checksum(raw), canonicalizer.canonicalize(raw, appendingTo: &scratch))
+    }
+    if let declared = r.declaredCRC64, rawCRC != declared {
+      return reject("CRC64 mismatch: sequence gives \(CRC64.hex(rawCRC)), the entry declares \(CRC64.hex(declared))")
+    }
+    if let failure { return reject("sequence: \(failure)") }
+    // The raw residues are the canonical ones whenever canonicalization changed nothing; then
+    // so is their CRC.
+    let unchanged = scratch.count == length && length > 0 && arena.bytes.withUnsafeBufferPointer { b in
+      scratch.withUnsafeBufferPointer { memcmp($0.baseAddress!, b.baseAddress! + Int(r.sequence.start), length) == 0 }
+    }
+    let canonical = unchanged ? r.sequence : scratch.withUnsafeBufferPointer { arena.append($0) }
+    let crc = unchanged ? rawCRC : scratch.withUnsafeBufferPointer { CRC64.checksum($0) }
+    scratch.removeAll(keepingCapacity: true)
+    arena.bytes.withUnsafeBufferPointer { b in SequenceDigest.sha256(Ingestor.view(b, canonical)!, appendingTo: &scratch) }
+    let digestStart = arena.bytes.count
+    arena.bytes.append(contentsOf: scratch)
+    let sha256 = arena.range(from: digestStart)
+    CRC64.appendHex(crc, to: &arena.bytes)
+    let crcText = arena.range(from: Int(sha256.start + sha256.count))
+    var prepared = Ingestor.PreparedProtein(record: r, canonical: canonical, sha256: sha256, crc64: crcText,
+                                   names: .none, comments: .none, keywords: .none)
+    if r.accessions.count > 0 {
+      prepared.names = pairsJSON(r.names, distinct: true, in: &arena)
+      prepared.comments = pairsJSON(r.comments, distinct: false, in: &arena)
+      if r.keywords.count > 0 {
+        scratch.removeAll(keepingCapacity: true)
+        arena.bytes.withUnsafeBufferPointer { b in
+          for k in 0..<Int(r.keywords.count) {
+            if k > 0 { scratch.append(contentsOf: [UInt8(ascii: ";"), 0x20]) }
+            scratch.append(contentsOf: Ingestor.view(b, arena.pieces[Int(r.keywords.start) + k])!)
+          }
+        }
+        prepared.keywords = scratch.withUnsafeBufferPointer { arena.append($0) }
+      }
+    }
+    return .protein(prepared)
+  }
+
+  /// The catalog's JSON for a list of pairs, appended to the arena.
+  private func pairsJSON(_ list: PieceRange, distinct: Bool, in arena: inout ProteinArena) -> ByteRange {
+    scratch.removeAll(keepingCapacity: true)
+    let made = arena.bytes.withUnsafeBufferPointer { b in
+      JSONText.appendPairs(count: Int(list.count) / 2, distinct: distinct, into: &scratch) { k in
+        let i = Int(list.start) + 2 * k
+        return (Ingestor.view(b, arena.pieces[i])!, Ingestor.view(b, arena.pieces[i + 1])!)
+      }
+    }
+    return made ? scratch.withUnsafeBufferPointer { arena.append($0) } : .none
   }
 }
 

@@ -70,11 +70,6 @@ public struct ProteinArena: Sendable {
     return shift
   }
 
-  public mutating func reserveCapacity(like other: ProteinArena) {
-    bytes.reserveCapacity(other.bytes.count)
-    pieces.reserveCapacity(other.pieces.count)
-  }
-
   /// Appends `b` and returns its range.
   @inline(__always)
   public mutating func append(_ b: UnsafeBufferPointer<UInt8>) -> ByteRange {

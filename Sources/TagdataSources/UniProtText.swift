@@ -81,6 +81,11 @@ enum UniProtText {
     return !previousBlank || bytes.isEmpty
   }
 
+  /// Bytes that ``clean(_:into:)`` treats specially: braces, blanks and line ends, `.;,`.
+  static let cleanSpecial: [Bool] = (0..<256).map { b in
+    [UInt8]("{} \n\t\r.;,".utf8).contains(UInt8(b))
+  }
+
   /// Appends the cleaned text to `out` (which the caller has emptied or not).
   static func clean(_ bytes: UnsafeBufferPointer<UInt8>, into out: inout [UInt8]) {
     // The cleaned text is never longer than the input (a blank is written only in place of
@@ -92,7 +97,14 @@ enum UniProtText {
       var depth = 0
       var afterEvidence = false
       var pendingBlank = false
+      let special = cleanSpecial
       for b in bytes {
+        // Most bytes are ordinary text outside evidence, with no blank waiting: copy them.
+        if !special[Int(b)] && depth == 0 && !pendingBlank && !afterEvidence {
+          o[w] = b
+          w += 1
+          continue
+        }
         if b == UInt8(ascii: "{") { depth += 1; continue }
         if b == UInt8(ascii: "}") && depth > 0 {
           depth -= 1

@@ -23,6 +23,22 @@ import Testing
     #expect(CRC64.table[255] == 0x9090_0000_0000_0000)
   }
 
+  /// The eight-bytes-at-a-time checksum against the one-byte-at-a-time definition, at every
+  /// length and alignment around the eight-byte steps.
+  @Test func slicedChecksumMatchesTheBytewiseDefinition() {
+    var rng = SystemRandomNumberGenerator()
+    let bytes = (0..<300).map { _ in UInt8.random(in: 0...255, using: &rng) }
+    for start in 0..<9 {
+      for end in start..<min(bytes.count, start + 140) {
+        var crc: UInt64 = 0
+        for b in bytes[start..<end] { crc = (crc >> 8) ^ CRC64.table[Int((crc ^ UInt64(b)) & 0xFF)] }
+        #expect(CRC64.checksum(bytes[start..<end]) == crc, "bytes \(start)..<\(end)")
+      }
+    }
+    #expect(CRC64.hex(0x07E9_5E63_2BD0_20E9) == "07E95E632BD020E9")
+    #expect(CRC64.hex(0) == "0000000000000000")
+  }
+
   @Test func parseRoundTrips() {
     #expect(CRC64.parse("07E95E632BD020E9") == 0x07E9_5E63_2BD0_20E9)
     #expect(CRC64.parse("07E95E632BD020E") == nil)
