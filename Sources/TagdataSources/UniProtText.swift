@@ -82,60 +82,76 @@ enum UniProtText {
   }
 
   /// Bytes that ``clean(_:into:)`` treats specially: braces, blanks and line ends, `.;,`.
-  static let cleanSpecial: [Bool] = (0..<256).map { b in
-    [UInt8]("{} \n\t\r.;,".utf8).contains(UInt8(b))
-  }
+  nonisolated(unsafe) static let cleanSpecial: UnsafePointer<Bool> = {
+    let table = UnsafeMutablePointer<Bool>.allocate(capacity: 256)
+    let special = [UInt8]("{} \n\t\r.;,".utf8)
+    for b in 0..<256 { table[b] = special.contains(UInt8(b)) }
+    return UnsafePointer(table)
+  }()
 
   /// Appends the cleaned text to `out` (which the caller has emptied or not).
   static func clean(_ bytes: UnsafeBufferPointer<UInt8>, into out: inout [UInt8]) {
+    guard let source = bytes.baseAddress, !bytes.isEmpty else { return }
     // The cleaned text is never longer than the input (a blank is written only in place of
     // blanks read): make room for all of it, write in place, then drop what is left over.
     let base = out.count
     out.append(contentsOf: bytes)
-    let end = out.withUnsafeMutableBufferPointer { o -> Int in
-      var w = base
-      var depth = 0
-      var afterEvidence = false
-      var pendingBlank = false
-      let special = cleanSpecial
-      for b in bytes {
-        // Most bytes are ordinary text outside evidence, with no blank waiting: copy them.
-        if !special[Int(b)] && depth == 0 && !pendingBlank && !afterEvidence {
-          o[w] = b
+    let written = out.withUnsafeMutableBufferPointer { o in clean(source, bytes.count, into: o.baseAddress! + base) }
+    out.removeSubrange((base + written)...)
+  }
+
+  /// ``clean(_:into:)`` from `n` bytes at `src` to `dst`; returns the bytes written.
+  private static func clean(_ src: UnsafePointer<UInt8>, _ n: Int, into dst: UnsafeMutablePointer<UInt8>) -> Int {
+    let special = cleanSpecial
+    var r = 0
+    var w = 0
+    var afterEvidence = false
+    var pendingBlank = false
+    while r < n {
+      // Ordinary bytes with nothing pending: copy in a tight loop.
+      if !pendingBlank && !afterEvidence {
+        while r < n && !special[Int(src[r])] {
+          dst[w] = src[r]
           w += 1
+          r += 1
+        }
+        if r == n { break }
+      }
+      let b = src[r]
+      r += 1
+      if b == UInt8(ascii: "{") {
+        // An evidence block, nested braces included: skip it whole.
+        var depth = 1
+        while r < n && depth > 0 {
+          let c = src[r]
+          r += 1
+          if c == UInt8(ascii: "{") { depth += 1 } else if c == UInt8(ascii: "}") { depth -= 1 }
+        }
+        afterEvidence = depth == 0
+        continue
+      }
+      if b == 0x20 || b == 0x0A || b == 0x09 || b == 0x0D {
+        if w > 0 { pendingBlank = true }
+        continue
+      }
+      let punctuation = b == UInt8(ascii: ".") || b == UInt8(ascii: ";") || b == UInt8(ascii: ",")
+      if afterEvidence {
+        afterEvidence = false
+        // "text. {ECO:...}." ends the sentence once, not twice.
+        if b == UInt8(ascii: "."), w > 0, dst[w - 1] == UInt8(ascii: ".") {
+          pendingBlank = false
           continue
         }
-        if b == UInt8(ascii: "{") { depth += 1; continue }
-        if b == UInt8(ascii: "}") && depth > 0 {
-          depth -= 1
-          afterEvidence = depth == 0
-          continue
-        }
-        if depth > 0 { continue }
-        if b == 0x20 || b == 0x0A || b == 0x09 || b == 0x0D {
-          if w > base { pendingBlank = true }
-          continue
-        }
-        let punctuation = b == UInt8(ascii: ".") || b == UInt8(ascii: ";") || b == UInt8(ascii: ",")
-        if afterEvidence {
-          afterEvidence = false
-          // "text. {ECO:...}." ends the sentence once, not twice.
-          if b == UInt8(ascii: "."), w > base, o[w - 1] == UInt8(ascii: ".") {
-            pendingBlank = false
-            continue
-          }
-        }
-        if pendingBlank && !punctuation {
-          o[w] = 0x20
-          w += 1
-        }
-        pendingBlank = false
-        o[w] = b
+      }
+      if pendingBlank && !punctuation {
+        dst[w] = 0x20
         w += 1
       }
-      return w
+      pendingBlank = false
+      dst[w] = b
+      w += 1
     }
-    out.removeSubrange(end...)
+    return w
   }
 
   /// Organism as the OS line prints it, from the XML name parts.
