@@ -107,9 +107,16 @@ public final class FileSource: ByteSource {
   }
 }
 
+/// A source that can lend its bytes where they already are instead of copying them out.
+public protocol LendingByteSource: ByteSource {
+  /// The next bytes of the stream, read-only, valid until the next call to any method of the
+  /// source; nil at the end. Counts as read.
+  func lend() throws -> UnsafeRawBufferPointer?
+}
+
 /// Replays a few already-read bytes before continuing with the wrapped source.
 /// Used to sniff magic bytes without losing them.
-public final class PrefixedSource: ByteSource {
+public final class PrefixedSource: LendingByteSource {
   private var prefix: [UInt8]
   private var prefixPos = 0
   public let inner: ByteSource
@@ -138,6 +145,33 @@ public final class PrefixedSource: ByteSource {
     bytesProduced += Int64(n)
     return n
   }
+
+  /// The prefix, then whatever the inner source lends (or reads into a buffer of this source's
+  /// own, when it cannot lend).
+  public func lend() throws -> UnsafeRawBufferPointer? {
+    if prefixPos < prefix.count {
+      // Moved to a buffer of stable address, which stays valid until the next call.
+      if lent == nil { lent = .allocate(byteCount: max(1 << 16, prefix.count), alignment: 8) }
+      let n = prefix.count - prefixPos
+      prefix.withUnsafeBytes { lent!.baseAddress!.copyMemory(from: $0.baseAddress! + prefixPos, byteCount: n) }
+      prefix = []
+      prefixPos = 0
+      bytesProduced += Int64(n)
+      return UnsafeRawBufferPointer(start: lent!.baseAddress, count: n)
+    }
+    if let lending = inner as? LendingByteSource {
+      guard let chunk = try lending.lend() else { return nil }
+      bytesProduced += Int64(chunk.count)
+      return chunk
+    }
+    if lent == nil { lent = .allocate(byteCount: 1 << 16, alignment: 8) }
+    let n = try inner.read(into: lent!)
+    bytesProduced += Int64(n)
+    return n == 0 ? nil : UnsafeRawBufferPointer(start: lent!.baseAddress, count: n)
+  }
+
+  private var lent: UnsafeMutableRawBufferPointer?
+  deinit { lent?.deallocate() }
 }
 
 extension ByteSource {

@@ -128,7 +128,7 @@ public final class JoinableThread: @unchecked Sendable {
 /// Reads an inner source on a background thread, one chunk ahead of the consumer, so that
 /// decompression (and whatever `observe` does, e.g. hashing) runs in parallel with parsing.
 /// Chunk buffers are recycled between the two threads, so memory stays at `depth + 2` chunks.
-public final class PrefetchSource: ByteSource {
+public final class PrefetchSource: LendingByteSource {
   private enum Item: Sendable {
     case chunk(UncheckedBox<UnsafeMutableRawBufferPointer>, count: Int, raw: Int64)
     case failure(UncheckedBox<any Error>)
@@ -203,8 +203,28 @@ public final class PrefetchSource: ByteSource {
 
   public func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
     guard buffer.count > 0 else { return 0 }
+    guard try fill() else { return 0 }
+    let n = min(buffer.count, count - position)
+    buffer.baseAddress!.copyMemory(from: current!.value.baseAddress! + position, byteCount: n)
+    position += n
+    bytesProduced += Int64(n)
+    return n
+  }
+
+  /// Lends the rest of the current chunk (the next one if it is used up): no copy.
+  public func lend() throws -> UnsafeRawBufferPointer? {
+    guard try fill() else { return nil }
+    let lent = UnsafeRawBufferPointer(start: current!.value.baseAddress! + position, count: count - position)
+    bytesProduced += Int64(count - position)
+    position = count
+    return lent
+  }
+
+  /// Makes sure unread bytes are at hand, taking the next chunk (and giving the used one back
+  /// to the reading thread) when needed. False at the end of the input.
+  private func fill() throws -> Bool {
     while position == count {
-      if ended { return 0 }
+      if ended { return false }
       if let c = current {
         free.push(c)
         current = nil
@@ -220,14 +240,10 @@ public final class PrefetchSource: ByteSource {
         throw error.value
       case nil:
         ended = true
-        return 0
+        return false
       }
     }
-    let n = min(buffer.count, count - position)
-    buffer.baseAddress!.copyMemory(from: current!.value.baseAddress! + position, byteCount: n)
-    position += n
-    bytesProduced += Int64(n)
-    return n
+    return true
   }
 }
 

@@ -21,10 +21,18 @@ public final class LineReader {
   /// Byte offset of the next unread byte.
   public private(set) var offset: Int64 = 0
 
+  /// When the source lends its bytes: lines inside the lent run are handed out where they are;
+  /// only a line that runs past its end is gathered in `storage`.
+  private let lending: LendingByteSource?
+  private var run: UnsafePointer<UInt8>?
+  private var runPosition = 0
+  private var runCount = 0
+
   public init(_ source: ByteSource, bufferSize: Int = 1 << 20, maxLineLength: Int = 1 << 28) {
     self.source = source
-    capacity = bufferSize
-    storage = .allocate(capacity: bufferSize)
+    lending = source as? LendingByteSource
+    capacity = lending == nil ? bufferSize : 1 << 16
+    storage = .allocate(capacity: capacity)
     self.maxLineLength = maxLineLength
   }
 
@@ -39,6 +47,7 @@ public final class LineReader {
 
   /// The next line without its terminator, or nil at end of input.
   public func nextLine() throws -> UnsafeBufferPointer<UInt8>? {
+    if let lending { return try nextLentLine(lending) }
     var scanFrom = start
     while true {
       if scanFrom < end, let nl = memchrIndex(from: scanFrom) {
@@ -76,6 +85,78 @@ public final class LineReader {
       let n = try source.read(into: UnsafeMutableRawBufferPointer(start: storage + end, count: capacity - end))
       if n == 0 { eof = true } else { end += n }
     }
+  }
+
+  private func nextLentLine(_ lending: LendingByteSource) throws -> UnsafeBufferPointer<UInt8>? {
+    // Most lines lie inside the lent run.
+    if let run, runPosition < runCount, let p = memchr(run + runPosition, 0x0A, runCount - runPosition) {
+      let nl = run.distance(to: p.assumingMemoryBound(to: UInt8.self))
+      let from = runPosition
+      var lineEnd = nl
+      if lineEnd > from && run[lineEnd - 1] == 0x0D { lineEnd -= 1 }
+      runPosition = nl + 1
+      count(line: nl + 1 - from)
+      return UnsafeBufferPointer(start: run + from, count: lineEnd - from)
+    }
+    // The line runs past the end of the run: gather it.
+    var gathered = 0
+    func gather(_ bytes: UnsafePointer<UInt8>, _ n: Int) throws {
+      if gathered + n > maxLineLength {
+        throw InputError.lineTooLong(file: source.name, line: lineNumber + 1, limit: maxLineLength)
+      }
+      if gathered + n > capacity {
+        var bigger = capacity * 2
+        while bigger < gathered + n { bigger *= 2 }
+        let grown = UnsafeMutablePointer<UInt8>.allocate(capacity: bigger)
+        grown.update(from: storage, count: gathered)
+        storage.deallocate()
+        storage = grown
+        capacity = bigger
+      }
+      (storage + gathered).update(from: bytes, count: n)
+      gathered += n
+    }
+    if let run, runPosition < runCount { try gather(run + runPosition, runCount - runPosition) }
+    run = nil
+    runPosition = 0
+    runCount = 0
+    while true {
+      guard let next = try lending.lend(), next.count > 0 else {
+        // End of input: the last line may lack its `\n`.
+        if gathered == 0 { return nil }
+        count(line: gathered)
+        let end = storage[gathered - 1] == 0x0D ? gathered - 1 : gathered
+        return UnsafeBufferPointer(start: storage, count: end)
+      }
+      let bytes = next.baseAddress!.assumingMemoryBound(to: UInt8.self)
+      run = bytes
+      runCount = next.count
+      if let p = memchr(bytes, 0x0A, next.count) {
+        let nl = bytes.distance(to: p.assumingMemoryBound(to: UInt8.self))
+        runPosition = nl + 1
+        if gathered == 0 {
+          // The new run starts with a whole line.
+          var lineEnd = nl
+          if lineEnd > 0 && bytes[lineEnd - 1] == 0x0D { lineEnd -= 1 }
+          count(line: nl + 1)
+          return UnsafeBufferPointer(start: bytes, count: lineEnd)
+        }
+        try gather(bytes, nl)
+        count(line: gathered + 1)
+        let end = gathered > 0 && storage[gathered - 1] == 0x0D ? gathered - 1 : gathered
+        return UnsafeBufferPointer(start: storage, count: end)
+      }
+      runPosition = runCount
+      try gather(bytes, next.count)
+    }
+  }
+
+  /// Line bookkeeping for a line of `consumed` bytes, terminator included.
+  @inline(__always)
+  private func count(line consumed: Int) {
+    lineNumber += 1
+    lineOffset = offset
+    offset += Int64(consumed)
   }
 
   @inline(__always)

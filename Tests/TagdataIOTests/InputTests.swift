@@ -147,23 +147,76 @@ func readAll(_ source: ByteSource, chunk: Int = 7919) throws -> [UInt8] {
     }
   }
 
-  func lines(_ s: String, step: Int, buffer: Int = 4) throws -> [(String, Int, Int64)] {
-    let r = LineReader(Chunks(s, step: step), bufferSize: buffer)
+  /// Lends `step` bytes at a time, each run from a fresh buffer that the next call destroys
+  /// (so a reader that kept a pointer past its time reads garbage).
+  final class LendingChunks: LendingByteSource {
+    var data: [UInt8]
+    var pos = 0
+    let step: Int
+    var run: UnsafeMutableRawBufferPointer?
+    var name: String { "mem" }
+    var bytesProduced: Int64 { Int64(pos) }
+    var rawBytesConsumed: Int64 { Int64(pos) }
+    init(_ s: String, step: Int) { data = Array(s.utf8); self.step = step }
+    deinit { run?.deallocate() }
+    func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int { fatalError("lend only") }
+    func lend() throws -> UnsafeRawBufferPointer? {
+      if let run {
+        run.initializeMemory(as: UInt8.self, repeating: 0x23)
+        run.deallocate()
+      }
+      run = nil
+      let n = min(step, data.count - pos)
+      if n == 0 { return nil }
+      let fresh = UnsafeMutableRawBufferPointer.allocate(byteCount: n, alignment: 1)
+      data.withUnsafeBytes { fresh.copyMemory(from: UnsafeRawBufferPointer(rebasing: $0[pos..<(pos + n)])) }
+      run = fresh
+      pos += n
+      return UnsafeRawBufferPointer(fresh)
+    }
+  }
+
+  func lines(_ s: String, step: Int, lending: Bool, buffer: Int = 4) throws -> [(String, Int, Int64)] {
+    let source: ByteSource = lending ? LendingChunks(s, step: step) : Chunks(s, step: step)
+    let r = LineReader(source, bufferSize: buffer)
     var out: [(String, Int, Int64)] = []
     while let l = try r.nextLine() { out.append((String(decoding: l, as: UTF8.self), r.lineNumber, r.lineOffset)) }
     return out
   }
 
-  @Test(arguments: [1, 2, 3, 1000])
-  func splitsLinesAcrossChunkBoundaries(step: Int) throws {
-    let got = try lines("ab\r\ncdefghij\n\nlast", step: step)
+  @Test(arguments: [1, 2, 3, 5, 1000], [false, true])
+  func splitsLinesAcrossChunkBoundaries(step: Int, lending: Bool) throws {
+    let got = try lines("ab\r\ncdefghij\n\nlast", step: step, lending: lending)
     #expect(got.map(\.0) == ["ab", "cdefghij", "", "last"])
     #expect(got.map(\.1) == [1, 2, 3, 4])
     #expect(got.map(\.2) == [0, 4, 13, 14])
+    let crlfAtTheEnd = try lines("x\r\ny\r\n\r\nz\r", step: step, lending: lending)
+    #expect(crlfAtTheEnd.map(\.0) == ["x", "y", "", "z"])
+    #expect(crlfAtTheEnd.map(\.2) == [0, 3, 6, 8])
   }
 
-  @Test func rejectsOverlongLines() throws {
-    let r = LineReader(Chunks(String(repeating: "x", count: 100), step: 10), bufferSize: 8, maxLineLength: 32)
+  /// A real file through the prefetching thread, lent in runs of awkward sizes, splits into
+  /// the same lines at the same offsets as read the copying way.
+  @Test(arguments: [7, 4096])
+  func lentLinesMatchCopiedLines(chunk: Int) throws {
+    let bytes = Array(try Data(contentsOf: TestSupport.corpus("uniprot/flat/P04439.txt")))
+    func all(_ r: LineReader) throws -> [(String, Int64)] {
+      var out: [(String, Int64)] = []
+      while let l = try r.nextLine() { out.append((String(decoding: l, as: UTF8.self), r.lineOffset)) }
+      return out
+    }
+    let copied = try all(LineReader(MemorySource(bytes)))
+    let lent = try all(LineReader(PrefixedSource(prefix: Array(bytes[0..<10]),
+                                                 inner: PrefetchSource(MemorySource(Array(bytes[10...])), chunkSize: chunk))))
+    #expect(lent.count == copied.count)
+    #expect(lent.elementsEqual(copied) { $0 == $1 })
+  }
+
+  @Test(arguments: [false, true])
+  func rejectsOverlongLines(lending: Bool) throws {
+    let text = String(repeating: "x", count: 100)
+    let source: ByteSource = lending ? LendingChunks(text, step: 10) : Chunks(text, step: 10)
+    let r = LineReader(source, bufferSize: 8, maxLineLength: 32)
     #expect(throws: InputError.self) { _ = try r.nextLine() }
   }
 }
