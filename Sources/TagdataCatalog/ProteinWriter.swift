@@ -103,6 +103,7 @@ public enum JSONText {
   }
 
   static let hexDigits = Array("0123456789abcdef".utf8)
+  static let needsEscape: [Bool] = (0..<256).map { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C }
 
   static func string(_ s: String, into out: inout [UInt8]) {
     var s = s
@@ -112,7 +113,7 @@ public enum JSONText {
   static func string(_ bytes: UnsafeBufferPointer<UInt8>, into out: inout [UInt8]) {
     out.append(UInt8(ascii: "\""))
     // Most text needs no escape: copy it whole.
-    if !bytes.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
+    if !bytes.contains(where: { needsEscape[Int($0)] }) {
       out.append(contentsOf: bytes)
     } else {
       for b in bytes {

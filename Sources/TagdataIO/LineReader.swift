@@ -24,6 +24,7 @@ public final class LineReader {
   /// When the source lends its bytes: lines inside the lent run are handed out where they are;
   /// only a line that runs past its end is gathered in `storage`.
   private let lending: LendingByteSource?
+  private let lends: Bool
   private var run: UnsafePointer<UInt8>?
   private var runPosition = 0
   private var runCount = 0
@@ -31,6 +32,7 @@ public final class LineReader {
   public init(_ source: ByteSource, bufferSize: Int = 1 << 20, maxLineLength: Int = 1 << 28) {
     self.source = source
     lending = source as? LendingByteSource
+    lends = lending != nil
     capacity = lending == nil ? bufferSize : 1 << 16
     storage = .allocate(capacity: capacity)
     self.maxLineLength = maxLineLength
@@ -47,7 +49,7 @@ public final class LineReader {
 
   /// The next line without its terminator, or nil at end of input.
   public func nextLine() throws -> UnsafeBufferPointer<UInt8>? {
-    if let lending { return try nextLentLine(lending) }
+    if lends { return try nextLentLine() }
     var scanFrom = start
     while true {
       if scanFrom < end, let nl = memchrIndex(from: scanFrom) {
@@ -87,7 +89,7 @@ public final class LineReader {
     }
   }
 
-  private func nextLentLine(_ lending: LendingByteSource) throws -> UnsafeBufferPointer<UInt8>? {
+  private func nextLentLine() throws -> UnsafeBufferPointer<UInt8>? {
     // Most lines lie inside the lent run.
     if let run, runPosition < runCount, let p = memchr(run + runPosition, 0x0A, runCount - runPosition) {
       let nl = run.distance(to: p.assumingMemoryBound(to: UInt8.self))
@@ -121,7 +123,7 @@ public final class LineReader {
     runPosition = 0
     runCount = 0
     while true {
-      guard let next = try lending.lend(), next.count > 0 else {
+      guard let next = try lending!.lend(), next.count > 0 else {
         // End of input: the last line may lack its `\n`.
         if gathered == 0 { return nil }
         count(line: gathered)

@@ -408,7 +408,7 @@ public final class Ingestor {
 
 /// Checks protein records and lays out what the catalog stores of them. Not thread-safe (it
 /// keeps scratch buffers): one per thread.
-final class ProteinPreparer: @unchecked Sendable {
+final class ProteinPreparer {
   private let canonicalizer: ProteinCanonicalizer
   init(_ canonicalizer: ProteinCanonicalizer) { self.canonicalizer = canonicalizer }
 
@@ -452,7 +452,7 @@ final class ProteinPreparer: @unchecked Sendable {
     CRC64.appendHex(crc, to: &arena.bytes)
     let crcText = arena.range(from: Int(sha256.start + sha256.count))
     var prepared = Ingestor.PreparedProtein(record: r, canonical: canonical, sha256: sha256, crc64: crcText,
-                                   names: .none, comments: .none, keywords: .none)
+                                            names: .none, comments: .none, keywords: .none)
     if r.accessions.count > 0 {
       prepared.names = pairsJSON(r.names, distinct: true, in: &arena)
       prepared.comments = pairsJSON(r.comments, distinct: false, in: &arena)

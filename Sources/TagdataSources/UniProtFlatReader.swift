@@ -247,6 +247,10 @@ public final class UniProtFlatReader: ProteinReader {
     if let p = entry.problem {
       return .malformed(MalformedRecord(location: entry.start, line: p.line, reason: p.reason, excerpt: p.excerpt))
     }
+    // Ranges in an arena are 32-bit; no real entry comes near this.
+    if entry.sequence.count + entry.ccText.count + entry.de.count + entry.oc.count > Self.maxEntryBytes {
+      return bad("entry holds over \(Self.maxEntryBytes >> 20) MiB of sequence and text")
+    }
     var p = PackedProtein(format: .uniprotFlat, location: entry.start)
     // ID: "NAME Reviewed; 123 AA." or old "NAME STANDARD; PRT; 123 AA."
     var length = 0
@@ -333,6 +337,8 @@ public final class UniProtFlatReader: ProteinReader {
     p.sequence = entry.sequence.withUnsafeBufferPointer { a.append($0) }
     return .record(p)
   }
+
+  static let maxEntryBytes = 1 << 30
 
   /// Evidence removed, blanks collapsed, one final full stop dropped (OS and OC lines).
   private static func sentence(_ b: UnsafeBufferPointer<UInt8>, into a: inout ProteinArena) -> ByteRange {
