@@ -44,9 +44,7 @@ public final class BlockingQueue<Element: Sendable>: @unchecked Sendable {
     defer { pthread_mutex_unlock(&mutex) }
     while count == slots.count && !closed { pthread_cond_wait(&notFull, &mutex) }
     if closed { return false }
-    slots[(head + count) % slots.count] = item
-    count += 1
-    pthread_cond_signal(&notEmpty)
+    enqueue(item)
     return true
   }
 
@@ -56,9 +54,7 @@ public final class BlockingQueue<Element: Sendable>: @unchecked Sendable {
     pthread_mutex_lock(&mutex)
     defer { pthread_mutex_unlock(&mutex) }
     if count == slots.count || closed { return false }
-    slots[(head + count) % slots.count] = item
-    count += 1
-    pthread_cond_signal(&notEmpty)
+    enqueue(item)
     return true
   }
 
@@ -66,20 +62,25 @@ public final class BlockingQueue<Element: Sendable>: @unchecked Sendable {
     pthread_mutex_lock(&mutex)
     defer { pthread_mutex_unlock(&mutex) }
     while count == 0 && !closed { pthread_cond_wait(&notEmpty, &mutex) }
-    if count == 0 { return nil }
-    let item = slots[head]
-    slots[head] = nil
-    head = (head + 1) % slots.count
-    count -= 1
-    pthread_cond_signal(&notFull)
-    return item
+    return count == 0 ? nil : dequeue()
   }
 
   /// Pops without waiting: nil when the queue is empty.
   public func tryPop() -> Element? {
     pthread_mutex_lock(&mutex)
     defer { pthread_mutex_unlock(&mutex) }
-    if count == 0 { return nil }
+    return count == 0 ? nil : dequeue()
+  }
+
+  /// With the mutex held and a slot free.
+  private func enqueue(_ item: Element) {
+    slots[(head + count) % slots.count] = item
+    count += 1
+    pthread_cond_signal(&notEmpty)
+  }
+
+  /// With the mutex held and an element there.
+  private func dequeue() -> Element? {
     let item = slots[head]
     slots[head] = nil
     head = (head + 1) % slots.count

@@ -18,7 +18,8 @@ public struct ByteRange: Sendable, Equatable {
   }
 }
 
-/// A run of list elements in ``ProteinArena/pieces``.
+/// A run of list elements in ``ProteinArena/pieces`` (a type of its own, so that a range of
+/// pieces is never taken for a range of bytes).
 public struct PieceRange: Sendable, Equatable {
   public var start: Int32
   public var count: Int32
