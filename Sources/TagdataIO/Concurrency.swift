@@ -65,6 +65,13 @@ public final class BlockingQueue<Element: Sendable>: @unchecked Sendable {
     return count == 0 ? nil : dequeue()
   }
 
+  /// Elements pushed and not yet popped.
+  public var waiting: Int {
+    pthread_mutex_lock(&mutex)
+    defer { pthread_mutex_unlock(&mutex) }
+    return count
+  }
+
   /// Pops without waiting: nil when the queue is empty.
   public func tryPop() -> Element? {
     pthread_mutex_lock(&mutex)

@@ -190,8 +190,20 @@ public final class Ingestor {
                              headSHA256: SequenceDigest.hex(SequenceDigest.sha256(head)), policy: policy)
   }
 
-  /// A batch is also cut at about this many bytes of prepared records, so that memory stays flat.
+  /// A batch is also cut at about this many bytes of input, so that memory stays flat.
   static let maxBatchBytes = 8 << 20
+
+  /// The input bytes at which to cut the next batch. The first batches are small, so that the
+  /// writer starts early, and so are the last ones (when the input's size is known), so that
+  /// the writer is not left alone with a large batch once reading is done: 1, 2, 4, then 8 MiB,
+  /// and never over a quarter of what is estimated to remain (nor under 1 MiB).
+  static func batchLimit(index: Int, readSoFar: Int64, rawConsumed: Int64, rawTotal: Int64?) -> Int {
+    let ramp = min(maxBatchBytes, (1 << 20) << min(index, 3))
+    guard let rawTotal, rawTotal > 0, rawConsumed > 0, rawConsumed <= rawTotal else { return ramp }
+    // Raw (possibly compressed) bytes left, in bytes of input at the rate seen so far.
+    let remaining = Double(readSoFar) * Double(rawTotal - rawConsumed) / Double(rawConsumed)
+    return max(1 << 20, min(ramp, Int(remaining / 4)))
+  }
 
   /// One transaction's worth of writes, and where to resume once it is committed. Protein
   /// records keep their bytes in the batch's arena.
@@ -266,8 +278,10 @@ public final class Ingestor {
     }
     let shared = UncheckedBox((catalog: catalog, writer: writer, molecules: moleculeWriter, run: run, error: nil as Error?,
                                newProteins: 0, newMolecules: 0, rejected: 0, preparer: ProteinPreparer(canonicalizer)))
-    // Protein records are checked and prepared on the writer thread: reading the file keeps one
-    // core busy on its own, and the catalog writes leave room on the other.
+    // Protein records are checked and prepared on the writer thread, unless it is behind (a
+    // whole batch waits for it): then this thread prepares them, so that neither thread is left
+    // with a backlog when the other is done.
+    let localPreparer = ProteinPreparer(canonicalizer)
     let writerThread = JoinableThread {
       let (catalog, writer, molecules, run) = (shared.value.catalog, shared.value.writer, shared.value.molecules, shared.value.run)
       let preparer = shared.value.preparer
@@ -311,6 +325,8 @@ public final class Ingestor {
     }
     var batch = WriteBatch()
     var batchBytes = 0
+    var batchIndex = 0
+    var limit = Self.batchLimit(index: 0, readSoFar: 0, rawConsumed: 0, rawTotal: nil)
     var lastOffset: Int64 = 0
     var lastProgress = Clock.seconds()
     let started = lastProgress
@@ -323,7 +339,7 @@ public final class Ingestor {
         var item = read.1
         batchBytes += Int(max(0, loc.offset - lastOffset))
         lastOffset = loc.offset
-        if batch.items.count >= options.batchSize || batchBytes >= Self.maxBatchBytes {
+        if batch.items.count >= options.batchSize || batchBytes >= limit {
           batchBytes = 0
           batch.checkpoint = loc
           // The record just read opens the next batch: its bytes move to that batch's arena.
@@ -332,7 +348,11 @@ public final class Ingestor {
           if case let .unprepared(p) = item { item = .unprepared(p.shifted(shift)) }
           if !queue.push(batch) { break }
           batch = fresh
+          batchIndex += 1
+          limit = Self.batchLimit(index: batchIndex, readSoFar: loc.offset, rawConsumed: prefetch.rawBytesConsumed,
+                                  rawTotal: totalBytes)
         }
+        if case let .unprepared(r) = item, queue.waiting > 0 { item = localPreparer.prepare(r, in: &batch.arena) }
         if case .quarantine = item { report.quarantined += 1 } else { report.records += 1 }
         batch.items.append(item)
         if let onProgress, (report.records + report.quarantined) & 63 == 0 {
