@@ -34,7 +34,7 @@ let package = Package(
     // linked: its thread pool would otherwise start, and spin, in every tagdata command.
     .systemLibrary(name: "CMalloc"),
 
-    .target(name: "TagdataIO", dependencies: ["CZlib", "CBZ2"], swiftSettings: hotPath),
+    .target(name: "TagdataIO", dependencies: ["CZlib", "CBZ2", "CMalloc"], swiftSettings: hotPath),
     .target(name: "TagdataBio", dependencies: [.product(name: "Crypto", package: "swift-crypto")], swiftSettings: hotPath),
     .target(name: "TagdataChem", swiftSettings: hotPath),
     .target(name: "TagdataSources", dependencies: ["TagdataIO", "TagdataBio", "TagdataChem", "CLibXML2"], swiftSettings: hotPath),
@@ -42,7 +42,7 @@ let package = Package(
     .target(
       name: "TagdataIngest", dependencies: ["TagdataIO", "TagdataBio", "TagdataChem", "TagdataSources", "TagdataCatalog"],
       swiftSettings: hotPath),
-    .target(name: "TagdataTrain", dependencies: ["CMalloc", "TagdataIO", "TagdataSources"], swiftSettings: hotPath),
+    .target(name: "TagdataTrain", dependencies: ["TagdataIO", "TagdataSources"], swiftSettings: hotPath),
     .executableTarget(
       name: "tagdata",
       dependencies: ["TagdataIngest", "TagdataChem", "TagdataSources", "TagdataTrain", .product(name: "ArgumentParser", package: "swift-argument-parser")]),

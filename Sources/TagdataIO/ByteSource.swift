@@ -80,6 +80,8 @@ public final class FileSource: ByteSource {
     fd = d
     ownsDescriptor = true
     size = fstat(d, &st) == 0 && (st.st_mode & S_IFMT) == S_IFREG ? Int64(st.st_size) : nil
+    // Read front to back: ask the kernel for a larger read-ahead window.
+    if size != nil { _ = posix_fadvise(d, 0, 0, POSIX_FADV_SEQUENTIAL) }
   }
 
   deinit { if ownsDescriptor { close(fd) } }

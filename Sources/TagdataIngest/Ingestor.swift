@@ -83,6 +83,8 @@ public final class Ingestor {
     writer = try ProteinWriter(catalog: catalog)
     moleculeWriter = try MoleculeWriter(catalog: catalog)
     canonicalizer = ProteinCanonicalizer(ambiguity: options.ambiguity)
+    // Batch buffers, SQLite's page cache and decompression buffers come and go by the megabyte.
+    Allocator.keepFreedMemory()
     run = try catalog.beginRun(toolVersion: tagdataVersion, arguments: arguments, now: Clock.isoNow())
   }
 
@@ -257,7 +259,7 @@ public final class Ingestor {
   private func pump(_ next: (inout ProteinArena) throws -> (RecordLocation, WriteItem)?, source: Int64, prefetch: PrefetchSource,
                     totalBytes: Int64?, report: inout FileReport) throws
   {
-    let queue = BlockingQueue<WriteBatch>(capacity: 2)
+    let queue = BlockingQueue<WriteBatch>(capacity: 1)
     // Written batches come back emptied, their buffers' capacity kept: in steady state a batch
     // costs no allocation (and no fresh pages from the kernel) at all.
     let spare = BlockingQueue<WriteBatch>(capacity: 2)

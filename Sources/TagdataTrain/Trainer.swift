@@ -1,4 +1,3 @@
-import CMalloc
 import Foundation
 import TagdataIO
 
@@ -57,7 +56,9 @@ public final class Trainer {
     // each, which keeps both cores busy outside the matrix multiplies too.
     try Gemm.load()
     Gemm.setThreads(1)
-    Self.keepFreedMemory()
+    // Every step allocates and frees the same large activation buffers (measured: about a
+    // sixth of step time went to faulting them in again).
+    Allocator.keepFreedMemory()
     try FileManager.default.createDirectory(atPath: output, withIntermediateDirectories: true)
     var model: Model
     if let base = config.base {
@@ -85,16 +86,6 @@ public final class Trainer {
     try Data(LossPlot.svg(log).utf8).write(to: URL(fileURLWithPath: output + "/loss.svg"))
   }
 
-  /// Every step allocates and frees the same large activation buffers: keep freed memory in
-  /// the allocator instead of returning it to the kernel and faulting it in again (measured:
-  /// about a sixth of step time). Memory stays bounded by one step's working set.
-  static func keepFreedMemory() {
-    #if os(Linux)
-    _ = mallopt(M_MMAP_THRESHOLD, 256 << 20)
-    _ = mallopt(M_TRIM_THRESHOLD, 1 << 30)
-    _ = mallopt(M_TOP_PAD, 64 << 20)
-    #endif
-  }
 
   struct TrainError: Error, CustomStringConvertible {
     var description: String
