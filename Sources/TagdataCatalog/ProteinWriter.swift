@@ -142,12 +142,28 @@ public enum JSONText {
 /// protein), provenance and quarantine by (source, record number). Writing the same record
 /// twice changes nothing; an entry seen again fills fields that were still empty (its names and
 /// comments too: the first sighting that has any keeps them).
+///
+/// Accession and provenance rows, which nothing else refers to, are collected and inserted many
+/// per statement: call ``flush()`` before the transaction that holds them commits.
 public final class ProteinWriter {
   let db: Database
   /// Proteins this writer inserted (not found already in the catalog).
   public private(set) var newProteins = 0
-  private let findProtein, insertProtein, insertEntry, fillEntry, findEntry, insertRecord, insertQuarantine: Statement
-  private let insertAccession: MultiRowInsert
+  private let findProtein, insertProtein, insertEntry, fillEntry, findEntry, insertQuarantine: Statement
+  private let insertAccession, insertRecord: MultiRowInsert
+
+  // Rows waiting for ``flush()``; their text (accessions, labels) is copied into `pendingText`.
+  private var pendingText: [UInt8] = []
+  private var pendingAccessions: [(text: Range<Int>, entry: Int64, primary: Bool)] = []
+  private var pendingRecords: [PendingRecord] = []
+  private struct PendingRecord {
+    var source, recordNo, line, offset, protein: Int64
+    var entry: Int64?
+    var label: Range<Int>?
+    var run: Int64
+  }
+  /// Rows collected before they are written without waiting for ``flush()``.
+  static let pendingLimit = 64
 
   public init(catalog: Catalog) throws {
     db = catalog.db
@@ -177,11 +193,11 @@ public final class ProteinWriter {
         names = COALESCE(names, excluded.names), comments = COALESCE(comments, excluded.comments)
       """)
     findEntry = try db.prepare("SELECT id FROM entries WHERE accession = ? AND protein_id = ?")
-    insertAccession = MultiRowInsert(db, "INSERT OR IGNORE INTO accessions(accession, entry_id, is_primary) VALUES", columns: 3)
-    insertRecord = try db.prepare("""
-      INSERT OR IGNORE INTO records(source_id, record_no, line, byte_offset, protein_id, entry_id, label, run_id)
-      VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-      """)
+    insertAccession = MultiRowInsert(db, "INSERT OR IGNORE INTO accessions(accession, entry_id, is_primary) VALUES",
+                                     columns: 3, maxRows: Self.pendingLimit)
+    insertRecord = MultiRowInsert(
+      db, "INSERT OR IGNORE INTO records(source_id, record_no, line, byte_offset, protein_id, entry_id, label, run_id) VALUES",
+      columns: 8, maxRows: Self.pendingLimit)
     insertQuarantine = try db.prepare("""
       INSERT OR IGNORE INTO quarantine(source_id, record_no, line, byte_offset, reason, excerpt, run_id)
       VALUES (?, ?, ?, ?, ?, ?, ?)
@@ -262,12 +278,44 @@ public final class ProteinWriter {
       guard try findEntry.step() else { throw SQLiteError(code: 0, message: "entry vanished during upsert", sql: nil) }
       id = findEntry.int(0)
     }
-    try insertAccession.insert(rows: accessions) { s, row, p in
-      s.bind(p, borrowedText: accession(row))
-      s.bind(p + 1, id)
-      s.bind(p + 2, Int64(row == 0 ? 1 : 0))
+    for k in 0..<accessions {
+      pendingAccessions.append((keep(accession(k)), id, k == 0))
     }
+    if pendingAccessions.count >= Self.pendingLimit { try flush() }
     return id
+  }
+
+  private func keep(_ bytes: UnsafeBufferPointer<UInt8>) -> Range<Int> {
+    let start = pendingText.count
+    pendingText.append(contentsOf: bytes)
+    return start..<pendingText.count
+  }
+
+  /// Writes the accession and provenance rows collected so far.
+  public func flush() throws {
+    try pendingText.withUnsafeBufferPointer { text in
+      func view(_ r: Range<Int>) -> UnsafeBufferPointer<UInt8> { UnsafeBufferPointer(rebasing: text[r]) }
+      try insertAccession.insert(rows: pendingAccessions.count) { s, row, p in
+        let a = pendingAccessions[row]
+        s.bind(p, borrowedText: view(a.text))
+        s.bind(p + 1, a.entry)
+        s.bind(p + 2, Int64(a.primary ? 1 : 0))
+      }
+      try insertRecord.insert(rows: pendingRecords.count) { s, row, p in
+        let r = pendingRecords[row]
+        s.bind(p, r.source)
+        s.bind(p + 1, r.recordNo)
+        s.bind(p + 2, r.line)
+        s.bind(p + 3, r.offset)
+        s.bind(p + 4, r.protein)
+        s.bind(p + 5, r.entry.map { Int($0) })
+        s.bind(p + 6, borrowedText: r.label.map(view))
+        s.bind(p + 7, r.run)
+      }
+    }
+    pendingAccessions.removeAll(keepingCapacity: true)
+    pendingRecords.removeAll(keepingCapacity: true)
+    pendingText.removeAll(keepingCapacity: true)
   }
 
   private func bindEntry(_ s: Statement, _ e: EntryBytes, _ accession: UnsafeBufferPointer<UInt8>, protein: Int64)
@@ -293,7 +341,7 @@ public final class ProteinWriter {
     return s
   }
 
-  /// Provenance of one record.
+  /// Provenance of one record (written by ``flush()`` at the latest).
   public func record(source: Int64, recordNo: Int, line: Int, offset: Int64, protein: Int64, entry: Int64?,
                      label: String?, run: Int64) throws
   {
@@ -311,15 +359,9 @@ public final class ProteinWriter {
   public func record(source: Int64, recordNo: Int, line: Int, offset: Int64, protein: Int64, entry: Int64?,
                      label: UnsafeBufferPointer<UInt8>?, run: Int64) throws
   {
-    insertRecord.bind(1, source)
-    insertRecord.bind(2, Int64(recordNo))
-    insertRecord.bind(3, Int64(line))
-    insertRecord.bind(4, offset)
-    insertRecord.bind(5, protein)
-    insertRecord.bind(6, entry.map { Int($0) })
-    insertRecord.bind(7, borrowedText: label)
-    insertRecord.bind(8, run)
-    try insertRecord.execute()
+    pendingRecords.append(PendingRecord(source: source, recordNo: Int64(recordNo), line: Int64(line), offset: offset,
+                                        protein: protein, entry: entry, label: label.map(keep), run: run))
+    if pendingRecords.count >= Self.pendingLimit { try flush() }
   }
 
   /// A record that could not be used.

@@ -309,6 +309,7 @@ public final class Ingestor {
                                       excerpt: excerpt, run: run)
               }
             }
+            try writer.flush()
             if let cp = batch.checkpoint {
               try catalog.checkpoint(source: source, recordsDone: cp.index, nextOffset: cp.offset, nextLine: cp.line, run: run)
             }

@@ -133,6 +133,7 @@ import Testing
     try catalog.db.transaction {
       let protein = try writer.protein(sha256: [1], crc64: "0000000000000000", sequence: Array("M".utf8))
       _ = try writer.entry(e, protein: protein)
+      try writer.flush()
     }
     var names: [String] = []
     let n = try catalog.db.prepare("SELECT value FROM names ORDER BY rowid")

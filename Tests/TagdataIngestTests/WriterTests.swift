@@ -26,6 +26,10 @@ import Testing
       let p2 = try writer.protein(sha256: sha, crc64: "0000000000000000", sequence: seq)
       let e2 = try writer.entry(second, protein: p2)
       let other = try writer.entry(EntryRow(accession: "P00003"), protein: p1)
+      // Accession rows wait for flush(), then go in together.
+      #expect(try catalog.db.scalar("SELECT COUNT(*) FROM accessions") == 0)
+      try writer.flush()
+      #expect(try catalog.db.scalar("SELECT COUNT(*) FROM accessions") == 3)
       return (p1, e1, p2, e2, other)
     }
     #expect(p1 == p2 && writer.newProteins == 1)
