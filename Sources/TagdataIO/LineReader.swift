@@ -89,6 +89,41 @@ public final class LineReader {
     }
   }
 
+  /// The next line that does not start with a two-byte code marked in `skip` (indexed by the
+  /// code as a big-endian `UInt16`) followed by a blank; lines passed over still count in
+  /// ``lineNumber`` and the offsets. For formats whose readers ignore most line types.
+  public func nextLine(skipping skip: UnsafePointer<Bool>) throws -> UnsafeBufferPointer<UInt8>? {
+    guard lends else {
+      while let line = try nextLine() {
+        if line.count < 3 || line[2] != 0x20 || !skip[Int(line[0]) << 8 | Int(line[1])] { return line }
+      }
+      return nil
+    }
+    // Lines inside the lent run are passed over in this loop, with no call per line.
+    if let run {
+      while runPosition < runCount, let p = memchr(run + runPosition, 0x0A, runCount - runPosition) {
+        let nl = run.distance(to: p.assumingMemoryBound(to: UInt8.self))
+        let from = runPosition
+        if nl - from >= 3 && run[from + 2] == 0x20 && skip[Int(run[from]) << 8 | Int(run[from + 1])] {
+          lineNumber += 1
+          offset += Int64(nl + 1 - from)
+          runPosition = nl + 1
+          continue
+        }
+        var lineEnd = nl
+        if lineEnd > from && run[lineEnd - 1] == 0x0D { lineEnd -= 1 }
+        runPosition = nl + 1
+        count(line: nl + 1 - from)
+        return UnsafeBufferPointer(start: run + from, count: lineEnd - from)
+      }
+    }
+    // A line across runs, or the end.
+    while let line = try nextLentLine() {
+      if line.count < 3 || line[2] != 0x20 || !skip[Int(line[0]) << 8 | Int(line[1])] { return line }
+    }
+    return nil
+  }
+
   private func nextLentLine() throws -> UnsafeBufferPointer<UInt8>? {
     // Most lines lie inside the lent run.
     if let run, runPosition < runCount, let p = memchr(run + runPosition, 0x0A, runCount - runPosition) {

@@ -87,6 +87,19 @@ public final class UniProtFlatReader: ProteinReader {
     GN: UInt16 = 0x474E, OS: UInt16 = 0x4F53, OC: UInt16 = 0x4F43, OX: UInt16 = 0x4F58, CC: UInt16 = 0x4343,
     PE: UInt16 = 0x5045, KW: UInt16 = 0x4B57, SQ: UInt16 = 0x5351, blank: UInt16 = 0x2020, end: UInt16 = 0x2F2F
 
+  /// Line codes read past without a look: well-formed lines (code, blank) of every type this
+  /// reader does not keep (references, cross-references, features, ...).
+  nonisolated(unsafe) static let ignoredCodes: UnsafePointer<Bool> = {
+    let table = UnsafeMutablePointer<Bool>.allocate(capacity: 1 << 16)
+    table.initialize(repeating: false, count: 1 << 16)
+    let kept: Set<UInt16> = [ID, AC, DT, DE, GN, OS, OC, OX, CC, PE, KW, SQ]
+    let letters = Array(UInt8(ascii: "A")...UInt8(ascii: "Z")) + [UInt8(ascii: "*")]
+    for a in letters {
+      for b in letters where !kept.contains(UInt16(a) << 8 | UInt16(b)) { table[Int(a) << 8 | Int(b)] = true }
+    }
+    return UnsafePointer(table)
+  }()
+
   /// The data part of a line: from column 6 on.
   @inline(__always) private static func data(_ l: UnsafeBufferPointer<UInt8>) -> UnsafeBufferPointer<UInt8> {
     l.count > 5 ? UnsafeBufferPointer(rebasing: l[5...]) : UnsafeBufferPointer(start: l.baseAddress, count: 0)
@@ -146,7 +159,7 @@ public final class UniProtFlatReader: ProteinReader {
 
     // Accumulate until `//`.
     while true {
-      guard let l = try lines.nextLine() else {
+      guard let l = try lines.nextLine(skipping: Self.ignoredCodes) else {
         let reason = "entry ends without its // line (input ends at line \(lines.lineNumber))"
         return .malformed(MalformedRecord(location: entry.start, line: lines.lineNumber, reason: reason,
                                           excerpt: String(decoding: entry.idLine, as: UTF8.self)))

@@ -195,6 +195,25 @@ func readAll(_ source: ByteSource, chunk: Int = 7919) throws -> [UInt8] {
     #expect(crlfAtTheEnd.map(\.2) == [0, 3, 6, 8])
   }
 
+  /// Skipping lines by their code gives the lines a reader would keep after reading them all,
+  /// with the same line numbers and offsets, in both modes and across run edges.
+  @Test(arguments: [1, 3, 7, 64], [false, true])
+  func skipsLinesByCode(step: Int, lending: Bool) throws {
+    let text = "ID   a\nFT   x\nFT   y\nFTno blank\nFT\nDR   z\r\nAC   b;\nFT   last"
+    let skip = UnsafeMutablePointer<Bool>.allocate(capacity: 1 << 16)
+    defer { skip.deallocate() }
+    skip.initialize(repeating: false, count: 1 << 16)
+    for code in ["FT", "DR"] { skip[Int(code.utf8.first!) << 8 | Int(code.utf8.last!)] = true }
+    let source: ByteSource = lending ? LendingChunks(text, step: step) : Chunks(text, step: step)
+    let r = LineReader(source, bufferSize: 4)
+    var got: [(String, Int, Int64)] = []
+    while let l = try r.nextLine(skipping: skip) { got.append((String(decoding: l, as: UTF8.self), r.lineNumber, r.lineOffset)) }
+    #expect(got.map(\.0) == ["ID   a", "FTno blank", "FT", "AC   b;"])
+    #expect(got.map(\.1) == [1, 4, 5, 7])
+    #expect(got.map(\.2) == [0, 21, 32, 43])
+    #expect(r.offset == Int64(text.utf8.count))
+  }
+
   /// A real file through the prefetching thread, lent in runs of awkward sizes, splits into
   /// the same lines at the same offsets as read the copying way.
   @Test(arguments: [7, 4096])
