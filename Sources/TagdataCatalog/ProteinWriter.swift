@@ -113,7 +113,8 @@ public enum JSONText {
   static func string(_ bytes: UnsafeBufferPointer<UInt8>, into out: inout [UInt8]) {
     out.append(UInt8(ascii: "\""))
     // Most text needs no escape: copy it whole.
-    if !bytes.contains(where: { needsEscape[Int($0)] }) {
+    let escapes = needsEscape.withUnsafeBufferPointer { table in bytes.contains { table[Int($0)] } }
+    if !escapes {
       out.append(contentsOf: bytes)
     } else {
       for b in bytes {

@@ -33,6 +33,7 @@ public final class UniProtFlatReader: ProteinReader {
   private var lineRanges: [Range<Int>] = []
   private var scratch: [UInt8] = []
   private var gene: [UInt8] = []
+  private let ignored = UniProtFlatReader.ignoredCodes
   /// Where ``next()`` lays out one record before making a ``ProteinRecord`` of it.
   private var single = ProteinArena()
 
@@ -159,7 +160,7 @@ public final class UniProtFlatReader: ProteinReader {
 
     // Accumulate until `//`.
     while true {
-      guard let l = try lines.nextLine(skipping: Self.ignoredCodes) else {
+      guard let l = try lines.nextLine(skipping: ignored) else {
         let reason = "entry ends without its // line (input ends at line \(lines.lineNumber))"
         return .malformed(MalformedRecord(location: entry.start, line: lines.lineNumber, reason: reason,
                                           excerpt: String(decoding: entry.idLine, as: UTF8.self)))
