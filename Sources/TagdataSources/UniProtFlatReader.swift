@@ -168,15 +168,17 @@ public final class UniProtFlatReader: ProteinReader {
       let code = Self.code(l)
       if code == Self.end && (l.count == 2 || l[2] == 0x20 || l[2] == 0x0D) { break }
       if code == Self.blank && l.count > 2 {
-        // Sequence data: blocks of ten residues separated by blanks; copy each block whole.
-        var i = 5
-        let n = l.count
-        while i < n {
-          while i < n && l[i] == 0x20 { i += 1 }
-          var j = i
-          while j < n && l[j] != 0x20 { j += 1 }
-          if j > i { entry.sequence.append(contentsOf: UnsafeBufferPointer(rebasing: l[i..<j])) }
-          i = j
+        // Sequence data from column 6: blocks of ten residues separated by blanks. The residues
+        // are gathered in scratch space, then appended at once.
+        if l.count > 5 {
+          withUnsafeTemporaryAllocation(of: UInt8.self, capacity: l.count - 5) { residues in
+            var w = 0
+            for i in 5..<l.count where l[i] != 0x20 {
+              residues[w] = l[i]
+              w += 1
+            }
+            entry.sequence.append(contentsOf: UnsafeBufferPointer(rebasing: residues[0..<w]))
+          }
         }
         continue
       }

@@ -93,11 +93,11 @@ enum UniProtText {
   static func clean(_ bytes: UnsafeBufferPointer<UInt8>, into out: inout [UInt8]) {
     guard let source = bytes.baseAddress, !bytes.isEmpty else { return }
     // The cleaned text is never longer than the input (a blank is written only in place of
-    // blanks read): make room for all of it, write in place, then drop what is left over.
-    let base = out.count
-    out.append(contentsOf: bytes)
-    let written = out.withUnsafeMutableBufferPointer { o in clean(source, bytes.count, into: o.baseAddress! + base) }
-    out.removeSubrange((base + written)...)
+    // blanks read): clean into scratch space of the input's size, then append what was written.
+    withUnsafeTemporaryAllocation(of: UInt8.self, capacity: bytes.count) { scratch in
+      let written = clean(source, bytes.count, into: scratch.baseAddress!)
+      out.append(contentsOf: UnsafeBufferPointer(rebasing: scratch[0..<written]))
+    }
   }
 
   /// ``clean(_:into:)`` from `n` bytes at `src` to `dst`; returns the bytes written.
