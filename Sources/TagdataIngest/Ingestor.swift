@@ -292,6 +292,7 @@ public final class Ingestor {
         shared.value.newProteins = writer.newProteins - before.0
         shared.value.newMolecules = molecules.newMolecules - before.1
       }
+      var lastCheckpointed: Int64 = 0
       while var batch = queue.pop() {
         do {
           try catalog.db.transaction {
@@ -314,7 +315,13 @@ public final class Ingestor {
               try catalog.checkpoint(source: source, recordsDone: cp.index, nextOffset: cp.offset, nextLine: cp.line, run: run)
             }
           }
-          walCheckpoints.tryPush(true)
+          // The log is copied into the catalog file every 4 MiB of input or so (fewer, larger
+          // checkpoints cost less), and after the last batch.
+          let readTo = batch.checkpoint?.offset ?? .max
+          if readTo - lastCheckpointed >= 4 << 20 {
+            lastCheckpointed = readTo
+            walCheckpoints.tryPush(true)
+          }
           batch.items.removeAll(keepingCapacity: true)
           batch.arena.removeAll()
           batch.checkpoint = nil
