@@ -21,6 +21,17 @@ extension Catalog {
     public var quarantineReasons: [String: Int]
   }
 
+  /// Rows whose references point nowhere (`PRAGMA foreign_key_check`), as "table rowid ->
+  /// parent"; empty for a sound catalog.
+  public func foreignKeyViolations() throws -> [String] {
+    let s = try db.prepare("PRAGMA foreign_key_check")
+    var out: [String] = []
+    while try s.step() {
+      out.append("\(s.text(0) ?? "?") \(s.isNull(1) ? "-" : String(s.int(1))) -> \(s.text(2) ?? "?")")
+    }
+    return out
+  }
+
   public func stats() throws -> Stats {
     func n(_ sql: String) throws -> Int { Int(try db.scalar(sql) ?? 0) }
     var reasons: [String: Int] = [:]

@@ -259,6 +259,12 @@ public final class Ingestor {
   private func pump(_ next: (inout ProteinArena) throws -> (RecordLocation, WriteItem)?, source: Int64, prefetch: PrefetchSource,
                     totalBytes: Int64?, report: inout FileReport) throws
   {
+    // The writer inserts every parent row before its children, in the same transaction; SQLite
+    // checking each reference again costs a tenth of the write time. Checks are off while this
+    // file is written (on again after), and the tests run `PRAGMA foreign_key_check` on every
+    // catalog they build (``Catalog/foreignKeyViolations()``).
+    try catalog.db.execute("PRAGMA foreign_keys=OFF")
+    defer { try? catalog.db.execute("PRAGMA foreign_keys=ON") }
     let queue = BlockingQueue<WriteBatch>(capacity: 1)
     // Written batches come back emptied, their buffers' capacity kept: in steady state a batch
     // costs no allocation (and no fresh pages from the kernel) at all.

@@ -12,7 +12,15 @@ func ingest(_ paths: [String], catalogPath: String? = nil, options: IngestOption
   let ingestor = try Ingestor(catalog: catalog, options: options)
   let reports = try paths.map { try ingestor.ingest(path: $0) }
   try ingestor.close()
+  // Ingest writes with reference checks off: every catalog a test builds must still be sound.
+  let violations = try catalog.foreignKeyViolations()
+  if !violations.isEmpty { throw CatalogUnsound(violations: violations) }
   return (catalog, reports)
+}
+
+struct CatalogUnsound: Error, CustomStringConvertible {
+  var violations: [String]
+  var description: String { "\(violations.count) rows with dangling references: \(violations.prefix(5))" }
 }
 
 /// Number of entries in a flat file (`//` lines) or XML file (`<entry` tags), counted naively.

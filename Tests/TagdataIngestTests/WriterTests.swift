@@ -41,6 +41,15 @@ import Testing
     #expect(try catalog.db.scalar("SELECT COUNT(*) FROM accessions WHERE entry_id = ?", [.int(e1)]) == 2)
   }
 
+  /// The soundness check that every test catalog goes through finds a dangling reference.
+  @Test func foreignKeyCheckFindsADanglingReference() throws {
+    let catalog = try freshCatalog()
+    #expect(try catalog.foreignKeyViolations().isEmpty)
+    try catalog.db.execute("PRAGMA foreign_keys=OFF")
+    try catalog.db.execute("INSERT INTO accessions(accession, entry_id, is_primary) VALUES ('P99999', 12345, 1)")
+    #expect(try catalog.foreignKeyViolations() == ["accessions - -> entries"])
+  }
+
   @Test func compoundSeenAgainKeepsItsIDAndFillsEmptyFields() throws {
     let catalog = try freshCatalog()
     let writer = try MoleculeWriter(catalog: catalog)
