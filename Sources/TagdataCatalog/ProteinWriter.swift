@@ -29,12 +29,9 @@ public struct EntryRow: Sendable {
   /// Makes the JSON forms of names and comments now (ingest does this on the reading thread,
   /// so that the catalog writer only binds them). Repeated (kind, value) names count once.
   public mutating func encode() {
-    // An entry has a handful of names: a scan, no hashing or joined keys.
-    var pairs: [(String, String)] = []
-    for n in names where !pairs.contains(where: { $0 == (n.kind, n.value) }) { pairs.append((n.kind, n.value)) }
-    namesJSON = JSONText.pairs(pairs)
-    commentsJSON = JSONText.pairs(comments.map { ($0.topic, $0.text) })
-    keywordsText = keywords.isEmpty ? nil : keywords.joined(separator: "; ")
+    namesJSON = JSONText.pairs(names.map { ($0.kind, $0.value) }, distinct: true)
+    commentsJSON = JSONText.pairs(comments.map { ($0.topic, $0.text) }, distinct: false)
+    keywordsText = JSONText.keywords(keywords)
     encoded = true
   }
 
@@ -48,7 +45,8 @@ public struct EntryRow: Sendable {
 
 /// One UniProt entry's annotations as bytes the caller owns, for writing without a `String`
 /// per field: `names` and `comments` hold the JSON the catalog stores (see
-/// ``JSONText/appendPairs(count:into:pair:)``), `keywords` the joined text. The memory must stay
+/// ``JSONText/appendPairs(count:distinct:into:pair:)``), `keywords` the joined text
+/// (``JSONText/appendKeywords(count:into:keyword:)``). The memory must stay
 /// valid for the duration of the ``ProteinWriter/entry(_:protein:accessions:accession:)`` call.
 public struct EntryBytes {
   public var entryName, proteinName, gene, organism, lineage, keywords, names, comments: UnsafeBufferPointer<UInt8>?
@@ -82,24 +80,50 @@ public enum JSONText {
     return true
   }
 
-  /// `[["a","b"],["c","d"]]`, or nil for no pairs.
-  static func pairs(_ pairs: [(String, String)]) -> String? {
-    var flat: [UInt8] = []
-    var spans: [(Range<Int>, Range<Int>)] = []
-    for (a, b) in pairs {
-      let s0 = flat.count
-      flat.append(contentsOf: a.utf8)
-      let s1 = flat.count
-      flat.append(contentsOf: b.utf8)
-      spans.append((s0..<s1, s1..<flat.count))
+  /// Appends the catalog's keyword text (`a; b; c`) for `count` keywords to `out`. Returns
+  /// false (and appends nothing) for none.
+  public static func appendKeywords(count: Int, into out: inout [UInt8], keyword: (Int) -> UnsafeBufferPointer<UInt8>)
+    -> Bool
+  {
+    for k in 0..<count {
+      if k > 0 { out.append(contentsOf: [UInt8(ascii: ";"), 0x20]) }
+      out.append(contentsOf: keyword(k))
     }
+    return count > 0
+  }
+
+  /// `[["a","b"],["c","d"]]`, or nil for no pairs.
+  static func pairs(_ pairs: [(String, String)], distinct: Bool) -> String? {
+    let (flat, spans) = lay(pairs.flatMap { [$0.0, $0.1] })
     var out: [UInt8] = []
     let made = flat.withUnsafeBufferPointer { f in
-      appendPairs(count: spans.count, distinct: false, into: &out) { k in
-        (UnsafeBufferPointer(rebasing: f[spans[k].0]), UnsafeBufferPointer(rebasing: f[spans[k].1]))
+      appendPairs(count: spans.count / 2, distinct: distinct, into: &out) { k in
+        (UnsafeBufferPointer(rebasing: f[spans[2 * k]]), UnsafeBufferPointer(rebasing: f[spans[2 * k + 1]]))
       }
     }
     return made ? String(decoding: out, as: UTF8.self) : nil
+  }
+
+  /// `a; b; c`, or nil for no keywords.
+  static func keywords(_ keywords: [String]) -> String? {
+    let (flat, spans) = lay(keywords)
+    var out: [UInt8] = []
+    let made = flat.withUnsafeBufferPointer { f in
+      appendKeywords(count: spans.count, into: &out) { UnsafeBufferPointer(rebasing: f[spans[$0]]) }
+    }
+    return made ? String(decoding: out, as: UTF8.self) : nil
+  }
+
+  /// The strings' bytes one after the other, and where each lies.
+  private static func lay(_ strings: [String]) -> ([UInt8], [Range<Int>]) {
+    var flat: [UInt8] = []
+    var spans: [Range<Int>] = []
+    for s in strings {
+      let start = flat.count
+      flat.append(contentsOf: s.utf8)
+      spans.append(start..<flat.count)
+    }
+    return (flat, spans)
   }
 
   static let hexDigits = Array("0123456789abcdef".utf8)

@@ -154,9 +154,6 @@ public final class Statement {
                             Int32(p.count), tagdata_sqlite_transient())
     }
   }
-  public func bind(_ index: Int32, blob: [UInt8]) {
-    blob.withUnsafeBytes { _ = sqlite3_bind_blob(handle, index, $0.baseAddress, Int32($0.count), tagdata_sqlite_transient()) }
-  }
 
   /// Runs an INSERT that returns no rows, after typed binds: the new row's id, or nil when
   /// the statement inserted nothing (a conflict it was told to ignore).
@@ -198,12 +195,6 @@ public final class Statement {
     return UnsafePointer(p)
   }()
 
-  /// Binds raw bytes as TEXT without building a Swift `String`.
-  public func bindText(bytes: UnsafeBufferPointer<UInt8>, at index: Int32) throws {
-    let rc = sqlite3_bind_text(handle, index, UnsafeRawPointer(bytes.baseAddress).map { $0.assumingMemoryBound(to: CChar.self) },
-                               Int32(bytes.count), tagdata_sqlite_transient())
-    if rc != SQLITE_OK { throw database.error(rc, sql) }
-  }
 
   /// Advances to the next row. Returns false when done.
   @discardableResult

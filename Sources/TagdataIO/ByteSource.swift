@@ -161,7 +161,7 @@ public final class PrefixedSource: LendingByteSource {
       bytesProduced += Int64(n)
       return UnsafeRawBufferPointer(start: lent!.baseAddress, count: n)
     }
-    if let lending = inner as? LendingByteSource {
+    if let lending = innerLending {
       guard let chunk = try lending.lend() else { return nil }
       bytesProduced += Int64(chunk.count)
       return chunk
@@ -173,6 +173,7 @@ public final class PrefixedSource: LendingByteSource {
   }
 
   private var lent: UnsafeMutableRawBufferPointer?
+  private lazy var innerLending = inner as? LendingByteSource
   deinit { lent?.deallocate() }
 }
 

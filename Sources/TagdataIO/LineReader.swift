@@ -93,49 +93,43 @@ public final class LineReader {
   /// code as a big-endian `UInt16`) followed by a blank; lines passed over still count in
   /// ``lineNumber`` and the offsets. For formats whose readers ignore most line types.
   public func nextLine(skipping skip: UnsafePointer<Bool>) throws -> UnsafeBufferPointer<UInt8>? {
-    guard lends else {
-      while let line = try nextLine() {
-        if line.count < 3 || line[2] != 0x20 || !skip[Int(line[0]) << 8 | Int(line[1])] { return line }
-      }
-      return nil
-    }
-    // Lines inside the lent run are passed over in this loop, with no call per line.
-    if let run {
+    if lends, let run {
+      // Lines inside the lent run are passed over in this loop, with no call per line.
       while runPosition < runCount, let p = memchr(run + runPosition, 0x0A, runCount - runPosition) {
         let nl = run.distance(to: p.assumingMemoryBound(to: UInt8.self))
-        let from = runPosition
-        if nl - from >= 3 && run[from + 2] == 0x20 && skip[Int(run[from]) << 8 | Int(run[from + 1])] {
-          lineNumber += 1
-          offset += Int64(nl + 1 - from)
-          runPosition = nl + 1
-          continue
-        }
-        var lineEnd = nl
-        if lineEnd > from && run[lineEnd - 1] == 0x0D { lineEnd -= 1 }
+        let line = UnsafeBufferPointer(start: run + runPosition, count: nl - runPosition)
+        if !Self.skipped(line, skip) { return lineInRun(endingAt: nl) }
+        lineNumber += 1
+        offset += Int64(line.count + 1)
         runPosition = nl + 1
-        count(line: nl + 1 - from)
-        return UnsafeBufferPointer(start: run + from, count: lineEnd - from)
       }
     }
-    // A line across runs, or the end.
-    while let line = try nextLentLine() {
-      if line.count < 3 || line[2] != 0x20 || !skip[Int(line[0]) << 8 | Int(line[1])] { return line }
+    // Not lending, or a line across runs, or the end.
+    while let line = try nextLine() {
+      if !Self.skipped(line, skip) { return line }
     }
     return nil
   }
 
+  @inline(__always)
+  private static func skipped(_ line: UnsafeBufferPointer<UInt8>, _ skip: UnsafePointer<Bool>) -> Bool {
+    line.count >= 3 && line[2] == 0x20 && skip[Int(line[0]) << 8 | Int(line[1])]
+  }
+
+  /// The line of the lent run from `runPosition` to the `\n` at `nl`, counted and handed out.
+  @inline(__always)
+  private func lineInRun(endingAt nl: Int) -> UnsafeBufferPointer<UInt8> {
+    let run = run!
+    let from = runPosition
+    var lineEnd = nl
+    if lineEnd > from && run[lineEnd - 1] == 0x0D { lineEnd -= 1 }
+    runPosition = nl + 1
+    count(line: nl + 1 - from)
+    return UnsafeBufferPointer(start: run + from, count: lineEnd - from)
+  }
+
   private func nextLentLine() throws -> UnsafeBufferPointer<UInt8>? {
-    // Most lines lie inside the lent run.
-    if let run, runPosition < runCount, let p = memchr(run + runPosition, 0x0A, runCount - runPosition) {
-      let nl = run.distance(to: p.assumingMemoryBound(to: UInt8.self))
-      let from = runPosition
-      var lineEnd = nl
-      if lineEnd > from && run[lineEnd - 1] == 0x0D { lineEnd -= 1 }
-      runPosition = nl + 1
-      count(line: nl + 1 - from)
-      return UnsafeBufferPointer(start: run + from, count: lineEnd - from)
-    }
-    // The line runs past the end of the run: gather it.
+    // A line that runs past the end of a run is gathered in `storage`.
     var gathered = 0
     func gather(_ bytes: UnsafePointer<UInt8>, _ n: Int) throws {
       if gathered + n > maxLineLength {
@@ -153,38 +147,33 @@ public final class LineReader {
       (storage + gathered).update(from: bytes, count: n)
       gathered += n
     }
-    if let run, runPosition < runCount { try gather(run + runPosition, runCount - runPosition) }
-    run = nil
-    runPosition = 0
-    runCount = 0
+    func gatheredLine(consumed: Int) -> UnsafeBufferPointer<UInt8> {
+      count(line: consumed)
+      let end = gathered > 0 && storage[gathered - 1] == 0x0D ? gathered - 1 : gathered
+      return UnsafeBufferPointer(start: storage, count: end)
+    }
     while true {
+      if let run, runPosition < runCount {
+        if let p = memchr(run + runPosition, 0x0A, runCount - runPosition) {
+          let nl = run.distance(to: p.assumingMemoryBound(to: UInt8.self))
+          // Most lines lie inside the run and are handed out where they are.
+          if gathered == 0 { return lineInRun(endingAt: nl) }
+          try gather(run + runPosition, nl - runPosition)
+          runPosition = nl + 1
+          return gatheredLine(consumed: gathered + 1)
+        }
+        try gather(run + runPosition, runCount - runPosition)
+      }
       guard let next = try lending!.lend(), next.count > 0 else {
         // End of input: the last line may lack its `\n`.
-        if gathered == 0 { return nil }
-        count(line: gathered)
-        let end = storage[gathered - 1] == 0x0D ? gathered - 1 : gathered
-        return UnsafeBufferPointer(start: storage, count: end)
+        run = nil
+        runPosition = 0
+        runCount = 0
+        return gathered == 0 ? nil : gatheredLine(consumed: gathered)
       }
-      let bytes = next.baseAddress!.assumingMemoryBound(to: UInt8.self)
-      run = bytes
+      run = next.baseAddress!.assumingMemoryBound(to: UInt8.self)
+      runPosition = 0
       runCount = next.count
-      if let p = memchr(bytes, 0x0A, next.count) {
-        let nl = bytes.distance(to: p.assumingMemoryBound(to: UInt8.self))
-        runPosition = nl + 1
-        if gathered == 0 {
-          // The new run starts with a whole line.
-          var lineEnd = nl
-          if lineEnd > 0 && bytes[lineEnd - 1] == 0x0D { lineEnd -= 1 }
-          count(line: nl + 1)
-          return UnsafeBufferPointer(start: bytes, count: lineEnd)
-        }
-        try gather(bytes, nl)
-        count(line: gathered + 1)
-        let end = gathered > 0 && storage[gathered - 1] == 0x0D ? gathered - 1 : gathered
-        return UnsafeBufferPointer(start: storage, count: end)
-      }
-      runPosition = runCount
-      try gather(bytes, next.count)
     }
   }
 

@@ -403,41 +403,37 @@ public final class Ingestor {
                       molecule: molecule, compound: compound, title: m.title, run: run)
   }
 
-  @inline(__always)
-  static func view(_ b: UnsafeBufferPointer<UInt8>, _ r: ByteRange) -> UnsafeBufferPointer<UInt8>? {
-    r.isNone ? nil : UnsafeBufferPointer(rebasing: b[Int(r.start)..<Int(r.start + r.count)])
-  }
-
   private static func write(_ p: PreparedProtein, arena: ProteinArena, source: Int64, writer: ProteinWriter,
                             run: Int64) throws
   {
     let r = p.record
     try arena.bytes.withUnsafeBufferPointer { b in
-      let protein = try writer.protein(sha256: view(b, p.sha256)!, crc64: view(b, p.crc64)!, sequence: view(b, p.canonical)!)
+      let protein = try writer.protein(sha256: ProteinArena.view(b, p.sha256)!, crc64: ProteinArena.view(b, p.crc64)!,
+                                       sequence: ProteinArena.view(b, p.canonical)!)
       var entryID: Int64?
       if r.accessions.count > 0 {
         var e = EntryBytes()
-        e.entryName = view(b, r.entryName)
+        e.entryName = ProteinArena.view(b, r.entryName)
         e.reviewed = r.reviewed
-        e.proteinName = view(b, r.proteinName)
-        e.gene = view(b, r.gene)
-        e.organism = view(b, r.organism)
+        e.proteinName = ProteinArena.view(b, r.proteinName)
+        e.gene = ProteinArena.view(b, r.gene)
+        e.organism = ProteinArena.view(b, r.organism)
         e.taxonID = r.taxonID
-        e.lineage = view(b, r.lineage)
+        e.lineage = ProteinArena.view(b, r.lineage)
         e.existence = r.existence
-        e.keywords = view(b, p.keywords)
+        e.keywords = ProteinArena.view(b, p.keywords)
         e.sequenceVersion = r.sequenceVersion
         e.entryVersion = r.entryVersion
         e.fragment = r.fragment
         e.declaredMass = r.declaredMass
-        e.names = view(b, p.names)
-        e.comments = view(b, p.comments)
+        e.names = ProteinArena.view(b, p.names)
+        e.comments = ProteinArena.view(b, p.comments)
         entryID = try writer.entry(e, protein: protein, accessions: Int(r.accessions.count)) {
-          view(b, arena.pieces[Int(r.accessions.start) + $0])!
+          ProteinArena.view(b, arena.pieces[Int(r.accessions.start) + $0])!
         }
       }
       try writer.record(source: source, recordNo: r.location.index, line: r.location.line, offset: r.location.offset,
-                        protein: protein, entry: entryID, label: view(b, r.label), run: run)
+                        protein: protein, entry: entryID, label: ProteinArena.view(b, r.label), run: run)
     }
   }
 }
@@ -466,7 +462,7 @@ final class ProteinPreparer {
     }
     scratch.removeAll(keepingCapacity: true)
     let (rawCRC, failure) = arena.bytes.withUnsafeBufferPointer { b in
-      let raw = Ingestor.view(b, r.sequence) ?? UnsafeBufferPointer(start: nil, count: 0)
+      let raw = ProteinArena.view(b, r.sequence) ?? UnsafeBufferPointer(start: nil, count: 0)
       return (CRC64.checksum(raw), canonicalizer.canonicalize(raw, appendingTo: &scratch))
     }
     if let declared = r.declaredCRC64, rawCRC != declared {
@@ -481,7 +477,7 @@ final class ProteinPreparer {
     let canonical = unchanged ? r.sequence : scratch.withUnsafeBufferPointer { arena.append($0) }
     let crc = unchanged ? rawCRC : scratch.withUnsafeBufferPointer { CRC64.checksum($0) }
     scratch.removeAll(keepingCapacity: true)
-    arena.bytes.withUnsafeBufferPointer { b in SequenceDigest.sha256(Ingestor.view(b, canonical)!, appendingTo: &scratch) }
+    arena.bytes.withUnsafeBufferPointer { b in SequenceDigest.sha256(ProteinArena.view(b, canonical)!, appendingTo: &scratch) }
     let digestStart = arena.bytes.count
     arena.bytes.append(contentsOf: scratch)
     let sha256 = arena.range(from: digestStart)
@@ -492,16 +488,13 @@ final class ProteinPreparer {
     if r.accessions.count > 0 {
       prepared.names = pairsJSON(r.names, distinct: true, in: &arena)
       prepared.comments = pairsJSON(r.comments, distinct: false, in: &arena)
-      if r.keywords.count > 0 {
-        scratch.removeAll(keepingCapacity: true)
-        arena.bytes.withUnsafeBufferPointer { b in
-          for k in 0..<Int(r.keywords.count) {
-            if k > 0 { scratch.append(contentsOf: [UInt8(ascii: ";"), 0x20]) }
-            scratch.append(contentsOf: Ingestor.view(b, arena.pieces[Int(r.keywords.start) + k])!)
-          }
+      scratch.removeAll(keepingCapacity: true)
+      let joined = arena.bytes.withUnsafeBufferPointer { b in
+        JSONText.appendKeywords(count: Int(r.keywords.count), into: &scratch) {
+          ProteinArena.view(b, arena.pieces[Int(r.keywords.start) + $0])!
         }
-        prepared.keywords = scratch.withUnsafeBufferPointer { arena.append($0) }
       }
+      if joined { prepared.keywords = scratch.withUnsafeBufferPointer { arena.append($0) } }
     }
     return .protein(prepared)
   }
@@ -512,7 +505,7 @@ final class ProteinPreparer {
     let made = arena.bytes.withUnsafeBufferPointer { b in
       JSONText.appendPairs(count: Int(list.count) / 2, distinct: distinct, into: &scratch) { k in
         let i = Int(list.start) + 2 * k
-        return (Ingestor.view(b, arena.pieces[i])!, Ingestor.view(b, arena.pieces[i + 1])!)
+        return (ProteinArena.view(b, arena.pieces[i])!, ProteinArena.view(b, arena.pieces[i + 1])!)
       }
     }
     return made ? scratch.withUnsafeBufferPointer { arena.append($0) } : .none

@@ -94,9 +94,14 @@ public struct ProteinArena: Sendable {
   @inline(__always)
   public func list(from start: Int) -> PieceRange { PieceRange(start: start, count: pieces.count - start) }
 
+  /// The bytes of `r` within `bytes` (seen through `b`), or nil for no value.
+  @inline(__always)
+  public static func view(_ b: UnsafeBufferPointer<UInt8>, _ r: ByteRange) -> UnsafeBufferPointer<UInt8>? {
+    r.isNone ? nil : UnsafeBufferPointer(rebasing: b[Int(r.start)..<Int(r.start + r.count)])
+  }
+
   public func string(_ r: ByteRange) -> String? {
-    if r.isNone { return nil }
-    return bytes.withUnsafeBufferPointer { String(decoding: UnsafeBufferPointer(rebasing: $0[Int(r.start)..<Int(r.start + r.count)]), as: UTF8.self) }
+    bytes.withUnsafeBufferPointer { b in Self.view(b, r).map { String(decoding: $0, as: UTF8.self) } }
   }
 
   public func strings(_ l: PieceRange) -> [String] {
