@@ -243,19 +243,23 @@ public final class Catalog {
     public var recordsDone: Int
     public var nextOffset: Int64
     public var nextLine: Int
+    /// SHA-256 of the whole decompressed content, once the source is complete.
+    public var contentSHA256: String? = nil
   }
 
-  /// Finds a source by identity (stdin never matches: it is always new).
+  /// Finds a source by identity. A stream (standard input from a pipe, a FIFO) has no size or
+  /// modification time: it is known by its path and the hash of its first bytes alone.
   public func findSource(_ key: SourceKey) throws -> SourceState? {
-    guard key.path != "-", let size = key.size, let mtime = key.mtimeNanoseconds else { return nil }
     let s = try db.prepare("""
-      SELECT id, status, records_done, next_offset, next_line FROM sources
-      WHERE path = ? AND size = ? AND mtime_ns = ? AND head_sha256 = ? AND policy = ?
+      SELECT id, status, records_done, next_offset, next_line, content_sha256 FROM sources
+      WHERE path = ? AND size IS ? AND mtime_ns IS ? AND head_sha256 = ? AND policy = ?
+      ORDER BY id DESC LIMIT 1
       """)
-    try s.bind([.text(key.path), .int(size), .int(mtime), .text(key.headSHA256), .text(key.policy)])
+    try s.bind([.text(key.path), key.size.map { .int($0) } ?? .null, key.mtimeNanoseconds.map { .int($0) } ?? .null,
+                .text(key.headSHA256), .text(key.policy)])
     guard try s.step() else { return nil }
     return SourceState(id: s.int(0), status: s.text(1) ?? "", recordsDone: Int(s.int(2)), nextOffset: s.int(3),
-                       nextLine: Int(s.int(4)))
+                       nextLine: Int(s.int(4)), contentSHA256: s.text(5))
   }
 
   public func addSource(_ key: SourceKey, compression: String, format: String, run: Int64) throws -> SourceState {

@@ -57,31 +57,44 @@ public final class FileSource: ByteSource {
   public var rawBytesConsumed: Int64 { bytesProduced }
   /// The file size when known (regular files), for progress reporting.
   public let size: Int64?
+  /// The modification time in nanoseconds since the epoch, for regular files.
+  public let modificationTimeNanoseconds: Int64?
+  /// True when the input is a regular file (standard input redirected from a file included):
+  /// it can be read again from the start. Pipes, FIFOs, sockets and terminals are read once.
+  public var isRegularFile: Bool { size != nil }
   private let fd: Int32
   private let ownsDescriptor: Bool
 
   /// Opens `path` for reading; `-` is standard input.
   public init(path: String) throws {
+    let d: Int32
     if path == "-" {
       name = "<stdin>"
-      fd = 0
+      d = 0
       ownsDescriptor = false
-      size = nil
-      return
+    } else {
+      name = path
+      d = open(path, O_RDONLY | O_CLOEXEC)
+      guard d >= 0 else { throw InputError.io(file: path, message: String(cString: strerror(errno))) }
+      ownsDescriptor = true
     }
-    name = path
-    let d = open(path, O_RDONLY | O_CLOEXEC)
-    guard d >= 0 else { throw InputError.io(file: path, message: String(cString: strerror(errno))) }
     var st = stat()
-    if fstat(d, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR {
-      close(d)
-      throw InputError.io(file: path, message: "is a directory")
+    let known = fstat(d, &st) == 0
+    if known && (st.st_mode & S_IFMT) == S_IFDIR {
+      if ownsDescriptor { close(d) }
+      throw InputError.io(file: name, message: "is a directory")
     }
     fd = d
-    ownsDescriptor = true
-    size = fstat(d, &st) == 0 && (st.st_mode & S_IFMT) == S_IFREG ? Int64(st.st_size) : nil
-    // Read front to back: ask the kernel for a larger read-ahead window.
-    if size != nil { _ = posix_fadvise(d, 0, 0, POSIX_FADV_SEQUENTIAL) }
+    // Standard input redirected from a file part of which was already read is taken as a stream.
+    if known && (st.st_mode & S_IFMT) == S_IFREG && lseek(d, 0, SEEK_CUR) == 0 {
+      size = Int64(st.st_size)
+      modificationTimeNanoseconds = Int64(st.st_mtim.tv_sec) * 1_000_000_000 + Int64(st.st_mtim.tv_nsec)
+      // Read front to back: ask the kernel for a larger read-ahead window.
+      _ = posix_fadvise(d, 0, 0, POSIX_FADV_SEQUENTIAL)
+    } else {
+      size = nil
+      modificationTimeNanoseconds = nil
+    }
   }
 
   deinit { if ownsDescriptor { close(fd) } }

@@ -29,13 +29,18 @@ public struct OpenedInput {
   /// The raw file underneath (for size and seeking).
   public let file: FileSource
   public let compression: Compression
+  /// The first raw (possibly compressed) bytes of the file, up to the size asked for: read once
+  /// and handed on to ``source``, so that a pipe is never read twice.
+  public let rawHead: [UInt8]
 }
 
 /// Opens a path (or `-` for standard input) and stacks the right decompressor on it,
-/// decided by magic bytes.
-public func openInput(_ path: String) throws -> OpenedInput {
+/// decided by magic bytes. The file is opened and read once: its first `headBytes` raw bytes
+/// are kept in ``OpenedInput/rawHead`` (for identifying the input) and then read again from
+/// memory, so pipes, FIFOs and `/dev/stdin` lose nothing.
+public func openInput(_ path: String, headBytes: Int = 8) throws -> OpenedInput {
   let file = try FileSource(path: path)
-  let head = try file.readPrefix(8)
+  let head = try file.readPrefix(max(8, headBytes))
   let compression = try Compression.sniff(head, file: file.name)
   let raw = PrefixedSource(prefix: head, inner: file)
   let source: ByteSource
@@ -45,5 +50,5 @@ public func openInput(_ path: String) throws -> OpenedInput {
   case .bzip2: source = try Bzip2Source(raw)
   case .zip: source = try ZipSource(raw)
   }
-  return OpenedInput(source: source, file: file, compression: compression)
+  return OpenedInput(source: source, file: file, compression: compression, rawHead: head)
 }

@@ -105,45 +105,46 @@ public final class Ingestor {
   }
 
   private func ingest(path: String, into report: inout FileReport) throws {
-    let absolute = path == "-" ? "-" : Clock.absolutePath(path)
     var source: Catalog.SourceState?
     do {
-      let key = try sourceKey(path: path, absolute: absolute)
+      // The input is opened and read once: its first 64 KiB identify it and are then parsed
+      // from memory, so pipes and FIFOs lose nothing.
+      let opened = try openInput(path, headBytes: Self.identityBytes)
+      let key = sourceKey(path: path, opened: opened)
       if let existing = try catalog.findSource(key) {
         if existing.status == "complete" {
+          // A regular file with the same path, size, time and first bytes is the same file. A
+          // stream is known only by reading it to the end: the same content is nothing to do.
+          if key.size == nil {
+            try checkSameContent(opened, as: existing)
+          }
           report.status = .alreadyIngested
           return
         }
         source = existing
       }
-      let opened = try openInput(path)
       report.compression = opened.compression.rawValue
       // Decompression and content hashing run on their own thread, a chunk ahead of parsing.
       let digest = DigestBox()
       let prefetch = PrefetchSource(opened.source) { digest.update($0) }
-      let head = try prefetch.readPrefix(4096)
-      let proteinFormat = ProteinFormat.detect(head)
-      let moleculeFormat = proteinFormat == nil ? MoleculeFormat.detect(head) : nil
-      guard let formatName = proteinFormat?.rawValue ?? moleculeFormat?.rawValue else {
-        throw InputError.unsupported(
-          file: opened.source.name,
-          message: "not a recognised format (expected a UniProt flat file, UniProt/UniRef XML, FASTA, SDF/molfile, CID-SMILES or PubChem XML)")
-      }
-      report.format = formatName
+      let head = try prefetch.readPrefix(InputFormat.detectionBytes)
+      let format = try InputFormat.detect(head, file: opened.source.name)
+      report.format = format.rawValue
       let content = PrefixedSource(prefix: head, inner: prefetch)
       let state = try source ?? catalog.db.transaction {
-        try catalog.addSource(key, compression: opened.compression.rawValue, format: formatName, run: run)
+        try catalog.addSource(key, compression: opened.compression.rawValue, format: format.rawValue, run: run)
       }
       source = state
-      let lineBased = proteinFormat != .uniprotXML && moleculeFormat != .pubchemXML && moleculeFormat != .pubchemASN
       let resume = state.recordsDone > 0
-        ? ResumePoint(recordIndex: state.recordsDone, offset: lineBased ? state.nextOffset : 0, line: state.nextLine)
+        ? ResumePoint(recordIndex: state.recordsDone, offset: format.resumesByOffset ? state.nextOffset : 0,
+                      line: state.nextLine)
         : nil
       report.resumedAfter = state.recordsDone
       let next: (inout ProteinArena) throws -> (RecordLocation, WriteItem)?
       var closeWorkers: (() -> Void)?
-      if let proteinFormat {
-        let reader = try makeProteinReader(format: proteinFormat, source: content, resume: resume)
+      switch format.reader(source: content, resume: resume) {
+      case let .proteins(reader):
+        let reader = try reader()
         next = { arena in
           guard let event = try reader.next(into: &arena) else { return nil }
           switch event {
@@ -151,21 +152,26 @@ public final class Ingestor {
           case let .malformed(m): return (m.location, .quarantine(m.location, line: m.line, reason: m.reason, excerpt: m.excerpt))
           }
         }
-      } else {
-        let reader = try makeMoleculeReader(format: moleculeFormat!, source: content, resume: resume)
-        let parallel = ParallelMoleculeSource(reader: reader, workers: options.workers)
+      case let .molecules(reader):
+        let parallel = ParallelMoleculeSource(reader: try reader(), workers: options.workers)
         closeWorkers = parallel.close
         next = { _ in try parallel.next() }
       }
       defer { closeWorkers?() }
-      try pump(next, source: state.id, prefetch: prefetch, totalBytes: opened.file.size, report: &report)
+      try pump(next, source: state.id, file: opened.source.name, prefetch: prefetch, totalBytes: opened.file.size,
+               report: &report)
       report.bytes = prefetch.bytesProduced
       try catalog.db.transaction {
         try catalog.finishSource(state.id, status: "complete", contentSHA256: digest.hex(), error: nil)
       }
-    } catch let error as SQLiteError {
+      if report.records == 0 && report.quarantined > 0 && report.resumedAfter == 0 {
+        report.status = .failed
+        report.error = "\(opened.source.name): no usable record: all \(report.quarantined) records were quarantined "
+          + "(see `tagdata catalog quarantine`)"
+      }
+    } catch let error as IngestError {
       throw error
-    } catch {
+    } catch let error as InputError {
       report.status = .failed
       report.error = "\(error)"
       if let source {
@@ -173,23 +179,46 @@ public final class Ingestor {
           try catalog.finishSource(source.id, status: "failed", contentSHA256: nil, error: "\(error)")
         }
       }
+    } catch {
+      // Anything else comes from the catalog: it is not the input's fault.
+      throw IngestError.catalog(file: path == "-" ? "<stdin>" : path, record: nil, underlying: error)
     }
   }
 
-  private func sourceKey(path: String, absolute: String) throws -> Catalog.SourceKey {
+  /// Raw bytes that identify an input (with its path, size and modification time).
+  static let identityBytes = 1 << 16
+
+  private func sourceKey(path: String, opened: OpenedInput) -> Catalog.SourceKey {
     // The ambiguity policy is part of a source's identity (it changes which protein records are
     // kept); molecule files are read the same way under every policy, so this is harmless there.
     let policy = options.ambiguity.rawValue
+    let head = SequenceDigest.hex(SequenceDigest.sha256(opened.rawHead))
+    // Standard input is known by its content alone, whether it is a pipe or a redirected file:
+    // `cat f | tagdata ingest -` and `tagdata ingest - < f` are the same source.
     if path == "-" {
-      return Catalog.SourceKey(path: "-", size: nil, mtimeNanoseconds: nil, headSHA256: "stdin", policy: policy)
+      return Catalog.SourceKey(path: "-", size: nil, mtimeNanoseconds: nil, headSHA256: head, policy: policy)
     }
-    var st = stat()
-    guard stat(path, &st) == 0 else { throw InputError.io(file: path, message: String(cString: strerror(errno))) }
-    let file = try FileSource(path: path)
-    let head = try file.readPrefix(1 << 16)
-    let mtime = Int64(st.st_mtim.tv_sec) * 1_000_000_000 + Int64(st.st_mtim.tv_nsec)
-    return Catalog.SourceKey(path: absolute, size: Int64(st.st_size), mtimeNanoseconds: mtime,
-                             headSHA256: SequenceDigest.hex(SequenceDigest.sha256(head)), policy: policy)
+    return Catalog.SourceKey(path: Clock.absolutePath(path), size: opened.file.size,
+                             mtimeNanoseconds: opened.file.modificationTimeNanoseconds, headSHA256: head, policy: policy)
+  }
+
+  /// Reads a stream to its end and checks that it is the content of a source already ingested.
+  private func checkSameContent(_ opened: OpenedInput, as existing: Catalog.SourceState) throws {
+    var digest = StreamDigest()
+    let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 16, alignment: 16)
+    defer { buffer.deallocate() }
+    while true {
+      let n = try opened.source.read(into: buffer)
+      if n == 0 { break }
+      digest.update(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
+    }
+    let hex = SequenceDigest.hex(digest.finalize())
+    guard hex == existing.contentSHA256 else {
+      throw InputError.unsupported(
+        file: opened.source.name,
+        message: "starts like a stream already ingested (same first \(Self.identityBytes / 1024) KiB) but its content "
+          + "differs after that, and a stream cannot be read twice; ingest it from a file instead")
+    }
   }
 
   /// A batch is also cut at about this many bytes of input, so that memory stays flat.
@@ -221,6 +250,15 @@ public final class Ingestor {
     case protein(PreparedProtein)
     case molecule(PreparedMolecule)
     case quarantine(RecordLocation, line: Int, reason: String, excerpt: String)
+
+    var location: RecordLocation {
+      switch self {
+      case let .unprepared(p): return p.location
+      case let .protein(p): return p.record.location
+      case let .molecule(m): return m.location
+      case let .quarantine(loc, _, _, _): return loc
+      }
+    }
   }
 
   /// A protein record checked and canonicalized, ready to write: the record and the forms the
@@ -256,8 +294,8 @@ public final class Ingestor {
   /// Reads, checks and canonicalizes records on this thread while a writer thread stores them,
   /// one transaction per batch with a checkpoint. On an input error everything read before it
   /// is committed, then the error is rethrown.
-  private func pump(_ next: (inout ProteinArena) throws -> (RecordLocation, WriteItem)?, source: Int64, prefetch: PrefetchSource,
-                    totalBytes: Int64?, report: inout FileReport) throws
+  private func pump(_ next: (inout ProteinArena) throws -> (RecordLocation, WriteItem)?, source: Int64, file: String,
+                    prefetch: PrefetchSource, totalBytes: Int64?, report: inout FileReport) throws
   {
     // The writer inserts every parent row before its children, in the same transaction; SQLite
     // checking each reference again costs a tenth of the write time. Checks are off while this
@@ -300,9 +338,11 @@ public final class Ingestor {
       }
       var lastCheckpointed: Int64 = 0
       while var batch = queue.pop() {
+        var current: RecordLocation?
         do {
           try catalog.db.transaction {
             for var item in batch.items {
+              current = item.location
               if case let .unprepared(r) = item {
                 item = preparer.prepare(r, in: &batch.arena)
                 if case .quarantine = item { shared.value.rejected += 1 }
@@ -333,7 +373,7 @@ public final class Ingestor {
           batch.checkpoint = nil
           spare.tryPush(batch)
         } catch {
-          shared.value.error = error
+          shared.value.error = IngestError.catalog(file: file, record: current, underlying: error)
           queue.close()
           return
         }
@@ -509,6 +549,26 @@ final class ProteinPreparer {
       }
     }
     return made ? scratch.withUnsafeBufferPointer { arena.append($0) } : .none
+  }
+}
+
+/// A failure that is not the input's fault: the catalog could not be read or written. It names
+/// the input file and the record being written when it happened.
+public enum IngestError: Error, CustomStringConvertible {
+  case catalog(file: String, record: RecordLocation?, underlying: Error)
+
+  public var underlying: Error {
+    switch self { case let .catalog(_, _, e): return e }
+  }
+
+  public var description: String {
+    switch self {
+    case let .catalog(file, record, underlying):
+      var s = "\(underlying)"
+      s += "\n  while ingesting \(file)"
+      if let record { s += ", record \(record.index + 1) (line \(record.line), byte \(record.offset))" }
+      return s
+    }
   }
 }
 

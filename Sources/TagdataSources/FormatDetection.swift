@@ -1,24 +1,10 @@
 import TagdataIO
 
 extension ProteinFormat {
-  /// Recognises a protein format from the first decompressed bytes of a file (its content, not
-  /// its name): `ID   ` starts a UniProt flat file, `>` a FASTA file, and an XML document whose
-  /// root is `<uniprot>` or `<UniRef>` is UniProt XML. Leading blank lines and a UTF-8 byte-order
-  /// mark are skipped. Returns nil when nothing matches.
+  /// The protein format of a file's first decompressed bytes (see ``InputFormat/detect(_:file:)``);
+  /// nil when they are not a protein format.
   public static func detect(_ head: [UInt8]) -> ProteinFormat? {
-    var i = 0
-    if head.starts(with: [0xEF, 0xBB, 0xBF]) { i = 3 }
-    while i < head.count, head[i] == 0x20 || head[i] == 0x0A || head[i] == 0x0D || head[i] == 0x09 { i += 1 }
-    let rest = head[i...]
-    if rest.starts(with: Array("ID   ".utf8)) { return .uniprotFlat }
-    if rest.first == UInt8(ascii: ">") { return .fasta }
-    if rest.first == UInt8(ascii: "<") {
-      let text = String(decoding: rest, as: UTF8.self)
-      if text.contains("<uniprot") || text.contains("<UniRef") || text.contains("http://uniprot.org/uniprot") {
-        return .uniprotXML
-      }
-    }
-    return nil
+    (try? InputFormat.detect(head, file: ""))?.proteinFormat
   }
 }
 

@@ -66,42 +66,10 @@ public protocol MoleculeReader: AnyObject {
 }
 
 extension MoleculeFormat {
-  /// Recognises a molecule format from the first decompressed bytes (content, not name): a
-  /// PubChem XML root element; a PubChem ASN.1 text header (`PC-Compounds ::=`);
-  /// `CID<TAB>SMILES` lines; a molfile (counts line with `V2000` or
-  /// `V3000` as its fourth line, or `M  END` / `$$$$` early on). Nil when nothing matches.
+  /// The molecule format of a file's first decompressed bytes (see ``InputFormat/detect(_:file:)``);
+  /// nil when they are not a molecule format.
   public static func detect(_ head: [UInt8]) -> MoleculeFormat? {
-    var i = 0
-    if head.starts(with: [0xEF, 0xBB, 0xBF]) { i = 3 }
-    let rest = Array(head[i...])
-    let text = String(decoding: rest, as: UTF8.self)
-    let trimmed = text.drop { $0 == " " || $0 == "\n" || $0 == "\r" || $0 == "\t" }
-    if trimmed.hasPrefix("<") {
-      return text.contains("<PC-Compound") || text.contains("<PC-Substance") ? .pubchemXML : nil
-    }
-    if trimmed.hasPrefix("PC-Compound") || trimmed.hasPrefix("PC-Substance") {
-      let type = trimmed.prefix { $0 != " " && $0 != "\n" && $0 != "\t" && $0 != "\r" }
-      if ["PC-Compound", "PC-Compounds", "PC-Substance", "PC-Substances"].contains(String(type)),
-        trimmed.dropFirst(type.count).drop(while: { $0 == " " || $0 == "\t" || $0 == "\n" || $0 == "\r" }).hasPrefix("::=")
-      {
-        return .pubchemASN
-      }
-    }
-    let lines = text.split(separator: "\n", maxSplits: 8, omittingEmptySubsequences: false)
-    if lines.count > 3, lines[3].contains("V2000") || lines[3].contains("V3000") { return .sdf }
-    if text.contains("\nM  END") || text.hasPrefix("$$$$") { return .sdf }
-    // CID-SMILES: digits, a tab and a SMILES on the first line and on most of the others (a
-    // dirty line further on is the reader's business, not the detector's).
-    let complete = (text.hasSuffix("\n") || lines.count == 1 ? lines[...] : lines.dropLast()).filter { !$0.isEmpty }
-    func cidLine(_ line: Substring) -> Bool {
-      let fields = line.split(separator: "\t", omittingEmptySubsequences: false)
-      return fields.count == 2 && !fields[0].isEmpty && fields[0].allSatisfy(\.isNumber) && !fields[1].isEmpty
-        && !fields[1].contains(" ")
-    }
-    if let first = complete.first, cidLine(first), complete.filter(cidLine).count * 3 >= complete.count * 2 {
-      return .cidSmiles
-    }
-    return nil
+    (try? InputFormat.detect(head, file: ""))?.moleculeFormat
   }
 }
 

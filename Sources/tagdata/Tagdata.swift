@@ -18,11 +18,60 @@ struct Tagdata: ParsableCommand {
       tokenize and export (coming), and train tags and heads (tagdata train). Every input may be plain, gzip, bzip2 or zip; the \
       container and the format are recognised from the content, not the file name.
 
-      Exit codes: 0 success; 1 an input could not be read completely (truncated, corrupt, \
-      unknown format) or a sequence failed to canonicalize; 64 bad usage.
+      Exit codes (every command):
+        0   success
+        1   an input could not be read to the end (truncated, corrupt, unreadable), was not \
+      recognised, or gave no usable record; canon: a line failed
+        2   training stopped: the loss diverged (not finite)
+        64  bad usage: unknown option, missing or bad argument
+        74  the catalog or an output could not be opened, created or written (read-only, \
+      disk full, locked, not a tagdata catalog)
+        78  invalid configuration, or one that does not match an existing run's output
+        70  internal error (a bug: please report it)
       """,
     version: tagdataVersion,
     subcommands: [Ingest.self, Canon.self, CatalogCommand.self, Train.self, Debug.self])
+}
+
+extension Tagdata {
+  /// Runs the command and turns what it throws into a message on standard error and the
+  /// documented exit code.
+  static func main() {
+    do {
+      var command = try parseAsRoot()
+      try command.run()
+    } catch {
+      if let code = ExitStatus.code(for: error) {
+        warn("tagdata: \(ExitStatus.message(for: error))")
+        exit(withError: ExitCode(code))
+      }
+      // Usage errors, help and version: ArgumentParser prints and exits (64 for bad usage).
+      exit(withError: error)
+    }
+  }
+}
+
+/// The exit code table (see `tagdata --help`).
+enum ExitStatus {
+  static let input: Int32 = 1
+  static let diverged: Int32 = 2
+  static let usage: Int32 = 64
+  static let software: Int32 = 70
+  static let catalog: Int32 = 74
+  static let config: Int32 = 78
+
+  /// The exit code of a library error; nil for ArgumentParser's own errors and exit codes.
+  static func code(for error: Error) -> Int32? {
+    switch error {
+    case is ExitCode, is ValidationError, is CleanExit: return nil
+    case is InputError: return input
+    case is IngestError, is SQLiteError: return catalog
+    default:
+      return String(reflecting: type(of: error)).hasPrefix("ArgumentParser.") ? nil : software
+    }
+  }
+
+  static func message(for error: Error) -> String { "\(error)" }
 }
 
 /// Options shared by commands that use the catalog.
