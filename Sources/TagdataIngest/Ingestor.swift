@@ -18,6 +18,11 @@ public struct IngestOptions: Sendable {
   /// Threads that read molecule structures and canonicalize them (records are still stored in
   /// file order). Defaults to the number of processors.
   public var workers = Ingestor.processors
+  /// Records larger than this (bytes of record text) are quarantined with the reason, and their
+  /// bytes skipped without being held in memory.
+  public var maxRecordBytes = 256 << 20
+  /// Molecules with more atoms than this are quarantined with the reason.
+  public var maxAtoms = 1_000_000
   public init() {}
 }
 
@@ -171,7 +176,11 @@ public final class Ingestor {
       }
     } catch let error as IngestError {
       throw error
-    } catch let error as InputError {
+    } catch let error as SQLiteError {
+      // The catalog failed: not the input's fault.
+      throw IngestError.catalog(file: path == "-" ? "<stdin>" : path, record: nil, underlying: error)
+    } catch {
+      // The input could not be read to the end (input, format and parse errors).
       report.status = .failed
       report.error = "\(error)"
       if let source {
@@ -179,9 +188,6 @@ public final class Ingestor {
           try catalog.finishSource(source.id, status: "failed", contentSHA256: nil, error: "\(error)")
         }
       }
-    } catch {
-      // Anything else comes from the catalog: it is not the input's fault.
-      throw IngestError.catalog(file: path == "-" ? "<stdin>" : path, record: nil, underlying: error)
     }
   }
 

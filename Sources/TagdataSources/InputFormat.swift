@@ -77,16 +77,19 @@ public enum InputFormat: String, Sendable, CaseIterable {
   /// starts with `>` or `ID   ` is still an SD file. Throws when nothing matches, or when the
   /// file has CR-only line ends, which no reader takes.
   public static func detect(_ head: [UInt8], file: String) throws -> InputFormat {
-    let view = HeadView(head)
-    if view.crOnly {
-      throw InputError.unsupported(
-        file: file,
-        message: "has CR-only line ends (classic Mac OS); convert them first, e.g. `tr '\\r' '\\n' < FILE | tagdata ingest -`")
-    }
+    var view = HeadView(head)
+    // CR-only line ends: XML and ASN.1 do not care; a line-based reader would see one line.
+    let crOnly = view.crOnly
+    if crOnly { view = HeadView(head.map { $0 == 0x0D ? 0x0A : $0 }) }
     var best: (format: InputFormat, score: Int)?
     for format in allCases {
       let score = entry(format).evidence(view)
       if score > 0, score > (best?.score ?? 0) { best = (format, score) }
+    }
+    if crOnly && (best?.format.resumesByOffset ?? true) {
+      throw InputError.unsupported(
+        file: file,
+        message: "has CR-only line ends (classic Mac OS); convert them first, e.g. `tr '\\r' '\\n' < FILE | tagdata ingest -`")
     }
     if let best { return best.format }
     let first = view.lines.first { !$0.isEmpty }.map { String(decoding: $0.prefix(60), as: UTF8.self) } ?? ""

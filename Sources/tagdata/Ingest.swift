@@ -48,6 +48,13 @@ struct Ingest: ParsableCommand {
   @Option(name: .shortAndLong, help: "Threads that read and canonicalize molecule structures (default: one per processor).")
   var jobs: Int?
 
+  @Option(help: ArgumentHelp("Quarantine records larger than this many bytes of text (their bytes are skipped, not held in memory).",
+                             valueName: "bytes"))
+  var maxRecordBytes = 256 << 20
+
+  @Option(help: ArgumentHelp("Quarantine molecules with more atoms than this.", valueName: "n"))
+  var maxAtoms = 1_000_000
+
   @Flag(help: "Print the per-file report as JSON on standard output.")
   var json = false
 
@@ -60,6 +67,10 @@ struct Ingest: ParsableCommand {
   func validate() throws {
     if batchSize < 1 { throw ValidationError("--batch-size must be at least 1") }
     if let jobs, jobs < 1 { throw ValidationError("--jobs must be at least 1") }
+    if maxRecordBytes < 1024 || maxRecordBytes > 512 << 20 {
+      throw ValidationError("--max-record-bytes must be between 1024 and \(512 << 20) (the catalog stores a field of at most 1 GB)")
+    }
+    if maxAtoms < 1 { throw ValidationError("--max-atoms must be at least 1") }
     if files.filter({ $0 == "-" }).count > 1 { throw ValidationError("standard input (-) can be read only once") }
   }
 
@@ -69,6 +80,8 @@ struct Ingest: ParsableCommand {
     options.batchSize = batchSize
     options.ambiguity = ambiguity
     if let jobs { options.workers = jobs }
+    options.maxRecordBytes = maxRecordBytes
+    options.maxAtoms = maxAtoms
     let ingestor = try Ingestor(catalog: catalog, options: options, arguments: CommandLine.arguments.joined(separator: " "))
     let tty = isatty(2) == 1 && !quiet
     if tty {
@@ -103,6 +116,8 @@ struct Ingest: ParsableCommand {
     switch r.status {
     case .alreadyIngested:
       return "\(r.path): already in the catalog, nothing to do"
+    case .failed where r.format == nil:
+      return "\(r.path): not read\n  error: \(r.error ?? "")"
     case .complete, .failed:
       let isMolecules = MoleculeFormat(rawValue: r.format ?? "") != nil
       var s = "\(r.path): \(r.records) records stored, \(r.quarantined) quarantined, "
