@@ -45,14 +45,17 @@ let package = Package(
     .target(name: "TagdataTrain", dependencies: ["TagdataIO", "TagdataSources"], swiftSettings: hotPath),
     .executableTarget(
       name: "tagdata",
-      dependencies: ["TagdataIngest", "TagdataChem", "TagdataSources", "TagdataTrain", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+      dependencies: [
+        "TagdataIO", "TagdataBio", "TagdataChem", "TagdataSources", "TagdataCatalog", "TagdataIngest", "TagdataTrain",
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+      ]),
 
-    .target(name: "TestSupport", dependencies: ["TagdataIO"], path: "Tests/TestSupport"),
+    .target(name: "TestSupport", path: "Tests/TestSupport"),
     .testTarget(name: "TagdataIOTests", dependencies: ["TagdataIO", "TestSupport"]),
     .testTarget(name: "TagdataBioTests", dependencies: ["TagdataBio"]),
     .testTarget(name: "TagdataChemTests", dependencies: ["TagdataChem", "TagdataSources", "TagdataIO", "TestSupport"]),
     .testTarget(name: "TagdataSourcesTests", dependencies: ["TagdataSources", "TagdataIO", "TestSupport"]),
-    .testTarget(name: "TagdataIngestTests", dependencies: ["TagdataIngest", "TagdataIO", "TestSupport"]),
+    .testTarget(name: "TagdataIngestTests", dependencies: ["TagdataIngest", "TagdataCatalog", "TagdataBio", "TagdataIO", "TestSupport"]),
     .testTarget(name: "TagdataTrainTests", dependencies: ["TagdataTrain", "TagdataIO", "TestSupport"]),
   ]
 )
