@@ -37,7 +37,7 @@ let package = Package(
     .target(name: "TagdataIO", dependencies: ["CZlib", "CBZ2", "CMalloc"], swiftSettings: hotPath),
     .target(name: "TagdataBio", dependencies: [.product(name: "Crypto", package: "swift-crypto")], swiftSettings: hotPath),
     .target(name: "TagdataChem", swiftSettings: hotPath),
-    .target(name: "TagdataSources", dependencies: ["TagdataIO", "TagdataBio", "TagdataChem", "CLibXML2"], swiftSettings: hotPath),
+    .target(name: "TagdataSources", dependencies: ["TagdataIO", "TagdataChem", "CLibXML2"], swiftSettings: hotPath),
     .target(name: "TagdataCatalog", dependencies: ["CSQLite3"], swiftSettings: hotPath),
     .target(
       name: "TagdataIngest", dependencies: ["TagdataIO", "TagdataBio", "TagdataChem", "TagdataSources", "TagdataCatalog"],
