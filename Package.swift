@@ -2,9 +2,9 @@
 //
 // tagdata: raw chemistry and biology dumps -> Tag-LLM training sets.
 // Modules follow the pipeline and depend one way:
-//   TagdataIO (bytes, decompression) -> TagdataBio (sequences), TagdataChem (molecules)
-//   -> TagdataSources (format readers)
-//   -> TagdataCatalog (SQLite) -> TagdataIngest (sources into the catalog) -> tagdata (CLI).
+//   TagdataIO (bytes, decompression) -> TagdataChem (molecules) -> TagdataSources (format readers);
+//   TagdataBio (sequences); TagdataCatalog (SQLite);
+//   all of them -> TagdataIngest (sources into the catalog) -> tagdata (CLI). See ARCHITECTURE.md.
 //   TagdataTrain (tensors, kernels, the compact trainer) stands beside them on OpenBLAS.
 import PackageDescription
 
