@@ -1,0 +1,205 @@
+import TagdataCatalog
+import TagdataChem
+import TagdataIO
+import TagdataSources
+
+/// A molecule record on its way to the catalog (prepared on worker threads as it is read).
+enum MoleculeItem: Sendable {
+  case prepared(PreparedMolecule)
+  case quarantine(Quarantined)
+
+  var location: RecordLocation {
+    switch self {
+    case let .prepared(m): return m.location
+    case let .quarantine(q): return q.location
+    }
+  }
+}
+
+struct MoleculeBatch: PipelineBatch {
+  var items: [MoleculeItem] = []
+  var count: Int { items.count }
+  mutating func moveLast(to other: inout MoleculeBatch) { other.items.append(items.removeLast()) }
+  mutating func removeAll() { items.removeAll(keepingCapacity: true) }
+}
+
+/// Molecules from a ``MoleculeReader`` into the catalog: structures are read and canonicalized
+/// on worker threads (``ParallelMoleculeSource``), in file order, and written by the writer
+/// thread. Quarantine rows go through the catalog's protein writer, which owns that table's
+/// batched insert.
+final class MoleculePipeline: RecordPipeline, @unchecked Sendable {
+  private let source: ParallelMoleculeSource
+  private let writer: MoleculeWriter
+  private let quarantineWriter: ProteinWriter
+  private var moleculesBefore = 0
+
+  init(reader: MoleculeReader, workers: Int, writer: MoleculeWriter, quarantineWriter: ProteinWriter) {
+    source = ParallelMoleculeSource(reader: reader, workers: workers)
+    self.writer = writer
+    self.quarantineWriter = quarantineWriter
+  }
+
+  /// Stops the worker threads.
+  func close() { source.close() }
+
+  func read(into batch: inout MoleculeBatch) throws -> ReadRecord? {
+    guard let item = try source.next() else { return nil }
+    batch.items.append(item)
+    if case .quarantine = item { return ReadRecord(location: item.location, quarantined: true) }
+    return ReadRecord(location: item.location, quarantined: false)
+  }
+
+  func write(_ batch: inout MoleculeBatch, source: Int64, run: Int64, current: inout RecordLocation?) throws -> Int {
+    for item in batch.items {
+      current = item.location
+      switch item {
+      case let .prepared(m): try Self.write(m, source: source, writer: writer, run: run)
+      case let .quarantine(q):
+        try quarantineWriter.quarantine(source: source, recordNo: q.location.index, line: q.line, offset: q.location.offset,
+                                        reason: q.reason, excerpt: q.excerpt, run: run)
+      }
+    }
+    try quarantineWriter.flush()
+    return 0
+  }
+
+  func writerStarted() { moleculesBefore = writer.newMolecules }
+  func writerFinished(_ report: inout FileReport) { report.newMolecules = writer.newMolecules - moleculesBefore }
+
+  private static func write(_ m: PreparedMolecule, source: Int64, writer: MoleculeWriter, run: Int64) throws {
+    let molecule = try writer.molecule(m.molecule)
+    let compound = try m.compound.map { try writer.compound($0, molecule: molecule) }
+    try writer.record(source: source, recordNo: m.location.index, line: m.location.line, offset: m.location.offset,
+                      molecule: molecule, compound: compound, title: m.title, run: run)
+  }
+}
+
+/// A molecule record read, checked and canonicalized, ready to write.
+struct PreparedMolecule: Sendable {
+  var location: RecordLocation
+  var molecule: MoleculeRow
+  var compound: CompoundRow?
+  var title: String?
+}
+
+/// Reads molecule records' structures into canonical rows. Not thread-safe (its SMILES writers
+/// keep scratch state): one per thread.
+final class MoleculePreparer {
+  private let isomericWriter = SmilesWriter(isomeric: true)
+  private let plainWriter = SmilesWriter(isomeric: false)
+
+  /// Reads a molecule record's structure, canonicalizes it, and canonicalizes PubChem's own
+  /// isomeric SMILES for comparison. Unreadable structures are quarantined with the reason and
+  /// the line it points to.
+  func prepare(_ r: MoleculeRecord) -> MoleculeItem {
+    let loc = r.location
+    func reject(_ reason: String, line: Int? = nil) -> MoleculeItem {
+      let name = r.cid.map { "CID \($0)" } ?? r.title.map { "record \($0)" } ?? ""
+      return .quarantine(Quarantined(location: loc, line: line ?? loc.line, reason: reason, excerpt: name))
+    }
+    let mol: Molecule
+    switch r.structure {
+    case let .molfile(block):
+      do {
+        mol = try Molfile.read(block: block).molecule
+      } catch {
+        return reject("molfile: \(error.message)", line: error.line > 0 ? loc.line + error.line - 1 : loc.line)
+      }
+    case let .smiles(text):
+      do {
+        mol = try Smiles.read(text)
+      } catch {
+        return reject("SMILES '\(text.prefix(80))': \(error)")
+      }
+    case let .table(table):
+      do {
+        mol = try table.molecule()
+      } catch {
+        return reject("structure: \(error.message)")
+      }
+    }
+    guard !mol.atoms.isEmpty else { return reject("the structure has no atoms") }
+    let smiles = isomericWriter.write(mol)
+    let row = MoleculeRow(smiles: smiles, connectivitySmiles: mol.hasStereoOrIsotopes ? plainWriter.write(mol) : smiles,
+                          formula: mol.formula, heavyAtoms: mol.atoms.reduce(0) { $0 + ($1.element == 1 ? 0 : 1) })
+    var compound: CompoundRow?
+    if let cid = r.cid {
+      var c = CompoundRow(cid: cid)
+      c.inchi = r.inchi
+      c.inchikey = r.inchikey
+      c.formula = r.formula
+      c.weight = r.weight
+      if let theirs = r.pubchemSmiles {
+        c.pubchemSmiles = theirs
+        if case let .smiles(text) = r.structure, text == theirs {
+          c.pubchemSmilesCanonical = smiles
+        } else {
+          do {
+            c.pubchemSmilesCanonical = isomericWriter.write(try Smiles.read(theirs))
+          } catch {
+            c.pubchemSmilesError = "\(error)"
+          }
+        }
+      }
+      compound = c
+    }
+    return .prepared(PreparedMolecule(location: loc, molecule: row, compound: compound, title: r.title))
+  }
+}
+
+/// Reads molecule records on the calling thread and prepares them on worker threads, handing
+/// the results back in file order. A read error is thrown after every record read before it
+/// has been handed back.
+final class ParallelMoleculeSource {
+  private let reader: MoleculeReader
+  private let pool: OrderedPool<[MoleculeEvent], [MoleculeItem]>
+  private var ready: [MoleculeItem] = []
+  private var readyIndex = 0
+  private var finished = false
+  private var readError: Error?
+  static let chunk = 16
+
+  init(reader: MoleculeReader, workers: Int) {
+    self.reader = reader
+    pool = OrderedPool(workers: workers) {
+      let preparer = MoleculePreparer()
+      return { events in
+        events.map { event in
+          switch event {
+          case let .record(r): return preparer.prepare(r)
+          case let .malformed(m):
+            return .quarantine(Quarantined(location: m.location, line: m.line, reason: m.reason, excerpt: m.excerpt))
+          }
+        }
+      }
+    }
+  }
+
+  func next() throws -> MoleculeItem? {
+    while readyIndex == ready.count {
+      while !finished && pool.inFlight < pool.depth {
+        var events: [MoleculeEvent] = []
+        do {
+          while events.count < Self.chunk, let e = try reader.next() { events.append(e) }
+        } catch {
+          readError = error
+        }
+        if events.count < Self.chunk { finished = true }
+        if !events.isEmpty { pool.submit(events) }
+      }
+      guard let results = pool.next() else {
+        if let e = readError {
+          readError = nil
+          throw e
+        }
+        return nil
+      }
+      ready = results
+      readyIndex = 0
+    }
+    defer { readyIndex += 1 }
+    return ready[readyIndex]
+  }
+
+  func close() { pool.close() }
+}
