@@ -1,6 +1,7 @@
 import ArgumentParser
 import TagdataChem
 import TagdataIO
+import TagdataSources
 
 extension Canon {
   struct SmilesCommand: ParsableCommand {
@@ -16,8 +17,11 @@ extension Canon {
         Line mode writes exactly one output line per input line, in order: a SMILES that cannot \
         be read gives an empty line (or none, with --skip-failed) and an error on standard \
         error with its line number and reason. Column mode rewrites the chosen column and \
-        passes the others through; a failed cell becomes empty. The exit code is 1 if any \
-        SMILES failed.
+        passes the others through; a failed cell becomes empty. CSV is read as RFC 4180 \
+        defines (quoted fields may hold commas, quotes and line breaks) and written back quoted \
+        where needed; TSV has no quoting. A row with the wrong number of fields or a quote that \
+        is never closed is reported with its line and passed through as read. The exit code is \
+        1 if any SMILES or row failed.
 
         Canonical form: aromatic (RDKit's aromaticity model) lower case unless --kekule, \
         stereo kept unless --no-isomeric, components sorted. A double bond of unknown geometry \
@@ -50,7 +54,6 @@ extension Canon {
     func run() throws {
       let writer = SmilesWriter(isomeric: !noIsomeric, kekule: kekule)
       let opened = try openInput(input)
-      let lines = LineReader(opened.source)
       let out = OutputBuffer()
       var failures = 0
       func canonical(_ text: ArraySlice<UInt8>, line: Int) -> String? {
@@ -63,24 +66,33 @@ extension Canon {
         }
       }
       if let column {
-        guard let header = try lines.nextLine() else { return }
-        let separator: UInt8 = header.contains(0x09) ? 0x09 : UInt8(ascii: ",")
-        let names = header.split(separator: separator, omittingEmptySubsequences: false).map { String(decoding: $0, as: UTF8.self) }
-        guard let index = names.firstIndex(of: column) else {
-          throw ValidationError("no column '\(column)' in the header (\(names.joined(separator: ", ")))")
+        let table = try DelimitedReader(source: opened.source)
+        guard let index = table.column(column) else {
+          throw ValidationError("no column '\(column)' in the header (\(table.header.joined(separator: ", ")))")
         }
-        out.write(Array(header))
-        out.write("\n")
-        while let l = try lines.nextLine() {
-          var fields = Array(l).split(separator: separator, omittingEmptySubsequences: false)
-          if index < fields.count, !fields[index].isEmpty {
-            let c = canonical(fields[index], line: lines.lineNumber) ?? ""
-            fields[index] = ArraySlice(c.utf8)
-          }
-          out.write(Array(fields.joined(separator: [separator])))
+        let dialect = table.dialect
+        func writeRow(_ fields: [[UInt8]]) {
+          out.write(Array(fields.map { DelimitedReader.quoted($0, dialect: dialect) }.joined(separator: [dialect.separator])))
           out.write("\n")
         }
+        writeRow(table.header.map { Array($0.utf8) })
+        while let event = try table.next() {
+          switch event {
+          case var .row(row):
+            if !row.fields[index].isEmpty {
+              let c = canonical(row.fields[index][...], line: row.line) ?? ""
+              row.fields[index] = Array(c.utf8)
+            }
+            writeRow(row.fields)
+          case let .malformed(damage):
+            // A damaged row is passed through as far as it was read, and counts as a failure.
+            failures += 1
+            warn("\(damage)")
+            writeRow(damage.fields)
+          }
+        }
       } else {
+        let lines = LineReader(opened.source)
         while let l = try lines.nextLine() {
           let bytes = Array(l)
           // The SMILES, with its CXSMILES block if one follows (`SMILES |ctu:3| name`).
