@@ -404,6 +404,11 @@ final class ASNTokenizer {
         eof = true
         return nil
       }
+      if consumed == 0 && end >= 3 && buffer[0] == 0xEF && buffer[1] == 0xBB && buffer[2] == 0xBF {
+        // A UTF-8 byte-order mark: not part of the value notation.
+        start = 3
+        consumed = 3
+      }
     }
     return buffer[start]
   }
@@ -430,7 +435,9 @@ final class ASNTokenizer {
       }
       return token(.assign)
     case UInt8(ascii: "\""):
-      // A string; "" inside stands for one quote. Strings may span lines.
+      // A string; "" inside stands for one quote. A string may span lines: as ASN.1 value
+      // notation defines (X.680, cstring), a line end and the blanks right before and after it
+      // are not part of the string (PubChem wraps long InChI strings so).
       advance()
       var text: [UInt8] = []
       while true {
@@ -443,6 +450,11 @@ final class ASNTokenizer {
             continue
           }
           break
+        }
+        if c == 0x0A || c == 0x0D {
+          while let last = text.last, last == 0x20 || last == 0x09 { text.removeLast() }
+          while let n = try byte(), n == 0x20 || n == 0x09 || n == 0x0A || n == 0x0D { advance() }
+          continue
         }
         text.append(c)
         if text.count > Self.maxTokenLength { throw error(at, "string longer than \(Self.maxTokenLength) bytes") }

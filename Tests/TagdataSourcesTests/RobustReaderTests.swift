@@ -1,0 +1,267 @@
+import Foundation
+import TagdataIO
+import TestSupport
+import Testing
+@testable import TagdataSources
+
+/// Every molecule event of some bytes, read with the reader their content calls for.
+func moleculeEvents(_ bytes: [UInt8], name: String = "mem", maxRecordBytes: Int? = nil) throws -> [MoleculeEvent] {
+  let source = MemorySource(bytes, name: name)
+  let head = try source.readPrefix(4096)
+  guard let format = MoleculeFormat.detect(head) else { return [] }
+  let reader = try makeMoleculeReader(format: format, source: PrefixedSource(prefix: head, inner: source),
+                                      limits: ReaderLimits(maxRecordBytes: maxRecordBytes ?? ReaderLimits().maxRecordBytes))
+  var out: [MoleculeEvent] = []
+  while let e = try reader.next() { out.append(e) }
+  return out
+}
+
+func proteinEvents(_ bytes: [UInt8], name: String = "mem", maxRecordBytes: Int? = nil) throws -> [ReadEvent] {
+  let source = MemorySource(bytes, name: name)
+  let head = try source.readPrefix(4096)
+  guard let format = ProteinFormat.detect(head) else { return [] }
+  let reader = try makeProteinReader(format: format, source: PrefixedSource(prefix: head, inner: source),
+                                     limits: ReaderLimits(maxRecordBytes: maxRecordBytes ?? ReaderLimits().maxRecordBytes))
+  var out: [ReadEvent] = []
+  while let e = try reader.next() { out.append(e) }
+  return out
+}
+
+func corpusBytes(_ file: String) throws -> [UInt8] { Array(try Data(contentsOf: TestSupport.corpus(file))) }
+
+extension ReadEvent {
+  var malformed: MalformedRecord? { if case let .malformed(m) = self { return m } else { return nil } }
+  var record: ProteinRecord? { if case let .record(r) = self { return r } else { return nil } }
+}
+
+extension MoleculeEvent {
+  var malformed: MalformedRecord? { if case let .malformed(m) = self { return m } else { return nil } }
+  var record: MoleculeRecord? { if case let .record(r) = self { return r } else { return nil } }
+}
+
+let bom: [UInt8] = [0xEF, 0xBB, 0xBF]
+
+@Suite struct ByteOrderMarkTests {
+  /// A file that starts with a UTF-8 byte-order mark reads exactly like the file without it.
+  @Test(arguments: ["uniprot/flat/multi_ex.txt", "uniprot/fasta/multi_ex.fasta", "uniprot/xml/multi_ex.xml"])
+  func proteinFiles(file: String) throws {
+    let plain = try proteinEvents(try corpusBytes(file))
+    let marked = try proteinEvents(bom + (try corpusBytes(file)))
+    #expect(plain.count == marked.count && !plain.isEmpty)
+    #expect(marked.allSatisfy { $0.malformed == nil }, "\(marked.compactMap(\.malformed))")
+    #expect(plain.first?.record?.accession == marked.first?.record?.accession)
+  }
+
+  @Test(arguments: ["pubchem/sdf/pubchem.200.sdf", "pubchem/asn/list.asn", "pubchem/xml/taxols.xml"])
+  func moleculeFiles(file: String) throws {
+    let plain = try moleculeEvents(try corpusBytes(file))
+    let marked = try moleculeEvents(bom + (try corpusBytes(file)))
+    #expect(plain.count == marked.count && !plain.isEmpty)
+    #expect(plain.filter { $0.malformed != nil }.count == marked.filter { $0.malformed != nil }.count)
+    #expect(plain.first?.record?.cid == marked.first?.record?.cid)
+  }
+
+  @Test func cidSmiles() throws {
+    let events = try moleculeEvents(bom + Array("1\tCCO\n2\tCCN\n".utf8))
+    #expect(events.count == 2 && events.allSatisfy { $0.malformed == nil })
+    #expect(events.first?.record?.cid == 1)
+  }
+
+  /// The mark is dropped only at the very start of the stream.
+  @Test func onlyAtTheStart() throws {
+    let lines = LineReader(MemorySource(bom + Array("a\n".utf8) + bom + Array("b\n".utf8), name: "m"))
+    #expect(try lines.nextLine().map { Array($0) } == Array("a".utf8))
+    #expect(try lines.nextLine().map { Array($0) } == bom + Array("b".utf8))
+    #expect(lines.lineOffset == 5)
+  }
+}
+
+@Suite struct ASNStringTests {
+  /// PubChem wraps long strings at the line end; the line end is not part of the string.
+  @Test func wrappedInChIIsJoined() throws {
+    for file in ["pubchem/asn/cid1.asn", "pubchem/asn/list.asn"] {
+      let events = try moleculeEvents(try corpusBytes(file))
+      let inchis = events.compactMap { $0.record?.inchi }
+      #expect(!inchis.isEmpty)
+      for inchi in inchis {
+        #expect(!inchi.contains("\n") && !inchi.contains("\r"), "\(file): \(inchi)")
+      }
+      #expect(inchis.contains("InChI=1/C9H17NO4/c1-7(11)14-8(5-9(12)13)6-10(2,3)4/h8H,5-6H2,1-4H3"), "\(inchis)")
+    }
+  }
+
+  @Test func blanksAroundTheLineEndAndDoubledQuotes() throws {
+    let text = "{ props { { urn { label \"x\" }, value sval \"ab  \r\n  cd\"\"e\n\nf\" } } }"
+    let c = PubChemASNReader.compound(try ASNValue.parse(ASNTokenizer(MemorySource(Array(text.utf8), name: "m"))))
+    #expect(c.props.first?.value == "abcd\"ef")
+  }
+}
+
+/// Lines of a shipped file, and the file back from lines.
+func corpusLines(_ file: String) throws -> [String] {
+  String(decoding: try corpusBytes(file), as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+}
+func joined(_ lines: [String]) -> [UInt8] { Array(lines.joined(separator: "\n").utf8) }
+
+@Suite struct SDFSplitTests {
+  /// The index of the k-th (0-based) `$$$$` line.
+  func delimiter(_ lines: [String], _ k: Int) -> Int { lines.indices.filter { lines[$0] == "$$$$" }[k] }
+
+  /// A missing `$$$$` does not swallow the next record: both are read, with their own data.
+  @Test func missingDelimiterSplitsTheRecords() throws {
+    let lines = try corpusLines("pubchem/sdf/pubchem.200.sdf")
+    let plain = try moleculeEvents(joined(lines))
+    var cut = lines
+    cut.remove(at: delimiter(lines, 1))
+    let events = try moleculeEvents(joined(cut))
+    #expect(events.count == plain.count && plain.count == 200)
+    #expect(events.compactMap(\.malformed).isEmpty, "\(events.compactMap(\.malformed))")
+    #expect(events.map(\.record?.cid) == plain.map(\.record?.cid))
+    #expect(events[2].location.line == plain[2].location.line - 1 && events[2].location.offset == plain[2].location.offset - 5)
+  }
+
+  /// No `$$$$` and no blank line after the last data value either.
+  @Test func missingDelimiterAndBlankLine() throws {
+    let lines = try corpusLines("pubchem/sdf/pubchem.200.sdf")
+    var cut = lines
+    let d = delimiter(lines, 0)
+    cut.removeSubrange((d - 1)...d)
+    let events = try moleculeEvents(joined(cut))
+    #expect(events.count == 200 && events.compactMap(\.malformed).isEmpty)
+    #expect(events[0].record?.cid == 6603170 && events[1].record?.cid == 6602966)
+  }
+
+  /// A molfile without `M  END` and without `$$$$`: that record is malformed, named at the line
+  /// where the next begins; the next is read.
+  @Test func missingEndAndDelimiter() throws {
+    let lines = try corpusLines("pubchem/sdf/pubchem.200.sdf")
+    var cut = lines
+    let d = delimiter(lines, 0)
+    let end = lines[..<d].lastIndex(of: "M  END")!
+    cut.removeSubrange(end...d)
+    let events = try moleculeEvents(joined(cut))
+    #expect(events.count == 200)
+    let bad = events[0].malformed
+    #expect(bad?.line == end + 1, "\(String(describing: bad))")
+    #expect(bad?.reason.contains("M  END") == true)
+    #expect(events[1].record?.cid == 6602966)
+    #expect(events.dropFirst().allSatisfy { $0.malformed == nil })
+  }
+
+  /// Data items right after the bonds: the molfile lacks `M  END`.
+  @Test func dataItemWithoutEnd() throws {
+    let lines = try corpusLines("pubchem/sdf/pubchem.200.sdf")
+    var cut = lines
+    let end = lines.firstIndex(of: "M  END")!
+    cut.remove(at: end)
+    let events = try moleculeEvents(joined(cut))
+    #expect(events.count == 200)
+    #expect(events[0].malformed?.line == end + 1, "\(events[0])")
+    #expect(events[1].record?.cid == 6602966)
+  }
+
+  /// A second `M  END` that cannot be split off is never merged silently.
+  @Test func secondEndIsMalformed() throws {
+    let lines = try corpusLines("pubchem/sdf/pubchem.200.sdf")
+    var cut = lines
+    let d = delimiter(lines, 0)
+    cut.insert("M  END", at: d)
+    let events = try moleculeEvents(joined(cut))
+    #expect(events.count == 200)
+    #expect(events[0].malformed?.line == d + 1, "\(events[0])")
+  }
+
+  /// A record over the size limit is skipped to its `$$$$` and named with the limit and line.
+  @Test func giantRecordIsSkipped() throws {
+    // The shipped molfile ends with its own `$$$$`, dropped here.
+    let mol = try corpusLines("pubchem/sdf/pubchem_paracetamol.mol").prefix { $0 != "$$$$" }.joined(separator: "\n")
+      .trimmingCharacters(in: .newlines) + "\n\n"
+    let big = String(repeating: String(repeating: "y", count: 79) + "\n", count: 2000)
+    let text = mol + "$$$$\n" + mol + "> <BIG>\n" + big + "\n$$$$\n" + mol + "$$$$\n"
+    let events = try moleculeEvents(Array(text.utf8), maxRecordBytes: 50_000)
+    #expect(events.count == 3, "\(events)")
+    guard events.count == 3 else { return }
+    #expect(events[0].record != nil && events[2].record != nil)
+    let m = events[1].malformed
+    #expect(m?.reason.contains("50000") == true && m?.reason.contains("line") == true, "\(String(describing: m))")
+    #expect((m?.line ?? 0) > events[1].location.line)
+  }
+
+  /// `$$$$` right after `$$$$` is an empty record, not the end of the file.
+  @Test func emptyRecordIsNotTheEnd() throws {
+    let mol = try corpusLines("pubchem/sdf/pubchem_paracetamol.mol").joined(separator: "\n")
+    let events = try moleculeEvents(Array((mol + "$$$$\n" + mol).utf8))
+    #expect(events.count == 2 && events.allSatisfy { $0.record != nil })
+  }
+}
+
+@Suite struct SwissProtCRC32Tests {
+  /// N33_HUMAN (Q13454) as Swiss-Prot release 38 printed it (1999): old ID line and a CRC32.
+  static let entry = """
+    ID   N33_HUMAN      STANDARD;      PRT;   348 AA.
+    AC   Q13454; Q14911; Q14912;
+    DT   15-JUL-1999 (Rel. 38, Created)
+    DE   N33 PROTEIN.
+    GN   N33.
+    OS   Homo sapiens (Human).
+    OC   Eukaryota; Metazoa; Chordata; Craniata; Vertebrata; Mammalia;
+    OC   Eutheria; Primates; Catarrhini; Hominidae; Homo.
+    KW   Transmembrane; Alternative splicing.
+    SQ   SEQUENCE   348 AA;  39676 MW;  75818910 CRC32;
+         MGARGAPSRR RQAGRRLRYL PTGSFPFLLL LLLLCIQLGG GQKKKENLLA EKVEQLMEWS
+         SRRSIFRMNG DKFRKFIKAP PRNYSMIVMF TALQPQRQCS VCRQANEEYQ ILANSWRYSS
+         AFCNKLFFSM VDYDEGTDVF QQLNMNSAPT FMHFPPKGRP KRADTFDLQR IGFAAEQLAK
+         WIADRTDVHI RVFRPPNYSG TIALALLVSL VGGLLYLRRN NLEFIYNKTG WAMVSLCIVF
+         AMTSGQMWNH IRGPPYAHKN PHNGQVSYIH GSSQAQFVAE SHIILVLNAA ITMGMVLLNE
+         AATSKGDVGK RRIICLVGLG LVVFFFSFLL SIFRSKYHGY PYSDLDFE
+    //
+
+    """
+
+  @Test func oldEntryIsRead() throws {
+    let events = try proteinEvents(Array(Self.entry.utf8))
+    guard let r = events.first?.record else {
+      Issue.record("not read: \(events)")
+      return
+    }
+    #expect(r.accession == "Q13454" && r.reviewed == true && r.declaredLength == 348 && r.declaredMass == 39676)
+    #expect(r.declaredCRC32 == 0x7581_8910 && r.declaredCRC64 == nil && r.checksumKind == .crc32)
+    #expect(r.checksumLine == 10)
+    // The declared value is the complement of zlib's CRC-32 of the residues.
+    #expect(r.sequence.withUnsafeBufferPointer { SwissProtCRC32.checksum($0) } == 0x7581_8910)
+    #expect(SwissProtCRC32.hex(0x0E7A_4E3D) == "0E7A4E3D")
+  }
+
+  @Test func currentEntryKeepsCRC64() throws {
+    let r = try proteinEvents(try corpusBytes("uniprot/flat/P60137.txt")).first?.record
+    #expect(r?.checksumKind == .crc64 && r?.declaredCRC32 == nil && (r?.checksumLine ?? 0) > 1)
+  }
+}
+
+@Suite struct DamageLineTests {
+  /// A bad SQ line far into an entry is named at its own line and column, not the entry's first.
+  @Test func badSQLineIsNamedWhereItIs() throws {
+    let lines = try corpusLines("uniprot/flat/P04439.txt")
+    let sq = lines.firstIndex { $0.hasPrefix("SQ   ") }!
+    var bad = lines
+    bad[sq] = bad[sq].replacingOccurrences(of: "CRC64;", with: "CRC99;")
+    let m = try proteinEvents(joined(bad)).first?.malformed
+    #expect(m?.line == sq + 1, "\(String(describing: m))")
+    #expect(m?.reason.contains("line \(sq + 1), column") == true, "\(String(describing: m))")
+    #expect(sq > 100)
+  }
+
+  @Test func lengthMismatchIsNamedAtTheSQLine() throws {
+    let lines = try corpusLines("uniprot/flat/P04439.txt")
+    let sq = lines.firstIndex { $0.hasPrefix("SQ   ") }!
+    var bad = lines
+    bad[0] = bad[0].replacingOccurrences(of: " 365 AA.", with: " 366 AA.")
+    let m = try proteinEvents(joined(bad)).first?.malformed
+    #expect(m?.line == sq + 1, "\(String(describing: m))")
+  }
+
+  @Test func cidSmilesNamesTheLine() throws {
+    let events = try moleculeEvents(Array("1\tCCO\n2\tCCN\nx2\tCC\n4\tC\n".utf8))
+    #expect(events[2].malformed?.line == 3 && events[2].malformed?.reason.contains("line 3, column 1") == true)
+  }
+}
