@@ -55,7 +55,7 @@ public func makeProteinReader(format: ProteinFormat, source: ByteSource, resume:
       ? FastaReader(lines: lines, firstRecordIndex: first, limits: limits)
       : UniProtFlatReader(lines: lines, firstRecordIndex: first, limits: limits)
   case .uniprotXML:
-    let reader = try UniProtXMLReader(source: source)
+    let reader = try UniProtXMLReader(source: source, limits: limits)
     if let resume {
       for _ in 0..<resume.recordIndex where try reader.next() != nil {}
     }

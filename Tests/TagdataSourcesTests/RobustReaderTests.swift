@@ -265,3 +265,84 @@ func joined(_ lines: [String]) -> [UInt8] { Array(lines.joined(separator: "\n").
     #expect(events[2].malformed?.line == 3 && events[2].malformed?.reason.contains("line 3, column 1") == true)
   }
 }
+
+@Suite struct XMLRecordDamageTests {
+  /// multi_ex.xml with `edit` applied to the text of its second entry.
+  func damagedSecondEntry(_ edit: (String) -> String) throws -> (events: [ReadEvent], entryLine: Int) {
+    let lines = try corpusLines("uniprot/xml/multi_ex.xml")
+    let starts = lines.indices.filter { lines[$0].hasPrefix("<entry") }
+    let second = starts[1], third = starts[2]
+    var out = Array(lines[..<second])
+    out.append(edit(lines[second..<third].joined(separator: "\n")))
+    out += lines[third...]
+    return (try proteinEvents(Array(out.joined(separator: "\n").utf8)), second + 1)
+  }
+
+  /// A Latin-1 byte inside one entry loses that entry only.
+  @Test func latin1ByteLosesOneEntry() throws {
+    let plain = try proteinEvents(try corpusBytes("uniprot/xml/multi_ex.xml"))
+    let lines = try corpusLines("uniprot/xml/multi_ex.xml")
+    let starts = lines.indices.filter { lines[$0].hasPrefix("<entry") }
+    var bytes: [UInt8] = []
+    var badLine = 0
+    for (k, l) in lines.enumerated() {
+      if k > 0 { bytes.append(0x0A) }
+      if badLine == 0, k > starts[1], l.contains("<fullName>") {
+        // "é" in Latin-1: one byte 0xE9, not UTF-8.
+        bytes += Array(l.replacingOccurrences(of: "<fullName>", with: "<fullName>Caf").utf8)
+        let at = bytes.lastIndex(of: UInt8(ascii: "f"))!
+        bytes.insert(0xE9, at: at + 1)
+        badLine = k + 1
+      } else {
+        bytes += Array(l.utf8)
+      }
+    }
+    let events = try proteinEvents(bytes)
+    #expect(events.count == plain.count && plain.count == 8)
+    let bad = events.compactMap(\.malformed)
+    #expect(bad.count == 1 && bad.first?.location.line == starts[1] + 1, "\(bad)")
+    #expect(bad.first?.line == badLine, "\(bad)")
+    #expect(events.compactMap(\.record?.accession) == plain.enumerated().filter { $0.offset != 1 }.compactMap(\.element.record?.accession))
+  }
+
+  /// 200 000 nested elements inside an entry: that entry is malformed, fast; the others are read.
+  @Test func deepNestingIsCapped() throws {
+    let started = Date()
+    let (events, entryLine) = try damagedSecondEntry {
+      $0.replacingOccurrences(of: "</entry>", with: String(repeating: "<a>", count: 200_000) + String(repeating: "</a>", count: 200_000) + "</entry>")
+    }
+    #expect(Date().timeIntervalSince(started) < 10)
+    #expect(events.count == 8)
+    let bad = events.compactMap(\.malformed)
+    #expect(bad.count == 1 && bad.first?.location.line == entryLine && bad.first?.reason.contains("deeper") == true, "\(bad)")
+  }
+
+  /// An entry without its end tag is malformed; the next entry is read.
+  @Test func missingEndTag() throws {
+    let (events, entryLine) = try damagedSecondEntry { $0.replacingOccurrences(of: "</entry>", with: "") }
+    #expect(events.count == 8)
+    let bad = events.compactMap(\.malformed)
+    #expect(bad.count == 1 && bad.first?.location.line == entryLine, "\(bad)")
+  }
+
+  /// An entry over the record limit is passed over and named with the limit.
+  @Test func giantEntry() throws {
+    // Under the limit, every entry is read.
+    let plain = try proteinEvents(try corpusBytes("uniprot/xml/multi_ex.xml"), maxRecordBytes: 200_000)
+    #expect(plain.count == 8 && plain.allSatisfy { $0.record != nil })
+    let (events, entryLine) = try damagedSecondEntry {
+      $0.replacingOccurrences(of: "</entry>", with: "<comment type=\"x\"><text>" + String(repeating: "z", count: 300_000)
+        + "</text></comment></entry>")
+    }
+    _ = events
+    let lines = try corpusLines("uniprot/xml/multi_ex.xml")
+    let starts = lines.indices.filter { lines[$0].hasPrefix("<entry") }
+    var out = lines
+    out.insert("<comment type=\"x\"><text>" + String(repeating: "z", count: 300_000) + "</text></comment>", at: starts[2] - 1)
+    let big = try proteinEvents(Array(out.joined(separator: "\n").utf8), maxRecordBytes: 200_000)
+    #expect(big.count == 8)
+    let bad = big.compactMap(\.malformed)
+    #expect(bad.count == 1 && bad.first?.location.line == entryLine && bad.first?.reason.contains("200000") == true, "\(bad)")
+    #expect((bad.first?.line ?? 0) > entryLine)
+  }
+}
