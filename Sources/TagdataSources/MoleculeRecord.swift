@@ -86,7 +86,8 @@ public func makeMoleculeReader(format: MoleculeFormat, source: ByteSource, resum
       ? PubChemSDFReader(lines: lines, firstRecordIndex: first, limits: limits)
       : CIDSmilesReader(lines: lines, firstRecordIndex: first, limits: limits)
   case .pubchemXML, .pubchemASN:
-    let reader: MoleculeReader = format == .pubchemXML ? try PubChemXMLReader(source: source) : PubChemASNReader(source: source)
+    let reader: MoleculeReader = format == .pubchemXML
+      ? try PubChemXMLReader(source: source, limits: limits) : PubChemASNReader(source: source, limits: limits)
     if let resume {
       for _ in 0..<resume.recordIndex where try reader.next() != nil {}
     }

@@ -346,3 +346,80 @@ func joined(_ lines: [String]) -> [UInt8] { Array(lines.joined(separator: "\n").
     #expect((bad.first?.line ?? 0) > entryLine)
   }
 }
+
+@Suite struct PubChemRecordDamageTests {
+  func cids(_ events: [MoleculeEvent]) -> [Int] { events.compactMap(\.record?.cid) }
+
+  /// `edit` applied to the lines of a shipped file.
+  func edited(_ file: String, maxRecordBytes: Int? = nil, _ edit: (inout [String]) -> Void) throws -> [MoleculeEvent] {
+    var lines = try corpusLines(file)
+    edit(&lines)
+    return try moleculeEvents(joined(lines), maxRecordBytes: maxRecordBytes)
+  }
+
+  /// A Latin-1 byte, or 200 000 nested elements, inside one compound of PubChem XML lose that
+  /// compound only.
+  @Test func xmlCompoundDamage() throws {
+    let plain = try moleculeEvents(try corpusBytes("pubchem/xml/taxols.xml"))
+    let lines = try corpusLines("pubchem/xml/taxols.xml")
+    // The compound of the second record (some compounds are bare references, not records).
+    let second = plain.compactMap(\.record)[1].location.line - 1
+    #expect(lines[second].contains("<PC-Compound>"))
+    // "é" in Latin-1 (one byte, 0xE9, not UTF-8) as text inside the compound.
+    let label = second + 1
+    var bytes = joined(Array(lines[...label])) + [UInt8(ascii: "x"), 0xE9, 0x0A]
+    bytes += joined(Array(lines[(label + 1)...]))
+    let latin1 = try moleculeEvents(bytes)
+    #expect(latin1.count == plain.count)
+    let bad = latin1.compactMap(\.malformed).filter { m in
+      !plain.contains { $0.malformed?.location.line == m.location.line && $0.malformed?.reason == m.reason }
+    }
+    // libxml2 names the line of the bad byte, or the next when the byte ends its line.
+    #expect(bad.count == 1 && abs((bad.first?.line ?? 0) - (label + 1)) <= 1 && bad.first?.location.line == second + 1,
+            "\(bad) \(second)")
+    #expect(Set(cids(plain)).subtracting(cids(latin1)).count <= 1 && cids(latin1).count >= cids(plain).count - 1)
+
+    let started = Date()
+    let deep = try edited("pubchem/xml/taxols.xml") {
+      $0.insert(String(repeating: "<x>", count: 200_000) + String(repeating: "</x>", count: 200_000), at: second + 1)
+    }
+    #expect(Date().timeIntervalSince(started) < 10)
+    #expect(deep.count == plain.count)
+    let deepBad = deep.compactMap(\.malformed).filter { m in
+      !plain.contains { $0.malformed?.location.index == m.location.index && $0.malformed?.reason == m.reason }
+    }
+    #expect(deepBad.count == 1 && deepBad.first?.location.line == second + 1 && deepBad.first?.reason.contains("deeper") == true,
+            "\(deepBad)")
+  }
+
+  /// Two compounds in a `PC-Compounds` list, made of cid1.asn; `first` edits the first one.
+  func compoundList(_ first: (String) -> String) throws -> [UInt8] {
+    let text = String(decoding: try corpusBytes("pubchem/asn/cid1.asn"), as: UTF8.self)
+    let value = String(text[text.range(of: "::=")!.upperBound...]).trimmingCharacters(in: .whitespacesAndNewlines)
+    return Array(("PC-Compounds ::= {\n" + first(value) + ",\n" + value + "\n}\n").utf8)
+  }
+
+  /// Deep nesting inside one compound of a PubChem ASN.1 list loses that compound only.
+  @Test func asnDeepNesting() throws {
+    #expect(try moleculeEvents(try compoundList { $0 }).map(\.record?.cid) == [1, 1])
+    let started = Date()
+    let deep = try moleculeEvents(try compoundList {
+      "{\n" + String(repeating: "{", count: 200_000) + String(repeating: "}", count: 200_000) + ",\n" + $0.dropFirst()
+    })
+    #expect(Date().timeIntervalSince(started) < 10)
+    #expect(deep.count == 2)
+    let bad = deep.first?.malformed
+    #expect(bad?.location.line == 2 && bad?.line == 3 && bad?.reason.contains("deeper") == true, "\(String(describing: bad))")
+    #expect(deep.last?.record?.cid == 1)
+  }
+
+  @Test func asnGiantRecord() throws {
+    let giant = try moleculeEvents(try compoundList {
+      "{\n  comment \"" + String(repeating: "z", count: 300_000) + "\",\n" + $0.dropFirst()
+    }, maxRecordBytes: 200_000)
+    #expect(giant.count == 2)
+    let bad = giant.first?.malformed
+    #expect(bad?.location.line == 2 && bad?.reason.contains("200000") == true, "\(String(describing: bad))")
+    #expect(giant.last?.record?.cid == 1)
+  }
+}
