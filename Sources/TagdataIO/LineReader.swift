@@ -184,6 +184,10 @@ public final class LineReader {
     let from = runPosition
     var lineEnd = nl
     if lineEnd > from && run[lineEnd - 1] == 0x0D { lineEnd -= 1 }
+    if lineEnd - from > maxLineLength && truncatesLongLines {
+      lastLineTruncated = true
+      lineEnd = from + maxLineLength
+    }
     runPosition = nl + 1
     count(line: nl + 1 - from)
     return UnsafeBufferPointer(start: run + from, count: lineEnd - from)

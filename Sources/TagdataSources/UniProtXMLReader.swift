@@ -222,6 +222,7 @@ public final class UniProtXMLReader: ProteinReader {
     case "proteinExistence":
       r.existence = attribute("type").flatMap { UniProtText.existenceLevel($0) }
     case "sequence", "representativeMember/sequence":
+      r.checksumLine = fileLine
       r.declaredLength = attribute("length").flatMap { Int($0) }
       r.declaredMass = attribute("mass").flatMap { Int($0) }
       r.declaredCRC64 = attribute("checksum").flatMap { CRC64Text.parse($0) }
@@ -333,51 +334,12 @@ public struct XMLError: Error, CustomStringConvertible, Sendable {
   public var description: String { "\(file): XML error at line \(line): \(message)" }
 }
 
-/// A libxml2 pull reader over a byte source: no network, no entity expansion, errors kept in
-/// the context.
-func makeXMLReader(_ source: ByteSource) throws -> (xmlTextReaderPtr, XMLInputContext) {
-  let context = XMLInputContext(source: source)
-  let unmanaged = Unmanaged.passRetained(context)
-  let options = Int32(XML_PARSE_NONET.rawValue | XML_PARSE_COMPACT.rawValue | XML_PARSE_HUGE.rawValue)
-  guard let r = xmlReaderForIO(xmlInputRead, xmlInputClose, unmanaged.toOpaque(), source.name, nil, options) else {
-    unmanaged.release()
-    throw XMLError(file: source.name, line: 0, message: "cannot create the XML reader")
-  }
-  xmlTextReaderSetStructuredErrorHandler(r, xmlStructuredError, unmanaged.toOpaque())
-  return (r, context)
-}
-
-/// Why a pull reader stopped: the input's own error (I/O, decompression) or the XML error, with
-/// its line.
-func readError(_ reader: xmlTextReaderPtr, _ context: XMLInputContext) -> Error {
-  let line = Int(xmlTextReaderGetParserLineNumber(reader))
-  return context.inputError
-    ?? XMLError(file: context.source.name, line: line, message: context.lastMessage ?? "XML is not well-formed")
-}
-
-/// Shared with the libxml2 callbacks: the byte source and the first error seen.
+/// Shared with libxml2's error callback: the byte source (for its name) and the first error seen.
 final class XMLInputContext {
   let source: ByteSource
   var inputError: Error?
   var lastMessage: String?
   init(source: ByteSource) { self.source = source }
-}
-
-private func xmlInputRead(_ ctx: UnsafeMutableRawPointer?, _ buffer: UnsafeMutablePointer<CChar>?, _ len: Int32) -> Int32 {
-  guard let ctx, let buffer, len > 0 else { return -1 }
-  let context = Unmanaged<XMLInputContext>.fromOpaque(ctx).takeUnretainedValue()
-  do {
-    let n = try context.source.read(into: UnsafeMutableRawBufferPointer(start: buffer, count: Int(len)))
-    return Int32(n)
-  } catch {
-    context.inputError = error
-    return -1
-  }
-}
-
-private func xmlInputClose(_ ctx: UnsafeMutableRawPointer?) -> Int32 {
-  if let ctx { Unmanaged<XMLInputContext>.fromOpaque(ctx).release() }
-  return 0
 }
 
 func xmlStructuredError(_ ctx: UnsafeMutableRawPointer?, _ error: xmlErrorPtr?) {

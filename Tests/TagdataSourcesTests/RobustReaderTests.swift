@@ -423,3 +423,40 @@ func joined(_ lines: [String]) -> [UInt8] { Array(lines.joined(separator: "\n").
     #expect(giant.last?.record?.cid == 1)
   }
 }
+
+@Suite struct RecordLimitTests {
+  /// A record over the limit between two good ones: malformed, named with the limit and the line
+  /// where it passed it; its neighbours are read.
+  @Test func fasta() throws {
+    let text = ">a\nMKTAYIAK\n>giant\n" + String(repeating: String(repeating: "A", count: 60) + "\n", count: 2000) + ">b\nMKTAYIAKQR\n"
+    let events = try proteinEvents(Array(text.utf8), maxRecordBytes: 50_000)
+    #expect(events.count == 3 && events[0].record?.label == "a" && events[2].record?.label == "b")
+    let m = events[1].malformed
+    #expect(m?.reason.contains("50000") == true && m?.location.line == 3 && (m?.line ?? 0) > 800, "\(String(describing: m))")
+  }
+
+  @Test func fastaOneLongLine() throws {
+    let text = ">a\nMKTAYIAK\n>giant\n" + String(repeating: "A", count: 200_000) + "\n>b\nMKTAYIAKQR\n"
+    let events = try proteinEvents(Array(text.utf8), maxRecordBytes: 50_000)
+    #expect(events.count == 3 && events[1].malformed?.line == 4 && events[2].record?.label == "b")
+  }
+
+  @Test func flat() throws {
+    let entry = String(decoding: try corpusBytes("uniprot/flat/P60137.txt"), as: UTF8.self)
+    let sq = entry.range(of: "SQ   ")!.lowerBound
+    let giant = entry[..<sq].replacingOccurrences(of: "P60137", with: "Q00001")
+      + String(repeating: "CC   " + String(repeating: "x", count: 74) + "\n", count: 2000) + entry[sq...]
+    let events = try proteinEvents(Array((entry + giant + entry.replacingOccurrences(of: "P60137", with: "Q00002")).utf8),
+                                   maxRecordBytes: 50_000)
+    #expect(events.count == 3 && events[0].record?.accession == "P60137" && events[2].record?.accession == "Q00002")
+    let m = events[1].malformed
+    #expect(m?.reason.contains("50000") == true && (m?.line ?? 0) > (m?.location.line ?? 0), "\(String(describing: m))")
+  }
+
+  @Test func cidSmiles() throws {
+    let text = "1\tCCO\n2\t" + String(repeating: "C", count: 100_000) + "\n3\tCCN\n"
+    let events = try moleculeEvents(Array(text.utf8), maxRecordBytes: 50_000)
+    #expect(events.count == 3 && events[0].record?.cid == 1 && events[2].record?.cid == 3)
+    #expect(events[1].malformed?.line == 2 && events[1].malformed?.reason.contains("50000") == true)
+  }
+}
