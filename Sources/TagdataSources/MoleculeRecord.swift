@@ -119,8 +119,9 @@ public final class PubChemSDFReader: MoleculeReader {
     }
     if let c = tag("PUBCHEM_COMPOUND_CID") {
       guard let cid = Int(c), cid > 0 else {
-        return .malformed(MalformedRecord(location: r.location, line: r.location.line,
-                                          reason: "PUBCHEM_COMPOUND_CID is not a positive integer: '\(c.prefix(40))'",
+        let line = r.line(of: "PUBCHEM_COMPOUND_CID") ?? r.location.line
+        return .malformed(MalformedRecord(location: r.location, line: line,
+                                          reason: "PUBCHEM_COMPOUND_CID at line \(line) is not a positive integer: '\(c.prefix(40))'",
                                           excerpt: m.title ?? ""))
       }
       m.cid = cid

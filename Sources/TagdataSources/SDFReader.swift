@@ -10,8 +10,16 @@ public struct SDFRecord: Sendable {
   /// Damage that makes the record unusable (a molfile without `M  END`, a record over the size
   /// limit), with the line it is at; nil for a sound record.
   public var problem: (line: Int, reason: String)?
+  /// The line of each data item's header (`> <TAG>`), in the order of ``data``.
+  public var dataLines: [Int] = []
 
   public func value(_ tag: String) -> String? { data.first { $0.tag == tag }?.value }
+
+  /// The line of the first value line of data item `tag`.
+  public func line(of tag: String) -> Int? {
+    guard let k = data.firstIndex(where: { $0.tag == tag }), k < dataLines.count else { return nil }
+    return dataLines[k] + 1
+  }
 
   /// The molfile's first line (its title), blanks trimmed.
   public var title: String { molfile.isEmpty ? "" : molfile.text(0).trimmingCharacters() }
@@ -71,6 +79,8 @@ public final class SDFReader {
   private struct State {
     var molfile = MolBlock()
     var data: [(String, String)] = []
+    var dataLines: [Int] = []
+    var tagLine = 0
     var start: (line: Int, offset: Int64)?
     var inData = false
     var tag: String?
@@ -84,18 +94,23 @@ public final class SDFReader {
     var recent: [(Int, Int64)] = []
 
     mutating func closeItem() {
-      if let t = tag { data.append((t, value.joined(separator: "\n"))) }
+      if let t = tag {
+        data.append((t, value.joined(separator: "\n")))
+        dataLines.append(tagLine)
+      }
       tag = nil
       value = []
     }
 
     /// A data-section line, taken as data.
-    mutating func item(_ raw: [UInt8]) {
+    mutating func item(_ l: Line) {
+      let raw = l.bytes
       var n = raw.count
       while n > 0, raw[n - 1] == 0x0D { n -= 1 }
       let line = raw[0..<n]
       if line.first == UInt8(ascii: ">") {
         closeItem()
+        tagLine = l.number
         if let open = line.firstIndex(of: UInt8(ascii: "<")),
           let close = line[(open + 1)...].firstIndex(of: UInt8(ascii: ">"))
         {
@@ -111,7 +126,7 @@ public final class SDFReader {
     }
 
     mutating func flush() {
-      for l in pending { item(l.bytes) }
+      for l in pending { item(l) }
       pending = []
       closeItem()
     }
@@ -138,6 +153,7 @@ public final class SDFReader {
       s.tooLarge = true
       s.problem = (number, limits.tooLarge(line: number))
       s.data = []
+      s.dataLines = []
       s.pending = []
       s.tag = nil
       s.value = []
@@ -185,7 +201,7 @@ public final class SDFReader {
       s.problem = (number, "a second M  END at line \(number): the record before it lacks its $$$$ line")
     }
     s.pending.append(Line(bytes: Array(raw), number: number, offset: offset))
-    if s.pending.count > 3 { s.item(s.pending.removeFirst().bytes) }
+    if s.pending.count > 3 { s.item(s.pending.removeFirst()) }
     return .more
   }
 
@@ -239,6 +255,6 @@ public final class SDFReader {
     guard let start = s.start, !s.molfile.isEmpty || s.problem != nil else { return nil }
     defer { index += 1 }
     return SDFRecord(location: RecordLocation(index: index, line: start.line, offset: start.offset), molfile: s.molfile,
-                     data: s.data, problem: s.problem)
+                     data: s.data, problem: s.problem, dataLines: s.dataLines)
   }
 }

@@ -260,6 +260,14 @@ func joined(_ lines: [String]) -> [UInt8] { Array(lines.joined(separator: "\n").
     #expect(m?.line == sq + 1, "\(String(describing: m))")
   }
 
+  @Test func sdfCIDIsNamedAtItsLine() throws {
+    var lines = try corpusLines("pubchem/sdf/pubchem.200.sdf")
+    let tag = lines.firstIndex { $0.contains("<PUBCHEM_COMPOUND_CID>") }!
+    lines[tag + 1] = "abc"
+    let m = try moleculeEvents(joined(lines)).first?.malformed
+    #expect(m?.line == tag + 2 && m?.reason.contains("line \(tag + 2)") == true, "\(String(describing: m))")
+  }
+
   @Test func cidSmilesNamesTheLine() throws {
     let events = try moleculeEvents(Array("1\tCCO\n2\tCCN\nx2\tCC\n4\tC\n".utf8))
     #expect(events[2].malformed?.line == 3 && events[2].malformed?.reason.contains("line 3, column 1") == true)
