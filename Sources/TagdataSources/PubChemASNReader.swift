@@ -114,7 +114,11 @@ public final class PubChemASNReader: MoleculeReader {
         tokens.dropLookahead()
         do {
           while tokens.depth > outside {
-            if case .end = try tokens.next().kind { break }
+            if case .end = try tokens.next().kind {
+              // Unbalanced after all: the input ends inside the value.
+              failed = ASNError(file: tokens.name, line: e.line, message: "\(e.message); the input ends inside this value")
+              return
+            }
           }
           return
         } catch let again as ASNSyntaxError {
