@@ -221,3 +221,26 @@ public final class Bzip2Source: ByteSource {
     return n
   }
 }
+
+/// The CRC32 that Swiss-Prot entries before release 40 (2001) declare on their SQ line
+/// (`75818910 CRC32;`): the bitwise complement of the CRC-32 of zlib, Ethernet and PNG
+/// (reflected polynomial 0xEDB88320) over the residues as written.
+public enum SwissProtCRC32 {
+  public static func checksum(_ bytes: UnsafeBufferPointer<UInt8>) -> UInt32 {
+    var crc: UInt = 0
+    var rest = bytes
+    // zlib takes at most 2^32 - 1 bytes a call.
+    while !rest.isEmpty {
+      let n = min(rest.count, 1 << 30)
+      crc = CZlib.crc32(crc, rest.baseAddress, UInt32(n))
+      rest = UnsafeBufferPointer(rebasing: rest[n...])
+    }
+    return ~UInt32(truncatingIfNeeded: crc)
+  }
+
+  /// Eight upper-case hex digits, as Swiss-Prot prints it.
+  public static func hex(_ value: UInt32) -> String {
+    let digits = String(value, radix: 16, uppercase: true)
+    return String(repeating: "0", count: 8 - digits.count) + digits
+  }
+}

@@ -13,7 +13,15 @@ public final class LineReader {
   private var start = 0  // first unread byte
   private var end = 0  // one past the last valid byte
   private var eof = false
-  private let maxLineLength: Int
+  /// Longest line handed out whole. A longer line is an error, or with ``truncatesLongLines``
+  /// is handed out cut to this length (``lastLineTruncated``), the rest passed over unbuffered.
+  public var maxLineLength: Int
+  /// Hand out overlong lines cut, instead of failing on them.
+  public var truncatesLongLines = false
+  /// The line most recently returned was cut at ``maxLineLength``.
+  public private(set) var lastLineTruncated = false
+  /// The rest of a cut line is still to be passed over (copying mode).
+  private var skipRest = false
   /// Number of the line most recently returned (1-based; 0 before the first).
   public private(set) var lineNumber = 0
   /// Byte offset of the start of the line most recently returned.
@@ -28,6 +36,8 @@ public final class LineReader {
   private var run: UnsafePointer<UInt8>?
   private var runPosition = 0
   private var runCount = 0
+  /// The next line is the first of the stream: a UTF-8 byte-order mark before it is dropped.
+  private var atStart = true
 
   public init(_ source: ByteSource, bufferSize: Int = 1 << 20, maxLineLength: Int = 1 << 28) {
     self.source = source
@@ -45,10 +55,28 @@ public final class LineReader {
   public func assumePosition(offset: Int64, line: Int) {
     self.offset = offset
     self.lineNumber = line - 1
+    atStart = offset == 0
   }
 
-  /// The next line without its terminator, or nil at end of input.
+  /// The next line without its terminator, or nil at end of input. A UTF-8 byte-order mark at
+  /// the start of the stream is not part of the first line (it still counts in the offsets).
   public func nextLine() throws -> UnsafeBufferPointer<UInt8>? {
+    if atStart {
+      atStart = false
+      guard let line = try nextRawLine() else { return nil }
+      if line.count >= 3 && line[0] == 0xEF && line[1] == 0xBB && line[2] == 0xBF {
+        return UnsafeBufferPointer(rebasing: line[3...])
+      }
+      return line
+    }
+    return try nextRawLine()
+  }
+
+  private func nextRawLine() throws -> UnsafeBufferPointer<UInt8>? {
+    if lastLineTruncated {
+      lastLineTruncated = false
+      if skipRest { try passRestOfLine() }
+    }
     if lends { return try nextLentLine() }
     var scanFrom = start
     while true {
@@ -68,7 +96,18 @@ public final class LineReader {
       }
       let pending = end - start
       if pending > maxLineLength {
-        throw InputError.lineTooLong(file: source.name, line: lineNumber + 1, limit: maxLineLength)
+        guard truncatesLongLines else {
+          throw InputError.lineTooLong(file: source.name, line: lineNumber + 1, limit: maxLineLength)
+        }
+        // The first bytes, as the line; the rest is passed over on the next call.
+        lastLineTruncated = true
+        skipRest = true
+        let from = start
+        lineNumber += 1
+        lineOffset = offset
+        offset += Int64(pending)
+        start = end
+        return UnsafeBufferPointer(start: storage + from, count: maxLineLength)
       }
       // Compact, grow if the current line fills the buffer, then read more.
       if start > 0 {
@@ -89,11 +128,33 @@ public final class LineReader {
     }
   }
 
+  /// Passes over the bytes up to and including the next `\n` without keeping them (copying mode).
+  private func passRestOfLine() throws {
+    skipRest = false
+    while true {
+      if start < end, let nl = memchrIndex(from: start) {
+        offset += Int64(nl + 1 - start)
+        start = nl + 1
+        return
+      }
+      offset += Int64(end - start)
+      start = 0
+      end = 0
+      if eof { return }
+      let n = try source.read(into: UnsafeMutableRawBufferPointer(start: storage, count: capacity))
+      if n == 0 { eof = true } else { end = n }
+    }
+  }
+
   /// The next line that does not start with a two-byte code marked in `skip` (indexed by the
   /// code as a big-endian `UInt16`) followed by a blank; lines passed over still count in
   /// ``lineNumber`` and the offsets. For formats whose readers ignore most line types.
   public func nextLine(skipping skip: UnsafePointer<Bool>) throws -> UnsafeBufferPointer<UInt8>? {
-    if lends, let run {
+    if lastLineTruncated {
+      lastLineTruncated = false
+      if skipRest { try passRestOfLine() }
+    }
+    if lends, !atStart, let run {
       // Lines inside the lent run are passed over in this loop, with no call per line.
       while runPosition < runCount, let p = memchr(run + runPosition, 0x0A, runCount - runPosition) {
         let nl = run.distance(to: p.assumingMemoryBound(to: UInt8.self))
@@ -123,6 +184,10 @@ public final class LineReader {
     let from = runPosition
     var lineEnd = nl
     if lineEnd > from && run[lineEnd - 1] == 0x0D { lineEnd -= 1 }
+    if lineEnd - from > maxLineLength && truncatesLongLines {
+      lastLineTruncated = true
+      lineEnd = from + maxLineLength
+    }
     runPosition = nl + 1
     count(line: nl + 1 - from)
     return UnsafeBufferPointer(start: run + from, count: lineEnd - from)
@@ -131,9 +196,18 @@ public final class LineReader {
   private func nextLentLine() throws -> UnsafeBufferPointer<UInt8>? {
     // A line that runs past the end of a run is gathered in `storage`.
     var gathered = 0
+    // Bytes of a cut line passed over, not gathered.
+    var dropped = 0
     func gather(_ bytes: UnsafePointer<UInt8>, _ n: Int) throws {
       if gathered + n > maxLineLength {
-        throw InputError.lineTooLong(file: source.name, line: lineNumber + 1, limit: maxLineLength)
+        guard truncatesLongLines else {
+          throw InputError.lineTooLong(file: source.name, line: lineNumber + 1, limit: maxLineLength)
+        }
+        lastLineTruncated = true
+        let take = max(0, maxLineLength - gathered)
+        dropped += n - take
+        if take > 0 { try gather(bytes, take) }
+        return
       }
       if gathered + n > capacity {
         var bigger = capacity * 2
@@ -148,8 +222,8 @@ public final class LineReader {
       gathered += n
     }
     func gatheredLine(consumed: Int) -> UnsafeBufferPointer<UInt8> {
-      count(line: consumed)
-      let end = gathered > 0 && storage[gathered - 1] == 0x0D ? gathered - 1 : gathered
+      count(line: consumed + dropped)
+      let end = gathered > 0 && storage[gathered - 1] == 0x0D && dropped == 0 ? gathered - 1 : gathered
       return UnsafeBufferPointer(start: storage, count: end)
     }
     while true {

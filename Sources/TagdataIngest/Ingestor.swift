@@ -147,7 +147,7 @@ public final class Ingestor {
       report.resumedAfter = state.recordsDone
       let pump = Pump(catalog: catalog, run: run, batchSize: options.batchSize, onProgress: onProgress)
       let file = opened.source.name
-      switch format.reader(source: content, resume: resume) {
+      switch format.reader(source: content, resume: resume, limits: ReaderLimits(maxRecordBytes: options.maxRecordBytes)) {
       case let .proteins(reader):
         let pipeline = ProteinPipeline(reader: try reader(), writer: writer, canonicalizer: canonicalizer)
         try pump.run(pipeline, source: state.id, file: file, prefetch: prefetch, totalBytes: opened.file.size, report: &report)

@@ -186,14 +186,26 @@ final class ProteinPreparer {
   /// forms the catalog stores, in the same arena as the record.
   func prepare(_ r: PackedProtein, in arena: inout ProteinArena) -> ProteinOutcome {
     let loc = r.location
-    func reject(_ reason: String) -> ProteinOutcome {
+    // A declared length or checksum that does not match is named at the line declaring it.
+    func reject(_ reason: String, line: Int? = nil) -> ProteinOutcome {
       let name = [r.accessions.count > 0 ? arena.pieces[Int(r.accessions.start)] : .none, r.entryName, r.label]
         .first { !$0.isNone }.flatMap { arena.string($0) }
-      return .rejected(Quarantined(location: loc, line: loc.line, reason: reason, excerpt: name.map { "record \($0)" } ?? ""))
+      let at = line ?? loc.line
+      return .rejected(Quarantined(location: loc, line: at, reason: line == nil ? reason : "\(reason) (line \(at))",
+                                   excerpt: name.map { "record \($0)" } ?? ""))
     }
     let length = Int(max(0, r.sequence.count))
     if let declared = r.declaredLength, declared != length {
-      return reject("sequence has \(length) residues but the entry declares \(declared)")
+      return reject("sequence has \(length) residues but the entry declares \(declared)", line: r.checksumLine)
+    }
+    if let declared = r.declaredCRC32 {
+      let crc32 = arena.bytes.withUnsafeBufferPointer { b in
+        SwissProtCRC32.checksum(ProteinArena.view(b, r.sequence) ?? UnsafeBufferPointer(start: nil, count: 0))
+      }
+      if crc32 != declared {
+        return reject("CRC32 mismatch: sequence gives \(SwissProtCRC32.hex(crc32)), the entry declares "
+          + SwissProtCRC32.hex(declared), line: r.checksumLine)
+      }
     }
     scratch.removeAll(keepingCapacity: true)
     let (rawCRC, failure) = arena.bytes.withUnsafeBufferPointer { b in
@@ -201,7 +213,8 @@ final class ProteinPreparer {
       return (CRC64.checksum(raw), canonicalizer.canonicalize(raw, appendingTo: &scratch))
     }
     if let declared = r.declaredCRC64, rawCRC != declared {
-      return reject("CRC64 mismatch: sequence gives \(CRC64.hex(rawCRC)), the entry declares \(CRC64.hex(declared))")
+      return reject("CRC64 mismatch: sequence gives \(CRC64.hex(rawCRC)), the entry declares \(CRC64.hex(declared))",
+                    line: r.checksumLine)
     }
     if let failure { return reject("sequence: \(failure)") }
     // The raw residues are the canonical ones whenever canonicalization changed nothing; then

@@ -10,9 +10,12 @@ public final class FastaReader: ProteinReader {
   private var recordIndex: Int
   private var header: (line: Int, offset: Int64, text: [UInt8])?
 
-  public init(lines: LineReader, firstRecordIndex: Int = 0) {
+  private let limits: ReaderLimits
+
+  public init(lines: LineReader, firstRecordIndex: Int = 0, limits: ReaderLimits = ReaderLimits()) {
     self.lines = lines
     self.recordIndex = firstRecordIndex
+    self.limits = limits
   }
 
   public func next() throws -> ReadEvent? {
@@ -35,15 +38,28 @@ public final class FastaReader: ProteinReader {
     let h = header!
     header = nil
     var seq = [UInt8]()
+    // The line where the record passed the size limit; from there on nothing is kept.
+    var tooLarge: Int?
+    if h.text.count + 1 > limits.maxRecordBytes { tooLarge = h.line }
     while let l = try lines.nextLine() {
       if l.first == UInt8(ascii: ">") {
         header = (lines.lineNumber, lines.lineOffset, Array(l.dropFirst()))
         break
       }
+      if tooLarge != nil { continue }
+      if lines.lastLineTruncated || lines.offset - h.offset > Int64(limits.maxRecordBytes) {
+        tooLarge = lines.lineNumber
+        seq = []
+        continue
+      }
       seq.append(contentsOf: l)
     }
     let loc = RecordLocation(index: recordIndex, line: h.line, offset: h.offset)
     recordIndex += 1
+    if let line = tooLarge {
+      return .malformed(MalformedRecord(location: loc, line: line, reason: limits.tooLarge(line: line),
+                                        excerpt: String(decoding: h.text.prefix(60), as: UTF8.self)))
+    }
     var r = ProteinRecord(format: .fasta, location: loc)
     Self.parseHeader(String(decoding: h.text, as: UTF8.self), into: &r)
     r.sequence = seq

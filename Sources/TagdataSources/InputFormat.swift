@@ -48,16 +48,17 @@ public enum InputFormat: String, Sendable, CaseIterable {
   public var kind: Kind { Self.entry(self).kind }
   public var resumesByOffset: Bool { Self.entry(self).resumesByOffset }
 
-  /// The reader for this format over a decompressed stream, positioned at `resume` when given.
-  public func reader(source: ByteSource, resume: ResumePoint? = nil) -> Reader {
+  /// The reader for this format over a decompressed stream, positioned at `resume` when given,
+  /// keeping to `limits`.
+  public func reader(source: ByteSource, resume: ResumePoint? = nil, limits: ReaderLimits = ReaderLimits()) -> Reader {
     switch self {
-    case .uniprotFlat: return .proteins { try makeProteinReader(format: .uniprotFlat, source: source, resume: resume) }
-    case .uniprotXML: return .proteins { try makeProteinReader(format: .uniprotXML, source: source, resume: resume) }
-    case .fasta: return .proteins { try makeProteinReader(format: .fasta, source: source, resume: resume) }
-    case .sdf: return .molecules { try makeMoleculeReader(format: .sdf, source: source, resume: resume) }
-    case .cidSmiles: return .molecules { try makeMoleculeReader(format: .cidSmiles, source: source, resume: resume) }
-    case .pubchemXML: return .molecules { try makeMoleculeReader(format: .pubchemXML, source: source, resume: resume) }
-    case .pubchemASN: return .molecules { try makeMoleculeReader(format: .pubchemASN, source: source, resume: resume) }
+    case .uniprotFlat: return .proteins { try makeProteinReader(format: .uniprotFlat, source: source, resume: resume, limits: limits) }
+    case .uniprotXML: return .proteins { try makeProteinReader(format: .uniprotXML, source: source, resume: resume, limits: limits) }
+    case .fasta: return .proteins { try makeProteinReader(format: .fasta, source: source, resume: resume, limits: limits) }
+    case .sdf: return .molecules { try makeMoleculeReader(format: .sdf, source: source, resume: resume, limits: limits) }
+    case .cidSmiles: return .molecules { try makeMoleculeReader(format: .cidSmiles, source: source, resume: resume, limits: limits) }
+    case .pubchemXML: return .molecules { try makeMoleculeReader(format: .pubchemXML, source: source, resume: resume, limits: limits) }
+    case .pubchemASN: return .molecules { try makeMoleculeReader(format: .pubchemASN, source: source, resume: resume, limits: limits) }
     }
   }
 

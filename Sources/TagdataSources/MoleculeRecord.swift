@@ -75,17 +75,19 @@ extension MoleculeFormat {
 
 /// Makes the reader for a molecule format, positioned at `resume` when given (line formats skip
 /// to the byte offset; XML and ASN.1 are re-read and the first records dropped).
-public func makeMoleculeReader(format: MoleculeFormat, source: ByteSource, resume: ResumePoint? = nil) throws
+public func makeMoleculeReader(format: MoleculeFormat, source: ByteSource, resume: ResumePoint? = nil,
+                               limits: ReaderLimits = ReaderLimits()) throws
   -> MoleculeReader
 {
   switch format {
   case .sdf, .cidSmiles:
-    let (lines, first) = try positionedLines(source, resume)
+    let (lines, first) = try positionedLines(source, resume, limits)
     return format == .sdf
-      ? PubChemSDFReader(lines: lines, firstRecordIndex: first)
-      : CIDSmilesReader(lines: lines, firstRecordIndex: first)
+      ? PubChemSDFReader(lines: lines, firstRecordIndex: first, limits: limits)
+      : CIDSmilesReader(lines: lines, firstRecordIndex: first, limits: limits)
   case .pubchemXML, .pubchemASN:
-    let reader: MoleculeReader = format == .pubchemXML ? try PubChemXMLReader(source: source) : PubChemASNReader(source: source)
+    let reader: MoleculeReader = format == .pubchemXML
+      ? try PubChemXMLReader(source: source, limits: limits) : PubChemASNReader(source: source, limits: limits)
     if let resume {
       for _ in 0..<resume.recordIndex where try reader.next() != nil {}
     }
@@ -98,8 +100,8 @@ public final class PubChemSDFReader: MoleculeReader {
   public let format = MoleculeFormat.sdf
   private let sdf: SDFReader
 
-  public init(lines: LineReader, firstRecordIndex: Int = 0) {
-    sdf = SDFReader(lines: lines, firstRecordIndex: firstRecordIndex)
+  public init(lines: LineReader, firstRecordIndex: Int = 0, limits: ReaderLimits = ReaderLimits()) {
+    sdf = SDFReader(lines: lines, firstRecordIndex: firstRecordIndex, limits: limits)
   }
 
   public func next() throws -> MoleculeEvent? {
@@ -107,14 +109,19 @@ public final class PubChemSDFReader: MoleculeReader {
     var m = MoleculeRecord(location: r.location, structure: .molfile(r.molfile))
     let title = r.title
     m.title = title.isEmpty ? nil : title
+    if let p = r.problem {
+      return .malformed(MalformedRecord(location: r.location, line: p.line, reason: p.reason,
+                                        excerpt: String(title.prefix(80))))
+    }
     func tag(_ names: String...) -> String? {
       for n in names { if let v = r.value(n)?.trimmingCharacters(), !v.isEmpty { return v } }
       return nil
     }
     if let c = tag("PUBCHEM_COMPOUND_CID") {
       guard let cid = Int(c), cid > 0 else {
-        return .malformed(MalformedRecord(location: r.location, line: r.location.line,
-                                          reason: "PUBCHEM_COMPOUND_CID is not a positive integer: '\(c.prefix(40))'",
+        let line = r.line(of: "PUBCHEM_COMPOUND_CID") ?? r.location.line
+        return .malformed(MalformedRecord(location: r.location, line: line,
+                                          reason: "PUBCHEM_COMPOUND_CID at line \(line) is not a positive integer: '\(c.prefix(40))'",
                                           excerpt: m.title ?? ""))
       }
       m.cid = cid
@@ -135,10 +142,12 @@ public final class CIDSmilesReader: MoleculeReader {
   public let format = MoleculeFormat.cidSmiles
   private let lines: LineReader
   private var index: Int
+  private let limits: ReaderLimits
 
-  public init(lines: LineReader, firstRecordIndex: Int = 0) {
+  public init(lines: LineReader, firstRecordIndex: Int = 0, limits: ReaderLimits = ReaderLimits()) {
     self.lines = lines
     index = firstRecordIndex
+    self.limits = limits
   }
 
   public func next() throws -> MoleculeEvent? {
@@ -149,10 +158,24 @@ public final class CIDSmilesReader: MoleculeReader {
       let bytes = UnsafeBufferPointer(rebasing: raw[0..<end])
       let loc = RecordLocation(index: index, line: lines.lineNumber, offset: lines.lineOffset)
       index += 1
-      guard let tab = bytes.firstIndex(of: 0x09), tab > 0, tab < end - 1,
-        let cid = Int(String(decoding: UnsafeBufferPointer(rebasing: bytes[0..<tab]), as: UTF8.self)), cid > 0
+      if lines.lastLineTruncated || raw.count > limits.maxRecordBytes {
+        return .malformed(MalformedRecord(location: loc, line: loc.line, reason: limits.tooLarge(line: loc.line),
+                                          excerpt: excerptText(bytes, limit: 60)))
+      }
+      guard let tab = bytes.firstIndex(of: 0x09) else {
+        return .malformed(MalformedRecord(location: loc, line: loc.line,
+                                          reason: "expected CID<TAB>SMILES: no tab on line \(loc.line)",
+                                          excerpt: excerptText(bytes)))
+      }
+      guard tab > 0, let cid = Int(String(decoding: UnsafeBufferPointer(rebasing: bytes[0..<tab]), as: UTF8.self)), cid > 0
       else {
-        return .malformed(MalformedRecord(location: loc, line: loc.line, reason: "expected CID<TAB>SMILES",
+        return .malformed(MalformedRecord(location: loc, line: loc.line,
+                                          reason: "expected CID<TAB>SMILES: the CID at line \(loc.line), column 1 is not a positive integer",
+                                          excerpt: excerptText(bytes)))
+      }
+      guard tab < end - 1 else {
+        return .malformed(MalformedRecord(location: loc, line: loc.line,
+                                          reason: "expected CID<TAB>SMILES: no SMILES after the tab at line \(loc.line), column \(tab + 1)",
                                           excerpt: excerptText(bytes)))
       }
       // The SMILES ends at the next tab or blank, unless a CXSMILES block follows it.

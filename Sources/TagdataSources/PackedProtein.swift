@@ -166,6 +166,8 @@ public struct ProteinArena: Sendable {
     p.declaredLength = r.declaredLength
     p.declaredMass = r.declaredMass
     p.declaredCRC64 = r.declaredCRC64
+    p.declaredCRC32 = r.declaredCRC32
+    p.checksumLine = r.checksumLine
     p.sequence = r.sequence.withUnsafeBufferPointer { append($0) }
     p.label = append(r.label)
     p.headerDescription = append(r.headerDescription)
@@ -195,6 +197,8 @@ public struct ProteinArena: Sendable {
     r.declaredLength = p.declaredLength
     r.declaredMass = p.declaredMass
     r.declaredCRC64 = p.declaredCRC64
+    r.declaredCRC32 = p.declaredCRC32
+    r.checksumLine = p.checksumLine
     if !p.sequence.isNone { r.sequence = Array(bytes[Int(p.sequence.start)..<Int(p.sequence.start + p.sequence.count)]) }
     r.label = string(p.label)
     r.headerDescription = string(p.headerDescription)
@@ -228,6 +232,10 @@ public struct PackedProtein: Sendable {
   public var declaredLength: Int?
   public var declaredMass: Int?
   public var declaredCRC64: UInt64?
+  /// The CRC32 of a pre-2001 Swiss-Prot entry (see ``ProteinRecord/declaredCRC32``).
+  public var declaredCRC32: UInt32?
+  /// The line that declares the length and checksum (flat SQ line, XML `<sequence>`), if known.
+  public var checksumLine: Int?
   public var sequence = ByteRange.none
   public var label = ByteRange.none
   public var headerDescription = ByteRange.none
@@ -236,6 +244,9 @@ public struct PackedProtein: Sendable {
     self.format = format
     self.location = location
   }
+
+  /// Which checksum the entry declares, if any.
+  public var checksumKind: ChecksumKind? { declaredCRC64 != nil ? .crc64 : declaredCRC32 != nil ? .crc32 : nil }
 
   /// The same record after its bytes moved (see ``ProteinArena/moveTail(from:to:)``).
   public func shifted(_ shift: ProteinArena.Shift) -> PackedProtein {

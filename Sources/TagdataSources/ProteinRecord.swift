@@ -10,6 +10,14 @@ public enum ProteinFormat: String, Sendable, CaseIterable {
   case fasta
 }
 
+/// The checksum a UniProt entry declares for its sequence.
+public enum ChecksumKind: String, Sendable, CaseIterable {
+  /// UniProt's CRC64 (SQ lines since 2001, XML `checksum`).
+  case crc64
+  /// Swiss-Prot's CRC32 of releases before 40 (2001).
+  case crc32
+}
+
 /// Where a record sits in its input: for error messages and provenance.
 public struct RecordLocation: Sendable, Equatable {
   /// 0-based position among the records of the file (bad records count too).
@@ -69,6 +77,14 @@ public struct ProteinRecord: Sendable {
   public var declaredLength: Int?
   public var declaredMass: Int?
   public var declaredCRC64: UInt64?
+  /// Swiss-Prot entries before release 40 (2001) declare a CRC32 instead: the bitwise complement
+  /// of the CRC-32 of zlib, Ethernet and PNG over the residues (``SwissProtCRC32``).
+  public var declaredCRC32: UInt32?
+  /// The line that declares the length and checksum (flat SQ line, XML `<sequence>`), if known:
+  /// where a mismatch is reported.
+  public var checksumLine: Int?
+  /// Which checksum the entry declares, if any.
+  public var checksumKind: ChecksumKind? { declaredCRC64 != nil ? .crc64 : declaredCRC32 != nil ? .crc32 : nil }
   /// The residues as read, whitespace removed, not yet canonical.
   public var sequence: [UInt8] = []
   /// A FASTA identifier or UniRef cluster id, where the record has one.

@@ -22,9 +22,12 @@ public final class PubChemASNReader: MoleculeReader {
 
   private enum ListKind { case compounds, substances }
 
-  public init(source: ByteSource, firstRecordIndex: Int = 0) {
+  private let limits: ReaderLimits
+
+  public init(source: ByteSource, firstRecordIndex: Int = 0, limits: ReaderLimits = ReaderLimits()) {
     tokens = ASNTokenizer(source)
     recordIndex = firstRecordIndex
+    self.limits = limits
   }
 
   public func next() throws -> MoleculeEvent? {
@@ -88,14 +91,41 @@ public final class PubChemASNReader: MoleculeReader {
   private func element(single: ListKind?) throws {
     let kind = single ?? listOf!
     let start = try tokens.peek()
+    // Braces open before this value (the peeked token counts already).
+    let outside = tokens.depth - (start.isOpen ? 1 : 0)
     let value: ASNValue
+    tokens.recordStart = start.offset
+    tokens.maxRecordBytes = limits.maxRecordBytes
+    defer { tokens.recordStart = nil }
     do {
       value = try ASNValue.parse(tokens)
     } catch let e as ASNSyntaxError {
       let loc = RecordLocation(index: recordIndex, line: start.line, offset: start.offset)
       recordIndex += 1
-      pending.append(.malformed(MalformedRecord(location: loc, line: e.line, reason: "ASN.1 syntax: \(e.message)",
+      let reason = e.tooLarge ? limits.tooLarge(line: e.line) : "ASN.1 syntax at line \(e.line): \(e.message)"
+      pending.append(.malformed(MalformedRecord(location: loc, line: e.line, reason: reason,
                                                 excerpt: "record at line \(start.line)")))
+      if e.resumable && tokens.depth > outside {
+        // Nesting too deep or a record too large: its braces are still balanced, so the rest of
+        // it is passed over token by token (nothing kept), and the next record is read.
+        tokens.recordStart = nil
+        tokens.discarding = true
+        defer { tokens.discarding = false }
+        tokens.dropLookahead()
+        do {
+          while tokens.depth > outside {
+            if case .end = try tokens.next().kind {
+              // Unbalanced after all: the input ends inside the value.
+              failed = ASNError(file: tokens.name, line: e.line, message: "\(e.message); the input ends inside this value")
+              return
+            }
+          }
+          return
+        } catch let again as ASNSyntaxError {
+          failed = ASNError(file: tokens.name, line: again.line, message: again.message)
+          return
+        }
+      }
       failed = ASNError(file: tokens.name, line: e.line, message: e.message)
       return
     }
@@ -241,6 +271,10 @@ struct ASNSyntaxError: Error {
   var line: Int
   var offset: Int64
   var message: String
+  /// The text is sound but the record is refused (nesting too deep, too large): the reader can
+  /// pass over the rest of it.
+  var resumable = false
+  var tooLarge = false
 }
 
 /// A value in ASN.1 value notation as PubChem writes it: `{ ... }` lists (of values or of
@@ -257,7 +291,11 @@ indirect enum ASNValue {
   static let maxDepth = 64
 
   static func parse(_ t: ASNTokenizer, depth: Int = 0) throws -> ASNValue {
-    guard depth < maxDepth else { throw t.error(try t.peek(), "values nested deeper than \(maxDepth)") }
+    guard depth < maxDepth else {
+      var e = t.error(try t.peek(), "values nested deeper than \(maxDepth)")
+      e.resumable = true
+      throw e
+    }
     let token = try t.next()
     switch token.kind {
     case .open:
@@ -360,7 +398,18 @@ final class ASNTokenizer {
     var kind: Kind
     var line: Int
     var offset: Int64
+    var isOpen: Bool { if case .open = kind { return true } else { return false } }
   }
+
+  /// Open braces less close braces among the tokens scanned (the lookahead included).
+  private(set) var depth = 0
+  /// Offset of the record being read, to hold it to `maxRecordBytes`.
+  var recordStart: Int64?
+  var maxRecordBytes = Int.max
+  /// Strings and words are passed over, not kept (skipping a refused record).
+  var discarding = false
+
+  func dropLookahead() { lookahead = nil }
 
   let source: ByteSource
   var name: String { source.name }
@@ -404,6 +453,11 @@ final class ASNTokenizer {
         eof = true
         return nil
       }
+      if consumed == 0 && end >= 3 && buffer[0] == 0xEF && buffer[1] == 0xBB && buffer[2] == 0xBF {
+        // A UTF-8 byte-order mark: not part of the value notation.
+        start = 3
+        consumed = 3
+      }
     }
     return buffer[start]
   }
@@ -417,11 +471,17 @@ final class ASNTokenizer {
   private func scan() throws -> Token {
     while let b = try byte(), b == 0x20 || b == 0x0A || b == 0x0D || b == 0x09 { advance() }
     let at = Token(kind: .end, line: line, offset: consumed)
+    if let s = recordStart, consumed - s > Int64(maxRecordBytes) {
+      var e = error(at, "record larger than \(maxRecordBytes) bytes")
+      e.resumable = true
+      e.tooLarge = true
+      throw e
+    }
     guard let b = try byte() else { return at }
     func token(_ k: Kind) -> Token { Token(kind: k, line: at.line, offset: at.offset) }
     switch b {
-    case UInt8(ascii: "{"): advance(); return token(.open)
-    case UInt8(ascii: "}"): advance(); return token(.close)
+    case UInt8(ascii: "{"): advance(); depth += 1; return token(.open)
+    case UInt8(ascii: "}"): advance(); depth -= 1; return token(.close)
     case UInt8(ascii: ","): advance(); return token(.comma)
     case UInt8(ascii: ":"):
       for expected in Array("::=".utf8) {
@@ -430,12 +490,21 @@ final class ASNTokenizer {
       }
       return token(.assign)
     case UInt8(ascii: "\""):
-      // A string; "" inside stands for one quote. Strings may span lines.
+      // A string; "" inside stands for one quote. A string may span lines: as ASN.1 value
+      // notation defines (X.680, cstring), a line end and the blanks right before and after it
+      // are not part of the string (PubChem wraps long InChI strings so).
       advance()
       var text: [UInt8] = []
+      // A string that takes its record over the limit is passed over to its end, then refused.
+      var overLimit = false
+      defer { if overLimit { discarding = false } }
       while true {
         guard let c = try byte() else { throw error(at, "string not closed before the end of input") }
         advance()
+        if !discarding, let s = recordStart, consumed - s > Int64(maxRecordBytes) {
+          discarding = true
+          overLimit = true
+        }
         if c == UInt8(ascii: "\"") {
           if try byte() == UInt8(ascii: "\"") {
             advance()
@@ -444,8 +513,20 @@ final class ASNTokenizer {
           }
           break
         }
+        if c == 0x0A || c == 0x0D {
+          while let last = text.last, last == 0x20 || last == 0x09 { text.removeLast() }
+          while let n = try byte(), n == 0x20 || n == 0x09 || n == 0x0A || n == 0x0D { advance() }
+          continue
+        }
+        if discarding { continue }
         text.append(c)
         if text.count > Self.maxTokenLength { throw error(at, "string longer than \(Self.maxTokenLength) bytes") }
+      }
+      if overLimit {
+        var e = error(at, "record larger than \(maxRecordBytes) bytes")
+        e.resumable = true
+        e.tooLarge = true
+        throw e
       }
       return token(.string(String(decoding: text, as: UTF8.self)))
     case UInt8(ascii: "'"):
@@ -456,6 +537,7 @@ final class ASNTokenizer {
         guard let c = try byte() else { throw error(at, "hex string not closed before the end of input") }
         advance()
         if c == UInt8(ascii: "'") { break }
+        if discarding { continue }
         if c != 0x0A && c != 0x0D && c != 0x20 && c != 0x09 { text.append(c) }
         if text.count > Self.maxTokenLength { throw error(at, "hex string longer than \(Self.maxTokenLength) bytes") }
       }
@@ -489,6 +571,7 @@ final class ASNTokenizer {
       var word: [UInt8] = []
       while let c = try byte(), Self.identifierByte(c) || (c == UInt8(ascii: "-") && !word.isEmpty) {
         advance()
+        if discarding && !word.isEmpty { continue }
         word.append(c)
         if word.count > Self.maxTokenLength { throw error(at, "word longer than \(Self.maxTokenLength) bytes") }
       }

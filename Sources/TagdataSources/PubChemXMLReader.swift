@@ -12,44 +12,79 @@ import TagdataIO
 /// the drawing as in a molfile. Properties give the CID, SMILES, InChI, InChIKey, formula and
 /// weight. A compound whose structure cannot be read is malformed, with the reason; a bare
 /// compound reference (an id without atoms) is not a record.
+///
+/// Compounds are cut from the bytes first (``XMLRecordSplitter``) and each is parsed on its
+/// own: a compound that is not well-formed XML or nests elements deeper than ``maxDepth`` is
+/// malformed, with the line, and the reader goes on at the next `<PC-Compound>`; one over the
+/// record size limit is passed over unbuffered.
 public final class PubChemXMLReader: MoleculeReader {
   public let format = MoleculeFormat.pubchemXML
   private let context: XMLInputContext
-  private let reader: xmlTextReaderPtr
+  private let splitter: XMLRecordSplitter
+  private let limits: ReaderLimits
+  private var reader: xmlTextReaderPtr!
+  private var piece = (line: 1, offset: Int64(0))
+  /// Elements nested deeper than this inside a compound make it malformed (PubChem's go 8 deep).
+  public static let maxDepth = 64
   private var recordIndex: Int
   private var stack: [String] = []
   private var compoundDepth = -1
   private var location = RecordLocation(index: 0, line: 0, offset: 0)
   private var text: [UInt8] = []
-  private var failed: Error?
-  private var finished = false
   private var c = PubChemCompound()
 
-  public init(source: ByteSource, firstRecordIndex: Int = 0) throws {
-    (reader, context) = try makeXMLReader(source)
+  public init(source: ByteSource, firstRecordIndex: Int = 0, limits: ReaderLimits = ReaderLimits()) throws {
+    context = XMLInputContext(source: source)
+    splitter = XMLRecordSplitter(source: source, element: "PC-Compound", maxRecordBytes: limits.maxRecordBytes)
+    self.limits = limits
     recordIndex = firstRecordIndex
   }
 
-  deinit { xmlFreeTextReader(reader) }
-
   public func next() throws -> MoleculeEvent? {
-    if let f = failed { failed = nil; finished = true; throw f }
-    if finished { return nil }
+    while true {
+      guard let p = try splitter.next() else { return nil }
+      switch p {
+      case let .tooLarge(line, offset, at):
+        return skipped(RecordLocation(index: recordIndex, line: line, offset: offset), at: at, limits.tooLarge(line: at))
+      case let .unterminated(_, line, offset, reason, at):
+        return skipped(RecordLocation(index: recordIndex, line: line, offset: offset), at: at, "\(reason) (line \(at))")
+      case let .record(bytes, line, offset):
+        piece = (line, offset)
+        if let event = parse(bytes) { return event }
+      }
+    }
+  }
+
+  private func skipped(_ loc: RecordLocation, at: Int, _ reason: String) -> MoleculeEvent {
+    recordIndex += 1
+    return .malformed(MalformedRecord(location: loc, line: at, reason: reason, excerpt: "compound at line \(loc.line)"))
+  }
+
+  /// The line in the file of the pull reader's position in the compound.
+  private var fileLine: Int { piece.line + max(1, Int(xmlTextReaderGetParserLineNumber(reader))) - 1 }
+
+  /// Reads one compound's bytes: its record, malformed with the reason and line, or nil for a
+  /// bare reference.
+  private func parse(_ bytes: [UInt8]) -> MoleculeEvent? {
+    location = RecordLocation(index: recordIndex, line: piece.line, offset: piece.offset)
+    guard let doc = XMLRecordDocument(bytes, splitter: splitter, context: context) else {
+      return skipped(location, at: piece.line, "cannot create the XML reader")
+    }
+    reader = doc.reader
+    defer { reader = nil }
+    stack = []
+    compoundDepth = -1
+    c = PubChemCompound()
+    text.removeAll(keepingCapacity: true)
     while true {
       let status = xmlTextReaderRead(reader)
       if status == 0 {
-        finished = true
-        if compoundDepth >= 0 { return abandon("document ends inside a compound") }
+        if compoundDepth >= 0 { return abandon("compound ends before its end tag") }
         return nil
       }
-      if status < 0 {
-        let error = readError(reader, context)
-        if compoundDepth >= 0 {
-          failed = error
-          return abandon("\(error)")
-        }
-        finished = true
-        throw error
+      if status < 0 { return abandon("XML error at line \(fileLine): \(doc.errorMessage)") }
+      if compoundDepth >= 0 && stack.count - compoundDepth > Self.maxDepth {
+        return abandon("elements nested deeper than \(Self.maxDepth) inside the compound at line \(fileLine)")
       }
       if let event = handleNode() { return event }
     }
@@ -59,8 +94,7 @@ public final class PubChemXMLReader: MoleculeReader {
     compoundDepth = -1
     defer { recordIndex += 1 }
     let excerpt = c.cid.map { "CID \($0)" } ?? "compound at line \(location.line)"
-    return .malformed(MalformedRecord(location: location, line: Int(xmlTextReaderGetParserLineNumber(reader)),
-                                      reason: reason, excerpt: excerpt))
+    return .malformed(MalformedRecord(location: location, line: fileLine, reason: reason, excerpt: excerpt))
   }
 
   private func handleNode() -> MoleculeEvent? {
@@ -69,8 +103,7 @@ public final class PubChemXMLReader: MoleculeReader {
       let name = xmlTextReaderConstLocalName(reader).map { String(cString: $0) } ?? ""
       let empty = xmlTextReaderIsEmptyElement(reader) == 1
       if name == "PC-Compound" && compoundDepth < 0 {
-        location = RecordLocation(index: recordIndex, line: Int(xmlTextReaderGetParserLineNumber(reader)),
-                                  offset: Int64(xmlTextReaderByteConsumed(reader)))
+        location = RecordLocation(index: recordIndex, line: piece.line, offset: piece.offset)
         c = PubChemCompound()
         if empty {
           compoundDepth = stack.count

@@ -22,9 +22,12 @@ public final class UniProtFlatReader: ProteinReader {
   /// An `ID` line seen while an entry was still open (the open entry lacked its `//`).
   private var pendingStart: (line: Int, offset: Int64, text: [UInt8])?
 
-  public init(lines: LineReader, firstRecordIndex: Int = 0) {
+  private let limits: ReaderLimits
+
+  public init(lines: LineReader, firstRecordIndex: Int = 0, limits: ReaderLimits = ReaderLimits()) {
     self.lines = lines
     self.recordIndex = firstRecordIndex
+    self.limits = limits
   }
 
   // Per-entry accumulators and scratch buffers, reused across entries to avoid reallocation.
@@ -57,6 +60,12 @@ public final class UniProtFlatReader: ProteinReader {
     var ccInCopyright = false
     var sequence: [UInt8] = []
     var problem: (line: Int, reason: String, excerpt: String)?
+    /// Lines of the first AC and SQ lines, and of the `//` line: where their damage is named.
+    var acLine = 0
+    var sqLine = 0
+    var endLine = 0
+    /// The line at which the entry passed the record size limit; nothing is kept after it.
+    var tooLarge: Int?
 
     mutating func reset(_ at: RecordLocation) {
       start = at
@@ -76,6 +85,10 @@ public final class UniProtFlatReader: ProteinReader {
       ccInCopyright = false
       sequence.removeAll(keepingCapacity: true)
       problem = nil
+      acLine = 0
+      sqLine = 0
+      endLine = 0
+      tooLarge = nil
     }
   }
 
@@ -166,7 +179,20 @@ public final class UniProtFlatReader: ProteinReader {
                                           excerpt: String(decoding: entry.idLine, as: UTF8.self)))
       }
       let code = Self.code(l)
-      if code == Self.end && (l.count == 2 || l[2] == 0x20 || l[2] == 0x0D) { break }
+      if code == Self.end && (l.count == 2 || l[2] == 0x20 || l[2] == 0x0D) {
+        entry.endLine = lines.lineNumber
+        break
+      }
+      if entry.tooLarge == nil && (lines.lastLineTruncated || lines.offset - entry.start.offset > Int64(limits.maxRecordBytes)) {
+        // Too large: the entry's text is dropped, and the lines up to its end passed over.
+        entry.tooLarge = lines.lineNumber
+        entry.sequence = []
+        entry.ccText = []
+        entry.cc = []
+        entry.de = []
+        entry.oc = []
+      }
+      if entry.tooLarge != nil && code != Self.ID { continue }
       if code == Self.blank && l.count > 2 {
         // Sequence data from column 6: blocks of ten residues separated by blanks. The residues
         // are gathered in scratch space, then appended at once.
@@ -185,7 +211,8 @@ public final class UniProtFlatReader: ProteinReader {
       if !Self.wellFormed(l) {
         if isBlankLine(l) { continue }
         if entry.problem == nil {
-          entry.problem = (lines.lineNumber, "line \(lines.lineNumber) is not UniProt flat-file syntax", excerptText(l))
+          entry.problem = (lines.lineNumber, "line \(lines.lineNumber) is not UniProt flat-file syntax "
+            + "(expected a two-letter line code and blanks in columns 1-5)", excerptText(l))
         }
         continue
       }
@@ -199,6 +226,7 @@ public final class UniProtFlatReader: ProteinReader {
           reason: "entry ends without its // line (next ID line at line \(lines.lineNumber))",
           excerpt: String(decoding: entry.idLine, as: UTF8.self)))
       case Self.AC:
+        if entry.acLine == 0 { entry.acLine = lines.lineNumber }
         entry.ac.append(0x20); entry.ac.append(contentsOf: d)
       case Self.DE: entry.de.append(contentsOf: d); entry.de.append(0x0A)
       case Self.DT: entry.dt.append(contentsOf: d); entry.dt.append(0x0A)
@@ -208,7 +236,9 @@ public final class UniProtFlatReader: ProteinReader {
       case Self.OX: entry.ox.append(0x20); entry.ox.append(contentsOf: d)
       case Self.KW: entry.kw.append(0x20); entry.kw.append(contentsOf: d)
       case Self.PE: entry.pe.append(contentsOf: d)
-      case Self.SQ: entry.sq.append(contentsOf: d)
+      case Self.SQ:
+        if entry.sqLine == 0 { entry.sqLine = lines.lineNumber }
+        entry.sq.append(contentsOf: d)
       case Self.CC: addComment(d)
       default: break
       }
@@ -254,11 +284,17 @@ public final class UniProtFlatReader: ProteinReader {
   /// Lays the entry out in `a`. A bad entry leaves `a` as it found it.
   private func finish(into a: inout ProteinArena) -> PackedEvent {
     let mark = (bytes: a.bytes.count, pieces: a.pieces.count)
-    func bad(_ reason: String) -> PackedEvent {
+    func bad(_ reason: String, line: Int? = nil, column: Int? = nil) -> PackedEvent {
       a.bytes.removeSubrange(mark.bytes...)
       a.pieces.removeSubrange(mark.pieces...)
-      return .malformed(MalformedRecord(location: entry.start, line: entry.start.line, reason: reason,
+      let at = line ?? entry.start.line
+      let place = column.map { "line \(at), column \($0)" } ?? "line \(at)"
+      return .malformed(MalformedRecord(location: entry.start, line: at, reason: "\(reason) (\(place))",
                                         excerpt: String(decoding: entry.idLine, as: UTF8.self)))
+    }
+    if let line = entry.tooLarge {
+      return .malformed(MalformedRecord(location: entry.start, line: line, reason: limits.tooLarge(line: line),
+                                        excerpt: String(decoding: entry.idLine.prefix(80), as: UTF8.self)))
     }
     if let p = entry.problem {
       return .malformed(MalformedRecord(location: entry.start, line: p.line, reason: p.reason, excerpt: p.excerpt))
@@ -297,7 +333,9 @@ public final class UniProtFlatReader: ProteinReader {
       }
     }
     p.accessions = a.list(from: accessions)
-    guard p.accessions.count > 0 else { return bad("entry has no AC line") }
+    guard p.accessions.count > 0 else {
+      return bad(entry.acLine == 0 ? "entry has no AC line" : "AC line has no accession", line: entry.acLine == 0 ? nil : entry.acLine)
+    }
     // DT: "... sequence version 2." and "... entry version 95."
     entry.dt.withUnsafeBufferPointer { b in
       p.sequenceVersion = Bytes.int(after: "sequence version ", in: b)
@@ -336,20 +374,42 @@ public final class UniProtFlatReader: ProteinReader {
       }
     }
     p.comments = a.list(from: comments)
-    // SQ: "SEQUENCE   291 AA;  30495 MW;  07E95E632BD020E9 CRC64;"
-    guard !entry.sq.isEmpty else { return bad("entry has no SQ line") }
-    let sq: (length: Int, mass: Int, crc: UInt64)? = entry.sq.withUnsafeBufferPointer { b in
+    // SQ: "SEQUENCE   291 AA;  30495 MW;  07E95E632BD020E9 CRC64;", before 2001 (release 40)
+    // "SEQUENCE   348 AA;  39676 MW;  75818910 CRC32;".
+    guard !entry.sq.isEmpty else { return bad("entry has no SQ line", line: entry.endLine > 0 ? entry.endLine : nil) }
+    var sqColumn = 0  // 1-based column of the first bad field
+    let sq: (length: Int, mass: Int, crc: UInt64, crc32: Bool)? = entry.sq.withUnsafeBufferPointer { b in
       Bytes.tokens(b, into: &tokens)
-      guard tokens.count >= 7, Bytes.equal(b, tokens[0], "SEQUENCE"), let len = Bytes.int(b, tokens[1]),
-        Bytes.equal(b, tokens[2], "AA;"), let mw = Bytes.int(b, tokens[3]), Bytes.equal(b, tokens[4], "MW;"),
-        let crc = Bytes.hex64(b, tokens[5]), Bytes.equal(b, tokens[6], "CRC64;")
-      else { return nil }
-      return (len, mw, crc)
+      // Data start in column 6.
+      func fail(_ k: Int) -> (Int, Int, UInt64, Bool)? {
+        sqColumn = 6 + (k < tokens.count ? tokens[k].lowerBound : b.count)
+        return nil
+      }
+      guard tokens.count >= 1, Bytes.equal(b, tokens[0], "SEQUENCE") else { return fail(0) }
+      guard tokens.count >= 2, let len = Bytes.int(b, tokens[1]) else { return fail(1) }
+      guard tokens.count >= 3, Bytes.equal(b, tokens[2], "AA;") else { return fail(2) }
+      guard tokens.count >= 4, let mw = Bytes.int(b, tokens[3]) else { return fail(3) }
+      guard tokens.count >= 5, Bytes.equal(b, tokens[4], "MW;") else { return fail(4) }
+      guard tokens.count >= 7 else { return fail(tokens.count) }
+      if Bytes.equal(b, tokens[6], "CRC64;") {
+        guard let crc = Bytes.hex64(b, tokens[5]) else { return fail(5) }
+        return (len, mw, crc, false)
+      }
+      if Bytes.equal(b, tokens[6], "CRC32;") {
+        guard let crc = Bytes.hex32(b, tokens[5]) else { return fail(5) }
+        return (len, mw, UInt64(crc), true)
+      }
+      return fail(6)
     }
-    guard let sq else { return bad("SQ line is not `SEQUENCE n AA; m MW; crc CRC64;`") }
-    if sq.length != length { return bad("ID line says \(length) AA but the SQ line says \(sq.length)") }
+    guard let sq else {
+      return bad("SQ line is not `SEQUENCE n AA; m MW; crc CRC64;` (or CRC32)", line: entry.sqLine, column: sqColumn)
+    }
+    if sq.length != length {
+      return bad("ID line says \(length) AA but the SQ line says \(sq.length)", line: entry.sqLine)
+    }
     p.declaredMass = sq.mass
-    p.declaredCRC64 = sq.crc
+    if sq.crc32 { p.declaredCRC32 = UInt32(sq.crc) } else { p.declaredCRC64 = sq.crc }
+    p.checksumLine = entry.sqLine
     p.sequence = entry.sequence.withUnsafeBufferPointer { a.append($0) }
     return .record(p)
   }
@@ -597,6 +657,22 @@ enum Bytes {
       let d = b[i]
       guard d >= 0x30 && d <= 0x39 else { return nil }
       v = v * 10 + Int(d - 0x30)
+    }
+    return v
+  }
+
+  /// Exactly 8 hex digits (either case).
+  static func hex32(_ b: Buffer, _ r: Range<Int>) -> UInt32? {
+    guard r.count == 8 else { return nil }
+    var v: UInt32 = 0
+    for i in r {
+      let c = b[i]
+      switch c {
+      case 0x30...0x39: v = v << 4 | UInt32(c - 0x30)
+      case 0x41...0x46: v = v << 4 | UInt32(c - 0x41 + 10)
+      case 0x61...0x66: v = v << 4 | UInt32(c - 0x61 + 10)
+      default: return nil
+      }
     }
     return v
   }

@@ -9,13 +9,21 @@ import TagdataIO
 /// reads the representative member: its UniProtKB accessions, entry name, organism, taxon,
 /// protein name and sequence.
 ///
-/// XML that is not well-formed stops the file: the entry being read is reported as malformed,
-/// and the next call throws ``XMLError`` with the line. Entities are not expanded and nothing
-/// is fetched from the network.
+/// Entries are cut from the bytes first (``XMLRecordSplitter``) and each is parsed on its own:
+/// an entry that is not well-formed XML (bytes that are not UTF-8, broken markup, elements
+/// nested deeper than ``maxDepth``) is malformed, with the line, and the reader goes on at the
+/// next `<entry`. An entry over the record size limit is passed over unbuffered. Entities are
+/// not expanded and nothing is fetched from the network.
 public final class UniProtXMLReader: ProteinReader {
   public let format = ProteinFormat.uniprotXML
   private let context: XMLInputContext
-  private let reader: xmlTextReaderPtr
+  private let splitter: XMLRecordSplitter
+  private let limits: ReaderLimits
+  private var reader: xmlTextReaderPtr!
+  /// Line and offset of the entry being parsed.
+  private var piece = (line: 1, offset: Int64(0))
+  /// Elements nested deeper than this inside an entry make it malformed (UniProt's go 6 deep).
+  public static let maxDepth = 64
   private var recordIndex: Int
   private var stack: [String] = []
   private var entryDepth = -1
@@ -33,47 +41,73 @@ public final class UniProtXMLReader: ProteinReader {
   private var accessions: [String] = []
   private var nameRefs: [String] = []
   private var ecByKey: [(key: String, id: String)] = []
-  private var failed: Error?
-  private var finished = false
-
-  /// Creates a reader over decompressed XML bytes. `skipRecords` entries are read and dropped
-  /// (resuming part-way through a file).
-  public init(source: ByteSource, firstRecordIndex: Int = 0) throws {
-    (reader, context) = try makeXMLReader(source)
+  /// Creates a reader over decompressed XML bytes.
+  public init(source: ByteSource, firstRecordIndex: Int = 0, limits: ReaderLimits = ReaderLimits()) throws {
+    context = XMLInputContext(source: source)
+    splitter = XMLRecordSplitter(source: source, element: "entry", maxRecordBytes: limits.maxRecordBytes)
+    self.limits = limits
     recordIndex = firstRecordIndex
   }
 
-  deinit { xmlFreeTextReader(reader) }
-
   public func next() throws -> ReadEvent? {
-    if let f = failed { failed = nil; finished = true; throw f }
-    if finished { return nil }
+    while true {
+      guard let p = try splitter.next() else { return nil }
+      switch p {
+      case let .tooLarge(line, offset, at):
+        return skipped(RecordLocation(index: recordIndex, line: line, offset: offset), at: at, limits.tooLarge(line: at))
+      case let .unterminated(_, line, offset, reason, at):
+        return skipped(RecordLocation(index: recordIndex, line: line, offset: offset), at: at, "\(reason) (line \(at))")
+      case let .record(bytes, line, offset):
+        piece = (line, offset)
+        if let event = parse(bytes) { return event }
+      }
+    }
+  }
+
+  private func skipped(_ loc: RecordLocation, at: Int, _ reason: String) -> ReadEvent {
+    recordIndex += 1
+    return .malformed(MalformedRecord(location: loc, line: at, reason: reason, excerpt: "entry at line \(loc.line)"))
+  }
+
+  /// The line in the file of the pull reader's position in the entry.
+  private var fileLine: Int { piece.line + max(1, Int(xmlTextReaderGetParserLineNumber(reader))) - 1 }
+
+  /// Reads one entry's bytes: its record, or malformed with the reason and line.
+  private func parse(_ bytes: [UInt8]) -> ReadEvent? {
+    guard let doc = XMLRecordDocument(bytes, splitter: splitter, context: context) else {
+      return skipped(RecordLocation(index: recordIndex, line: piece.line, offset: piece.offset), at: piece.line,
+                     "cannot create the XML reader")
+    }
+    reader = doc.reader
+    defer { reader = nil }
+    stack = []
+    current = nil
+    capturing = false
+    entryDepth = -1
     while true {
       let status = xmlTextReaderRead(reader)
       if status == 0 {
-        finished = true
-        if current != nil { return abandon("document ends inside an entry") }
+        if current != nil { return abandon("entry ends before its end tag") }
         return nil
       }
       if status < 0 {
-        let error = readError(reader, context)
-        if current != nil {
-          failed = error
-          return abandon("\(error)")
-        }
-        finished = true
-        throw error
+        let message = "XML error at line \(fileLine): \(doc.errorMessage)"
+        if current == nil { startEntry() }
+        return abandon(message)
       }
-      if let event = try handleNode() { return event }
+      if current != nil && stack.count - entryDepth > Self.maxDepth {
+        return abandon("elements nested deeper than \(Self.maxDepth) inside the entry at line \(fileLine)")
+      }
+      if let event = handleNode() { return event }
     }
   }
 
   private func abandon(_ reason: String) -> ReadEvent {
     let r = current!
     current = nil
+    capturing = false
     let excerpt = r.accession.map { "accession \($0)" } ?? "entry at line \(r.location.line)"
-    return .malformed(MalformedRecord(location: r.location, line: Int(xmlTextReaderGetParserLineNumber(reader)),
-                                      reason: reason, excerpt: excerpt))
+    return .malformed(MalformedRecord(location: r.location, line: fileLine, reason: reason, excerpt: excerpt))
   }
 
   private func attribute(_ name: String) -> String? {
@@ -82,7 +116,7 @@ public final class UniProtXMLReader: ProteinReader {
     return String(cString: p)
   }
 
-  private func handleNode() throws -> ReadEvent? {
+  private func handleNode() -> ReadEvent? {
     let type = xmlTextReaderNodeType(reader)
     switch type {
     case 1:  // element
@@ -90,7 +124,7 @@ public final class UniProtXMLReader: ProteinReader {
       let empty = xmlTextReaderIsEmptyElement(reader) == 1
       if current == nil {
         if stack.count == 0 { isUniRef = name == "UniRef" }
-        if name == "entry" && stack.count == 1 {
+        if name == "entry" && stack.count <= 1 {
           startEntry()
           if empty { return finishEntry() }
           stack.append(name)
@@ -131,8 +165,7 @@ public final class UniProtXMLReader: ProteinReader {
   }
 
   private func startEntry() {
-    let loc = RecordLocation(index: recordIndex, line: Int(xmlTextReaderGetParserLineNumber(reader)),
-                             offset: Int64(xmlTextReaderByteConsumed(reader)))
+    let loc = RecordLocation(index: recordIndex, line: piece.line, offset: piece.offset)
     recordIndex += 1
     var r = ProteinRecord(format: .uniprotXML, location: loc)
     if isUniRef {
@@ -189,6 +222,7 @@ public final class UniProtXMLReader: ProteinReader {
     case "proteinExistence":
       r.existence = attribute("type").flatMap { UniProtText.existenceLevel($0) }
     case "sequence", "representativeMember/sequence":
+      r.checksumLine = fileLine
       r.declaredLength = attribute("length").flatMap { Int($0) }
       r.declaredMass = attribute("mass").flatMap { Int($0) }
       r.declaredCRC64 = attribute("checksum").flatMap { CRC64Text.parse($0) }
@@ -300,29 +334,7 @@ public struct XMLError: Error, CustomStringConvertible, Sendable {
   public var description: String { "\(file): XML error at line \(line): \(message)" }
 }
 
-/// A libxml2 pull reader over a byte source: no network, no entity expansion, errors kept in
-/// the context.
-func makeXMLReader(_ source: ByteSource) throws -> (xmlTextReaderPtr, XMLInputContext) {
-  let context = XMLInputContext(source: source)
-  let unmanaged = Unmanaged.passRetained(context)
-  let options = Int32(XML_PARSE_NONET.rawValue | XML_PARSE_COMPACT.rawValue | XML_PARSE_HUGE.rawValue)
-  guard let r = xmlReaderForIO(xmlInputRead, xmlInputClose, unmanaged.toOpaque(), source.name, nil, options) else {
-    unmanaged.release()
-    throw XMLError(file: source.name, line: 0, message: "cannot create the XML reader")
-  }
-  xmlTextReaderSetStructuredErrorHandler(r, xmlStructuredError, unmanaged.toOpaque())
-  return (r, context)
-}
-
-/// Why a pull reader stopped: the input's own error (I/O, decompression) or the XML error, with
-/// its line.
-func readError(_ reader: xmlTextReaderPtr, _ context: XMLInputContext) -> Error {
-  let line = Int(xmlTextReaderGetParserLineNumber(reader))
-  return context.inputError
-    ?? XMLError(file: context.source.name, line: line, message: context.lastMessage ?? "XML is not well-formed")
-}
-
-/// Shared with the libxml2 callbacks: the byte source and the first error seen.
+/// Shared with libxml2's error callback: the byte source (for its name) and the first error seen.
 final class XMLInputContext {
   let source: ByteSource
   var inputError: Error?
@@ -330,24 +342,7 @@ final class XMLInputContext {
   init(source: ByteSource) { self.source = source }
 }
 
-private func xmlInputRead(_ ctx: UnsafeMutableRawPointer?, _ buffer: UnsafeMutablePointer<CChar>?, _ len: Int32) -> Int32 {
-  guard let ctx, let buffer, len > 0 else { return -1 }
-  let context = Unmanaged<XMLInputContext>.fromOpaque(ctx).takeUnretainedValue()
-  do {
-    let n = try context.source.read(into: UnsafeMutableRawBufferPointer(start: buffer, count: Int(len)))
-    return Int32(n)
-  } catch {
-    context.inputError = error
-    return -1
-  }
-}
-
-private func xmlInputClose(_ ctx: UnsafeMutableRawPointer?) -> Int32 {
-  if let ctx { Unmanaged<XMLInputContext>.fromOpaque(ctx).release() }
-  return 0
-}
-
-private func xmlStructuredError(_ ctx: UnsafeMutableRawPointer?, _ error: xmlErrorPtr?) {
+func xmlStructuredError(_ ctx: UnsafeMutableRawPointer?, _ error: xmlErrorPtr?) {
   guard let ctx, let error else { return }
   let context = Unmanaged<XMLInputContext>.fromOpaque(ctx).takeUnretainedValue()
   guard context.lastMessage == nil, error.pointee.level.rawValue >= XML_ERR_ERROR.rawValue else { return }

@@ -239,3 +239,49 @@ func readAll(_ source: ByteSource, chunk: Int = 7919) throws -> [UInt8] {
     #expect(throws: InputError.self) { _ = try r.nextLine() }
   }
 }
+
+@Suite struct LongLineTests {
+  /// With truncatesLongLines, a line over the limit is handed out cut and flagged, the rest of it
+  /// passed over; the next line has its true number and offset. In both modes, whatever the runs.
+  @Test(arguments: [1, 3, 7, 4096], [false, true])
+  func longLinesAreCut(step: Int, lending: Bool) throws {
+    let long = String(repeating: "x", count: 5000)
+    let text = "a\n" + long + "\r\nb\n" + long
+    let source: ByteSource = lending ? LineReaderTests.LendingChunks(text, step: step) : LineReaderTests.Chunks(text, step: step)
+    let r = LineReader(source, bufferSize: 16)
+    r.maxLineLength = 100
+    r.truncatesLongLines = true
+    var got: [(String, Bool, Int, Int64)] = []
+    while let l = try r.nextLine() { got.append((String(decoding: l, as: UTF8.self), r.lastLineTruncated, r.lineNumber, r.lineOffset)) }
+    #expect(got.map(\.0) == ["a", String(repeating: "x", count: 100), "b", String(repeating: "x", count: 100)])
+    #expect(got.map(\.1) == [false, true, false, true])
+    #expect(got.map(\.2) == [1, 2, 3, 4])
+    #expect(got.map(\.3) == [0, 2, 5004, 5006])
+    #expect(r.offset == Int64(text.utf8.count))
+  }
+
+  @Test func withoutTruncationALongLineFails() throws {
+    let r = LineReader(LineReaderTests.Chunks("a\n" + String(repeating: "x", count: 500) + "\n", step: 7), bufferSize: 16)
+    r.maxLineLength = 100
+    #expect(try r.nextLine() != nil)
+    #expect(throws: InputError.self) { try r.nextLine() }
+  }
+
+  /// Lines skipped by code count the cut line right too.
+  @Test(arguments: [false, true])
+  func skippingAfterACutLine(lending: Bool) throws {
+    let text = "AA x\n" + String(repeating: "y", count: 300) + "\nBB z\nCC w\n"
+    let source: ByteSource = lending ? LineReaderTests.LendingChunks(text, step: 5) : LineReaderTests.Chunks(text, step: 5)
+    let r = LineReader(source, bufferSize: 16)
+    r.maxLineLength = 50
+    r.truncatesLongLines = true
+    let skip = UnsafeMutablePointer<Bool>.allocate(capacity: 1 << 16)
+    defer { skip.deallocate() }
+    skip.initialize(repeating: false, count: 1 << 16)
+    skip[Int(UInt8(ascii: "B")) << 8 | Int(UInt8(ascii: "B"))] = true
+    var got: [(String, Int)] = []
+    while let l = try r.nextLine(skipping: skip) { got.append((String(decoding: l, as: UTF8.self), r.lineNumber)) }
+    #expect(got.map(\.0) == ["AA x", String(repeating: "y", count: 50), "CC w"])
+    #expect(got.map(\.1) == [1, 2, 4])
+  }
+}

@@ -68,7 +68,7 @@ import Testing
     // Its only record is quarantined: the file gave no usable record (exit 1), and says why.
     #expect(try TestSupport.tagdata(["ingest", "--catalog", catalog, bad.path]).status == 1)
     let q = try TestSupport.tagdata(["catalog", "quarantine", "--catalog", catalog])
-    #expect(q.stdout.contains("bad.dat: record 1, line 1, byte 0: CRC64 mismatch: sequence gives 55537AEC50D25E8D, the entry declares 55537AEC50D25E8E"))
+    #expect(q.stdout.contains("bad.dat: record 1, line 97, byte 0: CRC64 mismatch: sequence gives 55537AEC50D25E8D, the entry declares 55537AEC50D25E8E"))
   }
 
   @Test func unknownFormatFailsWithExitCode1() throws {
