@@ -33,13 +33,8 @@ struct Train: ParsableCommand {
   @Flag(help: "Print the stage results as JSON.") var json = false
 
   func run() throws {
-    let data = try Data(contentsOf: URL(fileURLWithPath: config))
-    let parsed: TrainConfig
-    do {
-      parsed = try JSONDecoder().decode(TrainConfig.self, from: data)
-    } catch {
-      throw ValidationError("\(config): \(error)")
-    }
+    // Read and check the whole config (schema and model constraints) before any work.
+    let parsed = try TrainConfig.load(from: config)
     let directory = (config as NSString).deletingLastPathComponent
     let trainer = Trainer(config: parsed, output: out, configDirectory: directory.isEmpty ? "." : directory)
     let tty = isatty(2) == 1 && !quiet
