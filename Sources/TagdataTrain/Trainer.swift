@@ -23,11 +23,13 @@ public struct StepLog: Codable, Sendable {
 ///     OUT/stage-1-NAME/latest             name of the newest complete checkpoint
 ///     OUT/stage-1-NAME/model/             the stage's final model (ours + tag dictionary)
 ///     OUT/log.jsonl                       every step
+///     OUT/run-config.json                 the config (canonical JSON) and its SHA-256
 ///     OUT/loss.svg                        the log as a chart (training and validation loss per stage)
 ///
 /// Stages run in order; a completed stage is not run again. An interrupted stage resumes from
 /// its latest checkpoint and, in deterministic mode (one BLAS thread, the default), reaches the
-/// same weights an uninterrupted run reaches.
+/// same weights an uninterrupted run reaches. Resuming needs the same config: an output of
+/// another config (or of none recorded) is refused unless `restart` discards it.
 public final class Trainer {
   public let config: TrainConfig
   public let output: String
@@ -38,10 +40,64 @@ public final class Trainer {
   /// Worker threads (batch shards computed in parallel).
   var workers: Int { max(1, config.threads ?? 1) }
 
-  public init(config: TrainConfig, output: String, configDirectory: String) {
+  /// Discard what an earlier run left in the output (of any config) and start over.
+  public var restart: Bool
+
+  public init(config: TrainConfig, output: String, configDirectory: String, restart: Bool = false) {
     self.config = config
     self.output = output
     self.configDirectory = configDirectory
+    self.restart = restart
+  }
+
+  /// `OUT/run-config.json`.
+  struct RunRecord: Codable {
+    var sha256: String
+    var config: TrainConfig
+  }
+
+  var recordPath: String { output + "/run-config.json" }
+
+  /// Checks that the output holds nothing or a run of this same config (which then resumes);
+  /// with `restart`, removes what an earlier run wrote. Then records the config.
+  func prepareOutput() throws {
+    let canonical = try config.canonicalJSON()
+    let hash = SHA256.hex(canonical)
+    let fm = FileManager.default
+    let entries = (try? fm.contentsOfDirectory(atPath: output)) ?? []
+    let earlier = entries.filter { $0.hasPrefix("stage-") || ["log.jsonl", "loss.svg", "run-config.json"].contains($0) }
+    if !earlier.isEmpty && !restart {
+      guard let data = fm.contents(atPath: recordPath), let stored = try? JSONDecoder().decode(RunRecord.self, from: data) else {
+        throw config.error("", "\(output) holds the output of an earlier run whose config is not recorded: resuming it could "
+                             + "mix two configs. Pass --restart to discard it and start over, or choose another --out")
+      }
+      if stored.sha256 == hash { return }
+      throw config.error("", "\(output) holds a run of another config (sha256 \(stored.sha256.prefix(12))…, this config "
+                           + "\(hash.prefix(12))…; \(Self.difference(stored.config, config))): its results are not this "
+                           + "config's. Pass --restart to discard it and start over, or choose another --out")
+    }
+    for entry in earlier { try fm.removeItem(atPath: output + "/" + entry) }
+    try fm.createDirectory(atPath: output, withIntermediateDirectories: true)
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
+    try encoder.encode(RunRecord(sha256: hash, config: config)).write(to: URL(fileURLWithPath: recordPath + ".partial"))
+    if rename(recordPath + ".partial", recordPath) != 0 { throw TrainError("cannot write \(recordPath)") }
+  }
+
+  /// Where two configs first differ, in words.
+  static func difference(_ a: TrainConfig, _ b: TrainConfig) -> String {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys]
+    func text<T: Encodable>(_ v: T) -> Data { (try? encoder.encode(v)) ?? Data() }
+    if a.seed != b.seed { return "seed differs" }
+    if a.threads != b.threads { return "threads differs" }
+    if text(a.model) != text(b.model) { return "model differs" }
+    if a.base != b.base || a.corpora != b.corpora { return "base or corpora differs" }
+    for i in 0..<max(a.stages.count, b.stages.count) {
+      guard i < a.stages.count, i < b.stages.count else { return "\(a.stages.count) stages before, \(b.stages.count) now" }
+      if text(a.stages[i]) != text(b.stages[i]) { return "stages[\(i)] (\(b.stages[i].name)) differs" }
+    }
+    return "the configs differ"
   }
 
   public struct StageResult: Sendable {
@@ -61,7 +117,7 @@ public final class Trainer {
     // Every step allocates and frees the same large activation buffers (measured: about a
     // sixth of step time went to faulting them in again).
     Allocator.keepFreedMemory()
-    try FileManager.default.createDirectory(atPath: output, withIntermediateDirectories: true)
+    try prepareOutput()
     var model: Model
     if let base = config.base {
       do {

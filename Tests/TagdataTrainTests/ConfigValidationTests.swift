@@ -251,3 +251,55 @@ func tagdataBounded(_ arguments: [String], seconds: Double = 120) throws -> (sta
   }
 }
 
+@Suite struct RunConfigTests {
+  @Test func sha256MatchesTheStandardVectors() {
+    #expect(SHA256.hex([]) == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
+    #expect(SHA256.hex(Array("abc".utf8)) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+    #expect(SHA256.hex(Array(String(repeating: "a", count: 1000).utf8))
+      == "41edece42d63e8d9bf515a9ba6932e1c20cbc9f5a5d134645adb5db1b9737ea3")
+  }
+
+  /// A run stores its config with its hash; the same config resumes (here: finds every stage
+  /// done), a changed one is refused with exit 78 and the output left as it was, unless
+  /// `--restart` discards it. A shape change is refused too (it crashed on loading the old
+  /// checkpoints), and an output without a recorded config is not resumed blindly.
+  @Test func aChangedConfigIsRefusedUnlessRestarted() throws {
+    let dir = TestSupport.tempDirectory()
+    let out = dir.appendingPathComponent("out").path
+    let path = dir.appendingPathComponent("c.json").path
+    func write(_ text: String) throws { try Data(text.utf8).write(to: URL(fileURLWithPath: path)) }
+    func train(_ extra: [String] = []) throws -> (status: Int32, stderr: String, timedOut: Bool) {
+      try tagdataBounded(["train", "--quiet", "--config", path, "--out", out] + extra)
+    }
+    let model = out + "/stage-1-base/model/model.safetensors"
+    try write(ConfigValidationTests.config())
+    var r = try train()
+    try #require(r.status == 0, "\(r.stderr)")
+    let first = try Data(contentsOf: URL(fileURLWithPath: model))
+    let record = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out + "/run-config.json"))) as! [String: Any]
+    #expect((record["sha256"] as? String)?.count == 64 && record["config"] is [String: Any])
+    // The same config, written differently (key order, spaces): resumes.
+    try write(ConfigValidationTests.config().replacingOccurrences(of: "\"seed\": 1,", with: "\"seed\" :1 ,"))
+    r = try train()
+    #expect(r.status == 0, "\(r.stderr)")
+    // Another learning rate: refused, nothing touched.
+    try write(ConfigValidationTests.config(stage: #""steps": 2, "batch": 2, "length": 16, "learningRate": 0.02"#))
+    r = try train()
+    #expect(r.status == 78, "\(r.stderr)")
+    #expect(r.stderr.contains("--restart") && r.stderr.contains("stages[0] (base) differs"), "\(r.stderr)")
+    #expect(try Data(contentsOf: URL(fileURLWithPath: model)) == first)
+    // Another shape: refused, not a crash.
+    try write(ConfigValidationTests.config(model: #""dimension": 32, "layers": 1, "heads": 2, "feedForward": 32"#))
+    r = try train()
+    #expect(r.status == 78 && r.stderr.contains("model differs"), "\(r.stderr)")
+    // --restart: trained anew with the new shape.
+    r = try train(["--restart"])
+    #expect(r.status == 0, "\(r.stderr)")
+    let restarted = try Model.load(from: out + "/stage-1-base/model")
+    #expect(restarted.config.dimension == 32)
+    // An output whose config is not recorded is not resumed.
+    try FileManager.default.removeItem(atPath: out + "/run-config.json")
+    r = try train()
+    #expect(r.status == 78 && r.stderr.contains("not recorded"), "\(r.stderr)")
+  }
+}
