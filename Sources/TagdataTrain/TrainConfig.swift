@@ -72,4 +72,21 @@ public struct TrainConfig: Codable, Sendable {
   /// config file).
   public var corpora: String?
   public var stages: [Stage]
+  /// Where the config was read from (for error messages); not part of the config.
+  public var origin: Origin?
+
+  enum CodingKeys: String, CodingKey {
+    case seed, threads, model, base, corpora, stages
+  }
+
+  public init(seed: UInt64, threads: Int? = nil, model: ModelShape? = nil, base: String? = nil, corpora: String? = nil,
+              stages: [Stage])
+  {
+    self.seed = seed
+    self.threads = threads
+    self.model = model
+    self.base = base
+    self.corpora = corpora
+    self.stages = stages
+  }
 }

@@ -23,11 +23,13 @@ public struct StepLog: Codable, Sendable {
 ///     OUT/stage-1-NAME/latest             name of the newest complete checkpoint
 ///     OUT/stage-1-NAME/model/             the stage's final model (ours + tag dictionary)
 ///     OUT/log.jsonl                       every step
+///     OUT/run-config.json                 the config (canonical JSON) and its SHA-256
 ///     OUT/loss.svg                        the log as a chart (training and validation loss per stage)
 ///
 /// Stages run in order; a completed stage is not run again. An interrupted stage resumes from
 /// its latest checkpoint and, in deterministic mode (one BLAS thread, the default), reaches the
-/// same weights an uninterrupted run reaches.
+/// same weights an uninterrupted run reaches. Resuming needs the same config: an output of
+/// another config (or of none recorded) is refused unless `restart` discards it.
 public final class Trainer {
   public let config: TrainConfig
   public let output: String
@@ -38,10 +40,64 @@ public final class Trainer {
   /// Worker threads (batch shards computed in parallel).
   var workers: Int { max(1, config.threads ?? 1) }
 
-  public init(config: TrainConfig, output: String, configDirectory: String) {
+  /// Discard what an earlier run left in the output (of any config) and start over.
+  public var restart: Bool
+
+  public init(config: TrainConfig, output: String, configDirectory: String, restart: Bool = false) {
     self.config = config
     self.output = output
     self.configDirectory = configDirectory
+    self.restart = restart
+  }
+
+  /// `OUT/run-config.json`.
+  struct RunRecord: Codable {
+    var sha256: String
+    var config: TrainConfig
+  }
+
+  var recordPath: String { output + "/run-config.json" }
+
+  /// Checks that the output holds nothing or a run of this same config (which then resumes);
+  /// with `restart`, removes what an earlier run wrote. Then records the config.
+  func prepareOutput() throws {
+    let canonical = try config.canonicalJSON()
+    let hash = SHA256.hex(canonical)
+    let fm = FileManager.default
+    let entries = (try? fm.contentsOfDirectory(atPath: output)) ?? []
+    let earlier = entries.filter { $0.hasPrefix("stage-") || ["log.jsonl", "loss.svg", "run-config.json"].contains($0) }
+    if !earlier.isEmpty && !restart {
+      guard let data = fm.contents(atPath: recordPath), let stored = try? JSONDecoder().decode(RunRecord.self, from: data) else {
+        throw config.error("", "\(output) holds the output of an earlier run whose config is not recorded: resuming it could "
+                             + "mix two configs. Pass --restart to discard it and start over, or choose another --out")
+      }
+      if stored.sha256 == hash { return }
+      throw config.error("", "\(output) holds a run of another config (sha256 \(stored.sha256.prefix(12))…, this config "
+                           + "\(hash.prefix(12))…; \(Self.difference(stored.config, config))): its results are not this "
+                           + "config's. Pass --restart to discard it and start over, or choose another --out")
+    }
+    for entry in earlier { try fm.removeItem(atPath: output + "/" + entry) }
+    try fm.createDirectory(atPath: output, withIntermediateDirectories: true)
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
+    try encoder.encode(RunRecord(sha256: hash, config: config)).write(to: URL(fileURLWithPath: recordPath + ".partial"))
+    if rename(recordPath + ".partial", recordPath) != 0 { throw TrainError("cannot write \(recordPath)") }
+  }
+
+  /// Where two configs first differ, in words.
+  static func difference(_ a: TrainConfig, _ b: TrainConfig) -> String {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys]
+    func text<T: Encodable>(_ v: T) -> Data { (try? encoder.encode(v)) ?? Data() }
+    if a.seed != b.seed { return "seed differs" }
+    if a.threads != b.threads { return "threads differs" }
+    if text(a.model) != text(b.model) { return "model differs" }
+    if a.base != b.base || a.corpora != b.corpora { return "base or corpora differs" }
+    for i in 0..<max(a.stages.count, b.stages.count) {
+      guard i < a.stages.count, i < b.stages.count else { return "\(a.stages.count) stages before, \(b.stages.count) now" }
+      if text(a.stages[i]) != text(b.stages[i]) { return "stages[\(i)] (\(b.stages[i].name)) differs" }
+    }
+    return "the configs differ"
   }
 
   public struct StageResult: Sendable {
@@ -52,6 +108,8 @@ public final class Trainer {
   }
 
   public func run() throws -> [StageResult] {
+    // The whole config is checked before any work.
+    try config.validate()
     // Parallelism is over batch shards (one per worker thread); BLAS runs single-threaded in
     // each, which keeps both cores busy outside the matrix multiplies too.
     try Gemm.load()
@@ -59,10 +117,25 @@ public final class Trainer {
     // Every step allocates and frees the same large activation buffers (measured: about a
     // sixth of step time went to faulting them in again).
     Allocator.keepFreedMemory()
-    try FileManager.default.createDirectory(atPath: output, withIntermediateDirectories: true)
+    try prepareOutput()
     var model: Model
     if let base = config.base {
-      model = try Model.load(from: base.hasPrefix("/") ? base : configDirectory + "/" + base)
+      do {
+        model = try Model.load(from: base.hasPrefix("/") ? base : configDirectory + "/" + base)
+      } catch {
+        throw config.error("base", "cannot load the base model: \(error)")
+      }
+      let c = model.config
+      let problems = TrainConfig.shapeProblems(vocabularySize: c.vocabularySize, dimension: c.dimension, layers: c.layers,
+                                               heads: c.heads, feedForward: c.feedForward, at: "base", config.problem)
+      if !problems.isEmpty {
+        throw TrainConfigError(file: config.origin?.file, problems: problems.map { p in
+          var p = p
+          p.message = "the base model's " + p.keyPath.dropFirst(5) + " " + p.message
+          p.keyPath = "base"
+          return p
+        })
+      }
     } else {
       guard let m = config.model else { throw TrainError("the config needs `model` or `base`") }
       model = Model(config: ModelConfig(vocabularySize: m.vocabularySize ?? ByteTokenizer.vocabularySize, dimension: m.dimension, layers: m.layers,
@@ -112,10 +185,12 @@ public final class Trainer {
     for (k, head) in (stage.heads ?? []).enumerated() where !model.headNames.contains(head) {
       model.addHead(head, seed: config.seed &* 2_000_003 &+ UInt64(index * 100 + k))
     }
-    let data = try dataset(stage, model: model)
+    let data = try dataset(stage, index: index, model: model)
     let fraction = stage.data.validationFraction ?? 0.1
     let validationCount = max(1, Int(Double(data.examples.count) * fraction))
-    guard data.examples.count > validationCount else { throw TrainError("stage \(stage.name): too few examples (\(data.examples.count))") }
+    guard data.examples.count > validationCount else {
+      throw config.error("stages[\(index)].data", "too few examples (\(data.examples.count)) for a training and a validation part")
+    }
     let train = Array(data.examples.dropLast(validationCount)), validation = Array(data.examples.suffix(validationCount))
     let trainable = trainableNames(stage, model: model, earlierTags: earlierTags) + newRows.keys.sorted()
     let finalDirectory = dir + "/model"
@@ -191,7 +266,19 @@ public final class Trainer {
           loss.total += l.total / Float(accumulate)
         }
       }
+      // A loss or gradient that is no longer finite: stop before it reaches the weights or the log.
+      if !loss.total.isFinite { throw TrainingDiverged(stage: stage.name, step: step, what: "training loss", value: loss.total) }
       let rate = schedule.rate(step)
+      var gradientFinite = true
+      for name in trainable where gradientFinite {
+        sum[name].data.withUnsafeBufferPointer { g in
+          for x in g where !x.isFinite {
+            gradientFinite = false
+            break
+          }
+        }
+      }
+      if !gradientFinite { throw TrainingDiverged(stage: stage.name, step: step, what: "gradient", value: .nan) }
       let norm = optimizer.update(&model.parameters, gradients: sum, trainable: trainable, rate: rate, rows: newRows)
       tokensSeen += tokens
       let elapsed = Date().timeIntervalSince(started)
@@ -200,6 +287,9 @@ public final class Trainer {
                         tokensPerSecond: Double(tokensSeen) / max(elapsed, 1e-9), seconds: elapsed, validationLoss: nil)
       if step % max(1, stage.validateEvery ?? 20) == 0 || step == stage.steps {
         lastValidation = validationLoss(model, validation, stage)
+        if !lastValidation.isFinite {
+          throw TrainingDiverged(stage: stage.name, step: step, what: "validation loss", value: lastValidation)
+        }
         log.validationLoss = lastValidation
       }
       try appendLog(log)
@@ -248,12 +338,42 @@ public final class Trainer {
     return total / Float(max(batches, 1))
   }
 
-  func dataset(_ stage: TrainConfig.Stage, model: Model) throws -> TokenDataset {
-    if let path = stage.data.path { return try TokenDataset.read(from: path.hasPrefix("/") ? path : configDirectory + "/" + path) }
-    guard let builtin = stage.data.builtin else { throw TrainError("stage \(stage.name): data needs `path` or `builtin`") }
-    let given = config.corpora ?? "../Corpora"
-    let corpora = given.hasPrefix("/") ? given : configDirectory + "/" + given
-    return try CorpusExamples.build(builtin, corpora: corpora, model: model, length: stage.length)
+  /// The stage's examples, checked against the model: every token id in its vocabulary or a
+  /// tag, every regression head one the model has.
+  func dataset(_ stage: TrainConfig.Stage, index: Int, model: Model) throws -> TokenDataset {
+    let at = "stages[\(index)].data"
+    let data: TokenDataset
+    if let path = stage.data.path {
+      let full = path.hasPrefix("/") ? path : configDirectory + "/" + path
+      do {
+        data = try TokenDataset.read(from: full)
+      } catch {
+        throw config.error(at + ".path", "cannot read the token dataset \(full): \(error)")
+      }
+    } else {
+      guard let builtin = stage.data.builtin else { throw config.error(at, "needs `path` or `builtin`") }
+      let given = config.corpora ?? "../Corpora"
+      let corpora = given.hasPrefix("/") ? given : configDirectory + "/" + given
+      do {
+        data = try CorpusExamples.build(builtin, corpora: corpora, model: model, length: stage.length)
+      } catch {
+        throw config.error(at + ".builtin", "\(error)" + (config.corpora == nil ? "" : " (corpora: \(corpora))"))
+      }
+    }
+    let limit = model.config.vocabularySize + model.tagNames.reduce(0) { $0 + model.tagTokens($1).count }
+    let heads = Set(model.headNames)
+    for (n, e) in data.examples.enumerated() {
+      if e.tokens.count != e.lossMask.count { throw config.error(at, "example \(n + 1): tokens and loss mask differ in length") }
+      if let bad = e.tokens.first(where: { $0 < 0 || $0 >= limit }) {
+        throw config.error(at, "example \(n + 1) has token id \(bad), but the model has \(model.config.vocabularySize) tokens "
+                             + "and \(limit - model.config.vocabularySize) tag rows (a vocabulary too small for this data?)")
+      }
+      for r in e.regression where !heads.contains(r.head) {
+        throw config.error(at, "example \(n + 1) regresses on the head \"\(r.head)\", which the model does not have "
+                             + "(declare it in `heads` of this stage or an earlier one)")
+      }
+    }
+    return data
   }
 
   // MARK: Checkpoints and log.

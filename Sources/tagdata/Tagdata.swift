@@ -3,6 +3,7 @@ import TagdataBio
 import TagdataCatalog
 import TagdataIngest
 import TagdataIO
+import TagdataTrain
 
 #if canImport(Glibc)
 import Glibc
@@ -66,6 +67,8 @@ enum ExitStatus {
     case is ExitCode, is ValidationError, is CleanExit: return nil
     case is InputError: return input
     case is IngestError, is SQLiteError: return catalog
+    case is TrainConfigError: return config
+    case is TrainingDiverged: return diverged
     default:
       return String(reflecting: type(of: error)).hasPrefix("ArgumentParser.") ? nil : software
     }

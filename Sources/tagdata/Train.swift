@@ -21,7 +21,9 @@ struct Train: ParsableCommand {
       Output: OUT/stage-N-NAME/model (config.json, model.safetensors, and the tag dictionary \
       tags.safetensors + tags.json), checkpoints every few steps, OUT/log.jsonl with every \
       step, OUT/loss.svg charting training and validation loss per stage. Re-running the same command after an interruption (even kill -9) resumes from the \
-      last checkpoint; finished stages are not run again.
+      last checkpoint; finished stages are not run again. The config is stored with its SHA-256 \
+      in OUT/run-config.json: a run into an --out of another config is refused (exit 78) unless \
+      --restart discards the earlier output.
 
       Example (about a minute on a laptop):
         tagdata train --config Examples/train-small.json --out runs/small
@@ -31,17 +33,14 @@ struct Train: ParsableCommand {
   @Option(help: ArgumentHelp("The output directory.", valueName: "dir")) var out: String
   @Flag(help: "No progress line, even on a terminal.") var quiet = false
   @Flag(help: "Print the stage results as JSON.") var json = false
+  @Flag(help: ArgumentHelp("Discard what an earlier run left in --out and start over (needed when the config changed).",
+                           discussion: "")) var restart = false
 
   func run() throws {
-    let data = try Data(contentsOf: URL(fileURLWithPath: config))
-    let parsed: TrainConfig
-    do {
-      parsed = try JSONDecoder().decode(TrainConfig.self, from: data)
-    } catch {
-      throw ValidationError("\(config): \(error)")
-    }
+    // Read and check the whole config (schema and model constraints) before any work.
+    let parsed = try TrainConfig.load(from: config)
     let directory = (config as NSString).deletingLastPathComponent
-    let trainer = Trainer(config: parsed, output: out, configDirectory: directory.isEmpty ? "." : directory)
+    let trainer = Trainer(config: parsed, output: out, configDirectory: directory.isEmpty ? "." : directory, restart: restart)
     let tty = isatty(2) == 1 && !quiet
     if tty {
       var last = 0.0
