@@ -42,7 +42,9 @@ let package = Package(
     .target(
       name: "TagdataIngest", dependencies: ["TagdataIO", "TagdataBio", "TagdataChem", "TagdataSources", "TagdataCatalog"],
       swiftSettings: hotPath),
-    .target(name: "TagdataTrain", dependencies: ["TagdataIO", "TagdataSources"], swiftSettings: hotPath),
+    .target(
+      name: "TagdataTrain",
+      dependencies: ["TagdataIO", "TagdataSources", .product(name: "Crypto", package: "swift-crypto")], swiftSettings: hotPath),
     .executableTarget(
       name: "tagdata",
       dependencies: [

@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import TagdataIO
 
@@ -62,7 +63,7 @@ public final class Trainer {
   /// with `restart`, removes what an earlier run wrote. Then records the config.
   func prepareOutput() throws {
     let canonical = try config.canonicalJSON()
-    let hash = SHA256.hex(canonical)
+    let hash = SHA256.hash(data: canonical).map { String(format: "%02x", $0) }.joined()
     let fm = FileManager.default
     let entries = (try? fm.contentsOfDirectory(atPath: output)) ?? []
     let earlier = entries.filter { $0.hasPrefix("stage-") || ["log.jsonl", "loss.svg", "run-config.json"].contains($0) }
