@@ -103,7 +103,9 @@ enum Aromaticity {
         }
       }
     }
-    for b in mol.bonds.indices where aromaticBond[b] { mol.bonds[b].order = .aromatic }
+    // A triple bond in an aromatic ring stays triple (as in RDKit, `c#[n+]1`): written as an
+    // aromatic bond it read back as a different molecule.
+    for b in mol.bonds.indices where aromaticBond[b] && mol.bonds[b].order != .triple { mol.bonds[b].order = .aromatic }
     for i in 0..<n where aromaticAtom[i] { mol.atoms[i].aromatic = true }
   }
 

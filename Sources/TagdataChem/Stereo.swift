@@ -43,7 +43,10 @@ enum Stereo {
     // Symmetry: stereo marks whose neighbours are equivalent go.
     guard !mol.doubleBondStereo.isEmpty || mol.atoms.contains(where: { $0.chirality != .none || $0.squarePlanar != 0 })
     else { return }
-    for component in mol.components() {
+    // One refinement over all atoms: classes are compared only among neighbours of one atom, so
+    // components need no ranking of their own (one per component cost the whole input each).
+    do {
+      let component = Array(mol.atoms.indices)
       let ranks = CanonicalRanking(isomeric: false, isotopes: true).refinedRanks(mol, atoms: component)
       // Square-planar centres describe something unless three or four neighbours are equivalent.
       for i in component where mol.atoms[i].squarePlanar != 0 {
@@ -59,7 +62,6 @@ enum Stereo {
       mol.doubleBondStereo.removeAll { s in
         let mol = current
         let bond = mol.bonds[s.bond]
-        guard component.contains(bond.a) else { return false }
         for end in [bond.a, bond.b] {
           let subs = mol.neighbors(end).filter { $0 != bond.other(end) }
           if subs.count == 2 && ranks[subs[0]] == ranks[subs[1]] { return true }
