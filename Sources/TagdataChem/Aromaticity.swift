@@ -173,6 +173,9 @@ enum Aromaticity {
     let a = mol.atoms[i]
     guard a.element <= 18 || a.element == 34 || a.element == 52 else { return false }
     if a.radicals > 0 && !(a.element == 6 && a.charge == 0) { return false }
+    // A charge that leaves the atom with no more electrons than beryllium ([N+4] like Li)
+    // takes it out, as in RDKit (written aromatic, it could not be read back).
+    if a.charge > 0 && a.element > 0 && a.element - a.charge < 5 { return false }
     var multiple = 0
     for b in mol.adjacency[i] where mol.bonds[b].order == .double || mol.bonds[b].order == .triple { multiple += 1 }
     if multiple > 1 { return false }

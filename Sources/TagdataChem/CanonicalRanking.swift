@@ -299,8 +299,13 @@ public struct CanonicalRanking {
       guard !keyed.isEmpty else { return false }
       var group = keyed
       keyed.removeAll(keepingCapacity: true)
-      let (c, k) = (cell, key)
-      group.sort { c[$0] != c[$1] ? c[$0] < c[$1] : k[$0] < k[$1] }
+      // Sorted through pointers: a copy of `cell` or `key` kept alive here would be copied in
+      // full by the writes below, once per split.
+      cell.withUnsafeBufferPointer { c in
+        key.withUnsafeBufferPointer { k in
+          group.sort { c[$0] != c[$1] ? c[$0] < c[$1] : k[$0] < k[$1] }
+        }
+      }
       var split = false
       var i = 0
       while i < group.count {

@@ -35,6 +35,7 @@ enum Kekulizer {
     // Atoms that must end with one double bond.
     var need = [Bool](repeating: false, count: mol.atoms.count)
     for i in mol.atoms.indices where mol.atoms[i].aromatic { need[i] = needsDoubleBond(mol, i) }
+    dummiesTakeParity(mol, &need, priority: priority)
     var matched = [Int](repeating: -1, count: mol.atoms.count)  // partner atom
     var candidates = mol.atoms.indices.filter { need[$0] }
     if let priority { candidates.sort { priority[$0] < priority[$1] } }
@@ -53,6 +54,33 @@ enum Kekulizer {
 }
 
 extension Kekulizer {
+  /// An aromatic `*` may or may not carry a double bond (it stands for any atom): in an
+  /// aromatic system with an odd number of atoms that need one, the first `*` (by priority,
+  /// else index) takes one, so that `*1ccccc1` (written for a ring where `*` had a double bond)
+  /// reads back while `*1cccc1` keeps the `*` single-bonded.
+  static func dummiesTakeParity(_ mol: Molecule, _ need: inout [Bool], priority: [Int]?) {
+    guard mol.atoms.contains(where: { $0.aromatic && $0.element == 0 }) else { return }
+    var seen = [Bool](repeating: false, count: mol.atoms.count)
+    for start in mol.atoms.indices where mol.atoms[start].aromatic && !seen[start] {
+      var stack = [start]
+      seen[start] = true
+      var needing = 0
+      var dummy = -1
+      while let v = stack.popLast() {
+        if need[v] { needing += 1 }
+        if mol.atoms[v].element == 0 && (dummy < 0 || (priority.map { $0[v] < $0[dummy] } ?? (v < dummy))) { dummy = v }
+        for b in mol.adjacency[v] where mol.bonds[b].order == .aromatic {
+          let w = mol.bonds[b].other(v)
+          if !seen[w] {
+            seen[w] = true
+            stack.append(w)
+          }
+        }
+      }
+      if needing % 2 == 1 && dummy >= 0 { need[dummy] = true }
+    }
+  }
+
   /// The atoms that need a double bond and are joined to `v` by an aromatic bond, in priority
   /// (else index) order.
   static func partners(_ mol: Molecule, _ v: Int, need: [Bool], priority: [Int]?) -> [Int] {

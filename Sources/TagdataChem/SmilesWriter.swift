@@ -310,7 +310,10 @@ final class ComponentWriter {
     bondsWritten += 1
     let bond = mol.bonds[b]
     let to = bond.other(from)
+    // An unwritten bond reads as aromatic between two lower-case atoms only: `*` has no
+    // lower case, so its aromatic bonds are written `:`.
     let aromaticEnds = !kekule && mol.atoms[from].aromatic && mol.atoms[to].aromatic
+      && mol.atoms[from].element != 0 && mol.atoms[to].element != 0
     switch bond.order {
     case .single:
       if let d = bondDirection[b] {

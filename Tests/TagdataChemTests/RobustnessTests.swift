@@ -19,6 +19,13 @@ import Testing
     ("N1=C(N=CC=C1C2C=CC=CC=2)<-Br", "Br->c1nc(-c2ccccc2)ccn1"),
     // A triple bond in an aromatic ring is written as one.
     ("CC1=NC(=C(C#[N+]1)C#N)N", "Cc1nc(N)c(C#N)c#[n+]1"),
+    // `*` in an aromatic ring: its aromatic bonds are written `:` and it may take the double
+    // bond that the ring's parity needs.
+    ("C*1=CC=CC=C1", "C*1:ccccc:1"),
+    ("C*1C=CC=C1", "C*1:cccc:1"),
+    // A charge beyond the element's electrons allows no bond; one that makes N like Li keeps
+    // the ring aliphatic.
+    ("C[N+4]1=CC=CC=C1", "C[N+4]1=CC=CC=C1"),
   ])
   func dativeBondsReadBack(input: String, expected: String) throws {
     let c = try canon(input)
@@ -30,6 +37,11 @@ import Testing
 
   /// Mutated ChEMBL SMILES (dative bonds, charges, ring digits and brackets inserted, deleted
   /// and replaced): every accepted input's canonical string reads back to itself.
+  @Test func chargesBeyondTheElectronsAreRefused() {
+    #expect(throws: SmilesError.self) { try canon("C[N+9]1=CC=CC=C1") }
+    #expect(throws: SmilesError.self) { try canon("C[N+9]") }
+  }
+
   @Test func mutatedInputsAreIdempotent() throws {
     let seed = TestSupport.fuzzSeed(default: 5)
     var rng = SplitMix64(seed: seed)
