@@ -184,3 +184,22 @@ import Testing
     }
   }
 }
+
+/// Scripts/fuzz-smiles, seeded, on 100,000 mutated ChEMBL SMILES through the built `tagdata
+/// canon smiles` (twice: every accepted output must come back unchanged): no crash, no hang,
+/// no change. A debug build takes about 20 s. TAGDATA_FUZZ_SEED and TAGDATA_FUZZ_ITERATIONS
+/// choose another seed and count.
+@Suite(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/python3"), "needs python3"))
+struct FuzzScriptTests {
+  @Test func canonSmilesIsIdempotentOnMutatedInputs() throws {
+    let seed = TestSupport.fuzzSeed(default: 1)
+    let n = Int(ProcessInfo.processInfo.environment["TAGDATA_FUZZ_ITERATIONS"] ?? "") ?? 100_000
+    let script = TestSupport.root.appendingPathComponent("Scripts/fuzz-smiles").path
+    let r = try TestSupport.run("/usr/bin/python3", [script, String(n), "--seed", String(seed), "--bin", TestSupport.tagdataBinary,
+                                                     "--timeout", "600"])
+    let summary = r.stdout.split(separator: "\n").filter { $0.hasPrefix("fuzz-smiles: seed") || $0.hasPrefix("FAIL") }
+    print(summary.joined(separator: "\n"))
+    #expect(r.status == 0, "seed \(seed): \(summary.prefix(12).joined(separator: "\n")) \(r.stderr)")
+    #expect(r.stdout.contains("fuzz-smiles: seed \(seed): \(n) inputs"), "\(r.stdout.suffix(500))")
+  }
+}
