@@ -13,8 +13,9 @@ enum Aromaticity {
     for ring in mol.ringAtoms { for a in ring { inRing[a] = true } }
     var ringBondSet = Set<Int>()
     for r in mol.ringBonds { ringBondSet.formUnion(r) }
+    let atomRings = mol.atomRings()
     for i in 0..<n where inRing[i] {
-      donor[i] = donorType(mol, i, ringBonds: ringBondSet)
+      donor[i] = donorType(mol, i, ringBonds: ringBondSet, atomRings: atomRings)
       candidate[i] = donor[i] != .none && isCandidate(mol, i)
     }
     // Candidate rings: every atom a candidate, not all dummies.
@@ -193,7 +194,7 @@ enum Aromaticity {
     return ex != ey ? ex > ey : x < y
   }
 
-  static func donorType(_ mol: Molecule, _ i: Int, ringBonds: Set<Int>) -> Donor {
+  static func donorType(_ mol: Molecule, _ i: Int, ringBonds: Set<Int>, atomRings: [[Int]]) -> Donor {
     let a = mol.atoms[i]
     var inRingMultiple = false
     var exocyclicMultiple: Int? = nil  // partner atom
@@ -231,7 +232,7 @@ enum Aromaticity {
     // Macrocycles: a neutral two-connected O or S without multiple bonds does not donate in
     // rings of nine atoms or more.
     if result == .two && (a.element == 8 || a.element == 16) && a.charge == 0 && mol.degree(i) == 2 && !anyMultiple {
-      let smallest = mol.ringAtoms.filter { $0.contains(i) }.map(\.count).min() ?? 0
+      let smallest = atomRings[i].map { mol.ringAtoms[$0].count }.min() ?? 0
       if smallest >= 9 { result = .none }
     }
     return result

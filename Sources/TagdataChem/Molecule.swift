@@ -132,6 +132,20 @@ public struct Molecule: Sendable, Equatable {
     return ringBonds.contains { $0.count < 8 && $0.contains(bond) }
   }
 
+  /// Bonds in a ring of fewer than 8 atoms (``inSmallRing(_:)`` for many bonds at once).
+  func smallRingBonds() -> Set<Int> {
+    var out = Set<Int>()
+    for ring in ringBonds where ring.count < 8 { out.formUnion(ring) }
+    return out
+  }
+
+  /// Per atom, the indices of the rings (of `ringAtoms`) through it.
+  func atomRings() -> [[Int]] {
+    var out = [[Int]](repeating: [], count: atoms.count)
+    for (k, ring) in ringAtoms.enumerated() { for a in ring { out[a].append(k) } }
+    return out
+  }
+
   /// Neighbours that count for valence: dative bonds left out.
   public func valenceDegree(_ atom: Int) -> Int {
     var n = 0

@@ -6,13 +6,16 @@ enum Stereo {
   static let lonePair = -3
   static func perceive(_ mol: inout Molecule) {
     // Configurations already set (from molfile coordinates) are kept; `/` `\` marks add the rest.
-    let unfit = Set(mol.doubleBondStereo.map(\.bond).filter { mol.bonds[$0].order != .double || mol.inSmallRing($0) })
+    // Ring lookups through per-call tables (a scan of every ring per bond or atom was quadratic
+    // in the number of rings: 5,000 furans joined by '.').
+    let smallRing = mol.smallRingBonds()
+    let unfit = Set(mol.doubleBondStereo.map(\.bond).filter { mol.bonds[$0].order != .double || smallRing.contains($0) })
     if !unfit.isEmpty { mol.doubleBondStereo.removeAll { unfit.contains($0.bond) } }
     let preset = Set(mol.doubleBondStereo.map(\.bond))
     for b in mol.bonds.indices where mol.bonds[b].order == .double && !preset.contains(b) && !mol.unknownConfiguration.contains(b) {
       let bond = mol.bonds[b]
       guard let x = marked(mol, end: bond.a, double: b), let y = marked(mol, end: bond.b, double: b) else { continue }
-      if mol.inSmallRing(b) { continue }
+      if smallRing.contains(b) { continue }
       mol.doubleBondStereo.append(DoubleBondStereo(bond: b, reference: (x.atom, y.atom), trans: x.up != y.up))
     }
     mol.directionHints = [:]
@@ -48,6 +51,7 @@ enum Stereo {
     do {
       let component = Array(mol.atoms.indices)
       let ranks = CanonicalRanking(isomeric: false, isotopes: true).refinedRanks(mol, atoms: component)
+      let atomRings = mol.atomRings()
       // Square-planar centres describe something unless three or four neighbours are equivalent.
       for i in component where mol.atoms[i].squarePlanar != 0 {
         var count: [Int: Int] = [:]
@@ -56,7 +60,7 @@ enum Stereo {
       }
       for i in component where mol.atoms[i].chirality != .none {
         let keys = mol.atoms[i].stereoOrder.map { $0 < 0 ? -1 : ranks[$0] }
-        if Set(keys).count != keys.count && !ringStereo(mol, i, ranks) { mol.atoms[i].chirality = .none }
+        if Set(keys).count != keys.count && !ringStereo(mol, i, ranks, atomRings: atomRings) { mol.atoms[i].chirality = .none }
       }
       let current = mol
       mol.doubleBondStereo.removeAll { s in
@@ -73,8 +77,8 @@ enum Stereo {
 
   /// A centre in a ring whose two tied neighbours are ring atoms of a ring holding another
   /// stereo centre (cis/trans-1,4-disubstituted rings): the configuration is relative and real.
-  static func ringStereo(_ mol: Molecule, _ i: Int, _ ranks: [Int]) -> Bool {
-    let rings = mol.ringAtoms.filter { $0.contains(i) }
+  static func ringStereo(_ mol: Molecule, _ i: Int, _ ranks: [Int], atomRings: [[Int]]) -> Bool {
+    let rings = atomRings[i].map { mol.ringAtoms[$0] }
     guard !rings.isEmpty else { return false }
     for ring in rings where ring.contains(where: { $0 != i && mol.atoms[$0].chirality != .none }) {
       let inRing = mol.atoms[i].stereoOrder.filter { $0 >= 0 && ring.contains($0) }

@@ -138,7 +138,14 @@ import Testing
     let polyene = "C/C=C" + String(repeating: "/C=C", count: 1_999) + "/C"
     let (p, tp) = try timed("polyene with 2,000 stereo double bonds") { try canon(polyene) }
     #expect(try canon(p) == p)
-    #expect(tb < 30 && tr < 30 && tc < 30 && tp < 30)
+    // Ring lookups per atom and per bond: furans (ring O donors), chiral rings, marked bonds.
+    let furans = Array(repeating: "c1ccoc1", count: 10_000).joined(separator: ".")
+    let (f, tf) = try timed("10,000 furans") { try canon(furans) }
+    #expect(f == furans)
+    let diols = Array(repeating: "O[C@H]1CC[C@@H](O)CC1", count: 4_000).joined(separator: ".")
+    let (d, td) = try timed("4,000 chiral cyclohexanediols") { try canon(diols) }
+    #expect(try canon(d) == d)
+    #expect(tb < 30 && tr < 30 && tc < 30 && tp < 30 && tf < 30 && td < 30)
   }
 }
 
