@@ -11,7 +11,8 @@ enum Kekulizer {
     // and for carbocations.
     var shift = a.charge
     if a.element < 6 || (a.element == 6 && a.charge > 0) || [11, 12, 13, 19, 20].contains(a.element) { shift = -a.charge }
-    if a.element == 6 && a.charge < 0 { shift = -1 }
+    // A carbanion is like N, a dianion like O ([c-2], with two lone pairs, needs no double bond).
+    if a.element == 6 && a.charge < 0 { shift = a.charge }
     allowed = allowed.map { $0 + shift }
     var sbo = 0  // aromatic bonds count 1
     for b in mol.adjacency[i] {

@@ -26,6 +26,9 @@ import Testing
     // A charge beyond the element's electrons allows no bond; one that makes N like Li keeps
     // the ring aliphatic.
     ("C[N+4]1=CC=CC=C1", "C[N+4]1=CC=CC=C1"),
+    ("N1C=[S+9]C=C1", "C1=[S+9]C=CN1"),  // RDKit: C1=C[S+9]=CN1
+    // A carbon dianion in an aromatic ring needs no double bond (like O).
+    ("O1C(=N)[C--][N+](=N1)N", "N=c1[c-2][n+](N)no1"),
   ])
   func dativeBondsReadBack(input: String, expected: String) throws {
     let c = try canon(input)
