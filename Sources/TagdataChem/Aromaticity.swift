@@ -13,8 +13,9 @@ enum Aromaticity {
     for ring in mol.ringAtoms { for a in ring { inRing[a] = true } }
     var ringBondSet = Set<Int>()
     for r in mol.ringBonds { ringBondSet.formUnion(r) }
+    let atomRings = mol.atomRings()
     for i in 0..<n where inRing[i] {
-      donor[i] = donorType(mol, i, ringBonds: ringBondSet)
+      donor[i] = donorType(mol, i, ringBonds: ringBondSet, atomRings: atomRings)
       candidate[i] = donor[i] != .none && isCandidate(mol, i)
     }
     // Candidate rings: every atom a candidate, not all dummies.
@@ -103,7 +104,9 @@ enum Aromaticity {
         }
       }
     }
-    for b in mol.bonds.indices where aromaticBond[b] { mol.bonds[b].order = .aromatic }
+    // A triple bond in an aromatic ring stays triple (as in RDKit, `c#[n+]1`): written as an
+    // aromatic bond it read back as a different molecule.
+    for b in mol.bonds.indices where aromaticBond[b] && mol.bonds[b].order != .triple { mol.bonds[b].order = .aromatic }
     for i in 0..<n where aromaticAtom[i] { mol.atoms[i].aromatic = true }
   }
 
@@ -171,6 +174,11 @@ enum Aromaticity {
     let a = mol.atoms[i]
     guard a.element <= 18 || a.element == 34 || a.element == 52 else { return false }
     if a.radicals > 0 && !(a.element == 6 && a.charge == 0) { return false }
+    // A charge that leaves the atom with no more electrons than beryllium ([N+4] like Li)
+    // takes it out, as in RDKit (written aromatic, it could not be read back).
+    if a.charge > 0 && a.element > 0 && a.element - a.charge < 5 { return false }
+    // So does a charge of four or more either way ([S+9]), as in RDKit.
+    if abs(a.charge) >= 4 { return false }
     var multiple = 0
     for b in mol.adjacency[i] where mol.bonds[b].order == .double || mol.bonds[b].order == .triple { multiple += 1 }
     if multiple > 1 { return false }
@@ -188,7 +196,7 @@ enum Aromaticity {
     return ex != ey ? ex > ey : x < y
   }
 
-  static func donorType(_ mol: Molecule, _ i: Int, ringBonds: Set<Int>) -> Donor {
+  static func donorType(_ mol: Molecule, _ i: Int, ringBonds: Set<Int>, atomRings: [[Int]]) -> Donor {
     let a = mol.atoms[i]
     var inRingMultiple = false
     var exocyclicMultiple: Int? = nil  // partner atom
@@ -226,7 +234,7 @@ enum Aromaticity {
     // Macrocycles: a neutral two-connected O or S without multiple bonds does not donate in
     // rings of nine atoms or more.
     if result == .two && (a.element == 8 || a.element == 16) && a.charge == 0 && mol.degree(i) == 2 && !anyMultiple {
-      let smallest = mol.ringAtoms.filter { $0.contains(i) }.map(\.count).min() ?? 0
+      let smallest = atomRings[i].map { mol.ringAtoms[$0].count }.min() ?? 0
       if smallest >= 9 { result = .none }
     }
     return result

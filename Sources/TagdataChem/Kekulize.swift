@@ -11,12 +11,14 @@ enum Kekulizer {
     // and for carbocations.
     var shift = a.charge
     if a.element < 6 || (a.element == 6 && a.charge > 0) || [11, 12, 13, 19, 20].contains(a.element) { shift = -a.charge }
-    if a.element == 6 && a.charge < 0 { shift = -1 }
+    // A carbanion is like N, a dianion like O ([c-2], with two lone pairs, needs no double bond).
+    if a.element == 6 && a.charge < 0 { shift = a.charge }
     allowed = allowed.map { $0 + shift }
     var sbo = 0  // aromatic bonds count 1
     for b in mol.adjacency[i] {
       let bond = mol.bonds[b]
-      sbo += bond.order == .aromatic ? 1 : Int(bond.order.halfValence / 2)
+      // A dative bond counts for its acceptor (as in the valence model): `N->c1ccccc1`.
+      sbo += bond.order == .aromatic ? 1 : bond.order == .dative ? (bond.b == i ? 1 : 0) : Int(bond.order.halfValence / 2)
     }
     sbo += a.hydrogens
     let dv = allowed.first(where: { $0 >= sbo }) ?? allowed.last!
@@ -34,48 +36,13 @@ enum Kekulizer {
     // Atoms that must end with one double bond.
     var need = [Bool](repeating: false, count: mol.atoms.count)
     for i in mol.atoms.indices where mol.atoms[i].aromatic { need[i] = needsDoubleBond(mol, i) }
+    dummiesTakeParity(mol, &need, priority: priority)
     var matched = [Int](repeating: -1, count: mol.atoms.count)  // partner atom
-    var steps = 0
     var candidates = mol.atoms.indices.filter { need[$0] }
     if let priority { candidates.sort { priority[$0] < priority[$1] } }
-
-    func options(_ v: Int) -> [Int] {
-      let o = mol.adjacency[v].compactMap { b -> Int? in
-        let bond = mol.bonds[b]
-        guard bond.order == .aromatic else { return nil }
-        let w = bond.other(v)
-        return need[w] && matched[w] < 0 ? w : nil
-      }
-      guard let priority else { return o }
-      return o.sorted { priority[$0] < priority[$1] }
-    }
-
-    func solve() -> Bool {
-      steps += 1
-      if steps > 200_000 { return false }
-      // The unmatched atom with the fewest options first (fails fast on impossible systems).
-      var best = -1
-      var bestOptions: [Int] = []
-      for v in candidates where matched[v] < 0 {
-        let o = options(v)
-        if best < 0 || o.count < bestOptions.count {
-          best = v
-          bestOptions = o
-          if o.count <= 1 { break }
-        }
-      }
-      if best < 0 { return true }
-      for w in bestOptions {
-        matched[best] = w
-        matched[w] = best
-        if solve() { return true }
-        matched[best] = -1
-        matched[w] = -1
-      }
-      return false
-    }
-
-    if !solve() {
+    if !matchGreedily(mol, need: need, candidates: candidates, priority: priority, matched: &matched)
+      && !matchBySearch(mol, need: need, candidates: candidates, priority: priority, matched: &matched)
+    {
       let unmatched = candidates.filter { matched[$0] < 0 }
       throw SmilesError(.kekulize(atoms: unmatched.isEmpty ? candidates : unmatched))
     }
@@ -88,6 +55,139 @@ enum Kekulizer {
 }
 
 extension Kekulizer {
+  /// An aromatic `*` may or may not carry a double bond (it stands for any atom): in an
+  /// aromatic system with an odd number of atoms that need one, the first `*` (by priority,
+  /// else index) takes one, so that `*1ccccc1` (written for a ring where `*` had a double bond)
+  /// reads back while `*1cccc1` keeps the `*` single-bonded.
+  static func dummiesTakeParity(_ mol: Molecule, _ need: inout [Bool], priority: [Int]?) {
+    guard mol.atoms.contains(where: { $0.aromatic && $0.element == 0 }) else { return }
+    var seen = [Bool](repeating: false, count: mol.atoms.count)
+    for start in mol.atoms.indices where mol.atoms[start].aromatic && !seen[start] {
+      var stack = [start]
+      seen[start] = true
+      var needing = 0
+      var dummy = -1
+      while let v = stack.popLast() {
+        if need[v] { needing += 1 }
+        if mol.atoms[v].element == 0 && (dummy < 0 || (priority.map { $0[v] < $0[dummy] } ?? (v < dummy))) { dummy = v }
+        for b in mol.adjacency[v] where mol.bonds[b].order == .aromatic {
+          let w = mol.bonds[b].other(v)
+          if !seen[w] {
+            seen[w] = true
+            stack.append(w)
+          }
+        }
+      }
+      if needing % 2 == 1 && dummy >= 0 { need[dummy] = true }
+    }
+  }
+
+  /// The atoms that need a double bond and are joined to `v` by an aromatic bond, in priority
+  /// (else index) order.
+  static func partners(_ mol: Molecule, _ v: Int, need: [Bool], priority: [Int]?) -> [Int] {
+    var o: [Int] = []
+    for b in mol.adjacency[v] where mol.bonds[b].order == .aromatic {
+      let w = mol.bonds[b].other(v)
+      if need[w] && w != v { o.append(w) }
+    }
+    if let priority, o.count > 1 { o.sort { priority[$0] < priority[$1] } }
+    return o
+  }
+
+  /// Linear-time matching: an atom left with one possible partner takes it (forced), and when
+  /// none is forced the first unmatched atom (in candidate order) takes its first partner. This
+  /// gives every ring and almost every fused system its Kekulé structure; returns whether every
+  /// atom got a partner (`matched` is reset when not).
+  static func matchGreedily(_ mol: Molecule, need: [Bool], candidates: [Int], priority: [Int]?, matched: inout [Int]) -> Bool {
+    var partners: [Int: [Int]] = [:]
+    partners.reserveCapacity(candidates.count)
+    var options = [Int](repeating: 0, count: mol.atoms.count)
+    var forced: [Int] = []
+    for v in candidates {
+      let p = Self.partners(mol, v, need: need, priority: priority)
+      partners[v] = p
+      options[v] = p.count
+      if p.count <= 1 { forced.append(v) }
+    }
+    forced.reverse()  // taken from the end: candidate order
+    func match(_ x: Int, _ w: Int) {
+      matched[x] = w
+      matched[w] = x
+      for y in [x, w] {
+        for z in partners[y]! where matched[z] < 0 {
+          options[z] -= 1
+          if options[z] <= 1 { forced.append(z) }
+        }
+      }
+    }
+    var cursor = 0
+    var complete = true
+    while true {
+      while let x = forced.popLast() {
+        guard matched[x] < 0 else { continue }
+        guard let w = partners[x]!.first(where: { matched[$0] < 0 }) else {
+          complete = false
+          continue
+        }
+        match(x, w)
+      }
+      while cursor < candidates.count && matched[candidates[cursor]] >= 0 { cursor += 1 }
+      guard cursor < candidates.count else { break }
+      let x = candidates[cursor]
+      guard let w = partners[x]!.first(where: { matched[$0] < 0 }) else {
+        complete = false
+        cursor += 1
+        continue
+      }
+      match(x, w)
+    }
+    if !complete { for v in candidates { matched[v] = -1 } }
+    return complete
+  }
+
+  /// Backtracking search (after a greedy choice went wrong): the unmatched atom with the fewest
+  /// options first, on an explicit stack, at most 200,000 steps and only for systems of up to
+  /// 2,000 atoms (each step scans them all).
+  static func matchBySearch(_ mol: Molecule, need: [Bool], candidates: [Int], priority: [Int]?, matched: inout [Int]) -> Bool {
+    guard candidates.count <= 2_000 else { return false }
+    func options(_ v: Int) -> [Int] { partners(mol, v, need: need, priority: priority).filter { matched[$0] < 0 } }
+    var steps = 0
+    var stack: [(atom: Int, options: [Int], next: Int)] = []
+    while true {
+      steps += 1
+      if steps > 200_000 { return false }
+      var best = -1
+      var bestOptions: [Int] = []
+      for v in candidates where matched[v] < 0 {
+        let o = options(v)
+        if best < 0 || o.count < bestOptions.count {
+          best = v
+          bestOptions = o
+          if o.count <= 1 { break }
+        }
+      }
+      if best < 0 { return true }
+      stack.append((best, bestOptions, 0))
+      // Next untried option of the innermost frame that has one, undoing the others.
+      while true {
+        guard let top = stack.last else { return false }
+        if top.next > 0 {
+          let w = top.options[top.next - 1]
+          matched[top.atom] = -1
+          matched[w] = -1
+        }
+        if top.next < top.options.count {
+          let w = top.options[top.next]
+          matched[top.atom] = w
+          matched[w] = top.atom
+          stack[stack.count - 1].next += 1
+          break
+        }
+        stack.removeLast()
+      }
+    }
+  }
+
   /// Kekulé form of a sanitized (aromatic) molecule, for Kekulé SMILES output.
   static func kekulizeForOutput(_ mol: inout Molecule, priority: [Int]) {
     var copy = mol

@@ -132,11 +132,75 @@ public struct Molecule: Sendable, Equatable {
     return ringBonds.contains { $0.count < 8 && $0.contains(bond) }
   }
 
+  /// Bonds in a ring of fewer than 8 atoms (``inSmallRing(_:)`` for many bonds at once).
+  func smallRingBonds() -> Set<Int> {
+    var out = Set<Int>()
+    for ring in ringBonds where ring.count < 8 { out.formUnion(ring) }
+    return out
+  }
+
+  /// Per atom, the indices of the rings (of `ringAtoms`) through it.
+  func atomRings() -> [[Int]] {
+    var out = [[Int]](repeating: [], count: atoms.count)
+    for (k, ring) in ringAtoms.enumerated() { for a in ring { out[a].append(k) } }
+    return out
+  }
+
   /// Neighbours that count for valence: dative bonds left out.
   public func valenceDegree(_ atom: Int) -> Int {
     var n = 0
     for b in adjacency[atom] where bonds[b].order != .dative { n += 1 }
     return n
+  }
+
+  /// The connected components as molecules of their own (atoms and bonds renumbered in their
+  /// order, rings, stereo and CXSMILES marks carried over), in linear time: each part is then
+  /// ranked and written with arrays of its own size, not the whole input's.
+  func componentMolecules() -> [Molecule] {
+    let comps = components()
+    if comps.count <= 1 { return comps.isEmpty ? [] : [self] }
+    var which = [Int](repeating: 0, count: atoms.count)
+    var newIndex = [Int](repeating: 0, count: atoms.count)
+    for (c, comp) in comps.enumerated() {
+      for (k, a) in comp.enumerated() {
+        which[a] = c
+        newIndex[a] = k
+      }
+    }
+    var parts = [Molecule](repeating: Molecule(), count: comps.count)
+    for (c, comp) in comps.enumerated() {
+      parts[c].atoms.reserveCapacity(comp.count)
+      for a in comp {
+        var atom = atoms[a]
+        atom.stereoOrder = atom.stereoOrder.map { $0 < 0 ? $0 : newIndex[$0] }
+        parts[c].atoms.append(atom)
+      }
+      parts[c].adjacency = [[Int]](repeating: [], count: comp.count)
+    }
+    var newBond = [Int](repeating: 0, count: bonds.count)
+    for (i, b) in bonds.enumerated() {
+      let c = which[b.a]
+      var nb = b
+      nb.a = newIndex[b.a]
+      nb.b = newIndex[b.b]
+      newBond[i] = parts[c].bonds.count
+      parts[c].bonds.append(nb)
+    }
+    for a in atoms.indices { parts[which[a]].adjacency[newIndex[a]] = adjacency[a].map { newBond[$0] } }
+    for (k, ring) in ringBonds.enumerated() where !ring.isEmpty {
+      let c = which[bonds[ring[0]].a]
+      parts[c].ringBonds.append(ring.map { newBond[$0] })
+      parts[c].ringAtoms.append(ringAtoms[k].map { newIndex[$0] })
+    }
+    for s in doubleBondStereo {
+      parts[which[bonds[s.bond].a]].doubleBondStereo.append(
+        DoubleBondStereo(bond: newBond[s.bond], reference: (newIndex[s.reference.0], newIndex[s.reference.1]), trans: s.trans))
+    }
+    for (a, hint) in directionHints {
+      parts[which[a]].directionHints[newIndex[a]] = DirectionHint(neighbor: newIndex[hint.neighbor], up: hint.up)
+    }
+    for b in unknownConfiguration { parts[which[bonds[b].a]].unknownConfiguration.insert(newBond[b]) }
+    return parts
   }
 
   /// Connected components, each a sorted list of atom indices.

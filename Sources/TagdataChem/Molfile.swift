@@ -33,7 +33,10 @@ public enum Molfile {
     try read(block: MolBlock(lines: lines))
   }
 
-  public static func read(block: MolBlock) throws(MolfileError) -> Record {
+  /// Blocks over `limits` (bytes of the block, atoms in the counts line or the atom block) are
+  /// refused with a ``MolfileError`` whose ``MolfileError/exceeded`` names the limit.
+  public static func read(block: MolBlock, limits: MoleculeLimits = .standard) throws(MolfileError) -> Record {
+    if let e = limits.checkBytes(block.bytes.count) { throw MolfileError(line: 0, exceeded: e) }
     guard block.lineCount >= 4 else {
       throw MolfileError(line: block.lineCount, message: "a molfile needs a header and a counts line")
     }
@@ -42,7 +45,7 @@ public enum Molfile {
     let isV3000 = counts.count >= 5 && counts.indices.contains { i in
       i + 5 <= counts.endIndex && counts[i] == 0x56 && counts[i..<(i + 5)].elementsEqual("V3000".utf8)
     }
-    var p = isV3000 ? try v3000(block.lines) : try v2000(block)
+    var p = isV3000 ? try v3000(block.lines, limits: limits) : try v2000(block, limits: limits)
     let mol = try finish(&p)
     return Record(title: title, molecule: mol)
   }
@@ -58,11 +61,12 @@ public enum Molfile {
     return d
   }()
 
-  static func v2000(_ block: MolBlock) throws(MolfileError) -> Parsed {
+  static func v2000(_ block: MolBlock, limits: MoleculeLimits) throws(MolfileError) -> Parsed {
     let counts = block.line(3)
     guard let na = Columns.int(counts, 0, 3), let nb = Columns.int(counts, 3, 6), na >= 0, nb >= 0 else {
       throw MolfileError(line: 4, message: "bad counts line")
     }
+    if let e = limits.checkAtoms(na) { throw MolfileError(line: 4, exceeded: e) }
     guard block.lineCount >= 4 + na + nb else {
       throw MolfileError(line: block.lineCount, message: "molfile ends inside the atom or bond block")
     }
@@ -156,7 +160,7 @@ public enum Molfile {
     if order == .double && stereo == 3 { p.eitherDouble.insert(index) }
   }
 
-  static func v3000(_ lines: [Substring]) throws(MolfileError) -> Parsed {
+  static func v3000(_ lines: [Substring], limits: MoleculeLimits) throws(MolfileError) -> Parsed {
     // Join continuation lines ("-" at the end), keep the M  V30 bodies.
     var body: [(String, Int)] = []
     var pending = ""
@@ -175,6 +179,13 @@ public enum Molfile {
       body.append((pending + content, k + 1))
       pending = ""
     }
+    // The atom lines, whatever the COUNTS line says, against the limit.
+    var atomLines = 0
+    var inAtoms = false
+    for (text, _) in body {
+      if text.hasPrefix("BEGIN ATOM") { inAtoms = true } else if text.hasPrefix("END ATOM") { inAtoms = false } else if inAtoms { atomLines += 1 }
+    }
+    if let e = limits.checkAtoms(atomLines) { throw MolfileError(line: body.first { $0.0.hasPrefix("BEGIN ATOM") }?.1 ?? 0, exceeded: e) }
     var p = Parsed()
     var section = ""
     var index: [Int: Int] = [:]
@@ -183,6 +194,9 @@ public enum Molfile {
       guard let first = words.first else { continue }
       if first == "BEGIN" { section = words.count > 1 ? words[1] : ""; continue }
       if first == "END" { section = ""; continue }
+      if first == "COUNTS", words.count > 1, let na = Int(words[1]), let e = limits.checkAtoms(na) {
+        throw MolfileError(line: line, exceeded: e)
+      }
       switch section {
       case "ATOM":
         guard words.count >= 5, let id = Int(words[0]), let x = Double(words[2]), let y = Double(words[3]),
@@ -332,6 +346,20 @@ public struct MolfileError: Error, Sendable, CustomStringConvertible {
   /// 1-based line within the molfile (0 when not tied to a line).
   public var line: Int
   public var message: String
+  /// The limit exceeded, when that is why the block was refused.
+  public var exceeded: MoleculeLimits.Exceeded?
+
+  public init(line: Int, message: String) {
+    self.line = line
+    self.message = message
+  }
+
+  init(line: Int, exceeded: MoleculeLimits.Exceeded) {
+    self.line = line
+    message = exceeded.description
+    self.exceeded = exceeded
+  }
+
   public var description: String { line > 0 ? "line \(line): \(message)" : message }
 }
 

@@ -8,16 +8,18 @@
 /// (``SmilesWriter``).
 public enum Smiles {
   /// Parses and sanitizes a SMILES string.
-  public static func read(_ smiles: String) throws(SmilesError) -> Molecule {
-    try Sanitizer.sanitize(try SmilesParser.parseGraph(smiles))
+  /// Records over `limits` are refused with ``SmilesError/Kind/tooLarge(_:)``.
+  public static func read(_ smiles: String, limits: MoleculeLimits = .standard) throws(SmilesError) -> Molecule {
+    try Sanitizer.sanitize(try SmilesParser.parseGraph(bytes: Array(smiles.utf8), limits: limits))
   }
 
-  public static func read(bytes: [UInt8]) throws(SmilesError) -> Molecule {
-    try Sanitizer.sanitize(try SmilesParser.parseGraph(bytes: bytes))
+  public static func read(bytes: [UInt8], limits: MoleculeLimits = .standard) throws(SmilesError) -> Molecule {
+    try Sanitizer.sanitize(try SmilesParser.parseGraph(bytes: bytes, limits: limits))
   }
 
   /// Canonical SMILES of a SMILES string.
-  public static func canonical(_ smiles: String, isomeric: Bool = true, kekule: Bool = false) throws(SmilesError) -> String {
-    SmilesWriter(isomeric: isomeric, kekule: kekule).write(try read(smiles))
+  public static func canonical(_ smiles: String, isomeric: Bool = true, kekule: Bool = false,
+                               limits: MoleculeLimits = .standard) throws(SmilesError) -> String {
+    SmilesWriter(isomeric: isomeric, kekule: kekule).write(try read(smiles, limits: limits))
   }
 }

@@ -17,11 +17,19 @@ public struct SmilesError: Error, Equatable, Sendable, CustomStringConvertible {
     /// Aromatic atoms that cannot be given a Kekulé structure.
     case kekulize(atoms: [Int])
     case aromaticOutsideRing(atom: Int)
+    /// The record exceeds a ``MoleculeLimits`` limit (atoms or bytes).
+    case tooLarge(MoleculeLimits.Exceeded)
   }
 
   public var kind: Kind
   /// 1-based column in the input; 0 for errors found after parsing.
   public var column: Int
+
+  /// The limit exceeded, when that is why the record was refused.
+  public var exceeded: MoleculeLimits.Exceeded? {
+    if case let .tooLarge(e) = kind { return e }
+    return nil
+  }
 
   public init(_ kind: Kind, column: Int = 0) {
     self.kind = kind
@@ -44,6 +52,7 @@ public struct SmilesError: Error, Equatable, Sendable, CustomStringConvertible {
       return "explicit valence \(v) of atom \(atom) (\(symbol)) is greater than permitted"
     case let .kekulize(atoms): return "cannot kekulize: aromatic atoms \(atoms.map(String.init).joined(separator: " ")) have no Kekulé structure"
     case let .aromaticOutsideRing(atom): return "atom \(atom) is marked aromatic but is not in a ring"
+    case let .tooLarge(exceeded): return exceeded.description
     }
   }
 }

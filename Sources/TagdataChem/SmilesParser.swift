@@ -92,14 +92,41 @@ public struct SmilesParser {
   }
 
   /// Parses `smiles` into a graph (not yet sanitized).
-  public static func parseGraph(_ smiles: String) throws(SmilesError) -> Molecule {
-    var p = SmilesParser(Array(smiles.utf8))
+  public static func parseGraph(_ smiles: String, limits: MoleculeLimits = .standard) throws(SmilesError) -> Molecule {
+    try parseGraph(bytes: Array(smiles.utf8), limits: limits)
+  }
+
+  /// Records over `limits` (bytes of the SMILES and its CXSMILES block, atoms) are refused with
+  /// ``SmilesError/Kind/tooLarge(_:)`` before any graph is built.
+  public static func parseGraph(bytes: [UInt8], limits: MoleculeLimits = .standard) throws(SmilesError) -> Molecule {
+    let length = recordLength(bytes)
+    if let e = limits.checkBytes(length) { throw SmilesError(.tooLarge(e)) }
+    var p = SmilesParser(bytes)
+    if let e = limits.checkAtoms(countAtoms(p.s)) { throw SmilesError(.tooLarge(e)) }
     return try p.run()
   }
 
-  public static func parseGraph(bytes: [UInt8]) throws(SmilesError) -> Molecule {
-    var p = SmilesParser(bytes)
-    return try p.run()
+  /// The number of atoms a SMILES string writes (bracket atoms, organic-subset symbols, `*`),
+  /// counted without building anything.
+  static func countAtoms(_ s: [UInt8]) -> Int {
+    var n = 0
+    var i = 0
+    while i < s.count {
+      let c = s[i]
+      if c == UInt8(ascii: "[") {
+        n += 1
+        while i < s.count && s[i] != UInt8(ascii: "]") { i += 1 }
+      } else if (c >= UInt8(ascii: "A") && c <= UInt8(ascii: "Z")) || (c >= UInt8(ascii: "a") && c <= UInt8(ascii: "z"))
+        || c == UInt8(ascii: "*")
+      {
+        n += 1
+        if i + 1 < s.count && ((c == UInt8(ascii: "C") && s[i + 1] == UInt8(ascii: "l")) || (c == UInt8(ascii: "B") && s[i + 1] == UInt8(ascii: "r"))) {
+          i += 1
+        }
+      }
+      i += 1
+    }
+    return n
   }
 
   func err(_ kind: SmilesError.Kind, _ at: Int? = nil) -> SmilesError { SmilesError(kind, column: (at ?? i) + 1) }

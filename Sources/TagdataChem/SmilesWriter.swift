@@ -26,28 +26,26 @@ public struct SmilesWriter {
       }
       mol.doubleBondStereo = []
     }
-    if kekule {
-      // Kekulé structure chosen in canonical-rank order, so that it is canonical too.
-      var priority = [Int](repeating: 0, count: mol.atoms.count)
-      for component in mol.components() {
-        let r = CanonicalRanking(isomeric: isomeric).ranks(mol, atoms: component)
-        for a in component { priority[a] = r[a] }
-      }
-      Kekulizer.kekulizeForOutput(&mol, priority: priority)
-    }
     var parts: [ComponentWriter.Output] = []
     let ranking = CanonicalRanking(isomeric: isomeric)
-    for component in mol.components() {
-      let stereo = isomeric && (component.contains { mol.atoms[$0].chirality != .none || mol.atoms[$0].squarePlanar != 0 }
-        || mol.doubleBondStereo.contains { component.contains(mol.bonds[$0.bond].a) })
+    // Each component on its own, in arrays of its own size (20,000 benzenes joined by '.' cost
+    // 20,000 times the whole input when every component's ranks spanned all atoms).
+    for var part in mol.componentMolecules() {
+      let all = Array(part.atoms.indices)
+      if kekule {
+        // Kekulé structure chosen in canonical-rank order, so that it is canonical too.
+        Kekulizer.kekulizeForOutput(&part, priority: ranking.ranks(part, atoms: all))
+      }
+      let stereo = isomeric && (!part.doubleBondStereo.isEmpty
+        || part.atoms.contains { $0.chirality != .none || $0.squarePlanar != 0 })
       if stereo {
-        let candidates = ranking.rankVariants(mol, atoms: component).map {
-          ComponentWriter(mol: mol, ranks: $0, kekule: kekule).write(component)
+        let candidates = ranking.rankVariants(part, atoms: all).map {
+          ComponentWriter(mol: part, ranks: $0, kekule: kekule).write(all)
         }
         parts.append(candidates.min { $0.text.utf8.lexicographicallyPrecedes($1.text.utf8) }!)
       } else {
-        let ranks = ranking.ranks(mol, atoms: component)
-        parts.append(ComponentWriter(mol: mol, ranks: ranks, kekule: kekule).write(component))
+        let ranks = ranking.ranks(part, atoms: all)
+        parts.append(ComponentWriter(mol: part, ranks: ranks, kekule: kekule).write(all))
       }
     }
     parts.sort { $0.text.utf8.lexicographicallyPrecedes($1.text.utf8) }
@@ -82,6 +80,7 @@ final class ComponentWriter {
   var bondDirection: BondTable<Int8>  // bond -> +1 '/', -1 '\' as written first -> second
   var bondsWritten = 0
   var outputIndex: BondTable<Int>  // bond -> its number in order of appearance
+  let stereoBonds: Set<Int>  // bonds with a double-bond configuration
 
   init(mol: Molecule, ranks: [Int], kekule: Bool) {
     self.mol = mol
@@ -97,6 +96,7 @@ final class ComponentWriter {
     bondDirection = BondTable(mol.bonds.count)
     outputIndex = BondTable(mol.bonds.count)
     emitPosition = [Int](repeating: -1, count: mol.atoms.count)
+    stereoBonds = Set(mol.doubleBondStereo.map(\.bond))
   }
 
   func order(_ b: Int) -> BondOrder { mol.bonds[b].order }
@@ -110,14 +110,31 @@ final class ComponentWriter {
     return (0, 0, ranks[other])
   }
 
-  func findClosures(_ v: Int) {
-    visited[v] = true
-    onStack[v] = true
-    let bonds = mol.adjacency[v].filter { $0 != parentBond[v] }.sorted { a, b in
-      let ka = closureFirstKey(v, a), kb = closureFirstKey(v, b)
-      return ka < kb
+  /// The depth-first walk that fixes the spanning tree and the ring closures, with its own
+  /// stack (a 100,000-atom chain or ring would overflow the thread's). At each atom, its bonds
+  /// are ordered when it is entered: closures to atoms on the walk's stack first, then chain
+  /// bonds, then ring bonds.
+  func findClosures(_ start: Int) {
+    var stack: [(atom: Int, bonds: [Int], next: Int)] = []
+    func enter(_ v: Int) {
+      visited[v] = true
+      onStack[v] = true
+      let bonds = mol.adjacency[v].filter { $0 != parentBond[v] }.sorted { a, b in
+        closureFirstKey(v, a) < closureFirstKey(v, b)
+      }
+      stack.append((v, bonds, 0))
     }
-    for b in bonds {
+    enter(start)
+    while !stack.isEmpty {
+      let top = stack.count - 1
+      let v = stack[top].atom
+      guard stack[top].next < stack[top].bonds.count else {
+        onStack[v] = false
+        stack.removeLast()
+        continue
+      }
+      let b = stack[top].bonds[stack[top].next]
+      stack[top].next += 1
       let w = mol.bonds[b].other(v)
       if onStack[w] {
         if !isClosure.contains(b) {
@@ -128,10 +145,9 @@ final class ComponentWriter {
       } else if !visited[w] {
         parentBond[w] = b
         children[v].append(b)
-        findClosures(w)
+        enter(w)
       }
     }
-    onStack[v] = false
   }
 
   /// Ring closures (to atoms on the walk's stack) come first, then chain bonds, then ring bonds.
@@ -195,10 +211,13 @@ final class ComponentWriter {
   }
 
   /// Records the output order of atoms and of each bond's ends, before writing text.
-  func planEmission(_ v: Int) {
-    emitPosition[v] = emitted.count
-    emitted.append(v)
-    for c in children[v] { planEmission(mol.bonds[c].other(v)) }
+  func planEmission(_ start: Int) {
+    var stack = [start]
+    while let v = stack.popLast() {
+      emitPosition[v] = emitted.count
+      emitted.append(v)
+      for c in children[v].reversed() { stack.append(mol.bonds[c].other(v)) }
+    }
   }
 
   /// Ring-closure bonds at `v` in the order their digits are written.
@@ -224,7 +243,33 @@ final class ComponentWriter {
     return order
   }
 
-  func emit(_ v: Int) {
+  /// Writes the walk from `start`: bond, atom and ring digits of each atom, then its branches in
+  /// parentheses and its last child unbracketed. Iterative: pending work is kept on a stack.
+  func emit(_ start: Int) {
+    enum Step {
+      case atom(Int, branch: Bool)
+      case close
+    }
+    var steps: [Step] = [.atom(start, branch: false)]
+    while let step = steps.popLast() {
+      guard case let .atom(v, branch) = step else {
+        out.append(UInt8(ascii: ")"))
+        continue
+      }
+      if branch { out.append(UInt8(ascii: "(")) }
+      emitAtom(v)
+      let kids = children[v]
+      guard let last = kids.last else { continue }
+      steps.append(.atom(mol.bonds[last].other(v), branch: false))
+      for c in kids.dropLast().reversed() {
+        steps.append(.close)
+        steps.append(.atom(mol.bonds[c].other(v), branch: true))
+      }
+    }
+  }
+
+  /// The bond from the parent, the atom and its ring-closure digits.
+  func emitAtom(_ v: Int) {
     if parentBond[v] >= 0 {
       let b = parentBond[v]
       writeBond(b, from: mol.bonds[b].other(v))
@@ -247,16 +292,6 @@ final class ComponentWriter {
       }
     }
     for n in closedHere { openNumbers[n] = false }
-    for (k, c) in children[v].enumerated() {
-      let w = mol.bonds[c].other(v)
-      if k < children[v].count - 1 {
-        out.append(UInt8(ascii: "("))
-        emit(w)
-        out.append(UInt8(ascii: ")"))
-      } else {
-        emit(w)
-      }
-    }
   }
 
   func writeRingNumber(_ n: Int) {
@@ -275,7 +310,10 @@ final class ComponentWriter {
     bondsWritten += 1
     let bond = mol.bonds[b]
     let to = bond.other(from)
+    // An unwritten bond reads as aromatic between two lower-case atoms only: `*` has no
+    // lower case, so its aromatic bonds are written `:`.
     let aromaticEnds = !kekule && mol.atoms[from].aromatic && mol.atoms[to].aromatic
+      && mol.atoms[from].element != 0 && mol.atoms[to].element != 0
     switch bond.order {
     case .single:
       if let d = bondDirection[b] {
@@ -421,9 +459,7 @@ final class ComponentWriter {
   /// double bond must put their substituents on opposite sides, or the SMILES contradicts itself.
   func impliedDirection(_ b: Int, awayFrom end: Int) -> Int8? {
     let n = mol.bonds[b].other(end)
-    guard mol.adjacency[n].contains(where: { d in
-      mol.bonds[d].order == .double && mol.doubleBondStereo.contains { $0.bond == d }
-    }) else { return nil }
+    guard mol.adjacency[n].contains(where: { d in mol.bonds[d].order == .double && stereoBonds.contains(d) }) else { return nil }
     for other in mol.adjacency[n] where other != b {
       guard let d = bondDirection[other], mol.bonds[other].order != .double else { continue }
       let upOther = firstWrittenEnd(other) == n ? d > 0 : d < 0
@@ -461,6 +497,9 @@ enum Reader {
       // In aromatic output an unwritten bond between aromatic atoms reads as aromatic.
       if aromatic && bond.order == .aromatic && mol.atoms[other].aromatic {
         ev2 += 3
+      } else if bond.order == .dative {
+        // As the reader counts it: for the acceptor only (`C<-N` is CH3 and N H3).
+        ev2 += bond.b == i ? 2 : 0
       } else {
         ev2 += bond.order.halfValence
       }

@@ -6,13 +6,16 @@ enum Stereo {
   static let lonePair = -3
   static func perceive(_ mol: inout Molecule) {
     // Configurations already set (from molfile coordinates) are kept; `/` `\` marks add the rest.
-    let unfit = Set(mol.doubleBondStereo.map(\.bond).filter { mol.bonds[$0].order != .double || mol.inSmallRing($0) })
+    // Ring lookups through per-call tables (a scan of every ring per bond or atom was quadratic
+    // in the number of rings: 5,000 furans joined by '.').
+    let smallRing = mol.smallRingBonds()
+    let unfit = Set(mol.doubleBondStereo.map(\.bond).filter { mol.bonds[$0].order != .double || smallRing.contains($0) })
     if !unfit.isEmpty { mol.doubleBondStereo.removeAll { unfit.contains($0.bond) } }
     let preset = Set(mol.doubleBondStereo.map(\.bond))
     for b in mol.bonds.indices where mol.bonds[b].order == .double && !preset.contains(b) && !mol.unknownConfiguration.contains(b) {
       let bond = mol.bonds[b]
       guard let x = marked(mol, end: bond.a, double: b), let y = marked(mol, end: bond.b, double: b) else { continue }
-      if mol.inSmallRing(b) { continue }
+      if smallRing.contains(b) { continue }
       mol.doubleBondStereo.append(DoubleBondStereo(bond: b, reference: (x.atom, y.atom), trans: x.up != y.up))
     }
     mol.directionHints = [:]
@@ -43,8 +46,12 @@ enum Stereo {
     // Symmetry: stereo marks whose neighbours are equivalent go.
     guard !mol.doubleBondStereo.isEmpty || mol.atoms.contains(where: { $0.chirality != .none || $0.squarePlanar != 0 })
     else { return }
-    for component in mol.components() {
+    // One refinement over all atoms: classes are compared only among neighbours of one atom, so
+    // components need no ranking of their own (one per component cost the whole input each).
+    do {
+      let component = Array(mol.atoms.indices)
       let ranks = CanonicalRanking(isomeric: false, isotopes: true).refinedRanks(mol, atoms: component)
+      let atomRings = mol.atomRings()
       // Square-planar centres describe something unless three or four neighbours are equivalent.
       for i in component where mol.atoms[i].squarePlanar != 0 {
         var count: [Int: Int] = [:]
@@ -53,13 +60,12 @@ enum Stereo {
       }
       for i in component where mol.atoms[i].chirality != .none {
         let keys = mol.atoms[i].stereoOrder.map { $0 < 0 ? -1 : ranks[$0] }
-        if Set(keys).count != keys.count && !ringStereo(mol, i, ranks) { mol.atoms[i].chirality = .none }
+        if Set(keys).count != keys.count && !ringStereo(mol, i, ranks, atomRings: atomRings) { mol.atoms[i].chirality = .none }
       }
       let current = mol
       mol.doubleBondStereo.removeAll { s in
         let mol = current
         let bond = mol.bonds[s.bond]
-        guard component.contains(bond.a) else { return false }
         for end in [bond.a, bond.b] {
           let subs = mol.neighbors(end).filter { $0 != bond.other(end) }
           if subs.count == 2 && ranks[subs[0]] == ranks[subs[1]] { return true }
@@ -71,8 +77,8 @@ enum Stereo {
 
   /// A centre in a ring whose two tied neighbours are ring atoms of a ring holding another
   /// stereo centre (cis/trans-1,4-disubstituted rings): the configuration is relative and real.
-  static func ringStereo(_ mol: Molecule, _ i: Int, _ ranks: [Int]) -> Bool {
-    let rings = mol.ringAtoms.filter { $0.contains(i) }
+  static func ringStereo(_ mol: Molecule, _ i: Int, _ ranks: [Int], atomRings: [[Int]]) -> Bool {
+    let rings = atomRings[i].map { mol.ringAtoms[$0] }
     guard !rings.isEmpty else { return false }
     for ring in rings where ring.contains(where: { $0 != i && mol.atoms[$0].chirality != .none }) {
       let inRing = mol.atoms[i].stereoOrder.filter { $0 >= 0 && ring.contains($0) }

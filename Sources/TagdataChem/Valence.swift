@@ -266,7 +266,8 @@ public enum Sanitizer {
       if a.aromatic && aromaticRounding { total = Valence.roundAromatic(ev2, allowed: allowed) }
       let symbol = PeriodicTable.elements[a.element].symbol
       if a.bracket || a.element == 0 {
-        if let maximum = allowed.last, total > maximum {
+        // No allowed valence at all (a charge beyond the element's electrons: [N+9]) allows no bond.
+        if total > (allowed.last ?? 0) {
           throw SmilesError(.valence(atom: i, symbol: symbol, valence: total / 2))
         }
         mol.atoms[i].hydrogens = explicitH[i]

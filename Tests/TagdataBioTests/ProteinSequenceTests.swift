@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import TagdataBio
 
@@ -26,13 +27,16 @@ import Testing
   /// The eight-bytes-at-a-time checksum against the one-byte-at-a-time definition, at every
   /// length and alignment around the eight-byte steps.
   @Test func slicedChecksumMatchesTheBytewiseDefinition() {
-    var rng = SystemRandomNumberGenerator()
-    let bytes = (0..<300).map { _ in UInt8.random(in: 0...255, using: &rng) }
+    // A fixed seed, printed; TAGDATA_FUZZ_SEED chooses another.
+    let seed = ProcessInfo.processInfo.environment["TAGDATA_FUZZ_SEED"].flatMap { UInt64($0) } ?? 20261205
+    print("slicedChecksumMatchesTheBytewiseDefinition: fuzz seed \(seed) (set TAGDATA_FUZZ_SEED to repeat or vary)")
+    var rng = LocalSplitMix64(seed: seed)
+    let bytes = (0..<300).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
     for start in 0..<9 {
       for end in start..<min(bytes.count, start + 140) {
         var crc: UInt64 = 0
         for b in bytes[start..<end] { crc = (crc >> 8) ^ CRC64.table[Int((crc ^ UInt64(b)) & 0xFF)] }
-        #expect(CRC64.checksum(bytes[start..<end]) == crc, "bytes \(start)..<\(end)")
+        #expect(CRC64.checksum(bytes[start..<end]) == crc, "bytes \(start)..<\(end) (seed \(seed))")
       }
     }
     #expect(CRC64.hex(0x07E9_5E63_2BD0_20E9) == "07E95E632BD020E9")
@@ -84,5 +88,19 @@ import Testing
     // echo -n MKT | sha256sum
     #expect(SequenceDigest.hex(SequenceDigest.sha256(Array("MKT".utf8)))
       == "366893d2245f5f241af2eeba0a8c19ef3bf362141a7c8504d7479ce7e7f2fb66")
+  }
+}
+
+/// SplitMix64, kept here because this test target depends on TagdataBio alone (the shared one is
+/// in TagdataIO).
+struct LocalSplitMix64 {
+  var state: UInt64
+  init(seed: UInt64) { state = seed }
+  mutating func next() -> UInt64 {
+    state &+= 0x9E37_79B9_7F4A_7C15
+    var z = state
+    z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+    z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+    return z ^ (z >> 31)
   }
 }

@@ -35,6 +35,14 @@ public enum TestSupport {
   /// Interop tests must run (not skip) when TAGDATA_REQUIRE_INTEROP=1, as the README's test command sets.
   public static var interopRequired: Bool { ProcessInfo.processInfo.environment["TAGDATA_REQUIRE_INTEROP"] == "1" }
 
+  /// The seed of a fuzz test: $TAGDATA_FUZZ_SEED when set, else `value`. Printed, so that any run
+  /// can be repeated: `TAGDATA_FUZZ_SEED=<seed> swift test --filter <test>`.
+  public static func fuzzSeed(default value: UInt64, _ test: String = #function) -> UInt64 {
+    let seed = ProcessInfo.processInfo.environment["TAGDATA_FUZZ_SEED"].flatMap { UInt64($0) } ?? value
+    print("\(test): fuzz seed \(seed) (set TAGDATA_FUZZ_SEED to repeat or vary)")
+    return seed
+  }
+
   /// A fresh temporary directory.
   public static func tempDirectory() -> URL {
     let url = FileManager.default.temporaryDirectory.appendingPathComponent("tagdata-test-\(UUID().uuidString)")
