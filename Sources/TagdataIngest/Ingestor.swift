@@ -152,8 +152,9 @@ public final class Ingestor {
         let pipeline = ProteinPipeline(reader: try reader(), writer: writer, canonicalizer: canonicalizer)
         try pump.run(pipeline, source: state.id, file: file, prefetch: prefetch, totalBytes: opened.file.size, report: &report)
       case let .molecules(reader):
-        let pipeline = MoleculePipeline(reader: try reader(), workers: options.workers, writer: moleculeWriter,
-                                        quarantineWriter: writer)
+        let limits = MoleculeLimits(maxAtoms: options.maxAtoms, maxBytes: options.maxRecordBytes)
+        let pipeline = MoleculePipeline(reader: try reader(), workers: options.workers, limits: limits,
+                                        writer: moleculeWriter, quarantineWriter: writer)
         defer { pipeline.close() }
         try pump.run(pipeline, source: state.id, file: file, prefetch: prefetch, totalBytes: opened.file.size, report: &report)
       }

@@ -33,8 +33,8 @@ final class MoleculePipeline: RecordPipeline, @unchecked Sendable {
   private let quarantineWriter: ProteinWriter
   private var moleculesBefore = 0
 
-  init(reader: MoleculeReader, workers: Int, writer: MoleculeWriter, quarantineWriter: ProteinWriter) {
-    source = ParallelMoleculeSource(reader: reader, workers: workers)
+  init(reader: MoleculeReader, workers: Int, limits: MoleculeLimits, writer: MoleculeWriter, quarantineWriter: ProteinWriter) {
+    source = ParallelMoleculeSource(reader: reader, workers: workers, limits: limits)
     self.writer = writer
     self.quarantineWriter = quarantineWriter
   }
@@ -87,6 +87,10 @@ struct PreparedMolecule: Sendable {
 final class MoleculePreparer {
   private let isomericWriter = SmilesWriter(isomeric: true)
   private let plainWriter = SmilesWriter(isomeric: false)
+  /// A structure over these limits is quarantined with the limit named.
+  private let limits: MoleculeLimits
+
+  init(limits: MoleculeLimits) { self.limits = limits }
 
   /// Reads a molecule record's structure, canonicalizes it, and canonicalizes PubChem's own
   /// isomeric SMILES for comparison. Unreadable structures are quarantined with the reason and
@@ -101,17 +105,20 @@ final class MoleculePreparer {
     switch r.structure {
     case let .molfile(block):
       do {
-        mol = try Molfile.read(block: block).molecule
+        mol = try Molfile.read(block: block, limits: limits).molecule
       } catch {
         return reject("molfile: \(error.message)", line: error.line > 0 ? loc.line + error.line - 1 : loc.line)
       }
     case let .smiles(text):
       do {
-        mol = try Smiles.read(text)
+        mol = try Smiles.read(text, limits: limits)
       } catch {
         return reject("SMILES '\(text.prefix(80))': \(error)")
       }
     case let .table(table):
+      if table.atoms.count > limits.maxAtoms {
+        return reject("structure too large: \(table.atoms.count) atoms, more than maxAtoms = \(limits.maxAtoms)")
+      }
       do {
         mol = try table.molecule()
       } catch {
@@ -135,7 +142,7 @@ final class MoleculePreparer {
           c.pubchemSmilesCanonical = smiles
         } else {
           do {
-            c.pubchemSmilesCanonical = isomericWriter.write(try Smiles.read(theirs))
+            c.pubchemSmilesCanonical = isomericWriter.write(try Smiles.read(theirs, limits: limits))
           } catch {
             c.pubchemSmilesError = "\(error)"
           }
@@ -159,10 +166,10 @@ final class ParallelMoleculeSource {
   private var readError: Error?
   static let chunk = 16
 
-  init(reader: MoleculeReader, workers: Int) {
+  init(reader: MoleculeReader, workers: Int, limits: MoleculeLimits) {
     self.reader = reader
     pool = OrderedPool(workers: workers) {
-      let preparer = MoleculePreparer()
+      let preparer = MoleculePreparer(limits: limits)
       return { events in
         events.map { event in
           switch event {
