@@ -310,6 +310,7 @@ func joined(_ lines: [String]) -> [UInt8] { Array(lines.joined(separator: "\n").
     let bad = events.compactMap(\.malformed)
     #expect(bad.count == 1 && bad.first?.location.line == starts[1] + 1, "\(bad)")
     #expect(bad.first?.line == badLine, "\(bad)")
+    #expect(bad.first?.reason.contains("at line \(badLine), column") == true, "\(bad)")
     #expect(events.compactMap(\.record?.accession) == plain.enumerated().filter { $0.offset != 1 }.compactMap(\.element.record?.accession))
   }
 
