@@ -469,3 +469,29 @@ func joined(_ lines: [String]) -> [UInt8] { Array(lines.joined(separator: "\n").
     #expect(events[1].malformed?.line == 2 && events[1].malformed?.reason.contains("50000") == true)
   }
 }
+
+@Suite struct SDFDelimiterFuzzTests {
+  /// Any set of `$$$$` lines deleted from pubchem.200.sdf (with or without the blank line before
+  /// them): the same 200 records, none merged, none lost.
+  @Test func deletedDelimitersLoseNothing() throws {
+    let lines = try corpusLines("pubchem/sdf/pubchem.200.sdf")
+    let plain = try moleculeEvents(joined(lines)).map(\.record?.cid)
+    #expect(plain.count == 200)
+    let delimiters = lines.indices.filter { lines[$0] == "$$$$" }
+    var rng = SplitMix64(seed: fuzzSeed(default: 7))
+    for round in 0..<20 {
+      var drop = Set<Int>()
+      for d in delimiters where rng.next() % 3 == 0 {
+        drop.insert(d)
+        if rng.next() % 2 == 0 { drop.insert(d - 1) }
+      }
+      let cut = lines.indices.filter { !drop.contains($0) }.map { lines[$0] }
+      let events = try moleculeEvents(joined(cut))
+      #expect(events.map(\.record?.cid) == plain, "round \(round): \(drop.count) lines dropped, \(events.count) events")
+    }
+  }
+}
+
+func fuzzSeed(default value: UInt64) -> UInt64 {
+  ProcessInfo.processInfo.environment["TAGDATA_FUZZ_SEED"].flatMap { UInt64($0) } ?? value
+}
