@@ -495,3 +495,43 @@ func joined(_ lines: [String]) -> [UInt8] { Array(lines.joined(separator: "\n").
 func fuzzSeed(default value: UInt64) -> UInt64 {
   ProcessInfo.processInfo.environment["TAGDATA_FUZZ_SEED"].flatMap { UInt64($0) } ?? value
 }
+
+@Suite struct XMLEntryFuzzTests {
+  /// End tags deleted and bytes that are not UTF-8 put into random entries of multi_ex.xml: every
+  /// entry is still accounted for, the damaged ones malformed and the others read as before.
+  @Test func damagedEntriesAreConfined() throws {
+    let lines = try corpusLines("uniprot/xml/multi_ex.xml")
+    let plain = try proteinEvents(joined(lines)).map(\.record?.accession)
+    #expect(plain.count == 8)
+    let starts = lines.indices.filter { lines[$0].hasPrefix("<entry") }
+    let ends = lines.indices.filter { lines[$0].hasPrefix("</entry>") }
+    var rng = SplitMix64(seed: fuzzSeed(default: 5))
+    for round in 0..<20 {
+      var damaged = Set<Int>()
+      var out: [UInt8] = []
+      for (k, l) in lines.enumerated() {
+        if k > 0 { out.append(0x0A) }
+        let entry = starts.lastIndex { $0 <= k }
+        if let e = entry, ends.contains(k), rng.next() % 4 == 0 {
+          damaged.insert(e)  // end tag dropped
+          continue
+        }
+        out += Array(l.utf8)
+        if let e = entry, k > starts[e], !ends.contains(k), l.hasSuffix(">"), rng.next() % 400 == 0 {
+          out += [0xFF]
+          damaged.insert(e)
+        }
+      }
+      let events = try proteinEvents(out)
+      #expect(events.count == 8, "round \(round)")
+      guard events.count == 8 else { continue }
+      for (k, e) in events.enumerated() {
+        if damaged.contains(k) {
+          #expect(e.malformed != nil, "round \(round): entry \(k) should be malformed")
+        } else {
+          #expect(e.record?.accession == plain[k], "round \(round): entry \(k): \(e)")
+        }
+      }
+    }
+  }
+}
