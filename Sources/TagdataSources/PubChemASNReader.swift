@@ -15,6 +15,8 @@ public final class PubChemASNReader: MoleculeReader {
   private let tokens: ASNTokenizer
   private var recordIndex: Int
   private var pending: [MoleculeEvent] = []
+  /// The next of `pending` to hand out (a substance may hold many compounds).
+  private var pendingNext = 0
   /// What the current top-level list holds, while inside one.
   private var listOf: ListKind?
   private var failed: Error?
@@ -32,7 +34,12 @@ public final class PubChemASNReader: MoleculeReader {
 
   public func next() throws -> MoleculeEvent? {
     while true {
-      if !pending.isEmpty { return pending.removeFirst() }
+      if pendingNext < pending.count {
+        pendingNext += 1
+        return pending[pendingNext - 1]
+      }
+      pending.removeAll(keepingCapacity: true)
+      pendingNext = 0
       if let f = failed {
         failed = nil
         finished = true

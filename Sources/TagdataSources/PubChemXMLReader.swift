@@ -82,7 +82,10 @@ public final class PubChemXMLReader: MoleculeReader {
         if compoundDepth >= 0 { return abandon("compound ends before its end tag") }
         return nil
       }
-      if status < 0 { return abandon("XML error at line \(fileLine): \(doc.errorMessage)") }
+      if status < 0 {
+        return abandon("XML error at \(doc.errorPlace(recordLine: piece.line, fallback: fileLine)): \(doc.errorMessage)",
+                       line: doc.errorLine(recordLine: piece.line))
+      }
       if compoundDepth >= 0 && stack.count - compoundDepth > Self.maxDepth {
         return abandon("elements nested deeper than \(Self.maxDepth) inside the compound at line \(fileLine)")
       }
@@ -90,11 +93,11 @@ public final class PubChemXMLReader: MoleculeReader {
     }
   }
 
-  private func abandon(_ reason: String) -> MoleculeEvent {
+  private func abandon(_ reason: String, line: Int? = nil) -> MoleculeEvent {
     compoundDepth = -1
     defer { recordIndex += 1 }
     let excerpt = c.cid.map { "CID \($0)" } ?? "compound at line \(location.line)"
-    return .malformed(MalformedRecord(location: location, line: fileLine, reason: reason, excerpt: excerpt))
+    return .malformed(MalformedRecord(location: location, line: line ?? fileLine, reason: reason, excerpt: excerpt))
   }
 
   private func handleNode() -> MoleculeEvent? {

@@ -91,9 +91,9 @@ public final class UniProtXMLReader: ProteinReader {
         return nil
       }
       if status < 0 {
-        let message = "XML error at line \(fileLine): \(doc.errorMessage)"
+        let message = "XML error at \(doc.errorPlace(recordLine: piece.line, fallback: fileLine)): \(doc.errorMessage)"
         if current == nil { startEntry() }
-        return abandon(message)
+        return abandon(message, line: doc.errorLine(recordLine: piece.line))
       }
       if current != nil && stack.count - entryDepth > Self.maxDepth {
         return abandon("elements nested deeper than \(Self.maxDepth) inside the entry at line \(fileLine)")
@@ -102,12 +102,12 @@ public final class UniProtXMLReader: ProteinReader {
     }
   }
 
-  private func abandon(_ reason: String) -> ReadEvent {
+  private func abandon(_ reason: String, line: Int? = nil) -> ReadEvent {
     let r = current!
     current = nil
     capturing = false
     let excerpt = r.accession.map { "accession \($0)" } ?? "entry at line \(r.location.line)"
-    return .malformed(MalformedRecord(location: r.location, line: fileLine, reason: reason, excerpt: excerpt))
+    return .malformed(MalformedRecord(location: r.location, line: line ?? fileLine, reason: reason, excerpt: excerpt))
   }
 
   private func attribute(_ name: String) -> String? {
@@ -339,6 +339,9 @@ final class XMLInputContext {
   let source: ByteSource
   var inputError: Error?
   var lastMessage: String?
+  /// Line (1-based, in the document libxml2 read) and column of the first error, 0 if unknown.
+  var lastLine = 0
+  var lastColumn = 0
   init(source: ByteSource) { self.source = source }
 }
 
@@ -349,4 +352,6 @@ func xmlStructuredError(_ ctx: UnsafeMutableRawPointer?, _ error: xmlErrorPtr?) 
   var message = error.pointee.message.map { String(cString: $0) } ?? "XML error"
   while message.last == "\n" { message.removeLast() }
   context.lastMessage = message
+  context.lastLine = Int(error.pointee.line)
+  context.lastColumn = Int(error.pointee.int2)
 }

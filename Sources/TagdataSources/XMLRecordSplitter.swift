@@ -336,6 +336,8 @@ final class XMLRecordDocument {
     }
     self.context = context
     context.lastMessage = nil
+    context.lastLine = 0
+    context.lastColumn = 0
     let options = Int32(XML_PARSE_NONET.rawValue | XML_PARSE_COMPACT.rawValue)
     guard let made = xmlReaderForMemory(buffer.baseAddress, Int32(at), splitter.source.name, splitter.declaredEncoding, options)
     else {
@@ -354,4 +356,15 @@ final class XMLRecordDocument {
 
   /// The message of the error that stopped the reader.
   var errorMessage: String { context.lastMessage ?? "XML is not well-formed" }
+
+  /// The file line of the error, if libxml2 gave one.
+  func errorLine(recordLine: Int) -> Int? { context.lastLine > 0 ? recordLine + context.lastLine - 1 : nil }
+
+  /// Where the error is in the file: "line L, column C" (the column from the record's second
+  /// line on, where the wrapper does not shift it), or the reader's line.
+  func errorPlace(recordLine: Int, fallback: Int) -> String {
+    guard context.lastLine > 0 else { return "line \(fallback)" }
+    let line = recordLine + context.lastLine - 1
+    return context.lastLine > 1 && context.lastColumn > 0 ? "line \(line), column \(context.lastColumn)" : "line \(line)"
+  }
 }

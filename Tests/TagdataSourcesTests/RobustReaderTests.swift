@@ -310,6 +310,7 @@ func joined(_ lines: [String]) -> [UInt8] { Array(lines.joined(separator: "\n").
     let bad = events.compactMap(\.malformed)
     #expect(bad.count == 1 && bad.first?.location.line == starts[1] + 1, "\(bad)")
     #expect(bad.first?.line == badLine, "\(bad)")
+    #expect(bad.first?.reason.contains("at line \(badLine), column") == true, "\(bad)")
     #expect(events.compactMap(\.record?.accession) == plain.enumerated().filter { $0.offset != 1 }.compactMap(\.element.record?.accession))
   }
 
@@ -466,5 +467,71 @@ func joined(_ lines: [String]) -> [UInt8] { Array(lines.joined(separator: "\n").
     let events = try moleculeEvents(Array(text.utf8), maxRecordBytes: 50_000)
     #expect(events.count == 3 && events[0].record?.cid == 1 && events[2].record?.cid == 3)
     #expect(events[1].malformed?.line == 2 && events[1].malformed?.reason.contains("50000") == true)
+  }
+}
+
+@Suite struct SDFDelimiterFuzzTests {
+  /// Any set of `$$$$` lines deleted from pubchem.200.sdf (with or without the blank line before
+  /// them): the same 200 records, none merged, none lost.
+  @Test func deletedDelimitersLoseNothing() throws {
+    let lines = try corpusLines("pubchem/sdf/pubchem.200.sdf")
+    let plain = try moleculeEvents(joined(lines)).map(\.record?.cid)
+    #expect(plain.count == 200)
+    let delimiters = lines.indices.filter { lines[$0] == "$$$$" }
+    var rng = SplitMix64(seed: fuzzSeed(default: 7))
+    for round in 0..<20 {
+      var drop = Set<Int>()
+      for d in delimiters where rng.next() % 3 == 0 {
+        drop.insert(d)
+        if rng.next() % 2 == 0 { drop.insert(d - 1) }
+      }
+      let cut = lines.indices.filter { !drop.contains($0) }.map { lines[$0] }
+      let events = try moleculeEvents(joined(cut))
+      #expect(events.map(\.record?.cid) == plain, "round \(round): \(drop.count) lines dropped, \(events.count) events")
+    }
+  }
+}
+
+func fuzzSeed(default value: UInt64) -> UInt64 {
+  ProcessInfo.processInfo.environment["TAGDATA_FUZZ_SEED"].flatMap { UInt64($0) } ?? value
+}
+
+@Suite struct XMLEntryFuzzTests {
+  /// End tags deleted and bytes that are not UTF-8 put into random entries of multi_ex.xml: every
+  /// entry is still accounted for, the damaged ones malformed and the others read as before.
+  @Test func damagedEntriesAreConfined() throws {
+    let lines = try corpusLines("uniprot/xml/multi_ex.xml")
+    let plain = try proteinEvents(joined(lines)).map(\.record?.accession)
+    #expect(plain.count == 8)
+    let starts = lines.indices.filter { lines[$0].hasPrefix("<entry") }
+    let ends = lines.indices.filter { lines[$0].hasPrefix("</entry>") }
+    var rng = SplitMix64(seed: fuzzSeed(default: 5))
+    for round in 0..<20 {
+      var damaged = Set<Int>()
+      var out: [UInt8] = []
+      for (k, l) in lines.enumerated() {
+        if k > 0 { out.append(0x0A) }
+        let entry = starts.lastIndex { $0 <= k }
+        if let e = entry, ends.contains(k), rng.next() % 4 == 0 {
+          damaged.insert(e)  // end tag dropped
+          continue
+        }
+        out += Array(l.utf8)
+        if let e = entry, k > starts[e], !ends.contains(k), l.hasSuffix(">"), rng.next() % 400 == 0 {
+          out += [0xFF]
+          damaged.insert(e)
+        }
+      }
+      let events = try proteinEvents(out)
+      #expect(events.count == 8, "round \(round)")
+      guard events.count == 8 else { continue }
+      for (k, e) in events.enumerated() {
+        if damaged.contains(k) {
+          #expect(e.malformed != nil, "round \(round): entry \(k) should be malformed")
+        } else {
+          #expect(e.record?.accession == plain[k], "round \(round): entry \(k): \(e)")
+        }
+      }
+    }
   }
 }
