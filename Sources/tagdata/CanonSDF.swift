@@ -27,11 +27,20 @@ extension Canon {
       var failures = 0
       while let record = try reader.next() {
         var smiles = ""
-        do {
-          smiles = writer.write(try Molfile.read(block: record.molfile).molecule)
-        } catch {
+        let name = "\(opened.source.name): record \(record.location.index + 1)"
+        if let problem = record.problem {
+          // A damaged record (no M  END, a second molfile run into it, over the size limit):
+          // not canonicalized from what is left of it.
           failures += 1
-          warn("\(opened.source.name): record \(record.location.index + 1) (line \(record.location.line)): \(error)")
+          warn("\(name), line \(problem.line): \(problem.reason)")
+        } else {
+          do {
+            smiles = writer.write(try Molfile.read(block: record.molfile).molecule)
+          } catch {
+            failures += 1
+            let line = error.line > 0 ? record.location.line + error.line - 1 : record.location.line
+            warn("\(name), line \(line): \(error.message)")
+          }
         }
         out.write(smiles + "\t" + (record.molfile.isEmpty ? "" : record.molfile.text(0)) + "\n")
       }

@@ -268,7 +268,9 @@ enum Hostile {
               f.write('SQ   ' + seq)
               f.write(entry.replace('P60137', 'Q00002'))
           elif kind == 'sdf':
-              mol = open('\(TestSupport.corpus("pubchem/sdf/pubchem_paracetamol.mol").path)').read().rstrip('\\n') + '\\n'
+              # The molfile alone: the shipped record carries its own data items and $$$$.
+              text = open('\(TestSupport.corpus("pubchem/sdf/pubchem_paracetamol.mol").path)').read()
+              mol = text[:text.index('M  END') + len('M  END')] + '\\n'
               f.write(mol + '$$$$\\n')
               f.write(mol + '> <BIG>\\n')
               for _ in range(n // 80): f.write('y' * 79 + '\\n')
