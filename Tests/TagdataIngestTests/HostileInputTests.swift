@@ -191,11 +191,15 @@ enum Hostile {
               'C' + '(C' * 20000 + ')' * 20000, 'CCO']
       with open(sys.argv[1], 'w') as f:
           for i, s in enumerate(rows): f.write(f'{i + 1}\\t{s}\\n')
+      with open(sys.argv[1] + '.tsv', 'w') as f:
+          f.write('id\\tx\\n')
+          for i, s in enumerate(rows): f.write(f'{i + 1}\\t{s}\\n')
       """, "\(dir)/huge.cid")
     let r = try Hostile.ingest("\(dir)/huge.cid", what: "huge CID-SMILES")
     #expect(r?.records == 6 && r?.quarantined == 0, "huge CID-SMILES: \(r.map { "\($0.records)+\($0.quarantined)" } ?? "-")")
-    let canon = try Hostile.run(["canon", "smiles", "--column", "x", "-"], stdin: "\(dir)/huge.cid")
-    Hostile.checkHealthy(canon, "canon smiles huge")
+    let canon = try Hostile.run(["canon", "smiles", "--column", "x", "-"], stdin: "\(dir)/huge.cid.tsv")
+    Hostile.checkHealthy(canon, "canon smiles huge", allowed: [0])
+    #expect(canon.stdout.split(separator: "\n").count == 7, "canon smiles huge: a header and six rows")
     try python("""
       import sys
       n = 30000
