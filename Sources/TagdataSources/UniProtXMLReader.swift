@@ -225,7 +225,9 @@ public final class UniProtXMLReader: ProteinReader {
       r.checksumLine = fileLine
       r.declaredLength = attribute("length").flatMap { Int($0) }
       r.declaredMass = attribute("mass").flatMap { Int($0) }
-      r.declaredCRC64 = attribute("checksum").flatMap { CRC64Text.parse($0) }
+      r.declaredCRC64 = attribute("checksum").flatMap { text in
+        Array(text.utf8).withUnsafeBufferPointer { Bytes.hex64($0, 0..<$0.count) }
+      }
       r.sequenceVersion = attribute("version").flatMap { Int($0) }
       if attribute("fragment") != nil { r.fragment = true }
     case "representativeMember/dbReference":
