@@ -140,9 +140,9 @@ public final class Ingestor {
         try catalog.addSource(key, compression: opened.compression.rawValue, format: format.rawValue, run: run)
       }
       source = state
+      // Where to go on: the first record not yet stored (its index, line and byte offset).
       let resume = state.recordsDone > 0
-        ? ResumePoint(recordIndex: state.recordsDone, offset: format.resumesByOffset ? state.nextOffset : 0,
-                      line: state.nextLine)
+        ? RecordLocation(index: state.recordsDone, line: state.nextLine, offset: format.resumesByOffset ? state.nextOffset : 0)
         : nil
       report.resumedAfter = state.recordsDone
       let pump = Pump(catalog: catalog, run: run, batchSize: options.batchSize, onProgress: onProgress)

@@ -8,22 +8,6 @@ extension ProteinFormat {
   }
 }
 
-/// Where to start reading a file part-way through (resuming interrupted work).
-public struct ResumePoint: Sendable, Equatable {
-  /// Records already handled.
-  public var recordIndex: Int
-  /// Byte offset (decompressed) of the first unhandled record.
-  public var offset: Int64
-  /// Line of the first unhandled record.
-  public var line: Int
-
-  public init(recordIndex: Int, offset: Int64, line: Int) {
-    self.recordIndex = recordIndex
-    self.offset = offset
-    self.line = line
-  }
-}
-
 /// Bounds a reader keeps to, whatever the input.
 public struct ReaderLimits: Sendable, Equatable {
   /// A record of more bytes than this is not buffered: it is skipped to the next record boundary
@@ -43,8 +27,8 @@ public struct ReaderLimits: Sendable, Equatable {
 
 /// Makes the reader for a format over a decompressed stream, positioned at `resume` when given.
 /// Line-based formats skip straight to the byte offset; XML is re-parsed and the first
-/// `resume.recordIndex` entries are dropped.
-public func makeProteinReader(format: ProteinFormat, source: ByteSource, resume: ResumePoint? = nil,
+/// `resume.index` entries are dropped.
+public func makeProteinReader(format: ProteinFormat, source: ByteSource, resume: RecordLocation? = nil,
                               limits: ReaderLimits = ReaderLimits()) throws
   -> ProteinReader
 {
@@ -57,7 +41,7 @@ public func makeProteinReader(format: ProteinFormat, source: ByteSource, resume:
   case .uniprotXML:
     let reader = try UniProtXMLReader(source: source, limits: limits)
     if let resume {
-      for _ in 0..<resume.recordIndex where try reader.next() != nil {}
+      for _ in 0..<resume.index where try reader.next() != nil {}
     }
     return reader
   }
@@ -65,7 +49,7 @@ public func makeProteinReader(format: ProteinFormat, source: ByteSource, resume:
 
 /// A line reader over `source`, moved to `resume`'s byte offset (line formats resume by
 /// skipping), and the index of the first record it will read.
-func positionedLines(_ source: ByteSource, _ resume: ResumePoint?, _ limits: ReaderLimits = ReaderLimits()) throws
+func positionedLines(_ source: ByteSource, _ resume: RecordLocation?, _ limits: ReaderLimits = ReaderLimits()) throws
   -> (LineReader, Int)
 {
   let lines = LineReader(source)
@@ -78,5 +62,5 @@ func positionedLines(_ source: ByteSource, _ resume: ResumePoint?, _ limits: Rea
     throw InputError.io(file: source.name, message: "file is shorter than when it was last read; cannot resume")
   }
   lines.assumePosition(offset: resume.offset, line: resume.line)
-  return (lines, resume.recordIndex)
+  return (lines, resume.index)
 }

@@ -50,7 +50,7 @@ public enum InputFormat: String, Sendable, CaseIterable {
 
   /// The reader for this format over a decompressed stream, positioned at `resume` when given,
   /// keeping to `limits`.
-  public func reader(source: ByteSource, resume: ResumePoint? = nil, limits: ReaderLimits = ReaderLimits()) -> Reader {
+  public func reader(source: ByteSource, resume: RecordLocation? = nil, limits: ReaderLimits = ReaderLimits()) -> Reader {
     switch self {
     case .uniprotFlat: return .proteins { try makeProteinReader(format: .uniprotFlat, source: source, resume: resume, limits: limits) }
     case .uniprotXML: return .proteins { try makeProteinReader(format: .uniprotXML, source: source, resume: resume, limits: limits) }

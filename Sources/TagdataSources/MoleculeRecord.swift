@@ -75,7 +75,7 @@ extension MoleculeFormat {
 
 /// Makes the reader for a molecule format, positioned at `resume` when given (line formats skip
 /// to the byte offset; XML and ASN.1 are re-read and the first records dropped).
-public func makeMoleculeReader(format: MoleculeFormat, source: ByteSource, resume: ResumePoint? = nil,
+public func makeMoleculeReader(format: MoleculeFormat, source: ByteSource, resume: RecordLocation? = nil,
                                limits: ReaderLimits = ReaderLimits()) throws
   -> MoleculeReader
 {
@@ -89,7 +89,7 @@ public func makeMoleculeReader(format: MoleculeFormat, source: ByteSource, resum
     let reader: MoleculeReader = format == .pubchemXML
       ? try PubChemXMLReader(source: source, limits: limits) : PubChemASNReader(source: source, limits: limits)
     if let resume {
-      for _ in 0..<resume.recordIndex where try reader.next() != nil {}
+      for _ in 0..<resume.index where try reader.next() != nil {}
     }
     return reader
   }

@@ -18,7 +18,8 @@ public enum ChecksumKind: String, Sendable, CaseIterable {
   case crc32
 }
 
-/// Where a record sits in its input: for error messages and provenance.
+/// Where a record sits in its input: for error messages and provenance, and, as the first record
+/// not yet handled, where interrupted work resumes.
 public struct RecordLocation: Sendable, Equatable {
   /// 0-based position among the records of the file (bad records count too).
   public var index: Int
