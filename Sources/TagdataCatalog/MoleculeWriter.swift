@@ -39,7 +39,7 @@ public struct CompoundRow: Sendable {
 public final class MoleculeWriter {
   let db: Database
   /// Molecules this writer inserted (not found already in the catalog).
-  public private(set) var newMolecules = 0
+  @exclusivity(unchecked) public private(set) var newMolecules = 0
   private let insertMolecule, findMolecule, insertCompound, fillCompound, findCompound, insertRecord: Statement
 
   public init(catalog: Catalog) throws {

@@ -173,14 +173,14 @@ public enum JSONText {
 public final class ProteinWriter {
   let db: Database
   /// Proteins this writer inserted (not found already in the catalog).
-  public private(set) var newProteins = 0
+  @exclusivity(unchecked) public private(set) var newProteins = 0
   private let findProtein, insertProtein, insertEntry, fillEntry, findEntry, insertQuarantine: Statement
   private let insertAccession, insertRecord: MultiRowInsert
 
   // Rows waiting for ``flush()``; their text (accessions, labels) is copied into `pendingText`.
-  private var pendingText: [UInt8] = []
-  private var pendingAccessions: [(text: Range<Int>, entry: Int64, primary: Bool)] = []
-  private var pendingRecords: [PendingRecord] = []
+  @exclusivity(unchecked) private var pendingText: [UInt8] = []
+  @exclusivity(unchecked) private var pendingAccessions: [(text: Range<Int>, entry: Int64, primary: Bool)] = []
+  @exclusivity(unchecked) private var pendingRecords: [PendingRecord] = []
   private struct PendingRecord {
     var source, recordNo, line, offset, protein: Int64
     var entry: Int64?
@@ -408,7 +408,7 @@ final class MultiRowInsert {
   private let prefix: String
   private let columns: Int
   private let maxRows: Int
-  private var statements: [Int: Statement] = [:]
+  @exclusivity(unchecked) private var statements: [Int: Statement] = [:]
 
   init(_ db: Database, _ prefix: String, columns: Int, maxRows: Int = 16) {
     self.db = db

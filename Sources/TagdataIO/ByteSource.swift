@@ -53,7 +53,7 @@ public enum InputError: Error, CustomStringConvertible, Equatable, Sendable {
 /// A plain file, or standard input when the path is `-`, read with POSIX `read(2)`.
 public final class FileSource: ByteSource {
   public let name: String
-  public private(set) var bytesProduced: Int64 = 0
+  @exclusivity(unchecked) public private(set) var bytesProduced: Int64 = 0
   public var rawBytesConsumed: Int64 { bytesProduced }
   /// The file size when known (regular files), for progress reporting.
   public let size: Int64?
@@ -132,10 +132,10 @@ public protocol LendingByteSource: ByteSource {
 /// Replays a few already-read bytes before continuing with the wrapped source.
 /// Used to sniff magic bytes without losing them.
 public final class PrefixedSource: LendingByteSource {
-  private var prefix: [UInt8]
-  private var prefixPos = 0
+  @exclusivity(unchecked) private var prefix: [UInt8]
+  @exclusivity(unchecked) private var prefixPos = 0
   public let inner: ByteSource
-  public private(set) var bytesProduced: Int64 = 0
+  @exclusivity(unchecked) public private(set) var bytesProduced: Int64 = 0
   public var name: String { inner.name }
   public var rawBytesConsumed: Int64 { inner.rawBytesConsumed }
 
@@ -185,7 +185,7 @@ public final class PrefixedSource: LendingByteSource {
     return n == 0 ? nil : UnsafeRawBufferPointer(start: lent!.baseAddress, count: n)
   }
 
-  private var lent: UnsafeMutableRawBufferPointer?
+  @exclusivity(unchecked) private var lent: UnsafeMutableRawBufferPointer?
   private lazy var innerLending = inner as? LendingByteSource
   deinit { lent?.deallocate() }
 }
@@ -229,7 +229,7 @@ extension ByteSource {
 /// readers as files).
 public final class MemorySource: ByteSource {
   private let bytes: [UInt8]
-  private var position = 0
+  @exclusivity(unchecked) private var position = 0
   public let name: String
   public var bytesProduced: Int64 { Int64(position) }
   public var rawBytesConsumed: Int64 { Int64(position) }

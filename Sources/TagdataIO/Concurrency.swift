@@ -6,7 +6,7 @@ import Darwin
 
 /// Moves a non-Sendable value to another thread that becomes its only user.
 public final class UncheckedBox<T>: @unchecked Sendable {
-  public var value: T
+  @exclusivity(unchecked) public var value: T
   public init(_ value: T) { self.value = value }
 }
 
@@ -17,13 +17,13 @@ public final class UncheckedBox<T>: @unchecked Sendable {
 public final class BlockingQueue<Element: Sendable>: @unchecked Sendable {
   // A ring of `capacity` slots; a popped slot is cleared at once, so the queue never keeps
   // consumed elements alive.
-  private var slots: [Element?]
-  private var head = 0
-  private var count = 0
-  private var closed = false
-  private var mutex = pthread_mutex_t()
-  private var notEmpty = pthread_cond_t()
-  private var notFull = pthread_cond_t()
+  @exclusivity(unchecked) private var slots: [Element?]
+  @exclusivity(unchecked) private var head = 0
+  @exclusivity(unchecked) private var count = 0
+  @exclusivity(unchecked) private var closed = false
+  @exclusivity(unchecked) private var mutex = pthread_mutex_t()
+  @exclusivity(unchecked) private var notEmpty = pthread_cond_t()
+  @exclusivity(unchecked) private var notFull = pthread_cond_t()
 
   public init(capacity: Int) {
     slots = Array(repeating: nil, count: max(1, capacity))
@@ -108,8 +108,8 @@ public final class BlockingQueue<Element: Sendable>: @unchecked Sendable {
 
 /// A started thread that can be waited for.
 public final class JoinableThread: @unchecked Sendable {
-  private var thread: pthread_t
-  private var joined = false
+  @exclusivity(unchecked) private var thread: pthread_t
+  @exclusivity(unchecked) private var joined = false
 
   /// Starts `body` on a new thread.
   public init(_ body: @escaping @Sendable () -> Void) {
@@ -143,15 +143,15 @@ public final class PrefetchSource: LendingByteSource {
   }
   private let queue: BlockingQueue<Item>
   private let free: BlockingQueue<UncheckedBox<UnsafeMutableRawBufferPointer>>
-  private var thread: JoinableThread?
-  private var current: UncheckedBox<UnsafeMutableRawBufferPointer>?
-  private var count = 0
-  private var position = 0
-  private var ended = false
-  private var allocated: [UncheckedBox<UnsafeMutableRawBufferPointer>] = []
+  @exclusivity(unchecked) private var thread: JoinableThread?
+  @exclusivity(unchecked) private var current: UncheckedBox<UnsafeMutableRawBufferPointer>?
+  @exclusivity(unchecked) private var count = 0
+  @exclusivity(unchecked) private var position = 0
+  @exclusivity(unchecked) private var ended = false
+  @exclusivity(unchecked) private var allocated: [UncheckedBox<UnsafeMutableRawBufferPointer>] = []
   public let name: String
-  public private(set) var bytesProduced: Int64 = 0
-  public private(set) var rawBytesConsumed: Int64 = 0
+  @exclusivity(unchecked) public private(set) var bytesProduced: Int64 = 0
+  @exclusivity(unchecked) public private(set) var rawBytesConsumed: Int64 = 0
 
   /// `observe` runs on the background thread for every chunk, in order.
   public init(_ inner: ByteSource, chunkSize: Int = 1 << 20, depth: Int = 3,
@@ -268,9 +268,9 @@ public final class OrderedPool<Input: Sendable, Output: Sendable>: @unchecked Se
     var result: BlockingQueue<Output>
   }
   private let work: BlockingQueue<Job>
-  private var threads: [JoinableThread] = []
-  private var pending: [BlockingQueue<Output>] = []
-  private var pendingHead = 0
+  @exclusivity(unchecked) private var threads: [JoinableThread] = []
+  @exclusivity(unchecked) private var pending: [BlockingQueue<Output>] = []
+  @exclusivity(unchecked) private var pendingHead = 0
   public let depth: Int
   public var inFlight: Int { pending.count - pendingHead }
 

@@ -11,10 +11,10 @@ public final class GzipSource: ByteSource {
   private let inner: ByteSource
   private let stream: UnsafeMutablePointer<z_stream>
   private let input: UnsafeMutableRawBufferPointer
-  private var inputEnded = false
-  private var memberEnded = false
-  private var finished = false
-  public private(set) var bytesProduced: Int64 = 0
+  @exclusivity(unchecked) private var inputEnded = false
+  @exclusivity(unchecked) private var memberEnded = false
+  @exclusivity(unchecked) private var finished = false
+  @exclusivity(unchecked) public private(set) var bytesProduced: Int64 = 0
   public var name: String { inner.name }
   /// Compressed bytes the decompressor has actually used.
   public var rawBytesConsumed: Int64 { inner.rawBytesConsumed - Int64(stream.pointee.avail_in) }
@@ -45,7 +45,7 @@ public final class GzipSource: ByteSource {
     stream.pointee.avail_in = uInt(n)
   }
 
-  private var pendingError: (any Error)?
+  @exclusivity(unchecked) private var pendingError: (any Error)?
 
   public func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
     if let e = pendingError { throw e }
@@ -124,10 +124,10 @@ public final class Bzip2Source: ByteSource {
   private let inner: ByteSource
   private let stream: UnsafeMutablePointer<bz_stream>
   private let input: UnsafeMutableRawBufferPointer
-  private var inputEnded = false
-  private var streamEnded = false
-  private var finished = false
-  public private(set) var bytesProduced: Int64 = 0
+  @exclusivity(unchecked) private var inputEnded = false
+  @exclusivity(unchecked) private var streamEnded = false
+  @exclusivity(unchecked) private var finished = false
+  @exclusivity(unchecked) public private(set) var bytesProduced: Int64 = 0
   public var name: String { inner.name }
   public var rawBytesConsumed: Int64 { inner.rawBytesConsumed - Int64(stream.pointee.avail_in) }
 
@@ -156,7 +156,7 @@ public final class Bzip2Source: ByteSource {
     stream.pointee.avail_in = UInt32(n)
   }
 
-  private var pendingError: (any Error)?
+  @exclusivity(unchecked) private var pendingError: (any Error)?
 
   public func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
     if let e = pendingError { throw e }

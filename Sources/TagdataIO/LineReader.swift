@@ -8,36 +8,36 @@
 /// Memory: one buffer, grown only to hold the longest line, capped by `maxLineLength`.
 public final class LineReader {
   public let source: ByteSource
-  private var storage: UnsafeMutablePointer<UInt8>
-  private var capacity: Int
-  private var start = 0  // first unread byte
-  private var end = 0  // one past the last valid byte
-  private var eof = false
+  @exclusivity(unchecked) private var storage: UnsafeMutablePointer<UInt8>
+  @exclusivity(unchecked) private var capacity: Int
+  @exclusivity(unchecked) private var start = 0  // first unread byte
+  @exclusivity(unchecked) private var end = 0  // one past the last valid byte
+  @exclusivity(unchecked) private var eof = false
   /// Longest line handed out whole. A longer line is an error, or with ``truncatesLongLines``
   /// is handed out cut to this length (``lastLineTruncated``), the rest passed over unbuffered.
-  public var maxLineLength: Int
+  @exclusivity(unchecked) public var maxLineLength: Int
   /// Hand out overlong lines cut, instead of failing on them.
-  public var truncatesLongLines = false
+  @exclusivity(unchecked) public var truncatesLongLines = false
   /// The line most recently returned was cut at ``maxLineLength``.
-  public private(set) var lastLineTruncated = false
+  @exclusivity(unchecked) public private(set) var lastLineTruncated = false
   /// The rest of a cut line is still to be passed over (copying mode).
-  private var skipRest = false
+  @exclusivity(unchecked) private var skipRest = false
   /// Number of the line most recently returned (1-based; 0 before the first).
-  public private(set) var lineNumber = 0
+  @exclusivity(unchecked) public private(set) var lineNumber = 0
   /// Byte offset of the start of the line most recently returned.
-  public private(set) var lineOffset: Int64 = 0
+  @exclusivity(unchecked) public private(set) var lineOffset: Int64 = 0
   /// Byte offset of the next unread byte.
-  public private(set) var offset: Int64 = 0
+  @exclusivity(unchecked) public private(set) var offset: Int64 = 0
 
   /// When the source lends its bytes: lines inside the lent run are handed out where they are;
   /// only a line that runs past its end is gathered in `storage`.
   private let lending: LendingByteSource?
   private let lends: Bool
-  private var run: UnsafePointer<UInt8>?
-  private var runPosition = 0
-  private var runCount = 0
+  @exclusivity(unchecked) private var run: UnsafePointer<UInt8>?
+  @exclusivity(unchecked) private var runPosition = 0
+  @exclusivity(unchecked) private var runCount = 0
   /// The next line is the first of the stream: a UTF-8 byte-order mark before it is dropped.
-  private var atStart = true
+  @exclusivity(unchecked) private var atStart = true
 
   public init(_ source: ByteSource, bufferSize: Int = 1 << 20, maxLineLength: Int = 1 << 28) {
     self.source = source

@@ -11,17 +11,17 @@ public final class ZipSource: ByteSource {
   private let inner: ByteSource
   private let stream: UnsafeMutablePointer<z_stream>
   private let input: UnsafeMutableRawBufferPointer
-  private var inputEnded = false
-  private var state: State = .header
-  private var method: UInt16 = 0
-  private var storedLeft: Int64 = 0
-  private var hasDescriptor = false
-  private var expectedCRC: UInt32 = 0
-  private var crc: uLong = 0
-  private var memberName = ""
-  private var filesSeen = 0
-  private var pendingError: (any Error)?
-  public private(set) var bytesProduced: Int64 = 0
+  @exclusivity(unchecked) private var inputEnded = false
+  @exclusivity(unchecked) private var state: State = .header
+  @exclusivity(unchecked) private var method: UInt16 = 0
+  @exclusivity(unchecked) private var storedLeft: Int64 = 0
+  @exclusivity(unchecked) private var hasDescriptor = false
+  @exclusivity(unchecked) private var expectedCRC: UInt32 = 0
+  @exclusivity(unchecked) private var crc: uLong = 0
+  @exclusivity(unchecked) private var memberName = ""
+  @exclusivity(unchecked) private var filesSeen = 0
+  @exclusivity(unchecked) private var pendingError: (any Error)?
+  @exclusivity(unchecked) public private(set) var bytesProduced: Int64 = 0
   public var name: String { inner.name }
   public var rawBytesConsumed: Int64 { inner.rawBytesConsumed - Int64(stream.pointee.avail_in) }
   /// The archive member being read (known after the first read).

@@ -243,7 +243,7 @@ public enum IngestError: Error, CustomStringConvertible {
 
 /// The SHA-256 of a source's decompressed content, fed from the prefetch thread.
 final class DigestBox: @unchecked Sendable {
-  private var digest = StreamDigest()
+  @exclusivity(unchecked) private var digest = StreamDigest()
   func update(_ bytes: UnsafeRawBufferPointer) { digest.update(bytes) }
   func hex() -> String { SequenceDigest.hex(digest.finalize()) }
 }

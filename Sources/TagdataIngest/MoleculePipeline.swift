@@ -31,7 +31,7 @@ final class MoleculePipeline: RecordPipeline, @unchecked Sendable {
   private let source: ParallelMoleculeSource
   private let writer: MoleculeWriter
   private let quarantineWriter: ProteinWriter
-  private var moleculesBefore = 0
+  @exclusivity(unchecked) private var moleculesBefore = 0
 
   init(reader: MoleculeReader, workers: Int, limits: MoleculeLimits, writer: MoleculeWriter, quarantineWriter: ProteinWriter) {
     source = ParallelMoleculeSource(reader: reader, workers: workers, limits: limits)
@@ -160,10 +160,10 @@ final class MoleculePreparer {
 final class ParallelMoleculeSource {
   private let reader: MoleculeReader
   private let pool: OrderedPool<[MoleculeEvent], [MoleculeItem]>
-  private var ready: [MoleculeItem] = []
-  private var readyIndex = 0
-  private var finished = false
-  private var readError: Error?
+  @exclusivity(unchecked) private var ready: [MoleculeItem] = []
+  @exclusivity(unchecked) private var readyIndex = 0
+  @exclusivity(unchecked) private var finished = false
+  @exclusivity(unchecked) private var readError: Error?
   static let chunk = 16
 
   init(reader: MoleculeReader, workers: Int, limits: MoleculeLimits) {

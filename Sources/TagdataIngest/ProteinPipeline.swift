@@ -53,7 +53,7 @@ final class ProteinPipeline: RecordPipeline, @unchecked Sendable {
   private let readingPreparer: ProteinPreparer
   /// Used by the writer thread only.
   private let writingPreparer: ProteinPreparer
-  private var proteinsBefore = 0
+  @exclusivity(unchecked) private var proteinsBefore = 0
 
   init(reader: ProteinReader, writer: ProteinWriter, canonicalizer: ProteinCanonicalizer) {
     self.reader = reader
@@ -180,7 +180,7 @@ final class ProteinPreparer {
   init(_ canonicalizer: ProteinCanonicalizer) { self.canonicalizer = canonicalizer }
 
   /// Scratch space for ``prepare(_:in:)`` (canonical residues, JSON), reused record to record.
-  private var scratch: [UInt8] = []
+  @exclusivity(unchecked) private var scratch: [UInt8] = []
 
   /// Checks a record's declared length and CRC64, canonicalizes its sequence and lays out the
   /// forms the catalog stores, in the same arena as the record.

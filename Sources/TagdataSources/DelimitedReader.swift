@@ -71,7 +71,7 @@ public final class DelimitedReader {
   /// The header's field names.
   public let header: [String]
   private let maxRowBytes: Int
-  private var index = 0
+  @exclusivity(unchecked) private var index = 0
   private let name: String
 
   /// Reads the header from `source`. `dialect` nil: guessed from the header line.

@@ -7,8 +7,8 @@ import TagdataIO
 public final class FastaReader: ProteinReader {
   public let format = ProteinFormat.fasta
   private let lines: LineReader
-  private var recordIndex: Int
-  private var header: (line: Int, offset: Int64, text: [UInt8])?
+  @exclusivity(unchecked) private var recordIndex: Int
+  @exclusivity(unchecked) private var header: (line: Int, offset: Int64, text: [UInt8])?
 
   private let limits: ReaderLimits
 

@@ -141,7 +141,7 @@ public final class PubChemSDFReader: MoleculeReader {
 public final class CIDSmilesReader: MoleculeReader {
   public let format = MoleculeFormat.cidSmiles
   private let lines: LineReader
-  private var index: Int
+  @exclusivity(unchecked) private var index: Int
   private let limits: ReaderLimits
 
   public init(lines: LineReader, firstRecordIndex: Int = 0, limits: ReaderLimits = ReaderLimits()) {

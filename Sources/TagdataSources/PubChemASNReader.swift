@@ -13,14 +13,14 @@ import TagdataIO
 public final class PubChemASNReader: MoleculeReader {
   public let format = MoleculeFormat.pubchemASN
   private let tokens: ASNTokenizer
-  private var recordIndex: Int
-  private var pending: [MoleculeEvent] = []
+  @exclusivity(unchecked) private var recordIndex: Int
+  @exclusivity(unchecked) private var pending: [MoleculeEvent] = []
   /// The next of `pending` to hand out (a substance may hold many compounds).
-  private var pendingNext = 0
+  @exclusivity(unchecked) private var pendingNext = 0
   /// What the current top-level list holds, while inside one.
-  private var listOf: ListKind?
-  private var failed: Error?
-  private var finished = false
+  @exclusivity(unchecked) private var listOf: ListKind?
+  @exclusivity(unchecked) private var failed: Error?
+  @exclusivity(unchecked) private var finished = false
 
   private enum ListKind { case compounds, substances }
 
@@ -409,23 +409,23 @@ final class ASNTokenizer {
   }
 
   /// Open braces less close braces among the tokens scanned (the lookahead included).
-  private(set) var depth = 0
+  @exclusivity(unchecked) private(set) var depth = 0
   /// Offset of the record being read, to hold it to `maxRecordBytes`.
-  var recordStart: Int64?
-  var maxRecordBytes = Int.max
+  @exclusivity(unchecked) var recordStart: Int64?
+  @exclusivity(unchecked) var maxRecordBytes = Int.max
   /// Strings and words are passed over, not kept (skipping a refused record).
-  var discarding = false
+  @exclusivity(unchecked) var discarding = false
 
   func dropLookahead() { lookahead = nil }
 
   let source: ByteSource
   var name: String { source.name }
-  private var buffer = [UInt8](repeating: 0, count: 1 << 16)
-  private var start = 0, end = 0
-  private var eof = false
-  private var line = 1
-  private var consumed: Int64 = 0  // bytes before buffer[start]
-  private var lookahead: Token?
+  @exclusivity(unchecked) private var buffer = [UInt8](repeating: 0, count: 1 << 16)
+  @exclusivity(unchecked) private var start = 0, end = 0
+  @exclusivity(unchecked) private var eof = false
+  @exclusivity(unchecked) private var line = 1
+  @exclusivity(unchecked) private var consumed: Int64 = 0  // bytes before buffer[start]
+  @exclusivity(unchecked) private var lookahead: Token?
   /// Longest string or word accepted (a guard against unbounded tokens in damaged input).
   static let maxTokenLength = 1 << 24
 

@@ -22,16 +22,16 @@ public final class PubChemXMLReader: MoleculeReader {
   private let context: XMLInputContext
   private let splitter: XMLRecordSplitter
   private let limits: ReaderLimits
-  private var reader: xmlTextReaderPtr!
-  private var piece = (line: 1, offset: Int64(0))
+  @exclusivity(unchecked) private var reader: xmlTextReaderPtr!
+  @exclusivity(unchecked) private var piece = (line: 1, offset: Int64(0))
   /// Elements nested deeper than this inside a compound make it malformed (PubChem's go 8 deep).
   public static let maxDepth = 64
-  private var recordIndex: Int
-  private var stack: [String] = []
-  private var compoundDepth = -1
-  private var location = RecordLocation(index: 0, line: 0, offset: 0)
-  private var text: [UInt8] = []
-  private var c = PubChemCompound()
+  @exclusivity(unchecked) private var recordIndex: Int
+  @exclusivity(unchecked) private var stack: [String] = []
+  @exclusivity(unchecked) private var compoundDepth = -1
+  @exclusivity(unchecked) private var location = RecordLocation(index: 0, line: 0, offset: 0)
+  @exclusivity(unchecked) private var text: [UInt8] = []
+  @exclusivity(unchecked) private var c = PubChemCompound()
 
   public init(source: ByteSource, firstRecordIndex: Int = 0, limits: ReaderLimits = ReaderLimits()) throws {
     context = XMLInputContext(source: source)

@@ -38,10 +38,10 @@ public struct SDFRecord: Sendable {
 /// passed over to its `$$$$` without being kept.
 public final class SDFReader {
   private let lines: LineReader
-  private var index: Int
+  @exclusivity(unchecked) private var index: Int
   private let limits: ReaderLimits
   /// Lines already read that belong to the next record (one whose predecessor lacked `$$$$`).
-  private var carried: [Line] = []
+  @exclusivity(unchecked) private var carried: [Line] = []
 
   struct Line {
     var bytes: [UInt8]

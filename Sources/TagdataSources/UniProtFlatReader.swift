@@ -18,9 +18,9 @@ import TagdataIO
 public final class UniProtFlatReader: ProteinReader {
   public let format = ProteinFormat.uniprotFlat
   private let lines: LineReader
-  private var recordIndex: Int
+  @exclusivity(unchecked) private var recordIndex: Int
   /// An `ID` line seen while an entry was still open (the open entry lacked its `//`).
-  private var pendingStart: (line: Int, offset: Int64, text: [UInt8])?
+  @exclusivity(unchecked) private var pendingStart: (line: Int, offset: Int64, text: [UInt8])?
 
   private let limits: ReaderLimits
 
@@ -31,14 +31,14 @@ public final class UniProtFlatReader: ProteinReader {
   }
 
   // Per-entry accumulators and scratch buffers, reused across entries to avoid reallocation.
-  private var entry = EntryState()
-  private var tokens: [Range<Int>] = []
-  private var lineRanges: [Range<Int>] = []
-  private var scratch: [UInt8] = []
-  private var gene: [UInt8] = []
+  @exclusivity(unchecked) private var entry = EntryState()
+  @exclusivity(unchecked) private var tokens: [Range<Int>] = []
+  @exclusivity(unchecked) private var lineRanges: [Range<Int>] = []
+  @exclusivity(unchecked) private var scratch: [UInt8] = []
+  @exclusivity(unchecked) private var gene: [UInt8] = []
   private let ignored = UniProtFlatReader.ignoredCodes
   /// Where ``next()`` lays out one record before making a ``ProteinRecord`` of it.
-  private var single = ProteinArena()
+  @exclusivity(unchecked) private var single = ProteinArena()
 
   struct EntryState {
     var start = RecordLocation(index: 0, line: 0, offset: 0)

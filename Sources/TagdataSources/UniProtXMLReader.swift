@@ -19,28 +19,28 @@ public final class UniProtXMLReader: ProteinReader {
   private let context: XMLInputContext
   private let splitter: XMLRecordSplitter
   private let limits: ReaderLimits
-  private var reader: xmlTextReaderPtr!
+  @exclusivity(unchecked) private var reader: xmlTextReaderPtr!
   /// Line and offset of the entry being parsed.
-  private var piece = (line: 1, offset: Int64(0))
+  @exclusivity(unchecked) private var piece = (line: 1, offset: Int64(0))
   /// Elements nested deeper than this inside an entry make it malformed (UniProt's go 6 deep).
   public static let maxDepth = 64
-  private var recordIndex: Int
-  private var stack: [String] = []
-  private var entryDepth = -1
-  private var isUniRef = false
-  private var current: ProteinRecord?
-  private var text: [UInt8] = []
-  private var capturing = false
+  @exclusivity(unchecked) private var recordIndex: Int
+  @exclusivity(unchecked) private var stack: [String] = []
+  @exclusivity(unchecked) private var entryDepth = -1
+  @exclusivity(unchecked) private var isUniRef = false
+  @exclusivity(unchecked) private var current: ProteinRecord?
+  @exclusivity(unchecked) private var text: [UInt8] = []
+  @exclusivity(unchecked) private var capturing = false
   // Per-entry scratch.
-  private var geneNames: [(type: String, value: String)] = []
-  private var geneCount = 0
-  private var organismNames: [(type: String, value: String)] = []
-  private var lineage: [String] = []
-  private var commentTopic: String?
-  private var commentTexts: [String] = []
-  private var accessions: [String] = []
-  private var nameRefs: [String] = []
-  private var ecByKey: [(key: String, id: String)] = []
+  @exclusivity(unchecked) private var geneNames: [(type: String, value: String)] = []
+  @exclusivity(unchecked) private var geneCount = 0
+  @exclusivity(unchecked) private var organismNames: [(type: String, value: String)] = []
+  @exclusivity(unchecked) private var lineage: [String] = []
+  @exclusivity(unchecked) private var commentTopic: String?
+  @exclusivity(unchecked) private var commentTexts: [String] = []
+  @exclusivity(unchecked) private var accessions: [String] = []
+  @exclusivity(unchecked) private var nameRefs: [String] = []
+  @exclusivity(unchecked) private var ecByKey: [(key: String, id: String)] = []
   /// Creates a reader over decompressed XML bytes.
   public init(source: ByteSource, firstRecordIndex: Int = 0, limits: ReaderLimits = ReaderLimits()) throws {
     context = XMLInputContext(source: source)
@@ -249,7 +249,7 @@ public final class UniProtXMLReader: ProteinReader {
     }
   }
 
-  private var pendingType = ""
+  @exclusivity(unchecked) private var pendingType = ""
 
   private func elementEnded(_ path: String) {
     guard var r = current else { return }
@@ -339,11 +339,11 @@ public struct XMLError: Error, CustomStringConvertible, Sendable {
 /// Shared with libxml2's error callback: the byte source (for its name) and the first error seen.
 final class XMLInputContext {
   let source: ByteSource
-  var inputError: Error?
-  var lastMessage: String?
+  @exclusivity(unchecked) var inputError: Error?
+  @exclusivity(unchecked) var lastMessage: String?
   /// Line (1-based, in the document libxml2 read) and column of the first error, 0 if unknown.
-  var lastLine = 0
-  var lastColumn = 0
+  @exclusivity(unchecked) var lastLine = 0
+  @exclusivity(unchecked) var lastColumn = 0
   init(source: ByteSource) { self.source = source }
 }
 

@@ -27,20 +27,20 @@ final class XMLRecordSplitter {
   let source: ByteSource
   private let name: [UInt8]
   private let maxRecordBytes: Int
-  private var window: [UInt8] = []
+  @exclusivity(unchecked) private var window: [UInt8] = []
   /// Bytes of the stream before `window[0]`.
-  private var base: Int64 = 0
-  private var pos = 0
-  private var eof = false
-  private var line = 1
-  private var lastWasCR = false
+  @exclusivity(unchecked) private var base: Int64 = 0
+  @exclusivity(unchecked) private var pos = 0
+  @exclusivity(unchecked) private var eof = false
+  @exclusivity(unchecked) private var line = 1
+  @exclusivity(unchecked) private var lastWasCR = false
   /// The record being gathered: where it starts in the window, its line and offset.
-  private var record: (start: Int, line: Int, offset: Int64)?
+  @exclusivity(unchecked) private var record: (start: Int, line: Int, offset: Int64)?
   /// A record over the limit being passed over: its line and offset, and where it passed.
-  private var skipping: (line: Int, offset: Int64, at: Int)?
-  private var started = false
+  @exclusivity(unchecked) private var skipping: (line: Int, offset: Int64, at: Int)?
+  @exclusivity(unchecked) private var started = false
   /// Up to 1 MiB of the document before its first record.
-  private(set) var prologue: [UInt8] = []
+  @exclusivity(unchecked) private(set) var prologue: [UInt8] = []
   private static let chunk = 1 << 16
 
   init(source: ByteSource, element: String, maxRecordBytes: Int) {
@@ -58,7 +58,7 @@ final class XMLRecordSplitter {
     return value
   }
 
-  private var rootCache: (value: (tag: [UInt8], name: [UInt8])?, encoding: String?)?
+  @exclusivity(unchecked) private var rootCache: (value: (tag: [UInt8], name: [UInt8])?, encoding: String?)?
 
   /// The encoding the XML declaration names, if any.
   var declaredEncoding: String? {
