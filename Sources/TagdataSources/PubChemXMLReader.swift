@@ -19,14 +19,16 @@ import TagdataIO
 /// record size limit is passed over unbuffered.
 public final class PubChemXMLReader: MoleculeReader {
   public let format = MoleculeFormat.pubchemXML
-  private let context: XMLInputContext
-  private let splitter: XMLRecordSplitter
+  private let records: XMLRecordStream
   private let limits: ReaderLimits
   @exclusivity(unchecked) private var reader: xmlTextReaderPtr!
-  @exclusivity(unchecked) private var piece = (line: 1, offset: Int64(0))
+  private var piece: (line: Int, offset: Int64) { records.piece }
   /// Elements nested deeper than this inside a compound make it malformed (PubChem's go 8 deep).
   public static let maxDepth = 64
-  @exclusivity(unchecked) private var recordIndex: Int
+  private var recordIndex: Int {
+    get { records.recordIndex }
+    set { records.recordIndex = newValue }
+  }
   @exclusivity(unchecked) private var stack: [String] = []
   @exclusivity(unchecked) private var compoundDepth = -1
   @exclusivity(unchecked) private var location = RecordLocation(index: 0, line: 0, offset: 0)
@@ -34,31 +36,14 @@ public final class PubChemXMLReader: MoleculeReader {
   @exclusivity(unchecked) private var c = PubChemCompound()
 
   public init(source: ByteSource, firstRecordIndex: Int = 0, limits: ReaderLimits = ReaderLimits()) throws {
-    context = XMLInputContext(source: source)
-    splitter = XMLRecordSplitter(source: source, element: "PC-Compound", maxRecordBytes: limits.maxRecordBytes)
+    records = XMLRecordStream(source: source, element: "PC-Compound", noun: "compound", firstRecordIndex: firstRecordIndex,
+                              limits: limits)
     self.limits = limits
-    recordIndex = firstRecordIndex
   }
 
-  public func next() throws -> MoleculeEvent? {
-    while true {
-      guard let p = try splitter.next() else { return nil }
-      switch p {
-      case let .tooLarge(line, offset, at):
-        return skipped(RecordLocation(index: recordIndex, line: line, offset: offset), at: at, limits.tooLarge(line: at))
-      case let .unterminated(_, line, offset, reason, at):
-        return skipped(RecordLocation(index: recordIndex, line: line, offset: offset), at: at, "\(reason) (line \(at))")
-      case let .record(bytes, line, offset):
-        piece = (line, offset)
-        if let event = parse(bytes) { return event }
-      }
-    }
-  }
+  public func next() throws -> MoleculeEvent? { try records.next(parse: parse, malformed: { .malformed($0) }) }
 
-  private func skipped(_ loc: RecordLocation, at: Int, _ reason: String) -> MoleculeEvent {
-    recordIndex += 1
-    return .malformed(MalformedRecord(location: loc, line: at, reason: reason, excerpt: "compound at line \(loc.line)"))
-  }
+  private func skipped(_ loc: RecordLocation, at: Int, _ reason: String) -> MoleculeEvent { .malformed(records.skipped(loc, at: at, reason)) }
 
   /// The line in the file of the pull reader's position in the compound.
   private var fileLine: Int { piece.line + max(1, Int(xmlTextReaderGetParserLineNumber(reader))) - 1 }
@@ -67,7 +52,7 @@ public final class PubChemXMLReader: MoleculeReader {
   /// bare reference.
   private func parse(_ bytes: [UInt8]) -> MoleculeEvent? {
     location = RecordLocation(index: recordIndex, line: piece.line, offset: piece.offset)
-    guard let doc = XMLRecordDocument(bytes, splitter: splitter, context: context) else {
+    guard let doc = records.document(bytes) else {
       return skipped(location, at: piece.line, "cannot create the XML reader")
     }
     reader = doc.reader

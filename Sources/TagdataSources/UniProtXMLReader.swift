@@ -16,15 +16,17 @@ import TagdataIO
 /// not expanded and nothing is fetched from the network.
 public final class UniProtXMLReader: ProteinReader {
   public let format = ProteinFormat.uniprotXML
-  private let context: XMLInputContext
-  private let splitter: XMLRecordSplitter
+  private let records: XMLRecordStream
   private let limits: ReaderLimits
   @exclusivity(unchecked) private var reader: xmlTextReaderPtr!
   /// Line and offset of the entry being parsed.
-  @exclusivity(unchecked) private var piece = (line: 1, offset: Int64(0))
+  private var piece: (line: Int, offset: Int64) { records.piece }
   /// Elements nested deeper than this inside an entry make it malformed (UniProt's go 6 deep).
   public static let maxDepth = 64
-  @exclusivity(unchecked) private var recordIndex: Int
+  private var recordIndex: Int {
+    get { records.recordIndex }
+    set { records.recordIndex = newValue }
+  }
   @exclusivity(unchecked) private var stack: [String] = []
   @exclusivity(unchecked) private var entryDepth = -1
   @exclusivity(unchecked) private var isUniRef = false
@@ -43,38 +45,21 @@ public final class UniProtXMLReader: ProteinReader {
   @exclusivity(unchecked) private var ecByKey: [(key: String, id: String)] = []
   /// Creates a reader over decompressed XML bytes.
   public init(source: ByteSource, firstRecordIndex: Int = 0, limits: ReaderLimits = ReaderLimits()) throws {
-    context = XMLInputContext(source: source)
-    splitter = XMLRecordSplitter(source: source, element: "entry", maxRecordBytes: limits.maxRecordBytes)
+    records = XMLRecordStream(source: source, element: "entry", noun: "entry", firstRecordIndex: firstRecordIndex,
+                              limits: limits)
     self.limits = limits
-    recordIndex = firstRecordIndex
   }
 
-  public func next() throws -> ReadEvent? {
-    while true {
-      guard let p = try splitter.next() else { return nil }
-      switch p {
-      case let .tooLarge(line, offset, at):
-        return skipped(RecordLocation(index: recordIndex, line: line, offset: offset), at: at, limits.tooLarge(line: at))
-      case let .unterminated(_, line, offset, reason, at):
-        return skipped(RecordLocation(index: recordIndex, line: line, offset: offset), at: at, "\(reason) (line \(at))")
-      case let .record(bytes, line, offset):
-        piece = (line, offset)
-        if let event = parse(bytes) { return event }
-      }
-    }
-  }
+  public func next() throws -> ReadEvent? { try records.next(parse: parse, malformed: { .malformed($0) }) }
 
-  private func skipped(_ loc: RecordLocation, at: Int, _ reason: String) -> ReadEvent {
-    recordIndex += 1
-    return .malformed(MalformedRecord(location: loc, line: at, reason: reason, excerpt: "entry at line \(loc.line)"))
-  }
+  private func skipped(_ loc: RecordLocation, at: Int, _ reason: String) -> ReadEvent { .malformed(records.skipped(loc, at: at, reason)) }
 
   /// The line in the file of the pull reader's position in the entry.
   private var fileLine: Int { piece.line + max(1, Int(xmlTextReaderGetParserLineNumber(reader))) - 1 }
 
   /// Reads one entry's bytes: its record, or malformed with the reason and line.
   private func parse(_ bytes: [UInt8]) -> ReadEvent? {
-    guard let doc = XMLRecordDocument(bytes, splitter: splitter, context: context) else {
+    guard let doc = records.document(bytes) else {
       return skipped(RecordLocation(index: recordIndex, line: piece.line, offset: piece.offset), at: piece.line,
                      "cannot create the XML reader")
     }
@@ -334,26 +319,4 @@ public struct XMLError: Error, CustomStringConvertible, Sendable {
   public var line: Int
   public var message: String
   public var description: String { "\(file): XML error at line \(line): \(message)" }
-}
-
-/// Shared with libxml2's error callback: the byte source (for its name) and the first error seen.
-final class XMLInputContext {
-  let source: ByteSource
-  @exclusivity(unchecked) var inputError: Error?
-  @exclusivity(unchecked) var lastMessage: String?
-  /// Line (1-based, in the document libxml2 read) and column of the first error, 0 if unknown.
-  @exclusivity(unchecked) var lastLine = 0
-  @exclusivity(unchecked) var lastColumn = 0
-  init(source: ByteSource) { self.source = source }
-}
-
-func xmlStructuredError(_ ctx: UnsafeMutableRawPointer?, _ error: xmlErrorPtr?) {
-  guard let ctx, let error else { return }
-  let context = Unmanaged<XMLInputContext>.fromOpaque(ctx).takeUnretainedValue()
-  guard context.lastMessage == nil, error.pointee.level.rawValue >= XML_ERR_ERROR.rawValue else { return }
-  var message = error.pointee.message.map { String(cString: $0) } ?? "XML error"
-  while message.last == "\n" { message.removeLast() }
-  context.lastMessage = message
-  context.lastLine = Int(error.pointee.line)
-  context.lastColumn = Int(error.pointee.int2)
 }

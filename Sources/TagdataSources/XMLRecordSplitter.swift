@@ -368,3 +368,93 @@ final class XMLRecordDocument {
     return context.lastLine > 1 && context.lastColumn > 0 ? "line \(line), column \(context.lastColumn)" : "line \(line)"
   }
 }
+
+/// The records of one element of an XML stream, cut by ``XMLRecordSplitter`` and opened one by
+/// one as small documents: the loop every XML reader shares. Damage the splitter finds (a record
+/// over the size limit, one without its end tag) comes out as a malformed record naming its line.
+final class XMLRecordStream {
+  enum Item {
+    case record([UInt8])
+    case malformed(MalformedRecord)
+  }
+
+  let context: XMLInputContext
+  let splitter: XMLRecordSplitter
+  private let limits: ReaderLimits
+  /// What a record is called in messages ("entry", "compound").
+  private let noun: String
+  /// Index of the record being read (records that failed count too).
+  @exclusivity(unchecked) var recordIndex: Int
+  /// Where the record being parsed starts.
+  @exclusivity(unchecked) private(set) var piece = (line: 1, offset: Int64(0))
+
+  init(source: ByteSource, element: String, noun: String, firstRecordIndex: Int, limits: ReaderLimits) {
+    context = XMLInputContext(source: source)
+    splitter = XMLRecordSplitter(source: source, element: element, maxRecordBytes: limits.maxRecordBytes)
+    self.limits = limits
+    self.noun = noun
+    recordIndex = firstRecordIndex
+  }
+
+  /// The next record's bytes, or the damage in its place; nil at the end of input.
+  func next() throws -> Item? {
+    guard let p = try splitter.next() else { return nil }
+    switch p {
+    case let .tooLarge(line, offset, at):
+      return .malformed(skipped(RecordLocation(index: recordIndex, line: line, offset: offset), at: at,
+                                limits.tooLarge(line: at)))
+    case let .unterminated(_, line, offset, reason, at):
+      return .malformed(skipped(RecordLocation(index: recordIndex, line: line, offset: offset), at: at,
+                                "\(reason) (line \(at))"))
+    case let .record(bytes, line, offset):
+      piece = (line, offset)
+      return .record(bytes)
+    }
+  }
+
+  /// The next event of a reader: a record parsed by `parse` (nil when it gave nothing, such as a
+  /// bare reference, and the next one is read), or the damage in its place.
+  func next<Event>(parse: ([UInt8]) -> Event?, malformed: (MalformedRecord) -> Event) throws -> Event? {
+    while let item = try next() {
+      switch item {
+      case let .malformed(m): return malformed(m)
+      case let .record(bytes): if let event = parse(bytes) { return event }
+      }
+    }
+    return nil
+  }
+
+  /// Where the record being parsed starts, with its index.
+  var location: RecordLocation { RecordLocation(index: recordIndex, line: piece.line, offset: piece.offset) }
+
+  /// A record given up, at `at`; the index moves on.
+  func skipped(_ loc: RecordLocation, at: Int, _ reason: String) -> MalformedRecord {
+    recordIndex += 1
+    return MalformedRecord(location: loc, line: at, reason: reason, excerpt: "\(noun) at line \(loc.line)")
+  }
+
+  /// The record's bytes as a document of their own, wrapped in the stream's root element.
+  func document(_ bytes: [UInt8]) -> XMLRecordDocument? { XMLRecordDocument(bytes, splitter: splitter, context: context) }
+}
+
+/// Shared with libxml2's error callback: the byte source (for its name) and the first error seen.
+final class XMLInputContext {
+  let source: ByteSource
+  @exclusivity(unchecked) var inputError: Error?
+  @exclusivity(unchecked) var lastMessage: String?
+  /// Line (1-based, in the document libxml2 read) and column of the first error, 0 if unknown.
+  @exclusivity(unchecked) var lastLine = 0
+  @exclusivity(unchecked) var lastColumn = 0
+  init(source: ByteSource) { self.source = source }
+}
+
+func xmlStructuredError(_ ctx: UnsafeMutableRawPointer?, _ error: xmlErrorPtr?) {
+  guard let ctx, let error else { return }
+  let context = Unmanaged<XMLInputContext>.fromOpaque(ctx).takeUnretainedValue()
+  guard context.lastMessage == nil, error.pointee.level.rawValue >= XML_ERR_ERROR.rawValue else { return }
+  var message = error.pointee.message.map { String(cString: $0) } ?? "XML error"
+  while message.last == "\n" { message.removeLast() }
+  context.lastMessage = message
+  context.lastLine = Int(error.pointee.line)
+  context.lastColumn = Int(error.pointee.int2)
+}
