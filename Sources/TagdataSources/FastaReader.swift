@@ -19,51 +19,12 @@ public final class FastaReader: ProteinReader {
   }
 
   public func next() throws -> ReadEvent? {
-    if header == nil {
-      // Skip blank lines and ';' comments before the first header; anything else is junk.
-      while let l = try lines.nextLine() {
-        if l.first == UInt8(ascii: ">") {
-          header = (lines.lineNumber, lines.lineOffset, Array(l.dropFirst()))
-          break
-        }
-        if l.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) || l.first == UInt8(ascii: ";") { continue }
-        let loc = RecordLocation(index: recordIndex, line: lines.lineNumber, offset: lines.lineOffset)
-        recordIndex += 1
-        // Skip the rest of the junk run.
-        return .malformed(MalformedRecord(location: loc, line: loc.line,
-                                          reason: "sequence text before the first FASTA header", excerpt: excerptText(l)))
-      }
-      if header == nil { return nil }
+    var arena = ProteinArena()
+    switch try next(into: &arena) {
+    case nil: return nil
+    case let .record(p)?: return .record(arena.record(p))
+    case let .malformed(m)?: return .malformed(m)
     }
-    let h = header!
-    header = nil
-    var seq = [UInt8]()
-    // The line where the record passed the size limit; from there on nothing is kept.
-    var tooLarge: Int?
-    if h.text.count + 1 > limits.maxRecordBytes { tooLarge = h.line }
-    while let l = try lines.nextLine() {
-      if l.first == UInt8(ascii: ">") {
-        header = (lines.lineNumber, lines.lineOffset, Array(l.dropFirst()))
-        break
-      }
-      if tooLarge != nil { continue }
-      if lines.lastLineTruncated || lines.offset - h.offset > Int64(limits.maxRecordBytes) {
-        tooLarge = lines.lineNumber
-        seq = []
-        continue
-      }
-      seq.append(contentsOf: l)
-    }
-    let loc = RecordLocation(index: recordIndex, line: h.line, offset: h.offset)
-    recordIndex += 1
-    if let line = tooLarge {
-      return .malformed(MalformedRecord(location: loc, line: line, reason: limits.tooLarge(line: line),
-                                        excerpt: String(decoding: h.text.prefix(60), as: UTF8.self)))
-    }
-    var r = ProteinRecord(format: .fasta, location: loc)
-    Self.parseHeader(String(decoding: h.text, as: UTF8.self), into: &r)
-    r.sequence = seq
-    return .record(r)
   }
 
   /// The next record laid out in `arena`, without building a ``ProteinRecord``: residues go
@@ -118,7 +79,7 @@ public final class FastaReader: ProteinReader {
 
   /// ``parseHeader(_:into:)`` on bytes, into a packed record. Headers with bytes beyond ASCII
   /// go through the String parser, so that both paths give the same fields for every header.
-  static func parseHeader(bytes h: UnsafeBufferPointer<UInt8>, into p: inout PackedProtein, arena: inout ProteinArena) {
+  public static func parseHeader(bytes h: UnsafeBufferPointer<UInt8>, into p: inout PackedProtein, arena: inout ProteinArena) {
     if h.contains(where: { $0 >= 0x80 }) {
       var r = ProteinRecord(format: .fasta, location: p.location)
       parseHeader(String(decoding: h, as: UTF8.self), into: &r)
