@@ -90,23 +90,15 @@ enum Bytes {
 
   /// Exactly 8 hex digits (either case).
   static func hex32(_ b: Buffer, _ r: Range<Int>) -> UInt32? {
-    guard r.count == 8 else { return nil }
-    var v: UInt32 = 0
-    for i in r {
-      let c = b[i]
-      switch c {
-      case 0x30...0x39: v = v << 4 | UInt32(c - 0x30)
-      case 0x41...0x46: v = v << 4 | UInt32(c - 0x41 + 10)
-      case 0x61...0x66: v = v << 4 | UInt32(c - 0x61 + 10)
-      default: return nil
-      }
-    }
-    return v
+    r.count == 8 ? hex(b, r).map { UInt32($0) } : nil
   }
 
   /// Exactly 16 hex digits (either case).
-  static func hex64(_ b: Buffer, _ r: Range<Int>) -> UInt64? {
-    guard r.count == 16 else { return nil }
+  static func hex64(_ b: Buffer, _ r: Range<Int>) -> UInt64? { r.count == 16 ? hex(b, r) : nil }
+
+  /// Hex digits (either case, at most 16), nil if any byte is not one.
+  static func hex(_ b: Buffer, _ r: Range<Int>) -> UInt64? {
+    guard !r.isEmpty, r.count <= 16 else { return nil }
     var v: UInt64 = 0
     for i in r {
       let c = b[i]
