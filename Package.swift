@@ -59,5 +59,6 @@ let package = Package(
     .testTarget(name: "TagdataSourcesTests", dependencies: ["TagdataSources", "TagdataIO", "TestSupport"]),
     .testTarget(name: "TagdataIngestTests", dependencies: ["TagdataIngest", "TagdataCatalog", "TagdataBio", "TagdataIO", "TestSupport"]),
     .testTarget(name: "TagdataTrainTests", dependencies: ["TagdataTrain", "TagdataIO", "TestSupport"]),
+    .testTarget(name: "TagdataCatalogTests", dependencies: ["TagdataCatalog", "TestSupport"]),
   ]
 )

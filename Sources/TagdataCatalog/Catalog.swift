@@ -1,3 +1,8 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CSQLite3
+
 /// The tagdata catalog: one SQLite file holding deduplicated proteins, their UniProt entries,
 /// and the provenance of every record ever ingested.
 ///
@@ -30,23 +35,87 @@ public final class Catalog {
   public static let schemaVersion: Int64 = 3
 
   /// Opens or creates a catalog and brings its schema up to date.
+  ///
+  /// A database that is neither empty nor a tagdata catalog is refused, unchanged (kind
+  /// `.notACatalog`). Creation and migration hold the write lock (`BEGIN IMMEDIATE`, waiting
+  /// for other writers up to the busy timeout), so processes that create the same new catalog
+  /// at once all succeed: the first creates it, the others find it made.
   public init(path: String, readOnly: Bool = false) throws {
     Database.configureLibrary()
     db = try Database(path: path, readOnly: readOnly)
+    // Before anything writes to the file: is it ours (or empty)?
+    let empty = try checkIsCatalogOrEmpty(readOnly: readOnly)
     if !readOnly {
-      // 16 KiB pages: a quarter of the write calls of the 4 KiB default for bulk loads (set before WAL, on a new file).
-      try db.execute("PRAGMA page_size=16384")
-      // A new, empty file is set up without waiting for the disk (half a dozen syncs): a power
-      // cut in these milliseconds can only cost an empty catalog. Then the usual durability.
-      let fresh = try db.scalar("PRAGMA page_count") == 0
-      if fresh { try db.execute("PRAGMA synchronous=OFF") }
-      try db.execute("PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON; PRAGMA cache_size=-65536; PRAGMA temp_store=MEMORY; PRAGMA wal_autocheckpoint=2048")
-      try migrate()
-      try db.execute("PRAGMA synchronous=NORMAL")
-    } else {
-      let version = try db.scalar("PRAGMA user_version") ?? 0
-      if version == 0 { throw SQLiteError(code: 0, message: "\(path) is not a tagdata catalog", sql: nil) }
+      do {
+        if empty {
+          // 16 KiB pages: a quarter of the write calls of the 4 KiB default for bulk loads (set before WAL, on a new file).
+          try db.execute("PRAGMA page_size=16384")
+          // A new, empty file is set up without waiting for the disk (half a dozen syncs): a power
+          // cut in these milliseconds can only cost an empty catalog. Then the usual durability.
+          try db.execute("PRAGMA synchronous=OFF")
+        }
+        // Switching to WAL takes an exclusive lock; another process creating the same catalog may
+        // hold it for a moment (SQLite does not always wait here on its own).
+        if try db.text("PRAGMA journal_mode") != "wal" { try retryWhileBusy { try db.execute("PRAGMA journal_mode=WAL") } }
+        try db.execute("PRAGMA foreign_keys=ON; PRAGMA cache_size=-65536; PRAGMA temp_store=MEMORY; PRAGMA wal_autocheckpoint=2048")
+        try migrate()
+        try db.execute("PRAGMA synchronous=NORMAL")
+      } catch var e as SQLiteError {
+        if e.operation == nil || e.operation?.hasPrefix("PRAGMA") == true { e.operation = "set up the catalog" }
+        throw e
+      }
     }
+  }
+
+  /// Runs `body`, again while it fails with SQLITE_BUSY, for up to ten seconds.
+  private func retryWhileBusy(_ body: () throws -> Void) throws {
+    var start = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &start)
+    while true {
+      do {
+        return try body()
+      } catch let e as SQLiteError where e.kind == .busy {
+        var now = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &now)
+        if now.tv_sec - start.tv_sec >= 10 { throw e }
+        usleep(10_000)
+      }
+    }
+  }
+
+  /// Throws `.notACatalog` for a database with tables that is not a tagdata catalog (or not a
+  /// database at all); returns whether it is empty.
+  private func checkIsCatalogOrEmpty(readOnly: Bool) throws -> Bool {
+    var version: Int64 = 0, tables: Int64 = 0, ours: Int64 = 0
+    do {
+      // One statement: one consistent snapshot, even while another process creates the catalog.
+      let s = try db.prepare("""
+        SELECT (SELECT user_version FROM pragma_user_version), count(*),
+          COALESCE(sum(type = 'table' AND name IN ('runs', 'sources')), 0) FROM sqlite_schema
+        """)
+      if try s.step() {
+        version = s.int(0)
+        tables = s.int(1)
+        ours = s.int(2)
+      }
+    } catch var e as SQLiteError {
+      e.operation = "read the schema"
+      if e.kind == .notACatalog { e.message = "not an SQLite database" }
+      throw e
+    }
+    let notOurs = SQLiteError(code: SQLITE_NOTADB, message: tables == 0 ? "an empty database, not a tagdata catalog"
+                                : "a database with \(tables) tables and indexes of its own, not a tagdata catalog (left unchanged)",
+                              path: db.path, operation: "open", kind: .notACatalog)
+    if tables == 0 && version == 0 {
+      if readOnly { throw notOurs }
+      return true
+    }
+    if version > Int64(Self.migrations.count) {
+      throw SQLiteError(code: 0, message: "schema version \(version), newer than this tagdata's (\(Self.migrations.count))",
+                        path: db.path, operation: "open", kind: .newerSchema)
+    }
+    if version == 0 || ours < 2 { throw notOurs }
+    return false
   }
 
   /// Ordered migrations; migration i brings the schema from version i to i + 1.
@@ -194,16 +263,26 @@ public final class Catalog {
     """,
   ]
 
+  /// Brings the schema up to date under the write lock: the version is read inside the
+  /// transaction, so a concurrent creator's work is seen, not repeated.
   func migrate() throws {
-    let version = try db.scalar("PRAGMA user_version") ?? 0
-    if version > Int64(Self.migrations.count) {
-      throw SQLiteError(code: 0, message: "\(db.path) has schema version \(version), newer than this tagdata (\(Self.migrations.count))", sql: nil)
-    }
-    for v in Int(version)..<Self.migrations.count {
+    // Up to date already (the common case): no write lock needed.
+    if try db.scalar("PRAGMA user_version") ?? 0 == Int64(Self.migrations.count) { return }
+    do {
       try db.transaction {
-        try db.execute(Self.migrations[v])
-        try db.execute("PRAGMA user_version = \(v + 1)")
+        let version = try db.scalar("PRAGMA user_version") ?? 0
+        if version > Int64(Self.migrations.count) {
+          throw SQLiteError(code: 0, message: "schema version \(version), newer than this tagdata's (\(Self.migrations.count))",
+                            path: db.path, operation: "open", kind: .newerSchema)
+        }
+        for v in Int(version)..<Self.migrations.count {
+          try db.execute(Self.migrations[v])
+          try db.execute("PRAGMA user_version = \(v + 1)")
+        }
       }
+    } catch var e as SQLiteError where e.kind != .newerSchema {
+      e.operation = "create or migrate the schema"
+      throw e
     }
   }
 

@@ -1,12 +1,89 @@
 import CSQLite3
 
-/// An error from SQLite, with the statement it came from.
+/// A catalog failure: which catalog, what it was doing, SQLite's message and what to do about it.
+public typealias CatalogError = SQLiteError
+
+/// An error from SQLite, with the catalog, the operation, the statement and a hint.
 public struct SQLiteError: Error, CustomStringConvertible, Sendable {
+  /// What went wrong, as far as a user can act on it.
+  public enum Kind: String, Sendable {
+    /// The file or its folder is not writable (or the catalog was opened read-only).
+    case readOnly
+    /// Another process holds the lock (busy or locked past the timeout).
+    case busy
+    case diskFull
+    /// Not an SQLite database, or a database that is not a tagdata catalog.
+    case notACatalog
+    /// A catalog of a newer schema than this tagdata knows.
+    case newerSchema
+    /// A value (a record's text) larger than SQLite's limit: the record cannot be stored.
+    case tooBig
+    case cannotOpen
+    case corrupt
+    case io
+    case other
+  }
+
   public var code: Int32
   public var message: String
   public var sql: String?
+  /// The catalog's path.
+  public var path: String?
+  /// What tagdata was doing (`open`, `create or migrate the schema`, `INSERT INTO proteins`, ...).
+  public var operation: String?
+  public var kind: Kind
+
+  public init(code: Int32, message: String, sql: String? = nil, path: String? = nil, operation: String? = nil, kind: Kind? = nil) {
+    self.code = code
+    self.message = message
+    self.sql = sql
+    self.path = path
+    self.operation = operation ?? sql.map(SQLiteError.operation(of:))
+    self.kind = kind ?? SQLiteError.kind(of: code)
+  }
+
+  static func kind(of code: Int32) -> Kind {
+    switch code & 0xFF {
+    case SQLITE_READONLY, SQLITE_PERM: return .readOnly
+    case SQLITE_BUSY, SQLITE_LOCKED: return .busy
+    case SQLITE_FULL: return .diskFull
+    case SQLITE_NOTADB: return .notACatalog
+    case SQLITE_TOOBIG: return .tooBig
+    case SQLITE_CANTOPEN: return .cannotOpen
+    case SQLITE_CORRUPT: return .corrupt
+    case SQLITE_IOERR: return .io
+    default: return .other
+    }
+  }
+
+  /// The first words of a statement (`INSERT INTO proteins`), as the operation's name.
+  static func operation(of sql: String) -> String {
+    let words = sql.split(whereSeparator: { $0 == " " || $0 == "\n" || $0 == "(" }).prefix(3)
+    return words.joined(separator: " ")
+  }
+
+  /// What to do about it.
+  public var hint: String {
+    switch kind {
+    case .readOnly: return "check the permissions of the catalog, of its -wal and -shm files and of its folder"
+    case .busy: return "another process is using the catalog: wait for it to finish, or use another --catalog"
+    case .diskFull: return "the disk is full: free space and run again (the ingest resumes)"
+    case .notACatalog: return "this file is not a tagdata catalog: name a new file or an existing catalog with --catalog"
+    case .newerSchema: return "use the tagdata that wrote this catalog, or a newer one"
+    case .tooBig: return "the value exceeds SQLite's length limit (1,000,000,000 bytes): the record cannot be stored"
+    case .cannotOpen: return "check that the folder exists and is writable"
+    case .corrupt: return "the catalog file is damaged: restore it or start a new one"
+    case .io: return "a disk read or write failed: check the disk and the file system"
+    case .other: return ""
+    }
+  }
+
   public var description: String {
-    "SQLite error \(code): \(message)" + (sql.map { " (in: \($0.prefix(120)))" } ?? "")
+    var s = path.map { "catalog \($0)" } ?? "catalog"
+    if let operation { s += ": \(operation) failed" }
+    s += ": \(message) (SQLite error \(code))"
+    if !hint.isEmpty { s += "; " + hint }
+    return s
   }
 }
 
@@ -24,7 +101,7 @@ public final class Database {
     guard rc == SQLITE_OK, let db else {
       let message = db.map { String(cString: sqlite3_errmsg($0)) } ?? "cannot open"
       if let db { sqlite3_close_v2(db) }
-      throw SQLiteError(code: rc, message: "\(path): \(message)", sql: nil)
+      throw SQLiteError(code: rc, message: message, path: path, operation: readOnly ? "open" : "open or create")
     }
     handle = db
     self.path = path
@@ -32,6 +109,14 @@ public final class Database {
   }
 
   deinit { sqlite3_close_v2(handle) }
+
+  /// How long a statement waits for another connection's lock before failing with `.busy`.
+  public func setBusyTimeout(milliseconds: Int32) { sqlite3_busy_timeout(handle, milliseconds) }
+
+  /// Lowers the largest string or blob this connection stores (SQLite's default is 10^9 bytes);
+  /// a larger value fails with `.tooBig`. Returns the previous limit.
+  @discardableResult
+  public func limitValueLength(to bytes: Int32) -> Int32 { sqlite3_limit(handle, SQLITE_LIMIT_LENGTH, bytes) }
 
   /// Process-wide settings, applied once before the first connection: no memory statistics
   /// (they take a global mutex on every allocation).
@@ -42,7 +127,8 @@ public final class Database {
   }()
 
   func error(_ rc: Int32, _ sql: String?) -> SQLiteError {
-    SQLiteError(code: rc, message: String(cString: sqlite3_errmsg(handle)), sql: sql)
+    SQLiteError(code: sqlite3_extended_errcode(handle) != 0 ? sqlite3_extended_errcode(handle) : rc,
+                message: String(cString: sqlite3_errmsg(handle)), sql: sql, path: path)
   }
 
   /// Runs one or more statements that return no rows.
@@ -52,7 +138,7 @@ public final class Database {
     if rc != SQLITE_OK {
       let text = message.map { String(cString: $0) } ?? "error"
       sqlite3_free(message)
-      throw SQLiteError(code: rc, message: text, sql: sql)
+      throw SQLiteError(code: rc, message: text, sql: sql, path: path)
     }
   }
 
@@ -80,6 +166,12 @@ public final class Database {
       try? execute("ROLLBACK")
       throw error
     }
+  }
+
+  /// The first column of the first row of a query, as text.
+  public func text(_ sql: String) throws -> String? {
+    let s = try prepare(sql)
+    return try s.step() ? s.text(0) : nil
   }
 
   /// The first column of the first row of a query, as an integer.
@@ -116,43 +208,69 @@ public final class Statement {
 
   deinit { sqlite3_finalize(handle) }
 
+  /// The first failed bind since the statement last ran: the typed binds of the hot paths do
+  /// not throw, so a failure (a value over SQLite's length limit, say) is kept and thrown by the
+  /// next `step`, instead of the statement running with the parameter unbound (NULL).
+  private var bindFailure: SQLiteError?
+
+  private func check(_ rc: Int32, _ index: Int32, _ bytes: Int? = nil) {
+    guard rc != SQLITE_OK, bindFailure == nil else { return }
+    var e = database.error(rc, sql)
+    if rc == SQLITE_TOOBIG {
+      e.message = "a value" + (bytes.map { " of \($0) bytes" } ?? "") + " (parameter \(index)) is too big for the catalog"
+    }
+    e.operation = "binding parameter \(index) of " + (e.operation ?? "a statement")
+    bindFailure = e
+  }
+
   /// Resets the statement and binds `values` to parameters 1...n.
   public func bind(_ values: [SQLValue]) throws {
     sqlite3_reset(handle)
     sqlite3_clear_bindings(handle)
+    bindFailure = nil
     for (i, v) in values.enumerated() { try bind(v, at: Int32(i + 1)) }
   }
 
   public func bind(_ value: SQLValue, at index: Int32) throws {
-    let rc: Int32
     switch value {
-    case .null: rc = sqlite3_bind_null(handle, index)
-    case let .int(v): rc = sqlite3_bind_int64(handle, index, v)
-    case let .real(v): rc = sqlite3_bind_double(handle, index, v)
-    case let .text(s): rc = sqlite3_bind_text(handle, index, s, -1, tagdata_sqlite_transient())
-    case let .blob(b):
-      rc = b.withUnsafeBytes { sqlite3_bind_blob(handle, index, $0.baseAddress, Int32($0.count), tagdata_sqlite_transient()) }
+    case .null: check(sqlite3_bind_null(handle, index), index)
+    case let .int(v): check(sqlite3_bind_int64(handle, index, v), index)
+    case let .real(v): check(sqlite3_bind_double(handle, index, v), index)
+    case let .text(s): bind(index, s)
+    case let .blob(b): b.withUnsafeBufferPointer { bind(index, blob: $0, copy: true) }
     }
-    if rc != SQLITE_OK { throw database.error(rc, sql) }
+    if let e = bindFailure {
+      bindFailure = nil
+      throw e
+    }
   }
 
   /// Resets the statement for new bindings (bindings not set again keep their values).
-  public func reset() { sqlite3_reset(handle) }
+  public func reset() {
+    sqlite3_reset(handle)
+    bindFailure = nil
+  }
 
-  /// Typed binds for hot paths: no intermediate arrays or enums.
-  public func bind(_ index: Int32, _ value: Int64) { sqlite3_bind_int64(handle, index, value) }
+  /// Typed binds for hot paths: no intermediate arrays or enums. A failure is thrown by the next
+  /// `step` (or `execute`, `insertedRowID`).
+  public func bind(_ index: Int32, _ value: Int64) { check(sqlite3_bind_int64(handle, index, value), index) }
   public func bind(_ index: Int32, _ value: Int?) {
-    if let value { sqlite3_bind_int64(handle, index, Int64(value)) } else { sqlite3_bind_null(handle, index) }
+    if let value { check(sqlite3_bind_int64(handle, index, Int64(value)), index) } else { check(sqlite3_bind_null(handle, index), index) }
   }
   public func bind(_ index: Int32, _ value: String?) {
     guard var value else {
-      sqlite3_bind_null(handle, index)
+      check(sqlite3_bind_null(handle, index), index)
       return
     }
     value.withUTF8 { p in
-      _ = sqlite3_bind_text(handle, index, UnsafeRawPointer(p.baseAddress).map { $0.assumingMemoryBound(to: CChar.self) },
-                            Int32(p.count), tagdata_sqlite_transient())
+      let text = UnsafeRawPointer(p.baseAddress).map { $0.assumingMemoryBound(to: CChar.self) } ?? Statement.emptyText
+      check(sqlite3_bind_text64(handle, index, text, UInt64(p.count), tagdata_sqlite_transient(), UInt8(SQLITE_UTF8)), index, p.count)
     }
+  }
+
+  private func bind(_ index: Int32, blob bytes: UnsafeBufferPointer<UInt8>, copy: Bool) {
+    let p = bytes.baseAddress.map { UnsafeRawPointer($0) } ?? UnsafeRawPointer(Statement.emptyText)
+    check(sqlite3_bind_blob64(handle, index, p, UInt64(bytes.count), copy ? tagdata_sqlite_transient() : nil), index, bytes.count)
   }
 
   /// Runs an INSERT that returns no rows, after typed binds: the new row's id, or nil when
@@ -180,13 +298,12 @@ public final class Statement {
     }
     // An empty buffer may have no address; SQLite reads a null pointer as NULL, not as "".
     let p = bytes.baseAddress.map { UnsafeRawPointer($0).assumingMemoryBound(to: CChar.self) } ?? Statement.emptyText
-    sqlite3_bind_text(handle, index, p, Int32(bytes.count), nil)
+    check(sqlite3_bind_text64(handle, index, p, UInt64(bytes.count), nil, UInt8(SQLITE_UTF8)), index, bytes.count)
   }
 
   /// As ``bind(_:borrowedText:)``, for BLOB.
   public func bind(_ index: Int32, borrowedBlob bytes: UnsafeBufferPointer<UInt8>) {
-    sqlite3_bind_blob(handle, index, bytes.baseAddress.map { UnsafeRawPointer($0) } ?? UnsafeRawPointer(Statement.emptyText),
-                      Int32(bytes.count), nil)
+    bind(index, blob: bytes, copy: false)
   }
 
   nonisolated(unsafe) private static let emptyText: UnsafePointer<CChar> = {
@@ -199,6 +316,11 @@ public final class Statement {
   /// Advances to the next row. Returns false when done.
   @discardableResult
   public func step() throws -> Bool {
+    if let e = bindFailure {
+      bindFailure = nil
+      sqlite3_reset(handle)
+      throw e
+    }
     let rc = sqlite3_step(handle)
     if rc == SQLITE_ROW { return true }
     if rc == SQLITE_DONE { return false }
