@@ -23,6 +23,9 @@ import Testing
     // bond that the ring's parity needs.
     ("C*1=CC=CC=C1", "C*1:ccccc:1"),
     ("C*1C=CC=C1", "C*1:cccc:1"),
+    ("C*1=CN(C)*=N1", "Cn1:*:n:*(C):c1"),  // two: each takes a double bond
+    // [p+2] has the valences of Al: it takes a double bond in the ring (as in RDKit).
+    ("O1C(=O)C2=CC3=C(C=C2N=C1)C=[P+2]C=C3", "O=c1ocnc2cc3c[p+2]ccc3cc12"),
     // A charge beyond the element's electrons allows no bond; one that makes N like Li keeps
     // the ring aliphatic.
     ("C[N+4]1=CC=CC=C1", "C[N+4]1=CC=CC=C1"),
