@@ -195,6 +195,7 @@ import Testing
     } catch {
       #expect(error.exceeded?.count == 3)
     }
+    #expect(throws: MolfileError.self) { try Molfile.read(v2000, limits: MoleculeLimits(maxBytes: 100)) }
   }
 }
 
