@@ -30,6 +30,8 @@ import Testing
     // the ring aliphatic.
     ("C[N+4]1=CC=CC=C1", "C[N+4]1=CC=CC=C1"),
     ("N1C=[S+9]C=C1", "C1=C[S+9]=CN1"),
+    // A double-bond mark goes on a single bond, never on a dative one (written `->`, it lost it).
+    ("N1(\\C(<-CC1=O)=N/NC2=CC=CC=C2)N", "NN1C(=O)C->C/1=N/Nc1ccccc1"),  // as RDKit writes it
     // A carbon dianion in an aromatic ring needs no double bond (like O).
     ("O1C(=N)[C--][N+](=N1)N", "N=c1[c-2][n+](N)no1"),
   ])
