@@ -169,8 +169,8 @@ enum Aromaticity {
     // A charge that leaves the atom with no more electrons than beryllium ([N+4] like Li)
     // takes it out, as in RDKit (written aromatic, it could not be read back).
     if a.charge > 0 && a.element > 0 && a.element - a.charge < 5 { return false }
-    // So does a charge of four or more either way ([S+9]), as in RDKit.
-    if abs(a.charge) >= 4 { return false }
+    // So does a charge of +4 or more, or -3 or less ([S+9], [O-3]), as in RDKit.
+    if a.charge >= 4 || a.charge <= -3 { return false }
     var multiple = 0
     for b in mol.adjacency[i] where mol.bonds[b].order == .double || mol.bonds[b].order == .triple { multiple += 1 }
     if multiple > 1 { return false }

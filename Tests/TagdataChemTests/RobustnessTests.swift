@@ -30,6 +30,7 @@ import Testing
     // the ring aliphatic.
     ("C[N+4]1=CC=CC=C1", "C[N+4]1=CC=CC=C1"),
     ("N1C=[S+9]C=C1", "C1=C[S+9]=CN1"),
+    ("C1=C[S-3]=CC=C1", "C1=CC=[S-3]C=C1"),  // as RDKit writes it
     // A double-bond mark goes on a single bond, never on a dative one (written `->`, it lost it).
     ("N1(\\C(<-CC1=O)=N/NC2=CC=CC=C2)N", "NN1C(=O)C->C/1=N/Nc1ccccc1"),  // as RDKit writes it
     // A carbon dianion in an aromatic ring needs no double bond (like O).
