@@ -111,42 +111,34 @@ enum Aromaticity {
   }
 
   /// Calls `body` with every connected subset of `size` rings (indices into `members`'
-  /// numbering); stops when `body` returns false.
+  /// numbering), each once; stops when `body` returns false. Subsets are grown from their
+  /// lowest ring by exclusive neighbours (the ESU enumeration), so only connected subsets are
+  /// visited: trying every combination of `size` rings and keeping the connected ones took
+  /// C(n, 6) steps on a large fused system. The recursion is at most `size` (six) deep.
   static func forEachConnectedSubset(_ members: [Int], size: Int, neighbours: [[Int]], _ body: ([Int]) -> Bool) {
-    var current: [Int] = []
     var stop = false
-    // Subsets hold at most a handful of rings: linear scans, no allocation per subset.
-    var seen: [Int] = []
-    var stack: [Int] = []
-    func connected(_ set: [Int]) -> Bool {
-      guard let first = set.first else { return true }
-      seen.removeAll(keepingCapacity: true)
-      stack.removeAll(keepingCapacity: true)
-      seen.append(first)
-      stack.append(first)
-      while let x = stack.popLast() {
-        for y in neighbours[x] where set.contains(y) && !seen.contains(y) {
-          seen.append(y)
-          stack.append(y)
-        }
-      }
-      return seen.count == set.count
-    }
-    func recurse(_ start: Int) {
-      if stop { return }
+    var current: [Int] = []
+    func adjacentToCurrent(_ u: Int) -> Bool { current.contains { neighbours[$0].contains(u) } }
+    func extend(_ candidates: [Int], _ root: Int) {
       if current.count == size {
-        if connected(current) && !body(current) { stop = true }
+        if !body(current) { stop = true }
         return
       }
-      var k = start
-      while k < members.count && !stop {
-        current.append(members[k])
-        recurse(k + 1)
+      var pending = candidates
+      while !stop, let w = pending.popLast() {
+        var next = pending
+        for u in neighbours[w] where u > root && u != w && !current.contains(u) && !next.contains(u) && !adjacentToCurrent(u) {
+          next.append(u)
+        }
+        current.append(w)
+        extend(next, root)
         current.removeLast()
-        k += 1
       }
     }
-    recurse(0)
+    for v in members where !stop {
+      current = [v]
+      extend(neighbours[v].filter { $0 > v }, v)
+    }
   }
 
   static func huckel(_ donors: [Donor]) -> Bool {
@@ -177,8 +169,8 @@ enum Aromaticity {
     // A charge that leaves the atom with no more electrons than beryllium ([N+4] like Li)
     // takes it out, as in RDKit (written aromatic, it could not be read back).
     if a.charge > 0 && a.element > 0 && a.element - a.charge < 5 { return false }
-    // So does a charge of four or more either way ([S+9]), as in RDKit.
-    if abs(a.charge) >= 4 { return false }
+    // So does a charge of +4 or more, or -3 or less ([S+9], [O-3]), as in RDKit.
+    if a.charge >= 4 || a.charge <= -3 { return false }
     var multiple = 0
     for b in mol.adjacency[i] where mol.bonds[b].order == .double || mol.bonds[b].order == .triple { multiple += 1 }
     if multiple > 1 { return false }

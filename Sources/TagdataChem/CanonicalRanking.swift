@@ -145,7 +145,8 @@ public struct CanonicalRanking {
     var cellEnd: [Int]
     /// Cell start -> whether it waits in `queue` as a splitter.
     var queued: [Bool]
-    /// Min-heap of queued cell starts.
+    /// Max-heap of queued cell starts: the highest classes split first, so that, as in sorting
+    /// by neighbour ranks, a bond to a higher class puts an atom later.
     var queue: [Int] = []
     /// Bonds within `atoms`, per local atom (CSR): neighbour and bond-order weight.
     var adjacencyStart: [Int]
@@ -170,6 +171,19 @@ public struct CanonicalRanking {
     }
 
     var ranks: [Int] { cell }
+
+    /// What a bond adds to its atom's split key: counts per bond order in 16-bit fields, so that
+    /// keys order atoms by their bonds into the splitter (more, and higher orders, later);
+    /// the rare orders are hashed.
+    static func weight(_ order: BondOrder) -> UInt64 {
+      switch order {
+      case .single: return 1
+      case .double: return 1 << 16
+      case .triple: return 1 << 32
+      case .aromatic: return 1 << 48
+      case .quadruple, .dative: return mix(UInt64(order.rawValue))
+      }
+    }
 
     init(mol: Molecule, atoms: [Int], isomeric: Bool, isotopes: Bool) {
       self.mol = mol
@@ -197,7 +211,7 @@ public struct CanonicalRanking {
           let nb = local[bond.other(a)]
           guard nb >= 0 else { continue }
           adjacencyAtom.append(nb)
-          adjacencyWeight.append(Self.mix(UInt64(bond.order.rawValue)))
+          adjacencyWeight.append(Self.weight(bond.order))
         }
       }
       adjacencyStart[n] = adjacencyAtom.count
@@ -259,7 +273,7 @@ public struct CanonicalRanking {
       var i = queue.count - 1
       while i > 0 {
         let parent = (i - 1) / 2
-        if queue[parent] <= queue[i] { break }
+        if queue[parent] >= queue[i] { break }
         queue.swapAt(parent, i)
         i = parent
       }
@@ -274,8 +288,8 @@ public struct CanonicalRanking {
         while true {
           let l = 2 * i + 1, r = l + 1
           var m = i
-          if l < queue.count && queue[l] < queue[m] { m = l }
-          if r < queue.count && queue[r] < queue[m] { m = r }
+          if l < queue.count && queue[l] > queue[m] { m = l }
+          if r < queue.count && queue[r] > queue[m] { m = r }
           if m == i { break }
           queue.swapAt(m, i)
           i = m

@@ -14,6 +14,8 @@ enum Kekulizer {
     // A carbanion is like N, a dianion like O ([c-2], with two lone pairs, needs no double bond).
     if a.element == 6 && a.charge < 0 { shift = a.charge }
     allowed = allowed.map { $0 + shift }
+    // Two or more positive charges: the valences of the isoelectronic element ([p+2] like Al).
+    if a.charge >= 2, let iso = Valence.allowed(element: a.element, charge: a.charge), !iso.isEmpty { allowed = iso.map { $0 / 2 } }
     var sbo = 0  // aromatic bonds count 1
     for b in mol.adjacency[i] {
       let bond = mol.bonds[b]
@@ -36,12 +38,14 @@ enum Kekulizer {
     // Atoms that must end with one double bond.
     var need = [Bool](repeating: false, count: mol.atoms.count)
     for i in mol.atoms.indices where mol.atoms[i].aromatic { need[i] = needsDoubleBond(mol, i) }
-    dummiesTakeParity(mol, &need, priority: priority)
+    // An aromatic `*` stands for any atom: it may take a double bond or not (optional partner).
+    var optional = [Bool](repeating: false, count: mol.atoms.count)
+    for i in mol.atoms.indices where mol.atoms[i].aromatic && mol.atoms[i].element == 0 { optional[i] = true }
     var matched = [Int](repeating: -1, count: mol.atoms.count)  // partner atom
     var candidates = mol.atoms.indices.filter { need[$0] }
     if let priority { candidates.sort { priority[$0] < priority[$1] } }
-    if !matchGreedily(mol, need: need, candidates: candidates, priority: priority, matched: &matched)
-      && !matchBySearch(mol, need: need, candidates: candidates, priority: priority, matched: &matched)
+    if !matchGreedily(mol, need: need, optional: optional, candidates: candidates, priority: priority, matched: &matched)
+      && !matchBySearch(mol, need: need, optional: optional, candidates: candidates, priority: priority, matched: &matched)
     {
       let unmatched = candidates.filter { matched[$0] < 0 }
       throw SmilesError(.kekulize(atoms: unmatched.isEmpty ? candidates : unmatched))
@@ -55,66 +59,46 @@ enum Kekulizer {
 }
 
 extension Kekulizer {
-  /// An aromatic `*` may or may not carry a double bond (it stands for any atom): in an
-  /// aromatic system with an odd number of atoms that need one, the first `*` (by priority,
-  /// else index) takes one, so that `*1ccccc1` (written for a ring where `*` had a double bond)
-  /// reads back while `*1cccc1` keeps the `*` single-bonded.
-  static func dummiesTakeParity(_ mol: Molecule, _ need: inout [Bool], priority: [Int]?) {
-    guard mol.atoms.contains(where: { $0.aromatic && $0.element == 0 }) else { return }
-    var seen = [Bool](repeating: false, count: mol.atoms.count)
-    for start in mol.atoms.indices where mol.atoms[start].aromatic && !seen[start] {
-      var stack = [start]
-      seen[start] = true
-      var needing = 0
-      var dummy = -1
-      while let v = stack.popLast() {
-        if need[v] { needing += 1 }
-        if mol.atoms[v].element == 0 && (dummy < 0 || (priority.map { $0[v] < $0[dummy] } ?? (v < dummy))) { dummy = v }
-        for b in mol.adjacency[v] where mol.bonds[b].order == .aromatic {
-          let w = mol.bonds[b].other(v)
-          if !seen[w] {
-            seen[w] = true
-            stack.append(w)
-          }
-        }
-      }
-      if needing % 2 == 1 && dummy >= 0 { need[dummy] = true }
-    }
-  }
-
-  /// The atoms that need a double bond and are joined to `v` by an aromatic bond, in priority
-  /// (else index) order.
-  static func partners(_ mol: Molecule, _ v: Int, need: [Bool], priority: [Int]?) -> [Int] {
+  /// The atoms joined to `v` by an aromatic bond that need a double bond, in priority (else
+  /// index) order, then the optional ones (aromatic `*`).
+  static func partners(_ mol: Molecule, _ v: Int, need: [Bool], optional: [Bool], priority: [Int]?) -> [Int] {
     var o: [Int] = []
+    var extra: [Int] = []
     for b in mol.adjacency[v] where mol.bonds[b].order == .aromatic {
       let w = mol.bonds[b].other(v)
-      if need[w] && w != v { o.append(w) }
+      if w == v { continue }
+      if need[w] { o.append(w) } else if optional[w] { extra.append(w) }
     }
-    if let priority, o.count > 1 { o.sort { priority[$0] < priority[$1] } }
-    return o
+    if let priority {
+      if o.count > 1 { o.sort { priority[$0] < priority[$1] } }
+      if extra.count > 1 { extra.sort { priority[$0] < priority[$1] } }
+    }
+    return o + extra
   }
 
   /// Linear-time matching: an atom left with one possible partner takes it (forced), and when
   /// none is forced the first unmatched atom (in candidate order) takes its first partner. This
   /// gives every ring and almost every fused system its Kekulé structure; returns whether every
   /// atom got a partner (`matched` is reset when not).
-  static func matchGreedily(_ mol: Molecule, need: [Bool], candidates: [Int], priority: [Int]?, matched: inout [Int]) -> Bool {
+  static func matchGreedily(_ mol: Molecule, need: [Bool], optional: [Bool], candidates: [Int], priority: [Int]?,
+                            matched: inout [Int]) -> Bool {
     var partners: [Int: [Int]] = [:]
     partners.reserveCapacity(candidates.count)
     var options = [Int](repeating: 0, count: mol.atoms.count)
     var forced: [Int] = []
     for v in candidates {
-      let p = Self.partners(mol, v, need: need, priority: priority)
+      let p = Self.partners(mol, v, need: need, optional: optional, priority: priority)
       partners[v] = p
       options[v] = p.count
       if p.count <= 1 { forced.append(v) }
     }
+    for v in mol.atoms.indices where optional[v] { partners[v] = Self.partners(mol, v, need: need, optional: optional, priority: priority) }
     forced.reverse()  // taken from the end: candidate order
     func match(_ x: Int, _ w: Int) {
       matched[x] = w
       matched[w] = x
       for y in [x, w] {
-        for z in partners[y]! where matched[z] < 0 {
+        for z in partners[y]! where matched[z] < 0 && need[z] {
           options[z] -= 1
           if options[z] <= 1 { forced.append(z) }
         }
@@ -141,16 +125,17 @@ extension Kekulizer {
       }
       match(x, w)
     }
-    if !complete { for v in candidates { matched[v] = -1 } }
+    if !complete { for v in matched.indices { matched[v] = -1 } }
     return complete
   }
 
   /// Backtracking search (after a greedy choice went wrong): the unmatched atom with the fewest
   /// options first, on an explicit stack, at most 200,000 steps and only for systems of up to
   /// 2,000 atoms (each step scans them all).
-  static func matchBySearch(_ mol: Molecule, need: [Bool], candidates: [Int], priority: [Int]?, matched: inout [Int]) -> Bool {
+  static func matchBySearch(_ mol: Molecule, need: [Bool], optional: [Bool], candidates: [Int], priority: [Int]?,
+                            matched: inout [Int]) -> Bool {
     guard candidates.count <= 2_000 else { return false }
-    func options(_ v: Int) -> [Int] { partners(mol, v, need: need, priority: priority).filter { matched[$0] < 0 } }
+    func options(_ v: Int) -> [Int] { partners(mol, v, need: need, optional: optional, priority: priority).filter { matched[$0] < 0 } }
     var steps = 0
     var stack: [(atom: Int, options: [Int], next: Int)] = []
     while true {

@@ -13,12 +13,12 @@ public enum Molfile {
     public var molecule: Molecule
   }
 
-  public static func read(_ text: String) throws(MolfileError) -> Record {
+  public static func read(_ text: String, limits: MoleculeLimits = .standard) throws(MolfileError) -> Record {
     try read(lines: text.split(separator: "\n", omittingEmptySubsequences: false).map {
       var l = Substring($0)
       if l.hasSuffix("\r") { l.removeLast() }
       return l
-    })
+    }, limits: limits)
   }
 
   struct Parsed {
@@ -29,8 +29,8 @@ public enum Molfile {
     var fixedValence: [Int: Int] = [:]
   }
 
-  public static func read(lines: [Substring]) throws(MolfileError) -> Record {
-    try read(block: MolBlock(lines: lines))
+  public static func read(lines: [Substring], limits: MoleculeLimits = .standard) throws(MolfileError) -> Record {
+    try read(block: MolBlock(lines: lines), limits: limits)
   }
 
   /// Blocks over `limits` (bytes of the block, atoms in the counts line or the atom block) are

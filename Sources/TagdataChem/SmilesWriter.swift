@@ -414,7 +414,11 @@ final class ComponentWriter {
       let refX = x == bond.a ? s.reference.0 : s.reference.1
       let refY = x == bond.a ? s.reference.1 : s.reference.0
       func substituentBond(_ end: Int) -> Int? {
-        let candidates = mol.adjacency[end].filter { $0 != s.bond && mol.bonds[$0].order != .double && mol.bonds[$0].order != .triple }
+        // Only bonds that can carry `/` `\` (single or aromatic, as the reader takes them; a
+        // dative bond is written `->` and would lose the mark).
+        let candidates = mol.adjacency[end].filter {
+          $0 != s.bond && (mol.bonds[$0].order == .single || mol.bonds[$0].order == .aromatic)
+        }
         if let fixed = candidates.first(where: { bondDirection[$0] != nil }) { return fixed }
         // A bond whose direction is already implied by a mark at its other end keeps that sense.
         for c in candidates where bondDirection[c] == nil {

@@ -10,23 +10,29 @@ import Testing
   /// an aromatic ring, written with `[cH2]` or `[nH]`, which the reader then rejected.
   @Test(arguments: [
     ("C(=N)(SCC<-1=CC=CC=C1)N", "N=C(N)SCC1=CC=CC=C->1"),
-    ("C1=CN2N=N->N=C2C=C1", "c1ccc2=N<-N=Nn2c1"),
-    ("C1->CC1", "C1CC->1"),
+    ("C1=CN2N=N->N=C2C=C1", "c1ccn2N=N->N=c2c1"),
+    ("C1->CC1", "C1C<-C1"),
     ("C<-N", "C<-N"),
     ("c1ccccc1->[Fe]", "[Fe]<-[cH]1ccccc1"),
     // A ring atom accepting a dative bond: the bond counts for its valence when kekulizing too.
     ("NNC(=S)NN->C1=CC=CC=C1", "NNC(=S)NN->c1ccccc1"),
-    ("N1=C(N=CC=C1C2C=CC=CC=2)<-Br", "Br->c1nc(-c2ccccc2)ccn1"),
+    ("N1=C(N=CC=C1C2C=CC=CC=2)<-Br", "Br->c1nccc(-c2ccccc2)n1"),
     // A triple bond in an aromatic ring is written as one.
     ("CC1=NC(=C(C#[N+]1)C#N)N", "Cc1nc(N)c(C#N)c#[n+]1"),
     // `*` in an aromatic ring: its aromatic bonds are written `:` and it may take the double
     // bond that the ring's parity needs.
     ("C*1=CC=CC=C1", "C*1:ccccc:1"),
     ("C*1C=CC=C1", "C*1:cccc:1"),
+    ("C*1=CN(C)*=N1", "C*1:cn(C):*:n:1"),  // two: each takes a double bond
+    // [p+2] has the valences of Al: it takes a double bond in the ring (as in RDKit).
+    ("O1C(=O)C2=CC3=C(C=C2N=C1)C=[P+2]C=C3", "O=c1ocnc2cc3c[p+2]ccc3cc12"),
     // A charge beyond the element's electrons allows no bond; one that makes N like Li keeps
     // the ring aliphatic.
     ("C[N+4]1=CC=CC=C1", "C[N+4]1=CC=CC=C1"),
-    ("N1C=[S+9]C=C1", "C1=[S+9]C=CN1"),  // RDKit: C1=C[S+9]=CN1
+    ("N1C=[S+9]C=C1", "C1=C[S+9]=CN1"),
+    ("C1=C[S-3]=CC=C1", "C1=CC=[S-3]C=C1"),  // as RDKit writes it
+    // A double-bond mark goes on a single bond, never on a dative one (written `->`, it lost it).
+    ("N1(\\C(<-CC1=O)=N/NC2=CC=CC=C2)N", "NN1C(=O)C->C/1=N/Nc1ccccc1"),  // as RDKit writes it
     // A carbon dianion in an aromatic ring needs no double bond (like O).
     ("O1C(=N)[C--][N+](=N1)N", "N=c1[c-2][n+](N)no1"),
   ])
@@ -192,6 +198,7 @@ import Testing
     } catch {
       #expect(error.exceeded?.count == 3)
     }
+    #expect(throws: MolfileError.self) { try Molfile.read(v2000, limits: MoleculeLimits(maxBytes: 100)) }
   }
 }
 
