@@ -149,7 +149,8 @@ public final class Ingestor {
       let file = opened.source.name
       switch format.reader(source: content, resume: resume, limits: ReaderLimits(maxRecordBytes: options.maxRecordBytes)) {
       case let .proteins(reader):
-        let pipeline = ProteinPipeline(reader: try reader(), writer: writer, canonicalizer: canonicalizer)
+        let pipeline = ProteinPipeline(reader: try reader(), writer: writer, canonicalizer: canonicalizer,
+                                       maxValueBytes: Int(catalog.db.limitValueLength(to: -1)))
         try pump.run(pipeline, source: state.id, file: file, prefetch: prefetch, totalBytes: opened.file.size, report: &report)
       case let .molecules(reader):
         let limits = MoleculeLimits(maxAtoms: options.maxAtoms, maxBytes: options.maxRecordBytes)

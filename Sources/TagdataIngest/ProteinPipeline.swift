@@ -55,9 +55,14 @@ final class ProteinPipeline: RecordPipeline, @unchecked Sendable {
   private let writingPreparer: ProteinPreparer
   @exclusivity(unchecked) private var proteinsBefore = 0
 
-  init(reader: ProteinReader, writer: ProteinWriter, canonicalizer: ProteinCanonicalizer) {
+  /// The largest text or blob the catalog stores (SQLite's length limit): a record with a longer
+  /// field is quarantined before any of its rows is written.
+  private let maxValueBytes: Int
+
+  init(reader: ProteinReader, writer: ProteinWriter, canonicalizer: ProteinCanonicalizer, maxValueBytes: Int) {
     self.reader = reader
     self.writer = writer
+    self.maxValueBytes = maxValueBytes
     readingPreparer = ProteinPreparer(canonicalizer)
     writingPreparer = ProteinPreparer(canonicalizer)
   }
@@ -90,7 +95,7 @@ final class ProteinPipeline: RecordPipeline, @unchecked Sendable {
   func write(_ batch: inout ProteinBatch, source: Int64, run: Int64, current: inout RecordLocation?) throws -> Int {
     var rejected = 0
     for item in batch.items {
-      let ready: ProteinOutcome
+      var ready: ProteinOutcome
       switch item {
       case let .raw(r):
         current = r.location
@@ -98,6 +103,12 @@ final class ProteinPipeline: RecordPipeline, @unchecked Sendable {
         if case .rejected = ready { rejected += 1 }
       case let .prepared(p): ready = .prepared(p)
       case let .quarantine(q): ready = .rejected(q)
+      }
+      if case let .prepared(p) = ready, let longest = p.longestField, longest > maxValueBytes {
+        rejected += 1
+        ready = .rejected(Quarantined(location: p.record.location, line: p.record.location.line,
+                                      reason: "a field of \(longest) bytes is larger than the catalog stores "
+                                        + "(\(maxValueBytes) bytes, SQLite's length limit)", excerpt: ""))
       }
       switch ready {
       case let .prepared(p):
@@ -161,6 +172,14 @@ struct PreparedProtein: Sendable {
   var names: ByteRange
   var comments: ByteRange
   var keywords: ByteRange
+
+  /// The length of the longest text the catalog would store for this record.
+  var longestField: Int? {
+    let r = record
+    var m = max(canonical.count, names.count, comments.count, keywords.count, r.entryName.count, r.proteinName.count)
+    m = max(m, r.gene.count, r.organism.count, r.lineage.count, r.label.count, r.headerDescription.count)
+    return Int(m)
+  }
 
   /// The same record after its bytes moved by `shift` (see ``ProteinArena/moveTail(from:to:)``).
   func shifted(_ shift: ProteinArena.Shift) -> PreparedProtein {

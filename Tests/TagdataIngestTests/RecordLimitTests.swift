@@ -1,5 +1,6 @@
 import Foundation
 import TagdataCatalog
+import TagdataIngest
 import TestSupport
 import Testing
 
@@ -25,5 +26,24 @@ import Testing
     let c = try Catalog(path: small, readOnly: true)
     let named = try c.db.scalar("SELECT count(*) FROM quarantine WHERE reason LIKE '%more than maxAtoms = 12%'") ?? 0
     #expect(Int(named) == q1 - q0, "\(file): \(named) of \(q1 - q0) reasons name the limit")
+  }
+}
+
+/// A record with a field longer than the catalog stores (SQLite's length limit, lowered here) is
+/// quarantined with that reason before any of its rows is written; its neighbours are stored.
+@Suite struct CatalogValueLimitTests {
+  @Test func aRecordTooLargeForTheCatalogIsQuarantined() throws {
+    let dir = TestSupport.tempDirectory()
+    let fasta = dir.appendingPathComponent("three.fa")
+    try Data((">a\nMKTAYIAK\n>big\n" + String(repeating: "ACDEFGHIKL", count: 500) + "\n>b\nMKTAYIAKQR\n").utf8).write(to: fasta)
+    let catalog = try Catalog(path: dir.appendingPathComponent("c.sqlite").path)
+    catalog.db.limitValueLength(to: 2000)
+    let ingestor = try Ingestor(catalog: catalog)
+    let report = try ingestor.ingest(path: fasta.path)
+    try ingestor.close()
+    #expect(report.records == 2 && report.quarantined == 1, "\(report)")
+    let reason = try catalog.db.text("SELECT reason FROM quarantine") ?? ""
+    #expect(reason.contains("larger than the catalog stores"), "\(reason)")
+    #expect(try catalog.db.scalar("SELECT count(*) FROM proteins") == 2)
   }
 }
