@@ -1,5 +1,5 @@
--- tagdata catalog, schema version 3 (PRAGMA user_version = 3).
--- This is the DDL that TagdataCatalog's migrations run (versions 1, 2 and 3 in turn); a test
+-- tagdata catalog, schema version 4 (PRAGMA user_version = 4).
+-- This is the DDL that TagdataCatalog's migrations run (versions 1 to 4 in turn); a test
 -- keeps the two identical.
 --
 -- runs        one row per `tagdata ingest` invocation.
@@ -183,3 +183,13 @@ CREATE VIEW names(entry_id, kind, value) AS
 CREATE VIEW comments(entry_id, ordinal, topic, text) AS
   SELECT e.id, j.key, json_extract(j.value, '$[0]'), json_extract(j.value, '$[1]')
   FROM entries e, json_each(e.comments) j;
+
+-- Version 4: the checksum an entry declared.
+--
+-- entries.checksum_kind      crc64 (UniProt since 2001: SQ line, XML checksum attribute) or crc32
+--                            (Swiss-Prot before release 40, 2001); NULL when none was declared
+--                            (FASTA).
+-- entries.declared_checksum  its value as 16 (CRC64) or 8 (CRC32) upper-case hex digits.
+
+ALTER TABLE entries ADD COLUMN checksum_kind TEXT CHECK (checksum_kind IN ('crc64', 'crc32'));
+ALTER TABLE entries ADD COLUMN declared_checksum TEXT;

@@ -80,7 +80,8 @@ extension Catalog {
     try query("SELECT 'protein', hex(sha256), crc64, length, sequence FROM proteins ORDER BY sha256")
     try query("""
       SELECT 'entry', e.accession, hex(p.sha256), e.entry_name, e.reviewed, e.protein_name, e.gene, e.organism,
-        e.taxon_id, e.lineage, e.existence, e.keywords, e.sequence_version, e.entry_version, e.fragment, e.declared_mass
+        e.taxon_id, e.lineage, e.existence, e.keywords, e.sequence_version, e.entry_version, e.fragment, e.declared_mass,
+        e.checksum_kind, e.declared_checksum
       FROM entries e JOIN proteins p ON p.id = e.protein_id ORDER BY e.accession, p.sha256
       """)
     try query("""

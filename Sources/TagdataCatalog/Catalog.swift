@@ -32,7 +32,7 @@ import CSQLite3
 /// views `names` and `comments` give them back as rows, with the columns the tables had.
 public final class Catalog {
   public let db: Database
-  public static let schemaVersion: Int64 = 3
+  public static let schemaVersion: Int64 = 4
 
   /// Opens or creates a catalog and brings its schema up to date.
   ///
@@ -260,6 +260,11 @@ public final class Catalog {
     CREATE VIEW comments(entry_id, ordinal, topic, text) AS
       SELECT e.id, j.key, json_extract(j.value, '$[0]'), json_extract(j.value, '$[1]')
       FROM entries e, json_each(e.comments) j;
+    """,
+    // Which checksum the entry declared (crc64, or crc32 for Swiss-Prot before 2001) and its value.
+    """
+    ALTER TABLE entries ADD COLUMN checksum_kind TEXT CHECK (checksum_kind IN ('crc64', 'crc32'));
+    ALTER TABLE entries ADD COLUMN declared_checksum TEXT;
     """,
   ]
 

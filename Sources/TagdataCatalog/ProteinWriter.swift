@@ -53,6 +53,8 @@ public struct EntryBytes {
   public var reviewed: Bool?
   public var taxonID, existence, sequenceVersion, entryVersion, declaredMass: Int?
   public var fragment = false
+  /// The checksum the entry declared: its kind (`crc64`, `crc32`) and value as written in the file.
+  public var checksumKind, declaredChecksum: String?
   public init() {}
 }
 
@@ -201,8 +203,9 @@ public final class ProteinWriter {
     // empty fields filled by the same values, through the upsert form.
     let entryInsert = """
       INSERT INTO entries(protein_id, accession, entry_name, reviewed, protein_name, gene, organism, taxon_id,
-        lineage, existence, keywords, sequence_version, entry_version, fragment, declared_mass, names, comments)
-      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+        lineage, existence, keywords, sequence_version, entry_version, fragment, declared_mass, names, comments,
+        checksum_kind, declared_checksum)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
       """
     insertEntry = try db.prepare(entryInsert + " ON CONFLICT (accession, protein_id) DO NOTHING")
     fillEntry = try db.prepare(entryInsert + """
@@ -215,7 +218,9 @@ public final class ProteinWriter {
         sequence_version = COALESCE(sequence_version, excluded.sequence_version),
         entry_version = COALESCE(entry_version, excluded.entry_version), fragment = MAX(fragment, excluded.fragment),
         declared_mass = COALESCE(declared_mass, excluded.declared_mass),
-        names = COALESCE(names, excluded.names), comments = COALESCE(comments, excluded.comments)
+        names = COALESCE(names, excluded.names), comments = COALESCE(comments, excluded.comments),
+        checksum_kind = COALESCE(checksum_kind, excluded.checksum_kind),
+        declared_checksum = COALESCE(declared_checksum, excluded.declared_checksum)
       """)
     findEntry = try db.prepare("SELECT id FROM entries WHERE accession = ? AND protein_id = ?")
     insertAccession = MultiRowInsert(db, "INSERT OR IGNORE INTO accessions(accession, entry_id, is_primary) VALUES",
@@ -363,6 +368,8 @@ public final class ProteinWriter {
     s.bind(15, e.declaredMass)
     s.bind(16, borrowedText: e.names)
     s.bind(17, borrowedText: e.comments)
+    s.bind(18, e.checksumKind)
+    s.bind(19, e.declaredChecksum)
     return s
   }
 

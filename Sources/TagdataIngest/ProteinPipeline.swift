@@ -150,6 +150,8 @@ final class ProteinPipeline: RecordPipeline, @unchecked Sendable {
         e.entryVersion = r.entryVersion
         e.fragment = r.fragment
         e.declaredMass = r.declaredMass
+        e.checksumKind = r.checksumKind?.rawValue
+        e.declaredChecksum = r.declaredCRC64.map(CRC64.hex) ?? r.declaredCRC32.map(SwissProtCRC32.hex)
         e.names = ProteinArena.view(b, p.names)
         e.comments = ProteinArena.view(b, p.comments)
         entryID = try writer.entry(e, protein: protein, accessions: Int(r.accessions.count)) {

@@ -108,7 +108,7 @@ import Testing
         """)
     }
     let catalog = try Catalog(path: path)
-    #expect(try catalog.db.scalar("PRAGMA user_version") == 3)
+    #expect(try catalog.db.scalar("PRAGMA user_version") == Catalog.schemaVersion)
     let names = try catalog.db.prepare("SELECT names, comments FROM entries ORDER BY id")
     #expect(try names.step())
     #expect(names.text(0) == #"[["ec","1.2.3.4"],["recommended","Name \"one\""]]"#)

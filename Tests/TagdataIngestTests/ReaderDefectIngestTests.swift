@@ -49,6 +49,14 @@ import Testing
     #expect(rows.count == 1 && rows[0].hasPrefix("6: CRC32 mismatch") && rows[0].contains("75818910"), "\(rows)")
   }
 
+  /// The catalog keeps which checksum an entry declared: CRC32 for the old entry, CRC64 for today's.
+  @Test func checksumKindIsKept() throws {
+    let old = try write(Self.oldEntry, "old.dat")
+    let (catalog, _) = try ingest([old, TestSupport.corpus("uniprot/flat/P60137.txt").path])
+    let rows = try texts(catalog, "SELECT accession || ' ' || checksum_kind || ' ' || declared_checksum FROM entries ORDER BY accession")
+    #expect(rows == ["P60137 crc64 55537AEC50D25E8D", "Q13454 crc32 75818910"], "\(rows)")
+  }
+
   /// pubchem.200.sdf without its second `$$$$`: all 200 records are stored.
   @Test func missingDelimiterLosesNothing() throws {
     var lines = String(decoding: try Data(contentsOf: TestSupport.corpus("pubchem/sdf/pubchem.200.sdf")), as: UTF8.self)
