@@ -13,6 +13,8 @@ struct PubChemCompound {
   var cid: Int?
   var aids: [Int] = []
   var elements: [Int] = []
+  /// The line of each element value, where the reader knows it (XML), to name damage there.
+  var elementLines: [Int] = []
   var intAid: Int?
   var charges: [(Int, Int)] = []
   var isotopes: [(Int, Int)] = []
@@ -37,8 +39,8 @@ struct PubChemCompound {
   func event(location: RecordLocation) -> MoleculeEvent? {
     let c = self
     if c.aids.isEmpty && c.elements.isEmpty && c.problem == nil { return nil }
-    func bad(_ reason: String) -> MoleculeEvent {
-      .malformed(MalformedRecord(location: location, line: location.line, reason: reason,
+    func bad(_ reason: String, line: Int? = nil) -> MoleculeEvent {
+      .malformed(MalformedRecord(location: location, line: line ?? location.line, reason: reason,
                                  excerpt: c.cid.map { "CID \($0)" } ?? "compound at line \(location.line)"))
     }
     if let p = c.problem { return bad(p) }
@@ -52,7 +54,9 @@ struct PubChemCompound {
       guard index[aid] == nil else { return bad("atom id \(aid) repeated") }
       index[aid] = k
       guard c.elements[k] >= 0, c.elements[k] <= 118 else {
-        return bad("atom \(aid): element \(c.elements[k]) is not a chemical element (query or unknown atom)")
+        let line = k < c.elementLines.count ? c.elementLines[k] : nil
+        return bad("atom \(aid): element \(c.elements[k]) is not a chemical element (query or unknown atom)"
+          + (line.map { " (line \($0))" } ?? ""), line: line)
       }
       table.atoms.append(ConnectionTable.AtomEntry(element: c.elements[k]))
     }

@@ -45,6 +45,13 @@ public final class PubChemXMLReader: MoleculeReader {
 
   private func skipped(_ loc: RecordLocation, at: Int, _ reason: String) -> MoleculeEvent { .malformed(records.skipped(loc, at: at, reason)) }
 
+  /// The line in the file where the current node starts (libxml2's line of the node; the parser's
+  /// own position may be lines ahead).
+  private var nodeLine: Int {
+    let line = Int(xmlGetLineNo(xmlTextReaderCurrentNode(reader)))
+    return line > 0 ? piece.line + line - 1 : fileLine
+  }
+
   /// The line in the file of the pull reader's position in the compound.
   private var fileLine: Int { piece.line + max(1, Int(xmlTextReaderGetParserLineNumber(reader))) - 1 }
 
@@ -139,7 +146,9 @@ public final class PubChemXMLReader: MoleculeReader {
     switch name {
     case "PC-CompoundType_id_cid": c.cid = int()
     case "PC-Atoms_aid_E": c.aids.append(int() ?? -1)
-    case "PC-Element": c.elements.append(int() ?? -1)
+    case "PC-Element":
+      c.elements.append(int() ?? -1)
+      c.elementLines.append(nodeLine)
     case "PC-AtomInt_aid": c.intAid = int()
     case "PC-AtomInt_value":
       guard let aid = c.intAid, let v = int() else { c.problem = c.problem ?? "unreadable atom property"; break }

@@ -188,3 +188,22 @@ private func reportCounts(_ json: String) -> (status: String, format: String, re
     }
   }
 }
+
+/// A PubChem XML compound whose atom is not a chemical element is quarantined at the line of
+/// that atom's element, not at the compound's first line.
+@Suite struct DamageLineTests {
+  @Test func pubchemXMLElementIsNamedAtItsLine() throws {
+    let dir = TestSupport.tempDirectory()
+    let catalog = dir.appendingPathComponent("c.sqlite").path
+    _ = try TestSupport.tagdata(["ingest", "--quiet", "--catalog", catalog, TestSupport.corpus("pubchem/xml/taxols.xml").path])
+    let q = try TestSupport.tagdata(["catalog", "quarantine", "--catalog", catalog]).stdout
+    let lines = q.split(separator: "\n").compactMap { row -> Int? in
+      guard let r = row.range(of: ", line ") else { return nil }
+      return Int(row[r.upperBound...].prefix { $0.isNumber })
+    }
+    let file = try String(contentsOf: TestSupport.corpus("pubchem/xml/taxols.xml"), encoding: .utf8)
+      .split(separator: "\n", omittingEmptySubsequences: false)
+    #expect(lines.count == 3, "\(q)")
+    for l in lines { #expect(file[l - 1].contains("<PC-Element value=\"r\">253</PC-Element>"), "line \(l): \(file[l - 1])") }
+  }
+}
