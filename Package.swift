@@ -4,8 +4,9 @@
 // Modules follow the pipeline and depend one way:
 //   TagdataIO (bytes, decompression) -> TagdataChem (molecules) -> TagdataSources (format readers);
 //   TagdataBio (sequences); TagdataCatalog (SQLite);
-//   all of them -> TagdataIngest (sources into the catalog) -> tagdata (CLI). See ARCHITECTURE.md.
-//   TagdataTrain (tensors, kernels, the compact trainer) stands beside them on OpenBLAS.
+//   all of them -> TagdataIngest (sources into the catalog) -> tagdata (CLI).
+//   TagdataShards (token shards), TagdataTokenizer -> TagdataTasks (datasets from sources, with IO
+//   and Sources); TagdataTrain (IO, Shards) reads shards only. See ARCHITECTURE.md.
 import PackageDescription
 
 // The byte-level parsers keep their state in final classes, whose stored properties are marked
@@ -42,13 +43,17 @@ let package = Package(
     .target(name: "TagdataCatalog", dependencies: ["CSQLite3"], swiftSettings: hotPath),
     .target(
       name: "TagdataIngest", dependencies: ["TagdataIO", "TagdataBio", "TagdataChem", "TagdataSources", "TagdataCatalog"]),
+    .target(name: "TagdataShards"),
+    .target(name: "TagdataTokenizer"),
+    .target(name: "TagdataTasks", dependencies: ["TagdataIO", "TagdataSources", "TagdataShards", "TagdataTokenizer"]),
     .target(
       name: "TagdataTrain",
-      dependencies: ["TagdataIO", "TagdataSources", .product(name: "Crypto", package: "swift-crypto")], swiftSettings: hotPath),
+      dependencies: ["TagdataIO", "TagdataShards", .product(name: "Crypto", package: "swift-crypto")], swiftSettings: hotPath),
     .executableTarget(
       name: "tagdata",
       dependencies: [
-        "TagdataIO", "TagdataBio", "TagdataChem", "TagdataSources", "TagdataCatalog", "TagdataIngest", "TagdataTrain",
+        "TagdataIO", "TagdataBio", "TagdataChem", "TagdataSources", "TagdataCatalog", "TagdataIngest", "TagdataTasks",
+        "TagdataTrain",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]),
 
@@ -58,7 +63,9 @@ let package = Package(
     .testTarget(name: "TagdataChemTests", dependencies: ["TagdataChem", "TagdataSources", "TagdataIO", "TestSupport"]),
     .testTarget(name: "TagdataSourcesTests", dependencies: ["TagdataSources", "TagdataIO", "TestSupport"]),
     .testTarget(name: "TagdataIngestTests", dependencies: ["TagdataIngest", "TagdataCatalog", "TagdataBio", "TagdataIO", "TestSupport"]),
-    .testTarget(name: "TagdataTrainTests", dependencies: ["TagdataTrain", "TagdataIO", "TestSupport"]),
+    .testTarget(
+      name: "TagdataTrainTests",
+      dependencies: ["TagdataTrain", "TagdataShards", "TagdataTokenizer", "TagdataTasks", "TagdataIO", "TestSupport"]),
     .testTarget(name: "TagdataCatalogTests", dependencies: ["TagdataCatalog", "TestSupport"]),
   ]
 )

@@ -65,6 +65,10 @@ extension TrainConfig {
     "protein-length": (["Protein", "Length"], ["Length"]),
   ]
 
+  /// A new model's text vocabulary when its config names none: the byte tokenizer's 260 tokens
+  /// (4 special, then one per byte), which the built-in datasets use.
+  public static let defaultVocabularySize = 260
+
   /// The largest tensor the trainer will make (elements); larger shapes are refused up front.
   public static let maximumTensorElements = 1 << 31
 
@@ -132,9 +136,9 @@ extension TrainConfig {
     var vocabulary: Int? = nil
     var dimension = 1
     if let m = model {
-      problems += Self.shapeProblems(vocabularySize: m.vocabularySize ?? ByteTokenizer.vocabularySize, dimension: m.dimension,
+      problems += Self.shapeProblems(vocabularySize: m.vocabularySize ?? TrainConfig.defaultVocabularySize, dimension: m.dimension,
                                      layers: m.layers, heads: m.heads, feedForward: m.feedForward, at: "model", problem)
-      vocabulary = m.vocabularySize ?? ByteTokenizer.vocabularySize
+      vocabulary = m.vocabularySize ?? TrainConfig.defaultVocabularySize
       dimension = max(1, m.dimension)
     }
     if stages.isEmpty { fail("stages", "needs at least one stage") }
@@ -170,7 +174,7 @@ extension TrainConfig {
         fail(at + ".data.builtin", "unknown built-in dataset \"\(b)\" (\(Self.builtinDatasets.keys.sorted().joined(separator: ", ")))")
       }
       // The tensors of a step: logits (batch × length × vocabulary) and attention scores.
-      let v = Double(vocabulary ?? ByteTokenizer.vocabularySize)
+      let v = Double(vocabulary ?? TrainConfig.defaultVocabularySize)
       let elements = Double(max(s.batch, 1)) * Double(max(s.length, 1)) * max(v, Double(dimension) * 4)
       if elements > Double(Self.maximumTensorElements) {
         fail(at + ".batch", "batch × length × vocabulary (\(elements)) is more than this trainer holds in one tensor (2^31)")
@@ -215,9 +219,9 @@ extension TrainConfig {
       }
       // What a built-in dataset needs (known for a new model; a base brings its own).
       if base == nil, let b = s.data.builtin, let needs = Self.builtinDatasets[b] {
-        if let current = vocabulary, current < ByteTokenizer.vocabularySize {
+        if let current = vocabulary, current < TrainConfig.defaultVocabularySize {
           fail(model?.vocabularySize != nil ? "model.vocabularySize" : at + ".data.builtin",
-               "the built-in dataset \(b) uses the byte tokenizer's \(ByteTokenizer.vocabularySize) tokens; the model has \(current)")
+               "the built-in dataset \(b) uses the byte tokenizer's \(TrainConfig.defaultVocabularySize) tokens; the model has \(current)")
         }
         for t in needs.tags where !tags.contains(where: { $0.name == t }) {
           fail(at + ".tags", "the built-in dataset \(b) needs the tag \"\(t)\" (declare it in this stage or an earlier one)")

@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import TagdataIO
+import TagdataShards
 
 /// One line of the training log (`log.jsonl`, one per optimizer step, plus validation lines).
 public struct StepLog: Codable, Sendable {
@@ -43,6 +44,14 @@ public final class Trainer {
 
   /// Discard what an earlier run left in the output (of any config) and start over.
   public var restart: Bool
+
+  /// Makes a dataset a config names by `builtin`: name, corpora folder, the model's tags (name →
+  /// token ids), its text vocabulary size, the stage's length. The trainer reads no corpus
+  /// itself: the caller passes a maker (the CLI passes the tasks module's corpus examples).
+  public typealias DatasetMaker = (_ name: String, _ corpora: String, _ tags: [String: [Int]], _ vocabularySize: Int,
+                                   _ length: Int) throws -> TokenDataset
+  /// nil: a stage naming a built-in dataset is a config error.
+  public var builtinDatasets: DatasetMaker?
 
   public init(config: TrainConfig, output: String, configDirectory: String, restart: Bool = false) {
     self.config = config
@@ -139,7 +148,7 @@ public final class Trainer {
       }
     } else {
       guard let m = config.model else { throw TrainError("the config needs `model` or `base`") }
-      model = Model(config: ModelConfig(vocabularySize: m.vocabularySize ?? ByteTokenizer.vocabularySize, dimension: m.dimension, layers: m.layers,
+      model = Model(config: ModelConfig(vocabularySize: m.vocabularySize ?? TrainConfig.defaultVocabularySize, dimension: m.dimension, layers: m.layers,
                                         heads: m.heads, feedForward: m.feedForward), seed: config.seed)
     }
     var results: [StageResult] = []
@@ -356,7 +365,10 @@ public final class Trainer {
       let given = config.corpora ?? "../Corpora"
       let corpora = given.hasPrefix("/") ? given : configDirectory + "/" + given
       do {
-        data = try CorpusExamples.build(builtin, corpora: corpora, model: model, length: stage.length)
+        guard let make = builtinDatasets else { throw BuiltinUnavailable() }
+        var tags: [String: [Int]] = [:]
+        for t in model.tagNames { tags[t] = model.tagTokens(t) }
+        data = try make(builtin, corpora, tags, model.config.vocabularySize, stage.length)
       } catch {
         throw config.error(at + ".builtin", "\(error)" + (config.corpora == nil ? "" : " (corpora: \(corpora))"))
       }
@@ -462,4 +474,9 @@ final class UncheckedResults: @unchecked Sendable {
   init(count: Int) { slots = Array(repeating: nil, count: count) }
   func set(_ i: Int, _ value: (Model.Loss, Parameters)) { slots[i] = value }
   func get(_ i: Int) -> (Model.Loss, Parameters) { slots[i]! }
+}
+
+/// A stage names a built-in dataset, but the trainer was given no maker for them.
+struct BuiltinUnavailable: Error, CustomStringConvertible {
+  var description: String { "built-in datasets are not available to this trainer (no dataset maker given)" }
 }

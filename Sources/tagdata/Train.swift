@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import TagdataTasks
 import TagdataTrain
 
 #if canImport(Glibc)
@@ -41,6 +42,9 @@ struct Train: ParsableCommand {
     let parsed = try TrainConfig.load(from: config)
     let directory = (config as NSString).deletingLastPathComponent
     let trainer = Trainer(config: parsed, output: out, configDirectory: directory.isEmpty ? "." : directory, restart: restart)
+    trainer.builtinDatasets = { name, corpora, tags, vocabularySize, length in
+      try CorpusExamples.build(name, corpora: corpora, tags: tags, vocabularySize: vocabularySize, length: length)
+    }
     let tty = isatty(2) == 1 && !quiet
     if tty {
       var last = 0.0

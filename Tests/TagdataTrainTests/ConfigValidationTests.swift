@@ -1,6 +1,8 @@
 import Foundation
 import Testing
 import TestSupport
+import TagdataShards
+import TagdataTokenizer
 @testable import TagdataTrain
 
 /// Runs tagdata, killing it after `seconds` (a hang is a failure, not a stuck test run).

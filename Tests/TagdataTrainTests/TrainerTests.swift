@@ -1,6 +1,8 @@
 import Foundation
 import Testing
 import TestSupport
+import TagdataShards
+import TagdataTokenizer
 @testable import TagdataTrain
 import TagdataIO
 

@@ -3,7 +3,9 @@ import Glibc
 #endif
 import Foundation
 import TagdataIO
+import TagdataShards
 import TagdataSources
+import TagdataTokenizer
 
 /// Small datasets made from the shipped UniProt corpora, until the dataset exporter exists:
 /// they feed the example configuration and the trainer's tests.
@@ -34,11 +36,15 @@ public enum CorpusExamples {
     return out
   }
 
-  public static func build(_ name: String, corpora: String, model: Model, length: Int) throws -> TokenDataset {
+  /// Builds the dataset `name` from the corpora in `corpora`, for a model whose tags are `tags`
+  /// (name → token ids) and whose text vocabulary has `vocabularySize` tokens.
+  public static func build(_ name: String, corpora: String, tags: [String: [Int]], vocabularySize: Int, length: Int) throws
+    -> TokenDataset
+  {
     let records = try proteins(corpora: corpora)
     var examples: [TokenDataset.Example] = []
     func tag(_ n: String) throws -> [Int] {
-      let t = model.tagTokens(n)
+      let t = tags[n] ?? []
       if t.isEmpty { throw MissingTag(description: "dataset \(name) needs the tag \(n) (declare it in this or an earlier stage)") }
       return t
     }
@@ -89,8 +95,6 @@ public enum CorpusExamples {
     // A fixed shuffle, so that the validation split is a sample of all sources.
     var rng = SplitMix64(seed: 12345)
     for i in stride(from: examples.count - 1, to: 0, by: -1) { examples.swapAt(i, Int(rng.next() % UInt64(i + 1))) }
-    var tags: [String: [Int]] = [:]
-    for t in model.tagNames { tags[t] = model.tagTokens(t) }
-    return TokenDataset(vocabularySize: model.config.vocabularySize, tags: tags, examples: examples)
+    return TokenDataset(vocabularySize: vocabularySize, tags: tags, examples: examples)
   }
 }

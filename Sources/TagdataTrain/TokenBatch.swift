@@ -1,0 +1,26 @@
+import TagdataShards
+
+extension TokenDataset {
+  /// A padded batch of examples (each cut to `length`): next-token targets where the loss mask
+  /// of the following token is set, key mask false on padding.
+  public static func batch(_ examples: [Example], length: Int, pad: Int = 0) -> Batch {
+    let b = examples.count
+    var tokens = [Int](repeating: pad, count: b * length), targets = [Int](repeating: 0, count: b * length)
+    var weights = [Float](repeating: 0, count: b * length), mask = [Bool](repeating: false, count: b * length)
+    var regression: [(position: Int, head: String, target: Float)] = []
+    for (s, e) in examples.enumerated() {
+      let n = min(e.tokens.count, length)
+      for t in 0..<n {
+        tokens[s * length + t] = e.tokens[t]
+        mask[s * length + t] = true
+        if t + 1 < n && e.lossMask[t + 1] {
+          targets[s * length + t] = e.tokens[t + 1]
+          weights[s * length + t] = 1
+        }
+      }
+      for r in e.regression where r.position < n { regression.append((s * length + r.position, r.head, r.target)) }
+    }
+    return Batch(batch: b, length: length, tokens: tokens, targets: targets, lossWeights: weights, keyMask: mask,
+                 regression: regression)
+  }
+}
