@@ -64,17 +64,48 @@ extension Catalog {
 
   /// A canonical, sorted text rendering of the catalog's content, independent of row ids,
   /// run ids, timestamps and file paths: two catalogs with the same content give the same dump.
-  /// Sources are named by the SHA-256 of their decompressed content.
+  /// Sources are named by the SHA-256 of their decompressed content. Lines without their line
+  /// ends; see ``dump(provenance:line:)`` for the format. Holds the whole dump: for tests and
+  /// small catalogs.
   public func dump(provenance: Bool = true) throws -> [String] {
     var lines: [String] = []
+    try dump(provenance: provenance) { line in lines.append(String(decoding: line.dropLast(), as: UTF8.self)) }
+    return lines
+  }
+
+  /// Streams the dump, one line at a time (ending in a line feed), straight from the query
+  /// results: memory does not grow with the catalog. Fields are separated by tabs; NULL is `∅`;
+  /// in a field, backslash, tab, line feed and carriage return are written `\\`, `\t`, `\n`
+  /// and `\r`, so that every row is one line.
+  public func dump(provenance: Bool = true, line emit: (UnsafeBufferPointer<UInt8>) throws -> Void) throws {
+    var line: [UInt8] = []
+    line.reserveCapacity(1 << 12)
+    let null = Array("∅".utf8)
     func query(_ sql: String) throws {
       let s = try db.prepare(sql)
+      let columns = s.columnCount
       while try s.step() {
-        var fields: [String] = []
-        for i in 0..<s.columnCount {
-          if s.isNull(i) { fields.append("∅") } else { fields.append(s.text(i) ?? "") }
+        line.removeAll(keepingCapacity: true)
+        for i in 0..<columns {
+          if i > 0 { line.append(0x09) }
+          if s.isNull(i) {
+            line.append(contentsOf: null)
+            continue
+          }
+          s.withText(i) { field in
+            for b in field {
+              switch b {
+              case 0x5C: line.append(0x5C); line.append(0x5C)
+              case 0x09: line.append(0x5C); line.append(UInt8(ascii: "t"))
+              case 0x0A: line.append(0x5C); line.append(UInt8(ascii: "n"))
+              case 0x0D: line.append(0x5C); line.append(UInt8(ascii: "r"))
+              default: line.append(b)
+              }
+            }
+          }
         }
-        lines.append(fields.joined(separator: "\t"))
+        line.append(0x0A)
+        try line.withUnsafeBufferPointer { try emit($0) }
       }
     }
     try query("SELECT 'protein', hex(sha256), crc64, length, sequence FROM proteins ORDER BY sha256")
@@ -121,6 +152,5 @@ extension Catalog {
           q.excerpt FROM quarantine q JOIN sources s ON s.id = q.source_id ORDER BY 2, q.record_no
         """)
     }
-    return lines
   }
 }

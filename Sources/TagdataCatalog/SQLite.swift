@@ -344,6 +344,12 @@ public final class Statement {
     guard n > 0, let p = sqlite3_column_blob(handle, column) else { return [] }
     return Array(UnsafeRawBufferPointer(start: p, count: n))
   }
+  /// A column's text as bytes, without copying (valid only inside `body`).
+  public func withText<T>(_ column: Int32, _ body: (UnsafeBufferPointer<UInt8>) throws -> T) rethrows -> T {
+    let p = sqlite3_column_text(handle, column)
+    let n = Int(sqlite3_column_bytes(handle, column))
+    return try body(UnsafeBufferPointer(start: p, count: p == nil ? 0 : n))
+  }
   public var columnCount: Int32 { sqlite3_column_count(handle) }
   public func columnName(_ i: Int32) -> String { String(cString: sqlite3_column_name(handle, i)) }
 }

@@ -42,13 +42,24 @@ struct CatalogCommand: ParsableCommand {
         The dump is independent of row ids, run ids, times and paths (sources are named by the \
         SHA-256 of their decompressed content), so two catalogs with the same content give the \
         same dump: `diff <(tagdata catalog dump --catalog a.sqlite) <(tagdata catalog dump --catalog b.sqlite)`.
+
+        One row per line, fields separated by tabs; an empty value is empty and NULL is ∅. Inside \
+        a field, backslash, tab, line feed and carriage return are escaped as \\\\, \\t, \\n and \\r, so \
+        every row is exactly one line. The dump is streamed from the catalog, in constant memory.
         """)
     @OptionGroup var catalogOptions: CatalogOptions
     @Flag(help: "Leave out provenance and quarantine lines.") var noProvenance = false
 
     func run() throws {
       let catalog = try Catalog(path: catalogOptions.catalog, readOnly: true)
-      for line in try catalog.dump(provenance: !noProvenance) { writeOut(line + "\n") }
+      // Streamed row by row through a buffer: memory does not grow with the catalog.
+      let out = OutputBuffer()
+      try catalog.dump(provenance: !noProvenance) { line in
+        out.write(line)
+        if let e = out.failure { throw OutputError(what: "standard output", errno: e) }
+      }
+      out.flush()
+      if let e = out.failure { throw OutputError(what: "standard output", errno: e) }
     }
   }
 

@@ -66,7 +66,7 @@ enum ExitStatus {
     switch error {
     case is ExitCode, is ValidationError, is CleanExit: return nil
     case is InputError: return input
-    case is IngestError, is SQLiteError: return catalog
+    case is IngestError, is SQLiteError, is OutputError: return catalog
     case is TrainConfigError: return config
     case is TrainingDiverged: return diverged
     default:
@@ -75,6 +75,13 @@ enum ExitStatus {
   }
 
   static func message(for error: Error) -> String { "\(error)" }
+}
+
+/// An output that could not be written (a full disk, a closed pipe): exit 74.
+struct OutputError: Error, CustomStringConvertible {
+  var what: String
+  var errno: Int32
+  var description: String { "cannot write \(what): \(String(cString: strerror(errno)))" }
 }
 
 /// Options shared by commands that use the catalog.
