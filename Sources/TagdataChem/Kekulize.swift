@@ -14,8 +14,9 @@ enum Kekulizer {
     // A carbanion is like N, a dianion like O ([c-2], with two lone pairs, needs no double bond).
     if a.element == 6 && a.charge < 0 { shift = a.charge }
     allowed = allowed.map { $0 + shift }
-    // Two or more positive charges: the valences of the isoelectronic element ([p+2] like Al).
-    if a.charge >= 2, let iso = Valence.allowed(element: a.element, charge: a.charge), !iso.isEmpty { allowed = iso.map { $0 / 2 } }
+    // Two or more charges: the valences of the isoelectronic element ([p+2] like Al, [b-2]
+    // like N).
+    if abs(a.charge) >= 2, let iso = Valence.allowed(element: a.element, charge: a.charge), !iso.isEmpty { allowed = iso.map { $0 / 2 } }
     var sbo = 0  // aromatic bonds count 1
     for b in mol.adjacency[i] {
       let bond = mol.bonds[b]
