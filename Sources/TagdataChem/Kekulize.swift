@@ -14,8 +14,9 @@ enum Kekulizer {
     // A carbanion is like N, a dianion like O ([c-2], with two lone pairs, needs no double bond).
     if a.element == 6 && a.charge < 0 { shift = a.charge }
     allowed = allowed.map { $0 + shift }
-    // Two or more positive charges: the valences of the isoelectronic element ([p+2] like Al).
-    if a.charge >= 2, let iso = Valence.allowed(element: a.element, charge: a.charge), !iso.isEmpty { allowed = iso.map { $0 / 2 } }
+    // Two or more charges: the valences of the isoelectronic element ([p+2] like Al, [b-2]
+    // like N).
+    if abs(a.charge) >= 2, let iso = Valence.allowed(element: a.element, charge: a.charge), !iso.isEmpty { allowed = iso.map { $0 / 2 } }
     var sbo = 0  // aromatic bonds count 1
     for b in mol.adjacency[i] {
       let bond = mol.bonds[b]
@@ -44,9 +45,23 @@ enum Kekulizer {
     var matched = [Int](repeating: -1, count: mol.atoms.count)  // partner atom
     var candidates = mol.atoms.indices.filter { need[$0] }
     if let priority { candidates.sort { priority[$0] < priority[$1] } }
-    if !matchGreedily(mol, need: need, optional: optional, candidates: candidates, priority: priority, matched: &matched)
-      && !matchBySearch(mol, need: need, optional: optional, candidates: candidates, priority: priority, matched: &matched)
-    {
+    func match(_ need: [Bool], _ optional: [Bool], _ candidates: [Int]) -> Bool {
+      matchGreedily(mol, need: need, optional: optional, candidates: candidates, priority: priority, matched: &matched)
+        || matchBySearch(mol, need: need, optional: optional, candidates: candidates, priority: priority, matched: &matched)
+    }
+    // Aromatic `*` first all take a double bond where they can (a `*=*` or `*=c` of the
+    // structure that was written aromatic comes back), else each only as the others need.
+    var dummiesMatched = false
+    if optional.contains(true) {
+      var all = need
+      for i in all.indices where optional[i] { all[i] = true }
+      var allCandidates = mol.atoms.indices.filter { all[$0] }
+      if let priority { allCandidates.sort { priority[$0] < priority[$1] } }
+      let none = [Bool](repeating: false, count: mol.atoms.count)
+      dummiesMatched = match(all, none, allCandidates)
+      if !dummiesMatched { for i in matched.indices { matched[i] = -1 } }
+    }
+    if !dummiesMatched && !match(need, optional, candidates) {
       let unmatched = candidates.filter { matched[$0] < 0 }
       throw SmilesError(.kekulize(atoms: unmatched.isEmpty ? candidates : unmatched))
     }

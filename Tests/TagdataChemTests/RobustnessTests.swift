@@ -24,8 +24,10 @@ import Testing
     ("C*1=CC=CC=C1", "C*1:ccccc:1"),
     ("C*1C=CC=C1", "C*1:cccc:1"),
     ("C*1=CN(C)*=N1", "C*1:cn(C):*:n:1"),  // two: each takes a double bond
+    ("C1=C*=*C(=N)N1", "N=c1:*:*:cc[nH]1"),  // a *=* double bond comes back
     // [p+2] has the valences of Al: it takes a double bond in the ring (as in RDKit).
     ("O1C(=O)C2=CC3=C(C=C2N=C1)C=[P+2]C=C3", "O=c1ocnc2cc3c[p+2]ccc3cc12"),
+    ("C1=CC=[B--]C=C1", "[b-2]1ccccc1"),  // [b-2] like N (RDKit writes the same and cannot read it)
     // A charge beyond the element's electrons allows no bond; one that makes N like Li keeps
     // the ring aliphatic.
     ("C[N+4]1=CC=CC=C1", "C[N+4]1=CC=CC=C1"),
