@@ -31,7 +31,8 @@ import CSQLite3
 /// one row per entry instead of a dozen, which was most of the write time of an ingest. The
 /// views `names` and `comments` give them back as rows, with the columns the tables had.
 public final class Catalog {
-  public let db: Database
+  /// The connection. Package code (tests) may query it; callers outside use the catalog's API.
+  package let db: Database
   public static let schemaVersion: Int64 = 4
 
   /// Opens or creates a catalog and brings its schema up to date.

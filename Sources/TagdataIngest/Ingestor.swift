@@ -136,7 +136,7 @@ public final class Ingestor {
       let format = try InputFormat.detect(head, file: opened.source.name)
       report.format = format.rawValue
       let content = PrefixedSource(prefix: head, inner: prefetch)
-      let state = try source ?? catalog.db.transaction {
+      let state = try source ?? catalog.transaction {
         try catalog.addSource(key, compression: opened.compression.rawValue, format: format.rawValue, run: run)
       }
       source = state
@@ -150,7 +150,7 @@ public final class Ingestor {
       switch format.reader(source: content, resume: resume, limits: ReaderLimits(maxRecordBytes: options.maxRecordBytes)) {
       case let .proteins(reader):
         let pipeline = ProteinPipeline(reader: try reader(), writer: writer, canonicalizer: canonicalizer,
-                                       maxValueBytes: Int(catalog.db.limitValueLength(to: -1)))
+                                       maxValueBytes: catalog.maxValueBytes)
         try pump.run(pipeline, source: state.id, file: file, prefetch: prefetch, totalBytes: opened.file.size, report: &report)
       case let .molecules(reader):
         let limits = MoleculeLimits(maxAtoms: options.maxAtoms, maxBytes: options.maxRecordBytes)
@@ -160,7 +160,7 @@ public final class Ingestor {
         try pump.run(pipeline, source: state.id, file: file, prefetch: prefetch, totalBytes: opened.file.size, report: &report)
       }
       report.bytes = prefetch.bytesProduced
-      try catalog.db.transaction {
+      try catalog.transaction {
         try catalog.finishSource(state.id, status: "complete", contentSHA256: digest.hex(), error: nil)
       }
       if report.records == 0 && report.quarantined > 0 && report.resumedAfter == 0 {
@@ -178,7 +178,7 @@ public final class Ingestor {
       report.status = .failed
       report.error = "\(error)"
       if let source {
-        try catalog.db.transaction {
+        try catalog.transaction {
           try catalog.finishSource(source.id, status: "failed", contentSHA256: nil, error: "\(error)")
         }
       }

@@ -71,12 +71,16 @@ struct Pump {
   func run<P: RecordPipeline>(_ pipeline: P, source: Int64, file: String, prefetch: PrefetchSource, totalBytes: Int64?,
                               report: inout FileReport) throws
   {
-    // The writer inserts every parent row before its children, in the same transaction; SQLite
-    // checking each reference again costs a tenth of the write time. Checks are off while this
-    // file is written (on again after), and the tests run `PRAGMA foreign_key_check` on every
-    // catalog they build (``Catalog/foreignKeyViolations()``).
-    try catalog.db.execute("PRAGMA foreign_keys=OFF")
-    defer { try? catalog.db.execute("PRAGMA foreign_keys=ON") }
+    // The writer inserts every parent row before its children, in the same transaction: the
+    // foreign-key checks are off while this file is written.
+    try catalog.withForeignKeyChecksOff {
+      try pump(pipeline, source: source, file: file, prefetch: prefetch, totalBytes: totalBytes, report: &report)
+    }
+  }
+
+  private func pump<P: RecordPipeline>(_ pipeline: P, source: Int64, file: String, prefetch: PrefetchSource,
+                                       totalBytes: Int64?, report: inout FileReport) throws
+  {
     let queue = BlockingQueue<Envelope<P.Batch>>(capacity: 1)
     // Written batches come back emptied, their buffers' capacity kept: in steady state a batch
     // costs no allocation (and no fresh pages from the kernel) at all.
@@ -85,12 +89,9 @@ struct Pump {
     // connection of their own while ingest goes on, so that the checkpoint at the end (which
     // waits for the disk) has little left to do.
     let walCheckpoints = BlockingQueue<Bool>(capacity: 1)
-    let catalogPath = catalog.db.path
+    let copier = UncheckedBox(catalog.logCopier())
     let checkpointer = JoinableThread {
-      let db = try? Database(path: catalogPath)
-      // A connection sees the log only once it has read the database.
-      _ = try? db?.scalar("SELECT count(*) FROM sqlite_schema")
-      while walCheckpoints.pop() != nil { db?.checkpointWAL() }
+      while walCheckpoints.pop() != nil { copier.value.copy() }
     }
     defer {
       walCheckpoints.close()
@@ -106,7 +107,7 @@ struct Pump {
       while var envelope = queue.pop() {
         var current: RecordLocation?
         do {
-          try catalog.db.transaction {
+          try catalog.transaction {
             rejected += try pipeline.write(&envelope.batch, source: source, run: run, current: &current)
             if let cp = envelope.checkpoint {
               try catalog.checkpoint(source: source, recordsDone: cp.index, nextOffset: cp.offset, nextLine: cp.line, run: run)

@@ -69,13 +69,9 @@ struct CatalogCommand: ParsableCommand {
 
     func run() throws {
       let catalog = try Catalog(path: catalogOptions.catalog, readOnly: true)
-      let s = try catalog.db.prepare("""
-        SELECT s.path, q.record_no, q.line, q.byte_offset, q.reason, q.excerpt FROM quarantine q
-        JOIN sources s ON s.id = q.source_id ORDER BY s.path, q.record_no
-        """)
-      while try s.step() {
-        let path = s.text(0) ?? "", rec = s.int(1) + 1, line = s.int(2), off = s.int(3)
-        writeOut("\(path): record \(rec), line \(line), byte \(off): \(s.text(4) ?? "") — \(s.text(5) ?? "")\n")
+      try catalog.forEachQuarantined { q in
+        writeOut("\(q.path): record \(q.recordIndex + 1), line \(q.line), byte \(q.offset): \(q.reason) — \(q.excerpt)\n")
+        return true
       }
     }
   }
