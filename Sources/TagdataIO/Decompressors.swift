@@ -4,14 +4,59 @@ import CZlib
 /// Size of the compressed-input buffer of every decompressor.
 let compressedChunk = 1 << 18
 
+/// The compressed side every decompressor shares: its inner source, one input buffer refilled
+/// from it when the codec has used what it held, and whether the input has ended.
+final class CompressedInput {
+  let inner: ByteSource
+  let buffer: UnsafeMutableRawBufferPointer
+  @exclusivity(unchecked) private(set) var ended = false
+
+  init(_ inner: ByteSource) {
+    self.inner = inner
+    buffer = .allocate(byteCount: compressedChunk, alignment: 16)
+  }
+
+  deinit { buffer.deallocate() }
+
+  /// The next chunk of compressed bytes when the codec holds none (`available` is 0) and the
+  /// input has not ended; nil otherwise (the codec's input is left as it is).
+  func refill(available: Int) throws -> UnsafeRawBufferPointer? {
+    if available > 0 || ended { return nil }
+    let n = try inner.read(into: buffer)
+    if n == 0 { ended = true }
+    return UnsafeRawBufferPointer(rebasing: buffer[0..<n])
+  }
+}
+
+/// Decoded bytes before damage are handed out first; the damage is reported on the next read.
+struct DeferredDamage {
+  private var pending: (any Error)?
+
+  /// Runs `decode`; when it throws after producing bytes (`produced()` of them), returns those
+  /// and keeps the error for the next call.
+  mutating func read(_ decode: () throws -> Int, produced: () -> Int, count: (Int) -> Void) throws -> Int {
+    if let e = pending { throw e }
+    do {
+      return try decode()
+    } catch {
+      let n = produced()
+      if n > 0 {
+        pending = error
+        count(n)
+        return n
+      }
+      throw error
+    }
+  }
+}
+
 /// Decompresses gzip input, including files of several concatenated members (`cat a.gz b.gz`),
 /// as `gzip -dc` does. Trailing zero padding after the last member is ignored; other trailing
 /// bytes are an error.
 public final class GzipSource: ByteSource {
-  private let inner: ByteSource
+  private let input: CompressedInput
+  private var inner: ByteSource { input.inner }
   private let stream: UnsafeMutablePointer<z_stream>
-  private let input: UnsafeMutableRawBufferPointer
-  @exclusivity(unchecked) private var inputEnded = false
   @exclusivity(unchecked) private var memberEnded = false
   @exclusivity(unchecked) private var finished = false
   @exclusivity(unchecked) public private(set) var bytesProduced: Int64 = 0
@@ -20,13 +65,12 @@ public final class GzipSource: ByteSource {
   public var rawBytesConsumed: Int64 { inner.rawBytesConsumed - Int64(stream.pointee.avail_in) }
 
   public init(_ inner: ByteSource) throws {
-    self.inner = inner
+    input = CompressedInput(inner)
     stream = .allocate(capacity: 1)
     stream.initialize(to: z_stream())
-    input = .allocate(byteCount: compressedChunk, alignment: 16)
     // 15 + 32: zlib or gzip header, detected automatically.
     guard tagdata_inflateInit2(stream, 15 + 32) == Z_OK else {
-      input.deallocate(); stream.deallocate()
+      stream.deallocate()
       throw InputError.corrupt(file: inner.name, format: "gzip", rawOffset: 0, message: "cannot initialise zlib")
     }
   }
@@ -34,33 +78,19 @@ public final class GzipSource: ByteSource {
   deinit {
     inflateEnd(stream)
     stream.deallocate()
-    input.deallocate()
   }
 
   private func refill() throws {
-    if stream.pointee.avail_in > 0 || inputEnded { return }
-    let n = try inner.read(into: input)
-    if n == 0 { inputEnded = true }
-    stream.pointee.next_in = input.baseAddress!.assumingMemoryBound(to: Bytef.self)
-    stream.pointee.avail_in = uInt(n)
+    guard let chunk = try input.refill(available: Int(stream.pointee.avail_in)) else { return }
+    stream.pointee.next_in = UnsafeMutablePointer(mutating: chunk.baseAddress?.assumingMemoryBound(to: Bytef.self))
+    stream.pointee.avail_in = uInt(chunk.count)
   }
 
-  @exclusivity(unchecked) private var pendingError: (any Error)?
+  @exclusivity(unchecked) private var damage = DeferredDamage()
 
   public func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
-    if let e = pendingError { throw e }
-    do {
-      return try decode(into: buffer)
-    } catch {
-      // Hand out what was decoded before the damage; report the damage on the next call.
-      let produced = buffer.count - Int(stream.pointee.avail_out)
-      if produced > 0 {
-        pendingError = error
-        bytesProduced += Int64(produced)
-        return produced
-      }
-      throw error
-    }
+    try damage.read({ try decode(into: buffer) }, produced: { buffer.count - Int(stream.pointee.avail_out) },
+                    count: { bytesProduced += Int64($0) })
   }
 
   private func decode(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
@@ -97,7 +127,7 @@ public final class GzipSource: ByteSource {
       case Z_OK:
         break
       case Z_BUF_ERROR:
-        if inputEnded && stream.pointee.avail_in == 0 {
+        if input.ended && stream.pointee.avail_in == 0 {
           throw InputError.truncated(file: name, format: "gzip", rawOffset: rawBytesConsumed,
                            decodedOffset: bytesProduced + Int64(UInt32(buffer.count) - stream.pointee.avail_out))
         }
@@ -105,7 +135,7 @@ public final class GzipSource: ByteSource {
         let message = stream.pointee.msg.map { String(cString: $0) } ?? "zlib error \(status)"
         throw InputError.corrupt(file: name, format: "gzip", rawOffset: rawBytesConsumed, message: message)
       }
-      if inputEnded && stream.pointee.avail_in == 0 && !memberEnded
+      if input.ended && stream.pointee.avail_in == 0 && !memberEnded
         && before == stream.pointee.avail_out
       {
         throw InputError.truncated(file: name, format: "gzip", rawOffset: rawBytesConsumed,
@@ -121,10 +151,9 @@ public final class GzipSource: ByteSource {
 /// Decompresses bzip2 input, including files of several concatenated streams (`pbzip2` output,
 /// `cat a.bz2 b.bz2`), as `bzip2 -dc` does.
 public final class Bzip2Source: ByteSource {
-  private let inner: ByteSource
+  private let input: CompressedInput
+  private var inner: ByteSource { input.inner }
   private let stream: UnsafeMutablePointer<bz_stream>
-  private let input: UnsafeMutableRawBufferPointer
-  @exclusivity(unchecked) private var inputEnded = false
   @exclusivity(unchecked) private var streamEnded = false
   @exclusivity(unchecked) private var finished = false
   @exclusivity(unchecked) public private(set) var bytesProduced: Int64 = 0
@@ -132,12 +161,11 @@ public final class Bzip2Source: ByteSource {
   public var rawBytesConsumed: Int64 { inner.rawBytesConsumed - Int64(stream.pointee.avail_in) }
 
   public init(_ inner: ByteSource) throws {
-    self.inner = inner
+    input = CompressedInput(inner)
     stream = .allocate(capacity: 1)
     stream.initialize(to: bz_stream())
-    input = .allocate(byteCount: compressedChunk, alignment: 16)
     guard BZ2_bzDecompressInit(stream, 0, 0) == BZ_OK else {
-      input.deallocate(); stream.deallocate()
+      stream.deallocate()
       throw InputError.corrupt(file: inner.name, format: "bzip2", rawOffset: 0, message: "cannot initialise libbz2")
     }
   }
@@ -145,33 +173,19 @@ public final class Bzip2Source: ByteSource {
   deinit {
     BZ2_bzDecompressEnd(stream)
     stream.deallocate()
-    input.deallocate()
   }
 
   private func refill() throws {
-    if stream.pointee.avail_in > 0 || inputEnded { return }
-    let n = try inner.read(into: input)
-    if n == 0 { inputEnded = true }
-    stream.pointee.next_in = input.baseAddress!.assumingMemoryBound(to: CChar.self)
-    stream.pointee.avail_in = UInt32(n)
+    guard let chunk = try input.refill(available: Int(stream.pointee.avail_in)) else { return }
+    stream.pointee.next_in = UnsafeMutablePointer(mutating: chunk.baseAddress?.assumingMemoryBound(to: CChar.self))
+    stream.pointee.avail_in = UInt32(chunk.count)
   }
 
-  @exclusivity(unchecked) private var pendingError: (any Error)?
+  @exclusivity(unchecked) private var damage = DeferredDamage()
 
   public func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
-    if let e = pendingError { throw e }
-    do {
-      return try decode(into: buffer)
-    } catch {
-      // Hand out what was decoded before the damage; report the damage on the next call.
-      let produced = buffer.count - Int(stream.pointee.avail_out)
-      if produced > 0 {
-        pendingError = error
-        bytesProduced += Int64(produced)
-        return produced
-      }
-      throw error
-    }
+    try damage.read({ try decode(into: buffer) }, produced: { buffer.count - Int(stream.pointee.avail_out) },
+                    count: { bytesProduced += Int64($0) })
   }
 
   private func decode(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
@@ -205,7 +219,7 @@ public final class Bzip2Source: ByteSource {
       case BZ_STREAM_END:
         streamEnded = true
       case BZ_OK:
-        if inputEnded && stream.pointee.avail_in == 0 && before == stream.pointee.avail_out {
+        if input.ended && stream.pointee.avail_in == 0 && before == stream.pointee.avail_out {
           throw InputError.truncated(file: name, format: "bzip2", rawOffset: rawBytesConsumed,
                            decodedOffset: bytesProduced + Int64(UInt32(buffer.count) - stream.pointee.avail_out))
         }
