@@ -35,6 +35,13 @@ public struct TrainConfigError: Error, CustomStringConvertible, Sendable {
   }
 }
 
+/// The output directory could not be created or written (exit 74).
+public struct TrainOutputError: Error, CustomStringConvertible, Sendable {
+  public var path: String
+  public var reason: String
+  public var description: String { "cannot create or write the output directory \(path): \(reason)" }
+}
+
 /// Training stopped because the loss (or the gradient) is no longer finite.
 public struct TrainingDiverged: Error, CustomStringConvertible, Sendable {
   public var stage: String

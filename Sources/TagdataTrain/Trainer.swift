@@ -86,12 +86,16 @@ public final class Trainer {
                            + "\(hash.prefix(12))…; \(Self.difference(stored.config, config))): its results are not this "
                            + "config's. Pass --restart to discard it and start over, or choose another --out")
     }
-    for entry in earlier { try fm.removeItem(atPath: output + "/" + entry) }
-    try fm.createDirectory(atPath: output, withIntermediateDirectories: true)
-    let encoder = JSONEncoder()
-    encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
-    try encoder.encode(RunRecord(sha256: hash, config: config)).write(to: URL(fileURLWithPath: recordPath + ".partial"))
-    if rename(recordPath + ".partial", recordPath) != 0 { throw TrainError("cannot write \(recordPath)") }
+    do {
+      for entry in earlier { try fm.removeItem(atPath: output + "/" + entry) }
+      try fm.createDirectory(atPath: output, withIntermediateDirectories: true)
+      let encoder = JSONEncoder()
+      encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
+      try encoder.encode(RunRecord(sha256: hash, config: config)).write(to: URL(fileURLWithPath: recordPath + ".partial"))
+      if rename(recordPath + ".partial", recordPath) != 0 { throw TrainError("cannot rename \(recordPath).partial: errno \(errno)") }
+    } catch {
+      throw TrainOutputError(path: output, reason: "\(error)")
+    }
   }
 
   /// Where two configs first differ, in words.

@@ -66,7 +66,7 @@ enum ExitStatus {
     switch error {
     case is ExitCode, is ValidationError, is CleanExit: return nil
     case is InputError: return input
-    case is IngestError, is SQLiteError, is OutputError: return catalog
+    case is IngestError, is SQLiteError, is OutputError, is TrainOutputError: return catalog
     case is TrainConfigError: return config
     case is TrainingDiverged: return diverged
     default:

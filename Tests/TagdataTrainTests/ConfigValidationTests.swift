@@ -296,5 +296,9 @@ func tagdataBounded(_ arguments: [String], seconds: Double = 120) throws -> (sta
     try FileManager.default.removeItem(atPath: out + "/run-config.json")
     r = try train()
     #expect(r.status == 78 && r.stderr.contains("not recorded"), "\(r.stderr)")
+    // An --out that cannot be made (a file is in the way): an output failure, exit 74.
+    try Data("x".utf8).write(to: URL(fileURLWithPath: dir.appendingPathComponent("file").path))
+    let blocked = try tagdataBounded(["train", "--quiet", "--config", path, "--out", dir.appendingPathComponent("file/out").path])
+    #expect(blocked.status == 74 && blocked.stderr.contains("output directory"), "\(blocked.stderr)")
   }
 }
