@@ -136,8 +136,11 @@ public final class Ingestor {
       let format = try InputFormat.detect(head, file: opened.source.name)
       report.format = format.rawValue
       let content = PrefixedSource(prefix: head, inner: prefetch)
+      // Looked up again under the write lock: another ingest of the same input may have added it
+      // since (then both write the same idempotent rows).
       let state = try source ?? catalog.transaction {
-        try catalog.addSource(key, compression: opened.compression.rawValue, format: format.rawValue, run: run)
+        try catalog.findSource(key)
+          ?? catalog.addSource(key, compression: opened.compression.rawValue, format: format.rawValue, run: run)
       }
       source = state
       // Where to go on: the first record not yet stored (its index, line and byte offset).

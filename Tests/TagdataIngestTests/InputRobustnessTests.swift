@@ -207,3 +207,25 @@ private func reportCounts(_ json: String) -> (status: String, format: String, re
     for l in lines { #expect(file[l - 1].contains("<PC-Element value=\"r\">253</PC-Element>"), "line \(l): \(file[l - 1])") }
   }
 }
+
+/// Two ingests of the same input into the same new catalog at once both succeed, and the
+/// catalog is the one a single ingest makes (the source row is looked up again under the write
+/// lock; every row written is idempotent).
+@Suite struct ConcurrentSameInputTests {
+  @Test func twoIngestsOfOneFileAtOnce() throws {
+    let dir = TestSupport.tempDirectory().path
+    let file = TestSupport.corpus("pubchem/sdf/pubchem-hard-set.sdf.gz").path
+    _ = try TestSupport.tagdata(["ingest", "--quiet", "--catalog", "\(dir)/one.sqlite", file])
+    let single = try TestSupport.tagdata(["catalog", "dump", "--catalog", "\(dir)/one.sqlite"]).stdout
+    for trial in 0..<3 {
+      let catalog = "\(dir)/both\(trial).sqlite"
+      let r = try TestSupport.shell("""
+        '\(TestSupport.tagdataBinary)' ingest --quiet --catalog '\(catalog)' '\(file)' & a=$!
+        '\(TestSupport.tagdataBinary)' ingest --quiet --catalog '\(catalog)' '\(file)'; b=$?
+        wait $a; echo "$? $b"
+        """)
+      #expect(r.stdout.hasSuffix("0 0\n"), "trial \(trial): \(r.stdout) \(r.stderr)")
+      #expect(try TestSupport.tagdata(["catalog", "dump", "--catalog", catalog]).stdout == single, "trial \(trial)")
+    }
+  }
+}
