@@ -9,11 +9,10 @@
 //   and Sources); TagdataTrain (IO, Shards) reads shards only. See ARCHITECTURE.md.
 import PackageDescription
 
-// The byte-level parsers keep their state in final classes, whose stored properties are marked
-// `@exclusivity(unchecked)`: no dynamic exclusivity checks on them (measured: 7% of UniProt ingest
-// time). Targets not yet marked drop the checks with a compiler flag in release builds; the flag
-// goes once they are.
-let hotPath: [SwiftSetting] = [.unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))]
+// The byte-level parsers, writers and the trainer keep their state in final classes, whose stored
+// properties are marked `@exclusivity(unchecked)`: no dynamic exclusivity checks on them
+// (measured: 7% of UniProt ingest time), and no unsafe compiler flags, so that the library
+// products can be used as dependencies.
 
 let package = Package(
   name: "tagdata",
@@ -38,9 +37,9 @@ let package = Package(
 
     .target(name: "TagdataIO", dependencies: ["CZlib", "CBZ2", "CMalloc"]),
     .target(name: "TagdataBio", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
-    .target(name: "TagdataChem", swiftSettings: hotPath),
+    .target(name: "TagdataChem"),
     .target(name: "TagdataSources", dependencies: ["TagdataIO", "TagdataChem", "CLibXML2"]),
-    .target(name: "TagdataCatalog", dependencies: ["CSQLite3"], swiftSettings: hotPath),
+    .target(name: "TagdataCatalog", dependencies: ["CSQLite3"]),
     .target(
       name: "TagdataIngest", dependencies: ["TagdataIO", "TagdataBio", "TagdataChem", "TagdataSources", "TagdataCatalog"]),
     .target(name: "TagdataShards"),
@@ -48,7 +47,7 @@ let package = Package(
     .target(name: "TagdataTasks", dependencies: ["TagdataIO", "TagdataSources", "TagdataShards", "TagdataTokenizer"]),
     .target(
       name: "TagdataTrain",
-      dependencies: ["TagdataIO", "TagdataShards", .product(name: "Crypto", package: "swift-crypto")], swiftSettings: hotPath),
+      dependencies: ["TagdataIO", "TagdataShards", .product(name: "Crypto", package: "swift-crypto")]),
     .executableTarget(
       name: "tagdata",
       dependencies: [

@@ -363,7 +363,7 @@ public final class Catalog {
     try checkpointStatement().run([.int(Int64(recordsDone)), .int(nextOffset), .int(Int64(nextLine)), .int(run), .int(source)])
   }
 
-  private var _checkpoint: Statement?
+  @exclusivity(unchecked) private var _checkpoint: Statement?
   private func checkpointStatement() throws -> Statement {
     if let s = _checkpoint { return s }
     let s = try db.prepare("UPDATE sources SET records_done = ?, next_offset = ?, next_line = ?, last_run = ? WHERE id = ?")

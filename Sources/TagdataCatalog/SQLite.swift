@@ -211,7 +211,7 @@ public final class Statement {
   /// The first failed bind since the statement last ran: the typed binds of the hot paths do
   /// not throw, so a failure (a value over SQLite's length limit, say) is kept and thrown by the
   /// next `step`, instead of the statement running with the parameter unbound (NULL).
-  private var bindFailure: SQLiteError?
+  @exclusivity(unchecked) private var bindFailure: SQLiteError?
 
   private func check(_ rc: Int32, _ index: Int32, _ bytes: Int? = nil) {
     guard rc != SQLITE_OK, bindFailure == nil else { return }

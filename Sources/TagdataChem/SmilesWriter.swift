@@ -66,20 +66,20 @@ final class ComponentWriter {
   let mol: Molecule
   let ranks: [Int]
   let kekule: Bool
-  var visited: [Bool]
-  var onStack: [Bool]
-  var children: [[Int]]  // bond indices to tree children, in walk order
-  var closures: [[Int]]  // ring-closure bonds at each atom
-  var isClosure: BondFlags
-  var parentBond: [Int]
-  var emitted: [Int] = []  // atoms in output order
-  var emitPosition: [Int]
-  var ringNumber: BondTable<Int>  // bond -> ring number while open
-  var openNumbers: [Bool] = []  // ring numbers in use
-  var out: [UInt8] = []
-  var bondDirection: BondTable<Int8>  // bond -> +1 '/', -1 '\' as written first -> second
-  var bondsWritten = 0
-  var outputIndex: BondTable<Int>  // bond -> its number in order of appearance
+  @exclusivity(unchecked) var visited: [Bool]
+  @exclusivity(unchecked) var onStack: [Bool]
+  @exclusivity(unchecked) var children: [[Int]]  // bond indices to tree children, in walk order
+  @exclusivity(unchecked) var closures: [[Int]]  // ring-closure bonds at each atom
+  @exclusivity(unchecked) var isClosure: BondFlags
+  @exclusivity(unchecked) var parentBond: [Int]
+  @exclusivity(unchecked) var emitted: [Int] = []  // atoms in output order
+  @exclusivity(unchecked) var emitPosition: [Int]
+  @exclusivity(unchecked) var ringNumber: BondTable<Int>  // bond -> ring number while open
+  @exclusivity(unchecked) var openNumbers: [Bool] = []  // ring numbers in use
+  @exclusivity(unchecked) var out: [UInt8] = []
+  @exclusivity(unchecked) var bondDirection: BondTable<Int8>  // bond -> +1 '/', -1 '\' as written first -> second
+  @exclusivity(unchecked) var bondsWritten = 0
+  @exclusivity(unchecked) var outputIndex: BondTable<Int>  // bond -> its number in order of appearance
   let stereoBonds: Set<Int>  // bonds with a double-bond configuration
 
   init(mol: Molecule, ranks: [Int], kekule: Bool) {

@@ -43,7 +43,7 @@ public final class Trainer {
   var workers: Int { max(1, config.threads ?? 1) }
 
   /// Discard what an earlier run left in the output (of any config) and start over.
-  public var restart: Bool
+  @exclusivity(unchecked) public var restart: Bool
 
   /// Makes a dataset a config names by `builtin`: name, corpora folder, the model's tags (name →
   /// token ids), its text vocabulary size, the stage's length. The trainer reads no corpus
@@ -51,7 +51,7 @@ public final class Trainer {
   public typealias DatasetMaker = (_ name: String, _ corpora: String, _ tags: [String: [Int]], _ vocabularySize: Int,
                                    _ length: Int) throws -> TokenDataset
   /// nil: a stage naming a built-in dataset is a config error.
-  public var builtinDatasets: DatasetMaker?
+  @exclusivity(unchecked) public var builtinDatasets: DatasetMaker?
 
   public init(config: TrainConfig, output: String, configDirectory: String, restart: Bool = false) {
     self.config = config
@@ -474,7 +474,7 @@ public final class Trainer {
 
 /// Per-shard results written by worker threads, each slot by one thread.
 final class UncheckedResults: @unchecked Sendable {
-  private var slots: [(Model.Loss, Parameters)?]
+  @exclusivity(unchecked) private var slots: [(Model.Loss, Parameters)?]
   init(count: Int) { slots = Array(repeating: nil, count: count) }
   func set(_ i: Int, _ value: (Model.Loss, Parameters)) { slots[i] = value }
   func get(_ i: Int) -> (Model.Loss, Parameters) { slots[i]! }
