@@ -1,48 +1,3 @@
-/// One UniProt entry's annotations, as the catalog stores them.
-public struct EntryRow: Sendable {
-  public var accession: String
-  public var secondaryAccessions: [String] = []
-  public var entryName: String?
-  public var reviewed: Bool?
-  public var proteinName: String?
-  public var names: [(kind: String, value: String)] = []
-  public var gene: String?
-  public var organism: String?
-  public var taxonID: Int?
-  public var lineage: String?
-  public var existence: Int?
-  public var keywords: [String] = []
-  public var comments: [(topic: String, text: String)] = []
-  public var sequenceVersion: Int?
-  public var entryVersion: Int?
-  public var fragment = false
-  public var declaredMass: Int?
-  /// `names` and `comments` as the catalog stores them (JSON arrays, nil when empty) and the
-  /// keywords joined, when already made by ``encode()``; otherwise the writer makes them.
-  public private(set) var namesJSON: String?
-  public private(set) var commentsJSON: String?
-  public private(set) var keywordsText: String?
-  private var encoded = false
-
-  public init(accession: String) { self.accession = accession }
-
-  /// Makes the JSON forms of names and comments now (ingest does this on the reading thread,
-  /// so that the catalog writer only binds them). Repeated (kind, value) names count once.
-  public mutating func encode() {
-    namesJSON = JSONText.pairs(names.map { ($0.kind, $0.value) }, distinct: true)
-    commentsJSON = JSONText.pairs(comments.map { ($0.topic, $0.text) }, distinct: false)
-    keywordsText = JSONText.keywords(keywords)
-    encoded = true
-  }
-
-  func encodedForms() -> (names: String?, comments: String?, keywords: String?) {
-    if encoded { return (namesJSON, commentsJSON, keywordsText) }
-    var copy = self
-    copy.encode()
-    return (copy.namesJSON, copy.commentsJSON, copy.keywordsText)
-  }
-}
-
 /// One UniProt entry's annotations as bytes the caller owns, for writing without a `String`
 /// per field: `names` and `comments` hold the JSON the catalog stores (see
 /// ``JSONText/appendPairs(count:distinct:into:pair:)``), `keywords` the joined text
@@ -92,40 +47,6 @@ public enum JSONText {
       out.append(contentsOf: keyword(k))
     }
     return count > 0
-  }
-
-  /// `[["a","b"],["c","d"]]`, or nil for no pairs.
-  static func pairs(_ pairs: [(String, String)], distinct: Bool) -> String? {
-    let (flat, spans) = lay(pairs.flatMap { [$0.0, $0.1] })
-    var out: [UInt8] = []
-    let made = flat.withUnsafeBufferPointer { f in
-      appendPairs(count: spans.count / 2, distinct: distinct, into: &out) { k in
-        (UnsafeBufferPointer(rebasing: f[spans[2 * k]]), UnsafeBufferPointer(rebasing: f[spans[2 * k + 1]]))
-      }
-    }
-    return made ? String(decoding: out, as: UTF8.self) : nil
-  }
-
-  /// `a; b; c`, or nil for no keywords.
-  static func keywords(_ keywords: [String]) -> String? {
-    let (flat, spans) = lay(keywords)
-    var out: [UInt8] = []
-    let made = flat.withUnsafeBufferPointer { f in
-      appendKeywords(count: spans.count, into: &out) { UnsafeBufferPointer(rebasing: f[spans[$0]]) }
-    }
-    return made ? String(decoding: out, as: UTF8.self) : nil
-  }
-
-  /// The strings' bytes one after the other, and where each lies.
-  private static func lay(_ strings: [String]) -> ([UInt8], [Range<Int>]) {
-    var flat: [UInt8] = []
-    var spans: [Range<Int>] = []
-    for s in strings {
-      let start = flat.count
-      flat.append(contentsOf: s.utf8)
-      spans.append(start..<flat.count)
-    }
-    return (flat, spans)
   }
 
   static let hexDigits = Array("0123456789abcdef".utf8)
@@ -258,36 +179,6 @@ public final class ProteinWriter {
     defer { findProtein.reset() }
     guard try findProtein.step() else { throw SQLiteError(code: 0, message: "protein vanished during insert", sql: nil) }
     return findProtein.int(0)
-  }
-
-  /// Returns the id of the entry (accession, protein), inserting or completing it.
-  public func entry(_ e: EntryRow, protein: Int64) throws -> Int64 {
-    let encoded = e.encodedForms()
-    // Lay the strings out in one buffer, then write from views of it.
-    var flat: [UInt8] = []
-    func put(_ s: String?) -> Range<Int>? {
-      guard let s else { return nil }
-      let start = flat.count
-      flat.append(contentsOf: s.utf8)
-      return start..<flat.count
-    }
-    let accessions = ([e.accession] + e.secondaryAccessions).map { put($0)! }
-    let text = [e.entryName, e.proteinName, e.gene, e.organism, e.lineage, encoded.keywords, encoded.names, encoded.comments]
-      .map(put)
-    return try flat.withUnsafeBufferPointer { f in
-      func view(_ r: Range<Int>?) -> UnsafeBufferPointer<UInt8>? { r.map { UnsafeBufferPointer(rebasing: f[$0]) } }
-      var b = EntryBytes()
-      (b.entryName, b.proteinName, b.gene, b.organism) = (view(text[0]), view(text[1]), view(text[2]), view(text[3]))
-      (b.lineage, b.keywords, b.names, b.comments) = (view(text[4]), view(text[5]), view(text[6]), view(text[7]))
-      b.reviewed = e.reviewed
-      b.taxonID = e.taxonID
-      b.existence = e.existence
-      b.sequenceVersion = e.sequenceVersion
-      b.entryVersion = e.entryVersion
-      b.declaredMass = e.declaredMass
-      b.fragment = e.fragment
-      return try entry(b, protein: protein, accessions: accessions.count) { UnsafeBufferPointer(rebasing: f[accessions[$0]]) }
-    }
   }
 
   /// Returns the id of the entry (the first of `accessions` accessions, protein), inserting or
