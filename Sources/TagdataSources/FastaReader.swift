@@ -27,11 +27,19 @@ public final class FastaReader: ProteinReader {
     }
   }
 
-  /// The next record laid out in `arena`, without building a ``ProteinRecord``: residues go
-  /// from the line reader straight into the arena, and an ASCII header is parsed on its bytes
-  /// (the same fields as ``parseHeader(_:into:)``, which reads any other header).
-  public func next(into arena: inout ProteinArena) throws -> PackedEvent? {
+  /// A FASTA record as written: its header line (without `>`), where it starts; its sequence
+  /// lines were appended, joined, to the caller's buffer.
+  public enum RawEvent {
+    case record(header: [UInt8], location: RecordLocation)
+    case malformed(MalformedRecord)
+  }
+
+  /// The next record as written, its sequence lines appended to `sequence` (nothing is appended
+  /// for a malformed record): the one FASTA reading loop, under ``next(into:)`` and any caller
+  /// that wants the text as is.
+  public func nextRaw(sequence: inout [UInt8]) throws -> RawEvent? {
     if header == nil {
+      // Skip blank lines and ';' comments before the first header; anything else is junk.
       while let l = try lines.nextLine() {
         if l.first == UInt8(ascii: ">") {
           header = (lines.lineNumber, lines.lineOffset, Array(l.dropFirst()))
@@ -49,10 +57,8 @@ public final class FastaReader: ProteinReader {
     header = nil
     let loc = RecordLocation(index: recordIndex, line: h.line, offset: h.offset)
     recordIndex += 1
-    var p = PackedProtein(format: .fasta, location: loc)
-    let mark = arena.mark
-    h.text.withUnsafeBufferPointer { Self.parseHeader(bytes: $0, into: &p, arena: &arena) }
-    let sequenceStart = arena.bytes.count
+    let start = sequence.count
+    // The line where the record passed the size limit; from there on nothing is kept.
     var tooLarge: Int?
     if h.text.count + 1 > limits.maxRecordBytes { tooLarge = h.line }
     while let l = try lines.nextLine() {
@@ -65,16 +71,30 @@ public final class FastaReader: ProteinReader {
         tooLarge = lines.lineNumber
         continue
       }
-      arena.bytes.append(contentsOf: l)
+      sequence.append(contentsOf: l)
     }
     if let line = tooLarge {
-      arena.bytes.removeSubrange(mark.bytes...)
-      arena.pieces.removeSubrange(mark.pieces...)
+      sequence.removeSubrange(start...)
       return .malformed(MalformedRecord(location: loc, line: line, reason: limits.tooLarge(line: line),
                                         excerpt: String(decoding: h.text.prefix(60), as: UTF8.self)))
     }
-    p.sequence = arena.range(from: sequenceStart)
-    return .record(p)
+    return .record(header: h.text, location: loc)
+  }
+
+  /// The next record laid out in `arena`, without building a ``ProteinRecord``: residues go
+  /// from the line reader straight into the arena, and an ASCII header is parsed on its bytes
+  /// (the same fields as ``parseHeader(_:into:)``, which reads any other header).
+  public func next(into arena: inout ProteinArena) throws -> PackedEvent? {
+    let sequenceStart = arena.bytes.count
+    switch try nextRaw(sequence: &arena.bytes) {
+    case nil: return nil
+    case let .malformed(m)?: return .malformed(m)
+    case let .record(header, location)?:
+      var p = PackedProtein(format: .fasta, location: location)
+      p.sequence = arena.range(from: sequenceStart)
+      header.withUnsafeBufferPointer { Self.parseHeader(bytes: $0, into: &p, arena: &arena) }
+      return .record(p)
+    }
   }
 
   /// ``parseHeader(_:into:)`` on bytes, into a packed record. Headers with bytes beyond ASCII

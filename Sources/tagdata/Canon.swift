@@ -1,6 +1,7 @@
 import ArgumentParser
 import TagdataBio
 import TagdataIO
+import TagdataSources
 
 struct Canon: ParsableCommand {
   static let configuration = CommandConfiguration(
@@ -38,12 +39,8 @@ struct Canon: ParsableCommand {
     func run() throws {
       let canonicalizer = ProteinCanonicalizer(ambiguity: ambiguity)
       let opened = try openInput(input)
-      let lines = LineReader(opened.source)
       let out = OutputBuffer()
       var failures = 0
-      var fasta: Bool?
-      var header: (text: String, line: Int)?
-      var pending: [UInt8] = []
 
       func emit(_ raw: [UInt8], line: Int, label: String?) {
         switch canonicalizer.canonicalize(raw) {
@@ -62,20 +59,27 @@ struct Canon: ParsableCommand {
         }
       }
 
-      while let l = try lines.nextLine() {
-        if fasta == nil {
-          if l.isEmpty { out.write("\n"); continue }
-          fasta = l.first == UInt8(ascii: ">")
-        }
-        if fasta == true {
-          if l.first == UInt8(ascii: ">") {
-            if let h = header { emit(pending, line: h.line, label: h.text) }
-            header = (String(decoding: l.dropFirst(), as: UTF8.self), lines.lineNumber)
-            pending.removeAll(keepingCapacity: true)
-          } else {
-            pending.append(contentsOf: l)
+      // FASTA when the first line that is not empty starts with `>`; the bytes looked at are
+      // read once and handed on.
+      let head = try opened.source.readPrefix(1 << 16)
+      let source = PrefixedSource(prefix: head, inner: opened.source)
+      let fasta = head.first { $0 != 0x0A && $0 != 0x0D } == UInt8(ascii: ">")
+      if fasta {
+        let reader = FastaReader(lines: LineReader(source))
+        var sequence: [UInt8] = []
+        while let event = try reader.nextRaw(sequence: &sequence) {
+          switch event {
+          case let .record(header, location):
+            emit(sequence, line: location.line, label: String(decoding: header, as: UTF8.self))
+          case let .malformed(m):
+            failures += 1
+            warn("\(opened.source.name): line \(m.line): \(m.reason)")
           }
-        } else {
+          sequence.removeAll(keepingCapacity: true)
+        }
+      } else {
+        let lines = LineReader(source)
+        while let l = try lines.nextLine() {
           if l.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) {
             out.write("\n")
             continue
@@ -83,7 +87,6 @@ struct Canon: ParsableCommand {
           emit(Array(l), line: lines.lineNumber, label: nil)
         }
       }
-      if let h = header { emit(pending, line: h.line, label: h.text) }
       out.flush()
       if failures > 0 {
         warn("\(failures) sequence(s) failed")
