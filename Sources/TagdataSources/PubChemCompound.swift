@@ -55,8 +55,7 @@ struct PubChemCompound {
       index[aid] = k
       guard c.elements[k] >= 0, c.elements[k] <= 118 else {
         let line = k < c.elementLines.count ? c.elementLines[k] : nil
-        return bad("atom \(aid): element \(c.elements[k]) is not a chemical element (query or unknown atom)"
-          + (line.map { " (line \($0))" } ?? ""), line: line)
+        return bad("atom \(aid): element \(c.elements[k]) is not a chemical element (query or unknown atom)", line: line)
       }
       table.atoms.append(ConnectionTable.AtomEntry(element: c.elements[k]))
     }
