@@ -148,39 +148,3 @@ extension Catalog {
     }
   }
 }
-
-/// What ingest needs of the catalog besides its writers: transactions, foreign-key checks off
-/// while a file is written, SQLite's value-length limit, and a second connection that copies the
-/// write-ahead log into the catalog file.
-extension Catalog {
-  /// Runs `body` in one transaction (committed when it returns, rolled back when it throws).
-  public func transaction<T>(_ body: () throws -> T) throws -> T { try db.transaction(body) }
-
-  /// Runs `body` with SQLite's foreign-key checks off, for a writer that inserts every parent
-  /// before its children in the same transaction (the checks cost a tenth of the write time);
-  /// on again after. `foreignKeyViolations()` checks a catalog afterwards.
-  public func withForeignKeyChecksOff<T>(_ body: () throws -> T) throws -> T {
-    try db.execute("PRAGMA foreign_keys=OFF")
-    defer { try? db.execute("PRAGMA foreign_keys=ON") }
-    return try body()
-  }
-
-  /// The longest text or blob the catalog stores (SQLite's length limit; 10^9 bytes unless lowered).
-  public var maxValueBytes: Int { Int(db.limitValueLength(to: -1)) }
-
-  /// Copies the write-ahead log into the catalog file on a connection of its own (for a thread of
-  /// its own), so that the checkpoint at the end of a long write has little left to do.
-  public final class LogCopier {
-    private let db: Database?
-    init(path: String) {
-      db = try? Database(path: path)
-      // A connection sees the log only once it has read the database.
-      _ = try? db?.scalar("SELECT count(*) FROM sqlite_schema")
-    }
-    /// Copies what is committed; harmless when the log is busy.
-    public func copy() { db?.checkpointWAL() }
-  }
-
-  /// A second connection to this catalog that copies its write-ahead log.
-  public func logCopier() -> LogCopier { LogCopier(path: db.path) }
-}
