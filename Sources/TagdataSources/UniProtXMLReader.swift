@@ -28,6 +28,10 @@ public final class UniProtXMLReader: ProteinReader {
     set { records.recordIndex = newValue }
   }
   @exclusivity(unchecked) private var stack: [String] = []
+  /// The path of the element being read, from inside the entry (`comment/text`), kept as
+  /// elements open and close, and the path's length before each element inside the entry.
+  @exclusivity(unchecked) private var path = ""
+  @exclusivity(unchecked) private var pathLengths: [Int] = []
   @exclusivity(unchecked) private var entryDepth = -1
   @exclusivity(unchecked) private var isUniRef = false
   @exclusivity(unchecked) private var current: ProteinRecord?
@@ -119,10 +123,11 @@ public final class UniProtXMLReader: ProteinReader {
         return nil
       }
       stack.append(name)
-      let path = stack[(entryDepth + 1)...].joined(separator: "/")
+      openPath(name)
       elementStarted(path)
       if empty {
         elementEnded(path)
+        closePath()
         stack.removeLast()
       }
       return nil
@@ -139,14 +144,25 @@ public final class UniProtXMLReader: ProteinReader {
         return finishEntry()
       }
       if current != nil {
-        let path = stack[(entryDepth + 1)...].joined(separator: "/")
         elementEnded(path)
+        closePath()
       }
       stack.removeLast()
       return nil
     default:
       return nil
     }
+  }
+
+  private func openPath(_ name: String) {
+    pathLengths.append(path.utf8.count)
+    if !path.isEmpty { path += "/" }
+    path += name
+  }
+
+  private func closePath() {
+    guard let length = pathLengths.popLast() else { return }
+    path = String(path.utf8.prefix(length))!
   }
 
   private func startEntry() {
@@ -165,6 +181,8 @@ public final class UniProtXMLReader: ProteinReader {
     }
     current = r
     entryDepth = stack.count
+    path = ""
+    pathLengths.removeAll(keepingCapacity: true)
     geneNames = []
     geneCount = 0
     organismNames = []
