@@ -213,7 +213,9 @@ public struct Molecule: Sendable, Equatable {
       var comp: [Int] = []
       while let v = stack.popLast() {
         comp.append(v)
-        for n in neighbors(v) where !seen[n] {
+        for b in adjacency[v] {
+          let n = bonds[b].other(v)
+          if seen[n] { continue }
           seen[n] = true
           stack.append(n)
         }

@@ -87,6 +87,11 @@ enum Rings {
     var queue: [Int] = []
     queue.reserveCapacity(n)
     var budget = Self.maxCycles
+    // A system's bonds numbered from 0 (for the elimination), made when first needed.
+    var localBond: [Int] = []
+    // The path being walked back and the walk's stack, reused from bond to bond.
+    var path: [Int] = []
+    var walk: [(atom: Int, next: Int)] = []
     for system in systems {
       // A system whose every atom has two ring bonds is one simple cycle: that is its ring (a
       // search per bond would cost the ring's size for each of its bonds).
@@ -107,7 +112,9 @@ enum Rings {
         while head < queue.count && dist[v] < 0 {
           let x = queue[head]
           head += 1
-          for e in mol.adjacency[x] where e != b && mol.bonds[e].inRing {
+          for i in 0..<mol.adjacency[x].count {
+            let e = mol.adjacency[x][i]
+            guard e != b, mol.bonds[e].inRing else { continue }
             let y = mol.bonds[e].other(x)
             if dist[y] < 0 {
               dist[y] = dist[x] + 1
@@ -120,8 +127,10 @@ enum Rings {
         // which of several equally short cycles a bond gets must not depend on the atom order,
         // or the ring set, and aromaticity with it, would (fullerene faces, cubane). Walked on
         // an explicit stack: its depth is the ring's size.
-        var path = [b]
-        var walk: [(atom: Int, next: Int)] = [(v, 0)]
+        path.removeAll(keepingCapacity: true)
+        path.append(b)
+        walk.removeAll(keepingCapacity: true)
+        walk.append((v, 0))
         while let top = walk.last, budget > 0 {
           let x = top.atom
           if x == u {
@@ -134,11 +143,11 @@ enum Rings {
             path.removeLast()
             continue
           }
-          let adjacency = mol.adjacency[x]
           var k = top.next
           var moved = false
-          while k < adjacency.count {
-            let e = adjacency[k]
+          let degree = mol.adjacency[x].count
+          while k < degree {
+            let e = mol.adjacency[x][k]
             k += 1
             guard e != b, mol.bonds[e].inRing else { continue }
             let y = mol.bonds[e].other(x)
@@ -159,7 +168,7 @@ enum Rings {
       found.sort { $0.count != $1.count ? $0.count < $1.count : $0.lexicographicallyPrecedes($1) }
       // Keep independent cycles (over GF(2), bonds numbered within the system); then same-size
       // dependent ones (symmetry).
-      var localBond = [Int: Int]()
+      if localBond.isEmpty { localBond = [Int](repeating: 0, count: mol.bonds.count) }
       for (k, e) in system.enumerated() { localBond[e] = k }
       var basis: [[UInt64]] = []
       var pivots: [Int] = []
@@ -168,7 +177,7 @@ enum Rings {
       for cycle in found {
         var vec = [UInt64](repeating: 0, count: words)
         for e in cycle {
-          let l = localBond[e]!
+          let l = localBond[e]
           vec[l >> 6] |= 1 << UInt64(l & 63)
         }
         for (k, row) in basis.enumerated() where vec[pivots[k] >> 6] & (1 << UInt64(pivots[k] & 63)) != 0 {

@@ -48,6 +48,13 @@ public struct SmilesParser {
     return cx.map { $0.upperBound + 1 } ?? end
   }
 
+  /// ``recordLength(_:)`` for an array, compiled for it here (a generic call from another module
+  /// runs unspecialized, byte by byte through the protocol).
+  public static func recordLength(_ text: [UInt8]) -> Int {
+    let (end, cx) = extent(text)
+    return cx.map { $0.upperBound + 1 } ?? end
+  }
+
   /// Bond indices of the `ctu` field of a CXSMILES block. Fields are separated by commas, and
   /// so are the numbers of a field's list; parenthesised and `$`-quoted parts are skipped.
   static func unknownConfigurationBonds(_ cx: [UInt8]) throws(SmilesError) -> [Int] {
