@@ -11,8 +11,9 @@ enum Aromaticity {
     var candidate = [Bool](repeating: false, count: n)
     var inRing = [Bool](repeating: false, count: n)
     for ring in mol.ringAtoms { for a in ring { inRing[a] = true } }
-    var ringBondSet = Set<Int>()
-    for r in mol.ringBonds { ringBondSet.formUnion(r) }
+    // Bonds in some ring of the set (a flag per bond: asked for every bond of every ring atom).
+    var ringBondSet = [Bool](repeating: false, count: mol.bonds.count)
+    for r in mol.ringBonds { for b in r { ringBondSet[b] = true } }
     let atomRings = mol.atomRings()
     for i in 0..<n where inRing[i] {
       donor[i] = donorType(mol, i, ringBonds: ringBondSet, atomRings: atomRings)
@@ -188,7 +189,7 @@ enum Aromaticity {
     return ex != ey ? ex > ey : x < y
   }
 
-  static func donorType(_ mol: Molecule, _ i: Int, ringBonds: Set<Int>, atomRings: [[Int]]) -> Donor {
+  static func donorType(_ mol: Molecule, _ i: Int, ringBonds: [Bool], atomRings: [[Int]]) -> Donor {
     let a = mol.atoms[i]
     var inRingMultiple = false
     var exocyclicMultiple: Int? = nil  // partner atom
@@ -197,7 +198,7 @@ enum Aromaticity {
       let bond = mol.bonds[b]
       guard bond.order == .double || bond.order == .triple else { continue }
       anyMultiple = true
-      if ringBonds.contains(b) { inRingMultiple = true } else { exocyclicMultiple = bond.other(i) }
+      if ringBonds[b] { inRingMultiple = true } else { exocyclicMultiple = bond.other(i) }
     }
     if a.element == 0 { return inRingMultiple ? .one : .any }
     let element = PeriodicTable.elements[a.element]

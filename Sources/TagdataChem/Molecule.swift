@@ -220,7 +220,8 @@ public struct Molecule: Sendable, Equatable {
           stack.append(n)
         }
       }
-      out.append(comp.sorted())
+      // One component holding every atom is 0..<n: no sort needed.
+      out.append(comp.count == atoms.count ? Array(atoms.indices) : comp.sorted())
     }
     return out
   }
