@@ -20,7 +20,6 @@ import TagdataIO
 public final class PubChemXMLReader: MoleculeReader {
   public let format = MoleculeFormat.pubchemXML
   private let records: XMLRecordStream
-  private let limits: ReaderLimits
   @exclusivity(unchecked) private var reader: xmlTextReaderPtr!
   private var piece: (line: Int, offset: Int64) { records.piece }
   /// Elements nested deeper than this inside a compound make it malformed (PubChem's go 8 deep).
@@ -38,22 +37,14 @@ public final class PubChemXMLReader: MoleculeReader {
   public init(source: ByteSource, firstRecordIndex: Int = 0, limits: ReaderLimits = ReaderLimits()) throws {
     records = XMLRecordStream(source: source, element: "PC-Compound", noun: "compound", firstRecordIndex: firstRecordIndex,
                               limits: limits)
-    self.limits = limits
   }
 
   public func next() throws -> MoleculeEvent? { try records.next(parse: parse, malformed: { .malformed($0) }) }
 
   private func skipped(_ loc: RecordLocation, at: Int, _ reason: String) -> MoleculeEvent { .malformed(records.skipped(loc, at: at, reason)) }
 
-  /// The line in the file where the current node starts (libxml2's line of the node; the parser's
-  /// own position may be lines ahead).
-  private var nodeLine: Int {
-    let line = Int(xmlGetLineNo(xmlTextReaderCurrentNode(reader)))
-    return line > 0 ? piece.line + line - 1 : fileLine
-  }
-
-  /// The line in the file of the pull reader's position in the compound.
-  private var fileLine: Int { piece.line + max(1, Int(xmlTextReaderGetParserLineNumber(reader))) - 1 }
+  /// The line in the file where the pull reader's current node starts.
+  private var fileLine: Int { records.nodeLine(reader) }
 
   /// Reads one compound's bytes: its record, malformed with the reason and line, or nil for a
   /// bare reference.
@@ -148,7 +139,7 @@ public final class PubChemXMLReader: MoleculeReader {
     case "PC-Atoms_aid_E": c.aids.append(int() ?? -1)
     case "PC-Element":
       c.elements.append(int() ?? -1)
-      c.elementLines.append(nodeLine)
+      c.elementLines.append(fileLine)
     case "PC-AtomInt_aid": c.intAid = int()
     case "PC-AtomInt_value":
       guard let aid = c.intAid, let v = int() else { c.problem = c.problem ?? "unreadable atom property"; break }

@@ -17,7 +17,6 @@ import TagdataIO
 public final class UniProtXMLReader: ProteinReader {
   public let format = ProteinFormat.uniprotXML
   private let records: XMLRecordStream
-  private let limits: ReaderLimits
   @exclusivity(unchecked) private var reader: xmlTextReaderPtr!
   /// Line and offset of the entry being parsed.
   private var piece: (line: Int, offset: Int64) { records.piece }
@@ -51,15 +50,14 @@ public final class UniProtXMLReader: ProteinReader {
   public init(source: ByteSource, firstRecordIndex: Int = 0, limits: ReaderLimits = ReaderLimits()) throws {
     records = XMLRecordStream(source: source, element: "entry", noun: "entry", firstRecordIndex: firstRecordIndex,
                               limits: limits)
-    self.limits = limits
   }
 
   public func next() throws -> ReadEvent? { try records.next(parse: parse, malformed: { .malformed($0) }) }
 
   private func skipped(_ loc: RecordLocation, at: Int, _ reason: String) -> ReadEvent { .malformed(records.skipped(loc, at: at, reason)) }
 
-  /// The line in the file of the pull reader's position in the entry.
-  private var fileLine: Int { piece.line + max(1, Int(xmlTextReaderGetParserLineNumber(reader))) - 1 }
+  /// The line in the file where the pull reader's current node starts.
+  private var fileLine: Int { records.nodeLine(reader) }
 
   /// Reads one entry's bytes: its record, or malformed with the reason and line.
   private func parse(_ bytes: [UInt8]) -> ReadEvent? {

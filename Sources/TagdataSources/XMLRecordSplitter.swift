@@ -424,6 +424,19 @@ final class XMLRecordStream {
     return nil
   }
 
+  /// The file line where `reader`'s current node starts (libxml2's line of the node, counted
+  /// from the record's first line); the parser's own position, which runs ahead of the node,
+  /// when libxml2 has no line for it.
+  func nodeLine(_ reader: xmlTextReaderPtr?) -> Int {
+    let line = Int(xmlGetLineNo(xmlTextReaderCurrentNode(reader)))
+    return line > 0 ? piece.line + line - 1 : parserLine(reader)
+  }
+
+  /// The file line of `reader`'s parser position in the record.
+  private func parserLine(_ reader: xmlTextReaderPtr?) -> Int {
+    piece.line + max(1, Int(xmlTextReaderGetParserLineNumber(reader))) - 1
+  }
+
   /// Where the record being parsed starts, with its index.
   var location: RecordLocation { RecordLocation(index: recordIndex, line: piece.line, offset: piece.offset) }
 

@@ -229,3 +229,23 @@ private func reportCounts(_ json: String) -> (status: String, format: String, re
     }
   }
 }
+
+extension DamageLineTests {
+  /// A UniProt XML entry whose declared checksum does not match is quarantined at the line of
+  /// its `<sequence>` element (libxml2's parser runs lines ahead of the node it hands out).
+  @Test func uniprotXMLChecksumIsNamedAtTheSequenceLine() throws {
+    let dir = TestSupport.tempDirectory()
+    var text = try String(contentsOf: TestSupport.corpus("uniprot/xml/multi_ex.xml"), encoding: .utf8)
+    let checksums = text.ranges(of: /checksum="[0-9A-F]{16}"/)
+    try #require(checksums.count >= 3)
+    let third = checksums[2]
+    let sequenceLine = text[..<third.lowerBound].filter { $0 == "\n" }.count + 1
+    text.replaceSubrange(third, with: "checksum=\"0000000000000000\"")
+    let file = dir.appendingPathComponent("bad.xml")
+    try Data(text.utf8).write(to: file)
+    let catalog = dir.appendingPathComponent("c.sqlite").path
+    _ = try TestSupport.tagdata(["ingest", "--quiet", "--catalog", catalog, file.path])
+    let q = try TestSupport.tagdata(["catalog", "quarantine", "--catalog", catalog]).stdout
+    #expect(q.contains("record 3, line \(sequenceLine),") && q.contains("CRC64 mismatch"), "line \(sequenceLine): \(q)")
+  }
+}
