@@ -49,8 +49,10 @@ public struct ConnectionTable: Sendable {
   public init() {}
 
   /// The checked molecule, with stereo from wedges (2D) or coordinates (3D). Errors name the
-  /// atom or bond (1-based) at fault.
-  public func molecule() throws(MolfileError) -> Molecule {
+  /// atom or bond (1-based) at fault; a table over `limits` is refused with
+  /// ``MolfileError/exceeded`` set, before any work on it.
+  public func molecule(limits: MoleculeLimits = .standard) throws(MolfileError) -> Molecule {
+    if let e = limits.checkAtoms(atoms.count) { throw MolfileError(line: 0, exceeded: e) }
     var p = Molfile.Parsed()
     for a in atoms {
       guard a.element >= 0, a.element < PeriodicTable.elements.count else {

@@ -116,11 +116,8 @@ final class MoleculePreparer {
         return reject("SMILES '\(text.prefix(80))': \(error)")
       }
     case let .table(table):
-      if table.atoms.count > limits.maxAtoms {
-        return reject("structure too large: \(table.atoms.count) atoms, more than maxAtoms = \(limits.maxAtoms)")
-      }
       do {
-        mol = try table.molecule()
+        mol = try table.molecule(limits: limits)
       } catch {
         return reject("structure: \(error.message)")
       }
