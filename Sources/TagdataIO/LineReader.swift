@@ -83,14 +83,14 @@ public final class LineReader {
       if scanFrom < end, let nl = memchrIndex(from: scanFrom) {
         var lineEnd = nl
         if lineEnd > start && storage[lineEnd - 1] == 0x0D { lineEnd -= 1 }
-        return emit(from: start, to: lineEnd, next: nl + 1)
+        return emit(from: start, to: cut(start, lineEnd), next: nl + 1)
       }
       scanFrom = end
       if eof {
         if start < end {
           var lineEnd = end
           if storage[lineEnd - 1] == 0x0D { lineEnd -= 1 }
-          return emit(from: start, to: lineEnd, next: end)
+          return emit(from: start, to: cut(start, lineEnd), next: end)
         }
         return nil
       }
@@ -257,6 +257,15 @@ public final class LineReader {
     lineNumber += 1
     lineOffset = offset
     offset += Int64(consumed)
+  }
+
+  /// The end of a whole line in the buffer, cut at ``maxLineLength`` (and flagged) when
+  /// ``truncatesLongLines``: the same lines as when the buffer had to grow for them.
+  @inline(__always)
+  private func cut(_ from: Int, _ lineEnd: Int) -> Int {
+    guard truncatesLongLines, lineEnd - from > maxLineLength else { return lineEnd }
+    lastLineTruncated = true
+    return from + maxLineLength
   }
 
   @inline(__always)

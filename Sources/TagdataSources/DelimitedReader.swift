@@ -76,7 +76,10 @@ public final class DelimitedReader {
 
   /// Reads the header from `source`. `dialect` nil: guessed from the header line.
   public init(source: ByteSource, dialect: Dialect? = nil, maxRowBytes: Int = 64 << 20) throws {
-    lines = LineReader(source)
+    // A line over the row limit is handed out cut (and its rest passed over unbuffered), so
+    // that it becomes one damaged row, not the end of the table.
+    lines = LineReader(source, maxLineLength: maxRowBytes)
+    lines.truncatesLongLines = true
     name = source.name
     self.maxRowBytes = maxRowBytes
     guard var first = try lines.nextLine() else {
@@ -85,6 +88,9 @@ public final class DelimitedReader {
     // A byte-order mark before the header.
     if first.count >= 3, first[0] == 0xEF, first[1] == 0xBB, first[2] == 0xBF {
       first = UnsafeBufferPointer(rebasing: first[3...])
+    }
+    if lines.lastLineTruncated {
+      throw InputError.unsupported(file: source.name, message: "header row longer than \(maxRowBytes) bytes")
     }
     let d = dialect ?? Dialect.guess(header: first)
     self.dialect = d
@@ -106,6 +112,11 @@ public final class DelimitedReader {
       guard let line = try lines.nextLine() else { return nil }
       let startLine = lines.lineNumber
       if line.isEmpty { continue }
+      if lines.lastLineTruncated {
+        defer { index += 1 }
+        return .malformed(DelimitedDamage(file: name, index: index, line: startLine, column: nil,
+                                          reason: "row longer than \(maxRowBytes) bytes"))
+      }
       var fields: [[UInt8]] = []
       var open: Int?
       Self.split(line, dialect: dialect, into: &fields, openQuote: &open)
@@ -120,7 +131,7 @@ public final class DelimitedReader {
           return .malformed(DelimitedDamage(file: name, index: index, line: openLine, column: openColumn.map { $0 + 1 },
                                             reason: "a quoted field opened here \(why)", fields: fields))
         }
-        size += more.count + 1
+        size += more.count + 1 + (lines.lastLineTruncated ? maxRowBytes : 0)
         fields[fields.count - 1].append(0x0A)
         Self.continueQuoted(more, dialect: dialect, into: &fields, openQuote: &open)
         // -1: still the quote of an earlier line; otherwise one opened on this line.

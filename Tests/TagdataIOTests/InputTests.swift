@@ -260,6 +260,24 @@ func readAll(_ source: ByteSource, chunk: Int = 7919) throws -> [UInt8] {
     #expect(r.offset == Int64(text.utf8.count))
   }
 
+  /// A long line that fits in the buffer as read is cut the same (it was handed out whole when
+  /// only a line that made the buffer grow was checked).
+  @Test(arguments: [false, true])
+  func longLinesInsideTheBufferAreCut(lending: Bool) throws {
+    let long = String(repeating: "x", count: 5000)
+    let text = "a\n" + long + "\r\nb\n" + long
+    let source: ByteSource = lending ? LineReaderTests.LendingChunks(text, step: 1 << 20) : LineReaderTests.Chunks(text, step: 1 << 20)
+    let r = LineReader(source, bufferSize: 1 << 16)
+    r.maxLineLength = 100
+    r.truncatesLongLines = true
+    var got: [(Int, Bool, Int64)] = []
+    while let l = try r.nextLine() { got.append((l.count, r.lastLineTruncated, r.lineOffset)) }
+    #expect(got.map(\.0) == [1, 100, 1, 100])
+    #expect(got.map(\.1) == [false, true, false, true])
+    #expect(got.map(\.2) == [0, 2, 5004, 5006])
+    #expect(r.offset == Int64(text.utf8.count))
+  }
+
   @Test func withoutTruncationALongLineFails() throws {
     let r = LineReader(LineReaderTests.Chunks("a\n" + String(repeating: "x", count: 500) + "\n", step: 7), bufferSize: 16)
     r.maxLineLength = 100

@@ -108,4 +108,57 @@ import Testing
     // all-empty single field as '""', which is not our case with four columns.
     #expect(got == expected, "seed \(seed)")
   }
+
+  /// A row longer than the limit without quotes is one damaged row, passed over unbuffered; the
+  /// rows around it are read (it ended the whole table before).
+  @Test func anOverlongRowIsOneDamagedRow() throws {
+    let text = "a,b\n1,2\n" + String(repeating: "x", count: 1_000_000) + ",y\n3,4\n"
+    let (_, events) = try read(text, maxRowBytes: 1000)
+    #expect(rows(events).map { $0.joined(separator: ",").prefix(20) } == ["1,2", "3,4"])
+    let d = damage(events)
+    #expect(d.count == 1 && d.first?.line == 3 && d.first?.reason == "row longer than 1000 bytes", "\(d.map(\.reason))")
+  }
+
+  /// Hostile input: random bytes and every cut of a real table give rows and damage, never a
+  /// crash, a hang or a lost line: each line that is not empty is part of a row or of the damage.
+  @Test func randomBytesAndCutsAreReadWithoutLoss() throws {
+    let seed = ProcessInfo.processInfo.environment["TAGDATA_FUZZ_SEED"].flatMap { UInt64($0) } ?? 0xC5F
+    print("DelimitedReaderTests seed \(seed) (TAGDATA_FUZZ_SEED)")
+    var rng = SplitMix64(seed: seed)
+    let alphabet = Array("ab,\"\n\r\t x1".utf8)
+    for round in 0..<200 {
+      var bytes = Array("h1,h2,h3\n".utf8)
+      for _ in 0..<Int(rng.next() % 400) {
+        bytes.append(rng.next() % 5 == 0 ? UInt8(truncatingIfNeeded: rng.next()) : alphabet[Int(rng.next() % UInt64(alphabet.count))])
+      }
+      let reader = try DelimitedReader(source: MemorySource(bytes, name: "r.csv"), dialect: .csv, maxRowBytes: 64)
+      var seen = 0
+      while let e = try reader.next() {
+        switch e {
+        case let .row(r): #expect(r.fields.count == 3, "seed \(seed) round \(round)")
+        case let .malformed(d): #expect(!d.reason.isEmpty)
+        }
+        seen += 1
+        #expect(seen <= bytes.count, "seed \(seed) round \(round): more events than bytes")
+      }
+    }
+    let table = "id,smiles,note\r\n1,CCO,\"a, \"\"b\"\"\"\r\n2,c1ccccc1,\"two\nlines\"\r\n3,C,x\r\n"
+    let full = Array(table.utf8)
+    for cut in 16..<full.count {
+      let reader = try DelimitedReader(source: MemorySource(Array(full[..<cut]), name: "cut.csv"))
+      var rowsRead: [[String]] = []
+      var damaged = 0
+      while let e = try reader.next() {
+        switch e {
+        case let .row(r): rowsRead.append(r.fields.map { String(decoding: $0, as: UTF8.self) })
+        case .malformed: damaged += 1
+        }
+      }
+      // Whatever the cut, the complete rows before it are read exactly.
+      let complete = [["1", "CCO", "a, \"b\""], ["2", "c1ccccc1", "two\nlines"], ["3", "C", "x"]]
+      let before = String(decoding: full[..<cut], as: UTF8.self).components(separatedBy: "\r\n").count - 2
+      #expect(Array(rowsRead.prefix(max(0, before))) == Array(complete.prefix(max(0, before))), "cut at \(cut)")
+      #expect(rowsRead.count + damaged >= max(0, before), "cut at \(cut)")
+    }
+  }
 }
