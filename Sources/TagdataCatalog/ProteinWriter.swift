@@ -97,7 +97,7 @@ public final class ProteinWriter {
   let db: Database
   /// Proteins this writer inserted (not found already in the catalog).
   @exclusivity(unchecked) public private(set) var newProteins = 0
-  private let findProtein, insertProtein, insertEntry, fillEntry, findEntry, insertQuarantine: Statement
+  private let findProtein, insertProtein, insertEntry, fillEntry, findEntry: Statement
   private let insertAccession, insertRecord: MultiRowInsert
 
   // Rows waiting for ``flush()``; their text (accessions, labels) is copied into `pendingText`.
@@ -149,10 +149,6 @@ public final class ProteinWriter {
     insertRecord = MultiRowInsert(
       db, "INSERT OR IGNORE INTO records(source_id, record_no, line, byte_offset, protein_id, entry_id, label, run_id) VALUES",
       columns: 8, maxRows: Self.pendingLimit)
-    insertQuarantine = try db.prepare("""
-      INSERT OR IGNORE INTO quarantine(source_id, record_no, line, byte_offset, reason, excerpt, run_id)
-      VALUES (?, ?, ?, ?, ?, ?, ?)
-      """)
   }
 
   /// Returns the id of the protein with this canonical sequence, inserting it if new.
@@ -285,16 +281,6 @@ public final class ProteinWriter {
     pendingRecords.append(PendingRecord(source: source, recordNo: Int64(recordNo), line: Int64(line), offset: offset,
                                         protein: protein, entry: entry, label: label.map(keep), run: run))
     if pendingRecords.count >= Self.pendingLimit { try flush() }
-  }
-
-  /// A record that could not be used.
-  public func quarantine(source: Int64, recordNo: Int, line: Int, offset: Int64, reason: String, excerpt: String,
-                         run: Int64) throws
-  {
-    try insertQuarantine.run([
-      .int(source), .int(Int64(recordNo)), .int(Int64(line)), .int(offset), .text(reason),
-      .text(String(excerpt.prefix(200))), .int(run),
-    ])
   }
 }
 

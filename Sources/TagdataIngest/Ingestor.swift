@@ -77,6 +77,7 @@ public final class Ingestor {
   public let options: IngestOptions
   private let writer: ProteinWriter
   private let moleculeWriter: MoleculeWriter
+  private let quarantine: QuarantineWriter
   private let canonicalizer: ProteinCanonicalizer
   private let run: Int64
   /// Called about ten times a second while a file is read.
@@ -87,6 +88,7 @@ public final class Ingestor {
     self.options = options
     writer = try ProteinWriter(catalog: catalog)
     moleculeWriter = try MoleculeWriter(catalog: catalog)
+    quarantine = try QuarantineWriter(catalog: catalog)
     canonicalizer = ProteinCanonicalizer(ambiguity: options.ambiguity)
     // Batch buffers, SQLite's page cache and decompression buffers come and go by the megabyte.
     Allocator.keepFreedMemory()
@@ -152,13 +154,13 @@ public final class Ingestor {
       let file = opened.source.name
       switch format.reader(source: content, resume: resume, limits: ReaderLimits(maxRecordBytes: options.maxRecordBytes)) {
       case let .proteins(reader):
-        let pipeline = ProteinPipeline(reader: try reader(), writer: writer, canonicalizer: canonicalizer,
+        let pipeline = ProteinPipeline(reader: try reader(), writer: writer, quarantine: quarantine, canonicalizer: canonicalizer,
                                        maxValueBytes: catalog.maxValueBytes)
         try pump.run(pipeline, source: state.id, file: file, prefetch: prefetch, totalBytes: opened.file.size, report: &report)
       case let .molecules(reader):
         let limits = MoleculeLimits(maxAtoms: options.maxAtoms, maxBytes: options.maxRecordBytes)
         let pipeline = MoleculePipeline(reader: try reader(), workers: options.workers, limits: limits,
-                                        writer: moleculeWriter, quarantineWriter: writer)
+                                        writer: moleculeWriter, quarantine: quarantine)
         defer { pipeline.close() }
         try pump.run(pipeline, source: state.id, file: file, prefetch: prefetch, totalBytes: opened.file.size, report: &report)
       }

@@ -25,18 +25,17 @@ struct MoleculeBatch: PipelineBatch {
 
 /// Molecules from a ``MoleculeReader`` into the catalog: structures are read and canonicalized
 /// on worker threads (``ParallelMoleculeSource``), in file order, and written by the writer
-/// thread. Quarantine rows go through the catalog's protein writer, which owns that table's
-/// batched insert.
+/// thread.
 final class MoleculePipeline: RecordPipeline, @unchecked Sendable {
   private let source: ParallelMoleculeSource
   private let writer: MoleculeWriter
-  private let quarantineWriter: ProteinWriter
+  private let quarantine: QuarantineWriter
   @exclusivity(unchecked) private var moleculesBefore = 0
 
-  init(reader: MoleculeReader, workers: Int, limits: MoleculeLimits, writer: MoleculeWriter, quarantineWriter: ProteinWriter) {
+  init(reader: MoleculeReader, workers: Int, limits: MoleculeLimits, writer: MoleculeWriter, quarantine: QuarantineWriter) {
     source = ParallelMoleculeSource(reader: reader, workers: workers, limits: limits)
     self.writer = writer
-    self.quarantineWriter = quarantineWriter
+    self.quarantine = quarantine
   }
 
   /// Stops the worker threads.
@@ -55,11 +54,9 @@ final class MoleculePipeline: RecordPipeline, @unchecked Sendable {
       switch item {
       case let .prepared(m): try Self.write(m, source: source, writer: writer, run: run)
       case let .quarantine(q):
-        try quarantineWriter.quarantine(source: source, recordNo: q.location.index, line: q.line, offset: q.location.offset,
-                                        reason: q.reason, excerpt: q.excerpt, run: run)
+        try quarantine.write(q, source: source, run: run)
       }
     }
-    try quarantineWriter.flush()
     return 0
   }
 

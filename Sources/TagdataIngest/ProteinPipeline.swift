@@ -49,6 +49,7 @@ struct ProteinBatch: PipelineBatch {
 final class ProteinPipeline: RecordPipeline, @unchecked Sendable {
   private let reader: ProteinReader
   private let writer: ProteinWriter
+  private let quarantine: QuarantineWriter
   /// Used by the reading thread only.
   private let readingPreparer: ProteinPreparer
   /// Used by the writer thread only.
@@ -59,9 +60,12 @@ final class ProteinPipeline: RecordPipeline, @unchecked Sendable {
   /// field is quarantined before any of its rows is written.
   private let maxValueBytes: Int
 
-  init(reader: ProteinReader, writer: ProteinWriter, canonicalizer: ProteinCanonicalizer, maxValueBytes: Int) {
+  init(reader: ProteinReader, writer: ProteinWriter, quarantine: QuarantineWriter, canonicalizer: ProteinCanonicalizer,
+       maxValueBytes: Int)
+  {
     self.reader = reader
     self.writer = writer
+    self.quarantine = quarantine
     self.maxValueBytes = maxValueBytes
     readingPreparer = ProteinPreparer(canonicalizer)
     writingPreparer = ProteinPreparer(canonicalizer)
@@ -116,8 +120,7 @@ final class ProteinPipeline: RecordPipeline, @unchecked Sendable {
         try Self.write(p, arena: batch.arena, source: source, writer: writer, run: run)
       case let .rejected(q):
         current = q.location
-        try writer.quarantine(source: source, recordNo: q.location.index, line: q.line, offset: q.location.offset,
-                              reason: q.reason, excerpt: q.excerpt, run: run)
+        try quarantine.write(q, source: source, run: run)
       }
     }
     try writer.flush()

@@ -11,6 +11,13 @@ struct Quarantined: Sendable {
   var excerpt: String
 }
 
+extension QuarantineWriter {
+  func write(_ q: Quarantined, source: Int64, run: Int64) throws {
+    try write(source: source, recordNo: q.location.index, line: q.line, offset: q.location.offset, reason: q.reason,
+              excerpt: q.excerpt, run: run)
+  }
+}
+
 /// What the pump learns of one record it read.
 struct ReadRecord {
   var location: RecordLocation
