@@ -39,9 +39,15 @@ enum Kekulizer {
     // Atoms that must end with one double bond.
     var need = [Bool](repeating: false, count: mol.atoms.count)
     for i in mol.atoms.indices where mol.atoms[i].aromatic { need[i] = needsDoubleBond(mol, i) }
-    // An aromatic `*` stands for any atom: it may take a double bond or not (optional partner).
+    // An aromatic `*` stands for any atom: it may take a double bond or not (optional partner),
+    // unless it has a multiple bond outside the ring already (`C=*1:c:c...`), as a carbon
+    // with an exocyclic double bond takes none in the ring.
     var optional = [Bool](repeating: false, count: mol.atoms.count)
-    for i in mol.atoms.indices where mol.atoms[i].aromatic && mol.atoms[i].element == 0 { optional[i] = true }
+    for i in mol.atoms.indices where mol.atoms[i].aromatic && mol.atoms[i].element == 0 {
+      var multiple = false
+      for b in mol.adjacency[i] where [.double, .triple, .quadruple].contains(mol.bonds[b].order) { multiple = true }
+      optional[i] = !multiple
+    }
     var matched = [Int](repeating: -1, count: mol.atoms.count)  // partner atom
     var candidates = mol.atoms.indices.filter { need[$0] }
     if let priority { candidates.sort { priority[$0] < priority[$1] } }

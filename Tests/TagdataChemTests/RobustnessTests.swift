@@ -25,6 +25,9 @@ import Testing
     ("C*1C=CC=C1", "C*1:cccc:1"),
     ("C*1=CN(C)*=N1", "C*1:cn(C):*:n:1"),  // two: each takes a double bond
     ("C1=C*=*C(=N)N1", "N=c1:*:*:cc[nH]1"),  // a *=* double bond comes back
+    // A `*` with a double bond outside the ring takes none in it (it took a second one, and the
+    // ring came back aliphatic: fuzzing seed 11).
+    ("C1=*2C(=NC1=O)C=C*=C2", "O=C1C=*2:c:*:ccc:2=N1"),
     // [p+2] has the valences of Al: it takes a double bond in the ring (as in RDKit).
     ("O1C(=O)C2=CC3=C(C=C2N=C1)C=[P+2]C=C3", "O=c1ocnc2cc3c[p+2]ccc3cc12"),
     ("C1=CC=[B--]C=C1", "[b-2]1ccccc1"),  // [b-2] like N (RDKit writes the same and cannot read it)
