@@ -61,7 +61,9 @@ let package = Package(
     .testTarget(name: "TagdataBioTests", dependencies: ["TagdataBio"]),
     .testTarget(name: "TagdataChemTests", dependencies: ["TagdataChem", "TagdataSources", "TagdataIO", "TestSupport"]),
     .testTarget(name: "TagdataSourcesTests", dependencies: ["TagdataSources", "TagdataIO", "TestSupport"]),
-    .testTarget(name: "TagdataIngestTests", dependencies: ["TagdataIngest", "TagdataCatalog", "TagdataBio", "TagdataIO", "TestSupport"]),
+    .testTarget(
+      name: "TagdataIngestTests",
+      dependencies: ["TagdataIngest", "TagdataCatalog", "TagdataBio", "TagdataIO", "TagdataSources", "TestSupport"]),
     .testTarget(
       name: "TagdataTrainTests",
       dependencies: ["TagdataTrain", "TagdataShards", "TagdataTokenizer", "TagdataTasks", "TagdataIO", "TestSupport"]),

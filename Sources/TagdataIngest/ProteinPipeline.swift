@@ -133,36 +133,46 @@ final class ProteinPipeline: RecordPipeline, @unchecked Sendable {
   private static func write(_ p: PreparedProtein, arena: ProteinArena, source: Int64, writer: ProteinWriter,
                             run: Int64) throws
   {
+    let (protein, entryID) = try writeRows(p, arena: arena, writer: writer)
     let r = p.record
     try arena.bytes.withUnsafeBufferPointer { b in
-      let protein = try writer.protein(sha256: ProteinArena.view(b, p.sha256)!, crc64: ProteinArena.view(b, p.crc64)!,
-                                       sequence: ProteinArena.view(b, p.canonical)!)
-      var entryID: Int64?
-      if r.accessions.count > 0 {
-        var e = EntryBytes()
-        e.entryName = ProteinArena.view(b, r.entryName)
-        e.reviewed = r.reviewed
-        e.proteinName = ProteinArena.view(b, r.proteinName)
-        e.gene = ProteinArena.view(b, r.gene)
-        e.organism = ProteinArena.view(b, r.organism)
-        e.taxonID = r.taxonID
-        e.lineage = ProteinArena.view(b, r.lineage)
-        e.existence = r.existence
-        e.keywords = ProteinArena.view(b, p.keywords)
-        e.sequenceVersion = r.sequenceVersion
-        e.entryVersion = r.entryVersion
-        e.fragment = r.fragment
-        e.declaredMass = r.declaredMass
-        e.checksumKind = r.checksumKind?.rawValue
-        e.declaredChecksum = r.declaredCRC64.map(CRC64.hex) ?? r.declaredCRC32.map(SwissProtCRC32.hex)
-        e.names = ProteinArena.view(b, p.names)
-        e.comments = ProteinArena.view(b, p.comments)
-        entryID = try writer.entry(e, protein: protein, accessions: Int(r.accessions.count)) {
-          ProteinArena.view(b, arena.pieces[Int(r.accessions.start) + $0])!
-        }
-      }
       try writer.record(source: source, recordNo: r.location.index, line: r.location.line, offset: r.location.offset,
                         protein: protein, entry: entryID, label: ProteinArena.view(b, r.label), run: run)
+    }
+  }
+
+  /// Writes a prepared record's protein row and, for a record with an accession, its entry rows:
+  /// the one mapping from a packed record's fields to the catalog's columns.
+  static func writeRows(_ p: PreparedProtein, arena: ProteinArena, writer: ProteinWriter) throws
+    -> (protein: Int64, entry: Int64?)
+  {
+    let r = p.record
+    return try arena.bytes.withUnsafeBufferPointer { b in
+      let protein = try writer.protein(sha256: ProteinArena.view(b, p.sha256)!, crc64: ProteinArena.view(b, p.crc64)!,
+                                       sequence: ProteinArena.view(b, p.canonical)!)
+      guard r.accessions.count > 0 else { return (protein, nil) }
+      var e = EntryBytes()
+      e.entryName = ProteinArena.view(b, r.entryName)
+      e.reviewed = r.reviewed
+      e.proteinName = ProteinArena.view(b, r.proteinName)
+      e.gene = ProteinArena.view(b, r.gene)
+      e.organism = ProteinArena.view(b, r.organism)
+      e.taxonID = r.taxonID
+      e.lineage = ProteinArena.view(b, r.lineage)
+      e.existence = r.existence
+      e.keywords = ProteinArena.view(b, p.keywords)
+      e.sequenceVersion = r.sequenceVersion
+      e.entryVersion = r.entryVersion
+      e.fragment = r.fragment
+      e.declaredMass = r.declaredMass
+      e.checksumKind = r.checksumKind?.rawValue
+      e.declaredChecksum = r.declaredCRC64.map(CRC64.hex) ?? r.declaredCRC32.map(SwissProtCRC32.hex)
+      e.names = ProteinArena.view(b, p.names)
+      e.comments = ProteinArena.view(b, p.comments)
+      let entry = try writer.entry(e, protein: protein, accessions: Int(r.accessions.count)) {
+        ProteinArena.view(b, arena.pieces[Int(r.accessions.start) + $0])!
+      }
+      return (protein, entry)
     }
   }
 }

@@ -144,12 +144,3 @@ enum Bytes {
   }
 }
 
-/// Trimming of one character at both ends (header and field text of the String paths).
-extension StringProtocol {
-  func trimmingCharacters(in set: Character) -> String {
-    var s = Substring(self)
-    while s.first == set { s.removeFirst() }
-    while s.last == set { s.removeLast() }
-    return String(s)
-  }
-}

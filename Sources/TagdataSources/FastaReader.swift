@@ -18,15 +18,6 @@ public final class FastaReader: ProteinReader {
     self.limits = limits
   }
 
-  public func next() throws -> ReadEvent? {
-    var arena = ProteinArena()
-    switch try next(into: &arena) {
-    case nil: return nil
-    case let .record(p)?: return .record(arena.record(p))
-    case let .malformed(m)?: return .malformed(m)
-    }
-  }
-
   /// A FASTA record as written: its header line (without `>`), where it starts; its sequence
   /// lines were appended, joined, to the caller's buffer.
   public enum RawEvent {
@@ -81,9 +72,8 @@ public final class FastaReader: ProteinReader {
     return .record(header: h.text, location: loc)
   }
 
-  /// The next record laid out in `arena`, without building a ``ProteinRecord``: residues go
-  /// from the line reader straight into the arena, and an ASCII header is parsed on its bytes
-  /// (the same fields as ``parseHeader(_:into:)``, which reads any other header).
+  /// The next record laid out in `arena`: residues go from the line reader straight into the
+  /// arena, and the header is parsed on its bytes (``parseHeader(bytes:into:arena:)``).
   public func next(into arena: inout ProteinArena) throws -> PackedEvent? {
     let sequenceStart = arena.bytes.count
     switch try nextRaw(sequence: &arena.bytes) {
@@ -97,19 +87,26 @@ public final class FastaReader: ProteinReader {
     }
   }
 
-  /// ``parseHeader(_:into:)`` on bytes, into a packed record. Headers with bytes beyond ASCII
-  /// go through the String parser, so that both paths give the same fields for every header.
+  /// Fills identifiers and annotations from a header line (without its `>`) into a packed record:
+  /// UniProtKB (`sp|P12345|NAME_HUMAN name OS=... OX=... GN=... PE=... SV=...`, keys read at their
+  /// last occurrence, right to left, since names may contain `=`), UniRef (`UniRef90_X name n=
+  /// Tax= TaxID= RepID=`), or any other identifier and description.
   public static func parseHeader(bytes h: UnsafeBufferPointer<UInt8>, into p: inout PackedProtein, arena: inout ProteinArena) {
     if h.contains(where: { $0 >= 0x80 }) {
-      var r = ProteinRecord(format: .fasta, location: p.location)
-      parseHeader(String(decoding: h, as: UTF8.self), into: &r)
-      let packed = arena.append(r)
-      let (location, sequence) = (p.location, p.sequence)
-      p = packed
-      p.location = location
-      p.sequence = sequence
+      // Text beyond ASCII: bytes that are not UTF-8 become U+FFFD (as every text the catalog
+      // stores), then the same byte parser reads the repaired header.
+      var repaired = String(decoding: h, as: UTF8.self)
+      repaired.withUTF8 { Self.parseASCIIFramedHeader(bytes: $0, into: &p, arena: &arena) }
       return
     }
+    parseASCIIFramedHeader(bytes: h, into: &p, arena: &arena)
+  }
+
+  /// The header parser proper: separators (blank, `|`, `=`) are ASCII, so any UTF-8 text between
+  /// them is carried through as it is.
+  private static func parseASCIIFramedHeader(bytes h: UnsafeBufferPointer<UInt8>, into p: inout PackedProtein,
+                                             arena: inout ProteinArena)
+  {
     let space = UInt8(ascii: " ")
     func trimmed(_ r: Range<Int>) -> Range<Int> {
       var (a, b) = (r.lowerBound, r.upperBound)
@@ -212,70 +209,5 @@ public final class FastaReader: ProteinReader {
     } else if !rest.isEmpty {
       p.headerDescription = append(rest)
     }
-  }
-
-  /// Fills identifiers and annotations from a header line (without its `>`).
-  public static func parseHeader(_ header: String, into r: inout ProteinRecord) {
-    let text = header.trimmingCharacters(in: " ")
-    let firstBlank = text.firstIndex(of: " ")
-    let id = String(text[..<(firstBlank ?? text.endIndex)])
-    var rest = firstBlank.map { String(text[text.index(after: $0)...]).trimmingCharacters(in: " ") } ?? ""
-    r.label = id
-    let parts = id.split(separator: "|", omittingEmptySubsequences: false)
-    if parts.count >= 3, parts[0] == "sp" || parts[0] == "tr" {
-      r.reviewed = parts[0] == "sp"
-      r.accession = String(parts[1])
-      r.entryName = String(parts[2])
-      // Fields at the last occurrence of each key, right to left; names may contain '='.
-      var fields: [String: String] = [:]
-      for key in ["SV=", "PE=", "GN=", "OX=", "OS="] {
-        if let range = lastRange(of: " " + key, in: rest) {
-          fields[key] = String(rest[range.upperBound...]).trimmingCharacters(in: " ")
-          rest = String(rest[..<range.lowerBound])
-        } else if rest.hasPrefix(key) {
-          fields[key] = String(rest.dropFirst(key.count))
-          rest = ""
-        }
-      }
-      var name = rest.trimmingCharacters(in: " ")
-      r.headerDescription = name
-      for flag in [" (Fragments)", " (Fragment)"] where name.hasSuffix(flag) {
-        r.fragment = true
-        name.removeLast(flag.count)
-      }
-      if !name.isEmpty {
-        r.proteinName = name
-      }
-      r.organism = fields["OS="]
-      r.taxonID = fields["OX="].flatMap { Int($0) }
-      r.gene = fields["GN="]
-      r.existence = fields["PE="].flatMap { Int($0) }
-      r.sequenceVersion = fields["SV="].flatMap { Int($0) }
-    } else if id.hasPrefix("UniRef") {
-      r.headerDescription = rest
-      var name = rest
-      for key in ["RepID=", "TaxID=", "Tax=", "n="] {
-        if let range = lastRange(of: " " + key, in: name) {
-          let value = String(name[range.upperBound...]).trimmingCharacters(in: " ")
-          if key == "TaxID=" { r.taxonID = Int(value) }
-          if key == "RepID=" { r.entryName = value }
-          if key == "Tax=" { r.organism = value }
-          name = String(name[..<range.lowerBound])
-        }
-      }
-      r.proteinName = name.isEmpty ? nil : name
-    } else {
-      r.headerDescription = rest.isEmpty ? nil : rest
-    }
-  }
-
-  static func lastRange(of needle: String, in hay: String) -> Range<String.Index>? {
-    var found: Range<String.Index>?
-    var i = hay.startIndex
-    while i < hay.endIndex {
-      if hay[i...].hasPrefix(needle) { found = i..<hay.index(i, offsetBy: needle.count) }
-      i = hay.index(after: i)
-    }
-    return found
   }
 }

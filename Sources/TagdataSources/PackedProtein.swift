@@ -128,53 +128,25 @@ public struct ProteinArena: Sendable {
     }
   }
 
-  /// Appends the record in packed form.
-  public mutating func append(_ r: ProteinRecord) -> PackedProtein {
-    var p = PackedProtein(format: r.format, location: r.location)
-    let accessions = listStart
-    if let a = r.accession {
-      pieces.append(append(a))
-      for s in r.secondaryAccessions { pieces.append(append(s)) }
-    }
-    p.accessions = list(from: accessions)
-    p.entryName = append(r.entryName)
-    p.reviewed = r.reviewed
-    p.proteinName = append(r.proteinName)
-    let names = listStart
-    for n in r.names {
-      pieces.append(append(n.kind))
-      pieces.append(append(n.value))
-    }
-    p.names = list(from: names)
-    p.gene = append(r.gene)
-    p.organism = append(r.organism)
-    p.taxonID = r.taxonID
-    p.lineage = append(r.lineage)
-    p.existence = r.existence
-    let keywords = listStart
-    for k in r.keywords { pieces.append(append(k)) }
-    p.keywords = list(from: keywords)
-    let comments = listStart
-    for c in r.comments {
-      pieces.append(append(c.topic))
-      pieces.append(append(c.text))
-    }
-    p.comments = list(from: comments)
-    p.sequenceVersion = r.sequenceVersion
-    p.entryVersion = r.entryVersion
-    p.fragment = r.fragment
-    p.declaredLength = r.declaredLength
-    p.declaredMass = r.declaredMass
-    p.declaredCRC64 = r.declaredCRC64
-    p.declaredCRC32 = r.declaredCRC32
-    p.checksumLine = r.checksumLine
-    p.sequence = r.sequence.withUnsafeBufferPointer { append($0) }
-    p.label = append(r.label)
-    p.headerDescription = append(r.headerDescription)
-    return p
+  /// Appends `strings` as one list.
+  public mutating func appendList(_ strings: [String]) -> PieceRange {
+    let start = listStart
+    for s in strings { pieces.append(append(s)) }
+    return list(from: start)
   }
 
-  /// The record a packed one stands for.
+  /// Appends `pairs` as one list of consecutive pieces (first, second, first, second, ...).
+  public mutating func appendPairs(_ pairs: [(String, String)]) -> PieceRange {
+    let start = listStart
+    for (a, b) in pairs {
+      pieces.append(append(a))
+      pieces.append(append(b))
+    }
+    return list(from: start)
+  }
+
+  /// The record a packed one stands for: the one mapping between the two forms (readers lay
+  /// records out packed; this makes Strings and arrays of them for callers that want those).
   public func record(_ p: PackedProtein) -> ProteinRecord {
     var r = ProteinRecord(format: p.format, location: p.location)
     let accessions = strings(p.accessions)

@@ -128,21 +128,24 @@ public enum ReadEvent: Sendable {
   }
 }
 
-/// A streaming reader of protein records. `next()` returns nil at the end of input and throws
-/// only for damage to the stream itself (I/O, decompression, XML well-formedness), after
+/// A streaming reader of protein records. `next(into:)` returns nil at the end of input and
+/// throws only for damage to the stream itself (I/O, decompression, XML well-formedness), after
 /// handing out every complete record before the damage.
 public protocol ProteinReader: AnyObject {
   var format: ProteinFormat { get }
-  func next() throws -> ReadEvent?
-  /// The next record laid out in `arena` (appended to what is there).
+  /// The next record laid out in `arena` (appended to what is there): the form ingest uses, with
+  /// no `String` or array made per field.
   func next(into arena: inout ProteinArena) throws -> PackedEvent?
 }
 
 extension ProteinReader {
-  public func next(into arena: inout ProteinArena) throws -> PackedEvent? {
-    switch try next() {
+  /// The next record as a ``ProteinRecord`` (``ProteinArena/record(_:)`` of the packed one), for
+  /// callers that want Strings and arrays.
+  public func next() throws -> ReadEvent? {
+    var arena = ProteinArena()
+    switch try next(into: &arena) {
     case nil: return nil
-    case let .record(r)?: return .record(arena.append(r))
+    case let .record(p)?: return .record(arena.record(p))
     case let .malformed(m)?: return .malformed(m)
     }
   }

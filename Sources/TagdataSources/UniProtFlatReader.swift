@@ -37,8 +37,6 @@ public final class UniProtFlatReader: ProteinReader {
   @exclusivity(unchecked) private var scratch: [UInt8] = []
   @exclusivity(unchecked) private var gene: [UInt8] = []
   private let ignored = UniProtFlatReader.ignoredCodes
-  /// Where ``next()`` lays out one record before making a ``ProteinRecord`` of it.
-  @exclusivity(unchecked) private var single = ProteinArena()
 
   struct EntryState {
     var start = RecordLocation(index: 0, line: 0, offset: 0)
@@ -129,16 +127,6 @@ public final class UniProtFlatReader: ProteinReader {
     guard isCode || isBlank else { return false }
     if l.count == 2 { return true }
     return l[2] == 0x20
-  }
-
-  /// The next entry as a ``ProteinRecord``.
-  public func next() throws -> ReadEvent? {
-    single.removeAll()
-    switch try next(into: &single) {
-    case nil: return nil
-    case let .record(p)?: return .record(single.record(p))
-    case let .malformed(m)?: return .malformed(m)
-    }
   }
 
   /// The next entry laid out in `arena` (appended to what is there): the form ingest uses, with

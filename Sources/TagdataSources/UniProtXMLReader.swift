@@ -33,7 +33,9 @@ public final class UniProtXMLReader: ProteinReader {
   @exclusivity(unchecked) private var pathLengths: [Int] = []
   @exclusivity(unchecked) private var entryDepth = -1
   @exclusivity(unchecked) private var isUniRef = false
-  @exclusivity(unchecked) private var current: ProteinRecord?
+  /// The entry being read, laid out in `work` as it is read; nil outside an entry.
+  @exclusivity(unchecked) private var current: PackedProtein?
+  @exclusivity(unchecked) private var work = ProteinArena()
   @exclusivity(unchecked) private var text: [UInt8] = []
   @exclusivity(unchecked) private var capturing = false
   // Per-entry scratch.
@@ -43,7 +45,12 @@ public final class UniProtXMLReader: ProteinReader {
   @exclusivity(unchecked) private var lineage: [String] = []
   @exclusivity(unchecked) private var commentTopic: String?
   @exclusivity(unchecked) private var commentTexts: [String] = []
-  @exclusivity(unchecked) private var accessions: [String] = []
+  // List fields, as ranges in `work`, laid out as lists when the entry ends (their elements may
+  // come in any order of elements).
+  @exclusivity(unchecked) private var accessions: [ByteRange] = []
+  @exclusivity(unchecked) private var names: [ByteRange] = []
+  @exclusivity(unchecked) private var keywords: [ByteRange] = []
+  @exclusivity(unchecked) private var comments: [ByteRange] = []
   @exclusivity(unchecked) private var nameRefs: [String] = []
   @exclusivity(unchecked) private var ecByKey: [(key: String, id: String)] = []
   /// Creates a reader over decompressed XML bytes.
@@ -52,15 +59,24 @@ public final class UniProtXMLReader: ProteinReader {
                               limits: limits)
   }
 
-  public func next() throws -> ReadEvent? { try records.next(parse: parse, malformed: { .malformed($0) }) }
+  public func next(into arena: inout ProteinArena) throws -> PackedEvent? {
+    work.removeAll()
+    switch try records.next(parse: parse, malformed: { .malformed($0) }) {
+    case nil: return nil
+    case let .malformed(m)?: return .malformed(m)
+    case let .record(p)?:
+      let shift = work.moveTail(from: (0, 0), to: &arena)
+      return .record(p.shifted(shift))
+    }
+  }
 
-  private func skipped(_ loc: RecordLocation, at: Int, _ reason: String) -> ReadEvent { .malformed(records.skipped(loc, at: at, reason)) }
+  private func skipped(_ loc: RecordLocation, at: Int, _ reason: String) -> PackedEvent { .malformed(records.skipped(loc, at: at, reason)) }
 
   /// The line in the file where the pull reader's current node starts.
   private var fileLine: Int { records.nodeLine(reader) }
 
   /// Reads one entry's bytes: its record, or malformed with the reason and line.
-  private func parse(_ bytes: [UInt8]) -> ReadEvent? {
+  private func parse(_ bytes: [UInt8]) -> PackedEvent? {
     guard let doc = records.document(bytes) else {
       return skipped(RecordLocation(index: recordIndex, line: piece.line, offset: piece.offset), at: piece.line,
                      "cannot create the XML reader")
@@ -89,11 +105,11 @@ public final class UniProtXMLReader: ProteinReader {
     }
   }
 
-  private func abandon(_ reason: String, line: Int? = nil) -> ReadEvent {
+  private func abandon(_ reason: String, line: Int? = nil) -> PackedEvent {
     let r = current!
     current = nil
     capturing = false
-    let excerpt = r.accession.map { "accession \($0)" } ?? "entry at line \(r.location.line)"
+    let excerpt = accessions.first.flatMap(work.string).map { "accession \($0)" } ?? "entry at line \(r.location.line)"
     return .malformed(MalformedRecord(location: r.location, line: line ?? fileLine, reason: reason, excerpt: excerpt))
   }
 
@@ -103,7 +119,7 @@ public final class UniProtXMLReader: ProteinReader {
     return String(cString: p)
   }
 
-  private func handleNode() -> ReadEvent? {
+  private func handleNode() -> PackedEvent? {
     let type = xmlTextReaderNodeType(reader)
     switch type {
     case 1:  // element
@@ -166,9 +182,9 @@ public final class UniProtXMLReader: ProteinReader {
   private func startEntry() {
     let loc = RecordLocation(index: recordIndex, line: piece.line, offset: piece.offset)
     recordIndex += 1
-    var r = ProteinRecord(format: .uniprotXML, location: loc)
+    var r = PackedProtein(format: .uniprotXML, location: loc)
     if isUniRef {
-      r.label = attribute("id")
+      r.label = work.append(attribute("id"))
     } else {
       switch attribute("dataset") {
       case "Swiss-Prot": r.reviewed = true
@@ -187,6 +203,9 @@ public final class UniProtXMLReader: ProteinReader {
     lineage = []
     commentTopic = nil
     accessions = []
+    names = []
+    keywords = []
+    comments = []
     nameRefs = []
     ecByKey = []
   }
@@ -232,14 +251,14 @@ public final class UniProtXMLReader: ProteinReader {
       r.sequenceVersion = attribute("version").flatMap { Int($0) }
       if attribute("fragment") != nil { r.fragment = true }
     case "representativeMember/dbReference":
-      if attribute("type") == "UniProtKB ID" { r.entryName = attribute("id") }
+      if attribute("type") == "UniProtKB ID" { r.entryName = work.append(attribute("id")) }
     case "representativeMember/dbReference/property":
       guard let type = attribute("type"), let value = attribute("value") else { break }
       switch type {
-      case "UniProtKB accession": accessions.append(value)
+      case "UniProtKB accession": accessions.append(work.append(value))
       case "NCBI taxonomy": r.taxonID = Int(value)
-      case "source organism": r.organism = value
-      case "protein name": r.proteinName = value
+      case "source organism": r.organism = work.append(value)
+      case "protein name": r.proteinName = work.append(value)
       default: break
       }
     default:
@@ -257,7 +276,8 @@ public final class UniProtXMLReader: ProteinReader {
     defer { current = r }
     guard capturing, Self.captured.contains(path) else {
       if path == "comment", let topic = commentTopic, UniProtText.freeTextTopics.contains(topic), !commentTexts.isEmpty {
-        r.comments.append((topic, UniProtText.clean(commentTexts.joined(separator: " "))))
+        comments.append(work.append(topic))
+        comments.append(work.append(UniProtText.clean(commentTexts.joined(separator: " "))))
       }
       return
     }
@@ -265,14 +285,17 @@ public final class UniProtXMLReader: ProteinReader {
     let value = String(decoding: text, as: UTF8.self)
     let cleaned = UniProtText.clean(value)
     func name(_ kind: String) {
-      r.names.append(ProteinName(kind: kind, value: cleaned))
+      names.append(work.append(kind))
+      names.append(work.append(cleaned))
     }
     switch path {
-    case "accession": accessions.append(cleaned)
-    case "name": r.entryName = cleaned
-    case "keyword": r.keywords.append(cleaned)
+    case "accession": accessions.append(work.append(cleaned))
+    case "name": r.entryName = work.append(cleaned)
+    case "keyword": keywords.append(work.append(cleaned))
     case "sequence", "representativeMember/sequence":
-      r.sequence = text.filter { $0 != 0x20 && $0 != 0x0A && $0 != 0x0D && $0 != 0x09 }
+      let start = work.bytes.count
+      for b in text where b != 0x20 && b != 0x0A && b != 0x0D && b != 0x09 { work.bytes.append(b) }
+      r.sequence = work.range(from: start)
     case "gene/name":
       if geneCount == 1 { geneNames.append((pendingType, cleaned)) }
     case "organism/name": organismNames.append((pendingType, cleaned))
@@ -280,13 +303,13 @@ public final class UniProtXMLReader: ProteinReader {
     case "comment/text": commentTexts.append(value)
     case "protein/recommendedName/fullName":
       name("recommended")
-      if r.proteinName == nil { r.proteinName = cleaned }
+      if r.proteinName.isNone { r.proteinName = work.append(cleaned) }
     case "protein/recommendedName/shortName": name("recommended-short")
     case "protein/alternativeName/fullName": name("alternative")
     case "protein/alternativeName/shortName": name("alternative-short")
     case "protein/submittedName/fullName":
       name("submitted")
-      if r.proteinName == nil { r.proteinName = cleaned }
+      if r.proteinName.isNone { r.proteinName = work.append(cleaned) }
     case "protein/submittedName/shortName": name("submitted-short")
     case "protein/recommendedName/ecNumber", "protein/alternativeName/ecNumber", "protein/submittedName/ecNumber":
       name("ec")
@@ -298,32 +321,40 @@ public final class UniProtXMLReader: ProteinReader {
     }
   }
 
-  private func finishEntry() -> ReadEvent {
+  private func finishEntry() -> PackedEvent {
     var r = current!
     current = nil
     entryDepth = -1
-    if let first = accessions.first {
-      r.accession = first
-      r.secondaryAccessions = Array(accessions.dropFirst())
-    }
     if !isUniRef {
       for type in ["primary", "ordered locus", "ORF"] {
-        if let g = geneNames.first(where: { $0.type == type }) { r.gene = g.value; break }
+        if let g = geneNames.first(where: { $0.type == type }) { r.gene = work.append(g.value); break }
       }
-      r.organism = UniProtText.organism(
+      r.organism = work.append(UniProtText.organism(
         scientific: organismNames.first { $0.type == "scientific" }?.value,
         common: organismNames.first { $0.type == "common" }?.value,
-        synonyms: organismNames.filter { $0.type == "synonym" }.map(\.value))
-      if !lineage.isEmpty { r.lineage = lineage.joined(separator: "; ") }
+        synonyms: organismNames.filter { $0.type == "synonym" }.map(\.value)))
+      if !lineage.isEmpty { r.lineage = work.append(lineage.joined(separator: "; ")) }
       for ref in nameRefs {
-        for ec in ecByKey where ec.key == ref { r.names.append(ProteinName(kind: "ec", value: ec.id)) }
+        for ec in ecByKey where ec.key == ref {
+          names.append(work.append("ec"))
+          names.append(work.append(ec.id))
+        }
       }
-      r.keywords.sort()
     }
-    if r.sequence.isEmpty && r.declaredLength == nil {
+    func list(_ elements: [ByteRange]) -> PieceRange {
+      let start = work.listStart
+      work.pieces.append(contentsOf: elements)
+      return work.list(from: start)
+    }
+    r.accessions = list(accessions)
+    r.names = list(names)
+    r.keywords = list(keywords)
+    if !isUniRef { work.sortPieces(r.keywords) }
+    r.comments = list(comments)
+    if r.sequence.count <= 0 && r.declaredLength == nil {
+      let excerpt = accessions.first.flatMap(work.string).map { "accession \($0)" } ?? work.string(r.label) ?? "entry"
       return .malformed(MalformedRecord(location: r.location, line: r.location.line,
-                                        reason: "entry has no <sequence> element",
-                                        excerpt: r.accession.map { "accession \($0)" } ?? r.label ?? "entry"))
+                                        reason: "entry has no <sequence> element", excerpt: excerpt))
     }
     return .record(r)
   }

@@ -1,5 +1,6 @@
 import Foundation
 import TagdataCatalog
+import TagdataSources
 import TestSupport
 import Testing
 
@@ -128,12 +129,12 @@ import Testing
     let catalog = try Catalog(path: TestSupport.tempDirectory().appendingPathComponent("c.sqlite").path)
     let writer = try ProteinWriter(catalog: catalog)
     let tricky = ["plain", "with \"quotes\" and \\ backslash", "tab\tnew\nline\u{1}", "β-lactamase ✓"]
-    var e = EntryRow(accession: "P1")
-    e.names = tricky.map { (kind: "alternative", value: $0) } + [(kind: "alternative", value: "plain")]
-    e.comments = tricky.map { (topic: "FUNCTION", text: $0) }
     try catalog.db.transaction {
-      let protein = try writer.protein(sha256: [1], crc64: "0000000000000000", sequence: Array("M".utf8))
-      _ = try writer.entry(e, protein: protein)
+      try writer.ingestEntry(sequence: "M") { p, a in
+        p.accessions = a.appendList(["P1"])
+        p.names = a.appendPairs(tricky.map { ("alternative", $0) } + [("alternative", "plain")])
+        p.comments = a.appendPairs(tricky.map { ("FUNCTION", $0) })
+      }
       try writer.flush()
     }
     var names: [String] = []

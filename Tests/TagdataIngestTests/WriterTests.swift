@@ -1,4 +1,5 @@
 import TagdataCatalog
+import TagdataSources
 import TestSupport
 import Testing
 
@@ -12,25 +13,22 @@ import Testing
   @Test func entrySeenAgainKeepsItsIDAndFillsEmptyFields() throws {
     let catalog = try freshCatalog()
     let writer = try ProteinWriter(catalog: catalog)
-    let seq = Array("MKTAYIAKQR".utf8)
-    let sha = Array(repeating: UInt8(7), count: 32)
-    var first = EntryRow(accession: "P00001")
-    first.organism = "Homo sapiens (Human)"
-    var second = EntryRow(accession: "P00001")
-    second.organism = "Mus musculus (Mouse)"
-    second.gene = "ABC1"
-    second.secondaryAccessions = ["Q00002"]
     let (p1, e1, p2, e2, other) = try catalog.db.transaction {
-      let p1 = try writer.protein(sha256: sha, crc64: "0000000000000000", sequence: seq)
-      let e1 = try writer.entry(first, protein: p1)
-      let p2 = try writer.protein(sha256: sha, crc64: "0000000000000000", sequence: seq)
-      let e2 = try writer.entry(second, protein: p2)
-      let other = try writer.entry(EntryRow(accession: "P00003"), protein: p1)
+      let (p1, e1) = try writer.ingestEntry(sequence: "MKTAYIAKQR") { p, a in
+        p.accessions = a.appendList(["P00001"])
+        p.organism = a.append("Homo sapiens (Human)")
+      }
+      let (p2, e2) = try writer.ingestEntry(sequence: "MKTAYIAKQR") { p, a in
+        p.accessions = a.appendList(["P00001", "Q00002"])
+        p.organism = a.append("Mus musculus (Mouse)")
+        p.gene = a.append("ABC1")
+      }
+      let other = try writer.ingestEntry(sequence: "MKTAYIAKQR") { p, a in p.accessions = a.appendList(["P00003"]) }.entry
       // Accession rows wait for flush(), then go in together.
       #expect(try catalog.db.scalar("SELECT COUNT(*) FROM accessions") == 0)
       try writer.flush()
       #expect(try catalog.db.scalar("SELECT COUNT(*) FROM accessions") == 3)
-      return (p1, e1, p2, e2, other)
+      return (p1, e1!, p2, e2!, other!)
     }
     #expect(p1 == p2 && writer.newProteins == 1)
     #expect(e1 == e2 && other != e1)

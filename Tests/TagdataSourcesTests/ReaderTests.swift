@@ -35,9 +35,11 @@ final class MemorySource: ByteSource {
 
 @Suite struct FastaHeaderTests {
   func parse(_ h: String) -> ProteinRecord {
-    var r = ProteinRecord(format: .fasta, location: RecordLocation(index: 0, line: 1, offset: 0))
-    FastaReader.parseHeader(h, into: &r)
-    return r
+    var arena = ProteinArena()
+    var p = PackedProtein(format: .fasta, location: RecordLocation(index: 0, line: 1, offset: 0))
+    var header = h
+    header.withUTF8 { FastaReader.parseHeader(bytes: $0, into: &p, arena: &arena) }
+    return arena.record(p)
   }
 
   @Test func uniprotHeaderWithAllFields() {
