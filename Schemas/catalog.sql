@@ -193,3 +193,26 @@ CREATE VIEW comments(entry_id, ordinal, topic, text) AS
 
 ALTER TABLE entries ADD COLUMN checksum_kind TEXT CHECK (checksum_kind IN ('crc64', 'crc32'));
 ALTER TABLE entries ADD COLUMN declared_checksum TEXT;
+
+-- Version 5: computed labels (descriptors) of molecules and proteins.
+--
+-- labels.entity     molecule (entity_id = molecules.id) or protein (entity_id = proteins.id).
+-- labels.name       the descriptor's stable name (`tagdata describe --list`), e.g. qed, logp, pi.
+-- labels.value      a numeric value; labels.text a text value (a formula); labels.reason why the
+--                   descriptor has no value for this entity. Exactly one of the three is set.
+-- labels.version    the version of the descriptor's definition; `tagdata describe --catalog`
+--                   recomputes a label only when it is missing or its version differs.
+-- labels.run_id     the run that computed it.
+
+CREATE TABLE labels(
+  entity TEXT NOT NULL CHECK (entity IN ('molecule', 'protein')),
+  name TEXT NOT NULL,
+  entity_id INTEGER NOT NULL,
+  value REAL,
+  text TEXT,
+  reason TEXT,
+  version TEXT NOT NULL,
+  run_id INTEGER REFERENCES runs(id),
+  CHECK ((value IS NOT NULL) + (text IS NOT NULL) + (reason IS NOT NULL) = 1),
+  PRIMARY KEY (entity, name, entity_id)) WITHOUT ROWID;
+CREATE INDEX labels_by_entity ON labels(entity, entity_id);

@@ -30,10 +30,14 @@ import CSQLite3
 /// as JSON arrays of `[kind, value]` and `[topic, text]` (`entries.names`, `entries.comments`):
 /// one row per entry instead of a dozen, which was most of the write time of an ingest. The
 /// views `names` and `comments` give them back as rows, with the columns the tables had.
+///
+/// Schema version 4 keeps the checksum an entry declared; version 5 adds `labels`: computed
+/// descriptors of molecules and proteins (a number, a text, or no value and the reason), each
+/// with the version of the definition that computed it.
 public final class Catalog {
   /// The connection. Package code (tests) may query it; callers outside use the catalog's API.
   package let db: Database
-  public static let schemaVersion: Int64 = 4
+  public static let schemaVersion: Int64 = 5
 
   /// Opens or creates a catalog and brings its schema up to date.
   ///
@@ -266,6 +270,21 @@ public final class Catalog {
     """
     ALTER TABLE entries ADD COLUMN checksum_kind TEXT CHECK (checksum_kind IN ('crc64', 'crc32'));
     ALTER TABLE entries ADD COLUMN declared_checksum TEXT;
+    """,
+    // Computed labels (descriptors) of molecules and proteins.
+    """
+    CREATE TABLE labels(
+      entity TEXT NOT NULL CHECK (entity IN ('molecule', 'protein')),
+      name TEXT NOT NULL,
+      entity_id INTEGER NOT NULL,
+      value REAL,
+      text TEXT,
+      reason TEXT,
+      version TEXT NOT NULL,
+      run_id INTEGER REFERENCES runs(id),
+      CHECK ((value IS NOT NULL) + (text IS NOT NULL) + (reason IS NOT NULL) = 1),
+      PRIMARY KEY (entity, name, entity_id)) WITHOUT ROWID;
+    CREATE INDEX labels_by_entity ON labels(entity, entity_id);
     """,
   ]
 
