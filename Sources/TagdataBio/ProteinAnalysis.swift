@@ -246,8 +246,19 @@ public enum ProteinAnalysis {
       counts.initialize(repeating: 0, count: 26)
       let scan: Scan
       do throws(ProteinDescriptorError) { scan = try Self.scan(sequence, counts: counts, sums: sums) } catch { return .failure(error) }
+      var piValue: Double?
       for d in descriptors {
-        let bad = scan.present & ~accepted(d)
+        var bad = scan.present & ~accepted(d)
+        // A single residue has no dipeptide: its instability index is 0 whatever the letter.
+        if d == .instabilityIndex && n == 1 { bad = 0 }
+        // B, Z and X leave the pI undecided unless it is the same whatever they stand for
+        // (as when it is pinned to an end of the interval searched).
+        if d == .pi && bad & ~ambiguityCodes == 0 && bad != 0 {
+          if let value = decidedIsoelectricPoint(sequence, counts: counts) {
+            piValue = value
+            bad = 0
+          }
+        }
         if bad != 0 { return .failure(rejection(sequence, bad: bad, rejectLowercase: false, descriptor: d.rawValue)) }
       }
       func count(_ letter: Unicode.Scalar) -> Int { counts[Int(UInt8(ascii: letter) - UInt8(ascii: "A"))] }
@@ -261,7 +272,7 @@ public enum ProteinAnalysis {
         switch d {
         case .length: out.append(Double(n))
         case .molWt: out.append(scan.massSum - Double(n - 1) * ProteinScales.waterAverageMass)
-        case .pi: out.append(isoelectricPoint(sequence, counts: counts))
+        case .pi: out.append(piValue ?? isoelectricPoint(sequence, counts: counts))
         case .gravy: out.append(scan.kdSum / Double(n))
         case .aromaticity: out.append(fraction("YWF"))
         case .instabilityIndex: out.append((10.0 / Double(n)) * scan.diwvSum)
@@ -305,14 +316,33 @@ public enum ProteinAnalysis {
   /// pH 7.775, moving the lower bound up while the net charge is positive, until the interval is
   /// at most 1e-4 wide; the answer is the last pH at which the charge was computed. The charge
   /// sums the groups in Biopython's order (N-terminus, K, R, H; C-terminus, D, E, C, Y) so that
-  /// its sign, and so every step, is the same.
+  /// its sign, and so every step, is the same. Letters other than K R H D E C Y carry no charge.
   static func isoelectricPoint(_ s: UnsafeBufferPointer<UInt8>, counts: UnsafeMutablePointer<Int>) -> Double {
-    func count(_ letter: Unicode.Scalar) -> Double { Double(counts[Int(UInt8(ascii: letter) - UInt8(ascii: "A"))]) }
-    let first = s[0] & 0xDF, last = s[s.count - 1] & 0xDF
-    let nTerm = ProteinScales.pKNTerminusByResidue[first] ?? ProteinScales.pKNTerminus
-    let cTerm = ProteinScales.pKCTerminusByResidue[last] ?? ProteinScales.pKCTerminus
-    let k = count("K"), r = count("R"), h = count("H")
-    let d = count("D"), e = count("E"), c = count("C"), y = count("Y")
+    let model = ChargeModel(s, counts: counts)
+    return bisect(model.charge)
+  }
+
+  static func bisect(_ charge: (Double) -> Double) -> Double {
+    var pH = 7.775, low = 4.05, high = 12.0
+    while high - low > 0.0001 {
+      if charge(pH) > 0.0 { low = pH } else { high = pH }
+      pH = (low + high) / 2
+    }
+    return pH
+  }
+
+  /// Biopython's charge model for one sequence.
+  struct ChargeModel {
+    var nTerm, cTerm, k, r, h, d, e, c, y: Double
+
+    init(_ s: UnsafeBufferPointer<UInt8>, counts: UnsafeMutablePointer<Int>) {
+      func count(_ letter: Unicode.Scalar) -> Double { Double(counts[Int(UInt8(ascii: letter) - UInt8(ascii: "A"))]) }
+      nTerm = ProteinScales.pKNTerminusByResidue[s[0] & 0xDF] ?? ProteinScales.pKNTerminus
+      cTerm = ProteinScales.pKCTerminusByResidue[s[s.count - 1] & 0xDF] ?? ProteinScales.pKCTerminus
+      k = count("K"); r = count("R"); h = count("H")
+      d = count("D"); e = count("E"); c = count("C"); y = count("Y")
+    }
+
     func charge(_ pH: Double) -> Double {
       var plus = 0.0
       plus += 1.0 * (1.0 / (pow(10.0, pH - nTerm) + 1.0))
@@ -327,11 +357,69 @@ public enum ProteinAnalysis {
       minus += y * (1.0 / (pow(10.0, ProteinScales.pKTyr - pH) + 1.0))
       return plus - minus
     }
-    var pH = 7.775, low = 4.05, high = 12.0
-    while high - low > 0.0001 {
-      if charge(pH) > 0.0 { low = pH } else { high = pH }
-      pH = (low + high) / 2
+  }
+
+  /// The charge at `pH` that residue `residue` (upper case) adds to a chain, over that of a
+  /// residue without charge in the same place (side chain, and the terminal group when it is
+  /// the first or last residue).
+  static func extraCharge(_ residue: UInt8, first: Bool, last: Bool, pH: Double) -> Double {
+    func plus(_ pK: Double) -> Double { 1.0 / (pow(10.0, pH - pK) + 1.0) }
+    func minus(_ pK: Double) -> Double { 1.0 / (pow(10.0, pK - pH) + 1.0) }
+    var q = 0.0
+    switch residue {
+    case UInt8(ascii: "K"): q += plus(ProteinScales.pKLys)
+    case UInt8(ascii: "R"): q += plus(ProteinScales.pKArg)
+    case UInt8(ascii: "H"): q += plus(ProteinScales.pKHis)
+    case UInt8(ascii: "D"): q -= minus(ProteinScales.pKAsp)
+    case UInt8(ascii: "E"): q -= minus(ProteinScales.pKGlu)
+    case UInt8(ascii: "C"): q -= minus(ProteinScales.pKCys)
+    case UInt8(ascii: "Y"): q -= minus(ProteinScales.pKTyr)
+    default: break
     }
-    return pH
+    if first, let pK = ProteinScales.pKNTerminusByResidue[residue] { q += plus(pK) - plus(ProteinScales.pKNTerminus) }
+    if last, let pK = ProteinScales.pKCTerminusByResidue[residue] { q -= minus(pK) - minus(ProteinScales.pKCTerminus) }
+    return q
+  }
+
+  static let ambiguityMembers: [UInt8: [UInt8]] = [
+    UInt8(ascii: "B"): Array("DN".utf8), UInt8(ascii: "Z"): Array("EQ".utf8),
+    UInt8(ascii: "X"): Array("ACDEFGHIKLMNPQRSTVWY".utf8),
+  ]
+
+  /// Biopython's pI of a sequence with B, Z or X when it is the same whatever residues they stand
+  /// for, else nil. Biopython counts a code as a residue without charge (which each code may
+  /// be: N, Q, or any neutral residue), so its charge curve lies between the lowest and the
+  /// highest curve the codes allow, position by position; the bisection, which follows the sign
+  /// of the charge, then ends between the pIs of those two bounds. When both bounds end at the
+  /// same pH (in practice: the pI is pinned to 4.05 or 12 whatever the codes are), so does every
+  /// reading of the codes, and that pH is Biopython's value.
+  static func decidedIsoelectricPoint(_ s: UnsafeBufferPointer<UInt8>, counts: UnsafeMutablePointer<Int>) -> Double? {
+    let model = ChargeModel(s, counts: counts)
+    // Occurrences of codes: interior ones by code (same bound each), the ends on their own.
+    var interior: [(members: [UInt8], count: Int)] = []
+    for (code, members) in ambiguityMembers {
+      var n = counts[Int(code - UInt8(ascii: "A"))]
+      if s[0] & 0xDF == code { n -= 1 }
+      if s.count > 1 && s[s.count - 1] & 0xDF == code { n -= 1 }
+      if n > 0 { interior.append((members, n)) }
+    }
+    var ends: [(members: [UInt8], first: Bool, last: Bool)] = []
+    if let m = ambiguityMembers[s[0] & 0xDF] { ends.append((m, true, s.count == 1)) }
+    if s.count > 1, let m = ambiguityMembers[s[s.count - 1] & 0xDF] { ends.append((m, false, true)) }
+    func bound(_ pH: Double, highest: Bool) -> Double {
+      var q = model.charge(pH)
+      for (members, n) in interior {
+        let extra = members.map { extraCharge($0, first: false, last: false, pH: pH) }
+        q += Double(n) * (highest ? extra.max()! : extra.min()!)
+      }
+      for (members, first, last) in ends {
+        let extra = members.map { extraCharge($0, first: first, last: last, pH: pH) }
+        q += highest ? extra.max()! : extra.min()!
+      }
+      return q
+    }
+    let low = bisect { bound($0, highest: false) }, high = bisect { bound($0, highest: true) }
+    let value = bisect(model.charge)
+    return low == high && value == low ? value : nil
   }
 }

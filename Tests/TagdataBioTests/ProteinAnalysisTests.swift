@@ -143,6 +143,23 @@ import Testing
     }
   }
 
+  /// Two values that do not depend on the letters: a pI pinned to an end of the interval
+  /// Biopython searches (4.05 or 12) whatever the ambiguity codes stand for, and the instability
+  /// index of a single residue (no dipeptide: 0).
+  @Test func valuesThatDoNotDependOnTheLetter() throws {
+    let pinned = try Self.values("DDDDDB", [.pi])[0]
+    #expect(pinned == (try Self.values("DDDDDD", [.pi])[0]))
+    #expect(pinned == (try Self.values("DDDDDN", [.pi])[0]))
+    #expect(try Self.values("XRRRRRRRRRRRRRR", [.pi]) == Self.values("ARRRRRRRRRRRRRR", [.pi]))
+    #expect(Self.error("XRRR", [.pi]) == .ambiguousResidue(byte: UInt8(ascii: "X"), position: 0, descriptor: "pi"))
+    #expect(Self.error("DDB", [.pi]) == nil)
+    #expect(Self.error("KB", [.pi]) == .ambiguousResidue(byte: UInt8(ascii: "B"), position: 1, descriptor: "pi"))
+    for letter in "BJOUXZ" {
+      #expect(try Self.values(String(letter), [.instabilityIndex]) == [0])
+      #expect(Self.error("A" + String(letter), [.instabilityIndex]) != nil)
+    }
+  }
+
   /// The rule behind accepting an ambiguity code: the value must not depend on which residue it
   /// stands for. For every descriptor and code we accept, each member residue gives the value
   /// of the code; for every one we reject, some member would change it (checked on a sequence
