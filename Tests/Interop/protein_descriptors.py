@@ -98,13 +98,19 @@ def main():
     stats = {k: 0 for k in (
         "bio_values", "bio_agree", "bio_floor", "bio_tool_rejects", "bio_both_reject", "bio_meaningless",
         "pep_sequences", "pep_agree", "pep_tool_rejects", "pep_both_reject", "pep_meaningless",
-        "seq_bio_all_accepted", "seq_pep_accepted")}
+        "seq_bio_all_accepted", "seq_pep_accepted", "pep_values",
+        "corpus_sequences", "corpus_bio_all_accepted", "corpus_pep_accepted", "corpus_nonstandard")}
     for line in rows[1:]:
         if not line:
             continue
         f = line.split("\t")
         ident, seq, ours_bio, ours_pep = f[0], f[1], f[2:13], f[13:]
         n += 1
+        corpus = ident.startswith("uniprot/") and "+" not in ident and " " not in ident
+        if corpus:
+            stats["corpus_sequences"] += 1
+            if any(c not in STANDARD for c in seq):
+                stats["corpus_nonstandard"] += 1
         all_ok = True
         for name, ours in zip(bio_names, ours_bio):
             theirs = outcome(lambda: biopython(name, seq))
@@ -141,6 +147,7 @@ def main():
                 problems.append(f"{ident} {name}: tagdata accepts an ambiguity code on which Biopython's value depends: {seq[:80]!r}")
         if all_ok:
             stats["seq_bio_all_accepted"] += 1
+            stats["corpus_bio_all_accepted"] += corpus
 
         stats["pep_sequences"] += 1
         theirs = None
@@ -168,6 +175,8 @@ def main():
                 problems.append(f"{ident} peptides: tool gives values, tagdata rejects ({ours_pep[0]}) a sequence of standard residues: {seq[:80]!r}")
             continue
         stats["seq_pep_accepted"] += 1
+        stats["corpus_pep_accepted"] += corpus
+        stats["pep_values"] += len(theirs)
         bad = [(k, t, float(o)) for k, t, o in zip(pep_names, theirs, ours_pep) if not close(float(o), t)]
         if bad:
             problems.append(f"{ident} peptides: {len(bad)} values differ, first {bad[0][0]}: peptides {bad[0][1]!r}, tagdata {bad[0][2]!r}: {seq[:80]!r}")

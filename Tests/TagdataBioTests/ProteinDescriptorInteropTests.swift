@@ -115,6 +115,7 @@ struct ProteinDescriptorInteropTests {
     #expect(s["bio_agree"] == s["bio_values"])
     #expect(s["seq_pep_accepted"] ?? 0 > corpus.count / 2)
     #expect(s["pep_agree"] == s["seq_pep_accepted"])
+    #expect(s["corpus_sequences"] == corpus.count)
   }
 
   static func kind(_ e: ProteinDescriptorError) -> String {
