@@ -9,10 +9,10 @@ import Foundation
 /// |---|---|---|
 /// | `length` | `len(sequence)` | all 26 letters |
 /// | `mol_wt` | `molecular_weight()` (average masses, one water off per peptide bond) | 20 standard, U, O |
-/// | `pi` | `isoelectric_point()` (Bjellqvist pKs, bisection) | 20 standard, U, O, J |
+/// | `pi` | `isoelectric_point()` (Bjellqvist pKs, bisection) | 20 standard, U, O, J; B, Z, X only where the pI is the same whatever they stand for (pinned to 4.05 or 12) |
 /// | `gravy` | `gravy()` (Kyte–Doolittle) | 20 standard |
 /// | `aromaticity` | `aromaticity()` (F+W+Y fraction) | 20 standard, U, O, B, Z, J |
-/// | `instability_index` | `instability_index()` (Guruprasad DIWV) | 20 standard |
+/// | `instability_index` | `instability_index()` (Guruprasad DIWV) | 20 standard; any letter alone (no dipeptide: 0) |
 /// | `helix_fraction` | `secondary_structure_fraction()[0]` (E M A L K) | 20 standard, U, O, B |
 /// | `turn_fraction` | `secondary_structure_fraction()[1]` (N P G S D) | 20 standard, U, O, Z, J |
 /// | `sheet_fraction` | `secondary_structure_fraction()[2]` (V I Y F W L T) | 20 standard, U, O, B, Z |
@@ -84,7 +84,9 @@ public enum ProteinDescriptorError: Error, Equatable, Sendable, CustomStringConv
 ///   class (not charged, not aromatic, no helix/turn/sheet former), which is right exactly when
 ///   none of the residues it may stand for belongs to the class (so B passes for aromaticity, J
 ///   for pI; X never passes except for length); where Biopython raises (mass, GRAVY,
-///   instability) every code is rejected;
+///   instability) every code is rejected. The pI with B, Z or X is given when it is the same
+///   for every reading of the codes (``decidedIsoelectricPoint(_:counts:)``), and a single
+///   residue's instability index is 0 whatever the letter (Biopython looks up no dipeptide);
 /// - peptides descriptors accept only the 20 standard residues in upper case: peptides counts
 ///   any other character in the length with a score of 0, lower case included, which gives a
 ///   value without meaning.

@@ -1,5 +1,7 @@
 import Foundation
 import Testing
+import TagdataIO
+import TestSupport
 @testable import TagdataBio
 
 @Suite struct ProteinAnalysisTests {
@@ -207,5 +209,42 @@ import Testing
     #expect(out.count == 1 + ProteinDescriptor.allCases.count + 88)
     #expect(Array(out[1...ProteinDescriptor.allCases.count]) == (try ProteinAnalysis.descriptors(ProteinDescriptor.allCases, of: s)))
     #expect(Array(out.suffix(88)) == (try ProteinAnalysis.peptideDescriptors(of: s)))
+  }
+}
+
+/// Any bytes: a value (finite) or a typed error that names a position holding a byte the rule
+/// rejects; never a crash.
+@Suite struct ProteinAnalysisRobustnessTests {
+  @Test func randomBytesGiveAValueOrAReason() {
+    var rng = SplitMix64(seed: TestSupport.fuzzSeed(default: 20261205))
+    let alphabet = Array("ACDEFGHIKLMNPQRSTVWYBZJXUOacdekwy*- \t\u{0}".utf8) + [0x80, 0xC3, 0xFF]
+    var values = 0, rejected = 0
+    for round in 0..<20_000 {
+      let n = rng.below(round % 10 == 0 ? 300 : 12)
+      let s = (0..<n).map { _ in rng.below(4) == 0 ? UInt8(truncatingIfNeeded: rng.next()) : alphabet[rng.below(alphabet.count)] }
+      let wanted = ProteinDescriptor.allCases.filter { _ in rng.below(2) == 0 }
+      for attempt in 0..<2 {
+        do {
+          let v = attempt == 0 ? try ProteinAnalysis.descriptors(wanted, of: s) : try ProteinAnalysis.peptideDescriptors(of: s)
+          #expect(v.count == (attempt == 0 ? wanted.count : 88))
+          #expect(v.allSatisfy { $0.isFinite }, "\(s)")
+          values += 1
+        } catch {
+          rejected += 1
+          switch error {
+          case .empty: #expect(s.isEmpty)
+          case let .invalidCharacter(b, p):
+            #expect(p < s.count && s[p] == b && !(b >= 65 && b <= 90) && !(b >= 97 && b <= 122))
+          case let .ambiguousResidue(b, p, _):
+            #expect(p < s.count && s[p] == b && "BZJXbzjx".utf8.contains(b))
+          case let .nonstandardResidue(b, p, _):
+            #expect(p < s.count && s[p] == b && "UOuo".utf8.contains(b))
+          case let .lowercaseResidue(b, p, _):
+            #expect(attempt == 1 && p < s.count && s[p] == b && b >= 97 && b <= 122)
+          }
+        }
+      }
+    }
+    #expect(values > 1000 && rejected > 1000, "values \(values), rejected \(rejected)")
   }
 }
