@@ -58,7 +58,7 @@ let package = Package(
 
     .target(name: "TestSupport", path: "Tests/TestSupport"),
     .testTarget(name: "TagdataIOTests", dependencies: ["TagdataIO", "TestSupport"]),
-    .testTarget(name: "TagdataBioTests", dependencies: ["TagdataBio"]),
+    .testTarget(name: "TagdataBioTests", dependencies: ["TagdataBio", "TagdataSources", "TagdataIO", "TestSupport"]),
     .testTarget(name: "TagdataChemTests", dependencies: ["TagdataChem", "TagdataSources", "TagdataIO", "TestSupport"]),
     .testTarget(name: "TagdataSourcesTests", dependencies: ["TagdataSources", "TagdataIO", "TestSupport"]),
     .testTarget(

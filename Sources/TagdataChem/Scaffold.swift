@@ -1,0 +1,204 @@
+/// Bemis–Murcko scaffolds (Bemis & Murcko, J. Med. Chem. 1996): the ring systems of a molecule
+/// and the linkers between them, with the side chains cut off; and the generic (graph)
+/// framework, every atom a carbon and every bond single.
+///
+/// The behaviour follows RDKit's `MurckoScaffold.GetScaffoldForMol` and `MakeScaffoldGeneric`
+/// (checked against RDKit 2026.09 by the scaffold interop test; this is an implementation of its
+/// own, not a translation):
+///
+/// - Kept: every ring atom, every atom on a path between two ring atoms (a linker), and every
+///   atom bonded by a double bond to one of those (`O=C1CCCCC1`, the `=O` of a ketone linker,
+///   `C=C1CCCCC1`); such an exocyclic atom keeps none of its own substituents (`CC=C1CCCCC1` ->
+///   `C=C1CCCCC1`). Everything else goes, and so do fragments without a ring (`CCO.c1ccccc1C` ->
+///   `c1ccccc1`); a molecule without a ring has the empty scaffold (SMILES "").
+/// - Charges, isotopes and radicals of kept atoms stay (`C[n+]1ccccc1` -> `c1cc[nH+]cc1`).
+/// - Hydrogens: a kept atom that lost a neighbour gets it back as a hydrogen when it is an
+///   aromatic atom other than carbon (`Cn1cccc1` -> `c1cc[nH]c1`); any other such atom takes the
+///   hydrogens of its lowest allowed valence (`C[N+]1(C)CCCC1` -> `C1CC[NH2+]C1`, `CP1(=O)CCCC1`
+///   -> `O=[PH]1CCCC1`); an atom without a valence model (a metal) keeps its count.
+/// - Aromaticity is kept as perceived on the whole molecule (cutting side chains does not change
+///   it in RDKit's model: exocyclic double bonds stay).
+/// - Stereo: a tetrahedral centre that lost a neighbour loses its configuration; the others keep
+///   theirs while they are still centres. A double bond keeps its configuration when the
+///   substituents it was stated for are kept; when one was cut and the end has another kept
+///   substituent, the configuration is restated for that one (its geometry does not change).
+///
+/// The generic framework of a scaffold: every atom carbon (hydrogen atoms stay hydrogen), not
+/// aromatic, no charge, isotope or chirality; every bond single, no double-bond configuration;
+/// hydrogens filled up to valence 4 (radicals kept, as RDKit keeps them).
+///
+/// Linear in the size of the molecule: the side chains are peeled leaf by leaf with a queue.
+public enum Scaffold {
+  /// The Bemis–Murcko scaffold; the empty molecule when `mol` has no ring.
+  public static func murcko(_ mol: Molecule) -> Molecule {
+    let n = mol.atoms.count
+    var ringAtom = [Bool](repeating: false, count: n)
+    for b in mol.bonds where b.inRing {
+      ringAtom[b.a] = true
+      ringAtom[b.b] = true
+    }
+    guard ringAtom.contains(true) else { return Molecule() }
+    // Peel side chains: repeatedly drop non-ring atoms with at most one remaining neighbour.
+    var keep = [Bool](repeating: true, count: n)
+    var degree = mol.adjacency.map(\.count)
+    var queue: [Int] = []
+    for i in 0..<n where !ringAtom[i] && degree[i] <= 1 {
+      keep[i] = false
+      queue.append(i)
+    }
+    var head = 0
+    while head < queue.count {
+      let v = queue[head]
+      head += 1
+      for b in mol.adjacency[v] {
+        let w = mol.bonds[b].other(v)
+        guard keep[w] else { continue }
+        degree[w] -= 1
+        if !ringAtom[w] && degree[w] <= 1 {
+          keep[w] = false
+          queue.append(w)
+        }
+      }
+    }
+    // Atoms double-bonded to a ring or linker atom stay (without their own substituents).
+    let core = keep
+    for b in mol.bonds where b.order == .double {
+      if core[b.a] && !core[b.b] { keep[b.b] = true }
+      if core[b.b] && !core[b.a] { keep[b.a] = true }
+    }
+    return subgraph(mol, keep: keep)
+  }
+
+  /// Canonical SMILES of the Murcko scaffold; "" when the molecule has no ring.
+  public static func murckoSmiles(_ mol: Molecule) -> String {
+    SmilesWriter().write(murcko(mol))
+  }
+
+  /// The generic framework of the Murcko scaffold (see the type's documentation).
+  public static func genericMurcko(_ mol: Molecule) -> Molecule {
+    generic(murcko(mol))
+  }
+
+  /// Canonical SMILES of the generic framework; "" when the molecule has no ring.
+  public static func genericMurckoSmiles(_ mol: Molecule) -> String {
+    SmilesWriter().write(genericMurcko(mol))
+  }
+
+  /// `scaffold` made generic: carbons, single bonds, no charges, isotopes or stereo.
+  public static func generic(_ scaffold: Molecule) -> Molecule {
+    var out = scaffold
+    out.doubleBondStereo = []
+    for b in out.bonds.indices {
+      out.bonds[b].order = .single
+      out.bonds[b].direction = 0
+    }
+    for i in out.atoms.indices {
+      var a = Atom(element: out.atoms[i].element == 1 ? 1 : 6)
+      a.radicals = out.atoms[i].radicals
+      a.hydrogens = max(0, 4 - out.adjacency[i].count - a.radicals)
+      if a.element == 1 { a.hydrogens = 0 }
+      // Over valence (a carbon in place of a metal centre): no hydrogens, written in brackets.
+      a.bracket = out.adjacency[i].count + a.radicals > 4 || a.radicals > 0
+      out.atoms[i] = a
+    }
+    // Hydrogen atoms go, as RDKit's RemoveHs takes them off (a kept H is a plain H on a carbon).
+    if out.atoms.contains(where: { $0.element == 1 }) {
+      var keep = [Bool](repeating: true, count: out.atoms.count)
+      for i in out.atoms.indices where out.atoms[i].element == 1 && out.adjacency[i].count == 1 {
+        let heavy = out.bonds[out.adjacency[i][0]].other(i)
+        guard out.atoms[heavy].element != 1 else { continue }
+        keep[i] = false
+        out.atoms[heavy].hydrogens += 1
+      }
+      out = rebuild(out, keep: keep).mol
+    }
+    Rings.perceive(&out)
+    return out
+  }
+
+  /// The atoms of `mol` flagged in `keep`, with hydrogens, stereo and rings brought up to date
+  /// as described in the type's documentation.
+  static func subgraph(_ mol: Molecule, keep: [Bool]) -> Molecule {
+    var lost = [Int](repeating: 0, count: mol.atoms.count)
+    for b in mol.bonds where keep[b.a] != keep[b.b] {
+      lost[keep[b.a] ? b.a : b.b] += 1
+    }
+    var (out, newIndex) = rebuild(mol, keep: keep)
+    for b in out.bonds.indices { out.bonds[b].direction = 0 }
+    for old in mol.atoms.indices where keep[old] && lost[old] > 0 {
+      let i = newIndex[old]
+      var a = out.atoms[i]
+      a.chirality = .none
+      a.squarePlanar = 0
+      a.stereoOrder = []
+      a.stereoHSlot = 0
+      if a.aromatic && a.element != 6 {
+        a.hydrogens += lost[old]
+      } else if let allowed = Valence.allowed(element: a.element, charge: a.charge) {
+        var bonds2 = 0
+        for b in out.adjacency[i] {
+          let bond = out.bonds[b]
+          bonds2 += bond.order == .dative ? (bond.b == i ? 2 : 0) : bond.order.halfValence
+        }
+        if a.aromatic { bonds2 = Valence.roundAromatic(bonds2, allowed: allowed) }
+        let used = bonds2 + 2 * a.radicals
+        if let target = allowed.first(where: { $0 >= used }) { a.hydrogens = (target - used) / 2 } else { a.hydrogens = 0 }
+      }
+      out.atoms[i] = a
+    }
+    // Double-bond configurations: restate on a kept substituent, or drop.
+    var stereo: [DoubleBondStereo] = []
+    for s in mol.doubleBondStereo {
+      let bond = mol.bonds[s.bond]
+      guard keep[bond.a] && keep[bond.b] else { continue }
+      var refs = [s.reference.0, s.reference.1]
+      var trans = s.trans
+      var ok = true
+      for (k, end) in [bond.a, bond.b].enumerated() where !keep[refs[k]] {
+        let far = bond.other(end)
+        if let other = mol.neighbors(end).first(where: { $0 != far && $0 != refs[k] && keep[$0] }) {
+          refs[k] = other
+          trans.toggle()
+        } else {
+          ok = false
+        }
+      }
+      guard ok, let nb = out.bond(between: newIndex[bond.a], newIndex[bond.b]) else { continue }
+      stereo.append(DoubleBondStereo(bond: nb, reference: (newIndex[refs[0]], newIndex[refs[1]]), trans: trans))
+    }
+    out.doubleBondStereo = stereo
+    Rings.perceive(&out)
+    // Centres that are no longer centres (two equivalent neighbours now) lose their marks.
+    Stereo.perceive(&out)
+    return out
+  }
+
+  /// The atoms flagged in `keep` and the bonds between them, in their order; atom and bond
+  /// references (chirality orders, double-bond stereo) renumbered, those to dropped atoms
+  /// removed. Returns the molecule and each old atom's new index (-1 when dropped).
+  static func rebuild(_ mol: Molecule, keep: [Bool]) -> (mol: Molecule, newIndex: [Int]) {
+    var newIndex = [Int](repeating: -1, count: mol.atoms.count)
+    var out = Molecule()
+    out.atoms.reserveCapacity(mol.atoms.count)
+    for (i, a) in mol.atoms.enumerated() where keep[i] { newIndex[i] = out.addAtom(a) }
+    var newBond = [Int](repeating: -1, count: mol.bonds.count)
+    for (k, b) in mol.bonds.enumerated() where keep[b.a] && keep[b.b] {
+      newBond[k] = out.addBond(newIndex[b.a], newIndex[b.b], b.order, direction: b.direction)
+    }
+    for i in out.atoms.indices where !out.atoms[i].stereoOrder.isEmpty {
+      let order = out.atoms[i].stereoOrder
+      if order.contains(where: { $0 >= 0 && newIndex[$0] < 0 }) {
+        out.atoms[i].stereoOrder = []
+        out.atoms[i].chirality = .none
+        out.atoms[i].squarePlanar = 0
+      } else {
+        out.atoms[i].stereoOrder = order.map { $0 < 0 ? $0 : newIndex[$0] }
+      }
+    }
+    out.doubleBondStereo = mol.doubleBondStereo.compactMap { s in
+      guard newBond[s.bond] >= 0, newIndex[s.reference.0] >= 0, newIndex[s.reference.1] >= 0 else { return nil }
+      return DoubleBondStereo(bond: newBond[s.bond], reference: (newIndex[s.reference.0], newIndex[s.reference.1]), trans: s.trans)
+    }
+    return (out, newIndex)
+  }
+}

@@ -1,0 +1,85 @@
+/// A parsed SMARTS pattern (the subset of CHEMISTRY.md §10.1, read as RDKit reads it), matched
+/// against molecules as RDKit's substructure search does.
+///
+///     let acid = try SmartsPattern("C(=O)[OH]")
+///     let target = SmartsTarget(try Smiles.read("CC(=O)O"))
+///     acid.countUniqueMatches(in: target)   // 1
+///
+/// Parse once, match many times; build one ``SmartsTarget`` per molecule and reuse it for every
+/// pattern. Every search is bounded by ``stepLimit`` candidate tests (a pathological pattern on a
+/// large cage molecule stops there; ``matchResult(in:unique:maxMatches:)`` says whether it did).
+public struct SmartsPattern: Sendable {
+  public let smarts: String
+  let compiled: CompiledSmarts
+
+  /// Candidate tests allowed per search (recursive `$(...)` searches included).
+  public static let stepLimit = 20_000_000
+
+  public init(_ smarts: String) throws(SmartsError) {
+    self.smarts = smarts
+    compiled = try SmartsParser.parse(smarts)
+  }
+
+  /// Number of atoms of the pattern (recursive bodies not counted).
+  public var atomCount: Int { compiled.subpatterns[0].atomCount }
+
+  /// The result of a search: the matches, and whether the search ran to the end (false when the
+  /// step budget cut it; `maxMatches` reached counts as complete).
+  public struct MatchResult: Sendable {
+    public var matches: [[Int]]
+    public var complete: Bool
+  }
+
+  func runMatcher(_ target: SmartsTarget, _ mode: SmartsMatcher.Mode, unique: Bool, maxMatches: Int) -> SmartsMatcher {
+    let buffers = target.scratch.buffers ?? SmartsBuffers()
+    target.scratch.buffers = nil
+    var m = SmartsMatcher(compiled, target.data, buffers, mode: mode, unique: unique, maxMatches: maxMatches,
+                          stepLimit: Self.stepLimit)
+    m.run()
+    target.scratch.buffers = m.buf
+    m.buf = SmartsBuffers()
+    return m
+  }
+
+  /// Each match maps pattern atom i -> molecule atom index. unique: drop a match whose set of
+  /// molecule atoms equals an earlier one's (RDKit's default). At most `maxMatches` matches
+  /// (counted after that dropping, as RDKit counts them).
+  public func matches(in target: SmartsTarget, unique: Bool = true, maxMatches: Int = 1_000_000) -> [[Int]] {
+    runMatcher(target, .collect, unique: unique, maxMatches: maxMatches).results
+  }
+
+  /// ``matches(in:unique:maxMatches:)`` with whether the search was complete.
+  public func matchResult(in target: SmartsTarget, unique: Bool = true, maxMatches: Int = 1_000_000) -> MatchResult {
+    let m = runMatcher(target, .collect, unique: unique, maxMatches: maxMatches)
+    return MatchResult(matches: m.results, complete: !m.truncated)
+  }
+
+  public func firstMatch(in target: SmartsTarget) -> [Int]? {
+    runMatcher(target, .first, unique: false, maxMatches: 1).results.first
+  }
+
+  public func hasMatch(in target: SmartsTarget) -> Bool {
+    runMatcher(target, .first, unique: false, maxMatches: 1).found > 0
+  }
+
+  /// Number of unique matches (RDKit's `len(mol.GetSubstructMatches(pattern, maxMatches=...))`).
+  public func countUniqueMatches(in target: SmartsTarget, maxMatches: Int = 1_000_000) -> Int {
+    runMatcher(target, .count, unique: true, maxMatches: maxMatches).found
+  }
+
+  public func countUniqueMatches(in target: SmartsTarget) -> Int {
+    countUniqueMatches(in: target, maxMatches: 1_000_000)
+  }
+
+  // Conveniences taking a molecule (each builds a target: prefer a target for many patterns).
+
+  public func matches(in molecule: Molecule, unique: Bool = true, maxMatches: Int = 1_000_000) -> [[Int]] {
+    matches(in: SmartsTarget(molecule), unique: unique, maxMatches: maxMatches)
+  }
+
+  public func firstMatch(in molecule: Molecule) -> [Int]? { firstMatch(in: SmartsTarget(molecule)) }
+
+  public func hasMatch(in molecule: Molecule) -> Bool { hasMatch(in: SmartsTarget(molecule)) }
+
+  public func countUniqueMatches(in molecule: Molecule) -> Int { countUniqueMatches(in: SmartsTarget(molecule)) }
+}

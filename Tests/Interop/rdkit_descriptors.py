@@ -1,0 +1,100 @@
+"""RDKit's descriptors compared with tagdata's, for tagdata's interop tests.
+
+Usage: rdkit_descriptors.py compare OURS
+  OURS: TSV with a header `smiles<TAB>name...` (tagdata's descriptor names) and one row per
+  molecule tagdata read, holding tagdata's values. For each row RDKit reads the SMILES (rows
+  it cannot read are counted, not compared) and computes the same descriptors.
+  Prints, per disagreement:  DIFF<TAB>name<TAB>smiles<TAB>ours<TAB>rdkit
+  and per descriptor:        SUMMARY<TAB>name<TAB>agreeing<TAB>compared
+  then:                      READ<TAB>rows<TAB>read_by_rdkit
+Numbers agree within 1e-6 relative (plus 1e-9 absolute, for values at 0); counts and formulas
+must be equal.
+"""
+import sys
+
+from rdkit import Chem, RDLogger
+from rdkit.Chem import QED, Crippen, Descriptors, Lipinski, rdMolDescriptors
+
+RDLogger.DisableLog("rdApp.*")
+
+FUNCTIONS = {
+    "mol_wt": Descriptors.MolWt,
+    "heavy_atom_mol_wt": Descriptors.HeavyAtomMolWt,
+    "exact_mol_wt": Descriptors.ExactMolWt,
+    "formula": rdMolDescriptors.CalcMolFormula,
+    "heavy_atoms": Descriptors.HeavyAtomCount,
+    "hbd": Lipinski.NumHDonors,
+    "hba": Lipinski.NumHAcceptors,
+    "nhoh_count": Lipinski.NHOHCount,
+    "no_count": Lipinski.NOCount,
+    "rotatable_bonds": Descriptors.NumRotatableBonds,
+    "tpsa": lambda m: rdMolDescriptors.CalcTPSA(m),
+    "tpsa_sp": lambda m: rdMolDescriptors.CalcTPSA(m, includeSandP=True),
+    "logp": Crippen.MolLogP,
+    "mr": Crippen.MolMR,
+    "rings": rdMolDescriptors.CalcNumRings,
+    "aromatic_rings": rdMolDescriptors.CalcNumAromaticRings,
+    "aliphatic_rings": rdMolDescriptors.CalcNumAliphaticRings,
+    "saturated_rings": rdMolDescriptors.CalcNumSaturatedRings,
+    "fraction_csp3": rdMolDescriptors.CalcFractionCSP3,
+    "qed": QED.qed,
+    "qed_max": QED.weights_max,
+    "qed_none": QED.weights_none,
+}
+
+
+def same(ours, theirs):
+    if isinstance(theirs, str):
+        return ours == theirs
+    if isinstance(theirs, int):
+        try:
+            return int(ours) == theirs
+        except ValueError:
+            return False
+    try:
+        x = float(ours)
+    except ValueError:
+        return False
+    return abs(x - theirs) <= 1e-6 * max(abs(x), abs(theirs)) + 1e-9
+
+
+def compare(path):
+    lines = open(path, encoding="utf-8", errors="replace").read().split("\n")
+    header = lines[0].split("\t")
+    names = header[1:]
+    agree = {n: 0 for n in names}
+    compared = {n: 0 for n in names}
+    rows = read = 0
+    for line in lines[1:]:
+        if not line:
+            continue
+        f = line.split("\t")
+        rows += 1
+        m = Chem.MolFromSmiles(f[0])
+        if m is None:
+            continue
+        read += 1
+        qedprops = None
+        for n, ours in zip(names, f[1:]):
+            theirs = FUNCTIONS[n](m)
+            if isinstance(theirs, bool):
+                theirs = int(theirs)
+            compared[n] += 1
+            if same(ours, theirs):
+                agree[n] += 1
+            else:
+                extra = ""
+                if n.startswith("qed"):
+                    if qedprops is None:
+                        qedprops = QED.properties(m)
+                    extra = "\t" + repr(tuple(round(v, 4) for v in qedprops))
+                print(f"DIFF\t{n}\t{f[0]}\t{ours}\t{theirs!r}{extra}")
+    for n in names:
+        print(f"SUMMARY\t{n}\t{agree[n]}\t{compared[n]}")
+    print(f"READ\t{rows}\t{read}")
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 3 or sys.argv[1] != "compare":
+        sys.exit(__doc__)
+    compare(sys.argv[2])

@@ -1,0 +1,159 @@
+"""RDKit's Murcko scaffolds and Morgan fingerprints, for tagdata's scaffold interop tests.
+
+Modes:
+  scaffolds OURS   OURS: TSV, one line per input molecule that tagdata read:
+                   index, input SMILES, our scaffold SMILES, our generic scaffold SMILES.
+                   For every input RDKit reads too, compares (by InChI, RDKit reading our SMILES)
+                   with MurckoScaffold.GetScaffoldForMol and MakeScaffoldGeneric of RDKit's own
+                   molecule. Prints one line per disagreement (kind, input, ours, RDKit's) and a
+                   last line: SUMMARY followed by key=value fields.
+  features OURS PAIRS
+                   OURS: TSV index, input SMILES, our number of distinct radius-2 features.
+                   PAIRS: TSV i, j, our Tanimoto (2048 bits), indices into OURS' lines.
+                   Compares the feature count with len(GetMorganFingerprint(mol, 2)
+                   .GetNonzeroElements()) and our Tanimoto with RDKit's Morgan radius 2, 2048 bits;
+                   prints disagreements and a SUMMARY line (Pearson correlation).
+"""
+import math
+import sys
+
+from rdkit import Chem, RDLogger
+from rdkit.Chem import rdFingerprintGenerator, DataStructs
+from rdkit.Chem.Scaffolds import MurckoScaffold
+
+RDLogger.DisableLog("rdApp.*")
+
+
+def inchi(mol):
+    if mol is None:
+        return None
+    if mol.GetNumAtoms() == 0:
+        return ""
+    try:
+        return Chem.MolToInchi(mol)
+    except Exception:
+        return None
+
+
+def read_ours(path):
+    rows = []
+    for line in open(path, encoding="utf-8", errors="replace"):
+        f = line.rstrip("\n").split("\t")
+        rows.append(f)
+    return rows
+
+
+def scaffolds(ours_path):
+    n = rdkit_unread = rdkit_failed = generic_rdkit_failed = 0
+    same = same_rt_only = differ = 0
+    gsame = gdiff = 0
+    empty = 0
+    for f in read_ours(ours_path):
+        idx, smi, ours, ours_g = f[0], f[1], f[2], f[3]
+        m = Chem.MolFromSmiles(smi)
+        if m is None:
+            rdkit_unread += 1
+            continue
+        n += 1
+        try:
+            sc = MurckoScaffold.GetScaffoldForMol(m)
+        except Exception:
+            rdkit_failed += 1
+            print(f"RDKIT_FAILED\t{idx}\t{smi}\t{ours}")
+            continue
+        ref = inchi(sc)
+        if ref is None:
+            # RDKit's scaffold has no InChI (RDKit cannot kekulize its own scaffold).
+            rdkit_failed += 1
+            print(f"RDKIT_FAILED\t{idx}\t{smi}\t{ours}\t{Chem.MolToSmiles(sc)}")
+        else:
+            if ref == "":
+                empty += 1
+            mine = inchi(Chem.MolFromSmiles(ours)) if ours else ""
+            if mine == ref:
+                same += 1
+            else:
+                rs = Chem.MolToSmiles(sc)
+                rt = inchi(Chem.MolFromSmiles(rs))
+                if mine is not None and mine == rt:
+                    # RDKit's own scaffold SMILES reads back to the same InChI as ours; its
+                    # molecule object holds stereo that no SMILES (RDKit's either) carries.
+                    same_rt_only += 1
+                    print(f"SAME_AS_RDKIT_SMILES_ONLY\t{idx}\t{smi}\t{ours}\t{rs}\t{ref}\t{mine}")
+                else:
+                    differ += 1
+                    print(f"SCAFFOLD_DIFFERS\t{idx}\t{smi}\t{ours}\t{rs}\t{ref}\t{mine}")
+        # Generic framework.
+        if sc.GetNumAtoms() == 0:
+            g_smiles = ""
+        else:
+            try:
+                g_smiles = Chem.MolToSmiles(MurckoScaffold.MakeScaffoldGeneric(sc))
+            except Exception:
+                generic_rdkit_failed += 1
+                continue
+        if ours_g == g_smiles:
+            gsame += 1
+            continue
+        og = Chem.MolFromSmiles(ours_g) if ours_g else None
+        if og is not None and Chem.MolToSmiles(og) == g_smiles:
+            gsame += 1
+            continue
+        gm = Chem.MolFromSmiles(g_smiles) if g_smiles else Chem.Mol()
+        if (inchi(og) if ours_g else "") == inchi(gm) and inchi(gm) is not None:
+            gsame += 1
+        else:
+            gdiff += 1
+            print(f"GENERIC_DIFFERS\t{idx}\t{smi}\t{ours_g}\t{g_smiles}")
+    print(f"SUMMARY\tcompared={n}\trdkit_unread={rdkit_unread}\trdkit_failed={rdkit_failed}\tsame={same}"
+          f"\tsame_as_rdkit_smiles_only={same_rt_only}\tdiffer={differ}\tempty={empty}"
+          f"\tgeneric_rdkit_failed={generic_rdkit_failed}\tgeneric_same={gsame}\tgeneric_differ={gdiff}")
+
+
+def features(ours_path, pairs_path):
+    gen = rdFingerprintGenerator.GetMorganGenerator(radius=2, fpSize=2048)
+    mols = {}
+    n = same = differ = isotope_differ = 0
+    for f in read_ours(ours_path):
+        idx, smi, count = f[0], f[1], int(f[2])
+        m = Chem.MolFromSmiles(smi)
+        if m is None:
+            continue
+        mols[idx] = m
+        n += 1
+        theirs = len(gen.GetSparseCountFingerprint(m).GetNonzeroElements())
+        if theirs == count:
+            same += 1
+        elif any(a.GetIsotope() for a in m.GetAtoms()):
+            # Our invariants include the mass number (ECFP's); RDKit's default ones do not.
+            isotope_differ += 1
+            print(f"FEATURES_DIFFER_ISOTOPE\t{idx}\t{smi}\t{count}\t{theirs}")
+        else:
+            differ += 1
+            print(f"FEATURES_DIFFER\t{idx}\t{smi}\t{count}\t{theirs}")
+    fps = {}
+    xs, ys = [], []
+    for line in open(pairs_path):
+        i, j, t = line.rstrip("\n").split("\t")
+        if i not in mols or j not in mols:
+            continue
+        for k in (i, j):
+            if k not in fps:
+                fps[k] = gen.GetFingerprint(mols[k])
+        xs.append(float(t))
+        ys.append(DataStructs.TanimotoSimilarity(fps[i], fps[j]))
+    mx, my = sum(xs) / len(xs), sum(ys) / len(ys)
+    sxy = sum((x - mx) * (y - my) for x, y in zip(xs, ys))
+    sxx = sum((x - mx) ** 2 for x in xs)
+    syy = sum((y - my) ** 2 for y in ys)
+    r = sxy / math.sqrt(sxx * syy)
+    mad = sum(abs(x - y) for x, y in zip(xs, ys)) / len(xs)
+    print(f"SUMMARY\tcompared={n}\tsame={same}\tdiffer={differ}\tisotope_differ={isotope_differ}"
+          f"\tpairs={len(xs)}\tpearson={r:.4f}\tmean_abs_diff={mad:.4f}\tmean_ours={mx:.4f}\tmean_rdkit={my:.4f}")
+
+
+if __name__ == "__main__":
+    if sys.argv[1] == "scaffolds":
+        scaffolds(sys.argv[2])
+    elif sys.argv[1] == "features":
+        features(sys.argv[2], sys.argv[3])

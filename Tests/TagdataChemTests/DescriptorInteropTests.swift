@@ -1,0 +1,71 @@
+import Foundation
+import TestSupport
+import Testing
+@testable import TagdataChem
+
+/// Every descriptor checked against RDKit 2026.09.1 (from the test venv) on real molecules: the
+/// shipped SMILES edge-case files and 10,000 ChEMBL SMILES (every fourth line). tagdata computes
+/// its values in-process and writes them to a table; Tests/Interop/rdkit_descriptors.py computes
+/// RDKit's on the same SMILES and lists every disagreement. Each descriptor must agree (1e-6
+/// relative for numbers, exactly for counts and formulas) on at least 99.9% of the molecules.
+@Suite(.enabled(if: TestSupport.python != nil || TestSupport.interopRequired, "needs the interop venv: Scripts/bootstrap"))
+struct DescriptorInteropTests {
+  static let script = TestSupport.root.appendingPathComponent("Tests/Interop/rdkit_descriptors.py").path
+
+  /// The first whitespace-separated token of each line of the edge-case files and of the ChEMBL sample.
+  static func inputSmiles() throws -> [String] {
+    var data = Data()
+    for url in TestSupport.corpusFiles("smiles") where url.pathExtension == "smi" { data.append(try Data(contentsOf: url)) }
+    data.append(UInt8(ascii: "\n"))
+    let chembl = try TestSupport.shell(
+      "gzip -dc '\(TestSupport.corpus("smiles/nextmove_chembl.smi.gz").path)' | awk 'NR % 4 == 1' | head -10000")
+    data.append(Data(chembl.stdout.utf8))
+    var out: [String] = []
+    for line in data.split(separator: UInt8(ascii: "\n")) {
+      let token = line.split(whereSeparator: { $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\t") || $0 == UInt8(ascii: "\r") }).first
+      if let token, let s = String(validating: token, as: UTF8.self) { out.append(s) }
+    }
+    return out
+  }
+
+  @Test func everyDescriptorAgreesWithRDKit() throws {
+    guard let python = TestSupport.python else {
+      Issue.record("TAGDATA_REQUIRE_INTEROP=1 but no venv python (run Scripts/bootstrap)")
+      return
+    }
+    let smiles = try Self.inputSmiles()
+    let descriptors = MoleculeDescriptor.allCases
+    let calculator = DescriptorCalculator(descriptors)
+    var table = "smiles\t" + descriptors.map(\.rawValue).joined(separator: "\t") + "\n"
+    var read = 0
+    let start = Date()
+    for s in smiles {
+      guard let mol = try? Smiles.read(s) else { continue }
+      read += 1
+      table += s + "\t" + calculator.compute(mol).map(\.description).joined(separator: "\t") + "\n"
+    }
+    print("descriptors: \(smiles.count) SMILES, \(read) read, computed in \(String(format: "%.1f", Date().timeIntervalSince(start))) s")
+    #expect(read >= 10_000)
+    let dir = TestSupport.tempDirectory()
+    let ours = dir.appendingPathComponent("ours.tsv")
+    try Data(table.utf8).write(to: ours)
+    let r = try TestSupport.run(python, [Self.script, "compare", ours.path])
+    #expect(r.status == 0, "\(r.stderr)")
+    var summaries = 0
+    for line in r.stdout.split(separator: "\n") {
+      let f = line.split(separator: "\t", omittingEmptySubsequences: false).map(String.init)
+      switch f[0] {
+      case "DIFF": print("disagreement: \(f[1]) \(f[2]): tagdata \(f[3]), RDKit \(f[4])\(f.count > 5 ? " (RDKit QED properties \(f[5]))" : "")")
+      case "SUMMARY":
+        summaries += 1
+        let (agree, n) = (Int(f[2])!, Int(f[3])!)
+        print("\(f[1]): \(agree) of \(n) agree (\(String(format: "%.3f", 100 * Double(agree) / Double(max(n, 1))))%)")
+        #expect(n >= 10_000, "\(f[1]): only \(n) molecules compared")
+        #expect(Double(agree) >= 0.999 * Double(n), "\(f[1]): \(n - agree) of \(n) disagree")
+      case "READ": print("RDKit read \(f[2]) of the \(f[1]) SMILES tagdata read")
+      default: break
+      }
+    }
+    #expect(summaries == descriptors.count)
+  }
+}

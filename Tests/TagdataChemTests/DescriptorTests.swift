@@ -1,0 +1,133 @@
+import Foundation
+import TestSupport
+import Testing
+@testable import TagdataChem
+
+/// Descriptors against RDKit 2026.09.1's values (Tests/Fixtures/descriptor_examples.tsv and
+/// cases checked by hand with RDKit).
+@Suite struct DescriptorTests {
+  /// Rows of the examples table as [column: value].
+  static let examples: [[String: String]] = {
+    let url = TestSupport.root.appendingPathComponent("Tests/Fixtures/descriptor_examples.tsv")
+    let text = (try? String(contentsOf: url, encoding: .utf8)) ?? ""
+    let lines = text.split(separator: "\n").filter { !$0.hasPrefix("#") }
+    guard let header = lines.first?.split(separator: "\t").map(String.init) else { return [] }
+    return lines.dropFirst().map { line in
+      Dictionary(uniqueKeysWithValues: zip(header, line.split(separator: "\t", omittingEmptySubsequences: false).map(String.init)))
+    }
+  }()
+
+  /// `value` equals `expected` as written in the table (rounded there to its decimals).
+  func close(_ value: Double, _ expected: String) -> Bool {
+    let decimals = expected.split(separator: ".").dropFirst().first?.count ?? 0
+    return abs(value - Double(expected)!) <= 0.5 * pow(10, -Double(decimals)) + 1e-9
+  }
+
+  @Test func examplesTableIsThere() {
+    #expect(Self.examples.count >= 12)
+  }
+
+  @Test func weightsFormulaCountsAndTPSAMatchTheExamples() throws {
+    for row in Self.examples {
+      let name = row["name"]!
+      let mol = try Smiles.read(row["smiles"]!)
+      let mw = Descriptors.molecularWeight(mol), exact = Descriptors.exactMolecularWeight(mol)
+      #expect(close(mw, row["MolWt"]!), "\(name) MolWt \(mw)")
+      #expect(close(exact, row["ExactMolWt"]!), "\(name) ExactMolWt \(exact)")
+      #expect(Descriptors.formula(mol) == row["formula"]!, "\(name)")
+      #expect(Descriptors.heavyAtomCount(mol) == Int(row["HeavyAtoms"]!)!, "\(name)")
+      #expect(close(Descriptors.tpsa(mol), row["TPSA"]!), "\(name) TPSA \(Descriptors.tpsa(mol))")
+      #expect(close(Descriptors.tpsa(mol, includeSandP: true), row["TPSA_withSandP"]!), "\(name) TPSA with S, P")
+      #expect(Descriptors.aromaticRingCount(mol) == Int(row["NumAromaticRings"]!)!, "\(name)")
+    }
+  }
+
+  /// Values RDKit 2026.09.1 gives for isotopes, dummies, charges and formulas without carbon.
+  static let weightCases: [(String, String, Double, Double, Double)] = [
+    ("*C", "CH3*", 15.035, 15.023475096, 12.011),
+    ("[1*]C", "CH3*", 15.035, 15.023475096, 12.011),
+    ("[Na+].[Cl-]", "ClNa", 58.443, 57.95862196, 58.443),
+    ("[2H]O[2H]", "H2O", 20.027203556, 20.023118176, 15.999),
+    ("Cl[Hs]", "ClHs", 304.453, 304.10291268, 304.453),
+    ("[Ds]C", "CH3Ds", 296.035, 296.185535096, 293.011),
+    ("N", "H3N", 17.031, 17.026549096, 14.007),
+    ("[13CH4]", "CH4", 17.03535484, 17.034654967999998, 13.00335484),
+    ("[999C]", "C", 999.0, 999.0, 999.0),
+    ("[5C]", "C", 5.0, 5.0, 5.0),
+    ("[0C]", "C", 12.011, 12.0, 12.011),
+    ("[100*]", "*", 0.0, 0.0, 0.0),
+    ("[4H]", "H", 4.02781, 4.02781, 0.0),
+    ("[2H+]", "H+", 2.014101778, 2.0135531980900003, 0.0),
+    ("[13C-]", "C-", 13.00335484, 13.00390341991, 13.00335484),
+    ("O=S(=O)(O)O", "H2O4S", 98.07899999999998, 97.96737954400001, 96.06299999999999),
+    ("[H][H]", "H2", 2.016, 2.015650064, 0.0),
+    ("[Sn]", "Sn", 118.711, 119.9021947, 118.711),
+  ]
+
+  @Test(arguments: weightCases)
+  func weightsAndFormula(_ smiles: String, _ formula: String, _ mw: Double, _ exact: Double, _ heavy: Double) throws {
+    let mol = try Smiles.read(smiles)
+    #expect(Descriptors.formula(mol) == formula)
+    #expect(abs(Descriptors.molecularWeight(mol) - mw) <= 1e-9 * max(1, mw))
+    #expect(abs(Descriptors.exactMolecularWeight(mol) - exact) <= 1e-9 * max(1, exact))
+    #expect(abs(Descriptors.heavyAtomMolecularWeight(mol) - heavy) <= 1e-9 * max(1, heavy))
+  }
+
+  /// RDKit counts a carbon as sp3 by its four connections, not by its hybridization flag.
+  static let csp3Cases: [(String, Double)] = [
+    ("[CH2]CC", 2.0 / 3), ("[CH2-]CC", 2.0 / 3), ("[CH3-]", 0.0), ("[C]", 0.0), ("C[C@SP1](F)(Cl)Br", 1.0),
+    ("C[CH+]C=C", 0.25), ("c1ccccc1C", 1.0 / 7), ("O", 0.0), ("C", 1.0),
+  ]
+
+  @Test(arguments: csp3Cases)
+  func fractionCSP3(_ smiles: String, _ expected: Double) throws {
+    #expect(abs(Descriptors.fractionCSP3(try Smiles.read(smiles)) - expected) < 1e-12)
+  }
+
+  static let ringCases: [(String, Int, Int, Int, Int, Int, Int)] = [
+    // SMILES, rings, aromatic, aliphatic, saturated, NHOH, NO
+    ("c1ccc2ccccc2c1", 2, 2, 0, 0, 0, 0),
+    ("C1CCC2CCCCC2C1", 2, 0, 2, 2, 0, 0),
+    ("O=C1CCCCN1", 1, 0, 1, 1, 1, 2),
+    ("c1ccccc1C1CC1N", 2, 1, 1, 1, 2, 1),
+    ("[NH4+]", 0, 0, 0, 0, 4, 1),
+    ("[2H]OC", 0, 0, 0, 0, 1, 1),
+  ]
+
+  @Test(arguments: ringCases)
+  func ringAndNOCounts(_ smiles: String, _ rings: Int, _ aromatic: Int, _ aliphatic: Int, _ saturated: Int, _ nhoh: Int, _ no: Int) throws {
+    let mol = try Smiles.read(smiles)
+    #expect(Descriptors.ringCount(mol) == rings)
+    #expect(Descriptors.aromaticRingCount(mol) == aromatic)
+    #expect(Descriptors.aliphaticRingCount(mol) == aliphatic)
+    #expect(Descriptors.saturatedRingCount(mol) == saturated)
+    #expect(Descriptors.nhohCount(mol) == nhoh)
+    #expect(Descriptors.noCount(mol) == no)
+  }
+
+  @Test func explicitHydrogensComeAfterTheHeavyAtoms() throws {
+    let mol = try Smiles.read("C1CC1O")
+    let h = mol.addingExplicitHydrogens()
+    #expect(h.atoms.count == 4 + 6)
+    #expect(h.atoms.prefix(4).map(\.element) == [6, 6, 6, 8])
+    #expect(h.atoms.allSatisfy { $0.hydrogens == 0 })
+    #expect(h.atoms.dropFirst(4).allSatisfy { $0.element == 1 })
+    #expect(h.ringBonds == mol.ringBonds && h.ringAtoms == mol.ringAtoms)
+    #expect(h.bonds.prefix(mol.bonds.count).elementsEqual(mol.bonds))
+    for i in 4..<h.atoms.count { #expect(h.degree(i) == 1) }
+    #expect(h.degree(3) == 2 && h.degree(0) == 4)
+    // Weights and formula do not change.
+    #expect(Descriptors.formula(h) == Descriptors.formula(mol))
+    #expect(abs(Descriptors.molecularWeight(h) - Descriptors.molecularWeight(mol)) < 1e-9)
+    #expect(Descriptors.tpsa(h) == Descriptors.tpsa(mol))
+    #expect(Descriptors.nhohCount(h) == Descriptors.nhohCount(mol))
+  }
+
+  @Test func calculatorNamesAndValues() throws {
+    #expect(Set(MoleculeDescriptor.allCases.map(\.rawValue)).count == MoleculeDescriptor.allCases.count)
+    let mol = try Smiles.read("CC(=O)Oc1ccccc1C(=O)O")
+    let values = DescriptorCalculator([.formula, .heavyAtoms, .tpsa]).compute(mol)
+    #expect(values == [.text("C9H8O4"), .count(13), .number(Descriptors.tpsa(mol))])
+    #expect(values.map(\.description) == ["C9H8O4", "13", "63.60000000000001"])
+  }
+}

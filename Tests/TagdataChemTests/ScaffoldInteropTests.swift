@@ -1,0 +1,115 @@
+import Foundation
+import TestSupport
+import Testing
+@testable import TagdataChem
+
+/// Murcko scaffolds and circular fingerprints checked against RDKit (from the test venv) on the
+/// shipped SMILES corpora: every SMILES edge-case file and 10,000 ChEMBL SMILES (every fourth).
+/// Ours are computed in process; Tests/Interop/rdkit_scaffolds.py compares and lists every
+/// disagreement with its input.
+@Suite(.enabled(if: TestSupport.python != nil || TestSupport.interopRequired, "needs the interop venv: Scripts/bootstrap"))
+struct ScaffoldInteropTests {
+  static let script = TestSupport.root.appendingPathComponent("Tests/Interop/rdkit_scaffolds.py").path
+
+  /// The input SMILES: the edge-case files, then the ChEMBL sample (first field of each line).
+  static func inputs() throws -> [String] {
+    var out: [String] = []
+    var files = TestSupport.corpusFiles("smiles").filter { $0.pathExtension == "smi" }
+    files.sort { $0.path < $1.path }
+    for url in files { out += try RDKitInteropTests.lines(url).map(Self.firstField) }
+    let dir = TestSupport.tempDirectory()
+    let chembl = dir.appendingPathComponent("chembl.smi")
+    try TestSupport.shell("gzip -dc '\(TestSupport.corpus("smiles/nextmove_chembl.smi.gz").path)' | awk 'NR % 4 == 1' | head -10000 > '\(chembl.path)'")
+    let sample = try RDKitInteropTests.lines(chembl).map(Self.firstField)
+    #expect(sample.count == 10_000)
+    return (out + sample).filter { !$0.isEmpty }
+  }
+
+  static func firstField(_ line: String) -> String {
+    String(line.split(whereSeparator: { $0 == " " || $0 == "\t" }).first ?? "")
+  }
+
+  static func summary(_ stdout: String) -> [String: String] {
+    guard let line = stdout.split(separator: "\n").last(where: { $0.hasPrefix("SUMMARY\t") }) else { return [:] }
+    var out: [String: String] = [:]
+    for field in line.split(separator: "\t").dropFirst() {
+      let kv = field.split(separator: "=", maxSplits: 1)
+      if kv.count == 2 { out[String(kv[0])] = String(kv[1]) }
+    }
+    return out
+  }
+
+  @Test func scaffoldsAreRDKitsMurckoScaffolds() throws {
+    guard let python = TestSupport.python else {
+      Issue.record("TAGDATA_REQUIRE_INTEROP=1 but no venv python (run Scripts/bootstrap)")
+      return
+    }
+    let smiles = try Self.inputs()
+    var tsv = ""
+    var read = 0, withRing = 0
+    for (k, s) in smiles.enumerated() {
+      guard let mol = try? Smiles.read(s) else { continue }
+      read += 1
+      let scaffold = Scaffold.murcko(mol)
+      if !scaffold.atoms.isEmpty { withRing += 1 }
+      let text = SmilesWriter().write(scaffold)
+      let generic = SmilesWriter().write(Scaffold.generic(scaffold))
+      tsv += "\(k)\t\(s)\t\(text)\t\(generic)\n"
+    }
+    let file = TestSupport.tempDirectory().appendingPathComponent("scaffolds.tsv")
+    try Data(tsv.utf8).write(to: file)
+    let r = try TestSupport.run(python, [Self.script, "scaffolds", file.path])
+    #expect(r.status == 0, "\(r.stderr)")
+    let s = Self.summary(r.stdout)
+    let disagreements = r.stdout.split(separator: "\n").filter { $0.hasPrefix("SCAFFOLD_DIFFERS") || $0.hasPrefix("GENERIC_DIFFERS") }
+    for line in r.stdout.split(separator: "\n") where !line.hasPrefix("SUMMARY") { print(line) }
+    print("scaffolds: \(smiles.count) SMILES, \(read) read by tagdata (\(withRing) with a ring); RDKit: \(s)")
+    let compared = Int(s["compared"] ?? "") ?? 0
+    #expect(compared > 12_000)
+    // Every molecule: the same scaffold by InChI as RDKit's molecule, or (where RDKit's molecule
+    // holds stereo that RDKit's own SMILES of it drops) the same as RDKit's SMILES.
+    #expect(s["differ"] == "0", "\(disagreements.prefix(20).joined(separator: "\n"))")
+    #expect(s["generic_differ"] == "0", "\(disagreements.prefix(20).joined(separator: "\n"))")
+    #expect((Int(s["same"] ?? "") ?? 0) > compared - 50)
+    #expect((Int(s["empty"] ?? "") ?? 0) > 100)
+  }
+
+  @Test func featureCountsAndTanimotoAgreeWithMorgan() throws {
+    guard let python = TestSupport.python else {
+      Issue.record("TAGDATA_REQUIRE_INTEROP=1 but no venv python (run Scripts/bootstrap)")
+      return
+    }
+    let smiles = try Self.inputs()
+    var tsv = ""
+    var fps: [(Int, Fingerprint)] = []
+    for (k, s) in smiles.enumerated() {
+      guard let mol = try? Smiles.read(s) else { continue }
+      let features = Fingerprint.features(mol)
+      tsv += "\(k)\t\(s)\t\(features.count)\n"
+      fps.append((k, Fingerprint(features: features)))
+    }
+    // 20,000 pairs drawn with a fixed generator.
+    var state: UInt64 = 0x2545_F491_4F6C_DD1D
+    func next() -> Int {
+      state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+      return Int(truncatingIfNeeded: state >> 33)
+    }
+    var pairs = ""
+    for _ in 0..<20_000 {
+      let (i, a) = fps[next() % fps.count], (j, b) = fps[next() % fps.count]
+      pairs += "\(i)\t\(j)\t\(Fingerprint.tanimoto(a, b))\n"
+    }
+    let dir = TestSupport.tempDirectory()
+    let file = dir.appendingPathComponent("features.tsv"), pairFile = dir.appendingPathComponent("pairs.tsv")
+    try Data(tsv.utf8).write(to: file)
+    try Data(pairs.utf8).write(to: pairFile)
+    let r = try TestSupport.run(python, [Self.script, "features", file.path, pairFile.path])
+    #expect(r.status == 0, "\(r.stderr)")
+    for line in r.stdout.split(separator: "\n") where !line.hasPrefix("SUMMARY") { print(line) }
+    let s = Self.summary(r.stdout)
+    print("fingerprints: \(fps.count) molecules read by tagdata; RDKit: \(s)")
+    #expect((Int(s["compared"] ?? "") ?? 0) > 12_000)
+    #expect(s["differ"] == "0", "feature counts differ from RDKit's Morgan radius 2 (see the lines above)")
+    #expect((Double(s["pearson"] ?? "") ?? 0) > 0.95)
+  }
+}
