@@ -42,6 +42,7 @@ let package = Package(
     .target(name: "TagdataCatalog", dependencies: ["CSQLite3"]),
     .target(
       name: "TagdataIngest", dependencies: ["TagdataIO", "TagdataBio", "TagdataChem", "TagdataSources", "TagdataCatalog"]),
+    .target(name: "TagdataLabels", dependencies: ["TagdataChem", "TagdataBio", "TagdataCatalog"]),
     .target(name: "TagdataShards"),
     .target(name: "TagdataTokenizer"),
     .target(name: "TagdataTasks", dependencies: ["TagdataIO", "TagdataSources", "TagdataShards", "TagdataTokenizer"]),
@@ -51,8 +52,8 @@ let package = Package(
     .executableTarget(
       name: "tagdata",
       dependencies: [
-        "TagdataIO", "TagdataBio", "TagdataChem", "TagdataSources", "TagdataCatalog", "TagdataIngest", "TagdataTasks",
-        "TagdataTrain",
+        "TagdataIO", "TagdataBio", "TagdataChem", "TagdataSources", "TagdataCatalog", "TagdataIngest", "TagdataLabels",
+        "TagdataTasks", "TagdataTrain",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]),
 
@@ -68,5 +69,6 @@ let package = Package(
       name: "TagdataTrainTests",
       dependencies: ["TagdataTrain", "TagdataShards", "TagdataTokenizer", "TagdataTasks", "TagdataIO", "TestSupport"]),
     .testTarget(name: "TagdataCatalogTests", dependencies: ["TagdataCatalog", "TestSupport"]),
+    .testTarget(name: "TagdataLabelsTests", dependencies: ["TagdataLabels", "TagdataCatalog", "TagdataChem", "TestSupport"]),
   ]
 )

@@ -258,14 +258,15 @@ final class DigestBox: @unchecked Sendable {
 public let tagdataVersion = "0.1.0"
 
 /// Time and path helpers (no Foundation needed).
-enum Clock {
+public enum Clock {
   static func seconds() -> Double {
     var ts = timespec()
     clock_gettime(CLOCK_MONOTONIC, &ts)
     return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
   }
 
-  static func isoNow() -> String {
+  /// The time now in UTC, ISO 8601 to the second (how runs are stamped).
+  public static func isoNow() -> String {
     var t = time(nil)
     var tmv = tm()
     gmtime_r(&t, &tmv)
