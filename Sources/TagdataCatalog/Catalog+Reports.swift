@@ -136,6 +136,15 @@ extension Catalog {
         c.pubchem_smiles_canonical, c.pubchem_smiles_error
       FROM compounds c JOIN molecules m ON m.id = c.molecule_id ORDER BY c.cid, m.smiles
       """)
+    // Labels by entity key (a molecule's SMILES, a protein's SHA-256); numbers with 17
+    // significant digits, so that the dump tells apart any two different doubles.
+    try query("""
+      SELECT 'label', l.entity, COALESCE(m.smiles, hex(p.sha256)), l.name, printf('%!.17g', l.value), l.text, l.reason,
+        l.version FROM labels l
+      LEFT JOIN molecules m ON l.entity = 'molecule' AND m.id = l.entity_id
+      LEFT JOIN proteins p ON l.entity = 'protein' AND p.id = l.entity_id
+      ORDER BY l.entity, 3, l.name
+      """)
     if provenance {
       try query("""
         SELECT 'molecule-record', COALESCE(s.content_sha256, 'incomplete'), r.record_no, r.line, r.byte_offset, m.smiles,

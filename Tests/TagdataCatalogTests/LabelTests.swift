@@ -64,3 +64,19 @@ import Testing
     #expect(got == [.missing(reason: "not a number")])
   }
 }
+
+@Suite struct LabelDumpTests {
+  /// Labels appear in the dump by entity key, numbers exactly; a catalog without labels dumps as before.
+  @Test func labelsAreDumpedByKey() throws {
+    let c = try LabelTests.catalog()
+    let before = try c.dump()
+    #expect(!before.contains { $0.hasPrefix("label\t") })
+    let defs = [Catalog.LabelDefinition(name: "x", version: "1")]
+    let first = try #require(try c.pendingLabels(.molecule, defs, after: 0, limit: 1).first)
+    try c.writeLabels(.molecule, id: first.id, [(defs[0], .number(0.1 + 0.2))], run: nil)
+    let after = try c.dump()
+    let labels = after.filter { $0.hasPrefix("label\t") }
+    #expect(labels == ["label\tmolecule\t\(first.input)\tx\t0.30000000000000004\t∅\t∅\t1"])
+    #expect(after.filter { !$0.hasPrefix("label\t") } == before)
+  }
+}
