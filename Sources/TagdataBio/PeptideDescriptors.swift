@@ -18,9 +18,15 @@ extension ProteinAnalysis {
   public static func peptideDescriptors(of sequence: UnsafeBufferPointer<UInt8>, into out: inout [Double])
     throws(ProteinDescriptorError)
   {
+    try peptideDescriptors(of: sequence, rows: ProteinScales.peptideNames.count, into: &out)
+  }
+
+  /// The first `rows` peptides descriptors.
+  static func peptideDescriptors(of sequence: UnsafeBufferPointer<UInt8>, rows: Int, into out: inout [Double])
+    throws(ProteinDescriptorError)
+  {
     let n = sequence.count
     if n == 0 { throw .empty }
-    let rows = ProteinScales.peptideNames.count
     let failed: Int? = withUnsafeTemporaryAllocation(of: Int.self, capacity: 20) { c -> Int? in
       let counts = c.baseAddress!
       counts.initialize(repeating: 0, count: 20)
@@ -36,12 +42,10 @@ extension ProteinAnalysis {
       // Mean of each scale: sum over the 20 residues of count x value, divided by the length.
       let length = Double(n)
       ProteinScales.peptideScales.withUnsafeBufferPointer { scales in
-        var w = [Double](repeating: 0, count: 20)
-        for j in 0..<20 { w[j] = Double(counts[j]) }
         for row in 0..<rows {
           let base = row * 20
           var s = 0.0
-          for j in 0..<20 { s += w[j] * scales[base + j] }
+          for j in 0..<20 { s += Double(counts[j]) * scales[base + j] }
           out.append(s / length)
         }
       }
@@ -77,8 +81,8 @@ extension ProteinAnalysis {
   /// ``tagLLMDescriptorName`` (BLOSUM1). Same acceptance as ``peptideDescriptors(of:into:)``.
   public static func tagLLMDescriptor(of sequence: UnsafeBufferPointer<UInt8>) throws(ProteinDescriptorError) -> Double {
     var out = [Double]()
-    out.reserveCapacity(ProteinScales.peptideNames.count)
-    try peptideDescriptors(of: sequence, into: &out)
+    out.reserveCapacity(1)
+    try peptideDescriptors(of: sequence, rows: 1, into: &out)
     return out[0]
   }
 

@@ -161,26 +161,23 @@ public enum ProteinAnalysis {
   /// that the floating-point result is Biopython's to the last bit).
   struct Scan {
     var present: UInt32 = 0
-    var lowercase = false
     var massSum = 0.0
     var kdSum = 0.0
     var diwvSum = 0.0
   }
 
-  /// One pass: counts per letter into `counts` (26 entries, zeroed by the caller), presence,
-  /// case, and (when `sums`) the sequential sums. Throws on a byte that is not a letter.
+  /// One pass: counts per letter (case folded) into `counts` (26 entries, zeroed by the caller),
+  /// presence, and (when `sums`) the sequential sums. Throws on a byte that is not a letter.
   @inline(__always)
   static func scan(_ s: UnsafeBufferPointer<UInt8>, counts: UnsafeMutablePointer<Int>, sums: Bool) throws(ProteinDescriptorError)
     -> Scan
   {
     var r = Scan()
-    var caseBits: UInt8 = 0
     let fail: Int? = letterClass.withUnsafeBufferPointer { cls -> Int? in
       if !sums {
         for i in 0..<s.count {
           let c = cls[Int(s[i])]
           if c == 0xFF { return i }
-          caseBits |= c
           counts[Int(c & 0x1F)] += 1
         }
         return nil
@@ -193,7 +190,6 @@ public enum ProteinAnalysis {
             for i in 0..<s.count {
               let c = cls[Int(s[i])]
               if c == 0xFF { return i }
-              caseBits |= c
               let l = Int(c & 0x1F)
               counts[l] += 1
               m += mass[l]
@@ -210,14 +206,12 @@ public enum ProteinAnalysis {
       }
     }
     if let fail { throw .invalidCharacter(byte: s[fail], position: fail) }
-    r.lowercase = caseBits & 0x80 != 0
     for l in 0..<26 where counts[l] > 0 { r.present |= 1 << UInt32(l) }
     return r
   }
 
-  /// The error for the first position whose letter is in `bad` (or, with `rejectLowercase`, is
-  /// lower case).
-  static func rejection(_ s: UnsafeBufferPointer<UInt8>, bad: UInt32, rejectLowercase: Bool, descriptor: String)
+  /// The error for the first position whose letter (case folded) is in `bad`.
+  static func rejection(_ s: UnsafeBufferPointer<UInt8>, bad: UInt32, descriptor: String)
     -> ProteinDescriptorError
   {
     for i in 0..<s.count {
@@ -229,7 +223,6 @@ public enum ProteinAnalysis {
           ? .nonstandardResidue(byte: s[i], position: i, descriptor: descriptor)
           : .ambiguousResidue(byte: s[i], position: i, descriptor: descriptor)
       }
-      if rejectLowercase && c & 0x80 != 0 { return .lowercaseResidue(byte: s[i], position: i, descriptor: descriptor) }
     }
     return .empty  // not reached: the scan found the letter
   }
@@ -261,7 +254,7 @@ public enum ProteinAnalysis {
             bad = 0
           }
         }
-        if bad != 0 { return .failure(rejection(sequence, bad: bad, rejectLowercase: false, descriptor: d.rawValue)) }
+        if bad != 0 { return .failure(rejection(sequence, bad: bad, descriptor: d.rawValue)) }
       }
       func count(_ letter: Unicode.Scalar) -> Int { counts[Int(UInt8(ascii: letter) - UInt8(ascii: "A"))] }
       // Biopython's fractions: sum over the letters of (count * 100 / length) / 100.

@@ -99,7 +99,7 @@ def main():
         "bio_values", "bio_agree", "bio_floor", "bio_tool_rejects", "bio_both_reject", "bio_meaningless",
         "pep_sequences", "pep_agree", "pep_tool_rejects", "pep_both_reject", "pep_meaningless",
         "seq_bio_all_accepted", "seq_pep_accepted", "pep_values",
-        "corpus_sequences", "corpus_bio_all_accepted", "corpus_pep_accepted", "corpus_nonstandard")}
+        "corpus_sequences", "corpus_bio_all_accepted", "corpus_pep_accepted", "corpus_nonstandard", "bio_identical", "pep_identical", "pep_floor")}
     for line in rows[1:]:
         if not line:
             continue
@@ -138,6 +138,7 @@ def main():
             v = float(ours)
             if close(v, theirs):
                 stats["bio_agree"] += 1
+                stats["bio_identical"] += v == theirs
                 if not abs(v - theirs) <= 1e-6 * max(abs(v), abs(theirs)):
                     stats["bio_floor"] += 1
             else:
@@ -177,6 +178,8 @@ def main():
         stats["seq_pep_accepted"] += 1
         stats["corpus_pep_accepted"] += corpus
         stats["pep_values"] += len(theirs)
+        stats["pep_identical"] += sum(float(o) == t for o, t in zip(ours_pep, theirs))
+        stats["pep_floor"] += sum(abs(float(o) - t) > 1e-6 * max(abs(float(o)), abs(t)) for o, t in zip(ours_pep, theirs))
         bad = [(k, t, float(o)) for k, t, o in zip(pep_names, theirs, ours_pep) if not close(float(o), t)]
         if bad:
             problems.append(f"{ident} peptides: {len(bad)} values differ, first {bad[0][0]}: peptides {bad[0][1]!r}, tagdata {bad[0][2]!r}: {seq[:80]!r}")

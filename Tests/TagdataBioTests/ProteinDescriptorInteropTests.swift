@@ -118,6 +118,57 @@ struct ProteinDescriptorInteropTests {
     #expect(s["corpus_sequences"] == corpus.count)
   }
 
+  /// Sources/TagdataBio/ProteinScales.swift is what Scripts/generate-protein-scales writes from
+  /// the installed Biopython and peptides.
+  @Test func scaleTablesAreCurrent() throws {
+    guard let python = TestSupport.python else {
+      Issue.record("TAGDATA_REQUIRE_INTEROP=1 but no venv python (run Scripts/bootstrap)")
+      return
+    }
+    let out = TestSupport.tempDirectory().appendingPathComponent("ProteinScales.swift")
+    let generator = TestSupport.root.appendingPathComponent("Scripts/generate-protein-scales").path
+    let run = try TestSupport.run(python, [generator, out.path])
+    #expect(run.status == 0, "\(run.stderr)")
+    let committed = try Data(contentsOf: TestSupport.root.appendingPathComponent("Sources/TagdataBio/ProteinScales.swift"))
+    #expect(try Data(contentsOf: out) == committed, "regenerate with Scripts/generate-protein-scales")
+  }
+
+  /// The checker itself finds a wrong value, a wrong rejection and a wrong acceptance.
+  @Test func checkerReportsDisagreements() throws {
+    guard let python = TestSupport.python else {
+      Issue.record("TAGDATA_REQUIRE_INTEROP=1 but no venv python (run Scripts/bootstrap)")
+      return
+    }
+    func row(_ id: String, _ s: String) throws -> [String] {
+      let bytes = Array(s.utf8)
+      var f = [id, s]
+      for d in ProteinDescriptor.allCases {
+        f.append((try? ProteinAnalysis.descriptors([d], of: bytes)[0]).map(Self.cell) ?? "!ambiguousResidue")
+      }
+      f += try ProteinAnalysis.peptideDescriptors(of: bytes).map(Self.cell)
+      return f
+    }
+    var good = try row("good", "PETER")
+    var wrongValue = try row("wrong value", "PETER")
+    wrongValue[2 + ProteinDescriptor.allCases.firstIndex(of: .pi)!] = "4.54"
+    var wrongReject = try row("wrong rejection", "PETER")
+    wrongReject[2 + ProteinDescriptor.allCases.firstIndex(of: .gravy)!] = "!ambiguousResidue"
+    var wrongPeptide = try row("wrong peptide value", "PETER")
+    wrongPeptide[2 + ProteinDescriptor.allCases.count + 87] = "0.5"
+    good[0] = "good"
+    let header = ["id", "sequence"] + ProteinDescriptor.allCases.map(\.rawValue) + ProteinAnalysis.peptideDescriptorNames
+    let text = [header, good, wrongValue, wrongReject, wrongPeptide].map { $0.joined(separator: "\t") }.joined(separator: "\n") + "\n"
+    let file = TestSupport.tempDirectory().appendingPathComponent("wrong.tsv")
+    try Data(text.utf8).write(to: file)
+    let check = try TestSupport.run(python, [Self.script, file.path])
+    #expect(check.status == 1)
+    let reported = check.stdout.split(separator: "\n").filter { $0.hasPrefix("DISAGREE") }
+    #expect(reported.count == 3, "\(check.stdout)")
+    for id in ["wrong value", "wrong rejection", "wrong peptide value"] {
+      #expect(reported.contains { $0.hasPrefix("DISAGREE \(id) ") }, "\(id) not reported")
+    }
+  }
+
   static func kind(_ e: ProteinDescriptorError) -> String {
     switch e {
     case .empty: return "empty"
