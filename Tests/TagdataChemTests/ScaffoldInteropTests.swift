@@ -68,8 +68,8 @@ struct ScaffoldInteropTests {
     #expect(compared > 12_000)
     // Every molecule: the same scaffold by InChI as RDKit's molecule, or (where RDKit's molecule
     // holds stereo that RDKit's own SMILES of it drops) the same as RDKit's SMILES.
-    #expect(s["differ"] == "0", "\(disagreements.prefix(20).joined(separator: "\n"))")
-    #expect(s["generic_differ"] == "0", "\(disagreements.prefix(20).joined(separator: "\n"))")
+    #expect(s["differ"] == "0", "\(disagreements.count) disagreements (listed above)")
+    #expect(s["generic_differ"] == "0", "\(disagreements.count) disagreements (listed above)")
     #expect((Int(s["same"] ?? "") ?? 0) > compared - 50)
     #expect((Int(s["empty"] ?? "") ?? 0) > 100)
   }
