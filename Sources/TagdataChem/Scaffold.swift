@@ -15,7 +15,7 @@
 /// - Hydrogens: a kept atom that lost a neighbour gets it back as a hydrogen when it is an
 ///   aromatic atom other than carbon (`Cn1cccc1` -> `c1cc[nH]c1`); any other such atom takes the
 ///   hydrogens of its lowest allowed valence (`C[N+]1(C)CCCC1` -> `C1CC[NH2+]C1`, `CP1(=O)CCCC1`
-///   -> `O=[PH]1CCCC1`); an atom without a valence model (a metal) keeps its count.
+///   -> `O=[PH]1CCCC1`); an atom without a valence model (a metal) is left with none.
 /// - Aromaticity is kept as perceived on the whole molecule (cutting side chains does not change
 ///   it in RDKit's model: exocyclic double bonds stay).
 /// - Stereo: a tetrahedral centre that lost a neighbour loses its configuration; the others keep
@@ -210,6 +210,8 @@ public enum Scaffold {
         if a.aromatic { bonds2 = Valence.roundAromatic(bonds2, allowed: allowed) }
         let used = bonds2 + 2 * a.radicals
         if let target = allowed.first(where: { $0 >= used }) { a.hydrogens = (target - used) / 2 } else { a.hydrogens = 0 }
+      } else {
+        a.hydrogens = 0
       }
       out.atoms[i] = a
     }
@@ -244,6 +246,11 @@ public enum Scaffold {
       stereo.append(DoubleBondStereo(bond: nb, reference: (newIndex[refs[0]], newIndex[refs[1]]), trans: trans))
     }
     out.doubleBondStereo = stereo
+    // The lone pair of a three-connected S, Se or P centre goes back to the implicit slot that
+    // stereo perception turns into the lone pair again (it would otherwise be added twice).
+    for i in out.atoms.indices where out.atoms[i].stereoOrder.contains(Stereo.lonePair) {
+      out.atoms[i].stereoOrder = out.atoms[i].stereoOrder.map { $0 == Stereo.lonePair ? -1 : $0 }
+    }
     Rings.perceive(&out)
     // Centres that are no longer centres (two equivalent neighbours now) lose their marks.
     Stereo.perceive(&out)

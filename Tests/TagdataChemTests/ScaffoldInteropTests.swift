@@ -66,12 +66,19 @@ struct ScaffoldInteropTests {
     print("scaffolds: \(smiles.count) SMILES, \(read) read by tagdata (\(withRing) with a ring); RDKit: \(s)")
     let compared = Int(s["compared"] ?? "") ?? 0
     #expect(compared > 12_000)
-    // Every molecule: the same scaffold by InChI as RDKit's molecule, or (where RDKit's molecule
-    // holds stereo that RDKit's own SMILES of it drops) the same as RDKit's SMILES.
+    // Every molecule without a metal: the same scaffold by InChI as RDKit's molecule, or (where
+    // RDKit's molecule holds stereo that RDKit's own SMILES of it drops) the same as RDKit's SMILES.
     #expect(s["differ"] == "0", "\(disagreements.count) disagreements (listed above)")
     #expect(s["generic_differ"] == "0", "\(disagreements.count) disagreements (listed above)")
-    #expect((Int(s["same"] ?? "") ?? 0) > compared - 50)
-    #expect((Int(s["empty"] ?? "") ?? 0) > 100)
+    // Metal complexes (rdkit_inorganic_stereo.smi): the readers already differ on the hydrogens
+    // and radicals of phosphines and hydrides bonded to metals; listed above, bounded here.
+    #expect((Int(s["differ_metal"] ?? "") ?? 99) <= 6)
+    #expect((Int(s["generic_differ_metal"] ?? "") ?? 99) <= 5)
+    // Radicals RDKit's reader gives ([I] with two bonds, phosphines on metals) and ours does not,
+    // which MakeScaffoldGeneric keeps on its carbons.
+    #expect((Int(s["generic_differ_radical"] ?? "") ?? 99) <= 6)
+    #expect((Int(s["same"] ?? "") ?? 0) >= compared - 12)
+    #expect((Int(s["empty"] ?? "") ?? 0) > 500)
   }
 
   @Test func featureCountsAndTanimotoAgreeWithMorgan() throws {
@@ -108,8 +115,16 @@ struct ScaffoldInteropTests {
     for line in r.stdout.split(separator: "\n") where !line.hasPrefix("SUMMARY") { print(line) }
     let s = Self.summary(r.stdout)
     print("fingerprints: \(fps.count) molecules read by tagdata; RDKit: \(s)")
-    #expect((Int(s["compared"] ?? "") ?? 0) > 12_000)
+    let compared = Int(s["compared"] ?? "") ?? 0
+    #expect(compared > 12_000)
+    // Same count of distinct features as RDKit's Morgan radius 2, except where ECFP's invariants
+    // (heavy valence, mass number) tell atoms apart that RDKit's default ones do not, and metal
+    // hydrides (RDKit keeps H atoms of metal stereo centres as atoms).
     #expect(s["differ"] == "0", "feature counts differ from RDKit's Morgan radius 2 (see the lines above)")
+    #expect((Int(s["valence_differ"] ?? "") ?? 99) + (Int(s["isotope_differ"] ?? "") ?? 99) <= 10)
+    #expect((Int(s["metal_differ"] ?? "") ?? 99) <= 5)
+    // RDKit's Morgan algorithm fed ECFP's invariants counts what we count, metals aside.
+    #expect((Int(s["same_with_ecfp_invariants"] ?? "") ?? 0) >= compared - (Int(s["metal_differ"] ?? "") ?? 0))
     #expect((Double(s["pearson"] ?? "") ?? 0) > 0.95)
   }
 }

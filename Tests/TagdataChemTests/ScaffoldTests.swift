@@ -50,6 +50,8 @@ import Testing
     ("C[C@H]1CCC[C@@H](C)C1", "C1CCCCC1"),
     ("F[C@H]1CC[C@@H](c2ccccc2)CC1", "c1ccc(C2CCCCC2)cc1"),
     ("C[C@@]1(O)C[C@H]2CC[C@@H]1C2", "C1C[C@H]2CC[C@@H]1C2"),
+    ("C1CC1C[S@](=O)[C@@H](C1CC1)c1ccccc1", "O=[S@@](CC1CC1)[C@H](c1ccccc1)C1CC1"),
+    ("C[S@](=O)c1ccccc1", "c1ccccc1"),
     ("c1ccccc1/C=C/c1ccccc1", "C(=C/c1ccccc1)\\c1ccccc1"),
     ("C1CC1/N=N/C1CC1", "C1CC1/N=N/C1CC1"),
     // A cut substituent of lower priority: the configuration is restated on the kept one.
@@ -69,6 +71,13 @@ import Testing
   ])
   func scaffoldsAsRDKit(input: String, expected: String) throws {
     #expect(try scaffold(input) == (try canon(expected)), "\(input)")
+  }
+
+  /// An atom without a valence model (a metal) that lost a neighbour is left without hydrogens,
+  /// as RDKit leaves it (its scaffold of `[H][Co]...` has `[Co]`).
+  @Test func metalsThatLostANeighbourKeepNoHydrogens() throws {
+    #expect(try scaffold("Cl[CoH]1c2ccccc2-c2ccccc21") == (try canon("c1ccc2c(c1)-c1ccccc1[Co]2")))
+    #expect(try scaffold("[CoH]1c2ccccc2-c2ccccc21") == (try canon("[CoH]1c2ccccc2-c2ccccc21")))
   }
 
   @Test func moleculesWithoutRingsHaveTheEmptyScaffold() throws {
