@@ -290,7 +290,8 @@ public enum Scaffold {
 /// CIP priority (rule 1a, atomic number, then mass number) of two substituents of one atom,
 /// compared sphere by sphere in the hierarchical digraph: at each sphere the atomic numbers of
 /// the atoms reached (duplicates for double and triple bonds, 1 for each hydrogen), highest
-/// first. Explores at most 8 spheres; a tie there counts as a tie.
+/// first. Explores at most 8 spheres and 4,096 atoms per branch (the cost of one comparison is
+/// bounded whatever the molecule); a tie there counts as a tie.
 enum CIP {
   /// 1 when `x` has priority over `y` seen from `root`, -1 when `y` has, 0 for a tie.
   static func compare(_ mol: Molecule, from root: Int, _ x: Int, _ y: Int) -> Int {
@@ -298,6 +299,7 @@ enum CIP {
     if mol.atoms[x].isotope != mol.atoms[y].isotope { return mol.atoms[x].isotope > mol.atoms[y].isotope ? 1 : -1 }
     var fx = Branch(mol, root: root, start: x), fy = Branch(mol, root: root, start: y)
     for _ in 0..<8 {
+      if fx.seen.count > 4096 || fy.seen.count > 4096 { return 0 }
       let sx = fx.nextSphere(), sy = fy.nextSphere()
       if sx != sy { return sx.lexicographicallyPrecedes(sy) ? -1 : 1 }
       if sx.isEmpty { return 0 }

@@ -1,4 +1,5 @@
 import Foundation
+import TagdataIO
 import TestSupport
 import Testing
 @testable import TagdataChem
@@ -151,5 +152,52 @@ import Testing
     let s2 = Scaffold.murcko(try Smiles.read(comb))
     #expect(s2.atoms.count == 6 + 50_000)
     #expect(Date().timeIntervalSince(start) < 60)
+  }
+
+  /// Mutated real SMILES (random tokens inserted, deleted, replaced): every molecule the reader
+  /// accepts has a scaffold that reads back as the same atoms, whose own scaffold is itself, and
+  /// a fingerprint; nothing crashes. The seed is printed (TAGDATA_FUZZ_SEED replays it).
+  @Test func mutatedInputsHaveValidScaffolds() throws {
+    let seed = TestSupport.fuzzSeed(default: 17)
+    var rng = SplitMix64(seed: seed)
+    let text = try Data(contentsOf: TestSupport.corpus("smiles/rdkit_canonSmiles.smi"))
+    let real = Array(text).split(separator: 0x0A).map { Array($0.prefix { $0 != 0x20 && $0 != 0x09 && $0 != 0x0D }) }.filter { !$0.isEmpty }
+    let tokens: [[UInt8]] = ["<-", "->", "=", "#", "(", ")", "[nH]", "[N+]", "[O-]", "1", "2", ".", "/", "\\", "@", "[C@@H]", "[S@]",
+                             "c", "n", "o", "s", "C", "N", "O", "[Fe]", "[Pt]", "Cl", "[H]", "[13C]", "[C]", "P"].map { Array($0.utf8) }
+    var accepted = 0, withRing = 0, failures: [String] = []
+    for _ in 0..<4_000 {
+      var bytes = real[rng.below(real.count)]
+      for _ in 0..<(1 + rng.below(3)) {
+        let at = rng.below(bytes.count + 1)
+        switch rng.below(3) {
+        case 0: bytes.insert(contentsOf: tokens[rng.below(tokens.count)], at: at)
+        case 1: if at < bytes.count { bytes.remove(at: at) }
+        default: if at < bytes.count { bytes.replaceSubrange(at...at, with: tokens[rng.below(tokens.count)]) }
+        }
+      }
+      guard let m = try? Smiles.read(bytes: bytes) else { continue }
+      accepted += 1
+      let input = String(decoding: bytes, as: UTF8.self)
+      _ = Fingerprint(m)
+      let scaffold = Scaffold.murcko(m)
+      let text = SmilesWriter().write(scaffold)
+      _ = Scaffold.genericMurckoSmiles(m)
+      if text.isEmpty { continue }
+      withRing += 1
+      guard let again = try? Smiles.read(text) else {
+        failures.append("\(input) -> \(text) does not read back")
+        continue
+      }
+      if again.atoms.map(\.element).sorted() != scaffold.atoms.map(\.element).sorted()
+        || again.atoms.map(\.hydrogens).reduce(0, +) != scaffold.atoms.map(\.hydrogens).reduce(0, +)
+      {
+        failures.append("\(input) -> \(text) reads back as other atoms")
+      }
+      let canonicalAgain = SmilesWriter().write(again)
+      if Scaffold.murckoSmiles(again) != canonicalAgain { failures.append("\(input) -> \(text): not its own scaffold") }
+    }
+    print("scaffolds of mutated inputs (seed \(seed)): \(accepted) accepted, \(withRing) with a ring, \(failures.count) failures")
+    #expect(accepted > 400)
+    #expect(failures.isEmpty, "seed \(seed): \(failures.prefix(10).joined(separator: "; "))")
   }
 }
