@@ -15,7 +15,12 @@
 /// - Hydrogens: a kept atom that lost a neighbour gets it back as a hydrogen when it is an
 ///   aromatic atom other than carbon (`Cn1cccc1` -> `c1cc[nH]c1`); any other such atom takes the
 ///   hydrogens of its lowest allowed valence (`C[N+]1(C)CCCC1` -> `C1CC[NH2+]C1`, `CP1(=O)CCCC1`
-///   -> `O=[PH]1CCCC1`); an atom without a valence model (a metal) is left with none.
+///   -> `O=[PH]1CCCC1`; unpaired electrons that RDKit's reader gives a bracket atom of a valence
+///   between two allowed ones count as taken: `N1CC[S@](C)C1` -> `C1C[SH]CN1`); an atom without
+///   a valence model (a metal) is left with none. An exocyclic double-bonded atom that lost its
+///   own substituents keeps the hydrogens written in its brackets (`C1CC(=[S+]C)C1` ->
+///   `[S+]=C1CCC1`), or takes its valence's when it is of the organic subset (`ON=C1CCCCC1` ->
+///   `N=C1CCCCC1`).
 /// - Aromaticity is kept as perceived on the whole molecule (cutting side chains does not change
 ///   it in RDKit's model: exocyclic double bonds stay).
 /// - Stereo: a tetrahedral centre that lost a neighbour loses its configuration; the others keep
@@ -70,7 +75,7 @@ public enum Scaffold {
       if core[b.a] && !core[b.b] { keep[b.b] = true }
       if core[b.b] && !core[b.a] { keep[b.a] = true }
     }
-    return subgraph(mol, keep: keep)
+    return subgraph(mol, keep: keep, core: core)
   }
 
   /// Linker pieces that survive peeling only through dative bonds (which are not ring bonds): a
@@ -180,7 +185,7 @@ public enum Scaffold {
 
   /// The atoms of `mol` flagged in `keep`, with hydrogens, stereo and rings brought up to date
   /// as described in the type's documentation.
-  static func subgraph(_ mol: Molecule, keep: [Bool]) -> Molecule {
+  static func subgraph(_ mol: Molecule, keep: [Bool], core: [Bool]) -> Molecule {
     // Neighbours lost, counted by the bonds that gave the atom valence (a donor losing its dative
     // bond to a metal loses no valence).
     var lost = [Int](repeating: 0, count: mol.atoms.count)
@@ -192,6 +197,14 @@ public enum Scaffold {
     }
     var (out, newIndex) = rebuild(mol, keep: keep)
     for b in out.bonds.indices { out.bonds[b].direction = 0 }
+    // Unpaired electrons of odd-valence bracket atoms, as RDKit counts them (they stay on the
+    // generic framework's carbons, as in RDKit).
+    for old in mol.atoms.indices where keep[old] && mol.atoms[old].radicals == 0 && mol.atoms[old].bracket {
+      let a = mol.atoms[old]
+      if let allowed = Valence.allowed(element: a.element, charge: a.charge) {
+        out.atoms[newIndex[old]].radicals = unpairedElectrons(mol, old, allowed: allowed)
+      }
+    }
     for old in mol.atoms.indices where keep[old] && lost[old] > 0 {
       let i = newIndex[old]
       var a = out.atoms[i]
@@ -199,7 +212,10 @@ public enum Scaffold {
       a.squarePlanar = 0
       a.stereoOrder = []
       a.stereoHSlot = 0
-      if a.aromatic && a.element != 6 {
+      if !core[old] && a.bracket {
+        // An exocyclic double-bonded atom written in brackets keeps its hydrogens as written
+        // (`C1CC(=[S+]C)C1` -> `[S+]=C1CCC1`); one of the organic subset takes its valence's.
+      } else if a.aromatic && a.element != 6 {
         a.hydrogens += lostValence[old]
       } else if let allowed = Valence.allowed(element: a.element, charge: a.charge) {
         var bonds2 = 0
@@ -255,6 +271,18 @@ public enum Scaffold {
     // Centres that are no longer centres (two equivalent neighbours now) lose their marks.
     Stereo.perceive(&out)
     return out
+  }
+
+  /// Unpaired electrons RDKit's reader gives a bracket atom whose valence lies between two allowed
+  /// ones (`[S@]` with three bonds: one, up to valence 4; `[S+]` with valence 4: one, up to 5),
+  /// which tagdata's reader leaves as an odd valence: they stay with the atom when it loses a
+  /// neighbour, and take the place of a hydrogen (`N1CC[S@](C)C1` -> `C1C[SH]CN1`).
+  static func unpairedElectrons(_ mol: Molecule, _ i: Int, allowed: [Int]) -> Int {
+    let a = mol.atoms[i]
+    guard a.bracket, !a.aromatic else { return 0 }
+    let total = Valence.bondHalfValence(mol, i) + 2 * a.hydrogens
+    guard !allowed.contains(total), let next = allowed.first(where: { $0 > total }), total > (allowed.first ?? 0) else { return 0 }
+    return (next - total) / 2
   }
 
   /// The atoms flagged in `keep` and the bonds between them, in their order; atom and bond

@@ -45,6 +45,13 @@ import Testing
     ("CS1(=O)=NCCC1", "O=[SH]1=NCCC1"),
     ("C[S+]1CCCC1", "C1CC[SH+]C1"),
     ("C[C]1CCCC1", "[CH]1CCCC1"),
+    ("N1CC[S@](C1)C", "C1C[SH]CN1"),
+    ("C1=[S+](C=C1)C", "C1=C[SH+]=C1"),
+    ("C[P]1(C)CCCC1", "C1CC[P]C1"),
+    ("C1C(=[S+]C)CCC1", "[S+]=C1CCCC1"),
+    ("C1C(=[SH+]C)CCC1", "[SH+]=C1CCCC1"),
+    ("C1(=[N+]O)CCCC1", "[N+]=C1CCCC1"),
+    ("C1C(=[C]O)CCC1", "[C]=C1CCCC1"),
     ("C[13c]1ccccc1", "c1cc[13cH]cc1"),
     ("[13CH3]c1ccccc1", "c1ccccc1"),
     // Stereo: centres that lost a neighbour lose their configuration.
@@ -100,6 +107,9 @@ import Testing
     ("c1ccccc1/C=C/c1ccccc1", "C1CCC(CCC2CCCCC2)CC1"),
     ("C[C]1CCCC1", "[CH]1CCCC1"),
     ("C[13c]1ccccc1", "C1CCCCC1"),
+    // RDKit's reader gives odd-valence bracket atoms unpaired electrons; its generic carbon keeps them.
+    ("[I]1C2=C(C=CC=C2)C3=C1C=CC=C3", "[CH]1C2CCCCC2C2CCCCC12"),
+    ("N1CC[S@](C1)C", "C1C[CH]CC1"),
   ])
   func genericScaffoldsAsRDKit(input: String, expected: String) throws {
     #expect(try generic(input) == (try canon(expected)), "\(input)")
