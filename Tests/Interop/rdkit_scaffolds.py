@@ -8,7 +8,8 @@ Modes:
                    molecule. Prints one line per disagreement (kind, input, ours, RDKit's) and a
                    last line: SUMMARY followed by key=value fields.
   features OURS PAIRS
-                   OURS: TSV index, input SMILES, our number of distinct radius-2 features.
+                   OURS: TSV index, input SMILES, our number of distinct radius-2 features, and
+                   of radius-3 features.
                    PAIRS: TSV i, j, our Tanimoto (2048 bits), indices into OURS' lines.
                    Compares the feature count with len(GetMorganFingerprint(mol, 2)
                    .GetNonzeroElements()) and our Tanimoto with RDKit's Morgan radius 2, 2048 bits;
@@ -161,7 +162,7 @@ def ecfp_invariants(mol):
 def features(ours_path, pairs_path):
     gen = rdFingerprintGenerator.GetMorganGenerator(radius=2, fpSize=2048)
     mols = {}
-    n = same = differ = isotope_differ = metal_differ = invariant_differ = same_ecfp = 0
+    n = same = differ = isotope_differ = metal_differ = invariant_differ = same_ecfp = same_ecfp3 = 0
     for f in read_ours(ours_path):
         idx, smi, count = f[0], f[1], int(f[2])
         m = Chem.MolFromSmiles(smi)
@@ -175,6 +176,12 @@ def features(ours_path, pairs_path):
         ecfp = len(AllChem.GetMorganFingerprint(m, 2, invariants=ecfp_invariants(m)).GetNonzeroElements())
         if ecfp == count:
             same_ecfp += 1
+        if len(f) > 3:
+            ecfp3 = len(AllChem.GetMorganFingerprint(m, 3, invariants=ecfp_invariants(m)).GetNonzeroElements())
+            if ecfp3 == int(f[3]):
+                same_ecfp3 += 1
+            elif not has_metal(m):
+                print(f"FEATURES_RADIUS3_DIFFER\t{idx}\t{smi}\t{f[3]}\t{ecfp3}")
         if theirs == count:
             same += 1
         elif has_metal(m):
@@ -210,6 +217,7 @@ def features(ours_path, pairs_path):
     mad = sum(abs(x - y) for x, y in zip(xs, ys)) / len(xs)
     print(f"SUMMARY\tcompared={n}\tsame={same}\tdiffer={differ}\tisotope_differ={isotope_differ}\tmetal_differ={metal_differ}"
           f"\tvalence_differ={invariant_differ}\tsame_with_ecfp_invariants={same_ecfp}"
+          f"\tsame_radius3_with_ecfp_invariants={same_ecfp3}"
           f"\tpairs={len(xs)}\tpearson={r:.4f}\tmean_abs_diff={mad:.4f}\tmean_ours={mx:.4f}\tmean_rdkit={my:.4f}")
 
 

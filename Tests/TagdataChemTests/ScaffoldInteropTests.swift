@@ -92,7 +92,7 @@ struct ScaffoldInteropTests {
     for (k, s) in smiles.enumerated() {
       guard let mol = try? Smiles.read(s) else { continue }
       let features = Fingerprint.features(mol)
-      tsv += "\(k)\t\(s)\t\(features.count)\n"
+      tsv += "\(k)\t\(s)\t\(features.count)\t\(Fingerprint.features(mol, radius: 3).count)\n"
       fps.append((k, Fingerprint(features: features)))
     }
     // 20,000 pairs drawn with a fixed generator.
@@ -125,6 +125,12 @@ struct ScaffoldInteropTests {
     #expect((Int(s["metal_differ"] ?? "") ?? 99) <= 5)
     // RDKit's Morgan algorithm fed ECFP's invariants counts what we count, metals aside.
     #expect((Int(s["same_with_ecfp_invariants"] ?? "") ?? 0) >= compared - (Int(s["metal_differ"] ?? "") ?? 0))
+    // Radius 3 (the general path that lists environments): RDKit fed ECFP's invariants agrees but
+    // for a few molecules (2 of 12,810) where two atoms reach the same bond set in one iteration
+    // with different identifiers: both keep the lower identifier, and which one is lower depends
+    // on the hash function; when the other one also occurs elsewhere the counts differ by one
+    // (checked by keeping the higher one instead: RDKit's count comes out).
+    #expect((Int(s["same_radius3_with_ecfp_invariants"] ?? "") ?? 0) >= compared - (Int(s["metal_differ"] ?? "") ?? 0) - 5)
     #expect((Double(s["pearson"] ?? "") ?? 0) > 0.95)
   }
 }
