@@ -35,7 +35,18 @@
 /// aromatic, no charge, isotope or chirality; every bond single, no double-bond configuration;
 /// hydrogens filled up to valence 4 (radicals kept, as RDKit keeps them).
 ///
-/// Linear in the size of the molecule: the side chains are peeled leaf by leaf with a queue.
+/// Agreement (the scaffold interop test, RDKit reading our SMILES, compared by InChI with RDKit's
+/// own scaffold of the same input): 12,810 molecules (the shipped SMILES edge cases and 10,000
+/// ChEMBL), every one without a metal the same, scaffold and generic framework; all 47,464 ChEMBL
+/// of the corpus and 6,000 randomly mutated SMILES checked once too, the same. Of the metal
+/// complexes one differs on purpose: RDKit gives an aromatic `n` that lost its dative bond to a
+/// metal a hydrogen (phenanthroline becomes a dihydrophenanthroline; for a pyridine RDKit then
+/// cannot kekulize its own scaffold); a donor loses no valence with a dative bond, so the
+/// heteroaromatic stays as it was.
+///
+/// Input: a sanitized molecule (``Smiles/read(_:limits:)``), whose ring bonds are perceived.
+/// Time linear in the size of the molecule (n log n for the stereo check of the result): the
+/// side chains are peeled leaf by leaf with a queue, no recursion.
 public enum Scaffold {
   /// The Bemis–Murcko scaffold; the empty molecule when `mol` has no ring.
   public static func murcko(_ mol: Molecule) -> Molecule {

@@ -128,6 +128,9 @@ import Testing
       star.addBond(hub, star.addAtom(c), .single)
     }
     #expect(Fingerprint.features(star).count == 4)
+    #expect(Fingerprint.features(star, radius: 3).count == 4)
+    // Radius 3 lists environments: linear for a chain (each environment has at most 6 bonds).
+    #expect(Fingerprint.features(chain, radius: 3).count == 11)
     #expect(Date().timeIntervalSince(start) < 30)
   }
 }
