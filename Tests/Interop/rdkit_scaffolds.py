@@ -68,7 +68,7 @@ def read_ours(path):
 
 def scaffolds(ours_path):
     n = rdkit_unread = rdkit_failed = generic_rdkit_failed = 0
-    same = same_rt_only = differ = 0
+    same = same_rt_only = differ = same_smiles = 0
     gsame = gdiff = 0
     differ_metal = gdiff_metal = gdiff_radical = 0
     empty = 0
@@ -93,7 +93,14 @@ def scaffolds(ours_path):
         else:
             if ref == "":
                 empty += 1
-            mine = inchi(Chem.MolFromSmiles(ours)) if ours else ""
+            om = Chem.MolFromSmiles(ours) if ours else Chem.Mol()
+            mine = inchi(om) if ours else ""
+            if om is not None and Chem.MolToSmiles(om) == Chem.MolToSmiles(sc):
+                same_smiles += 1
+            elif mine == ref:
+                # Same InChI, another RDKit string: aromatic flags RDKit kept from the whole
+                # molecule (it does not perceive the scaffold anew), or stereo InChI leaves out.
+                print(f"SAME_INCHI_OTHER_RDKIT_SMILES\t{idx}\t{smi}\t{Chem.MolToSmiles(om)}\t{Chem.MolToSmiles(sc)}")
             if mine == ref:
                 same += 1
             else:
@@ -141,7 +148,7 @@ def scaffolds(ours_path):
             gdiff += 1
             print(f"GENERIC_DIFFERS\t{idx}\t{smi}\t{ours_g}\t{g_smiles}")
     print(f"SUMMARY\tcompared={n}\trdkit_unread={rdkit_unread}\trdkit_failed={rdkit_failed}\tsame={same}"
-          f"\tsame_as_rdkit_smiles_only={same_rt_only}\tdiffer={differ}\tdiffer_metal={differ_metal}\tempty={empty}"
+          f"\tsame_rdkit_canonical_smiles={same_smiles}\tsame_as_rdkit_smiles_only={same_rt_only}\tdiffer={differ}\tdiffer_metal={differ_metal}\tempty={empty}"
           f"\tgeneric_rdkit_failed={generic_rdkit_failed}\tgeneric_same={gsame}\tgeneric_differ={gdiff}"
           f"\tgeneric_differ_metal={gdiff_metal}\tgeneric_differ_radical={gdiff_radical}")
 
