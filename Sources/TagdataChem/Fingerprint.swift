@@ -30,12 +30,27 @@
 /// neighbours less those counted twice (the atom's own bonds and the bonds between two of its
 /// neighbours, found by triangle listing with the lower-degree end), so both cost time linear in
 /// the molecule (times its arboricity, a small constant for molecules, 1 for a star). Larger radii
-/// list each environment's bonds: time is the sum of the environment sizes.
+/// list each environment's bonds: time is the sum of the environment sizes, linear for molecules
+/// of bounded degree (a terminal atom's set is its neighbour's of the iteration before and is
+/// never listed), but quadratic for a hub bonded to many non-terminal atoms.
 ///
-/// Agreement with RDKit (`GetMorganFingerprint(mol, 2)`, default invariants; checked by the
-/// fingerprint interop test): the same number of distinct features, except where the invariants
-/// differ by definition: RDKit's default invariants leave out the mass number (so `C[13CH3]` has
-/// 2 features there and 3 here) and the heavy valence.
+/// Agreement with RDKit 2026.09 (the fingerprint interop test: 12,810 molecules, the shipped
+/// SMILES edge cases and 10,000 ChEMBL; all 47,464 ChEMBL of the corpus checked once too):
+/// - RDKit's Morgan algorithm fed these invariants (`GetMorganFingerprint(mol, 2, invariants=)`)
+///   has the same number of distinct features on every molecule but 5 metal complexes, where the
+///   readers differ (RDKit keeps the H atoms of metal stereo centres as atoms).
+/// - With RDKit's default invariants (`GetMorganFingerprint(mol, 2)`): the same number on all
+///   but 11 of 12,810 (0 of the 10,000 ChEMBL); the rest differ by definition: ECFP's heavy
+///   valence tells apart atoms RDKit's invariants (atomic number, degree, hydrogens, charge, ring
+///   membership) do not (the two S of `CSC(C)=S=O`, a radical `[N]` among `N=`), ECFP's mass
+///   number tells `[2H]` from a hydrogen count and `[13CH3]` from `CH3` (`C[13CH3]` has 2
+///   features in RDKit, 3 here), and the 5 metal complexes.
+/// - Tanimoto over 20,000 random pairs against RDKit's Morgan radius 2, 2048 bits: Pearson 0.967.
+/// - Radius 3: the same count as RDKit fed these invariants but for about 1 molecule in 6,000,
+///   where two atoms reach the same bond set in the same iteration with different identifiers;
+///   both keep the lower identifier, which one that is depends on the hash, and when the other
+///   also occurs elsewhere the count differs by one.
+
 public struct Fingerprint: Sendable, Equatable, Hashable {
   /// The bits, 64 per word, bit `i` in word `i / 64` at position `i % 64`.
   public var words: [UInt64]
@@ -125,6 +140,9 @@ public struct Fingerprint: Sendable, Equatable, Hashable {
         }
         next[a] = h.value
         if mol.adjacency[a].isEmpty { continue }
+        // A terminal atom's set at k >= 2 is its neighbour's set at k - 1, already seen: never a
+        // feature (and not listed: a star's leaves would each list every bond).
+        if k >= 2 && mol.adjacency[a].count == 1 { continue }
         round.append((sets.key(of: a, radius: k), next[a]))
       }
       // Lowest identifier first among atoms of the same bond set.

@@ -66,12 +66,19 @@ struct ScaffoldInteropTests {
     print("scaffolds: \(smiles.count) SMILES, \(read) read by tagdata (\(withRing) with a ring); RDKit: \(s)")
     let compared = Int(s["compared"] ?? "") ?? 0
     #expect(compared > 12_000)
-    // Every molecule: the same scaffold by InChI as RDKit's molecule, or (where RDKit's molecule
-    // holds stereo that RDKit's own SMILES of it drops) the same as RDKit's SMILES.
-    #expect(s["differ"] == "0", "\(disagreements.prefix(20).joined(separator: "\n"))")
-    #expect(s["generic_differ"] == "0", "\(disagreements.prefix(20).joined(separator: "\n"))")
-    #expect((Int(s["same"] ?? "") ?? 0) > compared - 50)
-    #expect((Int(s["empty"] ?? "") ?? 0) > 100)
+    // Every molecule without a metal: the same scaffold by InChI as RDKit's molecule, or (where
+    // RDKit's molecule holds stereo that RDKit's own SMILES of it drops) the same as RDKit's SMILES.
+    #expect(s["differ"] == "0", "\(disagreements.count) disagreements (listed above)")
+    #expect(s["generic_differ"] == "0", "\(disagreements.count) disagreements (listed above)")
+    // Metal complexes (rdkit_inorganic_stereo.smi): one differs on purpose. RDKit gives an
+    // aromatic n that lost its dative bond to the metal a hydrogen (1,10-phenanthroline on Re
+    // becomes a dihydrophenanthroline; three more scaffolds it cannot kekulize, RDKIT_FAILED);
+    // a donor loses no valence with a dative bond, so ours keeps the plain heteroaromatic.
+    #expect((Int(s["differ_metal"] ?? "") ?? 99) <= 1)
+    #expect(s["generic_differ_metal"] == "0")
+    #expect(s["generic_differ_radical"] == "0")
+    #expect((Int(s["same"] ?? "") ?? 0) >= compared - 4)
+    #expect((Int(s["empty"] ?? "") ?? 0) > 500)
   }
 
   @Test func featureCountsAndTanimotoAgreeWithMorgan() throws {
@@ -85,7 +92,7 @@ struct ScaffoldInteropTests {
     for (k, s) in smiles.enumerated() {
       guard let mol = try? Smiles.read(s) else { continue }
       let features = Fingerprint.features(mol)
-      tsv += "\(k)\t\(s)\t\(features.count)\n"
+      tsv += "\(k)\t\(s)\t\(features.count)\t\(Fingerprint.features(mol, radius: 3).count)\n"
       fps.append((k, Fingerprint(features: features)))
     }
     // 20,000 pairs drawn with a fixed generator.
@@ -108,8 +115,22 @@ struct ScaffoldInteropTests {
     for line in r.stdout.split(separator: "\n") where !line.hasPrefix("SUMMARY") { print(line) }
     let s = Self.summary(r.stdout)
     print("fingerprints: \(fps.count) molecules read by tagdata; RDKit: \(s)")
-    #expect((Int(s["compared"] ?? "") ?? 0) > 12_000)
+    let compared = Int(s["compared"] ?? "") ?? 0
+    #expect(compared > 12_000)
+    // Same count of distinct features as RDKit's Morgan radius 2, except where ECFP's invariants
+    // (heavy valence, mass number) tell atoms apart that RDKit's default ones do not, and metal
+    // hydrides (RDKit keeps H atoms of metal stereo centres as atoms).
     #expect(s["differ"] == "0", "feature counts differ from RDKit's Morgan radius 2 (see the lines above)")
+    #expect((Int(s["valence_differ"] ?? "") ?? 99) + (Int(s["isotope_differ"] ?? "") ?? 99) <= 10)
+    #expect((Int(s["metal_differ"] ?? "") ?? 99) <= 5)
+    // RDKit's Morgan algorithm fed ECFP's invariants counts what we count, metals aside.
+    #expect((Int(s["same_with_ecfp_invariants"] ?? "") ?? 0) >= compared - (Int(s["metal_differ"] ?? "") ?? 0))
+    // Radius 3 (the general path that lists environments): RDKit fed ECFP's invariants agrees but
+    // for a few molecules (2 of 12,810) where two atoms reach the same bond set in one iteration
+    // with different identifiers: both keep the lower identifier, and which one is lower depends
+    // on the hash function; when the other one also occurs elsewhere the counts differ by one
+    // (checked by keeping the higher one instead: RDKit's count comes out).
+    #expect((Int(s["same_radius3_with_ecfp_invariants"] ?? "") ?? 0) >= compared - (Int(s["metal_differ"] ?? "") ?? 0) - 5)
     #expect((Double(s["pearson"] ?? "") ?? 0) > 0.95)
   }
 }
