@@ -87,7 +87,17 @@ enum Stereo {
         return Set(others).count == others.count
       }
     }
-    return false
+    // A fusion atom (cis/trans-decalin): the two tied neighbours lie in different rings through
+    // the centre, each ring holding another stereo centre, and the other neighbours differ.
+    let order = mol.atoms[i].stereoOrder
+    let keys = order.map { $0 < 0 ? -1 : ranks[$0] }
+    var tied: [Int] = []
+    for (k, key) in keys.enumerated() where keys.filter({ $0 == key }).count > 1 { tied.append(order[k]) }
+    guard tied.count == 2, tied.allSatisfy({ $0 >= 0 }) else { return false }
+    func inStereoRing(_ n: Int) -> Bool {
+      rings.contains { ring in ring.contains(n) && ring.contains { $0 != i && mol.atoms[$0].chirality != .none } }
+    }
+    return inStereoRing(tied[0]) && inStereoRing(tied[1])
   }
 
   /// The first substituent of `end` (other than across `double`) whose bond carries `/` or `\`,

@@ -309,3 +309,19 @@ enum Shuffle {
     #expect(Date().timeIntervalSince(started) < Double(iterations) / 100_000 * 240)
   }
 }
+
+/// Ring-fusion centres (cis/trans-decalin): the two fusion atoms' tied ring neighbours lie in
+/// different rings, each holding the other centre; the configuration is real and kept, as RDKit
+/// keeps it.
+@Suite struct FusedRingStereoTests {
+  @Test func cisAndTransDecalinKeepTheirConfigurations() throws {
+    let cis = try Smiles.canonical("[C@@H]12CCCC[C@@H]1CCCC2")
+    let trans = try Smiles.canonical("[C@@H]12CCCC[C@H]1CCCC2")
+    #expect(cis.filter { $0 == "@" }.count >= 2 && trans.filter { $0 == "@" }.count >= 2, "\(cis) \(trans)")
+    #expect(cis != trans)
+    #expect(try Smiles.canonical(cis) == cis && Smiles.canonical(trans) == trans)
+    // Written from another atom, the same molecules.
+    #expect(try Smiles.canonical("C1CC[C@H]2CCCC[C@@H]2C1") == trans)
+    #expect(try Smiles.canonical("C1CC[C@H]2CCCC[C@H]2C1") == cis)
+  }
+}
