@@ -27,13 +27,22 @@ struct MoleculeBatch: PipelineBatch {
 /// on worker threads (``ParallelMoleculeSource``), in file order, and written by the writer
 /// thread.
 final class MoleculePipeline: RecordPipeline, @unchecked Sendable {
-  private let source: ParallelMoleculeSource
+  private let source: ParallelPreparation<MoleculeEvent, MoleculeItem>
   private let writer: MoleculeWriter
   private let quarantine: QuarantineWriter
   @exclusivity(unchecked) private var moleculesBefore = 0
 
   init(reader: MoleculeReader, workers: Int, limits: MoleculeLimits, writer: MoleculeWriter, quarantine: QuarantineWriter) {
-    source = ParallelMoleculeSource(reader: reader, workers: workers, limits: limits)
+    source = ParallelPreparation(next: { try reader.next() }, workers: workers) {
+      let preparer = MoleculePreparer(limits: limits)
+      return { event in
+        switch event {
+        case let .record(r): return preparer.prepare(r)
+        case let .malformed(m):
+          return .quarantine(Quarantined(location: m.location, line: m.line, reason: m.reason, excerpt: m.excerpt))
+        }
+      }
+    }
     self.writer = writer
     self.quarantine = quarantine
   }
@@ -89,6 +98,14 @@ final class MoleculePreparer {
 
   init(limits: MoleculeLimits) { self.limits = limits }
 
+  /// The catalog row of a molecule: canonical isomeric SMILES (the key), canonical SMILES
+  /// without stereo and isotopes, formula, heavy atoms.
+  func row(_ mol: Molecule) -> MoleculeRow {
+    let smiles = isomericWriter.write(mol)
+    return MoleculeRow(smiles: smiles, connectivitySmiles: mol.hasStereoOrIsotopes ? plainWriter.write(mol) : smiles,
+                       formula: mol.formula, heavyAtoms: mol.atoms.reduce(0) { $0 + ($1.element == 1 ? 0 : 1) })
+  }
+
   /// Reads a molecule record's structure, canonicalizes it, and canonicalizes PubChem's own
   /// isomeric SMILES for comparison. Unreadable structures are quarantined with the reason and
   /// the line it points to.
@@ -120,9 +137,8 @@ final class MoleculePreparer {
       }
     }
     guard !mol.atoms.isEmpty else { return reject("the structure has no atoms") }
-    let smiles = isomericWriter.write(mol)
-    let row = MoleculeRow(smiles: smiles, connectivitySmiles: mol.hasStereoOrIsotopes ? plainWriter.write(mol) : smiles,
-                          formula: mol.formula, heavyAtoms: mol.atoms.reduce(0) { $0 + ($1.element == 1 ? 0 : 1) })
+    let row = self.row(mol)
+    let smiles = row.smiles
     var compound: CompoundRow?
     if let cid = r.cid {
       var c = CompoundRow(cid: cid)
@@ -146,61 +162,4 @@ final class MoleculePreparer {
     }
     return .prepared(PreparedMolecule(location: loc, molecule: row, compound: compound, title: r.title))
   }
-}
-
-/// Reads molecule records on the calling thread and prepares them on worker threads, handing
-/// the results back in file order. A read error is thrown after every record read before it
-/// has been handed back.
-final class ParallelMoleculeSource {
-  private let reader: MoleculeReader
-  private let pool: OrderedPool<[MoleculeEvent], [MoleculeItem]>
-  @exclusivity(unchecked) private var ready: [MoleculeItem] = []
-  @exclusivity(unchecked) private var readyIndex = 0
-  @exclusivity(unchecked) private var finished = false
-  @exclusivity(unchecked) private var readError: Error?
-  static let chunk = 16
-
-  init(reader: MoleculeReader, workers: Int, limits: MoleculeLimits) {
-    self.reader = reader
-    pool = OrderedPool(workers: workers) {
-      let preparer = MoleculePreparer(limits: limits)
-      return { events in
-        events.map { event in
-          switch event {
-          case let .record(r): return preparer.prepare(r)
-          case let .malformed(m):
-            return .quarantine(Quarantined(location: m.location, line: m.line, reason: m.reason, excerpt: m.excerpt))
-          }
-        }
-      }
-    }
-  }
-
-  func next() throws -> MoleculeItem? {
-    while readyIndex == ready.count {
-      while !finished && pool.inFlight < pool.depth {
-        var events: [MoleculeEvent] = []
-        do {
-          while events.count < Self.chunk, let e = try reader.next() { events.append(e) }
-        } catch {
-          readError = error
-        }
-        if events.count < Self.chunk { finished = true }
-        if !events.isEmpty { pool.submit(events) }
-      }
-      guard let results = pool.next() else {
-        if let e = readError {
-          readError = nil
-          throw e
-        }
-        return nil
-      }
-      ready = results
-      readyIndex = 0
-    }
-    defer { readyIndex += 1 }
-    return ready[readyIndex]
-  }
-
-  func close() { pool.close() }
 }
