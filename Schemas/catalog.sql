@@ -216,3 +216,70 @@ CREATE TABLE labels(
   CHECK ((value IS NOT NULL) + (text IS NOT NULL) + (reason IS NOT NULL) = 1),
   PRIMARY KEY (entity, name, entity_id)) WITHOUT ROWID;
 CREATE INDEX labels_by_entity ON labels(entity, entity_id);
+
+-- Version 6: binding measurements (BindingDB).
+--
+-- targets.key             SHA-256 over the chains' protein SHA-256 digests, sorted: the same set of
+--                         chains is the same target whichever order a row lists them in.
+-- target_chains           the chains of a target (ordinal in key order), each a canonical protein.
+-- binding_records         provenance of each BindingDB row (source, record number, line, byte
+--                         offset), its ligand (molecules.id) and target, BindingDB's identifiers
+--                         (reactant set, monomer), PubChem CID, ChEMBL id, InChIKey, names, the
+--                         chains' UniProt ids as written (JSON array of [accession, entry name,
+--                         name]) and the publication (curation source, DOI, PMID, patent,
+--                         institution, PubChem AID).
+-- measurements            one per measured kind of a row: Ki, IC50, Kd, EC50 (nM), kon (M-1 s-1),
+--                         koff (s-1), pH, temp (C); relation (= < > <= >= ~: censored values are
+--                         bounds), value, the cell as written; a cell that cannot be read keeps
+--                         its text and the error, with no relation and no value.
+
+CREATE TABLE targets(
+  id INTEGER PRIMARY KEY,
+  key BLOB NOT NULL UNIQUE,
+  chains INTEGER NOT NULL);
+CREATE TABLE target_chains(
+  target_id INTEGER NOT NULL REFERENCES targets(id),
+  ordinal INTEGER NOT NULL,
+  protein_id INTEGER NOT NULL REFERENCES proteins(id),
+  PRIMARY KEY (target_id, ordinal)) WITHOUT ROWID;
+CREATE INDEX target_chains_by_protein ON target_chains(protein_id);
+CREATE TABLE binding_records(
+  source_id INTEGER NOT NULL REFERENCES sources(id),
+  record_no INTEGER NOT NULL,
+  line INTEGER NOT NULL,
+  byte_offset INTEGER NOT NULL,
+  molecule_id INTEGER NOT NULL REFERENCES molecules(id),
+  target_id INTEGER NOT NULL REFERENCES targets(id),
+  reactant_set_id INTEGER,
+  monomer_id INTEGER,
+  pubchem_cid INTEGER,
+  chembl_id TEXT,
+  inchikey TEXT,
+  ligand_name TEXT,
+  target_name TEXT,
+  organism TEXT,
+  chains TEXT,
+  curation TEXT,
+  doi TEXT,
+  pmid INTEGER,
+  patent TEXT,
+  institution TEXT,
+  pubchem_aid INTEGER,
+  run_id INTEGER NOT NULL REFERENCES runs(id),
+  PRIMARY KEY (source_id, record_no)) WITHOUT ROWID;
+CREATE INDEX binding_records_by_pair ON binding_records(molecule_id, target_id);
+CREATE TABLE measurements(
+  source_id INTEGER NOT NULL,
+  record_no INTEGER NOT NULL,
+  kind TEXT NOT NULL CHECK (kind IN ('Ki', 'IC50', 'Kd', 'EC50', 'kon', 'koff', 'pH', 'temp')),
+  molecule_id INTEGER NOT NULL REFERENCES molecules(id),
+  target_id INTEGER NOT NULL REFERENCES targets(id),
+  relation TEXT CHECK (relation IN ('=', '<', '>', '<=', '>=', '~')),
+  value REAL,
+  text TEXT NOT NULL,
+  error TEXT,
+  CHECK ((value IS NULL) = (error IS NOT NULL) AND (value IS NULL) = (relation IS NULL)),
+  PRIMARY KEY (source_id, record_no, kind),
+  FOREIGN KEY (source_id, record_no) REFERENCES binding_records(source_id, record_no)) WITHOUT ROWID;
+CREATE INDEX measurements_by_pair ON measurements(molecule_id, target_id, kind);
+

@@ -139,13 +139,31 @@ extension Catalog {
     // Labels by entity key (a molecule's SMILES, a protein's SHA-256); numbers with 17
     // significant digits, so that the dump tells apart any two different doubles.
     try query("""
-      SELECT 'label', l.entity, COALESCE(m.smiles, hex(p.sha256)), l.name, printf('%!.17g', l.value), l.text, l.reason,
+      SELECT 'label', l.entity, COALESCE(m.smiles, hex(p.sha256)), l.name, CASE WHEN l.value IS NULL THEN NULL ELSE printf('%!.17g', l.value) END, l.text, l.reason,
         l.version FROM labels l
       LEFT JOIN molecules m ON l.entity = 'molecule' AND m.id = l.entity_id
       LEFT JOIN proteins p ON l.entity = 'protein' AND p.id = l.entity_id
       ORDER BY l.entity, 3, l.name
       """)
+    // Targets by key, with their chains' sequence digests in order.
+    try query("""
+      SELECT 'target', hex(t.key), t.chains, group_concat(hex(p.sha256), ',') FROM targets t
+      JOIN (SELECT c.target_id, c.protein_id FROM target_chains c ORDER BY c.target_id, c.ordinal) c ON c.target_id = t.id
+      JOIN proteins p ON p.id = c.protein_id GROUP BY t.id ORDER BY t.key
+      """)
     if provenance {
+      try query("""
+        SELECT 'binding-record', COALESCE(s.content_sha256, 'incomplete'), r.record_no, r.line, r.byte_offset, m.smiles,
+          hex(t.key), r.reactant_set_id, r.monomer_id, r.pubchem_cid, r.chembl_id, r.inchikey, r.ligand_name,
+          r.target_name, r.organism, r.chains, r.curation, r.doi, r.pmid, r.patent, r.institution, r.pubchem_aid
+        FROM binding_records r JOIN sources s ON s.id = r.source_id JOIN molecules m ON m.id = r.molecule_id
+        JOIN targets t ON t.id = r.target_id ORDER BY 2, r.record_no
+        """)
+      try query("""
+        SELECT 'measurement', COALESCE(s.content_sha256, 'incomplete'), x.record_no, x.kind, x.relation,
+          CASE WHEN x.value IS NULL THEN NULL ELSE printf('%!.17g', x.value) END, x.text, x.error
+        FROM measurements x JOIN sources s ON s.id = x.source_id ORDER BY 2, x.record_no, x.kind
+        """)
       try query("""
         SELECT 'molecule-record', COALESCE(s.content_sha256, 'incomplete'), r.record_no, r.line, r.byte_offset, m.smiles,
           c.cid, r.title FROM molecule_records r JOIN sources s ON s.id = r.source_id JOIN molecules m ON m.id = r.molecule_id

@@ -34,10 +34,16 @@ import CSQLite3
 /// Schema version 4 keeps the checksum an entry declared; version 5 adds `labels`: computed
 /// descriptors of molecules and proteins (a number, a text, or no value and the reason), each
 /// with the version of the definition that computed it.
+///
+/// Schema version 6 adds binding measurements: `targets` (a set of protein chains, keyed by the
+/// SHA-256 of its chains' sequence digests in sorted order), `target_chains`, `binding_records`
+/// (provenance of each BindingDB row, with its identifiers and publication) and `measurements`
+/// (one per measured kind of a row: relation, value in the kind's unit, the cell as written; a
+/// cell that could not be read keeps its text and the error instead of a value).
 public final class Catalog {
   /// The connection. Package code (tests) may query it; callers outside use the catalog's API.
   package let db: Database
-  public static let schemaVersion: Int64 = 5
+  public static let schemaVersion: Int64 = 6
 
   /// Opens or creates a catalog and brings its schema up to date.
   ///
@@ -285,6 +291,58 @@ public final class Catalog {
       CHECK ((value IS NOT NULL) + (text IS NOT NULL) + (reason IS NOT NULL) = 1),
       PRIMARY KEY (entity, name, entity_id)) WITHOUT ROWID;
     CREATE INDEX labels_by_entity ON labels(entity, entity_id);
+    """,    // Binding measurements (BindingDB): targets as sets of protein chains, one provenance row
+    // per BindingDB row, one measurement row per measured kind of the row.
+    """
+    CREATE TABLE targets(
+      id INTEGER PRIMARY KEY,
+      key BLOB NOT NULL UNIQUE,
+      chains INTEGER NOT NULL);
+    CREATE TABLE target_chains(
+      target_id INTEGER NOT NULL REFERENCES targets(id),
+      ordinal INTEGER NOT NULL,
+      protein_id INTEGER NOT NULL REFERENCES proteins(id),
+      PRIMARY KEY (target_id, ordinal)) WITHOUT ROWID;
+    CREATE INDEX target_chains_by_protein ON target_chains(protein_id);
+    CREATE TABLE binding_records(
+      source_id INTEGER NOT NULL REFERENCES sources(id),
+      record_no INTEGER NOT NULL,
+      line INTEGER NOT NULL,
+      byte_offset INTEGER NOT NULL,
+      molecule_id INTEGER NOT NULL REFERENCES molecules(id),
+      target_id INTEGER NOT NULL REFERENCES targets(id),
+      reactant_set_id INTEGER,
+      monomer_id INTEGER,
+      pubchem_cid INTEGER,
+      chembl_id TEXT,
+      inchikey TEXT,
+      ligand_name TEXT,
+      target_name TEXT,
+      organism TEXT,
+      chains TEXT,
+      curation TEXT,
+      doi TEXT,
+      pmid INTEGER,
+      patent TEXT,
+      institution TEXT,
+      pubchem_aid INTEGER,
+      run_id INTEGER NOT NULL REFERENCES runs(id),
+      PRIMARY KEY (source_id, record_no)) WITHOUT ROWID;
+    CREATE INDEX binding_records_by_pair ON binding_records(molecule_id, target_id);
+    CREATE TABLE measurements(
+      source_id INTEGER NOT NULL,
+      record_no INTEGER NOT NULL,
+      kind TEXT NOT NULL CHECK (kind IN ('Ki', 'IC50', 'Kd', 'EC50', 'kon', 'koff', 'pH', 'temp')),
+      molecule_id INTEGER NOT NULL REFERENCES molecules(id),
+      target_id INTEGER NOT NULL REFERENCES targets(id),
+      relation TEXT CHECK (relation IN ('=', '<', '>', '<=', '>=', '~')),
+      value REAL,
+      text TEXT NOT NULL,
+      error TEXT,
+      CHECK ((value IS NULL) = (error IS NOT NULL) AND (value IS NULL) = (relation IS NULL)),
+      PRIMARY KEY (source_id, record_no, kind),
+      FOREIGN KEY (source_id, record_no) REFERENCES binding_records(source_id, record_no)) WITHOUT ROWID;
+    CREATE INDEX measurements_by_pair ON measurements(molecule_id, target_id, kind);
     """,
   ]
 
