@@ -41,6 +41,9 @@ public struct BindingDBHeader: Sendable {
   var measurements: [(kind: MeasurementKind, column: Int)] = []
   var chains: [Chain] = []
 
+  /// The most chain groups a header is read with; columns of later groups are not used.
+  public static let maxChainGroups = 10_000
+
   /// How many chain groups the header has: chains 1...n each with a sequence column.
   public var chainGroups: Int {
     var n = 0
@@ -139,8 +142,9 @@ public struct BindingDBHeader: Sendable {
           k = (occurrences[name] ?? 0) + 1
           occurrences[name] = k
         }
-        // A chain can only be named by a number the header could hold.
-        guard k >= 1, k <= names.count else { continue }
+        // A chain can only be named by a number the header could hold (and at most 10,000: the
+        // releases seen have 13 groups or so).
+        guard k >= 1, k <= min(names.count, Self.maxChainGroups) else { continue }
         while chains.count < k { chains.append(Chain()) }
         if chains[k - 1][field] == nil { chains[k - 1][field] = column }
       } else if let field = Self.fixedColumns[name], index == nil {
@@ -405,7 +409,8 @@ public final class BindingDBReader {
       ids += Self.list(text(g[.trSecondary]))
       ids += Self.list(text(g[.trAlternative]))
       var others: [String] = []
-      for id in ids where id != chain.accession && !others.contains(id) { others.append(id) }
+      var seen: Set<String> = chain.accession.map { [$0] } ?? []
+      for id in ids where seen.insert(id).inserted { others.append(id) }
       chain.otherAccessions = others
       chain.entryName = text(g[.spEntry]) ?? text(g[.trEntry])
       chain.name = text(g[.spName]) ?? text(g[.trName])
