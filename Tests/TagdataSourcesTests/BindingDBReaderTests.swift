@@ -534,6 +534,22 @@ enum BindingDBLayouts {
     #expect(Self.malformed(events).first?.line == 3)
   }
 
+  /// A cell of 100,000 ids and a header of 60,000 chain columns are read in linear time.
+  @Test func hugeIdListsAndHeadersStayLinear() throws {
+    let header = L.header2022m5(groups: 1)
+    let count = "Number of Protein Chains in Target (>1 implies a multichain complex)"
+    let ids = (0..<100_000).map { "Q\($0)" }.joined(separator: ",")
+    var chain = L.chain("MKTAYIAKQR", sp: "P12345", secondary: ids)
+    chain["UniProt (SwissProt) Alternative ID(s) of Target Chain"] = ids
+    let start = Date()
+    let events = try Self.events(Self.file(header, [L.row(header, ["Ligand SMILES": "C", count: "1"], chains: [chain])]))
+    #expect(Self.records(events).first?.chains.first?.otherAccessions.count == 100_000)
+    let wide = L.fixed2015 + [String](repeating: "PDB ID(s) of Target Chain", count: 60_000) + L.group
+    let reader = try BindingDBReader(source: MemorySource(Array((wide.joined(separator: "\t") + "\n").utf8), name: "t.tsv"))
+    #expect(reader.header.chainGroups == 1)
+    #expect(Date().timeIntervalSince(start) < 20)
+  }
+
   // MARK: Fuzz
 
   /// Mutations of real sample rows never crash or hang, and every row comes out as a record or
