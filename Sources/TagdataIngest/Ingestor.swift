@@ -65,7 +65,7 @@ public struct IngestProgress: Sendable {
   public var seconds: Double
 }
 
-/// Reads protein and molecule files into a catalog: detect the container and format, read
+/// Reads protein, molecule and binding-measurement files into a catalog: detect the container and format, read
 /// records, check them (declared lengths and CRC64s of proteins; connection tables and SMILES of
 /// molecules), canonicalize, write rows, provenance and quarantine in batches, and checkpoint
 /// after every batch so that an interrupted run resumes where the last committed batch ended.
@@ -77,6 +77,7 @@ public final class Ingestor {
   public let options: IngestOptions
   private let writer: ProteinWriter
   private let moleculeWriter: MoleculeWriter
+  private let bindingWriter: BindingWriter
   private let quarantine: QuarantineWriter
   private let canonicalizer: ProteinCanonicalizer
   private let run: Int64
@@ -88,6 +89,7 @@ public final class Ingestor {
     self.options = options
     writer = try ProteinWriter(catalog: catalog)
     moleculeWriter = try MoleculeWriter(catalog: catalog)
+    bindingWriter = try BindingWriter(catalog: catalog)
     quarantine = try QuarantineWriter(catalog: catalog)
     canonicalizer = ProteinCanonicalizer(ambiguity: options.ambiguity)
     // Batch buffers, SQLite's page cache and decompression buffers come and go by the megabyte.
@@ -161,6 +163,13 @@ public final class Ingestor {
         let limits = MoleculeLimits(maxAtoms: options.maxAtoms, maxBytes: options.maxRecordBytes)
         let pipeline = MoleculePipeline(reader: try reader(), workers: options.workers, limits: limits,
                                         writer: moleculeWriter, quarantine: quarantine)
+        defer { pipeline.close() }
+        try pump.run(pipeline, source: state.id, file: file, prefetch: prefetch, totalBytes: opened.file.size, report: &report)
+      case let .measurements(reader):
+        let limits = MoleculeLimits(maxAtoms: options.maxAtoms, maxBytes: options.maxRecordBytes)
+        let pipeline = BindingPipeline(reader: try reader(), workers: options.workers, limits: limits,
+                                       canonicalizer: canonicalizer, molecules: moleculeWriter, proteins: writer,
+                                       bindings: bindingWriter, quarantine: quarantine)
         defer { pipeline.close() }
         try pump.run(pipeline, source: state.id, file: file, prefetch: prefetch, totalBytes: opened.file.size, report: &report)
       }

@@ -119,9 +119,13 @@ struct Ingest: ParsableCommand {
     case .failed where r.format == nil:
       return "\(r.path): not read\n  error: \(r.error ?? "")"
     case .complete, .failed:
-      let isMolecules = MoleculeFormat(rawValue: r.format ?? "") != nil
+      let kind = r.format.flatMap(InputFormat.init(rawValue:))?.kind
       var s = "\(r.path): \(r.records) records stored, \(r.quarantined) quarantined, "
-        + (isMolecules ? "\(r.newMolecules) new molecules" : "\(r.newProteins) new proteins")
+      switch kind {
+      case .molecule?: s += "\(r.newMolecules) new molecules"
+      case .measurement?: s += "\(r.newMolecules) new molecules, \(r.newProteins) new proteins"
+      default: s += "\(r.newProteins) new proteins"
+      }
       if let f = r.format { s += " [\(f)\(r.compression.map { $0 == "none" ? "" : ", \($0)" } ?? "")]" }
       if r.resumedAfter > 0 { s += " (resumed after \(r.resumedAfter) records)" }
       s += " in \(format(r.seconds, 2)) s"

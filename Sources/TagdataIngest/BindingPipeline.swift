@@ -1,0 +1,226 @@
+import TagdataBio
+import TagdataCatalog
+import TagdataChem
+import TagdataIO
+import TagdataSources
+
+/// A BindingDB row on its way to the catalog (prepared on worker threads as it is read).
+enum BindingItem: Sendable {
+  case prepared(PreparedBinding)
+  case quarantine(Quarantined)
+
+  var location: RecordLocation {
+    switch self {
+    case let .prepared(b): return b.location
+    case let .quarantine(q): return q.location
+    }
+  }
+}
+
+/// A protein chain in canonical form, with the digests the catalog keys it by.
+struct PreparedChain: Sendable {
+  var sequence: [UInt8]
+  var sha256: [UInt8]
+  var crc64: [UInt8]
+}
+
+/// A BindingDB row read and canonicalized: ligand row, chains (sorted by digest: the target's
+/// key does not depend on the order a row lists them in), provenance and measurements.
+struct PreparedBinding: Sendable {
+  var location: RecordLocation
+  var ligand: MoleculeRow
+  var chains: [PreparedChain]
+  var targetKey: [UInt8]
+  var row: BindingRow
+  var measurements: [MeasurementRow]
+}
+
+struct BindingBatch: PipelineBatch {
+  var items: [BindingItem] = []
+  var count: Int { items.count }
+  mutating func moveLast(to other: inout BindingBatch) { other.items.append(items.removeLast()) }
+  mutating func removeAll() { items.removeAll(keepingCapacity: true) }
+}
+
+/// BindingDB rows from a ``BindingDBReader`` into the catalog: ligands and chains are
+/// canonicalized on worker threads, in file order, and written by the writer thread into the same
+/// molecule and protein rows as every other source, with the row's target, provenance and
+/// measurements. A row whose ligand or a chain cannot be read is quarantined; a measurement cell
+/// that cannot be read is kept with its error, and the rest of its row is used.
+final class BindingPipeline: RecordPipeline, @unchecked Sendable {
+  private let source: ParallelPreparation<BindingEvent, BindingItem>
+  private let molecules: MoleculeWriter
+  private let proteins: ProteinWriter
+  private let bindings: BindingWriter
+  private let quarantine: QuarantineWriter
+  @exclusivity(unchecked) private var moleculesBefore = 0
+  @exclusivity(unchecked) private var proteinsBefore = 0
+
+  init(reader: BindingDBReader, workers: Int, limits: MoleculeLimits, canonicalizer: ProteinCanonicalizer,
+       molecules: MoleculeWriter, proteins: ProteinWriter, bindings: BindingWriter, quarantine: QuarantineWriter)
+  {
+    source = ParallelPreparation(next: { try reader.next() }, workers: workers) {
+      let preparer = BindingPreparer(limits: limits, canonicalizer: canonicalizer)
+      return { preparer.prepare($0) }
+    }
+    self.molecules = molecules
+    self.proteins = proteins
+    self.bindings = bindings
+    self.quarantine = quarantine
+  }
+
+  func close() { source.close() }
+
+  func read(into batch: inout BindingBatch) throws -> ReadRecord? {
+    guard let item = try source.next() else { return nil }
+    batch.items.append(item)
+    if case .quarantine = item { return ReadRecord(location: item.location, quarantined: true) }
+    return ReadRecord(location: item.location, quarantined: false)
+  }
+
+  func write(_ batch: inout BindingBatch, source: Int64, run: Int64, current: inout RecordLocation?) throws -> Int {
+    for item in batch.items {
+      current = item.location
+      switch item {
+      case let .prepared(b): try write(b, source: source, run: run)
+      case let .quarantine(q): try quarantine.write(q, source: source, run: run)
+      }
+    }
+    try proteins.flush()
+    return 0
+  }
+
+  func writerStarted() {
+    moleculesBefore = molecules.newMolecules
+    proteinsBefore = proteins.newProteins
+  }
+
+  func writerFinished(_ report: inout FileReport) {
+    report.newMolecules = molecules.newMolecules - moleculesBefore
+    report.newProteins = proteins.newProteins - proteinsBefore
+  }
+
+  private func write(_ b: PreparedBinding, source: Int64, run: Int64) throws {
+    let molecule = try molecules.molecule(b.ligand)
+    var chainIDs: [Int64] = []
+    chainIDs.reserveCapacity(b.chains.count)
+    for c in b.chains {
+      let id = try c.sha256.withUnsafeBufferPointer { sha in
+        try c.crc64.withUnsafeBufferPointer { crc in
+          try c.sequence.withUnsafeBufferPointer { seq in try proteins.protein(sha256: sha, crc64: crc, sequence: seq) }
+        }
+      }
+      chainIDs.append(id)
+    }
+    let target = try bindings.target(key: b.targetKey, proteins: chainIDs)
+    let loc = b.location
+    try bindings.record(source: source, recordNo: loc.index, line: loc.line, offset: loc.offset, molecule: molecule,
+                        target: target, b.row, run: run)
+    for m in b.measurements {
+      try bindings.measurement(source: source, recordNo: loc.index, molecule: molecule, target: target, m)
+    }
+  }
+}
+
+/// Reads a BindingDB row's ligand and chains into canonical rows. Not thread-safe: one per thread.
+final class BindingPreparer {
+  private let molecules: MoleculePreparer
+  private let limits: MoleculeLimits
+  private let canonicalizer: ProteinCanonicalizer
+
+  init(limits: MoleculeLimits, canonicalizer: ProteinCanonicalizer) {
+    molecules = MoleculePreparer(limits: limits)
+    self.limits = limits
+    self.canonicalizer = canonicalizer
+  }
+
+  func prepare(_ event: BindingEvent) -> BindingItem {
+    switch event {
+    case let .malformed(m):
+      return .quarantine(Quarantined(location: m.location, line: m.line, reason: m.reason, excerpt: m.excerpt))
+    case let .record(r):
+      return prepare(r)
+    }
+  }
+
+  func prepare(_ r: BindingRecord) -> BindingItem {
+    let loc = r.location
+    let name = r.reactantSetID.map { "reactant set \($0)" } ?? r.monomerID.map { "monomer \($0)" } ?? ""
+    func reject(_ reason: String) -> BindingItem {
+      .quarantine(Quarantined(location: loc, line: loc.line, reason: reason, excerpt: name))
+    }
+    let mol: Molecule
+    do {
+      mol = try Smiles.read(bytes: r.ligandSMILES, limits: limits)
+    } catch {
+      return reject("ligand SMILES '\(String(decoding: r.ligandSMILES.prefix(80), as: UTF8.self))': \(error)")
+    }
+    guard !mol.atoms.isEmpty else { return reject("the ligand has no atoms") }
+    guard !r.chains.isEmpty else { return reject("the target has no chain") }
+    var chains: [PreparedChain] = []
+    for (k, chain) in r.chains.enumerated() {
+      let canonical: [UInt8]
+      switch chain.sequence.withUnsafeBufferPointer({ canonicalizer.canonicalize($0) }) {
+      case let .success(s): canonical = s
+      case let .failure(e): return reject("chain \(k + 1) sequence: \(e)")
+      }
+      var crc: [UInt8] = []
+      CRC64.appendHex(CRC64.checksum(canonical), to: &crc)
+      chains.append(PreparedChain(sequence: canonical, sha256: SequenceDigest.sha256(canonical), crc64: crc))
+    }
+    chains.sort { $0.sha256.lexicographicallyPrecedes($1.sha256) }
+    var row = BindingRow()
+    row.reactantSetID = r.reactantSetID
+    row.monomerID = r.monomerID
+    row.pubchemCID = r.pubchemCID
+    row.chemblID = r.chemblID
+    row.inchikey = r.inchiKey
+    row.ligandName = r.ligandName
+    row.targetName = r.targetName
+    row.organism = r.organism
+    row.chains = Self.chainsJSON(r.chains)
+    row.curation = r.curation
+    row.doi = r.doi
+    row.pmid = r.pmid
+    row.patent = r.patent
+    row.institution = r.institution
+    row.pubchemAID = r.pubchemAID
+    var measurements = r.measurements.map {
+      MeasurementRow(kind: $0.kind.rawValue, relation: $0.relation.rawValue, value: $0.value, text: $0.text, error: nil)
+    }
+    measurements += r.badMeasurements.map {
+      MeasurementRow(kind: $0.kind.rawValue, relation: nil, value: nil, text: $0.text, error: $0.reason)
+    }
+    return .prepared(PreparedBinding(location: loc, ligand: molecules.row(mol), chains: chains,
+                                     targetKey: SequenceDigest.sha256(chains.flatMap(\.sha256)), row: row,
+                                     measurements: measurements))
+  }
+
+  /// `[[accession, entry name, name], ...]` in the row's chain order, or nil when no chain names one.
+  static func chainsJSON(_ chains: [TargetChain]) -> String? {
+    guard chains.contains(where: { $0.accession != nil || $0.entryName != nil || $0.name != nil }) else { return nil }
+    var parts: [String] = []
+    for c in chains {
+      parts.append("[" + [c.accession, c.entryName, c.name].map { $0.map(jsonString) ?? "null" }.joined(separator: ",") + "]")
+    }
+    return "[" + parts.joined(separator: ",") + "]"
+  }
+
+  static func jsonString(_ s: String) -> String {
+    var out = "\""
+    for u in s.unicodeScalars {
+      switch u {
+      case "\"": out += "\\\""
+      case "\\": out += "\\\\"
+      default:
+        if u.value < 0x20 {
+          let hex = String(u.value, radix: 16)
+          out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+        } else {
+          out.unicodeScalars.append(u)
+        }
+      }
+    }
+    return out + "\""
+  }
+}
