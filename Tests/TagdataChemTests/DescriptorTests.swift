@@ -131,3 +131,64 @@ import Testing
     #expect(values.map(\.description) == ["C9H8O4", "13", "63.60000000000001"])
   }
 }
+
+/// Descriptors that need substructure search, against RDKit's examples and hand-checked cases.
+@Suite struct SmartsDescriptorTests {
+  func close(_ value: Double, _ expected: String) -> Bool {
+    let decimals = expected.split(separator: ".").dropFirst().first?.count ?? 0
+    return abs(value - Double(expected)!) <= 0.5 * pow(10, -Double(decimals)) + 1e-9
+  }
+
+  @Test func countsLogPAndQEDMatchTheExamples() throws {
+    #expect(DescriptorTests.examples.count >= 12)
+    for row in DescriptorTests.examples {
+      let name = row["name"]!
+      let mol = try Smiles.read(row["smiles"]!)
+      #expect(Descriptors.hDonors(mol) == Int(row["NumHDonors"]!)!, "\(name)")
+      #expect(Descriptors.hAcceptors(mol) == Int(row["NumHAcceptors"]!)!, "\(name)")
+      #expect(Descriptors.rotatableBonds(mol) == Int(row["NumRotatableBonds"]!)!, "\(name)")
+      let (logP, mr) = Descriptors.crippen(mol)
+      #expect(close(logP, row["MolLogP"]!), "\(name) logP \(logP)")
+      #expect(close(mr, row["MolMR"]!), "\(name) MR \(mr)")
+      let p = QED.properties(mol)
+      #expect(p.hba == Int(row["QED_HBA"]!)!, "\(name) QED HBA")
+      #expect(p.rotb == Int(row["QED_ROTB"]!)!, "\(name) QED ROTB")
+      #expect(p.arom == Int(row["QED_AROM"]!)!, "\(name) QED AROM")
+      #expect(p.alerts == Int(row["QED_ALERTS"]!)!, "\(name) QED ALERTS")
+      #expect(close(QED.qed(p), row["QED"]!), "\(name) QED \(QED.qed(p))")
+      // The calculator shares work but gives the same values.
+      let values = DescriptorCalculator([.qed, .logP, .mr, .hbd, .rotatableBonds]).compute(mol)
+      #expect(values == [.number(QED.qed(p)), .number(logP), .number(mr), .count(p.hbd), .count(p.rotb)], "\(name)")
+    }
+  }
+
+  static let rotatableCases: [(String, Int, Int)] = [
+    ("CC(=O)NC", 0, 1), ("CCOC(=O)c1ccccc1", 2, 3), ("c1ccccc1-c1ccccc1", 1, 1), ("CC(C)(C)CC", 0, 1),
+  ]
+
+  @Test(arguments: rotatableCases)
+  func rotatableBonds(_ smiles: String, _ strict: Int, _ nonStrict: Int) throws {
+    let mol = try Smiles.read(smiles)
+    #expect(Descriptors.rotatableBonds(mol) == strict)
+    #expect(Descriptors.rotatableBonds(mol, .nonStrict) == nonStrict)
+  }
+
+  /// Every pattern of the tables compiles (a failure would stop the program at first use).
+  @Test func everyDescriptorPatternCompiles() {
+    let all = [DescriptorData.hbdSmarts, DescriptorData.hbaSmarts, DescriptorData.rotatableStrictSmarts,
+               DescriptorData.rotatableNonStrictSmarts, DescriptorData.qedAliphaticRingSmarts]
+      + DescriptorData.crippen.map(\.smarts) + DescriptorData.qedAcceptors + DescriptorData.qedAlerts
+    for s in all {
+      #expect(throws: Never.self, "\(s)") { _ = try SmartsPattern(s) }
+    }
+    #expect(DescriptorData.crippen.count == 110)
+  }
+
+  /// Benzene: 1.6866 / 26.442; ethanol: -0.0014 / 12.7598 (RDKit's reference values).
+  @Test func crippenSmallMolecules() throws {
+    let benzene = Descriptors.crippen(try Smiles.read("c1ccccc1"))
+    #expect(abs(benzene.logP - 1.6866) < 1e-9 && abs(benzene.mr - 26.442) < 1e-9)
+    let ethanol = Descriptors.crippen(try Smiles.read("CCO"))
+    #expect(abs(ethanol.logP - -0.0014) < 1e-9 && abs(ethanol.mr - 12.7598) < 1e-9)
+  }
+}
