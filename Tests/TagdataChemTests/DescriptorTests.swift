@@ -192,3 +192,42 @@ import Testing
     #expect(abs(ethanol.logP - -0.0014) < 1e-9 && abs(ethanol.mr - 12.7598) < 1e-9)
   }
 }
+
+/// The pattern prefilters never rule out a molecule a pattern matches.
+@Suite struct PatternFilterTests {
+  @Test func filtersAreConservativeOnRealMolecules() throws {
+    let r = try TestSupport.shell(
+      "gzip -dc '\(TestSupport.corpus("smiles/nextmove_chembl.smi.gz").path)' | awk 'NR % 40 == 3' | head -700")
+    var smiles = r.stdout.split(whereSeparator: \.isNewline).compactMap { $0.split(whereSeparator: { $0 == " " || $0 == "\t" }).first.map(String.init) }
+    // Charged, aromatic, isotope-labelled and metal-containing cases.
+    smiles += ["[O-][n+]1ccccc1", "C#CC(=O)C", "[15NH3]", "[Na+].[O-]C(=O)C", "FC(F)(F)F.F", "c1ccc2c(c1)ccc(=O)o2",
+               "[SH]CC", "[S-]CC", "C[N+](C)(C)[O-]", "[Fe]", "B(O)O", "C=[N+]=[N-]", "[2H]C([2H])([2H])O", "[13CH3]O",
+               // Upper-case Te, Se, As, Si in SMARTS match aromatic atoms too (RDKit).
+               "[Te]1C=CC=C1", "C1=CC=C[Te+]=C1", "c1cc[se]c1", "c1cc[as]c1", "[SiH3]c1ccccc1"]
+    var checked = 0
+    for s in smiles {
+      guard let mol = try? Smiles.read(s) else { continue }
+      let target = SmartsTarget(mol), features = MoleculeFeatures(mol)
+      for (k, p) in DescriptorPatterns.qedAlerts.enumerated() where !DescriptorData.qedAlertFilters[k].mayMatch(features) {
+        #expect(!p.hasMatch(in: target), "alert \(p.smarts) ruled out but matches \(s)")
+      }
+      for (k, p) in DescriptorPatterns.qedAcceptors.enumerated() where !DescriptorData.qedAcceptorFilters[k].mayMatch(features) {
+        #expect(!p.hasMatch(in: target), "acceptor \(p.smarts) ruled out but matches \(s)")
+      }
+      let h = mol.addingExplicitHydrogens()
+      let ht = SmartsTarget(h), hf = MoleculeFeatures(h)
+      for (k, p) in DescriptorPatterns.crippen.enumerated() {
+        let filter = DescriptorData.crippenFilters[k]
+        if !filter.mayMatch(hf) { #expect(!p.hasMatch(in: ht), "Crippen \(p.smarts) ruled out but matches \(s)") }
+        if let first = filter.first {
+          for m in p.matches(in: ht, unique: false) {
+            let c = MoleculeFeatures.atomClass(h.atoms[m[0]])
+            #expect(first[c >> 6] & (1 << UInt64(c & 63)) != 0, "Crippen \(p.smarts) first atom class of \(s)")
+          }
+        }
+      }
+      checked += 1
+    }
+    #expect(checked > 650)
+  }
+}

@@ -60,12 +60,16 @@ public enum QED {
   /// The properties with the substructure target of `mol` and its Crippen values already made.
   static func properties(_ mol: Molecule, _ target: SmartsTarget, crippen: (logP: Double, mr: Double),
                          hbd: Int? = nil, rotb: Int? = nil, psa: Double? = nil) -> QEDProperties {
+    let features = MoleculeFeatures(mol)
     var hba = 0
-    for pattern in DescriptorPatterns.qedAcceptors {
+    for (k, pattern) in DescriptorPatterns.qedAcceptors.enumerated() where DescriptorData.qedAcceptorFilters[k].mayMatch(features) {
       hba += pattern.countUniqueMatches(in: target, maxMatches: rdkitMaxMatches)
     }
     var alerts = 0
-    for pattern in DescriptorPatterns.qedAlerts where pattern.hasMatch(in: target) { alerts += 1 }
+    for (k, pattern) in DescriptorPatterns.qedAlerts.enumerated()
+    where DescriptorData.qedAlertFilters[k].mayMatch(features) && pattern.hasMatch(in: target) {
+      alerts += 1
+    }
     return QEDProperties(
       mw: Descriptors.molecularWeight(mol), alogp: crippen.logP, hba: hba,
       hbd: hbd ?? Descriptors.hDonors(target), psa: psa ?? Descriptors.tpsa(mol),

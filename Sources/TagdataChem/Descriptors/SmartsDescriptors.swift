@@ -64,11 +64,29 @@ extension Descriptors {
   static func crippen(explicitH mol: Molecule, _ target: SmartsTarget) -> (logP: Double, mr: Double) {
     let n = mol.atoms.count
     var type = [Int](repeating: -1, count: n)
+    let features = MoleculeFeatures(mol)
+    // Classes of the atoms not yet typed, with how many atoms of each: a pattern whose first atom
+    // cannot be any of them (or that cannot match the molecule at all) is not searched.
+    var untypedClasses = features.classes
+    var classOf = [Int](repeating: 0, count: n)
+    var untypedOfClass = [Int32](repeating: 0, count: DescriptorData.atomClassCount)
+    for i in 0..<n {
+      classOf[i] = MoleculeFeatures.atomClass(mol.atoms[i])
+      untypedOfClass[classOf[i]] += 1
+    }
     var untyped = n
+    let filters = DescriptorData.crippenFilters
     for (k, pattern) in DescriptorPatterns.crippen.enumerated() where untyped > 0 {
+      let filter = filters[k]
+      if let first = filter.first, !MoleculeFeatures.intersects(first, untypedClasses) { continue }
+      guard filter.mayMatch(features) else { continue }
       for match in pattern.matches(in: target, unique: false) where type[match[0]] < 0 {
-        type[match[0]] = k
+        let a = match[0]
+        type[a] = k
         untyped -= 1
+        let c = classOf[a]
+        untypedOfClass[c] -= 1
+        if untypedOfClass[c] == 0 { untypedClasses[c >> 6] &= ~(1 << UInt64(c & 63)) }
       }
     }
     var logP = 0.0, mr = 0.0
