@@ -10,18 +10,21 @@
 /// large cage molecule stops there; ``matchResult(in:unique:maxMatches:)`` says whether it did).
 public struct SmartsPattern: Sendable {
   public let smarts: String
-  let compiled: CompiledSmarts
+  let program: SmartsProgram
+  let topAtomCount: Int
 
   /// Candidate tests allowed per search (recursive `$(...)` searches included).
   public static let stepLimit = 20_000_000
 
   public init(_ smarts: String) throws(SmartsError) {
     self.smarts = smarts
-    compiled = try SmartsParser.parse(smarts)
+    let compiled = try SmartsParser.parse(smarts)
+    program = SmartsProgram(compiled)
+    topAtomCount = compiled.subpatterns[0].atomCount
   }
 
   /// Number of atoms of the pattern (recursive bodies not counted).
-  public var atomCount: Int { compiled.subpatterns[0].atomCount }
+  public var atomCount: Int { topAtomCount }
 
   /// The result of a search: the matches, and whether the search ran to the end (false when the
   /// step budget cut it; `maxMatches` reached counts as complete).
@@ -31,13 +34,8 @@ public struct SmartsPattern: Sendable {
   }
 
   func runMatcher(_ target: SmartsTarget, _ mode: SmartsMatcher.Mode, unique: Bool, maxMatches: Int) -> SmartsMatcher {
-    let buffers = target.scratch.buffers ?? SmartsBuffers()
-    target.scratch.buffers = nil
-    var m = SmartsMatcher(compiled, target.data, buffers, mode: mode, unique: unique, maxMatches: maxMatches,
-                          stepLimit: Self.stepLimit)
+    var m = SmartsMatcher(program, target, mode: mode, unique: unique, maxMatches: maxMatches, stepLimit: Self.stepLimit)
     m.run()
-    target.scratch.buffers = m.buf
-    m.buf = SmartsBuffers()
     return m
   }
 
