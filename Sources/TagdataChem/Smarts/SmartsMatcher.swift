@@ -37,6 +37,7 @@ struct SmartsMatcher {
   let used: UnsafeMutablePointer<Bool>
   let atomCache, recursiveCache: UnsafeMutablePointer<UInt32>
   let generation: UInt32
+  let cachesEnabled: Bool
   var seenCount = 0
   var seenTableSize = 0
 
@@ -92,6 +93,7 @@ struct SmartsMatcher {
     atomCache = s.atomCache
     recursiveCache = s.recursiveCache
     generation = s.generation
+    cachesEnabled = s.cachesEnabled
   }
 
   /// Runs the top-level pattern.
@@ -100,10 +102,17 @@ struct SmartsMatcher {
     _ = search(0, anchor: -1, top: true)
   }
 
+  /// Whether the top-level pattern matches with its first atom on `atom`.
+  mutating func runAnchored(_ atom: Int) -> Bool {
+    guard n > 0, p.mayMatch(t) else { return false }
+    return search(0, anchor: atom, top: false)
+  }
+
   // MARK: Queries
 
   @inline(__always)
   mutating func atomMatches(_ slot: Int, _ a: Int) -> Bool {
+    guard cachesEnabled else { return evaluateAtom(Int(stepQuery[slot]), a) }
     let index = slot &* n &+ a
     let entry = atomCache[index]
     if entry >> 1 == generation { return entry & 1 == 1 }
@@ -170,6 +179,7 @@ struct SmartsMatcher {
 
   /// Whether subpattern `s` matches with its first atom on `a` (cached for the run).
   mutating func recursiveMatches(_ s: Int, _ a: Int) -> Bool {
+    guard cachesEnabled else { return search(s, anchor: a, top: false) }
     let index = s &* n &+ a
     let entry = recursiveCache[index]
     if entry >> 1 == generation { return entry & 1 == 1 }

@@ -33,8 +33,9 @@ public struct SmartsPattern: Sendable {
     public var complete: Bool
   }
 
-  func runMatcher(_ target: SmartsTarget, _ mode: SmartsMatcher.Mode, unique: Bool, maxMatches: Int) -> SmartsMatcher {
-    var m = SmartsMatcher(program, target, mode: mode, unique: unique, maxMatches: maxMatches, stepLimit: Self.stepLimit)
+  func runMatcher(_ target: SmartsTarget, _ mode: SmartsMatcher.Mode, unique: Bool, maxMatches: Int,
+                  stepLimit: Int = SmartsPattern.stepLimit) -> SmartsMatcher {
+    var m = SmartsMatcher(program, target, mode: mode, unique: unique, maxMatches: maxMatches, stepLimit: stepLimit)
     m.run()
     return m
   }
@@ -48,8 +49,21 @@ public struct SmartsPattern: Sendable {
 
   /// ``matches(in:unique:maxMatches:)`` with whether the search was complete.
   public func matchResult(in target: SmartsTarget, unique: Bool = true, maxMatches: Int = 1_000_000) -> MatchResult {
-    let m = runMatcher(target, .collect, unique: unique, maxMatches: maxMatches)
+    matchResult(in: target, unique: unique, maxMatches: maxMatches, stepLimit: Self.stepLimit)
+  }
+
+  func matchResult(in target: SmartsTarget, unique: Bool, maxMatches: Int, stepLimit: Int) -> MatchResult {
+    let m = runMatcher(target, .collect, unique: unique, maxMatches: maxMatches, stepLimit: stepLimit)
     return MatchResult(matches: m.results, complete: !m.truncated)
+  }
+
+  /// Whether some match puts pattern atom 0 on molecule atom `atom` (as `[$(pattern)]` asks):
+  /// an anchored search that stops at the first match. For atom typing (Crippen: the first
+  /// pattern atom gets the type), cheaper than enumerating every match.
+  public func matches(atom: Int, in target: SmartsTarget) -> Bool {
+    guard atom >= 0 && atom < target.atomCount else { return false }
+    var m = SmartsMatcher(program, target, mode: .first, unique: false, maxMatches: 1, stepLimit: Self.stepLimit)
+    return m.runAnchored(atom)
   }
 
   public func firstMatch(in target: SmartsTarget) -> [Int]? {

@@ -185,6 +185,8 @@ final class SmartsScratch {
   var recursiveCache = UnsafeMutablePointer<UInt32>.allocate(capacity: 1)
   var recursiveCacheCapacity = 0
   var generation: UInt32 = 0
+  var cachesEnabled = true
+  static let maxCacheEntries = 1 << 22
   /// Unique matches: sorted atom sets, flat, and an open-addressing table of their indices.
   var seenSets = UnsafeMutablePointer<Int32>.allocate(capacity: 1)
   var seenSetsCapacity = 1
@@ -217,6 +219,9 @@ final class SmartsScratch {
       recursiveCache.update(repeating: 0, count: recursiveCacheCapacity)
     }
     generation += 1
+    // A huge pattern on a huge molecule runs without the caches rather than allocate them.
+    cachesEnabled = steps * n <= Self.maxCacheEntries && subpatterns * n <= Self.maxCacheEntries
+    guard cachesEnabled else { return }
     if atomCacheCapacity < steps * n {
       atomCache.deallocate()
       atomCache = .allocate(capacity: steps * n)
