@@ -187,6 +187,20 @@ import Testing
     #expect(!ester.matches(atom: 99, in: target))
     let carbonyl = try SmartsPattern("C=O")
     #expect((0 ..< 5).filter { carbonyl.matches(atom: $0, in: target) } == [1])
+    // In one run, with atoms to skip.
+    let methyl = try SmartsPattern("[CH3]")
+    #expect(methyl.firstAtomMatches(in: target) == [0, 4])
+    #expect(methyl.firstAtomMatches(in: target, skip: [true, false, false, false, false]) == [4])
+    #expect(try SmartsPattern("[CH3]N").firstAtomMatches(in: target).isEmpty)
+    // Crippen-style typing on ethanol with explicit hydrogens: every atom gets its first type.
+    let ethanol = SmartsTarget(SmartsInteropTests.addingHydrogens(try Smiles.read("CCO")))
+    let types = [("C1", "[CH3]C"), ("C3", "[CH2X4]([N,O,P,S,F,Cl,Br,I])[A;!#1]"), ("H1", "[#1][#6,#1]"), ("H2", "[#1]O[CX4,c]"),
+                 ("O2", "[OH,OH2]")]
+    var typed = [String?](repeating: nil, count: ethanol.atomCount)
+    for (label, smarts) in types {
+      for a in try SmartsPattern(smarts).firstAtomMatches(in: ethanol, skip: typed.map { $0 != nil }) { typed[a] = label }
+    }
+    #expect(typed == ["C1", "C3", "O2", "H1", "H1", "H1", "H1", "H1", "H2"])
   }
 
   /// Hydrogens as graph atoms (Crippen's view): `H` counts them, `D` and `X` include them.

@@ -108,6 +108,17 @@ struct SmartsMatcher {
     return search(0, anchor: atom, top: false)
   }
 
+  /// The atoms on which the top-level pattern matches with its first atom there.
+  mutating func anchoredAtoms(skip: [Bool]?) -> [Int] {
+    guard n > 0, p.mayMatch(t) else { return [] }
+    var out: [Int] = []
+    for a in 0 ..< n {
+      if let skip, a < skip.count, skip[a] { continue }
+      if search(0, anchor: a, top: false) { out.append(a) }
+    }
+    return out
+  }
+
   // MARK: Queries
 
   @inline(__always)

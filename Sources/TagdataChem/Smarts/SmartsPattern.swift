@@ -66,6 +66,14 @@ public struct SmartsPattern: Sendable {
     return m.runAnchored(atom)
   }
 
+  /// The molecule atoms on which some match puts pattern atom 0, ascending, in one run (query
+  /// results shared between the anchored searches); atoms whose `skip` entry is true are not
+  /// tried. Crippen typing: `skip` = the atoms typed already.
+  public func firstAtomMatches(in target: SmartsTarget, skip: [Bool]? = nil) -> [Int] {
+    var m = SmartsMatcher(program, target, mode: .first, unique: false, maxMatches: 1, stepLimit: Self.stepLimit)
+    return m.anchoredAtoms(skip: skip)
+  }
+
   public func firstMatch(in target: SmartsTarget) -> [Int]? {
     runMatcher(target, .first, unique: false, maxMatches: 1).results.first
   }
