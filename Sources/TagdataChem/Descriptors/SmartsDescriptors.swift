@@ -64,6 +64,7 @@ extension Descriptors {
   static func crippen(explicitH mol: Molecule, _ target: SmartsTarget) -> (logP: Double, mr: Double) {
     let n = mol.atoms.count
     var type = [Int](repeating: -1, count: n)
+    var typed = [Bool](repeating: false, count: n)
     let features = MoleculeFeatures(mol)
     // Classes of the atoms not yet typed, with how many atoms of each: a pattern whose first atom
     // cannot be any of them (or that cannot match the molecule at all) is not searched.
@@ -80,9 +81,9 @@ extension Descriptors {
       let filter = filters[k]
       if let first = filter.first, !MoleculeFeatures.intersects(first, untypedClasses) { continue }
       guard filter.mayMatch(features) else { continue }
-      for match in pattern.matches(in: target, unique: false) where type[match[0]] < 0 {
-        let a = match[0]
+      for a in pattern.firstAtomMatches(in: target, skip: typed) where !typed[a] {
         type[a] = k
+        typed[a] = true
         untyped -= 1
         let c = classOf[a]
         untypedOfClass[c] -= 1

@@ -118,3 +118,132 @@ struct CompiledSmarts: Sendable {
   var subpatterns: [SmartsSubpattern] = []
   var totalAtoms: Int { atomQuery.count }
 }
+
+/// A ``CompiledSmarts`` in flat buffers, allocated once per pattern and read-only afterwards:
+/// what the matcher reads, without reference counting. Per global pattern atom g of subpattern
+/// s, `g - subBase[s]` is also the step index, so per-step values are stored at subBase + step.
+final class SmartsProgram: @unchecked Sendable {
+  let atomLiterals: UnsafeMutablePointer<SmartsLiteral>
+  let atomTermEnd: UnsafeMutablePointer<Int32>
+  let atomGroupEnd: UnsafeMutablePointer<Int32>
+  let atomQueryEnd: UnsafeMutablePointer<Int32>
+  let bondLiterals: UnsafeMutablePointer<SmartsLiteral>
+  let bondTermEnd: UnsafeMutablePointer<Int32>
+  let bondGroupEnd: UnsafeMutablePointer<Int32>
+  let bondQueryEnd: UnsafeMutablePointer<Int32>
+  /// Per global step slot (subBase + step): the global atom placed, its query, element mask,
+  /// minimum degree, parent step (-1: first atom of a component), parent bond query, and the
+  /// back bonds backStep/backQuery[backStart ..< backEnd].
+  let stepAtom: UnsafeMutablePointer<Int32>
+  let stepQuery: UnsafeMutablePointer<Int32>
+  let maskLow: UnsafeMutablePointer<UInt64>
+  let maskHigh: UnsafeMutablePointer<UInt64>
+  let minDegree: UnsafeMutablePointer<Int32>
+  let parentStep: UnsafeMutablePointer<Int32>
+  let parentQuery: UnsafeMutablePointer<Int32>
+  let backStart: UnsafeMutablePointer<Int32>
+  let backEnd: UnsafeMutablePointer<Int32>
+  let backStep: UnsafeMutablePointer<Int32>
+  let backQuery: UnsafeMutablePointer<Int32>
+  let subBase: UnsafeMutablePointer<Int32>
+  let subCount: UnsafeMutablePointer<Int32>
+  let subpatterns: Int
+  let totalAtoms: Int
+  /// Quick rejection for the top-level pattern: element masks of its atoms that are narrower
+  /// than "any" (each needs some molecule atom of those elements), and its largest degree.
+  let requiredLow: [UInt64]
+  let requiredHigh: [UInt64]
+  let topMaxDegree: Int32
+
+  init(_ c: CompiledSmarts) {
+    atomLiterals = smartsBuffer(c.atomQueries.literals)
+    atomTermEnd = smartsBuffer(c.atomQueries.termEnd)
+    atomGroupEnd = smartsBuffer(c.atomQueries.groupEnd)
+    atomQueryEnd = smartsBuffer(c.atomQueries.queryEnd)
+    bondLiterals = smartsBuffer(c.bondQueries.literals)
+    bondTermEnd = smartsBuffer(c.bondQueries.termEnd)
+    bondGroupEnd = smartsBuffer(c.bondQueries.groupEnd)
+    bondQueryEnd = smartsBuffer(c.bondQueries.queryEnd)
+    let total = c.totalAtoms
+    totalAtoms = total
+    subpatterns = c.subpatterns.count
+    var stepAtom = [Int32](repeating: 0, count: total)
+    var stepQuery = [Int32](repeating: 0, count: total)
+    var maskLow = [UInt64](repeating: 0, count: total)
+    var maskHigh = [UInt64](repeating: 0, count: total)
+    var minDegree = [Int32](repeating: 0, count: total)
+    var parentStep = [Int32](repeating: -1, count: total)
+    var parentQuery = [Int32](repeating: -1, count: total)
+    var backStart = [Int32](repeating: 0, count: total)
+    var backEnd = [Int32](repeating: 0, count: total)
+    var backStep: [Int32] = []
+    var backQuery: [Int32] = []
+    var requiredLow: [UInt64] = []
+    var requiredHigh: [UInt64] = []
+    var topMaxDegree: Int32 = 0
+    for (s, sub) in c.subpatterns.enumerated() {
+      for step in 0 ..< sub.atomCount {
+        let slot = sub.atomBase + step
+        let g = sub.atomBase + Int(sub.order[step])
+        stepAtom[slot] = Int32(g)
+        stepQuery[slot] = c.atomQuery[g]
+        maskLow[slot] = c.elementMaskLow[g]
+        maskHigh[slot] = c.elementMaskHigh[g]
+        minDegree[slot] = c.minDegree[g]
+        parentStep[slot] = sub.parentStep[step]
+        parentQuery[slot] = sub.parentQuery[step]
+        backStart[slot] = Int32(backStep.count)
+        for k in Int(sub.backStart[step]) ..< Int(sub.backStart[step + 1]) {
+          backStep.append(sub.backStep[k])
+          backQuery.append(sub.backQuery[k])
+        }
+        backEnd[slot] = Int32(backStep.count)
+        if s == 0 {
+          topMaxDegree = max(topMaxDegree, c.minDegree[g])
+          if c.elementMaskLow[g] != .max || c.elementMaskHigh[g] != .max {
+            requiredLow.append(c.elementMaskLow[g])
+            requiredHigh.append(c.elementMaskHigh[g])
+          }
+        }
+      }
+    }
+    self.stepAtom = smartsBuffer(stepAtom)
+    self.stepQuery = smartsBuffer(stepQuery)
+    self.maskLow = smartsBuffer(maskLow)
+    self.maskHigh = smartsBuffer(maskHigh)
+    self.minDegree = smartsBuffer(minDegree)
+    self.parentStep = smartsBuffer(parentStep)
+    self.parentQuery = smartsBuffer(parentQuery)
+    self.backStart = smartsBuffer(backStart)
+    self.backEnd = smartsBuffer(backEnd)
+    self.backStep = smartsBuffer(backStep)
+    self.backQuery = smartsBuffer(backQuery)
+    subBase = smartsBuffer(c.subpatterns.map { Int32($0.atomBase) })
+    subCount = smartsBuffer(c.subpatterns.map { Int32($0.atomCount) })
+    self.requiredLow = requiredLow
+    self.requiredHigh = requiredHigh
+    self.topMaxDegree = topMaxDegree
+  }
+
+  deinit {
+    for p in [atomTermEnd, atomGroupEnd, atomQueryEnd, bondTermEnd, bondGroupEnd, bondQueryEnd, stepAtom, stepQuery,
+              minDegree, parentStep, parentQuery, backStart, backEnd, backStep, backQuery, subBase, subCount] {
+      p.deallocate()
+    }
+    atomLiterals.deallocate()
+    bondLiterals.deallocate()
+    maskLow.deallocate()
+    maskHigh.deallocate()
+  }
+
+  /// Whether the target can hold a match at all (every narrow element mask meets an element
+  /// present; the degrees suffice).
+  func mayMatch(_ t: SmartsTargetStorage) -> Bool {
+    if topMaxDegree > t.maxDegree { return false }
+    if t.otherElements { return true }
+    for k in requiredLow.indices where requiredLow[k] & t.presentLow == 0 && requiredHigh[k] & t.presentHigh == 0 {
+      return false
+    }
+    return true
+  }
+}
