@@ -1,9 +1,12 @@
 """RDKit's descriptors compared with tagdata's, for tagdata's interop tests.
 
 Usage: rdkit_descriptors.py compare OURS
-  OURS: TSV with a header `smiles<TAB>name...` (tagdata's descriptor names) and one row per
-  molecule tagdata read, holding tagdata's values. For each row RDKit reads the SMILES (rows
-  it cannot read are counted, not compared) and computes the same descriptors.
+  OURS: TSV with a header `input<TAB>name...` (tagdata's descriptor names) and one row per
+  molecule tagdata read, holding tagdata's values. The input is a SMILES, or `sdf:K:PATH` for
+  the K-th (0-based) record of an SD file (records are the chunks between `$$$$` lines that are
+  not blank), read with MolFromMolBlock (sanitized, hydrogens removed, as SDMolSupplier does).
+  For each row RDKit reads the molecule (rows it cannot read are counted, not compared) and
+  computes the same descriptors.
   Prints, per disagreement:  DIFF<TAB>name<TAB>smiles<TAB>ours<TAB>rdkit
   and per descriptor:        SUMMARY<TAB>name<TAB>agreeing<TAB>compared
   then:                      READ<TAB>rows<TAB>read_by_rdkit
@@ -58,6 +61,24 @@ def same(ours, theirs):
     return abs(x - theirs) <= 1e-6 * max(abs(x), abs(theirs)) + 1e-9
 
 
+SDF_RECORDS = {}
+
+
+def sdf_record(key):
+    _, index, path = key.split(":", 2)
+    if path not in SDF_RECORDS:
+        chunks, current = [], []
+        for line in open(path, encoding="utf-8", errors="replace").read().split("\n"):
+            if line.rstrip("\r") == "$$$$":
+                chunks.append("\n".join(current))
+                current = []
+            else:
+                current.append(line)
+        chunks.append("\n".join(current))
+        SDF_RECORDS[path] = [c for c in chunks if c.strip()]
+    return Chem.MolFromMolBlock(SDF_RECORDS[path][int(index)])
+
+
 def compare(path):
     lines = open(path, encoding="utf-8", errors="replace").read().split("\n")
     header = lines[0].split("\t")
@@ -70,7 +91,7 @@ def compare(path):
             continue
         f = line.split("\t")
         rows += 1
-        m = Chem.MolFromSmiles(f[0])
+        m = sdf_record(f[0]) if f[0].startswith("sdf:") else Chem.MolFromSmiles(f[0])
         if m is None:
             continue
         read += 1

@@ -4,7 +4,8 @@ import Testing
 @testable import TagdataChem
 
 /// Every descriptor checked against RDKit 2026.09.1 (from the test venv) on real molecules: the
-/// shipped SMILES edge-case files and 10,000 ChEMBL SMILES (every fourth line). tagdata computes
+/// shipped SMILES edge-case files, 10,000 ChEMBL SMILES (every fourth line) and the records of
+/// the PubChem SD files (Corpora/pubchem/sdf, uncompressed ones). tagdata computes
 /// its values in-process and writes them to a table; Tests/Interop/rdkit_descriptors.py computes
 /// RDKit's on the same SMILES and lists every disagreement. Each descriptor must agree (1e-6
 /// relative for numbers, exactly for counts and formulas) on at least 99.9% of the molecules.
@@ -28,6 +29,23 @@ struct DescriptorInteropTests {
     return out
   }
 
+  /// The records of an SD file: the chunks between `$$$$` lines that are not blank (the Python
+  /// side splits the same way and reads record k with MolFromMolBlock).
+  static func sdfRecords(_ url: URL) throws -> [String] {
+    let text = String(decoding: try Data(contentsOf: url), as: UTF8.self)
+    var records: [String] = [], current: [Substring] = []
+    for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
+      if line.last == "\r" ? line.dropLast() == "$$$$" : line == "$$$$" {
+        records.append(current.joined(separator: "\n"))
+        current = []
+      } else {
+        current.append(line)
+      }
+    }
+    records.append(current.joined(separator: "\n"))
+    return records.filter { !$0.allSatisfy(\.isWhitespace) }
+  }
+
   @Test func everyDescriptorAgreesWithRDKit() throws {
     guard let python = TestSupport.python else {
       Issue.record("TAGDATA_REQUIRE_INTEROP=1 but no venv python (run Scripts/bootstrap)")
@@ -36,7 +54,7 @@ struct DescriptorInteropTests {
     let smiles = try Self.inputSmiles()
     let descriptors = MoleculeDescriptor.allCases
     let calculator = DescriptorCalculator(descriptors)
-    var table = "smiles\t" + descriptors.map(\.rawValue).joined(separator: "\t") + "\n"
+    var table = "input\t" + descriptors.map(\.rawValue).joined(separator: "\t") + "\n"
     var read = 0
     let start = Date()
     for s in smiles {
@@ -44,7 +62,16 @@ struct DescriptorInteropTests {
       read += 1
       table += s + "\t" + calculator.compute(mol).map(\.description).joined(separator: "\t") + "\n"
     }
-    print("descriptors: \(smiles.count) SMILES, \(read) read, computed in \(String(format: "%.1f", Date().timeIntervalSince(start))) s")
+    var records = 0
+    for url in TestSupport.corpusFiles("pubchem/sdf") where ["sdf", "mol"].contains(url.pathExtension) {
+      for (k, block) in try Self.sdfRecords(url).enumerated() {
+        records += 1
+        guard let mol = try? Molfile.read(block).molecule else { continue }
+        read += 1
+        table += "sdf:\(k):\(url.path)\t" + calculator.compute(mol).map(\.description).joined(separator: "\t") + "\n"
+      }
+    }
+    print("descriptors: \(smiles.count) SMILES and \(records) SD records, \(read) read, computed in \(String(format: "%.1f", Date().timeIntervalSince(start))) s")
     #expect(read >= 10_000)
     let dir = TestSupport.tempDirectory()
     let ours = dir.appendingPathComponent("ours.tsv")
