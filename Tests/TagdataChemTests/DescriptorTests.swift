@@ -231,3 +231,55 @@ import Testing
     #expect(checked > 650)
   }
 }
+
+/// Every descriptor on every shipped edge-case SMILES and SD record (no reference tool needed):
+/// no crash, and the relations that hold between descriptors hold.
+@Suite struct DescriptorCorpusTests {
+  @Test func relationsHoldOnTheEdgeCorpora() throws {
+    var molecules: [Molecule] = []
+    for url in TestSupport.corpusFiles("smiles") where url.pathExtension == "smi" {
+      for line in try Data(contentsOf: url).split(separator: UInt8(ascii: "\n")) {
+        guard let token = line.split(whereSeparator: { $0 == 32 || $0 == 9 || $0 == 13 }).first,
+          let s = String(validating: token, as: UTF8.self), let mol = try? Smiles.read(s)
+        else { continue }
+        molecules.append(mol)
+      }
+    }
+    for url in TestSupport.corpusFiles("pubchem/sdf") where url.pathExtension == "sdf" {
+      let text = String(decoding: try Data(contentsOf: url), as: UTF8.self)
+      for block in text.components(separatedBy: "$$$$") {
+        if let mol = try? Molfile.read(block).molecule { molecules.append(mol) }
+      }
+    }
+    #expect(molecules.count > 1000)
+    let all = MoleculeDescriptor.allCases
+    let calculator = DescriptorCalculator(all)
+    func index(_ d: MoleculeDescriptor) -> Int { all.firstIndex(of: d)! }
+    for mol in molecules {
+      let v = calculator.compute(mol)
+      #expect(v.count == all.count)
+      func number(_ d: MoleculeDescriptor) -> Double {
+        switch v[index(d)] {
+        case .number(let x): return x
+        case .count(let n): return Double(n)
+        case .text: return .nan
+        }
+      }
+      let name = SmilesWriter(isomeric: true, kekule: false).write(mol)
+      #expect(number(.heavyAtomMolWt) <= number(.molWt) + 1e-9, "\(name)")
+      #expect(number(.rings) == number(.aromaticRings) + number(.aliphaticRings), "\(name)")
+      #expect(number(.saturatedRings) <= number(.aliphaticRings), "\(name)")
+      #expect((0...1).contains(number(.fractionCSP3)), "\(name)")
+      #expect(number(.tpsa) <= number(.tpsaSP) + 1e-9, "\(name)")
+      #expect(number(.nhohCount) >= number(.hbd) || mol.atoms.contains { $0.element == 16 }, "\(name)")
+      for q in [MoleculeDescriptor.qed, .qedMax, .qedNone] {
+        #expect(number(q) > 0 && number(q) < 1, "\(name) \(q.rawValue)")
+      }
+      #expect(number(.logP).isFinite && number(.mr).isFinite, "\(name)")
+      // The calculator's shared work gives what the single functions give.
+      #expect(v[index(.logP)] == .number(Descriptors.crippen(mol).logP), "\(name)")
+      #expect(v[index(.qed)] == .number(QED.qed(mol)), "\(name)")
+      #expect(v[index(.formula)] == .text(Descriptors.formula(mol)), "\(name)")
+    }
+  }
+}
