@@ -8,6 +8,7 @@ Usage: rdkit_descriptors.py compare OURS
   For each row RDKit reads the molecule (rows it cannot read are counted, not compared) and
   computes the same descriptors.
   Prints, per disagreement:  DIFF<TAB>name<TAB>smiles<TAB>ours<TAB>rdkit
+  per value RDKit fails on:  RDKITERROR<TAB>name<TAB>input<TAB>ours<TAB>error (not compared)
   and per descriptor:        SUMMARY<TAB>name<TAB>agreeing<TAB>compared
   then:                      READ<TAB>rows<TAB>read_by_rdkit
 Numbers agree within 1e-6 relative (plus 1e-9 absolute, for values at 0); counts and formulas
@@ -97,7 +98,12 @@ def compare(path):
         read += 1
         qedprops = None
         for n, ours in zip(names, f[1:]):
-            theirs = FUNCTIONS[n](m)
+            try:
+                theirs = FUNCTIONS[n](m)
+            except (OverflowError, ValueError) as e:
+                # RDKit fails (QED's math.exp overflows for a logP far below zero): not compared.
+                print(f"RDKITERROR\t{n}\t{f[0]}\t{ours}\t{e}")
+                continue
             if isinstance(theirs, bool):
                 theirs = int(theirs)
             compared[n] += 1

@@ -184,6 +184,20 @@ import Testing
     #expect(DescriptorData.crippen.count == 110)
   }
 
+  /// Large molecules: RDKit stops each search at 1,000 matches (Crippen typing, counts), and so
+  /// must we (values of RDKit 2026.09.1).
+  @Test func searchesStopAtOneThousandMatchesAsInRDKit() throws {
+    let alkane = try Smiles.read(String(repeating: "C", count: 600))
+    let (logP, mr) = Descriptors.crippen(alkane)
+    #expect(abs(logP - 203.30461999999577) < 1e-9 && abs(mr - 2631.319999999885) < 1e-9, "\(logP) \(mr)")
+    let polyol = try Smiles.read("c1ccccc1" + String(repeating: "C(O)", count: 1100))
+    #expect(Descriptors.hDonors(polyol) == 1000 && Descriptors.hAcceptors(polyol) == 1000)
+    #expect(Descriptors.rotatableBonds(polyol) == 1000)
+    let p = QED.properties(polyol)
+    #expect(p.hba == 1000 && p.rotb == 1000 && p.arom == 1)
+    #expect(abs(p.alogp - -495.63172999999745) < 1e-9)
+  }
+
   /// Benzene: 1.6866 / 26.442; ethanol: -0.0014 / 12.7598 (RDKit's reference values).
   @Test func crippenSmallMolecules() throws {
     let benzene = Descriptors.crippen(try Smiles.read("c1ccccc1"))

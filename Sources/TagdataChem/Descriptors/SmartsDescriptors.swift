@@ -60,7 +60,10 @@ extension Descriptors {
   }
 
   /// Crippen contributions on a molecule whose hydrogens are all graph atoms: each atom takes the
-  /// type of the first pattern (in table order) whose first atom it matches.
+  /// type of the first pattern (in table order) whose first atom it matches. As in RDKit, each
+  /// pattern's matches (not made unique) are enumerated up to RDKit's default of 1,000: in a
+  /// large molecule the atoms past that cut fall through to later patterns (C600: logP 203.3,
+  /// not the 234.3 an unbounded search gives).
   static func crippen(explicitH mol: Molecule, _ target: SmartsTarget) -> (logP: Double, mr: Double) {
     let n = mol.atoms.count
     var type = [Int](repeating: -1, count: n)
@@ -81,7 +84,8 @@ extension Descriptors {
       let filter = filters[k]
       if let first = filter.first, !MoleculeFeatures.intersects(first, untypedClasses) { continue }
       guard filter.mayMatch(features) else { continue }
-      for a in pattern.firstAtomMatches(in: target, skip: typed) where !typed[a] {
+      for match in pattern.matches(in: target, unique: false, maxMatches: rdkitMaxMatches) where !typed[match[0]] {
+        let a = match[0]
         type[a] = k
         typed[a] = true
         untyped -= 1
