@@ -297,3 +297,26 @@ import Testing
     }
   }
 }
+
+/// The generated tables are what Scripts/gen-descriptor-tables writes from the shipped data.
+@Suite struct DescriptorDataTests {
+  @Test func generatedTablesAreUpToDate() throws {
+    let out = TestSupport.tempDirectory().appendingPathComponent("DescriptorData.swift")
+    let script = TestSupport.root.appendingPathComponent("Scripts/gen-descriptor-tables").path
+    let r = try TestSupport.run("/usr/bin/env", ["python3", script, out.path])
+    #expect(r.status == 0, "\(r.stderr)")
+    let committed = try Data(contentsOf: TestSupport.root.appendingPathComponent("Sources/TagdataChem/Descriptors/DescriptorData.swift"))
+    #expect(try Data(contentsOf: out) == committed, "rerun Scripts/gen-descriptor-tables")
+  }
+
+  @Test func tablesHaveTheReferenceSizes() {
+    #expect(DescriptorData.crippen.count == 110 && DescriptorData.crippenFilters.count == 110)
+    #expect(DescriptorData.qedAlerts.count == DescriptorData.qedAlertFilters.count && DescriptorData.qedAlerts.count == 116)
+    #expect(DescriptorData.qedAcceptors.count == 11 && DescriptorData.qedAcceptorFilters.count == 11)
+    #expect(DescriptorData.tpsaRules.count == 43)
+    #expect(DescriptorData.qedParameters.count == 8)
+    // Isotopes: 13C and 2H as RDKit has them.
+    #expect(Descriptors.isotopeMass(element: 6, isotope: 13) == 13.00335484)
+    #expect(Descriptors.isotopeMass(element: 1, isotope: 2) == 2.014101778)
+  }
+}
