@@ -120,12 +120,11 @@ enum SmartsParser {
       var sub = SmartsSubpattern(atomBase: c.totalAtoms, atomCount: 0)
       var prev = -1
       var pendingBond: Int32 = -1
-      var pendingText = 0 ..< 0
       var pendingPos = 0
       var dotPos = 0
       var branchOpened = false  // a '(' not yet followed by an atom
       var branches: [(atom: Int, atomsAtOpen: Int, pos: Int)] = []
-      var rings: [Int: (atom: Int, bond: Int32, text: Range<Int>, pos: Int)] = [:]
+      var rings: [Int: (atom: Int, bond: Int32, pos: Int)] = [:]
       var bonded = Set<Int>()  // local atom pairs a * 1_000_000 + b with a < b
       var i = start
 
@@ -164,7 +163,6 @@ enum SmartsParser {
           guard prev >= 0 else { throw fail(i, "bond without a preceding atom") }
           let (q, j) = try parseBond(i, into: &c.bondQueries)
           pendingBond = Int32(q)
-          pendingText = i ..< j
           pendingPos = i
           i = j
         case UInt8(ascii: "0") ... UInt8(ascii: "9"), UInt8(ascii: "%"):
@@ -186,9 +184,9 @@ enum SmartsParser {
           if let open = rings.removeValue(forKey: n) {
             guard open.atom != prev else { throw fail(i, "ring closure \(n) bonds an atom to itself") }
             var q: Int32 = 0
-            if pendingBond >= 0 && open.bond >= 0 {
-              guard bytes[pendingText] == bytes[open.text] else { throw fail(pendingPos, "ring closure \(n) has two different bonds") }
-              q = pendingBond
+            // Bonds written at both ends: RDKit takes the opening one, whatever the closing says.
+            if open.bond >= 0 {
+              q = open.bond
             } else if pendingBond >= 0 {
               q = pendingBond
             } else if open.bond >= 0 {
@@ -196,7 +194,7 @@ enum SmartsParser {
             }
             try addBond(open.atom, prev, q, i, into: &sub)
           } else {
-            rings[n] = (prev, pendingBond, pendingText, i)
+            rings[n] = (prev, pendingBond, i)
           }
           pendingBond = -1
           i = j
@@ -412,11 +410,13 @@ enum SmartsParser {
       case UInt8(ascii: "@"):
         var j = i + 1
         if j < end && bytes[j] == UInt8(ascii: "@") { j += 1 }
-        // Chirality classes (@TH1, @SP2, @OH, ...) are read and ignored like @ and @@.
-        if j == i + 1 && j + 1 < end {
+        // Chirality classes (@TH1, @SP2, @OH, ...) are read and ignored like @ and @@; a class
+        // number must be in the class's range.
+        if j + 1 < end {
           let two = String(decoding: bytes[j ... j + 1], as: UTF8.self)
-          if ["TH", "AL", "SP", "TB", "OH"].contains(two) {
-            let (_, k) = try number(j + 2)
+          if let largest = ["TH": 2, "AL": 2, "SP": 3, "TB": 20, "OH": 30][two] {
+            let (v, k) = try number(j + 2)
+            if let v, v < 1 || v > largest { throw fail(j, "chirality class \(two)\(v) out of range 1...\(largest)") }
             return (nil, k)
           }
         }
