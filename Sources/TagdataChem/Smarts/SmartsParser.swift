@@ -75,6 +75,9 @@ enum SmartsParser {
   /// other upper-case symbol matches the element whatever its aromaticity.
   static let aliphaticOnly: Set<Int> = [5, 6, 7, 8, 9, 15, 16, 17, 35, 53]
 
+  /// Elements whose symbols RDKit's SMARTS reader does not know (Mc, Ts, Og).
+  static let unreadElements: Set<Int> = [115, 117, 118]
+
   /// Aromatic symbols of two letters accepted in brackets.
   static let aromaticTwoLetter: [String: Int] = ["se": 34, "as": 33, "te": 52, "si": 14]
 
@@ -427,7 +430,7 @@ enum SmartsParser {
       case UInt8(ascii: "A") ... UInt8(ascii: "Z"):
         if isLower(i + 1) {
           let symbol = String(decoding: bytes[i ... i + 1], as: UTF8.self)
-          if let z = PeriodicTable.number(of: symbol), z > 0 {
+          if let z = PeriodicTable.number(of: symbol), z > 0, !SmartsParser.unreadElements.contains(z) {
             return (lit(SmartsParser.aliphaticOnly.contains(z) ? AtomPrimitive.aliphaticElement : AtomPrimitive.atomicNumber, z), i + 2)
           }
         }
@@ -480,10 +483,6 @@ enum SmartsParser {
         var literal: SmartsLiteral
         switch ch {
         case UInt8(ascii: "!"):
-          // RDKit takes repeated negation before `@` only (`!!@`), not before a bond order.
-          if negations > 0 && !(p + 1 < end && (bytes[p + 1] == UInt8(ascii: "@") || bytes[p + 1] == UInt8(ascii: "!"))) {
-            throw fail(p, "double negation in a bond")
-          }
           if negations == 0 { negationPos = p }
           negations += 1
           p += 1
@@ -511,7 +510,6 @@ enum SmartsParser {
         case UInt8(ascii: "$"): literal = lit(BondPrimitive.quadruple)
         default: break loop
         }
-        if negations > 1 && literal.kind != BondPrimitive.ring { throw fail(negationPos, "double negation in a bond") }
         literal.negated = negations % 2 == 1
         t.literals.append(literal)
         negations = 0
