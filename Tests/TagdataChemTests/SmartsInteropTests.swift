@@ -1,4 +1,5 @@
 import Foundation
+import TagdataIO
 import TestSupport
 import Testing
 @testable import TagdataChem
@@ -95,7 +96,7 @@ struct SmartsInteropTests {
     try Data((patternTexts.joined(separator: "\n") + "\n").utf8).write(to: patternFile)
     try Data((crippen.joined(separator: "\n") + "\n").utf8).write(to: hPatternFile)
     try Data(out.utf8).write(to: oursFile)
-    let r = try TestSupport.run(python, [Self.script, patternFile.path, hPatternFile.path, oursFile.path])
+    let r = try TestSupport.run(python, [Self.script, "counts", patternFile.path, hPatternFile.path, oursFile.path])
     #expect(r.status == 0, "\(r.stderr)")
     var differences: [String] = []
     var graphs: [String] = []
@@ -124,5 +125,92 @@ struct SmartsInteropTests {
     #expect(graphs.count <= 10, "\(graphs.count) molecules with different graphs")
     #expect(Int(summary[1]) ?? 0 > 10_000)
     #expect(differences.isEmpty, "\(differences.count) differences, first: \(differences.prefix(20).joined(separator: "; "))")
+  }
+
+  /// Where tagdata may refuse what RDKit reads: RDKit extensions outside the supported subset
+  /// (`h`, `z`, `Z`, `^`...), and the empty pattern.
+  static let acceptedRefusals = ["unsupported atom primitive", "unknown element 'Z'", "empty SMARTS"]
+
+  /// Seeded mutations of the reference patterns (1 to 3 edits each): tagdata refuses only what
+  /// RDKit refuses (bar ``acceptedRefusals``), accepts only what RDKit accepts, and counts what
+  /// both accept as RDKit does, on a panel of molecules from the corpora.
+  @Test func mutatedPatternsReadAndCountAsRDKitDoes() throws {
+    guard let python = TestSupport.python else {
+      Issue.record("TAGDATA_REQUIRE_INTEROP=1 but no venv python (run Scripts/bootstrap)")
+      return
+    }
+    let seed = TestSupport.fuzzSeed(default: 20261205)
+    var rng = SplitMix64(seed: seed)
+    let reference = try Self.referencePatterns().all.map { Array($0.utf8) }
+    let alphabet = Array("CNOSPFIBrclnosp*aAHDXRrvx#$()[]!&,;:@=-~+0123456789%.".utf8)
+    var patterns: [String] = []
+    while patterns.count < 4000 {
+      var bytes = reference[rng.below(reference.count)]
+      for _ in 0 ... rng.below(3) {
+        let at = rng.below(bytes.count + 1)
+        switch rng.below(4) {
+        case 0: if at < bytes.count { bytes.remove(at: at) }
+        case 1: bytes.insert(alphabet[rng.below(alphabet.count)], at: at)
+        case 2: if at < bytes.count { bytes[at] = alphabet[rng.below(alphabet.count)] }
+        default:
+          let from = rng.below(bytes.count + 1)
+          bytes.insert(contentsOf: bytes[min(at, from) ..< max(at, from)].prefix(20), at: at)
+        }
+      }
+      // Lines hold one pattern each.
+      if !bytes.contains(10) && !bytes.contains(13) { patterns.append(String(decoding: bytes, as: UTF8.self)) }
+    }
+    let all = try Self.smiles()
+    var panel = SmartsTests.fuzzMolecules
+    for k in stride(from: 0, to: all.count, by: 400) where (try? Smiles.read(all[k])) != nil { panel.append(all[k]) }
+    let targets = try panel.map { SmartsTarget(try Smiles.read($0)) }
+    var out = ""
+    for text in patterns {
+      do {
+        let p = try SmartsPattern(text)
+        var counts: [String] = []
+        for t in targets {
+          let r = p.matchResult(in: t, unique: true, maxMatches: 1000)
+          guard r.complete else { break }
+          counts.append(String(r.matches.count))
+        }
+        out += counts.count == targets.count ? counts.joined(separator: ",") + "\n" : "SKIP\n"
+      } catch {
+        out += "ERR\t\(error.position)\t\(error.message)\n"
+      }
+    }
+    let dir = TestSupport.tempDirectory()
+    let patternFile = dir.appendingPathComponent("mutated.txt")
+    let moleculeFile = dir.appendingPathComponent("panel.smi")
+    let oursFile = dir.appendingPathComponent("ours.txt")
+    try Data((patterns.joined(separator: "\n") + "\n").utf8).write(to: patternFile)
+    try Data((panel.joined(separator: "\n") + "\n").utf8).write(to: moleculeFile)
+    try Data(out.utf8).write(to: oursFile)
+    let r = try TestSupport.run(python, [Self.script, "mutated", patternFile.path, moleculeFile.path, oursFile.path])
+    #expect(r.status == 0, "\(r.stderr)")
+    var refusedExtensions = 0
+    var problems: [String] = []
+    var summary: [Substring] = []
+    for line in r.stdout.split(separator: "\n") {
+      let f = line.split(separator: "\t", omittingEmptySubsequences: false)
+      switch f.first {
+      case "REFUSED":
+        if Self.acceptedRefusals.contains(where: { f[2].contains($0) }) {
+          refusedExtensions += 1
+        } else {
+          problems.append("RDKit reads \(f[1]), tagdata refuses it: \(f[2])")
+        }
+      case "ACCEPTED": problems.append("tagdata reads \(f[1]), RDKit refuses it")
+      case "DIFF": problems.append("\(f[1]) on \(f[2]): tagdata \(f[3]), RDKit \(f[4])")
+      case "SUMMARY": summary = f
+      default: break
+      }
+    }
+    print("SMARTS mutated-pattern interop: seed \(seed), \(summary.dropFirst().joined(separator: " / ")) "
+      + "(patterns / read by both / counts compared / count differences) on \(panel.count) molecules; "
+      + "\(refusedExtensions) refused as RDKit extensions or empty")
+    for p in problems { print("SMARTS mutated-pattern interop: \(p)") }
+    #expect(summary.count == 5)
+    #expect(problems.isEmpty, "\(problems.count) differences, first: \(problems.prefix(10).joined(separator: "; "))")
   }
 }

@@ -109,6 +109,33 @@ import Testing
     ("[2H,C]", "CC", 2, 2),
     ("[C@H](F)(Cl)Br", "F[C@@H](Cl)Br", 1, 1),
     ("F/C=C/F", "F/C=C\\F", 1, 2),
+    // RDKit's readings beyond the descriptor subset: a mass binds to the atom symbol after it,
+    // a leading 0 is a number of its own, digits after $(...) are ignored, a negated chirality
+    // matches nothing, `$` is a quadruple bond, `d` counts neighbours other than plain H.
+    ("[!8#1]", "[8H]C([2H])C", 3, 3),
+    ("[!13C]", "[13CH4].CC", 2, 2),
+    ("[13C,N]", "[13CH3]CN", 2, 2),
+    ("[#08]", "CO", 0, 0),
+    ("[$(C)8]", "CCO", 2, 2),
+    ("[$(C=O)12O]", "CC(=O)O", 0, 0),
+    ("[C;!@]", "CC", 0, 0),
+    ("[!@@C]", "CC", 0, 0),
+    ("[C@TH1]", "CC", 2, 2),
+    ("[@OH]", "CO", 2, 2),
+    ("C$C", "[Cr]$[Cr].C$C", 1, 2),
+    ("*$*", "[Cr]$[Cr]", 1, 2),
+    ("[d1]", "[2H]C([2H])([2H])O", 4, 4),
+    ("[d4]", "[2H]C([2H])([2H])O", 1, 1),
+    ("[2H,C]", "[2H]CC", 2, 2),
+    ("[!2H]", "[2H]C([H])C", 3, 3),
+    ("[R01]", "C1CC1C", 0, 0),
+    ("[C8]", "CC", 0, 0),
+    ("C!!@C", "C1CC1CC", 3, 6),
+    ("C=1CC-1", "C1CC1", 0, 0),
+    ("C!!!-C", "C=CC", 1, 2),
+    ("C!!!!@C", "C1CC1CC", 3, 6),
+    ("C=1CC-1", "C1=CC1", 1, 2),
+    ("[N1+0]", "CN", 0, 0),
   ]
 
   @Test(arguments: cases.indices)
@@ -135,9 +162,10 @@ import Testing
   @Test func errorsNameTheirPosition() {
     let cases: [(String, Int)] = [
       ("", 0), ("[C", 0), ("C)", 1), ("C(C", 1), ("C1CC", 1), ("C=", 1), ("[]", 0), ("[C,]", 2), ("[,C]", 1),
-      ("[C;;N]", 3), ("[C&&N]", 3), ("[!]", 1), ("[Q]", 1), ("[cl]", 2), ("[h1]", 1), ("C$C", 1), ("[$C]", 1),
+      ("[C;;N]", 3), ("[C&&N]", 3), ("[!]", 1), ("[Q]", 1), ("[cl]", 2), ("[h1]", 1), ("[$C]", 1),
       ("[$(C]", 1), ("[$()]", 1), ("C11", 2), ("C1C1", 3), ("C.", 1), ("C..C", 2), (".C", 0), ("C()", 1), ("(C)", 0),
-      ("C-(C)", 1), ("C!!C", 2), ("[C:]", 2), ("[C:1N]", 4), ("H", 0), ("[C@@?]", 2), ("C%1", 1), ("[#]", 1),
+      ("C-(C)", 1), ("C!!C", 1), ("C=!!C", 2), ("[Og]", 2), ("C((C))", 2), ("C(1)C1", 2), ("C(.C)C", 2), ("C(C.)C", 3),
+      ("[H+,C]", 3), ("C$", 1), ("[@OH0]", 2), ("[C@TH3]", 3), ("[C@TB21]", 3), ("[C:]", 2), ("[C:1N]", 4), ("H", 0), ("[C@@?]", 2), ("C%1", 1), ("[#]", 1),
       ("[C]]", 3), ("C\u{e9}", 1), ("[C[N]]", 2),
     ]
     for (smarts, position) in cases {

@@ -24,7 +24,7 @@ struct SmartsMatcher {
   var found = 0
   var results: [[Int]] = []
   // Buffers, read from the program, target and scratch.
-  let element, degree, totalH, totalDegree, valence, charge, isotope, ringCount, smallestRing, ringBondCount: UnsafeMutablePointer<Int32>
+  let element, degree, heavyDegree, totalH, totalDegree, valence, charge, isotope, ringCount, smallestRing, ringBondCount: UnsafeMutablePointer<Int32>
   let aromatic: UnsafeMutablePointer<Bool>
   let neighborStart, neighborAtom, neighborBond: UnsafeMutablePointer<Int32>
   let bondOrder: UnsafeMutablePointer<UInt8>
@@ -55,6 +55,7 @@ struct SmartsMatcher {
     self.stepLimit = stepLimit
     element = t.element
     degree = t.degree
+    heavyDegree = t.heavyDegree
     totalH = t.totalH
     totalDegree = t.totalDegree
     valence = t.valence
@@ -183,7 +184,14 @@ struct SmartsMatcher {
     case AtomPrimitive.charge: r = charge[a] == v
     case AtomPrimitive.isotope: r = isotope[a] == v
     case AtomPrimitive.recursive: r = recursiveMatches(Int(v), a)
-    default: r = false
+    case AtomPrimitive.heavyDegree: r = heavyDegree[a] == v
+    default:
+      // An isotope unit (`13C`, `8#1`): the mass and the primitive.
+      guard l.kind >= AtomPrimitive.isotopeUnit, isotope[a] == v else {
+        r = false
+        break
+      }
+      r = atomLiteral(SmartsLiteral(kind: l.kind - AtomPrimitive.isotopeUnit, negated: false, value: l.extra), a)
     }
     return r != l.negated
   }
@@ -224,6 +232,7 @@ struct SmartsMatcher {
           case BondPrimitive.aromatic: r = order == 12
           case BondPrimitive.ring: r = bondInRing[b]
           case BondPrimitive.singleOrAromatic: r = order == 1 || order == 12
+          case BondPrimitive.quadruple: r = order == 4
           default: r = false
           }
           if r == literal.negated {

@@ -17,6 +17,8 @@ struct SmartsLiteral: Sendable, Equatable {
   var kind: UInt8
   var negated: Bool
   var value: Int32
+  /// The primitive's value in an isotope unit (``AtomPrimitive/isotopeUnit``).
+  var extra: Int32 = 0
 }
 
 /// Atom primitive kinds (``SmartsLiteral/kind`` of atom queries).
@@ -37,6 +39,11 @@ enum AtomPrimitive {
   static let charge: UInt8 = 13           // `+n`, `-n`
   static let isotope: UInt8 = 14          // `13`
   static let recursive: UInt8 = 15        // `$(...)`: value = subpattern index
+  static let heavyDegree: UInt8 = 16      // `dn`: neighbours that are not H atoms (RDKit extension)
+  /// A mass written right before an atom's identity (`8#1`, `13C`, `2H`) is one unit with it, as
+  /// RDKit reads it (`[!13C]` = not a carbon-13): isotope == value and the primitive
+  /// `kind - isotopeUnit` with value `extra`.
+  static let isotopeUnit: UInt8 = 32
 }
 
 /// Bond primitive kinds (``SmartsLiteral/kind`` of bond queries).
@@ -48,6 +55,7 @@ enum BondPrimitive {
   static let aromatic: UInt8 = 4          // `:`
   static let ring: UInt8 = 5              // `@`
   static let singleOrAromatic: UInt8 = 6  // no symbol (and `/`, `\`, as RDKit reads them)
+  static let quadruple: UInt8 = 7         // `$` between atoms
 }
 
 /// Queries in conjunctive form, stored flat: a query is an AND (`;`) of groups, a group an OR

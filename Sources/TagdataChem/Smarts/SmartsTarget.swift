@@ -40,6 +40,8 @@ final class SmartsTargetStorage: @unchecked Sendable {
   let element: UnsafeMutablePointer<Int32>
   let aromatic: UnsafeMutablePointer<Bool>
   let degree: UnsafeMutablePointer<Int32>
+  /// Neighbours that are not H atoms without a mass (`d`, as RDKit counts: D and T count).
+  let heavyDegree: UnsafeMutablePointer<Int32>
   let totalH: UnsafeMutablePointer<Int32>
   let totalDegree: UnsafeMutablePointer<Int32>
   let valence: UnsafeMutablePointer<Int32>
@@ -68,6 +70,7 @@ final class SmartsTargetStorage: @unchecked Sendable {
     self.n = n
     var degree = [Int32](repeating: 0, count: n)
     var totalH = [Int32](repeating: 0, count: n)
+    var heavyDegree = [Int32](repeating: 0, count: n)
     var totalDegree = [Int32](repeating: 0, count: n)
     var valence = [Int32](repeating: 0, count: n)
     var ringCount = [Int32](repeating: 0, count: n)
@@ -93,11 +96,15 @@ final class SmartsTargetStorage: @unchecked Sendable {
       }
       pairs.removeAll(keepingCapacity: true)
       var hNeighbours = 0
+      var plainHNeighbours = 0  // RDKit's `d` leaves out H atoms without a mass only
       var ringBonds = 0
       for b in mol.adjacency[a] {
         let o = mol.bonds[b].other(a)
         pairs.append((Int32(o), Int32(b)))
-        if mol.atoms[o].element == 1 { hNeighbours += 1 }
+        if mol.atoms[o].element == 1 {
+          hNeighbours += 1
+          if mol.atoms[o].isotope == 0 { plainHNeighbours += 1 }
+        }
         if mol.bonds[b].inRing { ringBonds += 1 }
       }
       pairs.sort { $0.atom < $1.atom }
@@ -108,6 +115,7 @@ final class SmartsTargetStorage: @unchecked Sendable {
       neighborStart[a + 1] = Int32(neighborAtom.count)
       let d = mol.adjacency[a].count
       degree[a] = Int32(d)
+      heavyDegree[a] = Int32(d - plainHNeighbours)
       maxDegree = max(maxDegree, Int32(d))
       totalH[a] = Int32(truncatingIfNeeded: atom.hydrogens + hNeighbours)
       totalDegree[a] = Int32(truncatingIfNeeded: d + atom.hydrogens)
@@ -131,6 +139,7 @@ final class SmartsTargetStorage: @unchecked Sendable {
     isotope = smartsBuffer(mol.atoms.map { Int32(truncatingIfNeeded: $0.isotope) })
     self.degree = smartsBuffer(degree)
     self.totalH = smartsBuffer(totalH)
+    self.heavyDegree = smartsBuffer(heavyDegree)
     self.totalDegree = smartsBuffer(totalDegree)
     self.valence = smartsBuffer(valence)
     self.ringCount = smartsBuffer(ringCount)
@@ -151,6 +160,7 @@ final class SmartsTargetStorage: @unchecked Sendable {
     element.deallocate()
     aromatic.deallocate()
     degree.deallocate()
+    heavyDegree.deallocate()
     totalH.deallocate()
     totalDegree.deallocate()
     valence.deallocate()
