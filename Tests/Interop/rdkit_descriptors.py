@@ -41,9 +41,11 @@ FUNCTIONS = {
     "aliphatic_rings": rdMolDescriptors.CalcNumAliphaticRings,
     "saturated_rings": rdMolDescriptors.CalcNumSaturatedRings,
     "fraction_csp3": rdMolDescriptors.CalcFractionCSP3,
-    "qed": QED.qed,
-    "qed_max": QED.weights_max,
-    "qed_none": QED.weights_none,
+    # QED.qed, QED.weights_max and QED.weights_none are QED.qed(mol, w) with the three weight
+    # sets; the properties are computed once per molecule (see compare) and passed in.
+    "qed": lambda m, p=None: QED.qed(m, w=QED.WEIGHT_MEAN, qedProperties=p),
+    "qed_max": lambda m, p=None: QED.qed(m, w=QED.WEIGHT_MAX, qedProperties=p),
+    "qed_none": lambda m, p=None: QED.qed(m, w=QED.WEIGHT_NONE, qedProperties=p),
 }
 
 
@@ -99,7 +101,12 @@ def compare(path):
         qedprops = None
         for n, ours in zip(names, f[1:]):
             try:
-                theirs = FUNCTIONS[n](m)
+                if n.startswith("qed"):
+                    if qedprops is None:
+                        qedprops = QED.properties(m)
+                    theirs = FUNCTIONS[n](m, qedprops)
+                else:
+                    theirs = FUNCTIONS[n](m)
             except (OverflowError, ValueError) as e:
                 # RDKit fails (QED's math.exp overflows for a logP far below zero): not compared.
                 print(f"RDKITERROR\t{n}\t{f[0]}\t{ours}\t{e}")
@@ -112,8 +119,6 @@ def compare(path):
             else:
                 extra = ""
                 if n.startswith("qed"):
-                    if qedprops is None:
-                        qedprops = QED.properties(m)
                     extra = "\t" + repr(tuple(round(v, 4) for v in qedprops))
                 print(f"DIFF\t{n}\t{f[0]}\t{ours}\t{theirs!r}{extra}")
     for n in names:
