@@ -13,7 +13,56 @@ import Testing
 struct DescriptorInteropTests {
   static let script = TestSupport.root.appendingPathComponent("Tests/Interop/rdkit_descriptors.py").path
 
-  /// The first whitespace-separated token of each line of the edge-case files and of the ChEMBL sample.
+  /// Dummies, metals, dative bonds, radicals, aromatic Se and Te, explicit and isotopic H, charges,
+  /// cages; and large molecules where RDKit's searches stop at 1,000 matches.
+  static let extraSmiles: [String] = [
+    "*c1ccccc1",
+    "[*]CC(=O)[O-]",
+    "C[N+](C)(C)C.[Cl-]",
+    "[Cu+2].[O-]C(=O)C.[O-]C(=O)C",
+    "N->[Pt](<-N)(Cl)Cl",
+    "C[Se]C",
+    "c1cc[se]c1",
+    "c1cc[te]c1",
+    "[CH2]C",
+    "[CH]C",
+    "[C]",
+    "[2H]OC([2H])([2H])[2H]",
+    "[H][H]",
+    "[HH]",
+    "OB(O)O",
+    "CS(=O)(=O)[O-].[Na+]",
+    "O=[N+]([O-])c1ccccc1",
+    "C1CC2CCC1C2",
+    "C1=CC=CC=CC=C1",
+    "c1ccc2c(c1)[nH]c1ccccc12",
+    "[NH4+]",
+    "[OH-]",
+    "O",
+    "C#N",
+    "[C-]#[O+]",
+    "FC(F)(F)C(F)(F)F",
+    "ClC(Cl)(Cl)Cl",
+    "BrC(Br)(Br)c1ccccc1",
+    "CC(C)(C)c1ccccc1",
+    "CC(=O)N(C)C",
+    "NC(=N)N",
+    "C[S+](C)C",
+    "[O-][S+](C)C",
+    "CP(C)C",
+    "C[P+](C)(C)C",
+    "O=P(O)(O)O",
+    "[Si](C)(C)(C)C",
+    "[Li]CCCC",
+    "C[Mg]Br",
+    "c1ccc2ccccc2c1-c1ccccc1",
+    "C12C3C4C1C5C2C3C45",
+    String(repeating: "C", count: 600), "c1ccccc1" + String(repeating: "C(O)", count: 1100),
+    String(repeating: "C(F)(F)", count: 400),
+  ]
+
+  /// The first whitespace-separated token of each line of the edge-case files and of the ChEMBL
+  /// sample, then ``extraSmiles``.
   static func inputSmiles() throws -> [String] {
     var data = Data()
     for url in TestSupport.corpusFiles("smiles") where url.pathExtension == "smi" { data.append(try Data(contentsOf: url)) }
@@ -26,7 +75,7 @@ struct DescriptorInteropTests {
       let token = line.split(whereSeparator: { $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\t") || $0 == UInt8(ascii: "\r") }).first
       if let token, let s = String(validating: token, as: UTF8.self) { out.append(s) }
     }
-    return out
+    return out + extraSmiles
   }
 
   /// The records of an SD file: the chunks between `$$$$` lines that are not blank (the Python
