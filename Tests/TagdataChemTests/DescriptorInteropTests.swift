@@ -138,7 +138,7 @@ struct DescriptorInteropTests {
         print("\(f[1]): \(agree) of \(n) agree (\(String(format: "%.3f", 100 * Double(agree) / Double(max(n, 1))))%)")
         #expect(n >= 10_000, "\(f[1]): only \(n) molecules compared")
         #expect(Double(agree) >= 0.999 * Double(n), "\(f[1]): \(n - agree) of \(n) disagree")
-      case "RDKITERROR": print("not compared: RDKit fails on \(f[1]) of \(f[2]) (\(f[4])); tagdata \(f[3])")
+      case "RDKITERROR": print("not compared: RDKit fails on \(f[1]) of \(f[2].prefix(80))\(f[2].count > 80 ? "..." : "") (\(f[4])); tagdata \(f[3])")
       case "READ": print("RDKit read \(f[2]) of the \(f[1]) SMILES tagdata read")
       default: break
       }
