@@ -11,9 +11,10 @@
 struct SmartsMatcher {
   enum Mode { case first, count, collect }
 
-  let p: SmartsProgram
-  let t: SmartsTargetStorage
-  let scratch: SmartsScratch
+  // Held by the caller (pattern and target) for the whole run.
+  unowned(unsafe) let p: SmartsProgram
+  unowned(unsafe) let t: SmartsTargetStorage
+  unowned(unsafe) let scratch: SmartsScratch
   let n: Int
   let mode: Mode
   let unique: Bool
@@ -106,7 +107,7 @@ struct SmartsMatcher {
   /// Whether the top-level pattern matches with its first atom on `atom`.
   mutating func runAnchored(_ atom: Int) -> Bool {
     guard n > 0, p.mayMatch(t) else { return false }
-    return search(0, anchor: atom, top: false)
+    return search(p.anchoredTop, anchor: atom, top: false)
   }
 
   /// The atoms on which the top-level pattern matches with its first atom there.
@@ -115,7 +116,7 @@ struct SmartsMatcher {
     var out: [Int] = []
     for a in 0 ..< n {
       if let skip, a < skip.count, skip[a] { continue }
-      if search(0, anchor: a, top: false) { out.append(a) }
+      if search(p.anchoredTop, anchor: a, top: false) { out.append(a) }
     }
     return out
   }
@@ -378,7 +379,7 @@ struct SmartsMatcher {
 
   mutating func collect(_ base: Int, _ count: Int) {
     var match = [Int](repeating: 0, count: count)
-    for step in 0 ..< count { match[Int(p.stepAtom[base + step]) - base] = Int(map[base + step]) }
+    for step in 0 ..< count { match[Int(p.stepAtom[base + step])] = Int(map[base + step]) }
     results.append(match)
   }
 

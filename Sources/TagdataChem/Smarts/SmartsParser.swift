@@ -528,7 +528,20 @@ enum SmartsParser {
   /// The match plan of a subpattern (depth-first from atom 0, then from the first atom of each
   /// further component) and its atoms' prefilters (element mask, minimum degree).
   static func plan(_ sub: inout SmartsSubpattern, _ c: inout CompiledSmarts) {
+    planOrder(&sub, rootScore: nil)
+    prefilter(sub, &c)
+  }
+
+  /// The search order of a subpattern: depth-first from a root per component; the root is the
+  /// component's first atom, or with `rootScore` its highest-scoring atom (first on ties).
+  static func planOrder(_ sub: inout SmartsSubpattern, rootScore: [Int]?) {
     let n = sub.atomCount
+    sub.order = []
+    sub.parentStep = []
+    sub.parentQuery = []
+    sub.backStart = []
+    sub.backStep = []
+    sub.backQuery = []
     var adjacency = [[(atom: Int, bond: Int)]](repeating: [], count: n)
     for k in sub.bondA.indices {
       let (a, b) = (Int(sub.bondA[k]), Int(sub.bondB[k]))
@@ -538,7 +551,28 @@ enum SmartsParser {
     var stepOf = [Int](repeating: -1, count: n)
     var parentBond = [Int](repeating: -1, count: n)
     sub.order.reserveCapacity(n)
-    for root in 0 ..< n where stepOf[root] < 0 {
+    // Components, for choosing a root in each.
+    var component = [Int](repeating: -1, count: n)
+    var members: [[Int]] = []
+    for start in 0 ..< n where component[start] < 0 {
+      var list = [start]
+      component[start] = members.count
+      var head = 0
+      while head < list.count {
+        let x = list[head]
+        head += 1
+        for (y, _) in adjacency[x] where component[y] < 0 {
+          component[y] = members.count
+          list.append(y)
+        }
+      }
+      members.append(list.sorted())
+    }
+    for list in members {
+      var root = list[0]
+      if let rootScore {
+        for a in list where rootScore[a] > rootScore[root] { root = a }
+      }
       var stack: [(atom: Int, fromStep: Int, bond: Int)] = [(root, -1, -1)]
       while let (atom, fromStep, bond) = stack.popLast() {
         if stepOf[atom] >= 0 { continue }
@@ -569,7 +603,16 @@ enum SmartsParser {
       }
       sub.backStart.append(Int32(sub.backStep.count))
     }
-    // Prefilters per atom.
+  }
+
+  /// Per atom of a subpattern: the elements it can match and its bond count.
+  static func prefilter(_ sub: SmartsSubpattern, _ c: inout CompiledSmarts) {
+    let n = sub.atomCount
+    var bonds = [Int32](repeating: 0, count: n)
+    for k in sub.bondA.indices {
+      bonds[Int(sub.bondA[k])] += 1
+      bonds[Int(sub.bondB[k])] += 1
+    }
     let t = c.atomQueries
     for local in 0 ..< n {
       let q = Int(c.atomQuery[sub.atomBase + local])
@@ -601,7 +644,7 @@ enum SmartsParser {
       }
       c.elementMaskLow.append(low)
       c.elementMaskHigh.append(high)
-      c.minDegree.append(Int32(adjacency[local].count))
+      c.minDegree.append(bonds[local])
     }
   }
 }

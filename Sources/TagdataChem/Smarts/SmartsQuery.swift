@@ -139,7 +139,7 @@ final class SmartsProgram: @unchecked Sendable {
   let bondTermEnd: UnsafeMutablePointer<Int32>
   let bondGroupEnd: UnsafeMutablePointer<Int32>
   let bondQueryEnd: UnsafeMutablePointer<Int32>
-  /// Per global step slot (subBase + step): the global atom placed, its query, element mask,
+  /// Per step slot (subBase + step): the pattern atom placed (index within its subpattern), its query, element mask,
   /// minimum degree, parent step (-1: first atom of a component), parent bond query, and the
   /// back bonds backStep/backQuery[backStart ..< backEnd].
   let stepAtom: UnsafeMutablePointer<Int32>
@@ -155,7 +155,10 @@ final class SmartsProgram: @unchecked Sendable {
   let backQuery: UnsafeMutablePointer<Int32>
   let subBase: UnsafeMutablePointer<Int32>
   let subCount: UnsafeMutablePointer<Int32>
+  /// Subpatterns: 0 the pattern (planned from its most selective atoms), then the `$(...)`
+  /// bodies by index, then `anchoredTop`, the pattern planned from its atom 0.
   let subpatterns: Int
+  let anchoredTop: Int
   let totalAtoms: Int
   /// Quick rejection for the top-level pattern: element masks of its atoms that are narrower
   /// than "any" (each needs some molecule atom of those elements), and its largest degree.
@@ -172,9 +175,26 @@ final class SmartsProgram: @unchecked Sendable {
     bondTermEnd = smartsBuffer(c.bondQueries.termEnd)
     bondGroupEnd = smartsBuffer(c.bondQueries.groupEnd)
     bondQueryEnd = smartsBuffer(c.bondQueries.queryEnd)
-    let total = c.totalAtoms
+    // The pattern itself is searched from its most selective atoms (rare elements, many
+    // bonds); a copy planned from atom 0, at the end, serves anchored searches.
+    let top = c.subpatterns[0]
+    var free = top
+    let scores = (0 ..< top.atomCount).map { local -> Int in
+      let g = top.atomBase + local
+      let (low, high) = (c.elementMaskLow[g], c.elementMaskHigh[g])
+      let narrow = low != .max || high != .max
+      let carbon = low & (1 << 6) != 0
+      let hydrogen = low & (1 << 1) != 0
+      return (narrow ? 8 : 0) + (narrow && !carbon ? 8 : 0) + (narrow && !hydrogen ? 4 : 0) + Int(c.minDegree[g])
+    }
+    SmartsParser.planOrder(&free, rootScore: scores)
+    var plans: [(sub: SmartsSubpattern, base: Int)] = [(free, 0)]
+    for sub in c.subpatterns.dropFirst() { plans.append((sub, sub.atomBase)) }
+    plans.append((top, c.totalAtoms))
+    let total = c.totalAtoms + top.atomCount
     totalAtoms = total
-    subpatterns = c.subpatterns.count
+    subpatterns = plans.count
+    anchoredTop = plans.count - 1
     var stepAtom = [Int32](repeating: 0, count: total)
     var stepQuery = [Int32](repeating: 0, count: total)
     var maskLow = [UInt64](repeating: 0, count: total)
@@ -189,11 +209,12 @@ final class SmartsProgram: @unchecked Sendable {
     var requiredLow: [UInt64] = []
     var requiredHigh: [UInt64] = []
     var topMaxDegree: Int32 = 0
-    for (s, sub) in c.subpatterns.enumerated() {
+    for (s, (sub, base)) in plans.enumerated() {
       for step in 0 ..< sub.atomCount {
-        let slot = sub.atomBase + step
-        let g = sub.atomBase + Int(sub.order[step])
-        stepAtom[slot] = Int32(g)
+        let slot = base + step
+        let local = Int(sub.order[step])
+        let g = sub.atomBase + local
+        stepAtom[slot] = Int32(local)
         stepQuery[slot] = c.atomQuery[g]
         maskLow[slot] = c.elementMaskLow[g]
         maskHigh[slot] = c.elementMaskHigh[g]
@@ -226,8 +247,8 @@ final class SmartsProgram: @unchecked Sendable {
     self.backEnd = smartsBuffer(backEnd)
     self.backStep = smartsBuffer(backStep)
     self.backQuery = smartsBuffer(backQuery)
-    subBase = smartsBuffer(c.subpatterns.map { Int32($0.atomBase) })
-    subCount = smartsBuffer(c.subpatterns.map { Int32($0.atomCount) })
+    subBase = smartsBuffer(plans.map { Int32($0.base) })
+    subCount = smartsBuffer(plans.map { Int32($0.sub.atomCount) })
     self.requiredLow = requiredLow
     self.requiredHigh = requiredHigh
     self.topMaxDegree = topMaxDegree
