@@ -128,11 +128,11 @@ enum SmartsParser {
       var branchOpened = false  // a '(' not yet followed by an atom
       var branches: [(atom: Int, atomsAtOpen: Int, pos: Int)] = []
       var rings: [Int: (atom: Int, bond: Int32, pos: Int)] = [:]
-      var bonded = Set<Int>()  // local atom pairs a * 1_000_000 + b with a < b
+      var bonded = Set<Int>()  // local atom pairs a << 32 | b with a < b
       var i = start
 
       func addBond(_ a: Int, _ b: Int, _ q: Int32, _ pos: Int, into sub: inout SmartsSubpattern) throws(SmartsError) {
-        let key = min(a, b) * 1_000_000 + max(a, b)
+        let key = min(a, b) << 32 | max(a, b)
         if !bonded.insert(key).inserted { throw fail(pos, "duplicate bond between two atoms") }
         sub.bondA.append(Int32(a))
         sub.bondB.append(Int32(b))
