@@ -355,4 +355,26 @@ import Testing
     #expect(long.countUniqueMatches(in: target) == 2)
     #expect(try SmartsPattern("[CH3]CC").countUniqueMatches(in: target) == 2)
   }
+
+  /// Long and deep patterns: parsing and planning have no recursion and no quadratic step, so
+  /// 100,000-atom chains, 50,000 nested branches and thousands of open ring closures parse and
+  /// match in bounded time.
+  @Test func hugePatternsParseAndMatchInBoundedTime() throws {
+    let clock = ContinuousClock()
+    let start = clock.now
+    let target = SmartsTarget(try Smiles.read("CC(=O)Oc1ccccc1C(=O)O"))
+    let chain = try SmartsPattern(String(repeating: "C", count: 100_000))
+    #expect(chain.atomCount == 100_000)
+    #expect(chain.countUniqueMatches(in: target) == 0)
+    let nested = try SmartsPattern(String(repeating: "C(", count: 50_000) + "C" + String(repeating: ")", count: 50_000))
+    #expect(nested.atomCount == 50_001)
+    #expect(!nested.hasMatch(in: target))
+    var rings = "C"
+    for k in 0 ..< 5000 { rings += "%(\(k + 10))" }
+    rings += "C"
+    #expect(throws: SmartsError.self) { try SmartsPattern(rings) }
+    let unclosed = String(repeating: "[", count: 10_000)
+    #expect(throws: SmartsError.self) { try SmartsPattern(unclosed) }
+    #expect(clock.now - start < .seconds(20))
+  }
 }
