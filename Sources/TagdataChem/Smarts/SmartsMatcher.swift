@@ -25,7 +25,7 @@ struct SmartsMatcher {
   var found = 0
   var results: [[Int]] = []
   // Buffers, read from the program, target and scratch.
-  let element, degree, heavyDegree, totalH, totalDegree, valence, charge, isotope, ringCount, smallestRing, ringBondCount: UnsafeMutablePointer<Int32>
+  let element, degree, heavyDegree, heteroNeighbors, aliphaticHeteroNeighbors, totalH, totalDegree, valence, charge, isotope, ringCount, smallestRing, ringBondCount: UnsafeMutablePointer<Int32>
   let aromatic: UnsafeMutablePointer<Bool>
   let neighborStart, neighborAtom, neighborBond: UnsafeMutablePointer<Int32>
   let bondOrder: UnsafeMutablePointer<UInt8>
@@ -57,6 +57,8 @@ struct SmartsMatcher {
     element = t.element
     degree = t.degree
     heavyDegree = t.heavyDegree
+    heteroNeighbors = t.heteroNeighbors
+    aliphaticHeteroNeighbors = t.aliphaticHeteroNeighbors
     totalH = t.totalH
     totalDegree = t.totalDegree
     valence = t.valence
@@ -186,6 +188,9 @@ struct SmartsMatcher {
     case AtomPrimitive.isotope: r = isotope[a] == v
     case AtomPrimitive.recursive: r = recursiveMatches(Int(v), a)
     case AtomPrimitive.heavyDegree: r = heavyDegree[a] == v
+    case AtomPrimitive.heteroNeighbors: r = v < 0 ? heteroNeighbors[a] > 0 : heteroNeighbors[a] == v
+    case AtomPrimitive.aliphaticHeteroNeighbors:
+      r = v < 0 ? aliphaticHeteroNeighbors[a] > 0 : aliphaticHeteroNeighbors[a] == v
     default:
       // An isotope unit (`13C`, `8#1`): the mass and the primitive.
       guard l.kind >= AtomPrimitive.isotopeUnit, isotope[a] == v else {

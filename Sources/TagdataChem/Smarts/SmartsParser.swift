@@ -440,6 +440,7 @@ enum SmartsParser {
         case UInt8(ascii: "X"): return try counted(AtomPrimitive.totalDegree, default: 1)
         case UInt8(ascii: "R"): return try counted(AtomPrimitive.ringCount, default: -1)
         case UInt8(ascii: "A"): return (lit(AtomPrimitive.aliphatic, 0), i + 1)
+        case UInt8(ascii: "Z"): return try counted(AtomPrimitive.aliphaticHeteroNeighbors, default: -1)
         default: break
         }
         let symbol = String(decoding: bytes[i ... i], as: UTF8.self)
@@ -460,6 +461,7 @@ enum SmartsParser {
         case UInt8(ascii: "s"): return (lit(AtomPrimitive.aromaticElement, 16), i + 1)
         case UInt8(ascii: "a"): return (lit(AtomPrimitive.aromatic, 0), i + 1)
         case UInt8(ascii: "d"): return try counted(AtomPrimitive.heavyDegree, default: 1)
+        case UInt8(ascii: "z"): return try counted(AtomPrimitive.heteroNeighbors, default: -1)
         case UInt8(ascii: "r"): return try counted(AtomPrimitive.ringSize, default: -1)
         case UInt8(ascii: "v"): return try counted(AtomPrimitive.valence, default: 1)
         case UInt8(ascii: "x"): return try counted(AtomPrimitive.ringBondCount, default: -1)

@@ -5,7 +5,7 @@
 /// element symbol (upper case B C N O F P S Cl Br I mean the aliphatic atom, other upper-case
 /// symbols the element whatever its aromaticity; `c n o p s b se as te si` aromatic), `#n`,
 /// `Hn` (total H, H-atom neighbours included; `H` = `H1`), `Dn`, `dn` (neighbours other than
-/// plain H), `Xn`, `vn`, `R`/`Rn`, `r`/`rn` (smallest ring), `x`/`xn`, charges `+ ++ +n - -- -n`,
+/// plain H), `zn`/`Zn` (neighbours other than C and H / the aliphatic ones), `Xn`, `vn`, `R`/`Rn`, `r`/`rn` (smallest ring), `x`/`xn`, charges `+ ++ +n - -- -n`,
 /// a mass (`[13C]`; a mass binds to the symbol after it: `[!13C]` is "not carbon-13"), atom maps
 /// `:n` (ignored), chirality marks (ignored, as RDKit's matching does by default; negated they
 /// match nothing, as in RDKit), recursive `$(...)` (at most ``SmartsParser/maxNesting`` deep).
@@ -15,7 +15,8 @@
 /// written = single or aromatic. Branches, ring closures (`1`, `%12`, `%(123)`; a bond written at
 /// both ends: the opening one counts, as in RDKit), `.` components.
 /// Refused with a ``SmartsError`` naming the position: RDKit extensions outside this subset (`h`,
-/// `z`, `Z`, `^n`, ...), the empty pattern, and malformed syntax.
+/// whose implicit/explicit split the molecule model does not keep; `^n`, ...), the empty pattern,
+/// and malformed syntax.
 ///
 ///     let acid = try SmartsPattern("C(=O)[OH]")
 ///     let target = SmartsTarget(try Smiles.read("CC(=O)O"))

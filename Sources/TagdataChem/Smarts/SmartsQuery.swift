@@ -40,6 +40,8 @@ enum AtomPrimitive {
   static let isotope: UInt8 = 14          // `13`
   static let recursive: UInt8 = 15        // `$(...)`: value = subpattern index
   static let heavyDegree: UInt8 = 16      // `dn`: neighbours that are not H atoms (RDKit extension)
+  static let heteroNeighbors: UInt8 = 17  // `zn`: neighbours other than C and H (value -1: `z`, any)
+  static let aliphaticHeteroNeighbors: UInt8 = 18  // `Zn`: the aliphatic ones (value -1: `Z`, any)
   /// A mass written right before an atom's identity (`8#1`, `13C`, `2H`) is one unit with it, as
   /// RDKit reads it (`[!13C]` = not a carbon-13): isotope == value and the primitive
   /// `kind - isotopeUnit` with value `extra`.

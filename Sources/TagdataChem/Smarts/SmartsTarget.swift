@@ -42,6 +42,9 @@ final class SmartsTargetStorage: @unchecked Sendable {
   let degree: UnsafeMutablePointer<Int32>
   /// Neighbours that are not H atoms without a mass (`d`, as RDKit counts: D and T count).
   let heavyDegree: UnsafeMutablePointer<Int32>
+  /// Neighbours other than C and H (`z`), and those of them not aromatic (`Z`).
+  let heteroNeighbors: UnsafeMutablePointer<Int32>
+  let aliphaticHeteroNeighbors: UnsafeMutablePointer<Int32>
   let totalH: UnsafeMutablePointer<Int32>
   let totalDegree: UnsafeMutablePointer<Int32>
   let valence: UnsafeMutablePointer<Int32>
@@ -71,6 +74,8 @@ final class SmartsTargetStorage: @unchecked Sendable {
     var degree = [Int32](repeating: 0, count: n)
     var totalH = [Int32](repeating: 0, count: n)
     var heavyDegree = [Int32](repeating: 0, count: n)
+    var heteroNeighbors = [Int32](repeating: 0, count: n)
+    var aliphaticHeteroNeighbors = [Int32](repeating: 0, count: n)
     var totalDegree = [Int32](repeating: 0, count: n)
     var valence = [Int32](repeating: 0, count: n)
     var ringCount = [Int32](repeating: 0, count: n)
@@ -101,6 +106,11 @@ final class SmartsTargetStorage: @unchecked Sendable {
       for b in mol.adjacency[a] {
         let o = mol.bonds[b].other(a)
         pairs.append((Int32(o), Int32(b)))
+        let oe = mol.atoms[o].element
+        if oe != 1 && oe != 6 {
+          heteroNeighbors[a] += 1
+          if !mol.atoms[o].aromatic { aliphaticHeteroNeighbors[a] += 1 }
+        }
         if mol.atoms[o].element == 1 {
           hNeighbours += 1
           if mol.atoms[o].isotope == 0 { plainHNeighbours += 1 }
@@ -140,6 +150,8 @@ final class SmartsTargetStorage: @unchecked Sendable {
     self.degree = smartsBuffer(degree)
     self.totalH = smartsBuffer(totalH)
     self.heavyDegree = smartsBuffer(heavyDegree)
+    self.heteroNeighbors = smartsBuffer(heteroNeighbors)
+    self.aliphaticHeteroNeighbors = smartsBuffer(aliphaticHeteroNeighbors)
     self.totalDegree = smartsBuffer(totalDegree)
     self.valence = smartsBuffer(valence)
     self.ringCount = smartsBuffer(ringCount)
@@ -161,6 +173,8 @@ final class SmartsTargetStorage: @unchecked Sendable {
     aromatic.deallocate()
     degree.deallocate()
     heavyDegree.deallocate()
+    heteroNeighbors.deallocate()
+    aliphaticHeteroNeighbors.deallocate()
     totalH.deallocate()
     totalDegree.deallocate()
     valence.deallocate()
