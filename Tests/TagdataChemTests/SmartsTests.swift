@@ -382,4 +382,19 @@ import Testing
     #expect(throws: SmartsError.self) { try SmartsPattern(unclosed) }
     #expect(clock.now - start < .seconds(20))
   }
+
+  @Test func emptyMoleculeAndZeroMaxMatches() throws {
+    let empty = SmartsTarget(Molecule())
+    let p = try SmartsPattern("[$(C=O)]C")
+    #expect(p.countUniqueMatches(in: empty) == 0)
+    #expect(!p.hasMatch(in: empty))
+    #expect(p.firstMatch(in: empty) == nil)
+    #expect(p.firstAtomMatches(in: empty).isEmpty)
+    #expect(!p.matches(atom: 0, in: empty))
+    let acetone = SmartsTarget(try Smiles.read("CC(C)=O"))
+    #expect(p.countUniqueMatches(in: acetone) == 2)
+    #expect(p.matches(in: acetone, maxMatches: 0).isEmpty)
+    #expect(p.matches(in: acetone, maxMatches: -3).isEmpty)
+    #expect(p.matches(in: acetone, maxMatches: 1).count == 1)
+  }
 }
