@@ -5,13 +5,17 @@
 /// cached per (pattern atom, molecule atom) and `$(...)` results per (subpattern, molecule atom)
 /// for the whole run. A `$(...)` is an anchored search of its body, one call level per nesting
 /// level (at most ``SmartsParser/maxNesting``). A step budget bounds every run.
+///
+/// The matcher holds only buffer pointers and counters (the buffers belong to the program, the
+/// target and its scratch object, all alive for the run): no reference counting in the loop.
 struct SmartsMatcher {
   enum Mode { case first, count, collect }
 
-  let p: CompiledSmarts
-  let t: SmartsTargetData
+  // Held by the caller (pattern and target) for the whole run.
+  unowned(unsafe) let p: SmartsProgram
+  unowned(unsafe) let t: SmartsTargetStorage
+  unowned(unsafe) let scratch: SmartsScratch
   let n: Int
-  var buf: SmartsBuffers
   let mode: Mode
   let unique: Bool
   let maxMatches: Int
@@ -20,71 +24,144 @@ struct SmartsMatcher {
   var truncated = false
   var found = 0
   var results: [[Int]] = []
+  // Buffers, read from the program, target and scratch.
+  let element, degree, heavyDegree, heteroNeighbors, aliphaticHeteroNeighbors, totalH, totalDegree, valence, charge, isotope, ringCount, smallestRing, ringBondCount: UnsafeMutablePointer<Int32>
+  let aromatic: UnsafeMutablePointer<Bool>
+  let neighborStart, neighborAtom, neighborBond: UnsafeMutablePointer<Int32>
+  let bondOrder: UnsafeMutablePointer<UInt8>
+  let bondInRing: UnsafeMutablePointer<Bool>
+  let atomLiterals, bondLiterals: UnsafeMutablePointer<SmartsLiteral>
+  let atomTermEnd, atomGroupEnd, atomQueryEnd, bondTermEnd, bondGroupEnd, bondQueryEnd: UnsafeMutablePointer<Int32>
+  let stepQuery, minDegree, parentStep, parentQuery, backStart, backEnd, backStep, backQuery: UnsafeMutablePointer<Int32>
+  let maskLow, maskHigh: UnsafeMutablePointer<UInt64>
+  let map, cursor: UnsafeMutablePointer<Int32>
+  let used: UnsafeMutablePointer<Bool>
+  let atomCache, recursiveCache: UnsafeMutablePointer<UInt32>
+  let generation: UInt32
+  let cachesEnabled: Bool
+  var seenCount = 0
+  var seenTableSize = 0
 
-  init(_ p: CompiledSmarts, _ t: SmartsTargetData, _ buf: SmartsBuffers, mode: Mode, unique: Bool, maxMatches: Int, stepLimit: Int) {
+  init(_ p: SmartsProgram, _ target: SmartsTarget, mode: Mode, unique: Bool, maxMatches: Int, stepLimit: Int) {
+    let t = target.data
+    let s = target.scratch
+    s.prepare(steps: p.totalAtoms, subpatterns: p.subpatterns, n: t.n)
     self.p = p
     self.t = t
-    self.n = t.atomCount
-    self.buf = buf
+    self.scratch = s
+    n = t.n
     self.mode = mode
     self.unique = unique
     self.maxMatches = maxMatches
     self.stepLimit = stepLimit
-    let atoms = p.totalAtoms
-    if buf.map.count < atoms {
-      self.buf.map = [Int32](repeating: 0, count: atoms)
-      self.buf.cursor = [Int32](repeating: 0, count: atoms)
-    }
-    let subs = p.subpatterns.count
-    if self.buf.used.count < subs * n { self.buf.used = [Bool](repeating: false, count: subs * n) }
-    if self.buf.generation >= (1 << 30) {
-      self.buf.generation = 0
-      for i in self.buf.atomCache.indices { self.buf.atomCache[i] = 0 }
-      for i in self.buf.recursiveCache.indices { self.buf.recursiveCache[i] = 0 }
-    }
-    self.buf.generation += 1
-    if self.buf.atomCache.count < atoms * n { self.buf.atomCache = [UInt32](repeating: 0, count: atoms * n) }
-    if subs > 1 && self.buf.recursiveCache.count < subs * n {
-      self.buf.recursiveCache = [UInt32](repeating: 0, count: subs * n)
-    }
-    self.buf.seenSets.removeAll(keepingCapacity: true)
-    self.buf.seenTable.removeAll(keepingCapacity: true)
+    element = t.element
+    degree = t.degree
+    heavyDegree = t.heavyDegree
+    heteroNeighbors = t.heteroNeighbors
+    aliphaticHeteroNeighbors = t.aliphaticHeteroNeighbors
+    totalH = t.totalH
+    totalDegree = t.totalDegree
+    valence = t.valence
+    charge = t.charge
+    isotope = t.isotope
+    ringCount = t.ringCount
+    smallestRing = t.smallestRing
+    ringBondCount = t.ringBondCount
+    aromatic = t.aromatic
+    neighborStart = t.neighborStart
+    neighborAtom = t.neighborAtom
+    neighborBond = t.neighborBond
+    bondOrder = t.bondOrder
+    bondInRing = t.bondInRing
+    atomLiterals = p.atomLiterals
+    bondLiterals = p.bondLiterals
+    atomTermEnd = p.atomTermEnd
+    atomGroupEnd = p.atomGroupEnd
+    atomQueryEnd = p.atomQueryEnd
+    bondTermEnd = p.bondTermEnd
+    bondGroupEnd = p.bondGroupEnd
+    bondQueryEnd = p.bondQueryEnd
+    stepQuery = p.stepQuery
+    minDegree = p.minDegree
+    parentStep = p.parentStep
+    parentQuery = p.parentQuery
+    backStart = p.backStart
+    backEnd = p.backEnd
+    backStep = p.backStep
+    backQuery = p.backQuery
+    maskLow = p.maskLow
+    maskHigh = p.maskHigh
+    map = s.map
+    cursor = s.cursor
+    used = s.used
+    atomCache = s.atomCache
+    recursiveCache = s.recursiveCache
+    generation = s.generation
+    cachesEnabled = s.cachesEnabled
   }
 
   /// Runs the top-level pattern.
   mutating func run() {
-    guard n > 0, maxMatches > 0 else { return }
+    guard n > 0, maxMatches > 0, p.mayMatch(t) else { return }
     _ = search(0, anchor: -1, top: true)
+  }
+
+  /// Whether the top-level pattern matches with its first atom on `atom`.
+  mutating func runAnchored(_ atom: Int) -> Bool {
+    guard n > 0, p.mayMatch(t) else { return false }
+    return search(p.anchoredTop, anchor: atom, top: false)
+  }
+
+  /// The atoms on which the top-level pattern matches with its first atom there.
+  mutating func anchoredAtoms(skip: [Bool]?) -> [Int] {
+    guard n > 0, p.mayMatch(t) else { return [] }
+    var out: [Int] = []
+    for a in 0 ..< n {
+      if let skip, a < skip.count, skip[a] { continue }
+      if search(p.anchoredTop, anchor: a, top: false) { out.append(a) }
+    }
+    return out
   }
 
   // MARK: Queries
 
   @inline(__always)
-  mutating func atomMatches(_ g: Int, _ a: Int) -> Bool {
-    let index = g * n + a
-    let entry = buf.atomCache[index]
-    if entry >> 1 == buf.generation { return entry & 1 == 1 }
-    let r = evaluateAtom(Int(p.atomQuery[g]), a)
-    buf.atomCache[index] = buf.generation << 1 | (r ? 1 : 0)
+  mutating func atomMatches(_ slot: Int, _ a: Int) -> Bool {
+    guard cachesEnabled else { return evaluateAtom(Int(stepQuery[slot]), a) }
+    let index = slot &* n &+ a
+    let entry = atomCache[index]
+    if entry >> 1 == generation { return entry & 1 == 1 }
+    let r = evaluateAtom(Int(stepQuery[slot]), a)
+    atomCache[index] = generation << 1 | (r ? 1 : 0)
     return r
   }
 
   mutating func evaluateAtom(_ q: Int, _ a: Int) -> Bool {
-    let table = p.atomQueries
-    for g in table.groups(q) {
+    var g = q == 0 ? 0 : Int(atomQueryEnd[q - 1])
+    let groupsEnd = Int(atomQueryEnd[q])
+    while g < groupsEnd {
       var any = false
-      for term in table.terms(g) {
+      var term = g == 0 ? 0 : Int(atomGroupEnd[g - 1])
+      let termsEnd = Int(atomGroupEnd[g])
+      while term < termsEnd {
         var all = true
-        for l in table.literalRange(term) where !atomLiteral(table.literals[l], a) {
-          all = false
-          break
+        var l = term == 0 ? 0 : Int(atomTermEnd[term - 1])
+        let literalsEnd = Int(atomTermEnd[term])
+        while l < literalsEnd {
+          if !atomLiteral(atomLiterals[l], a) {
+            all = false
+            break
+          }
+          l += 1
         }
         if all {
           any = true
           break
         }
+        term += 1
       }
       if !any { return false }
+      g += 1
     }
     return true
   }
@@ -95,47 +172,63 @@ struct SmartsMatcher {
     let r: Bool
     switch l.kind {
     case AtomPrimitive.any: r = true
-    case AtomPrimitive.aliphaticElement: r = t.element[a] == v && !t.aromatic[a]
-    case AtomPrimitive.aromaticElement: r = t.element[a] == v && t.aromatic[a]
-    case AtomPrimitive.atomicNumber: r = t.element[a] == v
-    case AtomPrimitive.aromatic: r = t.aromatic[a]
-    case AtomPrimitive.aliphatic: r = !t.aromatic[a]
-    case AtomPrimitive.hydrogenCount: r = t.totalH[a] == v
-    case AtomPrimitive.degree: r = t.degree[a] == v
-    case AtomPrimitive.totalDegree: r = t.totalDegree[a] == v
-    case AtomPrimitive.valence: r = t.valence[a] == v
-    case AtomPrimitive.ringCount: r = v < 0 ? t.ringCount[a] > 0 : t.ringCount[a] == v
-    case AtomPrimitive.ringSize: r = v < 0 ? t.smallestRing[a] > 0 : t.smallestRing[a] == v
-    case AtomPrimitive.ringBondCount: r = v < 0 ? t.ringBondCount[a] > 0 : t.ringBondCount[a] == v
-    case AtomPrimitive.charge: r = t.charge[a] == v
-    case AtomPrimitive.isotope: r = t.isotope[a] == v
+    case AtomPrimitive.aliphaticElement: r = element[a] == v && !aromatic[a]
+    case AtomPrimitive.aromaticElement: r = element[a] == v && aromatic[a]
+    case AtomPrimitive.atomicNumber: r = element[a] == v
+    case AtomPrimitive.aromatic: r = aromatic[a]
+    case AtomPrimitive.aliphatic: r = !aromatic[a]
+    case AtomPrimitive.hydrogenCount: r = totalH[a] == v
+    case AtomPrimitive.degree: r = degree[a] == v
+    case AtomPrimitive.totalDegree: r = totalDegree[a] == v
+    case AtomPrimitive.valence: r = valence[a] == v
+    case AtomPrimitive.ringCount: r = v < 0 ? ringCount[a] > 0 : ringCount[a] == v
+    case AtomPrimitive.ringSize: r = v < 0 ? smallestRing[a] > 0 : smallestRing[a] == v
+    case AtomPrimitive.ringBondCount: r = v < 0 ? ringBondCount[a] > 0 : ringBondCount[a] == v
+    case AtomPrimitive.charge: r = charge[a] == v
+    case AtomPrimitive.isotope: r = isotope[a] == v
     case AtomPrimitive.recursive: r = recursiveMatches(Int(v), a)
-    default: r = false
+    case AtomPrimitive.heavyDegree: r = heavyDegree[a] == v
+    case AtomPrimitive.heteroNeighbors: r = v < 0 ? heteroNeighbors[a] > 0 : heteroNeighbors[a] == v
+    case AtomPrimitive.aliphaticHeteroNeighbors:
+      r = v < 0 ? aliphaticHeteroNeighbors[a] > 0 : aliphaticHeteroNeighbors[a] == v
+    default:
+      // An isotope unit (`13C`, `8#1`): the mass and the primitive.
+      guard l.kind >= AtomPrimitive.isotopeUnit, isotope[a] == v else {
+        r = false
+        break
+      }
+      r = atomLiteral(SmartsLiteral(kind: l.kind - AtomPrimitive.isotopeUnit, negated: false, value: l.extra), a)
     }
     return r != l.negated
   }
 
   /// Whether subpattern `s` matches with its first atom on `a` (cached for the run).
   mutating func recursiveMatches(_ s: Int, _ a: Int) -> Bool {
-    let index = s * n + a
-    let entry = buf.recursiveCache[index]
-    if entry >> 1 == buf.generation { return entry & 1 == 1 }
+    guard cachesEnabled else { return search(s, anchor: a, top: false) }
+    let index = s &* n &+ a
+    let entry = recursiveCache[index]
+    if entry >> 1 == generation { return entry & 1 == 1 }
     let r = search(s, anchor: a, top: false)
-    buf.recursiveCache[index] = buf.generation << 1 | (r ? 1 : 0)
+    recursiveCache[index] = generation << 1 | (r ? 1 : 0)
     return r
   }
 
   @inline(__always)
   func bondMatches(_ q: Int, _ b: Int) -> Bool {
-    let order = t.bondOrder[b]
+    let order = bondOrder[b]
     if q == 0 { return order == 1 || order == 12 }
-    let table = p.bondQueries
-    for g in table.groups(q) {
+    var g = Int(bondQueryEnd[q - 1])
+    let groupsEnd = Int(bondQueryEnd[q])
+    while g < groupsEnd {
       var any = false
-      for term in table.terms(g) {
+      var term = g == 0 ? 0 : Int(bondGroupEnd[g - 1])
+      let termsEnd = Int(bondGroupEnd[g])
+      while term < termsEnd {
         var all = true
-        for l in table.literalRange(term) {
-          let literal = table.literals[l]
+        var l = term == 0 ? 0 : Int(bondTermEnd[term - 1])
+        let literalsEnd = Int(bondTermEnd[term])
+        while l < literalsEnd {
+          let literal = bondLiterals[l]
           let r: Bool
           switch literal.kind {
           case BondPrimitive.any: r = true
@@ -143,55 +236,62 @@ struct SmartsMatcher {
           case BondPrimitive.double: r = order == 2
           case BondPrimitive.triple: r = order == 3
           case BondPrimitive.aromatic: r = order == 12
-          case BondPrimitive.ring: r = t.bondInRing[b]
+          case BondPrimitive.ring: r = bondInRing[b]
           case BondPrimitive.singleOrAromatic: r = order == 1 || order == 12
+          case BondPrimitive.quadruple: r = order == 4
           default: r = false
           }
           if r == literal.negated {
             all = false
             break
           }
+          l += 1
         }
         if all {
           any = true
           break
         }
+        term += 1
       }
       if !any { return false }
+      g += 1
     }
     return true
   }
 
   // MARK: Search
 
-  /// Candidate test for step `k` of subpattern `sub` (global atom `g`), molecule atom `a`
+  /// Candidate test for step slot `slot` (of a subpattern based at `base`), molecule atom `a`
   /// reached over bond `bond` (-1 for a component's first atom).
   @inline(__always)
-  mutating func candidate(_ sub: SmartsSubpattern, _ k: Int, _ g: Int, _ a: Int, _ usedBase: Int, bond: Int) -> Bool {
-    steps += 1
-    if buf.used[usedBase + a] { return false }
-    let e = t.element[a]
+  mutating func candidate(_ slot: Int, _ base: Int, _ a: Int, _ usedBase: Int, bond: Int) -> Bool {
+    steps &+= 1
+    if used[usedBase &+ a] { return false }
+    let e = element[a]
     if e >= 0 && e < 64 {
-      if p.elementMaskLow[g] & (1 << UInt64(e)) == 0 { return false }
+      if maskLow[slot] & (1 << UInt64(e)) == 0 { return false }
     } else if e >= 64 && e < 128 {
-      if p.elementMaskHigh[g] & (1 << UInt64(e - 64)) == 0 { return false }
+      if maskHigh[slot] & (1 << UInt64(e - 64)) == 0 { return false }
     }
-    if t.degree[a] < p.minDegree[g] { return false }
-    if bond >= 0 && !bondMatches(Int(sub.parentQuery[k]), bond) { return false }
-    if !atomMatches(g, a) { return false }
-    let backEnd = Int(sub.backStart[k + 1])
-    var j = Int(sub.backStart[k])
-    if j < backEnd {
-      let base = sub.atomBase
-      let start = Int(t.neighborStart[a]), end = Int(t.neighborStart[a + 1])
-      while j < backEnd {
-        let other = buf.map[base + Int(sub.backStep[j])]
+    if degree[a] < minDegree[slot] { return false }
+    if bond >= 0 && !bondMatches(Int(parentQuery[slot]), bond) { return false }
+    if !atomMatches(slot, a) { return false }
+    var j = Int(backStart[slot])
+    let end = Int(backEnd[slot])
+    if j < end {
+      let start = Int(neighborStart[a]), stop = Int(neighborStart[a + 1])
+      while j < end {
+        let other = map[base + Int(backStep[j])]
         var bondIndex = -1
-        for x in start ..< end where t.neighborAtom[x] == other {
-          bondIndex = Int(t.neighborBond[x])
-          break
+        var x = start
+        while x < stop {
+          if neighborAtom[x] == other {
+            bondIndex = Int(neighborBond[x])
+            break
+          }
+          x += 1
         }
-        if bondIndex < 0 || !bondMatches(Int(sub.backQuery[j]), bondIndex) { return false }
+        if bondIndex < 0 || !bondMatches(Int(backQuery[j]), bondIndex) { return false }
         j += 1
       }
     }
@@ -201,146 +301,146 @@ struct SmartsMatcher {
   /// Backtracking search of subpattern `s`; with `anchor` >= 0 its first atom is placed there.
   /// Top level: matches are recorded (``record``) until it says stop. Nested: stops at the first.
   mutating func search(_ s: Int, anchor: Int, top: Bool) -> Bool {
-    let sub = p.subpatterns[s]
-    let count = sub.atomCount
-    let base = sub.atomBase
+    let base = Int(p.subBase[s])
+    let count = Int(p.subCount[s])
     let usedBase = s * n
     var k = 0
     var any = false
-    buf.cursor[base] = 0
+    cursor[base] = 0
     while k >= 0 {
-      let g = base + Int(sub.order[k])
-      let parent = Int(sub.parentStep[k])
-      var cur = Int(buf.cursor[base + k])
+      let slot = base + k
+      let parent = Int(parentStep[slot])
+      var cur = Int(cursor[slot])
       var chosen = -1
       if parent < 0 {
         if k == 0 && anchor >= 0 {
           if cur == 0 {
             cur = 1
-            if candidate(sub, k, g, anchor, usedBase, bond: -1) { chosen = anchor }
+            if candidate(slot, base, anchor, usedBase, bond: -1) { chosen = anchor }
           }
         } else {
           while cur < n {
             let a = cur
             cur += 1
-            if candidate(sub, k, g, a, usedBase, bond: -1) {
+            if candidate(slot, base, a, usedBase, bond: -1) {
               chosen = a
               break
             }
           }
         }
       } else {
-        let pa = Int(buf.map[base + parent])
-        let start = Int(t.neighborStart[pa]), end = Int(t.neighborStart[pa + 1])
+        let pa = Int(map[base + parent])
+        let start = Int(neighborStart[pa]), end = Int(neighborStart[pa + 1])
         while start + cur < end {
           let x = start + cur
           cur += 1
-          let a = Int(t.neighborAtom[x])
-          if candidate(sub, k, g, a, usedBase, bond: Int(t.neighborBond[x])) {
+          let a = Int(neighborAtom[x])
+          if candidate(slot, base, a, usedBase, bond: Int(neighborBond[x])) {
             chosen = a
             break
           }
         }
       }
-      buf.cursor[base + k] = Int32(cur)
+      cursor[slot] = Int32(cur)
       if steps > stepLimit {
         truncated = true
-        for j in 0 ..< k { buf.used[usedBase + Int(buf.map[base + j])] = false }
+        for j in 0 ..< k { used[usedBase + Int(map[base + j])] = false }
         return any
       }
       if chosen >= 0 {
-        buf.map[base + k] = Int32(chosen)
+        map[slot] = Int32(chosen)
         if k + 1 == count {
           any = true
-          let stop = top ? record(sub) : true
+          let stop = top ? record(base, count) : true
           if stop {
-            for j in 0 ..< k { buf.used[usedBase + Int(buf.map[base + j])] = false }
+            for j in 0 ..< k { used[usedBase + Int(map[base + j])] = false }
             return true
           }
         } else {
-          buf.used[usedBase + chosen] = true
+          used[usedBase + chosen] = true
           k += 1
-          buf.cursor[base + k] = 0
+          cursor[base + k] = 0
         }
       } else {
         k -= 1
-        if k >= 0 { buf.used[usedBase + Int(buf.map[base + k])] = false }
+        if k >= 0 { used[usedBase + Int(map[base + k])] = false }
       }
     }
     return any
   }
 
   /// A complete top-level match; returns whether to stop.
-  mutating func record(_ sub: SmartsSubpattern) -> Bool {
+  mutating func record(_ base: Int, _ count: Int) -> Bool {
     if mode == .first {
       found = 1
-      collect(sub)
+      collect(base, count)
       return true
     }
-    let count = sub.atomCount
-    if unique && count > 1 && !insertUnique(sub) { return false }
+    if unique && count > 1 && !insertUnique(base, count) { return false }
     found += 1
-    if mode == .collect { collect(sub) }
+    if mode == .collect { collect(base, count) }
     return found >= maxMatches
   }
 
-  mutating func collect(_ sub: SmartsSubpattern) {
-    var match = [Int](repeating: 0, count: sub.atomCount)
-    for step in 0 ..< sub.atomCount { match[Int(sub.order[step])] = Int(buf.map[sub.atomBase + step]) }
+  mutating func collect(_ base: Int, _ count: Int) {
+    var match = [Int](repeating: 0, count: count)
+    for step in 0 ..< count { match[Int(p.stepAtom[base + step])] = Int(map[base + step]) }
     results.append(match)
   }
 
-  /// Adds the current match's atom set to the seen sets; false if it was there already.
-  mutating func insertUnique(_ sub: SmartsSubpattern) -> Bool {
-    let count = sub.atomCount
-    let base = sub.atomBase
-    // Sorted atom set (insertion sort: patterns are small).
-    if buf.sortBuffer.count < count { buf.sortBuffer = [Int32](repeating: 0, count: count) }
-    var hash: UInt64 = 0
+  @inline(__always)
+  static func hash(_ values: UnsafeMutablePointer<Int32>, _ count: Int) -> UInt64 {
+    var h: UInt64 = 0
     for i in 0 ..< count {
-      let v = buf.map[base + i]
+      h = (h ^ UInt64(UInt32(bitPattern: values[i]))) &* 0x9E37_79B9_7F4A_7C15
+      h ^= h >> 29
+    }
+    return h
+  }
+
+  /// Adds the current match's atom set to the seen sets; false if it was there already.
+  mutating func insertUnique(_ base: Int, _ count: Int) -> Bool {
+    let sorted = scratch.sortBuffer
+    for i in 0 ..< count {
+      let v = map[base + i]
       var j = i
-      while j > 0 && buf.sortBuffer[j - 1] > v {
-        buf.sortBuffer[j] = buf.sortBuffer[j - 1]
+      while j > 0 && sorted[j - 1] > v {
+        sorted[j] = sorted[j - 1]
         j -= 1
       }
-      buf.sortBuffer[j] = v
+      sorted[j] = v
     }
-    for i in 0 ..< count {
-      hash = (hash ^ UInt64(UInt32(bitPattern: buf.sortBuffer[i]))) &* 0x9E37_79B9_7F4A_7C15
-      hash ^= hash >> 29
-    }
-    let stored = buf.seenSets.count / count
-    if buf.seenTable.count < 2 * (stored + 1) {
+    let hash = Self.hash(sorted, count)
+    if seenTableSize < 2 * (seenCount + 1) {
       // Grow (or create) the table and re-insert the stored sets.
-      let size = max(64, buf.seenTable.count * 2)
-      buf.seenTable = [Int32](repeating: -1, count: size)
-      for s in 0 ..< stored {
-        var h: UInt64 = 0
-        for i in 0 ..< count {
-          h = (h ^ UInt64(UInt32(bitPattern: buf.seenSets[s * count + i]))) &* 0x9E37_79B9_7F4A_7C15
-          h ^= h >> 29
-        }
-        var slot = Int(h & UInt64(size - 1))
-        while buf.seenTable[slot] >= 0 { slot = (slot + 1) & (size - 1) }
-        buf.seenTable[slot] = Int32(s)
+      seenTableSize = max(64, seenTableSize * 2)
+      scratch.resetSeenTable(size: seenTableSize)
+      let table = scratch.seenTable
+      for s in 0 ..< seenCount {
+        var slot = Int(Self.hash(scratch.seenSets + s * count, count) & UInt64(seenTableSize - 1))
+        while table[slot] >= 0 { slot = (slot + 1) & (seenTableSize - 1) }
+        table[slot] = Int32(s)
       }
     }
-    let mask = buf.seenTable.count - 1
+    let table = scratch.seenTable
+    let sets = scratch.seenSets
+    let mask = seenTableSize - 1
     var slot = Int(hash & UInt64(mask))
     while true {
-      let s = Int(buf.seenTable[slot])
+      let s = Int(table[slot])
       if s < 0 { break }
       var same = true
-      for i in 0 ..< count where buf.seenSets[s * count + i] != buf.sortBuffer[i] {
+      for i in 0 ..< count where sets[s * count + i] != sorted[i] {
         same = false
         break
       }
       if same { return false }
       slot = (slot + 1) & mask
     }
-    buf.seenTable[slot] = Int32(stored)
-    for i in 0 ..< count { buf.seenSets.append(buf.sortBuffer[i]) }
+    table[slot] = Int32(seenCount)
+    scratch.growSeenSets(to: (seenCount + 1) * count, keeping: seenCount * count)
+    (scratch.seenSets + seenCount * count).update(from: sorted, count: count)
+    seenCount += 1
     return true
   }
 }

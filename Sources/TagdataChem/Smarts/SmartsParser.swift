@@ -8,7 +8,7 @@ enum SmartsParser {
   /// How deep `$(...)` may nest (the matcher evaluates one level per call level).
   static let maxNesting = 16
   /// Largest number accepted in a primitive (`H`, `D`, isotope, ring closure `%(n)`...).
-  static let maxNumber = 99_999
+  static let maxNumber = 99_999_999
 
   private struct Region {
     var start: Int
@@ -75,6 +75,9 @@ enum SmartsParser {
   /// other upper-case symbol matches the element whatever its aromaticity.
   static let aliphaticOnly: Set<Int> = [5, 6, 7, 8, 9, 15, 16, 17, 35, 53]
 
+  /// Elements whose symbols RDKit's SMARTS reader does not know (Mc, Ts, Og).
+  static let unreadElements: Set<Int> = [115, 117, 118]
+
   /// Aromatic symbols of two letters accepted in brackets.
   static let aromaticTwoLetter: [String: Int] = ["se": 34, "as": 33, "te": 52, "si": 14]
 
@@ -104,6 +107,8 @@ enum SmartsParser {
 
     /// Digits from `i`: value and the position after them; nil value when there are none.
     func number(_ i: Int) throws(SmartsError) -> (Int?, Int) {
+      // RDKit's lexer: a leading 0 is the number 0 on its own (`[#08]` is `#0` then mass 8).
+      if isDigit(i) && bytes[i] == UInt8(ascii: "0") { return (0, i + 1) }
       var j = i
       var v = 0
       while isDigit(j) {
@@ -118,16 +123,16 @@ enum SmartsParser {
       var sub = SmartsSubpattern(atomBase: c.totalAtoms, atomCount: 0)
       var prev = -1
       var pendingBond: Int32 = -1
-      var pendingText = 0 ..< 0
       var pendingPos = 0
       var dotPos = 0
+      var branchOpened = false  // a '(' not yet followed by an atom
       var branches: [(atom: Int, atomsAtOpen: Int, pos: Int)] = []
-      var rings: [Int: (atom: Int, bond: Int32, text: Range<Int>, pos: Int)] = [:]
-      var bonded = Set<Int>()  // local atom pairs a * 1_000_000 + b with a < b
+      var rings: [Int: (atom: Int, bond: Int32, pos: Int)] = [:]
+      var bonded = Set<Int>()  // local atom pairs a << 32 | b with a < b
       var i = start
 
       func addBond(_ a: Int, _ b: Int, _ q: Int32, _ pos: Int, into sub: inout SmartsSubpattern) throws(SmartsError) {
-        let key = min(a, b) * 1_000_000 + max(a, b)
+        let key = min(a, b) << 32 | max(a, b)
         if !bonded.insert(key).inserted { throw fail(pos, "duplicate bond between two atoms") }
         sub.bondA.append(Int32(a))
         sub.bondB.append(Int32(b))
@@ -138,32 +143,33 @@ enum SmartsParser {
         let ch = bytes[i]
         switch ch {
         case UInt8(ascii: "("):
-          guard prev >= 0 else { throw fail(i, "branch without a preceding atom") }
+          guard prev >= 0, !branchOpened else { throw fail(i, "branch without a preceding atom") }
           guard pendingBond < 0 else { throw fail(pendingPos, "bond followed by a branch instead of an atom") }
           branches.append((prev, sub.atomCount, i))
+          branchOpened = true
           i += 1
         case UInt8(ascii: ")"):
           guard let open = branches.popLast() else { throw fail(i, "unmatched ')'") }
           guard pendingBond < 0 else { throw fail(pendingPos, "bond without a following atom") }
           guard sub.atomCount > open.atomsAtOpen else { throw fail(open.pos, "empty branch") }
+          guard prev >= 0 else { throw fail(dotPos, "'.' without a following atom") }
           prev = open.atom
           i += 1
         case UInt8(ascii: "."):
-          guard prev >= 0 else { throw fail(i, "'.' without a preceding atom") }
+          guard prev >= 0, !branchOpened else { throw fail(i, "'.' without a preceding atom") }
           guard pendingBond < 0 else { throw fail(pendingPos, "bond without a following atom") }
           prev = -1
           dotPos = i
           i += 1
         case UInt8(ascii: "-"), UInt8(ascii: "="), UInt8(ascii: "#"), UInt8(ascii: ":"), UInt8(ascii: "~"),
-          UInt8(ascii: "@"), UInt8(ascii: "!"), UInt8(ascii: "/"), UInt8(ascii: "\\"):
+          UInt8(ascii: "@"), UInt8(ascii: "!"), UInt8(ascii: "/"), UInt8(ascii: "\\"), UInt8(ascii: "$"):
           guard prev >= 0 else { throw fail(i, "bond without a preceding atom") }
           let (q, j) = try parseBond(i, into: &c.bondQueries)
           pendingBond = Int32(q)
-          pendingText = i ..< j
           pendingPos = i
           i = j
         case UInt8(ascii: "0") ... UInt8(ascii: "9"), UInt8(ascii: "%"):
-          guard prev >= 0 else { throw fail(i, "ring closure without a preceding atom") }
+          guard prev >= 0, !branchOpened else { throw fail(i, "ring closure without a preceding atom") }
           var n = 0
           var j = i + 1
           if ch != UInt8(ascii: "%") {
@@ -181,9 +187,9 @@ enum SmartsParser {
           if let open = rings.removeValue(forKey: n) {
             guard open.atom != prev else { throw fail(i, "ring closure \(n) bonds an atom to itself") }
             var q: Int32 = 0
-            if pendingBond >= 0 && open.bond >= 0 {
-              guard bytes[pendingText] == bytes[open.text] else { throw fail(pendingPos, "ring closure \(n) has two different bonds") }
-              q = pendingBond
+            // Bonds written at both ends: RDKit takes the opening one, whatever the closing says.
+            if open.bond >= 0 {
+              q = open.bond
             } else if pendingBond >= 0 {
               q = pendingBond
             } else if open.bond >= 0 {
@@ -191,7 +197,7 @@ enum SmartsParser {
             }
             try addBond(open.atom, prev, q, i, into: &sub)
           } else {
-            rings[n] = (prev, pendingBond, pendingText, i)
+            rings[n] = (prev, pendingBond, i)
           }
           pendingBond = -1
           i = j
@@ -208,6 +214,7 @@ enum SmartsParser {
           if prev >= 0 { try addBond(prev, atom, pendingBond >= 0 ? pendingBond : 0, i - 1, into: &sub) }
           pendingBond = -1
           prev = atom
+          branchOpened = false
         }
       }
       if pendingBond >= 0 { throw fail(pendingPos, "bond without a following atom") }
@@ -285,6 +292,9 @@ enum SmartsParser {
             let (map, after) = try number(k + 1)
             if map != nil { k = after }
           }
+          if hasCharge && k != close {
+            throw fail(k, "a charged hydrogen atom ([H+]) must end the bracket atom")
+          }
           if k == close {
             t.literals.append(lit(AtomPrimitive.atomicNumber, 1))
             if let mass { t.literals.append(lit(AtomPrimitive.isotope, mass)) }
@@ -336,8 +346,9 @@ enum SmartsParser {
         if var literal {
           literal.negated = negations % 2 == 1
           t.literals.append(literal)
-        } else if negations > 0 {
-          throw fail(negationPos, "chirality cannot be negated")
+        } else if negations % 2 == 1 {
+          // RDKit reads a negated chirality mark as "not any atom": nothing matches.
+          t.literals.append(SmartsLiteral(kind: AtomPrimitive.any, negated: true, value: 0))
         }
         negations = 0
         expectOperand = false
@@ -374,26 +385,41 @@ enum SmartsParser {
       case UInt8(ascii: "*"): return (lit(AtomPrimitive.any, 0), i + 1)
       case UInt8(ascii: "0") ... UInt8(ascii: "9"):
         let (v, j) = try number(i)
-        return (lit(AtomPrimitive.isotope, v ?? 0), j)
+        let mass = v ?? 0
+        // A mass directly before an element, `#n`, `a`, `A` or `H` forms one unit with it.
+        if j < end, bytes[j] == UInt8(ascii: "#") || (bytes[j] >= 65 && bytes[j] <= 90) || (bytes[j] >= 97 && bytes[j] <= 122) {
+          if let (next, k) = try? parsePrimitive(j), let next {
+            let units: [UInt8] = [AtomPrimitive.aliphaticElement, AtomPrimitive.aromaticElement, AtomPrimitive.atomicNumber,
+                                  AtomPrimitive.aromatic, AtomPrimitive.aliphatic, AtomPrimitive.hydrogenCount]
+            if units.contains(next.kind) && next.value >= 0 {
+              return (SmartsLiteral(kind: AtomPrimitive.isotopeUnit + next.kind, negated: false, value: Int32(mass), extra: next.value), k)
+            }
+          }
+        }
+        return (lit(AtomPrimitive.isotope, mass), j)
       case UInt8(ascii: "#"):
         let (v, j) = try number(i + 1)
         guard let v else { throw fail(i, "'#' must be followed by an atomic number") }
         return (lit(AtomPrimitive.atomicNumber, v), j)
       case UInt8(ascii: "$"):
         guard let r = regionAt[i] else { throw fail(i, "'$' must open a recursive SMARTS '$(...)'") }
-        return (lit(AtomPrimitive.recursive, r), regions[r].end + 1)
+        // Digits right after the body are a label RDKit reads and ignores (`$(...)8`).
+        var j = regions[r].end + 1
+        while isDigit(j) { j += 1 }
+        return (lit(AtomPrimitive.recursive, r), j)
       case UInt8(ascii: "+"), UInt8(ascii: "-"):
         let (v, j) = try parseCharge(i)
         return (lit(AtomPrimitive.charge, v), j)
       case UInt8(ascii: "@"):
         var j = i + 1
         if j < end && bytes[j] == UInt8(ascii: "@") { j += 1 }
-        // Chirality classes (@TH1, @SP2, ...) are read and ignored like @ and @@.
-        if j == i + 1 && j + 1 < end {
+        // Chirality classes (@TH1, @SP2, @OH, ...) are read and ignored like @ and @@; a class
+        // number must be in the class's range.
+        if j + 1 < end {
           let two = String(decoding: bytes[j ... j + 1], as: UTF8.self)
-          if ["TH", "AL", "SP", "TB", "OH"].contains(two) {
+          if let largest = ["TH": 2, "AL": 2, "SP": 3, "TB": 20, "OH": 30][two] {
             let (v, k) = try number(j + 2)
-            guard v != nil else { throw fail(i, "chirality class without a number") }
+            if let v, v < 1 || v > largest { throw fail(j, "chirality class \(two)\(v) out of range 1...\(largest)") }
             return (nil, k)
           }
         }
@@ -404,7 +430,7 @@ enum SmartsParser {
       case UInt8(ascii: "A") ... UInt8(ascii: "Z"):
         if isLower(i + 1) {
           let symbol = String(decoding: bytes[i ... i + 1], as: UTF8.self)
-          if let z = PeriodicTable.number(of: symbol), z > 0 {
+          if let z = PeriodicTable.number(of: symbol), z > 0, !SmartsParser.unreadElements.contains(z) {
             return (lit(SmartsParser.aliphaticOnly.contains(z) ? AtomPrimitive.aliphaticElement : AtomPrimitive.atomicNumber, z), i + 2)
           }
         }
@@ -414,6 +440,7 @@ enum SmartsParser {
         case UInt8(ascii: "X"): return try counted(AtomPrimitive.totalDegree, default: 1)
         case UInt8(ascii: "R"): return try counted(AtomPrimitive.ringCount, default: -1)
         case UInt8(ascii: "A"): return (lit(AtomPrimitive.aliphatic, 0), i + 1)
+        case UInt8(ascii: "Z"): return try counted(AtomPrimitive.aliphaticHeteroNeighbors, default: -1)
         default: break
         }
         let symbol = String(decoding: bytes[i ... i], as: UTF8.self)
@@ -433,6 +460,8 @@ enum SmartsParser {
         case UInt8(ascii: "p"): return (lit(AtomPrimitive.aromaticElement, 15), i + 1)
         case UInt8(ascii: "s"): return (lit(AtomPrimitive.aromaticElement, 16), i + 1)
         case UInt8(ascii: "a"): return (lit(AtomPrimitive.aromatic, 0), i + 1)
+        case UInt8(ascii: "d"): return try counted(AtomPrimitive.heavyDegree, default: 1)
+        case UInt8(ascii: "z"): return try counted(AtomPrimitive.heteroNeighbors, default: -1)
         case UInt8(ascii: "r"): return try counted(AtomPrimitive.ringSize, default: -1)
         case UInt8(ascii: "v"): return try counted(AtomPrimitive.valence, default: 1)
         case UInt8(ascii: "x"): return try counted(AtomPrimitive.ringBondCount, default: -1)
@@ -456,9 +485,8 @@ enum SmartsParser {
         var literal: SmartsLiteral
         switch ch {
         case UInt8(ascii: "!"):
-          if negations > 0 { throw fail(p, "double negation in a bond") }
-          negations = 1
-          negationPos = p
+          if negations == 0 { negationPos = p }
+          negations += 1
           p += 1
           continue
         case UInt8(ascii: "&"), UInt8(ascii: ","), UInt8(ascii: ";"):
@@ -481,9 +509,10 @@ enum SmartsParser {
         case UInt8(ascii: "~"): literal = lit(BondPrimitive.any)
         case UInt8(ascii: "@"): literal = lit(BondPrimitive.ring)
         case UInt8(ascii: "/"), UInt8(ascii: "\\"): literal = lit(BondPrimitive.singleOrAromatic)
+        case UInt8(ascii: "$"): literal = lit(BondPrimitive.quadruple)
         default: break loop
         }
-        literal.negated = negations == 1
+        literal.negated = negations % 2 == 1
         t.literals.append(literal)
         negations = 0
         expectOperand = false
@@ -501,7 +530,20 @@ enum SmartsParser {
   /// The match plan of a subpattern (depth-first from atom 0, then from the first atom of each
   /// further component) and its atoms' prefilters (element mask, minimum degree).
   static func plan(_ sub: inout SmartsSubpattern, _ c: inout CompiledSmarts) {
+    planOrder(&sub, rootScore: nil)
+    prefilter(sub, &c)
+  }
+
+  /// The search order of a subpattern: depth-first from a root per component; the root is the
+  /// component's first atom, or with `rootScore` its highest-scoring atom (first on ties).
+  static func planOrder(_ sub: inout SmartsSubpattern, rootScore: [Int]?) {
     let n = sub.atomCount
+    sub.order = []
+    sub.parentStep = []
+    sub.parentQuery = []
+    sub.backStart = []
+    sub.backStep = []
+    sub.backQuery = []
     var adjacency = [[(atom: Int, bond: Int)]](repeating: [], count: n)
     for k in sub.bondA.indices {
       let (a, b) = (Int(sub.bondA[k]), Int(sub.bondB[k]))
@@ -511,7 +553,28 @@ enum SmartsParser {
     var stepOf = [Int](repeating: -1, count: n)
     var parentBond = [Int](repeating: -1, count: n)
     sub.order.reserveCapacity(n)
-    for root in 0 ..< n where stepOf[root] < 0 {
+    // Components, for choosing a root in each.
+    var component = [Int](repeating: -1, count: n)
+    var members: [[Int]] = []
+    for start in 0 ..< n where component[start] < 0 {
+      var list = [start]
+      component[start] = members.count
+      var head = 0
+      while head < list.count {
+        let x = list[head]
+        head += 1
+        for (y, _) in adjacency[x] where component[y] < 0 {
+          component[y] = members.count
+          list.append(y)
+        }
+      }
+      members.append(list.sorted())
+    }
+    for list in members {
+      var root = list[0]
+      if let rootScore {
+        for a in list where rootScore[a] > rootScore[root] { root = a }
+      }
       var stack: [(atom: Int, fromStep: Int, bond: Int)] = [(root, -1, -1)]
       while let (atom, fromStep, bond) = stack.popLast() {
         if stepOf[atom] >= 0 { continue }
@@ -542,7 +605,16 @@ enum SmartsParser {
       }
       sub.backStart.append(Int32(sub.backStep.count))
     }
-    // Prefilters per atom.
+  }
+
+  /// Per atom of a subpattern: the elements it can match and its bond count.
+  static func prefilter(_ sub: SmartsSubpattern, _ c: inout CompiledSmarts) {
+    let n = sub.atomCount
+    var bonds = [Int32](repeating: 0, count: n)
+    for k in sub.bondA.indices {
+      bonds[Int(sub.bondA[k])] += 1
+      bonds[Int(sub.bondB[k])] += 1
+    }
     let t = c.atomQueries
     for local in 0 ..< n {
       let q = Int(c.atomQuery[sub.atomBase + local])
@@ -574,7 +646,7 @@ enum SmartsParser {
       }
       c.elementMaskLow.append(low)
       c.elementMaskHigh.append(high)
-      c.minDegree.append(Int32(adjacency[local].count))
+      c.minDegree.append(bonds[local])
     }
   }
 }

@@ -17,6 +17,8 @@ struct SmartsLiteral: Sendable, Equatable {
   var kind: UInt8
   var negated: Bool
   var value: Int32
+  /// The primitive's value in an isotope unit (``AtomPrimitive/isotopeUnit``).
+  var extra: Int32 = 0
 }
 
 /// Atom primitive kinds (``SmartsLiteral/kind`` of atom queries).
@@ -37,6 +39,13 @@ enum AtomPrimitive {
   static let charge: UInt8 = 13           // `+n`, `-n`
   static let isotope: UInt8 = 14          // `13`
   static let recursive: UInt8 = 15        // `$(...)`: value = subpattern index
+  static let heavyDegree: UInt8 = 16      // `dn`: neighbours that are not H atoms (RDKit extension)
+  static let heteroNeighbors: UInt8 = 17  // `zn`: neighbours other than C and H (value -1: `z`, any)
+  static let aliphaticHeteroNeighbors: UInt8 = 18  // `Zn`: the aliphatic ones (value -1: `Z`, any)
+  /// A mass written right before an atom's identity (`8#1`, `13C`, `2H`) is one unit with it, as
+  /// RDKit reads it (`[!13C]` = not a carbon-13): isotope == value and the primitive
+  /// `kind - isotopeUnit` with value `extra`.
+  static let isotopeUnit: UInt8 = 32
 }
 
 /// Bond primitive kinds (``SmartsLiteral/kind`` of bond queries).
@@ -48,6 +57,7 @@ enum BondPrimitive {
   static let aromatic: UInt8 = 4          // `:`
   static let ring: UInt8 = 5              // `@`
   static let singleOrAromatic: UInt8 = 6  // no symbol (and `/`, `\`, as RDKit reads them)
+  static let quadruple: UInt8 = 7         // `$` between atoms
 }
 
 /// Queries in conjunctive form, stored flat: a query is an AND (`;`) of groups, a group an OR
@@ -117,4 +127,154 @@ struct CompiledSmarts: Sendable {
   var minDegree: [Int32] = []
   var subpatterns: [SmartsSubpattern] = []
   var totalAtoms: Int { atomQuery.count }
+}
+
+/// A ``CompiledSmarts`` in flat buffers, allocated once per pattern and read-only afterwards:
+/// what the matcher reads, without reference counting. Per global pattern atom g of subpattern
+/// s, `g - subBase[s]` is also the step index, so per-step values are stored at subBase + step.
+final class SmartsProgram: @unchecked Sendable {
+  let atomLiterals: UnsafeMutablePointer<SmartsLiteral>
+  let atomTermEnd: UnsafeMutablePointer<Int32>
+  let atomGroupEnd: UnsafeMutablePointer<Int32>
+  let atomQueryEnd: UnsafeMutablePointer<Int32>
+  let bondLiterals: UnsafeMutablePointer<SmartsLiteral>
+  let bondTermEnd: UnsafeMutablePointer<Int32>
+  let bondGroupEnd: UnsafeMutablePointer<Int32>
+  let bondQueryEnd: UnsafeMutablePointer<Int32>
+  /// Per step slot (subBase + step): the pattern atom placed (index within its subpattern), its query, element mask,
+  /// minimum degree, parent step (-1: first atom of a component), parent bond query, and the
+  /// back bonds backStep/backQuery[backStart ..< backEnd].
+  let stepAtom: UnsafeMutablePointer<Int32>
+  let stepQuery: UnsafeMutablePointer<Int32>
+  let maskLow: UnsafeMutablePointer<UInt64>
+  let maskHigh: UnsafeMutablePointer<UInt64>
+  let minDegree: UnsafeMutablePointer<Int32>
+  let parentStep: UnsafeMutablePointer<Int32>
+  let parentQuery: UnsafeMutablePointer<Int32>
+  let backStart: UnsafeMutablePointer<Int32>
+  let backEnd: UnsafeMutablePointer<Int32>
+  let backStep: UnsafeMutablePointer<Int32>
+  let backQuery: UnsafeMutablePointer<Int32>
+  let subBase: UnsafeMutablePointer<Int32>
+  let subCount: UnsafeMutablePointer<Int32>
+  /// Subpatterns: 0 the pattern (planned from its most selective atoms), then the `$(...)`
+  /// bodies by index, then `anchoredTop`, the pattern planned from its atom 0.
+  let subpatterns: Int
+  let anchoredTop: Int
+  let totalAtoms: Int
+  /// Quick rejection for the top-level pattern: element masks of its atoms that are narrower
+  /// than "any" (each needs some molecule atom of those elements), and its largest degree.
+  let requiredLow: [UInt64]
+  let requiredHigh: [UInt64]
+  let topMaxDegree: Int32
+
+  init(_ c: CompiledSmarts) {
+    atomLiterals = smartsBuffer(c.atomQueries.literals)
+    atomTermEnd = smartsBuffer(c.atomQueries.termEnd)
+    atomGroupEnd = smartsBuffer(c.atomQueries.groupEnd)
+    atomQueryEnd = smartsBuffer(c.atomQueries.queryEnd)
+    bondLiterals = smartsBuffer(c.bondQueries.literals)
+    bondTermEnd = smartsBuffer(c.bondQueries.termEnd)
+    bondGroupEnd = smartsBuffer(c.bondQueries.groupEnd)
+    bondQueryEnd = smartsBuffer(c.bondQueries.queryEnd)
+    // The pattern itself is searched from its most selective atoms (rare elements, many
+    // bonds); a copy planned from atom 0, at the end, serves anchored searches.
+    let top = c.subpatterns[0]
+    var free = top
+    let scores = (0 ..< top.atomCount).map { local -> Int in
+      let g = top.atomBase + local
+      let (low, high) = (c.elementMaskLow[g], c.elementMaskHigh[g])
+      let narrow = low != .max || high != .max
+      let carbon = low & (1 << 6) != 0
+      let hydrogen = low & (1 << 1) != 0
+      return (narrow ? 8 : 0) + (narrow && !carbon ? 8 : 0) + (narrow && !hydrogen ? 4 : 0) + Int(c.minDegree[g])
+    }
+    SmartsParser.planOrder(&free, rootScore: scores)
+    var plans: [(sub: SmartsSubpattern, base: Int)] = [(free, 0)]
+    for sub in c.subpatterns.dropFirst() { plans.append((sub, sub.atomBase)) }
+    plans.append((top, c.totalAtoms))
+    let total = c.totalAtoms + top.atomCount
+    totalAtoms = total
+    subpatterns = plans.count
+    anchoredTop = plans.count - 1
+    var stepAtom = [Int32](repeating: 0, count: total)
+    var stepQuery = [Int32](repeating: 0, count: total)
+    var maskLow = [UInt64](repeating: 0, count: total)
+    var maskHigh = [UInt64](repeating: 0, count: total)
+    var minDegree = [Int32](repeating: 0, count: total)
+    var parentStep = [Int32](repeating: -1, count: total)
+    var parentQuery = [Int32](repeating: -1, count: total)
+    var backStart = [Int32](repeating: 0, count: total)
+    var backEnd = [Int32](repeating: 0, count: total)
+    var backStep: [Int32] = []
+    var backQuery: [Int32] = []
+    var requiredLow: [UInt64] = []
+    var requiredHigh: [UInt64] = []
+    var topMaxDegree: Int32 = 0
+    for (s, (sub, base)) in plans.enumerated() {
+      for step in 0 ..< sub.atomCount {
+        let slot = base + step
+        let local = Int(sub.order[step])
+        let g = sub.atomBase + local
+        stepAtom[slot] = Int32(local)
+        stepQuery[slot] = c.atomQuery[g]
+        maskLow[slot] = c.elementMaskLow[g]
+        maskHigh[slot] = c.elementMaskHigh[g]
+        minDegree[slot] = c.minDegree[g]
+        parentStep[slot] = sub.parentStep[step]
+        parentQuery[slot] = sub.parentQuery[step]
+        backStart[slot] = Int32(backStep.count)
+        for k in Int(sub.backStart[step]) ..< Int(sub.backStart[step + 1]) {
+          backStep.append(sub.backStep[k])
+          backQuery.append(sub.backQuery[k])
+        }
+        backEnd[slot] = Int32(backStep.count)
+        if s == 0 {
+          topMaxDegree = max(topMaxDegree, c.minDegree[g])
+          if c.elementMaskLow[g] != .max || c.elementMaskHigh[g] != .max {
+            requiredLow.append(c.elementMaskLow[g])
+            requiredHigh.append(c.elementMaskHigh[g])
+          }
+        }
+      }
+    }
+    self.stepAtom = smartsBuffer(stepAtom)
+    self.stepQuery = smartsBuffer(stepQuery)
+    self.maskLow = smartsBuffer(maskLow)
+    self.maskHigh = smartsBuffer(maskHigh)
+    self.minDegree = smartsBuffer(minDegree)
+    self.parentStep = smartsBuffer(parentStep)
+    self.parentQuery = smartsBuffer(parentQuery)
+    self.backStart = smartsBuffer(backStart)
+    self.backEnd = smartsBuffer(backEnd)
+    self.backStep = smartsBuffer(backStep)
+    self.backQuery = smartsBuffer(backQuery)
+    subBase = smartsBuffer(plans.map { Int32($0.base) })
+    subCount = smartsBuffer(plans.map { Int32($0.sub.atomCount) })
+    self.requiredLow = requiredLow
+    self.requiredHigh = requiredHigh
+    self.topMaxDegree = topMaxDegree
+  }
+
+  deinit {
+    for p in [atomTermEnd, atomGroupEnd, atomQueryEnd, bondTermEnd, bondGroupEnd, bondQueryEnd, stepAtom, stepQuery,
+              minDegree, parentStep, parentQuery, backStart, backEnd, backStep, backQuery, subBase, subCount] {
+      p.deallocate()
+    }
+    atomLiterals.deallocate()
+    bondLiterals.deallocate()
+    maskLow.deallocate()
+    maskHigh.deallocate()
+  }
+
+  /// Whether the target can hold a match at all (every narrow element mask meets an element
+  /// present; the degrees suffice).
+  func mayMatch(_ t: SmartsTargetStorage) -> Bool {
+    if topMaxDegree > t.maxDegree { return false }
+    if t.otherElements { return true }
+    for k in requiredLow.indices where requiredLow[k] & t.presentLow == 0 && requiredHigh[k] & t.presentHigh == 0 {
+      return false
+    }
+    return true
+  }
 }
