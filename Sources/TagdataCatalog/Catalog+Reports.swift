@@ -19,6 +19,15 @@ extension Catalog {
     public var sourcesComplete: Int
     public var runs: Int
     public var quarantineReasons: [String: Int]
+    /// BindingDB rows, targets, measurements with a value and cells that could not be read.
+    public var bindingRecords: Int
+    public var targets: Int
+    public var measurements: Int
+    public var unreadableMeasurements: Int
+    /// Stored labels by entity and name, with a value or without one.
+    public var labels: Int
+    public var labelsWithoutValue: Int
+    public var labelNames: [String: Int]
   }
 
   /// Rows whose references point nowhere (`PRAGMA foreign_key_check`), as "table rowid ->
@@ -59,7 +68,14 @@ extension Catalog {
       sources: try n("SELECT COUNT(*) FROM sources"),
       sourcesComplete: try n("SELECT COUNT(*) FROM sources WHERE status = 'complete'"),
       runs: try n("SELECT COUNT(*) FROM runs"),
-      quarantineReasons: reasons)
+      quarantineReasons: reasons,
+      bindingRecords: try n("SELECT COUNT(*) FROM binding_records"),
+      targets: try n("SELECT COUNT(*) FROM targets"),
+      measurements: try n("SELECT COUNT(*) FROM measurements WHERE error IS NULL"),
+      unreadableMeasurements: try n("SELECT COUNT(*) FROM measurements WHERE error IS NOT NULL"),
+      labels: try n("SELECT COUNT(*) FROM labels"),
+      labelsWithoutValue: try n("SELECT COUNT(*) FROM labels WHERE reason IS NOT NULL"),
+      labelNames: try labelCounts().reduce(into: [String: Int]()) { $0["\($1.entity.rawValue):\($1.name)", default: 0] += $1.values + $1.missing })
   }
 
   /// A canonical, sorted text rendering of the catalog's content, independent of row ids,

@@ -25,6 +25,8 @@ struct CatalogCommand: ParsableCommand {
         "entries       \(s.entries) (\(s.reviewedEntries) reviewed), \(s.accessions) accessions, \(s.organisms) organisms",
         "comments      \(s.comments) free-text comments",
         "molecules     \(s.molecules) distinct structures, \(s.compounds) PubChem compounds, \(s.pubchemSmilesDisagreements) PubChem SMILES disagreements",
+        "binding       \(s.bindingRecords) BindingDB rows, \(s.targets) targets, \(s.measurements) measurements (\(s.unreadableMeasurements) unreadable cells)",
+        "labels        \(s.labels) labels (\(s.labelsWithoutValue) without a value) of \(s.labelNames.count) descriptors",
         "records       \(s.records) protein and \(s.moleculeRecords) molecule records with provenance, \(s.quarantined) quarantined",
         "sources       \(s.sources) files (\(s.sourcesComplete) complete), \(s.runs) runs",
       ]
