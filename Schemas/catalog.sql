@@ -283,3 +283,39 @@ CREATE TABLE measurements(
   FOREIGN KEY (source_id, record_no) REFERENCES binding_records(source_id, record_no)) WITHOUT ROWID;
 CREATE INDEX measurements_by_pair ON measurements(molecule_id, target_id, kind);
 
+
+-- Version 7: labelled tables (`tagdata ingest --table`).
+--
+-- tables            a source read as a table: the mapping's name (a preset such as tdc-dti, or
+--                   custom) and the mapping as JSON ({"name":..., "columns":[[header, kind], ...]}).
+-- table_rows        provenance of each row (source, record number, line, byte offset).
+-- table_values      one per mapped cell, in mapping order (ordinal): field = the column's header,
+--                   kind smiles (molecule_id), protein (protein_id), text and language and id
+--                   (text), number (number).
+
+CREATE TABLE tables(
+  source_id INTEGER PRIMARY KEY REFERENCES sources(id),
+  name TEXT NOT NULL,
+  mapping TEXT NOT NULL);
+CREATE TABLE table_rows(
+  source_id INTEGER NOT NULL REFERENCES sources(id),
+  record_no INTEGER NOT NULL,
+  line INTEGER NOT NULL,
+  byte_offset INTEGER NOT NULL,
+  run_id INTEGER NOT NULL REFERENCES runs(id),
+  PRIMARY KEY (source_id, record_no)) WITHOUT ROWID;
+CREATE TABLE table_values(
+  source_id INTEGER NOT NULL,
+  record_no INTEGER NOT NULL,
+  ordinal INTEGER NOT NULL,
+  field TEXT NOT NULL,
+  kind TEXT NOT NULL CHECK (kind IN ('smiles', 'protein', 'text', 'language', 'number', 'id')),
+  molecule_id INTEGER REFERENCES molecules(id),
+  protein_id INTEGER REFERENCES proteins(id),
+  text TEXT,
+  number REAL,
+  PRIMARY KEY (source_id, record_no, ordinal),
+  FOREIGN KEY (source_id, record_no) REFERENCES table_rows(source_id, record_no)) WITHOUT ROWID;
+CREATE INDEX table_values_by_molecule ON table_values(molecule_id) WHERE molecule_id IS NOT NULL;
+CREATE INDEX table_values_by_protein ON table_values(protein_id) WHERE protein_id IS NOT NULL;
+

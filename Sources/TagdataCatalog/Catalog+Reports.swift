@@ -169,6 +169,17 @@ extension Catalog {
       """)
     if provenance {
       try query("""
+        SELECT 'table', COALESCE(s.content_sha256, 'incomplete'), t.name, t.mapping FROM tables t
+        JOIN sources s ON s.id = t.source_id ORDER BY 2, 3
+        """)
+      try query("""
+        SELECT 'table-value', COALESCE(s.content_sha256, 'incomplete'), v.record_no, r.line, r.byte_offset, v.ordinal, v.field,
+          v.kind, m.smiles, hex(p.sha256), v.text, CASE WHEN v.number IS NULL THEN NULL ELSE printf('%!.17g', v.number) END
+        FROM table_values v JOIN table_rows r ON r.source_id = v.source_id AND r.record_no = v.record_no
+        JOIN sources s ON s.id = v.source_id LEFT JOIN molecules m ON m.id = v.molecule_id
+        LEFT JOIN proteins p ON p.id = v.protein_id ORDER BY 2, v.record_no, v.ordinal
+        """)
+      try query("""
         SELECT 'binding-record', COALESCE(s.content_sha256, 'incomplete'), r.record_no, r.line, r.byte_offset, m.smiles,
           hex(t.key), r.reactant_set_id, r.monomer_id, r.pubchem_cid, r.chembl_id, r.inchikey, r.ligand_name,
           r.target_name, r.organism, r.chains, r.curation, r.doi, r.pmid, r.patent, r.institution, r.pubchem_aid

@@ -40,10 +40,14 @@ import CSQLite3
 /// (provenance of each BindingDB row, with its identifiers and publication) and `measurements`
 /// (one per measured kind of a row: relation, value in the kind's unit, the cell as written; a
 /// cell that could not be read keeps its text and the error instead of a value).
+///
+/// Schema version 7 adds labelled tables: `tables` (a source read as a table, with the name and
+/// JSON of its column mapping), `table_rows` (provenance) and `table_values` (one per mapped cell:
+/// a molecule, a protein, a text, a language code, a number or an identifier).
 public final class Catalog {
   /// The connection. Package code (tests) may query it; callers outside use the catalog's API.
   package let db: Database
-  public static let schemaVersion: Int64 = 6
+  public static let schemaVersion: Int64 = 7
 
   /// Opens or creates a catalog and brings its schema up to date.
   ///
@@ -343,6 +347,33 @@ public final class Catalog {
       PRIMARY KEY (source_id, record_no, kind),
       FOREIGN KEY (source_id, record_no) REFERENCES binding_records(source_id, record_no)) WITHOUT ROWID;
     CREATE INDEX measurements_by_pair ON measurements(molecule_id, target_id, kind);
+    """,    // Labelled tables (TDC layouts, parallel text, users' own CSV/TSV).
+    """
+    CREATE TABLE tables(
+      source_id INTEGER PRIMARY KEY REFERENCES sources(id),
+      name TEXT NOT NULL,
+      mapping TEXT NOT NULL);
+    CREATE TABLE table_rows(
+      source_id INTEGER NOT NULL REFERENCES sources(id),
+      record_no INTEGER NOT NULL,
+      line INTEGER NOT NULL,
+      byte_offset INTEGER NOT NULL,
+      run_id INTEGER NOT NULL REFERENCES runs(id),
+      PRIMARY KEY (source_id, record_no)) WITHOUT ROWID;
+    CREATE TABLE table_values(
+      source_id INTEGER NOT NULL,
+      record_no INTEGER NOT NULL,
+      ordinal INTEGER NOT NULL,
+      field TEXT NOT NULL,
+      kind TEXT NOT NULL CHECK (kind IN ('smiles', 'protein', 'text', 'language', 'number', 'id')),
+      molecule_id INTEGER REFERENCES molecules(id),
+      protein_id INTEGER REFERENCES proteins(id),
+      text TEXT,
+      number REAL,
+      PRIMARY KEY (source_id, record_no, ordinal),
+      FOREIGN KEY (source_id, record_no) REFERENCES table_rows(source_id, record_no)) WITHOUT ROWID;
+    CREATE INDEX table_values_by_molecule ON table_values(molecule_id) WHERE molecule_id IS NOT NULL;
+    CREATE INDEX table_values_by_protein ON table_values(protein_id) WHERE protein_id IS NOT NULL;
     """,
   ]
 

@@ -78,6 +78,7 @@ public final class Ingestor {
   private let writer: ProteinWriter
   private let moleculeWriter: MoleculeWriter
   private let bindingWriter: BindingWriter
+  private let tableWriter: TableWriter
   private let quarantine: QuarantineWriter
   private let canonicalizer: ProteinCanonicalizer
   private let run: Int64
@@ -90,6 +91,7 @@ public final class Ingestor {
     writer = try ProteinWriter(catalog: catalog)
     moleculeWriter = try MoleculeWriter(catalog: catalog)
     bindingWriter = try BindingWriter(catalog: catalog)
+    tableWriter = try TableWriter(catalog: catalog)
     quarantine = try QuarantineWriter(catalog: catalog)
     canonicalizer = ProteinCanonicalizer(ambiguity: options.ambiguity)
     // Batch buffers, SQLite's page cache and decompression buffers come and go by the megabyte.
@@ -108,18 +110,29 @@ public final class Ingestor {
   public func ingest(path: String) throws -> FileReport {
     let started = Clock.seconds()
     var report = FileReport(path: path, status: .complete)
-    try ingest(path: path, into: &report)
+    try ingest(path: path, table: nil, into: &report)
     report.seconds = Clock.seconds() - started
     return report
   }
 
-  private func ingest(path: String, into report: inout FileReport) throws {
+  /// Ingests one CSV/TSV table (`-` for standard input) read with `mapping`: its SMILES and
+  /// sequence columns become the catalog's molecules and proteins, the other mapped cells are
+  /// kept with each row. The same file read with another mapping is another source.
+  public func ingestTable(path: String, mapping: TableMapping) throws -> FileReport {
+    let started = Clock.seconds()
+    var report = FileReport(path: path, status: .complete)
+    try ingest(path: path, table: mapping, into: &report)
+    report.seconds = Clock.seconds() - started
+    return report
+  }
+
+  private func ingest(path: String, table: TableMapping?, into report: inout FileReport) throws {
     var source: Catalog.SourceState?
     do {
       // The input is opened and read once: its first 64 KiB identify it and are then parsed
       // from memory, so pipes and FIFOs lose nothing.
       let opened = try openInput(path, headBytes: Self.identityBytes)
-      let key = sourceKey(path: path, opened: opened)
+      let key = sourceKey(path: path, opened: opened, table: table)
       if let existing = try catalog.findSource(key) {
         if existing.status == "complete" {
           // A regular file with the same path, size, time and first bytes is the same file. A
@@ -137,24 +150,39 @@ public final class Ingestor {
       let digest = DigestBox()
       let prefetch = PrefetchSource(opened.source) { digest.update($0) }
       let head = try prefetch.readPrefix(InputFormat.detectionBytes)
-      let format = try InputFormat.detect(head, file: opened.source.name)
-      report.format = format.rawValue
+      // A table is read as its mapping says; anything else is recognised by its content.
+      let format = table == nil ? try InputFormat.detect(head, file: opened.source.name) : nil
+      let formatName = format?.rawValue ?? "table"
+      report.format = formatName
       let content = PrefixedSource(prefix: head, inner: prefetch)
       // Looked up again under the write lock: another ingest of the same input may have added it
       // since (then both write the same idempotent rows).
       let state = try source ?? catalog.transaction {
         try catalog.findSource(key)
-          ?? catalog.addSource(key, compression: opened.compression.rawValue, format: format.rawValue, run: run)
+          ?? catalog.addSource(key, compression: opened.compression.rawValue, format: formatName, run: run)
       }
       source = state
       // Where to go on: the first record not yet stored (its index, line and byte offset).
       let resume = state.recordsDone > 0
-        ? RecordLocation(index: state.recordsDone, line: state.nextLine, offset: format.resumesByOffset ? state.nextOffset : 0)
+        ? RecordLocation(index: state.recordsDone, line: state.nextLine,
+                         offset: format?.resumesByOffset == true ? state.nextOffset : 0)
         : nil
       report.resumedAfter = state.recordsDone
       let pump = Pump(catalog: catalog, run: run, batchSize: options.batchSize, onProgress: onProgress)
       let file = opened.source.name
-      switch format.reader(source: content, resume: resume, limits: ReaderLimits(maxRecordBytes: options.maxRecordBytes)) {
+      let readerLimits = ReaderLimits(maxRecordBytes: options.maxRecordBytes)
+      guard let format else {
+        let reader = try TableReader(source: content, mapping: table!, limits: readerLimits)
+        let limits = MoleculeLimits(maxAtoms: options.maxAtoms, maxBytes: options.maxRecordBytes)
+        let pipeline = TablePipeline(reader: reader, firstRecordIndex: resume?.index ?? 0, workers: options.workers,
+                                     limits: limits, canonicalizer: canonicalizer, molecules: moleculeWriter, proteins: writer,
+                                     tables: tableWriter, quarantine: quarantine)
+        defer { pipeline.close() }
+        try pump.run(pipeline, source: state.id, file: file, prefetch: prefetch, totalBytes: opened.file.size, report: &report)
+        try finish(state: state, prefetch: prefetch, digest: digest, opened: opened, report: &report)
+        return
+      }
+      switch format.reader(source: content, resume: resume, limits: readerLimits) {
       case let .proteins(reader):
         let pipeline = ProteinPipeline(reader: try reader(), writer: writer, quarantine: quarantine, canonicalizer: canonicalizer,
                                        maxValueBytes: catalog.maxValueBytes)
@@ -173,15 +201,7 @@ public final class Ingestor {
         defer { pipeline.close() }
         try pump.run(pipeline, source: state.id, file: file, prefetch: prefetch, totalBytes: opened.file.size, report: &report)
       }
-      report.bytes = prefetch.bytesProduced
-      try catalog.transaction {
-        try catalog.finishSource(state.id, status: "complete", contentSHA256: digest.hex(), error: nil)
-      }
-      if report.records == 0 && report.quarantined > 0 && report.resumedAfter == 0 {
-        report.status = .failed
-        report.error = "\(opened.source.name): no usable record: all \(report.quarantined) records were quarantined "
-          + "(see `tagdata catalog quarantine`)"
-      }
+      try finish(state: state, prefetch: prefetch, digest: digest, opened: opened, report: &report)
     } catch let error as IngestError {
       throw error
     } catch let error as SQLiteError {
@@ -199,13 +219,30 @@ public final class Ingestor {
     }
   }
 
+  /// Marks a source read to its end.
+  private func finish(state: Catalog.SourceState, prefetch: PrefetchSource, digest: DigestBox, opened: OpenedInput,
+                      report: inout FileReport) throws
+  {
+    report.bytes = prefetch.bytesProduced
+    try catalog.transaction {
+      try catalog.finishSource(state.id, status: "complete", contentSHA256: digest.hex(), error: nil)
+    }
+    if report.records == 0 && report.quarantined > 0 && report.resumedAfter == 0 {
+      report.status = .failed
+      report.error = "\(opened.source.name): no usable record: all \(report.quarantined) records were quarantined "
+        + "(see `tagdata catalog quarantine`)"
+    }
+  }
+
   /// Raw bytes that identify an input (with its path, size and modification time).
   static let identityBytes = 1 << 16
 
-  private func sourceKey(path: String, opened: OpenedInput) -> Catalog.SourceKey {
+  private func sourceKey(path: String, opened: OpenedInput, table: TableMapping?) -> Catalog.SourceKey {
     // The ambiguity policy is part of a source's identity (it changes which protein records are
     // kept); molecule files are read the same way under every policy, so this is harmless there.
-    let policy = options.ambiguity.rawValue
+    // So is a table's mapping: the same file read with other columns is another source.
+    var policy = options.ambiguity.rawValue
+    if let table { policy += " table " + SequenceDigest.hex(SequenceDigest.sha256(Array(table.json.utf8))) }
     let head = SequenceDigest.hex(SequenceDigest.sha256(opened.rawHead))
     // Standard input is known by its content alone, whether it is a pipe or a redirected file:
     // `cat f | tagdata ingest -` and `tagdata ingest - < f` are the same source.

@@ -33,6 +33,8 @@ public struct DelimitedRow: Sendable {
   public var line: Int
   /// 0-based position among the rows after the header (bad rows count too).
   public var index: Int
+  /// Byte offset of the row's first line in the decompressed input.
+  public var offset: Int64 = 0
 
   public func string(_ i: Int) -> String { String(decoding: fields[i], as: UTF8.self) }
 }
@@ -111,6 +113,7 @@ public final class DelimitedReader {
     while true {
       guard let line = try lines.nextLine() else { return nil }
       let startLine = lines.lineNumber
+      let startOffset = lines.lineOffset
       if line.isEmpty { continue }
       if lines.lastLineTruncated {
         defer { index += 1 }
@@ -146,7 +149,7 @@ public final class DelimitedReader {
                                           reason: "\(fields.count) fields where the header has \(header.count)",
                                           fields: fields))
       }
-      return .row(DelimitedRow(fields: fields, line: startLine, index: index))
+      return .row(DelimitedRow(fields: fields, line: startLine, index: index, offset: startOffset))
     }
   }
 

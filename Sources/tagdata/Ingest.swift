@@ -10,12 +10,13 @@ import Glibc
 
 struct Ingest: ParsableCommand {
   static let configuration = CommandConfiguration(
-    abstract: "Read protein and molecule dumps into the catalog.",
+    abstract: "Read protein, molecule and binding-measurement dumps, and labelled tables, into the catalog.",
     discussion: """
       Proteins: UniProtKB flat files (.dat), UniProt and UniRef XML, FASTA (UniProt headers or \
       free-form). Molecules: SD files and molfiles (V2000/V3000, e.g. PubChem's \
       Compound_*.sdf.gz), PubChem's CID-SMILES, PubChem XML and ASN.1 text (PC-Compounds, PC-Substances). \
-      Each plain or compressed with gzip (multi-member too), bzip2 (multi-stream too) or zip; \
+      Binding measurements: BindingDB's BindingDB_All TSV (any release: columns are found by \
+      name; often .tsv.zip). Each plain or compressed with gzip (multi-member too), bzip2 (multi-stream too) or zip; \
       the format is recognised from the content. Give any mix of files; `-` reads standard input.
 
       Protein records: the declared length and CRC64 are checked and the sequence canonicalized \
@@ -26,6 +27,18 @@ struct Ingest: ParsableCommand {
       pubchem_smiles_disagreements). Every record keeps its provenance (file, record number, \
       line, byte offset); records that cannot be used go to the quarantine table with the reason.
 
+      BindingDB rows: the ligand SMILES and every chain of the target are canonicalized into the \
+      same molecules and proteins as other sources; each measurement (Ki, IC50, Kd, EC50 in nM, \
+      kon, koff, pH, temperature) is kept with its relation (=, <, >, ~: censored values stay \
+      bounds) and the cell as written; a cell that cannot be read is kept with its error.
+
+      Tables (--preset or --columns): CSV (RFC 4180) or TSV files with a header row, read as the \
+      mapping says: smiles and protein columns become the catalog's molecules and proteins; text, \
+      language, number and id columns are kept with each row. Presets: tdc-dti \
+      (Drug_ID,Drug,Target_ID,Target,Y), tdc-drugcomb (Drug1_ID,Drug1,Drug2_ID,Drug2,Cell_Line_ID,Y), \
+      parallel-text (source_lang,source,target_lang,target). A row whose mapped cell is empty or \
+      cannot be read is quarantined with the column and the reason.
+
       Work is committed in batches. Re-running the same command after an interruption \
       (even kill -9) resumes where the last batch ended; running it on a file that is already \
       in the catalog changes nothing.
@@ -35,6 +48,9 @@ struct Ingest: ParsableCommand {
         tagdata ingest --catalog proteins.sqlite Corpora/uniprot/*/*
         tagdata ingest Compound_000000001_000500000.sdf.gz CID-SMILES.gz
         zcat uniprot_trembl.dat.gz | tagdata ingest -
+        tagdata ingest BindingDB_All_2022m5.tsv.zip
+        tagdata ingest --preset tdc-dti bindingdb_kd.csv
+        tagdata ingest --columns "smiles=smiles,pIC50=number,assay=id" my_assays.tsv
       """)
 
   @OptionGroup var catalogOptions: CatalogOptions
@@ -55,6 +71,14 @@ struct Ingest: ParsableCommand {
   @Option(help: ArgumentHelp("Quarantine molecules with more atoms than this.", valueName: "n"))
   var maxAtoms = 1_000_000
 
+  @Option(help: ArgumentHelp("Read the files as tables in this layout: tdc-dti, tdc-drugcomb, parallel-text.",
+                             valueName: "name"))
+  var preset: String?
+
+  @Option(help: ArgumentHelp("Read the files as tables with these columns: HEADER=KIND,... (kinds: smiles, protein, "
+                               + "text, language, number, id).", valueName: "spec"))
+  var columns: String?
+
   @Flag(help: "Print the per-file report as JSON on standard output.")
   var json = false
 
@@ -72,6 +96,26 @@ struct Ingest: ParsableCommand {
     }
     if maxAtoms < 1 { throw ValidationError("--max-atoms must be at least 1") }
     if files.filter({ $0 == "-" }).count > 1 { throw ValidationError("standard input (-) can be read only once") }
+    _ = try tableMapping()
+  }
+
+  /// The table mapping asked for, if any.
+  func tableMapping() throws -> TableMapping? {
+    switch (preset, columns) {
+    case (nil, nil): return nil
+    case (_?, _?): throw ValidationError("--preset and --columns exclude each other")
+    case let (name?, nil):
+      guard let m = TableMapping.presets[name] else {
+        throw ValidationError("no table preset '\(name)' (presets: \(TableMapping.presets.keys.sorted().joined(separator: ", ")))")
+      }
+      return m
+    case let (nil, spec?):
+      do {
+        return try TableMapping.parse(spec)
+      } catch {
+        throw ValidationError("--columns: \(error.description)")
+      }
+    }
   }
 
   func run() throws {
@@ -99,8 +143,9 @@ struct Ingest: ParsableCommand {
       }
     }
     var reports: [FileReport] = []
+    let mapping = try tableMapping()
     for file in files {
-      let r = try ingestor.ingest(path: file)
+      let r = try mapping.map { try ingestor.ingestTable(path: file, mapping: $0) } ?? ingestor.ingest(path: file)
       if tty { writeFD(2, "\r\u{1B}[K") }
       reports.append(r)
       if !json { warn(describe(r)) }
@@ -124,6 +169,7 @@ struct Ingest: ParsableCommand {
       switch kind {
       case .molecule?: s += "\(r.newMolecules) new molecules"
       case .measurement?: s += "\(r.newMolecules) new molecules, \(r.newProteins) new proteins"
+      case nil where r.format == "table": s += "\(r.newMolecules) new molecules, \(r.newProteins) new proteins"
       default: s += "\(r.newProteins) new proteins"
       }
       if let f = r.format { s += " [\(f)\(r.compression.map { $0 == "none" ? "" : ", \($0)" } ?? "")]" }

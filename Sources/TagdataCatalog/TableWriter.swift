@@ -1,0 +1,97 @@
+/// One mapped cell of a table row, ready to write.
+public enum TableValue: Sendable, Equatable {
+  case molecule(Int64)
+  case protein(Int64)
+  /// Text, a language code or an identifier (the kind says which).
+  case text(String)
+  case number(Double)
+}
+
+/// Writes labelled tables: the table's mapping, row provenance and mapped cells, idempotently
+/// (rows keyed by source and record number), inside the caller's transactions.
+public final class TableWriter {
+  let db: Database
+  private let insertTable, insertRow, insertValue: Statement
+
+  public init(catalog: Catalog) throws {
+    db = catalog.db
+    insertTable = try db.prepare("INSERT OR IGNORE INTO tables(source_id, name, mapping) VALUES (?, ?, ?)")
+    insertRow = try db.prepare("""
+      INSERT OR IGNORE INTO table_rows(source_id, record_no, line, byte_offset, run_id) VALUES (?, ?, ?, ?, ?)
+      """)
+    insertValue = try db.prepare("""
+      INSERT OR IGNORE INTO table_values(source_id, record_no, ordinal, field, kind, molecule_id, protein_id, text, number)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+      """)
+  }
+
+  /// Records that `source` is a table read with this mapping.
+  public func table(source: Int64, name: String, mappingJSON: String) throws {
+    try insertTable.run([.int(source), .text(name), .text(mappingJSON)])
+  }
+
+  /// One row: its provenance and its cells (`fields` and `kinds` in mapping order).
+  public func row(source: Int64, recordNo: Int, line: Int, offset: Int64, run: Int64, fields: [String], kinds: [String],
+                  values: [TableValue]) throws
+  {
+    try insertRow.run([.int(source), .int(Int64(recordNo)), .int(Int64(line)), .int(offset), .int(run)])
+    for (k, v) in values.enumerated() {
+      var (molecule, protein, text, number) = (SQLValue.null, SQLValue.null, SQLValue.null, SQLValue.null)
+      switch v {
+      case let .molecule(id): molecule = .int(id)
+      case let .protein(id): protein = .int(id)
+      case let .text(t): text = .text(t)
+      case let .number(x): number = .real(x)
+      }
+      try insertValue.run([.int(source), .int(Int64(recordNo)), .int(Int64(k)), .text(fields[k]), .text(kinds[k]), molecule,
+                           protein, text, number])
+    }
+  }
+}
+
+extension Catalog {
+  /// A table row read back: its table's name, where it comes from, and its cells by field, with
+  /// molecules as canonical SMILES and proteins as canonical sequences.
+  public struct StoredTableRow: Sendable, Equatable {
+    public var table: String
+    public var path: String
+    public var recordNo: Int
+    public var fields: [String]
+    public var kinds: [String]
+    /// Molecules and proteins as their canonical SMILES and sequences (``TableValue/text(_:)``),
+    /// numbers as numbers, the rest as text.
+    public var values: [TableValue]
+  }
+
+  /// Rows of the tables read with mapping `name` (every table when nil), by source path and row.
+  public func forEachTableRow(name: String? = nil, _ body: (StoredTableRow) throws -> Bool) throws {
+    let s = try db.prepare("""
+      SELECT t.name, s.path, v.record_no, v.field, v.kind, m.smiles, p.sequence, v.text, v.number, v.source_id
+      FROM table_values v JOIN tables t ON t.source_id = v.source_id JOIN sources s ON s.id = v.source_id
+      LEFT JOIN molecules m ON m.id = v.molecule_id LEFT JOIN proteins p ON p.id = v.protein_id
+      WHERE ?1 IS NULL OR t.name = ?1 ORDER BY s.path, v.source_id, v.record_no, v.ordinal
+      """)
+    try s.bind([name.map { .text($0) } ?? .null])
+    var current: StoredTableRow?
+    var key: (Int64, Int64) = (-1, -1)
+    while try s.step() {
+      let k = (s.int(9), s.int(2))
+      if k != key {
+        if let row = current, try !body(row) { return }
+        key = k
+        current = StoredTableRow(table: s.text(0) ?? "", path: s.text(1) ?? "", recordNo: Int(k.1), fields: [], kinds: [],
+                                 values: [])
+      }
+      let kind = s.text(4) ?? ""
+      current!.fields.append(s.text(3) ?? "")
+      current!.kinds.append(kind)
+      switch kind {
+      case "smiles": current!.values.append(.text(s.text(5) ?? ""))
+      case "protein": current!.values.append(.text(s.text(6) ?? ""))
+      case "number": current!.values.append(.number(s.double(8)))
+      default: current!.values.append(.text(s.text(7) ?? ""))
+      }
+    }
+    if let row = current { _ = try body(row) }
+  }
+}
