@@ -11,16 +11,21 @@ public enum InputFormat: String, Sendable, CaseIterable {
   case cidSmiles = "cid-smiles"
   case pubchemXML = "pubchem-xml"
   case pubchemASN = "pubchem-asn"
+  /// BindingDB's TSV (`BindingDB_All.tsv` and its subsets): one measurement per row.
+  case bindingdb = "bindingdb"
 
   /// What a format's records become in the catalog.
   public enum Kind: String, Sendable {
     case protein, molecule
+    /// Ligand–target measurements (BindingDB rows).
+    case measurement
   }
 
   /// A format's reader, not made yet: made by calling it.
   public enum Reader {
     case proteins(() throws -> ProteinReader)
     case molecules(() throws -> MoleculeReader)
+    case measurements(() throws -> BindingDBReader)
   }
 
   /// One row of the registry.
@@ -42,6 +47,7 @@ public enum InputFormat: String, Sendable, CaseIterable {
     case .cidSmiles: return Entry(kind: .molecule, resumesByOffset: true, evidence: Evidence.cidSmiles)
     case .pubchemXML: return Entry(kind: .molecule, resumesByOffset: false, evidence: Evidence.pubchemXML)
     case .pubchemASN: return Entry(kind: .molecule, resumesByOffset: false, evidence: Evidence.pubchemASN)
+    case .bindingdb: return Entry(kind: .measurement, resumesByOffset: true, evidence: Evidence.bindingdb)
     }
   }
 
@@ -59,6 +65,7 @@ public enum InputFormat: String, Sendable, CaseIterable {
     case .cidSmiles: return .molecules { try makeMoleculeReader(format: .cidSmiles, source: source, resume: resume, limits: limits) }
     case .pubchemXML: return .molecules { try makeMoleculeReader(format: .pubchemXML, source: source, resume: resume, limits: limits) }
     case .pubchemASN: return .molecules { try makeMoleculeReader(format: .pubchemASN, source: source, resume: resume, limits: limits) }
+    case .bindingdb: return .measurements { try BindingDBReader(source: source, resume: resume, limits: limits) }
     }
   }
 
@@ -74,7 +81,7 @@ public enum InputFormat: String, Sendable, CaseIterable {
   /// name). A UTF-8 byte-order mark and leading blank lines are skipped; LF, CRLF and mixed line
   /// ends are the same. Each format weighs the evidence it finds (a molfile counts line, `M  END`
   /// and `$$$$` lines; `ID`/`AC`/`SQ`/`//` lines; sequence lines under `>` headers; XML roots;
-  /// ASN.1 headers; CID-tab-SMILES lines) and the strongest wins, so an SD file whose first title
+  /// ASN.1 headers; CID-tab-SMILES lines; a BindingDB TSV header) and the strongest wins, so an SD file whose first title
   /// starts with `>` or `ID   ` is still an SD file. Throws when nothing matches, or when the
   /// file has CR-only line ends, which no reader takes.
   public static func detect(_ head: [UInt8], file: String) throws -> InputFormat {
@@ -97,7 +104,7 @@ public enum InputFormat: String, Sendable, CaseIterable {
     throw InputError.unsupported(
       file: file,
       message: "not a recognised format (expected a UniProt flat file, UniProt/UniRef XML, FASTA, SDF/molfile, "
-        + "CID-SMILES, PubChem XML or PubChem ASN.1)" + (first.isEmpty ? "; it is empty or blank" : "; it starts with \"\(first)\""))
+        + "CID-SMILES, PubChem XML, PubChem ASN.1 or BindingDB TSV)" + (first.isEmpty ? "; it is empty or blank" : "; it starts with \"\(first)\""))
   }
 }
 
@@ -269,6 +276,12 @@ enum Evidence {
     while let last = smiles.last, last == 0x20 { smiles = smiles.dropLast() }
     return cid.allSatisfy { (0x30...0x39).contains($0) } && !smiles.isEmpty && !smiles.contains(0x09)
       && !smiles.contains(0x20)
+  }
+
+  /// A BindingDB header line: stronger than any other evidence (its rows are tab-separated text
+  /// that other formats might half match).
+  @Sendable static func bindingdb(_ h: HeadView) -> Int {
+    BindingDBReader.looksLikeBindingDB(Array(h.text)) ? 500 : 0
   }
 
   @Sendable static func cidSmiles(_ h: HeadView) -> Int {
