@@ -206,7 +206,7 @@ public final class BindingDBReader {
   private init(source: ByteSource, resume: RecordLocation?, firstRecordIndex: Int, limits: ReaderLimits) throws {
     self.limits = limits
     name = source.name
-    let (headerBytes, rest, headerEnd) = try Self.readHeader(source)
+    let (headerBytes, rest, headerEnd, headerLine) = try Self.readHeader(source)
     let names = Self.splitHeader(headerBytes)
     let header = BindingDBHeader(names: names)
     let missing = header.missing
@@ -214,14 +214,14 @@ public final class BindingDBReader {
       let first = String(decoding: headerBytes.prefix(80), as: UTF8.self)
       throw InputError.unsupported(
         file: source.name,
-        message: "not a BindingDB TSV: its header (line 1) lacks the column\(missing.count == 1 ? "" : "s") "
+        message: "not a BindingDB TSV: its header (line \(headerLine)) lacks the column\(missing.count == 1 ? "" : "s") "
           + missing.map { "\"\($0)\"" }.joined(separator: ", ")
           + (first.isEmpty ? "; the file is empty" : "; it starts with \"\(first)\""))
     }
     self.header = header
     chainGroups = header.chainGroups
     var prefix = rest
-    var position = (offset: headerEnd, line: 2, index: firstRecordIndex)
+    var position = (offset: headerEnd, line: headerLine + 1, index: firstRecordIndex)
     var dropRows = 0
     if let resume {
       if resume.offset >= headerEnd {
@@ -249,43 +249,61 @@ public final class BindingDBReader {
     for _ in 0..<dropRows where try next() == nil { break }
   }
 
-  /// The header line (byte-order mark and line end removed), the bytes read after it, and the
-  /// offset of the first byte after it.
-  private static func readHeader(_ source: ByteSource) throws -> ([UInt8], [UInt8], Int64) {
+  /// The header line (byte-order mark and line end removed; blank lines before it passed over),
+  /// the bytes read after it, the offset of the first byte after it and the header's line number.
+  private static func readHeader(_ source: ByteSource) throws -> (header: [UInt8], rest: [UInt8], end: Int64, line: Int) {
     var buffer: [UInt8] = []
+    var lineStart = 0
+    var line = 1
     var scanned = 0
+    /// Bytes of blank lines dropped from the front of `buffer`.
+    var dropped: Int64 = 0
     let chunk = 1 << 16
+    func crOnly() -> InputError {
+      .unsupported(file: source.name,
+                   message: "has CR-only line ends (classic Mac OS); convert them first, e.g. `tr '\\r' '\\n' < FILE | tagdata ingest -`")
+    }
+    /// The line from `lineStart` to `end`, without its CR and (first line) byte-order mark.
+    func text(to end: Int) -> ArraySlice<UInt8> {
+      var t = buffer[lineStart..<end]
+      if line == 1, t.starts(with: [0xEF, 0xBB, 0xBF]) { t = t.dropFirst(3) }
+      if t.last == 0x0D { t = t.dropLast() }
+      return t
+    }
+    func blank(_ t: ArraySlice<UInt8>) -> Bool { t.allSatisfy { $0 == 0x20 || $0 == 0x09 || $0 == 0x0D } }
     while true {
-      if let nl = buffer[scanned...].firstIndex(of: 0x0A) {
-        var header = Array(buffer[..<nl])
-        if header.last == 0x0D { header.removeLast() }
-        if header.starts(with: [0xEF, 0xBB, 0xBF]) { header.removeFirst(3) }
-        if header.contains(0x0D) {
-          throw InputError.unsupported(
-            file: source.name,
-            message: "has CR-only line ends (classic Mac OS); convert them first, e.g. `tr '\\r' '\\n' < FILE | tagdata ingest -`")
+      while let nl = buffer[scanned...].firstIndex(of: 0x0A) {
+        let header = text(to: nl)
+        if blank(header) {
+          lineStart = nl + 1
+          scanned = lineStart
+          line += 1
+          continue
         }
-        return (header, Array(buffer[(nl + 1)...]), Int64(nl + 1))
+        if header.contains(0x0D) { throw crOnly() }
+        return (Array(header), Array(buffer[(nl + 1)...]), dropped + Int64(nl + 1), line)
+      }
+      if lineStart > 0 {
+        // Blank lines passed over are not kept.
+        buffer.removeFirst(lineStart)
+        dropped += Int64(lineStart)
+        lineStart = 0
       }
       scanned = buffer.count
-      if buffer.count > maxHeaderBytes {
-        throw InputError.unsupported(file: source.name, message: "header line (line 1) is longer than \(maxHeaderBytes) bytes: not a BindingDB TSV")
+      if buffer.count - lineStart > maxHeaderBytes {
+        if buffer[lineStart...].contains(0x0D) { throw crOnly() }
+        throw InputError.unsupported(
+          file: source.name, message: "header line (line \(line)) is longer than \(maxHeaderBytes) bytes: not a BindingDB TSV")
       }
       let old = buffer.count
       buffer.append(contentsOf: repeatElement(0, count: chunk))
       let n = try buffer.withUnsafeMutableBytes { try source.read(into: UnsafeMutableRawBufferPointer(rebasing: $0[old...])) }
       buffer.removeLast(chunk - n)
       if n == 0 {
-        // A header and no rows (no line end after it).
-        var header = buffer
-        if header.last == 0x0D { header.removeLast() }
-        if header.starts(with: [0xEF, 0xBB, 0xBF]) { header.removeFirst(3) }
-        if header.contains(0x0D) {
-          throw InputError.unsupported(
-            file: source.name,
-            message: "has CR-only line ends (classic Mac OS); convert them first, e.g. `tr '\\r' '\\n' < FILE | tagdata ingest -`")
-        }
-        return (header, [], Int64(buffer.count))
+        // A header and no rows (no line end after it), or nothing.
+        let header = text(to: buffer.count)
+        if header.contains(0x0D) && !blank(header) { throw crOnly() }
+        return (blank(header) ? [] : Array(header), [], dropped + Int64(buffer.count), line)
       }
     }
   }

@@ -459,6 +459,32 @@ enum BindingDBLayouts {
     #expect(Self.summary(try Self.events(withBlank)) == Self.summary(plain))
   }
 
+  @Test func blankLinesBeforeTheHeaderAndCROnlyLineEnds() throws {
+    let bytes = try Self.sampleBytes()
+    let plain = try Self.events(bytes)
+    // A byte-order mark and blank lines before the header: the same rows, two lines further on.
+    let lead: [UInt8] = [0xEF, 0xBB, 0xBF, 0x0A, 0x20, 0x09, 0x0D, 0x0A]
+    let shifted = try Self.events(lead + bytes)
+    #expect(Self.summary(shifted) == Self.summary(plain))
+    if case let .record(a)? = shifted.first, case let .record(b)? = plain.first {
+      #expect(a.location.line == b.location.line + 2 && a.location.offset == b.location.offset + Int64(lead.count))
+    }
+    // A million blank lines before the header are passed over in bounded memory.
+    let many = [UInt8](repeating: 0x0A, count: 1_000_000) + bytes
+    #expect(Self.summary(try Self.events(many)) == Self.summary(plain))
+    // CR-only line ends are named, small file or large.
+    for copies in [1, 40] {
+      var cr: [UInt8] = []
+      for _ in 0..<copies { cr += bytes.map { $0 == 0x0A ? 0x0D : $0 } }
+      do {
+        _ = try Self.events(cr)
+        Issue.record("CR-only file read")
+      } catch let e as InputError {
+        #expect("\(e)".contains("CR-only line ends"), "\(e)")
+      }
+    }
+  }
+
   @Test func aTruncatedFileEndsWithItsLastPartialRow() throws {
     let bytes = try Self.sampleBytes()
     let full = try Self.events(bytes)
