@@ -207,6 +207,20 @@ import Testing
     #expect(m == [[2, 1, 0]])
   }
 
+  /// Matches are listed as RDKit lists them (and the one kept for an atom set is RDKit's): pattern
+  /// atom 0's molecule atom ascending, then depth-first over each atom's bonds in creation order.
+  @Test func matchesComeInRDKitsOrder() throws {
+    let cases: [(String, String, [[Int]])] = [
+      ("[CH2](C)C", "C1[NH2+]CCC(=O)C1", [[3, 2, 4], [6, 4, 0]]),
+      ("[CH2](C)C", "C12C(C=CC=C1)N(CCC2)C", [[8, 7, 9], [9, 8, 0]]),
+      ("c1ccccc1", "c1ccc2ccccc2c1", [[0, 1, 2, 3, 8, 9], [3, 4, 5, 6, 7, 8]]),
+      ("[C&!R](=O)NC", "CC(=O)NCC(=O)NC", [[1, 2, 3, 4], [5, 6, 7, 8]]),
+    ]
+    for (smarts, smiles, expected) in cases {
+      #expect(try SmartsPattern(smarts).matches(in: try Smiles.read(smiles)) == expected, "\(smarts) on \(smiles)")
+    }
+  }
+
   @Test func maxMatchesCountsUniqueMatches() throws {
     let mol = try Smiles.read("C" + String(repeating: "C(F)(F)", count: 20))
     #expect(try SmartsPattern("F.F").countUniqueMatches(in: SmartsTarget(mol), maxMatches: 1000) == 780)

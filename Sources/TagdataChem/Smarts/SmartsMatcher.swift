@@ -103,7 +103,10 @@ struct SmartsMatcher {
   /// Runs the top-level pattern.
   mutating func run() {
     guard n > 0, maxMatches > 0, p.mayMatch(t) else { return }
-    _ = search(0, anchor: -1, top: true)
+    // Listing matches: the plan from atom 0, whose order (pattern atom 0's molecule atom
+    // ascending, then depth-first) and choice among matches with one atom set follow RDKit's.
+    // Counting and testing: the faster plan from the most selective atoms.
+    _ = search(mode == .collect ? p.anchoredTop : 0, anchor: -1, top: true)
   }
 
   /// Whether the top-level pattern matches with its first atom on `atom`.

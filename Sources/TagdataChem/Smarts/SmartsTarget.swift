@@ -54,7 +54,7 @@ final class SmartsTargetStorage: @unchecked Sendable {
   let smallestRing: UnsafeMutablePointer<Int32>
   let ringBondCount: UnsafeMutablePointer<Int32>
   /// Neighbours of atom a: neighborAtom/neighborBond[neighborStart[a] ..< neighborStart[a + 1]],
-  /// in increasing atom index.
+  /// in the molecule's adjacency order (its bonds' creation order, as RDKit walks them).
   let neighborStart: UnsafeMutablePointer<Int32>
   let neighborAtom: UnsafeMutablePointer<Int32>
   let neighborBond: UnsafeMutablePointer<Int32>
@@ -117,7 +117,6 @@ final class SmartsTargetStorage: @unchecked Sendable {
         }
         if mol.bonds[b].inRing { ringBonds += 1 }
       }
-      pairs.sort { $0.atom < $1.atom }
       for p in pairs {
         neighborAtom.append(p.atom)
         neighborBond.append(p.bond)
