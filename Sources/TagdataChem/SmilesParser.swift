@@ -193,8 +193,8 @@ public struct SmilesParser {
         sawDot = true
         i += 1
         continue
-      case UInt8(ascii: "<"), UInt8(ascii: "-") where (c == UInt8(ascii: "<") && i + 1 < s.count && s[i + 1] == UInt8(ascii: "-"))
-        || (c == UInt8(ascii: "-") && i + 1 < s.count && s[i + 1] == UInt8(ascii: ">")):
+      case UInt8(ascii: "<") where i + 1 < s.count && s[i + 1] == UInt8(ascii: "-"),
+        UInt8(ascii: "-") where i + 1 < s.count && s[i + 1] == UInt8(ascii: ">"):
         // Dative bonds (RDKit's extension): "->" from the previous atom, "<-" towards it.
         if prev == nil { throw err(.syntax("bond without a preceding atom")) }
         if pending != nil { throw err(.syntax("two bond symbols in a row")) }

@@ -325,3 +325,15 @@ enum Shuffle {
     #expect(try Smiles.canonical("C1CC[C@H]2CCCC[C@H]2C1") == cis)
   }
 }
+
+/// `<` is only the start of a dative bond `<-`: alone it is an error, as in RDKit (it was read as
+/// `<-`, and the atom after it dropped: `C<CO` became `C<-O`).
+@Suite struct DativeBondSyntaxTests {
+  @Test func aLoneLessThanIsAnError() throws {
+    for bad in ["C<C", "C<CO", "C<"] {
+      #expect(throws: SmilesError.self, "\(bad)") { try Smiles.canonical(bad) }
+    }
+    #expect(try Smiles.canonical("C<-[Fe]") == "[CH3]<-[Fe]")
+    #expect(try Smiles.canonical("N->[Fe]") == "[NH3]->[Fe]")
+  }
+}
