@@ -59,8 +59,11 @@ final class BindingPipeline: RecordPipeline, @unchecked Sendable {
   init(reader: BindingDBReader, workers: Int, limits: MoleculeLimits, canonicalizer: ProteinCanonicalizer,
        molecules: MoleculeWriter, proteins: ProteinWriter, bindings: BindingWriter, quarantine: QuarantineWriter)
   {
+    // A ligand appears in several rows of a dump (three on average in BindingDB): its canonical
+    // form is computed once and shared by the worker threads.
+    let ligands = SharedCache<[UInt8], MoleculeRow>(capacity: 1 << 16)
     source = ParallelPreparation(next: { try reader.next() }, workers: workers) {
-      let preparer = BindingPreparer(limits: limits, canonicalizer: canonicalizer)
+      let preparer = BindingPreparer(limits: limits, canonicalizer: canonicalizer, ligands: ligands)
       return { preparer.prepare($0) }
     }
     self.molecules = molecules
@@ -127,11 +130,23 @@ final class BindingPreparer {
   private let molecules: MoleculePreparer
   private let limits: MoleculeLimits
   private let canonicalizer: ProteinCanonicalizer
+  private let ligands: SharedCache<[UInt8], MoleculeRow>?
 
-  init(limits: MoleculeLimits, canonicalizer: ProteinCanonicalizer) {
+  init(limits: MoleculeLimits, canonicalizer: ProteinCanonicalizer, ligands: SharedCache<[UInt8], MoleculeRow>? = nil) {
     molecules = MoleculePreparer(limits: limits)
     self.limits = limits
     self.canonicalizer = canonicalizer
+    self.ligands = ligands
+  }
+
+  /// The catalog row of a ligand SMILES, from the cache when it was read before.
+  private func ligand(_ smiles: [UInt8]) throws(SmilesError) -> MoleculeRow {
+    if let row = ligands?.value(for: smiles) { return row }
+    let mol = try Smiles.read(bytes: smiles, limits: limits)
+    guard !mol.atoms.isEmpty else { throw SmilesError(.empty) }
+    let row = molecules.row(mol)
+    ligands?.insert(row, for: smiles)
+    return row
   }
 
   func prepare(_ event: BindingEvent) -> BindingItem {
@@ -149,13 +164,12 @@ final class BindingPreparer {
     func reject(_ reason: String) -> BindingItem {
       .quarantine(Quarantined(location: loc, line: loc.line, reason: reason, excerpt: name))
     }
-    let mol: Molecule
+    let ligand: MoleculeRow
     do {
-      mol = try Smiles.read(bytes: r.ligandSMILES, limits: limits)
+      ligand = try self.ligand(r.ligandSMILES)
     } catch {
       return reject("ligand SMILES '\(String(decoding: r.ligandSMILES.prefix(80), as: UTF8.self))': \(error)")
     }
-    guard !mol.atoms.isEmpty else { return reject("the ligand has no atoms") }
     guard !r.chains.isEmpty else { return reject("the target has no chain") }
     var chains: [PreparedChain] = []
     for (k, chain) in r.chains.enumerated() {
@@ -191,7 +205,7 @@ final class BindingPreparer {
     measurements += r.badMeasurements.map {
       MeasurementRow(kind: $0.kind.rawValue, relation: nil, value: nil, text: $0.text, error: $0.reason)
     }
-    return .prepared(PreparedBinding(location: loc, ligand: molecules.row(mol), chains: chains,
+    return .prepared(PreparedBinding(location: loc, ligand: ligand, chains: chains,
                                      targetKey: SequenceDigest.sha256(chains.flatMap(\.sha256)), row: row,
                                      measurements: measurements))
   }
