@@ -231,7 +231,8 @@ CREATE INDEX labels_by_entity ON labels(entity, entity_id);
 -- measurements            one per measured kind of a row: Ki, IC50, Kd, EC50 (nM), kon (M-1 s-1),
 --                         koff (s-1), pH, temp (C); relation (= < > <= >= ~: censored values are
 --                         bounds), value, the cell as written; a cell that cannot be read keeps
---                         its text and the error, with no relation and no value.
+--                         its text and the error, with no relation and no value. px = 9 - log10(nM)
+--                         for Ki, IC50, Kd and EC50; a value <= 0 has none, and px_reason says so.
 
 CREATE TABLE targets(
   id INTEGER PRIMARY KEY,
@@ -278,6 +279,8 @@ CREATE TABLE measurements(
   value REAL,
   text TEXT NOT NULL,
   error TEXT,
+  px REAL,
+  px_reason TEXT,
   CHECK ((value IS NULL) = (error IS NOT NULL) AND (value IS NULL) = (relation IS NULL)),
   PRIMARY KEY (source_id, record_no, kind),
   FOREIGN KEY (source_id, record_no) REFERENCES binding_records(source_id, record_no)) WITHOUT ROWID;

@@ -29,13 +29,20 @@ public struct MeasurementRow: Sendable, Equatable {
   /// The cell as written.
   public var text: String
   public var error: String?
+  /// pX = 9 − log10(nM) of an affinity; nil with the reason for a value that has none (≤ 0).
+  public var pX: Double?
+  public var pXReason: String?
 
-  public init(kind: String, relation: String?, value: Double?, text: String, error: String?) {
+  public init(kind: String, relation: String?, value: Double?, text: String, error: String?, pX: Double? = nil,
+              pXReason: String? = nil)
+  {
     self.kind = kind
     self.relation = relation
     self.value = value
     self.text = text
     self.error = error
+    self.pX = pX
+    self.pXReason = pXReason
   }
 }
 
@@ -60,8 +67,9 @@ public final class BindingWriter {
       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
       """)
     insertMeasurement = try db.prepare("""
-      INSERT OR IGNORE INTO measurements(source_id, record_no, kind, molecule_id, target_id, relation, value, text, error)
-      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+      INSERT OR IGNORE INTO measurements(source_id, record_no, kind, molecule_id, target_id, relation, value, text, error,
+        px, px_reason)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
       """)
   }
 
@@ -101,7 +109,7 @@ public final class BindingWriter {
     try insertMeasurement.run([
       .int(source), .int(Int64(recordNo)), .text(m.kind), .int(molecule), .int(target),
       m.relation.map { .text($0) } ?? .null, m.value.map { .real($0) } ?? .null, .text(m.text),
-      m.error.map { .text($0) } ?? .null,
+      m.error.map { .text($0) } ?? .null, m.pX.map { .real($0) } ?? .null, m.pXReason.map { .text($0) } ?? .null,
     ])
   }
 }

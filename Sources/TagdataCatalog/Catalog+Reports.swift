@@ -188,7 +188,8 @@ extension Catalog {
         """)
       try query("""
         SELECT 'measurement', COALESCE(s.content_sha256, 'incomplete'), x.record_no, x.kind, x.relation,
-          CASE WHEN x.value IS NULL THEN NULL ELSE printf('%!.17g', x.value) END, x.text, x.error
+          CASE WHEN x.value IS NULL THEN NULL ELSE printf('%!.17g', x.value) END, x.text, x.error,
+          CASE WHEN x.px IS NULL THEN NULL ELSE printf('%!.17g', x.px) END, x.px_reason
         FROM measurements x JOIN sources s ON s.id = x.source_id ORDER BY 2, x.record_no, x.kind
         """)
       try query("""

@@ -343,6 +343,8 @@ public final class Catalog {
       value REAL,
       text TEXT NOT NULL,
       error TEXT,
+      px REAL,
+      px_reason TEXT,
       CHECK ((value IS NULL) = (error IS NOT NULL) AND (value IS NULL) = (relation IS NULL)),
       PRIMARY KEY (source_id, record_no, kind),
       FOREIGN KEY (source_id, record_no) REFERENCES binding_records(source_id, record_no)) WITHOUT ROWID;

@@ -199,8 +199,9 @@ final class BindingPreparer {
     row.patent = r.patent
     row.institution = r.institution
     row.pubchemAID = r.pubchemAID
-    var measurements = r.measurements.map {
-      MeasurementRow(kind: $0.kind.rawValue, relation: $0.relation.rawValue, value: $0.value, text: $0.text, error: nil)
+    var measurements = r.measurements.map { m in
+      MeasurementRow(kind: m.kind.rawValue, relation: m.relation.rawValue, value: m.value, text: m.text, error: nil,
+                     pX: m.pX, pXReason: m.kind.isAffinity && m.pX == nil ? "no pX: the value is not above 0 nM" : nil)
     }
     measurements += r.badMeasurements.map {
       MeasurementRow(kind: $0.kind.rawValue, relation: nil, value: nil, text: $0.text, error: $0.reason)

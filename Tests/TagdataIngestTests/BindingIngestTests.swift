@@ -43,6 +43,17 @@ import Testing
       SELECT count(*) FROM measurements x WHERE x.error IS NOT NULL AND NOT EXISTS (
         SELECT 1 FROM binding_records r WHERE r.source_id = x.source_id AND r.record_no = x.record_no)
       """) == 0)
+    // pX of every affinity with a value above 0; none, with the reason, at or below 0; never infinite.
+    #expect(try c.db.scalar("""
+      SELECT count(*) FROM measurements WHERE kind IN ('Ki', 'IC50', 'Kd', 'EC50') AND error IS NULL AND value > 0
+        AND (px IS NULL OR abs(px - (9 - log10(value))) > 1e-12)
+      """) == 0)
+    let nonPositive = try c.db.scalar("""
+      SELECT count(*) FROM measurements WHERE kind IN ('Ki', 'IC50', 'Kd', 'EC50') AND error IS NULL AND value <= 0
+      """) ?? 0
+    #expect(nonPositive > 0)
+    #expect(try c.db.scalar("SELECT count(*) FROM measurements WHERE px IS NULL AND px_reason IS NOT NULL") == nonPositive)
+    #expect(try c.db.scalar("SELECT count(*) FROM measurements WHERE kind IN ('kon', 'koff', 'pH', 'temp') AND px IS NOT NULL") == 0)
     // Ligands are the catalog's molecules, chains its proteins.
     #expect(try c.db.scalar("SELECT count(*) FROM binding_records r LEFT JOIN molecules m ON m.id = r.molecule_id WHERE m.id IS NULL") == 0)
     #expect(try c.foreignKeyViolations().isEmpty)
