@@ -5,7 +5,7 @@ import TagdataIO
 import TagdataSources
 
 /// A BindingDB row on its way to the catalog (prepared on worker threads as it is read).
-enum BindingItem: Sendable {
+enum BindingItem: PreparedItem {
   case prepared(PreparedBinding)
   case quarantine(Quarantined)
 
@@ -15,6 +15,8 @@ enum BindingItem: Sendable {
     case let .quarantine(q): return q.location
     }
   }
+
+  var isQuarantined: Bool { if case .quarantine = self { return true } else { return false } }
 }
 
 /// A protein chain in canonical form, with the digests the catalog keys it by.
@@ -22,6 +24,25 @@ struct PreparedChain: Sendable {
   var sequence: [UInt8]
   var sha256: [UInt8]
   var crc64: [UInt8]
+
+  /// A canonical sequence with its SHA-256 and CRC64 (hex).
+  init(canonical: [UInt8]) {
+    sequence = canonical
+    sha256 = SequenceDigest.sha256(canonical)
+    crc64 = []
+    CRC64.appendHex(CRC64.checksum(canonical), to: &crc64)
+  }
+}
+
+extension ProteinWriter {
+  /// The protein row of a prepared chain, inserted if new.
+  func protein(_ c: PreparedChain) throws -> Int64 {
+    try c.sha256.withUnsafeBufferPointer { sha in
+      try c.crc64.withUnsafeBufferPointer { crc in
+        try c.sequence.withUnsafeBufferPointer { try protein(sha256: sha, crc64: crc, sequence: $0) }
+      }
+    }
+  }
 }
 
 /// A BindingDB row read and canonicalized: ligand row, chains (sorted by digest: the target's
@@ -35,12 +56,7 @@ struct PreparedBinding: Sendable {
   var measurements: [MeasurementRow]
 }
 
-struct BindingBatch: PipelineBatch {
-  var items: [BindingItem] = []
-  var count: Int { items.count }
-  mutating func moveLast(to other: inout BindingBatch) { other.items.append(items.removeLast()) }
-  mutating func removeAll() { items.removeAll(keepingCapacity: true) }
-}
+typealias BindingBatch = PreparedBatch<BindingItem>
 
 /// BindingDB rows from a ``BindingDBReader`` into the catalog: ligands and chains are
 /// canonicalized on worker threads, in file order, and written by the writer thread into the same
@@ -74,12 +90,7 @@ final class BindingPipeline: RecordPipeline, @unchecked Sendable {
 
   func close() { source.close() }
 
-  func read(into batch: inout BindingBatch) throws -> ReadRecord? {
-    guard let item = try source.next() else { return nil }
-    batch.items.append(item)
-    if case .quarantine = item { return ReadRecord(location: item.location, quarantined: true) }
-    return ReadRecord(location: item.location, quarantined: false)
-  }
+  func read(into batch: inout BindingBatch) throws -> ReadRecord? { try source.read(into: &batch) }
 
   func write(_ batch: inout BindingBatch, source: Int64, run: Int64, current: inout RecordLocation?) throws -> Int {
     for item in batch.items {
@@ -107,14 +118,7 @@ final class BindingPipeline: RecordPipeline, @unchecked Sendable {
     let molecule = try molecules.molecule(b.ligand)
     var chainIDs: [Int64] = []
     chainIDs.reserveCapacity(b.chains.count)
-    for c in b.chains {
-      let id = try c.sha256.withUnsafeBufferPointer { sha in
-        try c.crc64.withUnsafeBufferPointer { crc in
-          try c.sequence.withUnsafeBufferPointer { seq in try proteins.protein(sha256: sha, crc64: crc, sequence: seq) }
-        }
-      }
-      chainIDs.append(id)
-    }
+    for c in b.chains { chainIDs.append(try proteins.protein(c)) }
     let target = try bindings.target(key: b.targetKey, proteins: chainIDs)
     let loc = b.location
     try bindings.record(source: source, recordNo: loc.index, line: loc.line, offset: loc.offset, molecule: molecule,
@@ -178,9 +182,7 @@ final class BindingPreparer {
       case let .success(s): canonical = s
       case let .failure(e): return reject("chain \(k + 1) sequence: \(e)")
       }
-      var crc: [UInt8] = []
-      CRC64.appendHex(CRC64.checksum(canonical), to: &crc)
-      chains.append(PreparedChain(sequence: canonical, sha256: SequenceDigest.sha256(canonical), crc64: crc))
+      chains.append(PreparedChain(canonical: canonical))
     }
     chains.sort { $0.sha256.lexicographicallyPrecedes($1.sha256) }
     var row = BindingRow()
@@ -216,26 +218,8 @@ final class BindingPreparer {
     guard chains.contains(where: { $0.accession != nil || $0.entryName != nil || $0.name != nil }) else { return nil }
     var parts: [String] = []
     for c in chains {
-      parts.append("[" + [c.accession, c.entryName, c.name].map { $0.map(jsonString) ?? "null" }.joined(separator: ",") + "]")
+      parts.append("[" + [c.accession, c.entryName, c.name].map { $0.map(JSONString.quoted) ?? "null" }.joined(separator: ",") + "]")
     }
     return "[" + parts.joined(separator: ",") + "]"
-  }
-
-  static func jsonString(_ s: String) -> String {
-    var out = "\""
-    for u in s.unicodeScalars {
-      switch u {
-      case "\"": out += "\\\""
-      case "\\": out += "\\\\"
-      default:
-        if u.value < 0x20 {
-          let hex = String(u.value, radix: 16)
-          out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-        } else {
-          out.unicodeScalars.append(u)
-        }
-      }
-    }
-    return out + "\""
   }
 }

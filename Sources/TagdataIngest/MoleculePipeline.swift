@@ -4,7 +4,7 @@ import TagdataIO
 import TagdataSources
 
 /// A molecule record on its way to the catalog (prepared on worker threads as it is read).
-enum MoleculeItem: Sendable {
+enum MoleculeItem: PreparedItem {
   case prepared(PreparedMolecule)
   case quarantine(Quarantined)
 
@@ -14,14 +14,11 @@ enum MoleculeItem: Sendable {
     case let .quarantine(q): return q.location
     }
   }
+
+  var isQuarantined: Bool { if case .quarantine = self { return true } else { return false } }
 }
 
-struct MoleculeBatch: PipelineBatch {
-  var items: [MoleculeItem] = []
-  var count: Int { items.count }
-  mutating func moveLast(to other: inout MoleculeBatch) { other.items.append(items.removeLast()) }
-  mutating func removeAll() { items.removeAll(keepingCapacity: true) }
-}
+typealias MoleculeBatch = PreparedBatch<MoleculeItem>
 
 /// Molecules from a ``MoleculeReader`` into the catalog: structures are read and canonicalized
 /// on worker threads (``ParallelMoleculeSource``), in file order, and written by the writer
@@ -50,12 +47,7 @@ final class MoleculePipeline: RecordPipeline, @unchecked Sendable {
   /// Stops the worker threads.
   func close() { source.close() }
 
-  func read(into batch: inout MoleculeBatch) throws -> ReadRecord? {
-    guard let item = try source.next() else { return nil }
-    batch.items.append(item)
-    if case .quarantine = item { return ReadRecord(location: item.location, quarantined: true) }
-    return ReadRecord(location: item.location, quarantined: false)
-  }
+  func read(into batch: inout MoleculeBatch) throws -> ReadRecord? { try source.read(into: &batch) }
 
   func write(_ batch: inout MoleculeBatch, source: Int64, run: Int64, current: inout RecordLocation?) throws -> Int {
     for item in batch.items {

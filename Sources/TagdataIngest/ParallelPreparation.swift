@@ -1,4 +1,5 @@
 import TagdataIO
+import TagdataSources
 
 /// Reads events on the calling thread and prepares them on worker threads (each with a preparer
 /// of its own), handing the results back in input order. A read error is thrown after every event
@@ -52,4 +53,28 @@ final class ParallelPreparation<Event: Sendable, Item: Sendable> {
   }
 
   func close() { pool.close() }
+}
+
+/// A record as a pipeline with parallel preparation hands it to the writer: ready to write, or
+/// quarantined.
+protocol PreparedItem: Sendable {
+  var location: RecordLocation { get }
+  var isQuarantined: Bool { get }
+}
+
+/// A batch of prepared items (their bytes are their own: moving one is moving the value).
+struct PreparedBatch<Item: PreparedItem>: PipelineBatch {
+  var items: [Item] = []
+  var count: Int { items.count }
+  mutating func moveLast(to other: inout PreparedBatch) { other.items.append(items.removeLast()) }
+  mutating func removeAll() { items.removeAll(keepingCapacity: true) }
+}
+
+extension ParallelPreparation where Item: PreparedItem {
+  /// The next prepared item appended to `batch`, as the pump reads records; nil at the end.
+  func read(into batch: inout PreparedBatch<Item>) throws -> ReadRecord? {
+    guard let item = try next() else { return nil }
+    batch.items.append(item)
+    return ReadRecord(location: item.location, quarantined: item.isQuarantined)
+  }
 }

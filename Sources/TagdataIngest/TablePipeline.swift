@@ -17,7 +17,7 @@ struct PreparedTableRow: Sendable {
   var cells: [PreparedCell]
 }
 
-enum TableItem: Sendable {
+enum TableItem: PreparedItem {
   case prepared(PreparedTableRow)
   case quarantine(Quarantined)
 
@@ -27,14 +27,11 @@ enum TableItem: Sendable {
     case let .quarantine(q): return q.location
     }
   }
+
+  var isQuarantined: Bool { if case .quarantine = self { return true } else { return false } }
 }
 
-struct TableBatch: PipelineBatch {
-  var items: [TableItem] = []
-  var count: Int { items.count }
-  mutating func moveLast(to other: inout TableBatch) { other.items.append(items.removeLast()) }
-  mutating func removeAll() { items.removeAll(keepingCapacity: true) }
-}
+typealias TableBatch = PreparedBatch<TableItem>
 
 /// Rows of a labelled table into the catalog: SMILES cells become the catalog's molecules and
 /// sequence cells its proteins (canonicalized on worker threads, in file order), numbers,
@@ -80,12 +77,7 @@ final class TablePipeline: RecordPipeline, @unchecked Sendable {
 
   func close() { source.close() }
 
-  func read(into batch: inout TableBatch) throws -> ReadRecord? {
-    guard let item = try source.next() else { return nil }
-    batch.items.append(item)
-    if case .quarantine = item { return ReadRecord(location: item.location, quarantined: true) }
-    return ReadRecord(location: item.location, quarantined: false)
-  }
+  func read(into batch: inout TableBatch) throws -> ReadRecord? { try source.read(into: &batch) }
 
   func write(_ batch: inout TableBatch, source: Int64, run: Int64, current: inout RecordLocation?) throws -> Int {
     if !tableWritten {
@@ -103,13 +95,7 @@ final class TablePipeline: RecordPipeline, @unchecked Sendable {
         for cell in r.cells {
           switch cell {
           case let .molecule(row): values.append(.molecule(try molecules.molecule(row)))
-          case let .protein(c):
-            let id = try c.sha256.withUnsafeBufferPointer { sha in
-              try c.crc64.withUnsafeBufferPointer { crc in
-                try c.sequence.withUnsafeBufferPointer { try proteins.protein(sha256: sha, crc64: crc, sequence: $0) }
-              }
-            }
-            values.append(.protein(id))
+          case let .protein(c): values.append(.protein(try proteins.protein(c)))
           case let .text(t): values.append(.text(t))
           case let .number(x): values.append(.number(x))
           }
@@ -184,10 +170,7 @@ final class TablePreparer {
       }
     case .protein:
       switch bytes.withUnsafeBufferPointer({ canonicalizer.canonicalize($0) }) {
-      case let .success(s):
-        var crc: [UInt8] = []
-        CRC64.appendHex(CRC64.checksum(s), to: &crc)
-        return .success(.protein(PreparedChain(sequence: s, sha256: SequenceDigest.sha256(s), crc64: crc)))
+      case let .success(s): return .success(.protein(PreparedChain(canonical: s)))
       case let .failure(e): return .failure(Why(text: "\(e)"))
       }
     case .number:

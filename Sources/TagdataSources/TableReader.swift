@@ -85,25 +85,9 @@ public struct TableMapping: Sendable, Equatable {
   /// The mapping as JSON (stored with the table, and part of its source's identity: the same
   /// file read with another mapping is another source).
   public var json: String {
-    func quote(_ s: String) -> String {
-      var out: [UInt8] = [UInt8(ascii: "\"")]
-      for b in s.utf8 {
-        switch b {
-        case UInt8(ascii: "\""), UInt8(ascii: "\\"): out += [UInt8(ascii: "\\"), b]
-        case 0..<0x20: out += Array("\\u00".utf8) + Array(String(b, radix: 16).utf8).paddedHex
-        default: out.append(b)
-        }
-      }
-      out.append(UInt8(ascii: "\""))
-      return String(decoding: out, as: UTF8.self)
-    }
-    return "{\"name\":\(quote(name)),\"columns\":[" + columns.map { "[\(quote($0.header)),\"\($0.kind.rawValue)\"]" }
-      .joined(separator: ",") + "]}"
+    "{\"name\":\(JSONString.quoted(name)),\"columns\":["
+      + columns.map { "[\(JSONString.quoted($0.header)),\"\($0.kind.rawValue)\"]" }.joined(separator: ",") + "]}"
   }
-}
-
-extension Array where Element == UInt8 {
-  fileprivate var paddedHex: [UInt8] { count == 1 ? [UInt8(ascii: "0")] + self : self }
 }
 
 /// One row of a mapped table: the mapped cells, in the mapping's column order.
