@@ -46,6 +46,8 @@ public struct DelimitedDamage: Error, Sendable, CustomStringConvertible {
   public var line: Int
   /// 1-based byte column of the damage in its line, when there is one.
   public var column: Int?
+  /// Byte offset of the row's first line in the decompressed input.
+  public var offset: Int64 = 0
   public var reason: String
   /// The fields as far as they could be read.
   public var fields: [[UInt8]] = []
@@ -117,7 +119,7 @@ public final class DelimitedReader {
       if line.isEmpty { continue }
       if lines.lastLineTruncated {
         defer { index += 1 }
-        return .malformed(DelimitedDamage(file: name, index: index, line: startLine, column: nil,
+        return .malformed(DelimitedDamage(file: name, index: index, line: startLine, column: nil, offset: startOffset,
                                           reason: "row longer than \(maxRowBytes) bytes"))
       }
       var fields: [[UInt8]] = []
@@ -131,7 +133,7 @@ public final class DelimitedReader {
         guard size <= maxRowBytes, let more = try lines.nextLine() else {
           defer { index += 1 }
           let why = size > maxRowBytes ? "is still open after \(maxRowBytes) bytes" : "is never closed"
-          return .malformed(DelimitedDamage(file: name, index: index, line: openLine, column: openColumn.map { $0 + 1 },
+          return .malformed(DelimitedDamage(file: name, index: index, line: openLine, column: openColumn.map { $0 + 1 }, offset: startOffset,
                                             reason: "a quoted field opened here \(why)", fields: fields))
         }
         size += more.count + 1 + (lines.lastLineTruncated ? maxRowBytes : 0)
@@ -145,7 +147,7 @@ public final class DelimitedReader {
       }
       defer { index += 1 }
       if fields.count != header.count {
-        return .malformed(DelimitedDamage(file: name, index: index, line: startLine, column: nil,
+        return .malformed(DelimitedDamage(file: name, index: index, line: startLine, column: nil, offset: startOffset,
                                           reason: "\(fields.count) fields where the header has \(header.count)",
                                           fields: fields))
       }

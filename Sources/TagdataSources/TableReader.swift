@@ -133,7 +133,7 @@ public final class TableReader {
     guard let event = try table.next() else { return nil }
     switch event {
     case let .malformed(d):
-      let loc = RecordLocation(index: d.index, line: d.line, offset: 0)
+      let loc = RecordLocation(index: d.index, line: d.line, offset: d.offset)
       return .malformed(MalformedRecord(location: loc, line: d.line, reason: d.reason,
                                         excerpt: d.column.map { "column \($0)" } ?? ""))
     case let .row(row):
