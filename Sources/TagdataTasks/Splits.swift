@@ -1,0 +1,318 @@
+/// Leakage-free train/valid/test splits, independent of where the examples come from: the caller
+/// hands one `SplitKeys` per example (the module computes no SMILES or scaffolds itself; the keys
+/// come from TagdataChem / TagdataBio upstream) and gets one split per example back.
+///
+/// Rules (all deterministic for a seed; every hash is FNV-1a 64 over the UTF-8 bytes of a key,
+/// mixed with the seed by the SplitMix64 finaliser, never Swift's per-process `Hasher`):
+///
+/// - Deduplication: examples with the same non-empty `exampleKey` keep one, the one with the
+///   earliest year (no year counts as latest), then the first in input order; the others get no
+///   split (`nil`) and are counted in `SplitAssignment.duplicatesRemoved`. A duplicate can thus
+///   never sit in two splits.
+/// - Group splits (`scaffold`, `coldDrug`, `coldTarget`, and `random` with one example per group):
+///   examples sharing any key of the kind are joined by union-find (so a drug combination joins
+///   the groups of both its drugs, and a multi-component scaffold `A.B` joins the groups of `A`
+///   and of `B`); each connected component goes to one split as a whole.
+/// - Group order (the balanced scaffold split of chemprop): groups larger than half the valid or
+///   half the test target come first, largest first (ties by seeded hash); then all other groups in
+///   seeded hash order (the hash of a group is the smallest seeded hash of its members' example
+///   keys, so the order does not depend on the input order). Filling is greedy: a group goes to
+///   train if train stays within its target, else to valid if valid does, else to test. Targets
+///   are the fractions (normalised to sum 1) times the number of kept examples.
+/// - Scaffold keys: `""` (acyclic) is one group, like RDKit's / chemprop's scaffold split; a
+///   scaffold with several components (`A.B`, from a salt or mixture) counts each non-empty
+///   component as a key.
+/// - Temporal (TDC BindingDB_Patent, FORMATS.md 6.4): examples whose year lies in
+///   `trainValidYears` (2013...2018) go to train or valid by a seeded draw per example (valid with
+///   probability `validFraction`, 0.2); TDC draws per row within each year with the same seed,
+///   here the draw hashes (seed, year, exampleKey), the same distribution within each year and
+///   independent of row order. Years in `testYears` (2019...2021) go to test. Examples without a
+///   year or with a year in neither range get no split and are counted in `excluded`.
+public enum SplitName: String, Codable, Sendable, CaseIterable, Comparable {
+  case train, valid, test
+
+  var index: Int {
+    switch self {
+    case .train: 0
+    case .valid: 1
+    case .test: 2
+    }
+  }
+  public static func < (a: SplitName, b: SplitName) -> Bool { a.index < b.index }
+}
+
+/// What a split needs to know about one example.
+public struct SplitKeys: Sendable, Codable, Equatable {
+  /// Canonical SMILES of the molecules of the example (the drug; two for a drug combination).
+  public var molecules: [String]
+  /// Bemis-Murcko scaffold SMILES of those molecules, `""` for an acyclic molecule.
+  public var scaffolds: [String]
+  /// Protein / target keys (e.g. the SHA-256 of the sequence).
+  public var targets: [String]
+  /// The protein sequences (for the near-duplicate check of the leakage report).
+  public var sequences: [String]
+  /// Patent or deposition year.
+  public var year: Int?
+  /// The canonical key of the example (for deduplication); `""` is never deduplicated.
+  public var exampleKey: String
+
+  public init(
+    exampleKey: String, molecules: [String] = [], scaffolds: [String] = [], targets: [String] = [],
+    sequences: [String] = [], year: Int? = nil
+  ) {
+    self.exampleKey = exampleKey
+    self.molecules = molecules
+    self.scaffolds = scaffolds
+    self.targets = targets
+    self.sequences = sequences
+    self.year = year
+  }
+}
+
+public enum SplitKind: String, CaseIterable, Sendable, Codable {
+  case random, scaffold
+  case coldDrug = "cold-drug"
+  case coldTarget = "cold-target"
+  case temporal
+}
+
+/// Year ranges of a temporal split.
+public struct TemporalRule: Sendable, Codable, Equatable {
+  public var trainValidYears: ClosedRange<Int>
+  public var testYears: ClosedRange<Int>
+  /// Share of each train/valid year that goes to valid.
+  public var validFraction: Double
+
+  public init(trainValidYears: ClosedRange<Int>, testYears: ClosedRange<Int>, validFraction: Double = 0.2) {
+    self.trainValidYears = trainValidYears
+    self.testYears = testYears
+    self.validFraction = validFraction
+  }
+
+  /// TDC's BindingDB_Patent: train/valid 2013–2018 (80/20 within each year), test 2019–2021.
+  public static let bindingDBPatent = TemporalRule(trainValidYears: 2013...2018, testYears: 2019...2021)
+
+  /// Everything up to `lastTrainYear` is train/valid, everything after it test.
+  public static func boundary(lastTrainYear: Int, validFraction: Double = 0.2) -> TemporalRule {
+    TemporalRule(
+      trainValidYears: Int.min...lastTrainYear, testYears: (lastTrainYear + 1)...Int.max, validFraction: validFraction)
+  }
+}
+
+public struct SplitPlan: Sendable, Equatable {
+  public var kind: SplitKind
+  public var train: Double
+  public var valid: Double
+  public var test: Double
+  public var seed: UInt64
+  /// Used by `.temporal` only (which ignores the three fractions).
+  public var temporal: TemporalRule
+
+  public init(
+    kind: SplitKind, train: Double = 0.8, valid: Double = 0.1, test: Double = 0.1, seed: UInt64 = 0,
+    temporal: TemporalRule = .bindingDBPatent
+  ) {
+    self.kind = kind
+    self.train = train
+    self.valid = valid
+    self.test = test
+    self.seed = seed
+    self.temporal = temporal
+  }
+}
+
+/// The outcome of a split: one split per example (`nil`: removed duplicate or excluded).
+public struct SplitAssignment: Sendable {
+  public var splits: [SplitName?]
+  /// Examples dropped because an earlier one has the same `exampleKey`.
+  public var duplicatesRemoved: Int
+  /// Temporal split: examples without a year or with a year in neither range.
+  public var excluded: Int
+  /// Number of groups (connected components) that were assigned.
+  public var groups: Int
+
+  public func count(_ s: SplitName) -> Int { splits.reduce(0) { $0 + ($1 == s ? 1 : 0) } }
+}
+
+/// One split per example (`nil` for a removed duplicate or an example the temporal rule excludes).
+public func assignSplits(_ keys: [SplitKeys], plan: SplitPlan) -> [SplitName?] {
+  splitAssignment(keys, plan: plan).splits
+}
+
+/// Like `assignSplits`, with the counts.
+public func splitAssignment(_ keys: [SplitKeys], plan: SplitPlan) -> SplitAssignment {
+  let n = keys.count
+  var splits = [SplitName?](repeating: nil, count: n)
+
+  // Deduplication: the kept example of each key is the earliest year, then the first.
+  var keep = [Bool](repeating: true, count: n)
+  var firstOfKey: [String: Int] = [:]
+  firstOfKey.reserveCapacity(n)
+  var removed = 0
+  for i in 0..<n where !keys[i].exampleKey.isEmpty {
+    if let j = firstOfKey[keys[i].exampleKey] {
+      removed += 1
+      let yi = keys[i].year ?? Int.max
+      let yj = keys[j].year ?? Int.max
+      if yi < yj {
+        keep[j] = false
+        firstOfKey[keys[i].exampleKey] = i
+      } else {
+        keep[i] = false
+      }
+    } else {
+      firstOfKey[keys[i].exampleKey] = i
+    }
+  }
+  firstOfKey = [:]
+
+  func exampleHash(_ i: Int, _ seed: UInt64) -> UInt64 {
+    let k = keys[i].exampleKey
+    return SplitHash.keyed(seed, k.isEmpty ? "#\(i)" : k)
+  }
+
+  if plan.kind == .temporal {
+    let rule = plan.temporal
+    var excluded = 0
+    for i in 0..<n where keep[i] {
+      guard let y = keys[i].year else {
+        excluded += 1
+        continue
+      }
+      if rule.trainValidYears.contains(y) {
+        let u = SplitHash.unit(exampleHash(i, plan.seed ^ SplitHash.mix(UInt64(bitPattern: Int64(y)))))
+        splits[i] = u < rule.validFraction ? .valid : .train
+      } else if rule.testYears.contains(y) {
+        splits[i] = .test
+      } else {
+        excluded += 1
+      }
+    }
+    return SplitAssignment(splits: splits, duplicatesRemoved: removed, excluded: excluded, groups: 0)
+  }
+
+  // Union-find over kept examples sharing a key of the kind.
+  var uf = UnionFind(count: n)
+  var firstWith: [Substring: Int32] = [:]
+  func join(_ i: Int, _ key: Substring) {
+    if let j = firstWith[key] { uf.union(Int32(i), j) } else { firstWith[key] = Int32(i) }
+  }
+  for i in 0..<n where keep[i] {
+    switch plan.kind {
+    case .random, .temporal: break
+    case .scaffold:
+      for s in keys[i].scaffolds { for c in scaffoldComponents(s) { join(i, c) } }
+    case .coldDrug:
+      for m in keys[i].molecules { join(i, Substring(m)) }
+    case .coldTarget:
+      for t in keys[i].targets { join(i, Substring(t)) }
+    }
+  }
+  firstWith = [:]
+
+  // Groups: size and hash (smallest member hash) per root.
+  var groupOfRoot = [Int32](repeating: -1, count: n)
+  var sizes: [Int] = []
+  var hashes: [UInt64] = []
+  var kept = 0
+  for i in 0..<n where keep[i] {
+    kept += 1
+    let r = Int(uf.find(Int32(i)))
+    let h = exampleHash(i, plan.seed)
+    if groupOfRoot[r] < 0 {
+      groupOfRoot[r] = Int32(sizes.count)
+      sizes.append(1)
+      hashes.append(h)
+    } else {
+      let g = Int(groupOfRoot[r])
+      sizes[g] += 1
+      hashes[g] = min(hashes[g], h)
+    }
+  }
+  let total = max(plan.train, 0) + max(plan.valid, 0) + max(plan.test, 0)
+  let norm = total > 0 ? total : 1
+  let trainTarget = max(plan.train, 0) / norm * Double(kept)
+  let validTarget = max(plan.valid, 0) / norm * Double(kept)
+  let testTarget = Double(kept) - trainTarget - validTarget
+  func isBig(_ g: Int) -> Bool { Double(sizes[g]) > validTarget / 2 || Double(sizes[g]) > testTarget / 2 }
+  let order = (0..<sizes.count).sorted { a, b in
+    let ba = isBig(a)
+    let bb = isBig(b)
+    if ba != bb { return ba }
+    if ba && sizes[a] != sizes[b] { return sizes[a] > sizes[b] }
+    if hashes[a] != hashes[b] { return hashes[a] < hashes[b] }
+    return a < b
+  }
+  var groupSplit = [SplitName](repeating: .test, count: sizes.count)
+  var nTrain = 0
+  var nValid = 0
+  for g in order {
+    if Double(nTrain + sizes[g]) <= trainTarget + 1e-9 {
+      groupSplit[g] = .train
+      nTrain += sizes[g]
+    } else if Double(nValid + sizes[g]) <= validTarget + 1e-9 {
+      groupSplit[g] = .valid
+      nValid += sizes[g]
+    } else {
+      groupSplit[g] = .test
+    }
+  }
+  for i in 0..<n where keep[i] {
+    splits[i] = groupSplit[Int(groupOfRoot[Int(uf.find(Int32(i)))])]
+  }
+  return SplitAssignment(splits: splits, duplicatesRemoved: removed, excluded: 0, groups: sizes.count)
+}
+
+/// The keys a scaffold stands for: `""` (acyclic) itself; otherwise each non-empty component.
+func scaffoldComponents(_ s: String) -> [Substring] {
+  if s.isEmpty { return [Substring("")] }
+  return s.split(separator: ".", omittingEmptySubsequences: true)
+}
+
+/// Fixed hashes (the same on every platform and run).
+enum SplitHash {
+  static func fnv1a(_ s: String) -> UInt64 {
+    var h: UInt64 = 0xcbf2_9ce4_8422_2325
+    for b in s.utf8 {
+      h ^= UInt64(b)
+      h &*= 0x0000_0100_0000_01b3
+    }
+    return h
+  }
+  /// The SplitMix64 finaliser.
+  static func mix(_ x: UInt64) -> UInt64 {
+    var z = x &+ 0x9E37_79B9_7F4A_7C15
+    z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+    z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+    return z ^ (z >> 31)
+  }
+  static func keyed(_ seed: UInt64, _ s: String) -> UInt64 { mix(fnv1a(s) ^ mix(seed)) }
+  /// A number in [0, 1) from the top 53 bits.
+  static func unit(_ h: UInt64) -> Double { Double(h >> 11) / 9_007_199_254_740_992.0 }
+}
+
+/// Union-find with path halving and union by size (no recursion).
+struct UnionFind {
+  var parent: [Int32]
+  var size: [Int32]
+  init(count: Int) {
+    parent = (0..<count).map { Int32($0) }
+    size = [Int32](repeating: 1, count: count)
+  }
+  mutating func find(_ x: Int32) -> Int32 {
+    var x = x
+    while parent[Int(x)] != x {
+      parent[Int(x)] = parent[Int(parent[Int(x)])]
+      x = parent[Int(x)]
+    }
+    return x
+  }
+  mutating func union(_ a: Int32, _ b: Int32) {
+    var ra = find(a)
+    var rb = find(b)
+    if ra == rb { return }
+    if size[Int(ra)] < size[Int(rb)] { swap(&ra, &rb) }
+    parent[Int(rb)] = ra
+    size[Int(ra)] += size[Int(rb)]
+  }
+}

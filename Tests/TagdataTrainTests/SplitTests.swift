@@ -1,0 +1,311 @@
+import Foundation
+import TagdataIO
+import Testing
+
+@testable import TagdataTasks
+
+/// Leakage-free splits: data built to tempt leakage (one molecule from two sources, stereoisomers
+/// sharing a scaffold, salts and mixtures sharing a component scaffold, drug combinations sharing
+/// drugs, near-identical target sequences, duplicated examples) and the leakage report.
+@Suite struct SplitTests {
+  static let residues = Array("ACDEFGHIKLMNPQRSTVWY".utf8)
+
+  static func randomProtein(_ rng: inout SplitMix64, length: Int) -> [UInt8] {
+    (0..<length).map { _ in residues[rng.below(residues.count)] }
+  }
+
+  /// `count` substitutions at distinct positions, each to a different residue.
+  static func mutate(_ s: [UInt8], substitutions count: Int, _ rng: inout SplitMix64) -> [UInt8] {
+    var out = s
+    var positions = Array(0..<s.count)
+    for i in 0..<count {
+      let j = i + rng.below(positions.count - i)
+      positions.swapAt(i, j)
+      let p = positions[i]
+      var r = out[p]
+      while r == out[p] { r = residues[rng.below(residues.count)] }
+      out[p] = r
+    }
+    return out
+  }
+
+  static func str(_ b: [UInt8]) -> String { String(decoding: b, as: UTF8.self) }
+
+  /// About 500 examples full of traps.
+  static func tempting() -> [SplitKeys] {
+    var rng = SplitMix64(seed: 7)
+    // 16 targets; target 15 is a 95 % identical variant of target 14 under another key.
+    var sequences: [String] = []
+    for _ in 0..<15 { sequences.append(str(randomProtein(&rng, length: 200))) }
+    sequences.append(str(mutate(Array(sequences[14].utf8), substitutions: 10, &rng)))
+    let targets = (0..<sequences.count).map { "target-\($0)" }
+    // 40 scaffolds; molecule i and its stereoisomer share scaffold i % 40.
+    func scaffold(_ i: Int) -> String { "c1ccc(C\(String(repeating: "C", count: i % 40))C2CC2)cc1" }
+    var molecules: [(key: String, scaffold: String)] = []
+    for i in 0..<80 {
+      let core = "C\(String(repeating: "C", count: i % 40))C2CC2"
+      molecules.append(("N[C@H](\(i))c1ccc(\(core))cc1", scaffold(i)))
+      molecules.append(("N[C@@H](\(i))c1ccc(\(core))cc1", scaffold(i)))
+    }
+    // Salts and mixtures: a hydrochloride whose scaffold is a component, a mixture of two ringed
+    // components (scaffold "A.B") and a molecule whose scaffold is B alone.
+    molecules.append(("c1ccc(CN)cc1.Cl", "c1ccccc1"))
+    molecules.append(("c1ccncc1.C1CCNCC1", "c1ccncc1.C1CCNCC1"))
+    molecules.append(("OC1CCNCC1", "C1CCNCC1"))
+    molecules.append(("Nc1ccccc1", "c1ccccc1"))
+    molecules.append(("CCO", ""))
+    molecules.append(("CCCN", ""))
+    var out: [SplitKeys] = []
+    for (i, m) in molecules.enumerated() {
+      // Each molecule against three targets; the second and third from "another source" (the same
+      // molecule key, another example).
+      for r in 0..<3 {
+        let t = (i * 7 + r * 5) % targets.count
+        out.append(
+          SplitKeys(
+            exampleKey: "\(m.key)|\(targets[t])", molecules: [m.key], scaffolds: [m.scaffold], targets: [targets[t]],
+            sequences: [sequences[t]], year: 2013 + (i + r) % 9))
+      }
+      // Every fifth pair is reported twice (the same example key, another year).
+      if i % 5 == 0 {
+        let t = (i * 7) % targets.count
+        out.append(
+          SplitKeys(
+            exampleKey: "\(m.key)|\(targets[t])", molecules: [m.key], scaffolds: [m.scaffold], targets: [targets[t]],
+            sequences: [sequences[t]], year: 2013 + (i + 4) % 9))
+      }
+    }
+    // Drug combinations chaining drugs: (m0, m2), (m2, m4), ..., so cold-drug must keep them together.
+    for i in stride(from: 0, to: 40, by: 2) {
+      let a = molecules[i]
+      let b = molecules[i + 2]
+      out.append(
+        SplitKeys(
+          exampleKey: "\(a.key)+\(b.key)|cell-\(i % 3)", molecules: [a.key, b.key], scaffolds: [a.scaffold, b.scaffold],
+          year: 2013 + i % 9))
+    }
+    return out
+  }
+
+  /// Which splits hold each key of `keysOf`.
+  static func splitsPerKey(_ keys: [SplitKeys], _ splits: [SplitName?], _ keysOf: (SplitKeys) -> [String]) -> [String:
+    Set<SplitName>]
+  {
+    var m: [String: Set<SplitName>] = [:]
+    for (k, s) in zip(keys, splits) {
+      guard let s else { continue }
+      for key in keysOf(k) { m[key, default: []].insert(s) }
+    }
+    return m
+  }
+
+  static func components(_ k: SplitKeys) -> [String] {
+    k.scaffolds.flatMap { $0.isEmpty ? [""] : $0.split(separator: ".").map(String.init) }
+  }
+
+  @Test func groupSplitsKeepTheirKeyInOneSplitAndTheReportSaysSo() {
+    let keys = Self.tempting()
+    let cases: [(SplitKind, (SplitKeys) -> [String], KeyPath<LeakageReport.PairOverlap, LeakageReport.KeyOverlap>)] = [
+      (.scaffold, Self.components, \.scaffolds),
+      (.coldDrug, { $0.molecules }, \.molecules),
+      (.coldTarget, { $0.targets }, \.targets),
+    ]
+    for (kind, keysOf, path) in cases {
+      let a = splitAssignment(keys, plan: SplitPlan(kind: kind, seed: 3))
+      for s in SplitName.allCases { #expect(a.count(s) > 0, "\(kind) \(s) is empty") }
+      #expect(a.duplicatesRemoved == 34)
+      let leaking = Self.splitsPerKey(keys, a.splits, keysOf).filter { $0.value.count > 1 }
+      #expect(leaking.isEmpty, "\(kind): \(leaking.keys.sorted().prefix(5))")
+      let report = leakageReport(keys, a.splits)
+      for p in report.pairs {
+        #expect(p[keyPath: path].total == 0, "\(kind) \(p.a)-\(p.b)")
+        #expect(p.examples.total == 0)
+      }
+    }
+  }
+
+  @Test func theRandomSplitLeaksAndTheReportShowsIt() {
+    let keys = Self.tempting()
+    let a = splitAssignment(keys, plan: SplitPlan(kind: .random, seed: 3))
+    #expect(a.duplicatesRemoved == 34)
+    let report = leakageReport(keys, a.splits)
+    let p = report.pair(.train, .test)!
+    #expect(p.examples.total == 0)
+    #expect(p.molecules.total > 0 && p.scaffolds.total > 0 && p.targets.total > 0)
+    #expect(p.targets.total == Self.splitsPerKey(keys, a.splits, { $0.targets }).filter { $0.value.isSuperset(of: [.train, .test]) }.count)
+    // Identical sequences of the same target, plus the 95 % variant of target 14.
+    #expect(p.nearDuplicateSequences.total >= p.targets.total)
+    #expect(report.examples["train"]! + report.examples["valid"]! + report.examples["test"]! + report.unassigned == keys.count)
+  }
+
+  @Test func coldDrugKeepsChainedCombinationsTogether() {
+    let keys = Self.tempting()
+    let splits = assignSplits(keys, plan: SplitPlan(kind: .coldDrug, seed: 11))
+    let combos = keys.indices.filter { keys[$0].molecules.count == 2 }
+    let first = splits[combos[0]]
+    #expect(first != nil)
+    for i in combos { #expect(splits[i] == first) }
+  }
+
+  @Test func salts_and_mixtures_share_the_component_scaffold_group() {
+    let keys = Self.tempting()
+    let splits = assignSplits(keys, plan: SplitPlan(kind: .scaffold, seed: 5))
+    let benzene = keys.indices.filter { Self.components(keys[$0]).contains("c1ccccc1") }.compactMap { splits[$0] }
+    let piperidine = keys.indices.filter { Self.components(keys[$0]).contains("C1CCNCC1") }.compactMap { splits[$0] }
+    #expect(Set(benzene).count == 1 && benzene.count >= 6)
+    #expect(Set(piperidine).count == 1 && piperidine.count >= 6)
+  }
+
+  @Test func temporalFollowsTheBindingDBPatentYears() {
+    let keys = Self.tempting()
+    let a = splitAssignment(keys, plan: SplitPlan(kind: .temporal, seed: 1))
+    var years: [SplitName: [Int]] = [:]
+    for (k, s) in zip(keys, a.splits) { if let s { years[s, default: []].append(k.year!) } }
+    #expect(years[.train]!.allSatisfy { (2013...2018).contains($0) })
+    #expect(years[.valid]!.allSatisfy { (2013...2018).contains($0) })
+    #expect(years[.test]!.allSatisfy { (2019...2021).contains($0) })
+    let tv = Double(years[.valid]!.count) / Double(years[.train]!.count + years[.valid]!.count)
+    #expect(tv > 0.1 && tv < 0.3)
+    let report = leakageReport(keys, a.splits)
+    for p in report.pairs { #expect(p.examples.total == 0) }
+    // A duplicate keeps its earliest year.
+    let dup = SplitKeys(exampleKey: "x", year: 2020)
+    let early = SplitKeys(exampleKey: "x", year: 2014)
+    let b = splitAssignment([dup, early, SplitKeys(exampleKey: "y"), SplitKeys(exampleKey: "z", year: 1990)], plan: SplitPlan(kind: .temporal))
+    #expect(b.splits[0] == nil && b.splits[1] != nil && b.splits[1] != .test)
+    #expect(b.duplicatesRemoved == 1 && b.excluded == 2)
+    let c = assignSplits([SplitKeys(exampleKey: "z", year: 1990), SplitKeys(exampleKey: "w", year: 2030)], plan: SplitPlan(kind: .temporal, temporal: .boundary(lastTrainYear: 2018)))
+    #expect(c[0] != nil && c[0] != .test && c[1] == .test)
+  }
+
+  @Test func sameSeedSameSplitsOtherSeedOtherSplitsInputOrderIrrelevant() {
+    let keys = Self.tempting()
+    for kind in SplitKind.allCases {
+      let a = assignSplits(keys, plan: SplitPlan(kind: kind, seed: 42))
+      #expect(a == assignSplits(keys, plan: SplitPlan(kind: kind, seed: 42)))
+      #expect(a != assignSplits(keys, plan: SplitPlan(kind: kind, seed: 43)), "\(kind)")
+      // Reversed input, the same split per example key (no duplicates in this check).
+      let unique = Array(Dictionary(keys.map { ($0.exampleKey, $0) }, uniquingKeysWith: { x, _ in x }).values)
+        .sorted { $0.exampleKey < $1.exampleKey }
+      let f = assignSplits(unique, plan: SplitPlan(kind: kind, seed: 42))
+      let r = assignSplits(Array(unique.reversed()), plan: SplitPlan(kind: kind, seed: 42))
+      #expect(f == Array(r.reversed()), "\(kind)")
+    }
+  }
+
+  @Test func fractionsAreRespectedOnGeneratedData() {
+    var rng = SplitMix64(seed: 99)
+    var keys: [SplitKeys] = []
+    for i in 0..<3000 {
+      let scaffold = "S\(rng.below(600))"
+      let drug = "D\(rng.below(1200))"
+      let target = "T\(rng.below(300))"
+      keys.append(
+        SplitKeys(exampleKey: "E\(i)", molecules: [drug], scaffolds: [scaffold], targets: [target], year: 2013 + i % 9))
+    }
+    for kind in [SplitKind.random, .scaffold, .coldDrug, .coldTarget] {
+      let a = splitAssignment(keys, plan: SplitPlan(kind: kind, train: 0.7, valid: 0.15, test: 0.15, seed: 1))
+      let f = SplitName.allCases.map { Double(a.count($0)) / 3000 }
+      #expect(abs(f[0] - 0.7) < 0.02 && abs(f[1] - 0.15) < 0.02 && abs(f[2] - 0.15) < 0.02, "\(kind) \(f)")
+    }
+    let r = splitAssignment(keys, plan: SplitPlan(kind: .random, seed: 1))
+    #expect(r.count(.train) == 2400 && r.count(.valid) == 300 && r.count(.test) == 300)
+  }
+
+  @Test func nearDuplicateSequencesAreFoundAtNinetyFivePercentNotAtFifty() {
+    var rng = SplitMix64(seed: 5)
+    let base = Self.randomProtein(&rng, length: 200)
+    let close = Self.mutate(base, substitutions: 10, &rng)
+    let far = Self.mutate(base, substitutions: 100, &rng)
+    // Five residues deleted and five inserted elsewhere: an alignment, not a position match.
+    var shifted = base
+    shifted.removeSubrange(20..<25)
+    shifted.insert(contentsOf: Array("WWWWW".utf8), at: 150)
+    let keys = [
+      SplitKeys(exampleKey: "a", targets: ["A"], sequences: [Self.str(base)]),
+      SplitKeys(exampleKey: "b", targets: ["B"], sequences: [Self.str(close)]),
+      SplitKeys(exampleKey: "c", targets: ["C"], sequences: [Self.str(far)]),
+      SplitKeys(exampleKey: "d", targets: ["D"], sequences: [Self.str(shifted)]),
+    ]
+    let report = leakageReport(keys, [.train, .test, .valid, .valid])
+    let tt = report.pair(.train, .test)!.nearDuplicateSequences
+    #expect(tt.total == 1 && tt.pairs.count == 1)
+    #expect(abs(tt.pairs[0].identity - 0.95) < 1e-9 && tt.pairs[0].targetA == "A" && tt.pairs[0].targetB == "B")
+    let tv = report.pair(.train, .valid)!.nearDuplicateSequences
+    #expect(tv.total == 1 && tv.pairs.first?.targetB == "D" && tv.pairs[0].identity >= 0.95)
+    #expect(report.pair(.valid, .test)!.nearDuplicateSequences.total == 1)  // d vs b: at most 20 edits apart
+    #expect(report.sequenceSearchComplete)
+    let strict = leakageReport(keys, [.train, .test, .valid, .valid], options: LeakageOptions(identityThreshold: 0.96))
+    #expect(strict.pairs.allSatisfy { $0.nearDuplicateSequences.total == 0 })
+    let loose = leakageReport(keys, [.train, .test, .valid, .valid], options: LeakageOptions(identityThreshold: 0.4))
+    #expect(loose.pair(.train, .valid)!.nearDuplicateSequences.total == 2)
+  }
+
+  @Test func boundedEditDistanceAgreesWithThePlainDistance() {
+    var rng = SplitMix64(seed: 17)
+    func plain(_ a: [UInt8], _ b: [UInt8]) -> Int {
+      var prev = Array(0...b.count)
+      for i in 1...max(a.count, 1) where !a.isEmpty {
+        var cur = [i] + [Int](repeating: 0, count: b.count)
+        for j in stride(from: 1, through: b.count, by: 1) {
+          cur[j] = min(prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1), prev[j] + 1, cur[j - 1] + 1)
+        }
+        prev = cur
+      }
+      return prev[b.count]
+    }
+    let alphabet = Array("ACGT".utf8)
+    var rows = ([Int32](), [Int32]())
+    for _ in 0..<400 {
+      let a = (0..<rng.below(12)).map { _ in alphabet[rng.below(4)] }
+      let b = (0..<rng.below(12)).map { _ in alphabet[rng.below(4)] }
+      let d = plain(a, b)
+      for limit in 0...12 {
+        let got = boundedEditDistance(a, b, limit: limit, rows: &rows)
+        #expect(got == (d <= limit ? d : nil), "\(Self.str(a)) \(Self.str(b)) limit \(limit)")
+      }
+    }
+  }
+
+  @Test func manySequencesStayFastAndPlantedPairsAreAllFound() {
+    var rng = SplitMix64(seed: 23)
+    var keys: [SplitKeys] = []
+    var splits: [SplitName] = []
+    for i in 0..<1500 {
+      keys.append(SplitKeys(exampleKey: "e\(i)", targets: ["t\(i)"], sequences: [Self.str(Self.randomProtein(&rng, length: 150 + rng.below(300))) + String(repeating: "A", count: 20)]))
+      splits.append(i % 3 == 0 ? .train : i % 3 == 1 ? .valid : .test)
+    }
+    // 30 planted 92 %-identical copies of train sequences in test; a low-complexity stretch everywhere.
+    for j in 0..<30 {
+      let src = Array(keys[j * 3].sequences[0].utf8)
+      let copy = Self.mutate(src, substitutions: src.count * 8 / 100, &rng)
+      keys.append(SplitKeys(exampleKey: "p\(j)", targets: ["p\(j)"], sequences: [Self.str(copy)]))
+      splits.append(.test)
+    }
+    let started = Date()
+    let report = leakageReport(keys, splits, options: LeakageOptions(identityThreshold: 0.9))
+    let seconds = Date().timeIntervalSince(started)
+    #expect(report.pair(.train, .test)!.nearDuplicateSequences.total == 30)
+    #expect(report.pair(.train, .valid)!.nearDuplicateSequences.total == 0)
+    #expect(report.alignments < 200)
+    #expect(seconds < 30, "\(seconds) s")
+  }
+
+  @Test func theReportIsWrittenAsJSONAndMarkdown() throws {
+    let keys = Self.tempting()
+    let splits = assignSplits(keys, plan: SplitPlan(kind: .random, seed: 2))
+    let report = leakageReport(keys, splits, options: LeakageOptions(listCap: 4))
+    #expect(report.pairs.allSatisfy { $0.molecules.keys.count <= 4 && $0.nearDuplicateSequences.pairs.count <= 4 })
+    #expect(report.pair(.train, .test)!.molecules.total > 4)
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("splits-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: dir) }
+    try report.writeJSON(to: dir.appendingPathComponent("leakage.json").path)
+    let back = try JSONDecoder().decode(LeakageReport.self, from: Data(contentsOf: dir.appendingPathComponent("leakage.json")))
+    #expect(back == report)
+    let md = report.markdown()
+    #expect(md.contains("| train-test | 0 | \(report.pair(.train, .test)!.molecules.total) |"))
+    try report.writeMarkdown(to: dir.appendingPathComponent("leakage.md").path)
+    #expect(FileManager.default.fileExists(atPath: dir.appendingPathComponent("leakage.md").path))
+  }
+}
