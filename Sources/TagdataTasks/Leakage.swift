@@ -143,19 +143,20 @@ public func leakageReport(_ keys: [SplitKeys], _ splits: [SplitName], options: L
 public func leakageReport(_ keys: [SplitKeys], _ splits: [SplitName?], options: LeakageOptions = LeakageOptions())
   -> LeakageReport
 {
-  precondition(keys.count == splits.count, "one split per example")
   let n = keys.count
+  // An example without a split (also one past the end of `splits`) is left out.
+  func splitOf(_ i: Int) -> SplitName? { i < splits.count ? splits[i] : nil }
   var perSplit = [0, 0, 0]
   var unassigned = 0
-  for s in splits {
-    if let s { perSplit[s.index] += 1 } else { unassigned += 1 }
+  for i in 0..<n {
+    if let s = splitOf(i) { perSplit[s.index] += 1 } else { unassigned += 1 }
   }
   let splitPairs: [(SplitName, SplitName)] = [(.train, .valid), (.train, .test), (.valid, .test)]
 
   func overlaps(_ keysOf: (Int) -> [Substring]) -> [LeakageReport.KeyOverlap] {
     var mask: [Substring: UInt8] = [:]
     for i in 0..<n {
-      guard let s = splits[i] else { continue }
+      guard let s = splitOf(i) else { continue }
       for k in keysOf(i) { mask[k, default: 0] |= UInt8(1 << s.index) }
     }
     return splitPairs.map { (a, b) in
@@ -168,18 +169,50 @@ public func leakageReport(_ keys: [SplitKeys], _ splits: [SplitName?], options: 
   let mol = overlaps { keys[$0].molecules.map { Substring($0) } }
   let sca = overlaps { keys[$0].scaffolds.flatMap(scaffoldComponents) }
   let tar = overlaps { keys[$0].targets.map { Substring($0) } }
-  var search = NearDuplicateSearch(keys: keys, splits: splits, options: options)
-  search.run()
+  // Distinct (split, sequence) entries with the first example and target holding them.
+  var seqs: [[UInt8]] = []
+  var entrySplit: [Int] = []
+  var entryExample: [Int] = []
+  var entryTarget: [String] = []
+  var seen: [String: Int] = [:]
+  for (i, k) in keys.enumerated() {
+    guard let s = splitOf(i) else { continue }
+    for (j, q) in k.sequences.enumerated() where !q.isEmpty {
+      let key = "\(s.index)\u{0}\(q)"
+      if seen[key] != nil { continue }
+      seen[key] = seqs.count
+      seqs.append(Array(q.utf8))
+      entrySplit.append(s.index)
+      entryExample.append(i)
+      entryTarget.append(k.targets.count == k.sequences.count ? k.targets[j] : (k.targets.first ?? ""))
+    }
+  }
+  seen = [:]
+  var found: [[LeakageReport.SequencePair]] = [[], [], []]
+  var totals = [0, 0, 0]
+  var search = NearDuplicateSearch(sequences: seqs, classes: entrySplit, options: options)
+  search.run { a, b, distance in
+    let (x, y) = entrySplit[a] <= entrySplit[b] ? (a, b) : (b, a)
+    let p = entrySplit[x] == 0 ? entrySplit[y] - 1 : 2
+    totals[p] += 1
+    if found[p].count < options.listCap {
+      let longer = max(seqs[x].count, seqs[y].count)
+      found[p].append(
+        LeakageReport.SequencePair(
+          exampleA: entryExample[x], exampleB: entryExample[y], targetA: entryTarget[x], targetB: entryTarget[y],
+          lengthA: seqs[x].count, lengthB: seqs[y].count, identity: 1 - Double(distance) / Double(max(longer, 1))))
+    }
+  }
 
   var pairs: [LeakageReport.PairOverlap] = []
   for (p, (a, b)) in splitPairs.enumerated() {
-    let found = search.pairs[p].sorted {
+    let listed = found[p].sorted {
       $0.identity != $1.identity ? $0.identity > $1.identity : ($0.exampleA, $0.exampleB) < ($1.exampleA, $1.exampleB)
     }
     pairs.append(
       LeakageReport.PairOverlap(
         a: a, b: b, examples: ex[p], molecules: mol[p], scaffolds: sca[p], targets: tar[p],
-        nearDuplicateSequences: LeakageReport.SequenceOverlap(total: search.totals[p], pairs: found)))
+        nearDuplicateSequences: LeakageReport.SequenceOverlap(total: totals[p], pairs: listed)))
   }
   return LeakageReport(
     examples: Dictionary(uniqueKeysWithValues: SplitName.allCases.map { ($0.rawValue, perSplit[$0.index]) }),
@@ -190,55 +223,22 @@ public func leakageReport(_ keys: [SplitKeys], _ splits: [SplitName?], options: 
 /// Near-identical sequences across splits (see `LeakageOptions` for the method).
 struct NearDuplicateSearch {
   let options: LeakageOptions
-  /// Distinct (split, sequence) entries with the first example and target holding them.
-  var seqs: [[UInt8]] = []
-  var split: [Int] = []
-  var example: [Int] = []
-  var target: [String] = []
-  var pairs: [[LeakageReport.SequencePair]] = [[], [], []]
-  var totals = [0, 0, 0]
+  /// The sequences; only pairs of different classes are compared.
+  let seqs: [[UInt8]]
+  let classes: [Int]
   var alignments = 0
   var complete = true
 
-  init(keys: [SplitKeys], splits: [SplitName?], options: LeakageOptions) {
+  init(sequences: [[UInt8]], classes: [Int], options: LeakageOptions) {
     self.options = options
-    var seen: [String: Int] = [:]
-    for (i, k) in keys.enumerated() {
-      guard let s = splits[i] else { continue }
-      for (j, q) in k.sequences.enumerated() where !q.isEmpty {
-        let key = "\(s.index)\u{0}\(q)"
-        if seen[key] != nil { continue }
-        seen[key] = seqs.count
-        seqs.append(Array(q.utf8))
-        split.append(s.index)
-        example.append(i)
-        target.append(k.targets.count == k.sequences.count ? k.targets[j] : (k.targets.first ?? ""))
-      }
-    }
+    self.seqs = sequences
+    self.classes = classes
   }
 
-  static func pairIndex(_ a: Int, _ b: Int) -> Int {
-    switch (min(a, b), max(a, b)) {
-    case (0, 1): 0
-    case (0, 2): 1
-    default: 2
-    }
-  }
-
-  mutating func record(_ a: Int, _ b: Int, distance: Int) {
-    let (x, y) = split[a] <= split[b] ? (a, b) : (b, a)
-    let p = Self.pairIndex(split[x], split[y])
-    totals[p] += 1
-    if pairs[p].count < options.listCap {
-      let longer = max(seqs[x].count, seqs[y].count)
-      pairs[p].append(
-        LeakageReport.SequencePair(
-          exampleA: example[x], exampleB: example[y], targetA: target[x], targetB: target[y], lengthA: seqs[x].count,
-          lengthB: seqs[y].count, identity: 1 - Double(distance) / Double(max(longer, 1))))
-    }
-  }
-
-  mutating func run() {
+  /// Calls `found(a, b, distance)` (a < b) for every pair at or above the threshold.
+  mutating func run(_ found: (Int, Int, Int) -> Void) {
+    let split = classes
+    func record(_ a: Int, _ b: Int, distance: Int) { found(a, b, distance) }
     let m = seqs.count
     let k = options.kmer
     let t = options.identityThreshold

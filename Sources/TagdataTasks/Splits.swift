@@ -14,8 +14,8 @@
 ///   the groups of both its drugs, and a multi-component scaffold `A.B` joins the groups of `A`
 ///   and of `B`); each connected component goes to one split as a whole.
 /// - Group order (the balanced scaffold split of chemprop): groups larger than half the valid or
-///   half the test target come first, largest first (ties by seeded hash); then all other groups in
-///   seeded hash order (the hash of a group is the smallest seeded hash of its members' example
+///   half the test target come first, in seeded hash order; then all other groups in seeded hash
+///   order (the hash of a group is the smallest seeded hash of its members' example
 ///   keys, so the order does not depend on the input order). Filling is greedy: a group goes to
 ///   train if train stays within its target, else to valid if valid does, else to test. Targets
 ///   are the fractions (normalised to sum 1) times the number of kept examples.
@@ -107,11 +107,16 @@ public struct SplitPlan: Sendable, Equatable {
   public var seed: UInt64
   /// Used by `.temporal` only (which ignores the three fractions).
   public var temporal: TemporalRule
+  /// `.coldTarget` only: when set, examples whose sequences are at least this identical (the
+  /// measure and search of `LeakageOptions`) are also joined, so near-identical proteins under
+  /// different target keys cannot sit in two splits.
+  public var targetIdentity: Double?
 
   public init(
     kind: SplitKind, train: Double = 0.8, valid: Double = 0.1, test: Double = 0.1, seed: UInt64 = 0,
-    temporal: TemporalRule = .bindingDBPatent
+    temporal: TemporalRule = .bindingDBPatent, targetIdentity: Double? = nil
   ) {
+    self.targetIdentity = targetIdentity
     self.kind = kind
     self.train = train
     self.valid = valid
@@ -130,6 +135,8 @@ public struct SplitAssignment: Sendable {
   public var excluded: Int
   /// Number of groups (connected components) that were assigned.
   public var groups: Int
+  /// `targetIdentity` clustering: false when the alignment budget stopped the search.
+  public var sequenceClusteringComplete = true
 
   public func count(_ s: SplitName) -> Int { splits.reduce(0) { $0 + ($1 == s ? 1 : 0) } }
 }
@@ -209,6 +216,29 @@ public func splitAssignment(_ keys: [SplitKeys], plan: SplitPlan) -> SplitAssign
     }
   }
   firstWith = [:]
+  var clusteringComplete = true
+  if plan.kind == .coldTarget, let identity = plan.targetIdentity {
+    // Identical sequences join; near-identical ones join through the near-duplicate search.
+    var entryOf: [String: Int] = [:]
+    var seqs: [[UInt8]] = []
+    var holder: [Int32] = []
+    for i in 0..<n where keep[i] {
+      for q in keys[i].sequences where !q.isEmpty {
+        if let e = entryOf[q] {
+          uf.union(Int32(i), holder[e])
+        } else {
+          entryOf[q] = seqs.count
+          seqs.append(Array(q.utf8))
+          holder.append(Int32(i))
+        }
+      }
+    }
+    entryOf = [:]
+    var search = NearDuplicateSearch(
+      sequences: seqs, classes: Array(0..<seqs.count), options: LeakageOptions(identityThreshold: identity))
+    search.run { a, b, _ in uf.union(holder[a], holder[b]) }
+    clusteringComplete = search.complete
+  }
 
   // Groups: size and hash (smallest member hash) per root.
   var groupOfRoot = [Int32](repeating: -1, count: n)
@@ -239,7 +269,6 @@ public func splitAssignment(_ keys: [SplitKeys], plan: SplitPlan) -> SplitAssign
     let ba = isBig(a)
     let bb = isBig(b)
     if ba != bb { return ba }
-    if ba && sizes[a] != sizes[b] { return sizes[a] > sizes[b] }
     if hashes[a] != hashes[b] { return hashes[a] < hashes[b] }
     return a < b
   }
@@ -260,7 +289,9 @@ public func splitAssignment(_ keys: [SplitKeys], plan: SplitPlan) -> SplitAssign
   for i in 0..<n where keep[i] {
     splits[i] = groupSplit[Int(groupOfRoot[Int(uf.find(Int32(i)))])]
   }
-  return SplitAssignment(splits: splits, duplicatesRemoved: removed, excluded: 0, groups: sizes.count)
+  return SplitAssignment(
+    splits: splits, duplicatesRemoved: removed, excluded: 0, groups: sizes.count,
+    sequenceClusteringComplete: clusteringComplete)
 }
 
 /// The keys a scaffold stands for: `""` (acyclic) itself; otherwise each non-empty component.
