@@ -16,7 +16,8 @@ import Foundation
 /// query's occurrences of them, so it stays lossless. Where the bound falls to 0 or below (low
 /// thresholds, short sequences), one shared k-mer is asked for and the search is no longer
 /// exhaustive. Sequences shorter than k are only matched when identical. At most `maxAlignments`
-/// alignments are run; when that budget ends the search stops and the report says
+/// alignments and `maxCells` dynamic-programming cells (band width times length, counted before
+/// each alignment) are spent; when either budget ends the search stops and the report says
 /// `sequenceSearchComplete: false`.
 public struct LeakageOptions: Sendable, Equatable {
   public var identityThreshold: Double
@@ -24,12 +25,14 @@ public struct LeakageOptions: Sendable, Equatable {
   /// Listed keys / pairs per category and split pair (the totals are always complete).
   public var listCap: Int
   public var maxAlignments: Int
+  public var maxCells: Int
   public var maxPostings: Int
 
   public init(
     identityThreshold: Double = 0.9, kmer: Int = 5, listCap: Int = 100, maxAlignments: Int = 200_000,
-    maxPostings: Int = 1000
+    maxPostings: Int = 1000, maxCells: Int = 2_000_000_000
   ) {
+    self.maxCells = maxCells
     self.identityThreshold = identityThreshold
     self.kmer = min(max(kmer, 1), 12)
     self.listCap = max(listCap, 0)
@@ -75,6 +78,9 @@ public struct LeakageReport: Codable, Sendable, Equatable {
   public var examples: [String: Int]
   /// Examples without a split (duplicates removed, excluded).
   public var unassigned: Int
+  /// From the `SplitAssignment`, when the report is made from one.
+  public var duplicatesRemoved: Int?
+  public var excluded: Int?
   public var identityThreshold: Double
   public var kmer: Int
   public var alignments: Int
@@ -103,7 +109,9 @@ public struct LeakageReport: Codable, Sendable, Equatable {
   public func markdown(examplesPerCategory: Int = 3) -> String {
     var s = "# Leakage report\n\n"
     let counts = SplitName.allCases.map { "\($0.rawValue) \(examples[$0.rawValue] ?? 0)" }.joined(separator: ", ")
-    s += "Examples: \(counts); unassigned \(unassigned).\n\n"
+    s += "Examples: \(counts); unassigned \(unassigned)"
+    if let duplicatesRemoved { s += " (duplicates removed \(duplicatesRemoved)" + (excluded.map { ", excluded \($0)" } ?? "") + ")" }
+    s += ".\n\n"
     let t = String(format: "%.2f", identityThreshold)
     s += "| splits | examples | molecules | scaffolds | targets | sequences >= \(t) |\n"
     s += "|---|---|---|---|---|---|\n"
@@ -131,6 +139,16 @@ public struct LeakageReport: Codable, Sendable, Equatable {
     }
     return s
   }
+}
+
+/// The report of an assignment, with its deduplication and exclusion counts.
+public func leakageReport(_ keys: [SplitKeys], _ assignment: SplitAssignment, options: LeakageOptions = LeakageOptions())
+  -> LeakageReport
+{
+  var r = leakageReport(keys, assignment.splits, options: options)
+  r.duplicatesRemoved = assignment.duplicatesRemoved
+  r.excluded = assignment.excluded
+  return r
 }
 
 public func leakageReport(_ keys: [SplitKeys], _ splits: [SplitName], options: LeakageOptions = LeakageOptions())
@@ -216,7 +234,7 @@ public func leakageReport(_ keys: [SplitKeys], _ splits: [SplitName?], options: 
   }
   return LeakageReport(
     examples: Dictionary(uniqueKeysWithValues: SplitName.allCases.map { ($0.rawValue, perSplit[$0.index]) }),
-    unassigned: unassigned, identityThreshold: options.identityThreshold, kmer: options.kmer,
+    unassigned: unassigned, duplicatesRemoved: nil, excluded: nil, identityThreshold: options.identityThreshold, kmer: options.kmer,
     alignments: search.alignments, sequenceSearchComplete: search.complete, pairs: pairs)
 }
 
@@ -227,6 +245,7 @@ struct NearDuplicateSearch {
   let seqs: [[UInt8]]
   let classes: [Int]
   var alignments = 0
+  var cells = 0
   var complete = true
 
   init(sequences: [[UInt8]], classes: [Int], options: LeakageOptions) {
@@ -309,13 +328,15 @@ struct NearDuplicateSearch {
         if abs(la - lb) > e { continue }
         let need = max(1, min(la, lb) - k + 1 - k * e - skipped)
         if got < need { continue }
-        if alignments >= options.maxAlignments {
+        let cost = (2 * e + 1) * min(la, lb)
+        if alignments >= options.maxAlignments || cells > options.maxCells - cost {
           complete = false
           for r in touched { shared[Int(r)] = 0 }
           touched.removeAll()
           break outer
         }
         alignments += 1
+        cells += cost
         if let d = boundedEditDistance(seqs[a], seqs[b], limit: e, rows: &rows) { record(a, b, distance: d) }
       }
       touched.removeAll(keepingCapacity: true)

@@ -17,7 +17,9 @@
 ///   half the test target come first, in seeded hash order; then all other groups in seeded hash
 ///   order (the hash of a group is the smallest seeded hash of its members' example
 ///   keys, so the order does not depend on the input order). Filling is greedy: a group goes to
-///   train if train stays within its target, else to valid if valid does, else to test. Targets
+///   train if train stays within its target, else to valid if valid does, else to test if test
+///   does, else (a component larger than any room left) to the split with the most room left, so
+///   one giant component lands in train (see `largestGroup`). Targets
 ///   are the fractions (normalised to sum 1) times the number of kept examples.
 /// - Scaffold keys: `""` (acyclic) is one group, like RDKit's / chemprop's scaffold split; a
 ///   scaffold with several components (`A.B`, from a salt or mixture) counts each non-empty
@@ -95,11 +97,11 @@ public struct TemporalRule: Sendable, Codable, Equatable {
   /// Everything up to `lastTrainYear` is train/valid, everything after it test.
   public static func boundary(lastTrainYear: Int, validFraction: Double = 0.2) -> TemporalRule {
     TemporalRule(
-      trainValidYears: Int.min...lastTrainYear, testYears: (lastTrainYear + 1)...Int.max, validFraction: validFraction)
+      trainValidYears: Int.min...lastTrainYear, testYears: (lastTrainYear &+ 1)...Int.max, validFraction: validFraction)
   }
 }
 
-public struct SplitPlan: Sendable, Equatable {
+public struct SplitPlan: Sendable, Equatable, Codable {
   public var kind: SplitKind
   public var train: Double
   public var valid: Double
@@ -127,7 +129,7 @@ public struct SplitPlan: Sendable, Equatable {
 }
 
 /// The outcome of a split: one split per example (`nil`: removed duplicate or excluded).
-public struct SplitAssignment: Sendable {
+public struct SplitAssignment: Sendable, Equatable {
   public var splits: [SplitName?]
   /// Examples dropped because an earlier one has the same `exampleKey`.
   public var duplicatesRemoved: Int
@@ -135,6 +137,9 @@ public struct SplitAssignment: Sendable {
   public var excluded: Int
   /// Number of groups (connected components) that were assigned.
   public var groups: Int
+  /// Examples in the largest group: close to the kept count means the keys join nearly everything
+  /// into one component and the split cannot be balanced.
+  public var largestGroup = 0
   /// `targetIdentity` clustering: false when the alignment budget stopped the search.
   public var sequenceClusteringComplete = true
 
@@ -275,22 +280,31 @@ public func splitAssignment(_ keys: [SplitKeys], plan: SplitPlan) -> SplitAssign
   var groupSplit = [SplitName](repeating: .test, count: sizes.count)
   var nTrain = 0
   var nValid = 0
+  var nTest = 0
   for g in order {
-    if Double(nTrain + sizes[g]) <= trainTarget + 1e-9 {
+    let size = Double(sizes[g])
+    if Double(nTrain) + size <= trainTarget + 1e-9 {
       groupSplit[g] = .train
-      nTrain += sizes[g]
-    } else if Double(nValid + sizes[g]) <= validTarget + 1e-9 {
+    } else if Double(nValid) + size <= validTarget + 1e-9 {
       groupSplit[g] = .valid
-      nValid += sizes[g]
-    } else {
+    } else if Double(nTest) + size <= testTarget + 1e-9 {
       groupSplit[g] = .test
+    } else {
+      // Fits nowhere (a component larger than a split's room): the split with the most room left.
+      let room = [trainTarget - Double(nTrain), validTarget - Double(nValid), testTarget - Double(nTest)]
+      groupSplit[g] = room[0] >= room[1] && room[0] >= room[2] ? .train : room[1] >= room[2] ? .valid : .test
+    }
+    switch groupSplit[g] {
+    case .train: nTrain += sizes[g]
+    case .valid: nValid += sizes[g]
+    case .test: nTest += sizes[g]
     }
   }
   for i in 0..<n where keep[i] {
     splits[i] = groupSplit[Int(groupOfRoot[Int(uf.find(Int32(i)))])]
   }
   return SplitAssignment(
-    splits: splits, duplicatesRemoved: removed, excluded: 0, groups: sizes.count,
+    splits: splits, duplicatesRemoved: removed, excluded: 0, groups: sizes.count, largestGroup: sizes.max() ?? 0,
     sequenceClusteringComplete: clusteringComplete)
 }
 

@@ -316,6 +316,50 @@ import Testing
     #expect(seconds < 30, "\(seconds) s")
   }
 
+  @Test func theCellBudgetStopsTheSearchAndSaysSo() {
+    var rng = SplitMix64(seed: 3)
+    let base = Self.randomProtein(&rng, length: 300)
+    let keys = (0..<4).map { i in
+      SplitKeys(exampleKey: "\(i)", sequences: [Self.str(Self.mutate(base, substitutions: 5 * i, &rng))])
+    }
+    let splits: [SplitName] = [.train, .valid, .test, .train]
+    #expect(leakageReport(keys, splits).sequenceSearchComplete)
+    let cut = leakageReport(keys, splits, options: LeakageOptions(maxCells: 10_000))
+    #expect(!cut.sequenceSearchComplete && cut.alignments == 0)
+  }
+
+  @Test func tensOfThousandsOfExamplesAreSplitQuickly() {
+    var rng = SplitMix64(seed: 1)
+    var keys: [SplitKeys] = []
+    for i in 0..<20_000 {
+      let a = "D\(rng.below(4000))"
+      let b = "D\(rng.below(4000))"
+      keys.append(
+        SplitKeys(
+          exampleKey: "E\(rng.below(19_000))", molecules: i % 10 == 0 ? [a, b] : [a], scaffolds: ["S\(rng.below(2000))"],
+          targets: ["T\(rng.below(500))"], year: 2013 + rng.below(9)))
+    }
+    let started = Date()
+    for kind in SplitKind.allCases {
+      let a = splitAssignment(keys, plan: SplitPlan(kind: kind, seed: 9))
+      #expect(a.duplicatesRemoved > 0 && a.count(.train) > 0)
+    }
+    let splitSeconds = Date().timeIntervalSince(started)
+    // A component that swallows everything (every scaffold shares one of 50 ring systems) goes to train.
+    let joined = keys.enumerated().map { i, k in
+      var k = k
+      k.scaffolds = [k.scaffolds[0] + ".R\(i % 50)"]
+      return k
+    }
+    let giant = splitAssignment(joined, plan: SplitPlan(kind: .scaffold))
+    #expect(giant.largestGroup == giant.count(.train) && giant.count(.valid) == 0 && giant.count(.test) == 0)
+    let r = leakageReport(keys, assignSplits(keys, plan: SplitPlan(kind: .random)))
+    let total = Date().timeIntervalSince(started)
+    print("20000 examples: five splits \(splitSeconds) s, with one report \(total) s (debug)")
+    #expect(r.pair(.train, .test)!.molecules.total > 0)
+    #expect(total < 60)
+  }
+
   @Test func theReportIsWrittenAsJSONAndMarkdown() throws {
     let keys = Self.tempting()
     let splits = assignSplits(keys, plan: SplitPlan(kind: .random, seed: 2))
@@ -328,6 +372,9 @@ import Testing
     try report.writeJSON(to: dir.appendingPathComponent("leakage.json").path)
     let back = try JSONDecoder().decode(LeakageReport.self, from: Data(contentsOf: dir.appendingPathComponent("leakage.json")))
     #expect(back == report)
+    let withCounts = leakageReport(keys, splitAssignment(keys, plan: SplitPlan(kind: .random, seed: 2)))
+    #expect(withCounts.duplicatesRemoved == 34 && withCounts.excluded == 0)
+    #expect(withCounts.markdown().contains("duplicates removed 34"))
     let md = report.markdown()
     #expect(md.contains("| train-test | 0 | \(report.pair(.train, .test)!.molecules.total) |"))
     try report.writeMarkdown(to: dir.appendingPathComponent("leakage.md").path)
