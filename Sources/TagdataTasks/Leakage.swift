@@ -12,10 +12,13 @@ import Foundation
 /// sequences in different splits whose lengths differ by at most e and that share at least
 /// (shorter - k + 1) - k * e k-mers (counted with multiplicity; the q-gram lemma: each edit
 /// destroys at most k k-mers, so no pair above the threshold is missed) are aligned. k-mers held by
-/// more than `maxPostings` sequences (low complexity) are not counted; the bound is lowered by the
-/// query's occurrences of them, so it stays lossless. Where the bound falls to 0 or below (low
-/// thresholds, short sequences), one shared k-mer is asked for and the search is no longer
-/// exhaustive. Sequences shorter than k are only matched when identical. At most `maxAlignments`
+/// more than `maxPostings` sequences (low complexity, large families) are not counted; the bound is
+/// lowered by the query's occurrences of them, so it stays lossless. Where the bound falls below 1
+/// (low thresholds, short sequences, many over-common k-mers), one counted shared k-mer is asked
+/// for and the search is no longer exhaustive for that sequence: the report counts such sequences
+/// in `sequencesWithoutGuarantee`. Sequences shorter than k are only matched when identical (and
+/// counted there too). Work of the counting is at most (distinct k-mers of a sequence) *
+/// `maxPostings` per sequence. At most `maxAlignments`
 /// alignments and `maxCells` dynamic-programming cells (band width times length, counted before
 /// each alignment) are spent; when either budget ends the search stops and the report says
 /// `sequenceSearchComplete: false`.
@@ -30,7 +33,7 @@ public struct LeakageOptions: Sendable, Equatable {
 
   public init(
     identityThreshold: Double = 0.9, kmer: Int = 5, listCap: Int = 100, maxAlignments: Int = 200_000,
-    maxPostings: Int = 1000, maxCells: Int = 2_000_000_000
+    maxPostings: Int = 200, maxCells: Int = 1_000_000_000
   ) {
     self.maxCells = maxCells
     self.identityThreshold = identityThreshold
@@ -85,6 +88,8 @@ public struct LeakageReport: Codable, Sendable, Equatable {
   public var kmer: Int
   public var alignments: Int
   public var sequenceSearchComplete: Bool
+  /// Sequences for which a near-duplicate partner could have been missed by the prefilter.
+  public var sequencesWithoutGuarantee: Int
   public var pairs: [PairOverlap]
 
   public func pair(_ a: SplitName, _ b: SplitName) -> PairOverlap? {
@@ -120,7 +125,8 @@ public struct LeakageReport: Codable, Sendable, Equatable {
       s += " | \(p.targets.total) | \(p.nearDuplicateSequences.total) |\n"
     }
     s += "\nSequence search: \(alignments) alignments, k = \(kmer)"
-    s += sequenceSearchComplete ? ", complete.\n" : ", stopped by the alignment budget (counts are lower bounds).\n"
+    s += sequenceSearchComplete ? ", complete" : ", stopped by the alignment budget (counts are lower bounds)"
+    s += sequencesWithoutGuarantee > 0 ? "; \(sequencesWithoutGuarantee) sequences without the prefilter's guarantee.\n" : ".\n"
     func short(_ k: String) -> String { k.count > 60 ? String(k.prefix(57)) + "..." : k }
     for p in pairs {
       let cats: [(String, KeyOverlap)] = [
@@ -235,7 +241,8 @@ public func leakageReport(_ keys: [SplitKeys], _ splits: [SplitName?], options: 
   return LeakageReport(
     examples: Dictionary(uniqueKeysWithValues: SplitName.allCases.map { ($0.rawValue, perSplit[$0.index]) }),
     unassigned: unassigned, duplicatesRemoved: nil, excluded: nil, identityThreshold: options.identityThreshold, kmer: options.kmer,
-    alignments: search.alignments, sequenceSearchComplete: search.complete, pairs: pairs)
+    alignments: search.alignments, sequenceSearchComplete: search.complete,
+    sequencesWithoutGuarantee: search.withoutGuarantee, pairs: pairs)
 }
 
 /// Near-identical sequences across splits (see `LeakageOptions` for the method).
@@ -247,6 +254,8 @@ struct NearDuplicateSearch {
   var alignments = 0
   var cells = 0
   var complete = true
+  /// Sequences whose candidates were not guaranteed (see `LeakageOptions`).
+  var withoutGuarantee = 0
 
   init(sequences: [[UInt8]], classes: [Int], options: LeakageOptions) {
     self.options = options
@@ -317,6 +326,12 @@ struct NearDuplicateSearch {
           shared[Int(b)] += min(ca, cb)
         }
       }
+      // The smallest bound over the partner lengths the threshold allows.
+      let la = Double(seqs[a].count)
+      let kd = Double(k)
+      let longerPartner = la - kd + 1 - kd * ((1 - t) * la / max(t, 1e-9)).rounded(.down)
+      let shorterPartner = la * t - kd + 1 - kd * ((1 - t) * la).rounded(.down)
+      if seqs[a].count < k || min(longerPartner, shorterPartner) - Double(skipped) < 1 { withoutGuarantee += 1 }
       touched.sort()
       for b32 in touched {
         let b = Int(b32)
