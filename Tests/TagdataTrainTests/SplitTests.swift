@@ -1,5 +1,6 @@
 import Foundation
 import TagdataIO
+import TestSupport
 import Testing
 
 @testable import TagdataTasks
@@ -399,5 +400,95 @@ import Testing
     #expect(md.contains("| train-test | 0 | \(report.pair(.train, .test)!.molecules.total) |"))
     try report.writeMarkdown(to: dir.appendingPathComponent("leakage.md").path)
     #expect(FileManager.default.fileExists(atPath: dir.appendingPathComponent("leakage.md").path))
+  }
+}
+
+/// Splits of the shipped BindingDB samples (2015 and 2022 releases as the years) and DrugComb
+/// pairs, with keys made by RDKit (canonical SMILES, Murcko scaffolds) and SHA-256 of the chain
+/// sequences: no group split leaks its key, the random split does.
+@Suite(.enabled(if: TestSupport.python != nil || TestSupport.interopRequired, "needs the interop venv: Scripts/bootstrap"))
+struct SplitInteropTests {
+  static let script = #"""
+import csv, hashlib, json, sys
+from rdkit import Chem, RDLogger
+from rdkit.Chem.Scaffolds import MurckoScaffold
+RDLogger.DisableLog("rdApp.*")
+csv.field_size_limit(1 << 30)
+
+def mol_keys(smiles):
+    m = Chem.MolFromSmiles(smiles)
+    if m is None:
+        return None
+    return Chem.MolToSmiles(m), MurckoScaffold.MurckoScaffoldSmiles(mol=m)
+
+out = []
+bad = 0
+for path, year in ((sys.argv[1], 2015), (sys.argv[2], 2022)):
+    with open(path, newline="", encoding="utf-8", errors="replace") as f:
+        rows = csv.reader(f, delimiter="\t")
+        header = next(rows)
+        seqcols = [i for i, h in enumerate(header) if h == "BindingDB Target Chain  Sequence"]
+        for row in rows:
+            if len(row) < 2:
+                continue
+            k = mol_keys(row[1])
+            if k is None:
+                bad += 1
+                continue
+            seqs = [row[i].strip().upper() for i in seqcols if i < len(row) and row[i].strip()]
+            targets = [hashlib.sha256(s.encode()).hexdigest() for s in seqs]
+            out.append(dict(exampleKey=k[0] + "|" + "|".join(sorted(targets)), molecules=[k[0]], scaffolds=[k[1]],
+                            targets=targets, sequences=seqs, year=year))
+with open(sys.argv[3], newline="") as f:
+    for row in csv.DictReader(f):
+        a, b = mol_keys(row["Drug1"]), mol_keys(row["Drug2"])
+        if a is None or b is None:
+            bad += 1
+            continue
+        pair = sorted([a[0], b[0]])
+        out.append(dict(exampleKey=pair[0] + "+" + pair[1] + "|" + row["Cell_Line_ID"], molecules=pair,
+                        scaffolds=[a[1], b[1]], targets=[], sequences=[], year=None))
+json.dump(out, sys.stdout)
+print(bad, file=sys.stderr)
+"""#
+
+  @Test func corpusKeysFromRDKitDoNotLeakUnderGroupSplits() throws {
+    guard let python = TestSupport.python else {
+      Issue.record("TAGDATA_REQUIRE_INTEROP=1 but no venv python (run Scripts/bootstrap)")
+      return
+    }
+    let dir = TestSupport.tempDirectory()
+    defer { try? FileManager.default.removeItem(at: dir) }
+    let scriptURL = dir.appendingPathComponent("split_keys.py")
+    try Data(Self.script.utf8).write(to: scriptURL)
+    let out = try TestSupport.run(
+      python,
+      [
+        scriptURL.path, TestSupport.corpus("bindingdb/bindingdb_2015m10_sample.tsv").path,
+        TestSupport.corpus("bindingdb/bindingdb_2022m5_sample.tsv").path, TestSupport.corpus("tables/drugcomb_sample.csv").path,
+      ])
+    #expect(out.status == 0, "\(out.stderr)")
+    guard out.status == 0 else { return }
+    let keys = try JSONDecoder().decode([SplitKeys].self, from: Data(out.stdout.utf8))
+    #expect(keys.count > 400)
+    let plans: [(SplitPlan, KeyPath<LeakageReport.PairOverlap, LeakageReport.KeyOverlap>)] = [
+      (SplitPlan(kind: .random, seed: 1), \.examples),
+      (SplitPlan(kind: .scaffold, seed: 1), \.scaffolds),
+      (SplitPlan(kind: .coldDrug, seed: 1), \.molecules),
+      (SplitPlan(kind: .coldTarget, seed: 1, targetIdentity: 0.9), \.targets),
+      (SplitPlan(kind: .temporal, seed: 1, temporal: .boundary(lastTrainYear: 2018)), \.examples),
+    ]
+    for (plan, path) in plans {
+      let a = splitAssignment(keys, plan: plan)
+      let r = leakageReport(keys, a)
+      let tt = r.pair(.train, .test)!
+      print(
+        "\(plan.kind.rawValue): train \(a.count(.train)) valid \(a.count(.valid)) test \(a.count(.test)), duplicates \(a.duplicatesRemoved), groups \(a.groups), largest \(a.largestGroup); train-test overlap: molecules \(tt.molecules.total) scaffolds \(tt.scaffolds.total) targets \(tt.targets.total) sequences \(tt.nearDuplicateSequences.total)"
+      )
+      for p in r.pairs { #expect(p[keyPath: path].total == 0 && p.examples.total == 0, "\(plan.kind) \(p.a)-\(p.b)") }
+      if plan.kind == .coldTarget { for p in r.pairs { #expect(p.nearDuplicateSequences.total == 0) } }
+      if plan.kind == .random { #expect(tt.molecules.total > 0 && tt.scaffolds.total > 0 && tt.targets.total > 0) }
+      #expect(a.count(.test) > 0)
+    }
   }
 }
