@@ -29,7 +29,9 @@
 ///   probability `validFraction`, 0.2); TDC draws per row within each year with the same seed,
 ///   here the draw hashes (seed, year, exampleKey), the same distribution within each year and
 ///   independent of row order. Years in `testYears` (2019...2021) go to test. Examples without a
-///   year or with a year in neither range get no split and are counted in `excluded`.
+///   year or with a year in neither range get no split and are counted in `excluded`. Other
+///   rules: `.boundary(lastTrainYear:)` (train/valid up to it, test after) and
+///   `.boundaries(lastTrainYear:lastValidYear:)` (train <= 2018, valid 2019, test >= 2020).
 public enum SplitName: String, Codable, Sendable, CaseIterable, Comparable {
   case train, valid, test
 
@@ -84,11 +86,26 @@ public struct TemporalRule: Sendable, Codable, Equatable {
   public var testYears: ClosedRange<Int>
   /// Share of each train/valid year that goes to valid.
   public var validFraction: Double
+  /// Years that go to valid as a whole (checked before the other two ranges); with them, set
+  /// `validFraction` to 0 to keep all of `trainValidYears` in train.
+  public var validYears: ClosedRange<Int>?
 
-  public init(trainValidYears: ClosedRange<Int>, testYears: ClosedRange<Int>, validFraction: Double = 0.2) {
+  public init(
+    trainValidYears: ClosedRange<Int>, testYears: ClosedRange<Int>, validFraction: Double = 0.2,
+    validYears: ClosedRange<Int>? = nil
+  ) {
     self.trainValidYears = trainValidYears
     self.testYears = testYears
     self.validFraction = validFraction
+    self.validYears = validYears
+  }
+
+  /// Train up to `lastTrainYear`, valid after it up to `lastValidYear`, test after that
+  /// (e.g. train <= 2018, valid 2019, test >= 2020).
+  public static func boundaries(lastTrainYear: Int, lastValidYear: Int) -> TemporalRule {
+    TemporalRule(
+      trainValidYears: Int.min...lastTrainYear, testYears: (max(lastValidYear, lastTrainYear) &+ 1)...Int.max,
+      validFraction: 0, validYears: lastTrainYear < lastValidYear ? (lastTrainYear + 1)...lastValidYear : nil)
   }
 
   /// TDC's BindingDB_Patent: train/valid 2013–2018 (80/20 within each year), test 2019–2021.
@@ -191,7 +208,9 @@ public func splitAssignment(_ keys: [SplitKeys], plan: SplitPlan) -> SplitAssign
         excluded += 1
         continue
       }
-      if rule.trainValidYears.contains(y) {
+      if let v = rule.validYears, v.contains(y) {
+        splits[i] = .valid
+      } else if rule.trainValidYears.contains(y) {
         let u = SplitHash.unit(exampleHash(i, plan.seed ^ SplitHash.mix(UInt64(bitPattern: Int64(y)))))
         splits[i] = u < rule.validFraction ? .valid : .train
       } else if rule.testYears.contains(y) {

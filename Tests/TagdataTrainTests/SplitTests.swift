@@ -202,6 +202,10 @@ import Testing
     #expect(b.duplicatesRemoved == 1 && b.excluded == 2)
     let c = assignSplits([SplitKeys(exampleKey: "z", year: 1990), SplitKeys(exampleKey: "w", year: 2030)], plan: SplitPlan(kind: .temporal, temporal: .boundary(lastTrainYear: 2018)))
     #expect(c[0] != nil && c[0] != .test && c[1] == .test)
+    let three = TemporalRule.boundaries(lastTrainYear: 2018, lastValidYear: 2019)
+    let probe = [1999, 2018, 2019, 2020, 2031]
+    let d = assignSplits(probe.map { SplitKeys(exampleKey: "\($0)", year: $0) }, plan: SplitPlan(kind: .temporal, temporal: three))
+    #expect(d == [.train, .train, .valid, .test, .test])
   }
 
   @Test func sameSeedSameSplitsOtherSeedOtherSplitsInputOrderIrrelevant() {
