@@ -5,6 +5,8 @@
 /// Rules (all deterministic for a seed; every hash is FNV-1a 64 over the UTF-8 bytes of a key,
 /// mixed with the seed by the SplitMix64 finaliser, never Swift's per-process `Hasher`):
 ///
+/// - Invalid plans (see `SplitPlan.problems`) do not crash: non-finite fractions count as 0.
+/// - An empty `exampleKey` is hashed by its position, so only those examples depend on the order.
 /// - Deduplication: examples with the same non-empty `exampleKey` keep one, the one with the
 ///   earliest year (no year counts as latest), then the first in input order; the others get no
 ///   split (`nil`) and are counted in `SplitAssignment.duplicatesRemoved`. A duplicate can thus
@@ -142,6 +144,27 @@ public struct SplitPlan: Sendable, Equatable, Codable {
     self.test = test
     self.seed = seed
     self.temporal = temporal
+  }
+
+  /// What is wrong with the plan, one sentence each (empty when it is usable): fractions that are
+  /// negative, not finite or all zero, a valid share outside 0...1, overlapping year ranges, an
+  /// identity threshold outside 0...1.
+  public var problems: [String] {
+    var out: [String] = []
+    for (name, f) in [("train", train), ("valid", valid), ("test", test)] where !(f.isFinite && f >= 0) {
+      out.append("the \(name) fraction \(f) is not a finite number >= 0")
+    }
+    if out.isEmpty && train + valid + test <= 0 { out.append("the train, valid and test fractions are all 0") }
+    if kind == .temporal {
+      let r = temporal
+      if !(r.validFraction >= 0 && r.validFraction <= 1) {
+        out.append("the temporal valid fraction \(r.validFraction) is not within 0...1")
+      }
+      if r.trainValidYears.overlaps(r.testYears) { out.append("the train/valid years and the test years overlap") }
+      if let v = r.validYears, v.overlaps(r.testYears) { out.append("the valid years and the test years overlap") }
+    }
+    if let t = targetIdentity, !(t > 0 && t <= 1) { out.append("the target identity \(t) is not within 0 < t <= 1") }
+    return out
   }
 }
 
@@ -283,10 +306,11 @@ public func splitAssignment(_ keys: [SplitKeys], plan: SplitPlan) -> SplitAssign
       hashes[g] = min(hashes[g], h)
     }
   }
-  let total = max(plan.train, 0) + max(plan.valid, 0) + max(plan.test, 0)
+  func usable(_ f: Double) -> Double { f.isFinite && f > 0 ? f : 0 }
+  let total = usable(plan.train) + usable(plan.valid) + usable(plan.test)
   let norm = total > 0 ? total : 1
-  let trainTarget = max(plan.train, 0) / norm * Double(kept)
-  let validTarget = max(plan.valid, 0) / norm * Double(kept)
+  let trainTarget = usable(plan.train) / norm * Double(kept)
+  let validTarget = usable(plan.valid) / norm * Double(kept)
   let testTarget = Double(kept) - trainTarget - validTarget
   func isBig(_ g: Int) -> Bool { Double(sizes[g]) > validTarget / 2 || Double(sizes[g]) > testTarget / 2 }
   let order = (0..<sizes.count).sorted { a, b in

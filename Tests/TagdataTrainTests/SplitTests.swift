@@ -164,6 +164,25 @@ import Testing
     #expect(report.pairs.allSatisfy { $0.molecules.total == 0 })
   }
 
+  @Test func badPlansAreDescribedAndDoNotCrash() {
+    #expect(SplitPlan(kind: .scaffold).problems.isEmpty)
+    #expect(SplitPlan(kind: .temporal).problems.isEmpty)
+    #expect(SplitPlan(kind: .random, train: .nan).problems.count == 1)
+    #expect(SplitPlan(kind: .random, train: 0, valid: 0, test: 0).problems.count == 1)
+    #expect(SplitPlan(kind: .coldTarget, targetIdentity: 1.5).problems.count == 1)
+    let overlapping = TemporalRule(trainValidYears: 2010...2020, testYears: 2019...2021, validFraction: 2)
+    #expect(SplitPlan(kind: .temporal, temporal: overlapping).problems.count == 2)
+    let keys = Self.tempting()
+    for plan in [
+      SplitPlan(kind: .scaffold, train: .nan, valid: .infinity, test: -1), SplitPlan(kind: .random, train: 0, valid: 0, test: 0),
+    ] {
+      let a = splitAssignment(keys, plan: plan)
+      #expect(a.splits.compactMap { $0 }.count == keys.count - a.duplicatesRemoved)
+    }
+    #expect(splitAssignment([], plan: SplitPlan(kind: .scaffold)).splits.isEmpty)
+    #expect(leakageReport([], [SplitName]()).pairs.count == 3)
+  }
+
   @Test func coldDrugKeepsChainedCombinationsTogether() {
     let keys = Self.tempting()
     let splits = assignSplits(keys, plan: SplitPlan(kind: .coldDrug, seed: 11))
