@@ -514,4 +514,77 @@ print(bad, file=sys.stderr)
       #expect(a.count(.test) > 0)
     }
   }
+
+  static let distanceScript = #"""
+import csv, json, random, sys
+from Bio import Align
+csv.field_size_limit(1 << 30)
+seqs = []
+with open(sys.argv[1], newline="", encoding="utf-8", errors="replace") as f:
+    rows = csv.reader(f, delimiter="\t")
+    header = next(rows)
+    col = header.index("BindingDB Target Chain  Sequence")
+    for row in rows:
+        if col < len(row):
+            s = row[col].strip().upper()
+            if s and s not in seqs and len(s) <= 800:
+                seqs.append(s)
+rng = random.Random(5)
+aligner = Align.PairwiseAligner(mode="global", match_score=0, mismatch_score=-1, gap_score=-1)
+out = []
+for s in seqs[:12]:
+    for rate in (0.02, 0.05, 0.1, 0.2):
+        t = list(s)
+        for _ in range(int(len(s) * rate)):
+            op = rng.random()
+            i = rng.randrange(len(t))
+            if op < 0.6:
+                t[i] = rng.choice("ACDEFGHIKLMNPQRSTVWY")
+            elif op < 0.8:
+                del t[i]
+            else:
+                t.insert(i, rng.choice("ACDEFGHIKLMNPQRSTVWY"))
+        t = "".join(t)
+        out.append(dict(a=s, b=t, distance=int(-aligner.score(s, t))))
+json.dump(out, sys.stdout)
+"""#
+
+  /// The identity measure's distance is Biopython's global alignment with match 0, mismatch and
+  /// gap -1 (minus the Levenshtein distance): BindingDB chains with 2-20 % random edits.
+  @Test func editDistanceAgreesWithBiopythonGlobalAlignment() throws {
+    guard let python = TestSupport.python else {
+      Issue.record("TAGDATA_REQUIRE_INTEROP=1 but no venv python (run Scripts/bootstrap)")
+      return
+    }
+    struct Case: Decodable {
+      var a: String
+      var b: String
+      var distance: Int
+    }
+    let dir = TestSupport.tempDirectory()
+    defer { try? FileManager.default.removeItem(at: dir) }
+    let scriptURL = dir.appendingPathComponent("distances.py")
+    try Data(Self.distanceScript.utf8).write(to: scriptURL)
+    let out = try TestSupport.run(python, [scriptURL.path, TestSupport.corpus("bindingdb/bindingdb_2022m5_sample.tsv").path])
+    #expect(out.status == 0, "\(out.stderr)")
+    guard out.status == 0 else { return }
+    let cases = try JSONDecoder().decode([Case].self, from: Data(out.stdout.utf8))
+    #expect(cases.count >= 40)
+    var rows = ([Int32](), [Int32]())
+    var disagreements = 0
+    for c in cases {
+      let a = Array(c.a.utf8)
+      let b = Array(c.b.utf8)
+      let limit = max(a.count, b.count) / 4
+      let ours = boundedEditDistance(a, b, limit: limit, rows: &rows)
+      let expected = c.distance <= limit ? c.distance : nil
+      if ours != expected {
+        disagreements += 1
+        print("distance disagreement: lengths \(a.count)/\(b.count), ours \(String(describing: ours)), Biopython \(c.distance): \(c.a) vs \(c.b)")
+      }
+      // At the distance itself, one below it must say "above the limit".
+      if c.distance > 0 { #expect(boundedEditDistance(a, b, limit: c.distance - 1, rows: &rows) == nil) }
+    }
+    #expect(disagreements == 0)
+  }
 }
