@@ -206,8 +206,10 @@ public enum TagLLM {
                           outputKind: Segment.Kind = .label, source: String = "", target: String = "") -> [Segment]
   {
     var segs: [Segment] = []
-    func add(_ k: Segment.Kind, _ t: String) {
-      if k == .text, let last = segs.last, last.kind == .text {
+    var lastFilled = 0
+    /// Template text joins the template text before it; inputs and outputs stay segments of their own.
+    func add(_ k: Segment.Kind, _ t: String, template: Bool = false) {
+      if template, let last = segs.last, last.kind == .text, segs.count > lastFilled {
         segs[segs.count - 1].text += t
       } else {
         segs.append(Segment(k, t))
@@ -215,12 +217,18 @@ public enum TagLLM {
     }
     for p in task.template(ablation) {
       switch p {
-      case let .text(t): add(.text, t)
+      case let .text(t): add(.text, t, template: true)
       case let .domain(n), let .function(n): add(.tag, "<\(n)>")
       case .sourceLanguage: add(.tag, "<\(source)>")
       case .targetLanguage: add(.tag, "<\(target)>")
-      case let .input(k, _): add(inputKinds[k], inputs[k])
-      case .output: if let output { add(outputKind, output) }
+      case let .input(k, _):
+        add(inputKinds[k], inputs[k])
+        lastFilled = segs.count
+      case .output:
+        if let output {
+          add(outputKind, output)
+          lastFilled = segs.count
+        }
       }
     }
     return segs
