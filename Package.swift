@@ -49,6 +49,7 @@ let package = Package(
       name: "TagdataTasks",
       dependencies: [
         "TagdataIO", "TagdataSources", "TagdataShards", "TagdataTokenizer", "TagdataCatalog", "TagdataLabels", "TagdataBio",
+        "CZlib",
       ]),
     .target(
       name: "TagdataTrain",

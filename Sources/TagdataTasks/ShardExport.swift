@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import CZlib
 import Foundation
 import TagdataBio
 import TagdataCatalog
@@ -20,8 +21,8 @@ public struct ShardExportError: Error, CustomStringConvertible {
 ///
 /// Examples are first spilled unsorted into one file per shard, then each shard is sorted and
 /// written on its own: memory holds one shard, not the build. Everything is written into a
-/// temporary directory beside `out`, which then replaces `out`. No gzip: the shards are plain
-/// JSON Lines.
+/// temporary directory beside `out`, which then replaces `out`. Shards are plain JSON Lines, or
+/// gzip-compressed ones on request; the manifest's SHA-256 is of the file as written.
 public enum ShardExport {
   public struct Counts: Sendable, Equatable {
     public var train = 0
@@ -49,10 +50,10 @@ public enum ShardExport {
     public var manifest: String
   }
 
-  public static func shardName(_ k: Int, of n: Int) -> String {
+  public static func shardName(_ k: Int, of n: Int, gzip: Bool = false) -> String {
     let w = max(5, String(n).count)
     func pad(_ x: Int) -> String { let s = String(x); return String(repeating: "0", count: max(0, w - s.count)) + s }
-    return "shard-\(pad(k))-of-\(pad(n)).jsonl"
+    return "shard-\(pad(k))-of-\(pad(n)).jsonl" + (gzip ? ".gz" : "")
   }
 
   public static func shard(task: TagLLM.Task, key: String, shards: Int) -> Int {
@@ -60,8 +61,10 @@ public enum ShardExport {
   }
 
   /// Builds from `catalog` and writes the result into the directory `out`.
+  /// With `gzip`, shards are written gzip-compressed (`.jsonl.gz`, zlib level 6, no file name and
+  /// a zero time in the header: the same bytes on every run with the same zlib).
   public static func export(_ catalog: Catalog, options: StageBuildOptions, shards: Int, out: String, toolVersion: String,
-                            progress: ((Int) -> Void)? = nil) throws -> Summary
+                            gzip: Bool = false, progress: ((Int) -> Void)? = nil) throws -> Summary
   {
     let fm = FileManager.default
     let outURL = URL(fileURLWithPath: out).standardizedFileURL
@@ -93,7 +96,8 @@ public enum ShardExport {
       sortKey.append(0)
       sortKey.append(contentsOf: (e.source ?? "").utf8)
       sortKey.append(0)
-      sortKey.append(contentsOf: String(e.row ?? -1).utf8)
+      let row = String(e.row ?? 0)
+      sortKey.append(contentsOf: (String(repeating: "0", count: max(0, 12 - row.count)) + row).utf8)
       let record = Array(recordJSON(e).utf8)
       try writeEntry(spills[k], [UInt8](e.task.rawValue.utf8), [UInt8](e.key.utf8), sortKey, [UInt8](e.split.utf8), record,
                      path: tmp + "/spill-\(k)")
@@ -131,7 +135,8 @@ public enum ShardExport {
         bytes.append(UInt8(ascii: "\n"))
         n += 1
       }
-      let path = tmp + "/" + shardName(k, of: shards)
+      let path = tmp + "/" + shardName(k, of: shards, gzip: gzip)
+      if gzip { bytes = try gzipped(bytes, path: path) }
       try write(bytes, to: path)
       shardRecords.append(n)
       shardSHA.append(SequenceDigest.hex(SequenceDigest.sha256(bytes)))
@@ -179,7 +184,7 @@ public enum ShardExport {
     m += "\n  ],\n  \"shards\": [\n"
     m += (0..<shards).map { k in
       let per = TagLLM.Task.allCases.compactMap { t in shardCounts[k][t].map { "\"\(t.rawValue)\":\($0.json)" } }
-      return "    {\"file\":\"\(shardName(k, of: shards))\",\"records\":\(shardRecords[k]),\"sha256\":\"\(shardSHA[k])\","
+      return "    {\"file\":\"\(shardName(k, of: shards, gzip: gzip))\",\"records\":\(shardRecords[k]),\"sha256\":\"\(shardSHA[k])\","
         + "\"tasks\":{\(per.joined(separator: ","))}}"
     }.joined(separator: ",\n")
     m += "\n  ],\n  \"total\": \(shardRecords.reduce(0, +))\n}\n"
@@ -263,6 +268,29 @@ public enum ShardExport {
       parts.append(p)
     }
     return parts
+  }
+
+  /// `bytes` as one gzip member.
+  static func gzipped(_ bytes: [UInt8], path: String) throws -> [UInt8] {
+    var stream = z_stream()
+    guard tagdata_deflateInit2(&stream, 6, 15 + 16) == Z_OK else {
+      throw ShardExportError(path: path, message: "zlib could not start compressing")
+    }
+    defer { deflateEnd(&stream) }
+    var out = [UInt8](repeating: 0, count: Int(deflateBound(&stream, UInt(bytes.count))) + 64)
+    var input = bytes
+    let status = input.withUnsafeMutableBufferPointer { inp in
+      out.withUnsafeMutableBufferPointer { o in
+        stream.next_in = inp.baseAddress
+        stream.avail_in = UInt32(inp.count)
+        stream.next_out = o.baseAddress
+        stream.avail_out = UInt32(o.count)
+        return deflate(&stream, Z_FINISH)
+      }
+    }
+    guard status == Z_STREAM_END else { throw ShardExportError(path: path, message: "zlib could not compress (\(status))") }
+    out.removeLast(out.count - Int(stream.total_out))
+    return out
   }
 
   static func write(_ bytes: [UInt8], to path: String) throws {

@@ -23,7 +23,8 @@ struct Build: ParsableCommand {
       are its label strings (str(value)[:6], padded with 0), the exact value is kept as target. A \
       task the catalog cannot feed is reported with 0 examples and the reason.
 
-      Output: DIR/shard-NNNNN-of-NNNNN.jsonl (one record per line, Schemas/task-record.schema.json) \
+      Output: DIR/shard-NNNNN-of-NNNNN.jsonl (one record per line, Schemas/task-record.schema.json; \
+      .jsonl.gz with --gzip) \
       and DIR/manifest.json (counts per task, split and shard, SHA-256 of each shard, the options \
       and their hash, the catalog's content hash, the tags). An example's shard and split follow \
       from its content alone: the same catalog and options give byte-identical files, and new \
@@ -51,6 +52,9 @@ struct Build: ParsableCommand {
   @Option(help: "Seed of the random train/valid/test split (80/10/10).")
   var seed: UInt64 = 42
 
+  @Flag(help: "Write the shards gzip-compressed (.jsonl.gz).")
+  var gzip = false
+
   @Flag(help: "Print a JSON summary on standard output.")
   var json = false
 
@@ -70,7 +74,8 @@ struct Build: ParsableCommand {
     let tty = isatty(2) == 1 && !quiet
     let summary: ShardExport.Summary
     do {
-      summary = try ShardExport.export(cat, options: options, shards: shards, out: out, toolVersion: tagdataVersion) { n in
+      summary = try ShardExport.export(cat, options: options, shards: shards, out: out, toolVersion: tagdataVersion,
+                                       gzip: gzip) { n in
         if tty { writeFD(2, "\r\u{1B}[Kexamples: \(n)") }
       }
     } catch let e as ShardExportError {

@@ -1,7 +1,7 @@
 """A tagdata build read by the Python tools a training script uses, for tagdata's interop test.
 
 Usage: hf_datasets.py SCHEMA BUILD_DIR
-  Validates every record of every shard (BUILD_DIR/*.jsonl) against SCHEMA with jsonschema;
+  Validates every record of every shard (BUILD_DIR/*.jsonl, *.jsonl.gz) against SCHEMA with jsonschema;
   loads every shard on its own, then all of them together, with Hugging Face
   datasets.load_dataset("json", data_files=...) and compares the row counts with
   BUILD_DIR/manifest.json (per shard and in total); checks each shard's SHA-256 and that
@@ -10,6 +10,7 @@ Usage: hf_datasets.py SCHEMA BUILD_DIR
   missing (jsonschema or datasets).
 """
 import glob
+import gzip
 import hashlib
 import json
 import os
@@ -33,7 +34,7 @@ def main():
     problems = 0
     records = 0
     shards = {s["file"]: s for s in manifest["shards"]}
-    files = sorted(glob.glob(os.path.join(build, "*.jsonl")))
+    files = sorted(glob.glob(os.path.join(build, "*.jsonl")) + glob.glob(os.path.join(build, "*.jsonl.gz")))
     if sorted(os.path.basename(p) for p in files) != sorted(shards):
         print(f"FILES shards on disk {sorted(os.path.basename(p) for p in files)} != manifest {sorted(shards)}")
         problems += 1
@@ -45,7 +46,8 @@ def main():
         if hashlib.sha256(data).hexdigest() != shards.get(name, {}).get("sha256"):
             print(f"SHA256 {name}: not the manifest's")
             problems += 1
-        for n, line in enumerate(data.decode("utf-8").splitlines(), 1):
+        text = gzip.decompress(data) if name.endswith(".gz") else data
+        for n, line in enumerate(text.decode("utf-8").splitlines(), 1):
             rec = json.loads(line)
             records += 1
             for err in validator.iter_errors(rec):

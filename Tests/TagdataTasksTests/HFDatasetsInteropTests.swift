@@ -17,10 +17,10 @@ struct HFDatasetsInteropTests {
     }
     let catalog = try StageBuildTests.catalog()
     let dir = TestSupport.tempDirectory()
-    for (ablation, shards) in [("both", "3"), ("none", "1")] {
+    for (ablation, shards, gzip) in [("both", "3", false), ("none", "1", false), ("no-domain", "2", true)] {
       let out = dir.appendingPathComponent("build-\(ablation)").path
       let b = try TestSupport.tagdata(["build", "--preset", "tag-llm", "--catalog", catalog, "--out", out, "--shards", shards,
-                                       "--ablation", ablation])
+                                       "--ablation", ablation] + (gzip ? ["--gzip"] : []))
       #expect(b.status == 0, "\(b.stderr)")
       var env = ProcessInfo.processInfo.environment
       env["HF_DATASETS_CACHE"] = dir.appendingPathComponent("hf-cache").path

@@ -114,6 +114,23 @@ import Testing
     #expect(fa != (try Self.files(b)), "another seed, other splits")
   }
 
+  /// Gzip shards: the same bytes twice, and the plain shards once decompressed.
+  @Test func gzipShardsAreDeterministicToo() throws {
+    let catalog = try Catalog(path: try Self.catalog(tables: ["tdc-dti"], describe: false), readOnly: true)
+    let dir = TestSupport.tempDirectory()
+    let (plain, z1, z2) = (dir.appendingPathComponent("p").path, dir.appendingPathComponent("z1").path,
+                           dir.appendingPathComponent("z2").path)
+    _ = try ShardExport.export(catalog, options: StageBuildOptions(), shards: 2, out: plain, toolVersion: "test")
+    _ = try ShardExport.export(catalog, options: StageBuildOptions(), shards: 2, out: z1, toolVersion: "test", gzip: true)
+    _ = try ShardExport.export(catalog, options: StageBuildOptions(), shards: 2, out: z2, toolVersion: "test", gzip: true)
+    #expect(try Self.files(z1) == Self.files(z2))
+    for k in 0..<2 {
+      let name = ShardExport.shardName(k, of: 2)
+      let r = try TestSupport.shell("gzip -dc '\(z1)/\(name).gz' | cmp - '\(plain)/\(name)'")
+      #expect(r.status == 0, "\(name): \(r.stdout)\(r.stderr)")
+    }
+  }
+
   @Test func addedRowsLeaveExamplesInTheirShard() throws {
     let small = try Self.catalog(tables: ["tdc-dti"])
     let big = try Self.catalog()
