@@ -24,6 +24,23 @@ public struct TaskExample: Sendable, Equatable {
   /// Table rows: the source's path and the record number.
   public var source: String?
   public var row: Int?
+
+  public init(task: TagLLM.Task, key: String, segments: [TagLLM.Segment], inputs: [String], output: String?,
+              target: Double?, split: String = "", molecules: [String] = [], proteins: [String] = [],
+              source: String? = nil, row: Int? = nil)
+  {
+    self.task = task
+    self.key = key
+    self.segments = segments
+    self.inputs = inputs
+    self.output = output
+    self.target = target
+    self.split = split
+    self.molecules = molecules
+    self.proteins = proteins
+    self.source = source
+    self.row = row
+  }
 }
 
 /// What the builder did for one task.
@@ -252,10 +269,13 @@ public enum StageBuilder {
                     proteins: proteins, source: source, row: row))
   }
 
-  /// Stored labels called `name`, by entity key.
+  /// Stored labels called `name` computed by the current version of their definition, by entity
+  /// key (a label of another version is computed again, as `tagdata describe` would).
   static func storedLabels(_ catalog: Catalog, _ entity: Catalog.LabelEntity, _ name: String) throws -> [String: LabelValue] {
     var out: [String: LabelValue] = [:]
+    let version = DescriptorRegistry.named(name, kind: entity == .molecule ? .molecule : .protein)?.version
     try catalog.forEachLabel(entity, names: [name]) { l in
+      if l.version != version { return true }
       switch l.value {
       case let .number(x): out[l.key] = .number(x)
       case let .text(t): out[l.key] = .text(t)

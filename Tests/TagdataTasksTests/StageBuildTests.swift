@@ -81,6 +81,10 @@ import Testing
         #expect(rec["target"] is Double)
       }
     }
+    // An example repeated within its task is written once.
+    let keys = recs.map { "\($0["task"]!)\t\($0["formulation"]!)" }
+    #expect(Set(keys).count == keys.count)
+    #expect(perTask["Language"]! < 80, "40 rows, 80 sides, some sentences repeat")
     // The first DrugComb row: Y = 51.823, label str(51.823 * 0.1)[:6].
     let dc = recs.filter { $0["task"] as? String == "DC" && $0["inputs"].map { ($0 as! [String])[2] } == "chembl_smi_3921" }
     #expect(dc.contains { $0["output"] as? String == "5.1823" && $0["target"] as? Double == 51.823 * 0.1 })
@@ -154,6 +158,33 @@ import Testing
       checked += mine.count
     }
     #expect(checked > 400)
+  }
+
+  /// With both tags off, a regression prompt ends after "is " and the label string is only the output.
+  @Test func ablationNoneCutsThePrompt() throws {
+    let path = try Self.catalog(tables: ["tdc-dti"], describe: false)
+    let out = TestSupport.tempDirectory().appendingPathComponent("build").path
+    let r = try TestSupport.tagdata(["build", "--catalog", path, "--out", out, "--ablation", "none", "--shards", "1"])
+    #expect(r.status == 0, "\(r.stderr)")
+    let recs = try Self.records(out)
+    let qed = try #require(recs.first { $0["task"] as? String == "QED" })
+    let f = qed["formulation"] as! String
+    #expect(f.hasPrefix("# # Input: The SMILES of the molecule is ") && !f.contains("<SMILES>"))
+    #expect(f.hasSuffix(". \n# # Output: the quantitative estimate of druglikeness score is "))
+    #expect((qed["output"] as? String)?.count == 6 && qed["target"] is Double)
+    let ba = try #require(recs.first { $0["task"] as? String == "BA" })
+    #expect((ba["formulation"] as! String).hasSuffix("The binding affinity is "))
+    #expect(recs.contains { ($0["formulation"] as! String).hasPrefix("<Protein> ") }, "stage 1 keeps its domain tag")
+  }
+
+  /// The label-string trap: 1e-05 gives the label `1e-050`; the record keeps the exact value.
+  @Test func tinyValuesKeepTheirExactTarget() throws {
+    let e = TaskExample(task: .qed, key: "k", segments: [.init(.text, "x")], inputs: ["C"], output: TagLLM.labelString(1e-05),
+                        target: 1e-05, split: "train")
+    let json = ShardExport.recordJSON(e)
+    #expect(json.contains("\"output\":\"1e-050\",\"target\":1e-05,"))
+    let parsed = try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any]
+    #expect(parsed?["target"] as? Double == 1e-05)
   }
 
   @Test func missingTablesAreSkippedWithTheReason() throws {
