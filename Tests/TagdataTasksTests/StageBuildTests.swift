@@ -187,6 +187,27 @@ import Testing
     #expect(parsed?["target"] as? Double == 1e-05)
   }
 
+  /// Exit codes: a catalog that cannot be opened or an output that cannot be written is 74, a bad
+  /// option 64; a failed build leaves no temporary directory behind.
+  @Test func errorsHaveTheirExitCodes() throws {
+    let dir = TestSupport.tempDirectory()
+    let missing = try TestSupport.tagdata(["build", "--catalog", dir.appendingPathComponent("none.sqlite").path, "--out",
+                                           dir.appendingPathComponent("o").path])
+    #expect(missing.status == 74, "\(missing.stderr)")
+    #expect(!FileManager.default.fileExists(atPath: dir.appendingPathComponent("none.sqlite").path), "not created")
+    let path = try Self.catalog(tables: [], describe: false)
+    let blocker = dir.appendingPathComponent("file")
+    try Data("x".utf8).write(to: blocker)
+    let unwritable = try TestSupport.tagdata(["build", "--catalog", path, "--out", blocker.path + "/sub/out"])
+    #expect(unwritable.status == 74, "\(unwritable.stderr)")
+    #expect(unwritable.stderr.contains("sub"))
+    #expect(try TestSupport.tagdata(["build", "--catalog", path, "--out", dir.path + "/o", "--preset", "x"]).status == 64)
+    #expect(try TestSupport.tagdata(["build", "--catalog", path, "--out", dir.path + "/o", "--shards", "0"]).status == 64)
+    #expect(try TestSupport.tagdata(["build", "--catalog", path, "--out", dir.path + "/o", "--ablation", "x"]).status == 64)
+    let left = try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.contains(".tmp-") || $0.contains(".old-") }
+    #expect(left.isEmpty, "\(left)")
+  }
+
   @Test func missingTablesAreSkippedWithTheReason() throws {
     let path = try Self.catalog(tables: [], describe: false)
     let out = TestSupport.tempDirectory().appendingPathComponent("build").path
