@@ -16,7 +16,7 @@ public struct ShardExportError: Error, CustomStringConvertible {
 
 /// Writes a build as sharded JSON Lines plus `manifest.json`, deterministically: an example goes
 /// to shard `StableHash(task, key) % shards` (so it stays there when the catalog grows), a shard's
-/// records are sorted by task and key and written with a fixed key order, an example that repeats
+/// records are sorted by task, then the key's hash, then the key, and written with a fixed key order, an example that repeats
 /// within its task is written once. The same catalog and options give byte-identical files.
 ///
 /// Examples are first spilled unsorted into one file per shard, then each shard is sorted and
@@ -90,8 +90,11 @@ public enum ShardExport {
     var made = 0
     let reports = try StageBuilder.build(catalog, options: options) { e in
       let k = shard(task: e.task, key: e.key, shards: shards)
+      // Task, then the key's 64-bit hash (comparisons end within a few bytes: keys share long
+      // prefixes), then the key itself, then the row.
       var sortKey = Array(e.task.rawValue.utf8)
       sortKey.append(0)
+      withUnsafeBytes(of: StableHash.hash([e.task.rawValue, e.key]).bigEndian) { sortKey.append(contentsOf: $0) }
       sortKey.append(contentsOf: e.key.utf8)
       sortKey.append(0)
       sortKey.append(contentsOf: (e.source ?? "").utf8)
@@ -116,7 +119,14 @@ public enum ShardExport {
       rewind(spills[k])
       var entries: [[[UInt8]]] = []
       while let e = try readEntry(spills[k], path: tmp + "/spill-\(k)") { entries.append(e) }
-      entries.sort { $0[2].lexicographicallyPrecedes($1[2]) }
+      entries.sort { a, b in
+        a[2].withUnsafeBufferPointer { x in
+          b[2].withUnsafeBufferPointer { y in
+            let c = memcmp(x.baseAddress!, y.baseAddress!, min(x.count, y.count))  // never empty: the task name
+            return c != 0 ? c < 0 : x.count < y.count
+          }
+        }
+      }
       var bytes: [UInt8] = []
       var perTask: [TagLLM.Task: Counts] = [:]
       var n = 0
