@@ -70,6 +70,7 @@ public enum ShardExport {
     let outURL = URL(fileURLWithPath: out).standardizedFileURL
     let parent = outURL.deletingLastPathComponent().path
     let tmp = parent + "/." + outURL.lastPathComponent + ".tmp-\(getpid())"
+    removeAbandoned(parent: parent, name: outURL.lastPathComponent)
     try? fm.removeItem(atPath: tmp)
     do {
       try fm.createDirectory(atPath: tmp, withIntermediateDirectories: true)
@@ -218,6 +219,17 @@ public enum ShardExport {
     if moved { try? fm.removeItem(atPath: old) }
     return Summary(reports: reports, counts: counts, duplicates: duplicates, shardRecords: shardRecords,
                    shardSHA256: shardSHA, manifest: m)
+  }
+
+  /// Removes the temporary directories of builds of `name` that were killed (their process is gone).
+  static func removeAbandoned(parent: String, name: String) {
+    guard let items = try? FileManager.default.contentsOfDirectory(atPath: parent) else { return }
+    for item in items {
+      for marker in [".tmp-", ".old-"] where item.hasPrefix("." + name + marker) {
+        guard let pid = Int32(item.dropFirst(name.count + 1 + marker.count)), pid != getpid() else { continue }
+        if kill(pid, 0) != 0 && errno == ESRCH { try? FileManager.default.removeItem(atPath: parent + "/" + item) }
+      }
+    }
   }
 
   /// SHA-256 of the catalog's content (its dump without provenance), streamed.

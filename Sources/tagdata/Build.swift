@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import TagdataCatalog
 import TagdataIngest
 import TagdataIO
@@ -49,6 +50,10 @@ struct Build: ParsableCommand {
   @Option(help: ArgumentHelp("Which tags the prompts keep: both, no-domain, no-function, none.", valueName: "tags"))
   var ablation: TagLLM.Ablation = .both
 
+  @Option(help: ArgumentHelp("Build only these tasks (comma-separated: Language, Protein, SMILES, Descriptor, QED, BA, DC, "
+                               + "Translate; any case). Default: all.", valueName: "names"))
+  var tasks: String?
+
   @Option(help: "Seed of the random train/valid/test split (80/10/10).")
   var seed: UInt64 = 42
 
@@ -64,6 +69,22 @@ struct Build: ParsableCommand {
   func validate() throws {
     if preset != "tag-llm" { throw ValidationError("unknown preset '\(preset)' (known: tag-llm)") }
     if shards < 1 || shards > 100_000 { throw ValidationError("--shards must be between 1 and 100000") }
+    _ = try chosenTasks()
+  }
+
+  func chosenTasks() throws -> [TagLLM.Task] {
+    guard let tasks else { return TagLLM.Task.allCases }
+    var out: [TagLLM.Task] = []
+    for part in tasks.split(separator: ",") {
+      let name = part.trimmingCharacters(in: .whitespaces).lowercased()
+      if name.isEmpty { continue }
+      guard let t = TagLLM.Task.allCases.first(where: { $0.rawValue.lowercased() == name }) else {
+        throw ValidationError("unknown task '\(part)' (known: \(TagLLM.Task.allCases.map(\.rawValue).joined(separator: ", ")))")
+      }
+      if !out.contains(t) { out.append(t) }
+    }
+    if out.isEmpty { throw ValidationError("--tasks names no task") }
+    return out
   }
 
   func run() throws {
@@ -71,6 +92,7 @@ struct Build: ParsableCommand {
     var options = StageBuildOptions()
     options.ablation = ablation
     options.seed = seed
+    options.tasks = try chosenTasks()
     let tty = isatty(2) == 1 && !quiet
     let summary: ShardExport.Summary
     do {

@@ -208,6 +208,22 @@ import Testing
     #expect(left.isEmpty, "\(left)")
   }
 
+  /// --tasks builds the named tasks only; a killed build's temporary directory is removed by the next.
+  @Test func chosenTasksAndAbandonedTemporaries() throws {
+    let path = try Self.catalog(tables: ["tdc-dti"], describe: false)
+    let dir = TestSupport.tempDirectory()
+    let abandoned = dir.appendingPathComponent(".build.tmp-4194303")
+    try FileManager.default.createDirectory(at: abandoned, withIntermediateDirectories: true)
+    let out = dir.appendingPathComponent("build").path
+    let r = try TestSupport.tagdata(["build", "--catalog", path, "--out", out, "--tasks", "qed,BA", "--json"])
+    #expect(r.status == 0, "\(r.stderr)")
+    let summary = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any]
+    #expect((summary?["tasks"] as? [String: Any]).map { Set($0.keys) } == ["QED", "BA"])
+    #expect(Set(try Self.records(out).map { $0["task"] as! String }) == ["QED", "BA"])
+    #expect(!FileManager.default.fileExists(atPath: abandoned.path))
+    #expect(try TestSupport.tagdata(["build", "--catalog", path, "--out", out, "--tasks", "QED,Foo"]).status == 64)
+  }
+
   @Test func missingTablesAreSkippedWithTheReason() throws {
     let path = try Self.catalog(tables: [], describe: false)
     let out = TestSupport.tempDirectory().appendingPathComponent("build").path
