@@ -54,6 +54,22 @@ public enum TagLLM {
     return out
   }
 
+  /// A filled formulation with every tag replaced by its virtual tokens (what Tag-LLM's collator
+  /// tokenizes); a tag without an expansion stays as it is.
+  public static func expand(_ segments: [Segment], _ expansions: [String: String]) -> String {
+    var s = ""
+    for seg in segments {
+      if seg.kind == .tag, seg.text.hasPrefix("<"), seg.text.hasSuffix(">"),
+         let x = expansions[String(seg.text.dropFirst().dropLast())]
+      {
+        s += x
+      } else {
+        s += seg.text
+      }
+    }
+    return s
+  }
+
   /// Which tags a formulation keeps (`use_domain_tag`, `use_function_tag`).
   public enum Ablation: String, Sendable, CaseIterable {
     /// Both tags (Tag-LLM's default).

@@ -54,5 +54,13 @@ import Testing
     let k = reg.firstIndex { $0.name == "QED" }!
     #expect(x["QED"]!.hasPrefix("<TAG \(k * 10)><TAG \(k * 10 + 1)>"))
     #expect(reg.filter { $0.kind == .function }.map(\.name) == ["Descriptor", "QED", "BA", "DC", "Translate"])
+    let segs = TagLLM.fill(.qed, ablation: .both, inputs: ["CCO"], inputKinds: [.smiles], output: "0.4068")
+    let s = reg.firstIndex { $0.name == "SMILES" }! * 10
+    let q = k * 10
+    #expect(TagLLM.expand(segs, x) == "# # Input: The SMILES of the molecule is "
+      + (s..<s + 10).map { "<TAG \($0)>" }.joined() + " CCO. \n# # Output: the quantitative estimate of druglikeness score is "
+      + (q..<q + 10).map { "<TAG \($0)>" }.joined() + " 0.4068.")
+    #expect(segs.map(\.kind) == [.text, .tag, .text, .smiles, .text, .tag, .text, .label, .text])
+    #expect(TagLLM.registry(extraLanguages: ["zh", "en"]).map(\.name).prefix(9) == ["EN", "FR", "RU", "DE", "IT", "EL", "ES", "PT", "ZH"])
   }
 }
