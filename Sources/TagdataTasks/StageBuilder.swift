@@ -118,7 +118,7 @@ public struct SeededRandomSplit: Sendable {
 
 /// Builds Tag-LLM's stages from one catalog (FORMATS.md 7.1): stage 1 Protein, SMILES, Language;
 /// stage 2 QED, Descriptor; stage 3 BA, DC, Translate. Streams: each example goes to `emit` as it
-/// is made (split assigned); memory holds only the stored labels of the stage-2 tasks.
+/// is made (split assigned); memory does not grow with the catalog.
 public enum StageBuilder {
   public static let dtiTable = "tdc-dti"
   public static let drugcombTable = "tdc-drugcomb"
@@ -142,7 +142,8 @@ public enum StageBuilder {
       let ab = options.ablation
       switch task {
       case .protein, .descriptor:
-        let labels = task == .descriptor ? try storedLabels(catalog, .protein, ProteinAnalysis.tagLLMDescriptorName) : [:]
+        // BLOSUM1 is computed for every protein (a mean of per-residue values, cheaper than a
+        // look-up, and equal to a stored label of the same definition version).
         let labeler = ProteinLabeler(DescriptorRegistry.named(ProteinAnalysis.tagLLMDescriptorName, kind: .protein).map { [$0] } ?? [])
         try catalog.forEachProtein { p in
           seen += 1
@@ -152,25 +153,49 @@ public enum StageBuilder {
             try out(example(task, ab, inputs: [spaced], kinds: [.protein], output: nil, target: nil, proteins: [p.sha256]))
             return true
           }
-          let value: LabelValue = labels[p.sha256] ?? labeler.label(sequence: Array(p.sequence.utf8)).first
-            ?? .missing(reason: "no descriptor")
+          let value: LabelValue = labeler.label(sequence: Array(p.sequence.utf8)).first ?? .missing(reason: "no descriptor")
           try regression(task, ab, value, inputs: [spaced], kinds: [.protein], proteins: [p.sha256], out: out, reject: reject)
           return true
         }
         if seen == 0 { report.skipped = "no proteins in the catalog" }
-      case .smiles, .qed:
-        let labels = task == .qed ? try storedLabels(catalog, .molecule, "qed") : [:]
-        let labeler = MoleculeLabeler(DescriptorRegistry.named("qed", kind: .molecule).map { [$0] } ?? [])
+      case .smiles:
         try catalog.forEachMolecule { m in
           seen += 1
           if m.smiles.utf8.count > options.maxLength { reject("SMILES longer than \(options.maxLength) characters"); return true }
-          if task == .smiles {
-            try out(example(task, ab, inputs: [m.smiles], kinds: [.smiles], output: nil, target: nil, molecules: [m.smiles]))
-            return true
-          }
-          let value = labels[m.smiles] ?? labeler.label(smiles: Array(m.smiles.utf8)).first ?? .missing(reason: "no QED")
-          try regression(task, ab, value, inputs: [m.smiles], kinds: [.smiles], molecules: [m.smiles], out: out, reject: reject)
+          try out(example(task, ab, inputs: [m.smiles], kinds: [.smiles], output: nil, target: nil, molecules: [m.smiles]))
           return true
+        }
+        if seen == 0 { report.skipped = "no molecules in the catalog" }
+      case .qed:
+        // Stored labels of the current definition first (the label's key is the canonical SMILES),
+        // then the molecules without one, computed page by page: memory stays flat.
+        guard let def = DescriptorRegistry.named("qed", kind: .molecule) else { break }
+        let labeler = MoleculeLabeler([def])
+        func qed(_ smiles: String, _ value: () -> LabelValue) throws {
+          seen += 1
+          if smiles.utf8.count > options.maxLength { reject("SMILES longer than \(options.maxLength) characters"); return }
+          try regression(task, ab, value(), inputs: [smiles], kinds: [.smiles], molecules: [smiles], out: out, reject: reject)
+        }
+        try catalog.forEachLabel(.molecule, names: [def.name]) { l in
+          guard l.version == def.version else { return true }
+          let v: LabelValue
+          switch l.value {
+          case let .number(x): v = .number(x)
+          case let .text(t): v = .text(t)
+          case let .missing(reason): v = .missing(reason: reason)
+          }
+          try qed(l.key) { v }
+          return true
+        }
+        var after: Int64 = 0
+        while true {
+          let page = try catalog.pendingLabels(.molecule, [Catalog.LabelDefinition(name: def.name, version: def.version)],
+                                               after: after, limit: 512)
+          for p in page {
+            try qed(p.input) { labeler.label(smiles: Array(p.input.utf8)).first ?? .missing(reason: "no QED") }
+          }
+          guard let last = page.last else { break }
+          after = last.id
         }
         if seen == 0 { report.skipped = "no molecules in the catalog" }
       case .language, .translate:
@@ -267,23 +292,6 @@ public enum StageBuilder {
     guard let label = TagLLM.labelString(x) else { reject("label is not finite"); return }
     try out(example(task, ablation, inputs: inputs, kinds: kinds, output: label, target: x, molecules: molecules,
                     proteins: proteins, source: source, row: row))
-  }
-
-  /// Stored labels called `name` computed by the current version of their definition, by entity
-  /// key (a label of another version is computed again, as `tagdata describe` would).
-  static func storedLabels(_ catalog: Catalog, _ entity: Catalog.LabelEntity, _ name: String) throws -> [String: LabelValue] {
-    var out: [String: LabelValue] = [:]
-    let version = DescriptorRegistry.named(name, kind: entity == .molecule ? .molecule : .protein)?.version
-    try catalog.forEachLabel(entity, names: [name]) { l in
-      if l.version != version { return true }
-      switch l.value {
-      case let .number(x): out[l.key] = .number(x)
-      case let .text(t): out[l.key] = .text(t)
-      case let .missing(reason): out[l.key] = .missing(reason: reason)
-      }
-      return true
-    }
-    return out
   }
 
   static func text(_ r: Catalog.StoredTableRow, _ field: String) -> String? {

@@ -224,6 +224,24 @@ import Testing
     #expect(try TestSupport.tagdata(["build", "--catalog", path, "--out", out, "--tasks", "QED,Foo"]).status == 64)
   }
 
+  /// QED comes from the stored label when the catalog has one of the current definition (here a
+  /// planted 1e-05, which also shows the label-string trap end to end), else it is computed.
+  @Test func storedLabelsWinOverComputedOnes() throws {
+    let path = try Self.catalog(tables: [], describe: false)
+    let catalog = try Catalog(path: path)
+    let def = Catalog.LabelDefinition(name: "qed", version: "1")
+    let first = try #require(try catalog.pendingLabels(.molecule, [def], after: 0, limit: 1).first)
+    try catalog.writeLabels(.molecule, id: first.id, [(def, .number(1e-05))], run: nil)
+    let out = TestSupport.tempDirectory().appendingPathComponent("build").path
+    let s = try ShardExport.export(catalog, options: StageBuildOptions(), shards: 2, out: out, toolVersion: "test")
+    #expect(s.counts[.qed]?.total == s.counts[.smiles]?.total, "every molecule once: stored or computed")
+    let recs = try Self.records(out).filter { $0["task"] as? String == "QED" }
+    let planted = try #require(recs.first { ($0["inputs"] as? [String])?.first == first.input })
+    #expect(planted["output"] as? String == "1e-050")
+    #expect(planted["target"] as? Double == 1e-05)
+    #expect(recs.filter { $0["output"] as? String == "1e-050" }.count == 1)
+  }
+
   @Test func missingTablesAreSkippedWithTheReason() throws {
     let path = try Self.catalog(tables: [], describe: false)
     let out = TestSupport.tempDirectory().appendingPathComponent("build").path
