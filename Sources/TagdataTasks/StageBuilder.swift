@@ -138,7 +138,14 @@ public enum StageBuilder {
         report.examples += 1
         try emit(e)
       }
-      func reject(_ why: String) { report.rejected[why, default: 0] += 1 }
+      func reject(_ why: String) {
+        let reason = why
+        if report.rejected[reason] == nil && report.rejected.count >= maxReasons {
+          report.rejected["other reasons", default: 0] += 1
+        } else {
+          report.rejected[reason, default: 0] += 1
+        }
+      }
       let ab = options.ablation
       switch task {
       case .protein, .descriptor:
@@ -249,6 +256,27 @@ public enum StageBuilder {
     return reports
   }
 
+  /// Distinct rejection reasons kept per task; the rest are counted as "other reasons".
+  static let maxReasons = 32
+
+  /// A rejection reason as a class: numbers (positions, lengths) become `#`, at most 100 characters,
+  /// so that the report counts kinds of rejections, not individual ones.
+  static func reasonClass(_ why: String) -> String {
+    var out: [UInt8] = []
+    var inNumber = false
+    for b in why.utf8 {
+      if b >= UInt8(ascii: "0") && b <= UInt8(ascii: "9") {
+        if !inNumber { out.append(UInt8(ascii: "#")) }
+        inNumber = true
+      } else {
+        inNumber = false
+        out.append(b)
+      }
+      if out.count >= 100 { break }
+    }
+    return String(decoding: out, as: UTF8.self)
+  }
+
   /// `' '.join(seq)`: residues separated by one space.
   static func spaced(_ s: String) -> String {
     var out: [UInt8] = []
@@ -286,7 +314,7 @@ public enum StageBuilder {
     let x: Double
     switch value {
     case let .number(v): x = v
-    case let .missing(reason): reject("no label: \(reason)"); return
+    case let .missing(reason): reject("no label: \(reasonClass(reason))"); return
     case .text: reject("label is not a number"); return
     }
     guard let label = TagLLM.labelString(x) else { reject("label is not finite"); return }

@@ -1,7 +1,7 @@
 import Foundation
 import TagdataBio
 import TagdataCatalog
-import TagdataTasks
+@testable import TagdataTasks
 import TestSupport
 import Testing
 
@@ -240,6 +240,12 @@ import Testing
     #expect(planted["output"] as? String == "1e-050")
     #expect(planted["target"] as? Double == 1e-05)
     #expect(recs.filter { $0["output"] as? String == "1e-050" }.count == 1)
+  }
+
+  /// Rejections are counted by kind: positions and lengths do not make a reason of their own.
+  @Test func rejectionReasonsAreClasses() {
+    #expect(StageBuilder.reasonClass("residue 'O' at position 356: no value") == "residue 'O' at position #: no value")
+    #expect(StageBuilder.reasonClass(String(repeating: "x", count: 300)).count == 100)
   }
 
   @Test func missingTablesAreSkippedWithTheReason() throws {
