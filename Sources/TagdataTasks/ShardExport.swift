@@ -190,7 +190,7 @@ public enum ShardExport {
       return "    {\"task\":\"\(r.task.rawValue)\",\"stage\":\(r.task.stage),\"regression\":\(r.task.regression),"
         + "\"template\":\(JSONString.quoted(TagLLM.templateString(r.task, ablation: options.ablation))),"
         + "\"examples\":\(c.total),\"splits\":\(c.json),\"duplicates\":\(duplicates[r.task] ?? 0),"
-        + "\"rejected\":{\(rejected)},\"skipped\":\(r.skipped.map(JSONString.quoted) ?? "null")}"
+        + "\"labels_off\":\(r.labelsOff),\"rejected\":{\(rejected)},\"skipped\":\(r.skipped.map(JSONString.quoted) ?? "null")}"
     }.joined(separator: ",\n")
     m += "\n  ],\n  \"shards\": [\n"
     m += (0..<shards).map { k in

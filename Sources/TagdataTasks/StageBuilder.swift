@@ -52,6 +52,9 @@ public struct TaskReport: Sendable, Equatable {
   public var rejected: [String: Int] = [:]
   /// Why the task has no examples at all (the catalog holds nothing it can use).
   public var skipped: String?
+  /// Regression examples whose label string reads back more than 1% off the exact value
+  /// (Tag-LLM regresses `float(label)`: 1e-05 gives 1e-50, 1234567.0 gives 123456).
+  public var labelsOff = 0
   public init(task: TagLLM.Task) { self.task = task }
 }
 
@@ -136,6 +139,7 @@ public enum StageBuilder {
         var e = e
         e.split = splitter.split(task: task.rawValue, key: e.key)
         report.examples += 1
+        if let label = e.output, let x = e.target, !TagLLM.labelReadsBack(label, x) { report.labelsOff += 1 }
         try emit(e)
       }
       func reject(_ why: String) {

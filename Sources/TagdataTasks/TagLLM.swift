@@ -260,6 +260,12 @@ public enum TagLLM {
     return s
   }
 
+  /// Whether `float(label)` (what Tag-LLM regresses) is within 1% of `value`.
+  public static func labelReadsBack(_ label: String, _ value: Double) -> Bool {
+    guard let parsed = Double(label) else { return false }
+    return abs(parsed - value) <= 0.01 * abs(value)
+  }
+
   /// DrugComb's CSS as Tag-LLM regresses it: `float(Y) * 0.1`.
   public static func dcScaled(_ y: Double) -> Double { y * 0.1 }
 

@@ -112,6 +112,7 @@ struct Build: ParsableCommand {
         + "test \(c.test))"
       if let d = summary.duplicates[r.task], d > 0 { line += ", \(d) repeats dropped" }
       for (why, n) in r.rejected.sorted(by: { $0.key < $1.key }) { line += ", \(n) rejected: \(why)" }
+      if r.labelsOff > 0 { line += ", \(r.labelsOff) label strings more than 1% off their value (kept as target)" }
       if let s = r.skipped { line += " - skipped: \(s)" }
       warn(line)
     }

@@ -240,6 +240,7 @@ import Testing
     #expect(planted["output"] as? String == "1e-050")
     #expect(planted["target"] as? Double == 1e-05)
     #expect(recs.filter { $0["output"] as? String == "1e-050" }.count == 1)
+    #expect(s.reports.first { $0.task == .qed }?.labelsOff == 1, "the planted label is reported as off its value")
   }
 
   /// Rejections are counted by kind: positions and lengths do not make a reason of their own.

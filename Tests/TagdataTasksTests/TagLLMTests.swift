@@ -45,6 +45,9 @@ import Testing
     #expect(TagLLM.pythonRepr(123456789.0) == "123456789.0")
     #expect(TagLLM.pythonRepr(51.823 * 0.1) == "5.182300000000001", "Python: repr(51.823 * 0.1)")
     #expect(TagLLM.dcScaled(51.823) == 51.823 * 0.1)
+    #expect(TagLLM.labelReadsBack("0.1234", 0.123456789))
+    #expect(!TagLLM.labelReadsBack("1e-050", 1e-05))
+    #expect(TagLLM.labelString(1234567.0) == "123456" && !TagLLM.labelReadsBack("123456", 1234567.0))
   }
 
   @Test func tagsExpandIntoConsecutiveVirtualTokens() {
