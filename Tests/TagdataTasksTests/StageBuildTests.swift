@@ -203,6 +203,7 @@ import Testing
     #expect(unwritable.stderr.contains("sub"))
     #expect(try TestSupport.tagdata(["build", "--catalog", path, "--out", dir.path + "/o", "--preset", "x"]).status == 64)
     #expect(try TestSupport.tagdata(["build", "--catalog", path, "--out", dir.path + "/o", "--shards", "0"]).status == 64)
+    #expect(try TestSupport.tagdata(["build", "--catalog", path, "--out", dir.path + "/o", "--shards", "5000"]).status == 64)
     #expect(try TestSupport.tagdata(["build", "--catalog", path, "--out", dir.path + "/o", "--ablation", "x"]).status == 64)
     let left = try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.contains(".tmp-") || $0.contains(".old-") }
     #expect(left.isEmpty, "\(left)")
