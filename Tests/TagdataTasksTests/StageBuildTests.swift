@@ -244,6 +244,28 @@ import Testing
     #expect(s.reports.first { $0.task == .qed }?.labelsOff == 1, "the planted label is reported as off its value")
   }
 
+  /// The split follows the fractions, depends on the seed, and not on anything but the key.
+  @Test func seededSplitFollowsTheFractions() {
+    let a = SeededRandomSplit(seed: 42, train: 0.8, valid: 0.1)
+    let b = SeededRandomSplit(seed: 43, train: 0.8, valid: 0.1)
+    var counts: [String: Int] = [:]
+    var moved = 0
+    for k in 0..<20_000 {
+      let key = "example \(k)"
+      let s = a.split(task: "QED", key: key)
+      counts[s, default: 0] += 1
+      #expect(s == a.split(task: "QED", key: key))
+      if s != b.split(task: "QED", key: key) { moved += 1 }
+    }
+    #expect((15_700...16_300).contains(counts["train"] ?? 0), "\(counts)")
+    #expect((1_800...2_200).contains(counts["valid"] ?? 0), "\(counts)")
+    #expect((1_800...2_200).contains(counts["test"] ?? 0), "\(counts)")
+    #expect(moved > 4_000, "another seed, another split")
+    // Pinned (computed independently in Python): shards and splits must not move between versions.
+    #expect(StableHash.hash(["QED", "CCO"]) == 0x7cd3_687f_2935_403c)
+    #expect(StableHash.hash(["QE", "DCCO"]) != StableHash.hash(["QED", "CCO"]), "parts are separated")
+  }
+
   /// Rejections are counted by kind: positions and lengths do not make a reason of their own.
   @Test func rejectionReasonsAreClasses() {
     #expect(StageBuilder.reasonClass("residue 'O' at position 356: no value") == "residue 'O' at position #: no value")
