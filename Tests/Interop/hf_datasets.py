@@ -33,6 +33,7 @@ def main():
         manifest = json.load(f)
     problems = 0
     records = 0
+    labels = 0
     shards = {s["file"]: s for s in manifest["shards"]}
     files = sorted(glob.glob(os.path.join(build, "*.jsonl")) + glob.glob(os.path.join(build, "*.jsonl.gz")))
     if sorted(os.path.basename(p) for p in files) != sorted(shards):
@@ -53,6 +54,13 @@ def main():
             for err in validator.iter_errors(rec):
                 print(f"SCHEMA {name} line {n}: {err.message} at {list(err.absolute_path)}")
                 problems += 1
+            if rec["regression"] and rec["target"] is not None:
+                # Tag-LLM's label string, computed by Python itself: str(value)[:6] padded with 0.
+                expected_label = str(float(rec["target"]))[:6].ljust(6, "0")
+                labels += 1
+                if rec["output"] != expected_label:
+                    print(f"LABEL {name} line {n}: {rec['output']!r}, Python gives {expected_label!r} for {rec['target']!r}")
+                    problems += 1
             if "".join(s["text"] for s in rec["segments"]) != rec["formulation"]:
                 print(f"SEGMENTS {name} line {n}: do not spell the formulation")
                 problems += 1
@@ -72,7 +80,7 @@ def main():
         if per_task.get(t["task"], 0) != t["examples"]:
             print(f"TASK {t['task']}: datasets reads {per_task.get(t['task'], 0)}, manifest says {t['examples']}")
             problems += 1
-    print(f"SUMMARY records={records} rows={everything.num_rows} shards={len(files)} problems={problems} "
+    print(f"SUMMARY records={records} labels={labels} rows={everything.num_rows} shards={len(files)} problems={problems} "
           f"datasets={datasets.__version__}")
     sys.exit(1 if problems else 0)
 
