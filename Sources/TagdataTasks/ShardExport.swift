@@ -81,13 +81,13 @@ public enum ShardExport {
     defer { if cleanup { try? fm.removeItem(atPath: tmp) } }
 
     // 1. Spill: one unsorted file per shard, each entry length-prefixed (sort key, then record).
-    var spills: [UnsafeMutablePointer<FILE>] = []
+    var spills: [UnsafeMutablePointer<FILE>?] = []
     for k in 0..<shards {
       let p = tmp + "/spill-\(k)"
       guard let f = fopen(p, "w+b") else { throw ShardExportError(path: p, message: String(cString: strerror(errno))) }
       spills.append(f)
     }
-    defer { for f in spills { fclose(f) } }
+    defer { for case let f? in spills { fclose(f) } }
     var made = 0
     let reports = try StageBuilder.build(catalog, options: options) { e in
       let k = shard(task: e.task, key: e.key, shards: shards)
@@ -103,7 +103,7 @@ public enum ShardExport {
       let row = String(e.row ?? 0)
       sortKey.append(contentsOf: (String(repeating: "0", count: max(0, 12 - row.count)) + row).utf8)
       let record = Array(recordJSON(e).utf8)
-      try writeEntry(spills[k], [UInt8](e.task.rawValue.utf8), [UInt8](e.key.utf8), sortKey, [UInt8](e.split.utf8), record,
+      try writeEntry(spills[k]!, [UInt8](e.task.rawValue.utf8), [UInt8](e.key.utf8), sortKey, [UInt8](e.split.utf8), record,
                      path: tmp + "/spill-\(k)")
       made += 1
       if made % 4096 == 0 { progress?(made) }
@@ -117,9 +117,12 @@ public enum ShardExport {
     var shardRecords: [Int] = []
     var shardSHA: [String] = []
     for k in 0..<shards {
-      rewind(spills[k])
+      guard let spill = spills[k], fflush(spill) == 0 else {
+        throw ShardExportError(path: tmp + "/spill-\(k)", message: "cannot write: \(String(cString: strerror(errno)))")
+      }
+      rewind(spill)
       var entries: [[[UInt8]]] = []
-      while let e = try readEntry(spills[k], path: tmp + "/spill-\(k)") { entries.append(e) }
+      while let e = try readEntry(spill, path: tmp + "/spill-\(k)") { entries.append(e) }
       entries.sort { a, b in
         a[2].withUnsafeBufferPointer { x in
           b[2].withUnsafeBufferPointer { y in
@@ -152,8 +155,8 @@ public enum ShardExport {
       shardRecords.append(n)
       shardSHA.append(SequenceDigest.hex(SequenceDigest.sha256(bytes)))
       shardCounts.append(perTask)
-      fclose(spills[k])
-      spills[k] = fopen("/dev/null", "rb")!
+      fclose(spill)
+      spills[k] = nil
       unlink(tmp + "/spill-\(k)")
     }
 
