@@ -45,7 +45,12 @@ let package = Package(
     .target(name: "TagdataLabels", dependencies: ["TagdataChem", "TagdataBio", "TagdataCatalog"]),
     .target(name: "TagdataShards"),
     .target(name: "TagdataTokenizer"),
-    .target(name: "TagdataTasks", dependencies: ["TagdataIO", "TagdataSources", "TagdataShards", "TagdataTokenizer"]),
+    .target(
+      name: "TagdataTasks",
+      dependencies: [
+        "TagdataIO", "TagdataSources", "TagdataShards", "TagdataTokenizer", "TagdataCatalog", "TagdataLabels", "TagdataBio",
+        "CZlib",
+      ]),
     .target(
       name: "TagdataTrain",
       dependencies: ["TagdataIO", "TagdataShards", .product(name: "Crypto", package: "swift-crypto")]),
@@ -69,6 +74,8 @@ let package = Package(
       name: "TagdataTrainTests",
       dependencies: ["TagdataTrain", "TagdataShards", "TagdataTokenizer", "TagdataTasks", "TagdataIO", "TestSupport"]),
     .testTarget(name: "TagdataCatalogTests", dependencies: ["TagdataCatalog", "TestSupport"]),
+    .testTarget(
+      name: "TagdataTasksTests", dependencies: ["TagdataTasks", "TagdataCatalog", "TagdataBio", "TestSupport"]),
     .testTarget(name: "TagdataLabelsTests", dependencies: ["TagdataLabels", "TagdataCatalog", "TagdataChem", "TestSupport"]),
   ]
 )

@@ -1,0 +1,316 @@
+/// Tag-LLM's data formulation (FORMATS.md section 7): its tags, its prompt templates as data, the
+/// ablation switches and its label strings.
+public enum TagLLM {
+  /// What a tag marks: a domain (what the input is) or a function (what to predict).
+  public enum TagKind: String, Sendable, Codable {
+    case domain
+    case function
+  }
+
+  /// A tag: its name as it appears in a formulation (`<QED>`), its kind and its stage.
+  public struct Tag: Sendable, Equatable {
+    public var name: String
+    public var kind: TagKind
+    public var stage: Int
+    public init(name: String, kind: TagKind, stage: Int) {
+      self.name = name
+      self.kind = kind
+      self.stage = stage
+    }
+    /// The tag as written in a formulation.
+    public var text: String { "<\(name)>" }
+  }
+
+  /// Virtual tokens per tag (`num_token_per_tag` of every Tag-LLM task config).
+  public static let tokensPerTag = 10
+
+  /// Tag-LLM's language tags (opus100 pairs), in the order of its language config.
+  public static let languages = ["EN", "FR", "RU", "DE", "IT", "EL", "ES", "PT"]
+
+  /// The tags of the Tag-LLM preset in allocation order: the languages (plus `extraLanguages`,
+  /// upper-cased, sorted, after Tag-LLM's eight), Protein, SMILES, then the function tags.
+  public static func registry(extraLanguages: [String] = []) -> [Tag] {
+    var tags = languages.map { Tag(name: $0, kind: .domain, stage: 1) }
+    for l in Set(extraLanguages.map { $0.uppercased() }).subtracting(languages).sorted() {
+      tags.append(Tag(name: l, kind: .domain, stage: 1))
+    }
+    tags.append(Tag(name: "Protein", kind: .domain, stage: 1))
+    tags.append(Tag(name: "SMILES", kind: .domain, stage: 1))
+    for (n, s) in [("Descriptor", 2), ("QED", 2), ("BA", 3), ("DC", 3), ("Translate", 3)] {
+      tags.append(Tag(name: n, kind: .function, stage: s))
+    }
+    return tags
+  }
+
+  /// The virtual-token string of each tag (FORMATS 7.4): p concatenated `<TAG n>` tokens, n
+  /// continuing after every earlier tag of `tags`.
+  public static func expansions(_ tags: [Tag], tokensPerTag p: Int = tokensPerTag) -> [String: String] {
+    var out: [String: String] = [:]
+    for (k, t) in tags.enumerated() {
+      var s = ""
+      for i in 0..<p { s += "<TAG \(k * p + i)>" }
+      out[t.name] = s
+    }
+    return out
+  }
+
+  /// A filled formulation with every tag replaced by its virtual tokens (what Tag-LLM's collator
+  /// tokenizes); a tag without an expansion stays as it is.
+  public static func expand(_ segments: [Segment], _ expansions: [String: String]) -> String {
+    var s = ""
+    for seg in segments {
+      if seg.kind == .tag, seg.text.hasPrefix("<"), seg.text.hasSuffix(">"),
+         let x = expansions[String(seg.text.dropFirst().dropLast())]
+      {
+        s += x
+      } else {
+        s += seg.text
+      }
+    }
+    return s
+  }
+
+  /// Which tags a formulation keeps (`use_domain_tag`, `use_function_tag`).
+  public enum Ablation: String, Sendable, CaseIterable {
+    /// Both tags (Tag-LLM's default).
+    case both
+    case noDomain = "no-domain"
+    case noFunction = "no-function"
+    /// Neither: a regression template is cut after its last "is " (no output).
+    case none
+
+    public var domain: Bool { self == .both || self == .noFunction }
+    public var function: Bool { self == .both || self == .noDomain }
+  }
+
+  /// One piece of a template.
+  public enum Piece: Sendable, Equatable {
+    case text(String)
+    /// A domain tag; `nil` name: the source or target language of a translation (`<SRC>`/`<TGT>`).
+    case domain(String)
+    case sourceLanguage
+    case targetLanguage
+    case function(String)
+    /// An input, with its placeholder name (`input`, `input 0`, ...).
+    case input(Int, placeholder: String)
+    case output
+  }
+
+  public enum Task: String, Sendable, CaseIterable {
+    case language = "Language"
+    case protein = "Protein"
+    case smiles = "SMILES"
+    case descriptor = "Descriptor"
+    case qed = "QED"
+    case ba = "BA"
+    case dc = "DC"
+    case translate = "Translate"
+
+    public var stage: Int {
+      switch self {
+      case .language, .protein, .smiles: return 1
+      case .descriptor, .qed: return 2
+      case .ba, .dc, .translate: return 3
+      }
+    }
+
+    /// Regression tasks predict a number from the function tag's hidden state; the others generate.
+    public var regression: Bool {
+      switch self {
+      case .descriptor, .qed, .ba, .dc: return true
+      default: return false
+      }
+    }
+
+    /// The template of FORMATS 7.2 as pieces; `.domain("")` stands for the language tag of a
+    /// Language example.
+    public var template: [Piece] {
+      switch self {
+      case .language:
+        return [.sourceLanguage, .text(" "), .input(0, placeholder: "input")]
+      case .protein:
+        return [.domain("Protein"), .text(" "), .input(0, placeholder: "input")]
+      case .smiles:
+        return [.domain("SMILES"), .text(" "), .input(0, placeholder: "input")]
+      case .translate:
+        return [.text("# # Input: "), .sourceLanguage, .text(" "), .input(0, placeholder: "input"), .text(" \n# # Output: "),
+                .targetLanguage, .text(" "), .function("Translate"), .text(" "), .output]
+      case .descriptor:
+        return [.text("# # Input: The protein sequence is "), .domain("Protein"), .text(" "), .input(0, placeholder: "input"),
+                .text(". \n# # Output: The descriptor value is "), .function("Descriptor"), .text(" "), .output, .text(".")]
+      case .qed:
+        return [.text("# # Input: The SMILES of the molecule is "), .domain("SMILES"), .text(" "),
+                .input(0, placeholder: "input"),
+                .text(". \n# # Output: the quantitative estimate of druglikeness score is "), .function("QED"), .text(" "),
+                .output, .text(".")]
+      case .ba:
+        return [.text("# # Input: The protein sequence is "), .domain("Protein"), .text(" "), .input(0, placeholder: "input 0"),
+                .text(". \nThe SMILES of the drug is "), .domain("SMILES"), .text(" "), .input(1, placeholder: "input 1"),
+                .text(". \n# # Output: The binding affinity is "), .function("BA"), .text(" "), .output, .text(".")]
+      case .dc:
+        return [.text("# # Input: Drug 1 is "), .input(2, placeholder: "input 2"), .text(". Its SMILES is "), .domain("SMILES"),
+                .text(" "), .input(0, placeholder: "input 0"), .text(". \nDrug 2 is "), .input(3, placeholder: "input 3"),
+                .text(". Its SMILES is "), .domain("SMILES"), .text(" "), .input(1, placeholder: "input 1"),
+                .text(". \n# # Output: The drug combination sensitivity score is "), .function("DC"), .text(" "), .output,
+                .text(".")]
+      }
+    }
+
+    /// The template after the ablation: a dropped tag takes the space after it with it; with
+    /// both tags off a regression template ends after the "is " before its function tag.
+    /// Stage-1 templates (which learn the domain tag itself) are never ablated.
+    public func template(_ ablation: Ablation) -> [Piece] {
+      let t = template
+      if stage == 1 || ablation == .both { return t }
+      var out: [Piece] = []
+      var k = 0
+      while k < t.count {
+        let p = t[k]
+        let drop: Bool
+        switch p {
+        case .domain, .sourceLanguage, .targetLanguage: drop = !ablation.domain
+        case .function:
+          if ablation == .none && regression { return out }
+          drop = !ablation.function
+        default: drop = false
+        }
+        if drop {
+          k += 1
+          if k < t.count, case .text(" ") = t[k] { k += 1 }
+          continue
+        }
+        out.append(p)
+        k += 1
+      }
+      return out
+    }
+  }
+
+  /// A typed piece of a filled formulation.
+  public struct Segment: Sendable, Equatable {
+    public enum Kind: String, Sendable { case text, smiles, protein, tag, label }
+    public var kind: Kind
+    public var text: String
+    public init(_ kind: Kind, _ text: String) {
+      self.kind = kind
+      self.text = text
+    }
+  }
+
+  /// The template with placeholders (`<input 0>`, `<output>`) and tag names, as FORMATS 7.2
+  /// writes it; `source`/`target` name the languages of Language and Translate (`<SRC>`, `<TGT>`).
+  public static func templateString(_ task: Task, ablation: Ablation = .both, source: String = "SRC",
+                                    target: String = "TGT") -> String
+  {
+    var s = ""
+    for p in task.template(ablation) {
+      switch p {
+      case let .text(t): s += t
+      case let .domain(n), let .function(n): s += "<\(n)>"
+      case .sourceLanguage: s += "<\(source)>"
+      case .targetLanguage: s += "<\(target)>"
+      case let .input(_, placeholder): s += "<\(placeholder)>"
+      case .output: s += "<output>"
+      }
+    }
+    return s
+  }
+
+  /// Fills `task`'s template: `inputs` by index (their segment kinds in `inputKinds`), the
+  /// output (nil: none), the languages of Language/Translate.
+  public static func fill(_ task: Task, ablation: Ablation, inputs: [String], inputKinds: [Segment.Kind], output: String?,
+                          outputKind: Segment.Kind = .label, source: String = "", target: String = "") -> [Segment]
+  {
+    var segs: [Segment] = []
+    var lastFilled = 0
+    /// Template text joins the template text before it; inputs and outputs stay segments of their own.
+    func add(_ k: Segment.Kind, _ t: String, template: Bool = false) {
+      if template, let last = segs.last, last.kind == .text, segs.count > lastFilled {
+        segs[segs.count - 1].text += t
+      } else {
+        segs.append(Segment(k, t))
+      }
+    }
+    for p in task.template(ablation) {
+      switch p {
+      case let .text(t): add(.text, t, template: true)
+      case let .domain(n), let .function(n): add(.tag, "<\(n)>")
+      case .sourceLanguage: add(.tag, "<\(source)>")
+      case .targetLanguage: add(.tag, "<\(target)>")
+      case let .input(k, _):
+        add(inputKinds[k], inputs[k])
+        lastFilled = segs.count
+      case .output:
+        if let output {
+          add(outputKind, output)
+          lastFilled = segs.count
+        }
+      }
+    }
+    return segs
+  }
+
+  /// Tag-LLM's label string (FORMATS 7.3): Python's `str(value)[:6]`, right-padded with `0` to
+  /// six characters. The string can differ a lot from the value (1e-05 gives `1e-050`, which reads
+  /// back as 1e-50): keep the exact value beside it. Nil for a value that is not finite.
+  public static func labelString(_ value: Double) -> String? {
+    guard let repr = pythonRepr(value) else { return nil }
+    var s = String(repr.prefix(6))
+    while s.count < 6 { s += "0" }
+    return s
+  }
+
+  /// Whether `float(label)` (what Tag-LLM regresses) is within 1% of `value`.
+  public static func labelReadsBack(_ label: String, _ value: Double) -> Bool {
+    guard let parsed = Double(label) else { return false }
+    return abs(parsed - value) <= 0.01 * abs(value)
+  }
+
+  /// DrugComb's CSS as Tag-LLM regresses it: `float(Y) * 0.1`.
+  public static func dcScaled(_ y: Double) -> Double { y * 0.1 }
+
+  /// Python's `repr(float)` (= `str`): the shortest round-tripping digits, in positional notation
+  /// when the decimal exponent is in [-4, 16), else `d.ddde±XX`; a whole number ends in `.0`.
+  public static func pythonRepr(_ value: Double) -> String? {
+    guard value.isFinite else { return nil }
+    if value == 0 { return value.sign == .minus ? "-0.0" : "0.0" }
+    // Swift's description has the same shortest digits; take them apart.
+    var d = Array(abs(value).description.utf8)
+    var exp10 = 0
+    if let e = d.firstIndex(where: { $0 == UInt8(ascii: "e") || $0 == UInt8(ascii: "E") }) {
+      exp10 = Int(String(decoding: d[(e + 1)...], as: UTF8.self)) ?? 0
+      d = Array(d[..<e])
+    }
+    var digits: [UInt8] = []
+    var pointAt = d.count
+    for (k, c) in d.enumerated() {
+      if c == UInt8(ascii: ".") { pointAt = k } else { digits.append(c) }
+    }
+    let intDigits = pointAt == d.count ? digits.count : pointAt
+    // value = 0.DIGITS * 10^decpt
+    var decpt = intDigits + exp10
+    while let f = digits.first, f == UInt8(ascii: "0"), digits.count > 1 {
+      digits.removeFirst()
+      decpt -= 1
+    }
+    while let l = digits.last, l == UInt8(ascii: "0"), digits.count > 1 { digits.removeLast() }
+    let ds = String(decoding: digits, as: UTF8.self)
+    var out = value < 0 ? "-" : ""
+    if decpt > -4 && decpt <= 16 {
+      if decpt <= 0 {
+        out += "0." + String(repeating: "0", count: -decpt) + ds
+      } else if decpt >= digits.count {
+        out += ds + String(repeating: "0", count: decpt - digits.count) + ".0"
+      } else {
+        out += String(ds.prefix(decpt)) + "." + String(ds.dropFirst(decpt))
+      }
+    } else {
+      let e = decpt - 1
+      out += String(ds.prefix(1))
+      if digits.count > 1 { out += "." + String(ds.dropFirst()) }
+      let mag = String(abs(e))
+      out += (e < 0 ? "e-" : "e+") + (mag.count < 2 ? "0" + mag : mag)
+    }
+    return out
+  }
+}
