@@ -5,8 +5,9 @@
 //   TagdataIO (bytes, decompression) -> TagdataChem (molecules) -> TagdataSources (format readers);
 //   TagdataBio (sequences); TagdataCatalog (SQLite);
 //   all of them -> TagdataIngest (sources into the catalog) -> tagdata (CLI).
-//   TagdataShards (token shards), TagdataTokenizer -> TagdataTasks (datasets from sources, with IO
-//   and Sources); TagdataTrain (IO, Shards) reads shards only. See ARCHITECTURE.md.
+//   TagdataLabels (descriptors: Chem, Bio, Catalog); TagdataShards (token shards), TagdataTokenizer
+//   -> TagdataTasks (Tag-LLM's stage sets from the catalog, splits, shard export); TagdataTrain
+//   (IO, Shards) reads shards only. See ARCHITECTURE.md.
 import PackageDescription
 
 // The byte-level parsers, writers and the trainer keep their state in final classes, whose stored

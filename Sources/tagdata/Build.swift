@@ -101,10 +101,9 @@ struct Build: ParsableCommand {
                                        gzip: gzip) { n in
         if tty { writeFD(2, "\r\u{1B}[Kexamples: \(n)") }
       }
-    } catch let e as ShardExportError {
+    } catch {
       if tty { writeFD(2, "\r\u{1B}[K") }
-      warn("tagdata: \(e)")
-      throw ExitCode(ExitStatus.catalog)
+      throw error
     }
     if tty { writeFD(2, "\r\u{1B}[K") }
     for r in summary.reports {

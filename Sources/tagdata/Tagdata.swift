@@ -3,6 +3,7 @@ import TagdataBio
 import TagdataCatalog
 import TagdataIngest
 import TagdataIO
+import TagdataTasks
 import TagdataTrain
 
 #if canImport(Glibc)
@@ -15,8 +16,9 @@ struct Tagdata: ParsableCommand {
     commandName: "tagdata",
     abstract: "Turn raw chemistry and biology dumps into Tag-LLM training sets.",
     discussion: """
-      Pipeline: ingest dumps into a catalog (SQLite), canonicalize sequences and molecules, then build, \
-      tokenize and export (coming), and train tags and heads (tagdata train). Every input may be plain, gzip, bzip2 or zip; the \
+      Pipeline: ingest dumps into a catalog (SQLite), canonicalize sequences and molecules, label \
+      them (tagdata describe), build Tag-LLM's stage-1/2/3 sets and export them as shards (tagdata \
+      build), and train tags and heads (tagdata train). Every input may be plain, gzip, bzip2 or zip; the \
       container and the format are recognised from the content, not the file name.
 
       Exit codes (every command):
@@ -66,7 +68,7 @@ enum ExitStatus {
     switch error {
     case is ExitCode, is ValidationError, is CleanExit: return nil
     case is InputError: return input
-    case is IngestError, is SQLiteError, is OutputError, is TrainOutputError: return catalog
+    case is IngestError, is SQLiteError, is OutputError, is TrainOutputError, is ShardExportError: return catalog
     case is TrainConfigError: return config
     case is TrainingDiverged: return diverged
     default:
