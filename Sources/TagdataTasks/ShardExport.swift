@@ -6,6 +6,7 @@ import Foundation
 import TagdataBio
 import TagdataCatalog
 import TagdataIO
+import TagdataLabels
 
 /// A build that could not be written (the output directory, a shard, the manifest).
 public struct ShardExportError: Error, CustomStringConvertible {
@@ -80,6 +81,28 @@ public enum ShardExport {
     var cleanup = true
     defer { if cleanup { try? fm.removeItem(atPath: tmp) } }
 
+    // 0. Group splits see every example of a task first: its keys (molecules, scaffolds,
+    // targets), then the split of each whole group. Memory grows with the examples here (their
+    // keys), not with the catalog's rows.
+    let keysOf = SplitKeyMaker()
+    var assigned: [TagLLM.Task: [String: SplitName]]?
+    if options.split != .random {
+      var keys: [TagLLM.Task: [SplitKeys]] = [:]
+      _ = try StageBuilder.build(catalog, options: options) { e in keys[e.task, default: []].append(keysOf.keys(e)) }
+      var map: [TagLLM.Task: [String: SplitName]] = [:]
+      for (task, k) in keys {
+        let splits = assignSplits(k, plan: options.plan)
+        var m: [String: SplitName] = [:]
+        m.reserveCapacity(k.count)
+        for (key, s) in zip(k, splits) { if let s { m[key.exampleKey] = s } }
+        map[task] = m
+      }
+      assigned = map
+    }
+    // What the leakage report reads: each written example's keys and split, per task.
+    var reportKeys: [TagLLM.Task: [SplitKeys]] = [:]
+    var reportSplits: [TagLLM.Task: [SplitName?]] = [:]
+
     // 1. Spill: one unsorted file per shard, each entry length-prefixed (sort key, then record).
     var spills: [UnsafeMutablePointer<FILE>?] = []
     for k in 0..<shards {
@@ -89,7 +112,9 @@ public enum ShardExport {
     }
     defer { for case let f? in spills { fclose(f) } }
     var made = 0
-    let reports = try StageBuilder.build(catalog, options: options) { e in
+    let reports = try StageBuilder.build(catalog, options: options, assigned: assigned) { e in
+      reportKeys[e.task, default: []].append(keysOf.keys(e))
+      reportSplits[e.task, default: []].append(SplitName(rawValue: e.split))
       let k = shard(task: e.task, key: e.key, shards: shards)
       // Task, then the key's 64-bit hash (comparisons end within a few bytes: keys share long
       // prefixes), then the key itself, then the row.
@@ -203,6 +228,23 @@ public enum ShardExport {
     }.joined(separator: ",\n")
     m += "\n  ],\n  \"total\": \(shardRecords.reduce(0, +))\n}\n"
     try write(Array(m.utf8), to: tmp + "/manifest.json")
+
+    // The leakage report: per task, what the splits share (molecules, scaffolds, targets,
+    // near-identical sequences), as JSON and as a short Markdown summary.
+    var leakJSON = "{\n  \"split\": \"\(options.split.rawValue)\",\n  \"tasks\": {"
+    var leakMD = "# Leakage report (\(options.split.rawValue) split)\n"
+    var firstTask = true
+    for task in TagLLM.Task.allCases {
+      guard let keys = reportKeys[task], let splits = reportSplits[task] else { continue }
+      let report = leakageReport(keys, splits)
+      let json = String(decoding: try report.jsonData(), as: UTF8.self)
+      leakJSON += (firstTask ? "\n" : ",\n") + "  \(JSONString.quoted(task.rawValue)): " + json
+      firstTask = false
+      leakMD += "\n## \(task.rawValue)\n\n" + report.markdown().replacingOccurrences(of: "# Leakage report\n\n", with: "")
+    }
+    leakJSON += "\n  }\n}\n"
+    try write(Array(leakJSON.utf8), to: tmp + "/leakage.json")
+    try write(Array(leakMD.utf8), to: tmp + "/leakage.md")
 
     // 4. Replace `out` with the new directory.
     let old = parent + "/." + outURL.lastPathComponent + ".old-\(getpid())"
@@ -326,5 +368,32 @@ public enum ShardExport {
     if n != bytes.count || !flushed {
       throw ShardExportError(path: path, message: "cannot write: \(String(cString: strerror(errno)))")
     }
+  }
+}
+
+/// The keys of an example that splits and the leakage report look at: its molecules and their
+/// Bemis-Murcko scaffolds, its proteins (keys and sequences). Scaffolds are computed once per
+/// molecule while it is asked for (a bounded cache).
+final class SplitKeyMaker {
+  private let labeler = MoleculeLabeler(DescriptorRegistry.named("scaffold", kind: .molecule).map { [$0] } ?? [])
+  private let scaffolds = SharedCache<String, String>(capacity: 1 << 16)
+
+  func scaffold(_ smiles: String) -> String {
+    if let s = scaffolds.value(for: smiles) { return s }
+    var s = ""
+    if case let .text(t)? = labeler.label(smiles: Array(smiles.utf8)).first { s = t }
+    scaffolds.insert(s, for: smiles)
+    return s
+  }
+
+  func keys(_ e: TaskExample) -> SplitKeys {
+    let sequences: [String]
+    switch e.task {
+    case .protein, .descriptor: sequences = e.inputs.prefix(1).map { String($0.filter { $0 != " " }) }
+    case .ba: sequences = Array(e.inputs.prefix(1))
+    default: sequences = []
+    }
+    return SplitKeys(exampleKey: e.key, molecules: e.molecules, scaffolds: e.molecules.map(scaffold), targets: e.proteins,
+                     sequences: sequences)
   }
 }

@@ -68,11 +68,18 @@ public struct StageBuildOptions: Sendable, Equatable {
   /// Tag-LLM's filter: protein and SMILES strings longer than this (characters) give no example.
   public var maxLength = 512
   public var tasks: [TagLLM.Task] = TagLLM.Task.allCases
+  /// How examples are split: random (by content) or by groups that must not straddle splits
+  /// (scaffold, cold-drug, cold-target; see ``SplitKind``). Temporal needs years, which none of
+  /// the preset's tasks carry.
+  public var split: SplitKind = .random
   public init() {}
+
+  /// The split plan of group splits, per task (seeded as the build).
+  var plan: SplitPlan { SplitPlan(kind: split, train: train, valid: valid, test: max(0, 1 - train - valid), seed: seed) }
 
   /// The options as canonical JSON (fixed key order): what the manifest records and hashes.
   public var json: String {
-    "{\"preset\":\"tag-llm\",\"ablation\":\"\(ablation.rawValue)\",\"seed\":\(seed),\"split\":{\"method\":\"random\","
+    "{\"preset\":\"tag-llm\",\"ablation\":\"\(ablation.rawValue)\",\"seed\":\(seed),\"split\":{\"method\":\"\(split.rawValue)\","
       + "\"train\":\(train),\"valid\":\(valid),\"test\":\"rest\"},\"max_length\":\(maxLength),"
       + "\"tokens_per_tag\":\(TagLLM.tokensPerTag),\"tasks\":[" + tasks.map { "\"\($0.rawValue)\"" }.joined(separator: ",")
       + "]}"
@@ -127,7 +134,10 @@ public enum StageBuilder {
   public static let drugcombTable = "tdc-drugcomb"
   public static let parallelTable = "parallel-text"
 
+  /// `assigned`: the split of each example by task and key, from a group split made over all of
+  /// them (``ShardExport`` makes it in a first pass); nil: the seeded random split by content.
   public static func build(_ catalog: Catalog, options: StageBuildOptions = StageBuildOptions(),
+                           assigned: [TagLLM.Task: [String: SplitName]]? = nil,
                            emit: (TaskExample) throws -> Void) throws -> [TaskReport]
   {
     let splitter = SeededRandomSplit(seed: options.seed, train: options.train, valid: options.valid)
@@ -137,7 +147,9 @@ public enum StageBuilder {
       var seen = 0
       func out(_ e: TaskExample) throws {
         var e = e
-        e.split = splitter.split(task: task.rawValue, key: e.key)
+        // Every example was seen by the group split's first pass; the random split by content is
+        // only a fallback for one that was not (the catalog changed between the passes).
+        e.split = assigned?[task]?[e.key]?.rawValue ?? splitter.split(task: task.rawValue, key: e.key)
         report.examples += 1
         if let label = e.output, let x = e.target, !TagLLM.labelReadsBack(label, x) { report.labelsOff += 1 }
         try emit(e)

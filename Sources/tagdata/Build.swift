@@ -27,7 +27,10 @@ struct Build: ParsableCommand {
       Output: DIR/shard-NNNNN-of-NNNNN.jsonl (one record per line, Schemas/task-record.schema.json; \
       .jsonl.gz with --gzip) \
       and DIR/manifest.json (counts per task, split and shard, SHA-256 of each shard, the options \
-      and their hash, the catalog's content hash, the tags). An example's shard and split follow \
+      and their hash, the catalog's content hash, the tags), and DIR/leakage.json and leakage.md: \
+      per task, what the splits share (molecules, Bemis-Murcko scaffolds, proteins, sequences of \
+      90% identity or more), with the pairs. --split scaffold, cold-drug or cold-target assigns \
+      whole groups (a scaffold, a drug and every drug it is combined with, a protein) to one split. An example's shard and split follow \
       from its content alone: the same catalog and options give byte-identical files, and new \
       catalog rows leave existing examples where they were. DIR is replaced as a whole, atomically.
 
@@ -54,8 +57,13 @@ struct Build: ParsableCommand {
                                + "Translate; any case). Default: all.", valueName: "names"))
   var tasks: String?
 
-  @Option(help: "Seed of the random train/valid/test split (80/10/10).")
+  @Option(help: "Seed of the train/valid/test split (80/10/10).")
   var seed: UInt64 = 42
+
+  @Option(help: ArgumentHelp("How examples are split: random (by content), scaffold (no Bemis-Murcko scaffold in two "
+                               + "splits), cold-drug (no molecule in two splits), cold-target (no protein in two splits).",
+                             valueName: "kind"))
+  var split = "random"
 
   @Flag(help: "Write the shards gzip-compressed (.jsonl.gz).")
   var gzip = false
@@ -71,6 +79,17 @@ struct Build: ParsableCommand {
     // One spill file per shard is open during the build: stay well under the usual limit of 1024 descriptors.
     if shards < 1 || shards > 900 { throw ValidationError("--shards must be between 1 and 900") }
     _ = try chosenTasks()
+    _ = try splitKind()
+  }
+
+  func splitKind() throws -> SplitKind {
+    guard let kind = SplitKind(rawValue: split) else {
+      throw ValidationError("unknown split '\(split)' (known: random, scaffold, cold-drug, cold-target)")
+    }
+    if kind == .temporal {
+      throw ValidationError("the temporal split needs years, and no task of the tag-llm preset carries one")
+    }
+    return kind
   }
 
   func chosenTasks() throws -> [TagLLM.Task] {
@@ -93,6 +112,7 @@ struct Build: ParsableCommand {
     var options = StageBuildOptions()
     options.ablation = ablation
     options.seed = seed
+    options.split = try splitKind()
     options.tasks = try chosenTasks()
     let tty = isatty(2) == 1 && !quiet
     let summary: ShardExport.Summary
