@@ -77,7 +77,7 @@ final class BindingPipeline: RecordPipeline, @unchecked Sendable {
   {
     // A ligand appears in several rows of a dump (three on average in BindingDB): its canonical
     // form is computed once and shared by the worker threads.
-    let ligands = SharedCache<[UInt8], MoleculeRow>(capacity: 1 << 16)
+    let ligands = MoleculeRowCache(capacity: 1 << 16)
     source = ParallelPreparation(next: { try reader.next() }, workers: workers) {
       let preparer = BindingPreparer(limits: limits, canonicalizer: canonicalizer, ligands: ligands)
       return { preparer.prepare($0) }
@@ -132,25 +132,13 @@ final class BindingPipeline: RecordPipeline, @unchecked Sendable {
 /// Reads a BindingDB row's ligand and chains into canonical rows. Not thread-safe: one per thread.
 final class BindingPreparer {
   private let molecules: MoleculePreparer
-  private let limits: MoleculeLimits
   private let canonicalizer: ProteinCanonicalizer
-  private let ligands: SharedCache<[UInt8], MoleculeRow>?
+  private let ligands: MoleculeRowCache?
 
-  init(limits: MoleculeLimits, canonicalizer: ProteinCanonicalizer, ligands: SharedCache<[UInt8], MoleculeRow>? = nil) {
+  init(limits: MoleculeLimits, canonicalizer: ProteinCanonicalizer, ligands: MoleculeRowCache? = nil) {
     molecules = MoleculePreparer(limits: limits)
-    self.limits = limits
     self.canonicalizer = canonicalizer
     self.ligands = ligands
-  }
-
-  /// The catalog row of a ligand SMILES, from the cache when it was read before.
-  private func ligand(_ smiles: [UInt8]) throws(SmilesError) -> MoleculeRow {
-    if let row = ligands?.value(for: smiles) { return row }
-    let mol = try Smiles.read(bytes: smiles, limits: limits)
-    guard !mol.atoms.isEmpty else { throw SmilesError(.empty) }
-    let row = molecules.row(mol)
-    ligands?.insert(row, for: smiles)
-    return row
   }
 
   func prepare(_ event: BindingEvent) -> BindingItem {
@@ -170,7 +158,7 @@ final class BindingPreparer {
     }
     let ligand: MoleculeRow
     do {
-      ligand = try self.ligand(r.ligandSMILES)
+      ligand = try molecules.row(smiles: r.ligandSMILES, cache: ligands)
     } catch {
       return reject("ligand SMILES '\(String(decoding: r.ligandSMILES.prefix(80), as: UTF8.self))': \(error)")
     }

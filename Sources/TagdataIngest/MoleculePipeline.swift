@@ -72,6 +72,9 @@ final class MoleculePipeline: RecordPipeline, @unchecked Sendable {
   }
 }
 
+/// Canonical rows of SMILES texts, shared by a pipeline's worker threads and bounded in size.
+typealias MoleculeRowCache = SharedCache<[UInt8], MoleculeRow>
+
 /// A molecule record read, checked and canonicalized, ready to write.
 struct PreparedMolecule: Sendable {
   var location: RecordLocation
@@ -96,6 +99,18 @@ final class MoleculePreparer {
     let smiles = isomericWriter.write(mol)
     return MoleculeRow(smiles: smiles, connectivitySmiles: mol.hasStereoOrIsotopes ? plainWriter.write(mol) : smiles,
                        formula: mol.formula, heavyAtoms: mol.atoms.reduce(0) { $0 + ($1.element == 1 ? 0 : 1) })
+  }
+
+  /// The catalog row of a SMILES written in a table or dump cell, from `cache` when the same text
+  /// was read before (dumps repeat a ligand row after row: BindingDB three times on average, TDC's
+  /// tables more). A structure without atoms is an error.
+  func row(smiles: [UInt8], cache: MoleculeRowCache?) throws(SmilesError) -> MoleculeRow {
+    if let row = cache?.value(for: smiles) { return row }
+    let mol = try Smiles.read(bytes: smiles, limits: limits)
+    guard !mol.atoms.isEmpty else { throw SmilesError(.empty) }
+    let row = row(mol)
+    cache?.insert(row, for: smiles)
+    return row
   }
 
   /// Reads a molecule record's structure, canonicalizes it, and canonicalizes PubChem's own

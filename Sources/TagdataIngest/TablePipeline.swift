@@ -65,8 +65,10 @@ final class TablePipeline: RecordPipeline, @unchecked Sendable {
       }
       return nil
     }
+    // TDC's tables repeat each drug in many rows: one canonicalization per distinct text.
+    let cache = MoleculeRowCache(capacity: 1 << 16)
     source = ParallelPreparation(next: next, workers: workers) {
-      let preparer = TablePreparer(mapping: mapping, limits: limits, canonicalizer: canonicalizer)
+      let preparer = TablePreparer(mapping: mapping, limits: limits, canonicalizer: canonicalizer, molecules: cache)
       return { preparer.prepare($0) }
     }
     self.molecules = molecules
@@ -124,13 +126,13 @@ final class TablePipeline: RecordPipeline, @unchecked Sendable {
 final class TablePreparer {
   private let mapping: TableMapping
   private let molecules: MoleculePreparer
-  private let limits: MoleculeLimits
+  private let cache: MoleculeRowCache?
   private let canonicalizer: ProteinCanonicalizer
 
-  init(mapping: TableMapping, limits: MoleculeLimits, canonicalizer: ProteinCanonicalizer) {
+  init(mapping: TableMapping, limits: MoleculeLimits, canonicalizer: ProteinCanonicalizer, molecules cache: MoleculeRowCache? = nil) {
     self.mapping = mapping
     molecules = MoleculePreparer(limits: limits)
-    self.limits = limits
+    self.cache = cache
     self.canonicalizer = canonicalizer
   }
 
@@ -162,9 +164,7 @@ final class TablePreparer {
     switch kind {
     case .smiles:
       do {
-        let mol = try Smiles.read(bytes: bytes, limits: limits)
-        guard !mol.atoms.isEmpty else { return .failure(Why(text: "no atoms")) }
-        return .success(.molecule(molecules.row(mol)))
+        return .success(.molecule(try molecules.row(smiles: bytes, cache: cache)))
       } catch {
         return .failure(Why(text: "\(error)"))
       }

@@ -110,9 +110,10 @@ public struct LeakageReport: Codable, Sendable, Equatable {
     try Data(markdown().utf8).write(to: URL(fileURLWithPath: path), options: .atomic)
   }
 
-  /// A short summary: counts per split pair and the first few keys of each leaking category.
-  public func markdown(examplesPerCategory: Int = 3) -> String {
-    var s = "# Leakage report\n\n"
+  /// A short summary: counts per split pair and the first few keys of each leaking category,
+  /// under `heading` (a Markdown heading line; nil: none, for a report inside a larger one).
+  public func markdown(examplesPerCategory: Int = 3, heading: String? = "# Leakage report") -> String {
+    var s = heading.map { $0 + "\n\n" } ?? ""
     let counts = SplitName.allCases.map { "\($0.rawValue) \(examples[$0.rawValue] ?? 0)" }.joined(separator: ", ")
     s += "Examples: \(counts); unassigned \(unassigned)"
     if let duplicatesRemoved { s += " (duplicates removed \(duplicatesRemoved)" + (excluded.map { ", excluded \($0)" } ?? "") + ")" }

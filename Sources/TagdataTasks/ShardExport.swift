@@ -240,7 +240,7 @@ public enum ShardExport {
       let json = String(decoding: try report.jsonData(), as: UTF8.self)
       leakJSON += (firstTask ? "\n" : ",\n") + "  \(JSONString.quoted(task.rawValue)): " + json
       firstTask = false
-      leakMD += "\n## \(task.rawValue)\n\n" + report.markdown().replacingOccurrences(of: "# Leakage report\n\n", with: "")
+      leakMD += "\n" + report.markdown(heading: "## \(task.rawValue)")
     }
     leakJSON += "\n  }\n}\n"
     try write(Array(leakJSON.utf8), to: tmp + "/leakage.json")

@@ -172,26 +172,26 @@ struct Describe: ParsableCommand {
       }
     }
     func jsonLine(id: String, input: String?, _ values: [LabelValue]?, error: String? = nil) {
-      var s = "{\"id\":\(Self.quote(id))"
-      if let input { s += ",\"input\":\(Self.quote(input))" }
+      var s = "{\"id\":\(JSONString.quoted(id))"
+      if let input { s += ",\"input\":\(JSONString.quoted(input))" }
       if let values {
         s += ",\"values\":{"
         var reasons: [String] = []
         for (k, (d, v)) in zip(chosen, values).enumerated() {
           if k > 0 { s += "," }
-          s += Self.quote(d.name) + ":"
+          s += JSONString.quoted(d.name) + ":"
           switch v {
           case let .number(x): s += x.isFinite ? Self.number(x) : "null"
-          case let .text(t): s += Self.quote(t)
+          case let .text(t): s += JSONString.quoted(t)
           case let .missing(reason):
             s += "null"
-            reasons.append(Self.quote(d.name) + ":" + Self.quote(reason))
+            reasons.append(JSONString.quoted(d.name) + ":" + JSONString.quoted(reason))
           }
         }
         s += "}"
         if !reasons.isEmpty { s += ",\"reasons\":{" + reasons.joined(separator: ",") + "}" }
       } else {
-        s += ",\"values\":null,\"error\":\(Self.quote(error ?? "not read"))"
+        s += ",\"values\":null,\"error\":\(JSONString.quoted(error ?? "not read"))"
       }
       out.write(s + "}\n")
     }
@@ -323,9 +323,9 @@ struct Describe: ParsableCommand {
     let rows = kinds.flatMap(DescriptorRegistry.descriptors(of:))
     if json {
       let items = rows.map { d in
-        "{\"name\":\(Self.quote(d.name)),\"kind\":\"\(d.kind.rawValue)\",\"version\":\(Self.quote(d.version)),"
-          + "\"reference\":\(Self.quote(d.reference)),\"summary\":\(Self.quote(d.summary)),"
-          + "\"aliases\":[\(d.aliases.map(Self.quote).joined(separator: ","))]}"
+        "{\"name\":\(JSONString.quoted(d.name)),\"kind\":\"\(d.kind.rawValue)\",\"version\":\(JSONString.quoted(d.version)),"
+          + "\"reference\":\(JSONString.quoted(d.reference)),\"summary\":\(JSONString.quoted(d.summary)),"
+          + "\"aliases\":[\(d.aliases.map(JSONString.quoted).joined(separator: ","))]}"
       }
       writeOut("[\n" + items.joined(separator: ",\n") + "\n]\n")
       return
@@ -342,6 +342,4 @@ struct Describe: ParsableCommand {
     if x == x.rounded() && abs(x) < 1e15 { return String(Int64(x)) }
     return "\(x)"
   }
-
-  static func quote(_ s: String) -> String { JSONString.quoted(s) }
 }

@@ -349,5 +349,16 @@ func fuzzSeed(default value: UInt64) -> UInt64 {
       }
       _ = try Hostile.ingest(try write(Data(bytes), "mut\(round)"), extra: extra, what: "\(name) mutation \(round)")
     }
+    // A giant row (64 MiB, over a 1 MiB record limit) after the header: quarantined with the
+    // limit named and passed over unbuffered; every other row as before.
+    let lines = original.split(separator: 0x0A, omittingEmptySubsequences: false)
+    var giant = Data(lines[0]) + Data([0x0A])
+    giant.append(Data(repeating: 0x41, count: 64 << 20))
+    giant.append(Data(lines[1].drop { $0 != 0x2C && $0 != 0x09 }) + Data([0x0A]))
+    for line in lines.dropFirst() where !line.isEmpty { giant.append(Data(line) + Data([0x0A])) }
+    let big = try #require(try Hostile.ingest(try write(giant, "giant"), extra: extra + ["--max-record-bytes", "1048576"],
+                                              what: "\(name) giant row"))
+    #expect(big.records == base.records && big.quarantined == base.quarantined + 1,
+            "\(name) giant row: \(big.records)+\(big.quarantined)")
   }
 }
