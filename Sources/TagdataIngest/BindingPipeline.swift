@@ -69,6 +69,8 @@ final class BindingPipeline: RecordPipeline, @unchecked Sendable {
   private let proteins: ProteinWriter
   private let bindings: BindingWriter
   private let quarantine: QuarantineWriter
+  /// Ids of repeated ligands, chains and targets (writer thread).
+  private let ids = RowIDCache()
   @exclusivity(unchecked) private var moleculesBefore = 0
   @exclusivity(unchecked) private var proteinsBefore = 0
 
@@ -93,14 +95,19 @@ final class BindingPipeline: RecordPipeline, @unchecked Sendable {
   func read(into batch: inout BindingBatch) throws -> ReadRecord? { try source.read(into: &batch) }
 
   func write(_ batch: inout BindingBatch, source: Int64, run: Int64, current: inout RecordLocation?) throws -> Int {
-    for item in batch.items {
-      current = item.location
-      switch item {
-      case let .prepared(b): try write(b, source: source, run: run)
-      case let .quarantine(q): try quarantine.write(q, source: source, run: run)
+    do {
+      for item in batch.items {
+        current = item.location
+        switch item {
+        case let .prepared(b): try write(b, source: source, run: run)
+        case let .quarantine(q): try quarantine.write(q, source: source, run: run)
+        }
       }
+      try proteins.flush()
+    } catch {
+      ids.forget()  // the batch's transaction is rolled back
+      throw error
     }
-    try proteins.flush()
     return 0
   }
 
@@ -115,11 +122,11 @@ final class BindingPipeline: RecordPipeline, @unchecked Sendable {
   }
 
   private func write(_ b: PreparedBinding, source: Int64, run: Int64) throws {
-    let molecule = try molecules.molecule(b.ligand)
+    let molecule = try ids.molecule(b.ligand, molecules)
     var chainIDs: [Int64] = []
     chainIDs.reserveCapacity(b.chains.count)
-    for c in b.chains { chainIDs.append(try proteins.protein(c)) }
-    let target = try bindings.target(key: b.targetKey, proteins: chainIDs)
+    for c in b.chains { chainIDs.append(try ids.protein(c, proteins)) }
+    let target = try ids.target(key: b.targetKey, proteins: chainIDs, bindings)
     let loc = b.location
     try bindings.record(source: source, recordNo: loc.index, line: loc.line, offset: loc.offset, molecule: molecule,
                         target: target, b.row, run: run)

@@ -47,6 +47,8 @@ final class TablePipeline: RecordPipeline, @unchecked Sendable {
   @exclusivity(unchecked) private var moleculesBefore = 0
   @exclusivity(unchecked) private var proteinsBefore = 0
   @exclusivity(unchecked) private var tableWritten = false
+  /// Ids of repeated molecules and proteins (writer thread).
+  private let ids = RowIDCache()
 
   /// Rows before `firstRecordIndex` (done by an interrupted run) are read and passed over.
   init(reader: TableReader, firstRecordIndex: Int, workers: Int, limits: MoleculeLimits,
@@ -82,32 +84,39 @@ final class TablePipeline: RecordPipeline, @unchecked Sendable {
   func read(into batch: inout TableBatch) throws -> ReadRecord? { try source.read(into: &batch) }
 
   func write(_ batch: inout TableBatch, source: Int64, run: Int64, current: inout RecordLocation?) throws -> Int {
-    if !tableWritten {
-      try tables.table(source: source, name: mapping.name, mappingJSON: mapping.json)
-      tableWritten = true
-    }
-    let fields = mapping.columns.map(\.header), kinds = mapping.columns.map(\.kind.rawValue)
-    for item in batch.items {
-      current = item.location
-      switch item {
-      case let .quarantine(q): try quarantine.write(q, source: source, run: run)
-      case let .prepared(r):
-        var values: [TableValue] = []
-        values.reserveCapacity(r.cells.count)
-        for cell in r.cells {
-          switch cell {
-          case let .molecule(row): values.append(.molecule(try molecules.molecule(row)))
-          case let .protein(c): values.append(.protein(try proteins.protein(c)))
-          case let .text(t): values.append(.text(t))
-          case let .number(x): values.append(.number(x))
-          }
-        }
-        let loc = r.location
-        try tables.row(source: source, recordNo: loc.index, line: loc.line, offset: loc.offset, run: run, fields: fields,
-                       kinds: kinds, values: values)
+    do {
+      if !tableWritten {
+        try tables.table(source: source, name: mapping.name, mappingJSON: mapping.json)
+        tableWritten = true
       }
+      let fields = mapping.columns.map(\.header), kinds = mapping.columns.map(\.kind.rawValue)
+      for item in batch.items {
+        current = item.location
+        switch item {
+        case let .quarantine(q): try quarantine.write(q, source: source, run: run)
+        case let .prepared(r):
+          var values: [TableValue] = []
+          values.reserveCapacity(r.cells.count)
+          for cell in r.cells {
+            switch cell {
+            case let .molecule(row): values.append(.molecule(try ids.molecule(row, molecules)))
+            case let .protein(c): values.append(.protein(try ids.protein(c, proteins)))
+            case let .text(t): values.append(.text(t))
+            case let .number(x): values.append(.number(x))
+            }
+          }
+          let loc = r.location
+          try tables.row(source: source, recordNo: loc.index, line: loc.line, offset: loc.offset, run: run, fields: fields,
+                         kinds: kinds, values: values)
+        }
+      }
+      try proteins.flush()
+    } catch {
+      // The batch's transaction is rolled back: what it wrote is not there.
+      ids.forget()
+      tableWritten = false
+      throw error
     }
-    try proteins.flush()
     return 0
   }
 
