@@ -25,6 +25,7 @@ let package = Package(
   dependencies: [
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
     .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+    .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
   ],
   targets: [
     // System C libraries (Debian: zlib1g-dev, libbz2-dev, libxml2-dev, libsqlite3-dev).
@@ -50,7 +51,7 @@ let package = Package(
       name: "TagdataTasks",
       dependencies: [
         "TagdataIO", "TagdataSources", "TagdataShards", "TagdataTokenizer", "TagdataCatalog", "TagdataLabels", "TagdataBio",
-        "CZlib",
+        "CZlib", .product(name: "Yams", package: "Yams"),
       ]),
     .target(
       name: "TagdataTrain",

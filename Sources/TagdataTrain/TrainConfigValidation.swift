@@ -1,4 +1,5 @@
 import Foundation
+import TagdataIO
 
 /// An invalid training configuration, or one that does not match an existing run's output:
 /// every problem with its key path (`stages[1].batch`) and, when known, its line and column.
