@@ -121,3 +121,30 @@ extension Catalog {
             try n("SELECT count(*) FROM measurements WHERE error IS NOT NULL"))
   }
 }
+
+extension Catalog {
+  /// The chains of a target (key as 64 hex digits), in key order: each chain's SHA-256 (hex) and
+  /// canonical sequence. Empty for an unknown target.
+  public func targetChains(_ keyHex: String) throws -> [(sha256: String, sequence: String)] {
+    var key: [UInt8] = []
+    var hi: UInt8?
+    for c in keyHex.utf8 {
+      let v: UInt8
+      switch c {
+      case 0x30...0x39: v = c - 0x30
+      case 0x61...0x66: v = c - 0x61 + 10
+      case 0x41...0x46: v = c - 0x41 + 10
+      default: return []
+      }
+      if let h = hi { key.append(h << 4 | v); hi = nil } else { hi = v }
+    }
+    let s = try db.prepare("""
+      SELECT lower(hex(p.sha256)), p.sequence FROM targets t JOIN target_chains c ON c.target_id = t.id
+      JOIN proteins p ON p.id = c.protein_id WHERE t.key = ?1 ORDER BY c.ordinal
+      """)
+    try s.bind([.blob(key)])
+    var out: [(String, String)] = []
+    while try s.step() { out.append((s.text(0) ?? "", s.text(1) ?? "")) }
+    return out
+  }
+}

@@ -63,6 +63,15 @@ extension Catalog {
     public var values: [TableValue]
   }
 
+  /// The tables of the catalog: each source's mapping name and its mapping as JSON
+  /// (`{"name":..., "columns":[[header, kind], ...]}`), by source path.
+  public func tableMappings() throws -> [(name: String, mapping: String)] {
+    let s = try db.prepare("SELECT t.name, t.mapping FROM tables t JOIN sources s ON s.id = t.source_id ORDER BY s.path")
+    var out: [(String, String)] = []
+    while try s.step() { out.append((s.text(0) ?? "", s.text(1) ?? "")) }
+    return out
+  }
+
   /// Rows of the tables read with mapping `name` (every table when nil), by source path and row.
   public func forEachTableRow(name: String? = nil, _ body: (StoredTableRow) throws -> Bool) throws {
     let s = try db.prepare("""

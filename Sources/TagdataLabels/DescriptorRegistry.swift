@@ -35,6 +35,10 @@ public enum LabelValue: Sendable, Equatable {
 public struct DescriptorNameError: Error, Sendable, CustomStringConvertible {
   public var name: String
   public var kind: LabelKind?
+  public init(name: String, kind: LabelKind?) {
+    self.name = name
+    self.kind = kind
+  }
   public var description: String {
     let scope = kind.map { " for \($0.rawValue)s" } ?? ""
     return "unknown descriptor '\(name)'\(scope) (tagdata describe --list shows them all)"

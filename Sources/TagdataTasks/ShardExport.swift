@@ -44,8 +44,10 @@ public enum ShardExport {
   public struct Summary: Sendable {
     public var reports: [TaskReport]
     /// Written examples per task and split (duplicates dropped).
-    public var counts: [TagLLM.Task: Counts]
-    public var duplicates: [TagLLM.Task: Int]
+    public var counts: [String: Counts]
+    public var duplicates: [String: Int]
+    /// The tag registry of the build (declared tags, then languages met in the data).
+    public var tags: [TagLLM.Tag]
     public var shardRecords: [Int]
     public var shardSHA256: [String]
     public var manifest: String
@@ -57,16 +59,17 @@ public enum ShardExport {
     return "shard-\(pad(k))-of-\(pad(n)).jsonl" + (gzip ? ".gz" : "")
   }
 
-  public static func shard(task: TagLLM.Task, key: String, shards: Int) -> Int {
-    Int(StableHash.hash([task.rawValue, key]) % UInt64(max(shards, 1)))
+  public static func shard(task: String, key: String, shards: Int) -> Int {
+    Int(StableHash.hash([task, key]) % UInt64(max(shards, 1)))
   }
 
   /// Builds from `catalog` and writes the result into the directory `out`.
   /// With `gzip`, shards are written gzip-compressed (`.jsonl.gz`, zlib level 6, no file name and
   /// a zero time in the header: the same bytes on every run with the same zlib).
-  public static func export(_ catalog: Catalog, options: StageBuildOptions, shards: Int, out: String, toolVersion: String,
+  public static func export(_ catalog: Catalog, plan: CompiledConfig, shards: Int, out: String, toolVersion: String,
                             gzip: Bool = false, progress: ((Int) -> Void)? = nil) throws -> Summary
   {
+    let config = plan.config
     let fm = FileManager.default
     let outURL = URL(fileURLWithPath: out).standardizedFileURL
     let parent = outURL.deletingLastPathComponent().path
@@ -85,13 +88,13 @@ public enum ShardExport {
     // targets), then the split of each whole group. Memory grows with the examples here (their
     // keys), not with the catalog's rows.
     let keysOf = SplitKeyMaker()
-    var assigned: [TagLLM.Task: [String: SplitName]]?
-    if options.split != .random {
-      var keys: [TagLLM.Task: [SplitKeys]] = [:]
-      _ = try StageBuilder.build(catalog, options: options) { e in keys[e.task, default: []].append(keysOf.keys(e)) }
-      var map: [TagLLM.Task: [String: SplitName]] = [:]
+    var assigned: [String: [String: SplitName]]?
+    if config.split.method != .random {
+      var keys: [String: [SplitKeys]] = [:]
+      _ = try StageBuilder.build(catalog, plan: plan) { e in keys[e.task, default: []].append(keysOf.keys(e)) }
+      var map: [String: [String: SplitName]] = [:]
       for (task, k) in keys {
-        let splits = assignSplits(k, plan: options.plan)
+        let splits = assignSplits(k, plan: config.plan)
         var m: [String: SplitName] = [:]
         m.reserveCapacity(k.count)
         for (key, s) in zip(k, splits) { if let s { m[key.exampleKey] = s } }
@@ -100,8 +103,10 @@ public enum ShardExport {
       assigned = map
     }
     // What the leakage report reads: each written example's keys and split, per task.
-    var reportKeys: [TagLLM.Task: [SplitKeys]] = [:]
-    var reportSplits: [TagLLM.Task: [SplitName?]] = [:]
+    var reportKeys: [String: [SplitKeys]] = [:]
+    var reportSplits: [String: [SplitName?]] = [:]
+    let declared = Set(config.tags.map(\.name))
+    var languages = Set<String>()
 
     // 1. Spill: one unsorted file per shard, each entry length-prefixed (sort key, then record).
     var spills: [UnsafeMutablePointer<FILE>?] = []
@@ -112,15 +117,19 @@ public enum ShardExport {
     }
     defer { for case let f? in spills { fclose(f) } }
     var made = 0
-    let reports = try StageBuilder.build(catalog, options: options, assigned: assigned) { e in
+    let reports = try StageBuilder.build(catalog, plan: plan, assigned: assigned) { e in
+      for seg in e.segments where seg.kind == .tag {
+        let name = String(seg.text.dropFirst().dropLast())
+        if !declared.contains(name) { languages.insert(name) }
+      }
       reportKeys[e.task, default: []].append(keysOf.keys(e))
       reportSplits[e.task, default: []].append(SplitName(rawValue: e.split))
       let k = shard(task: e.task, key: e.key, shards: shards)
       // Task, then the key's 64-bit hash (comparisons end within a few bytes: keys share long
       // prefixes), then the key itself, then the row.
-      var sortKey = Array(e.task.rawValue.utf8)
+      var sortKey = Array(e.task.utf8)
       sortKey.append(0)
-      withUnsafeBytes(of: StableHash.hash([e.task.rawValue, e.key]).bigEndian) { sortKey.append(contentsOf: $0) }
+      withUnsafeBytes(of: StableHash.hash([e.task, e.key]).bigEndian) { sortKey.append(contentsOf: $0) }
       sortKey.append(contentsOf: e.key.utf8)
       sortKey.append(0)
       sortKey.append(contentsOf: (e.source ?? "").utf8)
@@ -128,7 +137,7 @@ public enum ShardExport {
       let row = String(e.row ?? 0)
       sortKey.append(contentsOf: (String(repeating: "0", count: max(0, 12 - row.count)) + row).utf8)
       let record = Array(recordJSON(e).utf8)
-      try writeEntry(spills[k]!, [UInt8](e.task.rawValue.utf8), [UInt8](e.key.utf8), sortKey, [UInt8](e.split.utf8), record,
+      try writeEntry(spills[k]!, [UInt8](e.task.utf8), [UInt8](e.key.utf8), sortKey, [UInt8](e.split.utf8), record,
                      path: tmp + "/spill-\(k)")
       made += 1
       if made % 4096 == 0 { progress?(made) }
@@ -136,9 +145,9 @@ public enum ShardExport {
     progress?(made)
 
     // 2. Each shard: sort, drop repeats of (task, key), write, hash.
-    var counts: [TagLLM.Task: Counts] = [:]
-    var shardCounts: [[TagLLM.Task: Counts]] = []
-    var duplicates: [TagLLM.Task: Int] = [:]
+    var counts: [String: Counts] = [:]
+    var shardCounts: [[String: Counts]] = []
+    var duplicates: [String: Int] = [:]
     var shardRecords: [Int] = []
     var shardSHA: [String] = []
     for k in 0..<shards {
@@ -157,11 +166,11 @@ public enum ShardExport {
         }
       }
       var bytes: [UInt8] = []
-      var perTask: [TagLLM.Task: Counts] = [:]
+      var perTask: [String: Counts] = [:]
       var n = 0
       var last: ([UInt8], [UInt8])?
       for e in entries {
-        let task = TagLLM.Task(rawValue: String(decoding: e[0], as: UTF8.self))!
+        let task = String(decoding: e[0], as: UTF8.self)
         if let l = last, l.0 == e[0], l.1 == e[1] {
           duplicates[task, default: 0] += 1
           continue
@@ -186,43 +195,46 @@ public enum ShardExport {
     }
 
     // 3. The manifest.
-    let config = options.json
-    var languages: [String] = []
-    if options.tasks.contains(.language) || options.tasks.contains(.translate) {
-      var seen = Set<String>()
-      try catalog.forEachTableRow(name: StageBuilder.parallelTable) { r in
-        for f in ["source_lang", "target_lang"] {
-          if let l = StageBuilder.text(r, f)?.uppercased(), !l.isEmpty, seen.insert(l).inserted { languages.append(l) }
+    var tags = config.tags.map { TagLLM.Tag(name: $0.name, kind: $0.kind, stage: 0, tokens: config.tokens($0)) }
+    for l in languages.sorted() { tags.append(TagLLM.Tag(name: l, kind: .domain, stage: 0, tokens: config.tokensPerTag)) }
+    // A tag's stage: the first stage of a task that uses it.
+    for r in reports {
+      for k in tags.indices where tags[k].stage == 0 || tags[k].stage > r.stage {
+        if r.template.contains(tags[k].text) || (tags[k].kind == .domain && languages.contains(tags[k].name)
+                                                   && (r.template.contains("<SRC>") || r.template.contains("<TGT>")))
+        {
+          tags[k].stage = r.stage
         }
-        return true
       }
     }
-    let tags = TagLLM.registry(extraLanguages: languages)
+    let configJSON = config.json
     var m = "{\n"
     m += "  \"format\": \"tagdata-tasks/1\",\n"
-    m += "  \"preset\": \"tag-llm\",\n"
+    m += "  \"preset\": \(config.preset.map { JSONString.quoted($0) } ?? "null"),\n"
     m += "  \"tool_version\": \(JSONString.quoted(toolVersion)),\n"
-    m += "  \"config\": \(config),\n"
-    m += "  \"config_sha256\": \"\(SequenceDigest.hex(SequenceDigest.sha256(Array(config.utf8))))\",\n"
+    m += "  \"config\": \(configJSON),\n"
+    m += "  \"config_sha256\": \"\(SequenceDigest.hex(SequenceDigest.sha256(Array(configJSON.utf8))))\",\n"
     m += "  \"catalog_sha256\": \"\(try catalogDigest(catalog))\",\n"
-    m += "  \"tokens_per_tag\": \(TagLLM.tokensPerTag),\n"
+    m += "  \"tokens_per_tag\": \(config.tokensPerTag),\n"
     m += "  \"tags\": [\n"
-    m += tags.enumerated().map { k, t in
-      "    {\"name\":\(JSONString.quoted(t.name)),\"text\":\(JSONString.quoted(t.text)),\"kind\":\"\(t.kind.rawValue)\","
-        + "\"stage\":\(t.stage),\"first_token\":\(k * TagLLM.tokensPerTag),\"tokens\":\(TagLLM.tokensPerTag)}"
+    var first = 0
+    m += tags.map { t in
+      defer { first += t.tokens }
+      return "    {\"name\":\(JSONString.quoted(t.name)),\"text\":\(JSONString.quoted(t.text)),\"kind\":\"\(t.kind.rawValue)\","
+        + "\"stage\":\(t.stage == 0 ? "null" : String(t.stage)),\"first_token\":\(first),\"tokens\":\(t.tokens)}"
     }.joined(separator: ",\n")
     m += "\n  ],\n  \"tasks\": [\n"
     m += reports.map { r in
       let c = counts[r.task] ?? Counts()
       let rejected = r.rejected.keys.sorted().map { "\(JSONString.quoted($0)):\(r.rejected[$0]!)" }.joined(separator: ",")
-      return "    {\"task\":\"\(r.task.rawValue)\",\"stage\":\(r.task.stage),\"regression\":\(r.task.regression),"
-        + "\"template\":\(JSONString.quoted(TagLLM.templateString(r.task, ablation: options.ablation))),"
+      return "    {\"task\":\(JSONString.quoted(r.task)),\"stage\":\(r.stage),\"regression\":\(r.regression),"
+        + "\"template\":\(JSONString.quoted(r.template)),"
         + "\"examples\":\(c.total),\"splits\":\(c.json),\"duplicates\":\(duplicates[r.task] ?? 0),"
         + "\"labels_off\":\(r.labelsOff),\"rejected\":{\(rejected)},\"skipped\":\(r.skipped.map(JSONString.quoted) ?? "null")}"
     }.joined(separator: ",\n")
     m += "\n  ],\n  \"shards\": [\n"
     m += (0..<shards).map { k in
-      let per = TagLLM.Task.allCases.compactMap { t in shardCounts[k][t].map { "\"\(t.rawValue)\":\($0.json)" } }
+      let per = reports.compactMap { r in shardCounts[k][r.task].map { "\(JSONString.quoted(r.task)):\($0.json)" } }
       return "    {\"file\":\"\(shardName(k, of: shards, gzip: gzip))\",\"records\":\(shardRecords[k]),\"sha256\":\"\(shardSHA[k])\","
         + "\"tasks\":{\(per.joined(separator: ","))}}"
     }.joined(separator: ",\n")
@@ -231,16 +243,16 @@ public enum ShardExport {
 
     // The leakage report: per task, what the splits share (molecules, scaffolds, targets,
     // near-identical sequences), as JSON and as a short Markdown summary.
-    var leakJSON = "{\n  \"split\": \"\(options.split.rawValue)\",\n  \"tasks\": {"
-    var leakMD = "# Leakage report (\(options.split.rawValue) split)\n"
+    var leakJSON = "{\n  \"split\": \"\(config.split.method.rawValue)\",\n  \"tasks\": {"
+    var leakMD = "# Leakage report (\(config.split.method.rawValue) split)\n"
     var firstTask = true
-    for task in TagLLM.Task.allCases {
+    for task in reports.map(\.task) {
       guard let keys = reportKeys[task], let splits = reportSplits[task] else { continue }
       let report = leakageReport(keys, splits)
       let json = String(decoding: try report.jsonData(), as: UTF8.self)
-      leakJSON += (firstTask ? "\n" : ",\n") + "  \(JSONString.quoted(task.rawValue)): " + json
+      leakJSON += (firstTask ? "\n" : ",\n") + "  \(JSONString.quoted(task)): " + json
       firstTask = false
-      leakMD += "\n" + report.markdown(heading: "## \(task.rawValue)")
+      leakMD += "\n" + report.markdown(heading: "## \(task)")
     }
     leakJSON += "\n  }\n}\n"
     try write(Array(leakJSON.utf8), to: tmp + "/leakage.json")
@@ -262,7 +274,7 @@ public enum ShardExport {
     }
     cleanup = false
     if moved { try? fm.removeItem(atPath: old) }
-    return Summary(reports: reports, counts: counts, duplicates: duplicates, shardRecords: shardRecords,
+    return Summary(reports: reports, counts: counts, duplicates: duplicates, tags: tags, shardRecords: shardRecords,
                    shardSHA256: shardSHA, manifest: m)
   }
 
@@ -286,19 +298,20 @@ public enum ShardExport {
 
   /// One exported record as JSON, keys in a fixed order (Schemas/task-record.schema.json).
   public static func recordJSON(_ e: TaskExample) -> String {
-    var s = "{\"task\":\"\(e.task.rawValue)\",\"stage\":\(e.task.stage),\"split\":\"\(e.split)\""
-    s += ",\"regression\":\(e.task.regression)"
+    var s = "{\"task\":\(JSONString.quoted(e.task)),\"stage\":\(e.stage),\"split\":\"\(e.split)\""
+    s += ",\"regression\":\(e.regression)"
     s += ",\"formulation\":" + JSONString.quoted(e.formulation)
     s += ",\"segments\":[" + e.segments.map { "{\"kind\":\"\($0.kind.rawValue)\",\"text\":\(JSONString.quoted($0.text))}" }
       .joined(separator: ",") + "]"
     s += ",\"inputs\":[" + e.inputs.map(JSONString.quoted).joined(separator: ",") + "]"
     s += ",\"output\":" + (e.output.map(JSONString.quoted) ?? "null")
     s += ",\"target\":" + (e.target.map { jsonNumber($0) } ?? "null")
-    s += ",\"key\":\"" + hex16(StableHash.hash([e.task.rawValue, e.key])) + "\""
+    s += ",\"key\":\"" + hex16(StableHash.hash([e.task, e.key])) + "\""
     s += ",\"ids\":{\"molecules\":[" + e.molecules.map(JSONString.quoted).joined(separator: ",") + "]"
     s += ",\"proteins\":[" + e.proteins.map(JSONString.quoted).joined(separator: ",") + "]"
     s += ",\"source\":" + (e.source.map(JSONString.quoted) ?? "null")
-    s += ",\"row\":" + (e.row.map { String($0) } ?? "null") + "}}"
+    s += ",\"row\":" + (e.row.map { String($0) } ?? "null")
+    s += ",\"year\":" + (e.year.map { String($0) } ?? "null") + "}}"
     return s
   }
 
@@ -387,13 +400,17 @@ final class SplitKeyMaker {
   }
 
   func keys(_ e: TaskExample) -> SplitKeys {
-    let sequences: [String]
-    switch e.task {
-    case .protein, .descriptor: sequences = e.inputs.prefix(1).map { String($0.filter { $0 != " " }) }
-    case .ba: sequences = Array(e.inputs.prefix(1))
-    default: sequences = []
-    }
-    return SplitKeys(exampleKey: e.key, molecules: e.molecules, scaffolds: e.molecules.map(scaffold), targets: e.proteins,
-                     sequences: sequences)
+    SplitKeys(exampleKey: e.key, molecules: e.molecules, scaffolds: e.molecules.map(scaffold), targets: e.proteins,
+              sequences: e.sequences, year: e.year)
+  }
+}
+
+extension ShardExport {
+  /// Checks `config` against `catalog` (``TaskConfig/compile(for:file:)``), then builds and writes it.
+  public static func export(_ catalog: Catalog, config: TaskConfig, shards: Int, out: String, toolVersion: String,
+                            gzip: Bool = false, progress: ((Int) -> Void)? = nil) throws -> Summary
+  {
+    try export(catalog, plan: config.compile(for: catalog), shards: shards, out: out, toolVersion: toolVersion, gzip: gzip,
+               progress: progress)
   }
 }

@@ -1,19 +1,24 @@
+import Foundation
 import TagdataBio
 import TagdataCatalog
+import TagdataIO
 import TagdataLabels
+import TagdataSources
 
-/// One training example of a Tag-LLM task, with where it comes from in the catalog.
+/// One training example of a task, with where it comes from in the catalog.
 public struct TaskExample: Sendable, Equatable {
-  public var task: TagLLM.Task
-  /// What identifies the example within its task: its filled formulation (two examples with the
-  /// same key are the same example). Shard and split follow from it alone.
+  public var task: String
+  public var stage: Int
+  public var regression: Bool
+  /// What identifies the example within its task: its formulation with every tag (two examples
+  /// with the same key are the same example). Shard and split follow from it alone.
   public var key: String
   /// The filled template, tags by name.
   public var formulation: String { segments.map(\.text).joined() }
   public var segments: [TagLLM.Segment]
-  /// The template's inputs in Tag-LLM's order (BA: sequence, SMILES, Target_ID, Drug_ID).
+  /// The template's inputs in the task's order (BA: sequence, SMILES, Target_ID, Drug_ID).
   public var inputs: [String]
-  /// The label string (regression), the translation (Translate), nil for stage 1.
+  /// The label string (regression), the generated text (Translate), nil for stage 1.
   public var output: String?
   /// The exact value the label string was made from (regression only).
   public var target: Double?
@@ -21,31 +26,35 @@ public struct TaskExample: Sendable, Equatable {
   /// Catalog keys: molecules by canonical SMILES, proteins by SHA-256 (hex).
   public var molecules: [String] = []
   public var proteins: [String] = []
-  /// Table rows: the source's path and the record number.
+  /// The protein sequences of the example (for near-duplicate checks), without spaces.
+  public var sequences: [String] = []
+  /// Patent or deposition year (temporal split).
+  public var year: Int?
+  /// Table rows and text files: the source's path and the record number.
   public var source: String?
   public var row: Int?
 
-  public init(task: TagLLM.Task, key: String, segments: [TagLLM.Segment], inputs: [String], output: String?,
-              target: Double?, split: String = "", molecules: [String] = [], proteins: [String] = [],
-              source: String? = nil, row: Int? = nil)
+  public init(task: String, stage: Int, regression: Bool, key: String, segments: [TagLLM.Segment], inputs: [String],
+              output: String?, target: Double?)
   {
     self.task = task
+    self.stage = stage
+    self.regression = regression
     self.key = key
     self.segments = segments
     self.inputs = inputs
     self.output = output
     self.target = target
-    self.split = split
-    self.molecules = molecules
-    self.proteins = proteins
-    self.source = source
-    self.row = row
   }
 }
 
 /// What the builder did for one task.
 public struct TaskReport: Sendable, Equatable {
-  public var task: TagLLM.Task
+  public var task: String
+  public var stage: Int
+  public var regression: Bool
+  /// The template under the build's ablation.
+  public var template: String
   /// Examples made (before duplicates are dropped by the export).
   public var examples = 0
   /// Entities or rows that gave no example, by reason.
@@ -55,34 +64,11 @@ public struct TaskReport: Sendable, Equatable {
   /// Regression examples whose label string reads back more than 1% off the exact value
   /// (Tag-LLM regresses `float(label)`: 1e-05 gives 1e-50, 1234567.0 gives 123456).
   public var labelsOff = 0
-  public init(task: TagLLM.Task) { self.task = task }
-}
-
-/// The options of a build.
-public struct StageBuildOptions: Sendable, Equatable {
-  public var ablation: TagLLM.Ablation = .both
-  public var seed: UInt64 = 42
-  /// Fractions of train and valid (test gets the rest).
-  public var train = 0.8
-  public var valid = 0.1
-  /// Tag-LLM's filter: protein and SMILES strings longer than this (characters) give no example.
-  public var maxLength = 512
-  public var tasks: [TagLLM.Task] = TagLLM.Task.allCases
-  /// How examples are split: random (by content) or by groups that must not straddle splits
-  /// (scaffold, cold-drug, cold-target; see ``SplitKind``). Temporal needs years, which none of
-  /// the preset's tasks carry.
-  public var split: SplitKind = .random
-  public init() {}
-
-  /// The split plan of group splits, per task (seeded as the build).
-  var plan: SplitPlan { SplitPlan(kind: split, train: train, valid: valid, test: max(0, 1 - train - valid), seed: seed) }
-
-  /// The options as canonical JSON (fixed key order): what the manifest records and hashes.
-  public var json: String {
-    "{\"preset\":\"tag-llm\",\"ablation\":\"\(ablation.rawValue)\",\"seed\":\(seed),\"split\":{\"method\":\"\(split.rawValue)\","
-      + "\"train\":\(train),\"valid\":\(valid),\"test\":\"rest\"},\"max_length\":\(maxLength),"
-      + "\"tokens_per_tag\":\(TagLLM.tokensPerTag),\"tasks\":[" + tasks.map { "\"\($0.rawValue)\"" }.joined(separator: ",")
-      + "]}"
+  public init(task: String, stage: Int, regression: Bool, template: String) {
+    self.task = task
+    self.stage = stage
+    self.regression = regression
+    self.template = template
   }
 }
 
@@ -126,9 +112,9 @@ public struct SeededRandomSplit: Sendable {
   }
 }
 
-/// Builds Tag-LLM's stages from one catalog (FORMATS.md 7.1): stage 1 Protein, SMILES, Language;
-/// stage 2 QED, Descriptor; stage 3 BA, DC, Translate. Streams: each example goes to `emit` as it
-/// is made (split assigned); memory does not grow with the catalog.
+/// Builds a configuration's tasks from one catalog (for the preset, Tag-LLM's stages, FORMATS.md
+/// 7.1). Streams: each example goes to `emit` as it is made (split assigned); memory does not
+/// grow with the catalog.
 public enum StageBuilder {
   public static let dtiTable = "tdc-dti"
   public static let drugcombTable = "tdc-drugcomb"
@@ -136,136 +122,198 @@ public enum StageBuilder {
 
   /// `assigned`: the split of each example by task and key, from a group split made over all of
   /// them (``ShardExport`` makes it in a first pass); nil: the seeded random split by content.
-  public static func build(_ catalog: Catalog, options: StageBuildOptions = StageBuildOptions(),
-                           assigned: [TagLLM.Task: [String: SplitName]]? = nil,
+  /// Examples that a temporal split leaves out (no year, or a year in neither range) get no split
+  /// and are not emitted.
+  public static func build(_ catalog: Catalog, plan: CompiledConfig, assigned: [String: [String: SplitName]]? = nil,
                            emit: (TaskExample) throws -> Void) throws -> [TaskReport]
   {
-    let splitter = SeededRandomSplit(seed: options.seed, train: options.train, valid: options.valid)
+    let config = plan.config
+    let splitter = SeededRandomSplit(seed: config.seed, train: config.split.train, valid: config.split.valid)
     var reports: [TaskReport] = []
-    for task in TagLLM.Task.allCases where options.tasks.contains(task) {
-      var report = TaskReport(task: task)
+    for task in plan.tasks {
+      let spec = task.spec
+      var report = TaskReport(task: spec.name, stage: spec.stage, regression: spec.regression,
+                              template: TaskTemplate.string(task.ablated))
+      if let why = task.skipped {
+        report.skipped = why
+        reports.append(report)
+        continue
+      }
       var seen = 0
+      func reject(_ why: String) {
+        if report.rejected[why] == nil && report.rejected.count >= maxReasons {
+          report.rejected["other reasons", default: 0] += 1
+        } else {
+          report.rejected[why, default: 0] += 1
+        }
+      }
       func out(_ e: TaskExample) throws {
         var e = e
-        // Every example was seen by the group split's first pass; the random split by content is
-        // only a fallback for one that was not (the catalog changed between the passes).
-        e.split = assigned?[task]?[e.key]?.rawValue ?? splitter.split(task: task.rawValue, key: e.key)
+        if let a = assigned {
+          // A group split saw every example in its first pass; one it left out (a temporal split's
+          // example without a year in range) is not written.
+          guard let s = a[spec.name]?[e.key] else {
+            if config.split.method == .temporal { reject("no year in the temporal split's ranges"); return }
+            e.split = splitter.split(task: spec.name, key: e.key)
+            report.examples += 1
+            try emit(e)
+            return
+          }
+          e.split = s.rawValue
+        } else {
+          e.split = splitter.split(task: spec.name, key: e.key)
+        }
         report.examples += 1
         if let label = e.output, let x = e.target, !TagLLM.labelReadsBack(label, x) { report.labelsOff += 1 }
         try emit(e)
       }
-      func reject(_ why: String) {
-        let reason = why
-        if report.rejected[reason] == nil && report.rejected.count >= maxReasons {
-          report.rejected["other reasons", default: 0] += 1
+      let maker = ExampleMaker(task: task, ablation: config.ablation)
+      switch spec.source {
+      case .proteins:
+        let labeler: ProteinLabeler?
+        if case let .descriptor(name)? = spec.label {
+          labeler = ProteinLabeler(DescriptorRegistry.named(name, kind: .protein).map { [$0] } ?? [])
         } else {
-          report.rejected[reason, default: 0] += 1
+          labeler = nil
         }
-      }
-      let ab = options.ablation
-      switch task {
-      case .protein, .descriptor:
-        // BLOSUM1 is computed for every protein (a mean of per-residue values, cheaper than a
-        // look-up, and equal to a stored label of the same definition version).
-        let labeler = ProteinLabeler(DescriptorRegistry.named(ProteinAnalysis.tagLLMDescriptorName, kind: .protein).map { [$0] } ?? [])
         try catalog.forEachProtein { p in
           seen += 1
-          if p.sequence.utf8.count > options.maxLength { reject("longer than \(options.maxLength) residues"); return true }
-          let spaced = spaced(p.sequence)
-          if task == .protein {
-            try out(example(task, ab, inputs: [spaced], kinds: [.protein], output: nil, target: nil, proteins: [p.sha256]))
-            return true
-          }
-          let value: LabelValue = labeler.label(sequence: Array(p.sequence.utf8)).first ?? .missing(reason: "no descriptor")
-          try regression(task, ab, value, inputs: [spaced], kinds: [.protein], proteins: [p.sha256], out: out, reject: reject)
+          if p.sequence.utf8.count > task.maxLength { reject("longer than \(task.maxLength) residues"); return true }
+          let fields: [String: FieldValue] = ["sequence": .text(p.sequence)]
+          var value: LabelValue?
+          if let labeler { value = labeler.label(sequence: Array(p.sequence.utf8)).first ?? .missing(reason: "no descriptor") }
+          try maker.make(fields, label: value, molecules: [], proteins: [(p.sha256, p.sequence)], out: out, reject: reject)
           return true
         }
         if seen == 0 { report.skipped = "no proteins in the catalog" }
-      case .smiles:
-        try catalog.forEachMolecule { m in
+      case .molecules:
+        func one(_ smiles: String, _ value: LabelValue?) throws {
           seen += 1
-          if m.smiles.utf8.count > options.maxLength { reject("SMILES longer than \(options.maxLength) characters"); return true }
-          try out(example(task, ab, inputs: [m.smiles], kinds: [.smiles], output: nil, target: nil, molecules: [m.smiles]))
-          return true
+          if smiles.utf8.count > task.maxLength { reject("SMILES longer than \(task.maxLength) characters"); return }
+          try maker.make(["smiles": .text(smiles)], label: value, molecules: [smiles], proteins: [], out: out, reject: reject)
+        }
+        if case let .descriptor(name)? = spec.label, let def = DescriptorRegistry.named(name, kind: .molecule) {
+          // Stored labels of the current definition first (the label's key is the canonical
+          // SMILES), then the molecules without one, computed page by page: memory stays flat.
+          let labeler = MoleculeLabeler([def])
+          try catalog.forEachLabel(.molecule, names: [def.name]) { l in
+            guard l.version == def.version else { return true }
+            switch l.value {
+            case let .number(x): try one(l.key, .number(x))
+            case let .text(t): try one(l.key, .text(t))
+            case let .missing(reason): try one(l.key, .missing(reason: reason))
+            }
+            return true
+          }
+          var after: Int64 = 0
+          while true {
+            let page = try catalog.pendingLabels(.molecule, [Catalog.LabelDefinition(name: def.name, version: def.version)],
+                                                 after: after, limit: 512)
+            for p in page {
+              let smiles = p.input
+              if smiles.utf8.count > task.maxLength {
+                seen += 1
+                reject("SMILES longer than \(task.maxLength) characters")
+                continue
+              }
+              try one(smiles, labeler.label(smiles: Array(smiles.utf8)).first ?? .missing(reason: "no \(def.name)"))
+            }
+            guard let last = page.last else { break }
+            after = last.id
+          }
+        } else {
+          try catalog.forEachMolecule { m in
+            try one(m.smiles, nil)
+            return true
+          }
         }
         if seen == 0 { report.skipped = "no molecules in the catalog" }
-      case .qed:
-        // Stored labels of the current definition first (the label's key is the canonical SMILES),
-        // then the molecules without one, computed page by page: memory stays flat.
-        guard let def = DescriptorRegistry.named("qed", kind: .molecule) else { break }
-        let labeler = MoleculeLabeler([def])
-        func qed(_ smiles: String, _ value: () -> LabelValue) throws {
+      case let .table(name):
+        try catalog.forEachTableRow(name: name) { r in
           seen += 1
-          if smiles.utf8.count > options.maxLength { reject("SMILES longer than \(options.maxLength) characters"); return }
-          try regression(task, ab, value(), inputs: [smiles], kinds: [.smiles], molecules: [smiles], out: out, reject: reject)
-        }
-        try catalog.forEachLabel(.molecule, names: [def.name]) { l in
-          guard l.version == def.version else { return true }
-          let v: LabelValue
-          switch l.value {
-          case let .number(x): v = .number(x)
-          case let .text(t): v = .text(t)
-          case let .missing(reason): v = .missing(reason: reason)
-          }
-          try qed(l.key) { v }
-          return true
-        }
-        var after: Int64 = 0
-        while true {
-          let page = try catalog.pendingLabels(.molecule, [Catalog.LabelDefinition(name: def.name, version: def.version)],
-                                               after: after, limit: 512)
-          for p in page {
-            try qed(p.input) { labeler.label(smiles: Array(p.input.utf8)).first ?? .missing(reason: "no QED") }
-          }
-          guard let last = page.last else { break }
-          after = last.id
-        }
-        if seen == 0 { report.skipped = "no molecules in the catalog" }
-      case .language, .translate:
-        try catalog.forEachTableRow(name: parallelTable) { r in
-          seen += 1
-          guard let sl = text(r, "source_lang"), let s = text(r, "source"), let tl = text(r, "target_lang"),
-                let t = text(r, "target"), !sl.isEmpty, !tl.isEmpty
-          else { reject("row lacks source_lang, source, target_lang or target"); return true }
-          let sides = [(sl.uppercased(), s), (tl.uppercased(), t)]
-          for (k, side) in sides.enumerated() {
-            if task == .language {
-              try out(example(task, ab, inputs: [side.1], kinds: [.text], output: nil, target: nil, language: side.0,
-                              source: r.path, row: r.recordNo))
-            } else {
-              let other = sides[1 - k]
-              try out(example(task, ab, inputs: [side.1], kinds: [.text], output: other.1, outputKind: .text, target: nil,
-                              language: side.0, targetLanguage: other.0, source: r.path, row: r.recordNo))
+          var fields: [String: FieldValue] = [:]
+          for (k, f) in r.fields.enumerated() {
+            switch r.values[k] {
+            case let .text(t): fields[f] = r.kinds[k] == "smiles" ? .smiles(t) : r.kinds[k] == "protein" ? .protein(t) : .text(t)
+            case let .number(x): fields[f] = .number(x)
+            default: break
             }
           }
+          var directions = [fields]
+          if !spec.mirror.isEmpty {
+            var m = fields
+            for pair in spec.mirror where pair.count == 2 {
+              m[pair[0]] = fields[pair[1]]
+              m[pair[1]] = fields[pair[0]]
+            }
+            directions.append(m)
+          }
+          for f in directions {
+            var label: LabelValue?
+            if case let .column(c)? = spec.label {
+              switch f[c] {
+              case let .number(x)?: label = .number(x)
+              case let .text(t)?, let .smiles(t)?, let .protein(t)?:
+                label = spec.regression ? (Double(t).map { .number($0) } ?? .text(t)) : .text(t)
+              case nil: label = .missing(reason: "no \(c)")
+              }
+            }
+            var molecules: [String] = []
+            var proteins: [(String, String)] = []
+            for i in spec.inputs {
+              switch f[i.field] {
+              case let .smiles(t)?: molecules.append(t)
+              case let .protein(t)?: proteins.append((SequenceDigest.hex(SequenceDigest.sha256(Array(t.utf8))), t))
+              default: break
+              }
+            }
+            try maker.make(f, label: label, molecules: molecules, proteins: proteins, source: r.path, row: r.recordNo,
+                           out: out, reject: reject)
+          }
           return true
         }
-        if seen == 0 { report.skipped = "no parallel-text table rows (tagdata ingest --preset parallel-text)" }
-      case .ba:
-        try catalog.forEachTableRow(name: dtiTable) { r in
+        if seen == 0 { report.skipped = "no \(name) table rows (tagdata ingest --preset \(name))" }
+      case let .measurements(m):
+        var chains: [String: [(sha256: String, sequence: String)]] = [:]
+        try catalog.forEachAggregatedMeasurement(
+          kind: m.kind, policy: Catalog.AggregationPolicy(rawValue: m.aggregate) ?? .median,
+          censored: Catalog.CensoredPolicy(rawValue: m.censored) ?? .exclude,
+          scale: Catalog.MeasurementScale(rawValue: m.scale) ?? .pX
+        ) { a in
           seen += 1
-          guard let seq = text(r, "Target"), let smi = text(r, "Drug"), !seq.isEmpty, !smi.isEmpty
-          else { reject("row lacks Target or Drug"); return true }
-          guard let y = number(r, "Y") else { reject("Y is not a number"); return true }
-          let inputs = [seq, smi, text(r, "Target_ID") ?? "", text(r, "Drug_ID") ?? ""]
-          try regression(task, ab, .number(y), inputs: inputs, kinds: [.protein, .smiles, .text, .text], molecules: [smi],
-                         proteins: [SequenceDigest.hex(SequenceDigest.sha256(Array(seq.utf8)))], source: r.path,
-                         row: r.recordNo, out: out, reject: reject)
+          let c: [(sha256: String, sequence: String)]
+          if let known = chains[a.target] {
+            c = known
+          } else {
+            c = try catalog.targetChains(a.target)
+            if chains.count >= 1 << 16 { chains.removeAll(keepingCapacity: true) }
+            chains[a.target] = c
+          }
+          guard c.count == 1 else { reject("target of \(c.count) chains (one sequence needed)"); return true }
+          if c[0].sequence.utf8.count > task.maxLength { reject("longer than \(task.maxLength) residues"); return true }
+          if a.smiles.utf8.count > task.maxLength { reject("SMILES longer than \(task.maxLength) characters"); return true }
+          let fields: [String: FieldValue] = ["smiles": .smiles(a.smiles), "sequence": .protein(c[0].sequence),
+                                              "target": .text(a.target), "count": .number(Double(a.count))]
+          try maker.make(fields, label: .number(a.value), molecules: [a.smiles], proteins: [c[0]], out: out, reject: reject)
           return true
         }
-        if seen == 0 { report.skipped = "no tdc-dti table rows (tagdata ingest --preset tdc-dti)" }
-      case .dc:
-        try catalog.forEachTableRow(name: drugcombTable) { r in
+        if seen == 0 { report.skipped = "no \(m.kind) measurements in the catalog (tagdata ingest a BindingDB file)" }
+      case let .text(path, language):
+        let reader = PlainTextReader(source: try openInput(path).source)
+        while let event = try reader.next() {
           seen += 1
-          guard let d1 = text(r, "Drug1"), let d2 = text(r, "Drug2"), !d1.isEmpty, !d2.isEmpty
-          else { reject("row lacks Drug1 or Drug2"); return true }
-          guard let y = number(r, "Y") else { reject("Y is not a number"); return true }
-          let inputs = [d1, d2, text(r, "Drug1_ID") ?? "", text(r, "Drug2_ID") ?? ""]
-          try regression(task, ab, .number(TagLLM.dcScaled(y)), inputs: inputs, kinds: [.smiles, .smiles, .text, .text],
-                         molecules: [d1, d2], source: r.path, row: r.recordNo, out: out, reject: reject)
-          return true
+          switch event {
+          case let .record(r):
+            try maker.make(["text": .text(r.string)], label: nil, molecules: [], proteins: [], language: language,
+                           source: path, row: r.location.line, out: out, reject: reject)
+          case let .malformed(d):
+            reject(reasonClass(d.reason))
+          }
         }
-        if seen == 0 { report.skipped = "no tdc-drugcomb table rows (tagdata ingest --preset tdc-drugcomb)" }
+        if seen == 0 { report.skipped = "\(path) holds no text" }
+      }
+      if seen > 0 && report.examples == 0 && report.skipped == nil && config.split.method == .temporal {
+        report.skipped = "no example has a year in the temporal split's ranges"
       }
       reports.append(report)
     }
@@ -303,54 +351,109 @@ public enum StageBuilder {
     }
     return String(decoding: out, as: UTF8.self)
   }
+}
 
-  /// An example of `task`: its segments under the ablation, its key from the full template (so that
-  /// an example keeps its split and shard whatever the ablation).
-  static func example(_ task: TagLLM.Task, _ ablation: TagLLM.Ablation, inputs: [String], kinds: [TagLLM.Segment.Kind],
-                      output: String?, outputKind: TagLLM.Segment.Kind = .label, target: Double?, language: String = "",
-                      targetLanguage: String = "", molecules: [String] = [], proteins: [String] = [],
-                      source: String? = nil, row: Int? = nil) -> TaskExample
+/// A field of a source row: text, or a molecule or protein (canonical), or a number.
+enum FieldValue: Equatable {
+  case text(String)
+  case smiles(String)
+  case protein(String)
+  case number(Double)
+
+  var string: String {
+    switch self {
+    case let .text(t), let .smiles(t), let .protein(t): return t
+    case let .number(x): return TagLLM.pythonRepr(x) ?? ""
+    }
+  }
+}
+
+/// Makes one task's examples from source fields.
+struct ExampleMaker {
+  let task: CompiledTask
+  let ablation: TagLLM.Ablation
+
+  init(task: CompiledTask, ablation: TagLLM.Ablation) {
+    self.task = task
+    self.ablation = ablation
+  }
+
+  func make(_ fields: [String: FieldValue], label: LabelValue?, molecules: [String], proteins: [(String, String)],
+            language: String? = nil, source: String? = nil, row: Int? = nil, out: (TaskExample) throws -> Void,
+            reject: (String) -> Void) throws
   {
-    let segs = TagLLM.fill(task, ablation: ablation, inputs: inputs, inputKinds: kinds, output: output,
-                           outputKind: outputKind, source: language, target: targetLanguage)
+    let spec = task.spec
+    var inputs: [String] = []
+    for i in spec.inputs {
+      guard let v = fields[i.field] else { reject("no \(i.field)"); return }
+      var s = v.string
+      if s.isEmpty && i.kind != .text { reject("empty \(i.field)"); return }
+      if i.kind != .text && s.utf8.count > task.maxLength {
+        reject("\(i.field) longer than \(task.maxLength) characters")
+        return
+      }
+      if i.spaced { s = StageBuilder.spaced(s) }
+      inputs.append(s)
+    }
+    var src = language ?? ""
+    var tgt = ""
+    if let f = spec.sourceLanguage {
+      guard let l = fields[f]?.string, !l.isEmpty else { reject("no \(f)"); return }
+      src = l.uppercased()
+    }
+    if let f = spec.targetLanguage {
+      guard let l = fields[f]?.string, !l.isEmpty else { reject("no \(f)"); return }
+      tgt = l.uppercased()
+    }
+    var output: String?
+    var target: Double?
+    switch spec.output {
+    case .none: break
+    case .regression:
+      switch label {
+      case let .number(x)?:
+        let v = x * spec.labelScale
+        guard let s = TagLLM.labelString(v) else { reject("label is not finite"); return }
+        output = s
+        target = v
+      case let .missing(reason)?: reject("no label: \(StageBuilder.reasonClass(reason))"); return
+      case .text?: reject("label is not a number"); return
+      case nil: reject("no label"); return
+      }
+    case .generation:
+      switch label {
+      case let .text(t)?: output = t
+      case let .number(x)?: output = TagLLM.pythonRepr(x)
+      case let .missing(reason)?: reject("no label: \(StageBuilder.reasonClass(reason))"); return
+      case nil: reject("no label"); return
+      }
+    }
+    var year: Int?
+    if let y = spec.year {
+      switch fields[y] {
+      case let .number(x)? where x.isFinite && x.rounded() == x && abs(x) < 1e6: year = Int(x)
+      case let .text(t)?: year = Int(t.trimmingCharacters(in: .whitespaces))
+      default: year = nil
+      }
+    }
+    let kinds = spec.inputs.map(\.kind)
+    let outputKind: TagLLM.Segment.Kind = spec.output == .regression ? .label : .text
+    let segs = TaskTemplate.fill(task.ablated, inputs: inputs, inputKinds: kinds, output: output, outputKind: outputKind,
+                                 source: src, target: tgt)
+    // The key is the full template's text, so that an example keeps its split and shard whatever the ablation.
     let key =
       ablation == .both
       ? segs.map(\.text).joined()
-      : TagLLM.fill(task, ablation: .both, inputs: inputs, inputKinds: kinds, output: output, outputKind: outputKind,
-                    source: language, target: targetLanguage).map(\.text).joined()
-    return TaskExample(task: task, key: key, segments: segs, inputs: inputs, output: output, target: target,
-                       molecules: molecules, proteins: proteins, source: source, row: row)
-  }
-
-  static func regression(_ task: TagLLM.Task, _ ablation: TagLLM.Ablation, _ value: LabelValue, inputs: [String],
-                         kinds: [TagLLM.Segment.Kind], molecules: [String] = [], proteins: [String] = [],
-                         source: String? = nil, row: Int? = nil, out: (TaskExample) throws -> Void,
-                         reject: (String) -> Void) throws
-  {
-    let x: Double
-    switch value {
-    case let .number(v): x = v
-    case let .missing(reason): reject("no label: \(reasonClass(reason))"); return
-    case .text: reject("label is not a number"); return
-    }
-    guard let label = TagLLM.labelString(x) else { reject("label is not finite"); return }
-    try out(example(task, ablation, inputs: inputs, kinds: kinds, output: label, target: x, molecules: molecules,
-                    proteins: proteins, source: source, row: row))
-  }
-
-  static func text(_ r: Catalog.StoredTableRow, _ field: String) -> String? {
-    guard let k = r.fields.firstIndex(of: field) else { return nil }
-    switch r.values[k] {
-    case let .text(t): return t
-    case let .number(x): return TagLLM.pythonRepr(x)
-    default: return nil
-    }
-  }
-
-  static func number(_ r: Catalog.StoredTableRow, _ field: String) -> Double? {
-    guard let k = r.fields.firstIndex(of: field) else { return nil }
-    if case let .number(x) = r.values[k], x.isFinite { return x }
-    if case let .text(t) = r.values[k] { return Double(t) }
-    return nil
+      : TaskTemplate.fill(task.pieces, inputs: inputs, inputKinds: kinds, output: output, outputKind: outputKind,
+                          source: src, target: tgt).map(\.text).joined()
+    var e = TaskExample(task: spec.name, stage: spec.stage, regression: spec.regression, key: key, segments: segs,
+                        inputs: inputs, output: output, target: target)
+    e.molecules = molecules
+    e.proteins = proteins.map(\.0)
+    e.sequences = proteins.map(\.1)
+    e.year = year
+    e.source = source
+    e.row = row
+    try out(e)
   }
 }

@@ -12,10 +12,13 @@ public enum TagLLM {
     public var name: String
     public var kind: TagKind
     public var stage: Int
-    public init(name: String, kind: TagKind, stage: Int) {
+    /// Virtual tokens (p).
+    public var tokens: Int
+    public init(name: String, kind: TagKind, stage: Int, tokens: Int = TagLLM.tokensPerTag) {
       self.name = name
       self.kind = kind
       self.stage = stage
+      self.tokens = tokens
     }
     /// The tag as written in a formulation.
     public var text: String { "<\(name)>" }
@@ -42,13 +45,17 @@ public enum TagLLM {
     return tags
   }
 
-  /// The virtual-token string of each tag (FORMATS 7.4): p concatenated `<TAG n>` tokens, n
+  /// The virtual-token string of each tag (FORMATS 7.4): its p concatenated `<TAG n>` tokens, n
   /// continuing after every earlier tag of `tags`.
-  public static func expansions(_ tags: [Tag], tokensPerTag p: Int = tokensPerTag) -> [String: String] {
+  public static func expansions(_ tags: [Tag]) -> [String: String] {
     var out: [String: String] = [:]
-    for (k, t) in tags.enumerated() {
+    var n = 0
+    for t in tags {
       var s = ""
-      for i in 0..<p { s += "<TAG \(k * p + i)>" }
+      for _ in 0..<t.tokens {
+        s += "<TAG \(n)>"
+        n += 1
+      }
       out[t.name] = s
     }
     return out
@@ -160,29 +167,7 @@ public enum TagLLM {
     /// both tags off a regression template ends after the "is " before its function tag.
     /// Stage-1 templates (which learn the domain tag itself) are never ablated.
     public func template(_ ablation: Ablation) -> [Piece] {
-      let t = template
-      if stage == 1 || ablation == .both { return t }
-      var out: [Piece] = []
-      var k = 0
-      while k < t.count {
-        let p = t[k]
-        let drop: Bool
-        switch p {
-        case .domain, .sourceLanguage, .targetLanguage: drop = !ablation.domain
-        case .function:
-          if ablation == .none && regression { return out }
-          drop = !ablation.function
-        default: drop = false
-        }
-        if drop {
-          k += 1
-          if k < t.count, case .text(" ") = t[k] { k += 1 }
-          continue
-        }
-        out.append(p)
-        k += 1
-      }
-      return out
+      TaskTemplate.ablate(template, stage: stage, regression: regression, ablation)
     }
   }
 
@@ -202,18 +187,7 @@ public enum TagLLM {
   public static func templateString(_ task: Task, ablation: Ablation = .both, source: String = "SRC",
                                     target: String = "TGT") -> String
   {
-    var s = ""
-    for p in task.template(ablation) {
-      switch p {
-      case let .text(t): s += t
-      case let .domain(n), let .function(n): s += "<\(n)>"
-      case .sourceLanguage: s += "<\(source)>"
-      case .targetLanguage: s += "<\(target)>"
-      case let .input(_, placeholder): s += "<\(placeholder)>"
-      case .output: s += "<output>"
-      }
-    }
-    return s
+    TaskTemplate.string(task.template(ablation), source: source, target: target)
   }
 
   /// Fills `task`'s template: `inputs` by index (their segment kinds in `inputKinds`), the
@@ -221,33 +195,8 @@ public enum TagLLM {
   public static func fill(_ task: Task, ablation: Ablation, inputs: [String], inputKinds: [Segment.Kind], output: String?,
                           outputKind: Segment.Kind = .label, source: String = "", target: String = "") -> [Segment]
   {
-    var segs: [Segment] = []
-    var lastFilled = 0
-    /// Template text joins the template text before it; inputs and outputs stay segments of their own.
-    func add(_ k: Segment.Kind, _ t: String, template: Bool = false) {
-      if template, let last = segs.last, last.kind == .text, segs.count > lastFilled {
-        segs[segs.count - 1].text += t
-      } else {
-        segs.append(Segment(k, t))
-      }
-    }
-    for p in task.template(ablation) {
-      switch p {
-      case let .text(t): add(.text, t, template: true)
-      case let .domain(n), let .function(n): add(.tag, "<\(n)>")
-      case .sourceLanguage: add(.tag, "<\(source)>")
-      case .targetLanguage: add(.tag, "<\(target)>")
-      case let .input(k, _):
-        add(inputKinds[k], inputs[k])
-        lastFilled = segs.count
-      case .output:
-        if let output {
-          add(outputKind, output)
-          lastFilled = segs.count
-        }
-      }
-    }
-    return segs
+    TaskTemplate.fill(task.template(ablation), inputs: inputs, inputKinds: inputKinds, output: output, outputKind: outputKind,
+                      source: source, target: target)
   }
 
   /// Tag-LLM's label string (FORMATS 7.3): Python's `str(value)[:6]`, right-padded with `0` to

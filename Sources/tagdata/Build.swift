@@ -38,32 +38,48 @@ struct Build: ParsableCommand {
         tagdata build --preset tag-llm --catalog tagdata.sqlite --out build/tag-llm --shards 8
       """)
 
-  @Option(help: ArgumentHelp("The build preset: tag-llm.", valueName: "name"))
+  @Option(help: ArgumentHelp("The build preset: tag-llm (Tag-LLM's eight tasks), unless --config is given.",
+                             valueName: "name"))
   var preset = "tag-llm"
+
+  @Option(help: ArgumentHelp("A task configuration (YAML, or JSON for a .json name; Schemas/task-config.schema.json). "
+                               + "--print-config prints the preset in this form, a start for your own.",
+                             valueName: "file"))
+  var config: String?
+
+  @Flag(help: "Print the configuration that would be built (the preset, or --config with the options applied) as YAML, and stop.")
+  var printConfig = false
 
   @Option(name: .long, help: ArgumentHelp("The catalog file (SQLite).", valueName: "path"))
   var catalog = "tagdata.sqlite"
 
   @Option(help: ArgumentHelp("The output directory (replaced).", valueName: "dir"))
-  var out: String
+  var out: String?
 
   @Option(help: "Number of shards.")
   var shards = 4
 
-  @Option(help: ArgumentHelp("Which tags the prompts keep: both, no-domain, no-function, none.", valueName: "tags"))
-  var ablation: TagLLM.Ablation = .both
+  @Option(help: ArgumentHelp("Which tags the prompts keep: both, no-domain, no-function, none (overrides the configuration).",
+                             valueName: "tags"))
+  var ablation: TagLLM.Ablation?
 
-  @Option(help: ArgumentHelp("Build only these tasks (comma-separated: Language, Protein, SMILES, Descriptor, QED, BA, DC, "
-                               + "Translate; any case). Default: all.", valueName: "names"))
+  @Option(help: ArgumentHelp("Build only these tasks (comma-separated names, any case). Default: all of the configuration.",
+                             valueName: "names"))
   var tasks: String?
 
-  @Option(help: "Seed of the train/valid/test split (80/10/10).")
-  var seed: UInt64 = 42
+  @Option(help: "Seed of the split (overrides the configuration; default 42).")
+  var seed: UInt64?
 
-  @Option(help: ArgumentHelp("How examples are split: random (by content), scaffold (no Bemis-Murcko scaffold in two "
-                               + "splits), cold-drug (no molecule in two splits), cold-target (no protein in two splits).",
+  @Option(help: ArgumentHelp("How examples are split (overrides the configuration): random (by content), scaffold (no "
+                               + "Bemis-Murcko scaffold in two splits), cold-drug (no molecule in two splits), cold-target (no "
+                               + "protein in two splits), temporal (by year: train/valid 2013-2018, test 2019-2021 unless "
+                               + "configured; needs tasks with a year field).",
                              valueName: "kind"))
-  var split = "random"
+  var split: String?
+
+  @Option(help: ArgumentHelp("Stage 1 Language from a plain text file too (one example per non-blank line): "
+                               + "LANG=PATH, e.g. EN=notes.txt; repeatable.", valueName: "lang=path"))
+  var text: [String] = []
 
   @Flag(help: "Write the shards gzip-compressed (.jsonl.gz).")
   var gzip = false
@@ -75,49 +91,73 @@ struct Build: ParsableCommand {
   var quiet = false
 
   func validate() throws {
-    if preset != "tag-llm" { throw ValidationError("unknown preset '\(preset)' (known: tag-llm)") }
+    if config == nil && preset != "tag-llm" { throw ValidationError("unknown preset '\(preset)' (known: tag-llm)") }
     // One spill file per shard is open during the build: stay well under the usual limit of 1024 descriptors.
     if shards < 1 || shards > 900 { throw ValidationError("--shards must be between 1 and 900") }
-    _ = try chosenTasks()
-    _ = try splitKind()
+    if out == nil && !printConfig { throw ValidationError("--out is required") }
+    if let split, SplitKind(rawValue: split) == nil {
+      throw ValidationError("unknown split '\(split)' (known: \(SplitKind.allCases.map(\.rawValue).joined(separator: ", ")))")
+    }
+    for t in text where !t.contains("=") { throw ValidationError("--text takes LANG=PATH (got '\(t)')") }
   }
 
-  func splitKind() throws -> SplitKind {
-    guard let kind = SplitKind(rawValue: split) else {
-      throw ValidationError("unknown split '\(split)' (known: random, scaffold, cold-drug, cold-target)")
-    }
-    if kind == .temporal {
-      throw ValidationError("the temporal split needs years, and no task of the tag-llm preset carries one")
-    }
-    return kind
-  }
-
-  func chosenTasks() throws -> [TagLLM.Task] {
-    guard let tasks else { return TagLLM.Task.allCases }
-    var out: [TagLLM.Task] = []
-    for part in tasks.split(separator: ",") {
-      let name = part.trimmingCharacters(in: .whitespaces).lowercased()
-      if name.isEmpty { continue }
-      guard let t = TagLLM.Task.allCases.first(where: { $0.rawValue.lowercased() == name }) else {
-        throw ValidationError("unknown task '\(part)' (known: \(TagLLM.Task.allCases.map(\.rawValue).joined(separator: ", ")))")
+  /// The configuration to build: the preset or the file, with the command line's options applied.
+  func effectiveConfig() throws -> TaskConfig {
+    var c = try config.map { try TaskConfig.load(path: $0) } ?? TaskConfig.tagLLM
+    if let ablation { c.ablation = ablation }
+    if let seed { c.seed = seed }
+    if let split, let kind = SplitKind(rawValue: split) {
+      c.split.method = kind
+      if kind == .temporal && c.preset == "tag-llm" {
+        // The preset's BA reads tdc-dti; a patent table carries the years.
+        for k in c.tasks.indices where c.tasks[k].name == "BA" {
+          c.tasks[k].source = .table("tdc-dti-patent")
+          c.tasks[k].year = "Year"
+        }
       }
-      if !out.contains(t) { out.append(t) }
     }
-    if out.isEmpty { throw ValidationError("--tasks names no task") }
-    return out
+    for t in text {
+      let eq = t.firstIndex(of: "=")!
+      let lang = t[..<eq].uppercased(), path = String(t[t.index(after: eq)...])
+      var spec = TaskConfig.TaskSpec(name: "Language-\(lang)-\(c.tasks.filter { $0.name.hasPrefix("Language-\(lang)") }.count + 1)",
+                                     stage: 1, source: .text(path: path, language: lang),
+                                     inputs: [TaskConfig.InputSpec(field: "text", kind: .text)], template: "<SRC> <input>",
+                                     output: .none)
+      spec.maxLength = nil
+      c.tasks.append(spec)
+    }
+    if let tasks {
+      var keep: [TaskConfig.TaskSpec] = []
+      for part in tasks.split(separator: ",") {
+        let name = part.trimmingCharacters(in: .whitespaces).lowercased()
+        if name.isEmpty { continue }
+        let found = c.tasks.filter { $0.name.lowercased() == name || $0.name.lowercased().hasPrefix(name + "-") }
+        if found.isEmpty {
+          throw ValidationError("unknown task '\(part)' (known: \(c.tasks.map(\.name).joined(separator: ", ")))")
+        }
+        for f in found where !keep.contains(where: { $0.name == f.name }) { keep.append(f) }
+      }
+      if keep.isEmpty { throw ValidationError("--tasks names no task") }
+      c.tasks = keep
+    }
+    let problems = c.problems()
+    if !problems.isEmpty { throw TaskConfigError(file: config, problems: problems) }
+    return c
   }
 
   func run() throws {
+    let taskConfig = try effectiveConfig()
+    if printConfig {
+      writeOut(taskConfig.yaml)
+      return
+    }
+    let out = self.out!
     let cat = try Catalog(path: catalog, readOnly: true)
-    var options = StageBuildOptions()
-    options.ablation = ablation
-    options.seed = seed
-    options.split = try splitKind()
-    options.tasks = try chosenTasks()
+    let plan = try taskConfig.compile(for: cat, file: config)
     let tty = isatty(2) == 1 && !quiet
     let summary: ShardExport.Summary
     do {
-      summary = try ShardExport.export(cat, options: options, shards: shards, out: out, toolVersion: tagdataVersion,
+      summary = try ShardExport.export(cat, plan: plan, shards: shards, out: out, toolVersion: tagdataVersion,
                                        gzip: gzip) { n in
         if tty { writeFD(2, "\r\u{1B}[Kexamples: \(n)") }
       }
@@ -128,7 +168,7 @@ struct Build: ParsableCommand {
     if tty { writeFD(2, "\r\u{1B}[K") }
     for r in summary.reports {
       let c = summary.counts[r.task] ?? ShardExport.Counts()
-      var line = "\(r.task.rawValue) (stage \(r.task.stage)): \(c.total) examples (train \(c.train), valid \(c.valid), "
+      var line = "\(r.task) (stage \(r.stage)): \(c.total) examples (train \(c.train), valid \(c.valid), "
         + "test \(c.test))"
       if let d = summary.duplicates[r.task], d > 0 { line += ", \(d) repeats dropped" }
       for (why, n) in r.rejected.sorted(by: { $0.key < $1.key }) { line += ", \(n) rejected: \(why)" }
@@ -140,7 +180,7 @@ struct Build: ParsableCommand {
     if json {
       let tasks = summary.reports.map { r in
         let c = summary.counts[r.task] ?? ShardExport.Counts()
-        return "\"\(r.task.rawValue)\":{\"train\":\(c.train),\"valid\":\(c.valid),\"test\":\(c.test),"
+        return "\(JSONString.quoted(r.task)):{\"stage\":\(r.stage),\"train\":\(c.train),\"valid\":\(c.valid),\"test\":\(c.test),"
           + "\"skipped\":\(r.skipped.map { JSONString.quoted($0) } ?? "null")}"
       }
       writeOut("{\"out\":\(JSONString.quoted(out)),\"records\":\(summary.shardRecords.reduce(0, +)),\"shards\":\(shards),"

@@ -69,7 +69,7 @@ enum ExitStatus {
     case is ExitCode, is ValidationError, is CleanExit: return nil
     case is InputError: return input
     case is IngestError, is SQLiteError, is OutputError, is TrainOutputError, is ShardExportError: return catalog
-    case is TrainConfigError: return config
+    case is TrainConfigError, is TaskConfigError: return config
     case is TrainingDiverged: return diverged
     default:
       return String(reflecting: type(of: error)).hasPrefix("ArgumentParser.") ? nil : software

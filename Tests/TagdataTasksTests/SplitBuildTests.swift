@@ -83,7 +83,7 @@ import Testing
       }
     }
     // An unknown or inapplicable split is a usage error.
-    for bad in ["temporal", "sideways"] {
+    for bad in ["sideways"] {
       #expect(try TestSupport.tagdata(["build", "--catalog", path, "--out", a, "--split", bad]).status == 64)
     }
   }

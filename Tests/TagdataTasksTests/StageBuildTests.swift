@@ -104,17 +104,17 @@ import Testing
     let catalog = try Catalog(path: path, readOnly: true)
     let a = TestSupport.tempDirectory().appendingPathComponent("a").path
     let b = TestSupport.tempDirectory().appendingPathComponent("b").path
-    _ = try ShardExport.export(catalog, options: StageBuildOptions(), shards: 4, out: a, toolVersion: "test")
-    _ = try ShardExport.export(catalog, options: StageBuildOptions(), shards: 4, out: b, toolVersion: "test")
+    _ = try ShardExport.export(catalog, config: .tagLLM, shards: 4, out: a, toolVersion: "test")
+    _ = try ShardExport.export(catalog, config: .tagLLM, shards: 4, out: b, toolVersion: "test")
     let fa = try Self.files(a)
     #expect(fa.count == 7)  // 4 shards, the manifest and the leakage report (JSON, Markdown)
     #expect(fa == (try Self.files(b)))
     // Building again into the same directory replaces it, with the same bytes.
-    _ = try ShardExport.export(catalog, options: StageBuildOptions(), shards: 4, out: a, toolVersion: "test")
+    _ = try ShardExport.export(catalog, config: .tagLLM, shards: 4, out: a, toolVersion: "test")
     #expect(fa == (try Self.files(a)))
-    var other = StageBuildOptions()
+    var other = TaskConfig.tagLLM
     other.seed = 7
-    _ = try ShardExport.export(catalog, options: other, shards: 4, out: b, toolVersion: "test")
+    _ = try ShardExport.export(catalog, config: other, shards: 4, out: b, toolVersion: "test")
     #expect(fa != (try Self.files(b)), "another seed, other splits")
   }
 
@@ -124,9 +124,9 @@ import Testing
     let dir = TestSupport.tempDirectory()
     let (plain, z1, z2) = (dir.appendingPathComponent("p").path, dir.appendingPathComponent("z1").path,
                            dir.appendingPathComponent("z2").path)
-    _ = try ShardExport.export(catalog, options: StageBuildOptions(), shards: 2, out: plain, toolVersion: "test")
-    _ = try ShardExport.export(catalog, options: StageBuildOptions(), shards: 2, out: z1, toolVersion: "test", gzip: true)
-    _ = try ShardExport.export(catalog, options: StageBuildOptions(), shards: 2, out: z2, toolVersion: "test", gzip: true)
+    _ = try ShardExport.export(catalog, config: .tagLLM, shards: 2, out: plain, toolVersion: "test")
+    _ = try ShardExport.export(catalog, config: .tagLLM, shards: 2, out: z1, toolVersion: "test", gzip: true)
+    _ = try ShardExport.export(catalog, config: .tagLLM, shards: 2, out: z2, toolVersion: "test", gzip: true)
     #expect(try Self.files(z1) == Self.files(z2))
     for k in 0..<2 {
       let name = ShardExport.shardName(k, of: 2)
@@ -140,9 +140,9 @@ import Testing
     let big = try Self.catalog()
     let a = TestSupport.tempDirectory().appendingPathComponent("a").path
     let b = TestSupport.tempDirectory().appendingPathComponent("b").path
-    _ = try ShardExport.export(try Catalog(path: small, readOnly: true), options: StageBuildOptions(), shards: 4, out: a,
+    _ = try ShardExport.export(try Catalog(path: small, readOnly: true), config: .tagLLM, shards: 4, out: a,
                                toolVersion: "test")
-    _ = try ShardExport.export(try Catalog(path: big, readOnly: true), options: StageBuildOptions(), shards: 4, out: b,
+    _ = try ShardExport.export(try Catalog(path: big, readOnly: true), config: .tagLLM, shards: 4, out: b,
                                toolVersion: "test")
     let fa = try Self.files(a)
     let fb = try Self.files(b)
@@ -179,8 +179,9 @@ import Testing
 
   /// The label-string trap: 1e-05 gives the label `1e-050`; the record keeps the exact value.
   @Test func tinyValuesKeepTheirExactTarget() throws {
-    let e = TaskExample(task: .qed, key: "k", segments: [.init(.text, "x")], inputs: ["C"], output: TagLLM.labelString(1e-05),
-                        target: 1e-05, split: "train")
+    var e = TaskExample(task: "QED", stage: 2, regression: true, key: "k", segments: [.init(.text, "x")], inputs: ["C"],
+                        output: TagLLM.labelString(1e-05), target: 1e-05)
+    e.split = "train"
     let json = ShardExport.recordJSON(e)
     #expect(json.contains("\"output\":\"1e-050\",\"target\":1e-05,"))
     let parsed = try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any]
@@ -234,14 +235,14 @@ import Testing
     let first = try #require(try catalog.pendingLabels(.molecule, [def], after: 0, limit: 1).first)
     try catalog.writeLabels(.molecule, id: first.id, [(def, .number(1e-05))], run: nil)
     let out = TestSupport.tempDirectory().appendingPathComponent("build").path
-    let s = try ShardExport.export(catalog, options: StageBuildOptions(), shards: 2, out: out, toolVersion: "test")
-    #expect(s.counts[.qed]?.total == s.counts[.smiles]?.total, "every molecule once: stored or computed")
+    let s = try ShardExport.export(catalog, config: .tagLLM, shards: 2, out: out, toolVersion: "test")
+    #expect(s.counts["QED"]?.total == s.counts["SMILES"]?.total, "every molecule once: stored or computed")
     let recs = try Self.records(out).filter { $0["task"] as? String == "QED" }
     let planted = try #require(recs.first { ($0["inputs"] as? [String])?.first == first.input })
     #expect(planted["output"] as? String == "1e-050")
     #expect(planted["target"] as? Double == 1e-05)
     #expect(recs.filter { $0["output"] as? String == "1e-050" }.count == 1)
-    #expect(s.reports.first { $0.task == .qed }?.labelsOff == 1, "the planted label is reported as off its value")
+    #expect(s.reports.first { $0.task == "QED" }?.labelsOff == 1, "the planted label is reported as off its value")
   }
 
   /// The split follows the fractions, depends on the seed, and not on anything but the key.
@@ -275,12 +276,12 @@ import Testing
   @Test func missingTablesAreSkippedWithTheReason() throws {
     let path = try Self.catalog(tables: [], describe: false)
     let out = TestSupport.tempDirectory().appendingPathComponent("build").path
-    let s = try ShardExport.export(try Catalog(path: path, readOnly: true), options: StageBuildOptions(), shards: 2, out: out,
+    let s = try ShardExport.export(try Catalog(path: path, readOnly: true), config: .tagLLM, shards: 2, out: out,
                                    toolVersion: "test")
     let skipped = Dictionary(uniqueKeysWithValues: s.reports.compactMap { r in r.skipped.map { (r.task, $0) } })
-    #expect(Set(skipped.keys) == [.ba, .dc, .language, .translate])
-    #expect(skipped[.ba]?.contains("tdc-dti") == true)
-    #expect((s.counts[.qed]?.total ?? 0) > 0, "QED computed without stored labels")
-    #expect((s.counts[.descriptor]?.total ?? 0) > 0, "BLOSUM1 computed without stored labels")
+    #expect(Set(skipped.keys) == ["BA", "DC", "Language", "Translate"])
+    #expect(skipped["BA"]?.contains("tdc-dti") == true)
+    #expect((s.counts["QED"]?.total ?? 0) > 0, "QED computed without stored labels")
+    #expect((s.counts["Descriptor"]?.total ?? 0) > 0, "BLOSUM1 computed without stored labels")
   }
 }

@@ -1,0 +1,348 @@
+import Foundation
+import TagdataCatalog
+import TagdataIO
+import TagdataLabels
+
+/// A task configuration that cannot be used: every problem with its key path
+/// (`tasks[2].label.descriptor`) and, for a file, its line and column.
+public struct TaskConfigError: Error, CustomStringConvertible, Sendable {
+  public struct Problem: Sendable, Equatable {
+    public var keyPath: String
+    public var line: Int?
+    public var column: Int?
+    public var message: String
+    public init(keyPath: String, line: Int? = nil, column: Int? = nil, message: String) {
+      self.keyPath = keyPath
+      self.line = line
+      self.column = column
+      self.message = message
+    }
+  }
+  public var file: String?
+  public var problems: [Problem]
+  public init(file: String?, problems: [Problem]) {
+    self.file = file
+    self.problems = problems
+  }
+  public var description: String {
+    problems.map { p in
+      var s = file ?? "configuration"
+      if let l = p.line { s += ":\(l)" + (p.column.map { ":\($0)" } ?? "") }
+      s += ": "
+      if !p.keyPath.isEmpty { s += p.keyPath + ": " }
+      return s + p.message
+    }.joined(separator: "\n")
+  }
+}
+
+/// One task ready to build: its template as pieces (in full, and under the ablation), its filter,
+/// and why it has no examples when its source is absent from the catalog.
+public struct CompiledTask: Sendable {
+  public var spec: TaskConfig.TaskSpec
+  public var pieces: [TagLLM.Piece]
+  public var ablated: [TagLLM.Piece]
+  public var maxLength: Int
+  public var skipped: String?
+}
+
+/// A configuration checked against a catalog: everything it names exists.
+public struct CompiledConfig: Sendable {
+  public var config: TaskConfig
+  public var tasks: [CompiledTask]
+}
+
+extension TaskConfig {
+  /// Reads a configuration file (YAML, or JSON for a `.json` name), checks it against
+  /// `Schemas/task-config.schema.json` and for what the schema cannot say (tags that templates
+  /// use, placeholders, descriptors, fields of each source, a year for a temporal split).
+  public static func load(path: String) throws -> TaskConfig {
+    guard let data = FileManager.default.contents(atPath: path) else {
+      throw TaskConfigError(file: path, problems: [.init(keyPath: "", message: "cannot read the file")])
+    }
+    return try parse(Array(data), file: path, json: path.hasSuffix(".json"))
+  }
+
+  public static func parse(_ bytes: [UInt8], file: String, json: Bool = false) throws -> TaskConfig {
+    let root: ConfigJSON.Node
+    do {
+      root = json ? try ConfigJSON.parse(bytes) : try YAMLConfig.parse(bytes, file: file)
+    } catch let e as ConfigJSON.SyntaxError {
+      throw TaskConfigError(file: file, problems: [.init(keyPath: "", line: e.line, column: e.column, message: e.message)])
+    }
+    let schema = try JSONSchema(ConfigJSON.parse(Array(taskConfigSchemaText.utf8)))
+    let problems = schema.validate(root)
+    if !problems.isEmpty {
+      throw TaskConfigError(file: file, problems: problems.map {
+        .init(keyPath: $0.keyPath, line: $0.line, column: $0.column, message: $0.message)
+      })
+    }
+    var reader = NodeReader()
+    let config = reader.config(root)
+    let baseDirectory = URL(fileURLWithPath: file).deletingLastPathComponent().path
+    var c = config
+    // A text file's path is relative to the configuration's folder.
+    for k in c.tasks.indices {
+      if case let .text(p, l) = c.tasks[k].source, !p.hasPrefix("/") {
+        c.tasks[k].source = .text(path: baseDirectory + "/" + p, language: l)
+      }
+    }
+    let more = c.problems().map { p -> TaskConfigError.Problem in
+      var p = p
+      if let at = reader.locations[p.keyPath] ?? reader.locations[parentPath(p.keyPath)] {
+        p.line = at.line
+        p.column = at.column
+      }
+      return p
+    }
+    if !more.isEmpty { throw TaskConfigError(file: file, problems: reader.problems + more) }
+    if !reader.problems.isEmpty { throw TaskConfigError(file: file, problems: reader.problems) }
+    return c
+  }
+
+  static func parentPath(_ p: String) -> String {
+    guard let cut = p.lastIndex(where: { $0 == "." || $0 == "[" }) else { return "" }
+    return String(p[..<cut])
+  }
+
+  /// Fields each source gives (tables: checked against the catalog).
+  static func fields(of source: Source) -> [String]? {
+    switch source {
+    case .molecules: return ["smiles"]
+    case .proteins: return ["sequence"]
+    case .measurements: return ["smiles", "sequence", "target", "count"]
+    case .text: return ["text"]
+    case .table: return nil
+    }
+  }
+
+  /// What the schema cannot say, as problems by key path (no catalog needed).
+  public func problems() -> [TaskConfigError.Problem] {
+    var out: [TaskConfigError.Problem] = []
+    func fail(_ path: String, _ message: String) { out.append(.init(keyPath: path, message: message)) }
+    var kinds: [String: TagLLM.TagKind] = [:]
+    for (k, t) in tags.enumerated() {
+      if kinds[t.name] != nil { fail("tags[\(k)].name", "tag \(t.name) is declared twice") }
+      if ["SRC", "TGT", "input", "output"].contains(t.name) { fail("tags[\(k)].name", "\(t.name) is a template placeholder") }
+      kinds[t.name] = t.kind
+    }
+    var names = Set<String>()
+    for (k, t) in tasks.enumerated() {
+      let at = "tasks[\(k)]"
+      if !names.insert(t.name).inserted { fail(at + ".name", "task \(t.name) is defined twice") }
+      let pieces: [TagLLM.Piece]
+      do {
+        pieces = try TaskTemplate.parse(t.template, kinds: kinds)
+      } catch {
+        fail(at + ".template", error.message)
+        continue
+      }
+      var outputs = 0
+      for p in pieces {
+        switch p {
+        case let .input(i, placeholder) where i >= t.inputs.count:
+          fail(at + ".template", "<\(placeholder)> but the task has \(t.inputs.count) input(s)")
+        case .output: outputs += 1
+        case .sourceLanguage where t.sourceLanguage == nil && !isText(t.source):
+          fail(at + ".template", "<SRC> needs source_language (the field naming the language)")
+        case .targetLanguage where t.targetLanguage == nil:
+          fail(at + ".template", "<TGT> needs target_language (the field naming the language)")
+        default: break
+        }
+      }
+      if t.output == .none && outputs > 0 { fail(at + ".template", "<output> in a task whose output is none") }
+      if t.output != .none && outputs != 1 { fail(at + ".template", "a \(t.output.rawValue) task needs <output> once") }
+      if t.output == .regression, !pieces.contains(where: { if case .function = $0 { return true } else { return false } }) {
+        fail(at + ".template", "a regression task needs a function tag (its hidden state is regressed)")
+      }
+      if t.output == .none && t.label != nil { fail(at + ".label", "a task whose output is none has no label") }
+      if t.output != .none && t.label == nil { fail(at + ".label", "a \(t.output.rawValue) task needs a label") }
+      if t.stage == 1 && t.output != .none { fail(at + ".output", "stage 1 learns domain tags from unlabelled text: output none") }
+      switch (t.source, t.label) {
+      case (.molecules, .descriptor(let d)?), (.proteins, .descriptor(let d)?):
+        let kind: LabelKind = t.source == .molecules ? .molecule : .protein
+        if DescriptorRegistry.named(d, kind: kind) == nil {
+          fail(at + ".label.descriptor", DescriptorNameError(name: d, kind: kind).description)
+        }
+      case (_, .descriptor?): fail(at + ".label.descriptor", "descriptors label molecules and proteins (from: molecules or proteins)")
+      case (.table, .column?), (_, nil): break
+      case (_, .column?): fail(at + ".label.column", "columns label table rows (from: table)")
+      case (.measurements, .measurement?): break
+      case (_, .measurement?): fail(at + ".label.measurement", "the measurement labels a task from: measurements")
+      }
+      if case .measurements = t.source, t.label != .measurement { fail(at + ".label", "from: measurements is labelled by the measurement") }
+      if let known = Self.fields(of: t.source) {
+        for (i, input) in t.inputs.enumerated() where !known.contains(input.field) {
+          fail(at + ".inputs[\(i)].field", "from: \(t.source.name) gives no field \(input.field) (its fields: \(known.joined(separator: ", ")))")
+        }
+        for f in [t.sourceLanguage, t.targetLanguage, t.year].compactMap({ $0 }) where !known.contains(f) {
+          fail(at, "from: \(t.source.name) gives no field \(f) (its fields: \(known.joined(separator: ", ")))")
+        }
+      }
+      if case let .text(path, _) = t.source, !FileManager.default.isReadableFile(atPath: path) {
+        fail(at + ".file", "cannot read \(path)")
+      }
+      if split.method == .temporal && t.year == nil {
+        fail(at, "the temporal split needs each task's year field (year: ...)")
+      }
+    }
+    let plan = self.plan
+    for p in plan.problems { fail("split", p) }
+    return out
+  }
+
+  func isText(_ s: Source) -> Bool { if case .text = s { return true } else { return false } }
+
+  /// Checks the configuration against `catalog`: the columns a table task names exist in the
+  /// table's mapping (a table the catalog lacks makes its task report "skipped"). Throws before
+  /// any example is made.
+  public func compile(for catalog: Catalog, file: String? = nil) throws -> CompiledConfig {
+    var problems = self.problems()
+    var kinds: [String: TagLLM.TagKind] = [:]
+    for t in tags { kinds[t.name] = t.kind }
+    var columns: [String: Set<String>] = [:]
+    for (name, mapping) in try catalog.tableMappings() {
+      guard let node = try? ConfigJSON.parse(Array(mapping.utf8)), case let .object(m) = node.value,
+        let cols = m.first(where: { $0.key == "columns" })?.value, case let .array(list) = cols.value
+      else { continue }
+      for c in list {
+        if case let .array(pair) = c.value, let first = pair.first, case let .string(h) = first.value {
+          columns[name, default: []].insert(h)
+        }
+      }
+    }
+    var compiled: [CompiledTask] = []
+    for (k, t) in tasks.enumerated() {
+      guard let pieces = try? TaskTemplate.parse(t.template, kinds: kinds) else { continue }
+      var task = CompiledTask(spec: t, pieces: pieces,
+                              ablated: TaskTemplate.ablate(pieces, stage: t.stage, regression: t.regression, ablation),
+                              maxLength: t.maxLength ?? Int.max)
+      if case let .table(name) = t.source {
+        if let have = columns[name] {
+          var named = t.inputs.map(\.field) + [t.sourceLanguage, t.targetLanguage, t.year].compactMap { $0 }
+          if case let .column(c)? = t.label { named.append(c) }
+          named += t.mirror.flatMap { $0 }
+          for f in named where !have.contains(f) {
+            problems.append(.init(keyPath: "tasks[\(k)]", message: "the \(name) table has no column \(f) (its columns: "
+                                    + "\(have.sorted().joined(separator: ", ")))"))
+          }
+        } else {
+          task.skipped = "no \(name) table rows (tagdata ingest --preset \(name))"
+        }
+      }
+      compiled.append(task)
+    }
+    if !problems.isEmpty { throw TaskConfigError(file: file, problems: problems) }
+    return CompiledConfig(config: self, tasks: compiled)
+  }
+}
+
+/// Turns a schema-valid tree into a ``TaskConfig``, keeping where each key path is.
+struct NodeReader {
+  var locations: [String: (line: Int, column: Int)] = [:]
+  var problems: [TaskConfigError.Problem] = []
+
+  func member(_ n: ConfigJSON.Node, _ key: String) -> ConfigJSON.Node? {
+    if case let .object(m) = n.value { return m.first(where: { $0.key == key })?.value }
+    return nil
+  }
+  func string(_ n: ConfigJSON.Node?) -> String? { if let n, case let .string(s) = n.value { return s } else { return nil } }
+  func int(_ n: ConfigJSON.Node?) -> Int? {
+    if let n, case let .number(x, i) = n.value { return i.map { Int($0) } ?? (x.rounded() == x && abs(x) < 1e15 ? Int(x) : nil) }
+    return nil
+  }
+  func double(_ n: ConfigJSON.Node?) -> Double? { if let n, case let .number(x, _) = n.value { return x } else { return nil } }
+  func bool(_ n: ConfigJSON.Node?) -> Bool? { if let n, case let .bool(b) = n.value { return b } else { return nil } }
+  func array(_ n: ConfigJSON.Node?) -> [ConfigJSON.Node] { if let n, case let .array(a) = n.value { return a } else { return [] } }
+  func isNull(_ n: ConfigJSON.Node?) -> Bool { if let n, case .null = n.value { return true } else { return false } }
+
+  mutating func note(_ path: String, _ n: ConfigJSON.Node?) {
+    guard let n else { return }
+    locations[path] = (n.line, n.column)
+    if case let .object(m) = n.value {
+      for (k, v) in m { note(path.isEmpty ? k : path + "." + k, v) }
+    } else if case let .array(a) = n.value {
+      for (i, v) in a.enumerated() { note(path + "[\(i)]", v) }
+    }
+  }
+
+  mutating func config(_ root: ConfigJSON.Node) -> TaskConfig {
+    note("", root)
+    var c = TaskConfig()
+    if let s = int(member(root, "seed")) { c.seed = UInt64(s) }
+    if let p = int(member(root, "tokens_per_tag")) { c.tokensPerTag = p }
+    if let a = string(member(root, "ablation")), let ab = TagLLM.Ablation(rawValue: a) { c.ablation = ab }
+    if let m = member(root, "max_length") { c.maxLength = isNull(m) ? nil : int(m) }
+    if let s = member(root, "split") {
+      if let m = string(member(s, "method")), let kind = SplitKind(rawValue: m) { c.split.method = kind }
+      if let x = double(member(s, "train")) { c.split.train = x }
+      if let x = double(member(s, "valid")) { c.split.valid = x }
+      if let t = member(s, "temporal") {
+        func years(_ key: String) -> ClosedRange<Int>? {
+          let a = array(member(t, key))
+          guard a.count == 2, let lo = int(a[0]), let hi = int(a[1]) else { return nil }
+          if lo > hi {
+            problems.append(.init(keyPath: "split.temporal." + key, line: a[0].line, column: a[0].column,
+                                  message: "the first year \(lo) is after the last \(hi)"))
+            return nil
+          }
+          return lo...hi
+        }
+        if let tv = years("train_valid_years"), let te = years("test_years") {
+          c.split.temporal = TemporalRule(trainValidYears: tv, testYears: te,
+                                          validFraction: double(member(t, "valid_fraction")) ?? 0.2,
+                                          validYears: years("valid_years"))
+        }
+      }
+    }
+    for t in array(member(root, "tags")) {
+      c.tags.append(TaskConfig.TagSpec(name: string(member(t, "name")) ?? "",
+                                       kind: string(member(t, "kind")) == "function" ? .function : .domain,
+                                       tokens: int(member(t, "tokens")), language: bool(member(t, "language")) ?? false))
+    }
+    for t in array(member(root, "tasks")) {
+      let from = string(member(t, "from")) ?? ""
+      let source: TaskConfig.Source
+      switch from {
+      case "molecules": source = .molecules
+      case "proteins": source = .proteins
+      case "table": source = .table(string(member(t, "table")) ?? "")
+      case "measurements":
+        let m = member(t, "measurement")
+        var spec = TaskConfig.MeasurementSpec(kind: string(m.flatMap { member($0, "kind") }) ?? "Kd")
+        if let m {
+          spec.aggregate = string(member(m, "aggregate")) ?? spec.aggregate
+          spec.scale = string(member(m, "scale")) ?? spec.scale
+          spec.censored = string(member(m, "censored")) ?? spec.censored
+        }
+        source = .measurements(spec)
+      default: source = .text(path: string(member(t, "file")) ?? "", language: (string(member(t, "language")) ?? "").uppercased())
+      }
+      let inputs = array(member(t, "inputs")).map { i -> TaskConfig.InputSpec in
+        let field = string(member(i, "field")) ?? ""
+        let kind = string(member(i, "kind")).flatMap(TagLLM.Segment.Kind.init(rawValue:))
+          ?? (field == "smiles" ? .smiles : field == "sequence" ? .protein : .text)
+        return TaskConfig.InputSpec(field: field, kind: kind, spaced: bool(member(i, "spaced")) ?? false)
+      }
+      var spec = TaskConfig.TaskSpec(name: string(member(t, "name")) ?? "", stage: int(member(t, "stage")) ?? 1,
+                                     source: source, inputs: inputs, template: string(member(t, "template")) ?? "",
+                                     output: TaskConfig.Output(rawValue: string(member(t, "output")) ?? "none") ?? .none)
+      if let l = member(t, "label") {
+        if let d = string(member(l, "descriptor")) {
+          spec.label = .descriptor(d)
+        } else if let col = string(member(l, "column")) {
+          spec.label = .column(col)
+        } else {
+          spec.label = .measurement
+        }
+        spec.labelScale = double(member(l, "scale")) ?? 1
+      }
+      if let m = member(t, "max_length") { spec.maxLength = isNull(m) ? nil : int(m) } else { spec.maxLength = c.maxLength }
+      spec.sourceLanguage = string(member(t, "source_language"))
+      spec.targetLanguage = string(member(t, "target_language"))
+      spec.mirror = array(member(t, "mirror")).map { array($0).compactMap { string($0) } }
+      spec.year = string(member(t, "year"))
+      c.tasks.append(spec)
+    }
+    return c
+  }
+}
