@@ -63,13 +63,21 @@ public struct TableMapping: Sendable, Equatable {
   }
 
   /// The layouts users bring, by name: TDC's drug-target interaction tables (`DTI(...)`,
-  /// BindingDB_Kd/Ki/IC50/Patent, DAVIS, KIBA), TDC's drug combination tables (DrugComb), and a
+  /// BindingDB_Kd/Ki/IC50, DAVIS, KIBA; BindingDB_Patent with its `Year` as `tdc-dti-patent`),
+  /// TDC's drug combination tables (DrugComb), and a
   /// parallel text corpus for Tag-LLM's `<Translate>`.
   public static let presets: [String: TableMapping] = [
     "tdc-dti": TableMapping(name: "tdc-dti", columns: [
       Column(header: "Drug_ID", kind: .id), Column(header: "Drug", kind: .smiles),
       Column(header: "Target_ID", kind: .id), Column(header: "Target", kind: .protein),
       Column(header: "Y", kind: .number),
+    ]),
+    // TDC's BindingDB_Patent (DTI_DG_Group): the DTI columns and the patent's year, the domain of
+    // its temporal split (train/valid 2013-2018, test 2019-2021).
+    "tdc-dti-patent": TableMapping(name: "tdc-dti-patent", columns: [
+      Column(header: "Drug_ID", kind: .id), Column(header: "Drug", kind: .smiles),
+      Column(header: "Target_ID", kind: .id), Column(header: "Target", kind: .protein),
+      Column(header: "Y", kind: .number), Column(header: "Year", kind: .number),
     ]),
     "tdc-drugcomb": TableMapping(name: "tdc-drugcomb", columns: [
       Column(header: "Drug1_ID", kind: .id), Column(header: "Drug1", kind: .smiles),

@@ -300,8 +300,8 @@ func fuzzSeed(default value: UInt64) -> UInt64 {
 }
 
 @Suite struct HostileTableTests {
-  static let tables = [("tdc-dti", "tables/tdc_dti_sample.csv"), ("tdc-drugcomb", "tables/drugcomb_sample.csv"),
-                       ("parallel-text", "tables/parallel_text_sample.tsv")]
+  static let tables = [("tdc-dti", "tables/tdc_dti_sample.csv"), ("tdc-dti-patent", "tables/tdc_dti_patent_sample.csv"),
+                       ("tdc-drugcomb", "tables/drugcomb_sample.csv"), ("parallel-text", "tables/parallel_text_sample.tsv")]
 
   /// Each shipped table as CRLF, with a BOM, piped, cut at a third and two thirds, and with seeded
   /// random byte damage: no crash, no hang, and every row stored or quarantined (a cut keeps every

@@ -43,6 +43,46 @@ import Testing
     #expect(translate == 40)
   }
 
+  /// TDC's BindingDB_Patent layout: every row stored with its Year as a number (2013-2021, each
+  /// year present), the trap rows (another spelling, a salt, stereoisomers) among them.
+  @Test func patentPresetKeepsTheYear() throws {
+    let path = Self.catalogPath()
+    let file = TestSupport.corpus("tables/tdc_dti_patent_sample.csv")
+    let r = try TestSupport.tagdata(["ingest", "--quiet", "--json", "--catalog", path, "--preset", "tdc-dti-patent", file.path])
+    #expect(r.status == 0, "\(r.stderr)")
+    let report = try #require((try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [[String: Any]])?.first)
+    #expect(report["records"] as? Int == 120 && report["quarantined"] as? Int == 0 && report["format"] as? String == "table",
+            "\(r.stdout)")
+    let catalog = try Catalog(path: path, readOnly: true)
+    var stored: [Catalog.StoredTableRow] = []
+    try catalog.forEachTableRow(name: "tdc-dti-patent") { stored.append($0); return true }
+    #expect(stored.count == 120)
+    #expect(stored.allSatisfy { $0.fields == ["Drug_ID", "Drug", "Target_ID", "Target", "Y", "Year"] })
+    let csv = try String(contentsOf: file, encoding: .utf8)
+    let rows = csv.split(separator: "\n").dropFirst().map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
+    #expect(rows.count == 120)
+    var years: [Int: Int] = [:]
+    for (row, fields) in zip(stored.sorted { $0.recordNo < $1.recordNo }, rows) {
+      let year = try #require(Double(fields[5]))
+      #expect(row.values[5] == .number(year), "row \(row.recordNo): \(row.values[5])")
+      #expect(row.values[0] == .text(fields[0]))
+      years[Int(year), default: 0] += 1
+    }
+    #expect(years.keys.sorted() == Array(2013...2021) && years.values.allSatisfy { $0 >= 10 }, "\(years)")
+    // The traps are ordinary rows to ingest: a salt keeps its counter-ion, the aromatic spelling
+    // and its Kekulé source give one canonical molecule, the enantiomers two.
+    func drug(_ id: String) throws -> String? {
+      let row = try #require(stored.first { $0.values[0] == .text(id) }, "\(id)")
+      if case let .text(s) = row.values[1] { return s }
+      return nil
+    }
+    #expect(try drug("alias_aromatic_chembl_smi_3883") == (try drug("chembl_smi_3883")))
+    #expect(try drug("salt_hcl_chembl_smi_3921")?.contains(".") == true)
+    #expect(try drug("salt_na_10777308")?.contains("Na") == true)
+    #expect(try drug("stereo_a_chembl_smi_3604") != (try drug("stereo_b_chembl_smi_3604")))
+    #expect(try drug("stereo_a_chembl_smi_3604")?.contains("@") == true && (try drug("chembl_smi_3604"))?.contains("@") == false)
+  }
+
   func canonical(_ smiles: String) throws -> String {
     let r = try TestSupport.tagdata(["canon", "smiles", "-"], input: Data((smiles + "\n").utf8))
     return r.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
@@ -97,5 +137,7 @@ import Testing
     #expect(throws: TableMapping.SpecError.self) { try TableMapping.parse("") }
     #expect(TableMapping.presets["tdc-dti"]?.json
       == #"{"name":"tdc-dti","columns":[["Drug_ID","id"],["Drug","smiles"],["Target_ID","id"],["Target","protein"],["Y","number"]]}"#)
+    #expect(TableMapping.presets["tdc-dti-patent"]?.json
+      == #"{"name":"tdc-dti-patent","columns":[["Drug_ID","id"],["Drug","smiles"],["Target_ID","id"],["Target","protein"],["Y","number"],["Year","number"]]}"#)
   }
 }
