@@ -67,7 +67,8 @@ public enum ShardExport {
   /// With `gzip`, shards are written gzip-compressed (`.jsonl.gz`, zlib level 6, no file name and
   /// a zero time in the header: the same bytes on every run with the same zlib).
   public static func export(_ catalog: Catalog, plan: CompiledConfig, shards: Int, out: String, toolVersion: String,
-                            gzip: Bool = false, progress: ((Int) -> Void)? = nil) throws -> Summary
+                            gzip: Bool = false, memoryBudget: Int = 64 << 20, progress: ((Int) -> Void)? = nil) throws
+    -> Summary
   {
     let config = plan.config
     let fm = FileManager.default
@@ -108,15 +109,13 @@ public enum ShardExport {
     let declared = Set(config.tags.map(\.name))
     var languages = Set<String>()
 
-    // 1. Spill: one unsorted file per shard, each entry length-prefixed (sort key, then record).
-    var spills: [UnsafeMutablePointer<FILE>?] = []
-    for k in 0..<shards {
-      let p = tmp + "/spill-\(k)"
-      guard let f = fopen(p, "w+b") else { throw ShardExportError(path: p, message: String(cString: strerror(errno))) }
-      spills.append(f)
-    }
-    defer { for case let f? in spills { fclose(f) } }
+    // 1. Sort: every example into one bounded-memory external sort, keyed by its shard, task,
+    // the key's 64-bit hash (comparisons end within a few bytes: keys share long prefixes), the
+    // key itself, then its source and row.
+    let sorter = ExternalSorter(directory: tmp, memoryBudget: memoryBudget)
     var made = 0
+    var sortKey: [UInt8] = []
+    var payload: [UInt8] = []
     let reports = try StageBuilder.build(catalog, plan: plan, assigned: assigned) { e in
       for seg in e.segments where seg.kind == .tag {
         let name = String(seg.text.dropFirst().dropLast())
@@ -125,74 +124,70 @@ public enum ShardExport {
       reportKeys[e.task, default: []].append(keysOf.keys(e))
       reportSplits[e.task, default: []].append(SplitName(rawValue: e.split))
       let k = shard(task: e.task, key: e.key, shards: shards)
-      // Task, then the key's 64-bit hash (comparisons end within a few bytes: keys share long
-      // prefixes), then the key itself, then the row.
-      var sortKey = Array(e.task.utf8)
+      sortKey.removeAll(keepingCapacity: true)
+      withUnsafeBytes(of: UInt32(k).bigEndian) { sortKey.append(contentsOf: $0) }
+      sortKey.append(contentsOf: e.task.utf8)
       sortKey.append(0)
       withUnsafeBytes(of: StableHash.hash([e.task, e.key]).bigEndian) { sortKey.append(contentsOf: $0) }
       sortKey.append(contentsOf: e.key.utf8)
       sortKey.append(0)
       sortKey.append(contentsOf: (e.source ?? "").utf8)
       sortKey.append(0)
-      let row = String(e.row ?? 0)
-      sortKey.append(contentsOf: (String(repeating: "0", count: max(0, 12 - row.count)) + row).utf8)
-      let record = Array(recordJSON(e).utf8)
-      try writeEntry(spills[k]!, [UInt8](e.task.utf8), [UInt8](e.key.utf8), sortKey, [UInt8](e.split.utf8), record,
-                     path: tmp + "/spill-\(k)")
+      withUnsafeBytes(of: UInt64(bitPattern: Int64(e.row ?? 0) ^ Int64.min).bigEndian) { sortKey.append(contentsOf: $0) }
+      payload.removeAll(keepingCapacity: true)
+      for part in [e.task, e.key, e.split] { appendPart(&payload, Array(part.utf8)) }
+      payload.append(contentsOf: recordJSON(e).utf8)
+      payload.append(UInt8(ascii: "\n"))
+      try sorter.add(key: sortKey, payload: payload)
       made += 1
       if made % 4096 == 0 { progress?(made) }
     }
     progress?(made)
 
-    // 2. Each shard: sort, drop repeats of (task, key), write, hash.
+    // 2. Write the shards in order as the sorted records come, dropping repeats of (task, key).
     var counts: [String: Counts] = [:]
     var shardCounts: [[String: Counts]] = []
     var duplicates: [String: Int] = [:]
     var shardRecords: [Int] = []
     var shardSHA: [String] = []
-    for k in 0..<shards {
-      guard let spill = spills[k], fflush(spill) == 0 else {
-        throw ShardExportError(path: tmp + "/spill-\(k)", message: "cannot write: \(String(cString: strerror(errno)))")
-      }
-      rewind(spill)
-      var entries: [[[UInt8]]] = []
-      while let e = try readEntry(spill, path: tmp + "/spill-\(k)") { entries.append(e) }
-      entries.sort { a, b in
-        a[2].withUnsafeBufferPointer { x in
-          b[2].withUnsafeBufferPointer { y in
-            let c = memcmp(x.baseAddress!, y.baseAddress!, min(x.count, y.count))  // never empty: the task name
-            return c != 0 ? c < 0 : x.count < y.count
-          }
-        }
-      }
-      var bytes: [UInt8] = []
-      var perTask: [String: Counts] = [:]
-      var n = 0
-      var last: ([UInt8], [UInt8])?
-      for e in entries {
-        let task = String(decoding: e[0], as: UTF8.self)
-        if let l = last, l.0 == e[0], l.1 == e[1] {
-          duplicates[task, default: 0] += 1
-          continue
-        }
-        last = (e[0], e[1])
-        let split = String(decoding: e[3], as: UTF8.self)
-        perTask[task, default: Counts()].add(split)
-        counts[task, default: Counts()].add(split)
-        bytes.append(contentsOf: e[4])
-        bytes.append(UInt8(ascii: "\n"))
-        n += 1
-      }
-      let path = tmp + "/" + shardName(k, of: shards, gzip: gzip)
-      if gzip { bytes = try gzipped(bytes, path: path) }
-      try write(bytes, to: path)
-      shardRecords.append(n)
-      shardSHA.append(SequenceDigest.hex(SequenceDigest.sha256(bytes)))
+    var writer: ShardWriter?
+    var perTask: [String: Counts] = [:]
+    var last: ([UInt8], [UInt8]) = ([], [])
+    func close() throws {
+      guard let w = writer else { return }
+      shardSHA.append(try w.finish())
+      shardRecords.append(w.records)
       shardCounts.append(perTask)
-      fclose(spill)
-      spills[k] = nil
-      unlink(tmp + "/spill-\(k)")
+      perTask = [:]
+      writer = nil
     }
+    func open(_ k: Int) throws {
+      writer = try ShardWriter(path: tmp + "/" + shardName(k, of: shards, gzip: gzip), gzip: gzip)
+    }
+    try sorter.finish { key, value in
+      let k = Int(key.loadUnaligned(fromByteOffset: 0, as: UInt32.self).bigEndian)
+      while shardRecords.count + (writer == nil ? 0 : 1) <= k {
+        try close()
+        try open(shardRecords.count)
+      }
+      var at = 0
+      let task = readPart(value, &at), exampleKey = readPart(value, &at), split = readPart(value, &at)
+      if last.0 == task && last.1 == exampleKey {
+        duplicates[String(decoding: task, as: UTF8.self), default: 0] += 1
+        return true
+      }
+      last = (task, exampleKey)
+      let name = String(decoding: task, as: UTF8.self), splitName = String(decoding: split, as: UTF8.self)
+      perTask[name, default: Counts()].add(splitName)
+      counts[name, default: Counts()].add(splitName)
+      try writer!.write(UnsafeRawBufferPointer(rebasing: value[at...]))
+      return true
+    }
+    while shardRecords.count + (writer == nil ? 0 : 1) < shards {
+      try close()
+      try open(shardRecords.count)
+    }
+    try close()
 
     // 3. The manifest.
     var tags = config.tags.map { TagLLM.Tag(name: $0.name, kind: $0.kind, stage: 0, tokens: config.tokens($0)) }
@@ -323,54 +318,15 @@ public enum ShardExport {
   /// A finite double as a JSON number that reads back to the same value (Python's repr).
   static func jsonNumber(_ x: Double) -> String { TagLLM.pythonRepr(x) ?? "null" }
 
-  static func writeEntry(_ f: UnsafeMutablePointer<FILE>, _ parts: [UInt8]..., path: String) throws {
-    for p in parts {
-      var n = UInt32(p.count).littleEndian
-      let ok = withUnsafeBytes(of: &n) { fwrite($0.baseAddress, 1, 4, f) == 4 } && (p.isEmpty || p.withUnsafeBytes {
-        fwrite($0.baseAddress, 1, p.count, f) == p.count
-      })
-      if !ok { throw ShardExportError(path: path, message: "cannot write: \(String(cString: strerror(errno)))") }
-    }
+  static func appendPart(_ out: inout [UInt8], _ part: [UInt8]) {
+    withUnsafeBytes(of: UInt32(part.count).littleEndian) { out.append(contentsOf: $0) }
+    out.append(contentsOf: part)
   }
 
-  static func readEntry(_ f: UnsafeMutablePointer<FILE>, path: String) throws -> [[UInt8]]? {
-    var parts: [[UInt8]] = []
-    for k in 0..<5 {
-      var n: UInt32 = 0
-      let got = withUnsafeMutableBytes(of: &n) { fread($0.baseAddress, 1, 4, f) }
-      if got == 0 && k == 0 { return nil }
-      if got != 4 { throw ShardExportError(path: path, message: "spill file truncated") }
-      var p = [UInt8](repeating: 0, count: Int(UInt32(littleEndian: n)))
-      if !p.isEmpty {
-        let r = p.withUnsafeMutableBytes { fread($0.baseAddress, 1, $0.count, f) }
-        if r != p.count { throw ShardExportError(path: path, message: "spill file truncated") }
-      }
-      parts.append(p)
-    }
-    return parts
-  }
-
-  /// `bytes` as one gzip member.
-  static func gzipped(_ bytes: [UInt8], path: String) throws -> [UInt8] {
-    var stream = z_stream()
-    guard tagdata_deflateInit2(&stream, 6, 15 + 16) == Z_OK else {
-      throw ShardExportError(path: path, message: "zlib could not start compressing")
-    }
-    defer { deflateEnd(&stream) }
-    var out = [UInt8](repeating: 0, count: Int(deflateBound(&stream, UInt(bytes.count))) + 64)
-    var input = bytes
-    let status = input.withUnsafeMutableBufferPointer { inp in
-      out.withUnsafeMutableBufferPointer { o in
-        stream.next_in = inp.baseAddress
-        stream.avail_in = UInt32(inp.count)
-        stream.next_out = o.baseAddress
-        stream.avail_out = UInt32(o.count)
-        return deflate(&stream, Z_FINISH)
-      }
-    }
-    guard status == Z_STREAM_END else { throw ShardExportError(path: path, message: "zlib could not compress (\(status))") }
-    out.removeLast(out.count - Int(stream.total_out))
-    return out
+  static func readPart(_ b: UnsafeRawBufferPointer, _ at: inout Int) -> [UInt8] {
+    let n = Int(UInt32(littleEndian: b.loadUnaligned(fromByteOffset: at, as: UInt32.self)))
+    defer { at += 4 + n }
+    return Array(b[(at + 4)..<(at + 4 + n)])
   }
 
   static func write(_ bytes: [UInt8], to path: String) throws {
@@ -412,5 +368,84 @@ extension ShardExport {
   {
     try export(catalog, plan: config.compile(for: catalog), shards: shards, out: out, toolVersion: toolVersion, gzip: gzip,
                progress: progress)
+  }
+}
+
+/// Writes one shard as it comes: plain or gzip-compressed (zlib level 6, no file name, a zero
+/// time: the same bytes on every run with the same zlib), hashing what it writes.
+final class ShardWriter {
+  let path: String
+  private let file: UnsafeMutablePointer<FILE>
+  /// zlib's state points back at its stream: it must not move.
+  private var stream: UnsafeMutablePointer<z_stream>?
+  private var digest = StreamDigest()
+  private var out = [UInt8](repeating: 0, count: 1 << 16)
+  private(set) var records = 0
+  private var closed = false
+
+  init(path: String, gzip: Bool) throws {
+    self.path = path
+    guard let f = fopen(path, "wb") else { throw ShardExportError(path: path, message: String(cString: strerror(errno))) }
+    file = f
+    if gzip {
+      let z = UnsafeMutablePointer<z_stream>.allocate(capacity: 1)
+      z.initialize(to: z_stream())
+      guard tagdata_deflateInit2(z, 6, 15 + 16) == Z_OK else {
+        z.deallocate()
+        fclose(f)
+        throw ShardExportError(path: path, message: "zlib could not start compressing")
+      }
+      stream = z
+    }
+  }
+
+  deinit {
+    if let z = stream {
+      deflateEnd(z)
+      z.deallocate()
+    }
+    if !closed { fclose(file) }
+  }
+
+  private func emit(_ bytes: UnsafeRawBufferPointer) throws {
+    guard !bytes.isEmpty else { return }
+    digest.update(bytes)
+    if fwrite(bytes.baseAddress, 1, bytes.count, file) != bytes.count {
+      throw ShardExportError(path: path, message: "cannot write: \(String(cString: strerror(errno)))")
+    }
+  }
+
+  private func compress(_ input: UnsafeRawBufferPointer, finish: Bool) throws {
+    let outCount = out.count
+    var status = Z_OK
+    try out.withUnsafeMutableBytes { o in
+      stream!.pointee.next_in = UnsafeMutablePointer(mutating: input.baseAddress?.assumingMemoryBound(to: UInt8.self))
+      stream!.pointee.avail_in = UInt32(input.count)
+      repeat {
+        stream!.pointee.next_out = o.baseAddress!.assumingMemoryBound(to: UInt8.self)
+        stream!.pointee.avail_out = UInt32(outCount)
+        status = CZlib.deflate(stream!, finish ? Z_FINISH : Z_NO_FLUSH)
+        guard status == Z_OK || status == Z_STREAM_END || status == Z_BUF_ERROR else {
+          throw ShardExportError(path: path, message: "zlib could not compress (\(status))")
+        }
+        try emit(UnsafeRawBufferPointer(rebasing: o[0..<(outCount - Int(stream!.pointee.avail_out))]))
+      } while stream!.pointee.avail_out == 0 || (finish && status != Z_STREAM_END)
+    }
+  }
+
+  /// One record (its line, newline included).
+  func write(_ record: UnsafeRawBufferPointer) throws {
+    records += 1
+    if stream != nil { try compress(record, finish: false) } else { try emit(record) }
+  }
+
+  /// Flushes and syncs the file; the SHA-256 of its bytes.
+  func finish() throws -> String {
+    if stream != nil { try compress(UnsafeRawBufferPointer(start: nil, count: 0), finish: true) }
+    let ok = fflush(file) == 0 && fsync(fileno(file)) == 0
+    closed = true
+    fclose(file)
+    if !ok { throw ShardExportError(path: path, message: "cannot write: \(String(cString: strerror(errno)))") }
+    return SequenceDigest.hex(digest.finalize())
   }
 }

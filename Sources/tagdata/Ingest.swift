@@ -35,7 +35,8 @@ struct Ingest: ParsableCommand {
       Tables (--preset or --columns): CSV (RFC 4180) or TSV files with a header row, read as the \
       mapping says: smiles and protein columns become the catalog's molecules and proteins; text, \
       language, number and id columns are kept with each row. Presets: tdc-dti \
-      (Drug_ID,Drug,Target_ID,Target,Y), tdc-drugcomb (Drug1_ID,Drug1,Drug2_ID,Drug2,Cell_Line_ID,Y), \
+      (Drug_ID,Drug,Target_ID,Target,Y), tdc-dti-patent (the same and Year, as TDC's \
+      BindingDB_Patent), tdc-drugcomb (Drug1_ID,Drug1,Drug2_ID,Drug2,Cell_Line_ID,Y), \
       parallel-text (source_lang,source,target_lang,target). A row whose mapped cell is empty or \
       cannot be read is quarantined with the column and the reason.
 
@@ -71,7 +72,7 @@ struct Ingest: ParsableCommand {
   @Option(help: ArgumentHelp("Quarantine molecules with more atoms than this.", valueName: "n"))
   var maxAtoms = 1_000_000
 
-  @Option(help: ArgumentHelp("Read the files as tables in this layout: tdc-dti, tdc-drugcomb, parallel-text.",
+  @Option(help: ArgumentHelp("Read the files as tables in this layout: tdc-dti, tdc-dti-patent, tdc-drugcomb, parallel-text.",
                              valueName: "name"))
   var preset: String?
 
