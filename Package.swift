@@ -50,7 +50,8 @@ let package = Package(
     .target(
       name: "TagdataTasks",
       dependencies: [
-        "TagdataIO", "TagdataSources", "TagdataShards", "TagdataTokenizer", "TagdataCatalog", "TagdataLabels", "TagdataBio",
+        "TagdataIO", "TagdataChem", "TagdataSources", "TagdataShards", "TagdataTokenizer", "TagdataCatalog", "TagdataLabels",
+        "TagdataBio",
         "CZlib", .product(name: "Yams", package: "Yams"),
       ]),
     .target(

@@ -5,6 +5,7 @@ import CZlib
 import Foundation
 import TagdataBio
 import TagdataCatalog
+import TagdataChem
 import TagdataIO
 import TagdataLabels
 
@@ -131,6 +132,9 @@ public enum ShardExport {
       withUnsafeBytes(of: StableHash.hash([e.task, e.key]).bigEndian) { sortKey.append(contentsOf: $0) }
       sortKey.append(contentsOf: e.key.utf8)
       sortKey.append(0)
+      // Of examples with one key, the one kept is the earliest year's (none counts as latest, as
+      // the split's own deduplication), then the first source and row.
+      withUnsafeBytes(of: UInt64(bitPattern: Int64(e.year ?? Int.max) ^ Int64.min).bigEndian) { sortKey.append(contentsOf: $0) }
       sortKey.append(contentsOf: (e.source ?? "").utf8)
       sortKey.append(0)
       withUnsafeBytes(of: UInt64(bitPattern: Int64(e.row ?? 0) ^ Int64.min).bigEndian) { sortKey.append(contentsOf: $0) }
@@ -355,8 +359,53 @@ final class SplitKeyMaker {
     return s
   }
 
+  private let parents = SharedCache<String, String>(capacity: 1 << 16)
+
+  /// The molecule a split groups by (its parent): the canonical SMILES, without stereo or
+  /// isotopes, of its largest component (most heavy atoms; ties: the longer, then the smaller
+  /// SMILES) after neutralising it (an O, S or N anion not next to a cation takes an H back, an
+  /// N cation with an H gives it up). A salt form, a charged form, a stereoisomer and the
+  /// molecule itself thus share a group and count as one molecule in the leakage report.
+  func parent(_ smiles: String) -> String {
+    if let p = parents.value(for: smiles) { return p }
+    var out = smiles
+    if var mol = try? Smiles.read(smiles) {
+      for i in mol.atoms.indices where mol.atoms[i].charge != 0 {
+        let a = mol.atoms[i]
+        let near = mol.neighbors(i).map { mol.atoms[$0].charge }
+        if a.charge == -1 && [7, 8, 16].contains(a.element) && !near.contains(where: { $0 > 0 }) {
+          mol.atoms[i].charge = 0
+          mol.atoms[i].hydrogens += 1
+        } else if a.charge == 1 && a.element == 7 && a.hydrogens > 0 && !near.contains(where: { $0 < 0 }) {
+          mol.atoms[i].charge = 0
+          mol.atoms[i].hydrogens -= 1
+        }
+      }
+      let written = SmilesWriter(isomeric: false).write(mol)
+      let flat = (try? Smiles.canonical(written, isomeric: false)) ?? written
+      out = flat
+      let parts = flat.split(separator: ".")
+      if parts.count > 1 {
+        var best: (heavy: Int, text: Substring)?
+        for part in parts {
+          guard let m = try? Smiles.read(String(part)) else { continue }
+          let heavy = m.atoms.reduce(0) { $0 + ($1.element != 1 ? 1 : 0) }
+          if let b = best,
+            (b.heavy, b.text.count) > (heavy, part.count) || ((b.heavy, b.text.count) == (heavy, part.count) && b.text <= part)
+          {
+            continue
+          }
+          best = (heavy, part)
+        }
+        if let b = best { out = String(b.text) }
+      }
+    }
+    parents.insert(out, for: smiles)
+    return out
+  }
+
   func keys(_ e: TaskExample) -> SplitKeys {
-    SplitKeys(exampleKey: e.key, molecules: e.molecules, scaffolds: e.molecules.map(scaffold), targets: e.proteins,
+    SplitKeys(exampleKey: e.key, molecules: e.molecules.map(parent), scaffolds: e.molecules.map(scaffold), targets: e.proteins,
               sequences: e.sequences, year: e.year)
   }
 }

@@ -117,6 +117,7 @@ public struct SeededRandomSplit: Sendable {
 /// grow with the catalog.
 public enum StageBuilder {
   public static let dtiTable = "tdc-dti"
+  public static let dtiPatentTable = "tdc-dti-patent"
   public static let drugcombTable = "tdc-drugcomb"
   public static let parallelTable = "parallel-text"
 
@@ -440,12 +441,14 @@ struct ExampleMaker {
     let outputKind: TagLLM.Segment.Kind = spec.output == .regression ? .label : .text
     let segs = TaskTemplate.fill(task.ablated, inputs: inputs, inputKinds: kinds, output: output, outputKind: outputKind,
                                  source: src, target: tgt)
-    // The key is the full template's text, so that an example keeps its split and shard whatever the ablation.
+    // The key is the full template's text (so that an example keeps its split and shard whatever
+    // the ablation) without the label of a regression: two values for the same inputs are one
+    // example (the first kept), never one in train and one in test.
     let key =
-      ablation == .both
+      ablation == .both && spec.output != .regression
       ? segs.map(\.text).joined()
-      : TaskTemplate.fill(task.pieces, inputs: inputs, inputKinds: kinds, output: output, outputKind: outputKind,
-                          source: src, target: tgt).map(\.text).joined()
+      : TaskTemplate.fill(task.pieces, inputs: inputs, inputKinds: kinds, output: spec.output == .regression ? nil : output,
+                          outputKind: outputKind, source: src, target: tgt).map(\.text).joined()
     var e = TaskExample(task: spec.name, stage: spec.stage, regression: spec.regression, key: key, segments: segs,
                         inputs: inputs, output: output, target: target)
     e.molecules = molecules

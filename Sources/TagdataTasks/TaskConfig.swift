@@ -155,6 +155,17 @@ public struct TaskConfig: Sendable, Equatable {
               seed: seed, temporal: split.temporal)
   }
 
+  /// Sets the split method. The tag-llm preset's BA, under a temporal split, reads the
+  /// tdc-dti-patent table (TDC's BindingDB_Patent layout), whose Year column dates each row.
+  public mutating func setSplit(_ kind: SplitKind) {
+    split.method = kind
+    guard kind == .temporal, preset == "tag-llm" else { return }
+    for k in tasks.indices where tasks[k].name == TagLLM.Task.ba.rawValue {
+      tasks[k].source = .table(StageBuilder.dtiPatentTable)
+      tasks[k].year = "Year"
+    }
+  }
+
   /// Tokens of tag `t`.
   public func tokens(_ t: TagSpec) -> Int { t.tokens ?? tokensPerTag }
 

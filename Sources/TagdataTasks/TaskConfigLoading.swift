@@ -182,7 +182,8 @@ extension TaskConfig {
         fail(at + ".file", "cannot read \(path)")
       }
       if split.method == .temporal && t.year == nil {
-        fail(at, "the temporal split needs each task's year field (year: ...)")
+        fail(at, "task \(t.name) has no year field, and the temporal split dates every example (give year: FIELD"
+               + (preset == "tag-llm" ? "; in the tag-llm preset only BA has one: --tasks BA)" : ")"))
       }
     }
     let plan = self.plan

@@ -106,16 +106,7 @@ struct Build: ParsableCommand {
     var c = try config.map { try TaskConfig.load(path: $0) } ?? TaskConfig.tagLLM
     if let ablation { c.ablation = ablation }
     if let seed { c.seed = seed }
-    if let split, let kind = SplitKind(rawValue: split) {
-      c.split.method = kind
-      if kind == .temporal && c.preset == "tag-llm" {
-        // The preset's BA reads tdc-dti; a patent table carries the years.
-        for k in c.tasks.indices where c.tasks[k].name == "BA" {
-          c.tasks[k].source = .table("tdc-dti-patent")
-          c.tasks[k].year = "Year"
-        }
-      }
-    }
+    if let split, let kind = SplitKind(rawValue: split) { c.setSplit(kind) }
     for t in text {
       let eq = t.firstIndex(of: "=")!
       let lang = t[..<eq].uppercased(), path = String(t[t.index(after: eq)...])

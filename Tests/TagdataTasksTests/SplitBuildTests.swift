@@ -87,4 +87,90 @@ import Testing
       #expect(try TestSupport.tagdata(["build", "--catalog", path, "--out", a, "--split", bad]).status == 64)
     }
   }
+
+  /// A catalog of the patent sample (TDC BindingDB_Patent layout), read with `preset`.
+  static func patentCatalog(_ preset: String) throws -> String {
+    let path = TestSupport.tempDirectory().appendingPathComponent("p.sqlite").path
+    let r = try TestSupport.tagdata(["ingest", "--quiet", "--catalog", path, "--preset", preset,
+                                     TestSupport.corpus("tables/tdc_dti_patent_sample.csv").path])
+    #expect(r.status == 0, "\(r.stderr)")
+    return path
+  }
+
+  /// The split of each Drug_ID's record (BA inputs: sequence, SMILES, Target_ID, Drug_ID).
+  static func splitsByDrugID(_ recs: [[String: Any]]) -> [String: String] {
+    var out: [String: String] = [:]
+    for r in recs where r["task"] as? String == "BA" { out[(r["inputs"] as! [String])[3]] = r["split"] as? String }
+    return out
+  }
+
+  /// Temporal split (TDC's BindingDB_Patent rule): train and valid hold 2013-2018, test
+  /// 2019-2021; the same molecule written two ways for one target in two years is one example,
+  /// the earlier year's; no (molecule, target) pair is in two splits.
+  @Test func temporalSplitByPatentYear() throws {
+    let path = try Self.patentCatalog("tdc-dti-patent")
+    let out = TestSupport.tempDirectory().appendingPathComponent("t").path
+    let r = try TestSupport.tagdata(["build", "--quiet", "--catalog", path, "--out", out, "--split", "temporal", "--tasks", "BA"])
+    #expect(r.status == 0, "\(r.stderr)")
+    let recs = try StageBuildTests.records(out)
+    #expect(recs.count >= 110, "\(recs.count) records")
+    var pairs: [String: String] = [:]
+    for rec in recs {
+      let year = try #require((rec["ids"] as? [String: Any])?["year"] as? Int)
+      let split = rec["split"] as! String
+      #expect(split == "test" ? (2019...2021).contains(year) : (2013...2018).contains(year), "\(split) \(year)")
+      let pair = Self.ids(rec, "molecules").joined() + "|" + Self.ids(rec, "proteins").joined()
+      #expect(pairs[pair] == nil, "\(pair) twice")
+      pairs[pair] = split
+    }
+    let by = Self.splitsByDrugID(recs)
+    #expect(by["chembl_smi_3883"] != nil && by["alias_aromatic_chembl_smi_3883"] == nil,
+            "the 2014 Kekule spelling is kept, the 2020 aromatic one is its duplicate: \(by)")
+    #expect(Set(recs.map { $0["split"] as! String }) == ["train", "valid", "test"])
+    // Without a year field the temporal split is refused before any work.
+    let noYear = try TestSupport.tagdata(["build", "--quiet", "--catalog", path, "--out", out + "2", "--split", "temporal"])
+    #expect(noYear.status == 78 && noYear.stderr.contains("year"), "\(noYear.stderr)")
+    #expect(!FileManager.default.fileExists(atPath: out + "2"))
+  }
+
+  /// Cold-drug split on data built to tempt it: a molecule and its salt, two stereoisomers and
+  /// their flat form, one molecule spelled two ways: each family lands in one split.
+  @Test func coldDrugKeepsSaltsStereoisomersAndSpellingsTogether() throws {
+    let path = try Self.patentCatalog("tdc-dti")
+    for seed in ["1", "2", "3", "42"] {
+      let out = TestSupport.tempDirectory().appendingPathComponent("c\(seed)").path
+      let r = try TestSupport.tagdata(["build", "--quiet", "--catalog", path, "--out", out, "--split", "cold-drug", "--tasks", "BA",
+                                       "--seed", seed])
+      #expect(r.status == 0, "\(r.stderr)")
+      let by = Self.splitsByDrugID(try StageBuildTests.records(out))
+      for family in [["chembl_smi_3921", "salt_hcl_chembl_smi_3921"], ["10777308", "salt_na_10777308"],
+                     ["chembl_smi_3604", "stereo_a_chembl_smi_3604", "stereo_b_chembl_smi_3604"]]
+      {
+        let splits = Set(family.compactMap { by[$0] })
+        #expect(splits.count == 1 && family.allSatisfy { by[$0] != nil }, "seed \(seed) \(family): \(family.map { by[$0] ?? "-" })")
+      }
+      // The leakage report counts no shared molecule between splits.
+      let leak = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out + "/leakage.json")))
+        as? [String: Any])
+      let pairs = try #require(((leak["tasks"] as? [String: Any])?["BA"] as? [String: Any])?["pairs"] as? [[String: Any]])
+      #expect(pairs.allSatisfy { (($0["molecules"] as? [String: Any])?["total"] as? Int) == 0 }, "\(pairs)")
+    }
+  }
+}
+
+@Suite struct ParentMoleculeTests {
+  /// A split's molecule key: salts, charges, stereo and isotopes do not make another molecule;
+  /// a nitro group or a quaternary ammonium keeps its charges.
+  @Test func parentsOfSaltsChargesAndStereo() {
+    let k = SplitKeyMaker()
+    #expect(k.parent("CC(=O)[O-].[Na+]") == k.parent("CC(=O)O"))
+    #expect(k.parent("C[NH3+].[Cl-]") == k.parent("CN"))
+    #expect(k.parent("Cl.CCN") == k.parent("CCN"))
+    #expect(k.parent("C[C@H](N)O") == k.parent("CC(N)O"))
+    #expect(k.parent("[13CH3]O") == k.parent("CO"))
+    #expect(k.parent("C[N+](=O)[O-]") != k.parent("CN(=O)O"), "nitro keeps its charge separation")
+    #expect(k.parent("C[N+](C)(C)C.[Br-]") == "C[N+](C)(C)C")
+    #expect(k.parent("CCO.CCCO") == k.parent("CCCO"), "the largest component")
+    #expect(k.parent("not a smiles") == "not a smiles")
+  }
 }
