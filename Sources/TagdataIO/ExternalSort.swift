@@ -1,0 +1,479 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A sort that could not spill or read back its runs (disk full, directory missing, a run cut
+/// short), or was used after `finish`. `path` names the file or directory concerned.
+public struct ExternalSortError: Error, CustomStringConvertible, Equatable {
+  public var path: String
+  public var message: String
+  public init(path: String, message: String) {
+    self.path = path
+    self.message = message
+  }
+  public var description: String { "\(path): \(message)" }
+}
+
+/// A bounded-memory, stable external merge sort of byte records.
+///
+/// Each record is a key and a payload (both raw bytes). Records are ordered by their keys as
+/// unsigned bytes (`memcmp`, a key that is a prefix of another comes first); records with equal
+/// keys come out in the order they were added. The payload is carried along, never compared.
+///
+/// Records are gathered in one memory arena; when the arena and its index reach `memoryBudget`,
+/// they are sorted and written as a sorted run to a temporary file in `directory`. `finish` merges
+/// the runs with a heap, at most `maxFanIn` at a time: with more runs, consecutive groups are
+/// first merged into longer runs (a pass over the data each time), which keeps the merge stable.
+/// When nothing was spilled, `finish` sorts in memory and writes nothing.
+///
+/// Memory: about `memoryBudget` while adding (more only for a single record larger than the
+/// budget: the arena then holds that record alone); during the merge, one read buffer per run of
+/// about `memoryBudget / (maxFanIn + 1)` bytes (at least 4 KiB, grown for a record that does not
+/// fit). Temporary files are removed as soon as they are merged, by `finish` (also when it fails
+/// or stops early) and by `deinit`. Records up to 4 GiB - 1 bytes of key and of payload each.
+public final class ExternalSorter {
+  public let directory: String
+  public let memoryBudget: Int
+  public let maxFanIn: Int
+  /// Records added so far.
+  @exclusivity(unchecked) public private(set) var count = 0
+  /// Sorted runs written to disk (spills and intermediate merges).
+  @exclusivity(unchecked) public private(set) var runsWritten = 0
+  /// Intermediate merge passes (0 when all runs were merged at once).
+  @exclusivity(unchecked) public private(set) var mergePasses = 0
+
+  /// One record in the arena: the key's first 8 bytes (big-endian, zero-padded) and its offset.
+  struct Entry {
+    var prefix: UInt64
+    var offset: Int
+  }
+
+  // The arena holds records as they are written to a run: key length and payload length (UInt32,
+  // little-endian), key, payload.
+  @exclusivity(unchecked) private var arena: UnsafeMutableRawPointer?
+  @exclusivity(unchecked) private var arenaCapacity = 0
+  @exclusivity(unchecked) private var arenaUsed = 0
+  @exclusivity(unchecked) private var index: [Entry] = []
+  /// Sorted runs waiting to be merged, in the order of their records.
+  @exclusivity(unchecked) private var runs: [String] = []
+  /// Every temporary file that still exists.
+  @exclusivity(unchecked) private var temporary: Set<String> = []
+  @exclusivity(unchecked) private var finished = false
+
+  static let headerSize = 8
+  static let entryCost = MemoryLayout<Entry>.stride
+
+  /// - Parameters:
+  ///   - directory: where the runs go (it must exist; files are named `.tagdata-sort-XXXXXX`).
+  ///   - memoryBudget: bytes of records and index held before a run is spilled.
+  ///   - maxFanIn: runs merged at once (at least 2).
+  public init(directory: String, memoryBudget: Int = 64 << 20, maxFanIn: Int = 64) {
+    self.directory = directory
+    self.memoryBudget = max(memoryBudget, 1)
+    self.maxFanIn = max(maxFanIn, 2)
+  }
+
+  deinit {
+    arena?.deallocate()
+    removeTemporaryFiles()
+  }
+
+  /// Temporary files that exist now (for tests and diagnostics).
+  public var temporaryFiles: [String] { temporary.sorted() }
+
+  public func add(key: [UInt8], payload: [UInt8]) throws {
+    try key.withUnsafeBytes { k in try payload.withUnsafeBytes { p in try add(key: k, payload: p) } }
+  }
+
+  /// Adds one record; the bytes are copied.
+  public func add(key: UnsafeRawBufferPointer, payload: UnsafeRawBufferPointer) throws {
+    if finished { throw ExternalSortError(path: directory, message: "record added after the sort was finished") }
+    guard key.count <= Int(UInt32.max), payload.count <= Int(UInt32.max) else {
+      throw ExternalSortError(path: directory, message: "record of \(key.count + payload.count) bytes is too large to sort")
+    }
+    let size = Self.headerSize + key.count + payload.count
+    if !index.isEmpty && arenaUsed + size + (index.count + 1) * Self.entryCost > memoryBudget { try spill() }
+    if arenaUsed + size > arenaCapacity { grow(to: arenaUsed + size) }
+    let base = arena! + arenaUsed
+    base.storeBytes(of: UInt32(key.count).littleEndian, toByteOffset: 0, as: UInt32.self)
+    base.storeBytes(of: UInt32(payload.count).littleEndian, toByteOffset: 4, as: UInt32.self)
+    if let k = key.baseAddress, key.count > 0 { (base + Self.headerSize).copyMemory(from: k, byteCount: key.count) }
+    if let p = payload.baseAddress, payload.count > 0 {
+      (base + Self.headerSize + key.count).copyMemory(from: p, byteCount: payload.count)
+    }
+    index.append(Entry(prefix: Self.prefix(key), offset: arenaUsed))
+    arenaUsed += size
+    count += 1
+  }
+
+  /// Hands out every record in order, each as (key, payload): buffers valid only during the call.
+  /// `body` returns false to stop early. The sorter is spent afterwards and its files removed.
+  public func finish(_ body: (UnsafeRawBufferPointer, UnsafeRawBufferPointer) throws -> Bool) throws {
+    if finished { throw ExternalSortError(path: directory, message: "the sort was already finished") }
+    finished = true
+    defer {
+      removeTemporaryFiles()
+      releaseArena()
+    }
+    if runs.isEmpty {
+      // Everything fits: sort in memory, nothing touches the disk.
+      sortIndex()
+      guard let arena else { return }
+      for e in index {
+        let (k, p) = Self.record(arena + e.offset)
+        if try !body(k, p) { return }
+      }
+      return
+    }
+    if !index.isEmpty { try spill() }
+    releaseArena()
+    let bufferSize = readBufferSize
+    while runs.count > maxFanIn {
+      var next: [String] = []
+      var start = 0
+      while start < runs.count {
+        let group = Array(runs[start..<min(start + maxFanIn, runs.count)])
+        start += group.count
+        if group.count == 1 {
+          next.append(group[0])
+          continue
+        }
+        let writer = try RunWriter(directory: directory, bufferSize: bufferSize) { self.temporary.insert($0) }
+        try merge(group, bufferSize: bufferSize) { r in
+          try writer.append(UnsafeRawBufferPointer(start: r.record, count: r.recordLength))
+          return true
+        }
+        try writer.closeFile()
+        runsWritten += 1
+        for p in group { remove(p) }
+        next.append(writer.path)
+      }
+      runs = next
+      mergePasses += 1
+    }
+    try merge(runs, bufferSize: bufferSize) { r in
+      try body(UnsafeRawBufferPointer(start: r.key, count: r.keyLength),
+               UnsafeRawBufferPointer(start: r.payload, count: r.payloadLength))
+    }
+  }
+
+  /// Collects every record (tests, small inputs).
+  public func sorted() throws -> [(key: [UInt8], payload: [UInt8])] {
+    var out: [(key: [UInt8], payload: [UInt8])] = []
+    try finish { k, p in
+      out.append((Array(k), Array(p)))
+      return true
+    }
+    return out
+  }
+
+  // MARK: - Spilling
+
+  private var readBufferSize: Int { min(max(memoryBudget / (maxFanIn + 1), 4096), 4 << 20) }
+
+  private func grow(to needed: Int) {
+    var capacity = max(arenaCapacity * 2, 64 << 10)
+    capacity = min(capacity, max(memoryBudget, needed))
+    capacity = max(capacity, needed)
+    let fresh = UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 16)
+    if let arena {
+      fresh.copyMemory(from: arena, byteCount: arenaUsed)
+      arena.deallocate()
+    }
+    arena = fresh
+    arenaCapacity = capacity
+  }
+
+  private func releaseArena() {
+    arena?.deallocate()
+    arena = nil
+    arenaCapacity = 0
+    arenaUsed = 0
+    index = []
+  }
+
+  static func prefix(_ key: UnsafeRawBufferPointer) -> UInt64 {
+    var p: UInt64 = 0
+    let n = min(key.count, 8)
+    for i in 0..<n { p |= UInt64(key[i]) << UInt64(56 - 8 * i) }
+    return p
+  }
+
+  static func record(_ p: UnsafeRawPointer) -> (UnsafeRawBufferPointer, UnsafeRawBufferPointer) {
+    let kl = Int(UInt32(littleEndian: p.loadUnaligned(as: UInt32.self)))
+    let pl = Int(UInt32(littleEndian: p.loadUnaligned(fromByteOffset: 4, as: UInt32.self)))
+    return (UnsafeRawBufferPointer(start: p + headerSize, count: kl),
+            UnsafeRawBufferPointer(start: p + headerSize + kl, count: pl))
+  }
+
+  /// Orders the arena's index by key, then by position (stability).
+  private func sortIndex() {
+    guard let base = arena.map(UnsafeRawPointer.init) else { return }
+    index.withUnsafeMutableBufferPointer { entries in
+      entries.sort { a, b in
+        if a.prefix != b.prefix { return a.prefix < b.prefix }
+        let pa = base + a.offset
+        let pb = base + b.offset
+        let la = Int(UInt32(littleEndian: pa.loadUnaligned(as: UInt32.self)))
+        let lb = Int(UInt32(littleEndian: pb.loadUnaligned(as: UInt32.self)))
+        if la > 8 || lb > 8 {
+          let c = compareKeys(pa + Self.headerSize, la, pb + Self.headerSize, lb)
+          if c != 0 { return c < 0 }
+        } else if la != lb {
+          return la < lb
+        }
+        return a.offset < b.offset
+      }
+    }
+  }
+
+  /// Sorts the arena and writes it as one run.
+  private func spill() throws {
+    sortIndex()
+    let writer = try RunWriter(directory: directory, bufferSize: min(max(memoryBudget / 8, 4096), 4 << 20)) {
+      self.temporary.insert($0)
+    }
+    if let arena {
+      for e in index {
+        let p = arena + e.offset
+        let kl = Int(UInt32(littleEndian: p.loadUnaligned(as: UInt32.self)))
+        let pl = Int(UInt32(littleEndian: p.loadUnaligned(fromByteOffset: 4, as: UInt32.self)))
+        try writer.append(UnsafeRawBufferPointer(start: p, count: Self.headerSize + kl + pl))
+      }
+    }
+    try writer.closeFile()
+    runs.append(writer.path)
+    runsWritten += 1
+    index.removeAll(keepingCapacity: true)
+    arenaUsed = 0
+  }
+
+  private func remove(_ path: String) {
+    unlink(path)
+    temporary.remove(path)
+  }
+
+  private func removeTemporaryFiles() {
+    for p in temporary { unlink(p) }
+    temporary = []
+    runs = []
+  }
+
+  // MARK: - Merging
+
+  /// Merges `paths` (sorted runs, in order) and hands each record to `emit` until it returns false.
+  private func merge(_ paths: [String], bufferSize: Int, _ emit: (RunReader) throws -> Bool) throws {
+    var readers: [RunReader] = []
+    readers.reserveCapacity(paths.count)
+    for p in paths {
+      let r = try RunReader(path: p, bufferSize: bufferSize)
+      if try r.next() { readers.append(r) }
+    }
+    // A binary min-heap of reader positions; ties go to the earlier run (stability).
+    var heap = Array(readers.indices)
+    func less(_ a: Int, _ b: Int) -> Bool {
+      let x = readers[a]
+      let y = readers[b]
+      let c = compareKeys(UnsafeRawPointer(x.key), x.keyLength, UnsafeRawPointer(y.key), y.keyLength)
+      return c != 0 ? c < 0 : a < b
+    }
+    func siftDown(_ start: Int) {
+      var i = start
+      let n = heap.count
+      while true {
+        let l = 2 * i + 1
+        if l >= n { return }
+        var m = l
+        if l + 1 < n && less(heap[l + 1], heap[l]) { m = l + 1 }
+        if !less(heap[m], heap[i]) { return }
+        heap.swapAt(i, m)
+        i = m
+      }
+    }
+    if heap.count > 1 {
+      for i in stride(from: heap.count / 2 - 1, through: 0, by: -1) { siftDown(i) }
+    }
+    while let top = heap.first {
+      if try !emit(readers[top]) { return }
+      if try readers[top].next() {
+        siftDown(0)
+      } else {
+        heap[0] = heap[heap.count - 1]
+        heap.removeLast()
+        if !heap.isEmpty { siftDown(0) }
+      }
+    }
+  }
+}
+
+@inline(__always)
+func compareKeys(_ a: UnsafeRawPointer, _ la: Int, _ b: UnsafeRawPointer, _ lb: Int) -> Int32 {
+  let n = min(la, lb)
+  if n > 0 {
+    let c = memcmp(a, b, n)
+    if c != 0 { return c }
+  }
+  return la < lb ? -1 : (la > lb ? 1 : 0)
+}
+
+/// Writes a run through a buffer; every failure names the file.
+final class RunWriter {
+  let path: String
+  @exclusivity(unchecked) private var fd: Int32
+  @exclusivity(unchecked) private var buffer: UnsafeMutableRawPointer
+  private let capacity: Int
+  @exclusivity(unchecked) private var used = 0
+
+  /// Creates a fresh file in `directory`; `created` is told its path before anything can fail.
+  init(directory: String, bufferSize: Int, created: (String) -> Void) throws {
+    var template = Array((directory + "/.tagdata-sort-XXXXXX").utf8CString)
+    let d = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
+    guard d >= 0 else {
+      throw ExternalSortError(path: directory, message: "cannot create a sort run: \(String(cString: strerror(errno)))")
+    }
+    fd = d
+    path = template.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
+    created(path)
+    capacity = bufferSize
+    buffer = .allocate(byteCount: bufferSize, alignment: 16)
+  }
+
+  deinit {
+    if fd >= 0 { close(fd) }
+    buffer.deallocate()
+  }
+
+  /// Writes to `fd` instead of the file (tests: a device that is full).
+  func replaceDescriptor(_ fd: Int32) {
+    if self.fd >= 0 { close(self.fd) }
+    self.fd = fd
+  }
+
+  func append(_ bytes: UnsafeRawBufferPointer) throws {
+    guard let src = bytes.baseAddress, bytes.count > 0 else { return }
+    if used + bytes.count > capacity {
+      try flush()
+      if bytes.count >= capacity {
+        try writeAll(src, bytes.count)
+        return
+      }
+    }
+    (buffer + used).copyMemory(from: src, byteCount: bytes.count)
+    used += bytes.count
+  }
+
+  func flush() throws {
+    if used > 0 { try writeAll(UnsafeRawPointer(buffer), used) }
+    used = 0
+  }
+
+  private func writeAll(_ p: UnsafeRawPointer, _ n: Int) throws {
+    var done = 0
+    while done < n {
+      let w = write(fd, p + done, n - done)
+      if w < 0 {
+        if errno == EINTR { continue }
+        throw ExternalSortError(path: path, message: "cannot write a sort run: \(String(cString: strerror(errno)))")
+      }
+      if w == 0 { throw ExternalSortError(path: path, message: "cannot write a sort run: no progress") }
+      done += w
+    }
+  }
+
+  func closeFile() throws {
+    try flush()
+    let r = close(fd)
+    fd = -1
+    if r != 0 {
+      throw ExternalSortError(path: path, message: "cannot write a sort run: \(String(cString: strerror(errno)))")
+    }
+  }
+}
+
+/// Reads a run one record at a time; the current record stays in the buffer until `next`.
+final class RunReader {
+  let path: String
+  @exclusivity(unchecked) private var fd: Int32
+  @exclusivity(unchecked) private var buffer: UnsafeMutableRawPointer
+  @exclusivity(unchecked) private var capacity: Int
+  @exclusivity(unchecked) private var start = 0
+  @exclusivity(unchecked) private var end = 0
+  @exclusivity(unchecked) private var eof = false
+  /// Bytes of the file before `buffer[0]`.
+  @exclusivity(unchecked) private var consumed: Int64 = 0
+  @exclusivity(unchecked) private(set) var record = UnsafeMutableRawPointer(bitPattern: 16)!
+  @exclusivity(unchecked) private(set) var recordLength = 0
+  @exclusivity(unchecked) private(set) var keyLength = 0
+  @exclusivity(unchecked) private(set) var payloadLength = 0
+  var key: UnsafeMutableRawPointer { record + ExternalSorter.headerSize }
+  var payload: UnsafeMutableRawPointer { record + ExternalSorter.headerSize + keyLength }
+
+  init(path: String, bufferSize: Int) throws {
+    self.path = path
+    fd = open(path, O_RDONLY)
+    guard fd >= 0 else {
+      throw ExternalSortError(path: path, message: "cannot open a sort run: \(String(cString: strerror(errno)))")
+    }
+    capacity = bufferSize
+    buffer = .allocate(byteCount: bufferSize, alignment: 16)
+  }
+
+  deinit {
+    if fd >= 0 { close(fd) }
+    buffer.deallocate()
+  }
+
+  /// Moves to the next record; false at the end of the run.
+  func next() throws -> Bool {
+    start += recordLength
+    recordLength = 0
+    if try !ensure(ExternalSorter.headerSize) {
+      if end == start { return false }
+      throw truncated()
+    }
+    let p = buffer + start
+    let kl = Int(UInt32(littleEndian: p.loadUnaligned(as: UInt32.self)))
+    let pl = Int(UInt32(littleEndian: p.loadUnaligned(fromByteOffset: 4, as: UInt32.self)))
+    let n = ExternalSorter.headerSize + kl + pl
+    if try !ensure(n) { throw truncated() }
+    record = buffer + start
+    keyLength = kl
+    payloadLength = pl
+    recordLength = n
+    return true
+  }
+
+  private func truncated() -> ExternalSortError {
+    ExternalSortError(path: path, message: "sort run cut short at byte \(consumed + Int64(start))")
+  }
+
+  /// Makes `n` bytes from `start` available; false if the file ends first.
+  private func ensure(_ n: Int) throws -> Bool {
+    if end - start >= n { return true }
+    if start > 0 {
+      let left = end - start
+      if left > 0 { buffer.copyMemory(from: buffer + start, byteCount: left) }
+      consumed += Int64(start)
+      start = 0
+      end = left
+    }
+    if n > capacity {
+      let fresh = UnsafeMutableRawPointer.allocate(byteCount: n, alignment: 16)
+      fresh.copyMemory(from: buffer, byteCount: end)
+      buffer.deallocate()
+      buffer = fresh
+      capacity = n
+    }
+    while end < n && !eof {
+      let r = read(fd, buffer + end, capacity - end)
+      if r < 0 {
+        if errno == EINTR { continue }
+        throw ExternalSortError(path: path, message: "cannot read a sort run: \(String(cString: strerror(errno)))")
+      }
+      if r == 0 { eof = true } else { end += r }
+    }
+    return end - start >= n
+  }
+}

@@ -1,0 +1,166 @@
+import Foundation
+import TestSupport
+import Testing
+@testable import TagdataIO
+
+/// The external merge sort against an in-memory stable sort, with budgets small enough for many
+/// runs and several merge passes, and its temporary files.
+@Suite struct ExternalSortTests {
+  /// The expected order: by key bytes (a prefix first), then by insertion.
+  static func reference(_ records: [([UInt8], [UInt8])]) -> [([UInt8], [UInt8])] {
+    let order = records.indices.sorted { a, b in
+      let x = records[a].0
+      let y = records[b].0
+      if x != y { return x.lexicographicallyPrecedes(y) }
+      return a < b
+    }
+    return order.map { records[$0] }
+  }
+
+  static func files(_ dir: URL) -> [String] {
+    ((try? FileManager.default.contentsOfDirectory(atPath: dir.path)) ?? []).sorted()
+  }
+
+  static func randomRecords(_ rng: inout SplitMix64, count: Int, alphabet: Int, maxKey: Int, maxPayload: Int)
+    -> [([UInt8], [UInt8])]
+  {
+    (0..<count).map { i in
+      let key = (0..<rng.below(maxKey + 1)).map { _ in UInt8(rng.below(alphabet)) }
+      // The payload starts with the insertion number, so that stability is checked too.
+      var payload = withUnsafeBytes(of: UInt32(i).littleEndian) { Array($0) }
+      payload += (0..<rng.below(maxPayload + 1)).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
+      return (key, payload)
+    }
+  }
+
+  func check(_ records: [([UInt8], [UInt8])], budget: Int, fanIn: Int) throws -> ExternalSorter {
+    let dir = TestSupport.tempDirectory()
+    defer { try? FileManager.default.removeItem(at: dir) }
+    let sorter = ExternalSorter(directory: dir.path, memoryBudget: budget, maxFanIn: fanIn)
+    for (k, p) in records { try sorter.add(key: k, payload: p) }
+    #expect(sorter.count == records.count)
+    let got = try sorter.sorted()
+    let want = Self.reference(records)
+    #expect(got.count == want.count)
+    var bad = 0
+    for (g, w) in zip(got, want) where g.key != w.0 || g.payload != w.1 {
+      bad += 1
+      if bad <= 5 { Issue.record("sorted record differs: got key \(g.key) payload \(g.payload.prefix(4)), want \(w.0) \(w.1.prefix(4))") }
+    }
+    #expect(bad == 0)
+    #expect(Self.files(dir).isEmpty, "temporary files left: \(Self.files(dir))")
+    return sorter
+  }
+
+  @Test func randomRecordsMatchAStableSortWithManyRunsAndPasses() throws {
+    var rng = SplitMix64(seed: TestSupport.fuzzSeed(default: 0x5EED_0001))
+    // Tiny alphabet and short keys: many equal keys, keys that are prefixes of others, equal
+    // 8-byte prefixes; longer keys over a wider alphabet too.
+    for (alphabet, maxKey) in [(2, 3), (3, 12), (256, 20), (4, 40)] {
+      let records = Self.randomRecords(&rng, count: 3000, alphabet: alphabet, maxKey: maxKey, maxPayload: 30)
+      let s = try check(records, budget: 600, fanIn: 3)
+      #expect(s.runsWritten > 100)
+      #expect(s.mergePasses >= 3)
+      _ = try check(records, budget: 1 << 20, fanIn: 64)  // in memory
+      let t = try check(records, budget: 20_000, fanIn: 64)  // spilled, one merge
+      #expect(t.mergePasses == 0 && t.runsWritten > 2)
+    }
+  }
+
+  @Test func emptyAndSingleRecord() throws {
+    _ = try check([], budget: 100, fanIn: 2)
+    _ = try check([([1, 2, 3], [9])], budget: 1, fanIn: 2)
+    _ = try check([([], [])], budget: 1, fanIn: 2)
+    _ = try check([([], []), ([], [1]), ([0], [])], budget: 1, fanIn: 2)
+  }
+
+  @Test func recordsLargerThanTheBudgetAndTheReadBuffers() throws {
+    var rng = SplitMix64(seed: 7)
+    var records: [([UInt8], [UInt8])] = []
+    for i in 0..<40 {
+      let keyLength = i % 5 == 0 ? 9000 + rng.below(100) : rng.below(6)
+      let key = (0..<keyLength).map { _ in UInt8(rng.below(3)) }
+      let payload = [UInt8](repeating: UInt8(i), count: i % 3 == 0 ? 70_000 : rng.below(50))
+      records.append((key, payload))
+    }
+    let s = try check(records, budget: 1024, fanIn: 4)
+    #expect(s.runsWritten > 10)
+  }
+
+  @Test func equalKeysKeepTheirOrder() throws {
+    let records = (0..<5000).map { i in ([UInt8]("same key".utf8), withUnsafeBytes(of: UInt32(i)) { Array($0) }) }
+    let s = try check(records, budget: 2000, fanIn: 5)
+    #expect(s.mergePasses >= 2)
+  }
+
+  @Test func temporaryFilesGoAwayOnEarlyStopAndWithoutFinish() throws {
+    let dir = TestSupport.tempDirectory()
+    defer { try? FileManager.default.removeItem(at: dir) }
+    do {
+      let s = ExternalSorter(directory: dir.path, memoryBudget: 256, maxFanIn: 2)
+      for i in 0..<500 { try s.add(key: [UInt8(i % 7)], payload: [UInt8(i % 256)]) }
+      #expect(!Self.files(dir).isEmpty)
+      #expect(s.temporaryFiles.count == Self.files(dir).count)
+      var seen = 0
+      try s.finish { _, _ in
+        seen += 1
+        return seen < 10
+      }
+      #expect(seen == 10)
+      #expect(Self.files(dir).isEmpty)
+      #expect(throws: ExternalSortError.self) { try s.add(key: [1], payload: []) }
+      #expect(throws: ExternalSortError.self) { try s.finish { _, _ in true } }
+    }
+    do {
+      let s = ExternalSorter(directory: dir.path, memoryBudget: 256, maxFanIn: 2)
+      for i in 0..<500 { try s.add(key: [UInt8(i % 7)], payload: []) }
+      #expect(!Self.files(dir).isEmpty)
+    }
+    #expect(Self.files(dir).isEmpty, "deinit leaves \(Self.files(dir))")
+  }
+
+  @Test func failuresNameTheFile() throws {
+    let dir = TestSupport.tempDirectory()
+    defer { try? FileManager.default.removeItem(at: dir) }
+    // A directory that does not exist: the first spill fails, naming it.
+    let missing = dir.path + "/missing"
+    let s = ExternalSorter(directory: missing, memoryBudget: 64, maxFanIn: 2)
+    do {
+      for i in 0..<100 { try s.add(key: [UInt8(i)], payload: [1, 2, 3]) }
+      Issue.record("no error for a missing directory")
+    } catch let e as ExternalSortError {
+      #expect(e.path == missing)
+      #expect(e.description.contains("No such file"))
+    }
+    // A run cut short (as after a failed write): the merge names it and the byte offset.
+    let t = ExternalSorter(directory: dir.path, memoryBudget: 64, maxFanIn: 2)
+    for i in 0..<100 { try t.add(key: [UInt8(i)], payload: [1, 2, 3]) }
+    let victim = t.temporaryFiles[0]
+    #expect(truncate(victim, 5) == 0)
+    do {
+      try t.finish { _, _ in true }
+      Issue.record("no error for a truncated run")
+    } catch let e as ExternalSortError {
+      #expect(e.path == victim)
+      #expect(e.message.contains("cut short at byte 0"))
+    }
+    #expect(Self.files(dir).isEmpty)
+    // Disk full, where the platform has /dev/full: a run written there fails with ENOSPC.
+    if FileManager.default.fileExists(atPath: "/dev/full") {
+      let w = try RunWriter(directory: dir.path, bufferSize: 4096) { _ in }
+      defer { unlink(w.path) }
+      let fd = open("/dev/full", O_WRONLY)
+      #expect(fd >= 0)
+      w.replaceDescriptor(fd)
+      let bytes = [UInt8](repeating: 1, count: 10_000)
+      do {
+        try bytes.withUnsafeBytes { try w.append($0) }
+        try w.closeFile()
+        Issue.record("no error writing to /dev/full")
+      } catch let e as ExternalSortError {
+        #expect(e.path == w.path)
+        #expect(e.message.contains("No space left"))
+      }
+    }
+  }
+}
