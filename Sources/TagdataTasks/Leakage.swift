@@ -1,4 +1,5 @@
 import Foundation
+import TagdataIO
 
 /// How the leakage report looks for near-duplicate sequences.
 ///
@@ -165,6 +166,7 @@ public func leakageReport(_ keys: [SplitKeys], _ splits: [SplitName], options: L
 }
 
 /// The overlaps between the splits of `keys` (examples with a `nil` split are left out).
+/// Holds every key in memory; `LeakageAccumulator` makes the same report in bounded memory.
 public func leakageReport(_ keys: [SplitKeys], _ splits: [SplitName?], options: LeakageOptions = LeakageOptions())
   -> LeakageReport
 {
@@ -176,7 +178,6 @@ public func leakageReport(_ keys: [SplitKeys], _ splits: [SplitName?], options: 
   for i in 0..<n {
     if let s = splitOf(i) { perSplit[s.index] += 1 } else { unassigned += 1 }
   }
-  let splitPairs: [(SplitName, SplitName)] = [(.train, .valid), (.train, .test), (.valid, .test)]
 
   func overlaps(_ keysOf: (Int) -> [Substring]) -> [LeakageReport.KeyOverlap] {
     var mask: [Substring: UInt8] = [:]
@@ -184,7 +185,7 @@ public func leakageReport(_ keys: [SplitKeys], _ splits: [SplitName?], options: 
       guard let s = splitOf(i) else { continue }
       for k in keysOf(i) { mask[k, default: 0] |= UInt8(1 << s.index) }
     }
-    return splitPairs.map { (a, b) in
+    return leakageSplitPairs.map { (a, b) in
       let m = UInt8(1 << a.index) | UInt8(1 << b.index)
       let both = mask.compactMap { $0.value & m == m ? $0.key : nil }
       return LeakageReport.KeyOverlap(total: both.count, keys: both.sorted().prefix(options.listCap).map(String.init))
@@ -194,56 +195,255 @@ public func leakageReport(_ keys: [SplitKeys], _ splits: [SplitName?], options: 
   let mol = overlaps { keys[$0].molecules.map { Substring($0) } }
   let sca = overlaps { keys[$0].scaffolds.flatMap(scaffoldComponents) }
   let tar = overlaps { keys[$0].targets.map { Substring($0) } }
-  // Distinct (split, sequence) entries with the first example and target holding them.
-  var seqs: [[UInt8]] = []
-  var entrySplit: [Int] = []
-  var entryExample: [Int] = []
-  var entryTarget: [String] = []
-  var seen: [String: Int] = [:]
+  var sequences = SequenceEntries()
   for (i, k) in keys.enumerated() {
     guard let s = splitOf(i) else { continue }
-    for (j, q) in k.sequences.enumerated() where !q.isEmpty {
-      let key = "\(s.index)\u{0}\(q)"
-      if seen[key] != nil { continue }
-      seen[key] = seqs.count
-      seqs.append(Array(q.utf8))
-      entrySplit.append(s.index)
-      entryExample.append(i)
-      entryTarget.append(k.targets.count == k.sequences.count ? k.targets[j] : (k.targets.first ?? ""))
-    }
+    sequences.add(k, example: i, split: s)
   }
-  seen = [:]
-  var found: [[LeakageReport.SequencePair]] = [[], [], []]
-  var totals = [0, 0, 0]
-  var search = NearDuplicateSearch(sequences: seqs, classes: entrySplit, options: options)
-  search.run { a, b, distance in
-    let (x, y) = entrySplit[a] <= entrySplit[b] ? (a, b) : (b, a)
-    let p = entrySplit[x] == 0 ? entrySplit[y] - 1 : 2
-    totals[p] += 1
-    if found[p].count < options.listCap {
-      let longer = max(seqs[x].count, seqs[y].count)
-      found[p].append(
-        LeakageReport.SequencePair(
-          exampleA: entryExample[x], exampleB: entryExample[y], targetA: entryTarget[x], targetB: entryTarget[y],
-          lengthA: seqs[x].count, lengthB: seqs[y].count, identity: 1 - Double(distance) / Double(max(longer, 1))))
+  return sequences.report(
+    perSplit: perSplit, unassigned: unassigned, examples: ex, molecules: mol, scaffolds: sca, targets: tar,
+    options: options)
+}
+
+/// The split pairs of a report, in its order.
+let leakageSplitPairs: [(SplitName, SplitName)] = [(.train, .valid), (.train, .test), (.valid, .test)]
+
+/// The distinct (split, sequence) entries of a report, in the order of their first example, with
+/// the first example and target holding each; and the report made from them and the key overlaps.
+struct SequenceEntries {
+  var seqs: [[UInt8]] = []
+  var split: [Int] = []
+  var example: [Int] = []
+  var target: [String] = []
+  /// Per split: sequence -> entry.
+  var seen: [[String: Int]] = [[:], [:], [:]]
+
+  mutating func add(_ k: SplitKeys, example i: Int, split s: SplitName) {
+    for (j, q) in k.sequences.enumerated() where !q.isEmpty {
+      if seen[s.index][q] != nil { continue }
+      seen[s.index][q] = seqs.count
+      seqs.append(Array(q.utf8))
+      split.append(s.index)
+      example.append(i)
+      target.append(k.targets.count == k.sequences.count ? k.targets[j] : (k.targets.first ?? ""))
     }
   }
 
-  var pairs: [LeakageReport.PairOverlap] = []
-  for (p, (a, b)) in splitPairs.enumerated() {
-    let listed = found[p].sorted {
-      $0.identity != $1.identity ? $0.identity > $1.identity : ($0.exampleA, $0.exampleB) < ($1.exampleA, $1.exampleB)
+  mutating func report(
+    perSplit: [Int], unassigned: Int, examples ex: [LeakageReport.KeyOverlap], molecules mol: [LeakageReport.KeyOverlap],
+    scaffolds sca: [LeakageReport.KeyOverlap], targets tar: [LeakageReport.KeyOverlap], options: LeakageOptions
+  ) -> LeakageReport {
+    seen = []
+    let seqs = seqs, entrySplit = split, entryExample = example, entryTarget = target
+    var found: [[LeakageReport.SequencePair]] = [[], [], []]
+    var totals = [0, 0, 0]
+    var search = NearDuplicateSearch(sequences: seqs, classes: entrySplit, options: options)
+    search.run { a, b, distance in
+      let (x, y) = entrySplit[a] <= entrySplit[b] ? (a, b) : (b, a)
+      let p = entrySplit[x] == 0 ? entrySplit[y] - 1 : 2
+      totals[p] += 1
+      if found[p].count < options.listCap {
+        let longer = max(seqs[x].count, seqs[y].count)
+        found[p].append(
+          LeakageReport.SequencePair(
+            exampleA: entryExample[x], exampleB: entryExample[y], targetA: entryTarget[x], targetB: entryTarget[y],
+            lengthA: seqs[x].count, lengthB: seqs[y].count, identity: 1 - Double(distance) / Double(max(longer, 1))))
+      }
     }
-    pairs.append(
-      LeakageReport.PairOverlap(
-        a: a, b: b, examples: ex[p], molecules: mol[p], scaffolds: sca[p], targets: tar[p],
-        nearDuplicateSequences: LeakageReport.SequenceOverlap(total: totals[p], pairs: listed)))
+
+    var pairs: [LeakageReport.PairOverlap] = []
+    for (p, (a, b)) in leakageSplitPairs.enumerated() {
+      let listed = found[p].sorted {
+        $0.identity != $1.identity ? $0.identity > $1.identity : ($0.exampleA, $0.exampleB) < ($1.exampleA, $1.exampleB)
+      }
+      pairs.append(
+        LeakageReport.PairOverlap(
+          a: a, b: b, examples: ex[p], molecules: mol[p], scaffolds: sca[p], targets: tar[p],
+          nearDuplicateSequences: LeakageReport.SequenceOverlap(total: totals[p], pairs: listed)))
+    }
+    return LeakageReport(
+      examples: Dictionary(uniqueKeysWithValues: SplitName.allCases.map { ($0.rawValue, perSplit[$0.index]) }),
+      unassigned: unassigned, duplicatesRemoved: nil, excluded: nil, identityThreshold: options.identityThreshold,
+      kmer: options.kmer, alignments: search.alignments, sequenceSearchComplete: search.complete,
+      sequencesWithoutGuarantee: search.withoutGuarantee, pairs: pairs)
   }
-  return LeakageReport(
-    examples: Dictionary(uniqueKeysWithValues: SplitName.allCases.map { ($0.rawValue, perSplit[$0.index]) }),
-    unassigned: unassigned, duplicatesRemoved: nil, excluded: nil, identityThreshold: options.identityThreshold, kmer: options.kmer,
-    alignments: search.alignments, sequenceSearchComplete: search.complete,
-    sequencesWithoutGuarantee: search.withoutGuarantee, pairs: pairs)
+}
+
+/// The leakage report of a stream of examples, in memory that does not grow with their number:
+/// `add` each example's keys and split in order, then `finish`. The report equals
+/// `leakageReport(keys, splits, options:)` of the same examples.
+///
+/// Each key (example key, molecule, scaffold component, target) goes with its split into an
+/// `ExternalSorter` (spilled to temporary files in `directory` beyond `memoryBudget`); `finish`
+/// counts, in one pass over the merged keys, which splits share each key, and lists the first
+/// `listCap` per category and split pair. Keys are compared as UTF-8 bytes; a key with non-ASCII
+/// bytes is sorted by its NFC form, which orders and equates keys as Swift's `String` does, and
+/// listed as the first example spelled it.
+///
+/// The near-duplicate sequence search is not streamed: the distinct (split, sequence) entries stay
+/// in memory with their first example and target. They are bounded by the catalog's proteins
+/// (three splits times the distinct sequences), not by the number of examples.
+public final class LeakageAccumulator {
+  public let options: LeakageOptions
+  private let sorter: ExternalSorter
+  private var examples = 0
+  private var perSplit = [0, 0, 0]
+  private var unassigned = 0
+  private var sequences = SequenceEntries()
+  private var finished = false
+  /// Reused: the key being added, and a scaffold's bytes.
+  private var key: [UInt8] = []
+  private var scaffold: [UInt8] = []
+
+  static let exampleKind: UInt8 = 0
+  static let moleculeKind: UInt8 = 1
+  static let scaffoldKind: UInt8 = 2
+  static let targetKind: UInt8 = 3
+
+  /// - Parameters:
+  ///   - directory: an existing directory for the sorter's temporary files (removed by `finish`
+  ///     and when the accumulator goes away).
+  ///   - memoryBudget: bytes of keys held before they are spilled.
+  public init(directory: String, options: LeakageOptions = LeakageOptions(), memoryBudget: Int = 32 << 20,
+              maxFanIn: Int = 64)
+  {
+    self.options = options
+    sorter = ExternalSorter(directory: directory, memoryBudget: memoryBudget, maxFanIn: maxFanIn)
+  }
+
+  /// Sort runs written so far (tests).
+  public var runsWritten: Int { sorter.runsWritten }
+
+  /// The next example's keys and split (`nil`: left out of the overlaps, counted as unassigned).
+  public func add(_ keys: SplitKeys, _ split: SplitName?) throws {
+    if finished {
+      throw ExternalSortError(path: sorter.directory, message: "example added after the leakage report was made")
+    }
+    let i = examples
+    examples += 1
+    guard let s = split else {
+      unassigned += 1
+      return
+    }
+    perSplit[s.index] += 1
+    let splitByte = UInt8(s.index)
+    if !keys.exampleKey.isEmpty { try add(Self.exampleKind, keys.exampleKey, splitByte) }
+    for m in keys.molecules { try add(Self.moleculeKind, m, splitByte) }
+    for c in keys.scaffolds { try addScaffold(c, splitByte) }
+    for t in keys.targets { try add(Self.targetKind, t, splitByte) }
+    sequences.add(keys, example: i, split: s)
+  }
+
+  private func add(_ kind: UInt8, _ text: String, _ split: UInt8) throws {
+    key.removeAll(keepingCapacity: true)
+    key.append(kind)
+    key.append(contentsOf: text.utf8)
+    if Self.isASCII(key) {
+      try emit(split)
+    } else {
+      try emitNormalized(kind, text, split)
+    }
+  }
+
+  /// A scaffold's components (`scaffoldComponents`), split on the bytes when it is ASCII.
+  private func addScaffold(_ text: String, _ split: UInt8) throws {
+    scaffold.removeAll(keepingCapacity: true)
+    scaffold.append(contentsOf: text.utf8)
+    guard Self.isASCII(scaffold) else {
+      for c in scaffoldComponents(text) { try emitNormalized(Self.scaffoldKind, String(c), split) }
+      return
+    }
+    if scaffold.isEmpty {
+      key.removeAll(keepingCapacity: true)
+      key.append(Self.scaffoldKind)
+      try emit(split)
+      return
+    }
+    var start = 0
+    let n = scaffold.count
+    while start < n {
+      var end = start
+      while end < n && scaffold[end] != UInt8(ascii: ".") { end += 1 }
+      if end > start {
+        key.removeAll(keepingCapacity: true)
+        key.append(Self.scaffoldKind)
+        key.append(contentsOf: scaffold[start..<end])
+        try emit(split)
+      }
+      start = end + 1
+    }
+  }
+
+  static func isASCII(_ bytes: [UInt8]) -> Bool {
+    bytes.withUnsafeBufferPointer { b in
+      var or: UInt8 = 0
+      for x in b { or |= x }
+      return or < 0x80
+    }
+  }
+
+  /// `key` with the split as payload.
+  private func emit(_ split: UInt8) throws {
+    var split = split
+    try key.withUnsafeBytes { k in try withUnsafeBytes(of: &split) { p in try sorter.add(key: k, payload: p) } }
+  }
+
+  /// A non-ASCII key: sorted by its NFC form, carrying its own bytes to be listed.
+  private func emitNormalized(_ kind: UInt8, _ text: String, _ split: UInt8) throws {
+    key.removeAll(keepingCapacity: true)
+    key.append(kind)
+    key.append(contentsOf: text.precomposedStringWithCanonicalMapping.utf8)
+    var payload = [split]
+    payload.append(contentsOf: text.utf8)
+    try sorter.add(key: key, payload: payload)
+  }
+
+  /// The report; the accumulator is spent afterwards.
+  public func finish() throws -> LeakageReport {
+    if finished { throw ExternalSortError(path: sorter.directory, message: "the leakage report was already made") }
+    finished = true
+    let pairMasks = leakageSplitPairs.map { UInt8(1 << $0.0.index) | UInt8(1 << $0.1.index) }
+    var totals = [[Int]](repeating: [0, 0, 0], count: 4)
+    var lists = [[[String]]](repeating: [[], [], []], count: 4)
+    let cap = options.listCap
+    // The group of equal keys being read: the key, the splits holding it, the text to list.
+    var current: [UInt8] = []
+    var shown: [UInt8] = []
+    var mask: UInt8 = 0
+    func close() {
+      guard let kind = current.first, mask != 0 else { return }
+      for p in 0..<3 where mask & pairMasks[p] == pairMasks[p] {
+        totals[Int(kind)][p] += 1
+        if lists[Int(kind)][p].count < cap {
+          lists[Int(kind)][p].append(
+            shown.isEmpty ? String(decoding: current[1...], as: UTF8.self) : String(decoding: shown, as: UTF8.self))
+        }
+      }
+    }
+    try sorter.finish { k, p in
+      let same = current.count == k.count && current.withUnsafeBytes { c in
+        k.count == 0 || memcmp(c.baseAddress!, k.baseAddress!, k.count) == 0
+      }
+      if !same {
+        close()
+        current.removeAll(keepingCapacity: true)
+        current.append(contentsOf: k)
+        shown.removeAll(keepingCapacity: true)
+        if p.count > 1 { shown.append(contentsOf: p[1...]) }  // the first example's own spelling
+        mask = 0
+      }
+      mask |= UInt8(1) << p[0]
+      return true
+    }
+    close()
+    func overlaps(_ kind: UInt8) -> [LeakageReport.KeyOverlap] {
+      (0..<3).map { LeakageReport.KeyOverlap(total: totals[Int(kind)][$0], keys: lists[Int(kind)][$0]) }
+    }
+    return sequences.report(
+      perSplit: perSplit, unassigned: unassigned, examples: overlaps(Self.exampleKind),
+      molecules: overlaps(Self.moleculeKind), scaffolds: overlaps(Self.scaffoldKind), targets: overlaps(Self.targetKind),
+      options: options)
+  }
 }
 
 /// Near-identical sequences across splits (see `LeakageOptions` for the method).

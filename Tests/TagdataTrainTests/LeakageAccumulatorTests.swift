@@ -1,0 +1,133 @@
+import Foundation
+import TagdataIO
+import TestSupport
+import Testing
+
+@testable import TagdataTasks
+
+/// The streaming leakage report against the in-memory one: the same report on the same examples,
+/// with keys spilled to many sorted runs.
+@Suite struct LeakageAccumulatorTests {
+  static func streamed(_ keys: [SplitKeys], _ splits: [SplitName?], options: LeakageOptions = LeakageOptions(),
+                       budget: Int, fanIn: Int = 64) throws -> (LeakageReport, runs: Int)
+  {
+    let dir = TestSupport.tempDirectory()
+    defer { try? FileManager.default.removeItem(at: dir) }
+    let acc = LeakageAccumulator(directory: dir.path, options: options, memoryBudget: budget, maxFanIn: fanIn)
+    for (k, s) in zip(keys, splits) { try acc.add(k, s) }
+    let runs = acc.runsWritten
+    let report = try acc.finish()
+    let left = (try? FileManager.default.contentsOfDirectory(atPath: dir.path)) ?? []
+    #expect(left.isEmpty, "temporary files left: \(left)")
+    #expect(throws: (any Error).self) { try acc.add(SplitKeys(exampleKey: "x"), .train) }
+    return (report, runs)
+  }
+
+  static func expectSame(_ got: LeakageReport, _ want: LeakageReport, _ label: String) {
+    if got == want { return }
+    for (g, w) in zip(got.pairs, want.pairs) where g != w {
+      for (name, x, y) in [("examples", g.examples, w.examples), ("molecules", g.molecules, w.molecules),
+                           ("scaffolds", g.scaffolds, w.scaffolds), ("targets", g.targets, w.targets)] where x != y {
+        Issue.record("\(label) \(g.a)-\(g.b) \(name): streamed \(x.total) \(x.keys.prefix(8)), in memory \(y.total) \(y.keys.prefix(8))")
+      }
+      if g.nearDuplicateSequences != w.nearDuplicateSequences {
+        Issue.record("\(label) \(g.a)-\(g.b) sequences: streamed \(g.nearDuplicateSequences), in memory \(w.nearDuplicateSequences)")
+      }
+    }
+    Issue.record("\(label): reports differ: examples \(got.examples) / \(want.examples), unassigned \(got.unassigned) / \(want.unassigned)")
+  }
+
+  /// Random examples drawing keys from small pools (so they repeat within and across splits),
+  /// with empty example keys, empty and dotted scaffolds, keys that are prefixes of others,
+  /// non-ASCII keys (canonically equivalent spellings among them), missing splits, and sequences
+  /// with near-identical variants.
+  static func randomExamples(_ rng: inout SplitMix64, count: Int) -> ([SplitKeys], [SplitName?]) {
+    let odd = ["caf\u{E9}", "cafe\u{301}", "\u{212A}", "K", "\u{1F600}", "\u{0}", "a\u{0}", "a", "", "\u{FF}z"]
+    func pick(_ prefix: String, _ pool: Int) -> String {
+      rng.below(25) == 0 ? odd[rng.below(odd.count)] : prefix + String(rng.below(pool))
+    }
+    var base: [[UInt8]] = (0..<12).map { _ in SplitTests.randomProtein(&rng, length: 20 + rng.below(60)) }
+    for i in 0..<6 { base.append(SplitTests.mutate(base[i], substitutions: 1 + rng.below(3), &rng)) }
+    base.append(Array("MKV".utf8))  // shorter than k
+    let sequencePool = base.map(SplitTests.str)
+    var keys: [SplitKeys] = []
+    var splits: [SplitName?] = []
+    for _ in 0..<count {
+      let molecules = (0..<rng.below(3)).map { _ in pick("C", 150) }
+      let scaffolds = molecules.map { _ -> String in
+        switch rng.below(8) {
+        case 0: return ""
+        case 1: return "c1ccccc1.C1CC" + String(rng.below(5))
+        case 2: return ".."
+        case 3: return "r" + String(rng.below(3)) + "..s"
+        default: return pick("s", 60)
+        }
+      }
+      let nSeq = rng.below(3)
+      let sequences = (0..<nSeq).map { _ in rng.below(10) == 0 ? "" : sequencePool[rng.below(sequencePool.count)] }
+      let targets = rng.below(4) == 0 ? [pick("T", 30)] : sequences.map { "T" + String($0.count) + String($0.prefix(3)) }
+      let exampleKey = rng.below(6) == 0 ? "" : pick("ex", 1500)
+      keys.append(SplitKeys(exampleKey: exampleKey, molecules: molecules, scaffolds: scaffolds, targets: targets,
+                            sequences: sequences))
+      splits.append(rng.below(9) == 0 ? nil : SplitName.allCases[rng.below(3)])
+    }
+    return (keys, splits)
+  }
+
+  @Test func randomExamplesGiveTheInMemoryReport() throws {
+    var rng = SplitMix64(seed: TestSupport.fuzzSeed(default: 0x1EA6_0001))
+    var spilled = 0
+    for round in 0..<6 {
+      let (keys, splits) = Self.randomExamples(&rng, count: 500 + rng.below(3000))
+      for options in [LeakageOptions(), LeakageOptions(identityThreshold: 0.8, listCap: 3), LeakageOptions(listCap: 0)] {
+        let want = leakageReport(keys, splits, options: options)
+        // The test compares something: every category leaks somewhere.
+        for p in [\LeakageReport.PairOverlap.examples, \.molecules, \.scaffolds, \.targets] {
+          #expect(want.pairs.contains { $0[keyPath: p].total > 0 })
+        }
+        #expect(want.pairs.contains { $0.nearDuplicateSequences.total > 0 })
+        let (tiny, runs) = try Self.streamed(keys, splits, options: options, budget: 512, fanIn: 3)
+        spilled += runs
+        Self.expectSame(tiny, want, "round \(round), budget 512")
+        let (inMemory, none) = try Self.streamed(keys, splits, options: options, budget: 64 << 20)
+        #expect(none == 0)
+        Self.expectSame(inMemory, want, "round \(round), in memory")
+      }
+    }
+    #expect(spilled > 1000)
+  }
+
+  @Test func nonASCIIKeysAreListedAsTheirFirstSpelling() throws {
+    // Canonically equivalent spellings are one key (as for String), listed as first seen.
+    let keys = [
+      SplitKeys(exampleKey: "cafe\u{301}", molecules: ["\u{212A}"]), SplitKeys(exampleKey: "caf\u{E9}", molecules: ["K"]),
+      SplitKeys(exampleKey: "\u{E9}", molecules: ["K"]), SplitKeys(exampleKey: "e\u{301}", molecules: ["\u{212A}"]),
+    ]
+    let splits: [SplitName?] = [.train, .test, .test, .train]
+    let want = leakageReport(keys, splits)
+    let (got, _) = try Self.streamed(keys, splits, budget: 1)
+    Self.expectSame(got, want, "non-ASCII")
+    #expect(got.pair(.train, .test)?.examples.total == 2)
+    #expect(got.pair(.train, .test)?.examples.keys.map { Array($0.utf8) } == [Array("cafe\u{301}".utf8), Array("\u{E9}".utf8)])
+    #expect(got.pair(.train, .test)?.molecules.keys.map { Array($0.utf8) } == [Array("\u{212A}".utf8)])
+  }
+
+  @Test func emptyAndUnassignedInputs() throws {
+    Self.expectSame(try Self.streamed([], [], budget: 1).0, leakageReport([], [SplitName?]()), "empty")
+    let keys = [SplitKeys(exampleKey: "a", molecules: ["C"]), SplitKeys(exampleKey: "a", molecules: ["C"])]
+    Self.expectSame(try Self.streamed(keys, [nil, nil], budget: 1).0, leakageReport(keys, [nil, nil]), "unassigned")
+    let one = try Self.streamed(keys, [.train, .valid], budget: 1).0
+    Self.expectSame(one, leakageReport(keys, [.train, .valid]), "two")
+    #expect(one.pair(.train, .valid)?.examples.keys == ["a"])
+  }
+
+  @Test func temptingSetGivesTheInMemoryReport() throws {
+    let keys = SplitTests.tempting()
+    for kind in [SplitKind.random, .scaffold, .coldDrug, .coldTarget] {
+      let a = splitAssignment(keys, plan: SplitPlan(kind: kind, seed: 3))
+      let want = leakageReport(keys, a.splits)
+      let (got, _) = try Self.streamed(keys, a.splits, budget: 300, fanIn: 2)
+      Self.expectSame(got, want, "tempting \(kind)")
+    }
+  }
+}
