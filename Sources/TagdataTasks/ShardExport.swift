@@ -105,15 +105,20 @@ public enum ShardExport {
       assigned = map
     }
     // What the leakage report reads: each written example's keys and split, per task.
-    var reportKeys: [String: [SplitKeys]] = [:]
-    var reportSplits: [String: [SplitName?]] = [:]
+    // Tasks come one after the other: one accumulator at a time, in bounded memory.
+    var leakage: [String: LeakageReport] = [:]
+    var accumulator: (task: String, LeakageAccumulator)?
+    func finishLeakage() throws {
+      if let (task, acc) = accumulator { leakage[task] = try acc.finish() }
+      accumulator = nil
+    }
     let declared = Set(config.tags.map(\.name))
     var languages = Set<String>()
 
     // 1. Sort: every example into one bounded-memory external sort, keyed by its shard, task,
     // the key's 64-bit hash (comparisons end within a few bytes: keys share long prefixes), the
     // key itself, then its source and row.
-    let sorter = ExternalSorter(directory: tmp, memoryBudget: memoryBudget)
+    let sorter = ExternalSorter(directory: tmp, memoryBudget: memoryBudget / 2)
     var made = 0
     var sortKey: [UInt8] = []
     var payload: [UInt8] = []
@@ -122,8 +127,11 @@ public enum ShardExport {
         let name = String(seg.text.dropFirst().dropLast())
         if !declared.contains(name) { languages.insert(name) }
       }
-      reportKeys[e.task, default: []].append(keysOf.keys(e))
-      reportSplits[e.task, default: []].append(SplitName(rawValue: e.split))
+      if accumulator?.task != e.task {
+        try finishLeakage()
+        accumulator = (e.task, LeakageAccumulator(directory: tmp, memoryBudget: memoryBudget / 2))
+      }
+      try accumulator!.1.add(keysOf.keys(e), SplitName(rawValue: e.split))
       let k = shard(task: e.task, key: e.key, shards: shards)
       sortKey.removeAll(keepingCapacity: true)
       withUnsafeBytes(of: UInt32(k).bigEndian) { sortKey.append(contentsOf: $0) }
@@ -147,6 +155,7 @@ public enum ShardExport {
       if made % 4096 == 0 { progress?(made) }
     }
     progress?(made)
+    try finishLeakage()
 
     // 2. Write the shards in order as the sorted records come, dropping repeats of (task, key).
     var counts: [String: Counts] = [:]
@@ -246,8 +255,7 @@ public enum ShardExport {
     var leakMD = "# Leakage report (\(config.split.method.rawValue) split)\n"
     var firstTask = true
     for task in reports.map(\.task) {
-      guard let keys = reportKeys[task], let splits = reportSplits[task] else { continue }
-      let report = leakageReport(keys, splits)
+      guard let report = leakage[task] else { continue }
       let json = String(decoding: try report.jsonData(), as: UTF8.self)
       leakJSON += (firstTask ? "\n" : ",\n") + "  \(JSONString.quoted(task)): " + json
       firstTask = false
