@@ -61,6 +61,8 @@ public struct TaskReport: Sendable, Equatable {
   public var rejected: [String: Int] = [:]
   /// Why the task has no examples at all (the catalog holds nothing it can use).
   public var skipped: String?
+  /// The first rejections with where they are (`file:line: reason`, `file row N: reason`).
+  public var firstRejections: [String] = []
   /// Regression examples whose label string reads back more than 1% off the exact value
   /// (Tag-LLM regresses `float(label)`: 1e-05 gives 1e-50, 1234567.0 gives 123456).
   public var labelsOff = 0
@@ -141,7 +143,8 @@ public enum StageBuilder {
         continue
       }
       var seen = 0
-      func reject(_ why: String) {
+      func reject(_ why: String, at: String? = nil) {
+        if let at, report.firstRejections.count < 5 { report.firstRejections.append("\(at): \(why)") }
         if report.rejected[why] == nil && report.rejected.count >= maxReasons {
           report.rejected["other reasons", default: 0] += 1
         } else {
@@ -183,7 +186,7 @@ public enum StageBuilder {
           let fields: [String: FieldValue] = ["sequence": .text(p.sequence)]
           var value: LabelValue?
           if let labeler { value = labeler.label(sequence: Array(p.sequence.utf8)).first ?? .missing(reason: "no descriptor") }
-          try maker.make(fields, label: value, molecules: [], proteins: [(p.sha256, p.sequence)], out: out, reject: reject)
+          try maker.make(fields, label: value, molecules: [], proteins: [(p.sha256, p.sequence)], out: out, reject: { reject($0) })
           return true
         }
         if seen == 0 { report.skipped = "no proteins in the catalog" }
@@ -191,7 +194,7 @@ public enum StageBuilder {
         func one(_ smiles: String, _ value: LabelValue?) throws {
           seen += 1
           if smiles.utf8.count > task.maxLength { reject("SMILES longer than \(task.maxLength) characters"); return }
-          try maker.make(["smiles": .text(smiles)], label: value, molecules: [smiles], proteins: [], out: out, reject: reject)
+          try maker.make(["smiles": .text(smiles)], label: value, molecules: [smiles], proteins: [], out: out, reject: { reject($0) })
         }
         if case let .descriptor(name)? = spec.label, let def = DescriptorRegistry.named(name, kind: .molecule) {
           // Stored labels of the current definition first (the label's key is the canonical
@@ -269,7 +272,7 @@ public enum StageBuilder {
               }
             }
             try maker.make(f, label: label, molecules: molecules, proteins: proteins, source: r.path, row: r.recordNo,
-                           out: out, reject: reject)
+                           out: out, reject: { reject($0, at: "\(r.path) record \(r.recordNo)") })
           }
           return true
         }
@@ -295,7 +298,7 @@ public enum StageBuilder {
           if a.smiles.utf8.count > task.maxLength { reject("SMILES longer than \(task.maxLength) characters"); return true }
           let fields: [String: FieldValue] = ["smiles": .smiles(a.smiles), "sequence": .protein(c[0].sequence),
                                               "target": .text(a.target), "count": .number(Double(a.count))]
-          try maker.make(fields, label: .number(a.value), molecules: [a.smiles], proteins: [c[0]], out: out, reject: reject)
+          try maker.make(fields, label: .number(a.value), molecules: [a.smiles], proteins: [c[0]], out: out, reject: { reject($0) })
           return true
         }
         if seen == 0 { report.skipped = "no \(m.kind) measurements in the catalog (tagdata ingest a BindingDB file)" }
@@ -306,9 +309,9 @@ public enum StageBuilder {
           switch event {
           case let .record(r):
             try maker.make(["text": .text(r.string)], label: nil, molecules: [], proteins: [], language: language,
-                           source: path, row: r.location.line, out: out, reject: reject)
+                           source: path, row: r.location.line, out: out, reject: { reject($0, at: "\(path):\(r.location.line)") })
           case let .malformed(d):
-            reject(reasonClass(d.reason))
+            reject(reasonClass(d.reason), at: "\(path):\(d.line)")
           }
         }
         if seen == 0 { report.skipped = "\(path) holds no text" }

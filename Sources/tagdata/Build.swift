@@ -166,6 +166,7 @@ struct Build: ParsableCommand {
       if r.labelsOff > 0 { line += ", \(r.labelsOff) label strings more than 1% off their value (kept as target)" }
       if let s = r.skipped { line += " - skipped: \(s)" }
       warn(line)
+      for f in r.firstRejections { warn("  rejected: \(f)") }
     }
     warn("\(out): \(summary.shardRecords.reduce(0, +)) records in \(shards) shards")
     if json {
