@@ -54,8 +54,12 @@ public struct SchemaError: Error, Sendable, Equatable, CustomStringConvertible {
 ///
 /// Equality (`enum`, `const`, `uniqueItems`) is jsonschema's: 1 equals 1.0, `true` is not 1,
 /// object members compare regardless of order, strings compare code point by code point.
-/// Evaluation is bounded: instances deeper than `maximumDepth` levels and `$ref` chains that do
-/// not end (a cycle that consumes no input) are reported as problems instead of recursing on.
+/// Evaluation is bounded: a schema whose `$ref`s (with `allOf`, `anyOf`, `oneOf`, `not`, `if`,
+/// `then`, `else`) loop without descending into the value is refused by `init` (jsonschema
+/// recurses on it until Python's stack limit), and an instance deeper than `maximumDepth`
+/// evaluation steps (possible only for a tree built in memory: files stop at 64 levels) gets a
+/// problem there instead of deeper recursion. A schema whose alternatives nest many levels deep
+/// can still cost time exponential in that nesting, as in any validator.
 public struct JSONSchema: Sendable {
   /// How deep evaluation may go (instance levels plus `$ref`/combinator steps).
   public static let maximumDepth = 256
