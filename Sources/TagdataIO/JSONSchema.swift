@@ -243,6 +243,7 @@ struct Compiler {
           case .array: names = try strings()
           default: throw fail(value, here, "type must be a type name or an array of them")
           }
+          guard !names.isEmpty else { throw fail(value, here, "type must name at least one type") }
           c.types = try names.map {
             guard let t = TypeName(rawValue: $0) else {
               throw fail(value, here, "unknown type \"\($0)\" (types: \(TypeName.allCases.map(\.rawValue).joined(separator: ", ")))")

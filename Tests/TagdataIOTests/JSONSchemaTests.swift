@@ -36,6 +36,7 @@ func problems(_ s: JSONSchema, _ text: String) throws -> [SchemaProblem] { s.val
   @Test func refusesMalformedKeywordsAndForeignReferences() throws {
     let cases: [(String, String)] = [
       (#"{"type": "integr"}"#, "unknown type \"integr\""),
+      (#"{"type": []}"#, "type must name at least one type"),
       (#"{"minLength": -1}"#, "minLength must be a non-negative integer"),
       (#"{"minLength": 1.5}"#, "minLength must be a non-negative integer"),
       (#"{"pattern": "(unclosed"}"#, "invalid regular expression"),
