@@ -244,6 +244,7 @@ struct Compiler {
           default: throw fail(value, here, "type must be a type name or an array of them")
           }
           guard !names.isEmpty else { throw fail(value, here, "type must name at least one type") }
+          guard Set(names).count == names.count else { throw fail(value, here, "type names a type twice") }
           c.types = try names.map {
             guard let t = TypeName(rawValue: $0) else {
               throw fail(value, here, "unknown type \"\($0)\" (types: \(TypeName.allCases.map(\.rawValue).joined(separator: ", ")))")
@@ -277,14 +278,18 @@ struct Compiler {
               _ = try sub(v, p)
             default:
               guard case .array(let list) = v.value else { throw fail(v, p, "dependentRequired values must be arrays of strings") }
-              c.dependentRequired.append((name, try list.map {
+              let keys = try list.map {
                 guard case .string(let s) = $0.value else { throw fail($0, p, "dependentRequired values must be arrays of strings") }
                 return s
-              }))
+              }
+              guard Set(keys.map { Array($0.utf8) }).count == keys.count else { throw fail(v, p, "dependentRequired names a key twice") }
+              c.dependentRequired.append((name, keys))
             }
           }
         case "additionalProperties": c.additionalProperties = try sub(value, here)
-        case "required": c.required = try strings()
+        case "required":
+          c.required = try strings()
+          guard Set(c.required.map { Array($0.utf8) }).count == c.required.count else { throw fail(value, here, "required names a key twice") }
         case "propertyNames": c.propertyNames = try sub(value, here)
         case "minProperties": c.minProperties = try count()
         case "maxProperties": c.maxProperties = try count()

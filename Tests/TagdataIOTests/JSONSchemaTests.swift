@@ -37,6 +37,8 @@ func problems(_ s: JSONSchema, _ text: String) throws -> [SchemaProblem] { s.val
     let cases: [(String, String)] = [
       (#"{"type": "integr"}"#, "unknown type \"integr\""),
       (#"{"type": []}"#, "type must name at least one type"),
+      (#"{"type": ["string", "string"]}"#, "type names a type twice"),
+      (#"{"required": ["a", "a"]}"#, "required names a key twice"),
       (#"{"minLength": -1}"#, "minLength must be a non-negative integer"),
       (#"{"minLength": 1.5}"#, "minLength must be a non-negative integer"),
       (#"{"pattern": "(unclosed"}"#, "invalid regular expression"),
@@ -653,5 +655,140 @@ struct JSONSchemaInteropTests {
     print("jsonschema interop: \(total) instances, \(disagreements.count) disagreements")
     for d in disagreements { print(d) }
     #expect(disagreements.isEmpty, "\(disagreements.count) disagreements (listed above)")
+  }
+
+  /// Random schemas from every implemented keyword, each with random instances.
+  struct SchemaGenerator {
+    var rng: SplitMix64
+    static let keys = ["a", "b", "c", "x1", "é"]
+    static let patterns = ["^a", "b$", "^[a-z]+$", "\\d", "^.{2,3}$", "é", "^(ab)*$", "[A-Z]", "^x", "1"]
+    static let strings = ["", "a", "ab", "abc", "b", "B", "x1", "12", "é", "e\u{301}", "ab\n", "😀", "abab", "A1", "xyz"]
+    static let numbers: [Double] = [0, 1, -1, 2, 3, 0.5, 2.5, -0.5, 10, 1e3]
+
+    mutating func pick<T>(_ a: [T]) -> T { a[rng.below(a.count)] }
+
+    mutating func number() -> JV {
+      let d = pick(Self.numbers)
+      return d.rounded() == d && rng.below(2) == 0 ? .int(Int64(d)) : .float(d)
+    }
+
+    mutating func value(depth: Int = 0) -> JV {
+      switch rng.below(depth >= 2 ? 5 : 8) {
+      case 0: return .null
+      case 1: return .bool(rng.below(2) == 0)
+      case 2, 3: return number()
+      case 4: return .string(pick(Self.strings))
+      case 5, 6:
+        var members: [(String, JV)] = []
+        for k in Self.keys where rng.below(3) == 0 { members.append((k, value(depth: depth + 1))) }
+        return .object(members)
+      default: return .array((0..<rng.below(4)).map { _ in value(depth: depth + 1) })
+      }
+    }
+
+    mutating func schema(depth: Int, defs: Bool) -> JV {
+      if depth > 0 && rng.below(12) == 0 { return .bool(rng.below(3) > 0) }
+      var m: [(String, JV)] = []
+      let budget = 1 + rng.below(depth == 0 ? 5 : 3)
+      let types = ["null", "boolean", "object", "array", "number", "string", "integer"]
+      for _ in 0..<budget {
+        let keyword: String
+        let sub = depth < 3
+        switch rng.below(sub ? 30 : 14) {
+        case 0: keyword = "type"; m.append((keyword, rng.below(3) == 0 ? .array([.string(pick(types)), .string(pick(types))]) : .string(pick(types))))
+        case 1: keyword = "enum"; m.append((keyword, .array((0..<(1 + rng.below(4))).map { _ in value(depth: 1) })))
+        case 2: keyword = "const"; m.append((keyword, value(depth: 1)))
+        case 3: keyword = pick(["minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"]); m.append((keyword, number()))
+        case 4: keyword = pick(["minLength", "maxLength", "minItems", "maxItems", "minProperties", "maxProperties"]); m.append((keyword, .int(Int64(rng.below(4)))))
+        case 5: keyword = "pattern"; m.append((keyword, .string(pick(Self.patterns))))
+        case 6: keyword = "required"; m.append((keyword, .array(Self.keys.filter { _ in rng.below(3) == 0 }.map { .string($0) })))
+        case 7: keyword = "uniqueItems"; m.append((keyword, .bool(rng.below(3) > 0)))
+        case 8: keyword = "dependentRequired"; m.append((keyword, .object([(pick(Self.keys), .array([.string(pick(Self.keys))]))])))
+        case 9...13:
+          keyword = "type"
+          m.append((keyword, .string(pick(["object", "array", "string", "number"]))))
+        case 14, 15:
+          keyword = "properties"
+          var props: [(String, JV)] = []
+          for k in Self.keys where rng.below(2) == 0 { props.append((k, schema(depth: depth + 1, defs: defs))) }
+          m.append((keyword, .object(props)))
+        case 16: keyword = "additionalProperties"; m.append((keyword, rng.below(2) == 0 ? .bool(false) : schema(depth: depth + 1, defs: defs)))
+        case 17: keyword = "patternProperties"; m.append((keyword, .object([(pick(Self.patterns), schema(depth: depth + 1, defs: defs))])))
+        case 18: keyword = "propertyNames"; m.append((keyword, schema(depth: depth + 1, defs: defs)))
+        case 19, 20: keyword = "items"; m.append((keyword, schema(depth: depth + 1, defs: defs)))
+        case 21: keyword = "prefixItems"; m.append((keyword, .array((0..<(1 + rng.below(2))).map { _ in schema(depth: depth + 1, defs: defs) })))
+        case 22...24:
+          keyword = pick(["allOf", "anyOf", "oneOf"])
+          m.append((keyword, .array((0..<(1 + rng.below(3))).map { _ in schema(depth: depth + 1, defs: defs) })))
+        case 25: keyword = "not"; m.append((keyword, schema(depth: depth + 1, defs: defs)))
+        case 26, 27:
+          keyword = "if"
+          m.append(("if", schema(depth: depth + 1, defs: defs)))
+          if rng.below(4) > 0 { m.append(("then", schema(depth: depth + 1, defs: defs))) }
+          if rng.below(2) > 0 { m.append(("else", schema(depth: depth + 1, defs: defs))) }
+        default:
+          keyword = "$ref"
+          guard defs else { continue }
+          m.append((keyword, .string("#/$defs/d\(rng.below(2))")))
+        }
+        _ = keyword
+      }
+      // One keyword once.
+      var seen: Set<String> = []
+      m = m.filter { seen.insert($0.0).inserted }
+      if depth == 0 && defs {
+        m.append(("$defs", .object([("d0", schema(depth: 2, defs: false)), ("d1", schema(depth: 1, defs: false))])))
+      }
+      return .object(m)
+    }
+  }
+
+  @Test func tagdataAndJsonschemaAgreeOnRandomSchemas() throws {
+    guard let python = TestSupport.python else {
+      Issue.record("TAGDATA_REQUIRE_INTEROP=1 but no venv python (run Scripts/bootstrap)")
+      return
+    }
+    var gen = SchemaGenerator(rng: SplitMix64(seed: TestSupport.fuzzSeed(default: 0x2020_12)))
+    var pairs: [(schema: JV, instance: JV)] = []
+    for _ in 0..<1500 {
+      let schema = gen.schema(depth: 0, defs: true)
+      for _ in 0..<20 { pairs.append((schema, gen.value())) }
+    }
+    let dir = TestSupport.tempDirectory()
+    let file = dir.appendingPathComponent("pairs.jsonl")
+    try Data(pairs.map { "[\($0.schema.text), \($0.instance.text)]" }.joined(separator: "\n").appending("\n").utf8).write(to: file)
+    let run = try TestSupport.run(python, [Self.script, "--pairs", file.path])
+    #expect(run.status == 0, "\(run.stderr)")
+    let verdicts = run.stdout.split(separator: "\n", omittingEmptySubsequences: false).dropLast()
+    #expect(verdicts.count == pairs.count)
+    var disagreements: [String] = []
+    var valid = 0, invalid = 0, refusedByBoth = 0
+    var compiled: [String: Result<JSONSchema, Error>] = [:]
+    var reported: Set<String> = []
+    for (pair, verdict) in zip(pairs, verdicts) {
+      let text = pair.schema.text
+      if compiled[text] == nil { compiled[text] = Result { try JSONSchema(try instance(text)) } }
+      switch compiled[text]! {
+      case .failure(let error):
+        if verdict.hasPrefix("S") { refusedByBoth += 1 } else if reported.insert(text).inserted {
+          disagreements.append("schema \(text)\n  tagdata refuses it: \(error)\n  jsonschema: \(verdict)")
+        }
+      case .success(let validator):
+        guard !verdict.hasPrefix("S") else {
+          if reported.insert(text).inserted { disagreements.append("schema \(text)\n  jsonschema refuses it: \(verdict)") }
+          continue
+        }
+        let ours = validator.validate(try instance(pair.instance.text))
+        if ours.isEmpty { valid += 1 } else { invalid += 1 }
+        if verdict.hasPrefix("1") != ours.isEmpty {
+          disagreements.append("schema \(text)\n  instance \(pair.instance.text)\n  jsonschema: \(verdict)\n  tagdata: \(ours.map(\.description))")
+        }
+      }
+    }
+    print("jsonschema interop, random schemas: \(compiled.count) schemas, \(pairs.count) instances, valid \(valid), invalid \(invalid), "
+      + "instances of schemas both refuse \(refusedByBoth), \(disagreements.count) disagreements")
+    for d in disagreements { print(d) }
+    #expect(disagreements.isEmpty, "\(disagreements.count) disagreements (listed above)")
+    #expect(valid >= pairs.count / 10 && invalid >= pairs.count / 10, "valid \(valid), invalid \(invalid)")
   }
 }
