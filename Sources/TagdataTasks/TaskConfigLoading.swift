@@ -68,6 +68,8 @@ extension TaskConfig {
       root = json ? try ConfigJSON.parse(bytes) : try YAMLConfig.parse(bytes, file: file)
     } catch let e as ConfigJSON.SyntaxError {
       throw TaskConfigError(file: file, problems: [.init(keyPath: "", line: e.line, column: e.column, message: e.message)])
+    } catch let e as YAMLConfigError {
+      throw TaskConfigError(file: file, problems: [.init(keyPath: "", line: e.line, column: e.column, message: e.message)])
     }
     let schema = try JSONSchema(ConfigJSON.parse(Array(taskConfigSchemaText.utf8)))
     let problems = schema.validate(root)

@@ -418,12 +418,12 @@ struct JSONSchemaInteropTests {
        "segments": [{"kind": "text", "text": "The QED of "}, {"kind": "smiles", "text": "CCO"}, {"kind": "tag", "text": "<QED>"}],
        "inputs": ["CCO"], "output": "0.4068", "target": 0.4068, "key": "0123456789abcdef",
        "ids": {"molecules": ["CCO"], "proteins": ["0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"],
-               "source": null, "row": 3}}
+               "source": null, "row": 3, "year": null}}
       """#,
       #"""
       {"task": "Language", "stage": 1, "split": "valid", "regression": false, "formulation": "MKV",
        "segments": [{"kind": "protein", "text": "MKV"}], "inputs": ["MKV", "x", "y", "z"], "output": null, "target": null,
-       "key": "fedcba9876543210", "ids": {"molecules": [], "proteins": [], "source": "t.tsv", "row": null}}
+       "key": "fedcba9876543210", "ids": {"molecules": [], "proteins": [], "source": "t.tsv", "row": null, "year": 2019}}
       """#,
     ],
     "kitchen-sink": [

@@ -77,16 +77,16 @@ import Testing
   @Test func problemsNameKeyAndLine() {
     #expect(problems(Self.base).isEmpty, "\(problems(Self.base))")
     let wrongType = problems(Self.base.replacingOccurrences(of: "stage: 2", with: "stage: two"))
-    #expect(wrongType.contains { $0.keyPath == "tasks[0].stage" && $0.line == 9 }, "\(wrongType)")
+    #expect(wrongType.contains { $0.keyPath == "tasks[0].stage" && $0.line == 8 }, "\(wrongType)")
     let unknownKey = problems(Self.base.replacingOccurrences(of: "output: regression", with: "output: regression\n    ouptut: x"))
     #expect(unknownKey.contains { $0.keyPath.hasSuffix("ouptut") || $0.message.contains("ouptut") }, "\(unknownKey)")
     let descriptor = problems(Self.base.replacingOccurrences(of: "logp", with: "logq"))
-    #expect(descriptor.contains { $0.keyPath == "tasks[0].label.descriptor" && $0.line == 14 && $0.message.contains("logq") },
+    #expect(descriptor.contains { $0.keyPath == "tasks[0].label.descriptor" && $0.line == 13 && $0.message.contains("logq") },
             "\(descriptor)")
     let tag = problems(Self.base.replacingOccurrences(of: "<LogP> <output>", with: "<LogD> <output>"))
-    #expect(tag.contains { $0.keyPath == "tasks[0].template" && $0.line == 12 && $0.message.contains("<LogD>") }, "\(tag)")
+    #expect(tag.contains { $0.keyPath == "tasks[0].template" && $0.line == 11 && $0.message.contains("<LogD>") }, "\(tag)")
     let field = problems(Self.base.replacingOccurrences(of: "{field: smiles}", with: "{field: smile}"))
-    #expect(field.contains { $0.keyPath == "tasks[0].inputs[0].field" && $0.line == 11 }, "\(field)")
+    #expect(field.contains { $0.keyPath == "tasks[0].inputs[0].field" && $0.line == 10 }, "\(field)")
     let input = problems(Self.base.replacingOccurrences(of: "<input>", with: "<input 1>"))
     #expect(input.contains { $0.keyPath == "tasks[0].template" && $0.message.contains("<input 1>") }, "\(input)")
     let noOutput = problems(Self.base.replacingOccurrences(of: " Its logP is <LogP> <output>.", with: ""))
