@@ -426,6 +426,27 @@ struct JSONSchemaInteropTests {
        "key": "fedcba9876543210", "ids": {"molecules": [], "proteins": [], "source": "t.tsv", "row": null, "year": 2019}}
       """#,
     ],
+    "task-config.schema.json": [
+      #"""
+      {"seed": 7, "tokens_per_tag": 10, "ablation": "both", "max_length": 512,
+       "split": {"method": "temporal", "train": 0.8, "valid": 0.1,
+                 "temporal": {"train_valid_years": [2013, 2018], "test_years": [2019, 2021], "valid_fraction": 0.2}},
+       "tags": [{"name": "SMILES", "kind": "domain"}, {"name": "EN", "kind": "domain", "language": true, "tokens": 4},
+                {"name": "BA", "kind": "function"}],
+       "tasks": [{"name": "BA", "stage": 3, "from": "table", "table": "tdc-dti-patent",
+                  "inputs": [{"field": "Target", "kind": "protein"}, {"field": "Drug", "kind": "smiles", "spaced": false}],
+                  "template": "<input 0> <SMILES> <input 1> <BA> <output>", "output": "regression",
+                  "label": {"column": "Y", "scale": 0.1}, "max_length": null, "year": "Year"},
+                 {"name": "pKi", "stage": 3, "from": "measurements",
+                  "measurement": {"kind": "Ki", "aggregate": "median", "scale": "pX", "censored": "exclude"},
+                  "inputs": [{"field": "smiles"}], "template": "<SMILES> <input> <BA> <output>", "output": "regression",
+                  "label": {"measurement": true}},
+                 {"name": "Translate", "stage": 3, "from": "text", "file": "t.txt", "language": "EN",
+                  "inputs": [{"field": "text"}], "template": "<SRC> <input> <output>", "output": "generation",
+                  "label": {"column": "target"}, "source_language": "a", "target_language": "b",
+                  "mirror": [["a", "b"]]}]}
+      """#,
+    ],
     "kitchen-sink": [
       #"""
       {"version": 1, "title": "abc", "ratio": 0.5,
@@ -541,7 +562,7 @@ struct JSONSchemaInteropTests {
     let seed = TestSupport.fuzzSeed(default: 0x5C4E_3A11)
     var rng = SplitMix64(seed: seed)
     var total = 0, disagreements: [String] = []
-    for name in ["train-config.schema.json", "task-record.schema.json", "kitchen-sink"] {
+    for name in ["train-config.schema.json", "task-record.schema.json", "task-config.schema.json", "kitchen-sink"] {
       let schemaURL: URL
       if name == "kitchen-sink" {
         schemaURL = dir.appendingPathComponent("kitchen-sink.schema.json")

@@ -37,6 +37,12 @@ import Testing
     #expect(back.json == preset.json)
   }
 
+  /// The built-in schema is the shipped file.
+  @Test func builtInSchemaIsTheShippedFile() throws {
+    let file = try String(contentsOf: TestSupport.root.appendingPathComponent("Schemas/task-config.schema.json"), encoding: .utf8)
+    #expect(taskConfigSchemaText + "\n" == file)
+  }
+
   @Test func templatesRefuseUndeclaredTags() {
     let kinds: [String: TagLLM.TagKind] = ["SMILES": .domain, "QED": .function]
     #expect(throws: TaskTemplate.ParseError.self) { try TaskTemplate.parse("<SMILE> <input>", kinds: kinds) }
