@@ -17,10 +17,12 @@ struct HFDatasetsInteropTests {
     }
     let catalog = try StageBuildTests.catalog()
     let dir = TestSupport.tempDirectory()
-    for (ablation, shards, gzip) in [("both", "3", false), ("none", "1", false), ("no-domain", "2", true)] {
+    let custom = TestSupport.root.appendingPathComponent("Examples/tasks-custom.yaml").path
+    for (ablation, shards, gzip) in [("both", "3", false), ("none", "1", false), ("no-domain", "2", true), ("custom", "2", false)] {
       let out = dir.appendingPathComponent("build-\(ablation)").path
-      let b = try TestSupport.tagdata(["build", "--preset", "tag-llm", "--catalog", catalog, "--out", out, "--shards", shards,
-                                       "--ablation", ablation] + (gzip ? ["--gzip"] : []))
+      let what = ablation == "custom" ? ["--config", custom] : ["--preset", "tag-llm", "--ablation", ablation]
+      let b = try TestSupport.tagdata(["build", "--catalog", catalog, "--out", out, "--shards", shards] + what
+                                        + (gzip ? ["--gzip"] : []))
       #expect(b.status == 0, "\(b.stderr)")
       var env = ProcessInfo.processInfo.environment
       env["HF_DATASETS_CACHE"] = dir.appendingPathComponent("hf-cache").path
