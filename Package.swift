@@ -78,7 +78,7 @@ let package = Package(
       dependencies: ["TagdataTrain", "TagdataShards", "TagdataTokenizer", "TagdataTasks", "TagdataIO", "TestSupport"]),
     .testTarget(name: "TagdataCatalogTests", dependencies: ["TagdataCatalog", "TestSupport"]),
     .testTarget(
-      name: "TagdataTasksTests", dependencies: ["TagdataTasks", "TagdataCatalog", "TagdataBio", "TestSupport"]),
+      name: "TagdataTasksTests", dependencies: ["TagdataTasks", "TagdataCatalog", "TagdataBio", "TagdataIO", "TestSupport"]),
     .testTarget(name: "TagdataLabelsTests", dependencies: ["TagdataLabels", "TagdataCatalog", "TagdataChem", "TestSupport"]),
   ]
 )
