@@ -15,7 +15,7 @@ struct Build: ParsableCommand {
   static let configuration = CommandConfiguration(
     abstract: "Build training sets from a catalog (Tag-LLM's stages and tasks) as sharded JSON Lines.",
     discussion: """
-      --preset tag-llm builds Tag-LLM's eight tasks from one catalog: stage 1 Protein (sequences \
+      --preset tag-llm (the default) builds Tag-LLM's eight tasks from one catalog: stage 1 Protein (sequences \
       of at most 512 residues, space-joined), SMILES (canonical SMILES of at most 512 characters), \
       Language (each side of the parallel-text rows, with its language tag); stage 2 QED and \
       Descriptor (BLOSUM1), from the labels stored by tagdata describe --catalog, computed when \
@@ -34,8 +34,21 @@ struct Build: ParsableCommand {
       from its content alone: the same catalog and options give byte-identical files, and new \
       catalog rows leave existing examples where they were. DIR is replaced as a whole, atomically.
 
-      Example:
+      --config FILE builds a task configuration of your own (YAML; Schemas/task-config.schema.json): \
+      tags, and tasks drawn from the catalog's molecules or proteins, an ingested table, aggregated \
+      BindingDB measurements or a plain text file, each with its template, label (a descriptor, a \
+      column, the measurement) and filters. --print-config prints the preset in that form. A \
+      configuration is checked whole before any work: each problem names the key and the line, \
+      and a tag, descriptor, field or column that does not exist is an error (exit 78). \
+      --split temporal splits by year (train/valid 2013-2018, test 2019-2021, as TDC's \
+      BindingDB_Patent); with the preset it reads BA from the tdc-dti-patent table.
+
+      Examples:
         tagdata build --preset tag-llm --catalog tagdata.sqlite --out build/tag-llm --shards 8
+        tagdata build --catalog tagdata.sqlite --out build/ba-temporal --split temporal --tasks BA
+        tagdata build --print-config > tasks.yaml     # edit, then:
+        tagdata build --config tasks.yaml --catalog tagdata.sqlite --out build/mine
+        tagdata build --catalog tagdata.sqlite --out build/lang --tasks Language --text DE=notes-de.txt
       """)
 
   @Option(help: ArgumentHelp("The build preset: tag-llm (Tag-LLM's eight tasks), unless --config is given.",
