@@ -266,3 +266,177 @@ struct SplitMix64Lite {
   }
   mutating func below(_ n: Int) -> Int { Int(next() % UInt64(max(n, 1))) }
 }
+
+/// Random YAML documents read by YAMLConfig and by PyYAML (from the interop venv): the same values
+/// and the same line and column for every value. PyYAML reads YAML 1.1, so the documents use
+/// only scalars both versions resolve alike (no `yes`, `0o17`, `1e3`, `-.5`); anchors, tags and
+/// duplicate keys, which YAMLConfig refuses, are left out. Cut copies of the documents must be
+/// refused by both or read alike.
+@Suite(.enabled(if: TestSupport.python != nil || TestSupport.interopRequired, "needs the interop venv: Scripts/bootstrap"))
+struct YAMLConfigInteropTests {
+  static let script = TestSupport.root.appendingPathComponent("Tests/Interop/pyyaml_compare.py").path
+
+  static func quote(_ s: String) -> String {
+    var out = "\""
+    for u in s.unicodeScalars {
+      switch u {
+      case "\"": out += "\\\""
+      case "\\": out += "\\\\"
+      case "\n": out += "\\n"
+      case "\r": out += "\\r"
+      case "\t": out += "\\t"
+      default:
+        if u.value < 0x20 { out += String(format: "\\u%04x", u.value) } else { out.unicodeScalars.append(u) }
+      }
+    }
+    return out + "\""
+  }
+
+  static func json(_ n: YAMLConfig.Node) -> String {
+    switch n.value {
+    case .null: return "null"
+    case .bool(let b): return b ? "true" : "false"
+    case .number(let d, let i): return i.map { String($0) } ?? "\(d)"
+    case .string(let s): return quote(s)
+    case .array(let items): return "[" + items.map(json).joined(separator: ",") + "]"
+    case .object(let members): return "{" + members.map { quote($0.key) + ":" + json($0.value) }.joined(separator: ",") + "}"
+    }
+  }
+
+  struct Writer {
+    var rng: SplitMix64Lite
+    static let plain = [
+      "alpha", "beta gamma", "qed-small", "a.b", "x_1", "Ünïcode", "日本", "path/to/file", "http://x.y/z", "a#b", "-x", "x-",
+      "0", "7", "+5", "-12", "123456789012", "1.5", "-0.25", "2.5e+3", "1.0", ".5", "true", "False", "TRUE", "null", "~", "Null",
+    ]
+    static let quoted = [
+      "\"tab\\there\"", "\"line\\nbreak\"", "\"\\u00e9t\\u00e9\"", "\"quote \\\" inside\"", "'it''s'", "\"yes\"", "'1'", "\"null\"",
+      "''", "\"\"", "'a: b'", "\"#not a comment\"", "'  spaced  '", "\"multi\n  line\"",
+    ]
+    static let keys = ["name", "seed", "tasks", "label", "k1", "x-y", "Ключ", "with space", "\"quoted key\"", "'single'", "a.b"]
+
+    mutating func pick<T>(_ a: [T]) -> T { a[rng.below(a.count)] }
+
+    mutating func scalar(flow: Bool) -> String {
+      rng.below(3) == 0 ? pick(Self.quoted.filter { !flow || !$0.contains("\n") }) : pick(Self.plain)
+    }
+
+    mutating func flow(_ depth: Int) -> String {
+      if depth > 2 || rng.below(3) == 0 { return scalar(flow: true) }
+      if rng.below(2) == 0 {
+        return "[" + (0..<rng.below(4)).map { _ in flow(depth + 1) }.joined(separator: ", ") + "]"
+      }
+      var keys = Self.keys
+      var parts: [String] = []
+      for _ in 0..<rng.below(4) {
+        let k = keys.remove(at: rng.below(keys.count))
+        parts.append(k + ": " + flow(depth + 1))
+      }
+      return "{" + parts.joined(separator: ", ") + "}"
+    }
+
+    mutating func comment() -> String { rng.below(5) == 0 ? "  # note" : "" }
+
+    /// A block value after "key:" or "- " (the text starting there, ending with a newline).
+    mutating func blockValue(_ indent: Int, _ depth: Int) -> String {
+      let pad = String(repeating: " ", count: indent)
+      switch depth > 3 ? rng.below(3) : rng.below(7) {
+      case 0: return " " + scalar(flow: false) + comment() + "\n"
+      case 1: return " " + flow(0) + comment() + "\n"
+      case 2:
+        let header = pick(["|", "|-", "|+", ">", ">-"])
+        return " \(header)\n\(pad)  first line\n\(pad)  second: line\n" + (rng.below(2) == 0 ? "\n\(pad)  after a blank\n" : "")
+      case 3, 4: return "\n" + mapping(indent + 2, depth + 1)
+      default: return "\n" + sequence(rng.below(2) == 0 ? indent : indent + 2, depth + 1)
+      }
+    }
+
+    mutating func mapping(_ indent: Int, _ depth: Int) -> String {
+      let pad = String(repeating: " ", count: indent)
+      var keys = Self.keys
+      var out = ""
+      for _ in 0..<(1 + rng.below(4)) {
+        if rng.below(6) == 0 { out += rng.below(2) == 0 ? "\n" : pad + "# a comment line\n" }
+        let k = keys.remove(at: rng.below(keys.count))
+        out += pad + k + ":" + blockValue(indent, depth)
+      }
+      return out
+    }
+
+    mutating func sequence(_ indent: Int, _ depth: Int) -> String {
+      let pad = String(repeating: " ", count: indent)
+      var out = ""
+      for _ in 0..<(1 + rng.below(4)) {
+        if depth < 4 && rng.below(3) == 0 {
+          // A mapping that starts on the dash's line.
+          let m = mapping(indent + 2, depth + 1)
+          out += pad + "- " + m.dropFirst(indent + 2)
+        } else {
+          out += pad + "-" + blockValue(indent, depth)
+        }
+      }
+      return out
+    }
+
+    mutating func document() -> String {
+      var text = rng.below(8) == 0 ? "# a configuration\n---\n" : ""
+      switch rng.below(6) {
+      case 0: text += sequence(0, 0)
+      case 1: text += flow(0) + "\n"
+      default: text += mapping(0, 0)
+      }
+      return rng.below(4) == 0 ? text.replacingOccurrences(of: "\n", with: "\r\n") : text
+    }
+  }
+
+  @Test func yamlConfigAndPyYAMLReadTheSameValuesAtTheSamePlaces() throws {
+    guard let python = TestSupport.python else {
+      Issue.record("TAGDATA_REQUIRE_INTEROP=1 but no venv python (run Scripts/bootstrap)")
+      return
+    }
+    var writer = Writer(rng: SplitMix64Lite(seed: TestSupport.fuzzSeed(default: 0x9A31)))
+    var texts: [String] = []
+    for _ in 0..<1500 {
+      let doc = writer.document()
+      texts.append(doc)
+      if writer.rng.below(2) == 0 {
+        let scalars = Array(doc.unicodeScalars)
+        var cut = String.UnicodeScalarView()
+        cut.append(contentsOf: scalars[..<writer.rng.below(scalars.count)])
+        texts.append(String(cut))
+      }
+    }
+    var lines: [String] = []
+    for text in texts {
+      var line = "{\"yaml\": \(Self.quote(text)), "
+      do {
+        let node = try YAMLConfig.parse(Array(text.utf8), file: "doc.yaml")
+        var places: [String] = []
+        _ = YAMLConfigTests.render(node, path: "", places: &places)
+        line += "\"ok\": true, \"tree\": \(Self.json(node)), \"places\": [\(places.map(Self.quote).joined(separator: ", "))]}"
+      } catch let e as YAMLConfigError {
+        line += "\"ok\": false, \"error\": \(Self.quote(e.description))}"
+      }
+      lines.append(line)
+    }
+    let file = TestSupport.tempDirectory().appendingPathComponent("docs.jsonl")
+    try Data((lines.joined(separator: "\n") + "\n").utf8).write(to: file)
+    let run = try TestSupport.run(python, [Self.script, file.path])
+    #expect(run.status == 0, "\(run.stderr)")
+    let verdicts = run.stdout.split(separator: "\n").map(String.init)
+    #expect(verdicts.count == texts.count)
+    var counts: [String: Int] = [:]
+    var disagreements: [String] = []
+    for (text, verdict) in zip(texts, verdicts) {
+      // Refusals by design: an empty document, and a cut that leaves a key without its text.
+      let kind = verdict.hasPrefix("only tagdata refuses") && verdict.contains("empty configuration") ? "both refuse" : verdict
+      counts[kind == "same" || kind == "both refuse" ? kind : "differ", default: 0] += 1
+      if kind != "same" && kind != "both refuse" { disagreements.append("\(verdict)\n  \(text.debugDescription)") }
+    }
+    print("PyYAML interop: \(texts.count) documents (\(counts["same"] ?? 0) read alike, \(counts["both refuse"] ?? 0) refused by both), "
+      + "\(disagreements.count) disagreements")
+    for d in disagreements { print(d) }
+    #expect(disagreements.isEmpty, "\(disagreements.count) disagreements (listed above)")
+    #expect((counts["same"] ?? 0) > texts.count / 2)
+  }
+}
