@@ -164,3 +164,66 @@ import Testing
     }
   }
 }
+
+/// Throughput and memory of the sort on the shape of a large shard export (1.1M records: a
+/// 720-byte key and a 2 KB payload, 64 MiB budget). Only with TAGDATA_BENCH_SORT=1 (run it in a
+/// release build): prints the figures and checks that memory stayed near the budget.
+@Suite struct ExternalSortThroughput {
+  static func peakRSSMiB() -> Double {
+    peakRSS()
+  }
+
+  @Test(.enabled(if: ProcessInfo.processInfo.environment["TAGDATA_BENCH_SORT"] == "1"))
+  func shardExportShape() throws {
+    let n = Int(ProcessInfo.processInfo.environment["TAGDATA_BENCH_RECORDS"] ?? "") ?? 1_100_000
+    let dir = TestSupport.tempDirectory()
+    defer { try? FileManager.default.removeItem(at: dir) }
+    var rng = SplitMix64(seed: 1)
+    var key = [UInt8](repeating: UInt8(ascii: "K"), count: 720)
+    key[0] = UInt8(ascii: "B")
+    key[1] = UInt8(ascii: "A")
+    key[2] = 0
+    var payload = [UInt8](repeating: UInt8(ascii: "P"), count: 2048)
+    let rss0 = Self.peakRSSMiB()
+    let clock = ContinuousClock()
+    let sorter = ExternalSorter(directory: dir.path)
+    let t0 = clock.now
+    for i in 0..<n {
+      let h = rng.next()
+      withUnsafeBytes(of: h.bigEndian) { b in for j in 0..<8 { key[3 + j] = b[j] } }
+      withUnsafeBytes(of: UInt64(i)) { b in for j in 0..<8 { payload[j] = b[j] } }
+      try sorter.add(key: key, payload: payload)
+    }
+    let t1 = clock.now
+    var count = 0
+    var last: UInt64 = 0
+    var ordered = true
+    try sorter.finish { k, _ in
+      var h: UInt64 = 0
+      for j in 0..<8 { h = h << 8 | UInt64(k[3 + j]) }
+      if h < last { ordered = false }
+      last = h
+      count += 1
+      return true
+    }
+    let t2 = clock.now
+    let mb = Double(n * (720 + 2048 + 8)) / 1e6
+    let add = (t1 - t0) / .seconds(1), merge = (t2 - t1) / .seconds(1)
+    print("""
+      ExternalSorter: \(n) records, \(Int(mb)) MB: add + spill \(add) s, merge \(merge) s \
+      (\(Int(mb / (add + merge))) MB/s, \(Int(Double(n) / (add + merge))) records/s), \(sorter.runsWritten) runs, \
+      \(sorter.mergePasses) extra passes, peak RSS \(Int(Self.peakRSSMiB())) MiB (before: \(Int(rss0)) MiB)
+      """)
+    #expect(count == n)
+    #expect(ordered)
+    #expect(Self.peakRSSMiB() - rss0 < 200)
+  }
+}
+
+/// The process's peak resident set (VmHWM) in MiB; 0 where /proc is missing.
+func peakRSS() -> Double {
+  guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+        let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") })
+  else { return 0 }
+  return (Double(line.split(separator: " ").dropFirst().first ?? "") ?? 0) / 1024
+}
