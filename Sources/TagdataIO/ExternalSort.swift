@@ -24,8 +24,9 @@ public struct ExternalSortError: Error, CustomStringConvertible, Equatable {
 ///
 /// Records are gathered in one memory arena; when the arena and its index reach `memoryBudget`,
 /// they are sorted and written as a sorted run to a temporary file in `directory`. `finish` merges
-/// the runs with a heap, at most `maxFanIn` at a time: with more runs, consecutive groups are
-/// first merged into longer runs (a pass over the data each time), which keeps the merge stable.
+/// the runs with a heap, at most `maxFanIn` at a time: with more runs, consecutive runs are first
+/// merged into longer ones (when one merge is enough to leave `maxFanIn` runs, only that many are
+/// merged: the rest of the data is read once), which keeps the merge stable.
 /// When nothing was spilled, `finish` sorts in memory and writes nothing.
 ///
 /// Memory: about `memoryBudget` while adding (more only for a single record larger than the
@@ -131,32 +132,40 @@ public final class ExternalSorter {
     releaseArena()
     let bufferSize = readBufferSize
     while runs.count > maxFanIn {
-      var next: [String] = []
-      var start = 0
-      while start < runs.count {
-        let group = Array(runs[start..<min(start + maxFanIn, runs.count)])
-        start += group.count
-        if group.count == 1 {
-          next.append(group[0])
-          continue
+      let excess = runs.count - maxFanIn + 1
+      if excess <= maxFanIn {
+        // Just enough: the first `excess` runs become one, leaving `maxFanIn` for the last merge.
+        let merged = try mergeIntoRun(Array(runs[0..<excess]), bufferSize: bufferSize)
+        runs = [merged] + runs[excess...]
+      } else {
+        var next: [String] = []
+        var start = 0
+        while start < runs.count {
+          let group = Array(runs[start..<min(start + maxFanIn, runs.count)])
+          start += group.count
+          next.append(group.count == 1 ? group[0] : try mergeIntoRun(group, bufferSize: bufferSize))
         }
-        let writer = try RunWriter(directory: directory, bufferSize: bufferSize) { self.temporary.insert($0) }
-        try merge(group, bufferSize: bufferSize) { r in
-          try writer.append(UnsafeRawBufferPointer(start: r.record, count: r.recordLength))
-          return true
-        }
-        try writer.closeFile()
-        runsWritten += 1
-        for p in group { remove(p) }
-        next.append(writer.path)
+        runs = next
       }
-      runs = next
       mergePasses += 1
     }
     try merge(runs, bufferSize: bufferSize) { r in
       try body(UnsafeRawBufferPointer(start: r.key, count: r.keyLength),
                UnsafeRawBufferPointer(start: r.payload, count: r.payloadLength))
     }
+  }
+
+  /// Merges consecutive runs into a new one (which takes their place: the order stays stable).
+  private func mergeIntoRun(_ group: [String], bufferSize: Int) throws -> String {
+    let writer = try RunWriter(directory: directory, bufferSize: bufferSize) { self.temporary.insert($0) }
+    try merge(group, bufferSize: bufferSize) { r in
+      try writer.append(UnsafeRawBufferPointer(start: r.record, count: r.recordLength))
+      return true
+    }
+    try writer.closeFile()
+    runsWritten += 1
+    for p in group { remove(p) }
+    return writer.path
   }
 
   /// Collects every record (tests, small inputs).

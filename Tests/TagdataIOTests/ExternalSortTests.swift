@@ -67,6 +67,14 @@ import Testing
     }
   }
 
+  @Test func aFewRunsOverTheFanInAreMergedJustEnough() throws {
+    // Two records per run, 7 runs, fan-in 4: the first 4 runs are merged into one, then 4 remain.
+    let records = (0..<14).map { i in ([UInt8(13 - i) / 3], [UInt8]()) }
+    let s = try check(records, budget: 50, fanIn: 4)
+    #expect(s.runsWritten == 8)
+    #expect(s.mergePasses == 1)
+  }
+
   @Test func emptyAndSingleRecord() throws {
     _ = try check([], budget: 100, fanIn: 2)
     _ = try check([([1, 2, 3], [9])], budget: 1, fanIn: 2)
