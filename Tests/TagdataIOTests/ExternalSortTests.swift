@@ -33,10 +33,10 @@ import Testing
     }
   }
 
-  func check(_ records: [([UInt8], [UInt8])], budget: Int, fanIn: Int) throws -> ExternalSorter {
+  func check(_ records: [([UInt8], [UInt8])], budget: Int, fanIn: Int, background: Bool = true) throws -> ExternalSorter {
     let dir = TestSupport.tempDirectory()
     defer { try? FileManager.default.removeItem(at: dir) }
-    let sorter = ExternalSorter(directory: dir.path, memoryBudget: budget, maxFanIn: fanIn)
+    let sorter = ExternalSorter(directory: dir.path, memoryBudget: budget, maxFanIn: fanIn, backgroundSpill: background)
     for (k, p) in records { try sorter.add(key: k, payload: p) }
     #expect(sorter.count == records.count)
     let got = try sorter.sorted()
@@ -58,9 +58,11 @@ import Testing
     // 8-byte prefixes; longer keys over a wider alphabet too.
     for (alphabet, maxKey) in [(2, 3), (3, 12), (256, 20), (4, 40)] {
       let records = Self.randomRecords(&rng, count: 3000, alphabet: alphabet, maxKey: maxKey, maxPayload: 30)
-      let s = try check(records, budget: 600, fanIn: 3)
+      let s = try check(records, budget: 600, fanIn: 3, background: false)
       #expect(s.runsWritten > 100)
       #expect(s.mergePasses >= 3)
+      let b = try check(records, budget: 6000, fanIn: 3)  // runs written on the second thread
+      #expect(b.runsWritten > 10 && b.mergePasses >= 2)
       _ = try check(records, budget: 1 << 20, fanIn: 64)  // in memory
       let t = try check(records, budget: 20_000, fanIn: 64)  // spilled, one merge
       #expect(t.mergePasses == 0 && t.runsWritten > 2)
@@ -70,7 +72,7 @@ import Testing
   @Test func aFewRunsOverTheFanInAreMergedJustEnough() throws {
     // Two records per run, 7 runs, fan-in 4: the first 4 runs are merged into one, then 4 remain.
     let records = (0..<14).map { i in ([UInt8(13 - i) / 3], [UInt8]()) }
-    let s = try check(records, budget: 50, fanIn: 4)
+    let s = try check(records, budget: 50, fanIn: 4, background: false)
     #expect(s.runsWritten == 8)
     #expect(s.mergePasses == 1)
   }
@@ -93,19 +95,21 @@ import Testing
     }
     let s = try check(records, budget: 1024, fanIn: 4)
     #expect(s.runsWritten > 10)
+    _ = try check(records, budget: 1024, fanIn: 4, background: false)
   }
 
   @Test func equalKeysKeepTheirOrder() throws {
     let records = (0..<5000).map { i in ([UInt8]("same key".utf8), withUnsafeBytes(of: UInt32(i)) { Array($0) }) }
     let s = try check(records, budget: 2000, fanIn: 5)
     #expect(s.mergePasses >= 2)
+    _ = try check(records, budget: 2000, fanIn: 5, background: false)
   }
 
   @Test func temporaryFilesGoAwayOnEarlyStopAndWithoutFinish() throws {
     let dir = TestSupport.tempDirectory()
     defer { try? FileManager.default.removeItem(at: dir) }
     do {
-      let s = ExternalSorter(directory: dir.path, memoryBudget: 256, maxFanIn: 2)
+      let s = ExternalSorter(directory: dir.path, memoryBudget: 256, maxFanIn: 2, backgroundSpill: false)
       for i in 0..<500 { try s.add(key: [UInt8(i % 7)], payload: [UInt8(i % 256)]) }
       #expect(!Self.files(dir).isEmpty)
       #expect(s.temporaryFiles.count == Self.files(dir).count)
@@ -123,6 +127,13 @@ import Testing
       let s = ExternalSorter(directory: dir.path, memoryBudget: 256, maxFanIn: 2)
       for i in 0..<500 { try s.add(key: [UInt8(i % 7)], payload: []) }
       #expect(!Self.files(dir).isEmpty)
+    }
+    #expect(Self.files(dir).isEmpty, "deinit leaves \(Self.files(dir))")
+    do {
+      // Dropped while a run is being written on the second thread.
+      let s = ExternalSorter(directory: dir.path, memoryBudget: 1 << 16, maxFanIn: 2)
+      let payload = [UInt8](repeating: 7, count: 1000)
+      for i in 0..<200 { try s.add(key: [UInt8(i % 7)], payload: payload) }
     }
     #expect(Self.files(dir).isEmpty, "deinit leaves \(Self.files(dir))")
   }

@@ -9,11 +9,12 @@ import Testing
 /// with keys spilled to many sorted runs.
 @Suite struct LeakageAccumulatorTests {
   static func streamed(_ keys: [SplitKeys], _ splits: [SplitName?], options: LeakageOptions = LeakageOptions(),
-                       budget: Int, fanIn: Int = 64) throws -> (LeakageReport, runs: Int)
+                       budget: Int, fanIn: Int = 64, background: Bool = false) throws -> (LeakageReport, runs: Int)
   {
     let dir = TestSupport.tempDirectory()
     defer { try? FileManager.default.removeItem(at: dir) }
-    let acc = LeakageAccumulator(directory: dir.path, options: options, memoryBudget: budget, maxFanIn: fanIn)
+    let acc = LeakageAccumulator(directory: dir.path, options: options, memoryBudget: budget, maxFanIn: fanIn,
+                                 backgroundSpill: background)
     for (k, s) in zip(keys, splits) { try acc.add(k, s) }
     let runs = acc.runsWritten
     let report = try acc.finish()
@@ -92,6 +93,9 @@ import Testing
         let (inMemory, none) = try Self.streamed(keys, splits, options: options, budget: 64 << 20)
         #expect(none == 0)
         Self.expectSame(inMemory, want, "round \(round), in memory")
+        let (background, some) = try Self.streamed(keys, splits, options: options, budget: 8192, background: true)
+        #expect(some > 2)
+        Self.expectSame(background, want, "round \(round), spilled in the background")
       }
     }
     #expect(spilled > 1000)
