@@ -24,9 +24,13 @@ public struct ExternalSortError: Error, CustomStringConvertible, Equatable {
 ///
 /// Records are gathered in one memory arena; when the arena and its index reach `memoryBudget`,
 /// they are sorted and written as a sorted run to a temporary file in `directory`. `finish` merges
-/// the runs with a heap, at most `maxFanIn` at a time: with more runs, consecutive groups are
-/// first merged into longer runs (a pass over the data each time), which keeps the merge stable.
+/// the runs with a heap, at most `maxFanIn` at a time: with more runs, consecutive runs are first
+/// merged into longer ones (when one merge is enough to leave `maxFanIn` runs, only that many are
+/// merged: the rest of the data is read once), which keeps the merge stable.
 /// When nothing was spilled, `finish` sorts in memory and writes nothing.
+///
+/// With `backgroundSpill`, a full arena is sorted and written on a second thread while records
+/// go on filling another one: two arenas of half the budget each.
 ///
 /// Memory: about `memoryBudget` while adding (more only for a single record larger than the
 /// budget: the arena then holds that record alone); during the merge, one read buffer per run of
@@ -37,6 +41,7 @@ public final class ExternalSorter {
   public let directory: String
   public let memoryBudget: Int
   public let maxFanIn: Int
+  public let backgroundSpill: Bool
   /// Records added so far.
   @exclusivity(unchecked) public private(set) var count = 0
   /// Sorted runs written to disk (spills and intermediate merges).
@@ -56,6 +61,13 @@ public final class ExternalSorter {
   @exclusivity(unchecked) private var arenaCapacity = 0
   @exclusivity(unchecked) private var arenaUsed = 0
   @exclusivity(unchecked) private var index: [Entry] = []
+  /// Bytes of records and index an arena may hold (half the budget with background spilling).
+  private let arenaBudget: Int
+  /// The run being sorted and written on the second thread, and the arena it will give back.
+  @exclusivity(unchecked) private var pending: SpillJob?
+  @exclusivity(unchecked) private var spareArena: UnsafeMutableRawPointer?
+  @exclusivity(unchecked) private var spareCapacity = 0
+  @exclusivity(unchecked) private var spareIndex: [Entry] = []
   /// Sorted runs waiting to be merged, in the order of their records.
   @exclusivity(unchecked) private var runs: [String] = []
   /// Every temporary file that still exists.
@@ -69,18 +81,28 @@ public final class ExternalSorter {
   ///   - directory: where the runs go (it must exist; files are named `.tagdata-sort-XXXXXX`).
   ///   - memoryBudget: bytes of records and index held before a run is spilled.
   ///   - maxFanIn: runs merged at once (at least 2).
-  public init(directory: String, memoryBudget: Int = 64 << 20, maxFanIn: Int = 64) {
+  ///   - backgroundSpill: sort and write runs on a second thread.
+  public init(directory: String, memoryBudget: Int = 64 << 20, maxFanIn: Int = 64, backgroundSpill: Bool = true) {
     self.directory = directory
     self.memoryBudget = max(memoryBudget, 1)
     self.maxFanIn = max(maxFanIn, 2)
+    self.backgroundSpill = backgroundSpill
+    arenaBudget = backgroundSpill ? max(self.memoryBudget / 2, 1) : self.memoryBudget
   }
 
   deinit {
+    if let job = pending {
+      job.thread?.join()
+      if let p = job.path { temporary.insert(p) }
+      job.arena?.deallocate()
+    }
     arena?.deallocate()
+    spareArena?.deallocate()
     removeTemporaryFiles()
   }
 
-  /// Temporary files that exist now (for tests and diagnostics).
+  /// Temporary files the sorter holds now (for tests and diagnostics; a run still being written on
+  /// the second thread is not listed).
   public var temporaryFiles: [String] { temporary.sorted() }
 
   public func add(key: [UInt8], payload: [UInt8]) throws {
@@ -94,7 +116,7 @@ public final class ExternalSorter {
       throw ExternalSortError(path: directory, message: "record of \(key.count + payload.count) bytes is too large to sort")
     }
     let size = Self.headerSize + key.count + payload.count
-    if !index.isEmpty && arenaUsed + size + (index.count + 1) * Self.entryCost > memoryBudget { try spill() }
+    if !index.isEmpty && arenaUsed + size + (index.count + 1) * Self.entryCost > arenaBudget { try spill() }
     if arenaUsed + size > arenaCapacity { grow(to: arenaUsed + size) }
     let base = arena! + arenaUsed
     base.storeBytes(of: UInt32(key.count).littleEndian, toByteOffset: 0, as: UInt32.self)
@@ -117,9 +139,10 @@ public final class ExternalSorter {
       removeTemporaryFiles()
       releaseArena()
     }
+    try collectPending()
     if runs.isEmpty {
       // Everything fits: sort in memory, nothing touches the disk.
-      sortIndex()
+      if let arena { Self.sortIndex(&index, base: arena) }
       guard let arena else { return }
       for e in index {
         let (k, p) = Self.record(arena + e.offset)
@@ -127,36 +150,44 @@ public final class ExternalSorter {
       }
       return
     }
-    if !index.isEmpty { try spill() }
+    if !index.isEmpty { try spillNow() }
     releaseArena()
     let bufferSize = readBufferSize
     while runs.count > maxFanIn {
-      var next: [String] = []
-      var start = 0
-      while start < runs.count {
-        let group = Array(runs[start..<min(start + maxFanIn, runs.count)])
-        start += group.count
-        if group.count == 1 {
-          next.append(group[0])
-          continue
+      let excess = runs.count - maxFanIn + 1
+      if excess <= maxFanIn {
+        // Just enough: the first `excess` runs become one, leaving `maxFanIn` for the last merge.
+        let merged = try mergeIntoRun(Array(runs[0..<excess]), bufferSize: bufferSize)
+        runs = [merged] + runs[excess...]
+      } else {
+        var next: [String] = []
+        var start = 0
+        while start < runs.count {
+          let group = Array(runs[start..<min(start + maxFanIn, runs.count)])
+          start += group.count
+          next.append(group.count == 1 ? group[0] : try mergeIntoRun(group, bufferSize: bufferSize))
         }
-        let writer = try RunWriter(directory: directory, bufferSize: bufferSize) { self.temporary.insert($0) }
-        try merge(group, bufferSize: bufferSize) { r in
-          try writer.append(UnsafeRawBufferPointer(start: r.record, count: r.recordLength))
-          return true
-        }
-        try writer.closeFile()
-        runsWritten += 1
-        for p in group { remove(p) }
-        next.append(writer.path)
+        runs = next
       }
-      runs = next
       mergePasses += 1
     }
     try merge(runs, bufferSize: bufferSize) { r in
       try body(UnsafeRawBufferPointer(start: r.key, count: r.keyLength),
                UnsafeRawBufferPointer(start: r.payload, count: r.payloadLength))
     }
+  }
+
+  /// Merges consecutive runs into a new one (which takes their place: the order stays stable).
+  private func mergeIntoRun(_ group: [String], bufferSize: Int) throws -> String {
+    let writer = try RunWriter(directory: directory, bufferSize: bufferSize) { self.temporary.insert($0) }
+    try merge(group, bufferSize: bufferSize) { r in
+      try writer.append(UnsafeRawBufferPointer(start: r.record, count: r.recordLength))
+      return true
+    }
+    try writer.closeFile()
+    runsWritten += 1
+    for p in group { remove(p) }
+    return writer.path
   }
 
   /// Collects every record (tests, small inputs).
@@ -175,7 +206,7 @@ public final class ExternalSorter {
 
   private func grow(to needed: Int) {
     var capacity = max(arenaCapacity * 2, 64 << 10)
-    capacity = min(capacity, max(memoryBudget, needed))
+    capacity = min(capacity, max(arenaBudget, needed))
     capacity = max(capacity, needed)
     let fresh = UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 16)
     if let arena {
@@ -192,6 +223,10 @@ public final class ExternalSorter {
     arenaCapacity = 0
     arenaUsed = 0
     index = []
+    spareArena?.deallocate()
+    spareArena = nil
+    spareCapacity = 0
+    spareIndex = []
   }
 
   static func prefix(_ key: UnsafeRawBufferPointer) -> UInt64 {
@@ -208,9 +243,9 @@ public final class ExternalSorter {
             UnsafeRawBufferPointer(start: p + headerSize + kl, count: pl))
   }
 
-  /// Orders the arena's index by key, then by position (stability).
-  private func sortIndex() {
-    guard let base = arena.map(UnsafeRawPointer.init) else { return }
+  /// Orders an arena's index by key, then by position (stability).
+  static func sortIndex(_ index: inout [Entry], base arena: UnsafeMutableRawPointer) {
+    let base = UnsafeRawPointer(arena)
     index.withUnsafeMutableBufferPointer { entries in
       entries.sort { a, b in
         if a.prefix != b.prefix { return a.prefix < b.prefix }
@@ -219,7 +254,7 @@ public final class ExternalSorter {
         let la = Int(UInt32(littleEndian: pa.loadUnaligned(as: UInt32.self)))
         let lb = Int(UInt32(littleEndian: pb.loadUnaligned(as: UInt32.self)))
         if la > 8 || lb > 8 {
-          let c = compareKeys(pa + Self.headerSize, la, pb + Self.headerSize, lb)
+          let c = compareKeys(pa + headerSize, la, pb + headerSize, lb)
           if c != 0 { return c < 0 }
         } else if la != lb {
           return la < lb
@@ -229,25 +264,72 @@ public final class ExternalSorter {
     }
   }
 
-  /// Sorts the arena and writes it as one run.
-  private func spill() throws {
-    sortIndex()
-    let writer = try RunWriter(directory: directory, bufferSize: min(max(memoryBudget / 8, 4096), 4 << 20)) {
-      self.temporary.insert($0)
-    }
+  static func spillBufferSize(_ budget: Int) -> Int { min(max(budget / 8, 4096), 4 << 20) }
+
+  /// Sorts an arena and writes it as one run in `directory`; `created` is told the file's path
+  /// as soon as it exists.
+  static func writeRun(_ arena: UnsafeMutableRawPointer?, _ index: inout [Entry], directory: String, bufferSize: Int,
+                       created: (String) -> Void) throws -> String
+  {
+    let writer = try RunWriter(directory: directory, bufferSize: bufferSize, created: created)
     if let arena {
+      sortIndex(&index, base: arena)
       for e in index {
         let p = arena + e.offset
         let kl = Int(UInt32(littleEndian: p.loadUnaligned(as: UInt32.self)))
         let pl = Int(UInt32(littleEndian: p.loadUnaligned(fromByteOffset: 4, as: UInt32.self)))
-        try writer.append(UnsafeRawBufferPointer(start: p, count: Self.headerSize + kl + pl))
+        try writer.append(UnsafeRawBufferPointer(start: p, count: headerSize + kl + pl))
       }
     }
     try writer.closeFile()
-    runs.append(writer.path)
+    return writer.path
+  }
+
+  /// The arena is full: its run is written, on the second thread with `backgroundSpill`.
+  private func spill() throws {
+    guard backgroundSpill else { return try spillNow() }
+    try collectPending()
+    let job = SpillJob(arena: arena, capacity: arenaCapacity, index: index, directory: directory,
+                       bufferSize: Self.spillBufferSize(arenaBudget))
+    arena = spareArena
+    arenaCapacity = spareCapacity
+    index = spareIndex
+    index.removeAll(keepingCapacity: true)
+    arenaUsed = 0
+    spareArena = nil
+    spareCapacity = 0
+    spareIndex = []
+    pending = job
+    job.thread = JoinableThread { job.run() }
+  }
+
+  /// Writes the arena's run on this thread.
+  private func spillNow() throws {
+    let path = try Self.writeRun(arena, &index, directory: directory, bufferSize: Self.spillBufferSize(arenaBudget)) {
+      self.temporary.insert($0)
+    }
+    runs.append(path)
     runsWritten += 1
     index.removeAll(keepingCapacity: true)
     arenaUsed = 0
+  }
+
+  /// Waits for the run being written on the second thread; its arena becomes the spare one.
+  private func collectPending() throws {
+    guard let job = pending else { return }
+    pending = nil
+    job.thread?.join()
+    job.thread = nil
+    if let p = job.path { temporary.insert(p) }
+    spareArena = job.arena
+    spareCapacity = job.capacity
+    spareIndex = job.index
+    job.index = []
+    if let e = job.error { throw e }
+    if let p = job.path {
+      runs.append(p)
+      runsWritten += 1
+    }
   }
 
   private func remove(_ path: String) {
@@ -304,6 +386,35 @@ public final class ExternalSorter {
         heap.removeLast()
         if !heap.isEmpty { siftDown(0) }
       }
+    }
+  }
+}
+
+/// One arena being sorted and written on a second thread; the sorter reads the outcome after
+/// joining the thread.
+final class SpillJob: @unchecked Sendable {
+  let arena: UnsafeMutableRawPointer?
+  let capacity: Int
+  var index: [ExternalSorter.Entry]
+  let directory: String
+  let bufferSize: Int
+  var path: String?
+  var error: (any Error)?
+  var thread: JoinableThread?
+
+  init(arena: UnsafeMutableRawPointer?, capacity: Int, index: [ExternalSorter.Entry], directory: String, bufferSize: Int) {
+    self.arena = arena
+    self.capacity = capacity
+    self.index = index
+    self.directory = directory
+    self.bufferSize = bufferSize
+  }
+
+  func run() {
+    do {
+      _ = try ExternalSorter.writeRun(arena, &index, directory: directory, bufferSize: bufferSize) { self.path = $0 }
+    } catch {
+      self.error = error
     }
   }
 }

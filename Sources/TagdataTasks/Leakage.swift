@@ -304,11 +304,13 @@ public final class LeakageAccumulator {
   ///   - directory: an existing directory for the sorter's temporary files (removed by `finish`
   ///     and when the accumulator goes away).
   ///   - memoryBudget: bytes of keys held before they are spilled.
+  ///   - backgroundSpill: sort and write the spilled keys on a second thread (`ExternalSorter`).
   public init(directory: String, options: LeakageOptions = LeakageOptions(), memoryBudget: Int = 32 << 20,
-              maxFanIn: Int = 64)
+              maxFanIn: Int = 64, backgroundSpill: Bool = true)
   {
     self.options = options
-    sorter = ExternalSorter(directory: directory, memoryBudget: memoryBudget, maxFanIn: maxFanIn)
+    sorter = ExternalSorter(directory: directory, memoryBudget: memoryBudget, maxFanIn: maxFanIn,
+                            backgroundSpill: backgroundSpill)
   }
 
   /// Sort runs written so far (tests).

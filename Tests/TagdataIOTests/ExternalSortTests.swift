@@ -33,10 +33,10 @@ import Testing
     }
   }
 
-  func check(_ records: [([UInt8], [UInt8])], budget: Int, fanIn: Int) throws -> ExternalSorter {
+  func check(_ records: [([UInt8], [UInt8])], budget: Int, fanIn: Int, background: Bool = true) throws -> ExternalSorter {
     let dir = TestSupport.tempDirectory()
     defer { try? FileManager.default.removeItem(at: dir) }
-    let sorter = ExternalSorter(directory: dir.path, memoryBudget: budget, maxFanIn: fanIn)
+    let sorter = ExternalSorter(directory: dir.path, memoryBudget: budget, maxFanIn: fanIn, backgroundSpill: background)
     for (k, p) in records { try sorter.add(key: k, payload: p) }
     #expect(sorter.count == records.count)
     let got = try sorter.sorted()
@@ -58,13 +58,23 @@ import Testing
     // 8-byte prefixes; longer keys over a wider alphabet too.
     for (alphabet, maxKey) in [(2, 3), (3, 12), (256, 20), (4, 40)] {
       let records = Self.randomRecords(&rng, count: 3000, alphabet: alphabet, maxKey: maxKey, maxPayload: 30)
-      let s = try check(records, budget: 600, fanIn: 3)
+      let s = try check(records, budget: 600, fanIn: 3, background: false)
       #expect(s.runsWritten > 100)
       #expect(s.mergePasses >= 3)
+      let b = try check(records, budget: 6000, fanIn: 3)  // runs written on the second thread
+      #expect(b.runsWritten > 10 && b.mergePasses >= 2)
       _ = try check(records, budget: 1 << 20, fanIn: 64)  // in memory
       let t = try check(records, budget: 20_000, fanIn: 64)  // spilled, one merge
       #expect(t.mergePasses == 0 && t.runsWritten > 2)
     }
+  }
+
+  @Test func aFewRunsOverTheFanInAreMergedJustEnough() throws {
+    // Two records per run, 7 runs, fan-in 4: the first 4 runs are merged into one, then 4 remain.
+    let records = (0..<14).map { i in ([UInt8(13 - i) / 3], [UInt8]()) }
+    let s = try check(records, budget: 50, fanIn: 4, background: false)
+    #expect(s.runsWritten == 8)
+    #expect(s.mergePasses == 1)
   }
 
   @Test func emptyAndSingleRecord() throws {
@@ -85,19 +95,21 @@ import Testing
     }
     let s = try check(records, budget: 1024, fanIn: 4)
     #expect(s.runsWritten > 10)
+    _ = try check(records, budget: 1024, fanIn: 4, background: false)
   }
 
   @Test func equalKeysKeepTheirOrder() throws {
     let records = (0..<5000).map { i in ([UInt8]("same key".utf8), withUnsafeBytes(of: UInt32(i)) { Array($0) }) }
     let s = try check(records, budget: 2000, fanIn: 5)
     #expect(s.mergePasses >= 2)
+    _ = try check(records, budget: 2000, fanIn: 5, background: false)
   }
 
   @Test func temporaryFilesGoAwayOnEarlyStopAndWithoutFinish() throws {
     let dir = TestSupport.tempDirectory()
     defer { try? FileManager.default.removeItem(at: dir) }
     do {
-      let s = ExternalSorter(directory: dir.path, memoryBudget: 256, maxFanIn: 2)
+      let s = ExternalSorter(directory: dir.path, memoryBudget: 256, maxFanIn: 2, backgroundSpill: false)
       for i in 0..<500 { try s.add(key: [UInt8(i % 7)], payload: [UInt8(i % 256)]) }
       #expect(!Self.files(dir).isEmpty)
       #expect(s.temporaryFiles.count == Self.files(dir).count)
@@ -115,6 +127,13 @@ import Testing
       let s = ExternalSorter(directory: dir.path, memoryBudget: 256, maxFanIn: 2)
       for i in 0..<500 { try s.add(key: [UInt8(i % 7)], payload: []) }
       #expect(!Self.files(dir).isEmpty)
+    }
+    #expect(Self.files(dir).isEmpty, "deinit leaves \(Self.files(dir))")
+    do {
+      // Dropped while a run is being written on the second thread.
+      let s = ExternalSorter(directory: dir.path, memoryBudget: 1 << 16, maxFanIn: 2)
+      let payload = [UInt8](repeating: 7, count: 1000)
+      for i in 0..<200 { try s.add(key: [UInt8(i % 7)], payload: payload) }
     }
     #expect(Self.files(dir).isEmpty, "deinit leaves \(Self.files(dir))")
   }
@@ -163,4 +182,67 @@ import Testing
       }
     }
   }
+}
+
+/// Throughput and memory of the sort on the shape of a large shard export (1.1M records: a
+/// 720-byte key and a 2 KB payload, 64 MiB budget). Only with TAGDATA_BENCH_SORT=1 (run it in a
+/// release build): prints the figures and checks that memory stayed near the budget.
+@Suite struct ExternalSortThroughput {
+  static func peakRSSMiB() -> Double {
+    peakRSS()
+  }
+
+  @Test(.enabled(if: ProcessInfo.processInfo.environment["TAGDATA_BENCH_SORT"] == "1"))
+  func shardExportShape() throws {
+    let n = Int(ProcessInfo.processInfo.environment["TAGDATA_BENCH_RECORDS"] ?? "") ?? 1_100_000
+    let dir = TestSupport.tempDirectory()
+    defer { try? FileManager.default.removeItem(at: dir) }
+    var rng = SplitMix64(seed: 1)
+    var key = [UInt8](repeating: UInt8(ascii: "K"), count: 720)
+    key[0] = UInt8(ascii: "B")
+    key[1] = UInt8(ascii: "A")
+    key[2] = 0
+    var payload = [UInt8](repeating: UInt8(ascii: "P"), count: 2048)
+    let rss0 = Self.peakRSSMiB()
+    let clock = ContinuousClock()
+    let sorter = ExternalSorter(directory: dir.path)
+    let t0 = clock.now
+    for i in 0..<n {
+      let h = rng.next()
+      withUnsafeBytes(of: h.bigEndian) { b in for j in 0..<8 { key[3 + j] = b[j] } }
+      withUnsafeBytes(of: UInt64(i)) { b in for j in 0..<8 { payload[j] = b[j] } }
+      try sorter.add(key: key, payload: payload)
+    }
+    let t1 = clock.now
+    var count = 0
+    var last: UInt64 = 0
+    var ordered = true
+    try sorter.finish { k, _ in
+      var h: UInt64 = 0
+      for j in 0..<8 { h = h << 8 | UInt64(k[3 + j]) }
+      if h < last { ordered = false }
+      last = h
+      count += 1
+      return true
+    }
+    let t2 = clock.now
+    let mb = Double(n * (720 + 2048 + 8)) / 1e6
+    let add = (t1 - t0) / .seconds(1), merge = (t2 - t1) / .seconds(1)
+    print("""
+      ExternalSorter: \(n) records, \(Int(mb)) MB: add + spill \(add) s, merge \(merge) s \
+      (\(Int(mb / (add + merge))) MB/s, \(Int(Double(n) / (add + merge))) records/s), \(sorter.runsWritten) runs, \
+      \(sorter.mergePasses) extra passes, peak RSS \(Int(Self.peakRSSMiB())) MiB (before: \(Int(rss0)) MiB)
+      """)
+    #expect(count == n)
+    #expect(ordered)
+    #expect(Self.peakRSSMiB() - rss0 < 200)
+  }
+}
+
+/// The process's peak resident set (VmHWM) in MiB; 0 where /proc is missing.
+func peakRSS() -> Double {
+  guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+        let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") })
+  else { return 0 }
+  return (Double(line.split(separator: " ").dropFirst().first ?? "") ?? 0) / 1024
 }

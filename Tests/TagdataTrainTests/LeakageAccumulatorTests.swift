@@ -9,11 +9,12 @@ import Testing
 /// with keys spilled to many sorted runs.
 @Suite struct LeakageAccumulatorTests {
   static func streamed(_ keys: [SplitKeys], _ splits: [SplitName?], options: LeakageOptions = LeakageOptions(),
-                       budget: Int, fanIn: Int = 64) throws -> (LeakageReport, runs: Int)
+                       budget: Int, fanIn: Int = 64, background: Bool = false) throws -> (LeakageReport, runs: Int)
   {
     let dir = TestSupport.tempDirectory()
     defer { try? FileManager.default.removeItem(at: dir) }
-    let acc = LeakageAccumulator(directory: dir.path, options: options, memoryBudget: budget, maxFanIn: fanIn)
+    let acc = LeakageAccumulator(directory: dir.path, options: options, memoryBudget: budget, maxFanIn: fanIn,
+                                 backgroundSpill: background)
     for (k, s) in zip(keys, splits) { try acc.add(k, s) }
     let runs = acc.runsWritten
     let report = try acc.finish()
@@ -92,6 +93,9 @@ import Testing
         let (inMemory, none) = try Self.streamed(keys, splits, options: options, budget: 64 << 20)
         #expect(none == 0)
         Self.expectSame(inMemory, want, "round \(round), in memory")
+        let (background, some) = try Self.streamed(keys, splits, options: options, budget: 8192, background: true)
+        #expect(some > 2)
+        Self.expectSame(background, want, "round \(round), spilled in the background")
       }
     }
     #expect(spilled > 1000)
@@ -129,5 +133,52 @@ import Testing
       let (got, _) = try Self.streamed(keys, a.splits, budget: 300, fanIn: 2)
       Self.expectSame(got, want, "tempting \(kind)")
     }
+  }
+}
+
+/// Throughput and memory of the streaming leakage report on the shape of a large BA build (1.1M
+/// examples: a 700-byte example key, a drug of 47k, its scaffold, a target and sequence of 40).
+/// Only with TAGDATA_BENCH_SORT=1 (run it in a release build).
+@Suite struct LeakageAccumulatorThroughput {
+  @Test(.enabled(if: ProcessInfo.processInfo.environment["TAGDATA_BENCH_SORT"] == "1"))
+  func baShape() throws {
+    let n = Int(ProcessInfo.processInfo.environment["TAGDATA_BENCH_RECORDS"] ?? "") ?? 1_100_000
+    let dir = TestSupport.tempDirectory()
+    defer { try? FileManager.default.removeItem(at: dir) }
+    var rng = SplitMix64(seed: 2)
+    let sequences = (0..<40).map { _ in SplitTests.str(SplitTests.randomProtein(&rng, length: 300 + rng.below(400))) }
+    let targets = sequences.map { SplitTests.str(Array($0.utf8.prefix(12))) }
+    let molecules = (0..<47_000).map { "c1ccc(C\($0))cc1N" }
+    let scaffolds = (0..<5_000).map { "c1ccc(C\($0)CC1)cc1" }
+    func rss() -> Double {
+      guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+            let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") })
+      else { return 0 }
+      return (Double(line.split(separator: " ").dropFirst().first ?? "") ?? 0) / 1024
+    }
+    let rss0 = rss()
+    let acc = LeakageAccumulator(directory: dir.path)
+    let clock = ContinuousClock()
+    let t0 = clock.now
+    for _ in 0..<n {
+      let t = rng.below(40)
+      let m = rng.below(molecules.count)
+      let key = "# # Input: The protein sequence is <Protein> \(sequences[t]). \nThe SMILES of the drug is <SMILES> "
+        + "\(molecules[m]). \n# # Output: The binding affinity is <BA> \(rng.below(100_000))."
+      let keys = SplitKeys(exampleKey: key, molecules: [molecules[m]], scaffolds: [scaffolds[m % scaffolds.count]],
+                           targets: [targets[t]], sequences: [sequences[t]])
+      try acc.add(keys, SplitName.allCases[rng.below(10) < 8 ? 0 : rng.below(2) + 1])
+    }
+    let t1 = clock.now
+    let report = try acc.finish()
+    let t2 = clock.now
+    let add = (t1 - t0) / .seconds(1), finish = (t2 - t1) / .seconds(1)
+    print("""
+      LeakageAccumulator: \(n) examples: add \(add) s, finish \(finish) s (\(Int(Double(n) / (add + finish))) examples/s), \
+      \(acc.runsWritten) runs, peak RSS \(Int(rss())) MiB (before: \(Int(rss0)) MiB); \
+      train-test molecules \(report.pair(.train, .test)?.molecules.total ?? -1)
+      """)
+    #expect(report.examples["train"]! + report.examples["valid"]! + report.examples["test"]! == n)
+    #expect(rss() - rss0 < 300)
   }
 }
