@@ -23,4 +23,33 @@ public enum JSONString {
     }
     return out + "\""
   }
+
+  /// Appends `s` as a JSON string literal (quotes included, the same bytes as ``quoted(_:)``) to
+  /// `out`, a byte at a time over its UTF-8: the writer of large JSON Lines.
+  public static func append(_ s: String, to out: inout [UInt8]) {
+    var s = s
+    out.append(0x22)
+    s.withUTF8 { b in
+      var start = 0
+      for i in 0..<b.count {
+        let c = b[i]
+        guard c < 0x20 || c == 0x22 || c == 0x5C else { continue }
+        if i > start { out.append(contentsOf: UnsafeBufferPointer(rebasing: b[start..<i])) }
+        start = i + 1
+        out.append(0x5C)
+        switch c {
+        case 0x22: out.append(0x22)
+        case 0x5C: out.append(0x5C)
+        case 0x0A: out.append(UInt8(ascii: "n"))
+        case 0x0D: out.append(UInt8(ascii: "r"))
+        case 0x09: out.append(UInt8(ascii: "t"))
+        default:
+          let hex: [UInt8] = Array("0123456789abcdef".utf8)
+          out.append(contentsOf: [UInt8(ascii: "u"), 0x30, 0x30, hex[Int(c >> 4)], hex[Int(c & 15)]])
+        }
+      }
+      if b.count > start { out.append(contentsOf: UnsafeBufferPointer(rebasing: b[start..<b.count])) }
+    }
+    out.append(0x22)
+  }
 }

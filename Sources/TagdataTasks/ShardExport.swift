@@ -132,12 +132,13 @@ public enum ShardExport {
         accumulator = (e.task, LeakageAccumulator(directory: tmp, memoryBudget: memoryBudget / 2))
       }
       try accumulator!.1.add(keysOf.keys(e), SplitName(rawValue: e.split))
-      let k = shard(task: e.task, key: e.key, shards: shards)
+      let keyHash = StableHash.hash([e.task, e.key])
+      let k = Int(keyHash % UInt64(max(shards, 1)))
       sortKey.removeAll(keepingCapacity: true)
       withUnsafeBytes(of: UInt32(k).bigEndian) { sortKey.append(contentsOf: $0) }
       sortKey.append(contentsOf: e.task.utf8)
       sortKey.append(0)
-      withUnsafeBytes(of: StableHash.hash([e.task, e.key]).bigEndian) { sortKey.append(contentsOf: $0) }
+      withUnsafeBytes(of: keyHash.bigEndian) { sortKey.append(contentsOf: $0) }
       sortKey.append(contentsOf: e.key.utf8)
       sortKey.append(0)
       // Of examples with one key, the one kept is the earliest year's (none counts as latest, as
@@ -148,7 +149,7 @@ public enum ShardExport {
       withUnsafeBytes(of: UInt64(bitPattern: Int64(e.row ?? 0) ^ Int64.min).bigEndian) { sortKey.append(contentsOf: $0) }
       payload.removeAll(keepingCapacity: true)
       for part in [e.task, e.key, e.split] { appendPart(&payload, Array(part.utf8)) }
-      payload.append(contentsOf: recordJSON(e).utf8)
+      appendRecordJSON(e, keyHash: keyHash, to: &payload)
       payload.append(UInt8(ascii: "\n"))
       try sorter.add(key: sortKey, payload: payload)
       made += 1
@@ -305,21 +306,67 @@ public enum ShardExport {
 
   /// One exported record as JSON, keys in a fixed order (Schemas/task-record.schema.json).
   public static func recordJSON(_ e: TaskExample) -> String {
-    var s = "{\"task\":\(JSONString.quoted(e.task)),\"stage\":\(e.stage),\"split\":\"\(e.split)\""
-    s += ",\"regression\":\(e.regression)"
-    s += ",\"formulation\":" + JSONString.quoted(e.formulation)
-    s += ",\"segments\":[" + e.segments.map { "{\"kind\":\"\($0.kind.rawValue)\",\"text\":\(JSONString.quoted($0.text))}" }
-      .joined(separator: ",") + "]"
-    s += ",\"inputs\":[" + e.inputs.map(JSONString.quoted).joined(separator: ",") + "]"
-    s += ",\"output\":" + (e.output.map(JSONString.quoted) ?? "null")
-    s += ",\"target\":" + (e.target.map { jsonNumber($0) } ?? "null")
-    s += ",\"key\":\"" + hex16(StableHash.hash([e.task, e.key])) + "\""
-    s += ",\"ids\":{\"molecules\":[" + e.molecules.map(JSONString.quoted).joined(separator: ",") + "]"
-    s += ",\"proteins\":[" + e.proteins.map(JSONString.quoted).joined(separator: ",") + "]"
-    s += ",\"source\":" + (e.source.map(JSONString.quoted) ?? "null")
-    s += ",\"row\":" + (e.row.map { String($0) } ?? "null")
-    s += ",\"year\":" + (e.year.map { String($0) } ?? "null") + "}}"
-    return s
+    var out: [UInt8] = []
+    appendRecordJSON(e, keyHash: StableHash.hash([e.task, e.key]), to: &out)
+    return String(decoding: out, as: UTF8.self)
+  }
+
+  /// Appends the record of `e` (``recordJSON(_:)``) to `out`; `keyHash` is `StableHash.hash([task, key])`.
+  static func appendRecordJSON(_ e: TaskExample, keyHash: UInt64, to out: inout [UInt8]) {
+    func raw(_ s: StaticString) { s.withUTF8Buffer { out.append(contentsOf: $0) } }
+    func str(_ s: String) { JSONString.append(s, to: &out) }
+    func text(_ s: String) { out.append(contentsOf: s.utf8) }
+    raw("{\"task\":")
+    str(e.task)
+    raw(",\"stage\":")
+    text(String(e.stage))
+    raw(",\"split\":")
+    str(e.split)
+    e.regression ? raw(",\"regression\":true") : raw(",\"regression\":false")
+    raw(",\"formulation\":\"")
+    for seg in e.segments {
+      out.removeLast()
+      str(seg.text)
+    }
+    if e.segments.isEmpty { raw("\"") }
+    raw(",\"segments\":[")
+    for (k, seg) in e.segments.enumerated() {
+      if k > 0 { raw(",") }
+      raw("{\"kind\":\"")
+      text(seg.kind.rawValue)
+      raw("\",\"text\":")
+      str(seg.text)
+      raw("}")
+    }
+    raw("],\"inputs\":[")
+    for (k, x) in e.inputs.enumerated() {
+      if k > 0 { raw(",") }
+      str(x)
+    }
+    raw("],\"output\":")
+    if let o = e.output { str(o) } else { raw("null") }
+    raw(",\"target\":")
+    if let t = e.target { text(jsonNumber(t)) } else { raw("null") }
+    raw(",\"key\":\"")
+    text(hex16(keyHash))
+    raw("\",\"ids\":{\"molecules\":[")
+    for (k, x) in e.molecules.enumerated() {
+      if k > 0 { raw(",") }
+      str(x)
+    }
+    raw("],\"proteins\":[")
+    for (k, x) in e.proteins.enumerated() {
+      if k > 0 { raw(",") }
+      str(x)
+    }
+    raw("],\"source\":")
+    if let s = e.source { str(s) } else { raw("null") }
+    raw(",\"row\":")
+    if let r = e.row { text(String(r)) } else { raw("null") }
+    raw(",\"year\":")
+    if let y = e.year { text(String(y)) } else { raw("null") }
+    raw("}}\n")
+    out.removeLast()
   }
 
   static func hex16(_ x: UInt64) -> String {
@@ -375,6 +422,10 @@ final class SplitKeyMaker {
   /// N cation with an H gives it up). A salt form, a charged form, a stereoisomer and the
   /// molecule itself thus share a group and count as one molecule in the leakage report.
   func parent(_ smiles: String) -> String {
+    // A canonical SMILES with no bracket atom, component, stereo or isotope is its own parent.
+    if !smiles.utf8.contains(where: { $0 == 0x5B || $0 == 0x2E || $0 == 0x40 || $0 == 0x2F || $0 == 0x5C }) {
+      return smiles
+    }
     if let p = parents.value(for: smiles) { return p }
     var out = smiles
     if var mol = try? Smiles.read(smiles) {
