@@ -74,33 +74,41 @@ extension Catalog {
 
   /// Rows of the tables read with mapping `name` (every table when nil), by source path and row.
   public func forEachTableRow(name: String? = nil, _ body: (StoredTableRow) throws -> Bool) throws {
-    let s = try db.prepare("""
-      SELECT t.name, s.path, v.record_no, v.field, v.kind, m.smiles, p.sequence, v.text, v.number, v.source_id
-      FROM table_values v JOIN tables t ON t.source_id = v.source_id JOIN sources s ON s.id = v.source_id
-      LEFT JOIN molecules m ON m.id = v.molecule_id LEFT JOIN proteins p ON p.id = v.protein_id
-      WHERE ?1 IS NULL OR t.name = ?1 ORDER BY s.path, v.source_id, v.record_no, v.ordinal
+    // One source at a time, its cells in primary-key order: SQLite walks the index, no sort.
+    let sources = try db.prepare("""
+      SELECT t.source_id, t.name, s.path FROM tables t JOIN sources s ON s.id = t.source_id
+      WHERE ?1 IS NULL OR t.name = ?1 ORDER BY s.path, t.source_id
       """)
-    try s.bind([name.map { .text($0) } ?? .null])
-    var current: StoredTableRow?
-    var key: (Int64, Int64) = (-1, -1)
-    while try s.step() {
-      let k = (s.int(9), s.int(2))
-      if k != key {
-        if let row = current, try !body(row) { return }
-        key = k
-        current = StoredTableRow(table: s.text(0) ?? "", path: s.text(1) ?? "", recordNo: Int(k.1), fields: [], kinds: [],
-                                 values: [])
+    try sources.bind([name.map { .text($0) } ?? .null])
+    var list: [(Int64, String, String)] = []
+    while try sources.step() { list.append((sources.int(0), sources.text(1) ?? "", sources.text(2) ?? "")) }
+    let s = try db.prepare("""
+      SELECT v.record_no, v.field, v.kind, m.smiles, p.sequence, v.text, v.number
+      FROM table_values v LEFT JOIN molecules m ON m.id = v.molecule_id LEFT JOIN proteins p ON p.id = v.protein_id
+      WHERE v.source_id = ?1 ORDER BY v.record_no, v.ordinal
+      """)
+    for (source, table, path) in list {
+      try s.bind([.int(source)])
+      var current: StoredTableRow?
+      var key: Int64 = -1
+      while try s.step() {
+        let k = s.int(0)
+        if k != key {
+          if let row = current, try !body(row) { return }
+          key = k
+          current = StoredTableRow(table: table, path: path, recordNo: Int(k), fields: [], kinds: [], values: [])
+        }
+        let kind = s.text(2) ?? ""
+        current!.fields.append(s.text(1) ?? "")
+        current!.kinds.append(kind)
+        switch kind {
+        case "smiles": current!.values.append(.text(s.text(3) ?? ""))
+        case "protein": current!.values.append(.text(s.text(4) ?? ""))
+        case "number": current!.values.append(.number(s.double(6)))
+        default: current!.values.append(.text(s.text(5) ?? ""))
+        }
       }
-      let kind = s.text(4) ?? ""
-      current!.fields.append(s.text(3) ?? "")
-      current!.kinds.append(kind)
-      switch kind {
-      case "smiles": current!.values.append(.text(s.text(5) ?? ""))
-      case "protein": current!.values.append(.text(s.text(6) ?? ""))
-      case "number": current!.values.append(.number(s.double(8)))
-      default: current!.values.append(.text(s.text(7) ?? ""))
-      }
+      if let row = current, try !body(row) { return }
     }
-    if let row = current { _ = try body(row) }
   }
 }

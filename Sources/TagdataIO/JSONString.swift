@@ -27,8 +27,14 @@ public enum JSONString {
   /// Appends `s` as a JSON string literal (quotes included, the same bytes as ``quoted(_:)``) to
   /// `out`, a byte at a time over its UTF-8: the writer of large JSON Lines.
   public static func append(_ s: String, to out: inout [UInt8]) {
-    var s = s
     out.append(0x22)
+    appendEscaped(s, to: &out)
+    out.append(0x22)
+  }
+
+  /// Appends the inside of `s`'s JSON string literal (escaped, no quotes) to `out`.
+  public static func appendEscaped(_ s: String, to out: inout [UInt8]) {
+    var s = s
     s.withUTF8 { b in
       var start = 0
       for i in 0..<b.count {
@@ -50,6 +56,5 @@ public enum JSONString {
       }
       if b.count > start { out.append(contentsOf: UnsafeBufferPointer(rebasing: b[start..<b.count])) }
     }
-    out.append(0x22)
   }
 }

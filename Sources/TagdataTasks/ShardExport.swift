@@ -324,11 +324,8 @@ public enum ShardExport {
     str(e.split)
     e.regression ? raw(",\"regression\":true") : raw(",\"regression\":false")
     raw(",\"formulation\":\"")
-    for seg in e.segments {
-      out.removeLast()
-      str(seg.text)
-    }
-    if e.segments.isEmpty { raw("\"") }
+    for seg in e.segments { JSONString.appendEscaped(seg.text, to: &out) }
+    raw("\"")
     raw(",\"segments\":[")
     for (k, seg) in e.segments.enumerated() {
       if k > 0 { raw(",") }

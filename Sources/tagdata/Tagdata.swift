@@ -68,7 +68,8 @@ enum ExitStatus {
     switch error {
     case is ExitCode, is ValidationError, is CleanExit: return nil
     case is InputError: return input
-    case is IngestError, is SQLiteError, is OutputError, is TrainOutputError, is ShardExportError: return catalog
+    case is IngestError, is SQLiteError, is OutputError, is TrainOutputError, is ShardExportError, is ExternalSortError:
+      return catalog
     case is TrainConfigError, is TaskConfigError: return config
     case is TrainingDiverged: return diverged
     default:
