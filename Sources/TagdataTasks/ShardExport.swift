@@ -18,13 +18,17 @@ public struct ShardExportError: Error, CustomStringConvertible {
 
 /// Writes a build as sharded JSON Lines plus `manifest.json`, deterministically: an example goes
 /// to shard `StableHash(task, key) % shards` (so it stays there when the catalog grows), a shard's
-/// records are sorted by task, then the key's hash, then the key, and written with a fixed key order, an example that repeats
-/// within its task is written once. The same catalog and options give byte-identical files.
+/// records are sorted by task, then two independent 64-bit hashes of the key (its identity), and
+/// written with a fixed key order; an example that repeats within its task is written once (the
+/// earliest year's, then the first source row's). The same catalog and configuration give
+/// byte-identical files.
 ///
-/// Examples are first spilled unsorted into one file per shard, then each shard is sorted and
-/// written on its own: memory holds one shard, not the build. Everything is written into a
-/// temporary directory beside `out`, which then replaces `out`. Shards are plain JSON Lines, or
-/// gzip-compressed ones on request; the manifest's SHA-256 is of the file as written.
+/// Every example goes through one bounded-memory external sort (``ExternalSorter``), keyed by
+/// shard first; the shards are then written in order as the sorted records come, and the leakage
+/// report is accumulated task by task the same way (``LeakageAccumulator``): memory does not grow
+/// with the catalog. Everything is written into a temporary directory beside `out`, which then
+/// replaces `out`. Shards are plain JSON Lines, or gzip-compressed ones on request; the manifest's
+/// SHA-256 is of the file as written.
 public enum ShardExport {
   public struct Counts: Sendable, Equatable {
     public var train = 0
@@ -116,8 +120,7 @@ public enum ShardExport {
     var languages = Set<String>()
 
     // 1. Sort: every example into one bounded-memory external sort, keyed by its shard, task,
-    // the key's 64-bit hash (comparisons end within a few bytes: keys share long prefixes), the
-    // key itself, then its source and row.
+    // identity (two hashes of the key), year, source and row.
     let sorter = ExternalSorter(directory: tmp, memoryBudget: memoryBudget / 2)
     var made = 0
     var sortKey: [UInt8] = []
@@ -138,17 +141,18 @@ public enum ShardExport {
       withUnsafeBytes(of: UInt32(k).bigEndian) { sortKey.append(contentsOf: $0) }
       sortKey.append(contentsOf: e.task.utf8)
       sortKey.append(0)
+      // The example's identity: two 64-bit hashes of (task, key), independent (a collision of
+      // both, about n^2 / 2^129, would drop an example as a repeat).
       withUnsafeBytes(of: keyHash.bigEndian) { sortKey.append(contentsOf: $0) }
-      sortKey.append(contentsOf: e.key.utf8)
-      sortKey.append(0)
-      // Of examples with one key, the one kept is the earliest year's (none counts as latest, as
-      // the split's own deduplication), then the first source and row.
+      withUnsafeBytes(of: StableHash.hash([e.task, e.key], seed: identitySeed).bigEndian) { sortKey.append(contentsOf: $0) }
+      // Of examples with one identity, the one kept is the earliest year's (none counts as
+      // latest, as the split's own deduplication), then the first source and row.
       withUnsafeBytes(of: UInt64(bitPattern: Int64(e.year ?? Int.max) ^ Int64.min).bigEndian) { sortKey.append(contentsOf: $0) }
       sortKey.append(contentsOf: (e.source ?? "").utf8)
       sortKey.append(0)
       withUnsafeBytes(of: UInt64(bitPattern: Int64(e.row ?? 0) ^ Int64.min).bigEndian) { sortKey.append(contentsOf: $0) }
       payload.removeAll(keepingCapacity: true)
-      for part in [e.task, e.key, e.split] { appendPart(&payload, Array(part.utf8)) }
+      for part in [e.task, e.split] { appendPart(&payload, Array(part.utf8)) }
       appendRecordJSON(e, keyHash: keyHash, to: &payload)
       payload.append(UInt8(ascii: "\n"))
       try sorter.add(key: sortKey, payload: payload)
@@ -166,7 +170,7 @@ public enum ShardExport {
     var shardSHA: [String] = []
     var writer: ShardWriter?
     var perTask: [String: Counts] = [:]
-    var last: ([UInt8], [UInt8]) = ([], [])
+    var last: [UInt8] = []
     func close() throws {
       guard let w = writer else { return }
       shardSHA.append(try w.finish())
@@ -185,12 +189,13 @@ public enum ShardExport {
         try open(shardRecords.count)
       }
       var at = 0
-      let task = readPart(value, &at), exampleKey = readPart(value, &at), split = readPart(value, &at)
-      if last.0 == task && last.1 == exampleKey {
+      let task = readPart(value, &at), split = readPart(value, &at)
+      let identity = Array(UnsafeRawBufferPointer(rebasing: key[0..<(4 + task.count + 1 + 16)]))
+      if identity == last {
         duplicates[String(decoding: task, as: UTF8.self), default: 0] += 1
         return true
       }
-      last = (task, exampleKey)
+      last = identity
       let name = String(decoding: task, as: UTF8.self), splitName = String(decoding: split, as: UTF8.self)
       perTask[name, default: Counts()].add(splitName)
       counts[name, default: Counts()].add(splitName)
@@ -374,6 +379,9 @@ public enum ShardExport {
   /// A finite double as a JSON number that reads back to the same value (Python's repr).
   static func jsonNumber(_ x: Double) -> String { TagLLM.pythonRepr(x) ?? "null" }
 
+  /// The seed of the second hash of an example's identity.
+  static let identitySeed: UInt64 = 0x9E37_79B9_7F4A_7C15
+
   static func appendPart(_ out: inout [UInt8], _ part: [UInt8]) {
     withUnsafeBytes(of: UInt32(part.count).littleEndian) { out.append(contentsOf: $0) }
     out.append(contentsOf: part)
@@ -400,64 +408,60 @@ public enum ShardExport {
 /// Bemis-Murcko scaffolds, its proteins (keys and sequences). Scaffolds are computed once per
 /// molecule while it is asked for (a bounded cache).
 final class SplitKeyMaker {
-  private let labeler = MoleculeLabeler(DescriptorRegistry.named("scaffold", kind: .molecule).map { [$0] } ?? [])
-  private let scaffolds = SharedCache<String, String>(capacity: 1 << 16)
+  /// Per molecule: its parent and its scaffold, computed from one parse (a bounded cache).
+  private let known = SharedCache<String, (parent: String, scaffold: String)>(capacity: 1 << 16)
 
-  func scaffold(_ smiles: String) -> String {
-    if let s = scaffolds.value(for: smiles) { return s }
-    var s = ""
-    if case let .text(t)? = labeler.label(smiles: Array(smiles.utf8)).first { s = t }
-    scaffolds.insert(s, for: smiles)
-    return s
-  }
-
-  private let parents = SharedCache<String, String>(capacity: 1 << 16)
+  func scaffold(_ smiles: String) -> String { entry(smiles).scaffold }
 
   /// The molecule a split groups by (its parent): the canonical SMILES, without stereo or
   /// isotopes, of its largest component (most heavy atoms; ties: the longer, then the smaller
   /// SMILES) after neutralising it (an O, S or N anion not next to a cation takes an H back, an
   /// N cation with an H gives it up). A salt form, a charged form, a stereoisomer and the
   /// molecule itself thus share a group and count as one molecule in the leakage report.
-  func parent(_ smiles: String) -> String {
-    // A canonical SMILES with no bracket atom, component, stereo or isotope is its own parent.
-    if !smiles.utf8.contains(where: { $0 == 0x5B || $0 == 0x2E || $0 == 0x40 || $0 == 0x2F || $0 == 0x5C }) {
-      return smiles
-    }
-    if let p = parents.value(for: smiles) { return p }
-    var out = smiles
+  func parent(_ smiles: String) -> String { entry(smiles).parent }
+
+  func entry(_ smiles: String) -> (parent: String, scaffold: String) {
+    if let e = known.value(for: smiles) { return e }
+    var e = (parent: smiles, scaffold: "")
     if var mol = try? Smiles.read(smiles) {
-      for i in mol.atoms.indices where mol.atoms[i].charge != 0 {
-        let a = mol.atoms[i]
-        let near = mol.neighbors(i).map { mol.atoms[$0].charge }
-        if a.charge == -1 && [7, 8, 16].contains(a.element) && !near.contains(where: { $0 > 0 }) {
-          mol.atoms[i].charge = 0
-          mol.atoms[i].hydrogens += 1
-        } else if a.charge == 1 && a.element == 7 && a.hydrogens > 0 && !near.contains(where: { $0 < 0 }) {
-          mol.atoms[i].charge = 0
-          mol.atoms[i].hydrogens -= 1
-        }
-      }
-      let written = SmilesWriter(isomeric: false).write(mol)
-      let flat = (try? Smiles.canonical(written, isomeric: false)) ?? written
-      out = flat
-      let parts = flat.split(separator: ".")
-      if parts.count > 1 {
-        var best: (heavy: Int, text: Substring)?
-        for part in parts {
-          guard let m = try? Smiles.read(String(part)) else { continue }
-          let heavy = m.atoms.reduce(0) { $0 + ($1.element != 1 ? 1 : 0) }
-          if let b = best,
-            (b.heavy, b.text.count) > (heavy, part.count) || ((b.heavy, b.text.count) == (heavy, part.count) && b.text <= part)
-          {
-            continue
-          }
-          best = (heavy, part)
-        }
-        if let b = best { out = String(b.text) }
+      e.scaffold = Scaffold.murckoSmiles(mol)
+      // A canonical SMILES with no bracket atom, component, stereo or isotope is its own parent.
+      if smiles.utf8.contains(where: { $0 == 0x5B || $0 == 0x2E || $0 == 0x40 || $0 == 0x2F || $0 == 0x5C }) {
+        e.parent = Self.parent(of: &mol)
       }
     }
-    parents.insert(out, for: smiles)
-    return out
+    known.insert(e, for: smiles)
+    return e
+  }
+
+  static func parent(of mol: inout Molecule) -> String {
+    for i in mol.atoms.indices where mol.atoms[i].charge != 0 {
+      let a = mol.atoms[i]
+      let near = mol.neighbors(i).map { mol.atoms[$0].charge }
+      if a.charge == -1 && [7, 8, 16].contains(a.element) && !near.contains(where: { $0 > 0 }) {
+        mol.atoms[i].charge = 0
+        mol.atoms[i].hydrogens += 1
+      } else if a.charge == 1 && a.element == 7 && a.hydrogens > 0 && !near.contains(where: { $0 < 0 }) {
+        mol.atoms[i].charge = 0
+        mol.atoms[i].hydrogens -= 1
+      }
+    }
+    let written = SmilesWriter(isomeric: false).write(mol)
+    let flat = (try? Smiles.canonical(written, isomeric: false)) ?? written
+    let parts = flat.split(separator: ".")
+    guard parts.count > 1 else { return flat }
+    var best: (heavy: Int, text: Substring)?
+    for part in parts {
+      guard let m = try? Smiles.read(String(part)) else { continue }
+      let heavy = m.atoms.reduce(0) { $0 + ($1.element != 1 ? 1 : 0) }
+      if let b = best,
+        (b.heavy, b.text.count) > (heavy, part.count) || ((b.heavy, b.text.count) == (heavy, part.count) && b.text <= part)
+      {
+        continue
+      }
+      best = (heavy, part)
+    }
+    return best.map { String($0.text) } ?? flat
   }
 
   func keys(_ e: TaskExample) -> SplitKeys {
