@@ -108,59 +108,42 @@ public enum ShardExport {
       }
       assigned = map
     }
-    // What the leakage report reads: each written example's keys and split, per task.
-    // Tasks come one after the other: one accumulator at a time, in bounded memory.
-    var leakage: [String: LeakageReport] = [:]
-    var accumulator: (task: String, LeakageAccumulator)?
-    func finishLeakage() throws {
-      if let (task, acc) = accumulator { leakage[task] = try acc.finish() }
-      accumulator = nil
+    // 1. The builder streams examples on this thread; a second thread takes them in batches, adds
+    // each to the leakage report (task by task) and to one bounded-memory external sort, keyed by
+    // its shard, task, identity (two hashes of the key), year, source and row.
+    let sink = ExportSink(directory: tmp, memoryBudget: memoryBudget, shards: shards,
+                          declared: Set(config.tags.map(\.name)), keysOf: keysOf)
+    let queue = BlockingQueue<[TaskExample]>(capacity: 8)
+    let worker = JoinableThread {
+      while let batch = queue.pop() { sink.consume(batch) }
     }
-    let declared = Set(config.tags.map(\.name))
-    var languages = Set<String>()
-
-    // 1. Sort: every example into one bounded-memory external sort, keyed by its shard, task,
-    // identity (two hashes of the key), year, source and row.
-    let sorter = ExternalSorter(directory: tmp, memoryBudget: memoryBudget / 2)
     var made = 0
-    var sortKey: [UInt8] = []
-    var payload: [UInt8] = []
-    let reports = try StageBuilder.build(catalog, plan: plan, assigned: assigned) { e in
-      for seg in e.segments where seg.kind == .tag {
-        let name = String(seg.text.dropFirst().dropLast())
-        if !declared.contains(name) { languages.insert(name) }
+    var batch: [TaskExample] = []
+    batch.reserveCapacity(256)
+    let reports: [TaskReport]
+    do {
+      defer {
+        queue.close()
+        worker.join()
       }
-      if accumulator?.task != e.task {
-        try finishLeakage()
-        accumulator = (e.task, LeakageAccumulator(directory: tmp, memoryBudget: memoryBudget / 2))
+      reports = try StageBuilder.build(catalog, plan: plan, assigned: assigned) { e in
+        batch.append(e)
+        if batch.count == 256 {
+          if !queue.push(batch) { try sink.rethrow() }
+          batch.removeAll(keepingCapacity: true)
+        }
+        made += 1
+        if made % 4096 == 0 {
+          try sink.rethrow()
+          progress?(made)
+        }
       }
-      try accumulator!.1.add(keysOf.keys(e), SplitName(rawValue: e.split))
-      let keyHash = StableHash.hash([e.task, e.key])
-      let k = Int(keyHash % UInt64(max(shards, 1)))
-      sortKey.removeAll(keepingCapacity: true)
-      withUnsafeBytes(of: UInt32(k).bigEndian) { sortKey.append(contentsOf: $0) }
-      sortKey.append(contentsOf: e.task.utf8)
-      sortKey.append(0)
-      // The example's identity: two 64-bit hashes of (task, key), independent (a collision of
-      // both, about n^2 / 2^129, would drop an example as a repeat).
-      withUnsafeBytes(of: keyHash.bigEndian) { sortKey.append(contentsOf: $0) }
-      withUnsafeBytes(of: StableHash.hash([e.task, e.key], seed: identitySeed).bigEndian) { sortKey.append(contentsOf: $0) }
-      // Of examples with one identity, the one kept is the earliest year's (none counts as
-      // latest, as the split's own deduplication), then the first source and row.
-      withUnsafeBytes(of: UInt64(bitPattern: Int64(e.year ?? Int.max) ^ Int64.min).bigEndian) { sortKey.append(contentsOf: $0) }
-      sortKey.append(contentsOf: (e.source ?? "").utf8)
-      sortKey.append(0)
-      withUnsafeBytes(of: UInt64(bitPattern: Int64(e.row ?? 0) ^ Int64.min).bigEndian) { sortKey.append(contentsOf: $0) }
-      payload.removeAll(keepingCapacity: true)
-      for part in [e.task, e.split] { appendPart(&payload, Array(part.utf8)) }
-      appendRecordJSON(e, keyHash: keyHash, to: &payload)
-      payload.append(UInt8(ascii: "\n"))
-      try sorter.add(key: sortKey, payload: payload)
-      made += 1
-      if made % 4096 == 0 { progress?(made) }
+      if !batch.isEmpty { _ = queue.push(batch) }
     }
+    try sink.rethrow()
+    try sink.finishLeakage()
     progress?(made)
-    try finishLeakage()
+    let sorter = sink.sorter, leakage = sink.leakage, languages = sink.languages
 
     // 2. Write the shards in order as the sorted records come, dropping repeats of (task, key).
     var counts: [String: Counts] = [:]
@@ -556,5 +539,93 @@ final class ShardWriter {
     fclose(file)
     if !ok { throw ShardExportError(path: path, message: "cannot write: \(String(cString: strerror(errno)))") }
     return SequenceDigest.hex(digest.finalize())
+  }
+}
+
+/// The consuming side of an export: leakage report and external sort, on a thread of its own.
+/// Only that thread touches it until the producer has joined it.
+final class ExportSink: @unchecked Sendable {
+  let directory: String
+  let memoryBudget: Int
+  let shards: Int
+  let declared: Set<String>
+  let keysOf: SplitKeyMaker
+  let sorter: ExternalSorter
+  var leakage: [String: LeakageReport] = [:]
+  var accumulator: (task: String, LeakageAccumulator)?
+  var languages = Set<String>()
+  private var sortKey: [UInt8] = []
+  private var payload: [UInt8] = []
+  private let lock = NSLock()
+  private var failure: Error?
+
+  init(directory: String, memoryBudget: Int, shards: Int, declared: Set<String>, keysOf: SplitKeyMaker) {
+    self.directory = directory
+    self.memoryBudget = memoryBudget
+    self.shards = shards
+    self.declared = declared
+    self.keysOf = keysOf
+    sorter = ExternalSorter(directory: directory, memoryBudget: memoryBudget / 2)
+  }
+
+  /// Throws the consumer's first error, if any.
+  func rethrow() throws {
+    lock.lock()
+    let e = failure
+    lock.unlock()
+    if let e { throw e }
+  }
+
+  func consume(_ batch: [TaskExample]) {
+    lock.lock()
+    let failed = failure != nil
+    lock.unlock()
+    if failed { return }
+    do {
+      for e in batch { try add(e) }
+    } catch {
+      lock.lock()
+      failure = error
+      lock.unlock()
+    }
+  }
+
+  func finishLeakage() throws {
+    if let (task, acc) = accumulator { leakage[task] = try acc.finish() }
+    accumulator = nil
+  }
+
+  private func add(_ e: TaskExample) throws {
+    for seg in e.segments where seg.kind == .tag {
+      let name = String(seg.text.dropFirst().dropLast())
+      if !declared.contains(name) { languages.insert(name) }
+    }
+    if accumulator?.task != e.task {
+      try finishLeakage()
+      accumulator = (e.task, LeakageAccumulator(directory: directory, memoryBudget: memoryBudget / 2))
+    }
+    try accumulator!.1.add(keysOf.keys(e), SplitName(rawValue: e.split))
+    let (keyHash, identity) = StableHash.hash2([e.task, e.key], seeds: (0, ShardExport.identitySeed))
+    let k = Int(keyHash % UInt64(max(shards, 1)))
+    sortKey.removeAll(keepingCapacity: true)
+    withUnsafeBytes(of: UInt32(k).bigEndian) { sortKey.append(contentsOf: $0) }
+    sortKey.append(contentsOf: e.task.utf8)
+    sortKey.append(0)
+    // The example's identity: two 64-bit hashes of (task, key), independent (a collision of
+    // both, about n^2 / 2^129, would drop an example as a repeat).
+    withUnsafeBytes(of: keyHash.bigEndian) { sortKey.append(contentsOf: $0) }
+    withUnsafeBytes(of: identity.bigEndian) { sortKey.append(contentsOf: $0) }
+    // Of examples with one identity, the one kept is the earliest year's (none counts as
+    // latest, as the split's own deduplication), then the first source and row.
+    withUnsafeBytes(of: UInt64(bitPattern: Int64(e.year ?? Int.max) ^ Int64.min).bigEndian) { sortKey.append(contentsOf: $0) }
+    sortKey.append(contentsOf: (e.source ?? "").utf8)
+    sortKey.append(0)
+    withUnsafeBytes(of: UInt64(bitPattern: Int64(e.row ?? 0) ^ Int64.min).bigEndian) { sortKey.append(contentsOf: $0) }
+    payload.removeAll(keepingCapacity: true)
+    ShardExport.appendPart(&payload, Array(e.task.utf8))
+    ShardExport.appendPart(&payload, Array(e.split.utf8))
+    ShardExport.appendRecordJSON(e, keyHash: keyHash, to: &payload)
+    payload.append(UInt8(ascii: "\n"))
+    try sorter.add(key: sortKey, payload: payload)
   }
 }

@@ -98,6 +98,41 @@ public enum StableHash {
   }
 }
 
+extension StableHash {
+  /// `hash(parts, seed:)` for two seeds in one pass over the bytes.
+  public static func hash2(_ parts: [String], seeds: (UInt64, UInt64)) -> (UInt64, UInt64) {
+    var h: UInt64 = 0xcbf2_9ce4_8422_2325 ^ seeds.0
+    var g: UInt64 = 0xcbf2_9ce4_8422_2325 ^ seeds.1
+    for (k, p) in parts.enumerated() {
+      if k > 0 {
+        h ^= 0x1f
+        h &*= 0x0000_0100_0000_01b3
+        g ^= 0x1f
+        g &*= 0x0000_0100_0000_01b3
+      }
+      var p = p
+      p.withUTF8 { b in
+        for x in b {
+          h ^= UInt64(x)
+          h &*= 0x0000_0100_0000_01b3
+          g ^= UInt64(x)
+          g &*= 0x0000_0100_0000_01b3
+        }
+      }
+    }
+    func finish(_ x: UInt64) -> UInt64 {
+      var x = x
+      x ^= x >> 30
+      x &*= 0xbf58_476d_1ce4_e5b9
+      x ^= x >> 27
+      x &*= 0x94d0_49bb_1331_11eb
+      x ^= x >> 31
+      return x
+    }
+    return (finish(h), finish(g))
+  }
+}
+
 /// A seeded random split by the example's key: the same key always lands in the same split.
 public struct SeededRandomSplit: Sendable {
   public var seed: UInt64

@@ -266,6 +266,10 @@ import Testing
     // Pinned (computed independently in Python): shards and splits must not move between versions.
     #expect(StableHash.hash(["QED", "CCO"]) == 0x7cd3_687f_2935_403c)
     #expect(StableHash.hash(["QE", "DCCO"]) != StableHash.hash(["QED", "CCO"]), "parts are separated")
+    for parts in [["QED", "CCO"], ["", ""], ["BA", String(repeating: "é", count: 300)]] {
+      let two = StableHash.hash2(parts, seeds: (0, ShardExport.identitySeed))
+      #expect(two.0 == StableHash.hash(parts) && two.1 == StableHash.hash(parts, seed: ShardExport.identitySeed))
+    }
   }
 
   /// Rejections are counted by kind: positions and lengths do not make a reason of their own.
