@@ -61,6 +61,8 @@ extension Catalog {
     /// Molecules and proteins as their canonical SMILES and sequences (``TableValue/text(_:)``),
     /// numbers as numbers, the rest as text.
     public var values: [TableValue]
+    /// Per cell, a protein's catalog key (SHA-256 of its sequence, 64 hex digits); "" for other kinds.
+    public var proteinKeys: [String] = []
   }
 
   /// The tables of the catalog: each source's mapping name and its mapping as JSON
@@ -83,7 +85,7 @@ extension Catalog {
     var list: [(Int64, String, String)] = []
     while try sources.step() { list.append((sources.int(0), sources.text(1) ?? "", sources.text(2) ?? "")) }
     let s = try db.prepare("""
-      SELECT v.record_no, v.field, v.kind, m.smiles, p.sequence, v.text, v.number
+      SELECT v.record_no, v.field, v.kind, m.smiles, p.sequence, v.text, v.number, lower(hex(p.sha256))
       FROM table_values v LEFT JOIN molecules m ON m.id = v.molecule_id LEFT JOIN proteins p ON p.id = v.protein_id
       WHERE v.source_id = ?1 ORDER BY v.record_no, v.ordinal
       """)
@@ -101,6 +103,7 @@ extension Catalog {
         let kind = s.text(2) ?? ""
         current!.fields.append(s.text(1) ?? "")
         current!.kinds.append(kind)
+        current!.proteinKeys.append(kind == "protein" ? s.text(7) ?? "" : "")
         switch kind {
         case "smiles": current!.values.append(.text(s.text(3) ?? ""))
         case "protein": current!.values.append(.text(s.text(4) ?? ""))

@@ -273,7 +273,12 @@ public enum StageBuilder {
           var fields: [String: FieldValue] = [:]
           for (k, f) in r.fields.enumerated() {
             switch r.values[k] {
-            case let .text(t): fields[f] = r.kinds[k] == "smiles" ? .smiles(t) : r.kinds[k] == "protein" ? .protein(t) : .text(t)
+            case let .text(t):
+              switch r.kinds[k] {
+              case "smiles": fields[f] = .smiles(t)
+              case "protein": fields[f] = .protein(t, digest: k < r.proteinKeys.count ? r.proteinKeys[k] : "")
+              default: fields[f] = .text(t)
+              }
             case let .number(x): fields[f] = .number(x)
             default: break
             }
@@ -292,7 +297,7 @@ public enum StageBuilder {
             if case let .column(c)? = spec.label {
               switch f[c] {
               case let .number(x)?: label = .number(x)
-              case let .text(t)?, let .smiles(t)?, let .protein(t)?:
+              case let .text(t)?, let .smiles(t)?, let .protein(t, _)?:
                 label = spec.regression ? (Double(t).map { .number($0) } ?? .text(t)) : .text(t)
               case nil: label = .missing(reason: "no \(c)")
               }
@@ -302,7 +307,8 @@ public enum StageBuilder {
             for i in spec.inputs {
               switch f[i.field] {
               case let .smiles(t)?: molecules.append(t)
-              case let .protein(t)?: proteins.append((SequenceDigest.hex(SequenceDigest.sha256(Array(t.utf8))), t))
+              case let .protein(t, digest)?:
+                proteins.append((digest.isEmpty ? SequenceDigest.hex(SequenceDigest.sha256(Array(t.utf8))) : digest, t))
               default: break
               }
             }
@@ -331,7 +337,7 @@ public enum StageBuilder {
           guard c.count == 1 else { reject("target of \(c.count) chains (one sequence needed)"); return true }
           if c[0].sequence.utf8.count > task.maxLength { reject("longer than \(task.maxLength) residues"); return true }
           if a.smiles.utf8.count > task.maxLength { reject("SMILES longer than \(task.maxLength) characters"); return true }
-          let fields: [String: FieldValue] = ["smiles": .smiles(a.smiles), "sequence": .protein(c[0].sequence),
+          let fields: [String: FieldValue] = ["smiles": .smiles(a.smiles), "sequence": .protein(c[0].sequence, digest: c[0].sha256),
                                               "target": .text(a.target), "count": .number(Double(a.count))]
           try maker.make(fields, label: .number(a.value), molecules: [a.smiles], proteins: [c[0]], out: out, reject: { reject($0) })
           return true
@@ -396,12 +402,13 @@ public enum StageBuilder {
 enum FieldValue: Equatable {
   case text(String)
   case smiles(String)
-  case protein(String)
+  /// A protein's canonical sequence and its catalog key (SHA-256, hex; "" when not known).
+  case protein(String, digest: String)
   case number(Double)
 
   var string: String {
     switch self {
-    case let .text(t), let .smiles(t), let .protein(t): return t
+    case let .text(t), let .smiles(t), let .protein(t, _): return t
     case let .number(x): return TagLLM.pythonRepr(x) ?? ""
     }
   }
