@@ -2,10 +2,11 @@
 
 Reads the tdc-dti table rows of a tagdata catalog with sqlite3 (the query of the catalog's
 forEachTableRow) and writes the BA examples as sharded JSON Lines the way ShardExport does: the BA
-template filled with the sequence, the SMILES and Tag-LLM's label string, the split of the seeded
-random split by content, the shard StableHash(task, key) % shards, records spilled into one file
-per shard, then each shard sorted (task, key hash, key, source, row), repeats of a key dropped,
-one `json.dumps` per record. StableHash (FNV-1a, then SplitMix64's finalizer) is implemented here;
+template filled with the sequence, the SMILES and Tag-LLM's label string; the example's key is
+the filled template without the label (a pair measured twice is one example); the split of the
+seeded random split by the key, the shard StableHash(task, key) % shards, records spilled into one
+file per shard, then each shard sorted (key hash, second key hash, source, row), repeats of a key
+dropped (the first source row kept), one `json.dumps` per record. StableHash (FNV-1a, then SplitMix64's finalizer) is implemented here;
 the FNV state after the template's head and the protein sequence is kept per sequence (the
 sequence is most of the key; the rest, SMILES and label, is hashed byte by byte per row).
 
@@ -23,6 +24,7 @@ import struct
 import sys
 
 M = (1 << 64) - 1
+IDENTITY_SEED = 0x9E3779B97F4A7C15
 PRIME = 0x100000001B3
 OFFSET = 0xCBF29CE484222325
 
@@ -133,6 +135,7 @@ def main():
     # for the split hash, and the sequence's SHA-256, per sequence.
     per_seq = {}
     key_prefix = fnv_parts([b"BA", b""])
+    identity_prefix = fnv_parts([b"BA", b""], IDENTITY_SEED)
     split_prefix = fnv_parts([b"split", b"BA", b""], a.seed)
     unit = float(1 << 53)
     made = rejected = 0
@@ -150,14 +153,17 @@ def main():
         s = per_seq.get(seq)
         if s is None:
             head = (HEAD + "<Protein> " + seq).encode()
-            s = (fnv(key_prefix, head), fnv(split_prefix, head), hashlib.sha256(seq.encode()).hexdigest())
+            s = (fnv(key_prefix, head), fnv(split_prefix, head), hashlib.sha256(seq.encode()).hexdigest(),
+                 fnv(identity_prefix, head))
             per_seq[seq] = s
         rest = MID + "<SMILES> " + smi + TAIL + "<BA> " + label + "."
-        kh, sh = s[0], s[1]
-        for b in rest.encode():
+        # The key: the template without the label.
+        kh, sh, ih = s[0], s[1], s[3]
+        for b in (MID + "<SMILES> " + smi + TAIL + "<BA> .").encode():
             kh = ((kh ^ b) * PRIME) & M
             sh = ((sh ^ b) * PRIME) & M
-        kh, sh = finalize(kh), finalize(sh)
+            ih = ((ih ^ b) * PRIME) & M
+        kh, sh, ih = finalize(kh), finalize(sh), finalize(ih)
         u = (sh >> 11) / unit
         split = "train" if u < 0.8 else "valid" if u < 0.8 + 0.1 else "test"
         formulation = HEAD + "<Protein> " + seq + rest
@@ -172,10 +178,10 @@ def main():
             ],
             "inputs": [seq, smi, text(f, "Target_ID") or "", text(f, "Drug_ID") or ""],
             "output": label, "target": y, "key": f"{kh:016x}",
-            "ids": {"molecules": [smi], "proteins": [s[2]], "source": path, "row": rec},
+            "ids": {"molecules": [smi], "proteins": [s[2]], "source": path, "row": rec, "year": None},
         }
         line = json.dumps(record, ensure_ascii=False, separators=(",", ":")).encode()
-        sort_key = b"BA\0" + kh.to_bytes(8, "big") + formulation.encode() + b"\0" + path.encode() + b"\0" + str(rec).zfill(12).encode()
+        sort_key = kh.to_bytes(8, "big") + ih.to_bytes(8, "big") + path.encode() + b"\0" + str(rec).zfill(12).encode()
         out = spills[kh % shards]
         out.write(struct.pack("<II", len(sort_key), len(line)))
         out.write(sort_key)
@@ -203,8 +209,8 @@ def main():
         last = None
         with open(f"{tmp}/{name}", "wb") as out:
             for sk, line in entries:
-                # The key ends at the NUL before the source path (a formulation holds no NUL here).
-                kk = sk[: sk.index(b"\0", 11)]
+                # The example's identity: its two key hashes.
+                kk = sk[:16]
                 if kk == last:
                     duplicates += 1
                     continue

@@ -447,8 +447,11 @@ final class SplitKeyMaker {
     return best.map { String($0.text) } ?? flat
   }
 
-  func keys(_ e: TaskExample) -> SplitKeys {
-    SplitKeys(exampleKey: e.key, molecules: e.molecules.map(parent), scaffolds: e.molecules.map(scaffold), targets: e.proteins,
+  /// The split keys of `e`; its example key is the hex of `StableHash.hash([task, key])`, the
+  /// record's `key` (the leakage report and the group splits' maps hold 16 characters, not the
+  /// whole filled template).
+  func keys(_ e: TaskExample, keyHash: UInt64? = nil) -> SplitKeys {
+    SplitKeys(exampleKey: ShardExport.hex16(keyHash ?? StableHash.hash([e.task, e.key])), molecules: e.molecules.map(parent), scaffolds: e.molecules.map(scaffold), targets: e.proteins,
               sequences: e.sequences, year: e.year)
   }
 }
@@ -604,8 +607,8 @@ final class ExportSink: @unchecked Sendable {
       try finishLeakage()
       accumulator = (e.task, LeakageAccumulator(directory: directory, memoryBudget: memoryBudget / 2))
     }
-    try accumulator!.1.add(keysOf.keys(e), SplitName(rawValue: e.split))
     let (keyHash, identity) = StableHash.hash2([e.task, e.key], seeds: (0, ShardExport.identitySeed))
+    try accumulator!.1.add(keysOf.keys(e, keyHash: keyHash), SplitName(rawValue: e.split))
     let k = Int(keyHash % UInt64(max(shards, 1)))
     sortKey.removeAll(keepingCapacity: true)
     withUnsafeBytes(of: UInt32(k).bigEndian) { sortKey.append(contentsOf: $0) }

@@ -191,7 +191,7 @@ public enum StageBuilder {
         if let a = assigned {
           // A group split saw every example in its first pass; one it left out (a temporal split's
           // example without a year in range) is not written.
-          guard let s = a[spec.name]?[e.key] else {
+          guard let s = a[spec.name]?[ShardExport.hex16(StableHash.hash([spec.name, e.key]))] else {
             if config.split.method == .temporal { reject("no year in the temporal split's ranges"); return }
             e.split = splitter.split(task: spec.name, key: e.key)
             report.examples += 1
