@@ -133,13 +133,15 @@ import Testing
     #expect(!FileManager.default.fileExists(atPath: out + "2"))
   }
 
-  /// Cold-drug split on data built to tempt it: a molecule and its salt, two stereoisomers and
-  /// their flat form, one molecule spelled two ways: each family lands in one split.
-  @Test func coldDrugKeepsSaltsStereoisomersAndSpellingsTogether() throws {
+  /// Cold-drug and scaffold splits on data built to tempt them: a molecule and its salt, two
+  /// stereoisomers and their flat form, one molecule spelled two ways: each family lands in one
+  /// split.
+  @Test(arguments: ["cold-drug", "scaffold"])
+  func groupSplitsKeepSaltsStereoisomersAndSpellingsTogether(kind: String) throws {
     let path = try Self.patentCatalog("tdc-dti")
     for seed in ["1", "2", "3", "42"] {
       let out = TestSupport.tempDirectory().appendingPathComponent("c\(seed)").path
-      let r = try TestSupport.tagdata(["build", "--quiet", "--catalog", path, "--out", out, "--split", "cold-drug", "--tasks", "BA",
+      let r = try TestSupport.tagdata(["build", "--quiet", "--catalog", path, "--out", out, "--split", kind, "--tasks", "BA",
                                        "--seed", seed])
       #expect(r.status == 0, "\(r.stderr)")
       let by = Self.splitsByDrugID(try StageBuildTests.records(out))
@@ -153,7 +155,8 @@ import Testing
       let leak = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out + "/leakage.json")))
         as? [String: Any])
       let pairs = try #require(((leak["tasks"] as? [String: Any])?["BA"] as? [String: Any])?["pairs"] as? [[String: Any]])
-      #expect(pairs.allSatisfy { (($0["molecules"] as? [String: Any])?["total"] as? Int) == 0 }, "\(pairs)")
+      let category = kind == "cold-drug" ? "molecules" : "scaffolds"
+      #expect(pairs.allSatisfy { (($0[category] as? [String: Any])?["total"] as? Int) == 0 }, "\(kind): \(pairs)")
     }
   }
 }
