@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import Foundation
 import TagdataCatalog
 import TagdataIO
@@ -180,8 +183,8 @@ extension TaskConfig {
           fail(at, "from: \(t.source.name) gives no field \(f) (its fields: \(known.joined(separator: ", ")))")
         }
       }
-      if case let .text(path, _) = t.source, !FileManager.default.isReadableFile(atPath: path) {
-        fail(at + ".file", "cannot read \(path)")
+      if case let .text(path, _) = t.source, let why = Self.unusableTextFile(path) {
+        fail(at + ".file", why)
       }
       if split.method == .temporal && t.year == nil {
         fail(at, "task \(t.name) has no year field, and the temporal split dates every example (give year: FIELD"
@@ -191,6 +194,22 @@ extension TaskConfig {
     let plan = self.plan
     for p in plan.problems { fail("split", p) }
     return out
+  }
+
+  /// Why a text task's file cannot be read line by line to its end, or nil: only a readable
+  /// regular file (a symbolic link is followed) can; opening a FIFO would block until a writer
+  /// comes, a device such as /dev/zero never ends, a directory fails only once the build has begun.
+  static func unusableTextFile(_ path: String) -> String? {
+    var st = stat()
+    guard stat(path, &st) == 0 else { return "cannot read \(path): \(String(cString: strerror(errno)))" }
+    switch st.st_mode & S_IFMT {
+    case S_IFREG: break
+    case S_IFDIR: return "\(path) is a directory, not a text file"
+    case S_IFIFO: return "\(path) is a pipe (FIFO), not a text file: give a regular file"
+    default: return "\(path) is not a regular file (a device or socket)"
+    }
+    guard access(path, R_OK) == 0 else { return "cannot read \(path): \(String(cString: strerror(errno)))" }
+    return nil
   }
 
   func isText(_ s: Source) -> Bool { if case .text = s { return true } else { return false } }
