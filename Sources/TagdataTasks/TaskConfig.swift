@@ -21,8 +21,40 @@ public struct TaskConfig: Sendable, Equatable {
   public var tasks: [TaskSpec] = []
   /// The preset this configuration reproduces, or nil for a user's file.
   public var preset: String?
+  /// Where each key path of the file it was read from is (empty for a configuration made in code).
+  public var locations = Locations()
 
   public init() {}
+
+  /// Line and column (from 1) of each key path of a configuration file (`tasks[2].label`), so
+  /// that a problem found after reading (a table's missing column) still names its line. Not
+  /// part of the configuration's meaning: any two compare equal.
+  public struct Locations: Sendable, Equatable {
+    public struct Place: Sendable, Equatable {
+      public var line: Int
+      public var column: Int
+    }
+    public var places: [String: Place] = [:]
+    public init() {}
+    public static func == (a: Locations, b: Locations) -> Bool { true }
+    /// The place of `keyPath`, else of the nearest enclosing key path that has one.
+    public func place(_ keyPath: String) -> Place? {
+      var p = keyPath
+      while true {
+        if let at = places[p] { return at }
+        guard let cut = p.lastIndex(where: { $0 == "." || $0 == "[" }) else { return nil }
+        p = String(p[..<cut])
+      }
+    }
+  }
+
+  /// The index of a task in the file it was read from (nil: a task added in code or on the
+  /// command line). Not part of the task's meaning: any two compare equal.
+  public struct Origin: Sendable, Equatable {
+    public var index: Int?
+    public init(index: Int? = nil) { self.index = index }
+    public static func == (a: Origin, b: Origin) -> Bool { true }
+  }
 
   public struct SplitSpec: Sendable, Equatable {
     public var method: SplitKind = .random
@@ -135,6 +167,8 @@ public struct TaskConfig: Sendable, Equatable {
     public var mirror: [[String]] = []
     /// The field holding the example's year (temporal split).
     public var year: String?
+    /// Where the task was in its file (its key paths are `tasks[index]...` there).
+    public var origin = Origin()
     public init(name: String, stage: Int, source: Source, inputs: [InputSpec], template: String, output: Output,
                 label: LabelSource? = nil)
     {

@@ -23,9 +23,20 @@ public struct TaskConfigError: Error, CustomStringConvertible, Sendable {
   }
   public var file: String?
   public var problems: [Problem]
+  /// At most this many problems are kept; the rest are counted in one more problem, at the
+  /// place of the first one left out (a file of 10,000 broken tasks gives a readable report).
+  public static let maximumProblems = 100
+
   public init(file: String?, problems: [Problem]) {
     self.file = file
-    self.problems = problems
+    if problems.count > Self.maximumProblems {
+      let first = problems[Self.maximumProblems]
+      self.problems = Array(problems.prefix(Self.maximumProblems))
+        + [Problem(keyPath: first.keyPath, line: first.line, column: first.column,
+                   message: "and \(problems.count - Self.maximumProblems) more problems (the first \(Self.maximumProblems) are shown)")]
+    } else {
+      self.problems = problems
+    }
   }
   public var description: String {
     problems.map { p in
@@ -82,31 +93,19 @@ extension TaskConfig {
       })
     }
     var reader = NodeReader()
-    let config = reader.config(root)
+    var c = reader.config(root)
+    c.locations.places = reader.locations
     let baseDirectory = URL(fileURLWithPath: file).deletingLastPathComponent().path
-    var c = config
-    // A text file's path is relative to the configuration's folder.
     for k in c.tasks.indices {
+      c.tasks[k].origin = Origin(index: k)
+      // A text file's path is relative to the configuration's folder.
       if case let .text(p, l) = c.tasks[k].source, !p.hasPrefix("/") {
         c.tasks[k].source = .text(path: baseDirectory + "/" + p, language: l)
       }
     }
-    let more = c.problems().map { p -> TaskConfigError.Problem in
-      var p = p
-      if let at = reader.locations[p.keyPath] ?? reader.locations[parentPath(p.keyPath)] {
-        p.line = at.line
-        p.column = at.column
-      }
-      return p
-    }
-    if !more.isEmpty { throw TaskConfigError(file: file, problems: reader.problems + more) }
-    if !reader.problems.isEmpty { throw TaskConfigError(file: file, problems: reader.problems) }
+    let all = reader.problems + c.problems()
+    if !all.isEmpty { throw TaskConfigError(file: file, problems: all) }
     return c
-  }
-
-  static func parentPath(_ p: String) -> String {
-    guard let cut = p.lastIndex(where: { $0 == "." || $0 == "[" }) else { return "" }
-    return String(p[..<cut])
   }
 
   /// Fields each source gives (tables: checked against the catalog).
@@ -123,71 +122,81 @@ extension TaskConfig {
   /// What the schema cannot say, as problems by key path (no catalog needed).
   public func problems() -> [TaskConfigError.Problem] {
     var out: [TaskConfigError.Problem] = []
-    func fail(_ path: String, _ message: String) { out.append(.init(keyPath: path, message: message)) }
+    func fail(_ path: String, _ message: String, located: Bool = true) {
+      var p = TaskConfigError.Problem(keyPath: path, message: message)
+      if located, let at = locations.place(path) {
+        p.line = at.line
+        p.column = at.column
+      }
+      out.append(p)
+    }
     var kinds: [String: TagLLM.TagKind] = [:]
     for (k, t) in tags.enumerated() {
       if kinds[t.name] != nil { fail("tags[\(k)].name", "tag \(t.name) is declared twice") }
       if ["SRC", "TGT", "input", "output"].contains(t.name) { fail("tags[\(k)].name", "\(t.name) is a template placeholder") }
       kinds[t.name] = t.kind
     }
+    let tagList = TaskTemplate.tagList(kinds)
     var names = Set<String>()
     for (k, t) in tasks.enumerated() {
-      let at = "tasks[\(k)]"
-      if !names.insert(t.name).inserted { fail(at + ".name", "task \(t.name) is defined twice") }
+      // Key paths of the file the task was read from (a task added on the command line has no line).
+      let at = "tasks[\(t.origin.index ?? k)]"
+      func failTask(_ suffix: String, _ message: String) { fail(at + suffix, message, located: t.origin.index != nil) }
+      if !names.insert(t.name).inserted { failTask(".name", "task \(t.name) is defined twice") }
       let pieces: [TagLLM.Piece]
       do {
-        pieces = try TaskTemplate.parse(t.template, kinds: kinds)
+        pieces = try TaskTemplate.parse(t.template, kinds: kinds, tagList: tagList)
       } catch {
-        fail(at + ".template", error.message)
+        failTask(".template", error.message)
         continue
       }
       var outputs = 0
       for p in pieces {
         switch p {
         case let .input(i, placeholder) where i >= t.inputs.count:
-          fail(at + ".template", "<\(placeholder)> but the task has \(t.inputs.count) input(s)")
+          failTask(".template", "<\(placeholder)> but the task has \(t.inputs.count) input(s)")
         case .output: outputs += 1
         case .sourceLanguage where t.sourceLanguage == nil && !isText(t.source):
-          fail(at + ".template", "<SRC> needs source_language (the field naming the language)")
+          failTask(".template", "<SRC> needs source_language (the field naming the language)")
         case .targetLanguage where t.targetLanguage == nil:
-          fail(at + ".template", "<TGT> needs target_language (the field naming the language)")
+          failTask(".template", "<TGT> needs target_language (the field naming the language)")
         default: break
         }
       }
-      if t.output == .none && outputs > 0 { fail(at + ".template", "<output> in a task whose output is none") }
-      if t.output != .none && outputs != 1 { fail(at + ".template", "a \(t.output.rawValue) task needs <output> once") }
+      if t.output == .none && outputs > 0 { failTask(".template", "<output> in a task whose output is none") }
+      if t.output != .none && outputs != 1 { failTask(".template", "a \(t.output.rawValue) task needs <output> once") }
       if t.output == .regression, !pieces.contains(where: { if case .function = $0 { return true } else { return false } }) {
-        fail(at + ".template", "a regression task needs a function tag (its hidden state is regressed)")
+        failTask(".template", "a regression task needs a function tag (its hidden state is regressed)")
       }
-      if t.output == .none && t.label != nil { fail(at + ".label", "a task whose output is none has no label") }
-      if t.output != .none && t.label == nil { fail(at + ".label", "a \(t.output.rawValue) task needs a label") }
-      if t.stage == 1 && t.output != .none { fail(at + ".output", "stage 1 learns domain tags from unlabelled text: output none") }
+      if t.output == .none && t.label != nil { failTask(".label", "a task whose output is none has no label") }
+      if t.output != .none && t.label == nil { failTask(".label", "a \(t.output.rawValue) task needs a label") }
+      if t.stage == 1 && t.output != .none { failTask(".output", "stage 1 learns domain tags from unlabelled text: output none") }
       switch (t.source, t.label) {
       case (.molecules, .descriptor(let d)?), (.proteins, .descriptor(let d)?):
         let kind: LabelKind = t.source == .molecules ? .molecule : .protein
         if DescriptorRegistry.named(d, kind: kind) == nil {
-          fail(at + ".label.descriptor", DescriptorNameError(name: d, kind: kind).description)
+          failTask(".label.descriptor", DescriptorNameError(name: d, kind: kind).description)
         }
-      case (_, .descriptor?): fail(at + ".label.descriptor", "descriptors label molecules and proteins (from: molecules or proteins)")
+      case (_, .descriptor?): failTask(".label.descriptor", "descriptors label molecules and proteins (from: molecules or proteins)")
       case (.table, .column?), (_, nil): break
-      case (_, .column?): fail(at + ".label.column", "columns label table rows (from: table)")
+      case (_, .column?): failTask(".label.column", "columns label table rows (from: table)")
       case (.measurements, .measurement?): break
-      case (_, .measurement?): fail(at + ".label.measurement", "the measurement labels a task from: measurements")
+      case (_, .measurement?): failTask(".label.measurement", "the measurement labels a task from: measurements")
       }
-      if case .measurements = t.source, t.label != .measurement { fail(at + ".label", "from: measurements is labelled by the measurement") }
+      if case .measurements = t.source, t.label != .measurement { failTask(".label", "from: measurements is labelled by the measurement") }
       if let known = Self.fields(of: t.source) {
         for (i, input) in t.inputs.enumerated() where !known.contains(input.field) {
-          fail(at + ".inputs[\(i)].field", "from: \(t.source.name) gives no field \(input.field) (its fields: \(known.joined(separator: ", ")))")
+          failTask(".inputs[\(i)].field", "from: \(t.source.name) gives no field \(input.field) (its fields: \(known.joined(separator: ", ")))")
         }
         for f in [t.sourceLanguage, t.targetLanguage, t.year].compactMap({ $0 }) where !known.contains(f) {
-          fail(at, "from: \(t.source.name) gives no field \(f) (its fields: \(known.joined(separator: ", ")))")
+          failTask("", "from: \(t.source.name) gives no field \(f) (its fields: \(known.joined(separator: ", ")))")
         }
       }
       if case let .text(path, _) = t.source, let why = Self.unusableTextFile(path) {
-        fail(at + ".file", why)
+        failTask(".file", why)
       }
       if split.method == .temporal && t.year == nil {
-        fail(at, "task \(t.name) has no year field, and the temporal split dates every example (give year: FIELD"
+        failTask("", "task \(t.name) has no year field, and the temporal split dates every example (give year: FIELD"
                + (preset == "tag-llm" ? "; in the tag-llm preset only BA has one: --tasks BA)" : ")"))
       }
     }
@@ -234,18 +243,29 @@ extension TaskConfig {
     }
     var compiled: [CompiledTask] = []
     for (k, t) in tasks.enumerated() {
-      guard let pieces = try? TaskTemplate.parse(t.template, kinds: kinds) else { continue }
+      let at = "tasks[\(t.origin.index ?? k)]"
+      guard let pieces = try? TaskTemplate.parse(t.template, kinds: kinds, tagList: "") else { continue }
       var task = CompiledTask(spec: t, pieces: pieces,
                               ablated: TaskTemplate.ablate(pieces, stage: t.stage, regression: t.regression, ablation),
                               maxLength: t.maxLength ?? Int.max)
       if case let .table(name) = t.source {
         if let have = columns[name] {
-          var named = t.inputs.map(\.field) + [t.sourceLanguage, t.targetLanguage, t.year].compactMap { $0 }
-          if case let .column(c)? = t.label { named.append(c) }
-          named += t.mirror.flatMap { $0 }
-          for f in named where !have.contains(f) {
-            problems.append(.init(keyPath: "tasks[\(k)]", message: "the \(name) table has no column \(f) (its columns: "
-                                    + "\(have.sorted().joined(separator: ", ")))"))
+          var named: [(path: String, field: String)] = t.inputs.enumerated().map { (".inputs[\($0.offset)].field", $0.element.field) }
+          if let f = t.sourceLanguage { named.append((".source_language", f)) }
+          if let f = t.targetLanguage { named.append((".target_language", f)) }
+          if let f = t.year { named.append((".year", f)) }
+          if case let .column(c)? = t.label { named.append((".label.column", c)) }
+          for (i, pair) in t.mirror.enumerated() {
+            for (j, f) in pair.enumerated() { named.append((".mirror[\(i)][\(j)]", f)) }
+          }
+          for (path, f) in named where !have.contains(f) {
+            var p = TaskConfigError.Problem(keyPath: at + path, message: "the \(name) table has no column \(f) (its columns: "
+                                              + "\(have.sorted().joined(separator: ", ")))")
+            if t.origin.index != nil, let place = locations.place(p.keyPath) {
+              p.line = place.line
+              p.column = place.column
+            }
+            problems.append(p)
           }
         } else {
           task.skipped = "no \(name) table rows (tagdata ingest --preset \(name))"
@@ -260,7 +280,7 @@ extension TaskConfig {
 
 /// Turns a schema-valid tree into a ``TaskConfig``, keeping where each key path is.
 struct NodeReader {
-  var locations: [String: (line: Int, column: Int)] = [:]
+  var locations: [String: TaskConfig.Locations.Place] = [:]
   var problems: [TaskConfigError.Problem] = []
 
   func member(_ n: ConfigJSON.Node, _ key: String) -> ConfigJSON.Node? {
@@ -279,7 +299,7 @@ struct NodeReader {
 
   mutating func note(_ path: String, _ n: ConfigJSON.Node?) {
     guard let n else { return }
-    locations[path] = (n.line, n.column)
+    locations[path] = .init(line: n.line, column: n.column)
     if case let .object(m) = n.value {
       for (k, v) in m { note(path.isEmpty ? k : path + "." + k, v) }
     } else if case let .array(a) = n.value {

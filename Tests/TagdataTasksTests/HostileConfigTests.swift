@@ -414,6 +414,20 @@ import Glibc
     try Self.expectRefused(Self.tags + Self.ba(extra: "    year: Year"), at: "tasks[0].year", "no column Year")
   }
 
+  /// A column the table lacks, found after `--tasks` kept only the second task: the problem names
+  /// the task's key path and line in the file, not its place among the kept tasks.
+  @Test func columnProblemsNameTheFilesKeyPathAndLine() throws {
+    let dir = TestSupport.tempDirectory()
+    let config = dir.appendingPathComponent("c.yaml")
+    try Data((Self.tags + Self.qed() + Self.ba(label: "{column: Affinity}")).utf8).write(to: config)
+    let out = dir.appendingPathComponent("out").path
+    let r = try Self.run(["build", "--config", config.path, "--catalog", Self.catalogPath, "--out", out, "--tasks", "BA"])
+    #expect(r.status == 78)
+    #expect(r.stderr.contains(config.path + ":21:21:") && r.stderr.contains("tasks[1].label.column: the tdc-dti table has no column Affinity"),
+            "\(r.stderr)")
+    #expect(!FileManager.default.fileExists(atPath: out))
+  }
+
   @Test func mirrorFieldsThatDoNotExist() throws {
     try Self.expectRefused(Self.tags + Self.ba(extra: "    mirror: [[Drug, Nothing]]"), at: "tasks[0].mirror[0][1]", "no column Nothing")
     try Self.expectRefused(Self.tags + Self.qed(extra: "    mirror: [[smiles, smiles]]"), at: "tasks[0].mirror", "table")
