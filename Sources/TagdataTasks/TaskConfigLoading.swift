@@ -292,6 +292,15 @@ struct NodeReader {
     if let n, case let .number(x, i) = n.value { return i.map { Int($0) } ?? (x.rounded() == x && abs(x) < 1e15 ? Int(x) : nil) }
     return nil
   }
+  /// An integer that must be exact (a seed, a year): a number the schema calls an integer but
+  /// that does not fit 64 bits (1e20) is a problem at `path`, not silently the default.
+  mutating func exactInt(_ n: ConfigJSON.Node?, at path: String) -> Int? {
+    guard let n, case let .number(x, _) = n.value else { return nil }
+    if let i = int(n) { return i }
+    problems.append(.init(keyPath: path, line: n.line, column: n.column,
+                          message: "\(TagLLM.pythonRepr(x) ?? "the number") is too large (at most \(Int.max))"))
+    return nil
+  }
   func double(_ n: ConfigJSON.Node?) -> Double? { if let n, case let .number(x, _) = n.value { return x } else { return nil } }
   func bool(_ n: ConfigJSON.Node?) -> Bool? { if let n, case let .bool(b) = n.value { return b } else { return nil } }
   func array(_ n: ConfigJSON.Node?) -> [ConfigJSON.Node] { if let n, case let .array(a) = n.value { return a } else { return [] } }
@@ -310,7 +319,7 @@ struct NodeReader {
   mutating func config(_ root: ConfigJSON.Node) -> TaskConfig {
     note("", root)
     var c = TaskConfig()
-    if let s = int(member(root, "seed")) { c.seed = UInt64(s) }
+    if let s = exactInt(member(root, "seed"), at: "seed"), s >= 0 { c.seed = UInt64(s) }
     if let p = int(member(root, "tokens_per_tag")) { c.tokensPerTag = p }
     if let a = string(member(root, "ablation")), let ab = TagLLM.Ablation(rawValue: a) { c.ablation = ab }
     if let m = member(root, "max_length") { c.maxLength = isNull(m) ? nil : int(m) }
@@ -321,7 +330,10 @@ struct NodeReader {
       if let t = member(s, "temporal") {
         func years(_ key: String) -> ClosedRange<Int>? {
           let a = array(member(t, key))
-          guard a.count == 2, let lo = int(a[0]), let hi = int(a[1]) else { return nil }
+          guard a.count == 2 else { return nil }
+          let path = "split.temporal." + key
+          let first = exactInt(a[0], at: path + "[0]"), last = exactInt(a[1], at: path + "[1]")
+          guard let lo = first, let hi = last else { return nil }
           if lo > hi {
             problems.append(.init(keyPath: "split.temporal." + key, line: a[0].line, column: a[0].column,
                                   message: "the first year \(lo) is after the last \(hi)"))
@@ -329,10 +341,11 @@ struct NodeReader {
           }
           return lo...hi
         }
-        if let tv = years("train_valid_years"), let te = years("test_years") {
+        let tv = years("train_valid_years"), te = years("test_years"), valid = years("valid_years")
+        if let tv, let te {
           c.split.temporal = TemporalRule(trainValidYears: tv, testYears: te,
                                           validFraction: double(member(t, "valid_fraction")) ?? 0.2,
-                                          validYears: years("valid_years"))
+                                          validYears: valid)
         }
       }
     }
