@@ -418,6 +418,9 @@ struct ExampleMaker {
       case let .number(x)?:
         let v = x * spec.labelScale
         guard let s = TagLLM.labelString(v) else { reject("label is not finite"); return }
+        // str(value)[:6] of a value of 1e16 or more cuts its exponent ("1.42e+"): Tag-LLM's
+        // float(label) would fail on it.
+        guard Double(s) != nil else { reject("label string is not a number (str(value)[:6] cuts the exponent)"); return }
         output = s
         target = v
       case let .missing(reason)?: reject("no label: \(StageBuilder.reasonClass(reason))"); return

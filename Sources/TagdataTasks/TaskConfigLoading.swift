@@ -169,6 +169,9 @@ extension TaskConfig {
         failTask(".template", "a regression task needs a function tag (its hidden state is regressed)")
       }
       if t.output == .none && t.label != nil { failTask(".label", "a task whose output is none has no label") }
+      if t.label != nil && !(t.labelScale.isFinite && t.labelScale != 0) {
+        failTask(".label.scale", "the scale \(t.labelScale) would make every label \(t.labelScale == 0 ? "0" : "infinite or not a number")")
+      }
       if t.output != .none && t.label == nil { failTask(".label", "a \(t.output.rawValue) task needs a label") }
       if t.stage == 1 && t.output != .none { failTask(".output", "stage 1 learns domain tags from unlabelled text: output none") }
       switch (t.source, t.label) {

@@ -436,6 +436,16 @@ import Glibc
 
   @Test func labelScales() throws {
     try Self.expectRefused(Self.tags + Self.ba(label: "{column: Y, scale: 0}"), at: "tasks[0].label.scale", "0")
+    // JSON reads 1e400 as infinity.
+    let json = #"{"tags": [{"name": "SMILES", "kind": "domain"}, {"name": "QED", "kind": "function"}], "tasks": [{"name": "QED", "#
+      + #""stage": 2, "from": "molecules", "inputs": [{"field": "smiles"}], "template": "<SMILES> <input> <QED> <output>", "#
+      + #""output": "regression", "label": {"descriptor": "qed", "scale": 1e400}}]}"#
+    do {
+      _ = try TaskConfig.parse(Array(json.utf8), file: "c.json", json: true)
+      Issue.record("a scale of 1e400 is accepted")
+    } catch let e as TaskConfigError {
+      #expect(e.problems.contains { $0.keyPath == "tasks[0].label.scale" && $0.line != nil }, "\(e)")
+    }
     let negative = try #require(try Self.compiled(Self.tags + Self.ba(label: "{column: Y, scale: -1}")))
     let huge = try #require(try Self.compiled(Self.tags + Self.ba(label: "{column: Y, scale: 1e308}")))
     let catalog = try Catalog(path: Self.catalogPath, readOnly: true)
