@@ -108,6 +108,9 @@ extension TaskConfig {
     return c
   }
 
+  /// The most tasks a configuration may have.
+  public static let maximumTasks = 256
+
   /// Fields each source gives (tables: checked against the catalog).
   static func fields(of source: Source) -> [String]? {
     switch source {
@@ -137,12 +140,21 @@ extension TaskConfig {
       kinds[t.name] = t.kind
     }
     let tagList = TaskTemplate.tagList(kinds)
+    if tasks.count > Self.maximumTasks {
+      fail("tasks", "\(tasks.count) tasks; a configuration has at most \(Self.maximumTasks) (each task reads its whole source)")
+    }
+    // Names are compared without case: --tasks selects a task by its name in any case.
     var names = Set<String>()
     for (k, t) in tasks.enumerated() {
       // Key paths of the file the task was read from (a task added on the command line has no line).
       let at = "tasks[\(t.origin.index ?? k)]"
       func failTask(_ suffix: String, _ message: String) { fail(at + suffix, message, located: t.origin.index != nil) }
-      if !names.insert(t.name).inserted { failTask(".name", "task \(t.name) is defined twice") }
+      if !names.insert(t.name.lowercased()).inserted {
+        failTask(".name", "task \(t.name) is defined twice (names are compared without case: --tasks selects either)")
+      }
+      if !t.mirror.isEmpty, t.source.name != "table" {
+        failTask(".mirror", "mirror exchanges the fields of table rows: from: table (this task is from: \(t.source.name))")
+      }
       let pieces: [TagLLM.Piece]
       do {
         pieces = try TaskTemplate.parse(t.template, kinds: kinds, tagList: tagList)
@@ -205,6 +217,9 @@ extension TaskConfig {
     }
     let plan = self.plan
     for p in plan.problems { fail("split", p) }
+    if split.method != .temporal, split.train.isFinite, split.valid.isFinite, split.train + split.valid > 1 + 1e-9 {
+      fail("split", "train \(split.train) and valid \(split.valid) add up to more than 1")
+    }
     return out
   }
 
