@@ -235,6 +235,136 @@ import Glibc
     #expect(slowest < 5, "no configuration takes seconds")
   }
 
+  /// A configuration put together from random parts (sources, fields, templates, labels, splits),
+  /// mostly coherent, so that many pass the checks and reach the builder.
+  static func generated(_ rng: inout RNG) -> String {
+    let tagPool = ["{name: SMILES, kind: domain}", "{name: Protein, kind: domain}", "{name: EN, kind: domain, language: true}",
+                   "{name: DE, kind: domain, language: true}", "{name: QED, kind: function}", "{name: BA, kind: function, tokens: 3}",
+                   "{name: LogP, kind: function}", "{name: Translate, kind: function}"]
+    var y = ""
+    if rng.below(3) == 0 { y += "seed: \(rng.pick(["0", "1", "9223372036854775807", "42"]))\n" }
+    if rng.below(3) == 0 { y += "ablation: \(rng.pick(["both", "no-domain", "no-function", "none"]))\n" }
+    if rng.below(3) == 0 { y += "max_length: \(rng.pick(["null", "1", "20", "512", "99999999999999999999"]))\n" }
+    if rng.below(3) == 0 {
+      y += "split:\n  method: \(rng.pick(["random", "scaffold", "cold-drug", "cold-target", "temporal"]))\n"
+      if rng.below(2) == 0 { y += "  train: \(rng.pick(["0", "0.5", "0.8", "1"]))\n  valid: \(rng.pick(["0", "0.1", "0.5"]))\n" }
+      if rng.below(2) == 0 {
+        y += "  temporal: {train_valid_years: \(rng.pick(["[2013, 2018]", "[0, 2000]", "[2018, 2013]"])), "
+          + "test_years: \(rng.pick(["[2019, 2021]", "[2001, 9999]", "[2015, 2016]"]))"
+          + (rng.below(2) == 0 ? ", valid_fraction: \(rng.pick(["0", "0.2", "1"]))" : "") + "}\n"
+      }
+    }
+    y += "tags:\n"
+    var tags = tagPool.filter { _ in rng.below(4) != 0 }
+    if tags.isEmpty { tags = [tagPool[0]] }
+    for t in tags { y += "  - \(t)\n" }
+    y += "tasks:\n"
+    let sources: [(from: String, extra: String, fields: [String])] = [
+      ("molecules", "", ["smiles"]), ("proteins", "", ["sequence"]),
+      ("table", "    table: tdc-dti\n", ["Drug", "Target", "Drug_ID", "Target_ID", "Y"]),
+      ("table", "    table: parallel-text\n", ["source", "target", "source_lang", "target_lang"]),
+      ("table", "    table: tdc-drugcomb\n", ["Drug1", "Drug2", "Y"]),
+      ("table", "    table: nothing-here\n", ["a", "b"]),
+      ("measurements", "    measurement: {kind: \(rng.pick(["Ki", "Kd", "IC50", "EC50"])), scale: \(rng.pick(["raw", "pX"]))}\n",
+       ["smiles", "sequence", "target", "count"]),
+      ("text", "    file: \(rng.pick(["text-de.txt", "text-de.txt", "missing.txt"]))\n    language: \(rng.pick(["de", "DE", "EN"]))\n", ["text"]),
+    ]
+    for k in 0..<(1 + rng.below(4)) {
+      let src = rng.pick(sources)
+      let field = { (rng: inout RNG) -> String in rng.below(8) == 0 ? rng.pick(["smiles", "Drug", "text", "nope", "Y"]) : rng.pick(src.fields) }
+      let stage = 1 + rng.below(3)
+      let output = stage == 1 ? "none" : rng.pick(["regression", "regression", "generation", "none"])
+      y += "  - name: T\(k)\(rng.below(5) == 0 ? "x" : "")\n    stage: \(stage)\n    from: \(src.from)\n" + src.extra
+      let n = 1 + rng.below(3)
+      y += "    inputs: ["
+      for i in 0..<n {
+        y += (i > 0 ? ", " : "") + "{field: \(field(&rng))"
+        if rng.below(2) == 0 { y += ", kind: \(rng.pick(["text", "smiles", "protein"]))" }
+        if rng.below(4) == 0 { y += ", spaced: true" }
+        y += "}"
+      }
+      y += "]\n"
+      var template = ""
+      let pieces = ["<SMILES> ", "<Protein> ", "<EN> ", "<DE> ", "<SRC> ", "<TGT> ", "the ", "< ", "<> ", "a<b ", "x "]
+      for _ in 0..<rng.below(4) { template += rng.pick(pieces) }
+      for i in 0..<n where rng.below(6) != 0 { template += "<input \(i)> " + (rng.below(3) == 0 ? rng.pick(pieces) : "") }
+      if output == "regression" { template += rng.pick(["<QED> ", "<BA> ", "<LogP> ", ""]) }
+      if output == "generation" { template += rng.pick(["<Translate> ", "<TGT> ", ""]) }
+      if output != "none" || rng.below(8) == 0 { template += "<output>" }
+      if template.isEmpty { template = "<input>" }
+      y += "    template: \(JSONString.quoted(template))\n    output: \(output)\n"
+      if output != "none" || rng.below(8) == 0 {
+        let label: String
+        switch src.from {
+        case "molecules", "proteins": label = "descriptor: \(rng.pick(["qed", "logp", "blosum1", "nope"]))"
+        case "measurements": label = "measurement: true"
+        default: label = "column: \(field(&rng))"
+        }
+        y += "    label: {\(label)" + (rng.below(4) == 0 ? ", scale: \(rng.pick(["0.1", "-1", "1e300", "1e-300", "0"]))" : "") + "}\n"
+      }
+      if rng.below(3) == 0 { y += "    max_length: \(rng.pick(["null", "1", "3", "30", "512"]))\n" }
+      if rng.below(4) == 0 { y += "    source_language: \(field(&rng))\n" }
+      if rng.below(5) == 0 { y += "    target_language: \(field(&rng))\n" }
+      if rng.below(5) == 0 { y += "    mirror: [[\(field(&rng)), \(field(&rng))]]\n" }
+      if rng.below(4) == 0 { y += "    year: \(field(&rng))\n" }
+    }
+    return y
+  }
+
+  /// Generated configurations: parse, compile, and for those accepted, build in-process; every
+  /// example's segments spell its formulation, every regression label reads back as a number.
+  @Test func fuzzGeneratedConfigurationsThroughTheBuilder() throws {
+    let seed = TestSupport.fuzzSeed(default: 0x6E_0F16)
+    var rng = RNG(state: seed)
+    let catalog = try Catalog(path: Self.catalogPath, readOnly: true)
+    let dir = TestSupport.tempDirectory()
+    try FileManager.default.copyItem(atPath: TestSupport.root.appendingPathComponent("Examples/text-de.txt").path,
+                                     toPath: dir.appendingPathComponent("text-de.txt").path)
+    let file = dir.appendingPathComponent("g.yaml").path
+    let last = FileManager.default.temporaryDirectory.appendingPathComponent("hostile-generated-last.yaml")
+    var failures: [String] = []
+    var accepted = 0, examples = 0, exported = 0
+    let start = Date()
+    var n = 0
+    while n < 2000 && Date().timeIntervalSince(start) < 15 {
+      n += 1
+      let yaml = Self.generated(&rng)
+      try? Data(yaml.utf8).write(to: last)
+      let plan: CompiledConfig
+      do {
+        plan = try TaskConfig.parse(Array(yaml.utf8), file: file).compile(for: catalog, file: file)
+      } catch let e as TaskConfigError {
+        let d = Self.defects(e)
+        if !d.isEmpty && failures.count < 10 { failures.append("case \(n): \(d.prefix(3))\n\(yaml)") }
+        continue
+      }
+      accepted += 1
+      do {
+        _ = try StageBuilder.build(catalog, plan: plan) { e in
+          examples += 1
+          var wrong: [String] = []
+          if e.segments.map(\.text).joined() != e.formulation { wrong.append("segments do not spell the formulation") }
+          if e.regression, !(e.output.flatMap(Double.init)?.isFinite ?? false) { wrong.append("label \(e.output ?? "nil")") }
+          if e.regression, !(e.target?.isFinite ?? false) { wrong.append("target \(String(describing: e.target))") }
+          if !wrong.isEmpty && failures.count < 10 { failures.append("case \(n): \(wrong) in \(e.formulation.prefix(200))\n\(yaml)") }
+        }
+        if accepted % 8 == 1 {
+          exported += 1
+          let out = dir.appendingPathComponent("out").path
+          _ = try ShardExport.export(catalog, plan: plan, shards: 2, out: out, toolVersion: "test")
+          let items = try FileManager.default.contentsOfDirectory(atPath: dir.path)
+          if items.contains(where: { $0.hasPrefix(".out.") }) && failures.count < 10 { failures.append("case \(n): left \(items)") }
+        }
+      } catch {
+        if failures.count < 10 { failures.append("case \(n): the build threw \(error)\n\(yaml)") }
+      }
+    }
+    print("fuzzGeneratedConfigurationsThroughTheBuilder: \(n) configurations, \(accepted) accepted, \(examples) examples, "
+          + "\(exported) exported")
+    #expect(failures.isEmpty, "\(failures.joined(separator: "\n\n"))")
+    #expect(accepted > 20, "the generator reaches the builder (\(accepted))")
+  }
+
   /// A program run that cannot hang the test: killed after `timeout` seconds (status -1).
   struct Output {
     var status: Int32
