@@ -345,6 +345,15 @@ public enum StageBuilder {
     return String(decoding: out, as: UTF8.self)
   }
 
+  /// A tag name as the schema's `name` says: a letter, then at most 63 letters, digits, `_.+-`.
+  static func isTagName(_ s: String) -> Bool {
+    let b = Array(s.utf8)
+    guard let first = b.first, b.count <= 64, (first | 0x20) >= 0x61 && (first | 0x20) <= 0x7A else { return false }
+    return b.allSatisfy { c in
+      (c >= 0x30 && c <= 0x39) || ((c | 0x20) >= 0x61 && (c | 0x20) <= 0x7A) || c == 0x5F || c == 0x2E || c == 0x2B || c == 0x2D
+    }
+  }
+
   /// `' '.join(seq)`: residues separated by one space.
   static func spaced(_ s: String) -> String {
     var out: [UInt8] = []
@@ -401,12 +410,16 @@ struct ExampleMaker {
     }
     var src = language ?? ""
     var tgt = ""
+    // A language becomes a tag (`<EN>`, with virtual tokens of its own): a value that is no tag
+    // name (a SMILES, a sentence) is not a language.
     if let f = spec.sourceLanguage {
       guard let l = fields[f]?.string, !l.isEmpty else { reject("no \(f)"); return }
+      guard StageBuilder.isTagName(l) else { reject("\(f) is not a language tag name"); return }
       src = l.uppercased()
     }
     if let f = spec.targetLanguage {
       guard let l = fields[f]?.string, !l.isEmpty else { reject("no \(f)"); return }
+      guard StageBuilder.isTagName(l) else { reject("\(f) is not a language tag name"); return }
       tgt = l.uppercased()
     }
     var output: String?

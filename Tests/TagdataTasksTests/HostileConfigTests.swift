@@ -558,6 +558,21 @@ import Glibc
     #expect(!FileManager.default.fileExists(atPath: out))
   }
 
+  /// A language field whose values are no tag names (here SMILES): each row is rejected, instead of
+  /// one "language tag" per molecule.
+  @Test func languageFieldsOfNoTagNames() throws {
+    let yaml = Self.tags + Self.ba(extra: "    source_language: Drug").replacingOccurrences(of: "template: \"", with: "template: \"<SRC> ")
+    let plan = try #require(try Self.compiled(yaml))
+    let catalog = try Catalog(path: Self.catalogPath, readOnly: true)
+    var tags = Set<String>()
+    let r = try StageBuilder.build(catalog, plan: plan) { e in tags.insert(e.segments[0].text) }
+    // (A SMILES of letters and digits only, CN1CCCC2CCSC12, looks like a tag name.)
+    #expect(tags.allSatisfy { StageBuilder.isTagName(String($0.dropFirst().dropLast())) }, "\(tags)")
+    #expect(r[0].rejected["Drug is not a language tag name", default: 0] > 80, "\(r[0].rejected)")
+    #expect(StageBuilder.isTagName("en") && StageBuilder.isTagName("zh-Hant") && !StageBuilder.isTagName("CC(=O)O")
+              && !StageBuilder.isTagName("1a") && !StageBuilder.isTagName(String(repeating: "a", count: 65)))
+  }
+
   @Test func mirrorFieldsThatDoNotExist() throws {
     try Self.expectRefused(Self.tags + Self.ba(extra: "    mirror: [[Drug, Nothing]]"), at: "tasks[0].mirror[0][1]", "no column Nothing")
     try Self.expectRefused(Self.tags + Self.qed(extra: "    mirror: [[smiles, smiles]]"), at: "tasks[0].mirror", "table")
