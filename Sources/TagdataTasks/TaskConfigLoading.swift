@@ -175,6 +175,9 @@ extension TaskConfig {
         default: break
         }
       }
+      if !pieces.contains(where: { if case .input = $0 { return true } else { return false } }) {
+        failTask(".template", "the template uses none of the task's inputs (<input>, <input N>): every example would be the same text")
+      }
       if t.output == .none && outputs > 0 { failTask(".template", "<output> in a task whose output is none") }
       if t.output != .none && outputs != 1 { failTask(".template", "a \(t.output.rawValue) task needs <output> once") }
       if t.output == .regression, !pieces.contains(where: { if case .function = $0 { return true } else { return false } }) {

@@ -535,6 +535,11 @@ import Glibc
     }
   }
 
+  /// A template without any input makes every example the same text (one example is left).
+  @Test func templateWithoutInputs() throws {
+    try Self.expectRefused(Self.tags + Self.qed(template: "<SMILES> molecule <QED> <output>"), at: "tasks[0].template", "none of")
+  }
+
   @Test func inputsOfAnotherSource() throws {
     let seq = Self.qed().replacingOccurrences(of: "{field: smiles}", with: "{field: sequence}")
     try Self.expectRefused(Self.tags + seq, at: "tasks[0].inputs[0].field", "no field sequence")
