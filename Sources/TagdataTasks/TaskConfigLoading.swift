@@ -99,7 +99,7 @@ extension TaskConfig {
     for k in c.tasks.indices {
       c.tasks[k].origin = Origin(index: k)
       // A text file's path is relative to the configuration's folder.
-      if case let .text(p, l) = c.tasks[k].source, !p.hasPrefix("/") {
+      if case let .text(p, l) = c.tasks[k].source, !p.isEmpty, !p.hasPrefix("/") {
         c.tasks[k].source = .text(path: baseDirectory + "/" + p, language: l)
       }
     }
@@ -210,7 +210,7 @@ extension TaskConfig {
           failTask("", "from: \(t.source.name) gives no field \(f) (its fields: \(known.joined(separator: ", ")))")
         }
       }
-      if case let .text(path, _) = t.source, let why = Self.unusableTextFile(path) {
+      if case let .text(path, _) = t.source, !path.isEmpty, let why = Self.unusableTextFile(path) {
         failTask(".file", why)
       }
       if split.method == .temporal && t.year == nil {
@@ -375,8 +375,20 @@ struct NodeReader {
                                        kind: string(member(t, "kind")) == "function" ? .function : .domain,
                                        tokens: int(member(t, "tokens")), language: bool(member(t, "language")) ?? false))
     }
-    for t in array(member(root, "tasks")) {
+    for (k, t) in array(member(root, "tasks")).enumerated() {
       let from = string(member(t, "from")) ?? ""
+      // The keys of one kind of source: needed by it, and meaningless (so a mistake) for the others.
+      for (kind, keys) in [("table", ["table"]), ("text", ["file", "language"]), ("measurements", ["measurement"])] {
+        for key in keys {
+          let node = member(t, key)
+          if from == kind && node == nil {
+            problems.append(.init(keyPath: "tasks[\(k)]", line: t.line, column: t.column, message: "from: \(kind) needs \(key)"))
+          } else if from != kind, let node {
+            problems.append(.init(keyPath: "tasks[\(k)].\(key)", line: node.line, column: node.column,
+                                  message: "\(key) belongs to from: \(kind) (this task is from: \(from))"))
+          }
+        }
+      }
       let source: TaskConfig.Source
       switch from {
       case "molecules": source = .molecules

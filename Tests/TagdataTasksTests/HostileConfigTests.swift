@@ -218,6 +218,17 @@ import Glibc
       try? Data(bytes).write(to: last)
       let t0 = Date()
       let e = Self.outcome(bytes, file: base.file, catalog: catalog)
+      // What --print-config prints of an accepted configuration reads back to it.
+      if e == nil, let c = try? TaskConfig.parse(bytes, file: base.file) {
+        do {
+          let back = try TaskConfig.parse(Array(c.yaml.utf8), file: base.file)
+          if back != c || back.json != c.json, failures.count < 20 {
+            failures.append("case \(n): its YAML reads back differently:\n\(c.json)\n\(back.json)")
+          }
+        } catch {
+          if failures.count < 20 { failures.append("case \(n): its YAML does not read back: \(error)\n--- YAML:\n\(c.yaml)") }
+        }
+      }
       slowest = max(slowest, Date().timeIntervalSince(t0))
       if let e {
         refused += 1
@@ -538,6 +549,27 @@ import Glibc
   /// A template without any input makes every example the same text (one example is left).
   @Test func templateWithoutInputs() throws {
     try Self.expectRefused(Self.tags + Self.qed(template: "<SMILES> molecule <QED> <output>"), at: "tasks[0].template", "none of")
+  }
+
+  /// The keys of a kind of source: missing where needed (a text task without language gave the tag
+  /// <>, a table task without table was skipped), or given to another kind (ignored before).
+  @Test func keysOfAnotherKindOfSource() throws {
+    let text = Self.exampleText
+    func refused(_ yaml: String, at keyPath: String, _ message: String) throws {
+      let catalog = try Catalog(path: Self.catalogPath, readOnly: true)
+      let e = Self.outcome(Array(yaml.utf8), file: Self.examplePath, catalog: catalog)
+      #expect(e?.problems.contains { $0.keyPath == keyPath && $0.line != nil && $0.message.contains(message) } == true,
+              "\(keyPath): \(e.map { "\($0)" } ?? "accepted")")
+    }
+    try refused(text.replacingOccurrences(of: "    language: DE\n", with: ""), at: "tasks[0]", "needs language")
+    try refused(text.replacingOccurrences(of: "    file: text-de.txt\n", with: ""), at: "tasks[0]", "needs file")
+    try refused(text.replacingOccurrences(of: "    measurement: {kind: Ki, aggregate: median, scale: pX, censored: exclude}\n", with: ""),
+                at: "tasks[2]", "needs measurement")
+    try refused(text.replacingOccurrences(of: "    label: {descriptor: logp}\n", with: "    label: {descriptor: logp}\n    table: tdc-dti\n"),
+                at: "tasks[1].table", "belongs to from: table")
+    try refused(text.replacingOccurrences(of: "    label: {descriptor: logp}\n", with: "    label: {descriptor: logp}\n    file: x.txt\n"),
+                at: "tasks[1].file", "belongs to from: text")
+    try Self.expectRefused(Self.tags + Self.ba().replacingOccurrences(of: "    table: tdc-dti\n", with: ""), at: "tasks[0]", "needs table")
   }
 
   @Test func inputsOfAnotherSource() throws {
