@@ -322,10 +322,32 @@ extension TaskConfig {
 // MARK: - As YAML
 
 extension TaskConfig {
+  /// `s` as a YAML double-quoted scalar: JSON's form, with the characters YAML reads otherwise
+  /// escaped too (DEL and the C1 controls are refused by libyaml; NEL, LS and PS are line breaks
+  /// that a quoted scalar folds into a space; a BOM inside the text is dropped).
+  static func yamlQuoted(_ s: String) -> String {
+    let json = JSONString.quoted(s)
+    guard json.unicodeScalars.contains(where: { needsEscape($0) }) else { return json }
+    var out = String.UnicodeScalarView()
+    for u in json.unicodeScalars {
+      if needsEscape(u) {
+        let hex = String(u.value, radix: 16, uppercase: true)
+        out.append(contentsOf: ("\\u" + String(repeating: "0", count: 4 - hex.count) + hex).unicodeScalars)
+      } else {
+        out.append(u)
+      }
+    }
+    return String(out)
+  }
+
+  static func needsEscape(_ u: Unicode.Scalar) -> Bool {
+    (u.value >= 0x7F && u.value <= 0x9F) || u.value == 0x2028 || u.value == 0x2029 || u.value == 0xFEFF
+  }
+
   /// The configuration as a YAML file that `tagdata build --config` reads back to the same
   /// configuration (strings in JSON's double-quoted form, which YAML reads alike).
   public var yaml: String {
-    func q(_ s: String) -> String { JSONString.quoted(s) }
+    func q(_ s: String) -> String { Self.yamlQuoted(s) }
     func num(_ x: Double) -> String { TagLLM.pythonRepr(x) ?? "0" }
     var y = "# tagdata task configuration (Schemas/task-config.schema.json)\n"
     if let preset { y += "# The \(preset) preset: tagdata build --preset \(preset) builds exactly this.\n" }

@@ -572,6 +572,27 @@ import Glibc
     try Self.expectRefused(Self.tags + Self.ba().replacingOccurrences(of: "    table: tdc-dti\n", with: ""), at: "tasks[0]", "needs table")
   }
 
+  /// Templates and fields with control characters, line separators, a BOM, quotes and backslashes
+  /// print as YAML that reads back to the same configuration.
+  @Test func oddCharactersReadBack() throws {
+    for odd in ["\\u0085", "\\u2028", "\\u2029", "\\u007F", "\\t", "\\r", "\\r\\n", "\\uFEFF", "\\\"", "\\\\", "\\u0001",
+                "\\u00A0", "\\U0001F9EC", "#", ": ", " - ", "'", "\\u0000"]
+    {
+      let yaml = Self.tags + Self.qed(template: "X").replacingOccurrences(of: "\"X\"", with: "\"<SMILES>\(odd)<input> <QED> <output>\(odd)\"")
+      let c: TaskConfig
+      do { c = try TaskConfig.parse(Array(yaml.utf8), file: "/tmp/h.yaml") } catch {
+        Issue.record("\(odd): \(error)")
+        continue
+      }
+      do {
+        let back = try TaskConfig.parse(Array(c.yaml.utf8), file: "/tmp/h.yaml")
+        #expect(back.tasks[0].template == c.tasks[0].template, "\(odd): \(Array(back.tasks[0].template.unicodeScalars)) \(Array(c.tasks[0].template.unicodeScalars))")
+      } catch {
+        Issue.record("\(odd): the printed YAML does not read back: \(error)")
+      }
+    }
+  }
+
   @Test func inputsOfAnotherSource() throws {
     let seq = Self.qed().replacingOccurrences(of: "{field: smiles}", with: "{field: sequence}")
     try Self.expectRefused(Self.tags + seq, at: "tasks[0].inputs[0].field", "no field sequence")
