@@ -175,8 +175,12 @@ extension TaskConfig {
         default: break
         }
       }
-      if !pieces.contains(where: { if case .input = $0 { return true } else { return false } }) {
+      func hasInput(_ p: [TagLLM.Piece]) -> Bool { p.contains { if case .input = $0 { return true } else { return false } } }
+      if !hasInput(pieces) {
         failTask(".template", "the template uses none of the task's inputs (<input>, <input N>): every example would be the same text")
+      } else if !hasInput(TaskTemplate.ablate(pieces, stage: t.stage, regression: t.regression, ablation)) {
+        failTask(".template", "under the ablation \(ablation.rawValue) the template keeps none of its inputs (a regression template "
+                   + "then ends before its function tag: put the inputs before it)")
       }
       if t.output == .none && outputs > 0 { failTask(".template", "<output> in a task whose output is none") }
       if t.output != .none && outputs != 1 { failTask(".template", "a \(t.output.rawValue) task needs <output> once") }
@@ -210,7 +214,9 @@ extension TaskConfig {
           failTask("", "from: \(t.source.name) gives no field \(f) (its fields: \(known.joined(separator: ", ")))")
         }
       }
-      if case let .text(path, _) = t.source, !path.isEmpty, let why = Self.unusableTextFile(path) {
+      if case let .text(path, _) = t.source, path.utf8.contains(0) {
+        failTask(".file", "a file name cannot hold the character NUL")
+      } else if case let .text(path, _) = t.source, !path.isEmpty, let why = Self.unusableTextFile(path) {
         failTask(".file", why)
       }
       if split.method == .temporal && t.year == nil {

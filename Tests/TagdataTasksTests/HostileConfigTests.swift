@@ -593,6 +593,23 @@ import Glibc
     }
   }
 
+  /// Under the ablation none a regression template ends before its function tag: one whose input
+  /// comes after the tag would give empty prompts.
+  @Test func ablationThatLeavesNoInput() throws {
+    try Self.expectRefused("ablation: none\n" + Self.tags + Self.qed(template: "<QED> <SMILES> <input> <output>"), at: "tasks[0].template",
+                           "ablation")
+    #expect(try Self.refusal("ablation: no-function\n" + Self.tags + Self.qed(template: "<QED> <SMILES> <input> <output>")) == nil)
+    #expect(try Self.refusal("ablation: none\n" + Self.tags + Self.qed()) == nil)
+  }
+
+  /// A file name holding NUL would be cut there by the system.
+  @Test func fileNameWithNUL() throws {
+    let yaml = Self.exampleText.replacingOccurrences(of: "file: text-de.txt", with: "file: \"text-de.txt\\0.gz\"")
+    let catalog = try Catalog(path: Self.catalogPath, readOnly: true)
+    let e = Self.outcome(Array(yaml.utf8), file: Self.examplePath, catalog: catalog)
+    #expect(e?.problems.contains { $0.keyPath == "tasks[0].file" && $0.line != nil } == true, "\(e.map { "\($0)" } ?? "accepted")")
+  }
+
   @Test func inputsOfAnotherSource() throws {
     let seq = Self.qed().replacingOccurrences(of: "{field: smiles}", with: "{field: sequence}")
     try Self.expectRefused(Self.tags + seq, at: "tasks[0].inputs[0].field", "no field sequence")
