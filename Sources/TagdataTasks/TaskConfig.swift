@@ -354,7 +354,8 @@ extension TaskConfig {
     y += "seed: \(seed)\ntokens_per_tag: \(tokensPerTag)\nablation: \(ablation.rawValue)\n"
     y += "max_length: " + (maxLength.map { String($0) } ?? "null") + "\n"
     y += "split:\n  method: \(split.method.rawValue)\n  train: \(num(split.train))\n  valid: \(num(split.valid))\n"
-    if split.method == .temporal {
+    // Years given for another method are kept: --split temporal uses them.
+    if split.method == .temporal || split.temporal != .bindingDBPatent {
       let r = split.temporal
       y += "  temporal:\n    train_valid_years: [\(r.trainValidYears.lowerBound), \(r.trainValidYears.upperBound)]\n"
         + "    test_years: [\(r.testYears.lowerBound), \(r.testYears.upperBound)]\n    valid_fraction: \(num(r.validFraction))\n"

@@ -350,6 +350,9 @@ import Glibc
         continue
       }
       accepted += 1
+      if let back = try? TaskConfig.parse(Array(plan.config.yaml.utf8), file: file), back == plan.config {} else if failures.count < 10 {
+        failures.append("case \(n): --print-config's YAML does not read back to the configuration\n\(yaml)")
+      }
       do {
         _ = try StageBuilder.build(catalog, plan: plan) { e in
           examples += 1
@@ -608,6 +611,14 @@ import Glibc
     let catalog = try Catalog(path: Self.catalogPath, readOnly: true)
     let e = Self.outcome(Array(yaml.utf8), file: Self.examplePath, catalog: catalog)
     #expect(e?.problems.contains { $0.keyPath == "tasks[0].file" && $0.line != nil } == true, "\(e.map { "\($0)" } ?? "accepted")")
+  }
+
+  /// Temporal years given with another split method (for --split temporal) survive --print-config.
+  @Test func temporalYearsOfAnotherMethodReadBack() throws {
+    let yaml = "split:\n  method: scaffold\n  temporal: {train_valid_years: [1990, 2000], test_years: [2001, 2005]}\n" + Self.tags + Self.qed()
+    let c = try TaskConfig.parse(Array(yaml.utf8), file: "/tmp/h.yaml")
+    let back = try TaskConfig.parse(Array(c.yaml.utf8), file: "/tmp/h.yaml")
+    #expect(back.split.temporal.trainValidYears == 1990...2000 && back == c, "\(back.split.temporal)")
   }
 
   @Test func inputsOfAnotherSource() throws {
