@@ -93,6 +93,7 @@ extension TaskConfig {
       })
     }
     var reader = NodeReader()
+    reader.source = (bytes, json)
     var c = reader.config(root)
     c.locations.places = reader.locations
     let baseDirectory = URL(fileURLWithPath: file).deletingLastPathComponent().path
@@ -319,6 +320,36 @@ struct NodeReader {
     if let n, case let .number(x, i) = n.value { return i.map { Int($0) } ?? (x.rounded() == x && abs(x) < 1e15 ? Int(x) : nil) }
     return nil
   }
+  /// The file's bytes and whether it is JSON (whose columns count bytes; YAML's count characters).
+  var source: (bytes: [UInt8], json: Bool) = ([], false)
+
+  /// The exact value of an integer too large for Int64 but not for UInt64, read from the digits
+  /// written at the node's place (the tree keeps such a number as a Double only).
+  func unsignedLiteral(_ n: ConfigJSON.Node) -> UInt64? {
+    guard case let .number(x, nil) = n.value, x >= 9.2e18, x <= 1.9e19 else { return nil }
+    let b = source.bytes
+    var line = 1, i = b.starts(with: [0xEF, 0xBB, 0xBF]) ? 3 : 0
+    while i < b.count, line < n.line {
+      if b[i] == 0x0A { line += 1 }
+      i += 1
+    }
+    var column = 1
+    while i < b.count, column < n.column, b[i] != 0x0A {
+      i += 1
+      if source.json || (i < b.count && b[i] & 0xC0 != 0x80) { column += 1 }
+    }
+    if !source.json { while i < b.count, b[i] & 0xC0 == 0x80 { i += 1 } }
+    var j = i
+    if j < b.count, b[j] == UInt8(ascii: "+") { j += 1 }
+    var digits: [UInt8] = []
+    while j < b.count, b[j] >= 0x30 && b[j] <= 0x39 {
+      digits.append(b[j])
+      j += 1
+    }
+    guard let u = UInt64(String(decoding: digits, as: UTF8.self)), Double(u) == x else { return nil }
+    return u
+  }
+
   /// An integer that must be exact (a seed, a year): a number the schema calls an integer but
   /// that does not fit 64 bits (1e20) is a problem at `path`, not silently the default.
   mutating func exactInt(_ n: ConfigJSON.Node?, at path: String) -> Int? {
@@ -346,7 +377,10 @@ struct NodeReader {
   mutating func config(_ root: ConfigJSON.Node) -> TaskConfig {
     note("", root)
     var c = TaskConfig()
-    if let s = exactInt(member(root, "seed"), at: "seed"), s >= 0 { c.seed = UInt64(s) }
+    if let n = member(root, "seed") {
+      // A seed above Int64.max (the CLI's --seed takes any UInt64, --print-config writes it) is read from its digits.
+      if let u = unsignedLiteral(n) { c.seed = u } else if let s = exactInt(n, at: "seed"), s >= 0 { c.seed = UInt64(s) }
+    }
     if let p = int(member(root, "tokens_per_tag")) { c.tokensPerTag = p }
     if let a = string(member(root, "ablation")), let ab = TagLLM.Ablation(rawValue: a) { c.ablation = ab }
     if let m = member(root, "max_length") { c.maxLength = isNull(m) ? nil : int(m) }

@@ -719,6 +719,20 @@ import Glibc
     let y = Self.tags.replacingOccurrences(of: "{name: BA, kind: function}", with: "{name: BA, kind: function, tokens: 0}")
     try Self.expectRefused(y + Self.qed(), at: "tags[3].tokens")
     #expect(try Self.compiled("seed: 9223372036854775807\n" + Self.tags + Self.qed())?.config.seed == 9_223_372_036_854_775_807)
+    // --seed takes any UInt64 and --print-config writes it: the file reads back to the same seed.
+    for seed: UInt64 in [9_223_372_036_854_775_808, 18_446_744_073_709_551_615, 12_345_678_901_234_567_890] {
+      #expect(try Self.compiled("seed: \(seed)\n" + Self.tags + Self.qed())?.config.seed == seed)
+      #expect(try Self.compiled("# é日本\nseed:   +\(seed)\n" + Self.tags + Self.qed())?.config.seed == seed)
+      var c = TaskConfig.tagLLM
+      c.seed = seed
+      #expect(try TaskConfig.parse(Array(c.yaml.utf8), file: "/tmp/h.yaml").seed == seed)
+      let json = "{\"tags\": [{\"name\": \"日本\", \"kind\": \"domain\"}], \"seed\": \(seed), \"tasks\": []}"
+      do {
+        _ = try TaskConfig.parse(Array(json.utf8), file: "c.json", json: true)
+      } catch let e as TaskConfigError {
+        #expect(!e.problems.contains { $0.keyPath == "seed" }, "\(e)")
+      }
+    }
   }
 
   @Test func temporalYearRanges() throws {
