@@ -35,7 +35,7 @@ import Glibc
   /// error's problems; an error of another type is recorded as an issue.
   static func outcome(_ bytes: [UInt8], file: String, catalog: Catalog) -> TaskConfigError? {
     do {
-      let c = try TaskConfig.parse(bytes, file: file)
+      let c = try TaskConfig.parse(bytes, file: file, json: file.hasSuffix(".json"))
       _ = try c.compile(for: catalog, file: file)
       return nil
     } catch let e as TaskConfigError {
@@ -199,10 +199,15 @@ import Glibc
     let seed = TestSupport.fuzzSeed(default: 0x7A5C_0F16)
     var rng = RNG(state: seed)
     let catalog = try Catalog(path: Self.catalogPath, readOnly: true)
+    // The example as JSON too (the canonical form without its preset key, a value per line).
+    let example = try TaskConfig.parse(Array(Self.exampleText.utf8), file: Self.examplePath)
+    let exampleJSON = example.json.replacingOccurrences(of: "\"preset\":null,", with: "").replacingOccurrences(of: ",\"", with: ",\n\"")
     let bases: [(text: String, file: String)] = [
       (Self.exampleText, Self.examplePath),
       (TaskConfig.tagLLM.yaml, TestSupport.root.appendingPathComponent("Examples/tag-llm.yaml").path),
+      (exampleJSON, TestSupport.root.appendingPathComponent("Examples/tasks-custom.json").path),
     ]
+    #expect(throws: Never.self) { try TaskConfig.parse(Array(exampleJSON.utf8), file: bases[2].file, json: true) }
     #expect(!bases[0].text.isEmpty)
     let last = FileManager.default.temporaryDirectory.appendingPathComponent("hostile-config-last.yaml")
     var failures: [String] = []
@@ -219,7 +224,7 @@ import Glibc
       let t0 = Date()
       let e = Self.outcome(bytes, file: base.file, catalog: catalog)
       // What --print-config prints of an accepted configuration reads back to it.
-      if e == nil, let c = try? TaskConfig.parse(bytes, file: base.file) {
+      if e == nil, let c = try? TaskConfig.parse(bytes, file: base.file, json: base.file.hasSuffix(".json")) {
         do {
           let back = try TaskConfig.parse(Array(c.yaml.utf8), file: base.file)
           if back != c || back.json != c.json, failures.count < 20 {
