@@ -236,7 +236,7 @@ extension TaskConfig {
   /// Why a text task's file cannot be read line by line to its end, or nil: only a readable
   /// regular file (a symbolic link is followed) can; opening a FIFO would block until a writer
   /// comes, a device such as /dev/zero never ends, a directory fails only once the build has begun.
-  static func unusableTextFile(_ path: String) -> String? {
+  public static func unusableTextFile(_ path: String) -> String? {
     var st = stat()
     guard stat(path, &st) == 0 else { return "cannot read \(path): \(String(cString: strerror(errno)))" }
     switch st.st_mode & S_IFMT {

@@ -859,6 +859,30 @@ import Glibc
     }
   }
 
+  /// A binary "text" file: its lines are rejected as one class of reason, and the first
+  /// rejections keep the real reason (the byte and column), not the class.
+  @Test func binaryTextFileRejections() throws {
+    let dir = TestSupport.tempDirectory()
+    var bytes: [UInt8] = []
+    for k in 0..<40 { bytes += [UInt8(ascii: "a"), 0x80 + UInt8(k), UInt8(ascii: "b"), 0x0A] }
+    try Data(bytes).write(to: dir.appendingPathComponent("bin.txt"))
+    let yaml = """
+      tags: [{name: DE, kind: domain, language: true}]
+      tasks:
+        - {name: German, stage: 1, from: text, file: bin.txt, language: DE, inputs: [{field: text}], template: "<SRC> <input>", output: none}
+
+      """
+    let file = dir.appendingPathComponent("c.yaml").path
+    let catalog = try Catalog(path: Self.catalogPath, readOnly: true)
+    let plan = try TaskConfig.parse(Array(yaml.utf8), file: file).compile(for: catalog, file: file)
+    let r = try StageBuilder.build(catalog, plan: plan) { _ in }
+    #expect(r[0].rejected.count == 1 && r[0].rejected.values.first == 40, "\(r[0].rejected)")
+    #expect(r[0].rejected.keys.first?.contains("UTF-8") == true, "\(r[0].rejected)")
+    #expect(r[0].firstRejections.first?.contains("bin.txt:1: ") == true && r[0].firstRejections.first?.contains("0x80") == true
+              && r[0].firstRejections.first?.contains("column 2") == true, "\(r[0].firstRejections)")
+    #expect(StageBuilder.reasonClass("byte 0x9A at column 17 is not well-formed UTF-8") == "byte 0x# at column # is not well-formed UTF-8")
+  }
+
   // MARK: - (c) A table the catalog lacks
 
   /// A task whose table is not in the catalog is reported as skipped with the reason; the others build.
