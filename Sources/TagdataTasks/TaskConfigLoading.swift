@@ -138,6 +138,12 @@ extension TaskConfig {
     for (k, t) in tags.enumerated() {
       if kinds[t.name] != nil { fail("tags[\(k)].name", "tag \(t.name) is declared twice") }
       if ["SRC", "TGT", "input", "output"].contains(t.name) { fail("tags[\(k)].name", "\(t.name) is a template placeholder") }
+      if t.language && t.kind != .domain {
+        fail("tags[\(k)]", "a language tag is a domain tag (kind: domain): <SRC> and <TGT> become it, and the ablation treats them so")
+      }
+      if t.language && t.name != t.name.uppercased() {
+        fail("tags[\(k)]", "a language tag is named in upper case (\(t.name.uppercased())): the languages of the data are upper-cased")
+      }
       kinds[t.name] = t.kind
     }
     let tagList = TaskTemplate.tagList(kinds)

@@ -635,6 +635,27 @@ import Glibc
     #expect(back.split.temporal.trainValidYears == 1990...2000 && back == c, "\(back.split.temporal)")
   }
 
+  /// A language tag is what <SRC>/<TGT> become: a domain tag (the ablation drops it with the
+  /// domain tags), named in upper case (languages from the data are upper-cased, so a declared
+  /// `de` would never be used, and DE added beside it).
+  @Test func languageTagsAreUpperCaseDomainTags() throws {
+    let text = Self.exampleText
+    let catalog = try Catalog(path: Self.catalogPath, readOnly: true)
+    for (from, message) in [("{name: DE, kind: domain, language: true}", ""), ("{name: DE, kind: function, language: true}", "domain"),
+                            ("{name: De, kind: domain, language: true}", "upper case")]
+    {
+      let yaml = text.replacingOccurrences(of: "{name: DE, kind: domain, language: true}", with: from)
+        .replacingOccurrences(of: "language: DE", with: "language: \(from.contains("De") ? "De" : "DE")")
+      let e = Self.outcome(Array(yaml.utf8), file: Self.examplePath, catalog: catalog)
+      if message.isEmpty {
+        #expect(e == nil, "\(e.map { "\($0)" } ?? "")")
+      } else {
+        #expect(e?.problems.contains { $0.keyPath == "tags[2]" && $0.line == 13 && $0.message.contains(message) } == true,
+                "\(from): \(e.map { "\($0)" } ?? "accepted")")
+      }
+    }
+  }
+
   @Test func inputsOfAnotherSource() throws {
     let seq = Self.qed().replacingOccurrences(of: "{field: smiles}", with: "{field: sequence}")
     try Self.expectRefused(Self.tags + seq, at: "tasks[0].inputs[0].field", "no field sequence")
