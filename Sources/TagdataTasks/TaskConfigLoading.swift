@@ -159,6 +159,15 @@ extension TaskConfig {
       if !names.insert(t.name.lowercased()).inserted {
         failTask(".name", "task \(t.name) is defined twice (names are compared without case: --tasks selects either)")
       }
+      var mirrored = Set<String>()
+      for (i, pair) in t.mirror.enumerated() {
+        if pair.count == 2 && pair[0] == pair[1] {
+          failTask(".mirror[\(i)]", "a mirror pair exchanges two different fields (\(pair[0]) twice)")
+        } else if let again = pair.first(where: { mirrored.contains($0) }) {
+          failTask(".mirror[\(i)]", "\(again) is in two mirror pairs: each field is exchanged with one other")
+        }
+        mirrored.formUnion(pair)
+      }
       if !t.mirror.isEmpty, t.source.name != "table" {
         failTask(".mirror", "mirror exchanges the fields of table rows: from: table (this task is from: \(t.source.name))")
       }

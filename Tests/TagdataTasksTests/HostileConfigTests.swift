@@ -698,6 +698,10 @@ import Glibc
     try Self.expectRefused(Self.tags + Self.ba(extra: "    mirror: [[Drug, Nothing]]"), at: "tasks[0].mirror[0][1]", "no column Nothing")
     try Self.expectRefused(Self.tags + Self.qed(extra: "    mirror: [[smiles, smiles]]"), at: "tasks[0].mirror", "table")
     #expect(try Self.refusal(Self.tags + Self.ba(extra: "    mirror: [[Drug, Drug_ID]]")) == nil)
+    // A pair of one field (a copy of each example) and a field in two pairs (exchanged with which?).
+    try Self.expectRefused(Self.tags + Self.ba(extra: "    mirror: [[Drug, Drug]]"), at: "tasks[0].mirror[0]", "two different")
+    try Self.expectRefused(Self.tags + Self.ba(extra: "    mirror: [[Drug, Drug_ID], [Drug_ID, Target]]"), at: "tasks[0].mirror[1]",
+                           "Drug_ID")
   }
 
   @Test func labelScales() throws {
