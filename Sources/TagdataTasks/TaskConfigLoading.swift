@@ -70,9 +70,14 @@ extension TaskConfig {
   /// `Schemas/task-config.schema.json` and for what the schema cannot say (tags that templates
   /// use, placeholders, descriptors, fields of each source, a year for a temporal split).
   public static func load(path: String) throws -> TaskConfig {
-    guard let data = FileManager.default.contents(atPath: path) else {
-      throw TaskConfigError(file: path, problems: [.init(keyPath: "", message: "cannot read the file")])
+    func fail(_ message: String) -> TaskConfigError { TaskConfigError(file: path, problems: [.init(keyPath: "", message: message)]) }
+    // A regular file of bounded size only: the whole file is read before it is parsed.
+    if let why = unusableTextFile(path) { throw fail(why) }
+    var st = stat()
+    if stat(path, &st) == 0, Int(st.st_size) > YAMLConfig.maximumSize {
+      throw fail("the file is \(st.st_size) bytes; a configuration may be at most \(YAMLConfig.maximumSize) bytes")
     }
+    guard let data = FileManager.default.contents(atPath: path) else { throw fail("cannot read the file") }
     return try parse(Array(data), file: path, json: path.hasSuffix(".json"))
   }
 
@@ -256,8 +261,8 @@ extension TaskConfig {
     guard stat(path, &st) == 0 else { return "cannot read \(path): \(String(cString: strerror(errno)))" }
     switch st.st_mode & S_IFMT {
     case S_IFREG: break
-    case S_IFDIR: return "\(path) is a directory, not a text file"
-    case S_IFIFO: return "\(path) is a pipe (FIFO), not a text file: give a regular file"
+    case S_IFDIR: return "\(path) is a directory, not a file"
+    case S_IFIFO: return "\(path) is a pipe (FIFO): give a regular file"
     default: return "\(path) is not a regular file (a device or socket)"
     }
     guard access(path, R_OK) == 0 else { return "cannot read \(path): \(String(cString: strerror(errno)))" }

@@ -797,28 +797,32 @@ import Glibc
   }
 
   @Test func tenThousandTasks() throws {
-    var yaml = Self.tags
-    for k in 0..<10_000 {
-      yaml += "  - {name: T\(k), stage: 2, from: molecules, inputs: [{field: smiles}], template: \"<SMILES> <input> <QED> <output>\", "
-        + "output: regression, label: {descriptor: qed}}\n"
+    func tasks(_ n: Int) -> String {
+      var yaml = Self.tags
+      for k in 0..<n {
+        yaml += "  - {name: T\(k), stage: 2, from: molecules, inputs: [{field: smiles}], template: \"<SMILES> <input> <QED> <output>\", "
+          + "output: regression, label: {descriptor: qed}}\n"
+      }
+      return yaml
     }
+    // 10,000 tasks do not fit the size limit of a file.
     let start = Date()
-    let e = try Self.refusal(yaml)
-    let seconds = Date().timeIntervalSince(start)
-    #expect(seconds < 20, "\(seconds) s for 10,000 tasks")
-    // Each task reads its whole source: 10,000 of them would read the catalog 10,000 times.
-    #expect(e?.problems.count == 1 && e?.problems.first?.keyPath == "tasks" && e?.problems.first?.message.contains("at most 256") == true,
-            "\(e.map { "\($0)" } ?? "accepted")")
-    let c = try Self.compiled(yaml.split(separator: "\n", omittingEmptySubsequences: false).prefix(6 + 256).joined(separator: "\n"))
-    #expect(c?.tasks.count == 256)
+    let e = try Self.refusal(tasks(10_000))
+    #expect(Date().timeIntervalSince(start) < 10, "\(Date().timeIntervalSince(start)) s for 10,000 tasks")
+    #expect(e?.problems.first?.message.contains("at most 1048576 bytes") == true, "\(e.map { "\($0)" } ?? "accepted")")
+    // Each task reads its whole source: 3,000 of them would read the catalog 3,000 times.
+    let e3 = try Self.refusal(tasks(3_000))
+    #expect(e3?.problems.count == 1 && e3?.problems.first?.keyPath == "tasks" && e3?.problems.first?.message.contains("at most 256") == true,
+            "\(e3.map { "\($0)" } ?? "accepted")")
+    #expect(try Self.compiled(tasks(256))?.tasks.count == 256)
   }
 
-  /// 10,000 tags and 10,000 templates naming a tag that does not exist: the report stays small.
+  /// 3,000 tags and 3,000 templates naming a tag that does not exist: the report stays small.
   @Test func tenThousandBadTemplates() throws {
     var yaml = "tags:\n"
-    for k in 0..<10_000 { yaml += "  - {name: Tag\(k), kind: function}\n" }
+    for k in 0..<3_000 { yaml += "  - {name: Tag\(k), kind: function}\n" }
     yaml += "  - {name: SMILES, kind: domain}\ntasks:\n"
-    for k in 0..<10_000 {
+    for k in 0..<3_000 {
       yaml += "  - {name: T\(k), stage: 2, from: molecules, inputs: [{field: smiles}], template: \"<SMILES> <input> <Nope> <output>\", "
         + "output: regression, label: {descriptor: qed}}\n"
     }
@@ -906,6 +910,32 @@ import Glibc
     #expect(r[0].firstRejections.first?.contains("bin.txt:1: ") == true && r[0].firstRejections.first?.contains("0x80") == true
               && r[0].firstRejections.first?.contains("column 2") == true, "\(r[0].firstRejections)")
     #expect(StageBuilder.reasonClass("byte 0x9A at column 17 is not well-formed UTF-8") == "byte 0x# at column # is not well-formed UTF-8")
+  }
+
+  /// The configuration file itself: a directory, a FIFO, a device, a file over the size limit
+  /// (read whole before the check, and parsed into a tree some 300 times its size) are refused
+  /// before they are read; the largest file allowed parses in seconds.
+  @Test func configurationFiles() throws {
+    let dir = TestSupport.tempDirectory()
+    #expect(mkfifo(dir.appendingPathComponent("fifo.yaml").path, 0o600) == 0)
+    let big = dir.appendingPathComponent("big.yaml")
+    try Data(("tags: [" + String(repeating: "1,", count: 1 << 20) + "1]\ntasks: []\n").utf8).write(to: big)
+    for (path, message) in [(dir.path, "directory"), (dir.appendingPathComponent("fifo.yaml").path, "FIFO"), ("/dev/zero", "regular"),
+                            (big.path, "at most 1048576 bytes"), (dir.appendingPathComponent("none.yaml").path, "No such file")]
+    {
+      do {
+        _ = try TaskConfig.load(path: path)
+        Issue.record("\(path) is read")
+      } catch let e as TaskConfigError {
+        #expect(e.file == path && e.problems.count == 1 && e.problems[0].message.contains(message), "\(e)")
+      }
+    }
+    let largest = dir.appendingPathComponent("largest.yaml")
+    let n = (YAMLConfig.maximumSize - 20) / 2
+    try Data(("tags: [" + String(repeating: "1,", count: n) + "1]\ntasks: []\n").utf8).write(to: largest)
+    let start = Date()
+    #expect(throws: TaskConfigError.self) { try TaskConfig.load(path: largest.path) }
+    #expect(Date().timeIntervalSince(start) < 15)
   }
 
   // MARK: - (c) A table the catalog lacks
