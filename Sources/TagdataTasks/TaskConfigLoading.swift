@@ -205,8 +205,20 @@ extension TaskConfig {
       }
       if t.output == .none && outputs > 0 { failTask(".template", "<output> in a task whose output is none") }
       if t.output != .none && outputs != 1 { failTask(".template", "a \(t.output.rawValue) task needs <output> once") }
-      if t.output == .regression, !pieces.contains(where: { if case .function = $0 { return true } else { return false } }) {
+      let functions = pieces.indices.filter { if case .function = pieces[$0] { return true } else { return false } }
+      if t.output == .regression && functions.isEmpty {
         failTask(".template", "a regression task needs a function tag (its hidden state is regressed)")
+      } else if t.output == .regression && functions.count > 1 {
+        failTask(".template", "a regression template has one function tag (its hidden state is regressed), not \(functions.count)")
+      }
+      // What is regressed or generated follows the prompt.
+      if t.output != .none, outputs == 1, let at = pieces.firstIndex(of: .output) {
+        let lastInput = pieces.lastIndex { if case .input = $0 { return true } else { return false } }
+        if let lastInput, lastInput > at {
+          failTask(".template", "<output> comes after the inputs (what is \(t.output == .regression ? "regressed" : "generated") follows the prompt)")
+        } else if t.output == .regression, functions.count == 1, functions[0] > at {
+          failTask(".template", "<output> comes after the function tag (whose hidden state is regressed)")
+        }
       }
       if t.output == .none && t.label != nil { failTask(".label", "a task whose output is none has no label") }
       if t.label != nil && !(t.labelScale.isFinite && t.labelScale != 0) {

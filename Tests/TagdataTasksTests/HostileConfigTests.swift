@@ -656,6 +656,16 @@ import Glibc
     }
   }
 
+  /// What is regressed or generated follows the prompt: <output> after every input and after the
+  /// function tag, whose hidden state is regressed (one function tag: which one otherwise?).
+  @Test func outputFollowsThePrompt() throws {
+    try Self.expectRefused(Self.tags + Self.qed(template: "<output> <SMILES> <input> <QED>"), at: "tasks[0].template", "after")
+    try Self.expectRefused(Self.tags + Self.qed(template: "<SMILES> <QED> <output> <input>"), at: "tasks[0].template", "after")
+    try Self.expectRefused(Self.tags + Self.qed(template: "<SMILES> <input> <output> <QED>"), at: "tasks[0].template", "after")
+    try Self.expectRefused(Self.tags + Self.qed(template: "<SMILES> <input> <BA> <QED> <output>"), at: "tasks[0].template", "one function tag")
+    #expect(try Self.refusal(Self.tags + Self.qed(template: "<SMILES> <input>. <QED> <output>.")) == nil)
+  }
+
   @Test func inputsOfAnotherSource() throws {
     let seq = Self.qed().replacingOccurrences(of: "{field: smiles}", with: "{field: sequence}")
     try Self.expectRefused(Self.tags + seq, at: "tasks[0].inputs[0].field", "no field sequence")
