@@ -215,7 +215,7 @@ import Glibc
     var slowest = 0.0
     let start = Date()
     var n = 0
-    while n < 3000 && Date().timeIntervalSince(start) < 12 {
+    while n < 3000 && (n < 2000 || Date().timeIntervalSince(start) < 12) {
       n += 1
       let base = bases[rng.below(bases.count)]
       let bytes = Self.mutate(base.text, &rng)
