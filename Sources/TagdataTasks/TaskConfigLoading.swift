@@ -221,7 +221,9 @@ extension TaskConfig {
         }
       }
       if t.output == .none && t.label != nil { failTask(".label", "a task whose output is none has no label") }
-      if t.label != nil && !(t.labelScale.isFinite && t.labelScale != 0) {
+      if t.label != nil && t.output != .regression && t.labelScale != 1 {
+        failTask(".label.scale", "a scale multiplies a regression's label; this task's output is \(t.output.rawValue)")
+      } else if t.label != nil && !(t.labelScale.isFinite && t.labelScale != 0) {
         failTask(".label.scale", "the scale \(t.labelScale) would make every label \(t.labelScale == 0 ? "0" : "infinite or not a number")")
       }
       if t.output != .none && t.label == nil { failTask(".label", "a \(t.output.rawValue) task needs a label") }

@@ -726,6 +726,10 @@ import Glibc
     } catch let e as TaskConfigError {
       #expect(e.problems.contains { $0.keyPath == "tasks[0].label.scale" && $0.line != nil }, "\(e)")
     }
+    // A scale multiplies a regressed number: on generated text it would be ignored.
+    let generation = Self.ba(label: "{column: Drug_ID, scale: 0.1}").replacingOccurrences(of: "output: regression", with: "output: generation")
+      .replacingOccurrences(of: "<BA> <output>", with: "<output>")
+    try Self.expectRefused(Self.tags + generation, at: "tasks[0].label.scale", "regression")
     let negative = try #require(try Self.compiled(Self.tags + Self.ba(label: "{column: Y, scale: -1}")))
     let huge = try #require(try Self.compiled(Self.tags + Self.ba(label: "{column: Y, scale: 1e308}")))
     let catalog = try Catalog(path: Self.catalogPath, readOnly: true)
