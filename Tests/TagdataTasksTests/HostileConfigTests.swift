@@ -444,7 +444,10 @@ import Glibc
       let base = rng.below(3) == 0 ? printed.stdout : Self.exampleText
       let bytes = Self.mutate(base, &rng)
       try Data(bytes).write(to: config)
+      // A previous build's output: kept whole after a refusal, replaced whole after a build.
       try? FileManager.default.removeItem(atPath: out)
+      try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+      try Data("previous".utf8).write(to: URL(fileURLWithPath: out + "/previous.txt"))
       // Command-line options on top of the file, now and then.
       var options: [String] = []
       if rng.below(6) == 0 { options += ["--split", rng.pick(["random", "scaffold", "cold-drug", "cold-target", "temporal"])] }
@@ -461,8 +464,12 @@ import Glibc
       // (64: --tasks naming no task of the file.)
       if r.status != 0 && r.status != 78 && !(tasksOption && r.status == 64) { wrong.append("exit \(r.status) with \(options)") }
       if items.contains(where: { $0.hasPrefix(".out.") }) { wrong.append("left \(items.filter { $0.hasPrefix(".out.") })") }
+      let outItems = Set((try? FileManager.default.contentsOfDirectory(atPath: out)) ?? [])
+      if r.status == 0 && (outItems.contains("previous.txt") || !outItems.contains("manifest.json")) {
+        wrong.append("the output was not replaced whole: \(outItems.sorted())")
+      }
+      if r.status != 0 && outItems != ["previous.txt"] { wrong.append("the previous output was touched: \(outItems.sorted())") }
       if r.status == 78 {
-        if FileManager.default.fileExists(atPath: out) { wrong.append("an output after a refusal") }
         if !r.stderr.contains(config.path + ":") { wrong.append("the message names no file and line (\(options))") }
       }
       if !wrong.isEmpty && failures.count < 10 {
