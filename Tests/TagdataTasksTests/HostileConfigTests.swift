@@ -899,6 +899,15 @@ import Glibc
       #expect(r.stderr.contains("c.yaml:6:") && r.stderr.contains("tasks[0].file"), "\(file): \(r.stderr)")
       #expect(!fm.fileExists(atPath: out), "\(file): no output")
     }
+    // The same files given on the command line (--text LANG=PATH).
+    for file in ["fifo.txt", "folder.txt", "/dev/zero"] {
+      try? fm.removeItem(atPath: out)
+      let path = file.hasPrefix("/") ? file : dir.appendingPathComponent(file).path
+      let r = try Self.run(["build", "--catalog", Self.catalogPath, "--out", out, "--quiet", "--tasks", "Language", "--text", "EN=" + path],
+                           timeout: 30)
+      #expect(r.status == 78 && r.stderr.contains(path), "--text EN=\(file): \(r.status) \(r.stderr)")
+      #expect(!fm.fileExists(atPath: out), "\(file): no output")
+    }
     let b = try build("binary.txt")
     #expect(b.status == 0, "binary: \(b.stderr)")
     let g = try build("de.txt.gz")
