@@ -293,6 +293,8 @@ extension TaskConfig {
     var kinds: [String: TagLLM.TagKind] = [:]
     for t in tags { kinds[t.name] = t.kind }
     var columns: [String: Set<String>] = [:]
+    /// The kind of each column (smiles, protein, number, text, id, language), by table.
+    var columnKinds: [String: [String: String]] = [:]
     for (name, mapping) in try catalog.tableMappings() {
       guard let node = try? ConfigJSON.parse(Array(mapping.utf8)), case let .object(m) = node.value,
         let cols = m.first(where: { $0.key == "columns" })?.value, case let .array(list) = cols.value
@@ -300,6 +302,7 @@ extension TaskConfig {
       for c in list {
         if case let .array(pair) = c.value, let first = pair.first, case let .string(h) = first.value {
           columns[name, default: []].insert(h)
+          if pair.count > 1, case let .string(kind) = pair[1].value { columnKinds[name, default: [:]][h] = kind }
         }
       }
     }
@@ -320,14 +323,33 @@ extension TaskConfig {
           for (i, pair) in t.mirror.enumerated() {
             for (j, f) in pair.enumerated() { named.append((".mirror[\(i)][\(j)]", f)) }
           }
-          for (path, f) in named where !have.contains(f) {
-            var p = TaskConfigError.Problem(keyPath: at + path, message: "the \(name) table has no column \(f) (its columns: "
-                                              + "\(have.sorted().joined(separator: ", ")))")
+          func fail(_ path: String, _ message: String) {
+            var p = TaskConfigError.Problem(keyPath: at + path, message: message)
             if t.origin.index != nil, let place = locations.place(p.keyPath) {
               p.line = place.line
               p.column = place.column
             }
             problems.append(p)
+          }
+          for (path, f) in named where !have.contains(f) {
+            fail(path, "the \(name) table has no column \(f) (its columns: \(have.sorted().joined(separator: ", ")))")
+          }
+          // What each column is used as fits its kind.
+          let kindOf = columnKinds[name] ?? [:]
+          for (i, input) in t.inputs.enumerated() {
+            guard let kind = kindOf[input.field], input.kind != .text, kind != input.kind.rawValue else { continue }
+            fail(".inputs[\(i)].kind", "the \(name) column \(input.field) is \(kind), not \(input.kind.rawValue) (kind: text reads any column)")
+          }
+          if t.output == .regression, case let .column(c)? = t.label, let kind = kindOf[c], ["smiles", "protein", "language"].contains(kind) {
+            fail(".label.column", "a regression regresses a number: the \(name) column \(c) is \(kind)")
+          }
+          for (path, f) in [(".source_language", t.sourceLanguage), (".target_language", t.targetLanguage)] {
+            if let f, let kind = kindOf[f], ["smiles", "protein", "number"].contains(kind) {
+              fail(path, "a language comes from a column of language names: the \(name) column \(f) is \(kind)")
+            }
+          }
+          if let y = t.year, let kind = kindOf[y], ["smiles", "protein", "language"].contains(kind) {
+            fail(".year", "a year comes from a number or text column: the \(name) column \(y) is \(kind)")
           }
         } else {
           task.skipped = "no \(name) table rows (tagdata ingest --preset \(name))"
