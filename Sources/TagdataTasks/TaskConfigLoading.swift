@@ -245,6 +245,12 @@ extension TaskConfig {
         for (i, input) in t.inputs.enumerated() where !known.contains(input.field) {
           failTask(".inputs[\(i)].field", "from: \(t.source.name) gives no field \(input.field) (its fields: \(known.joined(separator: ", ")))")
         }
+        // A SMILES or protein input reads a field of that kind.
+        let kindOf: [String: TagLLM.Segment.Kind] = ["smiles": .smiles, "sequence": .protein]
+        for (i, input) in t.inputs.enumerated() where input.kind != .text && known.contains(input.field) && kindOf[input.field] != input.kind {
+          failTask(".inputs[\(i)].kind", "the field \(input.field) of from: \(t.source.name) is "
+                     + "\(kindOf[input.field].map(\.rawValue) ?? "text"), not \(input.kind.rawValue) (kind: text reads any field)")
+        }
         for f in [t.sourceLanguage, t.targetLanguage, t.year].compactMap({ $0 }) where !known.contains(f) {
           failTask("", "from: \(t.source.name) gives no field \(f) (its fields: \(known.joined(separator: ", ")))")
         }

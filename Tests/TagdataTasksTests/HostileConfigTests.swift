@@ -695,6 +695,10 @@ import Glibc
                            at: "tasks[0].inputs[0].kind", "smiles")
     let src = Self.ba(extra: "    source_language: Drug").replacingOccurrences(of: "template: \"", with: "template: \"<SRC> ")
     try Self.expectRefused(Self.tags + src, at: "tasks[0].source_language", "smiles")
+    // The fields of the other sources have kinds too.
+    try Self.expectRefused(Self.tags + Self.qed().replacingOccurrences(of: "{field: smiles}", with: "{field: smiles, kind: protein}"),
+                           at: "tasks[0].inputs[0].kind", "smiles")
+    #expect(try Self.refusal(Self.tags + Self.qed().replacingOccurrences(of: "{field: smiles}", with: "{field: smiles, kind: text}")) == nil)
     // Text reads any column.
     #expect(try Self.refusal(Self.tags + Self.ba(inputs: "[{field: Target, kind: protein}, {field: Drug, kind: smiles}, {field: Y}]")) == nil)
   }
