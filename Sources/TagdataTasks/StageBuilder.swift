@@ -178,8 +178,8 @@ public enum StageBuilder {
         continue
       }
       var seen = 0
-      func reject(_ why: String, at: String? = nil) {
-        if let at, report.firstRejections.count < 5 { report.firstRejections.append("\(at): \(why)") }
+      func reject(_ why: String, at: String? = nil, detail: String? = nil) {
+        if let at, report.firstRejections.count < 5 { report.firstRejections.append("\(at): \(detail ?? why)") }
         if report.rejected[why] == nil && report.rejected.count >= maxReasons {
           report.rejected["other reasons", default: 0] += 1
         } else {
@@ -352,7 +352,7 @@ public enum StageBuilder {
             try maker.make(["text": .text(r.string)], label: nil, molecules: [], proteins: [], language: language,
                            source: path, row: r.location.line, out: out, reject: { reject($0, at: "\(path):\(r.location.line)") })
           case let .malformed(d):
-            reject(reasonClass(d.reason), at: "\(path):\(d.line)")
+            reject(reasonClass(d.reason), at: "\(path):\(d.line)", detail: d.reason)
           }
         }
         if seen == 0 { report.skipped = "\(path) holds no text" }
@@ -368,22 +368,43 @@ public enum StageBuilder {
   /// Distinct rejection reasons kept per task; the rest are counted as "other reasons".
   static let maxReasons = 32
 
-  /// A rejection reason as a class: numbers (positions, lengths) become `#`, at most 100 characters,
-  /// so that the report counts kinds of rejections, not individual ones.
+  /// A rejection reason as a class: numbers (positions, lengths) become `#`, a hexadecimal byte
+  /// (`0x9A`) `0x#`, at most 100 characters, so that the report counts kinds of rejections, not
+  /// individual ones. The 8 of UTF-8 stays.
   static func reasonClass(_ why: String) -> String {
+    let b = Array(why.utf8)
     var out: [UInt8] = []
-    var inNumber = false
-    for b in why.utf8 {
-      if b >= UInt8(ascii: "0") && b <= UInt8(ascii: "9") {
-        if !inNumber { out.append(UInt8(ascii: "#")) }
-        inNumber = true
+    func isDigit(_ c: UInt8) -> Bool { c >= 0x30 && c <= 0x39 }
+    func isHex(_ c: UInt8) -> Bool { isDigit(c) || ((c | 0x20) >= 0x61 && (c | 0x20) <= 0x66) }
+    var i = 0
+    while i < b.count && out.count < 100 {
+      let c = b[i]
+      if c == UInt8(ascii: "0"), i + 2 < b.count, b[i + 1] == UInt8(ascii: "x"), isHex(b[i + 2]) {
+        out += Array("0x#".utf8)
+        i += 2
+        while i < b.count, isHex(b[i]) { i += 1 }
+      } else if isDigit(c) {
+        if i >= 4 && b[(i - 4)..<i].elementsEqual("UTF-".utf8) {
+          while i < b.count, isDigit(b[i]) { out.append(b[i]); i += 1 }
+        } else {
+          out.append(UInt8(ascii: "#"))
+          while i < b.count, isDigit(b[i]) { i += 1 }
+        }
       } else {
-        inNumber = false
-        out.append(b)
+        out.append(c)
+        i += 1
       }
-      if out.count >= 100 { break }
     }
-    return String(decoding: out, as: UTF8.self)
+    return String(decoding: out.prefix(100), as: UTF8.self)
+  }
+
+  /// A tag name as the schema's `name` says: a letter, then at most 63 letters, digits, `_.+-`.
+  static func isTagName(_ s: String) -> Bool {
+    let b = Array(s.utf8)
+    guard let first = b.first, b.count <= 64, (first | 0x20) >= 0x61 && (first | 0x20) <= 0x7A else { return false }
+    return b.allSatisfy { c in
+      (c >= 0x30 && c <= 0x39) || ((c | 0x20) >= 0x61 && (c | 0x20) <= 0x7A) || c == 0x5F || c == 0x2E || c == 0x2B || c == 0x2D
+    }
   }
 
   /// `' '.join(seq)`: residues separated by one space.
@@ -443,12 +464,16 @@ struct ExampleMaker {
     }
     var src = language ?? ""
     var tgt = ""
+    // A language becomes a tag (`<EN>`, with virtual tokens of its own): a value that is no tag
+    // name (a SMILES, a sentence) is not a language.
     if let f = spec.sourceLanguage {
       guard let l = fields[f]?.string, !l.isEmpty else { reject("no \(f)"); return }
+      guard StageBuilder.isTagName(l) else { reject("\(f) is not a language tag name"); return }
       src = l.uppercased()
     }
     if let f = spec.targetLanguage {
       guard let l = fields[f]?.string, !l.isEmpty else { reject("no \(f)"); return }
+      guard StageBuilder.isTagName(l) else { reject("\(f) is not a language tag name"); return }
       tgt = l.uppercased()
     }
     var output: String?
@@ -460,6 +485,9 @@ struct ExampleMaker {
       case let .number(x)?:
         let v = x * spec.labelScale
         guard let s = TagLLM.labelString(v) else { reject("label is not finite"); return }
+        // str(value)[:6] of a value of 1e16 or more cuts its exponent ("1.42e+"): Tag-LLM's
+        // float(label) would fail on it.
+        guard Double(s) != nil else { reject("label string is not a number (str(value)[:6] cuts the exponent)"); return }
         output = s
         target = v
       case let .missing(reason)?: reject("no label: \(StageBuilder.reasonClass(reason))"); return

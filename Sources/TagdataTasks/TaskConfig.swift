@@ -21,8 +21,40 @@ public struct TaskConfig: Sendable, Equatable {
   public var tasks: [TaskSpec] = []
   /// The preset this configuration reproduces, or nil for a user's file.
   public var preset: String?
+  /// Where each key path of the file it was read from is (empty for a configuration made in code).
+  public var locations = Locations()
 
   public init() {}
+
+  /// Line and column (from 1) of each key path of a configuration file (`tasks[2].label`), so
+  /// that a problem found after reading (a table's missing column) still names its line. Not
+  /// part of the configuration's meaning: any two compare equal.
+  public struct Locations: Sendable, Equatable {
+    public struct Place: Sendable, Equatable {
+      public var line: Int
+      public var column: Int
+    }
+    public var places: [String: Place] = [:]
+    public init() {}
+    public static func == (a: Locations, b: Locations) -> Bool { true }
+    /// The place of `keyPath`, else of the nearest enclosing key path that has one.
+    public func place(_ keyPath: String) -> Place? {
+      var p = keyPath
+      while true {
+        if let at = places[p] { return at }
+        guard let cut = p.lastIndex(where: { $0 == "." || $0 == "[" }) else { return nil }
+        p = String(p[..<cut])
+      }
+    }
+  }
+
+  /// The index of a task in the file it was read from (nil: a task added in code or on the
+  /// command line). Not part of the task's meaning: any two compare equal.
+  public struct Origin: Sendable, Equatable {
+    public var index: Int?
+    public init(index: Int? = nil) { self.index = index }
+    public static func == (a: Origin, b: Origin) -> Bool { true }
+  }
 
   public struct SplitSpec: Sendable, Equatable {
     public var method: SplitKind = .random
@@ -135,6 +167,8 @@ public struct TaskConfig: Sendable, Equatable {
     public var mirror: [[String]] = []
     /// The field holding the example's year (temporal split).
     public var year: String?
+    /// Where the task was in its file (its key paths are `tasks[index]...` there).
+    public var origin = Origin()
     public init(name: String, stage: Int, source: Source, inputs: [InputSpec], template: String, output: Output,
                 label: LabelSource? = nil)
     {
@@ -288,17 +322,40 @@ extension TaskConfig {
 // MARK: - As YAML
 
 extension TaskConfig {
+  /// `s` as a YAML double-quoted scalar: JSON's form, with the characters YAML reads otherwise
+  /// escaped too (DEL and the C1 controls are refused by libyaml; NEL, LS and PS are line breaks
+  /// that a quoted scalar folds into a space; a BOM inside the text is dropped).
+  static func yamlQuoted(_ s: String) -> String {
+    let json = JSONString.quoted(s)
+    guard json.unicodeScalars.contains(where: { needsEscape($0) }) else { return json }
+    var out = String.UnicodeScalarView()
+    for u in json.unicodeScalars {
+      if needsEscape(u) {
+        let hex = String(u.value, radix: 16, uppercase: true)
+        out.append(contentsOf: ("\\u" + String(repeating: "0", count: 4 - hex.count) + hex).unicodeScalars)
+      } else {
+        out.append(u)
+      }
+    }
+    return String(out)
+  }
+
+  static func needsEscape(_ u: Unicode.Scalar) -> Bool {
+    (u.value >= 0x7F && u.value <= 0x9F) || u.value == 0x2028 || u.value == 0x2029 || u.value == 0xFEFF
+  }
+
   /// The configuration as a YAML file that `tagdata build --config` reads back to the same
   /// configuration (strings in JSON's double-quoted form, which YAML reads alike).
   public var yaml: String {
-    func q(_ s: String) -> String { JSONString.quoted(s) }
+    func q(_ s: String) -> String { Self.yamlQuoted(s) }
     func num(_ x: Double) -> String { TagLLM.pythonRepr(x) ?? "0" }
     var y = "# tagdata task configuration (Schemas/task-config.schema.json)\n"
     if let preset { y += "# The \(preset) preset: tagdata build --preset \(preset) builds exactly this.\n" }
     y += "seed: \(seed)\ntokens_per_tag: \(tokensPerTag)\nablation: \(ablation.rawValue)\n"
     y += "max_length: " + (maxLength.map { String($0) } ?? "null") + "\n"
     y += "split:\n  method: \(split.method.rawValue)\n  train: \(num(split.train))\n  valid: \(num(split.valid))\n"
-    if split.method == .temporal {
+    // Years given for another method are kept: --split temporal uses them.
+    if split.method == .temporal || split.temporal != .bindingDBPatent {
       let r = split.temporal
       y += "  temporal:\n    train_valid_years: [\(r.trainValidYears.lowerBound), \(r.trainValidYears.upperBound)]\n"
         + "    test_years: [\(r.testYears.lowerBound), \(r.testYears.upperBound)]\n    valid_fraction: \(num(r.validFraction))\n"

@@ -8,8 +8,12 @@ public enum TaskTemplate {
     public var description: String { message }
   }
 
-  /// The pieces of `template`; `kinds` gives each declared tag's kind.
-  public static func parse(_ template: String, kinds: [String: TagLLM.TagKind]) throws(ParseError) -> [TagLLM.Piece] {
+  /// The pieces of `template`; `kinds` gives each declared tag's kind. `tagList` (``tagList(_:)``
+  /// of `kinds`, made once by a caller that parses many templates) names the tags in the message
+  /// of an undeclared one.
+  public static func parse(_ template: String, kinds: [String: TagLLM.TagKind], tagList: String? = nil) throws(ParseError)
+    -> [TagLLM.Piece]
+  {
     let b = Array(template.utf8)
     var pieces: [TagLLM.Piece] = []
     var text: [UInt8] = []
@@ -41,7 +45,7 @@ public enum TaskTemplate {
       } else if let kind = kinds[inner] {
         piece = kind == .domain ? .domain(inner) : .function(inner)
       } else {
-        throw ParseError(message: "<\(inner)> is not a declared tag (tags: \(kinds.keys.sorted().joined(separator: ", ")); "
+        throw ParseError(message: "<\(inner)> is not a declared tag (tags: \(tagList ?? Self.tagList(kinds)); "
                            + "placeholders: <input>, <input N>, <output>, <SRC>, <TGT>)")
       }
       flush()
@@ -50,6 +54,14 @@ public enum TaskTemplate {
     }
     flush()
     return pieces
+  }
+
+  /// The declared tags for a message: sorted, at most `limit` of them named (a configuration may
+  /// declare thousands, and every bad template would repeat them all).
+  public static func tagList(_ kinds: [String: TagLLM.TagKind], limit: Int = 20) -> String {
+    let names = kinds.keys.sorted()
+    if names.count <= limit { return names.joined(separator: ", ") }
+    return names.prefix(limit).joined(separator: ", ") + ", ... (\(names.count) in all)"
   }
 
   static func isNameByte(_ c: UInt8) -> Bool {
