@@ -407,7 +407,15 @@ final class SplitKeyMaker {
     if let e = known.value(for: smiles) { return e }
     var e = (parent: smiles, scaffold: "")
     if var mol = try? Smiles.read(smiles) {
-      e.scaffold = Scaffold.murckoSmiles(mol)
+      // The scaffold without stereo or isotopes (as chemprop's scaffold split, includeChirality
+      // false): the stereoisomers of a molecule share a scaffold group.
+      let scaffold = Scaffold.murckoSmiles(mol)
+      e.scaffold = scaffold
+      if scaffold.utf8.contains(where: { $0 == 0x40 || $0 == 0x2F || $0 == 0x5C || $0 == 0x5B }),
+        let flat = try? Smiles.canonical(scaffold, isomeric: false)
+      {
+        e.scaffold = flat
+      }
       // A canonical SMILES with no bracket atom, component, stereo or isotope is its own parent.
       if smiles.utf8.contains(where: { $0 == 0x5B || $0 == 0x2E || $0 == 0x40 || $0 == 0x2F || $0 == 0x5C }) {
         e.parent = Self.parent(of: &mol)
