@@ -77,59 +77,52 @@ public struct TaskReport: Sendable, Equatable {
 /// A fixed 64-bit hash of byte strings (FNV-1a, then SplitMix64's finalizer): the same on every
 /// machine and run, unlike Swift's `Hasher`.
 public enum StableHash {
-  public static func hash(_ parts: [String], seed: UInt64 = 0) -> UInt64 {
-    var h: UInt64 = 0xcbf2_9ce4_8422_2325 ^ seed
-    for (k, p) in parts.enumerated() {
-      if k > 0 {
-        h ^= 0x1f
-        h &*= 0x0000_0100_0000_01b3
-      }
-      for b in p.utf8 {
-        h ^= UInt64(b)
-        h &*= 0x0000_0100_0000_01b3
-      }
-    }
-    h ^= h >> 30
-    h &*= 0xbf58_476d_1ce4_e5b9
-    h ^= h >> 27
-    h &*= 0x94d0_49bb_1331_11eb
-    h ^= h >> 31
-    return h
-  }
-}
+  static let offset: UInt64 = 0xcbf2_9ce4_8422_2325
+  static let prime: UInt64 = 0x0000_0100_0000_01b3
+  /// Separates the parts.
+  static let separator: UInt8 = 0x1f
 
-extension StableHash {
+  public static func hash(_ parts: [String], seed: UInt64 = 0) -> UInt64 {
+    var h = offset ^ seed
+    for (k, p) in parts.enumerated() {
+      if k > 0 { h = step(h, separator) }
+      for b in p.utf8 { h = step(h, b) }
+    }
+    return finish(h)
+  }
+
   /// `hash(parts, seed:)` for two seeds in one pass over the bytes.
   public static func hash2(_ parts: [String], seeds: (UInt64, UInt64)) -> (UInt64, UInt64) {
-    var h: UInt64 = 0xcbf2_9ce4_8422_2325 ^ seeds.0
-    var g: UInt64 = 0xcbf2_9ce4_8422_2325 ^ seeds.1
+    var h = offset ^ seeds.0
+    var g = offset ^ seeds.1
     for (k, p) in parts.enumerated() {
       if k > 0 {
-        h ^= 0x1f
-        h &*= 0x0000_0100_0000_01b3
-        g ^= 0x1f
-        g &*= 0x0000_0100_0000_01b3
+        h = step(h, separator)
+        g = step(g, separator)
       }
       var p = p
       p.withUTF8 { b in
         for x in b {
-          h ^= UInt64(x)
-          h &*= 0x0000_0100_0000_01b3
-          g ^= UInt64(x)
-          g &*= 0x0000_0100_0000_01b3
+          h = step(h, x)
+          g = step(g, x)
         }
       }
     }
-    func finish(_ x: UInt64) -> UInt64 {
-      var x = x
-      x ^= x >> 30
-      x &*= 0xbf58_476d_1ce4_e5b9
-      x ^= x >> 27
-      x &*= 0x94d0_49bb_1331_11eb
-      x ^= x >> 31
-      return x
-    }
     return (finish(h), finish(g))
+  }
+
+  /// One byte of FNV-1a.
+  @inline(__always) static func step(_ h: UInt64, _ b: UInt8) -> UInt64 { (h ^ UInt64(b)) &* prime }
+
+  /// SplitMix64's finalizer.
+  static func finish(_ x: UInt64) -> UInt64 {
+    var x = x
+    x ^= x >> 30
+    x &*= 0xbf58_476d_1ce4_e5b9
+    x ^= x >> 27
+    x &*= 0x94d0_49bb_1331_11eb
+    x ^= x >> 31
+    return x
   }
 }
 
