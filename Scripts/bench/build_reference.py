@@ -2,11 +2,11 @@
 
 Reads the tdc-dti table rows of a tagdata catalog with sqlite3 (the query of the catalog's
 forEachTableRow) and writes the BA examples as sharded JSON Lines the way ShardExport does: the BA
-template filled with the sequence, the SMILES and Tag-LLM's label string; the example's key is
-the filled template without the label (a pair measured twice is one example); the split of the
-seeded random split by the key, the shard StableHash(task, key) % shards, records spilled into one
-file per shard, then each shard sorted (key hash, second key hash, source, row), repeats of a key
-dropped (the first source row kept), one `json.dumps` per record. StableHash (FNV-1a, then SplitMix64's finalizer) is implemented here;
+template filled with the sequence, the SMILES and Tag-LLM's label string; the example's key is the
+filled template, its split follows the seeded random split of the template without the label (a
+pair measured twice stays in one split); the shard StableHash(task, key) % shards, records spilled
+into one file per shard, then each shard sorted (key hash, second key hash, source, row), repeats
+of a key dropped (the first source row kept), one `json.dumps` per record. StableHash (FNV-1a, then SplitMix64's finalizer) is implemented here;
 the FNV state after the template's head and the protein sequence is kept per sequence (the
 sequence is most of the key; the rest, SMILES and label, is hashed byte by byte per row).
 
@@ -157,12 +157,13 @@ def main():
                  fnv(identity_prefix, head))
             per_seq[seq] = s
         rest = MID + "<SMILES> " + smi + TAIL + "<BA> " + label + "."
-        # The key: the template without the label.
+        # The key: the filled template; the split follows it without the label.
         kh, sh, ih = s[0], s[1], s[3]
-        for b in (MID + "<SMILES> " + smi + TAIL + "<BA> .").encode():
+        for b in rest.encode():
             kh = ((kh ^ b) * PRIME) & M
-            sh = ((sh ^ b) * PRIME) & M
             ih = ((ih ^ b) * PRIME) & M
+        for b in (MID + "<SMILES> " + smi + TAIL + "<BA> .").encode():
+            sh = ((sh ^ b) * PRIME) & M
         kh, sh, ih = finalize(kh), finalize(sh), finalize(ih)
         u = (sh >> 11) / unit
         split = "train" if u < 0.8 else "valid" if u < 0.8 + 0.1 else "test"

@@ -455,11 +455,11 @@ final class SplitKeyMaker {
     return best.map { String($0.text) } ?? flat
   }
 
-  /// The split keys of `e`; its example key is the hex of `StableHash.hash([task, key])`, the
-  /// record's `key` (the leakage report and the group splits' maps hold 16 characters, not the
-  /// whole filled template).
+  /// The split keys of `e`; its example key is the hex of `StableHash.hash([task, groupKey])`,
+  /// the record's `key` for all but regressions (the leakage report and the group splits' maps
+  /// hold 16 characters, not the whole filled template). `keyHash`: that hash when known.
   func keys(_ e: TaskExample, keyHash: UInt64? = nil) -> SplitKeys {
-    SplitKeys(exampleKey: ShardExport.hex16(keyHash ?? StableHash.hash([e.task, e.key])), molecules: e.molecules.map(parent), scaffolds: e.molecules.map(scaffold), targets: e.proteins,
+    SplitKeys(exampleKey: ShardExport.hex16(keyHash ?? StableHash.hash([e.task, e.groupKey])), molecules: e.molecules.map(parent), scaffolds: e.molecules.map(scaffold), targets: e.proteins,
               sequences: e.sequences, year: e.year)
   }
 }
@@ -616,7 +616,7 @@ final class ExportSink: @unchecked Sendable {
       accumulator = (e.task, LeakageAccumulator(directory: directory, memoryBudget: memoryBudget / 2))
     }
     let (keyHash, identity) = StableHash.hash2([e.task, e.key], seeds: (0, ShardExport.identitySeed))
-    try accumulator!.1.add(keysOf.keys(e, keyHash: keyHash), SplitName(rawValue: e.split))
+    try accumulator!.1.add(keysOf.keys(e, keyHash: e.splitKey == nil ? keyHash : nil), SplitName(rawValue: e.split))
     let k = Int(keyHash % UInt64(max(shards, 1)))
     sortKey.removeAll(keepingCapacity: true)
     withUnsafeBytes(of: UInt32(k).bigEndian) { sortKey.append(contentsOf: $0) }

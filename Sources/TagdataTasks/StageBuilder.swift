@@ -13,6 +13,10 @@ public struct TaskExample: Sendable, Equatable {
   /// What identifies the example within its task: its formulation with every tag (two examples
   /// with the same key are the same example). Shard and split follow from it alone.
   public var key: String
+  /// What the example's split follows: the key without a regression's label (nil: the key).
+  public var splitKey: String?
+  /// The key its split follows.
+  public var groupKey: String { splitKey ?? key }
   /// The filled template, tags by name.
   public var formulation: String { segments.map(\.text).joined() }
   public var segments: [TagLLM.Segment]
@@ -184,16 +188,16 @@ public enum StageBuilder {
         if let a = assigned {
           // A group split saw every example in its first pass; one it left out (a temporal split's
           // example without a year in range) is not written.
-          guard let s = a[spec.name]?[ShardExport.hex16(StableHash.hash([spec.name, e.key]))] else {
+          guard let s = a[spec.name]?[ShardExport.hex16(StableHash.hash([spec.name, e.groupKey]))] else {
             if config.split.method == .temporal { reject("no year in the temporal split's ranges"); return }
-            e.split = splitter.split(task: spec.name, key: e.key)
+            e.split = splitter.split(task: spec.name, key: e.groupKey)
             report.examples += 1
             try emit(e)
             return
           }
           e.split = s.rawValue
         } else {
-          e.split = splitter.split(task: spec.name, key: e.key)
+          e.split = splitter.split(task: spec.name, key: e.groupKey)
         }
         report.examples += 1
         if let label = e.output, let x = e.target, !TagLLM.labelReadsBack(label, x) { report.labelsOff += 1 }
@@ -507,16 +511,21 @@ struct ExampleMaker {
     let outputKind: TagLLM.Segment.Kind = spec.output == .regression ? .label : .text
     let segs = TaskTemplate.fill(task.ablated, inputs: inputs, inputKinds: kinds, output: output, outputKind: outputKind,
                                  source: src, target: tgt)
-    // The key is the full template's text (so that an example keeps its split and shard whatever
-    // the ablation) without the label of a regression: two values for the same inputs are one
-    // example (the first kept), never one in train and one in test.
+    // The key is the full template's text, so that an example keeps its shard whatever the
+    // ablation; its split follows the same text without a regression's label, so that two values
+    // for the same inputs (a pair measured twice, a drug pair on two cell lines) are two examples
+    // in one split, never one in train and one in test.
     let key =
-      ablation == .both && spec.output != .regression
+      ablation == .both
       ? segs.map(\.text).joined()
-      : TaskTemplate.fill(task.pieces, inputs: inputs, inputKinds: kinds, output: spec.output == .regression ? nil : output,
-                          outputKind: outputKind, source: src, target: tgt).map(\.text).joined()
+      : TaskTemplate.fill(task.pieces, inputs: inputs, inputKinds: kinds, output: output, outputKind: outputKind,
+                          source: src, target: tgt).map(\.text).joined()
     var e = TaskExample(task: spec.name, stage: spec.stage, regression: spec.regression, key: key, segments: segs,
                         inputs: inputs, output: output, target: target)
+    if spec.output == .regression {
+      e.splitKey = TaskTemplate.fill(task.pieces, inputs: inputs, inputKinds: kinds, output: nil, outputKind: outputKind,
+                                     source: src, target: tgt).map(\.text).joined()
+    }
     e.molecules = molecules
     e.proteins = proteins.map(\.0)
     e.sequences = proteins.map(\.1)

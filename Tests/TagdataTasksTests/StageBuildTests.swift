@@ -61,9 +61,15 @@ import Testing
       #expect(n > 0, "task \(t.rawValue) has examples")
       #expect(perTask[t.rawValue] == n, "\(t.rawValue): the shards hold what the summary says")
     }
-    // 100 DTI rows of 97 distinct (Drug, Target) pairs (a pair measured twice is one example), 60
-    // DrugComb rows, 40 parallel-text rows (both directions).
-    #expect(perTask["BA"] == 97 && perTask["DC"] == 60 && perTask["Translate"] == 80, "\(perTask)")
+    // 100 DTI rows (three pairs measured twice, with other values: two examples each, in one
+    // split), 60 DrugComb rows, 40 parallel-text rows (both directions).
+    #expect(perTask["BA"] == 100 && perTask["DC"] == 60 && perTask["Translate"] == 80, "\(perTask)")
+    var pairSplits: [String: Set<String>] = [:]
+    for rec in recs where rec["task"] as? String == "BA" {
+      let inputs = rec["inputs"] as! [String]
+      pairSplits[inputs[0] + "|" + inputs[1], default: []].insert(rec["split"] as! String)
+    }
+    #expect(pairSplits.count == 97 && pairSplits.values.allSatisfy { $0.count == 1 }, "a pair measured twice stays in one split")
     for rec in recs {
       let segs = try #require(rec["segments"] as? [[String: String]])
       #expect(segs.map { $0["text"]! }.joined() == rec["formulation"] as? String, "segments spell the formulation")
