@@ -1,0 +1,91 @@
+import Foundation
+import TagdataTokenizer
+import TestSupport
+import Testing
+
+@Suite struct DomainTokenizerTests {
+  @Test func smilesTokensByScheme() {
+    #expect(SmilesTokenizer.split("CC(=O)Oc1ccccc1C(=O)O")
+      == ["C", "C", "(", "=", "O", ")", "O", "c", "1", "c", "c", "c", "c", "c", "1", "C", "(", "=", "O", ")", "O"])
+    #expect(SmilesTokenizer.split("[NH4+].[Cl-]") == ["[NH4+]", ".", "[Cl-]"])
+    #expect(SmilesTokenizer.split("BrCCl%12C1") == ["Br", "C", "Cl", "%12", "C", "1"])
+    #expect(SmilesTokenizer.split("C[C@@H](N)/C=C\\C") == ["C", "[C@@H]", "(", "N", ")", "/", "C", "=", "C", "\\", "C"])
+    let odd = SmilesTokenizer.tokens(Array("X[é%1[".utf8))
+    #expect(odd.map(\.unknown) == [true, true, true, true, false, true], "\(odd)")
+    #expect(odd.map(\.range.count) == [1, 1, 2, 1, 1, 1], "one unknown token per character")
+    #expect(SmilesTokenizer.split("[é%1[]") == ["[é%1[]"], "a bracket atom runs to the first ]")
+    #expect(SmilesTokenizer.tokens([UInt8]()).isEmpty)
+  }
+
+  @Test func residuesOnePerLetter() {
+    let t = ResidueTokenizer.tokens(Array("MKV*x😀".utf8))
+    #expect(t.map(\.range.count) == [1, 1, 1, 1, 1, 4])
+    #expect(t.map(\.unknown) == [false, false, false, true, false, true])
+  }
+
+  /// Every random byte string is cut into tokens covering it exactly.
+  @Test func totalOnAnyBytes() {
+    var rng = SplitMix64State(seed: TestSupport.fuzzSeed(default: 0x5A11E5))
+    for _ in 0..<5_000 {
+      let n = Int(rng.next() % 40)
+      let bytes = (0..<n).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
+      for t in [SmilesTokenizer.tokens(bytes), ResidueTokenizer.tokens(bytes)] {
+        var at = 0
+        for x in t {
+          #expect(x.range.lowerBound == at && !x.range.isEmpty)
+          at = x.range.upperBound
+        }
+        #expect(at == n)
+      }
+    }
+  }
+
+  /// The known tokens equal Python's `re.findall` with the published pattern, on the 47k ChEMBL
+  /// SMILES and the SMILES edge cases of the corpora.
+  @Test func smilesTokensEqualThePublishedRegex() throws {
+    guard let python = TestSupport.python else {
+      if TestSupport.interopRequired { Issue.record("TAGDATA_REQUIRE_INTEROP=1 but no venv python (run Scripts/bootstrap)") }
+      return
+    }
+    var lines: [String] = []
+    let all = TestSupport.tempDirectory().appendingPathComponent("chembl.smi")
+    _ = try TestSupport.shell("gzip -dc '\(TestSupport.corpus("smiles/nextmove_chembl.smi.gz").path)' > '\(all.path)'")
+    lines += try String(contentsOf: all, encoding: .utf8).split(whereSeparator: \.isNewline).map {
+      String($0.split(separator: " ").first ?? "")
+    }
+    for f in TestSupport.corpusFiles("smiles") where f.pathExtension == "smi" {
+      let text = try String(contentsOf: f, encoding: .utf8)
+      lines += text.split(whereSeparator: \.isNewline).map { String($0.split(whereSeparator: { $0 == " " || $0 == "\t" }).first ?? "") }
+    }
+    lines = lines.filter { !$0.isEmpty }
+    let r = try TestSupport.run(python, [TestSupport.root.appendingPathComponent("Tests/Interop/smiles_regex_tokens.py").path],
+                                input: Data((lines.joined(separator: "\n") + "\n").utf8))
+    #expect(r.status == 0, "\(r.stderr)")
+    let expected = r.stdout.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+    var differ = 0
+    for (k, line) in lines.enumerated() {
+      let ours = SmilesTokenizer.tokens(Array(line.utf8)).filter { !$0.unknown }.map {
+        String(decoding: Array(line.utf8)[$0.range], as: UTF8.self)
+      }.joined(separator: " ")
+      if k < expected.count, ours != expected[k] {
+        differ += 1
+        if differ <= 20 { print("differs: \(line)\n  ours:   \(ours)\n  python: \(expected[k])") }
+      }
+    }
+    print("SMILES regex tokens: \(lines.count) SMILES, \(differ) differ")
+    #expect(lines.count > 47_000 && expected.count >= lines.count && differ == 0)
+  }
+}
+
+/// SplitMix64, local to the tests.
+struct SplitMix64State {
+  var state: UInt64
+  init(seed: UInt64) { state = seed }
+  mutating func next() -> UInt64 {
+    state &+= 0x9E37_79B9_7F4A_7C15
+    var z = state
+    z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+    z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+    return z ^ (z >> 31)
+  }
+}
