@@ -489,6 +489,7 @@ final class ShardWriter {
   init(path: String, gzip: Bool) throws {
     self.path = path
     guard let f = fopen(path, "wb") else { throw ShardExportError(path: path, message: String(cString: strerror(errno))) }
+    setvbuf(f, nil, _IOFBF, 1 << 20)
     file = f
     if gzip {
       let z = UnsafeMutablePointer<z_stream>.allocate(capacity: 1)
@@ -576,7 +577,8 @@ final class ExportSink: @unchecked Sendable {
     self.shards = shards
     self.declared = declared
     self.keysOf = keysOf
-    sorter = ExternalSorter(directory: directory, memoryBudget: memoryBudget / 2)
+    // Up to 256 runs merged at once: a build of several GB is merged in one pass.
+    sorter = ExternalSorter(directory: directory, memoryBudget: memoryBudget / 2, maxFanIn: 256)
   }
 
   /// Throws the consumer's first error, if any.
