@@ -441,8 +441,9 @@ import Glibc
     var n = 0
     while n < 300 && Date().timeIntervalSince(start) < 12 {
       n += 1
-      let base = rng.below(3) == 0 ? printed.stdout : Self.exampleText
-      let bytes = Self.mutate(base, &rng)
+      // The preset, the example (both mutated), or a generated configuration as it is.
+      let pick = rng.below(4)
+      let bytes = pick == 3 ? Array(Self.generated(&rng).utf8) : Self.mutate(pick == 0 ? printed.stdout : Self.exampleText, &rng)
       try Data(bytes).write(to: config)
       // A previous build's output: kept whole after a refusal, replaced whole after a build.
       try? FileManager.default.removeItem(atPath: out)
