@@ -144,6 +144,13 @@ public enum ShardExport {
     try sink.finishLeakage()
     progress?(made)
     let sorter = sink.sorter, leakage = sink.leakage, languages = sink.languages
+    // Each language met in the data becomes a tag with its virtual tokens: a field of identifiers
+    // taken for languages would add one per row.
+    if languages.count > maxDataLanguages {
+      throw TaskConfigError(file: nil, problems: [.init(keyPath: "tasks", message:
+        "the data name \(languages.count) languages that are not declared tags (at most \(maxDataLanguages)): "
+          + "is source_language or target_language the right field? (\(languages.sorted().prefix(5).joined(separator: ", ")), ...)")])
+    }
 
     // 2. Write the shards in order as the sorted records come, dropping repeats of (task, key).
     var counts: [String: Counts] = [:]
@@ -361,6 +368,9 @@ public enum ShardExport {
 
   /// A finite double as a JSON number that reads back to the same value (Python's repr).
   static func jsonNumber(_ x: Double) -> String { TagLLM.pythonRepr(x) ?? "null" }
+
+  /// Languages the data may add to the declared tags.
+  public static let maxDataLanguages = 256
 
   /// The seed of the second hash of an example's identity.
   static let identitySeed: UInt64 = 0x9E37_79B9_7F4A_7C15

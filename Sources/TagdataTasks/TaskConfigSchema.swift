@@ -52,6 +52,7 @@ let taskConfigSchemaText = #"""
     "tasks": {
       "type": "array",
       "minItems": 1,
+      "maxItems": 256,
       "items": {"$ref": "#/$defs/task"}
     }
   },
@@ -108,7 +109,7 @@ let taskConfigSchemaText = #"""
             "descriptor": {"$ref": "#/$defs/field", "description": "A descriptor of the molecule or protein (tagdata describe --list)"},
             "column": {"$ref": "#/$defs/field", "description": "A column of the table"},
             "measurement": {"const": true, "description": "The aggregated measurement (from: measurements)"},
-            "scale": {"type": "number", "description": "The label is multiplied by this (Tag-LLM's DC: 0.1)"}
+            "scale": {"type": "number", "description": "The label is multiplied by this (Tag-LLM's DC: 0.1; not 0)"}
           },
           "oneOf": [
             {"required": ["descriptor"]},
@@ -122,7 +123,13 @@ let taskConfigSchemaText = #"""
         "mirror": {"type": "array", "items": {"type": "array", "items": {"$ref": "#/$defs/field"}, "minItems": 2, "maxItems": 2},
                    "description": "Pairs of fields exchanged to make a second example of each row (both translation directions)"},
         "year": {"$ref": "#/$defs/field", "description": "The field holding the year (temporal split)"}
-      }
+      },
+      "allOf": [
+        {"if": {"properties": {"from": {"const": "table"}}, "required": ["from"]}, "then": {"required": ["table"]}},
+        {"if": {"properties": {"from": {"const": "text"}}, "required": ["from"]}, "then": {"required": ["file", "language"]}},
+        {"if": {"properties": {"from": {"const": "measurements"}}, "required": ["from"]}, "then": {"required": ["measurement"]}}
+      ],
+      "$comment": "table, mirror, file, language and measurement on another kind of task are refused by tagdata's own checks, with their key"
     }
   }
 }

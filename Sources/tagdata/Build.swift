@@ -123,6 +123,9 @@ struct Build: ParsableCommand {
     for t in text {
       let eq = t.firstIndex(of: "=")!
       let lang = t[..<eq].uppercased(), path = String(t[t.index(after: eq)...])
+      if let why = TaskConfig.unusableTextFile(path) {
+        throw TaskConfigError(file: nil, problems: [.init(keyPath: "--text \(t)", message: why)])
+      }
       var spec = TaskConfig.TaskSpec(name: "Language-\(lang)-\(c.tasks.filter { $0.name.hasPrefix("Language-\(lang)") }.count + 1)",
                                      stage: 1, source: .text(path: path, language: lang),
                                      inputs: [TaskConfig.InputSpec(field: "text", kind: .text)], template: "<SRC> <input>",
@@ -182,6 +185,7 @@ struct Build: ParsableCommand {
       for f in r.firstRejections { warn("  rejected: \(f)") }
     }
     warn("\(out): \(summary.shardRecords.reduce(0, +)) records in \(shards) shards")
+    if summary.shardRecords.reduce(0, +) == 0 { warn("no task gave an example: nothing usable in the catalog for this configuration") }
     if json {
       let tasks = summary.reports.map { r in
         let c = summary.counts[r.task] ?? ShardExport.Counts()
