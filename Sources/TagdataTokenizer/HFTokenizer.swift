@@ -373,10 +373,14 @@ struct Loader {
     return b
   }
 
-  /// A token id: an integer from 0 to 2^31 - 1.
+  /// Ids are below this (16,777,216), so that the tables by id stay small whatever the file says.
+  static let idLimit = 1 << 24
+
+  /// A token id: an integer from 0 to `idLimit` - 1.
   func id(_ node: TokenizerJSON, _ key: String) throws -> Int {
-    guard case .number(_, let i?) = node.value, i >= 0, i < Int(Int32.max) else {
-      throw fail(node, key, "is \(node.kind == "a number" ? "a number that is not an id (0 to 2147483646)" : node.kind), not an id")
+    guard case .number(_, let i?) = node.value, i >= 0, i < Self.idLimit else {
+      let what = node.kind == "a number" ? "a number out of the ids supported (0 to \(Self.idLimit - 1))" : node.kind
+      throw fail(node, key, "is \(what), not an id")
     }
     return i
   }

@@ -91,6 +91,7 @@ struct TokenizerJSON {
         if depth >= TokenizerJSON.maximumDepth { throw error("nested deeper than \(TokenizerJSON.maximumDepth) levels") }
         i += 1
         var members: [TokenizerJSONMember] = []
+        var keys = Set<String>()
         skipSpace()
         if i < b.count && b[i] == UInt8(ascii: "}") {
           i += 1
@@ -99,7 +100,9 @@ struct TokenizerJSON {
         while true {
           skipSpace()
           guard i < b.count, b[i] == UInt8(ascii: "\"") else { throw error("expected a key in quotes") }
+          let keyStart = i
           let key = try string()
+          if !keys.insert(key).inserted { throw error("the key \"\(key)\" appears twice in the object", at: keyStart) }
           skipSpace()
           guard i < b.count, b[i] == UInt8(ascii: ":") else { throw error("expected ':' after the key \"\(key)\"") }
           i += 1
