@@ -7,7 +7,7 @@ import Foundation
 /// `unk_token`, `fuse_unk`; `byte_fallback` false); `added_tokens` (special, normalized, lstrip,
 /// rstrip, single_word); normalizer null or NFC (alone or in a Sequence); pre-tokenizer
 /// `ByteLevel` (add_prefix_space, use_regex) alone or last in a Sequence after `Split`s whose
-/// regex is GPT-2's or LLaMA-3's pattern (behavior Isolated); decoder `ByteLevel`; post-processor
+/// regex is GPT-2's or LLaMA-3's pattern (behavior Isolated) and `Digits` (SmolLM); decoder `ByteLevel`; post-processor
 /// null, ByteLevel, TemplateProcessing or a Sequence of them (not applied: `encode` adds no special
 /// tokens). Anything else is refused with an error that names the key and the component.
 public final class HFTokenizer: Sendable {
@@ -31,6 +31,7 @@ public final class HFTokenizer: Sendable {
 
   enum Stage: Sendable {
     case split(SplitPattern)
+    case digits(individual: Bool)
     case byteLevel(addPrefixSpace: Bool, useRegex: Bool)
   }
 
@@ -275,38 +276,66 @@ public final class HFTokenizer: Sendable {
     return out
   }
 
-  /// Pre-tokenizes text without added tokens and encodes each piece with the model.
+  /// Pre-tokenizes text without added tokens and encodes each piece with the model. The pieces are
+  /// ranges of one array of scalars (with their classes), split further by each stage.
   func encodePlain(_ text: ArraySlice<UInt8>, into out: inout [Int]) {
     if text.isEmpty { return }
-    var pieces: [[Unicode.Scalar]] = [Array(String(decoding: text, as: UTF8.self).unicodeScalars)]
-    var ranges: [Range<Int>] = []
+    var scalars: [Unicode.Scalar] = []
+    scalars.reserveCapacity(text.count)
+    for s in String(decoding: text, as: UTF8.self).unicodeScalars { scalars.append(s) }
+    var classes = scalars.map(SplitPattern.classOf)
+    var pieces: [Range<Int>] = [0..<scalars.count]
+    var next: [Range<Int>] = []
     for stage in stages {
-      var next: [[Unicode.Scalar]] = []
-      for var piece in pieces {
-        let pattern: SplitPattern
-        switch stage {
-        case .split(let p): pattern = p
-        case .byteLevel(let addPrefixSpace, let useRegex):
-          if addPrefixSpace && piece.first != " " { piece.insert(" ", at: 0) }
-          guard useRegex else {
-            next.append(piece)
-            continue
-          }
-          pattern = .gpt2
+      next.removeAll(keepingCapacity: true)
+      switch stage {
+      case .split(let pattern):
+        for r in pieces { pattern.split(scalars, classes, r, into: &next) }
+      case .digits(let individual):
+        for r in pieces { DigitsSplit.split(classes, r, individual: individual, into: &next) }
+      case .byteLevel(let addPrefixSpace, let useRegex):
+        if addPrefixSpace && pieces.contains(where: { scalars[$0.lowerBound] != " " }) {
+          Self.prefixSpaces(&scalars, &classes, &pieces)
         }
-        let classes = piece.map(SplitPattern.classOf)
-        ranges.removeAll(keepingCapacity: true)
-        pattern.split(piece, classes, into: &ranges)
-        for r in ranges { next.append(Array(piece[r])) }
+        if useRegex {
+          for r in pieces { SplitPattern.gpt2.split(scalars, classes, r, into: &next) }
+        } else {
+          next.append(contentsOf: pieces)
+        }
       }
-      pieces = next
+      swap(&pieces, &next)
     }
     var utf8: [UInt8] = []
-    for piece in pieces {
+    for r in pieces {
       utf8.removeAll(keepingCapacity: true)
-      for s in piece { utf8.append(contentsOf: UTF8.encode(s)!) }
+      for s in scalars[r] {
+        let v = s.value
+        if v < 0x80 {
+          utf8.append(UInt8(v))
+        } else {
+          utf8.append(contentsOf: UTF8.encode(s)!)
+        }
+      }
       model.encode(utf8[...], into: &out)
     }
+  }
+
+  /// Puts a space before every piece that does not start with one (ByteLevel's add_prefix_space).
+  static func prefixSpaces(_ scalars: inout [Unicode.Scalar], _ classes: inout [UInt8], _ pieces: inout [Range<Int>]) {
+    var s: [Unicode.Scalar] = [], c: [UInt8] = [], p: [Range<Int>] = []
+    s.reserveCapacity(scalars.count + pieces.count)
+    c.reserveCapacity(scalars.count + pieces.count)
+    for r in pieces {
+      let start = s.count
+      if scalars[r.lowerBound] != " " {
+        s.append(" ")
+        c.append(SplitPattern.space)
+      }
+      s.append(contentsOf: scalars[r])
+      c.append(contentsOf: classes[r])
+      p.append(start..<s.count)
+    }
+    (scalars, classes, pieces) = (s, c, p)
   }
 
   /// The text of ids, as the ByteLevel decoder gives it: each token's characters turned back into
@@ -423,8 +452,10 @@ struct Loader {
         throw fail(inv, key + ".invert", "true is not supported")
       }
       return .split(p)
+    case "Digits":
+      return .digits(individual: try node["individual_digits"].map { try bool($0, key + ".individual_digits") } ?? false)
     default:
-      throw fail(node, key + ".type", "the pre-tokenizer \"\(type)\" is not supported (only ByteLevel and Split)")
+      throw fail(node, key + ".type", "the pre-tokenizer \"\(type)\" is not supported (only ByteLevel, Split and Digits)")
     }
   }
 

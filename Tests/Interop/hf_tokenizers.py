@@ -4,9 +4,10 @@ Usage: hf_tokenizers.py CORPORA_DIR OUT_DIR [SEGMENTS_PER_KIND]
   Trains two byte-level BPE tokenizers (vocabulary 2000) on text made from CORPORA_DIR: UniProt
   free-text lines, SMILES and protein sequences. "gpt2": ByteLevel pre-tokenizer with GPT-2's
   regex, add_prefix_space false, merges saved as "a b" strings. "llama3": NFC, a Split with
-  LLaMA-3's regex then ByteLevel(use_regex=false), ignore_merges, merges as [a, b] pairs. Two more
-  configurations reuse their models: "gpt2-prefix" (add_prefix_space true) and "llama3-merges"
-  (no normalizer, ignore_merges false). Each has added tokens, special and not (<SMILES>,
+  LLaMA-3's regex then ByteLevel(use_regex=false), ignore_merges, merges as [a, b] pairs. Three more
+  configurations reuse their models: "gpt2-prefix" (add_prefix_space true), "smollm" (SmolLM's
+  Digits(individual_digits) before ByteLevel) and "llama3-merges" (no normalizer, ignore_merges
+  false). Each has added tokens, special and not (<SMILES>,
   <Protein>, <TAG 0>, single_word, lstrip, rstrip).
   Writes OUT_DIR/<name>.json for each configuration and OUT_DIR/segments.jsonl: a first line
   {"configs": [...], "vocab_size": {...}}, then one line per segment: {"kind", "text", "ids":
@@ -153,7 +154,11 @@ def main():
     gp = json.loads(json.dumps(g))
     gp["pre_tokenizer"]["add_prefix_space"] = True
     g["model"]["merges"] = [" ".join(m) if isinstance(m, list) else m for m in g["model"]["merges"]]  # legacy strings
-    docs["gpt2"], docs["gpt2-prefix"] = g, gp
+    sm = json.loads(json.dumps(gp))
+    sm["pre_tokenizer"] = {"type": "Sequence", "pretokenizers": [
+        {"type": "Digits", "individual_digits": True},
+        {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": True, "use_regex": True}]}
+    docs["gpt2"], docs["gpt2-prefix"], docs["smollm"] = g, gp, sm
     lj = json.loads(llama.to_str())
     assert lj["pre_tokenizer"]["pretokenizers"][0]["pattern"]["Regex"] == LLAMA3
     lm = json.loads(json.dumps(lj))

@@ -129,7 +129,7 @@ import Testing
   static func split(_ p: SplitPattern, _ s: String) -> [String] {
     let scalars = Array(s.unicodeScalars)
     var ranges: [Range<Int>] = []
-    p.split(scalars, scalars.map(SplitPattern.classOf), into: &ranges)
+    p.split(scalars, scalars.map(SplitPattern.classOf), 0..<scalars.count, into: &ranges)
     return ranges.map { String(String.UnicodeScalarView(scalars[$0])) }
   }
 
@@ -164,6 +164,18 @@ import Testing
       let got = Self.split(.llama3, text)
       #expect(got.map { Array($0.unicodeScalars) } == expected.map { Array($0.unicodeScalars) }, "\(text.debugDescription)")
     }
+  }
+
+  /// SmolLM's Sequence: Digits, then ByteLevel with GPT-2's regex.
+  @Test func digitsSplitNumbers() throws {
+    func digits(_ individual: Bool) throws -> HFTokenizer {
+      try HFTokenizer(json: Self.json(extra: ["12", "ab"], merges: #"["1 2", "a b"]"#, preTokenizer: """
+        {"type": "Sequence", "pretokenizers": [{"type": "Digits", "individual_digits": \(individual)},
+          {"type": "ByteLevel", "add_prefix_space": false, "use_regex": true}]}
+        """))
+    }
+    #expect(Self.pieces(try digits(true), "ab12x12") == ["ab", "1", "2", "x", "1", "2"])
+    #expect(Self.pieces(try digits(false), "ab12 12") == ["ab", "12", " ", "12"])
   }
 
   // MARK: Added tokens
@@ -230,8 +242,8 @@ import Testing
   @Test func unsupportedComponentsAreRefusedByName() throws {
     let cases: [([UInt8], String, String)] = [
       (Self.json(preTokenizer: #"{"type": "Whitespace"}"#), "pre_tokenizer.type", "Whitespace"),
-      (Self.json(preTokenizer: #"{"type": "Sequence", "pretokenizers": [{"type": "ByteLevel"}, {"type": "Digits", "individual_digits": true}]}"#),
-       "pre_tokenizer.pretokenizers[1].type", "Digits"),
+      (Self.json(preTokenizer: #"{"type": "Sequence", "pretokenizers": [{"type": "ByteLevel"}, {"type": "Punctuation", "behavior": "Isolated"}]}"#),
+       "pre_tokenizer.pretokenizers[1].type", "Punctuation"),
       (Self.json(preTokenizer: #"{"type": "Sequence", "pretokenizers": [{"type": "Split", "pattern": {"Regex": "\\s+"}, "behavior": "Isolated", "invert": false}, {"type": "ByteLevel", "use_regex": false}]}"#),
        "pre_tokenizer.pretokenizers[0].pattern.Regex", "\\s+"),
       (Self.json(preTokenizer: #"{"type": "Sequence", "pretokenizers": [{"type": "Split", "pattern": {"String": " "}, "behavior": "Isolated"}, {"type": "ByteLevel"}]}"#),
