@@ -11,7 +11,8 @@ Usage: hf_tokenizers.py CORPORA_DIR OUT_DIR [SEGMENTS_PER_KIND]
   <Protein>, <TAG 0>, single_word, lstrip, rstrip).
   Writes OUT_DIR/<name>.json for each configuration and OUT_DIR/segments.jsonl: a first line
   {"configs": [...], "vocab_size": {...}}, then one line per segment: {"kind", "text", "ids":
-  {config: ids}, "decoded": {config: decode(ids, skip_special_tokens=False)}} (only the configurations where it is not the text). SEGMENTS_PER_KIND
+  {config: ids}, "decoded": {config: decode(ids, skip_special_tokens=False)}} (only the configurations where it is not the text),
+  and "tails": the decoding of the ids less the first (where it has U+FFFD, and for every tenth segment). SEGMENTS_PER_KIND
   (default 10000) segments of each kind: text, smiles, protein, built with a fixed seed to hold
   non-ASCII letters, emoji, combining marks, CRLF, tabs, long white space, digit runs,
   contractions, Unicode white space and added tokens inside the text.
@@ -180,7 +181,13 @@ def main():
             ids = {k: encoded[k][i].ids for k in names}
             decoded = {k: toks[k].decode(ids[k], skip_special_tokens=False) for k in names}
             decoded = {k: d for k, d in decoded.items() if d != s}  # only where it is not the text
-            f.write(json.dumps({"kind": kind, "text": s, "ids": ids, "decoded": decoded}, ensure_ascii=True) + "\n")
+            record = {"kind": kind, "text": s, "ids": ids, "decoded": decoded}
+            # The ids less the first: a cut character decodes to U+FFFD.
+            tails = {k: toks[k].decode(ids[k][1:], skip_special_tokens=False) for k in names}
+            tails = {k: t for k, t in tails.items() if "\ufffd" in t or i % 10 == 0}
+            if tails:
+                record["tails"] = tails
+            f.write(json.dumps(record, ensure_ascii=True) + "\n")
     print(f"WROTE configs={len(names)} segments={len(segs)} text_lines={len(text)} smiles={len(smiles)} proteins={len(seqs)}")
 
 

@@ -178,6 +178,37 @@ import Testing
     #expect(Self.pieces(try digits(false), "ab12 12") == ["ab", "12", " ", "12"])
   }
 
+  /// Long runs of one kind (one piece of 100,000 scalars, or 100,000 pieces) encode in time
+  /// that grows with the length, not its square, and decode back.
+  @Test func longRunsStayLinear() throws {
+    let llama3 = #"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+"#
+    let split = """
+      {"type": "Sequence", "pretokenizers": [{"type": "Split", "pattern": {"Regex": "\(llama3)"}, "behavior": "Isolated", "invert": false},
+        {"type": "ByteLevel", "add_prefix_space": false, "use_regex": false}]}
+      """
+    let merges = #"["a a", "aa aa", "Ġ Ġ", "ĠĠ ĠĠ"]"#
+    let tokenizers = [
+      try HFTokenizer(json: Self.json(extra: ["aa", "aaaa", "  ", "    "], merges: merges)),
+      try HFTokenizer(json: Self.json(extra: ["aa", "aaaa", "  ", "    "], merges: merges, preTokenizer: split)),
+    ]
+    let n = 100_000
+    let inputs = [String(repeating: "a", count: n), String(repeating: " ", count: n), String(repeating: " \t", count: n / 2),
+                  String(repeating: "'", count: n), String(repeating: "1", count: n), String(repeating: "\u{E9}", count: n),
+                  String(repeating: "a ", count: n / 2), String(repeating: " \n", count: n / 2) + "x",
+                  String(repeating: "\r\n", count: n / 2), String(repeating: "'s", count: n / 2)]
+    for t in tokenizers {
+      for x in inputs {
+        let start = Date()
+        let ids = t.encode(x)
+        let seconds = Date().timeIntervalSince(start)
+        #expect(Self.same(t.decode(ids), x), "\(x.prefix(4).debugDescription)…")
+        #expect(seconds < 10, "\(x.prefix(4).debugDescription)… took \(seconds) s")
+      }
+    }
+  }
+
+  static func same(_ a: String, _ b: String) -> Bool { a.utf8.elementsEqual(b.utf8) }
+
   // MARK: Added tokens
 
   static let addedTokens = """
