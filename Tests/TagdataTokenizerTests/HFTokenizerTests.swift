@@ -209,6 +209,27 @@ import Testing
 
   static func same(_ a: String, _ b: String) -> Bool { a.utf8.elementsEqual(b.utf8) }
 
+  /// One tokenizer shared by threads (its cache behind a lock) gives each the ids it gives alone.
+  @Test func concurrentEncodingAgrees() throws {
+    let t = try HFTokenizer(json: Self.json(extra: ["aa", "ab", "aab"], merges: #"["a a", "a b", "aa b"]"#))
+    let parts: [String] = ["a", "b", " ", "ab", "é", "aab "]
+    let texts: [String] = (0..<200).map { k in
+      var text = ""
+      for j in 0...(k % 17) { text += parts[(j * 7 + k) % 6] }
+      return text
+    }
+    let alone = texts.map { t.encode($0) }
+    let results = LockedArray(count: 8)
+    DispatchQueue.concurrentPerform(iterations: 8) { worker in
+      var ok = true
+      for round in 0..<20 {
+        for (k, text) in texts.enumerated() where (k + round + worker) % 3 == 0 { ok = ok && t.encode(text) == alone[k] }
+      }
+      results.set(worker, ok)
+    }
+    #expect(results.all)
+  }
+
   // MARK: Added tokens
 
   static let addedTokens = """
@@ -357,4 +378,13 @@ import Testing
       #expect(e.file.hasSuffix("missing.json") && e.message.contains("cannot be read"), "\(e)")
     }
   }
+}
+
+/// Booleans written by threads.
+final class LockedArray: @unchecked Sendable {
+  private var values: [Bool]
+  private let lock = NSLock()
+  init(count: Int) { values = Array(repeating: false, count: count) }
+  func set(_ i: Int, _ v: Bool) { lock.lock(); values[i] = v; lock.unlock() }
+  var all: Bool { lock.lock(); defer { lock.unlock() }; return values.allSatisfy { $0 } }
 }
