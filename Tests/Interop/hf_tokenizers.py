@@ -4,18 +4,20 @@ Usage: hf_tokenizers.py CORPORA_DIR OUT_DIR [SEGMENTS_PER_KIND]
   Trains two byte-level BPE tokenizers (vocabulary 2000) on text made from CORPORA_DIR: UniProt
   free-text lines, SMILES and protein sequences. "gpt2": ByteLevel pre-tokenizer with GPT-2's
   regex, add_prefix_space false, merges saved as "a b" strings. "llama3": NFC, a Split with
-  LLaMA-3's regex then ByteLevel(use_regex=false), ignore_merges, merges as [a, b] pairs. Three more
-  configurations reuse their models: "gpt2-prefix" (add_prefix_space true), "smollm" (SmolLM's
-  Digits(individual_digits) before ByteLevel) and "llama3-merges" (no normalizer, ignore_merges
-  false). Each has added tokens, special and not (<SMILES>,
-  <Protein>, <TAG 0>, single_word, lstrip, rstrip).
+  LLaMA-3's regex then ByteLevel(use_regex=false), ignore_merges, merges as [a, b] pairs. Four
+  more configurations reuse their models: "gpt2-prefix" (add_prefix_space true), "smollm"
+  (SmolLM's Digits(individual_digits) before ByteLevel), "gpt2-split" (GPT-2's regex in a Split
+  before ByteLevel(use_regex=false)) and "llama3-merges" (no normalizer, ignore_merges false).
+  Each has added tokens, special and not (<SMILES>, <Protein>, <TAG 0>, single_word, lstrip,
+  rstrip).
   Writes OUT_DIR/<name>.json for each configuration and OUT_DIR/segments.jsonl: a first line
   {"configs": [...], "vocab_size": {...}}, then one line per segment: {"kind", "text", "ids":
-  {config: ids}, "decoded": {config: decode(ids, skip_special_tokens=False)}} (only the configurations where it is not the text),
-  and "tails": the decoding of the ids less the first (where it has U+FFFD, and for every tenth segment). SEGMENTS_PER_KIND
-  (default 10000) segments of each kind: text, smiles, protein, built with a fixed seed to hold
-  non-ASCII letters, emoji, combining marks, CRLF, tabs, long white space, digit runs,
-  contractions, Unicode white space and added tokens inside the text.
+  {config: ids}, "decoded": {config: decode(ids, skip_special_tokens=False)}, "tails": {...}}
+  where "decoded" holds only the configurations whose decoding is not the text, and "tails" the
+  decoding of the ids less the first (where it has U+FFFD, and for every tenth segment).
+  SEGMENTS_PER_KIND (default 10000) segments of each kind: text, smiles, protein, built with a
+  fixed seed to hold non-ASCII letters, emoji, combining marks, CRLF, tabs, long white space,
+  digit runs, contractions, Unicode white space and added tokens inside the text.
   Exit 0: written; 3: `tokenizers` is missing.
 """
 import glob
@@ -159,7 +161,11 @@ def main():
     sm["pre_tokenizer"] = {"type": "Sequence", "pretokenizers": [
         {"type": "Digits", "individual_digits": True},
         {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": True, "use_regex": True}]}
-    docs["gpt2"], docs["gpt2-prefix"], docs["smollm"] = g, gp, sm
+    gs = json.loads(json.dumps(gp))
+    gs["pre_tokenizer"] = {"type": "Sequence", "pretokenizers": [
+        {"type": "Split", "pattern": {"Regex": GPT2}, "behavior": "Isolated", "invert": False},
+        {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": True, "use_regex": False}]}
+    docs["gpt2"], docs["gpt2-prefix"], docs["smollm"], docs["gpt2-split"] = g, gp, sm, gs
     lj = json.loads(llama.to_str())
     assert lj["pre_tokenizer"]["pretokenizers"][0]["pattern"]["Regex"] == LLAMA3
     lm = json.loads(json.dumps(lj))
