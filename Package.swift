@@ -80,6 +80,7 @@ let package = Package(
     .testTarget(name: "TagdataTokenizerTests", dependencies: ["TagdataTokenizer", "TestSupport"]),
     .testTarget(
       name: "TagdataTasksTests", dependencies: ["TagdataTasks", "TagdataCatalog", "TagdataBio", "TagdataIO", "TestSupport"]),
+    .testTarget(name: "TagdataTokenizerTests", dependencies: ["TagdataTokenizer", "TagdataIO", "TestSupport"]),
     .testTarget(name: "TagdataLabelsTests", dependencies: ["TagdataLabels", "TagdataCatalog", "TagdataChem", "TestSupport"]),
   ]
 )

@@ -1,0 +1,152 @@
+import Foundation
+
+/// A byte-level BPE model: the id of each byte's token, the merges by rank, and a bounded cache of
+/// the ids of pieces already seen.
+final class BPEModel: @unchecked Sendable {
+  /// The id of each byte's one-character token, -1 when the vocabulary lacks it.
+  let byteIDs: [Int32]
+  /// (left id << 32 | right id) -> (rank, id of the merged token).
+  let merges: [UInt64: (rank: Int32, id: Int32)]
+  /// The ids of tokens by the bytes they stand for (for `ignore_merges`).
+  let vocabularyByBytes: [[UInt8]: Int32]
+  let ignoreMerges: Bool
+  let unknownID: Int32?
+  let fuseUnknown: Bool
+
+  /// Pieces up to this many bytes are cached; the cache is emptied when it holds `cacheCapacity`.
+  static let cacheableLength = 256
+  static let cacheCapacity = 10_000
+  private var cache: [[UInt8]: [Int32]] = [:]
+  private let lock = NSLock()
+
+  init(byteIDs: [Int32], merges: [UInt64: (rank: Int32, id: Int32)], vocabularyByBytes: [[UInt8]: Int32],
+       ignoreMerges: Bool, unknownID: Int32?, fuseUnknown: Bool)
+  {
+    self.byteIDs = byteIDs
+    self.merges = merges
+    self.vocabularyByBytes = vocabularyByBytes
+    self.ignoreMerges = ignoreMerges
+    self.unknownID = unknownID
+    self.fuseUnknown = fuseUnknown
+  }
+
+  /// Appends the ids of one pre-tokenized piece (its UTF-8 bytes).
+  func encode(_ piece: ArraySlice<UInt8>, into out: inout [Int]) {
+    if piece.isEmpty { return }
+    let cacheable = piece.count <= Self.cacheableLength
+    let key = cacheable ? Array(piece) : []
+    if cacheable {
+      lock.lock()
+      let hit = cache[key]
+      lock.unlock()
+      if let hit {
+        for id in hit { out.append(Int(id)) }
+        return
+      }
+    }
+    let ids = merge(piece)
+    if cacheable {
+      lock.lock()
+      if cache.count >= Self.cacheCapacity { cache.removeAll(keepingCapacity: true) }
+      cache[key] = ids
+      lock.unlock()
+    }
+    for id in ids { out.append(Int(id)) }
+  }
+
+  /// The ids of a piece: the whole piece when `ignore_merges` and it is a token, otherwise its bytes'
+  /// tokens merged, lowest rank first and leftmost first among equal ranks.
+  func merge(_ piece: ArraySlice<UInt8>) -> [Int32] {
+    if ignoreMerges, let id = vocabularyByBytes[Array(piece)] { return [id] }
+    // The symbols, a doubly linked list over arrays.
+    var ids: [Int32] = []
+    ids.reserveCapacity(piece.count)
+    var lastUnknown = false
+    for b in piece {
+      let id = byteIDs[Int(b)]
+      if id >= 0 {
+        ids.append(id)
+        lastUnknown = false
+      } else if let unk = unknownID {
+        // With `fuse_unk`, consecutive unknown bytes make one unknown token.
+        if !(fuseUnknown && lastUnknown) { ids.append(unk) }
+        lastUnknown = true
+      }
+      // No unknown token: the byte is dropped, as the reference does.
+    }
+    let n = ids.count
+    if n < 2 { return ids }
+    var next = [Int32](repeating: -1, count: n)
+    var prev = [Int32](repeating: -1, count: n)
+    var alive = [Bool](repeating: true, count: n)
+    for k in 0..<n {
+      next[k] = k + 1 < n ? Int32(k + 1) : -1
+      prev[k] = Int32(k - 1)
+    }
+    // A min-heap of (rank << 32 | position).
+    var heap = MinHeap()
+    @inline(__always) func pair(_ a: Int32, _ b: Int32) -> UInt64 { UInt64(UInt32(bitPattern: a)) << 32 | UInt64(UInt32(bitPattern: b)) }
+    for k in 0..<(n - 1) {
+      if let m = merges[pair(ids[k], ids[k + 1])] { heap.push(UInt64(UInt32(m.rank)) << 32 | UInt64(k)) }
+    }
+    while let top = heap.pop() {
+      let rank = Int32(truncatingIfNeeded: top >> 32)
+      let k = Int(truncatingIfNeeded: top & 0xFFFF_FFFF)
+      guard alive[k], next[k] >= 0 else { continue }
+      let r = Int(next[k])
+      guard let m = merges[pair(ids[k], ids[r])], m.rank == rank else { continue }  // a stale entry
+      ids[k] = m.id
+      alive[r] = false
+      next[k] = next[r]
+      if next[r] >= 0 { prev[Int(next[r])] = Int32(k) }
+      if prev[k] >= 0, let left = merges[pair(ids[Int(prev[k])], ids[k])] {
+        heap.push(UInt64(UInt32(left.rank)) << 32 | UInt64(prev[k]))
+      }
+      if next[k] >= 0, let right = merges[pair(ids[k], ids[Int(next[k])])] {
+        heap.push(UInt64(UInt32(right.rank)) << 32 | UInt64(k))
+      }
+    }
+    var out: [Int32] = []
+    var k = 0
+    while k >= 0 && k < n {
+      out.append(ids[k])
+      k = Int(next[k])
+    }
+    return out
+  }
+}
+
+/// A binary min-heap of UInt64.
+struct MinHeap {
+  private var a: [UInt64] = []
+
+  mutating func push(_ v: UInt64) {
+    a.append(v)
+    var i = a.count - 1
+    while i > 0 {
+      let p = (i - 1) / 2
+      if a[p] <= a[i] { break }
+      a.swapAt(p, i)
+      i = p
+    }
+  }
+
+  mutating func pop() -> UInt64? {
+    guard let first = a.first else { return nil }
+    let last = a.removeLast()
+    if a.isEmpty { return first }
+    a[0] = last
+    var i = 0
+    let n = a.count
+    while true {
+      let l = 2 * i + 1, r = l + 1
+      var m = i
+      if l < n && a[l] < a[m] { m = l }
+      if r < n && a[r] < a[m] { m = r }
+      if m == i { break }
+      a.swapAt(i, m)
+      i = m
+    }
+    return first
+  }
+}

@@ -1,0 +1,474 @@
+import Foundation
+
+/// A Hugging Face `tokenizer.json` whose model is byte-level BPE (GPT-2, LLaMA-3, SmolLM style),
+/// giving the ids the `tokenizers` library gives for `encode(text, add_special_tokens=False)`.
+///
+/// Supported: model `BPE` (vocab; merges as "a b" strings or [a, b] pairs; `ignore_merges`;
+/// `unk_token`, `fuse_unk`; `byte_fallback` false); `added_tokens` (special, normalized, lstrip,
+/// rstrip, single_word); normalizer null or NFC (alone or in a Sequence); pre-tokenizer
+/// `ByteLevel` (add_prefix_space, use_regex) alone or last in a Sequence after `Split`s whose
+/// regex is GPT-2's or LLaMA-3's pattern (behavior Isolated) and `Digits` (SmolLM); decoder `ByteLevel`; post-processor
+/// null, ByteLevel, TemplateProcessing or a Sequence of them (not applied: `encode` adds no special
+/// tokens). Anything else is refused with an error that names the key and the component.
+public final class HFTokenizer: Sendable {
+  /// Where the tokenizer was read from, for messages.
+  public let name: String
+  /// The added tokens, in file order.
+  public let addedTokens: [AddedToken]
+  /// The token string of each id (an added token's content before the model's token), nil for
+  /// ids that name nothing.
+  let tokens: [String?]
+  /// The bytes `decode` gives for each id.
+  let decodedBytes: [[UInt8]]
+  let special: [Bool]
+  let vocabulary: [String: Int]
+  let addedByContent: [String: Int]
+  let model: BPEModel
+  let rawMatcher: AddedTokenMatcher
+  let normalizedMatcher: AddedTokenMatcher
+  let nfc: Bool
+  let stages: [Stage]
+
+  enum Stage: Sendable {
+    case split(SplitPattern)
+    case digits(individual: Bool)
+    case byteLevel(addPrefixSpace: Bool, useRegex: Bool)
+  }
+
+  /// The number of ids: the highest id of the vocabulary and the added tokens, plus one.
+  public var vocabularySize: Int { tokens.count }
+
+  /// Reads a tokenizer.json file.
+  /// - Throws: `HFTokenizerError` naming the file, the key and the place.
+  public convenience init(contentsOf url: URL) throws {
+    let data: Data
+    do {
+      data = try Data(contentsOf: url)
+    } catch {
+      throw HFTokenizerError(file: url.path, key: "", line: 0, column: 0, message: "cannot be read: \(error.localizedDescription)")
+    }
+    try self.init(json: [UInt8](data), name: url.path)
+  }
+
+  /// Reads the text of a tokenizer.json file; `name` is what errors call it.
+  /// - Throws: `HFTokenizerError` naming the key and the place.
+  public init(json bytes: [UInt8], name: String = "tokenizer.json") throws {
+    self.name = name
+    let root: TokenizerJSON
+    do {
+      root = try TokenizerJSON.parse(bytes)
+    } catch {
+      throw HFTokenizerError(file: name, key: "", line: error.line, column: error.column, message: error.message)
+    }
+    let l = Loader(file: name)
+    _ = try l.members(root, "")
+    for key in ["truncation", "padding"] {
+      if let v = root[key], !v.isNull {
+        throw l.fail(v, key, "is not supported (only null): encode gives every id, unpadded")
+      }
+    }
+
+    // The model.
+    guard let m = root["model"] else { throw l.fail(root, "model", "is missing") }
+    _ = try l.members(m, "model")
+    if let t = m["type"] {
+      let type = try l.string(t, "model.type")
+      guard type == "BPE" else { throw l.fail(t, "model.type", "the model \"\(type)\" is not supported (only BPE)") }
+    }
+    if let d = m["dropout"], !d.isNull {
+      throw l.fail(d, "model.dropout", "is not supported (only null): dropout makes encoding random")
+    }
+    if let bf = m["byte_fallback"], try l.bool(bf, "model.byte_fallback") {
+      throw l.fail(bf, "model.byte_fallback", "true is not supported: SentencePiece-style BPE with byte fallback is not read yet")
+    }
+    for key in ["continuing_subword_prefix", "end_of_word_suffix"] {
+      if let v = m[key], !v.isNull, try l.string(v, "model.\(key)") != "" {
+        throw l.fail(v, "model.\(key)", "is not supported (only null): byte-level BPE has no word affixes")
+      }
+    }
+    let ignoreMerges = try m["ignore_merges"].map { try l.bool($0, "model.ignore_merges") } ?? false
+    let fuseUnknown = try m["fuse_unk"].map { try l.bool($0, "model.fuse_unk") } ?? false
+    guard let vocabNode = m["vocab"] else { throw l.fail(m, "model.vocab", "is missing") }
+    var vocabulary: [String: Int] = [:]
+    var maxID = -1
+    let vocabMembers = try l.members(vocabNode, "model.vocab")
+    vocabulary.reserveCapacity(vocabMembers.count)
+    for member in vocabMembers {
+      let (token, v) = (member.key, member.value)
+      let id = try l.id(v, "model.vocab[\(Loader.quoted(token))]")
+      if vocabulary.updateValue(id, forKey: token) != nil {
+        throw l.fail(v, "model.vocab[\(Loader.quoted(token))]", "the token appears twice")
+      }
+      maxID = max(maxID, id)
+    }
+    var unknownID: Int32? = nil
+    if let u = m["unk_token"], !u.isNull {
+      let unk = try l.string(u, "model.unk_token")
+      guard let id = vocabulary[unk] else { throw l.fail(u, "model.unk_token", "\(Loader.quoted(unk)) is not in model.vocab") }
+      unknownID = Int32(id)
+    }
+    guard let mergesNode = m["merges"] else { throw l.fail(m, "model.merges", "is missing") }
+    guard case .array(let mergeItems) = mergesNode.value else {
+      throw l.fail(mergesNode, "model.merges", "is \(mergesNode.kind), not an array")
+    }
+    var merges: [UInt64: (rank: Int32, id: Int32)] = [:]
+    merges.reserveCapacity(mergeItems.count)
+    for (rank, item) in mergeItems.enumerated() {
+      let key = "model.merges[\(rank)]"
+      let a: String, b: String
+      switch item.value {
+      case .string(let s):
+        let parts = s.split(separator: " ", omittingEmptySubsequences: false)
+        guard parts.count == 2 else { throw l.fail(item, key, "\(Loader.quoted(s)) is not two tokens separated by one space") }
+        (a, b) = (String(parts[0]), String(parts[1]))
+      case .array(let pair):
+        guard pair.count == 2 else { throw l.fail(item, key, "is an array of \(pair.count) items, not a pair of tokens") }
+        (a, b) = (try l.string(pair[0], key + "[0]"), try l.string(pair[1], key + "[1]"))
+      default:
+        throw l.fail(item, key, "is \(item.kind), not \"a b\" or [a, b]")
+      }
+      guard let ia = vocabulary[a] else { throw l.fail(item, key, "the token \(Loader.quoted(a)) is not in model.vocab") }
+      guard let ib = vocabulary[b] else { throw l.fail(item, key, "the token \(Loader.quoted(b)) is not in model.vocab") }
+      guard let merged = vocabulary[a + b] else {
+        throw l.fail(item, key, "the merged token \(Loader.quoted(a + b)) is not in model.vocab")
+      }
+      // A pair given twice takes its last rank, as the reference does.
+      merges[UInt64(UInt32(ia)) << 32 | UInt64(UInt32(ib))] = (Int32(rank), Int32(merged))
+    }
+    var byteIDs = [Int32](repeating: -1, count: 256)
+    for b in 0..<256 {
+      if let id = vocabulary[String(Character(ByteLevelMap.characters[b]))] { byteIDs[b] = Int32(id) }
+    }
+    var byBytes: [[UInt8]: Int32] = [:]
+    if ignoreMerges {
+      for (token, id) in vocabulary {
+        if let bytes = ByteLevelMap.bytes(of: token) { byBytes[bytes] = Int32(id) }
+      }
+    }
+    self.model = BPEModel(byteIDs: byteIDs, merges: merges, vocabularyByBytes: byBytes, ignoreMerges: ignoreMerges,
+                          unknownID: unknownID, fuseUnknown: fuseUnknown)
+    self.vocabulary = vocabulary
+
+    // The normalizer.
+    var nfc = false
+    if let n = root["normalizer"], !n.isNull {
+      let type = try l.type(n, "normalizer")
+      if type == "NFC" {
+        nfc = true
+      } else if type == "Sequence" {
+        guard let list = n["normalizers"] else { throw l.fail(n, "normalizer.normalizers", "is missing") }
+        for (k, item) in try l.array(list, "normalizer.normalizers").enumerated() {
+          let t = try l.type(item, "normalizer.normalizers[\(k)]")
+          guard t == "NFC" else {
+            throw l.fail(item, "normalizer.normalizers[\(k)].type", "the normalizer \"\(t)\" is not supported (only NFC)")
+          }
+          nfc = true
+        }
+      } else {
+        throw l.fail(n, "normalizer.type", "the normalizer \"\(type)\" is not supported (only null or NFC)")
+      }
+    }
+    self.nfc = nfc
+
+    // The pre-tokenizer.
+    guard let p = root["pre_tokenizer"], !p.isNull else {
+      throw l.fail(root, "pre_tokenizer", "is missing or null: only byte-level BPE (a ByteLevel pre-tokenizer) is supported")
+    }
+    var stages: [Stage] = []
+    let pType = try l.type(p, "pre_tokenizer")
+    if pType == "Sequence" {
+      guard let list = p["pretokenizers"] else { throw l.fail(p, "pre_tokenizer.pretokenizers", "is missing") }
+      for (k, item) in try l.array(list, "pre_tokenizer.pretokenizers").enumerated() {
+        stages.append(try l.stage(item, "pre_tokenizer.pretokenizers[\(k)]"))
+      }
+    } else {
+      stages.append(try l.stage(p, "pre_tokenizer"))
+    }
+    guard case .byteLevel = stages.last else {
+      throw l.fail(p, "pre_tokenizer", "has no ByteLevel pre-tokenizer last: only byte-level BPE is supported")
+    }
+    if stages.dropLast().contains(where: { if case .byteLevel = $0 { true } else { false } }) {
+      throw l.fail(p, "pre_tokenizer", "has a ByteLevel pre-tokenizer before the last place, which is not supported")
+    }
+    self.stages = stages
+
+    // The decoder and the post-processor.
+    guard let d = root["decoder"], !d.isNull else {
+      throw l.fail(root, "decoder", "is missing or null: only the ByteLevel decoder is supported")
+    }
+    let dType = try l.type(d, "decoder")
+    guard dType == "ByteLevel" else { throw l.fail(d, "decoder.type", "the decoder \"\(dType)\" is not supported (only ByteLevel)") }
+    if let pp = root["post_processor"], !pp.isNull {
+      try l.postProcessor(pp, "post_processor")
+    }
+
+    // The added tokens.
+    var added: [AddedToken] = []
+    if let a = root["added_tokens"], !a.isNull {
+      for (k, item) in try l.array(a, "added_tokens").enumerated() {
+        let key = "added_tokens[\(k)]"
+        _ = try l.members(item, key)
+        guard let idNode = item["id"] else { throw l.fail(item, key + ".id", "is missing") }
+        guard let contentNode = item["content"] else { throw l.fail(item, key + ".content", "is missing") }
+        let special = try item["special"].map { try l.bool($0, key + ".special") } ?? false
+        let token = AddedToken(
+          id: try l.id(idNode, key + ".id"), content: try l.string(contentNode, key + ".content"),
+          singleWord: try item["single_word"].map { try l.bool($0, key + ".single_word") } ?? false,
+          leftStrip: try item["lstrip"].map { try l.bool($0, key + ".lstrip") } ?? false,
+          rightStrip: try item["rstrip"].map { try l.bool($0, key + ".rstrip") } ?? false,
+          normalized: try item["normalized"].map { try l.bool($0, key + ".normalized") } ?? !special,
+          special: special)
+        if token.content.isEmpty { throw l.fail(contentNode, key + ".content", "is empty") }
+        added.append(token)
+        maxID = max(maxID, token.id)
+      }
+    }
+    self.addedTokens = added
+    var addedByContent: [String: Int] = [:]
+    for t in added where addedByContent[t.content] == nil { addedByContent[t.content] = t.id }
+    self.addedByContent = addedByContent
+    let raw = added.filter { !$0.normalized }
+    let normalized = added.filter { $0.normalized }
+    self.rawMatcher = AddedTokenMatcher(tokens: raw, patterns: raw.map { Array($0.content.utf8) })
+    self.normalizedMatcher = AddedTokenMatcher(
+      tokens: normalized, patterns: normalized.map { Array((nfc ? Self.nfc($0.content) : $0.content).utf8) })
+
+    // Ids to tokens and the bytes decode gives.
+    var tokens = [String?](repeating: nil, count: maxID + 1)
+    for (token, id) in vocabulary { tokens[id] = token }
+    var special = [Bool](repeating: false, count: maxID + 1)
+    for t in added {
+      tokens[t.id] = t.content
+      special[t.id] = t.special
+    }
+    self.tokens = tokens
+    self.special = special
+    self.decodedBytes = tokens.map { t in t.map { ByteLevelMap.bytes(of: $0) ?? Array($0.utf8) } ?? [] }
+  }
+
+  /// The id of a token string (an added token's first), nil when there is none.
+  public func id(forToken token: String) -> Int? { addedByContent[token] ?? vocabulary[token] }
+
+  /// The token string of an id, nil when the id names nothing.
+  public func token(forID id: Int) -> String? { id >= 0 && id < tokens.count ? tokens[id] : nil }
+
+  /// The ids of a text, as `tokenizers` gives them for `encode(text, add_special_tokens=False)`.
+  public func encode(_ text: String) -> [Int] {
+    var out: [Int] = []
+    let bytes = Array(text.utf8)
+    for segment in rawMatcher.split(bytes) {
+      if let id = segment.token {
+        out.append(id)
+        continue
+      }
+      var piece = Array(bytes[segment.range])
+      if nfc && piece.contains(where: { $0 >= 0x80 }) {
+        piece = Array(Self.nfc(String(decoding: piece, as: UTF8.self)).utf8)
+      }
+      for inner in normalizedMatcher.split(piece) {
+        if let id = inner.token {
+          out.append(id)
+        } else {
+          encodePlain(piece[inner.range], into: &out)
+        }
+      }
+    }
+    return out
+  }
+
+  /// Pre-tokenizes text without added tokens and encodes each piece with the model. The pieces are
+  /// ranges of one array of scalars (with their classes), split further by each stage.
+  func encodePlain(_ text: ArraySlice<UInt8>, into out: inout [Int]) {
+    if text.isEmpty { return }
+    var scalars: [Unicode.Scalar] = []
+    scalars.reserveCapacity(text.count)
+    for s in String(decoding: text, as: UTF8.self).unicodeScalars { scalars.append(s) }
+    var classes = scalars.map(SplitPattern.classOf)
+    var pieces: [Range<Int>] = [0..<scalars.count]
+    var next: [Range<Int>] = []
+    for stage in stages {
+      next.removeAll(keepingCapacity: true)
+      switch stage {
+      case .split(let pattern):
+        for r in pieces { pattern.split(scalars, classes, r, into: &next) }
+      case .digits(let individual):
+        for r in pieces { DigitsSplit.split(classes, r, individual: individual, into: &next) }
+      case .byteLevel(let addPrefixSpace, let useRegex):
+        if addPrefixSpace && pieces.contains(where: { scalars[$0.lowerBound] != " " }) {
+          Self.prefixSpaces(&scalars, &classes, &pieces)
+        }
+        if useRegex {
+          for r in pieces { SplitPattern.gpt2.split(scalars, classes, r, into: &next) }
+        } else {
+          next.append(contentsOf: pieces)
+        }
+      }
+      swap(&pieces, &next)
+    }
+    var utf8: [UInt8] = []
+    for r in pieces {
+      utf8.removeAll(keepingCapacity: true)
+      for s in scalars[r] {
+        let v = s.value
+        if v < 0x80 {
+          utf8.append(UInt8(v))
+        } else {
+          utf8.append(contentsOf: UTF8.encode(s)!)
+        }
+      }
+      model.encode(utf8[...], into: &out)
+    }
+  }
+
+  /// Puts a space before every piece that does not start with one (ByteLevel's add_prefix_space).
+  static func prefixSpaces(_ scalars: inout [Unicode.Scalar], _ classes: inout [UInt8], _ pieces: inout [Range<Int>]) {
+    var s: [Unicode.Scalar] = [], c: [UInt8] = [], p: [Range<Int>] = []
+    s.reserveCapacity(scalars.count + pieces.count)
+    c.reserveCapacity(scalars.count + pieces.count)
+    for r in pieces {
+      let start = s.count
+      if scalars[r.lowerBound] != " " {
+        s.append(" ")
+        c.append(SplitPattern.space)
+      }
+      s.append(contentsOf: scalars[r])
+      c.append(contentsOf: classes[r])
+      p.append(start..<s.count)
+    }
+    (scalars, classes, pieces) = (s, c, p)
+  }
+
+  /// The text of ids, as the ByteLevel decoder gives it: each token's characters turned back into
+  /// bytes (a token with a character that stands for no byte, such as an added token with a space,
+  /// gives its own UTF-8), invalid UTF-8 replaced by U+FFFD. Ids that name nothing are left out,
+  /// and so are special tokens when `skipSpecialTokens`.
+  public func decode(_ ids: [Int], skipSpecialTokens: Bool = false) -> String {
+    var bytes: [UInt8] = []
+    for id in ids where id >= 0 && id < tokens.count {
+      if skipSpecialTokens && special[id] { continue }
+      bytes.append(contentsOf: decodedBytes[id])
+    }
+    return String(decoding: bytes, as: UTF8.self)
+  }
+
+  static func nfc(_ s: String) -> String { s.precomposedStringWithCanonicalMapping }
+}
+
+/// Why a tokenizer.json cannot be used: the file, the key at fault (a path such as
+/// `pre_tokenizer.pretokenizers[0].pattern.Regex`, empty for a syntax error), and where.
+public struct HFTokenizerError: Error, CustomStringConvertible, Sendable {
+  public var file: String
+  public var key: String
+  /// Line and column (from 1; the column counts bytes) of the value at fault, 0 when unknown.
+  public var line: Int
+  public var column: Int
+  public var message: String
+
+  public var description: String {
+    let place = line > 0 ? ": line \(line), column \(column)" : ""
+    return "\(file)\(place): \(key.isEmpty ? "" : key + ": ")\(message)"
+  }
+}
+
+/// Reading the values of tokenizer.json with errors that name their key.
+struct Loader {
+  let file: String
+
+  func fail(_ node: TokenizerJSON, _ key: String, _ message: String) -> HFTokenizerError {
+    HFTokenizerError(file: file, key: key, line: node.line, column: node.column, message: message)
+  }
+
+  static func quoted(_ s: String) -> String {
+    "\"" + s.unicodeScalars.map { $0.escaped(asASCII: false) }.joined() + "\""
+  }
+
+  func members(_ node: TokenizerJSON, _ key: String) throws -> [TokenizerJSONMember] {
+    guard let m = node.members else { throw fail(node, key.isEmpty ? "(top level)" : key, "is \(node.kind), not an object") }
+    return m
+  }
+
+  func array(_ node: TokenizerJSON, _ key: String) throws -> [TokenizerJSON] {
+    guard case .array(let a) = node.value else { throw fail(node, key, "is \(node.kind), not an array") }
+    return a
+  }
+
+  func string(_ node: TokenizerJSON, _ key: String) throws -> String {
+    guard case .string(let s) = node.value else { throw fail(node, key, "is \(node.kind), not a string") }
+    return s
+  }
+
+  func bool(_ node: TokenizerJSON, _ key: String) throws -> Bool {
+    guard case .bool(let b) = node.value else { throw fail(node, key, "is \(node.kind), not true or false") }
+    return b
+  }
+
+  /// Ids are below this (16,777,216), so that the tables by id stay small whatever the file says.
+  static let idLimit = 1 << 24
+
+  /// A token id: an integer from 0 to `idLimit` - 1.
+  func id(_ node: TokenizerJSON, _ key: String) throws -> Int {
+    guard case .number(_, let i?) = node.value, i >= 0, i < Self.idLimit else {
+      let what = node.kind == "a number" ? "a number out of the ids supported (0 to \(Self.idLimit - 1))" : node.kind
+      throw fail(node, key, "is \(what), not an id")
+    }
+    return i
+  }
+
+  /// The `type` of a component object.
+  func type(_ node: TokenizerJSON, _ key: String) throws -> String {
+    _ = try members(node, key)
+    guard let t = node["type"] else { throw fail(node, key + ".type", "is missing") }
+    return try string(t, key + ".type")
+  }
+
+  /// A pre-tokenizer of a Sequence, or the pre-tokenizer.
+  func stage(_ node: TokenizerJSON, _ key: String) throws -> HFTokenizer.Stage {
+    let type = try self.type(node, key)
+    switch type {
+    case "ByteLevel":
+      let addPrefixSpace = try node["add_prefix_space"].map { try bool($0, key + ".add_prefix_space") } ?? true
+      let useRegex = try node["use_regex"].map { try bool($0, key + ".use_regex") } ?? true
+      return .byteLevel(addPrefixSpace: addPrefixSpace, useRegex: useRegex)
+    case "Split":
+      guard let pattern = node["pattern"] else { throw fail(node, key + ".pattern", "is missing") }
+      let members = try self.members(pattern, key + ".pattern")
+      guard members.count == 1, members[0].key == "Regex" else {
+        let k = members.first?.key ?? ""
+        throw fail(pattern, key + ".pattern" + (k.isEmpty ? "" : "." + k),
+                   "only a {\"Regex\": ...} pattern (GPT-2's or LLaMA-3's) is supported")
+      }
+      let source = try string(members[0].value, key + ".pattern.Regex")
+      guard let p = SplitPattern(source: source) else {
+        throw fail(members[0].value, key + ".pattern.Regex",
+                   "the pattern \(Self.quoted(source)) is not supported (only GPT-2's and LLaMA-3's)")
+      }
+      if let b = node["behavior"] {
+        let behavior = try string(b, key + ".behavior")
+        guard behavior == "Isolated" else {
+          throw fail(b, key + ".behavior", "the behavior \"\(behavior)\" is not supported (only Isolated)")
+        }
+      }
+      if let inv = node["invert"], try bool(inv, key + ".invert") {
+        throw fail(inv, key + ".invert", "true is not supported")
+      }
+      return .split(p)
+    case "Digits":
+      return .digits(individual: try node["individual_digits"].map { try bool($0, key + ".individual_digits") } ?? false)
+    default:
+      throw fail(node, key + ".type", "the pre-tokenizer \"\(type)\" is not supported (only ByteLevel, Split and Digits)")
+    }
+  }
+
+  /// A post-processor: accepted when `encode` (which adds no special tokens) may ignore it.
+  func postProcessor(_ node: TokenizerJSON, _ key: String) throws {
+    let type = try self.type(node, key)
+    switch type {
+    case "ByteLevel", "TemplateProcessing": return
+    case "Sequence":
+      guard let list = node["processors"] else { throw fail(node, key + ".processors", "is missing") }
+      for (k, item) in try array(list, key + ".processors").enumerated() { try postProcessor(item, key + ".processors[\(k)]") }
+    default:
+      throw fail(node, key + ".type", "the post-processor \"\(type)\" is not supported (only ByteLevel, TemplateProcessing)")
+    }
+  }
+}
