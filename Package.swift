@@ -77,7 +77,6 @@ let package = Package(
       name: "TagdataTrainTests",
       dependencies: ["TagdataTrain", "TagdataShards", "TagdataTokenizer", "TagdataTasks", "TagdataIO", "TestSupport"]),
     .testTarget(name: "TagdataCatalogTests", dependencies: ["TagdataCatalog", "TestSupport"]),
-    .testTarget(name: "TagdataTokenizerTests", dependencies: ["TagdataTokenizer", "TestSupport"]),
     .testTarget(
       name: "TagdataTasksTests", dependencies: ["TagdataTasks", "TagdataCatalog", "TagdataBio", "TagdataIO", "TestSupport"]),
     .testTarget(name: "TagdataTokenizerTests", dependencies: ["TagdataTokenizer", "TagdataIO", "TestSupport"]),
