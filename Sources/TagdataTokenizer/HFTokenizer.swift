@@ -48,8 +48,8 @@ public final class HFTokenizer: Sendable {
     case replace(String, String)
     case byteFallback
     case fuse
-    case strip(Character, start: Int, stop: Int)
-    case metaspace(Character, PrependScheme)
+    case strip(Unicode.Scalar, start: Int, stop: Int)
+    case metaspace(Unicode.Scalar, PrependScheme)
   }
 
   enum Stage: Sendable {
@@ -306,7 +306,9 @@ public final class HFTokenizer: Sendable {
     for (token, id) in vocabulary { tokens[id] = token }
     var special = [Bool](repeating: false, count: maxID + 1)
     for t in added {
-      tokens[t.id] = t.content
+      // A normalized token's string is its normalized content, as the reference gives it.
+      tokens[t.id] = t.normalized && !normalizers.isEmpty
+        ? String(decoding: Self.normalize(Array(t.content.utf8), normalizers), as: UTF8.self) : t.content
       special[t.id] = t.special
     }
     self.tokens = tokens
@@ -502,12 +504,14 @@ public final class HFTokenizer: Sendable {
     for step in decoders {
       switch step {
       case .replace(let a, let b):
-        chain = chain.map { $0.replacingOccurrences(of: a, with: b) }
+        let (pa, pb) = (Array(a.utf8), Array(b.utf8))
+        chain = chain.map { String(decoding: Self.replacing(Array($0.utf8), pa, pb), as: UTF8.self) }
       case .fuse:
         chain = [chain.joined()]
       case .strip(let c, let start, let stop):
         chain = chain.map { token in
-          var chars = Array(token)
+          // On scalars, as the reference's chars: a combining mark after the space stays.
+          var chars = Array(token.unicodeScalars)
           var s = 0
           while s < start && s < chars.count && chars[s] == c { s += 1 }
           chars.removeFirst(s)
@@ -516,16 +520,18 @@ public final class HFTokenizer: Sendable {
             chars.removeLast()
             e += 1
           }
-          return String(chars)
+          var t = ""
+          t.unicodeScalars.append(contentsOf: chars)
+          return t
         }
       case .metaspace(let r, let scheme):
         chain = chain.enumerated().map { k, token in
           var s = ""
-          for c in token {
+          for c in token.unicodeScalars {
             if c == r {
-              if !(k == 0 && scheme != .never) { s.append(" ") }
+              if !(k == 0 && scheme != .never) { s.unicodeScalars.append(" ") }
             } else {
-              s.append(c)
+              s.unicodeScalars.append(c)
             }
           }
           return s
@@ -712,9 +718,9 @@ struct Loader {
   }
 
   /// Metaspace's replacement (one character) and prepend scheme.
-  func metaspace(_ node: TokenizerJSON, _ key: String) throws -> (Character, HFTokenizer.PrependScheme) {
+  func metaspace(_ node: TokenizerJSON, _ key: String) throws -> (Unicode.Scalar, HFTokenizer.PrependScheme) {
     let r = try node["replacement"].map { try string($0, key + ".replacement") } ?? "\u{2581}"
-    guard r.count == 1, let c = r.first else {
+    guard r.unicodeScalars.count == 1, let c = r.unicodeScalars.first else {
       throw fail(node["replacement"] ?? node, key + ".replacement", "is not one character")
     }
     var scheme = HFTokenizer.PrependScheme.always
@@ -741,7 +747,7 @@ struct Loader {
     case "Fuse": return .fuse
     case "Strip":
       let c = try node["content"].map { try string($0, key + ".content") } ?? " "
-      guard c.count == 1, let ch = c.first else { throw fail(node["content"] ?? node, key + ".content", "is not one character") }
+      guard c.unicodeScalars.count == 1, let ch = c.unicodeScalars.first else { throw fail(node["content"] ?? node, key + ".content", "is not one character") }
       func count(_ k: String) throws -> Int {
         guard let v = node[k] else { return 0 }
         guard case .number(_, let i?) = v.value, i >= 0, i < 1 << 20 else { throw fail(v, key + "." + k, "is \(v.kind), not a count") }
