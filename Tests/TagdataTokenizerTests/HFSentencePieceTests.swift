@@ -106,4 +106,19 @@ struct HFSentencePieceTests {
       }
     }
   }
+
+  /// Without a pre-tokenizer the whole text is one piece for the model: its merging must stay
+  /// near linear (a heap, no rescans), so 8 times the text takes about 8 times as long.
+  @Test func longTextStaysLinear() throws {
+    let t = try HFTokenizer(json: Self.json())
+    func seconds(_ n: Int) -> Double {
+      let text = String(repeating: "ab a é€ ", count: n)
+      let start = Date()
+      let ids = t.encode(text)
+      #expect(ids.count == 8 * n + 1)  // ▁ab ▁a ▁ and five byte tokens each time, the last ▁ alone
+      return Date().timeIntervalSince(start)
+    }
+    let small = seconds(5_000), large = seconds(40_000)
+    #expect(large < 30 * small + 0.5, "\(small) s for 5,000 repeats, \(large) s for 40,000")
+  }
 }
