@@ -1,15 +1,22 @@
 import Foundation
 
-/// A Hugging Face `tokenizer.json` whose model is byte-level BPE (GPT-2, LLaMA-3, SmolLM style),
-/// giving the ids the `tokenizers` library gives for `encode(text, add_special_tokens=False)`.
+/// A Hugging Face `tokenizer.json` whose model is BPE, byte-level (GPT-2, LLaMA-3, SmolLM style) or
+/// SentencePiece-style (LLaMA-2, Mistral, TinyLlama), giving the ids the `tokenizers` library gives
+/// for `encode(text, add_special_tokens=False)`.
 ///
 /// Supported: model `BPE` (vocab; merges as "a b" strings or [a, b] pairs; `ignore_merges`;
-/// `unk_token`, `fuse_unk`; `byte_fallback` false); `added_tokens` (special, normalized, lstrip,
-/// rstrip, single_word); normalizer null or NFC (alone or in a Sequence); pre-tokenizer
-/// `ByteLevel` (add_prefix_space, use_regex) alone or last in a Sequence after `Split`s whose
-/// regex is GPT-2's or LLaMA-3's pattern (behavior Isolated) and `Digits` (SmolLM); decoder `ByteLevel`; post-processor
-/// null, ByteLevel, TemplateProcessing or a Sequence of them (not applied: `encode` adds no special
-/// tokens). Anything else is refused with an error that names the key and the component.
+/// `unk_token`, `fuse_unk`; `byte_fallback` for SentencePiece-style files); `added_tokens`
+/// (special, normalized, lstrip, rstrip, single_word); normalizers NFC, Prepend and Replace (with a
+/// string pattern), alone or in a Sequence; post-processor null, ByteLevel, TemplateProcessing or a
+/// Sequence of them (not applied: `encode` adds no special tokens).
+/// Byte-level: pre-tokenizer `ByteLevel` (add_prefix_space, use_regex) alone or last in a Sequence
+/// after `Split`s whose regex is GPT-2's or LLaMA-3's pattern (behavior Isolated) and `Digits`
+/// (SmolLM); decoder `ByteLevel`.
+/// SentencePiece-style (no ByteLevel pre-tokenizer): characters are the model's symbols, a character
+/// without a token becomes its bytes' `<0xNN>` tokens with `byte_fallback`, else the unknown token;
+/// pre-tokenizer null or `Metaspace` (replacement, prepend_scheme first/always/never, split);
+/// decoder `Metaspace` or a Sequence of `Replace` (string pattern), `ByteFallback`, `Fuse`, `Strip`.
+/// Anything else is refused with an error that names the key and the component.
 public final class HFTokenizer: Sendable {
   /// Where the tokenizer was read from, for messages.
   public let name: String
