@@ -577,7 +577,25 @@ public final class HFTokenizer: Sendable {
     return UInt8(String(decoding: u[3..<5], as: UTF8.self), radix: 16)
   }
 
-  static func nfc(_ s: String) -> String { s.precomposedStringWithCanonicalMapping }
+  /// NFC. Foundation (on Linux) leaves a Hangul LV syllable and a following trailing consonant
+  /// (U+11A8...U+11C2) apart, which canonical composition joins into the LVT syllable: done here.
+  static func nfc(_ s: String) -> String {
+    let composed = s.precomposedStringWithCanonicalMapping
+    let scalars = composed.unicodeScalars
+    guard scalars.contains(where: { $0.value >= 0x11A8 && $0.value <= 0x11C2 }) else { return composed }
+    var out = String.UnicodeScalarView()
+    for c in scalars {
+      if c.value >= 0x11A8 && c.value <= 0x11C2, let last = out.last, last.value >= 0xAC00 && last.value <= 0xD7A3,
+         (last.value - 0xAC00) % 28 == 0, let joined = Unicode.Scalar(last.value + c.value - 0x11A7)
+      {
+        out.removeLast()
+        out.append(joined)
+      } else {
+        out.append(c)
+      }
+    }
+    return String(out)
+  }
 }
 
 extension String {

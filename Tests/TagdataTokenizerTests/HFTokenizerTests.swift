@@ -260,6 +260,16 @@ import Testing
     #expect(t.decode([-1, 400, 0x61]) == "a")  // ids that name nothing are left out
   }
 
+  /// NFC composes a Hangul LV syllable with a following trailing consonant into its LVT syllable
+  /// (as the reference does; Foundation on Linux leaves the pair apart).
+  @Test func nfcComposesHangulSyllableAndTrailingJamo() {
+    for (text, nfc) in [("\u{ACC4}\u{11B5}", "\u{ACD2}"), ("\u{AC00}\u{11A8}x", "\u{AC01}x"), ("\u{1100}\u{1161}\u{11A8}", "\u{AC01}"),
+                        ("\u{AC01}\u{11A8}", "\u{AC01}\u{11A8}"), ("\u{AC00}\u{11A7}", "\u{AC00}\u{11A7}"), ("e\u{301}", "\u{E9}")] {
+      let ours = HFTokenizer.nfc(text)
+      #expect(ours.unicodeScalars.elementsEqual(nfc.unicodeScalars), "\(text.debugDescription): \(ours.debugDescription)")
+    }
+  }
+
   @Test func normalizedAddedTokensMatchAfterNFC() throws {
     let added = #"[{"id": 300, "content": "\u00e9t\u00e9", "normalized": true, "special": false}]"#
     let nfc = try HFTokenizer(json: Self.json(normalizer: #"{"type": "NFC"}"#, added: added))
