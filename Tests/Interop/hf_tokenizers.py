@@ -85,7 +85,7 @@ EXTRA = ["café", "naïve", "e\u0301", "A\u030A", "\u1100\u1161", "Ωmega", "ﬁ
          "<Protein>", "</Protein>", "<|endoftext|>", "<TAG", "TAG 0>", "_<word>_", "<TAG 0><TAG 0>", "ﬁ", "fi",
          "½<word>²", "a\u0301<word>", "Ⅻ<word>", "<word>‿", "x\u200d<word>", "-<word>-", "١<word>", "\x00", "\x7f", "\x1b[0m", "~", "\\", "\"quoted\"", "a  b", "a   b", "end   ", "   start",
          "\u2581", "\u2581\u2581x", "x \u2581 y", "<0x41>", "<0xC3><0xA9>", "<unk>", "<s>", "</s>", " \u0301", "\u2581\u0301",
-         "\U0010FFFF", "\ue000", "\U0001F3FB", "\u0000\u0000", "<s> <s>"]
+         "\U0010FFFF", "\ue000", "\U0001F3FB", "\u0000\u0000", "<s> <s>", "\uacc4\u11b5", "\uac00\u11a8"]
 
 
 def segments(rng, text, smiles, seqs, n):
