@@ -270,6 +270,16 @@ import Testing
     }
   }
 
+  /// single_word's word characters are those of the reference's Unicode 16 tables: a letter new in
+  /// Unicode 17 (CJK extension J) does not keep a single-word token from matching beside it.
+  @Test func wordCharactersFollowUnicode16() {
+    #expect(!AddedTokenMatcher.isWordCharacter("\u{33289}"))
+    #expect(AddedTokenMatcher.isWordCharacter("\u{1C89}"))  // Unicode 16
+    #expect(AddedTokenMatcher.isWordCharacter("\u{1E5D0}"))  // Unicode 16
+    #expect(AddedTokenMatcher.isWordCharacter("\u{31350}"))  // Unicode 15
+    #expect(AddedTokenMatcher.isWordCharacter("a") && !AddedTokenMatcher.isWordCharacter("\u{BD}"))
+  }
+
   @Test func normalizedAddedTokensMatchAfterNFC() throws {
     let added = #"[{"id": 300, "content": "\u00e9t\u00e9", "normalized": true, "special": false}]"#
     let nfc = try HFTokenizer(json: Self.json(normalizer: #"{"type": "NFC"}"#, added: added))
