@@ -280,6 +280,14 @@ import Testing
     #expect(AddedTokenMatcher.isWordCharacter("a") && !AddedTokenMatcher.isWordCharacter("\u{BD}"))
   }
 
+  /// The split patterns' classes are those of the reference's Unicode 16 tables: a letter new in
+  /// Unicode 17 is neither a letter nor a number there.
+  @Test func splitClassesFollowUnicode16() {
+    #expect(SplitPattern.classOf("\u{33289}") == 0)
+    #expect(SplitPattern.classOf("\u{1C89}") == SplitPattern.letter)  // Unicode 16
+    #expect(SplitPattern.classOf("\u{31350}") == SplitPattern.letter)  // Unicode 15
+  }
+
   @Test func normalizedAddedTokensMatchAfterNFC() throws {
     let added = #"[{"id": 300, "content": "\u00e9t\u00e9", "normalized": true, "special": false}]"#
     let nfc = try HFTokenizer(json: Self.json(normalizer: #"{"type": "NFC"}"#, added: added))
