@@ -99,9 +99,11 @@ struct AddedTokenMatcher: Sendable {
 
   /// A word character as Unicode regular expressions' `\w` has it: Alphabetic, a mark, a decimal
   /// digit, connector punctuation (`_`) or a join control (so `½` and `²` are not, `é` and U+0301 are).
+  /// The reference's tables are Unicode 16's: a character assigned later is not a word character.
   static func isWordCharacter(_ s: Unicode.Scalar) -> Bool {
     if s == "_" { return true }
     let p = s.properties
+    if let age = p.age, age.major > 16 { return false }
     if p.isAlphabetic || p.isJoinControl { return true }
     switch p.generalCategory {
     case .nonspacingMark, .spacingMark, .enclosingMark, .decimalNumber, .connectorPunctuation: return true

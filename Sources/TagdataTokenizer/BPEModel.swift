@@ -12,6 +12,11 @@ final class BPEModel: @unchecked Sendable {
   let ignoreMerges: Bool
   let unknownID: Int32?
   let fuseUnknown: Bool
+  /// SentencePiece-style BPE: the ids of the one-character tokens by scalar (the symbols are
+  /// characters, not bytes); nil for byte-level BPE.
+  let characterIDs: [UInt32: Int32]?
+  /// With `byte_fallback`, the id of each byte's `<0xNN>` token (-1 when missing); empty without.
+  let fallbackIDs: [Int32]
 
   /// Pieces up to this many bytes are cached; the cache is emptied when it holds `cacheCapacity`.
   static let cacheableLength = 256
@@ -20,8 +25,11 @@ final class BPEModel: @unchecked Sendable {
   private let lock = NSLock()
 
   init(byteIDs: [Int32], merges: [UInt64: (rank: Int32, id: Int32)], vocabularyByBytes: [[UInt8]: Int32],
-       ignoreMerges: Bool, unknownID: Int32?, fuseUnknown: Bool)
+       ignoreMerges: Bool, unknownID: Int32?, fuseUnknown: Bool, characterIDs: [UInt32: Int32]? = nil,
+       fallbackIDs: [Int32] = [])
   {
+    self.characterIDs = characterIDs
+    self.fallbackIDs = fallbackIDs
     self.byteIDs = byteIDs
     self.merges = merges
     self.vocabularyByBytes = vocabularyByBytes
@@ -62,6 +70,9 @@ final class BPEModel: @unchecked Sendable {
     var ids: [Int32] = []
     ids.reserveCapacity(piece.count)
     var lastUnknown = false
+    if let characterIDs {
+      symbols(piece, characterIDs, into: &ids)
+    } else {
     for b in piece {
       let id = byteIDs[Int(b)]
       if id >= 0 {
@@ -73,6 +84,7 @@ final class BPEModel: @unchecked Sendable {
         lastUnknown = true
       }
       // No unknown token: the byte is dropped, as the reference does.
+    }
     }
     let n = ids.count
     if n < 2 { return ids }
@@ -113,6 +125,38 @@ final class BPEModel: @unchecked Sendable {
       k = Int(next[k])
     }
     return out
+  }
+}
+
+extension BPEModel {
+  /// The symbols of a SentencePiece-style piece (valid UTF-8), as the reference makes them: each
+  /// character's token; else, with byte fallback, the `<0xNN>` tokens of its bytes when all exist;
+  /// else the unknown token, one for a run of them with `fuse_unk`. A pending unknown token is
+  /// written when the next character has a token (not before byte-fallback tokens), as the
+  /// reference does.
+  func symbols(_ piece: ArraySlice<UInt8>, _ characterIDs: [UInt32: Int32], into ids: inout [Int32]) {
+    var pending = false
+    var i = piece.startIndex
+    let end = piece.endIndex
+    while i < end {
+      let lead = piece[i]
+      let length = lead < 0x80 ? 1 : lead < 0xE0 ? 2 : lead < 0xF0 ? 3 : 4
+      let stop = min(i + length, end)
+      var scalar = length == 1 ? UInt32(lead) : UInt32(lead) & (length == 2 ? 0x1F : length == 3 ? 0x0F : 0x07)
+      if length > 1 { for k in (i + 1)..<stop { scalar = scalar << 6 | UInt32(piece[k] & 0x3F) } }
+      if let id = characterIDs[scalar] {
+        if pending, let unk = unknownID { ids.append(unk) }
+        pending = false
+        ids.append(id)
+      } else if !fallbackIDs.isEmpty && piece[i..<stop].allSatisfy({ fallbackIDs[Int($0)] >= 0 }) {
+        for b in piece[i..<stop] { ids.append(fallbackIDs[Int(b)]) }
+      } else if let unk = unknownID {
+        if pending && !fuseUnknown { ids.append(unk) }
+        pending = true
+      }
+      i = stop
+    }
+    if pending, let unk = unknownID { ids.append(unk) }
   }
 }
 

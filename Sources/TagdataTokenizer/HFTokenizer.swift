@@ -1,15 +1,22 @@
 import Foundation
 
-/// A Hugging Face `tokenizer.json` whose model is byte-level BPE (GPT-2, LLaMA-3, SmolLM style),
-/// giving the ids the `tokenizers` library gives for `encode(text, add_special_tokens=False)`.
+/// A Hugging Face `tokenizer.json` whose model is BPE, byte-level (GPT-2, LLaMA-3, SmolLM style) or
+/// SentencePiece-style (LLaMA-2, Mistral, TinyLlama), giving the ids the `tokenizers` library gives
+/// for `encode(text, add_special_tokens=False)`.
 ///
 /// Supported: model `BPE` (vocab; merges as "a b" strings or [a, b] pairs; `ignore_merges`;
-/// `unk_token`, `fuse_unk`; `byte_fallback` false); `added_tokens` (special, normalized, lstrip,
-/// rstrip, single_word); normalizer null or NFC (alone or in a Sequence); pre-tokenizer
-/// `ByteLevel` (add_prefix_space, use_regex) alone or last in a Sequence after `Split`s whose
-/// regex is GPT-2's or LLaMA-3's pattern (behavior Isolated) and `Digits` (SmolLM); decoder `ByteLevel`; post-processor
-/// null, ByteLevel, TemplateProcessing or a Sequence of them (not applied: `encode` adds no special
-/// tokens). Anything else is refused with an error that names the key and the component.
+/// `unk_token`, `fuse_unk`; `byte_fallback` for SentencePiece-style files); `added_tokens`
+/// (special, normalized, lstrip, rstrip, single_word); normalizers NFC, Prepend and Replace (with a
+/// string pattern), alone or in a Sequence; post-processor null, ByteLevel, TemplateProcessing or a
+/// Sequence of them (not applied: `encode` adds no special tokens).
+/// Byte-level: pre-tokenizer `ByteLevel` (add_prefix_space, use_regex) alone or last in a Sequence
+/// after `Split`s whose regex is GPT-2's or LLaMA-3's pattern (behavior Isolated) and `Digits`
+/// (SmolLM); decoder `ByteLevel`.
+/// SentencePiece-style (no ByteLevel pre-tokenizer): characters are the model's symbols, a character
+/// without a token becomes its bytes' `<0xNN>` tokens with `byte_fallback`, else the unknown token;
+/// pre-tokenizer null or `Metaspace` (replacement, prepend_scheme first/always/never, split);
+/// decoder `Metaspace` or a Sequence of `Replace` (string pattern), `ByteFallback`, `Fuse`, `Strip`.
+/// Anything else is refused with an error that names the key and the component.
 public final class HFTokenizer: Sendable {
   /// Where the tokenizer was read from, for messages.
   public let name: String
@@ -26,13 +33,39 @@ public final class HFTokenizer: Sendable {
   let model: BPEModel
   let rawMatcher: AddedTokenMatcher
   let normalizedMatcher: AddedTokenMatcher
-  let nfc: Bool
+  let normalizers: [NormalizerStep]
   let stages: [Stage]
+  /// SentencePiece-style BPE (no ByteLevel pre-tokenizer): characters are the symbols, `<0xNN>`
+  /// tokens the byte fallback, and `Metaspace` the only pre-tokenizer.
+  let sentencePiece: Bool
+  /// The decoder steps of a SentencePiece-style tokenizer (empty for ByteLevel).
+  let decoders: [DecoderStep]
+
+  enum NormalizerStep: Sendable, Equatable {
+    case nfc
+    /// `Prepend`: the bytes put before a non-empty text.
+    case prepend([UInt8])
+    /// `Replace` with a string pattern: every occurrence of the first bytes becomes the second.
+    case replace([UInt8], [UInt8])
+  }
+
+  enum PrependScheme: Sendable { case first, always, never }
+
+  enum DecoderStep: Sendable {
+    case replace(String, String)
+    case byteFallback
+    case fuse
+    case strip(Unicode.Scalar, start: Int, stop: Int)
+    case metaspace(Unicode.Scalar, PrependScheme)
+  }
 
   enum Stage: Sendable {
     case split(SplitPattern)
     case digits(individual: Bool)
     case byteLevel(addPrefixSpace: Bool, useRegex: Bool)
+    /// `Metaspace`: spaces become `replacement`, which is put first as the scheme says; with
+    /// `split`, the text is cut before each replacement.
+    case metaspace(replacement: [UInt8], prepend: PrependScheme, split: Bool)
   }
 
   /// The number of ids: the highest id of the vocabulary and the added tokens, plus one.
@@ -78,9 +111,8 @@ public final class HFTokenizer: Sendable {
     if let d = m["dropout"], !d.isNull {
       throw l.fail(d, "model.dropout", "is not supported (only null): dropout makes encoding random")
     }
-    if let bf = m["byte_fallback"], try l.bool(bf, "model.byte_fallback") {
-      throw l.fail(bf, "model.byte_fallback", "true is not supported: SentencePiece-style BPE with byte fallback is not read yet")
-    }
+    let byteFallbackNode = m["byte_fallback"]
+    let byteFallback = try byteFallbackNode.map { try l.bool($0, "model.byte_fallback") } ?? false
     for key in ["continuing_subword_prefix", "end_of_word_suffix"] {
       if let v = m[key], !v.isNull, try l.string(v, "model.\(key)") != "" {
         throw l.fail(v, "model.\(key)", "is not supported (only null): byte-level BPE has no word affixes")
@@ -135,69 +167,112 @@ public final class HFTokenizer: Sendable {
       // A pair given twice takes its last rank, as the reference does.
       merges[UInt64(UInt32(ia)) << 32 | UInt64(UInt32(ib))] = (Int32(rank), Int32(merged))
     }
-    var byteIDs = [Int32](repeating: -1, count: 256)
-    for b in 0..<256 {
-      if let id = vocabulary[String(Character(ByteLevelMap.characters[b]))] { byteIDs[b] = Int32(id) }
-    }
-    var byBytes: [[UInt8]: Int32] = [:]
-    if ignoreMerges {
-      for (token, id) in vocabulary {
-        if let bytes = ByteLevelMap.bytes(of: token) { byBytes[bytes] = Int32(id) }
-      }
-    }
-    self.model = BPEModel(byteIDs: byteIDs, merges: merges, vocabularyByBytes: byBytes, ignoreMerges: ignoreMerges,
-                          unknownID: unknownID, fuseUnknown: fuseUnknown)
     self.vocabulary = vocabulary
 
     // The normalizer.
-    var nfc = false
+    var normalizers: [NormalizerStep] = []
     if let n = root["normalizer"], !n.isNull {
       let type = try l.type(n, "normalizer")
-      if type == "NFC" {
-        nfc = true
-      } else if type == "Sequence" {
+      if type == "Sequence" {
         guard let list = n["normalizers"] else { throw l.fail(n, "normalizer.normalizers", "is missing") }
         for (k, item) in try l.array(list, "normalizer.normalizers").enumerated() {
-          let t = try l.type(item, "normalizer.normalizers[\(k)]")
-          guard t == "NFC" else {
-            throw l.fail(item, "normalizer.normalizers[\(k)].type", "the normalizer \"\(t)\" is not supported (only NFC)")
-          }
-          nfc = true
+          normalizers.append(try l.normalizer(item, "normalizer.normalizers[\(k)]"))
         }
       } else {
-        throw l.fail(n, "normalizer.type", "the normalizer \"\(type)\" is not supported (only null or NFC)")
+        normalizers.append(try l.normalizer(n, "normalizer"))
       }
     }
-    self.nfc = nfc
+    self.normalizers = normalizers
 
     // The pre-tokenizer.
-    guard let p = root["pre_tokenizer"], !p.isNull else {
-      throw l.fail(root, "pre_tokenizer", "is missing or null: only byte-level BPE (a ByteLevel pre-tokenizer) is supported")
-    }
     var stages: [Stage] = []
-    let pType = try l.type(p, "pre_tokenizer")
-    if pType == "Sequence" {
+    let pNode = root["pre_tokenizer"]
+    let pType = try pNode.flatMap { $0.isNull ? nil : try l.type($0, "pre_tokenizer") }
+    if let p = pNode, pType == "Sequence" {
       guard let list = p["pretokenizers"] else { throw l.fail(p, "pre_tokenizer.pretokenizers", "is missing") }
       for (k, item) in try l.array(list, "pre_tokenizer.pretokenizers").enumerated() {
         stages.append(try l.stage(item, "pre_tokenizer.pretokenizers[\(k)]"))
       }
-    } else {
+    } else if let p = pNode, pType != nil {
       stages.append(try l.stage(p, "pre_tokenizer"))
     }
-    guard case .byteLevel = stages.last else {
-      throw l.fail(p, "pre_tokenizer", "has no ByteLevel pre-tokenizer last: only byte-level BPE is supported")
-    }
-    if stages.dropLast().contains(where: { if case .byteLevel = $0 { true } else { false } }) {
-      throw l.fail(p, "pre_tokenizer", "has a ByteLevel pre-tokenizer before the last place, which is not supported")
+    let p = pNode ?? root
+    let isByteLevel: (Stage) -> Bool = { if case .byteLevel = $0 { true } else { false } }
+    let sentencePiece = !stages.contains(where: isByteLevel)
+    if sentencePiece {
+      // SentencePiece-style BPE: no pre-tokenizer, or Metaspace alone.
+      if stages.count > 1 || stages.contains(where: { if case .metaspace = $0 { false } else { true } }) {
+        throw l.fail(p, "pre_tokenizer", "without ByteLevel only null or a Metaspace pre-tokenizer alone is supported (SentencePiece-style BPE)")
+      }
+    } else {
+      guard isByteLevel(stages.last!) else {
+        throw l.fail(p, "pre_tokenizer", "has no ByteLevel pre-tokenizer last: only byte-level BPE is supported")
+      }
+      if stages.dropLast().contains(where: isByteLevel) {
+        throw l.fail(p, "pre_tokenizer", "has a ByteLevel pre-tokenizer before the last place, which is not supported")
+      }
+      if stages.contains(where: { if case .metaspace = $0 { true } else { false } }) {
+        throw l.fail(p, "pre_tokenizer", "has Metaspace with ByteLevel, which is not supported")
+      }
+      if byteFallback, let bf = byteFallbackNode {
+        throw l.fail(bf, "model.byte_fallback", "true is not supported with a ByteLevel pre-tokenizer (byte fallback is for SentencePiece-style BPE)")
+      }
     }
     self.stages = stages
+    self.sentencePiece = sentencePiece
+
+    // The model's symbols.
+    if sentencePiece {
+      var characterIDs: [UInt32: Int32] = [:]
+      for (token, id) in vocabulary {
+        let scalars = token.unicodeScalars
+        if scalars.count == 1 { characterIDs[scalars.first!.value] = Int32(id) }
+      }
+      var fallbackIDs: [Int32] = []
+      if byteFallback {
+        fallbackIDs = (0..<256).map { b in
+          vocabulary["<0x" + String(b, radix: 16, uppercase: true).leftPadded(2) + ">"].map(Int32.init) ?? -1
+        }
+      }
+      var byBytes: [[UInt8]: Int32] = [:]
+      if ignoreMerges {
+        for (token, id) in vocabulary { byBytes[Array(token.utf8)] = Int32(id) }
+      }
+      self.model = BPEModel(byteIDs: [], merges: merges, vocabularyByBytes: byBytes, ignoreMerges: ignoreMerges,
+                            unknownID: unknownID, fuseUnknown: fuseUnknown, characterIDs: characterIDs,
+                            fallbackIDs: fallbackIDs)
+    } else {
+      var byteIDs = [Int32](repeating: -1, count: 256)
+      for b in 0..<256 {
+        if let id = vocabulary[String(Character(ByteLevelMap.characters[b]))] { byteIDs[b] = Int32(id) }
+      }
+      var byBytes: [[UInt8]: Int32] = [:]
+      if ignoreMerges {
+        for (token, id) in vocabulary {
+          if let bytes = ByteLevelMap.bytes(of: token) { byBytes[bytes] = Int32(id) }
+        }
+      }
+      self.model = BPEModel(byteIDs: byteIDs, merges: merges, vocabularyByBytes: byBytes, ignoreMerges: ignoreMerges,
+                            unknownID: unknownID, fuseUnknown: fuseUnknown)
+    }
 
     // The decoder and the post-processor.
     guard let d = root["decoder"], !d.isNull else {
-      throw l.fail(root, "decoder", "is missing or null: only the ByteLevel decoder is supported")
+      throw l.fail(root, "decoder", "is missing or null: only the ByteLevel decoder, or for SentencePiece-style BPE Metaspace or a Sequence of Replace, ByteFallback, Fuse and Strip, is supported")
     }
     let dType = try l.type(d, "decoder")
-    guard dType == "ByteLevel" else { throw l.fail(d, "decoder.type", "the decoder \"\(dType)\" is not supported (only ByteLevel)") }
+    var decoders: [DecoderStep] = []
+    if !sentencePiece {
+      guard dType == "ByteLevel" else { throw l.fail(d, "decoder.type", "the decoder \"\(dType)\" is not supported (only ByteLevel)") }
+    } else if dType == "Sequence" {
+      guard let list = d["decoders"] else { throw l.fail(d, "decoder.decoders", "is missing") }
+      for (k, item) in try l.array(list, "decoder.decoders").enumerated() {
+        decoders.append(try l.decoder(item, "decoder.decoders[\(k)]"))
+      }
+    } else {
+      decoders.append(try l.decoder(d, "decoder"))
+    }
+    self.decoders = decoders
     if let pp = root["post_processor"], !pp.isNull {
       try l.postProcessor(pp, "post_processor")
     }
@@ -231,14 +306,16 @@ public final class HFTokenizer: Sendable {
     let normalized = added.filter { $0.normalized }
     self.rawMatcher = AddedTokenMatcher(tokens: raw, patterns: raw.map { Array($0.content.utf8) })
     self.normalizedMatcher = AddedTokenMatcher(
-      tokens: normalized, patterns: normalized.map { Array((nfc ? Self.nfc($0.content) : $0.content).utf8) })
+      tokens: normalized, patterns: normalized.map { Self.normalize(Array($0.content.utf8), normalizers) })
 
     // Ids to tokens and the bytes decode gives.
     var tokens = [String?](repeating: nil, count: maxID + 1)
     for (token, id) in vocabulary { tokens[id] = token }
     var special = [Bool](repeating: false, count: maxID + 1)
     for t in added {
-      tokens[t.id] = t.content
+      // A normalized token's string is its normalized content, as the reference gives it.
+      tokens[t.id] = t.normalized && !normalizers.isEmpty
+        ? String(decoding: Self.normalize(Array(t.content.utf8), normalizers), as: UTF8.self) : t.content
       special[t.id] = t.special
     }
     self.tokens = tokens
@@ -257,23 +334,93 @@ public final class HFTokenizer: Sendable {
     var out: [Int] = []
     let bytes = Array(text.utf8)
     for segment in rawMatcher.split(bytes) {
+      let first = segment.range.lowerBound == 0
       if let id = segment.token {
         out.append(id)
         continue
       }
       var piece = Array(bytes[segment.range])
-      if nfc && piece.contains(where: { $0 >= 0x80 }) {
-        piece = Array(Self.nfc(String(decoding: piece, as: UTF8.self)).utf8)
-      }
+      if !normalizers.isEmpty { piece = Self.normalize(piece, normalizers) }
       for inner in normalizedMatcher.split(piece) {
         if let id = inner.token {
           out.append(id)
+        } else if sentencePiece {
+          encodeSentencePiece(piece[inner.range], first: first && inner.range.lowerBound == 0, into: &out)
         } else {
           encodePlain(piece[inner.range], into: &out)
         }
       }
     }
     return out
+  }
+
+  /// The normalizers applied to UTF-8 text, on bytes (NFC only where there is non-ASCII).
+  static func normalize(_ text: [UInt8], _ steps: [NormalizerStep]) -> [UInt8] {
+    var t = text
+    for step in steps {
+      switch step {
+      case .nfc:
+        if t.contains(where: { $0 >= 0x80 }) { t = Array(nfc(String(decoding: t, as: UTF8.self)).utf8) }
+      case .prepend(let p):
+        if !t.isEmpty { t = p + t }
+      case .replace(let pattern, let content):
+        t = replacing(t, pattern, content)
+      }
+    }
+    return t
+  }
+
+  /// Every occurrence of `pattern` (not empty), left to right without overlaps, replaced by `content`.
+  static func replacing(_ t: [UInt8], _ pattern: [UInt8], _ content: [UInt8]) -> [UInt8] {
+    guard !pattern.isEmpty, t.count >= pattern.count else { return t }
+    var out: [UInt8] = []
+    out.reserveCapacity(t.count)
+    var i = 0
+    let first = pattern[0], n = t.count, m = pattern.count
+    while i < n {
+      if t[i] == first && i + m <= n && t[i..<(i + m)].elementsEqual(pattern) {
+        out.append(contentsOf: content)
+        i += m
+      } else {
+        out.append(t[i])
+        i += 1
+      }
+    }
+    return out
+  }
+
+  /// SentencePiece-style: the Metaspace pre-tokenizer if any, then the model on each piece.
+  func encodeSentencePiece(_ text: ArraySlice<UInt8>, first: Bool, into out: inout [Int]) {
+    if text.isEmpty { return }
+    guard case .metaspace(let replacement, let scheme, let split)? = stages.first else {
+      model.encode(text, into: &out)
+      return
+    }
+    var t = Self.replacing(Array(text), [0x20], replacement)
+    let prepend: Bool
+    switch scheme {
+    case .always: prepend = true
+    case .first: prepend = first
+    case .never: prepend = false
+    }
+    if prepend && !t.starts(with: replacement) { t = replacement + t }
+    guard split, !replacement.isEmpty else {
+      model.encode(t[...], into: &out)
+      return
+    }
+    // Cut before each replacement (MergedWithNext).
+    var start = 0, i = 0
+    let m = replacement.count
+    while i < t.count {
+      if t[i] == replacement[0] && i + m <= t.count && t[i..<(i + m)].elementsEqual(replacement) {
+        if i > start { model.encode(t[start..<i], into: &out) }
+        start = i
+        i += m
+      } else {
+        i += 1
+      }
+    }
+    if t.count > start { model.encode(t[start...], into: &out) }
   }
 
   /// Pre-tokenizes text without added tokens and encodes each piece with the model. The pieces are
@@ -293,6 +440,8 @@ public final class HFTokenizer: Sendable {
         for r in pieces { pattern.split(scalars, classes, r, into: &next) }
       case .digits(let individual):
         for r in pieces { DigitsSplit.split(classes, r, individual: individual, into: &next) }
+      case .metaspace:  // only in SentencePiece-style tokenizers, which do not come here
+        next.append(contentsOf: pieces)
       case .byteLevel(let addPrefixSpace, let useRegex):
         if addPrefixSpace && pieces.contains(where: { scalars[$0.lowerBound] != " " }) {
           Self.prefixSpaces(&scalars, &classes, &pieces)
@@ -343,6 +492,7 @@ public final class HFTokenizer: Sendable {
   /// gives its own UTF-8), invalid UTF-8 replaced by U+FFFD. Ids that name nothing are left out,
   /// and so are special tokens when `skipSpecialTokens`.
   public func decode(_ ids: [Int], skipSpecialTokens: Bool = false) -> String {
+    if sentencePiece { return decodeSentencePiece(ids, skipSpecialTokens: skipSpecialTokens) }
     var bytes: [UInt8] = []
     for id in ids where id >= 0 && id < tokens.count {
       if skipSpecialTokens && special[id] { continue }
@@ -351,7 +501,106 @@ public final class HFTokenizer: Sendable {
     return String(decoding: bytes, as: UTF8.self)
   }
 
-  static func nfc(_ s: String) -> String { s.precomposedStringWithCanonicalMapping }
+  /// SentencePiece-style decoding: the tokens' strings through the decoder steps, joined.
+  func decodeSentencePiece(_ ids: [Int], skipSpecialTokens: Bool) -> String {
+    var chain: [String] = []
+    for id in ids where id >= 0 && id < tokens.count {
+      if skipSpecialTokens && special[id] { continue }
+      if let t = tokens[id] { chain.append(t) }
+    }
+    for step in decoders {
+      switch step {
+      case .replace(let a, let b):
+        let (pa, pb) = (Array(a.utf8), Array(b.utf8))
+        chain = chain.map { String(decoding: Self.replacing(Array($0.utf8), pa, pb), as: UTF8.self) }
+      case .fuse:
+        chain = [chain.joined()]
+      case .strip(let c, let start, let stop):
+        chain = chain.map { token in
+          // On scalars, as the reference's chars: a combining mark after the space stays.
+          var chars = Array(token.unicodeScalars)
+          var s = 0
+          while s < start && s < chars.count && chars[s] == c { s += 1 }
+          chars.removeFirst(s)
+          var e = 0
+          while e < stop && !chars.isEmpty && chars[chars.count - 1] == c {
+            chars.removeLast()
+            e += 1
+          }
+          var t = ""
+          t.unicodeScalars.append(contentsOf: chars)
+          return t
+        }
+      case .metaspace(let r, let scheme):
+        chain = chain.enumerated().map { k, token in
+          var s = ""
+          for c in token.unicodeScalars {
+            if c == r {
+              if !(k == 0 && scheme != .never) { s.unicodeScalars.append(" ") }
+            } else {
+              s.unicodeScalars.append(c)
+            }
+          }
+          return s
+        }
+      case .byteFallback:
+        var next: [String] = []
+        var pending: [UInt8] = []
+        func flush() {
+          if pending.isEmpty { return }
+          if let s = String(validating: pending, as: UTF8.self) {
+            next.append(s)
+          } else {
+            for _ in pending { next.append("\u{FFFD}") }
+          }
+          pending.removeAll()
+        }
+        for token in chain {
+          if let b = Self.fallbackByte(token) {
+            pending.append(b)
+          } else {
+            flush()
+            next.append(token)
+          }
+        }
+        flush()
+        chain = next
+      }
+    }
+    return chain.joined()
+  }
+
+  /// The byte of a `<0xNN>` token (six bytes, two hex digits of either case), nil for others.
+  static func fallbackByte(_ token: String) -> UInt8? {
+    let u = Array(token.utf8)
+    guard u.count == 6, u[0] == 0x3C, u[1] == 0x30, u[2] == 0x78, u[5] == 0x3E, u[3] != 0x2D else { return nil }
+    return UInt8(String(decoding: u[3..<5], as: UTF8.self), radix: 16)
+  }
+
+  /// NFC. Foundation (on Linux) leaves a Hangul LV syllable and a following trailing consonant
+  /// (U+11A8...U+11C2) apart, which canonical composition joins into the LVT syllable: done here.
+  static func nfc(_ s: String) -> String {
+    let composed = s.precomposedStringWithCanonicalMapping
+    let scalars = composed.unicodeScalars
+    guard scalars.contains(where: { $0.value >= 0x11A8 && $0.value <= 0x11C2 }) else { return composed }
+    var out = String.UnicodeScalarView()
+    for c in scalars {
+      if c.value >= 0x11A8 && c.value <= 0x11C2, let last = out.last, last.value >= 0xAC00 && last.value <= 0xD7A3,
+         (last.value - 0xAC00) % 28 == 0, let joined = Unicode.Scalar(last.value + c.value - 0x11A7)
+      {
+        out.removeLast()
+        out.append(joined)
+      } else {
+        out.append(c)
+      }
+    }
+    return String(out)
+  }
+}
+
+extension String {
+  /// Padded with zeros on the left to `width` characters.
+  func leftPadded(_ width: Int) -> String { count >= width ? self : String(repeating: "0", count: width - count) + self }
 }
 
 /// Why a tokenizer.json cannot be used: the file, the key at fault (a path such as
@@ -452,10 +701,89 @@ struct Loader {
         throw fail(inv, key + ".invert", "true is not supported")
       }
       return .split(p)
+    case "Metaspace":
+      let (c, scheme) = try metaspace(node, key)
+      let split = try node["split"].map { try bool($0, key + ".split") } ?? true
+      return .metaspace(replacement: Array(String(c).utf8), prepend: scheme, split: split)
     case "Digits":
       return .digits(individual: try node["individual_digits"].map { try bool($0, key + ".individual_digits") } ?? false)
     default:
-      throw fail(node, key + ".type", "the pre-tokenizer \"\(type)\" is not supported (only ByteLevel, Split and Digits)")
+      throw fail(node, key + ".type", "the pre-tokenizer \"\(type)\" is not supported (only ByteLevel, Split, Digits and Metaspace)")
+    }
+  }
+
+  /// A normalizer of the Sequence, or the normalizer.
+  func normalizer(_ node: TokenizerJSON, _ key: String) throws -> HFTokenizer.NormalizerStep {
+    let t = try type(node, key)
+    switch t {
+    case "NFC": return .nfc
+    case "Prepend":
+      guard let v = node["prepend"] else { throw fail(node, key + ".prepend", "is missing") }
+      return .prepend(Array(try string(v, key + ".prepend").utf8))
+    case "Replace":
+      let (pattern, content) = try replacement(node, key)
+      return .replace(Array(pattern.utf8), Array(content.utf8))
+    default:
+      throw fail(node, key + ".type", "the normalizer \"\(t)\" is not supported (only NFC, Prepend and Replace)")
+    }
+  }
+
+  /// The string pattern and content of a Replace normalizer or decoder.
+  func replacement(_ node: TokenizerJSON, _ key: String) throws -> (String, String) {
+    guard let pattern = node["pattern"] else { throw fail(node, key + ".pattern", "is missing") }
+    let members = try self.members(pattern, key + ".pattern")
+    guard members.count == 1, members[0].key == "String" else {
+      let k = members.first?.key ?? ""
+      throw fail(pattern, key + ".pattern" + (k.isEmpty ? "" : "." + k), "only a {\"String\": ...} pattern is supported")
+    }
+    let source = try string(members[0].value, key + ".pattern.String")
+    if source.isEmpty { throw fail(members[0].value, key + ".pattern.String", "is empty") }
+    guard let c = node["content"] else { throw fail(node, key + ".content", "is missing") }
+    return (source, try string(c, key + ".content"))
+  }
+
+  /// Metaspace's replacement (one character) and prepend scheme.
+  func metaspace(_ node: TokenizerJSON, _ key: String) throws -> (Unicode.Scalar, HFTokenizer.PrependScheme) {
+    let r = try node["replacement"].map { try string($0, key + ".replacement") } ?? "\u{2581}"
+    guard r.unicodeScalars.count == 1, let c = r.unicodeScalars.first else {
+      throw fail(node["replacement"] ?? node, key + ".replacement", "is not one character")
+    }
+    var scheme = HFTokenizer.PrependScheme.always
+    if let a = node["add_prefix_space"], !(try bool(a, key + ".add_prefix_space")) { scheme = .never }
+    if let s = node["prepend_scheme"] {
+      switch try string(s, key + ".prepend_scheme") {
+      case "first": scheme = .first
+      case "always": scheme = .always
+      case "never": scheme = .never
+      case let other: throw fail(s, key + ".prepend_scheme", "\"\(other)\" is not first, always or never")
+      }
+    }
+    return (c, scheme)
+  }
+
+  /// A decoder of a SentencePiece-style tokenizer.
+  func decoder(_ node: TokenizerJSON, _ key: String) throws -> HFTokenizer.DecoderStep {
+    let t = try type(node, key)
+    switch t {
+    case "Replace":
+      let (pattern, content) = try replacement(node, key)
+      return .replace(pattern, content)
+    case "ByteFallback": return .byteFallback
+    case "Fuse": return .fuse
+    case "Strip":
+      let c = try node["content"].map { try string($0, key + ".content") } ?? " "
+      guard c.unicodeScalars.count == 1, let ch = c.unicodeScalars.first else { throw fail(node["content"] ?? node, key + ".content", "is not one character") }
+      func count(_ k: String) throws -> Int {
+        guard let v = node[k] else { return 0 }
+        guard case .number(_, let i?) = v.value, i >= 0, i < 1 << 20 else { throw fail(v, key + "." + k, "is \(v.kind), not a count") }
+        return i
+      }
+      return .strip(ch, start: try count("start"), stop: try count("stop"))
+    case "Metaspace":
+      let (c, scheme) = try metaspace(node, key)
+      return .metaspace(c, scheme)
+    default:
+      throw fail(node, key + ".type", "the decoder \"\(t)\" is not supported with SentencePiece-style BPE (only Metaspace, Replace, ByteFallback, Fuse and Strip)")
     }
   }
 

@@ -28,8 +28,11 @@ enum SplitPattern: Sendable, Equatable {
 
   static let asciiClasses: [UInt8] = (0..<128).map { classify(Unicode.Scalar(UInt8($0))) }
 
+  /// The reference's tables are Unicode 16's: a character assigned later is unassigned there (of
+  /// no class).
   static func classify(_ s: Unicode.Scalar) -> UInt8 {
     let p = s.properties
+    if let age = p.age, age.major > 16 { return 0 }
     if p.isWhitespace { return space }
     switch p.generalCategory {
     case .uppercaseLetter, .lowercaseLetter, .titlecaseLetter, .modifierLetter, .otherLetter: return letter

@@ -8,6 +8,12 @@ Usage: hf_tokenizers.py CORPORA_DIR OUT_DIR [SEGMENTS_PER_KIND]
   more configurations reuse their models: "gpt2-prefix" (add_prefix_space true), "smollm"
   (SmolLM's Digits(individual_digits) before ByteLevel), "gpt2-split" (GPT-2's regex in a Split
   before ByteLevel(use_regex=false)) and "llama3-merges" (no normalizer, ignore_merges false).
+  Three SentencePiece-style configurations share one BPE model trained with byte_fallback and
+  fuse_unk (vocabulary 2000 plus <unk>, <s>, </s> and the 256 <0xNN> byte tokens, alphabet limited
+  to 120 characters so that rarer ones fall back to bytes): "llama2" (normalizer Prepend("▁") then
+  Replace(" " -> "▁"), no pre-tokenizer, decoder Replace/ByteFallback/Fuse/Strip), "mistral"
+  (Metaspace pre-tokenizer and decoder, prepend_scheme "first", split false) and
+  "metaspace-split" (Metaspace "always" with split, the LLaMA-2 decoder).
   Each has added tokens, special and not (<SMILES>, <Protein>, <TAG 0>, single_word, lstrip,
   rstrip).
   Writes OUT_DIR/<name>.json for each configuration and OUT_DIR/segments.jsonl: a first line
@@ -77,7 +83,9 @@ EXTRA = ["café", "naïve", "e\u0301", "A\u030A", "\u1100\u1161", "Ωmega", "ﬁ
          "don't", "''", "'", "Ŀl", "İstanbul", "ß", "ǅ", "ﬅ", "K", "Å", "x²", "∑", "→", "µ", "\u0301", "\u0300a",
          "<TAG 0>", "<TAG 1>", "<word>", "x<word>y", " <word> ", "<L>", "  <L>", "<R>  ", "<SMILES>", "</SMILES>",
          "<Protein>", "</Protein>", "<|endoftext|>", "<TAG", "TAG 0>", "_<word>_", "<TAG 0><TAG 0>", "ﬁ", "fi",
-         "½<word>²", "a\u0301<word>", "Ⅻ<word>", "<word>‿", "x\u200d<word>", "-<word>-", "١<word>", "\x00", "\x7f", "\x1b[0m", "~", "\\", "\"quoted\"", "a  b", "a   b", "end   ", "   start"]
+         "½<word>²", "a\u0301<word>", "Ⅻ<word>", "<word>‿", "x\u200d<word>", "-<word>-", "١<word>", "\x00", "\x7f", "\x1b[0m", "~", "\\", "\"quoted\"", "a  b", "a   b", "end   ", "   start",
+         "\u2581", "\u2581\u2581x", "x \u2581 y", "<0x41>", "<0xC3><0xA9>", "<unk>", "<s>", "</s>", " \u0301", "\u2581\u0301",
+         "\U0010FFFF", "\ue000", "\U0001F3FB", "\u0000\u0000", "<s> <s>", "\uacc4\u11b5", "\uac00\u11a8"]
 
 
 def segments(rng, text, smiles, seqs, n):
@@ -140,6 +148,31 @@ def train(lines, pre, normalizer=None, ignore_merges=False):
     return tok
 
 
+BYTES = ["<0x%02X>" % b for b in range(256)]
+SP_SPECIAL = ["<unk>", "<s>", "</s>"]
+
+
+def train_sentencepiece(lines):
+    """LLaMA-2 style: BPE with byte fallback and fuse_unk, Prepend and Replace, no pre-tokenizer."""
+    tok = Tokenizer(models.BPE(byte_fallback=True, unk_token="<unk>", fuse_unk=True))
+    tok.normalizer = normalizers.Sequence([normalizers.Prepend("\u2581"), normalizers.Replace(" ", "\u2581")])
+    tok.decoder = decoders.Sequence([decoders.Replace("\u2581", " "), decoders.ByteFallback(), decoders.Fuse(),
+                                     decoders.Strip(" ", 1, 0)])
+    # The byte tokens come right after <unk>, <s> and </s>, as in LLaMA-2; a small alphabet leaves
+    # rarer characters to the byte fallback.
+    trainer = trainers.BpeTrainer(vocab_size=2000 + 259, special_tokens=SP_SPECIAL + BYTES, show_progress=False,
+                                  limit_alphabet=120)
+    tok.train_from_iterator(lines, trainer)
+    doc = json.loads(tok.to_str())
+    # The byte tokens stay in the model's vocabulary only, as in LLaMA-2's tokenizer.json.
+    doc["added_tokens"] = [t for t in doc["added_tokens"] if t["content"] not in BYTES]
+    for t in doc["added_tokens"]:
+        t["normalized"] = False
+    tok = Tokenizer.from_str(json.dumps(doc))
+    tok.add_tokens(ADDED)
+    return json.loads(tok.to_str())
+
+
 def main():
     root, out_dir = sys.argv[1], sys.argv[2]
     n = int(sys.argv[3]) if len(sys.argv) > 3 else 10000
@@ -172,6 +205,18 @@ def main():
     lm["normalizer"] = None
     lm["model"]["ignore_merges"] = False
     docs["llama3"], docs["llama3-merges"] = lj, lm
+    sp = train_sentencepiece(lines)
+    assert sp["model"]["byte_fallback"] is True and sp["pre_tokenizer"] is None
+    # Mistral style: no normalizer, Metaspace(prepend_scheme "first", split false) and its decoder.
+    ms = json.loads(json.dumps(sp))
+    ms["normalizer"] = None
+    ms["pre_tokenizer"] = {"type": "Metaspace", "replacement": "\u2581", "prepend_scheme": "first", "split": False}
+    ms["decoder"] = {"type": "Metaspace", "replacement": "\u2581", "prepend_scheme": "first", "split": False}
+    # Metaspace "always" with split, the LLaMA-2 decoder.
+    ma = json.loads(json.dumps(ms))
+    ma["pre_tokenizer"] = {"type": "Metaspace", "replacement": "\u2581", "prepend_scheme": "always", "split": True}
+    ma["decoder"] = sp["decoder"]
+    docs["llama2"], docs["mistral"], docs["metaspace-split"] = sp, ms, ma
     toks = {}
     for name, doc in docs.items():
         path = os.path.join(out_dir, name + ".json")

@@ -5,7 +5,8 @@ import TestSupport
 import Testing
 
 /// HFTokenizer against Hugging Face `tokenizers`: Tests/Interop/hf_tokenizers.py trains byte-level
-/// BPE tokenizers (GPT-2's regex; LLaMA-3's Split and NFC) on the shipped corpora and encodes
+/// BPE tokenizers (GPT-2's regex; LLaMA-3's Split and NFC) and SentencePiece-style ones (byte
+/// fallback; LLaMA-2's normalizer and decoder, Metaspace) on the shipped corpora and encodes
 /// 10,000 segments each of text, SMILES and protein; the ids must be the same, and so must
 /// `decode`, which gives the text back wherever the reference does.
 @Suite(.enabled(if: TestSupport.python != nil || TestSupport.interopRequired, "needs the interop venv: Scripts/bootstrap"))

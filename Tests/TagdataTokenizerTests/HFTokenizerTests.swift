@@ -260,6 +260,34 @@ import Testing
     #expect(t.decode([-1, 400, 0x61]) == "a")  // ids that name nothing are left out
   }
 
+  /// NFC composes a Hangul LV syllable with a following trailing consonant into its LVT syllable
+  /// (as the reference does; Foundation on Linux leaves the pair apart).
+  @Test func nfcComposesHangulSyllableAndTrailingJamo() {
+    for (text, nfc) in [("\u{ACC4}\u{11B5}", "\u{ACD2}"), ("\u{AC00}\u{11A8}x", "\u{AC01}x"), ("\u{1100}\u{1161}\u{11A8}", "\u{AC01}"),
+                        ("\u{AC01}\u{11A8}", "\u{AC01}\u{11A8}"), ("\u{AC00}\u{11A7}", "\u{AC00}\u{11A7}"), ("e\u{301}", "\u{E9}")] {
+      let ours = HFTokenizer.nfc(text)
+      #expect(ours.unicodeScalars.elementsEqual(nfc.unicodeScalars), "\(text.debugDescription): \(ours.debugDescription)")
+    }
+  }
+
+  /// single_word's word characters are those of the reference's Unicode 16 tables: a letter new in
+  /// Unicode 17 (CJK extension J) does not keep a single-word token from matching beside it.
+  @Test func wordCharactersFollowUnicode16() {
+    #expect(!AddedTokenMatcher.isWordCharacter("\u{33289}"))
+    #expect(AddedTokenMatcher.isWordCharacter("\u{1C89}"))  // Unicode 16
+    #expect(AddedTokenMatcher.isWordCharacter("\u{1E5D0}"))  // Unicode 16
+    #expect(AddedTokenMatcher.isWordCharacter("\u{31350}"))  // Unicode 15
+    #expect(AddedTokenMatcher.isWordCharacter("a") && !AddedTokenMatcher.isWordCharacter("\u{BD}"))
+  }
+
+  /// The split patterns' classes are those of the reference's Unicode 16 tables: a letter new in
+  /// Unicode 17 is neither a letter nor a number there.
+  @Test func splitClassesFollowUnicode16() {
+    #expect(SplitPattern.classOf("\u{33289}") == 0)
+    #expect(SplitPattern.classOf("\u{1C89}") == SplitPattern.letter)  // Unicode 16
+    #expect(SplitPattern.classOf("\u{31350}") == SplitPattern.letter)  // Unicode 15
+  }
+
   @Test func normalizedAddedTokensMatchAfterNFC() throws {
     let added = #"[{"id": 300, "content": "\u00e9t\u00e9", "normalized": true, "special": false}]"#
     let nfc = try HFTokenizer(json: Self.json(normalizer: #"{"type": "NFC"}"#, added: added))
@@ -302,7 +330,15 @@ import Testing
        "pre_tokenizer.pretokenizers[0].pattern.String", "Regex"),
       (Self.json(preTokenizer: #"{"type": "Sequence", "pretokenizers": [{"type": "Split", "pattern": {"Regex": "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)|\\s+"}, "behavior": "Removed"}, {"type": "ByteLevel"}]}"#),
        "pre_tokenizer.pretokenizers[0].behavior", "Removed"),
-      (Self.json(preTokenizer: "null"), "pre_tokenizer", "ByteLevel"),
+      (Self.json(preTokenizer: "null"), "decoder.type", "ByteLevel"),
+      (Self.json(preTokenizer: #"{"type": "Metaspace", "replacement": "\u2581", "prepend_scheme": "sometimes"}"#),
+       "pre_tokenizer.prepend_scheme", "sometimes"),
+      (Self.json(preTokenizer: #"{"type": "Sequence", "pretokenizers": [{"type": "Metaspace"}, {"type": "Digits"}]}"#),
+       "pre_tokenizer", "Metaspace"),
+      (Self.json(preTokenizer: "null", decoder: #"{"type": "Sequence", "decoders": [{"type": "ByteFallback"}, {"type": "CTC"}]}"#),
+       "decoder.decoders[1].type", "CTC"),
+      (Self.json(normalizer: #"{"type": "Sequence", "normalizers": [{"type": "Prepend", "prepend": "\u2581"}, {"type": "Replace", "pattern": {"Regex": " +"}, "content": "\u2581"}]}"#),
+       "normalizer.normalizers[1].pattern.Regex", "String"),
       (Self.json(normalizer: #"{"type": "Lowercase"}"#), "normalizer.type", "Lowercase"),
       (Self.json(model: #" "byte_fallback": true,"#), "model.byte_fallback", "byte fallback"),
       (Self.json(model: #" "dropout": 0.1,"#), "model.dropout", "dropout"),
