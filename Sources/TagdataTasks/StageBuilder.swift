@@ -515,17 +515,14 @@ struct ExampleMaker {
     // ablation; its split follows the same text without a regression's label, so that two values
     // for the same inputs (a pair measured twice, a drug pair on two cell lines) are two examples
     // in one split, never one in train and one in test.
-    let key =
+    let full =
       ablation == .both
-      ? segs.map(\.text).joined()
-      : TaskTemplate.fill(task.pieces, inputs: inputs, inputKinds: kinds, output: output, outputKind: outputKind,
-                          source: src, target: tgt).map(\.text).joined()
-    var e = TaskExample(task: spec.name, stage: spec.stage, regression: spec.regression, key: key, segments: segs,
-                        inputs: inputs, output: output, target: target)
-    if spec.output == .regression {
-      e.splitKey = TaskTemplate.fill(task.pieces, inputs: inputs, inputKinds: kinds, output: nil, outputKind: outputKind,
-                                     source: src, target: tgt).map(\.text).joined()
-    }
+      ? segs : TaskTemplate.fill(task.pieces, inputs: inputs, inputKinds: kinds, output: output, outputKind: outputKind,
+                                 source: src, target: tgt)
+    var e = TaskExample(task: spec.name, stage: spec.stage, regression: spec.regression, key: full.map(\.text).joined(),
+                        segments: segs, inputs: inputs, output: output, target: target)
+    // The full template's text without its label segment is the template filled without output.
+    if spec.output == .regression { e.splitKey = full.lazy.filter { $0.kind != .label }.map(\.text).joined() }
     e.molecules = molecules
     e.proteins = proteins.map(\.0)
     e.sequences = proteins.map(\.1)
