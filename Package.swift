@@ -46,7 +46,7 @@ let package = Package(
       name: "TagdataIngest", dependencies: ["TagdataIO", "TagdataBio", "TagdataChem", "TagdataSources", "TagdataCatalog"]),
     .target(name: "TagdataLabels", dependencies: ["TagdataChem", "TagdataBio", "TagdataCatalog"]),
     .target(name: "TagdataShards"),
-    .target(name: "TagdataTokenizer"),
+    .target(name: "TagdataTokenizer", dependencies: ["TagdataIO"]),
     .target(
       name: "TagdataTasks",
       dependencies: [

@@ -1,4 +1,5 @@
 import Foundation
+import TagdataIO
 
 /// A Hugging Face `tokenizer.json` whose model is BPE, byte-level (GPT-2, LLaMA-3, SmolLM style) or
 /// SentencePiece-style (LLaMA-2, Mistral, TinyLlama), giving the ids the `tokenizers` library gives
@@ -89,8 +90,8 @@ public final class HFTokenizer: Sendable {
     self.name = name
     let root: TokenizerJSON
     do {
-      root = try TokenizerJSON.parse(bytes)
-    } catch {
+      root = try ConfigJSON.parse(bytes)
+    } catch let error as ConfigJSON.SyntaxError {
       throw HFTokenizerError(file: name, key: "", line: error.line, column: error.column, message: error.message)
     }
     let l = Loader(file: name)
@@ -660,7 +661,7 @@ struct Loader {
       let what = node.kind == "a number" ? "a number out of the ids supported (0 to \(Self.idLimit - 1))" : node.kind
       throw fail(node, key, "is \(what), not an id")
     }
-    return i
+    return Int(i)
   }
 
   /// The `type` of a component object.
@@ -776,7 +777,7 @@ struct Loader {
       func count(_ k: String) throws -> Int {
         guard let v = node[k] else { return 0 }
         guard case .number(_, let i?) = v.value, i >= 0, i < 1 << 20 else { throw fail(v, key + "." + k, "is \(v.kind), not a count") }
-        return i
+        return Int(i)
       }
       return .strip(ch, start: try count("start"), stop: try count("stop"))
     case "Metaspace":
