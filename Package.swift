@@ -61,7 +61,7 @@ let package = Package(
       name: "tagdata",
       dependencies: [
         "TagdataIO", "TagdataBio", "TagdataChem", "TagdataSources", "TagdataCatalog", "TagdataIngest", "TagdataLabels",
-        "TagdataTasks", "TagdataTrain",
+        "TagdataTasks", "TagdataTrain", "TagdataShards", "TagdataTokenizer",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]),
 

@@ -20,20 +20,28 @@ public struct TokenDataset: Sendable {
     public var lossMask: [Bool]
     public var task: String
     public var regression: [Regression]
+    /// The example's split in the build (`train`, `valid`, `test`), when it comes from one.
+    public var split: String?
+    /// The build record's key (its link back to the record and the catalog).
+    public var key: String?
 
-    public init(tokens: [Int], lossMask: [Bool], task: String, regression: [Regression] = []) {
+    public init(tokens: [Int], lossMask: [Bool], task: String, regression: [Regression] = [], split: String? = nil,
+                key: String? = nil)
+    {
       self.tokens = tokens
       self.lossMask = lossMask
       self.task = task
       self.regression = regression
+      self.split = split
+      self.key = key
     }
   }
 
   public struct Regression: Codable, Sendable, Equatable {
     public var head: String
     public var position: Int
-    public var target: Float
-    public init(head: String, position: Int, target: Float) {
+    public var target: Double
+    public init(head: String, position: Int, target: Double) {
       self.head = head
       self.position = position
       self.target = target
@@ -53,6 +61,8 @@ public struct TokenDataset: Sendable {
   struct Line: Codable {
     var task: String
     var regression: [Regression]
+    var split: String?
+    var key: String?
   }
 
   public var manifest: Manifest
@@ -78,7 +88,7 @@ public struct TokenDataset: Sendable {
       for m in e.lossMask { mask.append(m ? 1 : 0) }
       offset += UInt64(e.tokens.count)
       append(&offsets, offset)
-      lines.append(try encoder.encode(Line(task: e.task, regression: e.regression)))
+      lines.append(try encoder.encode(Line(task: e.task, regression: e.regression, split: e.split, key: e.key)))
       lines.append(0x0A)
     }
     try tokens.write(to: URL(fileURLWithPath: directory + "/tokens.bin"))
@@ -107,7 +117,7 @@ public struct TokenDataset: Sendable {
       let (a, b) = (u64(i), u64(i + 1))
       let line = try decoder.decode(Line.self, from: Data(lines[i].utf8))
       examples.append(Example(tokens: (a..<b).map(u32), lossMask: (a..<b).map { mask[$0] != 0 }, task: line.task,
-                              regression: line.regression))
+                              regression: line.regression, split: line.split, key: line.key))
     }
     var d = TokenDataset(vocabularySize: manifest.vocabularySize, tags: manifest.tags, examples: examples)
     d.manifest = manifest

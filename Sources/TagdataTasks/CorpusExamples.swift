@@ -87,7 +87,7 @@ public enum CorpusExamples {
         let tokens = [ByteTokenizer.bos] + protein + ByteTokenizer.encode(String(decoding: r.sequence.prefix(room), as: UTF8.self)) + function
         examples.append(TokenDataset.Example(tokens: tokens, lossMask: [Bool](repeating: false, count: tokens.count),
                                              task: name,
-                                             regression: [TokenDataset.Regression(head: name, position: tokens.count - 1, target: target)]))
+                                             regression: [TokenDataset.Regression(head: name, position: tokens.count - 1, target: Double(target))]))
       }
     default:
       throw MissingTag(description: "unknown built-in dataset \(name) (uniprot-text, protein-sequences, protein-hydrophobicity, protein-length)")

@@ -18,7 +18,7 @@ extension TokenDataset {
           weights[s * length + t] = 1
         }
       }
-      for r in e.regression where r.position < n { regression.append((s * length + r.position, r.head, r.target)) }
+      for r in e.regression where r.position < n { regression.append((s * length + r.position, r.head, Float(r.target))) }
     }
     return Batch(batch: b, length: length, tokens: tokens, targets: targets, lossWeights: weights, keyMask: mask,
                  regression: regression)

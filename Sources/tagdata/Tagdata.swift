@@ -3,7 +3,9 @@ import TagdataBio
 import TagdataCatalog
 import TagdataIngest
 import TagdataIO
+import TagdataShards
 import TagdataTasks
+import TagdataTokenizer
 import TagdataTrain
 
 #if canImport(Glibc)
@@ -33,7 +35,7 @@ struct Tagdata: ParsableCommand {
         70  internal error (a bug: please report it)
       """,
     version: tagdataVersion,
-    subcommands: [Ingest.self, Canon.self, Describe.self, CatalogCommand.self, Build.self, Train.self, Debug.self])
+    subcommands: [Ingest.self, Canon.self, Describe.self, CatalogCommand.self, Build.self, Export.self, Train.self, Debug.self])
 }
 
 extension Tagdata {
@@ -71,6 +73,7 @@ enum ExitStatus {
     case is IngestError, is SQLiteError, is OutputError, is TrainOutputError, is ShardExportError, is ExternalSortError:
       return catalog
     case is TrainConfigError, is TaskConfigError: return config
+    case is TokenizedExportError, is TokenShardError, is VocabularyError, is HFTokenizerError: return input
     case is TrainingDiverged: return diverged
     default:
       return String(reflecting: type(of: error)).hasPrefix("ArgumentParser.") ? nil : software

@@ -1,0 +1,336 @@
+import Foundation
+import TagdataBio
+import TagdataIO
+import TagdataShards
+import TagdataTokenizer
+
+/// `tagdata export --tokenized`: a build's JSON Lines shards, tokenized into the trainer's token
+/// shards (`TokenShards`), one token shard per build shard, with one vocabulary over text, tags
+/// and (optionally) SMILES atoms and residues.
+///
+/// - Generation records (stage 1, `Translate`) keep every segment; every token but the tags and
+///   the BOS is a next-token target, and the EOS (when the text tokenizer has one) ends them, as
+///   in Tag-LLM, where the cross-entropy labels are every non-special token.
+/// - Regression records end before their label: the label is the regression `target` (the exact
+///   value, not the formatted label string), read by the head at the last virtual token of the
+///   record's last function tag (Tag-LLM's `reg_pred_idx`), or at the last token when the
+///   ablation has no function tag. No token of a regression record is a next-token target.
+///
+/// The output directory is written beside its final place and renamed into it, so a reader never
+/// sees half a dataset. The same build and options give byte-identical files.
+public enum TokenizedExport {
+  public struct Options: Sendable {
+    public var text: any TextTokenizer
+    /// The text tokenizer's name (a file name or `bytes`) and its file's SHA-256.
+    public var textName: String
+    public var textSHA256: String?
+    public var bos: Int?
+    public var eos: Int?
+    /// SMILES segments as atom-level tokens of their own range (else as text).
+    public var smilesTokens = false
+    /// SMILES tokens that occur fewer times than this in the training split map to the unknown token.
+    public var smilesMinimumCount = 1
+    /// Protein segments as one token per residue (else as text).
+    public var residueTokens = false
+    public var toolVersion = "dev"
+
+    public init(text: any TextTokenizer, textName: String, textSHA256: String? = nil, bos: Int? = nil, eos: Int? = nil) {
+      self.text = text
+      self.textName = textName
+      self.textSHA256 = textSHA256
+      self.bos = bos
+      self.eos = eos
+    }
+  }
+
+  /// One record of a build, the fields tokenization reads.
+  public struct Record: Sendable {
+    public var task: String
+    public var split: String
+    public var regression: Bool
+    public var target: Double?
+    public var key: String?
+    public var segments: [Vocabulary.Segment]
+  }
+
+  /// The parts of a build's `manifest.json` that tokenization reads.
+  public struct BuildManifest: Sendable {
+    public var tags: [Vocabulary.Tag]
+    public var shardFiles: [String]
+    public var configSHA256: String?
+    public var sha256: String
+  }
+
+  public static func readManifest(_ build: String) throws -> BuildManifest {
+    let path = build + "/manifest.json"
+    let bytes: [UInt8]
+    do {
+      bytes = Array(try Data(contentsOf: URL(fileURLWithPath: path)))
+    } catch {
+      throw TokenizedExportError("\(path): cannot read the build's manifest (\(error.localizedDescription))")
+    }
+    let root: ConfigJSON.Node
+    do {
+      root = try ConfigJSON.parse(bytes)
+    } catch {
+      throw TokenizedExportError("\(path): \(error)")
+    }
+    func fail(_ n: ConfigJSON.Node, _ what: String) -> TokenizedExportError {
+      TokenizedExportError("\(path):\(n.line):\(n.column): \(what)")
+    }
+    guard case .string("tagdata-tasks/1")? = root["format"]?.value else { throw fail(root, "not a tagdata build manifest (format)") }
+    var tags: [Vocabulary.Tag] = []
+    guard case .array(let tagNodes)? = root["tags"]?.value else { throw fail(root, "no `tags` list") }
+    for t in tagNodes {
+      guard let name = t["name"]?.stringValue, let text = t["text"]?.stringValue, let kind = t["kind"]?.stringValue,
+        let k = Vocabulary.TagKind(rawValue: kind), let first = t["first_token"]?.intValue, let count = t["tokens"]?.intValue
+      else { throw fail(t, "a tag needs name, text, kind (domain or function), first_token and tokens") }
+      tags.append(Vocabulary.Tag(name: name, text: text, kind: k, first: first, count: count))
+    }
+    guard case .array(let shardNodes)? = root["shards"]?.value else { throw fail(root, "no `shards` list") }
+    var files: [String] = []
+    for s in shardNodes {
+      guard let f = s["file"]?.stringValue, !f.contains("/"), !f.hasPrefix(".") else { throw fail(s, "a shard needs a plain `file` name") }
+      files.append(f)
+    }
+    return BuildManifest(tags: tags, shardFiles: files, configSHA256: root["config_sha256"]?.stringValue,
+                         sha256: SequenceDigest.hex(SequenceDigest.sha256(bytes)))
+  }
+
+  /// Reads a build shard's records one by one (gzip or plain).
+  public static func forEachRecord(_ path: String, _ body: (Record) throws -> Void) throws {
+    let input = try openInput(path)
+    let reader = LineReader(input.source)
+    while let line = try reader.nextLine() {
+      if line.isEmpty { continue }
+      let bytes = Array(line)
+      let where_ = "\(path):\(reader.lineNumber)"
+      let n: ConfigJSON.Node
+      do {
+        n = try ConfigJSON.parse(bytes)
+      } catch {
+        throw TokenizedExportError("\(where_): \(error)")
+      }
+      guard let task = n["task"]?.stringValue, let split = n["split"]?.stringValue, case .bool(let regression)? = n["regression"]?.value,
+        case .array(let segs)? = n["segments"]?.value
+      else { throw TokenizedExportError("\(where_): a record needs task, split, regression and segments") }
+      var segments: [Vocabulary.Segment] = []
+      segments.reserveCapacity(segs.count)
+      for s in segs {
+        guard let k = s["kind"]?.stringValue, let kind = Vocabulary.Segment.Kind(rawValue: k), let text = s["text"]?.stringValue else {
+          throw TokenizedExportError("\(where_): a segment needs a kind (text, tag, smiles, protein, label) and a text")
+        }
+        segments.append(Vocabulary.Segment(kind, text))
+      }
+      var target: Double?
+      if case .number(let v, _)? = n["target"]?.value { target = v }
+      if regression && target == nil { throw TokenizedExportError("\(where_): a regression record without a numeric target") }
+      try body(Record(task: task, split: split, regression: regression, target: target, key: n["key"]?.stringValue,
+                      segments: segments))
+    }
+  }
+
+  /// The SMILES tokens every range has, whatever the data.
+  public static let baseSmilesTokens = ["B", "C", "N", "O", "S", "P", "F", "I", "Cl", "Br", "b", "c", "n", "o", "s", "p",
+                                        "(", ")", ".", "=", "#", "-", "+", "\\", "/", ":", "~", "@", "?", ">", "*", "$"]
+    + (0...9).map(String.init)
+
+  /// The SMILES range for a build: the unknown token, the base tokens, then every other token of
+  /// the training split's SMILES seen at least `minimumCount` times, most frequent first (ties by bytes).
+  public static func smilesVocabulary(build: String, manifest: BuildManifest, minimumCount: Int) throws -> [String] {
+    var counts: [[UInt8]: Int] = [:]
+    for f in manifest.shardFiles {
+      try forEachRecord(build + "/" + f) { r in
+        guard r.split == "train" else { return }
+        for s in r.segments where s.kind == .smiles {
+          let b = Array(s.text.utf8)
+          for t in SmilesTokenizer.tokens(b) where !t.unknown { counts[Array(b[t.range]), default: 0] += 1 }
+        }
+      }
+    }
+    let base = Set(baseSmilesTokens.map { Array($0.utf8) })
+    let extra = counts.filter { !base.contains($0.key) && $0.value >= max(1, minimumCount) }
+      .sorted { $0.value != $1.value ? $0.value > $1.value : $0.key.lexicographicallyPrecedes($1.key) }
+    return [Vocabulary.smilesUnknown] + baseSmilesTokens + extra.map { String(decoding: $0.key, as: UTF8.self) }
+  }
+
+  /// The vocabulary a build is tokenized with.
+  public static func vocabulary(build: String, manifest: BuildManifest, options: Options) throws -> Vocabulary {
+    let smiles = options.smilesTokens
+      ? try smilesVocabulary(build: build, manifest: manifest, minimumCount: options.smilesMinimumCount) : nil
+    do {
+      return try Vocabulary(text: options.text, tags: manifest.tags, smilesTokens: smiles, residues: options.residueTokens,
+                            bos: options.bos, eos: options.eos)
+    } catch {
+      throw TokenizedExportError("\(build)/manifest.json: \(error)")
+    }
+  }
+
+  /// One record as a token example.
+  public static func example(_ r: Record, vocabulary v: Vocabulary) throws -> (TokenDataset.Example, Vocabulary.Encoded) {
+    var segments = r.segments
+    if r.regression, let cut = segments.firstIndex(where: { $0.kind == .label }) { segments.removeSubrange(cut...) }
+    var enc = try v.encode(segments, eos: !r.regression)
+    var regression: [TokenDataset.Regression] = []
+    if r.regression, let target = r.target {
+      let function = enc.tagEnds.last { v.tags[$0.tag].kind == .function }
+      let head = function.map { v.tags[$0.tag].name } ?? r.task
+      regression = [TokenDataset.Regression(head: head, position: function?.position ?? max(0, enc.ids.count - 1), target: target)]
+      enc.lossMask = [Bool](repeating: false, count: enc.ids.count)
+    }
+    return (TokenDataset.Example(tokens: enc.ids, lossMask: enc.lossMask, task: r.task, regression: regression, split: r.split,
+                                 key: r.key), enc)
+  }
+
+  public struct Summary: Sendable {
+    public var manifest: TokenShards.Manifest
+    public var seconds: Double
+  }
+
+  /// Tokenizes the build at `build` into `out` (replaced atomically).
+  public static func run(build: String, out: String, options: Options, progress: ((Int) -> Void)? = nil) throws -> Summary {
+    let started = Date()
+    let manifest = try readManifest(build)
+    let vocabulary = try vocabulary(build: build, manifest: manifest, options: options)
+    let fm = FileManager.default
+    let parent = (out as NSString).deletingLastPathComponent
+    let staging = (parent.isEmpty ? "." : parent) + "/." + (out as NSString).lastPathComponent + ".partial-\(getpid())"
+    try? fm.removeItem(atPath: staging)
+    do {
+      try fm.createDirectory(atPath: staging, withIntermediateDirectories: true)
+    } catch {
+      throw TokenizedExportError("\(out): cannot create the output (\(error.localizedDescription))")
+    }
+    defer { try? fm.removeItem(atPath: staging) }
+    let wide = vocabulary.size > Int(UInt16.max) + 1
+    var shards: [TokenShards.Shard] = []
+    var counts: [String: [String: Int]] = [:]
+    var unknown = ["smiles": 0, "residues": 0]
+    var examples = 0, tokens = 0
+    for f in manifest.shardFiles {
+      var stem = f
+      for suffix in [".gz", ".jsonl"] where stem.hasSuffix(suffix) { stem.removeLast(suffix.count) }
+      let writer = try TokenShards.Writer(directory: staging, name: stem, wide: wide)
+      try forEachRecord(build + "/" + f) { r in
+        let (e, enc) = try example(r, vocabulary: vocabulary)
+        try writer.append(e)
+        counts[r.task, default: [:]][r.split, default: 0] += 1
+        unknown["smiles"]! += enc.unknownSmiles
+        unknown["residues"]! += enc.unknownResidues
+        examples += 1
+        if examples % 4096 == 0 { progress?(examples) }
+      }
+      try writer.finish()
+      var sha: [String: String] = [:]
+      for file in TokenShards.files { sha[file] = try fileSHA256(staging + "/" + stem + "." + file) }
+      shards.append(TokenShards.Shard(name: stem, examples: writer.examples, tokens: writer.tokens, sha256: sha))
+      tokens += writer.tokens
+    }
+    var tagIDs: [String: [Int]] = [:]
+    for t in vocabulary.tags { tagIDs[t.name] = Array(vocabulary.tagIDs(t.text)!) }
+    let info = TokenShards.VocabularyInfo(
+      size: vocabulary.size, text: options.textName, textSize: vocabulary.textSize, textSHA256: options.textSHA256,
+      bos: vocabulary.bos, eos: vocabulary.eos,
+      tagList: vocabulary.tags.map {
+        TokenShards.TagInfo(name: $0.name, text: $0.text, kind: $0.kind.rawValue, firstID: vocabulary.textSize + $0.first, tokens: $0.count)
+      },
+      smiles: vocabulary.smilesTokens.map { TokenShards.DomainRange(firstID: vocabulary.tagEnd, tokens: $0) },
+      residues: vocabulary.residueTokens.map { TokenShards.DomainRange(firstID: vocabulary.smilesEnd, tokens: $0) })
+    let m = TokenShards.Manifest(
+      vocabularySize: vocabulary.textSize, tags: tagIDs, examples: examples, tokens: tokens, tokenType: wide ? "uint32" : "uint16",
+      vocabulary: info, shards: shards, counts: counts, unknown: unknown,
+      source: TokenShards.Source(build: (build as NSString).lastPathComponent, buildManifestSHA256: manifest.sha256,
+                                 configSHA256: manifest.configSHA256, toolVersion: options.toolVersion))
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
+    try encoder.encode(m).write(to: URL(fileURLWithPath: staging + "/" + TokenShards.manifestName))
+    // Replace the output in one rename; an older one is moved aside first and removed after.
+    let old = staging + ".old"
+    if fm.fileExists(atPath: out) { try fm.moveItem(atPath: out, toPath: old) }
+    do {
+      try fm.moveItem(atPath: staging, toPath: out)
+    } catch {
+      if fm.fileExists(atPath: old) { try? fm.moveItem(atPath: old, toPath: out) }
+      throw TokenizedExportError("\(out): cannot move the dataset into place (\(error.localizedDescription))")
+    }
+    try? fm.removeItem(atPath: old)
+    return Summary(manifest: m, seconds: Date().timeIntervalSince(started))
+  }
+
+  static func fileSHA256(_ path: String) throws -> String {
+    SequenceDigest.hex(SequenceDigest.sha256(Array(try Data(contentsOf: URL(fileURLWithPath: path)))))
+  }
+}
+
+public struct TokenizedExportError: Error, CustomStringConvertible, Sendable {
+  public var description: String
+  public init(_ description: String) { self.description = description }
+}
+
+extension ConfigJSON.Node {
+  subscript(key: String) -> ConfigJSON.Node? {
+    guard case .object(let members) = value else { return nil }
+    return members.first { $0.key == key }?.value
+  }
+  var stringValue: String? {
+    if case .string(let s) = value { return s }
+    return nil
+  }
+  var intValue: Int? {
+    if case .number(_, let i?) = value { return Int(i) }
+    return nil
+  }
+}
+
+extension TokenizedExport.Options {
+  /// The options for a text tokenizer file (`tokenizer.json` of a base model), or the byte
+  /// tokenizer when `path` is nil. BOS and EOS are the named tokens when given; otherwise a
+  /// `tokenizer_config.json` beside the file says (`bos_token` when `add_bos_token` is true,
+  /// `eos_token`); otherwise the byte tokenizer's `<bos>`/`<eos>`, or for a file the first of
+  /// `</s>`, `<|endoftext|>`, `<|end_of_text|>`, `<eos>` it has as EOS and no BOS.
+  public static func load(tokenizer path: String?, bos: String? = nil, eos: String? = nil) throws -> TokenizedExport.Options {
+    let text: any TextTokenizer
+    var name = "bytes", sha: String?
+    var bosID: Int?, eosID: Int?
+    if let path {
+      let bytes: [UInt8]
+      do {
+        bytes = Array(try Data(contentsOf: URL(fileURLWithPath: path)))
+      } catch {
+        throw TokenizedExportError("\(path): cannot read the tokenizer (\(error.localizedDescription))")
+      }
+      let hf = try HFTokenizer(json: bytes, name: path)
+      text = hf
+      name = (path as NSString).lastPathComponent
+      sha = SequenceDigest.hex(SequenceDigest.sha256(bytes))
+      let configPath = ((path as NSString).deletingLastPathComponent as NSString).appendingPathComponent("tokenizer_config.json")
+      var configBOS: String?, configEOS: String?
+      if let data = FileManager.default.contents(atPath: configPath), let root = try? ConfigJSON.parse(Array(data)) {
+        func token(_ key: String) -> String? {
+          guard let n = root[key] else { return nil }
+          return n.stringValue ?? n["content"]?.stringValue
+        }
+        if case .bool(true)? = root["add_bos_token"]?.value { configBOS = token("bos_token") }
+        configEOS = token("eos_token")
+      }
+      if let b = bos ?? configBOS {
+        guard let id = hf.id(forToken: b) else { throw TokenizedExportError("\(path): no token \(b) for BOS") }
+        bosID = id
+      }
+      if let e = eos ?? configEOS {
+        guard let id = hf.id(forToken: e) else { throw TokenizedExportError("\(path): no token \(e) for EOS") }
+        eosID = id
+      } else {
+        eosID = ["</s>", "<|endoftext|>", "<|end_of_text|>", "<eos>"].lazy.compactMap { hf.id(forToken: $0) }.first
+      }
+    } else {
+      let b = ByteTextTokenizer()
+      text = b
+      if let bos, b.tokenID(bos) == nil { throw TokenizedExportError("the byte tokenizer has no token \(bos)") }
+      if let eos, b.tokenID(eos) == nil { throw TokenizedExportError("the byte tokenizer has no token \(eos)") }
+      bosID = b.tokenID(bos ?? "<bos>")
+      eosID = b.tokenID(eos ?? "<eos>")
+    }
+    return TokenizedExport.Options(text: text, textName: name, textSHA256: sha, bos: bosID, eos: eosID)
+  }
+}

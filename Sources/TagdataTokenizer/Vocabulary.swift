@@ -1,0 +1,311 @@
+/// The text side of a vocabulary: a base model's tokenizer (`HFTokenizer`) or the byte
+/// tokenizer. Its ids are `0 ..< vocabularySize`, its own special tokens included.
+public protocol TextTokenizer: Sendable {
+  var vocabularySize: Int { get }
+  func encodeText(_ text: String) -> [Int]
+  func decodeText(_ ids: [Int]) -> String
+  /// The token string of an id of this tokenizer (for display).
+  func tokenText(_ id: Int) -> String?
+  /// The id of a token string (special tokens included), if it has one.
+  func tokenID(_ token: String) -> Int?
+}
+
+extension HFTokenizer: TextTokenizer {
+  public func encodeText(_ text: String) -> [Int] { encode(text) }
+  public func decodeText(_ ids: [Int]) -> String { decode(ids) }
+  public func tokenText(_ id: Int) -> String? { token(forID: id) }
+  public func tokenID(_ token: String) -> Int? { id(forToken: token) }
+}
+
+/// `ByteTokenizer` as a text tokenizer: `<pad>`, `<bos>`, `<eos>`, `<unk>`, then the 256 bytes.
+public struct ByteTextTokenizer: TextTokenizer {
+  public init() {}
+  public static let specials = ["<pad>", "<bos>", "<eos>", "<unk>"]
+  public var vocabularySize: Int { ByteTokenizer.vocabularySize }
+  public func encodeText(_ text: String) -> [Int] { ByteTokenizer.encode(text) }
+  public func decodeText(_ ids: [Int]) -> String { ByteTokenizer.decode(ids) }
+  public func tokenText(_ id: Int) -> String? {
+    if id >= 0 && id < 4 { return Self.specials[id] }
+    guard id >= 4 && id < 260 else { return nil }
+    let b = UInt8(id - 4)
+    let hex = String(b, radix: 16, uppercase: true)
+    return b >= 0x21 && b < 0x7F ? String(UnicodeScalar(b)) : "<0x" + (b < 16 ? "0" : "") + hex + ">"
+  }
+  public func tokenID(_ token: String) -> Int? {
+    if let i = Self.specials.firstIndex(of: token) { return i }
+    let u = Array(token.utf8)
+    if u.count == 1 { return Int(u[0]) + 4 }
+    if u.count == 6, token.hasPrefix("<0x"), token.hasSuffix(">"), let b = UInt8(token.dropFirst(3).dropLast(), radix: 16) {
+      return Int(b) + 4
+    }
+    return nil
+  }
+}
+
+/// One vocabulary over everything a built record holds, in disjoint id ranges:
+///
+/// | ids | what |
+/// |---|---|
+/// | `0 ..< textSize` | the text tokenizer's ids, the base model's special tokens among them |
+/// | `textSize ..< tagEnd` | tag tokens: each tag owns `tokens` consecutive ids, in the build's tag registry order (Tag-LLM's `<TAG i>` is id `textSize + i`) |
+/// | `tagEnd ..< smilesEnd` | SMILES atom-level tokens (optional), the first one `<smiles:unk>` |
+/// | `smilesEnd ..< size` | protein residues (optional), the first one `<residue:unk>` |
+///
+/// Text segments are tokenized by the text tokenizer; tags by their ids; SMILES and protein
+/// segments by the domain rule when the domain range exists, else as text.
+public struct Vocabulary: Sendable {
+  public enum TagKind: String, Sendable, Codable { case domain, function }
+
+  public struct Tag: Sendable, Equatable {
+    public var name: String
+    /// The tag as it appears in a formulation, `<SMILES>`.
+    public var text: String
+    public var kind: TagKind
+    /// Tag-LLM's index of the tag's first `<TAG i>` (its ids start at `textSize + first`).
+    public var first: Int
+    public var count: Int
+    public init(name: String, text: String, kind: TagKind, first: Int, count: Int) {
+      self.name = name
+      self.text = text
+      self.kind = kind
+      self.first = first
+      self.count = count
+    }
+  }
+
+  public let text: any TextTokenizer
+  public let textSize: Int
+  public let tags: [Tag]
+  /// Token strings of the SMILES range (index 0 is the unknown token), if SMILES are tokenized by atom.
+  public let smilesTokens: [String]?
+  /// Residue letters of the protein range (index 0 is the unknown token), if proteins are tokenized by residue.
+  public let residueTokens: [String]?
+  public let bos: Int?
+  public let eos: Int?
+
+  public let tagEnd: Int
+  public let smilesEnd: Int
+  public let size: Int
+  let tagByText: [String: Int]
+  let smilesIDs: [[UInt8]: Int]
+  let residueIDs: [Int]
+
+  public static let smilesUnknown = "<smiles:unk>", residueUnknown = "<residue:unk>"
+  /// The residue range: the 20 standard amino acids, selenocysteine, pyrrolysine and the
+  /// ambiguity codes B, Z, X (UniProt's alphabet).
+  public static let residues = Array("ACDEFGHIKLMNPQRSTVWYUOBZX").map(String.init)
+
+  public init(text: any TextTokenizer, tags: [Tag], smilesTokens: [String]? = nil, residues: Bool = false,
+              bos: Int? = nil, eos: Int? = nil) throws
+  {
+    self.text = text
+    textSize = text.vocabularySize
+    self.tags = tags
+    var tagByText: [String: Int] = [:]
+    var end = 0
+    for (i, t) in tags.enumerated() {
+      guard t.count > 0, t.first >= 0 else { throw VocabularyError("tag \(t.name) has \(t.count) tokens from \(t.first)") }
+      guard tagByText[t.text] == nil else { throw VocabularyError("tag \(t.text) is declared twice") }
+      tagByText[t.text] = i
+      end = max(end, t.first + t.count)
+    }
+    // Ranges of distinct tags must not overlap.
+    let sorted = tags.sorted { $0.first < $1.first }
+    for (a, b) in zip(sorted, sorted.dropFirst()) where a.first + a.count > b.first {
+      throw VocabularyError("tags \(a.text) and \(b.text) share token ids")
+    }
+    self.tagByText = tagByText
+    tagEnd = textSize + end
+    var smilesIDs: [[UInt8]: Int] = [:]
+    if let s = smilesTokens {
+      guard s.first == Self.smilesUnknown else { throw VocabularyError("the SMILES range must start with \(Self.smilesUnknown)") }
+      for (i, t) in s.enumerated() {
+        guard smilesIDs.updateValue(tagEnd + i, forKey: Array(t.utf8)) == nil else {
+          throw VocabularyError("SMILES token \(t) is listed twice")
+        }
+      }
+    }
+    self.smilesTokens = smilesTokens
+    self.smilesIDs = smilesIDs
+    smilesEnd = tagEnd + (smilesTokens?.count ?? 0)
+    residueTokens = residues ? [Self.residueUnknown] + Self.residues : nil
+    var residueIDs = [Int](repeating: -1, count: 256)
+    if let r = residueTokens {
+      for (i, t) in r.enumerated().dropFirst() { residueIDs[Int(t.utf8.first!)] = smilesEnd + i }
+    }
+    self.residueIDs = residueIDs
+    size = smilesEnd + (residueTokens?.count ?? 0)
+    self.bos = bos
+    self.eos = eos
+  }
+
+  /// The ids of a tag, by its text (`<SMILES>`).
+  public func tagIDs(_ text: String) -> Range<Int>? {
+    guard let i = tagByText[text] else { return nil }
+    let t = tags[i]
+    return (textSize + t.first)..<(textSize + t.first + t.count)
+  }
+
+  public func tag(_ text: String) -> Tag? { tagByText[text].map { tags[$0] } }
+
+  /// Which range an id is in.
+  public enum Range_: Sendable, Equatable { case text, tag(Int), smiles, residue, outside }
+
+  public func range(of id: Int) -> Range_ {
+    if id >= 0 && id < textSize { return .text }
+    if id >= textSize && id < tagEnd {
+      let i = id - textSize
+      if let t = tags.firstIndex(where: { i >= $0.first && i < $0.first + $0.count }) { return .tag(t) }
+      return .outside
+    }
+    if id >= tagEnd && id < smilesEnd { return .smiles }
+    if id >= smilesEnd && id < size { return .residue }
+    return .outside
+  }
+
+  /// The display string of an id: the text token, Tag-LLM's `<TAG i>` for tag tokens, the
+  /// SMILES token or residue letter (domain ranges).
+  public func tokenString(_ id: Int) -> String? {
+    switch range(of: id) {
+    case .text: return text.tokenText(id)
+    case .tag: return "<TAG \(id - textSize)>"
+    case .smiles: return smilesTokens![id - tagEnd]
+    case .residue: return residueTokens![id - smilesEnd]
+    case .outside: return nil
+    }
+  }
+
+  // MARK: Encoding a record.
+
+  /// A piece of a record: its kind as the stage builder writes it (`text`, `tag`, `smiles`,
+  /// `protein`, `label`) and its text.
+  public struct Segment: Sendable, Equatable {
+    public enum Kind: String, Sendable { case text, tag, smiles, protein, label }
+    public var kind: Kind
+    public var text: String
+    public init(_ kind: Kind, _ text: String) {
+      self.kind = kind
+      self.text = text
+    }
+  }
+
+  /// A tokenized record.
+  public struct Encoded: Sendable, Equatable {
+    public var ids: [Int] = []
+    /// True where the token is a next-token target: every token but tags and the BOS.
+    public var lossMask: [Bool] = []
+    /// Per tag occurrence: the tag's index in `tags` and the position of its last token.
+    public var tagEnds: [(tag: Int, position: Int)] = []
+    /// Domain symbols that had no token of their own (mapped to the unknown token).
+    public var unknownSmiles = 0
+    public var unknownResidues = 0
+
+    public static func == (a: Encoded, b: Encoded) -> Bool {
+      a.ids == b.ids && a.lossMask == b.lossMask && a.tagEnds.map(\.tag) == b.tagEnds.map(\.tag)
+        && a.tagEnds.map(\.position) == b.tagEnds.map(\.position) && a.unknownSmiles == b.unknownSmiles
+        && a.unknownResidues == b.unknownResidues
+    }
+  }
+
+  /// Tokenizes a record's segments in order. Consecutive segments that are tokenized as text
+  /// are joined and tokenized as one string, so with no domain ranges the ids are those of the
+  /// text tokenizer on the whole formulation with each tag written as its `<TAG i>` tokens
+  /// (what Tag-LLM's collator and a Hugging Face tokenizer with the tags as added tokens give).
+  /// `bos` is put first when the vocabulary has one and `eos` is asked for and exists.
+  public func encode(_ segments: [Segment], eos appendEOS: Bool) throws -> Encoded {
+    var out = Encoded()
+    if let b = bos {
+      out.ids.append(b)
+      out.lossMask.append(false)
+    }
+    var pending = ""
+    func flush() {
+      guard !pending.isEmpty else { return }
+      for id in text.encodeText(pending) {
+        out.ids.append(id)
+        out.lossMask.append(true)
+      }
+      pending = ""
+    }
+    for s in segments {
+      switch s.kind {
+      case .text, .label:
+        pending += s.text
+      case .tag:
+        guard let i = tagByText[s.text] else { throw VocabularyError("tag \(s.text) is not in the vocabulary's tag registry") }
+        flush()
+        let t = tags[i]
+        for k in 0..<t.count {
+          out.ids.append(textSize + t.first + k)
+          out.lossMask.append(false)
+        }
+        out.tagEnds.append((i, out.ids.count - 1))
+      case .smiles:
+        guard smilesTokens != nil else {
+          pending += s.text
+          continue
+        }
+        flush()
+        let bytes = Array(s.text.utf8)
+        for token in SmilesTokenizer.tokens(bytes) {
+          if let id = smilesIDs[Array(bytes[token.range])] {
+            out.ids.append(id)
+          } else {
+            out.ids.append(tagEnd)
+            out.unknownSmiles += 1
+          }
+          out.lossMask.append(true)
+        }
+      case .protein:
+        guard residueTokens != nil else {
+          pending += s.text
+          continue
+        }
+        flush()
+        // Residues one by one; the spaces of a space-joined sequence are not tokens.
+        let bytes = Array(s.text.utf8)
+        for token in ResidueTokenizer.tokens(bytes) where !(token.range.count == 1 && bytes[token.range.lowerBound] == 0x20) {
+          let b = bytes[token.range.lowerBound]
+          let id = token.range.count == 1 ? residueIDs[Int(b >= 0x61 && b <= 0x7A ? b - 0x20 : b)] : -1
+          if id >= 0 {
+            out.ids.append(id)
+          } else {
+            out.ids.append(smilesEnd)
+            out.unknownResidues += 1
+          }
+          out.lossMask.append(true)
+        }
+      }
+    }
+    flush()
+    if appendEOS, let e = eos {
+      out.ids.append(e)
+      out.lossMask.append(true)
+    }
+    return out
+  }
+
+  /// The text of ids: text runs decoded by the text tokenizer, other tokens by their strings.
+  public func decode(_ ids: [Int]) -> String {
+    var out = "", run: [Int] = []
+    func flush() {
+      if !run.isEmpty { out += text.decodeText(run) }
+      run = []
+    }
+    for id in ids {
+      if range(of: id) == .text {
+        run.append(id)
+      } else {
+        flush()
+        out += tokenString(id) ?? "<unknown id \(id)>"
+      }
+    }
+    flush()
+    return out
+  }
+}
+
+public struct VocabularyError: Error, CustomStringConvertible, Sendable {
+  public var description: String
+  public init(_ description: String) { self.description = description }
+}

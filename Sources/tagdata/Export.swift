@@ -1,0 +1,115 @@
+import ArgumentParser
+import Foundation
+import TagdataIngest
+import TagdataIO
+import TagdataTasks
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+struct Export: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    abstract: "Export a build as tokenized shards for the trainer (--tokenized).",
+    discussion: """
+      Reads a build (tagdata build --out DIR) and writes one token shard per build shard \
+      (Schemas/training-data.schema.json, version 2): NAME.tokens.bin (ids, uint16 when the \
+      vocabulary fits, else uint32), NAME.offsets.bin (uint64), NAME.loss_mask.bin (uint8), \
+      NAME.examples.jsonl (task, split, key, regression head, position and exact target) and \
+      dataset.json (the vocabulary's ranges, tag ids, counts per task and split, SHA-256 of every \
+      file, the build's manifest hash). numpy reads them with np.fromfile.
+
+      One vocabulary, disjoint id ranges: the text tokenizer's ids (a base model's tokenizer.json \
+      with --tokenizer, else the byte tokenizer), then the tags (each tag's p virtual tokens, in \
+      the build's tag registry order: Tag-LLM's <TAG i> is id text-size + i), then, with \
+      --smiles-tokens, atom-level SMILES tokens (from the training split), and with \
+      --residue-tokens one token per residue. Without them SMILES and sequences are text, as in \
+      Tag-LLM, and the ids equal the Hugging Face tokenizer's on the formulation with each tag \
+      written as its <TAG i> tokens (tagdata tokenize export-hf writes that tokenizer).
+
+      Generation records (stage 1, Translate) are next-token targets on every token but tags \
+      and BOS, ended by EOS. Regression records end before their label; the regression head \
+      reads the last virtual token of the function tag, and the target is the exact value. \
+      OUT is replaced as a whole, atomically; the same build and options give the same bytes.
+
+      Examples:
+        tagdata export --tokenized build/tag-llm --out tokens/tag-llm
+        tagdata export --tokenized build/tag-llm --tokenizer SmolLM2-135M/tokenizer.json --out tokens/smollm
+        tagdata export --tokenized build/tag-llm --smiles-tokens --residue-tokens --out tokens/domain
+      """)
+
+  @Option(help: ArgumentHelp("The build to tokenize (the --out of tagdata build).", valueName: "build-dir"))
+  var tokenized: String
+
+  @Option(help: ArgumentHelp("Where the token shards go (replaced atomically).", valueName: "dir"))
+  var out: String
+
+  @Option(help: ArgumentHelp("A base model's Hugging Face tokenizer.json for text (default: the byte tokenizer).",
+                             valueName: "file"))
+  var tokenizer: String?
+
+  @Option(help: ArgumentHelp("The BOS token put first in every example (default: tokenizer_config.json's, when it adds one).",
+                             valueName: "token"))
+  var bos: String?
+
+  @Option(help: ArgumentHelp("The EOS token that ends generation examples (default: tokenizer_config.json's, or </s>, <|endoftext|>, ...).",
+                             valueName: "token"))
+  var eos: String?
+
+  @Flag(help: "Tokenize SMILES atom by atom in a range of their own.")
+  var smilesTokens = false
+
+  @Option(help: ArgumentHelp("With --smiles-tokens: a SMILES token needs this many occurrences in the training split to get an id.",
+                             valueName: "n"))
+  var smilesMinCount = 1
+
+  @Flag(help: "Tokenize protein sequences one residue per token in a range of their own.")
+  var residueTokens = false
+
+  @Flag(help: "Print a JSON summary on standard output.")
+  var json = false
+
+  @Flag(help: "No progress line, even on a terminal.")
+  var quiet = false
+
+  func validate() throws {
+    if smilesMinCount < 1 { throw ValidationError("--smiles-min-count must be at least 1") }
+  }
+
+  func run() throws {
+    var options = try TokenizedExport.Options.load(tokenizer: tokenizer, bos: bos, eos: eos)
+    options.smilesTokens = smilesTokens
+    options.smilesMinimumCount = smilesMinCount
+    options.residueTokens = residueTokens
+    options.toolVersion = tagdataVersion
+    let tty = isatty(2) == 1 && !quiet
+    let summary: TokenizedExport.Summary
+    do {
+      summary = try TokenizedExport.run(build: tokenized, out: out, options: options) { n in
+        if tty { writeFD(2, "\r\u{1B}[Kexamples: \(n)") }
+      }
+    } catch {
+      if tty { writeFD(2, "\r\u{1B}[K") }
+      throw error
+    }
+    if tty { writeFD(2, "\r\u{1B}[K") }
+    let m = summary.manifest
+    for (task, splits) in m.counts.sorted(by: { $0.key < $1.key }) {
+      warn("\(task): " + ["train", "valid", "test"].map { "\($0) \(splits[$0] ?? 0)" }.joined(separator: ", "))
+    }
+    let unknown = m.unknown.filter { $0.value > 0 }.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }
+    warn("\(out): \(m.examples) examples, \(m.tokens) tokens (\(m.tokenType)) in \(m.shards.count) shards; vocabulary "
+      + "\(m.vocabulary.size) (text \(m.vocabulary.textSize), tags \(m.tags.values.reduce(0) { $0 + $1.count })"
+      + (m.vocabulary.smiles.map { ", SMILES \($0.tokens.count)" } ?? "") + (m.vocabulary.residues.map { ", residues \($0.tokens.count)" } ?? "")
+      + ")" + (unknown.isEmpty ? "" : "; unknown: " + unknown.joined(separator: ", ")))
+    if json {
+      let counts = m.counts.sorted { $0.key < $1.key }.map { t, s in
+        "\(JSONString.quoted(t)):{" + s.sorted { $0.key < $1.key }.map { "\(JSONString.quoted($0.key)):\($0.value)" }.joined(separator: ",") + "}"
+      }
+      writeOut("{\"out\":\(JSONString.quoted(out)),\"examples\":\(m.examples),\"tokens\":\(m.tokens),\"tokenType\":\"\(m.tokenType)\","
+        + "\"vocabularySize\":\(m.vocabulary.size),\"textSize\":\(m.vocabulary.textSize),\"shards\":\(m.shards.count),"
+        + "\"unknown\":{\"smiles\":\(m.unknown["smiles"] ?? 0),\"residues\":\(m.unknown["residues"] ?? 0)},"
+        + "\"counts\":{\(counts.joined(separator: ","))},\"seconds\":\(String(format: "%.3f", summary.seconds))}\n")
+    }
+  }
+}
