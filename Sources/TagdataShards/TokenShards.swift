@@ -133,6 +133,13 @@ public enum TokenShards {
     }
   }
 
+  /// Whether `directory` holds a version-2 dataset (its manifest says version 2).
+  public static func isVersion2(_ directory: String) throws -> Bool {
+    struct Head: Decodable { var version: Int? }
+    let data = try Data(contentsOf: URL(fileURLWithPath: directory + "/" + manifestName))
+    return (try? JSONDecoder().decode(Head.self, from: data))?.version == 2
+  }
+
   public static let files = ["tokens.bin", "offsets.bin", "loss_mask.bin", "examples.jsonl"]
 
   /// Writes one shard's four files, streaming (buffers of 1 MiB).

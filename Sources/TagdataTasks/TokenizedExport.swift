@@ -24,6 +24,8 @@ public enum TokenizedExport {
     /// The text tokenizer's name (a file name or `bytes`) and its file's SHA-256.
     public var textName: String
     public var textSHA256: String?
+    /// The text tokenizer's `tokenizer.json` (nil for the byte tokenizer).
+    public var textJSON: [UInt8]?
     public var bos: Int?
     public var eos: Int?
     /// SMILES segments as atom-level tokens of their own range (else as text).
@@ -103,30 +105,63 @@ public enum TokenizedExport {
     let reader = LineReader(input.source)
     while let line = try reader.nextLine() {
       if line.isEmpty { continue }
-      let bytes = Array(line)
-      let where_ = "\(path):\(reader.lineNumber)"
-      let n: ConfigJSON.Node
-      do {
-        n = try ConfigJSON.parse(bytes)
-      } catch {
-        throw TokenizedExportError("\(where_): \(error)")
+      try body(record(Array(line), at: "\(path):\(reader.lineNumber)"))
+    }
+  }
+
+  /// One build record from its JSON line; errors name `place` (file:line).
+  public static func record(_ bytes: [UInt8], at place: String) throws -> Record {
+    let n: ConfigJSON.Node
+    do {
+      n = try ConfigJSON.parse(bytes)
+    } catch {
+      throw TokenizedExportError("\(place): \(error)")
+    }
+    guard let task = n["task"]?.stringValue, let split = n["split"]?.stringValue, case .bool(let regression)? = n["regression"]?.value,
+      case .array(let segs)? = n["segments"]?.value
+    else { throw TokenizedExportError("\(place): a record needs task, split, regression and segments") }
+    var segments: [Vocabulary.Segment] = []
+    segments.reserveCapacity(segs.count)
+    for s in segs {
+      guard let k = s["kind"]?.stringValue, let kind = Vocabulary.Segment.Kind(rawValue: k), let text = s["text"]?.stringValue else {
+        throw TokenizedExportError("\(place): a segment needs a kind (text, tag, smiles, protein, label) and a text")
       }
-      guard let task = n["task"]?.stringValue, let split = n["split"]?.stringValue, case .bool(let regression)? = n["regression"]?.value,
-        case .array(let segs)? = n["segments"]?.value
-      else { throw TokenizedExportError("\(where_): a record needs task, split, regression and segments") }
-      var segments: [Vocabulary.Segment] = []
-      segments.reserveCapacity(segs.count)
-      for s in segs {
-        guard let k = s["kind"]?.stringValue, let kind = Vocabulary.Segment.Kind(rawValue: k), let text = s["text"]?.stringValue else {
-          throw TokenizedExportError("\(where_): a segment needs a kind (text, tag, smiles, protein, label) and a text")
-        }
-        segments.append(Vocabulary.Segment(kind, text))
-      }
-      var target: Double?
-      if case .number(let v, _)? = n["target"]?.value { target = v }
-      if regression && target == nil { throw TokenizedExportError("\(where_): a regression record without a numeric target") }
-      try body(Record(task: task, split: split, regression: regression, target: target, key: n["key"]?.stringValue,
-                      segments: segments))
+      segments.append(Vocabulary.Segment(kind, text))
+    }
+    var target: Double?
+    if case .number(let v, _)? = n["target"]?.value { target = v }
+    if regression && target == nil { throw TokenizedExportError("\(place): a regression record without a numeric target") }
+    return Record(task: task, split: split, regression: regression, target: target, key: n["key"]?.stringValue, segments: segments)
+  }
+
+  /// The vocabulary of a token dataset (version 2), rebuilt from its manifest with the text
+  /// tokenizer it was made with (checked by size and SHA-256).
+  public static func vocabulary(dataset: String, options: Options) throws -> Vocabulary {
+    let path = dataset + "/" + TokenShards.manifestName
+    let m: TokenShards.Manifest
+    do {
+      m = try JSONDecoder().decode(TokenShards.Manifest.self, from: Data(contentsOf: URL(fileURLWithPath: path)))
+    } catch {
+      throw TokenizedExportError("\(path): not a version-2 token dataset (\(error))")
+    }
+    let v = m.vocabulary
+    guard v.textSize == options.text.vocabularySize, v.textSHA256 == options.textSHA256 else {
+      throw TokenizedExportError("\(path): made with the text tokenizer \(v.text) (\(v.textSize) tokens), not \(options.textName) "
+                                 + "(\(options.text.vocabularySize) tokens); pass its file with --tokenizer")
+    }
+    let tags = v.tagList.map {
+      Vocabulary.Tag(name: $0.name, text: $0.text, kind: Vocabulary.TagKind(rawValue: $0.kind) ?? .domain, first: $0.firstID - v.textSize,
+                     count: $0.tokens)
+    }
+    let count = tags.map { $0.first + $0.count }.max() ?? 0
+    let tagged = try options.textJSON.map {
+      try HFTokenizer(json: HFExport.taggedTokenizer(base: $0, textSize: v.textSize, tagTokens: count), name: options.textName)
+    }
+    do {
+      return try Vocabulary(text: options.text, tagged: tagged, tags: tags, smilesTokens: v.smiles?.tokens, residues: v.residues != nil,
+                            bos: v.bos, eos: v.eos)
+    } catch {
+      throw TokenizedExportError("\(path): \(error)")
     }
   }
 
@@ -154,15 +189,25 @@ public enum TokenizedExport {
     return [Vocabulary.smilesUnknown] + baseSmilesTokens + extra.map { String(decoding: $0.key, as: UTF8.self) }
   }
 
-  /// The vocabulary a build is tokenized with.
-  public static func vocabulary(build: String, manifest: BuildManifest, options: Options) throws -> Vocabulary {
-    let smiles = options.smilesTokens
-      ? try smilesVocabulary(build: build, manifest: manifest, minimumCount: options.smilesMinimumCount) : nil
+  /// The vocabulary a build is tokenized with (no tags and no SMILES range without a build).
+  public static func vocabulary(build: String?, manifest: BuildManifest?, options: Options) throws -> Vocabulary {
+    let smiles: [String]?
+    if options.smilesTokens, let build, let manifest {
+      smiles = try smilesVocabulary(build: build, manifest: manifest, minimumCount: options.smilesMinimumCount)
+    } else {
+      smiles = options.smilesTokens ? [Vocabulary.smilesUnknown] + baseSmilesTokens : nil
+    }
+    let tags = manifest?.tags ?? []
     do {
-      return try Vocabulary(text: options.text, tags: manifest.tags, smilesTokens: smiles, residues: options.residueTokens,
-                            bos: options.bos, eos: options.eos)
+      let count = tags.map { $0.first + $0.count }.max() ?? 0
+      let tagged = try options.textJSON.map {
+        try HFTokenizer(json: HFExport.taggedTokenizer(base: $0, textSize: options.text.vocabularySize, tagTokens: count),
+                        name: options.textName)
+      }
+      return try Vocabulary(text: options.text, tagged: tagged, tags: tags, smilesTokens: smiles,
+                            residues: options.residueTokens, bos: options.bos, eos: options.eos)
     } catch {
-      throw TokenizedExportError("\(build)/manifest.json: \(error)")
+      throw TokenizedExportError("\(build ?? "vocabulary")/manifest.json: \(error)")
     }
   }
 
@@ -331,6 +376,8 @@ extension TokenizedExport.Options {
       bosID = b.tokenID(bos ?? "<bos>")
       eosID = b.tokenID(eos ?? "<eos>")
     }
-    return TokenizedExport.Options(text: text, textName: name, textSHA256: sha, bos: bosID, eos: eosID)
+    var options = TokenizedExport.Options(text: text, textName: name, textSHA256: sha, bos: bosID, eos: eosID)
+    if let path { options.textJSON = Array(try Data(contentsOf: URL(fileURLWithPath: path))) }
+    return options
   }
 }

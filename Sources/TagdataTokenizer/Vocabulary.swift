@@ -74,13 +74,18 @@ public struct Vocabulary: Sendable {
   }
 
   public let text: any TextTokenizer
+  /// The text tokenizer with every tag token as an added token `<TAG i>` (`HFExport.taggedTokenizer`):
+  /// text runs and tags are then tokenized as one string, exactly as Hugging Face does it on a
+  /// formulation whose tags are written as their `<TAG i>` tokens (a SentencePiece prefix space,
+  /// say, goes only where it would go there).
+  public let tagged: (any TextTokenizer)?
   public let textSize: Int
   public let tags: [Tag]
   /// Token strings of the SMILES range (index 0 is the unknown token), if SMILES are tokenized by atom.
   public let smilesTokens: [String]?
   /// Residue letters of the protein range (index 0 is the unknown token), if proteins are tokenized by residue.
   public let residueTokens: [String]?
-  public let bos: Int?
+  public private(set) var bos: Int?
   public let eos: Int?
 
   public let tagEnd: Int
@@ -95,10 +100,11 @@ public struct Vocabulary: Sendable {
   /// ambiguity codes B, Z, X (UniProt's alphabet).
   public static let residues = Array("ACDEFGHIKLMNPQRSTVWYUOBZX").map(String.init)
 
-  public init(text: any TextTokenizer, tags: [Tag], smilesTokens: [String]? = nil, residues: Bool = false,
-              bos: Int? = nil, eos: Int? = nil) throws
+  public init(text: any TextTokenizer, tagged: (any TextTokenizer)? = nil, tags: [Tag], smilesTokens: [String]? = nil,
+              residues: Bool = false, bos: Int? = nil, eos: Int? = nil) throws
   {
     self.text = text
+    self.tagged = tagged
     textSize = text.vocabularySize
     self.tags = tags
     var tagByText: [String: Int] = [:]
@@ -137,6 +143,13 @@ public struct Vocabulary: Sendable {
     size = smilesEnd + (residueTokens?.count ?? 0)
     self.bos = bos
     self.eos = eos
+  }
+
+  /// The same vocabulary without a BOS (for segments tokenized on their own).
+  public var withoutBOS: Vocabulary {
+    var v = self
+    v.bos = nil
+    return v
   }
 
   /// The ids of a tag, by its text (`<SMILES>`).
@@ -221,9 +234,23 @@ public struct Vocabulary: Sendable {
     var pending = ""
     func flush() {
       guard !pending.isEmpty else { return }
-      for id in text.encodeText(pending) {
+      guard let tagged else {
+        for id in text.encodeText(pending) {
+          out.ids.append(id)
+          out.lossMask.append(true)
+        }
+        pending = ""
+        return
+      }
+      for id in tagged.encodeText(pending) {
         out.ids.append(id)
-        out.lossMask.append(true)
+        if id >= textSize && id < tagEnd {
+          out.lossMask.append(false)
+          let i = id - textSize
+          if let t = tags.firstIndex(where: { i == $0.first + $0.count - 1 }) { out.tagEnds.append((t, out.ids.count - 1)) }
+        } else {
+          out.lossMask.append(true)
+        }
       }
       pending = ""
     }
@@ -233,8 +260,12 @@ public struct Vocabulary: Sendable {
         pending += s.text
       case .tag:
         guard let i = tagByText[s.text] else { throw VocabularyError("tag \(s.text) is not in the vocabulary's tag registry") }
-        flush()
         let t = tags[i]
+        if tagged != nil {
+          for k in 0..<t.count { pending += "<TAG \(t.first + k)>" }
+          continue
+        }
+        flush()
         for k in 0..<t.count {
           out.ids.append(textSize + t.first + k)
           out.lossMask.append(false)
@@ -266,7 +297,7 @@ public struct Vocabulary: Sendable {
         let bytes = Array(s.text.utf8)
         for token in ResidueTokenizer.tokens(bytes) where !(token.range.count == 1 && bytes[token.range.lowerBound] == 0x20) {
           let b = bytes[token.range.lowerBound]
-          let id = token.range.count == 1 ? residueIDs[Int(b >= 0x61 && b <= 0x7A ? b - 0x20 : b)] : -1
+          let id = token.range.count == 1 ? residueIDs[Int(b)] : -1
           if id >= 0 {
             out.ids.append(id)
           } else {

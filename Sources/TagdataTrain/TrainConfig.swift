@@ -26,8 +26,12 @@ public struct TrainConfig: Codable, Sendable {
   }
 
   public struct DataSpec: Codable, Sendable {
-    /// A token dataset directory (relative to the config file), or
+    /// A token dataset directory (relative to the config file): version 1 (one set, the last
+    /// `validationFraction` for validation) or version 2 (`tagdata export --tokenized`: the
+    /// build's `train` split trains, its `valid` split validates), or
     public var path: String?
+    /// With a version-2 dataset: the tasks this stage trains on (default: all of them).
+    public var tasks: [String]?
     /// a dataset built from the shipped corpora: `uniprot-text` (UniProt free text),
     /// `protein-sequences` (domain-tagged sequences), `protein-hydrophobicity` (domain and
     /// function tags, regression on the fraction of hydrophobic residues), `protein-length`

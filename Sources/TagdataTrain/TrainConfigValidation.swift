@@ -178,6 +178,7 @@ extension TrainConfig {
         fail(at + ".data.validationFraction", "must be above 0 and below 1 (got \(f))")
       }
       if (s.data.path == nil) == (s.data.builtin == nil) { fail(at + ".data", "needs exactly one of `path` and `builtin`") }
+      if s.data.tasks != nil && s.data.path == nil { fail(at + ".data.tasks", "needs a token dataset `path`") }
       if let b = s.data.builtin, Self.builtinDatasets[b] == nil {
         fail(at + ".data.builtin", "unknown built-in dataset \"\(b)\" (\(Self.builtinDatasets.keys.sorted().joined(separator: ", ")))")
       }
@@ -393,8 +394,16 @@ struct SchemaChecker {
     if let v = m["regressionScale"] { scalar(v, at + ".regressionScale", .number(atLeast: 0, above: nil, atMost: 1e6, below: nil)) }
     if let v = m["trainEarlierTags"] { scalar(v, at + ".trainEarlierTags", .bool) }
     if let v = m["vocabularySize"] { scalar(v, at + ".vocabularySize", .integer(min: 1, max: 1 << 24)) }
-    if let v = m["data"], let d = members(v, at + ".data", required: [], known: ["path", "builtin", "validationFraction"]) {
+    if let v = m["data"], let d = members(v, at + ".data", required: [], known: ["path", "tasks", "builtin", "validationFraction"]) {
       if let x = d["path"] { scalar(x, at + ".data.path", .string(safeName: false)) }
+      if let x = d["tasks"] {
+        locations[at + ".data.tasks"] = (x.line, x.column)
+        if case let .array(names) = x.value, !names.isEmpty {
+          for (k, n) in names.enumerated() { scalar(n, at + ".data.tasks[\(k)]", .string(safeName: false)) }
+        } else {
+          fail(at + ".data.tasks", x, "must be a non-empty array of task names")
+        }
+      }
       if let x = d["builtin"] { scalar(x, at + ".data.builtin", .oneOf(TrainConfig.builtinDatasets.keys.sorted())) }
       if let x = d["validationFraction"] {
         scalar(x, at + ".data.validationFraction", .number(atLeast: nil, above: 0, atMost: nil, below: 1))

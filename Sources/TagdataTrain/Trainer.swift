@@ -119,6 +119,9 @@ public final class Trainer {
     public var firstValidationLoss: Float
     public var lastValidationLoss: Float
     public var model: String
+    /// Examples longer than the stage's length, cut to fit: regression examples keep the tokens
+    /// that end at their head's position (Tag-LLM's left trim), others their first tokens.
+    public var trimmed = 0
   }
 
   public func run() throws -> [StageResult] {
@@ -200,18 +203,32 @@ public final class Trainer {
       model.addHead(head, seed: config.seed &* 2_000_003 &+ UInt64(index * 100 + k))
     }
     let data = try dataset(stage, index: index, model: model)
-    let fraction = stage.data.validationFraction ?? 0.1
-    let validationCount = max(1, Int(Double(data.examples.count) * fraction))
-    guard data.examples.count > validationCount else {
-      throw config.error("stages[\(index)].data", "too few examples (\(data.examples.count)) for a training and a validation part")
+    let train: [TokenDataset.Example], validation: [TokenDataset.Example]
+    let (fitted, trimmed) = Self.fitted(data.examples, length: stage.length)
+    if fitted.contains(where: { $0.split != nil }) {
+      // A build's splits: train on `train`, validate on `valid`.
+      train = fitted.filter { $0.split == "train" }
+      validation = fitted.filter { $0.split == "valid" }
+      guard !train.isEmpty, !validation.isEmpty else {
+        throw config.error("stages[\(index)].data", "the dataset has \(train.count) training and \(validation.count) validation "
+                             + "examples for this stage's tasks; both are needed")
+      }
+    } else {
+      let fraction = stage.data.validationFraction ?? 0.1
+      let validationCount = max(1, Int(Double(fitted.count) * fraction))
+      guard fitted.count > validationCount else {
+        throw config.error("stages[\(index)].data", "too few examples (\(fitted.count)) for a training and a validation part")
+      }
+      train = Array(fitted.dropLast(validationCount))
+      validation = Array(fitted.suffix(validationCount))
     }
-    let train = Array(data.examples.dropLast(validationCount)), validation = Array(data.examples.suffix(validationCount))
     let trainable = trainableNames(stage, model: model, earlierTags: earlierTags) + newRows.keys.sorted()
     let finalDirectory = dir + "/model"
     if FileManager.default.fileExists(atPath: finalDirectory + "/complete") {
       let done = try Model.load(from: finalDirectory)
       let summary = try JSONDecoder().decode(StageSummary.self, from: Data(contentsOf: URL(fileURLWithPath: finalDirectory + "/complete")))
-      return (StageResult(name: stage.name, firstValidationLoss: summary.first, lastValidationLoss: summary.last, model: finalDirectory), done)
+      return (StageResult(name: stage.name, firstValidationLoss: summary.first, lastValidationLoss: summary.last, model: finalDirectory,
+                          trimmed: trimmed), done)
     }
     var optimizer = AdamW()
     var rng = SplitMix64(seed: config.seed &+ UInt64(index) &* 7919)
@@ -317,7 +334,7 @@ public final class Trainer {
     try JSONEncoder().encode(StageSummary(first: firstValidation!, last: lastValidation))
       .write(to: URL(fileURLWithPath: finalDirectory + "/complete"))
     return (StageResult(name: stage.name, firstValidationLoss: firstValidation!, lastValidationLoss: lastValidation,
-                        model: finalDirectory), model)
+                        model: finalDirectory, trimmed: trimmed), model)
   }
 
   struct StageSummary: Codable {
@@ -360,7 +377,16 @@ public final class Trainer {
     if let path = stage.data.path {
       let full = path.hasPrefix("/") ? path : configDirectory + "/" + path
       do {
-        data = try TokenDataset.read(from: full)
+        if try TokenShards.isVersion2(full) {
+          data = try remapped(TokenShards.read(from: full, tasks: stage.data.tasks.map(Set.init)), model: model, at: at)
+          if data.examples.isEmpty {
+            throw config.error(at + ".tasks", "no example of the tasks \(stage.data.tasks ?? []) in \(full)")
+          }
+        } else {
+          data = try TokenDataset.read(from: full)
+        }
+      } catch let e as TrainConfigError {
+        throw e
       } catch {
         throw config.error(at + ".path", "cannot read the token dataset \(full): \(error)")
       }
@@ -391,6 +417,80 @@ public final class Trainer {
       }
     }
     return data
+  }
+
+  /// Examples cut to `length` tokens: a regression example keeps the `length` tokens that end
+  /// at its last head position (its positions move with them; heads before the cut are
+  /// dropped), any other its first `length` tokens. Returns them and how many were cut.
+  static func fitted(_ examples: [TokenDataset.Example], length: Int) -> ([TokenDataset.Example], Int) {
+    var trimmed = 0
+    let out = examples.map { e -> TokenDataset.Example in
+      guard e.tokens.count > length else { return e }
+      trimmed += 1
+      var f = e
+      if let last = e.regression.map(\.position).max() {
+        let end = min(last + 1, e.tokens.count), start = max(0, end - length)
+        f.tokens = Array(e.tokens[start..<end])
+        f.lossMask = Array(e.lossMask[start..<end])
+        f.regression = e.regression.filter { $0.position >= start }.map {
+          var r = $0
+          r.position -= start
+          return r
+        }
+      } else {
+        f.tokens = Array(e.tokens.prefix(length))
+        f.lossMask = Array(e.lossMask.prefix(length))
+      }
+      return f
+    }
+    return (out, trimmed)
+  }
+
+  /// A version-2 dataset's examples with their ids mapped to the model's: text ids unchanged,
+  /// each tag's ids to the model's rows of the tag of that name, the domain ranges (SMILES
+  /// tokens, residues) to the vocabulary rows the model grew after the text ones.
+  func remapped(_ read: (manifest: TokenShards.Manifest, examples: [TokenDataset.Example]), model: Model, at: String) throws
+    -> TokenDataset
+  {
+    let v = read.manifest.vocabulary
+    var map = [Int](repeating: -1, count: v.size)
+    for i in 0..<v.textSize { map[i] = i }
+    var missing: [Int: String] = [:]
+    for t in v.tagList {
+      let rows = model.tagTokens(t.name)
+      for k in 0..<t.tokens {
+        if rows.count == t.tokens { map[t.firstID + k] = rows[k] } else { missing[t.firstID + k] = t.name }
+      }
+      if !rows.isEmpty && rows.count != t.tokens {
+        throw config.error(at, "tag \(t.name) has \(t.tokens) tokens in the dataset but \(rows.count) rows in the model")
+      }
+    }
+    var next = v.textSize
+    for range in [v.smiles, v.residues].compactMap({ $0 }) {
+      for k in 0..<range.tokens.count { map[range.firstID + k] = next + k }
+      next += range.tokens.count
+    }
+    if next > model.config.vocabularySize {
+      throw config.error(at, "the dataset's text and domain tokens need a vocabulary of \(next), the model has "
+                           + "\(model.config.vocabularySize) (grow it with `vocabularySize` in a domain stage)")
+    }
+    var examples = read.examples
+    for n in examples.indices {
+      for (k, id) in examples[n].tokens.enumerated() {
+        guard id >= 0 && id < map.count else {
+          throw config.error(at, "example \(n + 1) (\(examples[n].task)) has token id \(id), outside the dataset's vocabulary of \(map.count)")
+        }
+        let m = map[id]
+        guard m >= 0 else {
+          throw config.error(at, "example \(n + 1) (\(examples[n].task)) uses the tag \(missing[id] ?? "?"), which the model does not have "
+                               + "(declare it in `tags` of this stage or an earlier one)")
+        }
+        examples[n].tokens[k] = m
+      }
+    }
+    var tags: [String: [Int]] = [:]
+    for t in model.tagNames { tags[t] = model.tagTokens(t) }
+    return TokenDataset(vocabularySize: model.config.vocabularySize, tags: tags, examples: examples)
   }
 
   // MARK: Checkpoints and log.

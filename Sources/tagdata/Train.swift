@@ -68,6 +68,7 @@ struct Train: ParsableCommand {
     } else {
       for r in results {
         warn("\(r.name): validation loss \(fmt(r.firstValidationLoss)) → \(fmt(r.lastValidationLoss)); model in \(r.model)")
+        if r.trimmed > 0 { warn("\(r.name): \(r.trimmed) examples longer than the stage's length were cut to fit") }
       }
     }
   }
