@@ -78,7 +78,8 @@ let package = Package(
       dependencies: ["TagdataTrain", "TagdataShards", "TagdataTokenizer", "TagdataTasks", "TagdataIO", "TestSupport"]),
     .testTarget(name: "TagdataCatalogTests", dependencies: ["TagdataCatalog", "TestSupport"]),
     .testTarget(
-      name: "TagdataTasksTests", dependencies: ["TagdataTasks", "TagdataCatalog", "TagdataBio", "TagdataIO", "TestSupport"]),
+      name: "TagdataTasksTests",
+      dependencies: ["TagdataTasks", "TagdataCatalog", "TagdataBio", "TagdataIO", "TagdataShards", "TagdataTokenizer", "TestSupport"]),
     .testTarget(name: "TagdataTokenizerTests", dependencies: ["TagdataTokenizer", "TagdataIO", "TestSupport"]),
     .testTarget(name: "TagdataLabelsTests", dependencies: ["TagdataLabels", "TagdataCatalog", "TagdataChem", "TestSupport"]),
   ]

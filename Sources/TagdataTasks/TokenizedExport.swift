@@ -134,6 +134,15 @@ public enum TokenizedExport {
     return Record(task: task, split: split, regression: regression, target: target, key: n["key"]?.stringValue, segments: segments)
   }
 
+  /// Tags follow the text ids only if those have no gap: `tokenizers` numbers added tokens
+  /// itself, past the ids in use, so after a gap its ids would not be the file's.
+  static func checkContiguous(_ options: Options) throws {
+    for id in 0..<options.text.vocabularySize where options.text.tokenText(id) == nil {
+      throw TokenizedExportError("\(options.textName): no token has id \(id), below the vocabulary size "
+                                 + "\(options.text.vocabularySize); Hugging Face would number tags after such a gap otherwise")
+    }
+  }
+
   /// The vocabulary of a token dataset (version 2), rebuilt from its manifest with the text
   /// tokenizer it was made with (checked by size and SHA-256).
   public static func vocabulary(dataset: String, options: Options) throws -> Vocabulary {
@@ -149,14 +158,14 @@ public enum TokenizedExport {
       throw TokenizedExportError("\(path): made with the text tokenizer \(v.text) (\(v.textSize) tokens), not \(options.textName) "
                                  + "(\(options.text.vocabularySize) tokens); pass its file with --tokenizer")
     }
+    try checkContiguous(options)
     let tags = v.tagList.map {
       Vocabulary.Tag(name: $0.name, text: $0.text, kind: Vocabulary.TagKind(rawValue: $0.kind) ?? .domain, first: $0.firstID - v.textSize,
                      count: $0.tokens)
     }
     let count = tags.map { $0.first + $0.count }.max() ?? 0
-    let tagged = try options.textJSON.map {
-      try HFTokenizer(json: HFExport.taggedTokenizer(base: $0, textSize: v.textSize, tagTokens: count), name: options.textName)
-    }
+    let tagged = try HFTokenizer(json: HFExport.taggedTokenizer(base: options.textJSON, textSize: v.textSize, tagTokens: count),
+                                 name: options.textName)
     do {
       return try Vocabulary(text: options.text, tagged: tagged, tags: tags, smilesTokens: v.smiles?.tokens, residues: v.residues != nil,
                             bos: v.bos, eos: v.eos)
@@ -198,12 +207,11 @@ public enum TokenizedExport {
       smiles = options.smilesTokens ? [Vocabulary.smilesUnknown] + baseSmilesTokens : nil
     }
     let tags = manifest?.tags ?? []
+    try checkContiguous(options)
     do {
       let count = tags.map { $0.first + $0.count }.max() ?? 0
-      let tagged = try options.textJSON.map {
-        try HFTokenizer(json: HFExport.taggedTokenizer(base: $0, textSize: options.text.vocabularySize, tagTokens: count),
-                        name: options.textName)
-      }
+      let tagged = try HFTokenizer(json: HFExport.taggedTokenizer(base: options.textJSON, textSize: options.text.vocabularySize,
+                                                                  tagTokens: count), name: options.textName)
       return try Vocabulary(text: options.text, tagged: tagged, tags: tags, smilesTokens: smiles,
                             residues: options.residueTokens, bos: options.bos, eos: options.eos)
     } catch {

@@ -63,7 +63,7 @@ struct Train: ParsableCommand {
     if tty { writeFD(2, "\r\u{1B}[K") }
     if json {
       let rows = results.map { ["stage": $0.name, "firstValidationLoss": Double($0.firstValidationLoss),
-                                "lastValidationLoss": Double($0.lastValidationLoss), "model": $0.model] as [String: Any] }
+                                "lastValidationLoss": Double($0.lastValidationLoss), "model": $0.model, "trimmed": $0.trimmed] as [String: Any] }
       writeOut(String(decoding: try JSONSerialization.data(withJSONObject: rows, options: [.sortedKeys]), as: UTF8.self) + "\n")
     } else {
       for r in results {

@@ -49,6 +49,7 @@ struct HFTokenizerInteropTests {
     }
     struct Count { var segments = 0, idsAgree = 0, decodeAgrees = 0, roundTrips = 0, referenceRoundTrips = 0, tails = 0, tailsAgree = 0 }
     var counts: [String: Count] = [:]
+    var seen: [(kind: String, text: String)] = []
     var printed = 0
     func report(_ what: String) {
       printed += 1
@@ -61,6 +62,7 @@ struct HFTokenizerInteropTests {
       let text = try #require(record["text"].flatMap(Self.string))
       let ids = try #require(record["ids"].flatMap(Self.object))
       let decoded = record["decoded"].flatMap(Self.object) ?? [:]
+      seen.append((kind, text))
       for (name, tokenizer) in zip(names, tokenizers) {
         let key = "\(name) \(kind)"
         var c = counts[key] ?? Count()
@@ -108,6 +110,66 @@ struct HFTokenizerInteropTests {
       #expect(c.roundTrips == c.referenceRoundTrips, "\(key): \(c.referenceRoundTrips - c.roundTrips) not given back")
     }
     #expect(counts.count == names.count * 3)
+
+    // The same segments through the exported tokenizer.json of each (tags as <TAG i> added
+    // tokens): on their own, and inside a tagged formulation.
+    var cases: [UInt8] = []
+    let tags = [Vocabulary.Tag(name: "Protein", text: "<Protein>", kind: .domain, first: 0, count: 10),
+                Vocabulary.Tag(name: "SMILES", text: "<SMILES>", kind: .domain, first: 10, count: 10),
+                Vocabulary.Tag(name: "BA", text: "<BA>", kind: .function, first: 20, count: 10)]
+    var exportedConfigs = 0
+    for name in names {
+      // The bases carry `<TAG 0>` and `<TAG 1>` as added tokens of their own, which the export
+      // refuses; they are renamed in the base first (ids unchanged: `tokenizers` numbers added
+      // tokens itself, so a gap would move every later id).
+      var root = try ConfigJSON.parse(try [UInt8](Data(contentsOf: dir.appendingPathComponent("\(name).json"))))
+      guard case .object(var members) = root.value, let at = members.firstIndex(where: { $0.key == "added_tokens" }),
+        case .array(let added) = members[at].value.value
+      else { continue }
+      members[at].value.value = .array(added.map { token in
+        guard case .object(var m) = token.value, let c = m.firstIndex(where: { $0.key == "content" }),
+          case .string(let content) = m[c].value.value, content.hasPrefix("<TAG ")
+        else { return token }
+        m[c].value.value = .string("<OLD " + content.dropFirst())
+        var renamed = token
+        renamed.value = .object(m)
+        return renamed
+      })
+      root.value = .object(members)
+      let base = root.value.serialized()
+      let tokenizer = try HFTokenizer(json: base)
+      exportedConfigs += 1
+      let exported = try HFExport.taggedTokenizer(base: base, textSize: tokenizer.vocabularySize, tagTokens: 30)
+      let file = dir.appendingPathComponent("export-\(name)/tokenizer.json")
+      try FileManager.default.createDirectory(at: file.deletingLastPathComponent(), withIntermediateDirectories: true)
+      try Data(exported).write(to: file)
+      let v = try Vocabulary(text: tokenizer, tagged: HFTokenizer(json: exported), tags: tags)
+      for (n, (kind, text)) in seen.enumerated() {
+        let tag = kind == "smiles" ? "<SMILES>" : "<Protein>"
+        let segments: [Vocabulary.Segment] = [.init(.text, "# # Input: "), .init(.tag, tag), .init(.text, " "), .init(.text, text),
+                                              .init(.text, ". \n# # Output: "), .init(.tag, "<BA>")]
+        let formulation = segments.map { s in
+          s.kind == .tag ? (0..<10).map { "<TAG \(v.tag(s.text)!.first + $0)>" }.joined() : s.text
+        }.joined()
+        // Every segment alone, and one in five inside a formulation.
+        var pairs = [(text, try v.encode([.init(.text, text)], eos: false).ids)]
+        if n % 5 == 0 { pairs.append((formulation, try v.encode(segments, eos: false).ids)) }
+        for (t, ids) in pairs {
+          cases += Array("{\"file\":".utf8)
+          JSONString.append(file.path, to: &cases)
+          cases += Array(",\"kind\":\"\(kind)\",\"text\":".utf8)
+          JSONString.append(t, to: &cases)
+          cases += Array(",\"ids\":[\(ids.map(String.init).joined(separator: ","))]}\n".utf8)
+        }
+      }
+    }
+    let casesFile = dir.appendingPathComponent("export-cases.jsonl")
+    try Data(cases).write(to: casesFile)
+    let e = try TestSupport.run(python, [TestSupport.root.appendingPathComponent("Tests/Interop/token_shards.py").path, "-", "-",
+                                         dir.path, casesFile.path])
+    print(e.stdout)
+    #expect(e.status == 0 && e.stdout.contains("SUMMARY problems=0"), "\(e.stdout)\n\(e.stderr)")
+    #expect(exportedConfigs >= names.count - 2, "most configurations are exported")
   }
 
   static func members(_ n: ConfigJSON.Node) -> [String: ConfigJSON.Node] { object(n) ?? [:] }
