@@ -167,4 +167,46 @@ import Testing
       #expect(last < first, "\(row["stage"] ?? ""): validation loss \(first) -> \(last)")
     }
   }
+
+  /// A damaged build: the error names the file and line, exit 1, and an earlier output stays as it was.
+  @Test func damagedBuildsAreNamedAndLeaveTheOutputAlone() throws {
+    let build = try Self.build.get()
+    let dir = TestSupport.tempDirectory()
+    let copy = dir.appendingPathComponent("build").path
+    try FileManager.default.copyItem(atPath: build, toPath: copy)
+    let out = dir.appendingPathComponent("tokens").path
+    try #require(try TestSupport.tagdata(["export", "--tokenized", copy, "--out", out]).status == 0)
+    let before = try FileManager.default.contentsOfDirectory(atPath: out).sorted().map { FileManager.default.contents(atPath: out + "/" + $0) }
+    let shard = try #require(try TokenizedExport.readManifest(copy).shardFiles.first)
+    let original = try Data(contentsOf: URL(fileURLWithPath: copy + "/" + shard))
+    var lines = original.split(separator: 0x0A, omittingEmptySubsequences: false)
+    let damaged: [(String, Data, String)] = [
+      ("a line cut short", Data(lines[0] + [0x0A] + lines[1].prefix(lines[1].count / 2) + [0x0A]), "\(shard):2"),
+      ("a segment without its kind", Data((lines[0] + [0x0A]) + Data(String(decoding: lines[1], as: UTF8.self)
+        .replacingOccurrences(of: "\"kind\": \"tag\", ", with: "").replacingOccurrences(of: "\"kind\":\"tag\",", with: "").utf8) + [0x0A]), "\(shard):2"),
+      ("an unknown tag", Data(String(decoding: original, as: UTF8.self).replacingOccurrences(of: "<SMILES>", with: "<SMILEZ>").utf8), "<SMILEZ>"),
+      ("CRLF and a BOM", Data([0xEF, 0xBB, 0xBF]) + Data(String(decoding: original, as: UTF8.self).replacingOccurrences(of: "\n", with: "\r\n").utf8), ""),
+    ]
+    lines.removeAll()
+    for (what, bytes, place) in damaged {
+      try bytes.write(to: URL(fileURLWithPath: copy + "/" + shard))
+      let r = try TestSupport.tagdata(["export", "--tokenized", copy, "--out", out])
+      if place.isEmpty {
+        // Tolerated: the same examples as the clean shard.
+        #expect(r.status == 0, "\(what): \(r.stderr)")
+        let (_, e) = try TokenShards.read(from: out)
+        try #require(try TestSupport.tagdata(["export", "--tokenized", build, "--out", out]).status == 0)
+        #expect(try TokenShards.read(from: out).examples == e, "\(what)")
+        continue
+      }
+      #expect(r.status == 1, "\(what): exit \(r.status)")
+      #expect(r.stderr.contains(place), "\(what): \(r.stderr)")
+      let after = try FileManager.default.contentsOfDirectory(atPath: out).sorted().map { FileManager.default.contents(atPath: out + "/" + $0) }
+      #expect(after == before, "\(what): the earlier output changed")
+      #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path).allSatisfy { !$0.contains("partial") }, "\(what): staging left behind")
+    }
+    try FileManager.default.removeItem(atPath: copy + "/manifest.json")
+    let m = try TestSupport.tagdata(["export", "--tokenized", copy, "--out", out])
+    #expect(m.status == 1 && m.stderr.contains("manifest.json"), "\(m.stderr)")
+  }
 }
