@@ -60,6 +60,11 @@ public struct TrainConfig: Codable, Sendable {
     public var heads: [String]?
     /// Whether tags learned in earlier stages keep learning here (default false: frozen).
     public var trainEarlierTags: Bool?
+    /// Train this stage's heads on standardized targets (mean 0 and standard deviation 1 over
+    /// the stage's training examples of each head); the saved head gives values in the
+    /// targets' own units again (the scale and shift are folded into its weights). Default
+    /// false, as Tag-LLM (which regresses raw values, e.g. BA in nM).
+    public var standardizeTargets: Bool?
     /// Grow the base vocabulary to this size in a domain stage (a domain tokenizer added
     /// tokens): the new rows of the embedding and the LM head are learned, the old ones frozen.
     public var vocabularySize: Int?

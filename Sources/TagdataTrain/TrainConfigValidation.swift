@@ -376,7 +376,7 @@ struct SchemaChecker {
 
   mutating func stage(_ node: ConfigJSON.Node, _ at: String) {
     let known = ["name", "kind", "data", "steps", "batch", "length", "learningRate", "warmup", "accumulate", "validateEvery",
-                 "checkpointEvery", "regressionScale", "tags", "heads", "trainEarlierTags", "vocabularySize"]
+                 "checkpointEvery", "regressionScale", "tags", "heads", "trainEarlierTags", "standardizeTargets", "vocabularySize"]
     guard let m = members(node, at, required: ["name", "kind", "data", "steps", "batch", "length", "learningRate"], known: known) else {
       return
     }
@@ -393,6 +393,7 @@ struct SchemaChecker {
     if let v = m["checkpointEvery"] { scalar(v, at + ".checkpointEvery", .integer(min: 1, max: big)) }
     if let v = m["regressionScale"] { scalar(v, at + ".regressionScale", .number(atLeast: 0, above: nil, atMost: 1e6, below: nil)) }
     if let v = m["trainEarlierTags"] { scalar(v, at + ".trainEarlierTags", .bool) }
+    if let v = m["standardizeTargets"] { scalar(v, at + ".standardizeTargets", .bool) }
     if let v = m["vocabularySize"] { scalar(v, at + ".vocabularySize", .integer(min: 1, max: 1 << 24)) }
     if let v = m["data"], let d = members(v, at + ".data", required: [], known: ["path", "tasks", "builtin", "validationFraction"]) {
       if let x = d["path"] { scalar(x, at + ".data.path", .string(safeName: false)) }

@@ -203,7 +203,7 @@ public final class Trainer {
       model.addHead(head, seed: config.seed &* 2_000_003 &+ UInt64(index * 100 + k))
     }
     let data = try dataset(stage, index: index, model: model)
-    let train: [TokenDataset.Example], validation: [TokenDataset.Example]
+    var train: [TokenDataset.Example], validation: [TokenDataset.Example]
     let (fitted, trimmed) = Self.fitted(data.examples, length: stage.length)
     if fitted.contains(where: { $0.split != nil }) {
       // A build's splits: train on `train`, validate on `valid`.
@@ -221,6 +221,31 @@ public final class Trainer {
       }
       train = Array(fitted.dropLast(validationCount))
       validation = Array(fitted.suffix(validationCount))
+    }
+    // Standardized targets for this stage's heads: (y - mean) / sd during the stage, folded back
+    // into the heads' weights when it ends.
+    var standardization: [String: (mean: Double, sd: Double)] = [:]
+    if stage.standardizeTargets == true {
+      for head in stage.heads ?? [] {
+        var ys: [Double] = []
+        for e in train { for r in e.regression where r.head == head { ys.append(r.target) } }
+        guard !ys.isEmpty else { continue }
+        var sum = 0.0, squares = 0.0
+        for y in ys { sum += y }
+        let mean = sum / Double(ys.count)
+        for y in ys { squares += (y - mean) * (y - mean) }
+        let sd = (squares / Double(ys.count)).squareRoot()
+        standardization[head] = (mean, sd > 0 && sd.isFinite ? sd : 1)
+      }
+      func standardized(_ e: TokenDataset.Example) -> TokenDataset.Example {
+        var e = e
+        for k in e.regression.indices {
+          if let s = standardization[e.regression[k].head] { e.regression[k].target = (e.regression[k].target - s.mean) / s.sd }
+        }
+        return e
+      }
+      train = train.map(standardized)
+      validation = validation.map(standardized)
     }
     let trainable = trainableNames(stage, model: model, earlierTags: earlierTags) + newRows.keys.sorted()
     let finalDirectory = dir + "/model"
@@ -329,6 +354,12 @@ public final class Trainer {
         try saveCheckpoint(dir: dir, step: step, model: model, optimizer: optimizer, rng: rng.state, firstValidation: firstValidation!)
       }
     }
+    for (head, st) in standardization {
+      let scale = Float(st.sd), shift = Float(st.mean)
+      let w: [Float] = model.parameters["heads.\(head).weight"].data, b: [Float] = model.parameters["heads.\(head).bias"].data
+      model.parameters["heads.\(head).weight"].data = w.map { $0 * scale }
+      model.parameters["heads.\(head).bias"].data = b.map { $0 * scale + shift }
+    }
     try? FileManager.default.removeItem(atPath: finalDirectory)
     try model.save(to: finalDirectory)
     try JSONEncoder().encode(StageSummary(first: firstValidation!, last: lastValidation))
@@ -357,17 +388,24 @@ public final class Trainer {
   }
 
   func validationLoss(_ model: Model, _ examples: [TokenDataset.Example], _ stage: TrainConfig.Stage) -> Float {
-    var total: Float = 0
-    var batches = 0
+    // Per target, not per batch: a short last batch weighs what its targets weigh.
+    var ceSum: Double = 0, ceCount: Double = 0, mseSum: Double = 0, mseCount: Double = 0
     var i = 0
     while i < examples.count {
       let chunk = Array(examples[i..<min(i + stage.batch, examples.count)])
-      total += model.loss(TokenDataset.batch(chunk, length: stage.length), regressionScale: stage.regressionScale ?? 100).total
-      batches += 1
+      let b = TokenDataset.batch(chunk, length: stage.length)
+      let l = model.loss(b, regressionScale: 1)
+      let weights = Double(b.lossWeights.reduce(0, +))
+      ceSum += Double(l.crossEntropy) * weights
+      ceCount += weights
+      mseSum += Double(l.meanSquaredError) * Double(b.regression.count)
+      mseCount += Double(b.regression.count)
       i += stage.batch
     }
-    return total / Float(max(batches, 1))
+    let scale = Double(stage.regressionScale ?? 100)
+    return Float(ceSum / max(ceCount, 1) + scale * mseSum / max(mseCount, 1))
   }
+
 
   /// The stage's examples, checked against the model: every token id in its vocabulary or a
   /// tag, every regression head one the model has.

@@ -142,7 +142,7 @@ import Testing
     func list(_ names: [String]) -> String { "[" + names.map { "\"\($0)\"" }.joined(separator: ",") + "]" }
     func stage(_ name: String, _ kind: String, _ tasks: [String], tags: [String], heads: [String] = [], length: Int) -> String {
       "{\"name\":\"\(name)\",\"kind\":\"\(kind)\",\"data\":{\"path\":\"tokens\",\"tasks\":\(list(tasks))},"
-        + "\"tags\":[\(tags.map { "{\"name\":\"\($0)\",\"rows\":10}" }.joined(separator: ","))],\"heads\":\(list(heads)),"
+        + "\"tags\":[\(tags.map { "{\"name\":\"\($0)\",\"rows\":10}" }.joined(separator: ","))],\"heads\":\(list(heads)),\"standardizeTargets\":\(!heads.isEmpty),"
         + "\"steps\":30,\"batch\":8,\"length\":\(length),\"learningRate\":0.01,\"warmup\":3,\"validateEvery\":15,\"checkpointEvery\":1000}"
     }
     let text = """

@@ -156,6 +156,48 @@ import TagdataIO
     #expect(fourth.headNames.sorted() == ["Hydrophobic", "Length"])
   }
 
+  /// Targets in large units (BA in nM): with `standardizeTargets` the head learns standardized
+  /// values and the saved head predicts in the targets' units: its mean squared error on the
+  /// raw validation targets is the stage's last (standardized) validation error times the
+  /// variance, and far below what the same stage reaches on raw targets.
+  @Test func standardizedTargetsAreFoldedBackIntoTheHead() throws {
+    let dir = TestSupport.tempDirectory()
+    var rng = SplitMix64(seed: 9)
+    let examples = (0..<200).map { _ -> TokenDataset.Example in
+      let body = (0..<12).map { _ in 4 + Int(rng.next() % 4) }
+      let share = Double(body.filter { $0 == 4 }.count) / 12
+      let tokens = [ByteTokenizer.bos] + body + [260, 261]
+      return TokenDataset.Example(tokens: tokens, lossMask: [Bool](repeating: false, count: tokens.count), task: "Big",
+                                  regression: [TokenDataset.Regression(head: "Big", position: tokens.count - 1, target: 5000 + 20000 * share)])
+    }
+    try TokenDataset(vocabularySize: 260, tags: ["Big": [260, 261]], examples: examples).write(to: dir.appendingPathComponent("big").path)
+    func run(_ standardize: Bool) throws -> (last: Double, raw: Double) {
+      let config = """
+        {"seed": 3, "threads": 1, "model": {"dimension": 32, "layers": 1, "heads": 2, "feedForward": 64},
+         "stages": [{"name": "big", "kind": "function", "data": {"path": "big"}, "tags": [{"name": "Big", "rows": 2}],
+                     "heads": ["Big"], "steps": 60, "batch": 8, "length": 16, "learningRate": 0.02, "regressionScale": 1,
+                     "standardizeTargets": \(standardize)}]}
+        """
+      let path = dir.appendingPathComponent("c-\(standardize).json").path
+      try Data(config.utf8).write(to: URL(fileURLWithPath: path))
+      let out = dir.appendingPathComponent("out-\(standardize)").path
+      let r = try TestSupport.tagdata(["train", "--quiet", "--json", "--config", path, "--out", out])
+      try #require(r.status == 0, "\(r.stderr)")
+      let row = try #require((try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [[String: Any]])?.first)
+      let model = try Model.load(from: row["model"] as! String)
+      let validation = Array(examples.suffix(20))
+      let raw = model.loss(TokenDataset.batch(validation, length: 16), regressionScale: 1).meanSquaredError
+      return (row["lastValidationLoss"] as! Double, Double(raw))
+    }
+    let ys = examples.prefix(180).map { $0.regression[0].target }
+    let mean = ys.reduce(0, +) / Double(ys.count)
+    let variance = ys.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(ys.count)
+    let standardized = try run(true), plain = try run(false)
+    #expect(abs(standardized.raw - standardized.last * variance) <= 1e-3 * standardized.raw,
+            "raw MSE \(standardized.raw) vs standardized \(standardized.last) x variance \(variance)")
+    #expect(standardized.raw < plain.raw / 2, "standardized \(standardized.raw), raw \(plain.raw)")
+  }
+
   /// The token dataset format reads back, and numpy's memmap reads the same tokens.
   @Test func tokenDatasetRoundTripsAndNumpyReadsIt() throws {
     let dir = TestSupport.tempDirectory().path
