@@ -7,7 +7,7 @@
 //   all of them -> TagdataIngest (sources into the catalog) -> tagdata (CLI).
 //   TagdataLabels (descriptors: Chem, Bio, Catalog); TagdataShards (token shards), TagdataTokenizer
 //   -> TagdataTasks (Tag-LLM's stage sets from the catalog, splits, shard export); TagdataTrain
-//   (IO, Shards) reads shards only. See ARCHITECTURE.md.
+//   (IO, Shards) reads shards only; TagdataEval (IO) computes metrics. See ARCHITECTURE.md.
 import PackageDescription
 
 // The byte-level parsers, writers and the trainer keep their state in final classes, whose stored
@@ -46,6 +46,7 @@ let package = Package(
       name: "TagdataIngest", dependencies: ["TagdataIO", "TagdataBio", "TagdataChem", "TagdataSources", "TagdataCatalog"]),
     .target(name: "TagdataLabels", dependencies: ["TagdataChem", "TagdataBio", "TagdataCatalog"]),
     .target(name: "TagdataShards"),
+    .target(name: "TagdataEval", dependencies: ["TagdataIO"]),
     .target(name: "TagdataTokenizer", dependencies: ["TagdataIO"]),
     .target(
       name: "TagdataTasks",
@@ -81,6 +82,7 @@ let package = Package(
       name: "TagdataTasksTests",
       dependencies: ["TagdataTasks", "TagdataCatalog", "TagdataBio", "TagdataIO", "TagdataShards", "TagdataTokenizer", "TestSupport"]),
     .testTarget(name: "TagdataTokenizerTests", dependencies: ["TagdataTokenizer", "TagdataIO", "TestSupport"]),
+    .testTarget(name: "TagdataEvalTests", dependencies: ["TagdataEval", "TagdataIO", "TestSupport"]),
     .testTarget(name: "TagdataLabelsTests", dependencies: ["TagdataLabels", "TagdataCatalog", "TagdataChem", "TestSupport"]),
   ]
 )

@@ -1,0 +1,4 @@
+import TagdataIO
+
+/// Evaluation metrics (filled in by the evaluation work).
+public enum Metrics {}

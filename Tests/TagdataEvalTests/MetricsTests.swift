@@ -1,0 +1,6 @@
+import TagdataEval
+import TagdataIO
+import TestSupport
+import Testing
+
+@Suite struct MetricsTests {}
