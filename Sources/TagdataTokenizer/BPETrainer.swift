@@ -109,7 +109,7 @@ public struct BPETrainer: Sendable {
     }
     let base = Self.baseVocabulary(c.specialTokens).tokens.count
     if c.vocabularySize < base {
-      throw BPETrainerError("the vocabulary size \(c.vocabularySize) is below the \(base) tokens every vocabulary has (\(c.specialTokens.count) special tokens and the 256 byte symbols)")
+      throw BPETrainerError("the vocabulary size \(c.vocabularySize) is below the \(base) tokens every vocabulary has (the special tokens, \(c.specialTokens.count), and the 256 byte symbols)")
     }
     if c.minimumFrequency < 0 { throw BPETrainerError("the minimum frequency \(c.minimumFrequency) is negative") }
     if let m = c.maximumInputBytes, m < 0 { throw BPETrainerError("the maximum input bytes \(m) is negative") }
