@@ -3,7 +3,7 @@ import TagdataIO
 /// Trains a byte-level BPE tokenizer (GPT-2 style) from texts, for users without a base model, and
 /// writes it as a Hugging Face `tokenizer.json` that `HFTokenizer` and `tokenizers` read.
 ///
-/// Texts are given one at a time (``add(_:)-7rkq3``) and may hold any bytes:
+/// Texts are given one at a time (`add(_:)`) and may hold any bytes:
 /// - each run of valid UTF-8 is pre-tokenized with the chosen split pattern (GPT-2's by default,
 ///   the pattern of ByteLevel's `use_regex`), as `tokenizers` does with the same pre-tokenizer;
 /// - a byte that is not part of valid UTF-8 ends the run and is a word of its own: a single
@@ -72,7 +72,7 @@ public struct BPETrainer: Sendable {
 
   /// What the trainer has read.
   public struct Statistics: Sendable, Equatable {
-    /// Texts given to ``add(_:)-7rkq3`` (those past ``Configuration/maximumInputBytes`` included).
+    /// Texts given to `add(_:)` (those past ``Configuration/maximumInputBytes`` included).
     public var texts = 0
     /// Bytes read (up to ``Configuration/maximumInputBytes``).
     public var bytes = 0
@@ -180,8 +180,8 @@ public struct BPETrainer: Sendable {
       let word = Array(UnsafeBufferPointer(rebasing: text[offsets[r.lowerBound]..<offsets[r.upperBound]]))
       counts[word, default: 0] += 1
       statistics.words += 1
+      if let cap = configuration.maximumDistinctWords, counts.count > cap { prune(to: cap - cap / 4) }
     }
-    if let cap = configuration.maximumDistinctWords, counts.count > cap { prune(to: cap - cap / 4) }
     scalars.removeAll(keepingCapacity: true)
     classes.removeAll(keepingCapacity: true)
     offsets.removeAll(keepingCapacity: true)
