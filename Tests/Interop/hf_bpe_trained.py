@@ -9,11 +9,14 @@ Usage:
     text, smiles, protein, built with a fixed seed to hold non-ASCII letters, emoji, combining
     marks, CRLF, tabs, long white space, digit runs, contractions and special tokens). Trains
     `tokenizers`' own BpeTrainer on train.jsonl (vocab_size VOCAB, min_frequency 2, the special
-    tokens, the byte-level alphabet) into OUT_DIR/hf-trained.json, for comparison.
+    tokens, the byte-level alphabet), for comparison: OUT_DIR/hf-gpt2.json with the ByteLevel
+    pre-tokenizer (GPT-2's regex), OUT_DIR/hf-llama3.json with LLaMA-3's Split before
+    ByteLevel(use_regex=false).
   hf_bpe_trained.py encode OUT_DIR
-    Reads OUT_DIR/ours.json (written by BPETrainer) with Tokenizer.from_file, encodes every segment
-    (add_special_tokens=False) into OUT_DIR/ids.jsonl ({"ids": [...]} a line, in segment order) and
-    prints how many merges are the same as in hf-trained.json (first 500, and all).
+    Reads OUT_DIR/ours-gpt2.json and ours-llama3.json (written by BPETrainer) with
+    Tokenizer.from_file, encodes every segment (add_special_tokens=False) into OUT_DIR/ids.jsonl
+    ({"gpt2": [...], "llama3": [...]} a line, in segment order) and prints how many merges are the
+    same as in hf-gpt2.json and hf-llama3.json (first 500, and all).
   Exit 0: done; 3: `tokenizers` is missing.
 """
 import glob
@@ -24,12 +27,15 @@ import random
 import sys
 
 try:
-    from tokenizers import Tokenizer, models, pre_tokenizers, decoders, trainers
+    from tokenizers import Regex, Tokenizer, models, pre_tokenizers, decoders, trainers
 except ImportError as e:  # the test skips, or fails under TAGDATA_REQUIRE_INTEROP=1
     print(f"MISSING {e.name}: pip install tokenizers", flush=True)
     sys.exit(3)
 
 VOCAB = 2000
+CONFIGS = ["gpt2", "llama3"]
+LLAMA3 = (r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*"
+          r"|\s*[\r\n]+|\s+(?!\S)|\s+")
 SPECIAL = ["<|endoftext|>", "<SMILES>", "</SMILES>", "<Protein>", "</Protein>"]
 
 
@@ -123,36 +129,45 @@ def prepare(root, out_dir, n):
     with open(os.path.join(out_dir, "segments.jsonl"), "w", encoding="utf-8") as f:
         for kind, s in segments(rng, text, smiles, seqs, n):
             f.write(json.dumps({"kind": kind, "text": s}, ensure_ascii=True) + "\n")
-    tok = Tokenizer(models.BPE())
-    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    tok.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(vocab_size=VOCAB, min_frequency=2, special_tokens=SPECIAL, show_progress=False,
-                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
-    tok.train_from_iterator(lines, trainer)
-    tok.save(os.path.join(out_dir, "hf-trained.json"))
+    for name in CONFIGS:
+        tok = Tokenizer(models.BPE())
+        if name == "gpt2":
+            tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+        else:
+            tok.pre_tokenizer = pre_tokenizers.Sequence([
+                pre_tokenizers.Split(Regex(LLAMA3), behavior="isolated", invert=False),
+                pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False)])
+        tok.decoder = decoders.ByteLevel()
+        trainer = trainers.BpeTrainer(vocab_size=VOCAB, min_frequency=2, special_tokens=SPECIAL, show_progress=False,
+                                      initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
+        tok.train_from_iterator(lines, trainer)
+        tok.save(os.path.join(out_dir, f"hf-{name}.json"))
     print(f"PREPARED lines={len(lines)} text={len(text)} smiles={len(smiles)} proteins={len(seqs)} vocab={VOCAB}")
 
 
 def encode(out_dir):
-    ours_path = os.path.join(out_dir, "ours.json")
-    tok = Tokenizer.from_file(ours_path)
     segs = [json.loads(l)["text"] for l in open(os.path.join(out_dir, "segments.jsonl"), encoding="utf-8")]
-    encoded = tok.encode_batch(segs, add_special_tokens=False)
+    ids = {}
+    for name in CONFIGS:
+        ours_path = os.path.join(out_dir, f"ours-{name}.json")
+        tok = Tokenizer.from_file(ours_path)
+        ids[name] = [e.ids for e in tok.encode_batch(segs, add_special_tokens=False)]
+        ours = json.load(open(ours_path, encoding="utf-8"))
+        theirs = json.load(open(os.path.join(out_dir, f"hf-{name}.json"), encoding="utf-8"))
+        om = [tuple(m) if isinstance(m, list) else tuple(m.split(" ")) for m in ours["model"]["merges"]]
+        tm = [tuple(m) if isinstance(m, list) else tuple(m.split(" ")) for m in theirs["model"]["merges"]]
+        first = sum(1 for a, b in zip(om[:500], tm[:500]) if a == b)
+        same = sum(1 for a, b in zip(om, tm) if a == b)
+        prefix = next((i for i, (a, b) in enumerate(zip(om, tm)) if a != b), min(len(om), len(tm)))
+        common = len(set(om) & set(tm))
+        print(f"{name}: vocab={tok.get_vocab_size()} (tokenizers' trainer: {len(theirs['model']['vocab'])}); "
+              f"merges ours={len(om)} tokenizers={len(tm)}, same rank in the first 500: {first}/500, "
+              f"same rank overall: {same}, identical prefix: {prefix}, in both lists: {common}, "
+              f"same vocabulary: {ours['model']['vocab'] == theirs['model']['vocab']}")
     with open(os.path.join(out_dir, "ids.jsonl"), "w", encoding="utf-8") as f:
-        for e in encoded:
-            f.write(json.dumps({"ids": e.ids}) + "\n")
-    ours = json.load(open(ours_path, encoding="utf-8"))
-    theirs = json.load(open(os.path.join(out_dir, "hf-trained.json"), encoding="utf-8"))
-    om = [tuple(m) if isinstance(m, list) else tuple(m.split(" ")) for m in ours["model"]["merges"]]
-    tm = [tuple(m) if isinstance(m, list) else tuple(m.split(" ")) for m in theirs["model"]["merges"]]
-    first = sum(1 for a, b in zip(om[:500], tm[:500]) if a == b)
-    same = sum(1 for a, b in zip(om, tm) if a == b)
-    prefix = next((i for i, (a, b) in enumerate(zip(om, tm)) if a != b), min(len(om), len(tm)))
-    common = len(set(om) & set(tm))
-    print(f"ENCODED segments={len(segs)} vocab={tok.get_vocab_size()} (tokenizers' trainer: {len(theirs['model']['vocab'])})")
-    print(f"MERGES ours={len(om)} tokenizers={len(tm)} same rank in the first 500: {first}/500, "
-          f"same rank overall: {same}, identical prefix: {prefix}, in both lists: {common}, "
-          f"same vocabulary: {ours['model']['vocab'] == theirs['model']['vocab']}")
+        for k in range(len(segs)):
+            f.write(json.dumps({name: ids[name][k] for name in CONFIGS}) + "\n")
+    print(f"ENCODED segments={len(segs)}")
 
 
 def main():
