@@ -89,13 +89,16 @@ public struct BPETrainer: Sendable {
   public let configuration: Configuration
   public private(set) var statistics = Statistics()
   /// The distinct words (UTF-8 bytes of a piece) and their counts.
-  private var counts: [[UInt8]: Int] = [:]
-  // Scratch buffers of the pre-tokenizer.
+  private var table = WordTable()
+  // Scratch buffers of the pre-tokenizer, grown to the longest text: its scalars, their classes
+  // and their byte offsets (one more, the end).
   private var scalars: [Unicode.Scalar] = []
   private var classes: [UInt8] = []
   private var offsets: [Int] = []
   private var pieces: [Range<Int>] = []
-  private var pieces2: [Range<Int>] = []
+  /// The classes of the Basic Multilingual Plane's scalars, filled as they are met (255: not yet).
+  private var classCache = [UInt8](repeating: 255, count: 0x10000)
+  private let asciiClasses = SplitPattern.asciiClasses
 
   /// - Throws: `BPETrainerError` when the configuration cannot be trained (a vocabulary smaller
   ///   than the special tokens and the 256 byte symbols, an empty or repeated special token, a
@@ -118,7 +121,7 @@ public struct BPETrainer: Sendable {
   }
 
   /// The number of distinct words kept.
-  public var distinctWords: Int { counts.count }
+  public var distinctWords: Int { table.count }
 
   public mutating func add(_ text: String) {
     var t = text
@@ -142,57 +145,90 @@ public struct BPETrainer: Sendable {
     }
     if n == 0 { return }
     statistics.bytes += n
-    scalars.removeAll(keepingCapacity: true)
-    classes.removeAll(keepingCapacity: true)
-    offsets.removeAll(keepingCapacity: true)
+    if scalars.count < n + 1 {
+      let size = max(n + 1, scalars.count * 2)
+      scalars = Array(repeating: "\0", count: size)
+      classes = Array(repeating: 0, count: size)
+      offsets = Array(repeating: 0, count: size)
+    }
     var i = 0
     while i < n {
-      if let (s, len) = Self.scalar(text, i, n) {
-        scalars.append(s)
-        classes.append(SplitPattern.classOf(s))
-        offsets.append(i)
-        i += len
-      } else {
-        countRun(text, end: i)
+      // The run of valid UTF-8 from i, decoded into the scratch buffers.
+      let (count, stop) = decodeRun(text, from: i, to: n)
+      if count > 0 { countRun(text, count, end: stop) }
+      if stop < n {
         statistics.invalidBytes += 1
         statistics.words += 1
-        i += 1
+      }
+      i = stop + 1
+    }
+  }
+
+  /// Decodes valid UTF-8 from `start` into the scratch buffers (scalars, classes, offsets) up to
+  /// the first byte that is not part of valid UTF-8, or `n`: the scalars decoded and where it stopped.
+  private mutating func decodeRun(_ text: UnsafeBufferPointer<UInt8>, from start: Int, to n: Int) -> (Int, Int) {
+    var sc = scalars, cl = classes, off = offsets, cache = classCache
+    (scalars, classes, offsets, classCache) = ([], [], [], [])
+    defer { (scalars, classes, offsets, classCache) = (sc, cl, off, cache) }
+    let ascii = asciiClasses
+    var i = start, k = 0
+    sc.withUnsafeMutableBufferPointer { s in
+      cl.withUnsafeMutableBufferPointer { c in
+        off.withUnsafeMutableBufferPointer { o in
+          cache.withUnsafeMutableBufferPointer { memo in
+            while i < n {
+              let b = text[i]
+              if b < 0x80 {
+                s[k] = Unicode.Scalar(b)
+                c[k] = ascii[Int(b)]
+                o[k] = i
+                k += 1
+                i += 1
+                continue
+              }
+              guard let (u, len) = Self.scalar(text, i, n) else { break }
+              s[k] = u
+              if u.value < 0x10000 {
+                var m = memo[Int(u.value)]
+                if m == 255 {
+                  m = SplitPattern.classify(u)
+                  memo[Int(u.value)] = m
+                }
+                c[k] = m
+              } else {
+                c[k] = SplitPattern.classify(u)
+              }
+              o[k] = i
+              k += 1
+              i += len
+            }
+            o[k] = i
+          }
+        }
       }
     }
-    countRun(text, end: n)
+    return (k, i)
   }
 
-  /// Pre-tokenizes the valid UTF-8 run in the scratch buffers (ending at byte `end`) and counts its
-  /// words; empties the buffers.
-  private mutating func countRun(_ text: UnsafeBufferPointer<UInt8>, end: Int) {
-    if scalars.isEmpty { return }
-    offsets.append(end)
+  /// Pre-tokenizes the `count` scalars in the scratch buffers and counts their words.
+  private mutating func countRun(_ text: UnsafeBufferPointer<UInt8>, _ count: Int, end: Int) {
     pieces.removeAll(keepingCapacity: true)
-    pieces2.removeAll(keepingCapacity: true)
     switch configuration.preTokenization {
     case .gpt2:
-      SplitPattern.gpt2.split(scalars, classes, 0..<scalars.count, into: &pieces)
+      SplitPattern.gpt2.split(scalars, classes, 0..<count, into: &pieces)
     case .llama3:
       // The Split, then ByteLevel's own (no regex): the Split's pieces.
-      SplitPattern.llama3.split(scalars, classes, 0..<scalars.count, into: &pieces)
+      SplitPattern.llama3.split(scalars, classes, 0..<count, into: &pieces)
     }
+    let cap = configuration.maximumDistinctWords ?? Int.max
     for r in pieces {
-      let word = Array(UnsafeBufferPointer(rebasing: text[offsets[r.lowerBound]..<offsets[r.upperBound]]))
-      counts[word, default: 0] += 1
+      table.add(UnsafeBufferPointer(rebasing: text[offsets[r.lowerBound]..<offsets[r.upperBound]]))
       statistics.words += 1
-      if let cap = configuration.maximumDistinctWords, counts.count > cap { prune(to: cap - cap / 4) }
+      if table.count > cap {
+        statistics.droppedWords += table.count - (cap - cap / 4)
+        table.prune(keeping: cap - cap / 4)
+      }
     }
-    scalars.removeAll(keepingCapacity: true)
-    classes.removeAll(keepingCapacity: true)
-    offsets.removeAll(keepingCapacity: true)
-  }
-
-  /// Drops the rarest words (ties: the greatest bytes first) until `keep` are left.
-  private mutating func prune(to keep: Int) {
-    var all = counts.map { ($0.key, $0.value) }
-    all.sort { a, b in a.1 != b.1 ? a.1 > b.1 : a.0.lexicographicallyPrecedes(b.0) }
-    statistics.droppedWords += all.count - keep
-    counts = Dictionary(uniqueKeysWithValues: all.prefix(keep))
   }
 
   /// The scalar of valid UTF-8 at `i` and its length, nil when the byte there does not start one.
@@ -248,9 +284,8 @@ public struct BPETrainer: Sendable {
   public func train() -> TrainedBPE {
     let c = configuration
     var (tokens, ids, byteIDs) = Self.baseVocabulary(c.specialTokens)
-    // The words in byte order (nothing follows the Dictionary's order).
-    var words = counts.map { ($0.key, $0.value) }
-    words.sort { $0.0.lexicographicallyPrecedes($1.0) }
+    // The words in byte order (nothing follows the hash table's order).
+    var words = table.sortedByBytes()
 
     // Symbols of all words, one slot per byte, linked within their word.
     var total = 0
@@ -369,7 +404,7 @@ public struct BPETrainer: Sendable {
       }
       raised.removeAll(keepingCapacity: true)
     }
-    return TrainedBPE(configuration: c, tokens: tokens, merges: merges, statistics: statistics, distinctWords: counts.count)
+    return TrainedBPE(configuration: c, tokens: tokens, merges: merges, statistics: statistics, distinctWords: table.count)
   }
 
   /// Trains and writes the tokenizer.json.
@@ -493,5 +528,107 @@ struct PairHeap {
       }
     }
     return top
+  }
+}
+
+/// Distinct words and their counts: the words' bytes one after another in one array, an open
+/// addressing table of their indices (a hash seeded per process: its order is never used).
+struct WordTable: Sendable {
+  private(set) var bytes: [UInt8] = []
+  /// Word k is bytes[starts[k]..<starts[k + 1]].
+  private(set) var starts: [Int] = [0]
+  private(set) var counts: [Int] = []
+  private var hashes: [UInt64] = []
+  /// Word index + 1 in each slot, 0 for none; a power of two long.
+  private var slots = [Int32](repeating: 0, count: 1 << 10)
+  private let seed: UInt64
+
+  init() { seed = UInt64.random(in: .min ... .max) }
+
+  var count: Int { counts.count }
+
+  func word(_ k: Int) -> ArraySlice<UInt8> { bytes[starts[k]..<starts[k + 1]] }
+
+  @inline(__always) func hash(_ w: UnsafeBufferPointer<UInt8>) -> UInt64 {
+    var h = seed ^ (UInt64(w.count) &* 0x9E37_79B9_7F4A_7C15)
+    var i = 0
+    let n = w.count
+    let raw = UnsafeRawPointer(w.baseAddress)
+    while i + 8 <= n {
+      h = (h ^ raw!.loadUnaligned(fromByteOffset: i, as: UInt64.self)) &* 0xBF58_476D_1CE4_E5B9
+      h ^= h >> 29
+      i += 8
+    }
+    var tail: UInt64 = 0
+    var shift: UInt64 = 0
+    while i < n {
+      tail |= UInt64(w[i]) << shift
+      shift += 8
+      i += 1
+    }
+    h = (h ^ tail) &* 0x94D0_49BB_1331_11EB
+    h ^= h >> 31
+    h = h &* 0xBF58_476D_1CE4_E5B9
+    return h ^ (h >> 32)
+  }
+
+  /// Counts one occurrence of a word.
+  mutating func add(_ w: UnsafeBufferPointer<UInt8>) {
+    let h = hash(w)
+    let mask = slots.count - 1
+    var i = Int(truncatingIfNeeded: h) & mask
+    while true {
+      let s = Int(slots[i])
+      if s == 0 { break }
+      let k = s - 1
+      if hashes[k] == h && starts[k + 1] - starts[k] == w.count {
+        let same = bytes.withUnsafeBufferPointer { b in
+          UnsafeBufferPointer(rebasing: b[starts[k]..<starts[k + 1]]).elementsEqual(w)
+        }
+        if same {
+          counts[k] += 1
+          return
+        }
+      }
+      i = (i + 1) & mask
+    }
+    slots[i] = Int32(counts.count + 1)
+    bytes.append(contentsOf: w)
+    starts.append(bytes.count)
+    counts.append(1)
+    hashes.append(h)
+    if counts.count * 2 > slots.count { rehash(slots.count * 2) }
+  }
+
+  private mutating func rehash(_ size: Int) {
+    slots = [Int32](repeating: 0, count: size)
+    let mask = size - 1
+    for k in 0..<counts.count {
+      var i = Int(truncatingIfNeeded: hashes[k]) & mask
+      while slots[i] != 0 { i = (i + 1) & mask }
+      slots[i] = Int32(k + 1)
+    }
+  }
+
+  /// Keeps the `keep` most frequent words (among equal counts, the smallest bytes).
+  mutating func prune(keeping keep: Int) {
+    var order = Array(0..<counts.count)
+    order.sort { a, b in counts[a] != counts[b] ? counts[a] > counts[b] : word(a).lexicographicallyPrecedes(word(b)) }
+    var nb: [UInt8] = [], ns = [0], nc: [Int] = [], nh: [UInt64] = []
+    for k in order.prefix(keep) {
+      nb.append(contentsOf: word(k))
+      ns.append(nb.count)
+      nc.append(counts[k])
+      nh.append(hashes[k])
+    }
+    (bytes, starts, counts, hashes) = (nb, ns, nc, nh)
+    rehash(slots.count)
+  }
+
+  /// The words and their counts, ordered by their bytes.
+  func sortedByBytes() -> [([UInt8], Int)] {
+    var order = Array(0..<counts.count)
+    order.sort { word($0).lexicographicallyPrecedes(word($1)) }
+    return order.map { (Array(word($0)), counts[$0]) }
   }
 }

@@ -88,6 +88,15 @@ import Testing
     let u1 = try Self.trainer(unique, vocabularySize: 2000).tokenizerJSON()
     let u2 = try Self.trainer(unique.reversed(), vocabularySize: 2000).tokenizerJSON()
     #expect(u1 == u2)
+    // With a cap on distinct words, pruning is by count then bytes, never by the hash table's
+    // order (each trainer seeds its hash anew): the same texts give the same file.
+    func capped() throws -> [UInt8] {
+      var t = try BPETrainer(.init(vocabularySize: 600, minimumFrequency: 2, maximumDistinctWords: 300))
+      for s in texts { t.add(s) }
+      #expect(t.statistics.droppedWords > 0)
+      return t.tokenizerJSON()
+    }
+    #expect(try capped() == capped())
   }
 
   @Test func theVocabularySizeIsExact() throws {
