@@ -162,6 +162,10 @@ public struct BPETrainer: Sendable {
       }
       i = stop + 1
     }
+    if scalars.count > 1 << 20 {
+      // Scratch for a long text (13 bytes a byte) is not kept for the next ones, nor for training.
+      (scalars, classes, offsets) = ([], [], [])
+    }
   }
 
   /// Decodes valid UTF-8 from `start` into the scratch buffers (scalars, classes, offsets) up to
