@@ -12,7 +12,10 @@ import TagdataIO
 /// Special tokens written in the texts are ordinary text to the trainer, as to `tokenizers`.
 ///
 /// Only the distinct words are kept, with their counts: memory grows with the number of distinct
-/// words, not with the input (and ``Configuration/maximumDistinctWords`` bounds it).
+/// words, not with the input (and ``Configuration/maximumDistinctWords`` bounds it). Training
+/// takes about 27 bytes per byte of the distinct words (16 for the symbols' links, the rest for
+/// the pairs' places); the distinct words' bytes are kept below 2 GiB (past it, the rarest quarter
+/// of the words is dropped, as with the cap).
 ///
 /// Ids: the special tokens are 0..<k in the order given, then the 256 byte symbols ordered by
 /// their byte-level character's code point (U+0021 "!" first, U+0143 last), then each merge's new
@@ -99,6 +102,9 @@ public struct BPETrainer: Sendable {
   /// The classes of the Basic Multilingual Plane's scalars, filled as they are met (255: not yet).
   private var classCache = [UInt8](repeating: 255, count: 0x10000)
   private let asciiClasses = SplitPattern.asciiClasses
+  /// The distinct words' bytes kept at most (training numbers their symbols with Int32): past it,
+  /// the rarest quarter of the words is dropped, as with ``Configuration/maximumDistinctWords``.
+  var tableByteLimit = Int(Int32.max) - 1
 
   /// - Throws: `BPETrainerError` when the configuration cannot be trained (a vocabulary smaller
   ///   than the special tokens and the 256 byte symbols, an empty or repeated special token, a
@@ -228,9 +234,10 @@ public struct BPETrainer: Sendable {
     for r in pieces {
       table.add(UnsafeBufferPointer(rebasing: text[offsets[r.lowerBound]..<offsets[r.upperBound]]))
       statistics.words += 1
-      if table.count > cap {
-        statistics.droppedWords += table.count - (cap - cap / 4)
-        table.prune(keeping: cap - cap / 4)
+      if table.count > cap || table.bytes.count > tableByteLimit {
+        let keep = min(cap, table.count) - min(cap, table.count) / 4
+        statistics.droppedWords += table.count - keep
+        table.prune(keeping: keep)
       }
     }
   }
@@ -288,29 +295,25 @@ public struct BPETrainer: Sendable {
   public func train() -> TrainedBPE {
     let c = configuration
     var (tokens, ids, byteIDs) = Self.baseVocabulary(c.specialTokens)
-    // The words in byte order (nothing follows the hash table's order).
-    var words = table.sortedByBytes()
-
-    // Symbols of all words, one slot per byte, linked within their word.
-    var total = 0
-    for (w, _) in words { total += w.count }
+    // Symbols of all words, one slot per byte, linked within their word. The words are in the
+    // order the table holds them (first seen, or by count after pruning); no result depends on
+    // that order: pair counts are sums, and each word is merged on its own, left to right.
+    let words = table
+    let total = words.bytes.count
     var sym = [Int32](repeating: -1, count: total)
     var next = [Int32](repeating: -1, count: total)
     var prev = [Int32](repeating: -1, count: total)
     var wordOf = [Int32](repeating: 0, count: total)
-    var weight = [Int](repeating: 0, count: words.count)
-    var p = 0
-    for (k, (w, count)) in words.enumerated() {
-      weight[k] = count
-      for (j, b) in w.enumerated() {
-        sym[p + j] = byteIDs[Int(b)]
-        wordOf[p + j] = Int32(k)
-        if j > 0 { prev[p + j] = Int32(p + j - 1) }
-        if j + 1 < w.count { next[p + j] = Int32(p + j + 1) }
+    let weight = words.counts
+    for k in 0..<words.count {
+      let start = words.starts[k], end = words.starts[k + 1]
+      for q in start..<end {
+        sym[q] = byteIDs[Int(words.bytes[q])]
+        wordOf[q] = Int32(k)
+        if q > start { prev[q] = Int32(q - 1) }
+        if q + 1 < end { next[q] = Int32(q + 1) }
       }
-      p += w.count
     }
-    words = []
 
     // Pairs: index by (first, second); count; the places where they occur (first symbol's slot,
     // checked when used: a place may have gone since).
@@ -629,10 +632,4 @@ struct WordTable: Sendable {
     rehash(slots.count)
   }
 
-  /// The words and their counts, ordered by their bytes.
-  func sortedByBytes() -> [([UInt8], Int)] {
-    var order = Array(0..<counts.count)
-    order.sort { word($0).lexicographicallyPrecedes(word($1)) }
-    return order.map { (Array(word($0)), counts[$0]) }
-  }
 }

@@ -1,6 +1,6 @@
 import Foundation
 import TagdataIO
-import TagdataTokenizer
+@testable import TagdataTokenizer
 import TestSupport
 import Testing
 
@@ -191,6 +191,19 @@ import Testing
     let tokenizer = try HFTokenizer(json: model.tokenizerJSON())
     for (k, s) in specials.enumerated() { #expect(tokenizer.id(forToken: s) == k, "\(s)") }
     #expect(tokenizer.encode("x<\"q\">y!") == [tokenizer.id(forToken: "x")!, 0, tokenizer.id(forToken: "y")!, 4])
+  }
+
+  /// Past the limit of the distinct words' bytes (2 GiB, as training numbers symbols with Int32),
+  /// the rarest words are dropped, as with the cap on their number.
+  @Test func theDistinctWordBytesStayBelowTheLimit() throws {
+    var t = try BPETrainer(.init(minimumFrequency: 1, specialTokens: []))
+    t.tableByteLimit = 200
+    for _ in 0..<20 { t.add("frequent words") }
+    for k in 0..<300 { t.add("x\(String(k, radix: 2).map { $0 == "0" ? "a" : "b" }.joined())") }
+    #expect(t.statistics.droppedWords > 0)
+    #expect(t.distinctWords < 40)
+    let model = t.train()
+    #expect(model.tokens.contains("frequent") && model.tokens.contains("Ġwords"))
   }
 
   /// The cap on distinct words drops the rarest first and keeps memory bounded.
