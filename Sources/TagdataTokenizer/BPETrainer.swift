@@ -352,6 +352,11 @@ public struct BPETrainer: Sendable {
         raised.append(Int32(i))
       }
     }
+    func lower(_ i: Int, by w: Int) {
+      pairCount[i] -= w
+      // No place of a pair seen 0 times is current: let them go.
+      if pairCount[i] == 0 { places[i] = [] }
+    }
     while tokens.count < c.vocabularySize, let top = heap.pop() {
       let i = Int(top.index)
       let current = pairCount[i]
@@ -383,14 +388,14 @@ public struct BPETrainer: Sendable {
         let w = weight[Int(wordOf[q])]
         let l = Int(prev[q])
         if l >= 0 {
-          pairCount[index(sym[l], a)] -= w
+          lower(index(sym[l], a), by: w)
           let j = index(sym[l], id)
           raise(j, by: w)
           places[j].append(Int32(l))
         }
         let s = Int(next[r])
         if s >= 0 {
-          pairCount[index(b, sym[s])] -= w
+          lower(index(b, sym[s]), by: w)
           let j = index(id, sym[s])
           raise(j, by: w)
           places[j].append(Int32(q))
