@@ -33,7 +33,9 @@ struct TokenizeTrain: ParsableCommand {
       The output loads with tokenizers (Tokenizer.from_file), transformers \
       (PreTrainedTokenizerFast(tokenizer_file=...)) and tagdata's own tokenizer. Special tokens \
       get ids 0, 1, ... in the order given. The file is written whole or not at all (a temporary \
-      file renamed into place).
+      file renamed into place). An input that cannot be read to the end (missing, truncated, \
+      corrupt) is reported with the line it stopped after; the texts read before, and the other \
+      inputs, are still trained on, and the exit code is 1.
 
       Examples:
         tagdata tokenize train corpus.txt --output tokenizer.json
@@ -113,20 +115,39 @@ struct TokenizeTrain: ParsableCommand {
       let s = trainer.statistics
       writeFD(2, "\r\u{1B}[K\(file): \(s.texts) texts, \(s.bytes >> 20) MiB, \(trainer.distinctWords) distinct words")
     }
+    // A damaged input loses only its own rest: what was read of it, and the other inputs, are
+    // trained on, and the exit code is 1.
+    var failed = 0
     reading: for path in inputs {
-      let input = try openInput(path)
-      let reader = LineReader(input.source, maxLineLength: maxLineBytes)
-      reader.truncatesLongLines = true
       let name = path == "-" ? "standard input" : path
-      while let line = try reader.nextLine() {
-        if reader.lastLineTruncated {
-          cutLines += 1
-          if cutLines <= 3 { warn("\(name): line \(reader.lineNumber) is longer than \(maxLineBytes) bytes: cut") }
+      var reader: LineReader? = nil
+      do {
+        let input = try openInput(path)
+        let lines = LineReader(input.source, maxLineLength: maxLineBytes)
+        lines.truncatesLongLines = true
+        reader = lines
+        while let line = try lines.nextLine() {
+          if lines.lastLineTruncated {
+            cutLines += 1
+            if cutLines <= 3 { warn("\(name): line \(lines.lineNumber) is longer than \(maxLineBytes) bytes: cut") }
+          }
+          trainer.add(line)
+          if trainer.statistics.truncated { break reading }
+          if tty && lines.lineNumber & 0x3FF == 0 { progress(name) }
         }
-        trainer.add(line)
-        if trainer.statistics.truncated { break reading }
-        if tty && reader.lineNumber & 0x3FF == 0 { progress(name) }
+      } catch let error as InputError {
+        failed += 1
+        if tty { writeFD(2, "\r\u{1B}[K") }
+        if let reader {
+          warn("tagdata: \(error); after line \(reader.lineNumber), whose texts are kept")
+        } else {
+          warn("tagdata: \(error)")
+        }
       }
+    }
+    if failed > 0 && trainer.statistics.bytes == 0 {
+      warn("tagdata: no text could be read: no tokenizer written")
+      throw ExitCode(ExitStatus.input)
     }
     if cutLines > 3 { warn("\(cutLines) lines were longer than \(maxLineBytes) bytes and were cut") }
     if tty { writeFD(2, "\r\u{1B}[Klearning merges from \(trainer.distinctWords) distinct words…") }
@@ -152,7 +173,7 @@ struct TokenizeTrain: ParsableCommand {
       w("], \"invalidBytes\": \(s.invalidBytes), \"merges\": \(model.merges.count), \"output\": ")
       JSONString.append(output, to: &o)
       w(", \"seconds\": \(String(format: "%.3f", seconds)), \"texts\": \(s.texts), \"truncated\": \(s.truncated), ")
-      w("\"vocabularySize\": \(model.tokens.count)}\n")
+      w("\"unreadableInputs\": \(failed), \"vocabularySize\": \(model.tokens.count)}\n")
       try Self.write(o, to: 1, what: "standard output")
     } else if !quiet {
       var line = "\(output == "-" ? "standard output" : output): \(model.tokens.count) tokens (\(model.merges.count) merges) "
@@ -161,6 +182,10 @@ struct TokenizeTrain: ParsableCommand {
       if s.truncated { line += "; input cut at \(maxBytes ?? 0) bytes" }
       if s.droppedWords > 0 { line += "; \(s.droppedWords) rare words dropped (--max-words)" }
       warn(line)
+    }
+    if failed > 0 {
+      warn("tagdata: \(failed) of \(inputs.count) inputs could not be read to the end; the tokenizer holds what was read")
+      throw ExitCode(ExitStatus.input)
     }
   }
 

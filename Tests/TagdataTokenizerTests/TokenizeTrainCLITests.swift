@@ -73,6 +73,30 @@ import Testing
     #expect(tokenizer.decode(tokenizer.encode(text)) == text)
   }
 
+  /// A damaged input loses only its own rest: the texts before the damage, and the other inputs,
+  /// are trained on; the exit code is 1 and the message names the file and the line.
+  @Test func aDamagedInputKeepsWhatWasRead() throws {
+    let dir = TestSupport.tempDirectory()
+    defer { try? FileManager.default.removeItem(at: dir) }
+    let good = dir.appendingPathComponent("good.txt"), bad = dir.appendingPathComponent("bad.txt")
+    try String(repeating: "kinase activity\n", count: 50).write(to: good, atomically: true, encoding: .utf8)
+    try String(repeating: "phosphorylation site\n", count: 5000).write(to: bad, atomically: true, encoding: .utf8)
+    try #require(TestSupport.shell("gzip '\(bad.path)' && head -c 300 '\(bad.path).gz' > '\(bad.path).cut.gz'").status == 0)
+    let out = dir.appendingPathComponent("t.json").path
+    let r = try TestSupport.tagdata(["tokenize", "train", bad.path + ".cut.gz", good.path, "--min-frequency", "1", "--output", out])
+    #expect(r.status == 1, "\(r.stderr)")
+    #expect(r.stderr.contains("bad.txt.cut.gz") && r.stderr.contains("line"), "\(r.stderr)")
+    let tokenizer = try HFTokenizer(contentsOf: URL(fileURLWithPath: out))
+    #expect(tokenizer.id(forToken: "kinase") != nil)
+    #expect(tokenizer.id(forToken: "phosphorylation") != nil)  // the lines before the damage
+    // Nothing readable at all: no output.
+    let none = dir.appendingPathComponent("none.json").path
+    let r2 = try TestSupport.tagdata(["tokenize", "train", bad.path + ".cut.gz", dir.appendingPathComponent("missing").path,
+                                      "--output", none])
+    #expect(r2.status == 1, "\(r2.stderr)")
+    #expect(r2.stderr.contains("missing"), "\(r2.stderr)")
+  }
+
   @Test func errorsHaveTheirExitCodes() throws {
     let dir = TestSupport.tempDirectory()
     defer { try? FileManager.default.removeItem(at: dir) }
