@@ -29,7 +29,7 @@ import TagdataIO
 /// the same special tokens and the byte-level alphabet as its initial alphabet.
 ///
 /// The result depends only on the texts, their order (when words are dropped, see
-/// ``Configuration/maximumDistinctWords``) and the configuration: nothing follows a Dictionary's
+/// ``Configuration/maximumDistinctWords``) and the configuration: nothing follows a hash table's
 /// order, so two runs give byte-identical files. Training is single-threaded; each merge visits
 /// only the places where its pair occurs (a pair → places index and a priority queue), so the work
 /// is about O(symbols × log) rather than O(vocabulary × corpus).
