@@ -24,7 +24,7 @@ struct Tokenize: ParsableCommand {
         echo '4 5 6' | tagdata tokenize decode
         tagdata tokenize export-hf --dataset tokens/tag-llm --tokenizer tokenizer.json --out hf-tokenizer
       """,
-    subcommands: [Encode.self, Decode.self, ExportHF.self])
+    subcommands: [Encode.self, Decode.self, ExportHF.self, TokenizeTrain.self])
 
   /// Options that choose a vocabulary.
   struct VocabularyOptions: ParsableArguments {
