@@ -33,6 +33,8 @@ public struct AdamW: Sendable {
   public var beta2: Float = 0.999
   public var epsilon: Float = 1e-8
   public var weightDecay: Float = 0.01
+  /// Weight decay of tags and regression heads (`tags.*`, `heads.*`): none by default, as Tag-LLM.
+  public var tagWeightDecay: Float = 0
   public var clipNorm: Float = 1.0
   public private(set) var step = 0
   /// First and second moments per trainable tensor.
@@ -71,8 +73,8 @@ public struct AdamW: Sendable {
       let count = g.count
       // Taken out of the dictionary while updated, so that nothing is copied.
       var state = moments.removeValue(forKey: name) ?? ([Float](repeating: 0, count: count), [Float](repeating: 0, count: count))
-      // Decay matrices only (not norms, biases or single vectors).
-      let decay = g.shape.count >= 2 ? weightDecay : 0
+      // Decay matrices only (not norms, biases or single vectors); tags and heads their own way.
+      let decay = name.hasPrefix("tags.") || name.hasPrefix("heads.") ? tagWeightDecay : g.shape.count >= 2 ? weightDecay : 0
       let (b1, b2, eps) = (beta1, beta2, epsilon)
       let indices = span(name)
       parameters[name].data.withUnsafeMutableBufferPointer { p in

@@ -41,6 +41,15 @@ public struct TrainConfig: Codable, Sendable {
     public var validationFraction: Double?
   }
 
+  public struct OptimizerSpec: Codable, Sendable {
+    public var weightDecay: Float?
+    public var tagWeightDecay: Float?
+    public var clipNorm: Float?
+    public var beta1: Float?
+    public var beta2: Float?
+    public var epsilon: Float?
+  }
+
   public struct Stage: Codable, Sendable {
     public var name: String
     public var kind: Kind
@@ -65,6 +74,9 @@ public struct TrainConfig: Codable, Sendable {
     /// targets' own units again (the scale and shift are folded into its weights). Default
     /// false, as Tag-LLM (which regresses raw values, e.g. BA in nM).
     public var standardizeTargets: Bool?
+    /// AdamW's settings for this stage (defaults: decay 0.01 on base matrices, none on tags
+    /// and heads, clipping at 1, betas 0.9 and 0.999, epsilon 1e-8).
+    public var optimizer: OptimizerSpec?
     /// Grow the base vocabulary to this size in a domain stage (a domain tokenizer added
     /// tokens): the new rows of the embedding and the LM head are learned, the old ones frozen.
     public var vocabularySize: Int?

@@ -376,7 +376,7 @@ struct SchemaChecker {
 
   mutating func stage(_ node: ConfigJSON.Node, _ at: String) {
     let known = ["name", "kind", "data", "steps", "batch", "length", "learningRate", "warmup", "accumulate", "validateEvery",
-                 "checkpointEvery", "regressionScale", "tags", "heads", "trainEarlierTags", "standardizeTargets", "vocabularySize"]
+                 "checkpointEvery", "regressionScale", "tags", "heads", "trainEarlierTags", "standardizeTargets", "optimizer", "vocabularySize"]
     guard let m = members(node, at, required: ["name", "kind", "data", "steps", "batch", "length", "learningRate"], known: known) else {
       return
     }
@@ -394,6 +394,17 @@ struct SchemaChecker {
     if let v = m["regressionScale"] { scalar(v, at + ".regressionScale", .number(atLeast: 0, above: nil, atMost: 1e6, below: nil)) }
     if let v = m["trainEarlierTags"] { scalar(v, at + ".trainEarlierTags", .bool) }
     if let v = m["standardizeTargets"] { scalar(v, at + ".standardizeTargets", .bool) }
+    if let v = m["optimizer"],
+      let o = members(v, at + ".optimizer", required: [], known: ["weightDecay", "tagWeightDecay", "clipNorm", "beta1", "beta2", "epsilon"])
+    {
+      for k in ["weightDecay", "tagWeightDecay", "clipNorm"] {
+        if let x = o[k] { scalar(x, at + ".optimizer." + k, .number(atLeast: 0, above: nil, atMost: 1e6, below: nil)) }
+      }
+      for k in ["beta1", "beta2"] {
+        if let x = o[k] { scalar(x, at + ".optimizer." + k, .number(atLeast: 0, above: nil, atMost: nil, below: 1)) }
+      }
+      if let x = o["epsilon"] { scalar(x, at + ".optimizer.epsilon", .number(atLeast: nil, above: 0, atMost: 1, below: nil)) }
+    }
     if let v = m["vocabularySize"] { scalar(v, at + ".vocabularySize", .integer(min: 1, max: 1 << 24)) }
     if let v = m["data"], let d = members(v, at + ".data", required: [], known: ["path", "tasks", "builtin", "validationFraction"]) {
       if let x = d["path"] { scalar(x, at + ".data.path", .string(safeName: false)) }

@@ -14,9 +14,72 @@ public struct StepLog: Codable, Sendable {
   public var learningRate: Float
   public var gradientNorm: Float
   public var tokens: Int
+  /// Training tokens per second, validation and checkpoint time excluded.
   public var tokensPerSecond: Double
   public var seconds: Double
+  /// Epochs of the stage's training examples seen (examples drawn / training examples).
+  public var epoch: Double = 0
+  /// Set when the step was followed by a validation (logged as its own record).
   public var validationLoss: Float?
+
+  /// Hugging Face Trainer's names where it has one (`loss`, `grad_norm`, `learning_rate`,
+  /// `epoch`, `step`), ours for the rest.
+  enum CodingKeys: String, CodingKey {
+    case stage, step, loss, epoch
+    case steps = "max_steps", crossEntropy = "cross_entropy", meanSquaredError = "mse", learningRate = "learning_rate"
+    case gradientNorm = "grad_norm", tokens = "num_input_tokens", tokensPerSecond = "train_tokens_per_second"
+    case seconds = "elapsed"
+  }
+
+  public init(stage: String, step: Int, steps: Int, loss: Float, crossEntropy: Float, meanSquaredError: Float, learningRate: Float,
+              gradientNorm: Float, tokens: Int, tokensPerSecond: Double, seconds: Double, epoch: Double = 0,
+              validationLoss: Float? = nil)
+  {
+    self.stage = stage
+    self.step = step
+    self.steps = steps
+    self.loss = loss
+    self.crossEntropy = crossEntropy
+    self.meanSquaredError = meanSquaredError
+    self.learningRate = learningRate
+    self.gradientNorm = gradientNorm
+    self.tokens = tokens
+    self.tokensPerSecond = tokensPerSecond
+    self.seconds = seconds
+    self.epoch = epoch
+    self.validationLoss = validationLoss
+  }
+}
+
+/// An evaluation record of the log, as Hugging Face Trainer writes one.
+struct EvalLog: Codable {
+  var stage: String
+  var step: Int
+  var epoch: Double
+  var eval_loss: Float
+  var eval_runtime: Double
+  var eval_samples_per_second: Double
+  var eval_steps_per_second: Double
+}
+
+/// The end-of-stage record (Hugging Face Trainer's end-of-training keys).
+struct StageEndLog: Codable {
+  var stage: String
+  var step: Int
+  var epoch: Double
+  var train_runtime: Double
+  var train_samples_per_second: Double
+  var train_steps_per_second: Double
+  var train_loss: Float
+}
+
+/// Any line of the log: what the plot and the resume logic read.
+struct LogLine: Decodable {
+  var stage: String
+  var step: Int
+  var loss: Float?
+  var eval_loss: Float?
+  var train_runtime: Double?
 }
 
 /// Runs the stages of a ``TrainConfig`` into an output directory:
@@ -172,7 +235,16 @@ public final class Trainer {
   func writePlot() throws {
     guard let text = try? String(contentsOfFile: logPath, encoding: .utf8) else { return }
     let decoder = JSONDecoder()
-    let log = text.split(separator: "\n").compactMap { try? decoder.decode(StepLog.self, from: Data($0.utf8)) }
+    var log: [StepLog] = []
+    for line in text.split(separator: "\n") {
+      if let l = try? decoder.decode(LogLine.self, from: Data(line.utf8)), l.train_runtime == nil {
+        if let v = l.eval_loss, let k = log.lastIndex(where: { $0.stage == l.stage && $0.step == l.step }) {
+          log[k].validationLoss = v
+        } else if l.eval_loss == nil, let s = try? decoder.decode(StepLog.self, from: Data(line.utf8)) {
+          log.append(s)
+        }
+      }
+    }
     try Data(LossPlot.svg(log).utf8).write(to: URL(fileURLWithPath: output + "/loss.svg"))
   }
 
@@ -255,7 +327,12 @@ public final class Trainer {
       return (StageResult(name: stage.name, firstValidationLoss: summary.first, lastValidationLoss: summary.last, model: finalDirectory,
                           trimmed: trimmed), done)
     }
-    var optimizer = AdamW()
+    let o = stage.optimizer
+    var optimizer = AdamW(weightDecay: o?.weightDecay ?? 0.01, clipNorm: o?.clipNorm ?? 1.0)
+    optimizer.tagWeightDecay = o?.tagWeightDecay ?? 0
+    if let b = o?.beta1 { optimizer.beta1 = b }
+    if let b = o?.beta2 { optimizer.beta2 = b }
+    if let e = o?.epsilon { optimizer.epsilon = e }
     var rng = SplitMix64(seed: config.seed &+ UInt64(index) &* 7919)
     var step = 0
     var firstValidation: Float?
@@ -276,6 +353,9 @@ public final class Trainer {
     var lastValidation = firstValidation!
     let started = Date()
     var tokensSeen = 0
+    var excluded = 0.0  // seconds of validation and checkpoints: not training throughput
+    let examplesPerStep = Double(stage.batch * max(1, stage.accumulate ?? 1))
+    let stepsAtStart = step
     while step < stage.steps {
       step += 1
       let accumulate = max(1, stage.accumulate ?? 1)
@@ -338,22 +418,39 @@ public final class Trainer {
       let norm = optimizer.update(&model.parameters, gradients: sum, trainable: trainable, rate: rate, rows: newRows)
       tokensSeen += tokens
       let elapsed = Date().timeIntervalSince(started)
+      let epoch = Double(step) * examplesPerStep / Double(train.count)
       var log = StepLog(stage: stage.name, step: step, steps: stage.steps, loss: loss.total, crossEntropy: loss.crossEntropy,
                         meanSquaredError: loss.meanSquaredError, learningRate: rate, gradientNorm: norm, tokens: tokens,
-                        tokensPerSecond: Double(tokensSeen) / max(elapsed, 1e-9), seconds: elapsed, validationLoss: nil)
+                        tokensPerSecond: Double(tokensSeen) / max(elapsed - excluded, 1e-9), seconds: elapsed, epoch: epoch)
+      try appendLog(log)
       if step % max(1, stage.validateEvery ?? 20) == 0 || step == stage.steps {
+        let t0 = Date()
         lastValidation = validationLoss(model, validation, stage)
         if !lastValidation.isFinite {
           throw TrainingDiverged(stage: stage.name, step: step, what: "validation loss", value: lastValidation)
         }
+        let runtime = Date().timeIntervalSince(t0)
+        excluded += runtime
         log.validationLoss = lastValidation
+        let batches = Double((validation.count + stage.batch - 1) / stage.batch)
+        try appendLog(EvalLog(stage: stage.name, step: step, epoch: epoch, eval_loss: lastValidation, eval_runtime: runtime,
+                              eval_samples_per_second: Double(validation.count) / max(runtime, 1e-9),
+                              eval_steps_per_second: batches / max(runtime, 1e-9)))
       }
-      try appendLog(log)
       onStep?(log)
       if step % max(1, stage.checkpointEvery ?? 20) == 0 && step < stage.steps {
+        let t0 = Date()
         try saveCheckpoint(dir: dir, step: step, model: model, optimizer: optimizer, rng: rng.state, firstValidation: firstValidation!)
+        excluded += Date().timeIntervalSince(t0)
       }
     }
+    let runtime = Date().timeIntervalSince(started)
+    let losses = stageLosses(stage.name)
+    try appendLog(StageEndLog(stage: stage.name, step: step, epoch: Double(step) * examplesPerStep / Double(train.count),
+                              train_runtime: runtime,
+                              train_samples_per_second: Double(step - stepsAtStart) * examplesPerStep / max(runtime, 1e-9),
+                              train_steps_per_second: Double(step - stepsAtStart) / max(runtime, 1e-9),
+                              train_loss: losses.isEmpty ? .nan : losses.reduce(0, +) / Float(losses.count)))
     for (head, st) in standardization {
       let scale = Float(st.sd), shift = Float(st.mean)
       let w: [Float] = model.parameters["heads.\(head).weight"].data, b: [Float] = model.parameters["heads.\(head).bias"].data
@@ -583,7 +680,17 @@ public final class Trainer {
 
   var logPath: String { output + "/log.jsonl" }
 
-  func appendLog(_ log: StepLog) throws {
+  /// The training losses of a stage's steps in the log.
+  func stageLosses(_ stage: String) -> [Float] {
+    guard let text = try? String(contentsOfFile: logPath, encoding: .utf8) else { return [] }
+    let decoder = JSONDecoder()
+    return text.split(separator: "\n").compactMap { line in
+      guard let l = try? decoder.decode(LogLine.self, from: Data(line.utf8)), l.stage == stage, l.train_runtime == nil else { return nil }
+      return l.loss
+    }
+  }
+
+  func appendLog(_ log: some Encodable) throws {
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.sortedKeys]
     var line = try encoder.encode(log)
@@ -603,8 +710,9 @@ public final class Trainer {
     guard let text = try? String(contentsOfFile: logPath, encoding: .utf8) else { return }
     let decoder = JSONDecoder()
     let kept = text.split(separator: "\n").filter { line in
-      guard let l = try? decoder.decode(StepLog.self, from: Data(line.utf8)) else { return false }
-      return l.stage != stage || l.step <= step
+      guard let l = try? decoder.decode(LogLine.self, from: Data(line.utf8)) else { return false }
+      // A stage's end record goes with its steps when it resumes.
+      return l.stage != stage || (l.step <= step && l.train_runtime == nil)
     }
     try Data((kept.joined(separator: "\n") + (kept.isEmpty ? "" : "\n")).utf8).write(to: URL(fileURLWithPath: logPath))
   }

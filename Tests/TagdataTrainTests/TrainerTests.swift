@@ -33,9 +33,20 @@ import TagdataIO
     #expect(models[2].parameters["tags.Protein"] == models[1].parameters["tags.Protein"])
     #expect(models[1].tagNames == ["Protein"] && models[2].tagNames == ["Protein", "Hydrophobic"])
     #expect(models[2].headNames == ["Hydrophobic"])
-    // Every step is in the log once, in order.
-    let log = try String(contentsOfFile: out + "/log.jsonl", encoding: .utf8).split(separator: "\n")
-    #expect(log.count == 60 + 40 + 40)
+    // Every step is in the log once, in order, with Hugging Face Trainer's keys; evaluations
+    // and each stage's end are records of their own.
+    let log = try String(contentsOfFile: out + "/log.jsonl", encoding: .utf8).split(separator: "\n").map {
+      try #require(try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])
+    }
+    let training = log.filter { $0["loss"] != nil }, evaluations = log.filter { $0["eval_loss"] != nil }
+    let ends = log.filter { $0["train_runtime"] != nil }
+    #expect(training.count == 60 + 40 + 40 && evaluations.count == 3 + 2 + 2 && ends.count == 3 && log.count == 140 + 7 + 3)
+    for r in training {
+      #expect(["grad_norm", "learning_rate", "epoch", "step", "stage", "train_tokens_per_second"].allSatisfy { r[$0] != nil }, "\(r)")
+    }
+    for r in evaluations { #expect(["eval_runtime", "eval_samples_per_second", "epoch", "step"].allSatisfy { r[$0] != nil }, "\(r)") }
+    for r in ends { #expect(["train_loss", "train_samples_per_second", "train_steps_per_second", "epoch"].allSatisfy { r[$0] != nil }) }
+    #expect(training.map { $0["step"] as! Int } == Array(1...60) + Array(1...40) + Array(1...40))
     // The chart: one panel and one loss line per stage, validation dots.
     let svg = try String(contentsOfFile: out + "/loss.svg", encoding: .utf8)
     #expect(svg.hasPrefix("<svg") && svg.components(separatedBy: "<polyline").count == 4)
@@ -82,9 +93,9 @@ import TagdataIO
         #expect(FileManager.default.contentsEqual(atPath: a, andPath: b), "\(stage)/\(file) differs after resuming")
       }
     }
-    let steps = try String(contentsOfFile: killed + "/log.jsonl", encoding: .utf8).split(separator: "\n").map { line -> String in
+    let steps = try String(contentsOfFile: killed + "/log.jsonl", encoding: .utf8).split(separator: "\n").compactMap { line -> String? in
       let o = try! JSONSerialization.jsonObject(with: Data(line.utf8)) as! [String: Any]
-      return "\(o["stage"]!)/\(o["step"]!)"
+      return o["loss"] == nil ? nil : "\(o["stage"]!)/\(o["step"]!)"
     }
     #expect(steps.count == 30 + 20 + 20)
     #expect(Set(steps).count == steps.count)
