@@ -106,12 +106,28 @@ extension ModelConfig {
     // RoPE: transformers 5 writes `rope_parameters` (with rope_theta inside), 4 wrote
     // `rope_theta` and `rope_scaling`.
     var rope: [String: Any] = [:]
+    var parameters: [String: Any]? = nil
     if let p = c["rope_parameters"], !(p is NSNull) {
       guard let d = p as? [String: Any] else { throw fail("rope_parameters \(describe(p)) is not an object") }
       rope = d
+      parameters = d
     }
     if let s = c["rope_scaling"], !(s is NSNull) {
       guard let d = s as? [String: Any] else { throw fail("rope_scaling \(describe(s)) is not an object") }
+      if let parameters {
+        // Both keys (tagdata writes both, for transformers 4 and 5): they must say the same.
+        func scaling(_ d: [String: Any]) -> String {
+          var d = d
+          d["rope_theta"] = nil
+          if let t = d["type"], d["rope_type"] == nil { d["rope_type"] = t }
+          d["type"] = nil
+          if d["rope_type"] == nil { d["rope_type"] = "default" }
+          return describe(d)
+        }
+        guard scaling(parameters) == scaling(d) else {
+          throw fail("rope_scaling \(describe(d)) disagrees with rope_parameters \(describe(parameters))")
+        }
+      }
       rope.merge(d) { old, _ in old }
     }
     let ropeKey = c["rope_parameters"] != nil && !(c["rope_parameters"] is NSNull) ? "rope_parameters" : "rope_scaling"
