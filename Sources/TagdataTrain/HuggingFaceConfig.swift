@@ -66,6 +66,9 @@ extension ModelConfig {
     }
     self.architecture = architecture
 
+    for key in ["bos_token_id", "eos_token_id", "pad_token_id"] {
+      if let v = c[key], !(v is NSNull) { passthrough[key] = describe(v) }
+    }
     if let act = c["hidden_act"], !(act is NSNull), act as? String != "silu" {
       throw fail("hidden_act \(describe(act)) is not supported (silu)")
     }
@@ -205,6 +208,9 @@ extension ModelConfig {
       var legacy = rope
       legacy["rope_theta"] = nil
       hf["rope_scaling"] = legacy
+    }
+    for (key, text) in passthrough {
+      if let v = try? JSONSerialization.jsonObject(with: Data(text.utf8), options: .fragmentsAllowed) { hf[key] = v }
     }
     switch architecture {
     case .llama:

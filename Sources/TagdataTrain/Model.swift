@@ -32,6 +32,10 @@ public struct ModelConfig: Codable, Sendable, Equatable {
   /// only while they are still equal.
   public var tiedEmbeddings: Bool = false
   public var architecture: Architecture = .llama
+  /// Keys of config.json that do not change the computation but belong to the model (the
+  /// special token ids `bos_token_id`, `eos_token_id`, `pad_token_id`), as JSON text, written
+  /// back when saved.
+  public var passthrough: [String: String] = [:]
 
   public init(vocabularySize: Int, dimension: Int, layers: Int, heads: Int, feedForward: Int, keyValueHeads: Int? = nil,
               headDimension: Int? = nil)
@@ -255,10 +259,16 @@ public struct Model: Sendable {
     guard size > old else { return old }
     let added = size - old
     var embed = parameters["model.embed_tokens.weight"], head = parameters["lm_head.weight"]
+    // A head still tied to the embedding grows with the same rows (as transformers' resize does).
+    let tied = config.tiedEmbeddings && head == embed
     embed.data += Tensor.random([added, d], scale: 0.5, seed: seed).data
     embed.shape = [size, d]
-    head.data += Tensor.random([added, d], scale: 1 / Float(d).squareRoot(), seed: seed &+ 1).data
-    head.shape = [size, d]
+    if tied {
+      head = embed
+    } else {
+      head.data += Tensor.random([added, d], scale: 1 / Float(d).squareRoot(), seed: seed &+ 1).data
+      head.shape = [size, d]
+    }
     parameters["model.embed_tokens.weight"] = embed
     parameters["lm_head.weight"] = head
     config.vocabularySize = size

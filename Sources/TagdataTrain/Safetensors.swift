@@ -1,4 +1,9 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// Reads and writes the safetensors format: an 8-byte little-endian header length, a JSON
 /// header mapping each tensor name to its dtype, shape and byte range (plus an optional
@@ -48,19 +53,16 @@ public enum Safetensors {
   /// is checked against the file: every tensor's dtype, shape and byte range must agree and lie
   /// inside the file, or the error names the tensor.
   public static func read(_ path: String) throws -> (tensors: [String: Tensor], metadata: [String: String]) {
-    let data: Data
-    do {
-      data = try Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped)
-    } catch {
-      throw FormatError(file: path, message: "cannot be read: \(error.localizedDescription)")
-    }
+    let file = try MappedFile(path)
+    defer { withExtendedLifetime(file) {} }
+    let data = file.bytes
     guard data.count >= 8 else { throw FormatError(file: path, message: "\(data.count) bytes, shorter than a safetensors header") }
-    let n = data.prefix(8).enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << (8 * UInt64($1.offset)) }
+    let n = (0..<8).reduce(UInt64(0)) { $0 | UInt64(data[$1]) << (8 * UInt64($1)) }
     guard n <= UInt64(data.count - 8) else {
       throw FormatError(file: path, message: "header length \(n) runs past the end of the file (\(data.count) bytes; truncated?)")
     }
     guard n < 100_000_000 else { throw FormatError(file: path, message: "header length \(n) is out of range") }
-    let headerData = data.subdata(in: 8..<(8 + Int(n)))
+    let headerData = Data(UnsafeRawBufferPointer(rebasing: data[8..<(8 + Int(n))]))
     guard let header = (try? JSONSerialization.jsonObject(with: headerData)) as? [String: Any] else {
       throw FormatError(file: path, message: "the header is not a JSON object")
     }
@@ -104,8 +106,8 @@ public enum Safetensors {
                             + "\(available) bytes (truncated file?)")
       }
       var values = [Float](repeating: 0, count: count)
-      data.withUnsafeBytes { raw in
-        let p = raw.baseAddress! + base + range[0]
+      if count > 0 {
+        let p = data.baseAddress! + base + range[0]
         values.withUnsafeMutableBufferPointer { out in
           switch dtype {
           case "F32":
@@ -122,6 +124,34 @@ public enum Safetensors {
       tensors[name] = Tensor(shape: shape, data: values)
     }
     return (tensors, metadata)
+  }
+
+  /// A file mapped read-only with mmap(2): tensors are converted straight from the page cache,
+  /// never copied whole into memory first. Unmapped when released.
+  final class MappedFile {
+    let bytes: UnsafeRawBufferPointer
+
+    init(_ path: String) throws {
+      let fd = open(path, O_RDONLY)
+      guard fd >= 0 else { throw FormatError(file: path, message: "cannot be opened: \(String(cString: strerror(errno)))") }
+      defer { close(fd) }
+      var info = stat()
+      guard fstat(fd, &info) == 0 else { throw FormatError(file: path, message: "cannot be read: \(String(cString: strerror(errno)))") }
+      guard (info.st_mode & S_IFMT) == S_IFREG else { throw FormatError(file: path, message: "is not a regular file") }
+      let size = Int(info.st_size)
+      guard size > 0 else {
+        bytes = UnsafeRawBufferPointer(start: nil, count: 0)
+        return
+      }
+      guard let p = mmap(nil, size, PROT_READ, MAP_PRIVATE, fd, 0), p != MAP_FAILED else {
+        throw FormatError(file: path, message: "cannot be mapped: \(String(cString: strerror(errno)))")
+      }
+      bytes = UnsafeRawBufferPointer(start: p, count: size)
+    }
+
+    deinit {
+      if let base = bytes.baseAddress { munmap(UnsafeMutableRawPointer(mutating: base), bytes.count) }
+    }
   }
 }
 

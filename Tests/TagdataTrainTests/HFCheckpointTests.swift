@@ -195,4 +195,29 @@ import TestSupport
     let c5 = try Model.load(from: v5).config
     #expect(c5.ropeBase == 1000 && c5.ropeScaling == .linear(factor: 2))
   }
+
+  /// A tied model stays tied when its vocabulary grows (the head takes the new embedding rows)
+  /// and is saved without lm_head.weight; once the head is trained apart, it is saved untied.
+  /// Special token ids in config.json survive a save.
+  @Test func tiedEmbeddingsAndSpecialTokens() throws {
+    var c = ModelConfig(vocabularySize: 9, dimension: 8, layers: 1, heads: 2, feedForward: 6)
+    c.tiedEmbeddings = true
+    let dir = try directory({ $0["eos_token_id"] = [2, 7]; $0["bos_token_id"] = 1 }, config: c)
+    var model = try Model.load(from: dir)
+    #expect(model.config.tiedEmbeddings && model.config.passthrough["eos_token_id"] == "[2,7]")
+    model.growVocabulary(to: 12, seed: 3)
+    #expect(model.parameters["lm_head.weight"] == model.parameters["model.embed_tokens.weight"])
+    let tied = TestSupport.tempDirectory().path
+    try model.save(to: tied)
+    #expect(try Safetensors.read(tied + "/model.safetensors").tensors["lm_head.weight"] == nil)
+    let saved = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: tied + "/config.json"))) as! [String: Any]
+    #expect(saved["eos_token_id"] as? [Int] == [2, 7] && saved["bos_token_id"] as? Int == 1)
+    #expect(saved["tie_word_embeddings"] as? Bool == true)
+    #expect(try Model.load(from: tied).parameters == model.parameters)
+    model.parameters["lm_head.weight"].data[0] += 1
+    let untied = TestSupport.tempDirectory().path
+    try model.save(to: untied)
+    let reloaded = try Model.load(from: untied)
+    #expect(reloaded.parameters == model.parameters && !reloaded.config.tiedEmbeddings)
+  }
 }
