@@ -70,6 +70,7 @@ public enum Safetensors {
     let available = data.count - base
     var tensors: [String: Tensor] = [:]
     var metadata: [String: String] = [:]
+    var ranges: [(begin: Int, end: Int, name: String)] = []
     for name in header.keys.sorted() {
       let value = header[name]!
       if name == "__metadata__" {
@@ -105,6 +106,7 @@ public enum Safetensors {
         throw FormatError(file: path, message: "tensor \(name): data ends at byte \(range[1]) of the data section, which has only "
                             + "\(available) bytes (truncated file?)")
       }
+      if count > 0 { ranges.append((range[0], range[1], name)) }
       var values = [Float](repeating: 0, count: count)
       if count > 0 {
         let p = data.baseAddress! + base + range[0]
@@ -122,6 +124,11 @@ public enum Safetensors {
         }
       }
       tensors[name] = Tensor(shape: shape, data: values)
+    }
+    // Two tensors sharing bytes is a corrupt header (the format lays them end to end).
+    ranges.sort { $0.begin < $1.begin }
+    for (a, b) in zip(ranges, ranges.dropFirst()) where b.begin < a.end {
+      throw FormatError(file: path, message: "tensor \(b.name): data_offsets overlap those of \(a.name)")
     }
     return (tensors, metadata)
   }

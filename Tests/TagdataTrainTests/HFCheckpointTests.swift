@@ -134,6 +134,13 @@ import TestSupport
       h["model.norm.weight"] = e
     }
     #expect(loadError(dir).contains("tensor model.norm.weight: shape"))
+    try rewrite { h in
+      let other = h["model.layers.0.input_layernorm.weight"] as! [String: Any]
+      var e = h["model.norm.weight"] as! [String: Any]
+      e["data_offsets"] = other["data_offsets"]
+      h["model.norm.weight"] = e
+    }
+    #expect(loadError(dir).contains("overlap"), "\(loadError(dir))")
   }
 
   /// Sharded weights: an index that puts a tensor in a shard that does not hold it.
