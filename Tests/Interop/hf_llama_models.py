@@ -6,7 +6,9 @@
                     sliding window; Qwen2 (Q/K/V biases). Each in float32, float16 and bfloat16
                     (one float32 directory sharded). The reference logits of each token sequence
                     come from the saved directory loaded back in float32 (the same weights tagdata
-                    reads), as raw little-endian float32 files.
+                    reads), as raw little-endian float32 files; for the float32 directories also
+                    the gradients of every parameter of the next-token cross-entropy of the
+                    longest sequence (gradients.safetensors).
   check LIST.json   LIST: [{"dir": D, "sequences": [[ids]], "outputs": [path, ...]}]: loads each
                     directory (written by tagdata) with from_pretrained and writes its logits.
 """
@@ -16,6 +18,7 @@ import sys
 
 import torch
 import transformers
+from safetensors.torch import save_file
 from transformers import AutoModelForCausalLM, LlamaConfig, MistralConfig, Qwen2Config
 
 VOCAB = 300
@@ -62,6 +65,16 @@ def logits(model, sequence):
         return model(input_ids=ids).logits[0].float().numpy()
 
 
+def gradients(model, sequence, path):
+    """Gradients of every parameter for the mean next-token cross-entropy of one sequence."""
+    model.zero_grad()
+    ids = torch.tensor([sequence], dtype=torch.long)
+    out = model(input_ids=ids).logits[0]
+    torch.nn.functional.cross_entropy(out[:-1], ids[0, 1:]).backward()
+    save_file({n: p.grad.detach().contiguous() for n, p in model.named_parameters() if p.grad is not None}, path)
+    return path
+
+
 def make(out):
     torch.manual_seed(0)
     g = torch.Generator().manual_seed(1)
@@ -84,8 +97,11 @@ def make(out):
                 path = os.path.join(directory, f"reference-{i}.f32")
                 logits(reloaded, s).astype("<f4").tofile(path)
                 outputs.append(path)
-            listing.append({"name": name, "dtype": dtype, "dir": directory, "sequences": sequences, "outputs": outputs,
-                            "sharded": bool(shard)})
+            item = {"name": name, "dtype": dtype, "dir": directory, "sequences": sequences, "outputs": outputs,
+                    "sharded": bool(shard)}
+            if dtype == "F32":
+                item["gradients"] = gradients(reloaded, sequences[-1], os.path.join(directory, "gradients.safetensors"))
+            listing.append(item)
     json.dump(listing, open(os.path.join(out, "cases.json"), "w"))
 
 

@@ -50,7 +50,7 @@ struct HFModelInteropTests {
     #expect(cases.contains { $0["sharded"] as? Bool == true })
     var checks: [[String: Any]] = []
     var ours: [String: [[Float]]] = [:]
-    var summary: [String] = []
+    var summary: [String] = [], gradientSummary: [String] = []
     for c in cases {
       let name = c["name"] as! String, dtype = c["dtype"] as! String, directory = c["dir"] as! String
       let sequences = c["sequences"] as! [[Int]], outputs = c["outputs"] as! [String]
@@ -73,6 +73,25 @@ struct HFModelInteropTests {
         computed.append(mine)
       }
       summary.append("\(label): \(largest)")
+      // The backward pass: every parameter's gradient against torch's autograd.
+      if let gradientFile = c["gradients"] as? String, let sequence = sequences.last {
+        let (torchGradients, _) = try Safetensors.read(gradientFile)
+        let n = sequence.count
+        let batch = Batch(batch: 1, length: n, tokens: sequence, targets: Array(sequence.dropFirst()) + [0],
+                          lossWeights: [Float](repeating: 1, count: n - 1) + [0], keyMask: [Bool](repeating: true, count: n))
+        let (_, ours) = model.gradients(batch, regressionScale: 0)
+        var worstRelative: Float = 0
+        for (name, theirs) in torchGradients {
+          var mine = ours[name]
+          if name == "model.embed_tokens.weight" && model.config.tiedEmbeddings { mine.add(ours["lm_head.weight"]) }
+          let scale = max(theirs.data.map { abs($0) }.max() ?? 0, 1e-3)
+          let w = Self.worst(mine.data, theirs.data) / scale
+          #expect(w < 1e-4, "\(label): gradient of \(name) differs from torch's by \(w) of its largest element")
+          worstRelative = max(worstRelative, w)
+        }
+        #expect(torchGradients.count == model.parameters.names.count - (model.config.tiedEmbeddings ? 1 : 0))
+        gradientSummary.append("\(name): \(worstRelative)")
+      }
       // Saved again by tagdata: reloads equal; transformers reads it (checked below).
       let saved = dir + "/saved-\(name)-\(dtype)"
       try model.save(to: saved)
@@ -88,6 +107,8 @@ struct HFModelInteropTests {
       ours[saved] = computed
     }
     print("largest |logit difference| with transformers per case: " + summary.joined(separator: "; "))
+    print("largest gradient difference with torch (relative to the tensor's largest element), float32 cases: "
+            + gradientSummary.joined(separator: "; "))
     let list = dir + "/check.json"
     try JSONSerialization.data(withJSONObject: checks).write(to: URL(fileURLWithPath: list))
     let checked = try TestSupport.run(python, [script, "check", list])
