@@ -88,9 +88,6 @@ extension ModelConfig {
       if try bool("use_sliding_window") {
         throw fail("use_sliding_window true is not supported for Qwen2 (sliding_window \(describe(c["sliding_window"])))")
       }
-      if let types = c["layer_types"] as? [String], let t = types.first(where: { $0 != "full_attention" }) {
-        throw fail("layer_types entry \"\(t)\" is not supported (full_attention)")
-      }
     case .llama, .mistral:
       if try bool("attention_bias") {
         if architecture == .mistral { throw fail("attention_bias true is not supported for Mistral") }
@@ -103,6 +100,17 @@ extension ModelConfig {
       }
       if architecture == .llama, let w = c["sliding_window"], !(w is NSNull) {
         throw fail("sliding_window \(describe(w)) is not supported for Llama")
+      }
+    }
+
+    // Per-layer attention kinds (transformers 5): all full, or all sliding for Mistral's window.
+    if let types = c["layer_types"], !(types is NSNull) {
+      let expected = slidingWindow == nil ? "full_attention" : "sliding_attention"
+      guard let list = types as? [String], list.count == layers else {
+        throw fail("layer_types \(describe(types)) is not a list of \(layers) strings")
+      }
+      if let t = list.first(where: { $0 != expected }) {
+        throw fail("layer_types entry \"\(t)\" is not supported (\(expected) in every layer)")
       }
     }
 

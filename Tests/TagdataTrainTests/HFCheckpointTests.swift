@@ -39,6 +39,7 @@ import TestSupport
     ("architectures", #"["GPT2LMHeadModel"]"#, "GPT2LMHeadModel"),
     ("sliding_window", "16", "sliding_window 16"),
     ("partial_rotary_factor", "0.5", "partial_rotary_factor 0.5"),
+    ("layer_types", #"["sliding_attention"]"#, #"layer_types entry "sliding_attention" is not supported"#),
   ])
   func unsupportedConfigKeysAreNamed(key: String, value: String, expected: String) throws {
     let parsed = try JSONSerialization.jsonObject(with: Data(value.utf8), options: .fragmentsAllowed)
