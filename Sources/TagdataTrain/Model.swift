@@ -1,4 +1,8 @@
-/// The shape of a LLaMA-style decoder.
+import Foundation
+
+/// The shape of a LLaMA-style decoder (Llama, Mistral and Qwen2 checkpoints of Hugging Face
+/// share it: grouped-query attention, RoPE, RMSNorm, SwiGLU; Qwen2 adds Q/K/V biases, Mistral a
+/// sliding attention window).
 public struct ModelConfig: Codable, Sendable, Equatable {
   public var vocabularySize: Int
   public var dimension: Int
@@ -8,13 +12,119 @@ public struct ModelConfig: Codable, Sendable, Equatable {
   public var feedForward: Int
   public var ropeBase: Float = 10_000
   public var normEpsilon: Float = 1e-5
+  /// Key/value heads (`num_key_value_heads`): fewer than `heads` is grouped-query attention
+  /// (query head h reads key/value head h / (heads / keyValueHeads)), 1 is multi-query.
+  public var keyValueHeads: Int
+  /// Width of one head (`head_dim`), dimension / heads unless a checkpoint says otherwise.
+  public var headDimension: Int
+  /// Biases on the Q, K and V projections (Qwen2; Llama's `attention_bias`, which also biases o_proj).
+  public var attentionBias: Bool = false
+  /// A bias on o_proj too (Llama's `attention_bias` biases all four projections; Qwen2 only Q/K/V).
+  public var outputBias: Bool = false
+  /// Rotary frequency scaling (`rope_scaling` / `rope_parameters`), nil for plain RoPE.
+  public var ropeScaling: RopeScaling? = nil
+  /// `max_position_embeddings` (the dynamic NTK scaling starts past it).
+  public var maxPositions: Int = 2048
+  /// Mistral's `sliding_window`: a position attends to itself and the window − 1 before it.
+  public var slidingWindow: Int? = nil
+  /// The checkpoint tied the LM head to the token embedding (`tie_word_embeddings`). In memory
+  /// the head is a copy (so that a stage can train either); ``Model/save(to:)`` writes them tied
+  /// only while they are still equal.
+  public var tiedEmbeddings: Bool = false
+  public var architecture: Architecture = .llama
+  /// Keys of config.json that do not change the computation but belong to the model (the
+  /// special token ids `bos_token_id`, `eos_token_id`, `pad_token_id`), as JSON text, written
+  /// back when saved.
+  public var passthrough: [String: String] = [:]
 
-  public init(vocabularySize: Int, dimension: Int, layers: Int, heads: Int, feedForward: Int) {
+  public init(vocabularySize: Int, dimension: Int, layers: Int, heads: Int, feedForward: Int, keyValueHeads: Int? = nil,
+              headDimension: Int? = nil)
+  {
     self.vocabularySize = vocabularySize
     self.dimension = dimension
     self.layers = layers
     self.heads = heads
     self.feedForward = feedForward
+    self.keyValueHeads = keyValueHeads ?? heads
+    self.headDimension = headDimension ?? (heads > 0 ? dimension / heads : 0)
+  }
+
+  /// The Hugging Face model classes whose checkpoints load.
+  public enum Architecture: String, Codable, Sendable, CaseIterable {
+    case llama = "LlamaForCausalLM", mistral = "MistralForCausalLM", qwen2 = "Qwen2ForCausalLM"
+    public var modelType: String {
+      switch self {
+      case .llama: "llama"
+      case .mistral: "mistral"
+      case .qwen2: "qwen2"
+      }
+    }
+  }
+
+  /// Rotary scalings, as transformers' `ROPE_INIT_FUNCTIONS` compute them.
+  public enum RopeScaling: Codable, Sendable, Equatable {
+    /// Positions divided by `factor` (inverse frequencies divided by it).
+    case linear(factor: Float)
+    /// NTK-aware: past `maxPositions`, the base grows with the sequence length.
+    case dynamic(factor: Float)
+    /// Llama 3.1: long wavelengths divided by `factor`, short ones kept, a smooth blend between.
+    case llama3(factor: Float, lowFrequencyFactor: Float, highFrequencyFactor: Float, originalMaxPositions: Int)
+  }
+
+  /// The rotary inverse frequencies for sequences of `length` positions (float32 throughout, as
+  /// transformers computes them).
+  public func ropeInverseFrequencies(length: Int) -> [Float] {
+    let hd = headDimension
+    var base = ropeBase
+    if case let .dynamic(factor) = ropeScaling {
+      let seq: Double = Double(max(length, maxPositions))
+      let f: Double = Double(factor)
+      let growth: Double = f * seq / Double(maxPositions) - (f - 1)
+      let exponent: Double = Double(hd) / Double(hd - 2)
+      base = Float(Double(ropeBase) * Foundation.pow(growth, exponent))
+    }
+    var inv: [Float] = (0..<(hd / 2)).map { (i: Int) -> Float in 1 / powf(base, Float(2 * i) / Float(hd)) }
+    switch ropeScaling {
+    case let .linear(factor):
+      inv = inv.map { $0 / factor }
+    case let .llama3(factor, low, high, original):
+      let lowWavelength = Float(original) / low, highWavelength = Float(original) / high
+      inv = inv.map { f in
+        let wavelength = 2 * Float.pi / f
+        if wavelength < highWavelength { return f }
+        if wavelength > lowWavelength { return f / factor }
+        let smooth = (Float(original) / wavelength - low) / (high - low)
+        return (1 - smooth) * f / factor + smooth * f
+      }
+    default:
+      break
+    }
+    return inv
+  }
+
+  /// Base-model tensors and their shapes, in Hugging Face order.
+  public var baseShapes: [(name: String, shape: [Int])] {
+    let d = dimension, f = feedForward, q = heads * headDimension, kv = keyValueHeads * headDimension
+    var out: [(String, [Int])] = [("model.embed_tokens.weight", [vocabularySize, d])]
+    for l in 0..<layers {
+      let n = { (part: String) in Model.layerName(l, part) }
+      out.append((n("input_layernorm.weight"), [d]))
+      out.append((n("self_attn.q_proj.weight"), [q, d]))
+      if attentionBias { out.append((n("self_attn.q_proj.bias"), [q])) }
+      out.append((n("self_attn.k_proj.weight"), [kv, d]))
+      if attentionBias { out.append((n("self_attn.k_proj.bias"), [kv])) }
+      out.append((n("self_attn.v_proj.weight"), [kv, d]))
+      if attentionBias { out.append((n("self_attn.v_proj.bias"), [kv])) }
+      out.append((n("self_attn.o_proj.weight"), [d, q]))
+      if outputBias { out.append((n("self_attn.o_proj.bias"), [d])) }
+      out.append((n("post_attention_layernorm.weight"), [d]))
+      out.append((n("mlp.gate_proj.weight"), [f, d]))
+      out.append((n("mlp.up_proj.weight"), [f, d]))
+      out.append((n("mlp.down_proj.weight"), [d, f]))
+    }
+    out.append(("model.norm.weight", [d]))
+    out.append(("lm_head.weight", [vocabularySize, d]))
+    return out
   }
 }
 
@@ -98,21 +208,26 @@ public struct Model: Sendable {
     var p = Parameters()
     var s = seed
     func next() -> UInt64 { s &+= 1; return s }
-    let d = config.dimension, f = config.feedForward
-    p["model.embed_tokens.weight"] = Tensor.random([config.vocabularySize, d], scale: 0.5, seed: next())
-    for l in 0..<config.layers {
-      p[Self.layerName(l, "input_layernorm.weight")] = Tensor(shape: [d], data: [Float](repeating: 1, count: d))
-      for proj in ["q_proj", "k_proj", "v_proj", "o_proj"] {
-        p[Self.layerName(l, "self_attn.\(proj).weight")] = Tensor.random([d, d], scale: 1 / Float(d).squareRoot(), seed: next())
+    for (name, shape) in config.baseShapes {
+      if name.hasSuffix("norm.weight") {
+        p[name] = Tensor(shape: shape, data: [Float](repeating: 1, count: shape[0]))
+      } else if name == "model.embed_tokens.weight" {
+        p[name] = Tensor.random(shape, scale: 0.5, seed: next())
+      } else if name == "lm_head.weight" && config.tiedEmbeddings {
+        p[name] = p["model.embed_tokens.weight"]
+      } else if name.hasSuffix(".bias") {
+        p[name] = Tensor.random(shape, scale: 0.1, seed: next())
+      } else {
+        p[name] = Tensor.random(shape, scale: 1 / Float(shape[1]).squareRoot(), seed: next())
       }
-      p[Self.layerName(l, "post_attention_layernorm.weight")] = Tensor(shape: [d], data: [Float](repeating: 1, count: d))
-      p[Self.layerName(l, "mlp.gate_proj.weight")] = Tensor.random([f, d], scale: 1 / Float(d).squareRoot(), seed: next())
-      p[Self.layerName(l, "mlp.up_proj.weight")] = Tensor.random([f, d], scale: 1 / Float(d).squareRoot(), seed: next())
-      p[Self.layerName(l, "mlp.down_proj.weight")] = Tensor.random([d, f], scale: 1 / Float(f).squareRoot(), seed: next())
     }
-    p["model.norm.weight"] = Tensor(shape: [d], data: [Float](repeating: 1, count: d))
-    p["lm_head.weight"] = Tensor.random([config.vocabularySize, d], scale: 1 / Float(d).squareRoot(), seed: next())
     parameters = p
+  }
+
+  /// A model holding `parameters` (every tensor of ``ModelConfig/baseShapes``, checked by the caller).
+  init(config: ModelConfig, parameters: Parameters) {
+    self.config = config
+    self.parameters = parameters
   }
 
   /// Adds a tag of `rows` virtual tokens (Tag-LLM's p), initialized from `seed`; returns its
@@ -144,10 +259,16 @@ public struct Model: Sendable {
     guard size > old else { return old }
     let added = size - old
     var embed = parameters["model.embed_tokens.weight"], head = parameters["lm_head.weight"]
+    // A head still tied to the embedding grows with the same rows (as transformers' resize does).
+    let tied = config.tiedEmbeddings && head == embed
     embed.data += Tensor.random([added, d], scale: 0.5, seed: seed).data
     embed.shape = [size, d]
-    head.data += Tensor.random([added, d], scale: 1 / Float(d).squareRoot(), seed: seed &+ 1).data
-    head.shape = [size, d]
+    if tied {
+      head = embed
+    } else {
+      head.data += Tensor.random([added, d], scale: 1 / Float(d).squareRoot(), seed: seed &+ 1).data
+      head.shape = [size, d]
+    }
     parameters["model.embed_tokens.weight"] = embed
     parameters["lm_head.weight"] = head
     config.vocabularySize = size
@@ -197,16 +318,21 @@ public struct Model: Sendable {
       for j in 0..<d { x.data[i * d + j] = e.data[row * d + j] }
     }
     let positions = (0..<n).map { $0 % b.length }
-    let table = Ops.RopeTable(headDimension: d / config.heads, positions: b.length, base: config.ropeBase)
+    let table = Ops.RopeTable(inverseFrequencies: config.ropeInverseFrequencies(length: b.length), positions: b.length)
+    let kvHeads = config.keyValueHeads
     var caches: [LayerCache] = []
     for l in 0..<config.layers {
       let p = { (part: String) in self.parameters[Self.layerName(l, part)] }
+      let bias = { (part: String) in self.parameters.tensors[Self.layerName(l, part)] }
       let (h1, inv1) = Ops.rmsNorm(x, p("input_layernorm.weight"), eps: config.normEpsilon)
-      let q = Ops.rope(Ops.linear(h1, p("self_attn.q_proj.weight")), heads: config.heads, table: table, positions: positions)
-      let k = Ops.rope(Ops.linear(h1, p("self_attn.k_proj.weight")), heads: config.heads, table: table, positions: positions)
-      let v = Ops.linear(h1, p("self_attn.v_proj.weight"))
-      let (a, cache) = Ops.attention(q: q, k: k, v: v, batch: b.batch, length: b.length, heads: config.heads, keyMask: b.keyMask)
-      var x2 = Ops.linear(a, p("self_attn.o_proj.weight"))
+      let q = Ops.rope(Ops.linear(h1, p("self_attn.q_proj.weight"), bias: bias("self_attn.q_proj.bias")), heads: config.heads,
+                       table: table, positions: positions)
+      let k = Ops.rope(Ops.linear(h1, p("self_attn.k_proj.weight"), bias: bias("self_attn.k_proj.bias")), heads: kvHeads,
+                       table: table, positions: positions)
+      let v = Ops.linear(h1, p("self_attn.v_proj.weight"), bias: bias("self_attn.v_proj.bias"))
+      let (a, cache) = Ops.attention(q: q, k: k, v: v, batch: b.batch, length: b.length, heads: config.heads, keyMask: b.keyMask,
+                                     window: config.slidingWindow)
+      var x2 = Ops.linear(a, p("self_attn.o_proj.weight"), bias: bias("self_attn.o_proj.bias"))
       x2.add(x)
       let (h2, inv2) = Ops.rmsNorm(x2, p("post_attention_layernorm.weight"), eps: config.normEpsilon)
       let gate = Ops.linear(h2, p("mlp.gate_proj.weight")), up = Ops.linear(h2, p("mlp.up_proj.weight"))
@@ -270,54 +396,90 @@ public struct Model: Sendable {
   /// Loss and gradients of every parameter (frozen ones are the optimizer's business). With
   /// `normalizers`, the batch is a shard of a larger one (see ``Normalizers``).
   public func gradients(_ b: Batch, regressionScale: Float, normalizers: Normalizers? = nil) -> (Loss, Parameters) {
+    gradients(b, regressionScale: regressionScale, normalizers: normalizers, trainable: nil)
+  }
+
+  /// Loss and the gradients of the `trainable` parameters only (all of them when nil): the
+  /// result holds just those names. Frozen tensors get no gradient buffer, frozen linears skip
+  /// their weight-gradient multiply (the input gradient still flows through them), and the
+  /// backward pass stops below the lowest layer that has a trainable tensor when no embedding
+  /// (token or tag) is trainable. The gradients computed are bit-identical to the full ones.
+  public func gradients(_ b: Batch, regressionScale: Float, normalizers: Normalizers? = nil, trainable: Set<String>?)
+    -> (Loss, Parameters)
+  {
     let out = forward(b)
     let (loss, dLogits, dPred) = lossTerms(out, b, regressionScale: regressionScale, normalizers: normalizers)
-    var g = parameters.zeros()
+    let want = { (name: String) in trainable?.contains(name) ?? true }
+    var g = Parameters()
+    for n in parameters.names where want(n) { g[n] = Tensor(zeros: parameters[n].shape) }
     let d = config.dimension
-    var dHidden = Ops.linearBackward(dLogits, out.hidden, parameters["lm_head.weight"], dw: &g["lm_head.weight"])
+    // The backward pass through a linear layer: dx always, dW and db only when trainable.
+    func linearBack(_ dy: Tensor, _ x: Tensor, _ weight: String, bias: String? = nil) -> Tensor {
+      if let bias, parameters.contains(bias), want(bias) { Ops.biasBackward(dy, db: &g[bias]) }
+      if want(weight) { return Ops.linearBackward(dy, x, parameters[weight], dw: &g[weight]) }
+      return Ops.linearInputGradient(dy, parameters[weight])
+    }
+    func normBack(_ dy: Tensor, _ x: Tensor, _ weight: String, _ inverseRMS: [Float]) -> Tensor {
+      if want(weight) { return Ops.rmsNormBackward(dy, x, parameters[weight], inverseRMS: inverseRMS, dg: &g[weight]) }
+      var scratch = Tensor(zeros: parameters[weight].shape)
+      return Ops.rmsNormBackward(dy, x, parameters[weight], inverseRMS: inverseRMS, dg: &scratch)
+    }
+    var dHidden = linearBack(dLogits, out.hidden, "lm_head.weight")
     for (k, r) in b.regression.enumerated() {
       let w = parameters["heads.\(r.head).weight"]
-      g["heads.\(r.head).bias"].data[0] += dPred[k]
+      if want("heads.\(r.head).bias") { g["heads.\(r.head).bias"].data[0] += dPred[k] }
+      let weightWanted = want("heads.\(r.head).weight")
       for j in 0..<d {
-        g["heads.\(r.head).weight"].data[j] += dPred[k] * out.hidden.data[r.position * d + j]
+        if weightWanted { g["heads.\(r.head).weight"].data[j] += dPred[k] * out.hidden.data[r.position * d + j] }
         dHidden.data[r.position * d + j] += dPred[k] * w.data[j]
       }
     }
-    var dx = Ops.rmsNormBackward(dHidden, out.last, parameters["model.norm.weight"], inverseRMS: out.invFinal,
-                                 dg: &g["model.norm.weight"])
+    // How deep the backward pass must go.
+    let embeddingsWanted = parameters.names.contains { ($0 == "model.embed_tokens.weight" || $0.hasPrefix("tags.")) && want($0) }
+    var lowest = config.layers
+    if embeddingsWanted {
+      lowest = 0
+    } else {
+      for l in 0..<config.layers where parameters.names.contains(where: { $0.hasPrefix("model.layers.\(l).") && want($0) }) {
+        lowest = l
+        break
+      }
+    }
+    var dx = normBack(dHidden, out.last, "model.norm.weight", out.invFinal)
     let n = b.batch * b.length
     let positions = (0..<n).map { $0 % b.length }
-    for l in stride(from: config.layers - 1, through: 0, by: -1) {
+    for l in stride(from: config.layers - 1, through: lowest, by: -1) {
       let c = out.layers[l]
       let name = { (part: String) in Self.layerName(l, part) }
-      let p = { (part: String) in self.parameters[name(part)] }
       // MLP.
-      let dm = Ops.linearBackward(dx, c.m, p("mlp.down_proj.weight"), dw: &g[name("mlp.down_proj.weight")])
+      let dm = linearBack(dx, c.m, name("mlp.down_proj.weight"))
       let (dGate, dUp) = Ops.swiGLUBackward(dm, c.gate, c.up, sigmoid: c.gateSigmoid)
-      var dh2 = Ops.linearBackward(dGate, c.h2, p("mlp.gate_proj.weight"), dw: &g[name("mlp.gate_proj.weight")])
-      let dh2b = Ops.linearBackward(dUp, c.h2, p("mlp.up_proj.weight"), dw: &g[name("mlp.up_proj.weight")])
+      var dh2 = linearBack(dGate, c.h2, name("mlp.gate_proj.weight"))
+      let dh2b = linearBack(dUp, c.h2, name("mlp.up_proj.weight"))
       dh2.add(dh2b)
-      var dx2 = Ops.rmsNormBackward(dh2, c.x2, p("post_attention_layernorm.weight"), inverseRMS: c.inv2,
-                                    dg: &g[name("post_attention_layernorm.weight")])
+      var dx2 = normBack(dh2, c.x2, name("post_attention_layernorm.weight"), c.inv2)
       dx2.add(dx)
       // Attention.
-      let da = Ops.linearBackward(dx2, c.a, p("self_attn.o_proj.weight"), dw: &g[name("self_attn.o_proj.weight")])
+      let da = linearBack(dx2, c.a, name("self_attn.o_proj.weight"), bias: name("self_attn.o_proj.bias"))
       let (dqr, dkr, dv) = Ops.attentionBackward(da, q: c.q, k: c.k, v: c.v, cache: c.attention, batch: b.batch,
                                                  length: b.length, heads: config.heads)
       let dq = Ops.rope(dqr, heads: config.heads, table: out.rope, positions: positions, inverse: true)
-      let dk = Ops.rope(dkr, heads: config.heads, table: out.rope, positions: positions, inverse: true)
-      var dh1 = Ops.linearBackward(dq, c.h1, p("self_attn.q_proj.weight"), dw: &g[name("self_attn.q_proj.weight")])
-      let dh1k = Ops.linearBackward(dk, c.h1, p("self_attn.k_proj.weight"), dw: &g[name("self_attn.k_proj.weight")])
-      let dh1v = Ops.linearBackward(dv, c.h1, p("self_attn.v_proj.weight"), dw: &g[name("self_attn.v_proj.weight")])
+      let dk = Ops.rope(dkr, heads: config.keyValueHeads, table: out.rope, positions: positions, inverse: true)
+      var dh1 = linearBack(dq, c.h1, name("self_attn.q_proj.weight"), bias: name("self_attn.q_proj.bias"))
+      let dh1k = linearBack(dk, c.h1, name("self_attn.k_proj.weight"), bias: name("self_attn.k_proj.bias"))
+      let dh1v = linearBack(dv, c.h1, name("self_attn.v_proj.weight"), bias: name("self_attn.v_proj.bias"))
       dh1.add(dh1k)
       dh1.add(dh1v)
-      dx = Ops.rmsNormBackward(dh1, c.x, p("input_layernorm.weight"), inverseRMS: c.inv1, dg: &g[name("input_layernorm.weight")])
+      dx = normBack(dh1, c.x, name("input_layernorm.weight"), c.inv1)
       dx.add(dx2)
     }
-    for (i, id) in b.tokens.enumerated() {
-      let (tensorName, row) = embeddingRow(id)
-      g[tensorName].data.withUnsafeMutableBufferPointer { e in
-        for j in 0..<d { e[row * d + j] += dx.data[i * d + j] }
+    if embeddingsWanted {
+      for (i, id) in b.tokens.enumerated() {
+        let (tensorName, row) = embeddingRow(id)
+        guard want(tensorName) else { continue }
+        g[tensorName].data.withUnsafeMutableBufferPointer { e in
+          for j in 0..<d { e[row * d + j] += dx.data[i * d + j] }
+        }
       }
     }
     return (loss, g)

@@ -17,6 +17,47 @@ public enum Ops {
     return y
   }
 
+  /// y = x Wᵀ + b (no bias when `bias` is nil).
+  public static func linear(_ x: Tensor, _ w: Tensor, bias: Tensor?) -> Tensor {
+    var y = linear(x, w)
+    if let bias {
+      precondition(bias.count == y.columns, "bias of \(bias.count) for \(y.columns) outputs")
+      let c = y.columns, rows = y.rows
+      y.data.withUnsafeMutableBufferPointer { yp in
+        bias.data.withUnsafeBufferPointer { bp in
+          for r in 0..<rows { for j in 0..<c { yp[r * c + j] += bp[j] } }
+        }
+      }
+    }
+    return y
+  }
+
+  /// Adds the column sums of dy (the gradient of a bias) into db.
+  public static func biasBackward(_ dy: Tensor, db: inout Tensor) {
+    let c = dy.columns
+    precondition(db.count == c)
+    dy.data.withUnsafeBufferPointer { yp in
+      db.data.withUnsafeMutableBufferPointer { bp in
+        for r in 0..<dy.rows { for j in 0..<c { bp[j] += yp[r * c + j] } }
+      }
+    }
+  }
+
+  /// dx = dy W of a linear layer whose weight is frozen (no weight gradient).
+  public static func linearInputGradient(_ dy: Tensor, _ w: Tensor) -> Tensor {
+    let n = dy.rows, input = w.columns, output = w.rows
+    var dx = Tensor.uninitialized(Array(dy.shape.dropLast()) + [input])
+    dy.data.withUnsafeBufferPointer { pdy in
+      w.data.withUnsafeBufferPointer { pw in
+        dx.data.withUnsafeMutableBufferPointer { pdx in
+          Gemm.sgemm(m: n, n: input, k: output, a: pdy.baseAddress!, lda: output, b: pw.baseAddress!, ldb: input,
+                     c: pdx.baseAddress!, ldc: input)
+        }
+      }
+    }
+    return dx
+  }
+
   /// Returns dx; adds dyᵀ x into dw.
   public static func linearBackward(_ dy: Tensor, _ x: Tensor, _ w: Tensor, dw: inout Tensor) -> Tensor {
     let n = x.rows, input = w.columns, output = w.rows
@@ -149,11 +190,16 @@ public enum Ops {
     public var cos: [Float]
     public var sin: [Float]
     public init(headDimension hd: Int, positions: Int, base: Float) {
-      half = hd / 2
+      self.init(inverseFrequencies: (0..<(hd / 2)).map { powf(base, -Float(2 * $0) / Float(hd)) }, positions: positions)
+    }
+
+    /// A table from the inverse frequency of each pair (``ModelConfig/ropeInverseFrequencies(length:)``).
+    public init(inverseFrequencies: [Float], positions: Int) {
+      half = inverseFrequencies.count
       cos = [Float](repeating: 0, count: positions * half)
       sin = cos
       for i in 0..<half {
-        let frequency = powf(base, -Float(2 * i) / Float(hd))
+        let frequency = inverseFrequencies[i]
         for p in 0..<positions {
           let angle = Float(p) * frequency
           cos[p * half + i] = cosf(angle)
@@ -211,16 +257,18 @@ public enum Ops {
   }
 
   /// Softmax of each row i over the columns j ≤ i whose key is not padding; the others get 0.
-  static func causalSoftmax(_ z: inout [Float], length: Int, keyMask: [Bool], offset: Int) {
+  /// With a `window`, row i sees only the columns i − window + 1 ... i (a sliding window).
+  static func causalSoftmax(_ z: inout [Float], length: Int, keyMask: [Bool], offset: Int, window: Int? = nil) {
     z.withUnsafeMutableBufferPointer { zp in
       keyMask.withUnsafeBufferPointer { kp in
         for i in 0..<length {
           let row = zp.baseAddress! + i * length
+          let first = window.map { max(0, i - $0 + 1) } ?? 0
           var m = -Float.infinity
-          for j in 0...i where kp[offset + j] { m = max(m, row[j]) }
+          for j in first...i where kp[offset + j] { m = max(m, row[j]) }
           var sum: Float = 0
           for j in 0...i {
-            let e: Float = kp[offset + j] && m > -.infinity ? expf(row[j] - m) : 0
+            let e: Float = j >= first && kp[offset + j] && m > -.infinity ? expf(row[j] - m) : 0
             row[j] = e
             sum += e
           }
@@ -256,33 +304,37 @@ public enum Ops {
     public var probabilities: [[Float]]
   }
 
-  /// `q`, `k`, `v` are (batch × T, heads × headDim), rows grouped by sequence. Position j of a
-  /// sequence attends to positions ≤ j whose `keyMask` is true (padding is false).
-  public static func attention(q: Tensor, k: Tensor, v: Tensor, batch: Int, length: Int, heads: Int, keyMask: [Bool])
-    -> (Tensor, AttentionCache)
+  /// `q` is (batch × T, heads × headDim), `k` and `v` (batch × T, kvHeads × headDim) with
+  /// kvHeads dividing heads: query head h reads key/value head h / (heads / kvHeads) (grouped-
+  /// query attention; kvHeads = heads is plain multi-head). Rows are grouped by sequence.
+  /// Position j of a sequence attends to positions ≤ j (and > j − `window` when given) whose
+  /// `keyMask` is true (padding is false).
+  public static func attention(q: Tensor, k: Tensor, v: Tensor, batch: Int, length: Int, heads: Int, keyMask: [Bool],
+                               window: Int? = nil) -> (Tensor, AttentionCache)
   {
-    let width = q.columns, hd = width / heads
+    let width = q.columns, hd = width / heads, kvWidth = k.columns, group = heads / (kvWidth / hd)
+    precondition(kvWidth % hd == 0 && heads % (kvWidth / hd) == 0 && v.columns == kvWidth, "key/value heads do not divide heads")
     let scale = 1 / Float(hd).squareRoot()
     var out = Tensor(zeros: q.shape)
     var cache = AttentionCache(probabilities: [])
     var scores = [Float](repeating: 0, count: length * length)
     for b in 0..<batch {
       for h in 0..<heads {
-        let offset = b * length * width + h * hd
+        let offset = b * length * width + h * hd, kvOffset = b * length * kvWidth + (h / group) * hd
         q.data.withUnsafeBufferPointer { pq in
           k.data.withUnsafeBufferPointer { pk in
             scores.withUnsafeMutableBufferPointer { ps in
               Gemm.sgemm(transB: true, m: length, n: length, k: hd, alpha: scale, a: pq.baseAddress! + offset, lda: width,
-                         b: pk.baseAddress! + offset, ldb: width, c: ps.baseAddress!, ldc: length)
+                         b: pk.baseAddress! + kvOffset, ldb: kvWidth, c: ps.baseAddress!, ldc: length)
             }
           }
         }
-        causalSoftmax(&scores, length: length, keyMask: keyMask, offset: b * length)
+        causalSoftmax(&scores, length: length, keyMask: keyMask, offset: b * length, window: window)
         scores.withUnsafeBufferPointer { ps in
           v.data.withUnsafeBufferPointer { pv in
             out.data.withUnsafeMutableBufferPointer { po in
-              Gemm.sgemm(m: length, n: hd, k: length, a: ps.baseAddress!, lda: length, b: pv.baseAddress! + offset,
-                         ldb: width, c: po.baseAddress! + offset, ldc: width)
+              Gemm.sgemm(m: length, n: hd, k: length, a: ps.baseAddress!, lda: length, b: pv.baseAddress! + kvOffset,
+                         ldb: kvWidth, c: po.baseAddress! + offset, ldc: width)
             }
           }
         }
@@ -292,30 +344,30 @@ public enum Ops {
     return (out, cache)
   }
 
-  /// Returns (dq, dk, dv).
+  /// Returns (dq, dk, dv); the gradients of a shared key/value head sum over its query heads.
   public static func attentionBackward(_ dOut: Tensor, q: Tensor, k: Tensor, v: Tensor, cache: AttentionCache,
                                        batch: Int, length: Int, heads: Int) -> (Tensor, Tensor, Tensor)
   {
-    let width = q.columns, hd = width / heads
+    let width = q.columns, hd = width / heads, kvWidth = k.columns, group = heads / (kvWidth / hd)
     let scale = 1 / Float(hd).squareRoot()
     var dq = Tensor(zeros: q.shape), dk = Tensor(zeros: k.shape), dv = Tensor(zeros: v.shape)
     var dp = [Float](repeating: 0, count: length * length)
     for b in 0..<batch {
       for h in 0..<heads {
-        let offset = b * length * width + h * hd
+        let offset = b * length * width + h * hd, kvOffset = b * length * kvWidth + (h / group) * hd
         let p = cache.probabilities[b * heads + h]
         dOut.data.withUnsafeBufferPointer { pdo in
           // dP = dO Vᵀ; dV = Pᵀ dO.
           v.data.withUnsafeBufferPointer { pv in
             dp.withUnsafeMutableBufferPointer { pdp in
               Gemm.sgemm(transB: true, m: length, n: length, k: hd, a: pdo.baseAddress! + offset, lda: width,
-                         b: pv.baseAddress! + offset, ldb: width, c: pdp.baseAddress!, ldc: length)
+                         b: pv.baseAddress! + kvOffset, ldb: kvWidth, c: pdp.baseAddress!, ldc: length)
             }
           }
           p.withUnsafeBufferPointer { pp in
             dv.data.withUnsafeMutableBufferPointer { pdv in
               Gemm.sgemm(transA: true, m: length, n: hd, k: length, a: pp.baseAddress!, lda: length,
-                         b: pdo.baseAddress! + offset, ldb: width, c: pdv.baseAddress! + offset, ldc: width)
+                         b: pdo.baseAddress! + offset, ldb: width, beta: 1, c: pdv.baseAddress! + kvOffset, ldc: kvWidth)
             }
           }
         }
@@ -325,13 +377,13 @@ public enum Ops {
           k.data.withUnsafeBufferPointer { pk in
             dq.data.withUnsafeMutableBufferPointer { pdq in
               Gemm.sgemm(m: length, n: hd, k: length, alpha: scale, a: pds.baseAddress!, lda: length,
-                         b: pk.baseAddress! + offset, ldb: width, c: pdq.baseAddress! + offset, ldc: width)
+                         b: pk.baseAddress! + kvOffset, ldb: kvWidth, c: pdq.baseAddress! + offset, ldc: width)
             }
           }
           q.data.withUnsafeBufferPointer { pq in
             dk.data.withUnsafeMutableBufferPointer { pdk in
               Gemm.sgemm(transA: true, m: length, n: hd, k: length, alpha: scale, a: pds.baseAddress!, lda: length,
-                         b: pq.baseAddress! + offset, ldb: width, c: pdk.baseAddress! + offset, ldc: width)
+                         b: pq.baseAddress! + offset, ldb: width, beta: 1, c: pdk.baseAddress! + kvOffset, ldc: kvWidth)
             }
           }
         }

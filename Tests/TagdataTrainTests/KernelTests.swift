@@ -175,3 +175,116 @@ func project(_ y: Tensor, _ r: Tensor) -> Double {
     #expect(grads["tags.QED"].data.contains { $0 != 0 })
   }
 }
+
+/// Grouped-query and multi-query attention, an explicit head width, Q/K/V biases, scaled RoPE
+/// and Mistral's sliding window: the same finite-difference checks.
+@Suite struct GroupedQueryGradientChecks {
+  /// Attention with 4 query heads over `kvHeads` key/value heads (shared K/V gradients sum over
+  /// their group), with and without a sliding window.
+  @Test(arguments: [(2, nil), (1, nil), (4, nil), (2, 2)] as [(Int, Int?)])
+  func attention(kvHeads: Int, window: Int?) {
+    let (batch, length, heads, hd) = (2, 5, 4, 4)
+    let q = Tensor.random([batch * length, heads * hd], scale: 1, seed: 151)
+    let k = Tensor.random([batch * length, kvHeads * hd], scale: 1, seed: 152)
+    let v = Tensor.random([batch * length, kvHeads * hd], scale: 1, seed: 153)
+    let r = Tensor.random([batch * length, heads * hd], scale: 1, seed: 154)
+    let mask = [true, true, true, true, true, true, true, true, false, false]
+    func run(_ q: Tensor, _ k: Tensor, _ v: Tensor) -> Tensor {
+      Ops.attention(q: q, k: k, v: v, batch: batch, length: length, heads: heads, keyMask: mask, window: window).0
+    }
+    let (_, cache) = Ops.attention(q: q, k: k, v: v, batch: batch, length: length, heads: heads, keyMask: mask, window: window)
+    let (dq, dk, dv) = Ops.attentionBackward(r, q: q, k: k, v: v, cache: cache, batch: batch, length: length, heads: heads)
+    checkGradient("gqa dq", at: q, analytic: dq) { project(run($0, k, v), r) }
+    checkGradient("gqa dk", at: k, analytic: dk) { project(run(q, $0, v), r) }
+    checkGradient("gqa dv", at: v, analytic: dv) { project(run(q, k, $0), r) }
+    // Each query head equals plain attention against its own copy of the shared K/V head.
+    let group = heads / kvHeads
+    func expand(_ t: Tensor) -> Tensor {
+      var out = Tensor(zeros: [t.rows, heads * hd])
+      for row in 0..<t.rows { for h in 0..<heads { for j in 0..<hd { out.data[row * heads * hd + h * hd + j] = t.data[row * kvHeads * hd + (h / group) * hd + j] } } }
+      return out
+    }
+    let plain = Ops.attention(q: q, k: expand(k), v: expand(v), batch: batch, length: length, heads: heads, keyMask: mask,
+                              window: window).0
+    #expect(zip(plain.data, run(q, k, v).data).allSatisfy { abs($0 - $1) < 1e-6 })
+    if let window {
+      // Row 4 sees only rows 3 and 4.
+      for h in 0..<heads { #expect(cache.probabilities[h][4 * length + 0] == 0 && cache.probabilities[h][4 * length + 2] == 0) }
+      #expect(cache.probabilities[0][4 * length + 3] > 0 && window == 2)
+    }
+  }
+
+  @Test func linearWithBias() {
+    let x = Tensor.random([6, 5], scale: 1, seed: 161), w = Tensor.random([4, 5], scale: 1, seed: 162)
+    let b = Tensor.random([4], scale: 1, seed: 163), r = Tensor.random([6, 4], scale: 1, seed: 164)
+    var db = Tensor(zeros: [4])
+    Ops.biasBackward(r, db: &db)
+    checkGradient("bias", at: b, analytic: db) { project(Ops.linear(x, w, bias: $0), r) }
+    var dw = Tensor(zeros: w.shape)
+    #expect(Ops.linearInputGradient(r, w) == Ops.linearBackward(r, x, w, dw: &dw))
+  }
+
+  static func scaledConfig(_ scaling: ModelConfig.RopeScaling?, kvHeads: Int, headDimension: Int?, bias: Bool,
+                           window: Int? = nil) -> ModelConfig
+  {
+    var c = ModelConfig(vocabularySize: 11, dimension: 8, layers: 2, heads: 4, feedForward: 12, keyValueHeads: kvHeads,
+                        headDimension: headDimension)
+    c.attentionBias = bias
+    c.outputBias = bias
+    c.ropeScaling = scaling
+    c.maxPositions = 3
+    c.slidingWindow = window
+    return c
+  }
+
+  /// Whole models (tags, heads, padding) with GQA/MQA, head_dim 4 ≠ 8/4 = 2, biases, scaled RoPE
+  /// and a sliding window: every parameter's gradient against finite differences of the loss.
+  @Test(arguments: [
+    scaledConfig(nil, kvHeads: 2, headDimension: 4, bias: true),
+    scaledConfig(.llama3(factor: 8, lowFrequencyFactor: 1, highFrequencyFactor: 4, originalMaxPositions: 8), kvHeads: 1,
+                 headDimension: nil, bias: false),
+    scaledConfig(.dynamic(factor: 2), kvHeads: 2, headDimension: 6, bias: false, window: 3),
+    scaledConfig(.linear(factor: 4), kvHeads: 4, headDimension: nil, bias: true),
+  ])
+  func wholeModel(config: ModelConfig) {
+    var model = Model(config: config, seed: 17)
+    let tag = model.addTag("QED", rows: 2, seed: 99)
+    model.addHead("QED", seed: 98)
+    let tokens = [1, 2, 3, tag, tag + 1, 4, 5, 6, 7, 0]
+    let targets = [2, 3, 0, 0, 0, 5, 6, 7, 0, 0]
+    let weights: [Float] = [1, 1, 0, 0, 0, 1, 1, 1, 0, 0]
+    let mask = [true, true, true, true, true, true, true, true, false, false]
+    let batch = Batch(batch: 2, length: 5, tokens: tokens, targets: targets, lossWeights: weights, keyMask: mask,
+                      regression: [(position: 4, head: "QED", target: 0.7)])
+    let (loss, grads) = model.gradients(batch, regressionScale: 1)
+    #expect(loss.crossEntropy > 0 && loss.meanSquaredError > 0)
+    #expect(model.parameters["model.layers.0.self_attn.k_proj.weight"].shape == [config.keyValueHeads * config.headDimension, 8])
+    for name in model.parameters.names {
+      let x = model.parameters[name]
+      checkGradient(name, at: x, analytic: grads[name], eps: 5e-3, limit: 12) { t in
+        var m = model
+        m.parameters[name] = t
+        return Double(m.loss(batch, regressionScale: 1).total)
+      }
+    }
+  }
+
+  /// Gradients of a trainable subset equal the full computation's bit for bit, and the result
+  /// holds only the subset.
+  @Test(arguments: [["tags.QED"], ["heads.QED.weight", "heads.QED.bias"], ["model.layers.1.self_attn.k_proj.bias", "tags.QED"],
+                    ["model.layers.1.mlp.up_proj.weight"]])
+  func trainableSubsetIsBitIdentical(names: [String]) {
+    var model = Model(config: Self.scaledConfig(.dynamic(factor: 2), kvHeads: 2, headDimension: 4, bias: true), seed: 5)
+    let tag = model.addTag("QED", rows: 2, seed: 9)
+    model.addHead("QED", seed: 8)
+    let batch = Batch(batch: 2, length: 5, tokens: [1, 2, 3, tag, tag + 1, 4, 5, 6, 7, 0], targets: [2, 3, 0, 0, 0, 5, 6, 7, 0, 0],
+                      lossWeights: [1, 1, 0, 0, 0, 1, 1, 1, 0, 0], keyMask: [true, true, true, true, true, true, true, true, false, false],
+                      regression: [(position: 4, head: "QED", target: 0.7)])
+    let (fullLoss, full) = model.gradients(batch, regressionScale: 100)
+    let (loss, part) = model.gradients(batch, regressionScale: 100, trainable: Set(names))
+    #expect(loss.total == fullLoss.total)
+    #expect(Set(part.names) == Set(names))
+    for name in names { #expect(part[name] == full[name], "\(name)") }
+    #expect(names.allSatisfy { full[$0].data.contains { $0 != 0 } })
+  }
+}
