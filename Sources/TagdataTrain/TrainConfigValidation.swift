@@ -245,8 +245,10 @@ extension TrainConfig {
 
   /// What a model shape must satisfy: positive sizes, the dimension a multiple of 2 × heads
   /// (rotary embeddings turn pairs within each head), tensors this trainer can hold.
-  static func shapeProblems(vocabularySize: Int, dimension: Int, layers: Int, heads: Int, feedForward: Int, at: String,
-                            _ problem: (String, String) -> TrainConfigError.Problem) -> [TrainConfigError.Problem]
+  /// `headDimension`: a loaded model's own head width (Hugging Face `head_dim`), which need not
+  /// be dimension / heads; it must be even (rotary embeddings rotate pairs).
+  static func shapeProblems(vocabularySize: Int, dimension: Int, layers: Int, heads: Int, feedForward: Int, headDimension: Int? = nil,
+                            at: String, _ problem: (String, String) -> TrainConfigError.Problem) -> [TrainConfigError.Problem]
   {
     var out: [TrainConfigError.Problem] = []
     if vocabularySize < 1 { out.append(problem(at + ".vocabularySize", "must be at least 1 (got \(vocabularySize))")) }
@@ -254,7 +256,9 @@ extension TrainConfig {
     if layers < 1 || layers > 1024 { out.append(problem(at + ".layers", "must be between 1 and 1024 (got \(layers))")) }
     if heads < 1 { out.append(problem(at + ".heads", "must be at least 1 (got \(heads))")) }
     if feedForward < 1 { out.append(problem(at + ".feedForward", "must be at least 1 (got \(feedForward))")) }
-    if dimension >= 2 && heads >= 1 && dimension % (2 * heads) != 0 {
+    if let h = headDimension {
+      if h < 2 || h % 2 != 0 { out.append(problem(at + ".head_dim", "must be even and at least 2 (got \(h))")) }
+    } else if dimension >= 2 && heads >= 1 && dimension % (2 * heads) != 0 {
       out.append(problem(at + ".dimension", "\(dimension) is not a multiple of 2 × heads (\(2 * heads)): each head needs an even width"))
     }
     let limit = Double(maximumTensorElements)

@@ -207,7 +207,8 @@ public final class Trainer {
       }
       let c = model.config
       let problems = TrainConfig.shapeProblems(vocabularySize: c.vocabularySize, dimension: c.dimension, layers: c.layers,
-                                               heads: c.heads, feedForward: c.feedForward, at: "base", config.problem)
+                                               heads: c.heads, feedForward: c.feedForward, headDimension: c.headDimension,
+                                               at: "base", config.problem)
       if !problems.isEmpty {
         throw TrainConfigError(file: config.origin?.file, problems: problems.map { p in
           var p = p
@@ -320,6 +321,8 @@ public final class Trainer {
       validation = validation.map(standardized)
     }
     let trainable = trainableNames(stage, model: model, earlierTags: earlierTags) + newRows.keys.sorted()
+    // Frozen weights get no gradient buffers and no weight-gradient products.
+    let trainableSet = Set(trainable)
     let finalDirectory = dir + "/model"
     if FileManager.default.fileExists(atPath: finalDirectory + "/complete") {
       let done = try Model.load(from: finalDirectory)
@@ -378,9 +381,11 @@ public final class Trainer {
         let results = UncheckedResults(count: shardCount)
         let current = model
         let threads = (1..<shardCount).map { s in
-          JoinableThread { results.set(s, current.gradients(shards[s], regressionScale: scale, normalizers: normalizers)) }
+          JoinableThread {
+            results.set(s, current.gradients(shards[s], regressionScale: scale, normalizers: normalizers, trainable: trainableSet))
+          }
         }
-        results.set(0, current.gradients(shards[0], regressionScale: scale, normalizers: normalizers))
+        results.set(0, current.gradients(shards[0], regressionScale: scale, normalizers: normalizers, trainable: trainableSet))
         for t in threads { t.join() }
         for s in 0..<shardCount {
           let (l, g) = results.get(s)
