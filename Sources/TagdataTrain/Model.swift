@@ -230,16 +230,44 @@ public struct Model: Sendable {
     self.parameters = parameters
   }
 
-  /// Adds a tag of `rows` virtual tokens (Tag-LLM's p), initialized from `seed`; returns its
-  /// first token id.
+  /// How new tags and heads start.
+  public enum TagInitialization: String, Codable, Sendable, CaseIterable {
+    /// Tag-LLM's: every tag row is the mean input embedding of the base vocabulary times
+    /// ``tagLLMNormRatio``; a regression head's weight is the mean embedding (bias 0).
+    case tagLLM = "tag-llm"
+    /// Seeded random rows (scale 0.5) and heads (scale 1/sqrt(dimension)).
+    case random
+  }
+
+  /// Tag-LLM's `NORM_RATIO`.
+  public static let tagLLMNormRatio: Float = 7.8
+
+  /// The mean row of the base vocabulary's input embedding.
+  public func meanEmbedding() -> [Float] {
+    let e = parameters["model.embed_tokens.weight"], d = config.dimension, n = config.vocabularySize
+    var sum = [Double](repeating: 0, count: d)
+    e.data.withUnsafeBufferPointer { p in
+      for r in 0..<n { for j in 0..<d { sum[j] += Double(p[r * d + j]) } }
+    }
+    return sum.map { Float($0 / Double(max(n, 1))) }
+  }
+
+  /// Adds a tag of `rows` virtual tokens (Tag-LLM's p), initialized as `initialization` says
+  /// (from `seed` when random); returns its first token id.
   @discardableResult
-  public mutating func addTag(_ name: String, rows: Int, seed: UInt64) -> Int {
+  public mutating func addTag(_ name: String, rows: Int, seed: UInt64, initialization: TagInitialization = .random) -> Int {
     precondition(!tagOrder.contains(name), "tag \(name) exists")
     let offset = (tagOffsets.last ?? 0) + (tagRows.last ?? 0)
     tagOrder.append(name)
     tagOffsets.append(offset)
     tagRows.append(rows)
-    parameters["tags.\(name)"] = Tensor.random([rows, config.dimension], scale: 0.5, seed: seed)
+    switch initialization {
+    case .random:
+      parameters["tags.\(name)"] = Tensor.random([rows, config.dimension], scale: 0.5, seed: seed)
+    case .tagLLM:
+      let row = meanEmbedding().map { $0 * Self.tagLLMNormRatio }
+      parameters["tags.\(name)"] = Tensor(shape: [rows, config.dimension], data: Array((0..<rows).map { _ in row }.joined()))
+    }
     return config.vocabularySize + offset
   }
 
@@ -276,8 +304,13 @@ public struct Model: Sendable {
   }
 
   /// Adds a linear regression head reading a hidden state of the model's width.
-  public mutating func addHead(_ name: String, seed: UInt64) {
-    parameters["heads.\(name).weight"] = Tensor.random([1, config.dimension], scale: 1 / Float(config.dimension).squareRoot(), seed: seed)
+  public mutating func addHead(_ name: String, seed: UInt64, initialization: TagInitialization = .random) {
+    switch initialization {
+    case .random:
+      parameters["heads.\(name).weight"] = Tensor.random([1, config.dimension], scale: 1 / Float(config.dimension).squareRoot(), seed: seed)
+    case .tagLLM:
+      parameters["heads.\(name).weight"] = Tensor(shape: [1, config.dimension], data: meanEmbedding())
+    }
     parameters["heads.\(name).bias"] = Tensor(zeros: [1])
   }
 

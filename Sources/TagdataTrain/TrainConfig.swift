@@ -77,6 +77,9 @@ public struct TrainConfig: Codable, Sendable {
     /// AdamW's settings for this stage (defaults: decay 0.01 on base matrices, none on tags
     /// and heads, clipping at 1, betas 0.9 and 0.999, epsilon 1e-8).
     public var optimizer: OptimizerSpec?
+    /// How this stage's new tags and heads start (default `tag-llm`: the mean base embedding
+    /// times Tag-LLM's norm ratio 7.8; heads the mean embedding).
+    public var tagInitialization: Model.TagInitialization?
     /// Grow the base vocabulary to this size in a domain stage (a domain tokenizer added
     /// tokens): the new rows of the embedding and the LM head are learned, the old ones frozen.
     public var vocabularySize: Int?

@@ -270,10 +270,11 @@ public final class Trainer {
     }
     let earlierTags = model.tagNames
     for (k, tag) in (stage.tags ?? []).enumerated() where !model.tagNames.contains(tag.name) {
-      model.addTag(tag.name, rows: tag.rows, seed: config.seed &* 1_000_003 &+ UInt64(index * 100 + k))
+      model.addTag(tag.name, rows: tag.rows, seed: config.seed &* 1_000_003 &+ UInt64(index * 100 + k),
+                   initialization: stage.tagInitialization ?? .tagLLM)
     }
     for (k, head) in (stage.heads ?? []).enumerated() where !model.headNames.contains(head) {
-      model.addHead(head, seed: config.seed &* 2_000_003 &+ UInt64(index * 100 + k))
+      model.addHead(head, seed: config.seed &* 2_000_003 &+ UInt64(index * 100 + k), initialization: stage.tagInitialization ?? .tagLLM)
     }
     let data = try dataset(stage, index: index, model: model)
     var train: [TokenDataset.Example], validation: [TokenDataset.Example]

@@ -209,6 +209,23 @@ import TagdataIO
     #expect(standardized.raw < plain.raw / 2, "standardized \(standardized.raw), raw \(plain.raw)")
   }
 
+  /// Tag-LLM's initialization: every row of a new tag is the mean base embedding times 7.8, a
+  /// head's weight the mean embedding; the mean is taken over the base vocabulary only.
+  @Test func tagsStartAsTagLLMsMeanEmbedding() throws {
+    var m = Model(config: ModelConfig(vocabularySize: 50, dimension: 8, layers: 1, heads: 2, feedForward: 16), seed: 4)
+    m.addTag("A", rows: 2, seed: 1, initialization: .random)
+    m.addTag("B", rows: 3, seed: 2, initialization: .tagLLM)
+    m.addHead("B", seed: 3, initialization: .tagLLM)
+    let e = m.parameters["model.embed_tokens.weight"].data
+    for j in 0..<8 {
+      let mean = (0..<50).map { Double(e[$0 * 8 + j]) }.reduce(0, +) / 50
+      for r in 0..<3 { #expect(abs(Double(m.parameters["tags.B"].data[r * 8 + j]) - 7.8 * mean) < 1e-5) }
+      #expect(abs(Double(m.parameters["heads.B.weight"].data[j]) - mean) < 1e-6)
+    }
+    #expect(m.parameters["heads.B.bias"].data == [0])
+    #expect(m.parameters["tags.A"].data != m.parameters["tags.B"].data.prefix(16).map { $0 })
+  }
+
   /// The token dataset format reads back, and numpy's memmap reads the same tokens.
   @Test func tokenDatasetRoundTripsAndNumpyReadsIt() throws {
     let dir = TestSupport.tempDirectory().path

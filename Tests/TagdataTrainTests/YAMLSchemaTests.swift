@@ -45,7 +45,8 @@ import Testing
       "line 17, column 11: stages[1].kind: expected one of \"base\", \"domain\", \"function\"; found \"domian\"",
       "line 20, column 12: stages[1].steps: must be at least 1, found 0",
       "line 24, column 13: stages[1].warmpu: unknown key \"warmpu\"; known keys: name, kind, data, steps, batch, length, learningRate, "
-        + "warmup, accumulate, validateEvery, checkpointEvery, regressionScale, tags, heads, optimizer, standardizeTargets, "
+        + "warmup, accumulate, validateEvery, checkpointEvery, regressionScale, tags, heads, optimizer, tagInitialization, "
+        + "standardizeTargets, "
         + "trainEarlierTags, vocabularySize",
     ])
   }
