@@ -594,6 +594,17 @@ public final class Trainer {
     -> TokenDataset
   {
     let v = read.manifest.vocabulary
+    // A base model that brings its tokenizer: the dataset must have been tokenized with it.
+    if let base = config.base {
+      let dir = base.hasPrefix("/") ? base : configDirectory + "/" + base
+      if let data = FileManager.default.contents(atPath: dir + "/tokenizer.json") {
+        let sha = SHA256.hash(data: data).map { String(format: "%02x", $0) }.joined()
+        if v.textSHA256 != sha {
+          throw config.error(at, "the dataset was tokenized with \(v.text) (\(v.textSize) tokens), not with the base model's "
+                               + "tokenizer.json: export it again with --tokenizer \(dir)/tokenizer.json")
+        }
+      }
+    }
     var map = [Int](repeating: -1, count: v.size)
     for i in 0..<v.textSize { map[i] = i }
     var missing: [Int: String] = [:]

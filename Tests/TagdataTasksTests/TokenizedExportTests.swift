@@ -210,4 +210,70 @@ import Testing
     let m = try TestSupport.tagdata(["export", "--tokenized", copy, "--out", out])
     #expect(m.status == 1 && m.stderr.contains("manifest.json"), "\(m.stderr)")
   }
+
+  /// A Hugging Face base model with its own tokenizer: a byte-level BPE trained by `tagdata
+  /// tokenize train` on the corpora, a tiny random transformers Llama (grouped-query attention)
+  /// whose vocabulary is that tokenizer's. The build is exported with the base's tokenizer.json
+  /// and Tag-LLM's stages 1 and 2 train on it, lowering their validation loss; shards made with
+  /// another tokenizer are refused with a message saying which.
+  @Test func baseModelWithItsOwnTokenizer() throws {
+    guard let python = TestSupport.python else {
+      if TestSupport.interopRequired { Issue.record("TAGDATA_REQUIRE_INTEROP=1 but no venv python (run Scripts/bootstrap)") }
+      return
+    }
+    let build = try Self.build.get()
+    let dir = TestSupport.tempDirectory()
+    let base = dir.appendingPathComponent("base").path
+    try FileManager.default.createDirectory(atPath: base, withIntermediateDirectories: true)
+    let text = TestSupport.corpus("tables/parallel_text_sample.tsv").path
+    let t = try TestSupport.tagdata(["tokenize", "train", "--vocab-size", "400", "--min-frequency", "1", "--special", "<|endoftext|>",
+                                      text, TestSupport.corpus("uniprot/flat/multi_ex.txt").path, "--output", base + "/tokenizer.json", "--json"])
+    try #require(t.status == 0, "\(t.stderr)")
+    let size = try #require((try JSONSerialization.jsonObject(with: Data(t.stdout.utf8)) as? [String: Any])?["vocabularySize"] as? Int)
+    let script = """
+      import sys, torch
+      from transformers import LlamaConfig, LlamaForCausalLM
+      torch.manual_seed(0)
+      c = LlamaConfig(vocab_size=int(sys.argv[2]), hidden_size=64, intermediate_size=128, num_hidden_layers=2,
+                      num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=512, tie_word_embeddings=False)
+      LlamaForCausalLM(c).save_pretrained(sys.argv[1])
+      """
+    let scriptPath = dir.appendingPathComponent("make_base.py").path
+    try Data(script.utf8).write(to: URL(fileURLWithPath: scriptPath))
+    let p = try TestSupport.run(python, [scriptPath, base, String(size)])
+    if p.status != 0 && !TestSupport.interopRequired && p.stderr.contains("No module named") {
+      print("skipped: \(p.stderr)")
+      return
+    }
+    try #require(p.status == 0, "\(p.stderr)")
+    let tokens = dir.appendingPathComponent("tokens").path, bytes = dir.appendingPathComponent("tokens-bytes").path
+    let x = try TestSupport.tagdata(["export", "--tokenized", build, "--tokenizer", base + "/tokenizer.json", "--out", tokens, "--json"])
+    try #require(x.status == 0, "\(x.stderr)")
+    #expect((try JSONSerialization.jsonObject(with: Data(x.stdout.utf8)) as? [String: Any])?["textSize"] as? Int == size)
+    try #require(try TestSupport.tagdata(["export", "--tokenized", build, "--out", bytes]).status == 0)
+    func config(_ data: String) -> String {
+      """
+      {"seed": 5, "threads": 2, "base": "base",
+       "stages": [
+        {"name": "domain", "kind": "domain", "data": {"path": "\(data)", "tasks": ["SMILES", "Protein"]},
+         "tags": [{"name": "SMILES", "rows": 10}, {"name": "Protein", "rows": 10}],
+         "steps": 30, "batch": 4, "length": 96, "learningRate": 0.01, "warmup": 3, "validateEvery": 15, "checkpointEvery": 1000},
+        {"name": "qed", "kind": "function", "data": {"path": "\(data)", "tasks": ["QED"]},
+         "tags": [{"name": "QED", "rows": 10}], "heads": ["QED"],
+         "steps": 30, "batch": 4, "length": 96, "learningRate": 0.01, "warmup": 3, "validateEvery": 15, "checkpointEvery": 1000}]}
+      """
+    }
+    let good = dir.appendingPathComponent("train.json").path, bad = dir.appendingPathComponent("train-bytes.json").path
+    try Data(config("tokens").utf8).write(to: URL(fileURLWithPath: good))
+    try Data(config("tokens-bytes").utf8).write(to: URL(fileURLWithPath: bad))
+    let r = try TestSupport.tagdata(["train", "--config", good, "--out", dir.appendingPathComponent("run").path, "--json"])
+    try #require(r.status == 0, "\(r.stderr)")
+    for row in try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [[String: Any]]) {
+      let first = try #require(row["firstValidationLoss"] as? Double), last = try #require(row["lastValidationLoss"] as? Double)
+      print("base model, \(row["stage"] ?? ""): validation loss \(first) -> \(last)")
+      #expect(last < first, "\(row["stage"] ?? "")")
+    }
+    let w = try TestSupport.tagdata(["train", "--config", bad, "--out", dir.appendingPathComponent("run-bytes").path])
+    #expect(w.status == 78 && w.stderr.contains("tokenizer.json"), "\(w.status): \(w.stderr)")
+  }
 }
