@@ -331,7 +331,11 @@ public struct Model: Sendable {
   }
 
   public struct Output {
+    /// Next-token logits: one row per position, or per entry of `logitRows` when the forward
+    /// pass computed only those.
     public var logits: Tensor
+    /// The positions `logits` has rows for (nil: every position).
+    public var logitRows: [Int]? = nil
     /// Final normed hidden states, one row per position.
     public var hidden: Tensor
     /// Regression predictions, in the batch's order.
@@ -342,7 +346,9 @@ public struct Model: Sendable {
     var rope: Ops.RopeTable
   }
 
-  public func forward(_ b: Batch) -> Output {
+  /// The forward pass. `logitRows`: compute the output projection only at these positions (the
+  /// ones a loss reads); nil computes it everywhere.
+  public func forward(_ b: Batch, logitRows: [Int]? = nil) -> Output {
     let d = config.dimension, n = b.batch * b.length
     var x = Tensor(zeros: [n, d])
     for (i, id) in b.tokens.enumerated() {
@@ -377,7 +383,7 @@ public struct Model: Sendable {
       x = x3
     }
     let (hidden, invFinal) = Ops.rmsNorm(x, parameters["model.norm.weight"], eps: config.normEpsilon)
-    let logits = Ops.linear(hidden, parameters["lm_head.weight"])
+    let logits = Ops.linear(logitRows.map { Self.rows($0, of: hidden) } ?? hidden, parameters["lm_head.weight"])
     var predictions: [Float] = []
     for r in b.regression {
       let w = parameters["heads.\(r.head).weight"], bias = parameters["heads.\(r.head).bias"]
@@ -385,9 +391,25 @@ public struct Model: Sendable {
       for j in 0..<d { s += w.data[j] * hidden.data[r.position * d + j] }
       predictions.append(s)
     }
-    return Output(logits: logits, hidden: hidden, predictions: predictions, layers: caches, last: x, invFinal: invFinal,
-                  rope: table)
+    return Output(logits: logits, logitRows: logitRows, hidden: hidden, predictions: predictions, layers: caches, last: x,
+                  invFinal: invFinal, rope: table)
   }
+
+  /// The rows `indices` of a matrix, in that order.
+  static func rows(_ indices: [Int], of t: Tensor) -> Tensor {
+    let d = t.columns
+    var out = Tensor.uninitialized([indices.count, d])
+    out.data.withUnsafeMutableBufferPointer { o in
+      t.data.withUnsafeBufferPointer { p in
+        for (k, r) in indices.enumerated() { for j in 0..<d { o[k * d + j] = p[r * d + j] } }
+      }
+    }
+    return out
+  }
+
+  /// The positions whose next-token loss counts: the only rows where the output projection and
+  /// the softmax are needed (none in a regression-only batch).
+  static func lossRows(_ b: Batch) -> [Int] { b.lossWeights.indices.filter { b.lossWeights[$0] != 0 } }
 
   /// The loss: weighted next-token cross-entropy plus `regressionScale` × MSE of the heads
   /// (Tag-LLM used 100).
@@ -398,7 +420,7 @@ public struct Model: Sendable {
   }
 
   public func loss(_ b: Batch, regressionScale: Float) -> Loss {
-    let out = forward(b)
+    let out = forward(b, logitRows: Self.lossRows(b))
     return lossTerms(out, b, regressionScale: regressionScale, normalizers: nil).0
   }
 
@@ -414,8 +436,9 @@ public struct Model: Sendable {
   }
 
   func lossTerms(_ out: Output, _ b: Batch, regressionScale: Float, normalizers: Normalizers?) -> (Loss, Tensor, [Float]) {
-    let (ce, dLogits) = Ops.crossEntropy(logits: out.logits, targets: b.targets, weights: b.lossWeights,
-                                         normalizer: normalizers?.crossEntropy)
+    let targets = out.logitRows.map { $0.map { b.targets[$0] } } ?? b.targets
+    let weights = out.logitRows.map { $0.map { b.lossWeights[$0] } } ?? b.lossWeights
+    let (ce, dLogits) = Ops.crossEntropy(logits: out.logits, targets: targets, weights: weights, normalizer: normalizers?.crossEntropy)
     var mse: Float = 0
     var dPred = [Float](repeating: 0, count: out.predictions.count)
     if !out.predictions.isEmpty {
@@ -440,7 +463,7 @@ public struct Model: Sendable {
   public func gradients(_ b: Batch, regressionScale: Float, normalizers: Normalizers? = nil, trainable: Set<String>?)
     -> (Loss, Parameters)
   {
-    let out = forward(b)
+    let out = forward(b, logitRows: Self.lossRows(b))
     let (loss, dLogits, dPred) = lossTerms(out, b, regressionScale: regressionScale, normalizers: normalizers)
     let want = { (name: String) in trainable?.contains(name) ?? true }
     var g = Parameters()
@@ -457,7 +480,17 @@ public struct Model: Sendable {
       var scratch = Tensor(zeros: parameters[weight].shape)
       return Ops.rmsNormBackward(dy, x, parameters[weight], inverseRMS: inverseRMS, dg: &scratch)
     }
-    var dHidden = linearBack(dLogits, out.hidden, "lm_head.weight")
+    // The output projection's backward on the rows it ran on, scattered back to every position.
+    var dHidden: Tensor
+    if let rows = out.logitRows {
+      dHidden = Tensor(zeros: out.hidden.shape)
+      if !rows.isEmpty {
+        let dRows = linearBack(dLogits, Self.rows(rows, of: out.hidden), "lm_head.weight")
+        for (k, r) in rows.enumerated() { for j in 0..<d { dHidden.data[r * d + j] = dRows.data[k * d + j] } }
+      }
+    } else {
+      dHidden = linearBack(dLogits, out.hidden, "lm_head.weight")
+    }
     for (k, r) in b.regression.enumerated() {
       let w = parameters["heads.\(r.head).weight"]
       if want("heads.\(r.head).bias") { g["heads.\(r.head).bias"].data[0] += dPred[k] }
