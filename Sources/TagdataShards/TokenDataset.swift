@@ -24,6 +24,8 @@ public struct TokenDataset: Sendable {
     public var split: String?
     /// The build record's key (its link back to the record and the catalog).
     public var key: String?
+    /// Tag-LLM's bidirectional blocks: each domain tag with its input, as half-open position ranges.
+    public var spans: [Range<Int>] = []
 
     public init(tokens: [Int], lossMask: [Bool], task: String, regression: [Regression] = [], split: String? = nil,
                 key: String? = nil)
@@ -63,6 +65,8 @@ public struct TokenDataset: Sendable {
     var regression: [Regression]
     var split: String?
     var key: String?
+    /// [start, end) of each bidirectional block; absent when there is none.
+    var spans: [[Int]]?
   }
 
   public var manifest: Manifest
@@ -88,7 +92,8 @@ public struct TokenDataset: Sendable {
       for m in e.lossMask { mask.append(m ? 1 : 0) }
       offset += UInt64(e.tokens.count)
       append(&offsets, offset)
-      lines.append(try encoder.encode(Line(task: e.task, regression: e.regression, split: e.split, key: e.key)))
+      lines.append(try encoder.encode(Line(task: e.task, regression: e.regression, split: e.split, key: e.key,
+                                                          spans: e.spans.isEmpty ? nil : e.spans.map { [$0.lowerBound, $0.upperBound] })))
       lines.append(0x0A)
     }
     try tokens.write(to: URL(fileURLWithPath: directory + "/tokens.bin"))

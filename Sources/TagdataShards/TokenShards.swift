@@ -188,7 +188,9 @@ public enum TokenShards {
       tokens += e.tokens.count
       append(1, UInt64(tokens))
       for m in e.lossMask { buffers[2].append(m ? 1 : 0) }
-      buffers[3].append(contentsOf: try encoder.encode(TokenDataset.Line(task: e.task, regression: e.regression, split: e.split, key: e.key)))
+      let spans = e.spans.isEmpty ? nil : e.spans.map { [$0.lowerBound, $0.upperBound] }
+      buffers[3].append(contentsOf: try encoder.encode(TokenDataset.Line(task: e.task, regression: e.regression, split: e.split,
+                                                                         key: e.key, spans: spans)))
       buffers[3].append(0x0A)
       examples += 1
       if buffers.contains(where: { $0.count >= 1 << 20 }) { try flush() }
@@ -262,8 +264,15 @@ public enum TokenShards {
                 ids[k - a] = width == 2 ? Int(UInt16(littleEndian: tb.loadUnaligned(fromByteOffset: 2 * k, as: UInt16.self)))
                   : Int(UInt32(littleEndian: tb.loadUnaligned(fromByteOffset: 4 * k, as: UInt32.self)))
               }
-              out.append(TokenDataset.Example(tokens: ids, lossMask: (a..<b).map { mb.load(fromByteOffset: $0, as: UInt8.self) != 0 }, task: line.task,
-                                              regression: line.regression, split: line.split, key: line.key))
+var example = TokenDataset.Example(tokens: ids, lossMask: (a..<b).map { mb.load(fromByteOffset: $0, as: UInt8.self) != 0 },
+                                                task: line.task, regression: line.regression, split: line.split, key: line.key)
+              for sp in line.spans ?? [] {
+                guard sp.count == 2, sp[0] >= 0, sp[0] < sp[1], sp[1] <= ids.count else {
+                  throw TokenShardError("\(base)examples.jsonl:\(i + 1): span \(sp) is not a range inside the example's \(ids.count) tokens")
+                }
+                example.spans.append(sp[0]..<sp[1])
+              }
+              out.append(example)
             }
           }
         }

@@ -231,8 +231,9 @@ public enum TokenizedExport {
       regression = [TokenDataset.Regression(head: head, position: function?.position ?? max(0, enc.ids.count - 1), target: target)]
       enc.lossMask = [Bool](repeating: false, count: enc.ids.count)
     }
-    return (TokenDataset.Example(tokens: enc.ids, lossMask: enc.lossMask, task: r.task, regression: regression, split: r.split,
-                                 key: r.key), enc)
+    var e = TokenDataset.Example(tokens: enc.ids, lossMask: enc.lossMask, task: r.task, regression: regression, split: r.split, key: r.key)
+    e.spans = enc.inputSpans.map { $0.lowerBound..<($0.upperBound + 1) }
+    return (e, enc)
   }
 
   public struct Summary: Sendable {

@@ -212,11 +212,15 @@ public struct Vocabulary: Sendable {
     /// Domain symbols that had no token of their own (mapped to the unknown token).
     public var unknownSmiles = 0
     public var unknownResidues = 0
+    /// Each domain tag and the SMILES or sequence that follows it (whitespace between them
+    /// allowed): first and last position, Tag-LLM's bidirectional blocks. When the input is
+    /// tokenized inside a text run, its end is the last token of the run's prefix up to it.
+    public var inputSpans: [ClosedRange<Int>] = []
 
     public static func == (a: Encoded, b: Encoded) -> Bool {
       a.ids == b.ids && a.lossMask == b.lossMask && a.tagEnds.map(\.tag) == b.tagEnds.map(\.tag)
         && a.tagEnds.map(\.position) == b.tagEnds.map(\.position) && a.unknownSmiles == b.unknownSmiles
-        && a.unknownResidues == b.unknownResidues
+        && a.unknownResidues == b.unknownResidues && a.inputSpans == b.inputSpans
     }
   }
 
@@ -232,14 +236,26 @@ public struct Vocabulary: Sendable {
       out.lossMask.append(false)
     }
     var pending = ""
+    // Bidirectional blocks: (ordinal of the domain tag among the record's tags, last token of its input).
+    var spans: [(tag: Int, end: Int)] = []
+    var ordinal = -1, awaiting: Int? = nil
+    var marks: [(tag: Int, utf8: Int)] = []  // inputs inside the pending run: where they end
     func flush() {
       guard !pending.isEmpty else { return }
+      let start = out.ids.count
+      defer {
+        for m in marks {
+          let prefix = String(decoding: Array(pending.utf8.prefix(m.utf8)), as: UTF8.self)
+          spans.append((m.tag, start + (tagged ?? text).encodeText(prefix).count - 1))
+        }
+        marks.removeAll()
+        pending = ""
+      }
       guard let tagged else {
         for id in text.encodeText(pending) {
           out.ids.append(id)
           out.lossMask.append(true)
         }
-        pending = ""
         return
       }
       for id in tagged.encodeText(pending) {
@@ -252,15 +268,24 @@ public struct Vocabulary: Sendable {
           out.lossMask.append(true)
         }
       }
-      pending = ""
     }
     for s in segments {
+      // A domain tag waits for its input across whitespace only.
+      if awaiting != nil {
+        switch s.kind {
+        case .smiles, .protein: break
+        case .text where s.text.utf8.allSatisfy({ $0 == 0x20 || $0 == 0x0A || $0 == 0x09 || $0 == 0x0D }): break
+        default: awaiting = nil
+        }
+      }
       switch s.kind {
       case .text, .label:
         pending += s.text
       case .tag:
         guard let i = tagByText[s.text] else { throw VocabularyError("tag \(s.text) is not in the vocabulary's tag registry") }
         let t = tags[i]
+        ordinal += 1
+        awaiting = t.kind == .domain ? ordinal : nil
         if tagged != nil {
           for k in 0..<t.count { pending += "<TAG \(t.first + k)>" }
           continue
@@ -274,9 +299,15 @@ public struct Vocabulary: Sendable {
       case .smiles:
         guard smilesTokens != nil else {
           pending += s.text
+          if let a = awaiting { marks.append((a, pending.utf8.count)) }
+          awaiting = nil
           continue
         }
         flush()
+        defer {
+          if let a = awaiting { spans.append((a, out.ids.count - 1)) }
+          awaiting = nil
+        }
         let bytes = Array(s.text.utf8)
         for token in SmilesTokenizer.tokens(bytes) {
           if let id = smilesIDs[Array(bytes[token.range])] {
@@ -290,9 +321,15 @@ public struct Vocabulary: Sendable {
       case .protein:
         guard residueTokens != nil else {
           pending += s.text
+          if let a = awaiting { marks.append((a, pending.utf8.count)) }
+          awaiting = nil
           continue
         }
         flush()
+        defer {
+          if let a = awaiting { spans.append((a, out.ids.count - 1)) }
+          awaiting = nil
+        }
         // Residues one by one; the spaces of a space-joined sequence are not tokens.
         let bytes = Array(s.text.utf8)
         for token in ResidueTokenizer.tokens(bytes) where !(token.range.count == 1 && bytes[token.range.lowerBound] == 0x20) {
@@ -309,6 +346,11 @@ public struct Vocabulary: Sendable {
       }
     }
     flush()
+    for span in spans where span.tag < out.tagEnds.count {
+      let (t, last) = out.tagEnds[span.tag]
+      let first = last - tags[t].count + 1
+      if span.end >= first { out.inputSpans.append(first...span.end) }
+    }
     if appendEOS, let e = eos {
       out.ids.append(e)
       out.lossMask.append(true)

@@ -175,6 +175,10 @@ public struct Batch: Sendable {
   public var keyMask: [Bool]
   /// Regression targets: the position whose hidden state feeds the head, the head, the value.
   public var regression: [(position: Int, head: String, target: Float)]
+  /// Bidirectional blocks (Tag-LLM's `autoregressive_attn_mask: false`): per position, the last
+  /// position of the block it is in (a domain tag and its input see each other whole), or -1;
+  /// nil: causal everywhere.
+  public var blockEnds: [Int]? = nil
 
   public init(batch: Int, length: Int, tokens: [Int], targets: [Int], lossWeights: [Float], keyMask: [Bool],
               regression: [(position: Int, head: String, target: Float)] = [])
@@ -369,7 +373,7 @@ public struct Model: Sendable {
       let k = Ops.rope(Ops.linear(h1, p("self_attn.k_proj.weight"), bias: bias("self_attn.k_proj.bias")), heads: kvHeads,
                        table: table, positions: positions)
       let v = Ops.linear(h1, p("self_attn.v_proj.weight"), bias: bias("self_attn.v_proj.bias"))
-      let (a, cache) = Ops.attention(q: q, k: k, v: v, batch: b.batch, length: b.length, heads: config.heads, keyMask: b.keyMask,
+      let (a, cache) = Ops.attention(q: q, k: k, v: v, batch: b.batch, length: b.length, heads: config.heads, keyMask: b.keyMask, blockEnds: b.blockEnds,
                                      window: config.slidingWindow)
       var x2 = Ops.linear(a, p("self_attn.o_proj.weight"), bias: bias("self_attn.o_proj.bias"))
       x2.add(x)

@@ -258,23 +258,29 @@ public enum Ops {
 
   /// Softmax of each row i over the columns j ≤ i whose key is not padding; the others get 0.
   /// With a `window`, row i sees only the columns i − window + 1 ... i (a sliding window).
-  static func causalSoftmax(_ z: inout [Float], length: Int, keyMask: [Bool], offset: Int, window: Int? = nil) {
+  /// Row-wise softmax of attention scores under the causal mask, the key mask and the window;
+  /// `blockEnds` (per position of the whole batch: the last position of its bidirectional
+  /// block, or -1) lets a row also see the later positions of its block.
+  static func causalSoftmax(_ z: inout [Float], length: Int, keyMask: [Bool], offset: Int, window: Int? = nil,
+                            blockEnds: [Int]? = nil)
+  {
     z.withUnsafeMutableBufferPointer { zp in
       keyMask.withUnsafeBufferPointer { kp in
         for i in 0..<length {
           let row = zp.baseAddress! + i * length
           let first = window.map { max(0, i - $0 + 1) } ?? 0
+          let last = min(length - 1, max(i, blockEnds.map { $0[offset + i] } ?? -1))
           var m = -Float.infinity
-          for j in first...i where kp[offset + j] { m = max(m, row[j]) }
+          for j in first...last where kp[offset + j] { m = max(m, row[j]) }
           var sum: Float = 0
-          for j in 0...i {
+          for j in 0...last {
             let e: Float = j >= first && kp[offset + j] && m > -.infinity ? expf(row[j] - m) : 0
             row[j] = e
             sum += e
           }
           let inv = sum > 0 ? 1 / sum : 0
-          for j in 0...i { row[j] *= inv }
-          if i + 1 < length { for j in (i + 1)..<length { row[j] = 0 } }
+          for j in 0...last { row[j] *= inv }
+          if last + 1 < length { for j in (last + 1)..<length { row[j] = 0 } }
         }
       }
     }
@@ -310,7 +316,7 @@ public enum Ops {
   /// Position j of a sequence attends to positions ≤ j (and > j − `window` when given) whose
   /// `keyMask` is true (padding is false).
   public static func attention(q: Tensor, k: Tensor, v: Tensor, batch: Int, length: Int, heads: Int, keyMask: [Bool],
-                               window: Int? = nil) -> (Tensor, AttentionCache)
+                               blockEnds: [Int]? = nil, window: Int? = nil) -> (Tensor, AttentionCache)
   {
     let width = q.columns, hd = width / heads, kvWidth = k.columns, group = heads / (kvWidth / hd)
     precondition(kvWidth % hd == 0 && heads % (kvWidth / hd) == 0 && v.columns == kvWidth, "key/value heads do not divide heads")
@@ -329,7 +335,7 @@ public enum Ops {
             }
           }
         }
-        causalSoftmax(&scores, length: length, keyMask: keyMask, offset: b * length, window: window)
+        causalSoftmax(&scores, length: length, keyMask: keyMask, offset: b * length, window: window, blockEnds: blockEnds)
         scores.withUnsafeBufferPointer { ps in
           v.data.withUnsafeBufferPointer { pv in
             out.data.withUnsafeMutableBufferPointer { po in

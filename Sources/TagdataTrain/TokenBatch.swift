@@ -3,7 +3,9 @@ import TagdataShards
 extension TokenDataset {
   /// A padded batch of examples (each cut to `length`): next-token targets where the loss mask
   /// of the following token is set, key mask false on padding.
-  public static func batch(_ examples: [Example], length: Int, pad: Int = 0) -> Batch {
+  /// `bidirectional`: each example's spans (a domain tag and its input) attend to themselves
+  /// whole, as Tag-LLM's `autoregressive_attn_mask: false`.
+  public static func batch(_ examples: [Example], length: Int, pad: Int = 0, bidirectional: Bool = false) -> Batch {
     let b = examples.count
     var tokens = [Int](repeating: pad, count: b * length), targets = [Int](repeating: 0, count: b * length)
     var weights = [Float](repeating: 0, count: b * length), mask = [Bool](repeating: false, count: b * length)
@@ -20,7 +22,19 @@ extension TokenDataset {
       }
       for r in e.regression where r.position < n { regression.append((s * length + r.position, r.head, Float(r.target))) }
     }
-    return Batch(batch: b, length: length, tokens: tokens, targets: targets, lossWeights: weights, keyMask: mask,
-                 regression: regression)
+    var batch = Batch(batch: b, length: length, tokens: tokens, targets: targets, lossWeights: weights, keyMask: mask,
+                      regression: regression)
+    if bidirectional {
+      var ends = [Int](repeating: -1, count: b * length)
+      for (s, e) in examples.enumerated() {
+        let n = min(e.tokens.count, length)
+        for span in e.spans where span.lowerBound < n {
+          let last = min(span.upperBound, n) - 1
+          for p in span.lowerBound...last { ends[s * length + p] = last }
+        }
+      }
+      batch.blockEnds = ends
+    }
+    return batch
   }
 }

@@ -80,6 +80,10 @@ public struct TrainConfig: Codable, Sendable {
     /// How this stage's new tags and heads start (default `tag-llm`: the mean base embedding
     /// times Tag-LLM's norm ratio 7.8; heads the mean embedding).
     public var tagInitialization: Model.TagInitialization?
+    /// Tag-LLM's `autoregressive_attn_mask: false` (its stage-2/3 regression configs): each
+    /// domain tag and its input (the dataset's spans) attend to each other whole; the rest stays
+    /// causal. Default false.
+    public var bidirectionalInputs: Bool?
     /// Grow the base vocabulary to this size in a domain stage (a domain tokenizer added
     /// tokens): the new rows of the embedding and the LM head are learned, the old ones frozen.
     public var vocabularySize: Int?

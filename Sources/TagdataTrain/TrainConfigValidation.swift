@@ -380,7 +380,7 @@ struct SchemaChecker {
 
   mutating func stage(_ node: ConfigJSON.Node, _ at: String) {
     let known = ["name", "kind", "data", "steps", "batch", "length", "learningRate", "warmup", "accumulate", "validateEvery",
-                 "checkpointEvery", "regressionScale", "tags", "heads", "trainEarlierTags", "standardizeTargets", "optimizer", "tagInitialization", "vocabularySize"]
+                 "checkpointEvery", "regressionScale", "tags", "heads", "trainEarlierTags", "standardizeTargets", "optimizer", "tagInitialization", "bidirectionalInputs", "vocabularySize"]
     guard let m = members(node, at, required: ["name", "kind", "data", "steps", "batch", "length", "learningRate"], known: known) else {
       return
     }
@@ -398,6 +398,7 @@ struct SchemaChecker {
     if let v = m["regressionScale"] { scalar(v, at + ".regressionScale", .number(atLeast: 0, above: nil, atMost: 1e6, below: nil)) }
     if let v = m["trainEarlierTags"] { scalar(v, at + ".trainEarlierTags", .bool) }
     if let v = m["standardizeTargets"] { scalar(v, at + ".standardizeTargets", .bool) }
+    if let v = m["bidirectionalInputs"] { scalar(v, at + ".bidirectionalInputs", .bool) }
     if let v = m["tagInitialization"] { scalar(v, at + ".tagInitialization", .oneOf(Model.TagInitialization.allCases.map(\.rawValue))) }
     if let v = m["optimizer"],
       let o = members(v, at + ".optimizer", required: [], known: ["weightDecay", "tagWeightDecay", "clipNorm", "beta1", "beta2", "epsilon"])

@@ -370,14 +370,14 @@ public final class Trainer {
         let picked = (0..<stage.batch).map { _ in train[Int(rng.next() % UInt64(train.count))] }
         // Data parallel: the batch is cut into one shard per worker; each shard's loss is
         // normalized by the whole batch, so the shard gradients add up to the batch's.
-        let whole = TokenDataset.batch(picked, length: stage.length)
+        let whole = TokenDataset.batch(picked, length: stage.length, bidirectional: stage.bidirectionalInputs == true)
         tokens += whole.keyMask.filter { $0 }.count
         let normalizers = Model.Normalizers(crossEntropy: whole.lossWeights.reduce(0, +),
                                             regression: Float(max(whole.regression.count, 1)))
         let shardCount = min(workers, picked.count)
         let shards = (0..<shardCount).map { s in
           TokenDataset.batch(Array(picked[(s * picked.count / shardCount)..<((s + 1) * picked.count / shardCount)]),
-                             length: stage.length)
+                             length: stage.length, bidirectional: stage.bidirectionalInputs == true)
         }
         let results = UncheckedResults(count: shardCount)
         let current = model
@@ -496,7 +496,7 @@ public final class Trainer {
     var i = 0
     while i < examples.count {
       let chunk = Array(examples[i..<min(i + stage.batch, examples.count)])
-      let b = TokenDataset.batch(chunk, length: stage.length)
+      let b = TokenDataset.batch(chunk, length: stage.length, bidirectional: stage.bidirectionalInputs == true)
       let l = model.loss(b, regressionScale: 1)
       let weights = Double(b.lossWeights.reduce(0, +))
       ceSum += Double(l.crossEntropy) * weights
@@ -577,6 +577,10 @@ public final class Trainer {
           var r = $0
           r.position -= start
           return r
+        }
+        f.spans = e.spans.compactMap { s in
+          let a = max(s.lowerBound, start), b = min(s.upperBound, end)
+          return a < b ? (a - start)..<(b - start) : nil
         }
       } else {
         f.tokens = Array(e.tokens.prefix(length))

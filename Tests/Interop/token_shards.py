@@ -86,7 +86,7 @@ def main():
     agree = 0
     for g, e in zip(got, expected):
         same = (g["shard"] == e["shard"] and g["ids"] == e["ids"] and g["mask"] == e["mask"] and g["task"] == e["task"]
-                and g.get("split") == e["split"] and g.get("key") == e["key"]
+                and g.get("split") == e["split"] and g.get("key") == e["key"] and g.get("spans", []) == e["spans"]
                 and [(r["head"], r["position"], r["target"]) for r in g["regression"]]
                 == [(r["head"], r["position"], r["target"]) for r in e["regression"]])
         if same:

@@ -25,14 +25,26 @@ import Testing
   /// The expected examples, computed from the build's records by the library (not read back from the files).
   static func expected(build: String, vocabulary: Vocabulary) throws -> ([String], [String]) {
     let manifest = try TokenizedExport.readManifest(build)
-    var lines: [String] = [], formulations: [String] = []
+    var lines: [String] = [], formulations: [String] = [], spanProblems: [String] = []
+    defer { #expect(spanProblems.isEmpty, "\(spanProblems.prefix(5))") }
     for f in manifest.shardFiles {
       let stem = String(f.dropLast(".jsonl".count))
       try TokenizedExport.forEachRecord(build + "/" + f) { r in
         let (e, _) = try TokenizedExport.example(r, vocabulary: vocabulary)
         let regression = e.regression.map { "{\"head\":\(JSONString.quoted($0.head)),\"position\":\($0.position),\"target\":\($0.target)}" }
         lines.append("{\"shard\":\"\(stem)\",\"ids\":\(e.tokens),\"mask\":\(e.lossMask.map { $0 ? 1 : 0 }),\"task\":\(JSONString.quoted(e.task)),"
-                     + "\"split\":\(JSONString.quoted(r.split)),\"key\":\(JSONString.quoted(r.key ?? "")),\"regression\":[\(regression.joined(separator: ","))]}")
+                     + "\"split\":\(JSONString.quoted(r.split)),\"key\":\(JSONString.quoted(r.key ?? "")),\"regression\":[\(regression.joined(separator: ","))],"
+                     + "\"spans\":\(e.spans.map { [$0.lowerBound, $0.upperBound] })}")
+        // Each span is a domain tag and its input: it starts at the tag and holds the input's text.
+        let inputs = r.segments.filter { $0.kind == .smiles || $0.kind == .protein }
+        if e.spans.count != inputs.count { spanProblems.append("\(r.key ?? ""): \(e.spans.count) spans for \(inputs.count) inputs") }
+        for (span, input) in zip(e.spans, inputs) {
+          let text = vocabulary.decode(Array(e.tokens[span]))
+          let bare = { (s: String) in s.replacingOccurrences(of: " ", with: "") }
+          if !text.hasPrefix("<TAG ") || !bare(text).contains(bare(input.text)) {
+            spanProblems.append("\(r.key ?? ""): span \(span) decodes to \(text.prefix(80))")
+          }
+        }
         // The formulation as Hugging Face sees it: tags as their <TAG i> tokens; regression records up to the label.
         var text = ""
         for s in r.segments {

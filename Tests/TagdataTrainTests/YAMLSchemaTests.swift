@@ -46,7 +46,7 @@ import Testing
       "line 20, column 12: stages[1].steps: must be at least 1, found 0",
       "line 24, column 13: stages[1].warmpu: unknown key \"warmpu\"; known keys: name, kind, data, steps, batch, length, learningRate, "
         + "warmup, accumulate, validateEvery, checkpointEvery, regressionScale, tags, heads, optimizer, tagInitialization, "
-        + "standardizeTargets, "
+        + "bidirectionalInputs, standardizeTargets, "
         + "trainEarlierTags, vocabularySize",
     ])
   }
