@@ -609,40 +609,11 @@ public final class Trainer {
         }
       }
     }
-    var map = [Int](repeating: -1, count: v.size)
-    for i in 0..<v.textSize { map[i] = i }
-    var missing: [Int: String] = [:]
-    for t in v.tagList {
-      let rows = model.tagTokens(t.name)
-      for k in 0..<t.tokens {
-        if rows.count == t.tokens { map[t.firstID + k] = rows[k] } else { missing[t.firstID + k] = t.name }
-      }
-      if !rows.isEmpty && rows.count != t.tokens {
-        throw config.error(at, "tag \(t.name) has \(t.tokens) tokens in the dataset but \(rows.count) rows in the model")
-      }
-    }
-    var next = v.textSize
-    for range in [v.smiles, v.residues].compactMap({ $0 }) {
-      for k in 0..<range.tokens.count { map[range.firstID + k] = next + k }
-      next += range.tokens.count
-    }
-    if next > model.config.vocabularySize {
-      throw config.error(at, "the dataset's text and domain tokens need a vocabulary of \(next), the model has "
-                           + "\(model.config.vocabularySize) (grow it with `vocabularySize` in a domain stage)")
-    }
-    var examples = read.examples
-    for n in examples.indices {
-      for (k, id) in examples[n].tokens.enumerated() {
-        guard id >= 0 && id < map.count else {
-          throw config.error(at, "example \(n + 1) (\(examples[n].task)) has token id \(id), outside the dataset's vocabulary of \(map.count)")
-        }
-        let m = map[id]
-        guard m >= 0 else {
-          throw config.error(at, "example \(n + 1) (\(examples[n].task)) uses the tag \(missing[id] ?? "?"), which the model does not have "
-                               + "(declare it in `tags` of this stage or an earlier one)")
-        }
-        examples[n].tokens[k] = m
-      }
+    let examples: [TokenDataset.Example]
+    do {
+      examples = try DatasetMapping.map(read.examples, vocabulary: v, model: model)
+    } catch let e as DatasetMapping.MappingError {
+      throw config.error(at, e.description)
     }
     var tags: [String: [Int]] = [:]
     for t in model.tagNames { tags[t] = model.tagTokens(t) }
