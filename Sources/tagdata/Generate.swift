@@ -117,32 +117,33 @@ struct Generate: ParsableCommand {
                               + "(max_position_embeddings)")
     }
 
-    // Streams the text as it grows (a multi-byte character is printed once whole).
-    var generated: [Int] = []
-    var printed = ""
+    // Streams the text as it grows: the new ids are decoded after a few already printed ones (so
+    // that a decoder's spacing rules see their context) and printed once they end on a whole
+    // character; a constant cost per token.
+    var printedIDs: [Int] = [], pending: [Int] = []
     let stream = !json
-    let sampling = Sampling(temperature: temperature, topK: topK, topP: topP, seed: seed)
-    let decodable = { (ids: [Int]) in ids.filter { !stops.contains($0) } }
-    let (out, stopped) = try m.generate(prompt: promptIDs, maxNewTokens: maxNewTokens, sampling: sampling, stopTokens: stops) { id in
-      generated.append(id)
-      guard stream else { return }
-      let now = text.decodeText(decodable(generated))
-      if now.hasPrefix(printed), !now.hasSuffix("\u{FFFD}") {
-        writeOut(String(now.dropFirst(printed.count)))
-        printed = now
-      }
+    func flush(force: Bool) {
+      let context = Array(printedIDs.suffix(4))
+      let before = text.decodeText(context), after = text.decodeText(context + pending)
+      guard force || (after.hasPrefix(before) && !after.hasSuffix("\u{FFFD}")) else { return }
+      writeOut(after.hasPrefix(before) ? String(after.dropFirst(before.count)) : text.decodeText(pending))
+      printedIDs += pending
+      pending = []
     }
-    let continuation = text.decodeText(decodable(out))
+    let sampling = Sampling(temperature: temperature, topK: topK, topP: topP, seed: seed)
+    let (out, stopped) = try m.generate(prompt: promptIDs, maxNewTokens: maxNewTokens, sampling: sampling, stopTokens: stops) { id in
+      guard stream, !stops.contains(id) else { return }
+      pending.append(id)
+      flush(force: false)
+    }
     if json {
       let object: [String: Any] = [
-        "prompt_ids": promptIDs, "ids": out, "tokens": out.map { text.tokenText($0) ?? "" }, "text": continuation,
-        "stopped": stopped.rawValue,
+        "prompt_ids": promptIDs, "ids": out, "tokens": out.map { text.tokenText($0) ?? "" },
+        "text": text.decodeText(out.filter { !stops.contains($0) }), "stopped": stopped.rawValue,
       ]
       writeOut(String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self) + "\n")
     } else {
-      if continuation.hasPrefix(printed) { writeOut(String(continuation.dropFirst(printed.count))) } else if printed.isEmpty {
-        writeOut(continuation)
-      }
+      if !pending.isEmpty { flush(force: true) }
       writeOut("\n")
     }
   }
