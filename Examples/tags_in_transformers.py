@@ -1,7 +1,7 @@
 """Use a model trained by `tagdata train` -- its Tag-LLM tags and regression heads included -- from
 Python with Hugging Face transformers.
 
-    python Examples/tags_in_transformers.py MODEL_DIR PROMPT [--out PREFIX]
+    python Examples/tags_in_transformers.py MODEL_DIR PROMPT [--generate N] [--out PREFIX]
 
 MODEL_DIR is a stage's output (OUT/stage-N-NAME/model): config.json + model.safetensors (a
 standard LlamaForCausalLM / MistralForCausalLM / Qwen2ForCausalLM checkpoint, which
@@ -19,9 +19,11 @@ the model is run on `inputs_embeds`: embedding rows for text ids, tag rows for t
 A regression head NAME reads the final hidden state (after the final norm, the one the LM head
 reads) at the last virtual token of its function tag <NAME> (its last occurrence).
 
-Prints the next-token prediction and each head's value. With --out PREFIX, writes
-PREFIX.logits.f32 (all positions' logits, float32 little-endian) and PREFIX.json
-({"ids": [...], "heads": {NAME: value}}) for comparison with tagdata.
+Prints the next-token prediction and each head's value. --generate N continues the prompt
+greedily by N tokens (model.generate on the same inputs_embeds, no stop token): Tag-LLM's
+"<SMILES> CCO" continued, as `tagdata generate --prompt "<SMILES> CCO"` does. With --out PREFIX,
+writes PREFIX.logits.f32 (all positions' logits, float32 little-endian) and PREFIX.json
+({"ids": [...], "heads": {NAME: value}, "generated": [...]}) for comparison with tagdata.
 """
 import json
 import os
@@ -94,21 +96,36 @@ def run(model_dir, prompt):
                 positions = [k for k, i in enumerate(ids) if i == last_row]
                 if positions:
                     values[name] = float(hidden[positions[-1]] @ w[0] + b[0])
-    return ids, logits, values
+    return model, tags, first, ids, logits, values
+
+
+def generate(model, tags, first, ids, n):
+    """Greedy continuation of the prompt (ids with tag ids) by n tokens, with transformers' KV cache."""
+    model.generation_config.eos_token_id = None
+    model.generation_config.pad_token_id = 0
+    embeds = embed(model, tags, first, ids)
+    with torch.no_grad():
+        out = model.generate(inputs_embeds=embeds, attention_mask=torch.ones(embeds.shape[:2], dtype=torch.long),
+                             max_new_tokens=n, do_sample=False, eos_token_id=None, pad_token_id=0)
+    return out[0, -n:].tolist()
 
 
 def main(argv):
     if len(argv) < 2:
         sys.exit(__doc__)
     model_dir, prompt = argv[0], argv[1]
-    ids, logits, values = run(model_dir, prompt)
+    options = dict(zip(argv[2::2], argv[3::2]))
+    model, tags, first, ids, logits, values = run(model_dir, prompt)
     print(f"ids: {ids}")
     print(f"next token: {int(logits[-1].argmax())}")
     for name, v in values.items():
         print(f"head {name}: {v:.6f}")
-    if len(argv) >= 4 and argv[2] == "--out":
-        logits.numpy().astype("<f4").tofile(argv[3] + ".logits.f32")
-        json.dump({"ids": ids, "heads": values}, open(argv[3] + ".json", "w"))
+    generated = generate(model, tags, first, ids, int(options["--generate"])) if "--generate" in options else []
+    if generated:
+        print(f"greedy continuation: {generated}")
+    if "--out" in options:
+        logits.numpy().astype("<f4").tofile(options["--out"] + ".logits.f32")
+        json.dump({"ids": ids, "heads": values, "generated": generated}, open(options["--out"] + ".json", "w"))
 
 
 if __name__ == "__main__":

@@ -7,7 +7,8 @@ import TestSupport
 /// from the tag dictionary, a regression head on the final-norm hidden state at the function
 /// tag's last virtual token) gives tagdata's logits and head values, on a model that
 /// `tagdata train` trained with Examples/train-small.json (a domain tag, then a function tag
-/// with its head).
+/// with its head); and transformers' greedy generate from those inputs_embeds continues the
+/// prompt with tagdata's ids.
 @Suite(.enabled(if: TestSupport.python != nil || TestSupport.interopRequired))
 struct TagsInTransformersTests {
   @Test func exampleScriptMatchesTagdata() throws {
@@ -33,10 +34,10 @@ struct TagsInTransformersTests {
       "1 <Protein> 80 81 82 <Hydrophobic> 90 <Protein> 85 <Hydrophobic>",
       "1 72 105 4 <Protein>",
     ]
-    var largestLogit: Float = 0, largestHead: Float = 0
+    var largestLogit: Float = 0, largestHead: Float = 0, agreed = 0
     for (k, prompt) in prompts.enumerated() {
       let prefix = out + "/python-\(k)"
-      let run = try TestSupport.run(python, [script, directory, prompt, "--out", prefix])
+      let run = try TestSupport.run(python, [script, directory, prompt, "--generate", "20", "--out", prefix])
       try #require(run.status == 0, "\(prompt): \(run.stderr)")
       let result = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: prefix + ".json"))) as! [String: Any]
       let ids = result["ids"] as! [Int]
@@ -57,6 +58,11 @@ struct TagsInTransformersTests {
       let w = HFModelInteropTests.worst(mine.logits.data, theirs)
       #expect(w < 1e-4, "\(prompt): largest logit difference \(w)")
       largestLogit = max(largestLogit, w)
+      // transformers' greedy generate on the same inputs_embeds: tagdata's ids.
+      let generated = result["generated"] as! [Int]
+      let (ours, _) = try model.generate(prompt: ids, maxNewTokens: 20)
+      #expect(generated == ours, "\(prompt): greedy continuation, transformers \(generated), tagdata \(ours)")
+      agreed += zip(generated, ours).prefix { $0 == $1 }.count
       let heads = result["heads"] as! [String: Double]
       if position != nil {
         let value = Float(heads["Hydrophobic"] ?? .nan)
@@ -67,6 +73,6 @@ struct TagsInTransformersTests {
         #expect(heads.isEmpty, "\(prompt): no function tag, no head value")
       }
     }
-    print("tags in transformers: largest logit difference \(largestLogit), largest head difference \(largestHead)")
+    print("tags in transformers: largest logit difference \(largestLogit), largest head difference \(largestHead), greedy ids equal \(agreed)/\(20 * prompts.count)")
   }
 }
