@@ -29,12 +29,19 @@ struct Generate: ParsableCommand {
       Output: the continuation's text on standard output as it is generated; with --json one \
       object {"prompt_ids", "ids", "tokens", "text", "stopped": "eos" | "length"}.
 
-      Examples:
-        tagdata generate --model runs/small/stage-2-protein-domain/model --prompt "<Protein>MKT"
-        tagdata generate --model runs/small/stage-3-hydrophobicity/model --prompt "<Protein>MKTAYIAK" \\
-            --max-new-tokens 40 --temperature 0.8 --top-p 0.9 --seed 1
+      A prompt longer than the model's context (max_position_embeddings) is refused; text of a \
+      SMILES or protein domain vocabulary (a model whose domain stage grew the vocabulary) is \
+      not tokenized here: give such prompts as --ids.
+
+      Examples (models of Scripts/demo and Examples/train-small.json):
+        tagdata generate --model runs/tag-llm/stage-2-domain/model \\
+            --prompt "<SMILES> CCO" --max-new-tokens 40
+        tagdata generate --model runs/small/stage-3-hydrophobicity/model \\
+            --prompt "<Protein>MKTAYIAK" --temperature 0.8 --top-p 0.9 --seed 1
+        tagdata generate --model runs/tag-llm/stage-1-base-text/model \\
+            --tags runs/tag-llm/stage-4-multi-domain/model \\
+            --prompt "<SMILES> c1ccccc1"
         tagdata generate --model SmolLM2-135M --ids "1 504 3125" --json
-        tagdata generate --model base --tags runs/small/stage-3-hydrophobicity/model --prompt "<Protein>MK"
       """)
 
   @Option(help: ArgumentHelp("The model directory (config.json, model.safetensors, optional tags.json + tags.safetensors).",
@@ -45,11 +52,13 @@ struct Generate: ParsableCommand {
   var tokenizer: String?
   @Option(help: ArgumentHelp("The prompt text; <NAME> is the model's tag NAME.", valueName: "text")) var prompt: String?
   @Option(help: ArgumentHelp("The prompt as token ids, separated by spaces or commas.", valueName: "ids")) var ids: String?
-  @Option(help: "The most tokens to generate.") var maxNewTokens = 64
-  @Option(help: "0: greedy; above 0: sample from the softmax of logits / temperature.") var temperature: Float = 0
-  @Option(help: "Sample among the k most probable tokens only.") var topK: Int?
-  @Option(help: "Sample among the most probable tokens whose probabilities reach p (nucleus).") var topP: Float?
-  @Option(help: "The sampling seed (SplitMix64).") var seed: UInt64 = 0
+  @Option(help: ArgumentHelp("The most tokens to generate.", valueName: "n")) var maxNewTokens = 64
+  @Option(help: ArgumentHelp("0: greedy; above 0: sample from the softmax of logits / temperature.", valueName: "t"))
+  var temperature: Float = 0
+  @Option(help: ArgumentHelp("Sample among the k most probable tokens only.", valueName: "k")) var topK: Int?
+  @Option(help: ArgumentHelp("Sample among the most probable tokens whose probabilities reach p (nucleus).", valueName: "p"))
+  var topP: Float?
+  @Option(help: ArgumentHelp("The sampling seed (SplitMix64).", valueName: "n")) var seed: UInt64 = 0
   @Option(help: ArgumentHelp("Stop after this token (a token string of the tokenizer); repeatable.", valueName: "token"))
   var stop: [String] = []
   @Option(help: ArgumentHelp("Stop after this token id; repeatable.", valueName: "id")) var stopId: [Int] = []
