@@ -76,15 +76,18 @@ struct Generate: ParsableCommand {
 
   func run() throws {
     var m: Model
+    // Unreadable or damaged: config.json, the weights (safetensors), the tag dictionary.
     do {
       m = try Model.load(from: model)
-      if let tags { try m.replaceTags(from: tags) }
-    } catch let error as Model.CheckpointError {
-      throw InputError.unsupported(file: tags ?? model, message: error.message)
-    } catch let error as TagDictionaryError {
-      throw InputError.unsupported(file: tags ?? model, message: error.message)
-    } catch let error as DecodingError {
-      throw InputError.unsupported(file: (tags ?? model) + "/tags.json", message: "not a tag dictionary (\(error))")
+    } catch {
+      throw InputError.unsupported(file: model, message: "cannot be loaded: \(error)")
+    }
+    if let tags {
+      do {
+        try m.replaceTags(from: tags)
+      } catch {
+        throw InputError.unsupported(file: tags, message: "cannot be loaded: \(error)")
+      }
     }
     let text = try loadTokenizer()
     let intKey = { (key: String) in m.config.passthrough[key].flatMap { Int($0.trimmingCharacters(in: .whitespaces)) } }

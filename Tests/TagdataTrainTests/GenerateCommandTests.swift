@@ -100,6 +100,17 @@ struct GenerateCommandTests {
     }
     let missing = try TestSupport.tagdata(["generate", "--model", dir + "/none", "--ids", "1"])
     #expect(missing.status == 1 && missing.stderr.contains("config.json"), "\(missing.stderr)")
+    // Damaged weights: an input error naming the file, not a crash or an internal error.
+    let damaged = TestSupport.tempDirectory().path
+    try FileManager.default.copyItem(atPath: dir, toPath: damaged + "/m")
+    let weights = damaged + "/m/model.safetensors"
+    let bytes = try Data(contentsOf: URL(fileURLWithPath: weights))
+    try bytes.prefix(bytes.count / 2).write(to: URL(fileURLWithPath: weights))
+    let truncated = try TestSupport.tagdata(["generate", "--model", damaged + "/m", "--ids", "1"])
+    #expect(truncated.status == 1 && truncated.stderr.contains("model.safetensors"), "\(truncated.status) \(truncated.stderr)")
+    try Data("{\"tags\": 3}".utf8).write(to: URL(fileURLWithPath: damaged + "/m/tags.json"))
+    let badManifest = try TestSupport.tagdata(["generate", "--model", dir, "--tags", damaged + "/m", "--ids", "1"])
+    #expect(badManifest.status == 1 && badManifest.stderr.contains("tags.json"), "\(badManifest.status) \(badManifest.stderr)")
     let noTags = try TestSupport.tagdata(["generate", "--model", dir, "--tags", dir + "/none", "--ids", "1"])
     #expect(noTags.status == 1 && noTags.stderr.contains("tags.json"), "\(noTags.stderr)")
   }
