@@ -39,12 +39,12 @@ public struct Generator: Sendable {
     inverseFrequencies = model.config.ropeInverseFrequencies(length: model.config.maxPositions)
   }
 
-  /// What one forward over new positions gives: the logits and final normed hidden state of each
-  /// new position (only the last one unless all were asked for).
+  /// What one forward over new positions gives: the final normed hidden state of each new
+  /// position, and the logits of the last one (of each when all were asked for).
   public struct Output: Sendable {
-    /// `rows × vocabularySize`.
+    /// `1 × vocabularySize`, or `new positions × vocabularySize` with `allPositions`.
     public var logits: Tensor
-    /// `rows × dimension` (after the final norm: what the regression heads read).
+    /// `new positions × dimension` (after the final norm: what the regression heads read).
     public var hidden: Tensor
     /// The logits of the last new position.
     public var lastLogits: [Float] { Array(logits.data[(logits.rows - 1) * logits.columns..<(logits.rows * logits.columns)]) }
@@ -170,9 +170,9 @@ public struct Generator: Sendable {
       }
       firstCached += drop
     }
-    if !allPositions && n > 1 { x = Tensor(shape: [1, d], data: Array(x.data[(n - 1) * d..<(n * d)])) }
     let (hidden, _) = Ops.rmsNorm(x, p["model.norm.weight"], eps: c.normEpsilon)
-    return Output(logits: Ops.linear(hidden, p["lm_head.weight"]), hidden: hidden)
+    let last = allPositions || n == 1 ? hidden : Tensor(shape: [1, d], data: Array(hidden.data[(n - 1) * d..<(n * d)]))
+    return Output(logits: Ops.linear(last, p["lm_head.weight"]), hidden: hidden)
   }
 
   /// Cached positions per layer (what memory the cache holds).
@@ -256,6 +256,29 @@ public struct GenerationError: Error, CustomStringConvertible, Sendable {
 }
 
 extension Model {
+  /// The regression head `name` on one final normed hidden state (`dimension` values), nil
+  /// when the model has no such head.
+  public func headValue(_ name: String, hidden: ArraySlice<Float>) -> Float? {
+    guard let w = parameters.tensors["heads.\(name).weight"], let b = parameters.tensors["heads.\(name).bias"] else { return nil }
+    precondition(hidden.count == config.dimension, "a hidden state has \(config.dimension) values")
+    var s = b.data[0]
+    for (j, h) in zip(0..., hidden) { s += w.data[j] * h }
+    return s
+  }
+
+  /// Tag-LLM's regression readout of a prompt: for each head whose function tag (the tag of the
+  /// same name) occurs in `prompt`, the head on the final hidden state at the tag's last virtual
+  /// token (its last occurrence), from the prefill's hidden states (`prompt.count × dimension`).
+  public func headValues(prompt: [Int], hidden: Tensor) -> [String: Float] {
+    var out: [String: Float] = [:]
+    let d = config.dimension
+    for name in headNames {
+      guard let last = tagTokens(name).last, let position = prompt.lastIndex(of: last) else { continue }
+      out[name] = headValue(name, hidden: hidden.data[(position * d)..<((position + 1) * d)])
+    }
+    return out
+  }
+
   /// Every token id the model can read: the base vocabulary then each tag's virtual tokens.
   public var inputTokenCount: Int { config.vocabularySize + tagRows.reduce(0, +) }
 
@@ -266,6 +289,17 @@ extension Model {
   public func generate(prompt: [Int], maxNewTokens: Int, sampling: Sampling = .greedy, stopTokens: Set<Int> = [],
                        onToken: ((Int) -> Void)? = nil) throws -> (ids: [Int], stopped: StopReason)
   {
+    let result = try generateReadingHeads(prompt: prompt, maxNewTokens: maxNewTokens, sampling: sampling, stopTokens: stopTokens,
+                                          onToken: onToken)
+    return (result.ids, result.stopped)
+  }
+
+  /// ``generate(prompt:maxNewTokens:sampling:stopTokens:onToken:)`` that also reads the
+  /// regression heads of the function tags in the prompt (``headValues(prompt:hidden:)``).
+  public func generateReadingHeads(prompt: [Int], maxNewTokens: Int, sampling: Sampling = .greedy, stopTokens: Set<Int> = [],
+                                   onToken: ((Int) -> Void)? = nil) throws
+    -> (ids: [Int], stopped: StopReason, heads: [String: Float])
+  {
     guard !prompt.isEmpty else { throw GenerationError(message: "the prompt is empty") }
     if let bad = prompt.first(where: { $0 < 0 || $0 >= inputTokenCount }) {
       throw GenerationError(message: "token id \(bad) is neither in the vocabulary (\(config.vocabularySize) ids) nor a tag "
@@ -274,14 +308,16 @@ extension Model {
     var generator = Generator(model: self)
     var rng = SplitMix64(seed: sampling.seed)
     var out: [Int] = []
-    guard maxNewTokens > 0 else { return (out, .length) }
-    var logits = generator.feed(prompt).lastLogits
+    let prefill = generator.feed(prompt)
+    let heads = headValues(prompt: prompt, hidden: prefill.hidden)
+    guard maxNewTokens > 0 else { return (out, .length, heads) }
+    var logits = prefill.lastLogits
     while true {
       let next = sampling.choose(logits, rng: &rng)
       out.append(next)
       onToken?(next)
-      if stopTokens.contains(next) { return (out, .eos) }
-      if out.count >= maxNewTokens { return (out, .length) }
+      if stopTokens.contains(next) { return (out, .eos, heads) }
+      if out.count >= maxNewTokens { return (out, .length, heads) }
       logits = generator.feed([next]).lastLogits
     }
   }

@@ -26,8 +26,11 @@ struct Generate: ParsableCommand {
       transformers' generate with do_sample=False); --temperature above 0 samples, after \
       --top-k and --top-p filtering, reproducibly from --seed.
 
-      Output: the continuation's text on standard output as it is generated; with --json one \
-      object {"prompt_ids", "ids", "tokens", "text", "stopped": "eos" | "length"}.
+      Output: the continuation's text on standard output as it is generated, then for each \
+      regression head whose function tag is in the prompt (Tag-LLM: "... <QED>") a line \
+      "head NAME: VALUE", the head on the final hidden state at the tag's last virtual token. \
+      With --json one object {"prompt_ids", "ids", "tokens", "text", "stopped": "eos" | \
+      "length", "heads": {NAME: VALUE}}. --max-new-tokens 0 only reads the heads.
 
       A prompt longer than the model's context (max_position_embeddings) is refused; text of a \
       SMILES or protein domain vocabulary (a model whose domain stage grew the vocabulary) is \
@@ -143,7 +146,7 @@ struct Generate: ParsableCommand {
       pending = []
     }
     let sampling = Sampling(temperature: temperature, topK: topK, topP: topP, seed: seed)
-    let (out, stopped) = try m.generate(prompt: promptIDs, maxNewTokens: maxNewTokens, sampling: sampling, stopTokens: stops) { id in
+    let (out, stopped, heads) = try m.generateReadingHeads(prompt: promptIDs, maxNewTokens: maxNewTokens, sampling: sampling, stopTokens: stops) { id in
       guard stream, !stops.contains(id) else { return }
       pending.append(id)
       flush(force: false)
@@ -152,11 +155,13 @@ struct Generate: ParsableCommand {
       let object: [String: Any] = [
         "prompt_ids": promptIDs, "ids": out, "tokens": out.map { text.tokenText($0) ?? "" },
         "text": text.decodeText(out.filter { !stops.contains($0) }), "stopped": stopped.rawValue,
+        "heads": heads.mapValues { Double($0) },
       ]
       writeOut(String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self) + "\n")
     } else {
       if !pending.isEmpty { flush(force: true) }
       writeOut("\n")
+      for name in heads.keys.sorted() { writeOut("head \(name): \(heads[name]!)\n") }
     }
   }
 

@@ -46,10 +46,19 @@ struct GenerateCommandTests {
     #expect(object["stopped"] as? String == stopped.rawValue)
     #expect(object["text"] as? String == ByteTokenizer.decode(ids))
     #expect((object["tokens"] as? [String])?.count == ids.count)
+    // The LogP head on the hidden state at <LogP>'s last virtual token, as the model's forward computes it.
+    let n = prompt.count
+    let forward = model.forward(Batch(batch: 1, length: n, tokens: prompt, targets: [Int](repeating: 0, count: n),
+                                      lossWeights: [Float](repeating: 0, count: n), keyMask: [Bool](repeating: true, count: n),
+                                      regression: [(position: n - 1, head: "LogP", target: 0)]))
+    let head = (object["heads"] as? [String: Double])?["LogP"]
+    #expect(head != nil && abs(Float(head!) - forward.predictions[0]) < 1e-5, "\(String(describing: head)) vs \(forward.predictions)")
     // Plain output: the text and a newline.
     let plain = try TestSupport.tagdata(["generate", "--model", dir, "--prompt", "<Protein>MK<LogP>", "--max-new-tokens", "12"])
     #expect(plain.status == 0)
-    #expect(plain.stdout == ByteTokenizer.decode(ids) + "\n")
+    #expect(plain.stdout == ByteTokenizer.decode(ids) + "\nhead LogP: \(Float(head ?? 0))\n")
+    let onlyHeads = try TestSupport.tagdata(["generate", "--model", dir, "--prompt", "<Protein>MK<LogP>", "--max-new-tokens", "0"])
+    #expect(onlyHeads.stdout == "\nhead LogP: \(Float(head ?? 0))\n")
     // --ids, --no-eos, --stop-id and sampling.
     let byIDs = try TestSupport.tagdata(["generate", "--model", dir, "--ids", prompt.map(String.init).joined(separator: ","),
                                          "--max-new-tokens", "12", "--json", "--no-eos", "--stop-id", "\(ids[3])"])

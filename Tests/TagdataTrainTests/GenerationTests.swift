@@ -97,16 +97,22 @@ struct GenerationTests {
   }
 
   /// The hidden state the regression heads read equals the full forward's.
-  @Test func hiddenStatesEqualFullForward() {
+  @Test func hiddenStatesEqualFullForward() throws {
     var model = Model(config: Self.config("gqa"), seed: 3)
     let tag = model.addTag("LogP", rows: 2, seed: 9)
-    let prompt = [5, 6, tag, tag + 1]
+    model.addHead("LogP", seed: 4)
+    let prompt = [5, 6, tag, tag + 1, 7]
     var generator = Generator(model: model)
     let mine = generator.feed(prompt, allPositions: true).hidden
     let n = prompt.count
     let theirs = model.forward(Batch(batch: 1, length: n, tokens: prompt, targets: [Int](repeating: 0, count: n),
-                                     lossWeights: [Float](repeating: 0, count: n), keyMask: [Bool](repeating: true, count: n))).hidden
-    #expect(Self.worst(mine.data, theirs.data) < 1e-5)
+                                     lossWeights: [Float](repeating: 0, count: n), keyMask: [Bool](repeating: true, count: n),
+                                     regression: [(position: 3, head: "LogP", target: 0)]))
+    #expect(Self.worst(mine.data, theirs.hidden.data) < 1e-5)
+    // The head reads the tag's last virtual token (position 3), not the prompt's end.
+    let heads = try model.generateReadingHeads(prompt: prompt, maxNewTokens: 0).heads
+    #expect(heads.count == 1 && abs(heads["LogP"]! - theirs.predictions[0]) < 1e-5)
+    #expect(try model.generateReadingHeads(prompt: [5, 6], maxNewTokens: 0).heads.isEmpty)
   }
 
   @Test func stopTokensEndGenerationAndAreKept() throws {
