@@ -35,7 +35,7 @@ struct Tagdata: ParsableCommand {
         70  internal error (a bug: please report it)
       """,
     version: tagdataVersion,
-    subcommands: [Ingest.self, Canon.self, Describe.self, CatalogCommand.self, Build.self, Export.self, Tokenize.self, Train.self, Debug.self])
+    subcommands: [Ingest.self, Canon.self, Describe.self, CatalogCommand.self, Build.self, Export.self, Tokenize.self, Train.self, Generate.self, Debug.self])
 }
 
 extension Tagdata {
@@ -73,7 +73,8 @@ enum ExitStatus {
     case is IngestError, is SQLiteError, is OutputError, is TrainOutputError, is ShardExportError, is ExternalSortError:
       return catalog
     case is TrainConfigError, is TaskConfigError: return config
-    case is TokenizedExportError, is TokenShardError, is VocabularyError, is HFTokenizerError: return input
+    case is TokenizedExportError, is TokenShardError, is VocabularyError, is HFTokenizerError, is TagDictionaryError: return input
+    case is GenerationError: return usage
     case is TrainingDiverged: return diverged
     default:
       return String(reflecting: type(of: error)).hasPrefix("ArgumentParser.") ? nil : software
