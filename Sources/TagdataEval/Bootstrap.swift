@@ -1,0 +1,309 @@
+import Foundation
+import TagdataIO
+
+/// A statistic of paired (yTrue, yPred) values that the bootstrap can resample.
+public enum PairedStatistic: String, Sendable, CaseIterable, Codable {
+  case mse, rmse, mae, r2, pearson, spearman, kendallTauB = "kendall"
+
+  /// The statistic on the full data (same conventions as `Metrics`; NaN where undefined, also
+  /// Pearson for n = 1).
+  public func evaluate(_ yTrue: [Double], _ yPred: [Double]) throws -> Double {
+    try Metrics.validate(yTrue, yPred)
+    var resampler = Resampler(self, yTrue, yPred)
+    return resampler.evaluate(weights: nil)
+  }
+}
+
+/// How the interval is read from the bootstrap distribution (scipy.stats.bootstrap `method`).
+public enum BootstrapMethod: String, Sendable, CaseIterable, Codable {
+  /// (Q(α), Q(1−α)), α = (1 − level)/2.
+  case percentile
+  /// (2θ̂ − Q(1−α), 2θ̂ − Q(α)).
+  case basic
+  /// Bias-corrected and accelerated (scipy's default), with a leave-one-pair-out jackknife.
+  case bca
+}
+
+/// A bootstrap confidence interval and what it was computed from (EVAL.md §3.3: report the point
+/// estimate, the interval, B, seed, level, how many resamples were undefined, and the generator).
+public struct BootstrapResult: Sendable, Equatable {
+  public var statistic: PairedStatistic
+  public var method: BootstrapMethod
+  /// The statistic on the full data.
+  public var point: Double
+  /// NaN when the interval is undefined (`undefinedReason` says why).
+  public var lower: Double
+  public var upper: Double
+  public var level: Double
+  public var resamples: Int
+  public var seed: UInt64
+  /// Resamples whose statistic was undefined (e.g. a constant resample for Pearson): dropped.
+  public var undefined: Int
+  /// Sample standard deviation (ddof 1) of the defined resampled statistics.
+  public var standardError: Double
+  public var undefinedReason: String?
+  /// The resampling scheme, for reports.
+  public static let generator = "paired resampling, SplitMix64, unbiased below(n), resample-major"
+}
+
+/// Deterministic, seeded bootstrap of a paired statistic (EVAL.md §3.3), with the interval rules of
+/// scipy.stats.bootstrap (§3.2). Resample b draws n indices in order from one SplitMix64(seed)
+/// stream; pairs stay together. The indices are not numpy's, so intervals are not scipy's numbers;
+/// given the same indices (`distribution(indices:)`) the statistics and interval rules are scipy's.
+///
+/// Cost per resample: O(n) for MSE, RMSE, MAE, R², Pearson and Spearman (a resample is evaluated
+/// from the multiplicity of each pair, ranks from one sort of the full data), O(n log n) for
+/// Kendall. BCa adds a jackknife: O(n) in all for MSE/RMSE/MAE, n evaluations otherwise (limited to
+/// n ≤ `bcaJackknifeLimit`).
+public enum Bootstrap {
+  /// Largest n for which BCa runs the n leave-one-out evaluations of R², Pearson, Spearman, Kendall.
+  public static let bcaJackknifeLimit = 20_000
+  /// More undefined resamples than this fraction make the interval undefined.
+  public static let undefinedFractionLimit = 0.01
+
+  /// Index i in 0..<n from a SplitMix64 stream without modulo bias: draw r until r ≥ 2⁶⁴ mod n.
+  @inline(__always)
+  public static func below(_ n: Int, _ rng: inout SplitMix64) -> Int {
+    let m = UInt64(n)
+    let threshold = (0 &- m) % m
+    while true {
+      let r = rng.next()
+      if r >= threshold { return Int(r % m) }
+    }
+  }
+
+  /// The index matrix of `resamples` resamples of n pairs (row b = resample b), as used by `interval`.
+  public static func resampleIndices(n: Int, resamples: Int, seed: UInt64) -> [[Int]] {
+    var rng = SplitMix64(seed: seed)
+    return (0..<resamples).map { _ in (0..<n).map { _ in below(n, &rng) } }
+  }
+
+  /// θ*_b for b = 0..<resamples in draw order (NaN kept where undefined).
+  public static func distribution(_ statistic: PairedStatistic, yTrue: [Double], yPred: [Double], resamples: Int,
+                                  seed: UInt64) throws -> [Double]
+  {
+    try Metrics.validate(yTrue, yPred)
+    if resamples < 1 { throw MetricsError.invalidParameter("resamples must be at least 1, got \(resamples)") }
+    var resampler = Resampler(statistic, yTrue, yPred)
+    var rng = SplitMix64(seed: seed)
+    return (0..<resamples).map { _ in resampler.next(&rng) }
+  }
+
+  /// θ* of explicitly given resamples (each row: n indices into the pairs), for cross-checks.
+  public static func distribution(_ statistic: PairedStatistic, yTrue: [Double], yPred: [Double],
+                                  indices: [[Int]]) throws -> [Double]
+  {
+    try Metrics.validate(yTrue, yPred)
+    let n = yTrue.count
+    var resampler = Resampler(statistic, yTrue, yPred)
+    return try indices.enumerated().map { b, row in
+      if row.count != n { throw MetricsError.lengthMismatch(argument: "indices[\(b)]", count: row.count, other: "yTrue", otherCount: n) }
+      for i in 0..<n { resampler.weights[i] = 0 }
+      for (j, i) in row.enumerated() {
+        if i < 0 || i >= n { throw MetricsError.invalidParameter("indices[\(b)][\(j)] = \(i) is outside 0..<\(n)") }
+        resampler.weights[i] += 1
+      }
+      return resampler.evaluate(weights: resampler.weights)
+    }
+  }
+
+  /// Leave-one-pair-out values θ₍ᵢ₎, i = 0..<n (the BCa acceleration's jackknife).
+  public static func jackknife(_ statistic: PairedStatistic, yTrue: [Double], yPred: [Double]) throws -> [Double] {
+    try Metrics.validate(yTrue, yPred)
+    let n = yTrue.count
+    if n < 2 { throw MetricsError.tooFew(metric: "jackknife", count: n, minimum: 2) }
+    switch statistic {
+    case .mse, .rmse, .mae:
+      // Leave-one-out means from one total: (S − tᵢ)/(n − 1).
+      let terms = zip(yTrue, yPred).map { statistic == .mae ? abs($0 - $1) : ($0 - $1) * ($0 - $1) }
+      let total = terms.withUnsafeBufferPointer { t in Summation.pairwise(n) { t[$0] } }
+      return terms.map {
+        let m = (total - $0) / Double(n - 1)
+        return statistic == .rmse ? max(m, 0).squareRoot() : max(m, 0)
+      }
+    default:
+      if n > bcaJackknifeLimit {
+        throw MetricsError.invalidParameter(
+          "BCa of \(statistic.rawValue) needs \(n) leave-one-out evaluations; at most \(bcaJackknifeLimit) pairs (use percentile)")
+      }
+      var resampler = Resampler(statistic, yTrue, yPred)
+      var w = [Double](repeating: 1, count: n)
+      return (0..<n).map { i in
+        w[i] = 0
+        defer { w[i] = 1 }
+        return resampler.evaluate(weights: w)
+      }
+    }
+  }
+
+  /// Q(p) of sorted values, Hyndman–Fan 7 (`scipy.stats.quantile(method='linear')`), with scipy's
+  /// arithmetic: g' = p·m + (1 − p), j = ⌊g'⌋ − 1, g = g' − ⌊g'⌋ (0 if j < 0), Q = (1−g)s_j + g·s_{j+1}.
+  public static func quantile(sorted s: [Double], _ p: Double) -> Double {
+    if s.isEmpty || p.isNaN { return .nan }
+    let m = Double(s.count)
+    let gPrime = p * m + (1 - p)
+    let floor = gPrime.rounded(.down)
+    var j = Int(floor) - 1
+    var g = gPrime - floor
+    if j < 0 { g = 0 }
+    j = min(max(j, 0), s.count - 1)
+    let k = min(max(j + 1, 0), s.count - 1)
+    return (1 - g) * s[j] + g * s[k]
+  }
+
+  /// The interval of `method` from a bootstrap distribution (undefined values already removed),
+  /// the point estimate and, for BCa, the jackknife values.
+  public static func interval(method: BootstrapMethod, statistics: [Double], point: Double, jackknife: [Double]?,
+                              level: Double) -> (lower: Double, upper: Double)
+  {
+    let sorted = statistics.sorted()
+    let alpha = (1 - level) / 2
+    switch method {
+    case .percentile:
+      return (quantile(sorted: sorted, alpha), quantile(sorted: sorted, 1 - alpha))
+    case .basic:
+      return (2 * point - quantile(sorted: sorted, 1 - alpha), 2 * point - quantile(sorted: sorted, alpha))
+    case .bca:
+      let (a1, a2) = bcaLevels(statistics: statistics, point: point, jackknife: jackknife ?? [], alpha: alpha)
+      return (quantile(sorted: sorted, a1), quantile(sorted: sorted, a2))
+    }
+  }
+
+  /// BCa's adjusted levels (α₁, α₂): z₀ from the share of θ* below θ̂ (ties count half), the
+  /// acceleration a from the jackknife's third and second central moments.
+  public static func bcaLevels(statistics: [Double], point: Double, jackknife: [Double], alpha: Double) -> (Double, Double) {
+    let b = statistics.count
+    var below = 0
+    for t in statistics {
+      if t < point { below += 2 } else if t == point { below += 1 }
+    }
+    let z0 = Normal.quantile(Double(below) / Double(2 * b))
+    let n = Double(jackknife.count)
+    let mean = jackknife.withUnsafeBufferPointer { j in Summation.pairwise(j.count) { j[$0] } } / n
+    let u = jackknife.map { (n - 1) * (mean - $0) }
+    let num = u.withUnsafeBufferPointer { u in Summation.pairwise(u.count) { u[$0] * u[$0] * u[$0] } } / (n * n * n)
+    let den = u.withUnsafeBufferPointer { u in Summation.pairwise(u.count) { u[$0] * u[$0] } } / (n * n)
+    let a = 1.0 / 6 * num / pow(den, 1.5)
+    let zAlpha = Normal.quantile(alpha)
+    let num1 = z0 + zAlpha, num2 = z0 - zAlpha
+    return (Normal.cdf(z0 + num1 / (1 - a * num1)), Normal.cdf(z0 + num2 / (1 - a * num2)))
+  }
+
+  /// A bootstrap confidence interval of `statistic` on paired data: `resamples` resamples drawn
+  /// from SplitMix64(`seed`), the interval by `method` at `level`. Undefined resampled statistics are
+  /// dropped and counted; more than 1 % of them, or a degenerate BCa, make the interval undefined
+  /// (NaN bounds with a reason). Needs n ≥ 2 (as scipy).
+  public static func interval(_ statistic: PairedStatistic, yTrue: [Double], yPred: [Double], resamples: Int = 9999,
+                              level: Double = 0.95, seed: UInt64 = 0, method: BootstrapMethod = .percentile) throws
+    -> BootstrapResult
+  {
+    try Metrics.validate(yTrue, yPred)
+    let n = yTrue.count
+    if n < 2 { throw MetricsError.tooFew(metric: "bootstrap", count: n, minimum: 2) }
+    if resamples < 1 { throw MetricsError.invalidParameter("resamples must be at least 1, got \(resamples)") }
+    if !(level > 0 && level < 1) { throw MetricsError.invalidParameter("confidence level must be in (0, 1), got \(level)") }
+    let jack = method == .bca ? try jackknife(statistic, yTrue: yTrue, yPred: yPred) : nil
+    var resampler = Resampler(statistic, yTrue, yPred)
+    let point = resampler.evaluate(weights: nil)
+    var rng = SplitMix64(seed: seed)
+    var stats: [Double] = []
+    stats.reserveCapacity(resamples)
+    var undefined = 0
+    for _ in 0..<resamples {
+      let t = resampler.next(&rng)
+      if t.isNaN { undefined += 1 } else { stats.append(t) }
+    }
+    var result = BootstrapResult(
+      statistic: statistic, method: method, point: point, lower: .nan, upper: .nan, level: level, resamples: resamples,
+      seed: seed, undefined: undefined, standardError: standardDeviation(stats), undefinedReason: nil)
+    if point.isNaN {
+      result.undefinedReason = "the statistic is undefined on the full data"
+    } else if Double(undefined) > undefinedFractionLimit * Double(resamples) || stats.isEmpty {
+      result.undefinedReason = "\(undefined) of \(resamples) resamples gave an undefined statistic (more than 1 %)"
+    } else if let jack, jack.contains(where: { $0.isNaN }) {
+      result.undefinedReason = "BCa: a leave-one-out statistic is undefined"
+    } else {
+      let (lo, hi) = interval(method: method, statistics: stats, point: point, jackknife: jack, level: level)
+      if lo.isNaN || hi.isNaN {
+        result.undefinedReason = "BCa: degenerate bootstrap distribution (all resampled values on one side, or no spread)"
+      } else {
+        (result.lower, result.upper) = (lo, hi)
+      }
+    }
+    return result
+  }
+
+  /// Sample standard deviation (ddof 1); NaN for fewer than 2 values.
+  static func standardDeviation(_ x: [Double]) -> Double {
+    let n = x.count
+    if n < 2 { return .nan }
+    return x.withUnsafeBufferPointer { x in
+      let mean = Summation.pairwise(n) { x[$0] } / Double(n)
+      return (Summation.pairwise(n) { let d = x[$0] - mean; return d * d } / Double(n - 1)).squareRoot()
+    }
+  }
+}
+
+/// Evaluates one statistic on resamples given as multiplicities (weights) of the pairs, reusing
+/// its buffers: no allocation per resample.
+struct Resampler {
+  let statistic: PairedStatistic
+  let x: [Double], y: [Double]
+  var weights: [Double]
+  // Spearman: the ascending orders of x and y (sorted once) and rank buffers.
+  var orderX: [Int32] = [], orderY: [Int32] = []
+  var ranksX: [Double] = [], ranksY: [Double] = []
+  // Kendall: the resample written out.
+  var gx: [Double] = [], gy: [Double] = []
+
+  init(_ statistic: PairedStatistic, _ x: [Double], _ y: [Double]) {
+    self.statistic = statistic
+    self.x = x
+    self.y = y
+    weights = [Double](repeating: 0, count: x.count)
+    if statistic == .spearman {
+      orderX = Core.sortedOrder(x)
+      orderY = Core.sortedOrder(y)
+      ranksX = [Double](repeating: 0, count: x.count)
+      ranksY = ranksX
+    }
+  }
+
+  /// Draws the next resample (n indices) and evaluates it.
+  mutating func next(_ rng: inout SplitMix64) -> Double {
+    let n = x.count
+    weights.withUnsafeMutableBufferPointer { w in
+      for i in 0..<n { w[i] = 0 }
+      for _ in 0..<n { w[Bootstrap.below(n, &rng)] += 1 }
+    }
+    return evaluate(weights: weights)
+  }
+
+  /// The statistic with the given multiplicities (nil: every pair once).
+  mutating func evaluate(weights w: [Double]?) -> Double {
+    switch statistic {
+    case .mse: return Core.meanSquaredError(x, y, w)
+    case .rmse: return Core.meanSquaredError(x, y, w).squareRoot()
+    case .mae: return Core.meanAbsoluteError(x, y, w)
+    case .r2: return Core.r2(x, y, w, forceFinite: true)
+    case .pearson:
+      if w == nil && x.count < 2 { return .nan }
+      return Core.pearson(x, y, w, roundPairs: true)
+    case .spearman:
+      Core.averageRanks(x, order: orderX, weights: w, into: &ranksX)
+      Core.averageRanks(y, order: orderY, weights: w, into: &ranksY)
+      return Core.pearson(ranksX, ranksY, w, roundPairs: false)
+    case .kendallTauB:
+      guard let w else { return Core.kendallTauB(x, y) }
+      gx.removeAll(keepingCapacity: true)
+      gy.removeAll(keepingCapacity: true)
+      for i in 0..<x.count where w[i] != 0 {
+        for _ in 0..<Int(w[i]) {
+          gx.append(x[i])
+          gy.append(y[i])
+        }
+      }
+      return Core.kendallTauB(gx, gy)
+    }
+  }
+}
