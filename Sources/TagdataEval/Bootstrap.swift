@@ -72,10 +72,44 @@ public enum Bootstrap {
     }
   }
 
+  /// `below` for a fixed n with the division replaced by a multiplication (same results): the
+  /// quotient estimate ⌊r·⌊(2⁶⁴−1)/n⌋/2⁶⁴⌋ is at most 2 below r/n, so at most two corrections.
+  struct Drawer {
+    let m: UInt64, threshold: UInt64, magic: UInt64
+    init(_ n: Int) {
+      m = UInt64(n)
+      threshold = (0 &- m) % m
+      magic = UInt64.max / m
+    }
+    @inline(__always)
+    func next(_ rng: inout SplitMix64) -> Int {
+      while true {
+        let r = rng.next()
+        if r >= threshold {
+          let q = r.multipliedFullWidth(by: magic).high
+          // Two branch-free corrections (the estimate is 0, 1 or 2 below the quotient).
+          var rem = r &- q &* m
+          rem = rem >= m ? rem &- m : rem
+          rem = rem >= m ? rem &- m : rem
+          return Int(rem)
+        }
+      }
+    }
+  }
+
+  /// The first `count` indices in 0..<n of the stream of SplitMix64(`seed`) (resample-major: row b
+  /// of the resamples is entries b·n..<(b+1)·n).
+  public static func drawIndices(n: Int, count: Int, seed: UInt64) -> [Int] {
+    var rng = SplitMix64(seed: seed)
+    let drawer = Drawer(max(n, 1))
+    return (0..<count).map { _ in drawer.next(&rng) }
+  }
+
   /// The index matrix of `resamples` resamples of n pairs (row b = resample b), as used by `interval`.
   public static func resampleIndices(n: Int, resamples: Int, seed: UInt64) -> [[Int]] {
     var rng = SplitMix64(seed: seed)
-    return (0..<resamples).map { _ in (0..<n).map { _ in below(n, &rng) } }
+    let drawer = Drawer(n)
+    return (0..<resamples).map { _ in (0..<n).map { _ in drawer.next(&rng) } }
   }
 
   /// θ*_b for b = 0..<resamples in draw order (NaN kept where undefined).
@@ -103,7 +137,7 @@ public enum Bootstrap {
         if i < 0 || i >= n { throw MetricsError.invalidParameter("indices[\(b)][\(j)] = \(i) is outside 0..<\(n)") }
         resampler.weights[i] += 1
       }
-      return resampler.evaluate(weights: resampler.weights)
+      return resampler.evaluate(weights: resampler.weights, total: Double(n))
     }
   }
 
@@ -131,7 +165,7 @@ public enum Bootstrap {
       return (0..<n).map { i in
         w[i] = 0
         defer { w[i] = 1 }
-        return resampler.evaluate(weights: w)
+        return resampler.evaluate(weights: w, total: Double(n - 1))
       }
     }
   }
@@ -250,9 +284,10 @@ struct Resampler {
   let statistic: PairedStatistic
   let x: [Double], y: [Double]
   var weights: [Double]
-  // Spearman: the ascending orders of x and y (sorted once) and rank buffers.
-  var orderX: [Int32] = [], orderY: [Int32] = []
-  var ranksX: [Double] = [], ranksY: [Double] = []
+  // Spearman: the dense value groups of x and y (from one sort) and rank buffers.
+  var groupX: [Int32] = [], groupY: [Int32] = []
+  var groupCountX = 0, groupCountY = 0
+  var ranksX: [Double] = [], ranksY: [Double] = [], scratch: [Double] = []
   // Kendall: the resample written out.
   var gx: [Double] = [], gy: [Double] = []
 
@@ -262,37 +297,39 @@ struct Resampler {
     self.y = y
     weights = [Double](repeating: 0, count: x.count)
     if statistic == .spearman {
-      orderX = Core.sortedOrder(x)
-      orderY = Core.sortedOrder(y)
+      (groupX, groupCountX) = Core.denseGroups(x)
+      (groupY, groupCountY) = Core.denseGroups(y)
       ranksX = [Double](repeating: 0, count: x.count)
       ranksY = ranksX
+      scratch = ranksX
     }
   }
 
   /// Draws the next resample (n indices) and evaluates it.
   mutating func next(_ rng: inout SplitMix64) -> Double {
     let n = x.count
+    let drawer = Bootstrap.Drawer(n)
     weights.withUnsafeMutableBufferPointer { w in
       for i in 0..<n { w[i] = 0 }
-      for _ in 0..<n { w[Bootstrap.below(n, &rng)] += 1 }
+      for _ in 0..<n { w[drawer.next(&rng)] += 1 }
     }
-    return evaluate(weights: weights)
+    return evaluate(weights: weights, total: Double(n))
   }
 
-  /// The statistic with the given multiplicities (nil: every pair once).
-  mutating func evaluate(weights w: [Double]?) -> Double {
+  /// The statistic with the given multiplicities (nil: every pair once) summing to `total`.
+  mutating func evaluate(weights w: [Double]?, total: Double? = nil) -> Double {
     switch statistic {
-    case .mse: return Core.meanSquaredError(x, y, w)
-    case .rmse: return Core.meanSquaredError(x, y, w).squareRoot()
-    case .mae: return Core.meanAbsoluteError(x, y, w)
-    case .r2: return Core.r2(x, y, w, forceFinite: true)
+    case .mse: return Core.meanSquaredError(x, y, w, total: total)
+    case .rmse: return Core.meanSquaredError(x, y, w, total: total).squareRoot()
+    case .mae: return Core.meanAbsoluteError(x, y, w, total: total)
+    case .r2: return Core.r2(x, y, w, total: total, forceFinite: true)
     case .pearson:
-      if w == nil && x.count < 2 { return .nan }
-      return Core.pearson(x, y, w, roundPairs: true)
+      if (total ?? Double(x.count)) < 2 { return .nan }
+      return Core.pearson(x, y, w, total: total, roundPairs: true)
     case .spearman:
-      Core.averageRanks(x, order: orderX, weights: w, into: &ranksX)
-      Core.averageRanks(y, order: orderY, weights: w, into: &ranksY)
-      return Core.pearson(ranksX, ranksY, w, roundPairs: false)
+      Core.averageRanks(groups: groupX, groupCount: groupCountX, weights: w, scratch: &scratch, into: &ranksX)
+      Core.averageRanks(groups: groupY, groupCount: groupCountY, weights: w, scratch: &scratch, into: &ranksY)
+      return Core.pearson(ranksX, ranksY, w, total: total, roundPairs: false)
     case .kendallTauB:
       guard let w else { return Core.kendallTauB(x, y) }
       gx.removeAll(keepingCapacity: true)

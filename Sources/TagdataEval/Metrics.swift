@@ -162,83 +162,67 @@ public enum Metrics {
 /// multiplicities of a bootstrap resample (how often each pair was drawn; 0 = not drawn), so a
 /// resample is evaluated in one sequential pass without copying it.
 enum Core {
-  @inline(__always)
-  static func totalWeight(_ n: Int, _ w: UnsafeBufferPointer<Double>?) -> Double {
-    guard let w else { return Double(n) }
-    return Summation.pairwise(n) { w[$0] }
+  // Every function takes the pairs and optional multiplicities `w` (a bootstrap resample: how often
+  // each pair was drawn, 0 = not drawn; a jackknife: one pair at 0) with their sum `total`
+  // (the number of drawn pairs; the count of pairs when `w` is nil).
+
+  static func meanSquaredError(_ a: [Double], _ b: [Double], _ w: [Double]?, total: Double? = nil) -> Double {
+    buffers(a, b, w) { a, b, w in
+      let total = total ?? Double(a.count)
+      if let w { return Summation.pairwise(a.count) { let e = a[$0] - b[$0]; return w[$0] * (e * e) } / total }
+      return Summation.pairwise(a.count) { let e = a[$0] - b[$0]; return e * e } / total
+    }
   }
 
-  static func meanSquaredError(_ a: [Double], _ b: [Double], _ weights: [Double]?) -> Double {
-    a.withUnsafeBufferPointer { a in
-      b.withUnsafeBufferPointer { b in
-        withOptional(weights) { w in
-          let n = a.count
-          let total = totalWeight(n, w)
-          if let w {
-            return Summation.pairwise(n) { let e = a[$0] - b[$0]; return w[$0] * (e * e) } / total
-          }
-          return Summation.pairwise(n) { let e = a[$0] - b[$0]; return e * e } / total
+  static func meanAbsoluteError(_ a: [Double], _ b: [Double], _ w: [Double]?, total: Double? = nil) -> Double {
+    buffers(a, b, w) { a, b, w in
+      let total = total ?? Double(a.count)
+      if let w { return Summation.pairwise(a.count) { w[$0] * abs(a[$0] - b[$0]) } / total }
+      return Summation.pairwise(a.count) { abs(a[$0] - b[$0]) } / total
+    }
+  }
+
+  static func r2(_ a: [Double], _ b: [Double], _ w: [Double]?, total: Double? = nil, forceFinite: Bool) -> Double {
+    buffers(a, b, w) { a, b, w in
+      let n = a.count
+      let total = total ?? Double(n)
+      if total < 2 { return .nan }
+      let mean: Double
+      let sums: SIMD4<Double>
+      if let w {
+        mean = Summation.pairwise(n) { w[$0] * a[$0] } / total
+        sums = Summation.pairwise(n) {
+          let e = a[$0] - b[$0], d = a[$0] - mean
+          return SIMD4(w[$0] * (e * e), w[$0] * (d * d), 0, 0)
+        }
+      } else {
+        mean = Summation.pairwise(n) { a[$0] } / total
+        sums = Summation.pairwise(n) {
+          let e = a[$0] - b[$0], d = a[$0] - mean
+          return SIMD4(e * e, d * d, 0, 0)
         }
       }
+      let ssRes = sums[0], ssTot = sums[1]
+      if ssRes == 0 { return forceFinite || ssTot != 0 ? 1.0 : .nan }
+      if ssTot == 0 { return forceFinite ? 0.0 : -.infinity }
+      return 1 - ssRes / ssTot
     }
   }
 
-  static func meanAbsoluteError(_ a: [Double], _ b: [Double], _ weights: [Double]?) -> Double {
-    a.withUnsafeBufferPointer { a in
-      b.withUnsafeBufferPointer { b in
-        withOptional(weights) { w in
-          let n = a.count
-          let total = totalWeight(n, w)
-          if let w { return Summation.pairwise(n) { w[$0] * abs(a[$0] - b[$0]) } / total }
-          return Summation.pairwise(n) { abs(a[$0] - b[$0]) } / total
-        }
-      }
-    }
-  }
-
-  static func r2(_ a: [Double], _ b: [Double], _ weights: [Double]?, forceFinite: Bool) -> Double {
-    a.withUnsafeBufferPointer { a in
-      b.withUnsafeBufferPointer { b in
-        withOptional(weights) { w in
-          let n = a.count
-          let total = totalWeight(n, w)
-          if total < 2 { return .nan }
-          let mean: Double
-          let ssRes: Double
-          let ssTot: Double
-          if let w {
-            mean = Summation.pairwise(n) { w[$0] * a[$0] } / total
-            ssRes = Summation.pairwise(n) { let e = a[$0] - b[$0]; return w[$0] * (e * e) }
-            ssTot = Summation.pairwise(n) { let d = a[$0] - mean; return w[$0] * (d * d) }
-          } else {
-            mean = Summation.pairwise(n) { a[$0] } / total
-            ssRes = Summation.pairwise(n) { let e = a[$0] - b[$0]; return e * e }
-            ssTot = Summation.pairwise(n) { let d = a[$0] - mean; return d * d }
-          }
-          if ssRes == 0 { return forceFinite || ssTot != 0 ? 1.0 : .nan }
-          if ssTot == 0 { return forceFinite ? 0.0 : -.infinity }
-          return 1 - ssRes / ssTot
-        }
-      }
-    }
-  }
-
-  /// Pearson's r after scipy's recipe: centre on the mean, scale by the largest |deviation|,
-  /// normalise, dot product, clip. Constant (over the drawn values) → NaN; with `roundPairs`, two
-  /// values give exactly ±1 (pearsonr), without it the computed value (np.corrcoef, spearmanr).
-  static func pearson(_ x: [Double], _ y: [Double], _ weights: [Double]?, roundPairs: Bool) -> Double {
-    x.withUnsafeBufferPointer { x in
-      y.withUnsafeBufferPointer { y in
-        withOptional(weights) { w in pearson(x, y, w, roundPairs: roundPairs) }
-      }
-    }
+  /// Pearson's r: centre on the (pairwise-summed) means, then r = Sxy/√(Sxx·Syy) from one fused
+  /// pass, clipped to [−1, 1] (scipy additionally scales by the largest deviation, which changes the
+  /// last bits only; that route is taken here when the squares overflow). Constant over the drawn
+  /// values → NaN; with `roundPairs`, two values give exactly ±1 (pearsonr), without it the computed
+  /// value (np.corrcoef, spearmanr).
+  static func pearson(_ x: [Double], _ y: [Double], _ w: [Double]?, total: Double? = nil, roundPairs: Bool) -> Double {
+    buffers(x, y, w) { x, y, w in pearson(x, y, w, total: total ?? Double(x.count), roundPairs: roundPairs) }
   }
 
   static func pearson(_ x: UnsafeBufferPointer<Double>, _ y: UnsafeBufferPointer<Double>, _ w: UnsafeBufferPointer<Double>?,
-                      roundPairs: Bool) -> Double
+                      total: Double, roundPairs: Bool) -> Double
   {
     let n = x.count
-    // Constant check over the drawn values.
+    // Constant check over the drawn values (usually decided within the first few).
     var first = -1
     var xConstant = true, yConstant = true
     for i in 0..<n where w == nil || w![i] != 0 {
@@ -248,41 +232,42 @@ enum Core {
       if !xConstant && !yConstant { break }
     }
     if first < 0 || xConstant || yConstant { return .nan }
-    let total = totalWeight(n, w)
     if roundPairs && total == 2 {
       // Two drawn pairs, both distinct: the correlation is the sign of the slope.
       var i0 = -1, i1 = -1
       for i in 0..<n where w == nil || w![i] != 0 { if i0 < 0 { i0 = i } else { i1 = i } }
       return ((x[i1] - x[i0]) * (y[i1] - y[i0])) > 0 ? 1.0 : -1.0
     }
-    let mx: Double, my: Double
+    let means: SIMD4<Double>
     if let w {
-      mx = Summation.pairwise(n) { w[$0] * x[$0] } / total
-      my = Summation.pairwise(n) { w[$0] * y[$0] } / total
+      means = Summation.pairwise(n) { SIMD4(w[$0] * x[$0], w[$0] * y[$0], 0, 0) } / total
     } else {
-      mx = Summation.pairwise(n) { x[$0] } / total
-      my = Summation.pairwise(n) { y[$0] } / total
+      means = Summation.pairwise(n) { SIMD4(x[$0], y[$0], 0, 0) } / total
     }
-    var ax = 0.0, ay = 0.0
-    for i in 0..<n where w == nil || w![i] != 0 {
-      ax = max(ax, abs(x[i] - mx))
-      ay = max(ay, abs(y[i] - my))
-    }
-    let sxx: Double, syy: Double
+    let mx = means[0], my = means[1]
+    var s: SIMD4<Double>
     if let w {
-      sxx = Summation.pairwise(n) { let d = (x[$0] - mx) / ax; return w[$0] * (d * d) }
-      syy = Summation.pairwise(n) { let d = (y[$0] - my) / ay; return w[$0] * (d * d) }
+      s = Summation.pairwise(n) { let dx = x[$0] - mx, dy = y[$0] - my; return w[$0] * SIMD4(dx * dx, dy * dy, dx * dy, 0) }
     } else {
-      sxx = Summation.pairwise(n) { let d = (x[$0] - mx) / ax; return d * d }
-      syy = Summation.pairwise(n) { let d = (y[$0] - my) / ay; return d * d }
+      s = Summation.pairwise(n) { let dx = x[$0] - mx, dy = y[$0] - my; return SIMD4(dx * dx, dy * dy, dx * dy, 0) }
     }
-    let nx = sxx.squareRoot(), ny = syy.squareRoot()
-    let r: Double
-    if let w {
-      r = Summation.pairwise(n) { w[$0] * ((x[$0] - mx) / ax / nx) * ((y[$0] - my) / ay / ny) }
-    } else {
-      r = Summation.pairwise(n) { ((x[$0] - mx) / ax / nx) * ((y[$0] - my) / ay / ny) }
+    if !(s[0].isFinite && s[1].isFinite && s[2].isFinite) || s[0] < 1e-280 || s[1] < 1e-280 {
+      // Huge or tiny deviations: scale each by its largest magnitude first.
+      var ax = 0.0, ay = 0.0
+      for i in 0..<n where w == nil || w![i] != 0 {
+        ax = max(ax, abs(x[i] - mx))
+        ay = max(ay, abs(y[i] - my))
+      }
+      if let w {
+        s = Summation.pairwise(n) {
+          let dx = (x[$0] - mx) / ax, dy = (y[$0] - my) / ay
+          return w[$0] * SIMD4(dx * dx, dy * dy, dx * dy, 0)
+        }
+      } else {
+        s = Summation.pairwise(n) { let dx = (x[$0] - mx) / ax, dy = (y[$0] - my) / ay; return SIMD4(dx * dx, dy * dy, dx * dy, 0) }
+      }
     }
+    let r = s[2] / (s[0].squareRoot() * s[1].squareRoot())
     return min(1, max(-1, r))
   }
 
@@ -319,6 +304,45 @@ enum Core {
       for k in start..<end { ranks[Int(order[k])] = rank }
       below += groupWeight
       start = end
+    }
+  }
+
+  /// Dense groups of equal values: group[i] is the 0-based rank of x[i] among the distinct values.
+  static func denseGroups(_ x: [Double]) -> (group: [Int32], count: Int) {
+    let order = sortedOrder(x)
+    var group = [Int32](repeating: 0, count: x.count)
+    var g: Int32 = -1
+    var previous = Double.nan
+    for k in order.indices {
+      let i = Int(order[k])
+      if k == 0 || x[i] != previous { g += 1; previous = x[i] }
+      group[i] = g
+    }
+    return (group, Int(g) + 1)
+  }
+
+  /// Average ranks among the drawn values from dense groups, in sequential passes: weight per
+  /// group, running sum over groups (rank = values below + (group weight + 1)/2), read back.
+  static func averageRanks(groups: [Int32], groupCount: Int, weights: [Double]?, scratch: inout [Double],
+                           into ranks: inout [Double])
+  {
+    let n = groups.count
+    groups.withUnsafeBufferPointer { g in
+      scratch.withUnsafeMutableBufferPointer { gw in
+        for k in 0..<groupCount { gw[k] = 0 }
+        if let weights {
+          weights.withUnsafeBufferPointer { w in for i in 0..<n { gw[Int(g[i])] += w[i] } }
+        } else {
+          for i in 0..<n { gw[Int(g[i])] += 1 }
+        }
+        var below = 0.0
+        for k in 0..<groupCount {
+          let c = gw[k]
+          gw[k] = below + (c + 1) / 2
+          below += c
+        }
+        ranks.withUnsafeMutableBufferPointer { r in for i in 0..<n { r[i] = gw[Int(g[i])] } }
+      }
     }
   }
 
@@ -389,8 +413,14 @@ enum Core {
   }
 
   @inline(__always)
-  static func withOptional<R>(_ a: [Double]?, _ body: (UnsafeBufferPointer<Double>?) -> R) -> R {
-    if let a { return a.withUnsafeBufferPointer { body($0) } }
-    return body(nil)
+  static func buffers<R>(_ a: [Double], _ b: [Double], _ w: [Double]?,
+                         _ body: (UnsafeBufferPointer<Double>, UnsafeBufferPointer<Double>, UnsafeBufferPointer<Double>?) -> R) -> R
+  {
+    a.withUnsafeBufferPointer { a in
+      b.withUnsafeBufferPointer { b in
+        if let w { return w.withUnsafeBufferPointer { body(a, b, $0) } }
+        return body(a, b, nil)
+      }
+    }
   }
 }

@@ -6,20 +6,30 @@
 /// a binary counter (an explicit stack of at most 64 partial sums, no recursion): the error grows
 /// with log(n), as numpy's does, though the last bit need not be numpy's.
 @usableFromInline
+protocol Summable {
+  static var zero: Self { get }
+  static func + (lhs: Self, rhs: Self) -> Self
+  static func += (lhs: inout Self, rhs: Self)
+}
+
+extension Double: Summable {}
+extension SIMD4: Summable where Scalar == Double {}
+
+@usableFromInline
 enum Summation {
   @usableFromInline static let block = 128
 
   /// Σ term(i) for i in 0..<n, pairwise.
   @inlinable
-  static func pairwise(_ n: Int, _ term: (Int) -> Double) -> Double {
-    if n <= 0 { return 0 }
+  static func pairwise<T: Summable>(_ n: Int, _ term: (Int) -> T) -> T {
+    if n <= 0 { return .zero }
     if n < 8 {
-      var s = 0.0
+      var s = T.zero
       for i in 0..<n { s += term(i) }
       return s
     }
     // Block sums merged like a binary counter: level k holds the sum of 2^k blocks.
-    var levels = [Double](repeating: 0, count: 64)
+    var levels = [T](repeating: .zero, count: 64)
     var occupied: UInt64 = 0
     var start = 0
     while start < n {
@@ -35,7 +45,7 @@ enum Summation {
       occupied |= 1 << UInt64(k)
       start = end
     }
-    var total = 0.0
+    var total = T.zero
     var first = true
     for k in 0..<64 where occupied & (1 << UInt64(k)) != 0 {
       total = first ? levels[k] : levels[k] + total
@@ -45,10 +55,10 @@ enum Summation {
   }
 
   @inlinable
-  static func blockSum(_ start: Int, _ end: Int, _ term: (Int) -> Double) -> Double {
+  static func blockSum<T: Summable>(_ start: Int, _ end: Int, _ term: (Int) -> T) -> T {
     let count = end - start
     if count < 8 {
-      var s = 0.0
+      var s = T.zero
       for i in start..<end { s += term(i) }
       return s
     }

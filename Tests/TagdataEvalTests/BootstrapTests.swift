@@ -103,3 +103,23 @@ import Testing
     }
   }
 }
+
+extension BootstrapTests {
+  /// The fast index draw (multiplication instead of division) equals the definition: r mod n,
+  /// rejecting r < 2⁶⁴ mod n, for awkward n.
+  @Test func fastIndexDrawEqualsTheDefinition() {
+    for n in [1, 2, 3, 7, 1000, 999_983, 1 << 20, (1 << 32) + 15, (1 << 62) + 1, Int.max / 3, Int.max] {
+      let fast = Bootstrap.drawIndices(n: n, count: 3000, seed: UInt64(n))
+      var rng = SplitMix64(seed: UInt64(n))
+      let m = UInt64(n)
+      let expected = (0..<3000).map { _ in
+        var r = rng.next()
+        while r < (0 &- m) % m { r = rng.next() }
+        return Int(r % m)
+      }
+      #expect(fast == expected, "n \(n)")
+      var slow = SplitMix64(seed: UInt64(n))
+      #expect((0..<3000).map { _ in Bootstrap.below(n, &slow) } == expected, "n \(n)")
+    }
+  }
+}
