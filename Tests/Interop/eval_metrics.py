@@ -185,7 +185,12 @@ def text(cases):
                 print(f"TEXT 13a: tagdata {ours!r} vs sacrebleu {ref!r} | input {h!r}")
 
 
+knn_compared = 0
+knn_tied = 0
+
+
 def knn(cases):
+    global knn_compared, knn_tied
     for k, c in enumerate(cases):
         train = np.array([[ch == "1" for ch in s] for s in c["train"]], dtype=bool)
         query = np.array([[ch == "1" for ch in s] for s in c["query"]], dtype=bool)
@@ -196,8 +201,10 @@ def knn(cases):
             model.fit(train, y)
             pred = model.predict(query)
             for q, (ours, ref) in enumerate(zip(c[weights], pred)):
-                if c["tied"][q] and weights == "uniform":
+                if c["tied"][q]:
+                    knn_tied += 1
                     continue  # the k-th neighbour is tied: sklearn's choice among ties is not documented
+                knn_compared += 1
                 agree("KNN", weights, ours, ref,
                       lambda: f"case {k} k={c['k']} query {q} {c['query'][q]} train={c['train']} y={c['y']}")
 
@@ -214,7 +221,7 @@ def main():
           f"sacrebleu={sacrebleu.__version__}")
     print(f"{worst}")
     print(f"SUMMARY problems={problems} regression={len(cases['regression'])} bootstrap={len(cases['bootstrap'])} "
-          f"text={len(cases['text'])} knn={len(cases['knn'])}")
+          f"text={len(cases['text'])} knn={len(cases['knn'])} knn_predictions={knn_compared} knn_tied_skipped={knn_tied}")
     sys.exit(1 if problems else 0)
 
 

@@ -259,5 +259,32 @@ struct MetricsInteropTests {
     return out
   }
 
-  static func knnCases(_ rng: inout SplitMix64) throws -> [String] { [] }
+  /// Sparse random fingerprints (ties, duplicates, empty rows), queries partly copied from the
+  /// training rows; `tied` marks queries whose k-th and (k+1)-th similarities are equal.
+  static func knnCases(_ rng: inout SplitMix64) throws -> [String] {
+    var out: [String] = []
+    for _ in 0..<60 {
+      let n = 1 + rng.below(40), words = 1 + rng.below(2), k = 1 + rng.below(7), density = 2 + rng.below(5)
+      func fp() -> [UInt64] {
+        (0..<words).map { _ in (0..<density).reduce(UInt64.max) { acc, _ in acc & rng.next() } & (rng.below(6) == 0 ? 0 : UInt64.max) }
+      }
+      func bits(_ f: [UInt64]) -> String {
+        "\"" + (0..<(64 * words)).map { f[$0 / 64] & (1 << UInt64($0 % 64)) != 0 ? "1" : "0" }.joined() + "\""
+      }
+      let train = (0..<n).map { _ in fp() }
+      let y = (0..<n).map { _ in normal(&rng) * 10 }
+      let queries = (0..<10).map { _ in rng.below(3) == 0 ? train[rng.below(n)] : fp() }
+      let uniform = try TanimotoKNN(fingerprints: train, targets: y, k: k)
+      let distance = try TanimotoKNN(fingerprints: train, targets: y, k: k, weighting: .distance)
+      var tied: [Bool] = []
+      for q in queries {
+        let sims = try train.map { try Baselines.tanimoto(q, $0) }.sorted(by: >)
+        tied.append(k < n && sims[k - 1] == sims[k])
+      }
+      out.append("{\"k\":\(k),\"train\":[" + train.map(bits).joined(separator: ",") + "],\"y\":\(nums(y)),"
+        + "\"query\":[" + queries.map(bits).joined(separator: ",") + "],\"tied\":\(tied),"
+        + "\"uniform\":\(nums(try uniform.predict(queries))),\"distance\":\(nums(try distance.predict(queries)))}")
+    }
+    return out
+  }
 }
