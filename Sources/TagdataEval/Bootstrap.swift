@@ -155,6 +155,8 @@ public enum Bootstrap {
         let m = (total - $0) / Double(n - 1)
         return statistic == .rmse ? max(m, 0).squareRoot() : max(m, 0)
       }
+    case .r2, .pearson where n > exactJackknifeLimit:
+      return downdatedJackknife(statistic, yTrue, yPred)
     default:
       if n > bcaJackknifeLimit {
         throw MetricsError.invalidParameter(
@@ -168,6 +170,72 @@ public enum Bootstrap {
         return resampler.evaluate(weights: w, total: Double(n - 1))
       }
     }
+  }
+
+  /// Up to this n the jackknife of R² and Pearson evaluates every leave-one-out sample exactly;
+  /// above it, it downdates the centred sums in O(n) (same value up to rounding, except for a
+  /// pair that alone carries nearly all of a sum of squares).
+  public static let exactJackknifeLimit = 2000
+
+  /// Leave-one-out R² or Pearson from the full data's centred sums: removing pair i changes
+  /// Σ(x − x̄)² by −n/(n−1)·(xᵢ − x̄)², Σ(x − x̄)(y − ȳ) by −n/(n−1)·(xᵢ − x̄)(yᵢ − ȳ), and the
+  /// residual sum by −eᵢ². Whether the rest is constant (NaN) or perfect is decided exactly.
+  static func downdatedJackknife(_ statistic: PairedStatistic, _ x: [Double], _ y: [Double]) -> [Double] {
+    let n = x.count
+    let f = Double(n) / Double(n - 1)
+    let (mx, my) = x.withUnsafeBufferPointer { x in
+      y.withUnsafeBufferPointer { y in
+        let m = Summation.pairwise(n) { SIMD4(x[$0], y[$0], 0, 0) } / Double(n)
+        return (m[0], m[1])
+      }
+    }
+    let sums = x.withUnsafeBufferPointer { x in
+      y.withUnsafeBufferPointer { y in
+        Summation.pairwise(n) {
+          let dx = x[$0] - mx, dy = y[$0] - my, e = x[$0] - y[$0]
+          return SIMD4(dx * dx, dy * dy, dx * dy, e * e)
+        }
+      }
+    }
+    let constantX = constantWithout(x), constantY = constantWithout(y)
+    // Pairs whose residual is non-zero: with one such pair, leaving it out leaves a perfect fit.
+    var nonzeroResiduals = 0, lastNonzero = -1
+    for i in 0..<n where x[i] != y[i] { nonzeroResiduals += 1; lastNonzero = i }
+    return (0..<n).map { i in
+      let dx = x[i] - mx, dy = y[i] - my
+      switch statistic {
+      case .r2:
+        let perfect = nonzeroResiduals == 0 || (nonzeroResiduals == 1 && lastNonzero == i)
+        if perfect { return 1.0 }
+        if constantX(i) { return 0.0 }
+        let e = x[i] - y[i]
+        return 1 - max(sums[3] - e * e, 0) / max(sums[0] - f * dx * dx, 0)
+      default:
+        if constantX(i) || constantY(i) { return .nan }
+        let sxx = max(sums[0] - f * dx * dx, 0), syy = max(sums[1] - f * dy * dy, 0), sxy = sums[2] - f * dx * dy
+        return min(1, max(-1, sxy / (sxx.squareRoot() * syy.squareRoot())))
+      }
+    }
+  }
+
+  /// A test "are the values other than index i all equal?", decided exactly: at most two distinct
+  /// values, one of them at i only.
+  static func constantWithout(_ v: [Double]) -> (Int) -> Bool {
+    let a = v[0]
+    var b = a, countA = 0, countB = 0, indexA = -1, indexB = -1, distinct = 1
+    for (i, x) in v.enumerated() {
+      if x == a { countA += 1; indexA = i } else if distinct == 1 || x == b {
+        if distinct == 1 { b = x; distinct = 2 }
+        countB += 1
+        indexB = i
+      } else {
+        distinct = 3
+        break
+      }
+    }
+    if distinct == 3 { return { _ in false } }
+    if distinct == 1 { return { _ in true } }
+    return { i in (countA == 1 && indexA == i) || (countB == 1 && indexB == i) }
   }
 
   /// Q(p) of sorted values, Hyndman–Fan 7 (`scipy.stats.quantile(method='linear')`), with scipy's

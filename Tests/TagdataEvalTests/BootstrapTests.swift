@@ -60,6 +60,36 @@ import Testing
     }
   }
 
+  /// Above `exactJackknifeLimit` pairs, R² and Pearson leave-one-out values come from downdated
+  /// sums: equal to the direct computation, also where the rest becomes constant or perfect.
+  @Test func downdatedJackknifeEqualsDirectLeaveOneOut() throws {
+    var rng = SplitMix64(seed: 17)
+    let n = Bootstrap.exactJackknifeLimit + 1 + rng.below(50)
+    func unit() -> Double { Double(rng.next() >> 11) / Double(1 << 53) }
+    let cases: [([Double], [Double])] = [
+      ((0..<n).map { _ in 1e3 + unit() }, (0..<n).map { _ in 1e3 + unit() * 0.5 }),
+      // All but one x equal: leaving that one out makes x constant.
+      ((0..<n).map { $0 == 7 ? 2 : 1 }, (0..<n).map { _ in unit() }),
+      // Perfect prediction except one pair.
+      ({ let v = (0..<n).map { _ in unit() }; return v }(), []),
+    ]
+    for (c, (x0, y0)) in cases.enumerated() {
+      let x = x0
+      var y = y0
+      if y.isEmpty { y = x; y[11] += 0.5 }
+      for s in [PairedStatistic.r2, .pearson] {
+        let jack = try Bootstrap.jackknife(s, yTrue: x, yPred: y)
+        for i in [0, 7, 11, n / 2, n - 1] {
+          var a = x, b = y
+          a.remove(at: i)
+          b.remove(at: i)
+          let direct = try s.evaluate(a, b)
+          #expect(close(jack[i], direct, 1e-10), "case \(c) \(s) leaving out \(i): \(jack[i]) vs \(direct)")
+        }
+      }
+    }
+  }
+
   @Test func quantileIsHyndmanFanSeven() {
     let s = [1.0, 2, 4, 8]
     #expect(Bootstrap.quantile(sorted: s, 0) == 1 && Bootstrap.quantile(sorted: s, 1) == 8)
