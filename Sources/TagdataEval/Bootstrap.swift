@@ -1,3 +1,4 @@
+import Dispatch
 import Foundation
 import TagdataIO
 
@@ -74,18 +75,26 @@ public enum Bootstrap {
 
   /// `below` for a fixed n with the division replaced by a multiplication (same results): the
   /// quotient estimate ⌊r·⌊(2⁶⁴−1)/n⌋/2⁶⁴⌋ is at most 2 below r/n, so at most two corrections.
-  struct Drawer {
+  struct Drawer: Sendable {
     let m: UInt64, threshold: UInt64, magic: UInt64
-    init(_ n: Int) {
+    /// `threshold` replaces 2⁶⁴ mod n only in tests (to force rejections).
+    init(_ n: Int, threshold: UInt64? = nil) {
       m = UInt64(n)
-      threshold = (0 &- m) % m
+      self.threshold = threshold ?? (0 &- m) % m
       magic = UInt64.max / m
     }
     @inline(__always)
     func next(_ rng: inout SplitMix64) -> Int {
+      var rejected = 0
+      return next(&rng, rejected: &rejected)
+    }
+    @inline(__always)
+    func next(_ rng: inout SplitMix64, rejected: inout Int) -> Int {
       while true {
         let r = rng.next()
-        if r >= threshold {
+        if r < threshold {
+          rejected += 1
+        } else {
           let q = r.multipliedFullWidth(by: magic).high
           // Two branch-free corrections (the estimate is 0, 1 or 2 below the quotient).
           var rem = r &- q &* m
@@ -112,15 +121,72 @@ public enum Bootstrap {
     return (0..<resamples).map { _ in (0..<n).map { _ in drawer.next(&rng) } }
   }
 
-  /// θ*_b for b = 0..<resamples in draw order (NaN kept where undefined).
+  /// θ*_b for b = 0..<resamples in draw order (NaN kept where undefined). `threads` (default: the
+  /// active processors, at most 8) does not change the result: see `draw`.
   public static func distribution(_ statistic: PairedStatistic, yTrue: [Double], yPred: [Double], resamples: Int,
-                                  seed: UInt64) throws -> [Double]
+                                  seed: UInt64, threads: Int? = nil) throws -> [Double]
   {
     try Metrics.validate(yTrue, yPred)
     if resamples < 1 { throw MetricsError.invalidParameter("resamples must be at least 1, got \(resamples)") }
-    var resampler = Resampler(statistic, yTrue, yPred)
-    var rng = SplitMix64(seed: seed)
-    return (0..<resamples).map { _ in resampler.next(&rng) }
+    return draw(Resampler(statistic, yTrue, yPred), resamples: resamples, seed: seed, threads: threads)
+  }
+
+  /// Default worker count: the active processors, at most 8 (each worker holds its own
+  /// per-resample buffers, O(n) each), 1 for small jobs.
+  static func defaultThreads(resamples: Int, n: Int) -> Int {
+    if resamples * n < 2_000_000 { return 1 }
+    return max(1, min(ProcessInfo.processInfo.activeProcessorCount, 8))
+  }
+
+  /// The resampled statistics, computed by `threads` workers on contiguous ranges of resamples.
+  /// The stream stays the single sequential SplitMix64 stream of §3.3: SplitMix64's state after m
+  /// outputs is seed + m·γ, so a worker starting at resample b0 starts at draw b0·n, which is
+  /// right when no earlier draw was rejected (probability < n/2⁶⁴ per draw). Each worker counts
+  /// its rejections; a range that started too early is then recomputed from its true offset.
+  static func draw(_ prototype: Resampler, resamples: Int, seed: UInt64, threads: Int? = nil,
+                   threshold: UInt64? = nil) -> [Double]
+  {
+    let n = prototype.x.count
+    let workers = max(1, min(threads ?? defaultThreads(resamples: resamples, n: n), resamples))
+    let ranges = (0..<workers).map { c in (c * resamples / workers)..<((c + 1) * resamples / workers) }
+    let drawer = Drawer(n, threshold: threshold)
+    let gamma: UInt64 = 0x9E37_79B9_7F4A_7C15
+    var out = [Double](repeating: .nan, count: resamples)
+    var rejections = [Int](repeating: 0, count: workers)
+    @Sendable func run(_ range: Range<Int>, offset: UInt64, _ out: UnsafeMutableBufferPointer<Double>) -> Int {
+      var resampler = prototype
+      var rng = SplitMix64(seed: seed &+ offset &* gamma)
+      var rejected = 0
+      for b in range { out[b] = resampler.next(&rng, drawer, rejected: &rejected) }
+      return rejected
+    }
+    out.withUnsafeMutableBufferPointer { o in
+      rejections.withUnsafeMutableBufferPointer { r in
+        let shared = SharedBuffers(out: o, rejections: r)
+        if workers == 1 {
+          r[0] = run(ranges[0], offset: 0, o)
+        } else {
+          DispatchQueue.concurrentPerform(iterations: workers) { c in
+            shared.rejections[c] = run(ranges[c], offset: UInt64(ranges[c].lowerBound) &* UInt64(n), shared.out)
+          }
+        }
+        // Fix-up, in order: a range must start after every draw, rejected or not, before it.
+        var extra: UInt64 = 0
+        for c in 0..<workers {
+          if extra != 0 {
+            r[c] = run(ranges[c], offset: UInt64(ranges[c].lowerBound) &* UInt64(n) &+ extra, o)
+          }
+          extra &+= UInt64(r[c])
+        }
+      }
+    }
+    return out
+  }
+
+  /// The output buffers the workers write to, each worker its own ranges.
+  struct SharedBuffers: @unchecked Sendable {
+    let out: UnsafeMutableBufferPointer<Double>
+    let rejections: UnsafeMutableBufferPointer<Int>
   }
 
   /// θ* of explicitly given resamples (each row: n indices into the pairs), for cross-checks.
@@ -155,7 +221,7 @@ public enum Bootstrap {
         let m = (total - $0) / Double(n - 1)
         return statistic == .rmse ? max(m, 0).squareRoot() : max(m, 0)
       }
-    case .r2, .pearson where n > exactJackknifeLimit:
+    case .r2 where n > exactJackknifeLimit, .pearson where n > exactJackknifeLimit:
       return downdatedJackknife(statistic, yTrue, yPred)
     default:
       if n > bcaJackknifeLimit {
@@ -307,14 +373,9 @@ public enum Bootstrap {
     let jack = method == .bca ? try jackknife(statistic, yTrue: yTrue, yPred: yPred) : nil
     var resampler = Resampler(statistic, yTrue, yPred)
     let point = resampler.evaluate(weights: nil)
-    var rng = SplitMix64(seed: seed)
-    var stats: [Double] = []
-    stats.reserveCapacity(resamples)
-    var undefined = 0
-    for _ in 0..<resamples {
-      let t = resampler.next(&rng)
-      if t.isNaN { undefined += 1 } else { stats.append(t) }
-    }
+    let all = draw(resampler, resamples: resamples, seed: seed)
+    let stats = all.filter { !$0.isNaN }
+    let undefined = all.count - stats.count
     var result = BootstrapResult(
       statistic: statistic, method: method, point: point, lower: .nan, upper: .nan, level: level, resamples: resamples,
       seed: seed, undefined: undefined, standardError: standardDeviation(stats), undefinedReason: nil)
@@ -374,12 +435,11 @@ struct Resampler {
   }
 
   /// Draws the next resample (n indices) and evaluates it.
-  mutating func next(_ rng: inout SplitMix64) -> Double {
+  mutating func next(_ rng: inout SplitMix64, _ drawer: Bootstrap.Drawer, rejected: inout Int) -> Double {
     let n = x.count
-    let drawer = Bootstrap.Drawer(n)
     weights.withUnsafeMutableBufferPointer { w in
       for i in 0..<n { w[i] = 0 }
-      for _ in 0..<n { w[drawer.next(&rng)] += 1 }
+      for _ in 0..<n { w[drawer.next(&rng, rejected: &rejected)] += 1 }
     }
     return evaluate(weights: weights, total: Double(n))
   }

@@ -114,7 +114,7 @@ func close(_ a: Double, _ expected: Double, _ tolerance: Double = 1e-12) -> Bool
   @Test func extremeMagnitudes() throws {
     let x: [Double] = [1, 2, 3, 5], y: [Double] = [1, 2, 4, 3]
     let r = try Metrics.pearson(x, y)
-    for scale in [1e200, 1e-200, 1e300, 1e-310] {
+    for scale in [1e200, 1e-200, 1e300, 1e-300] {
       #expect(close(try Metrics.pearson(x.map { $0 * scale }, y), r, 1e-14), "scale \(scale)")
       #expect(close(try Metrics.pearson(x, y.map { $0 * scale }), r, 1e-14), "scale \(scale)")
       #expect(close(try Metrics.spearman(x.map { $0 * scale }, y), try Metrics.spearman(x, y), 1e-15))
