@@ -54,8 +54,9 @@ public struct BootstrapResult: Sendable, Equatable {
 ///
 /// Cost per resample: O(n) for MSE, RMSE, MAE, R², Pearson and Spearman (a resample is evaluated
 /// from the multiplicity of each pair, ranks from one sort of the full data), O(n log n) for
-/// Kendall. BCa adds a jackknife: O(n) in all for MSE/RMSE/MAE, n evaluations otherwise (limited to
-/// n ≤ `bcaJackknifeLimit`).
+/// Kendall. Resamples are shared among up to 8 workers without changing any value (see `draw`).
+/// BCa adds a jackknife: O(n) in all for MSE/RMSE/MAE, and for R²/Pearson above
+/// `exactJackknifeLimit` pairs; n evaluations otherwise (Spearman and Kendall: n ≤ `bcaJackknifeLimit`).
 public enum Bootstrap {
   /// Largest n for which BCa runs the n leave-one-out evaluations of R², Pearson, Spearman, Kendall.
   public static let bcaJackknifeLimit = 20_000
