@@ -14,6 +14,8 @@ public enum MetricsError: Error, Equatable, Sendable, CustomStringConvertible {
   case tooFew(metric: String, count: Int, minimum: Int)
   /// A parameter out of its range (confidence level, resample count, k, ...).
   case invalidParameter(String)
+  /// A class label other than 0 or 1 (ROC-AUC, average precision).
+  case notBinary(argument: String, index: Int, value: Double)
 
   public var description: String {
     switch self {
@@ -22,6 +24,7 @@ public enum MetricsError: Error, Equatable, Sendable, CustomStringConvertible {
     case .nonFinite(let a, let i, let v): return "\(a)[\(i)] is \(v) (NaN and infinity are not accepted)"
     case .tooFew(let metric, let n, let k): return "\(metric) needs at least \(k) values, got \(n)"
     case .invalidParameter(let s): return s
+    case .notBinary(let a, let i, let v): return "\(a)[\(i)] is \(v) (labels must be 0 or 1)"
     }
   }
 }

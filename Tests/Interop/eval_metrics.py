@@ -13,6 +13,8 @@ Usage: eval_metrics.py CASES_JSON
   - text: hypotheses, reference streams and tagdata's BLEU (score, counts, totals, lengths),
     BLEU with effective order, chrF, chrF++, sentence BLEU of segment 0, 13a tokens ->
     sacrebleu's BLEU / CHRF corpus_score, sentence_bleu, Tokenizer13a.
+  - classification: 0/1 labels, scores, tagdata's ROC-AUC and average precision -> sklearn
+    roc_auc_score, average_precision_score.
   - knn: fingerprints as bit strings, targets, k, tagdata's uniform and distance-weighted kNN
     predictions -> sklearn KNeighborsRegressor(metric='jaccard', algorithm='brute') on boolean arrays.
   Values must agree to 1e-9 relative (|a-b| <= 1e-9*max(1,|b|)); NaN only with NaN; counts exactly.
@@ -185,6 +187,14 @@ def text(cases):
                 print(f"TEXT 13a: tagdata {ours!r} vs sacrebleu {ref!r} | input {h!r}")
 
 
+def classification(cases):
+    for k, c in enumerate(cases):
+        y, s = np.asarray(c["labels"]), np.asarray(c["scores"])
+        where = lambda: f"case {k} n={len(y)} labels={short(c['labels'])} scores={short(c['scores'])}"
+        agree("CLS", "roc_auc", c["roc_auc"], skm.roc_auc_score(y, s), where)
+        agree("CLS", "average_precision", c["ap"], skm.average_precision_score(y, s), where)
+
+
 knn_compared = 0
 knn_tied = 0
 
@@ -215,13 +225,14 @@ def main():
     regression(cases["regression"])
     bootstrap(cases["bootstrap"])
     text(cases["text"])
+    classification(cases["classification"])
     knn(cases["knn"])
     worst = " ".join(f"max_rel[{k}]={v:.3g}" for k, v in sorted(maxdiff.items()))
     print(f"VERSIONS numpy={np.__version__} scipy={scipy.__version__} scikit-learn={sklearn.__version__} "
           f"sacrebleu={sacrebleu.__version__}")
     print(f"{worst}")
     print(f"SUMMARY problems={problems} regression={len(cases['regression'])} bootstrap={len(cases['bootstrap'])} "
-          f"text={len(cases['text'])} knn={len(cases['knn'])} knn_predictions={knn_compared} knn_tied_skipped={knn_tied}")
+          f"text={len(cases['text'])} classification={len(cases['classification'])} knn={len(cases['knn'])} knn_predictions={knn_compared} knn_tied_skipped={knn_tied}")
     sys.exit(1 if problems else 0)
 
 

@@ -25,6 +25,8 @@ struct MetricsInteropTests {
     json += try Self.bootstrapCases(&rng).joined(separator: ",\n")
     json += "],\n\"text\":["
     json += try Self.textCases(&rng).joined(separator: ",\n")
+    json += "],\n\"classification\":["
+    json += try Self.classificationCases(&rng).joined(separator: ",\n")
     json += "],\n\"knn\":["
     json += try Self.knnCases(&rng).joined(separator: ",\n")
     json += "]}\n"
@@ -255,6 +257,24 @@ struct MetricsInteropTests {
       fields.append("\"sentence_bleu\":\(num(sentence.score))")
       fields.append("\"tok13a\":[" + hyps.map { str(BLEU.tokenize13a($0)) }.joined(separator: ",") + "]")
       out.append("{" + fields.joined(separator: ",") + "}")
+    }
+    return out
+  }
+
+  /// Labels (sometimes one class only) and scores with ties (rounded) or without.
+  static func classificationCases(_ rng: inout SplitMix64) throws -> [String] {
+    var out: [String] = []
+    for _ in 0..<500 {
+      let n = size(&rng)
+      let rate = [0.0, 0.05, 0.3, 0.5, 0.9, 1.0][rng.below(6)]
+      let labels = (0..<n).map { _ in unit(&rng) < rate ? 1.0 : 0.0 }
+      let digits = pow(10, Double(rng.below(4)))
+      let scores = labels.map { l in
+        let v = normal(&rng) + l * Double(rng.below(3))
+        return rng.below(2) == 0 ? (v * digits).rounded() / digits : v
+      }
+      out.append("{\"labels\":\(nums(labels)),\"scores\":\(nums(scores)),\"roc_auc\":\(num(try Metrics.rocAUC(labels: labels, scores: scores))),"
+        + "\"ap\":\(num(try Metrics.averagePrecision(labels: labels, scores: scores)))}")
     }
     return out
   }

@@ -136,3 +136,23 @@ func close(_ a: Double, _ expected: Double, _ tolerance: Double = 1e-12) -> Bool
     #expect(close(try Metrics.r2(x, p), 1 - ssRes / ssTot, 1e-9))
   }
 }
+
+/// ROC-AUC and average precision on the vectors of EVAL.md §4 (scikit-learn 1.9.1).
+@Suite struct ClassificationMetricsTests {
+  @Test func referenceVectors() throws {
+    #expect(try Metrics.rocAUC(labels: [0, 0, 1, 1], scores: [0.1, 0.4, 0.35, 0.8]) == 0.75)
+    #expect(close(try Metrics.averagePrecision(labels: [0, 0, 1, 1], scores: [0.1, 0.4, 0.35, 0.8]), 0.8333333333333333, 1e-15))
+    let y: [Double] = [1, 0, 1, 1, 0, 0, 1, 0], s = [0.9, 0.8, 0.7, 0.7, 0.5, 0.5, 0.3, 0.1]
+    #expect(try Metrics.rocAUC(labels: y, scores: s) == 0.6875)
+    #expect(close(try Metrics.averagePrecision(labels: y, scores: s), 0.7678571428571428, 1e-15))
+    #expect(close(try Metrics.averagePrecision(labels: y, scores: s.map { $0 > 0.5 ? 1 : 0 }), 0.6875, 1e-15))
+    #expect(try Metrics.rocAUC(labels: [1, 1, 1], scores: [0.2, 0.4, 0.5]).isNaN)
+    #expect(try Metrics.averagePrecision(labels: [0, 0, 0], scores: [0.2, 0.4, 0.5]) == 0)
+    #expect(try Metrics.averagePrecision(labels: [1, 1, 1], scores: [0.2, 0.4, 0.5]) == 1)
+    #expect(try Metrics.rocAUC(labels: [0, 1, 0, 1], scores: [0.3, 0.3, 0.3, 0.3]) == 0.5)
+    #expect(try Metrics.averagePrecision(labels: [0, 1, 0, 1], scores: [0.3, 0.3, 0.3, 0.3]) == 0.5)
+    #expect(throws: MetricsError.notBinary(argument: "labels", index: 1, value: 2)) {
+      try Metrics.rocAUC(labels: [0, 2], scores: [0.1, 0.2])
+    }
+  }
+}
