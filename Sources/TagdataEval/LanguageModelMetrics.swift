@@ -91,3 +91,45 @@ extension Metrics {
     return max(0, (m + log(s)) - logits[label])
   }
 }
+
+extension LanguageModelScore {
+  /// One evaluation batch as Hugging Face's Trainer sees it: summed NLL and scored tokens of the
+  /// batch, and the number of sequences it held (after accelerate's cut of the last batch).
+  public struct Batch: Sendable, Equatable {
+    public var nll: Double
+    public var tokens: Int
+    public var sequences: Int
+    public init(nll: Double, tokens: Int, sequences: Int) {
+      self.nll = nll
+      self.tokens = tokens
+      self.sequences = sequences
+    }
+  }
+
+  /// HF `Trainer.evaluate`'s `eval_loss`: each batch's token mean repeated once per sequence, then
+  /// averaged, Σ n_b·L_b / Σ n_b — a mean of per-batch means, not S/N unless every batch has the
+  /// same number of scored tokens (EVAL.md §5). Only to compare with an HF log; report S/N.
+  /// Batches without scored tokens (NaN in PyTorch) throw.
+  public static func huggingFaceEvalLoss(_ batches: [Batch]) throws -> Double {
+    if batches.isEmpty { throw MetricsError.empty(argument: "batches") }
+    var num = 0.0, den = 0.0
+    for (i, b) in batches.enumerated() {
+      if b.tokens < 1 { throw MetricsError.invalidParameter("batch \(i) has no scored token (its loss is NaN)") }
+      if b.sequences < 1 { throw MetricsError.invalidParameter("batch \(i) has no sequence") }
+      if !b.nll.isFinite { throw MetricsError.nonFinite(argument: "batches.nll", index: i, value: b.nll) }
+      num += Double(b.sequences) * (b.nll / Double(b.tokens))
+      den += Double(b.sequences)
+    }
+    return num / den
+  }
+}
+
+extension Metrics {
+  /// TDC's `round(x, 3)`: Python's round, i.e. the exact binary value correctly rounded to
+  /// `digits` decimals, exact ties to even — done by formatting (scale-and-round differs:
+  /// 0.1235 → 0.123, 2.6745 → 2.675, 76.3775 → 76.377). Non-finite values are returned as they are.
+  public static func pythonRound(_ x: Double, digits: Int = 3) -> Double {
+    guard x.isFinite, (0...15).contains(digits) else { return x }
+    return Double(String(format: "%.\(digits)f", x)) ?? x
+  }
+}

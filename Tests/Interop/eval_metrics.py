@@ -15,6 +15,7 @@ Usage: eval_metrics.py CASES_JSON
     sacrebleu's BLEU / CHRF corpus_score, sentence_bleu, Tokenizer13a.
   - classification: 0/1 labels, scores, tagdata's ROC-AUC and average precision -> sklearn
     roc_auc_score, average_precision_score.
+  - rounding: values and tagdata's Python-style round(x, 3) (TDC) -> round(x, 3), exactly.
   - knn: fingerprints as bit strings, targets, k, tagdata's uniform and distance-weighted kNN
     predictions -> sklearn KNeighborsRegressor(metric='jaccard', algorithm='brute') on boolean arrays.
   Values must agree to 1e-9 relative (|a-b| <= 1e-9*max(1,|b|)); NaN only with NaN; counts exactly.
@@ -195,6 +196,15 @@ def classification(cases):
         agree("CLS", "average_precision", c["ap"], skm.average_precision_score(y, s), where)
 
 
+def rounding(case):
+    """TDC rounds with Python's round(x, 3): exact equality."""
+    global problems
+    for v, ours in zip(case["values"], case["ours"]):
+        if round(v, 3) != ours:
+            problems += 1
+            print(f"ROUND round({v!r}, 3) = {round(v, 3)!r}, tagdata {ours!r}")
+
+
 knn_compared = 0
 knn_tied = 0
 
@@ -226,13 +236,14 @@ def main():
     bootstrap(cases["bootstrap"])
     text(cases["text"])
     classification(cases["classification"])
+    rounding(cases["rounding"])
     knn(cases["knn"])
     worst = " ".join(f"max_rel[{k}]={v:.3g}" for k, v in sorted(maxdiff.items()))
     print(f"VERSIONS numpy={np.__version__} scipy={scipy.__version__} scikit-learn={sklearn.__version__} "
           f"sacrebleu={sacrebleu.__version__}")
     print(f"{worst}")
     print(f"SUMMARY problems={problems} regression={len(cases['regression'])} bootstrap={len(cases['bootstrap'])} "
-          f"text={len(cases['text'])} classification={len(cases['classification'])} knn={len(cases['knn'])} knn_predictions={knn_compared} knn_tied_skipped={knn_tied}")
+          f"text={len(cases['text'])} rounding={len(cases['rounding']['values'])} classification={len(cases['classification'])} knn={len(cases['knn'])} knn_predictions={knn_compared} knn_tied_skipped={knn_tied}")
     sys.exit(1 if problems else 0)
 
 

@@ -27,7 +27,14 @@ struct MetricsInteropTests {
     json += try Self.textCases(&rng).joined(separator: ",\n")
     json += "],\n\"classification\":["
     json += try Self.classificationCases(&rng).joined(separator: ",\n")
-    json += "],\n\"knn\":["
+    json += "],\n\"rounding\":"
+    // TDC's round(x, 3): values with 4 and 5 decimals (many exact-looking ties) and random ones.
+    let values = (0..<5000).map { i -> Double in
+      let v = Self.normal(&rng) * pow(10, Double(rng.below(5)))
+      return i % 3 == 0 ? v : i % 3 == 1 ? (v * 1e4).rounded() / 1e4 : (v * 1e5).rounded() / 1e5
+    }
+    json += "{\"values\":\(Self.nums(values)),\"ours\":\(Self.nums(values.map { Metrics.pythonRound($0) }))}"
+    json += ",\n\"knn\":["
     json += try Self.knnCases(&rng).joined(separator: ",\n")
     json += "]}\n"
     let dir = TestSupport.tempDirectory()

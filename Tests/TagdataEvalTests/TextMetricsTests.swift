@@ -1,3 +1,4 @@
+import Foundation
 import TagdataEval
 import Testing
 
@@ -77,5 +78,17 @@ import Testing
     #expect(close(try LanguageModelScore(nll: a + b, tokens: 2).perplexity, 1.329900479113957, 1e-15))
     #expect(throws: MetricsError.tooFew(metric: "perplexity", count: 0, minimum: 1)) { try LanguageModelScore(nll: 0, tokens: 0) }
     #expect(throws: MetricsError.self) { try acc.add(domain: "x", nll: .nan, tokens: 1) }
+    // Hugging Face's eval_loss: mean of per-batch means, weighted by sequences.
+    let hf = try LanguageModelScore.huggingFaceEvalLoss([.init(nll: 6 * ln2, tokens: 3, sequences: 2), .init(nll: ln2, tokens: 1, sequences: 2)])
+    #expect(close(hf, 1.0397207708399179, 1e-15) && close(exp(hf), 2.82842712474619, 1e-14))
+    #expect(throws: MetricsError.self) { try LanguageModelScore.huggingFaceEvalLoss([.init(nll: 0, tokens: 0, sequences: 1)]) }
+  }
+
+  @Test func pythonRounding() {
+    #expect(Metrics.pythonRound(0.1235) == 0.123)
+    #expect(Metrics.pythonRound(2.6745) == 2.675)
+    #expect(Metrics.pythonRound(76.3775) == 76.377)
+    #expect(Metrics.pythonRound(16.858) == 16.858 && Metrics.pythonRound(0.5, digits: 0) == 0)
+    #expect(Metrics.pythonRound(.nan).isNaN)
   }
 }
