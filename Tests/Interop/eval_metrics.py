@@ -11,7 +11,7 @@ Usage: eval_metrics.py CASES_JSON
     the tools on the same resamples, and scipy.stats.bootstrap(method=...) given the same
     bootstrap distribution (bootstrap_result=..., n_resamples=0).
   - text: hypotheses, reference streams and tagdata's BLEU (score, counts, totals, lengths),
-    BLEU with effective order, chrF, chrF++, sentence BLEU of segment 0, 13a tokens ->
+    BLEU with effective order, smoothing floor / add-k / none, tokenizer none, chrF, chrF++, sentence BLEU of segment 0, 13a tokens ->
     sacrebleu's BLEU / CHRF corpus_score, sentence_bleu, Tokenizer13a.
   - classification: 0/1 labels, scores, tagdata's ROC-AUC and average precision -> sklearn
     roc_auc_score, average_precision_score.
@@ -164,6 +164,9 @@ def bootstrap(cases):
 def text(cases):
     tok = Tokenizer13a()
     bleu, bleu_eff, chrf, chrfpp = BLEU(), BLEU(effective_order=True), CHRF(), CHRF(word_order=2)
+    variants = {"floor": BLEU(smooth_method="floor", smooth_value=0.1), "add-k": BLEU(smooth_method="add-k", smooth_value=1),
+                "none": BLEU(smooth_method="none"), "tok-none": BLEU(tokenize="none"),
+                "floor-eff": BLEU(smooth_method="floor", smooth_value=0.1, effective_order=True)}
     global problems
     for k, c in enumerate(cases):
         hyps, refs = c["hyps"], c["refs"]
@@ -177,6 +180,8 @@ def text(cases):
                 problems += 1
                 print(f"TEXT bleu.{name}: tagdata {ours} vs sacrebleu {ref} | {where()}")
         agree("TEXT", "bleu_eff", c["bleu_eff"], bleu_eff.corpus_score(hyps, refs).score, where)
+        for name, ours in c["bleu_variants"].items():
+            agree("TEXT", f"bleu[{name}]", ours, variants[name].corpus_score(hyps, refs).score, where)
         agree("TEXT", "chrf", c["chrf"], chrf.corpus_score(hyps, refs).score, where)
         agree("TEXT", "chrf++", c["chrfpp"], chrfpp.corpus_score(hyps, refs).score, where)
         first = [s[0] for s in refs if s[0] is not None]

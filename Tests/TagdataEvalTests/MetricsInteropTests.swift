@@ -259,6 +259,14 @@ struct MetricsInteropTests {
       fields.append("\"bleu\":{\"score\":\(num(bleu.score)),\"counts\":\(bleu.matches),\"totals\":\(bleu.totals),"
         + "\"sys_len\":\(bleu.hypothesisLength),\"ref_len\":\(bleu.referenceLength),\"bp\":\(num(bleu.brevityPenalty))}")
       fields.append("\"bleu_eff\":\(num(eff.score))")
+      // Other options of sacrebleu's BLEU: smoothing floor (0.1), add-k (1), none; tokenizer none.
+      let variants: [(String, BLEU)] = [
+        ("floor", BLEU(smoothing: .floor(0.1))), ("add-k", BLEU(smoothing: .addK(1))), ("none", BLEU(smoothing: .none)),
+        ("tok-none", BLEU(tokenizer: .none)), ("floor-eff", BLEU(smoothing: .floor(0.1), effectiveOrder: true)),
+      ]
+      fields.append("\"bleu_variants\":{" + (try variants.map { name, metric in
+        "\"\(name)\":\(num(try metric.corpusScore(hypotheses: hyps, references: refs).score))"
+      }).joined(separator: ",") + "}")
       fields.append("\"chrf\":\(num(chrf.score))")
       fields.append("\"chrfpp\":\(num(pp.score))")
       fields.append("\"sentence_bleu\":\(num(sentence.score))")
