@@ -56,10 +56,12 @@ public struct BootstrapResult: Sendable, Equatable {
 /// from the multiplicity of each pair, ranks from one sort of the full data), O(n log n) for
 /// Kendall. Resamples are shared among up to 8 workers without changing any value (see `draw`).
 /// BCa adds a jackknife: O(n) in all for MSE/RMSE/MAE, and for R²/Pearson above
-/// `exactJackknifeLimit` pairs; n evaluations otherwise (Spearman and Kendall: n ≤ `bcaJackknifeLimit`).
+/// `exactJackknifeLimit` pairs; n evaluations otherwise (Spearman and Kendall: n ≤ `bcaJackknifeLimit(_:)`).
 public enum Bootstrap {
   /// Largest n for which BCa runs the n leave-one-out evaluations of R², Pearson, Spearman, Kendall.
-  public static let bcaJackknifeLimit = 20_000
+  public static func bcaJackknifeLimit(_ statistic: PairedStatistic) -> Int {
+    statistic == .kendallTauB ? 5_000 : 20_000
+  }
   /// More undefined resamples than this fraction make the interval undefined.
   public static let undefinedFractionLimit = 0.01
 
@@ -225,9 +227,10 @@ public enum Bootstrap {
     case .r2 where n > exactJackknifeLimit, .pearson where n > exactJackknifeLimit:
       return downdatedJackknife(statistic, yTrue, yPred)
     default:
-      if n > bcaJackknifeLimit {
+      let limit = bcaJackknifeLimit(statistic)
+      if n > limit {
         throw MetricsError.invalidParameter(
-          "BCa of \(statistic.rawValue) needs \(n) leave-one-out evaluations; at most \(bcaJackknifeLimit) pairs (use percentile)")
+          "BCa of \(statistic.rawValue) needs \(n) leave-one-out evaluations; at most \(limit) pairs (use percentile)")
       }
       var resampler = Resampler(statistic, yTrue, yPred)
       var w = [Double](repeating: 1, count: n)

@@ -153,3 +153,14 @@ extension BootstrapTests {
     }
   }
 }
+
+extension BootstrapTests {
+  /// BCa of Kendall on more pairs than its jackknife limit is refused with a reason, not run for minutes.
+  @Test func bcaJackknifeLimitIsAnError() {
+    let n = Bootstrap.bcaJackknifeLimit(.kendallTauB) + 1
+    let x = (0..<n).map { Double($0 % 97) }, y = (0..<n).map { Double($0 % 89) }
+    #expect(throws: MetricsError.self) {
+      try Bootstrap.interval(.kendallTauB, yTrue: x, yPred: y, resamples: 10, method: .bca)
+    }
+  }
+}
