@@ -55,10 +55,12 @@ public struct BootstrapResult: Sendable, Equatable {
 /// Cost per resample: O(n) for MSE, RMSE, MAE, R², Pearson and Spearman (a resample is evaluated
 /// from the multiplicity of each pair, ranks from one sort of the full data), O(n log n) for
 /// Kendall. Resamples are shared among up to 8 workers without changing any value (see `draw`).
-/// BCa adds a jackknife: O(n) in all for MSE/RMSE/MAE, and for R²/Pearson above
-/// `exactJackknifeLimit` pairs; n evaluations otherwise (Spearman and Kendall: n ≤ `bcaJackknifeLimit(_:)`).
+/// BCa adds a jackknife: O(n) in all for MSE/RMSE/MAE and for R²/Pearson above
+/// `exactJackknifeLimit` pairs, O(n log n) for Spearman above it; n evaluations otherwise
+/// (Kendall: at most `bcaJackknifeLimit(.kendallTauB)` pairs, else an error).
 public enum Bootstrap {
-  /// Largest n for which BCa runs the n leave-one-out evaluations of R², Pearson, Spearman, Kendall.
+  /// Largest n for which BCa may run n leave-one-out evaluations (only Kendall reaches it: the
+  /// others switch to the O(n)/O(n log n) jackknife above `exactJackknifeLimit`).
   public static func bcaJackknifeLimit(_ statistic: PairedStatistic) -> Int {
     statistic == .kendallTauB ? 5_000 : 20_000
   }
@@ -226,6 +228,8 @@ public enum Bootstrap {
       }
     case .r2 where n > exactJackknifeLimit, .pearson where n > exactJackknifeLimit:
       return downdatedJackknife(statistic, yTrue, yPred)
+    case .spearman where n > exactJackknifeLimit:
+      return spearmanJackknife(yTrue, yPred)
     default:
       let limit = bcaJackknifeLimit(statistic)
       if n > limit {
@@ -242,9 +246,10 @@ public enum Bootstrap {
     }
   }
 
-  /// Up to this n the jackknife of R² and Pearson evaluates every leave-one-out sample exactly;
-  /// above it, it downdates the centred sums in O(n) (same value up to rounding, except for a
-  /// pair that alone carries nearly all of a sum of squares).
+  /// Up to this n the jackknife of R², Pearson and Spearman evaluates every leave-one-out sample
+  /// exactly; above it, R² and Pearson downdate the centred sums in O(n) (same value up to
+  /// rounding, except for a pair that alone carries nearly all of a sum of squares) and Spearman
+  /// updates rank sums in O(n log n).
   public static let exactJackknifeLimit = 2000
 
   /// Leave-one-out R² or Pearson from the full data's centred sums: removing pair i changes
@@ -285,6 +290,88 @@ public enum Bootstrap {
         let sxx = max(sums[0] - f * dx * dx, 0), syy = max(sums[1] - f * dy * dy, 0), sxy = sums[2] - f * dx * dy
         return min(1, max(-1, sxy / (sxx.squareRoot() * syy.squareRoot())))
       }
+    }
+  }
+
+  /// Leave-one-out Spearman in O(n log n). With r, s the average ranks of the full data, leaving
+  /// pair i out lowers every rank above xᵢ by 1 and every other rank tied with xᵢ by ½ (a_j; b_j for
+  /// y). The ranks of the n − 1 left keep mean n/2, so ρ₍ᵢ₎ = (Σr′s′ − (n−1)m²)/√(…) with m = n/2,
+  /// where Σr′² = Σr² − rᵢ² − 2Σa r + Σa², Σr′s′ = Σrs − rᵢsᵢ − Σr b − Σs a + Σa b. The sums over
+  /// "above" and "tied" come from per-group totals; Σa b needs the pairs above in both x and y,
+  /// counted with a Fenwick tree over the y groups while walking the x groups downwards.
+  static func spearmanJackknife(_ x: [Double], _ y: [Double]) -> [Double] {
+    let n = x.count
+    let (gx, groupsX) = Core.denseGroups(x), (gy, groupsY) = Core.denseGroups(y)
+    var r = [Double](repeating: 0, count: n), sr = [Double](repeating: 0, count: n), scratch = r
+    Core.averageRanks(groups: gx, groupCount: groupsX, weights: nil, scratch: &scratch, into: &r)
+    scratch = [Double](repeating: 0, count: max(groupsX, groupsY))
+    Core.averageRanks(groups: gy, groupCount: groupsY, weights: nil, scratch: &scratch, into: &sr)
+    // Per group: size, sum of own ranks, sum of the other variable's ranks.
+    var sizeX = [Double](repeating: 0, count: groupsX), rankSumX = sizeX, otherSumX = sizeX
+    var sizeY = [Double](repeating: 0, count: groupsY), rankSumY = sizeY, otherSumY = sizeY
+    var r2 = 0.0, s2 = 0.0, rs = 0.0
+    for i in 0..<n {
+      let g = Int(gx[i]), h = Int(gy[i])
+      sizeX[g] += 1; rankSumX[g] += r[i]; otherSumX[g] += sr[i]
+      sizeY[h] += 1; rankSumY[h] += sr[i]; otherSumY[h] += r[i]
+      r2 += r[i] * r[i]; s2 += sr[i] * sr[i]; rs += r[i] * sr[i]
+    }
+    // Totals over the groups strictly above each group.
+    func above(_ v: [Double]) -> [Double] {
+      var out = [Double](repeating: 0, count: v.count)
+      var acc = 0.0
+      for g in stride(from: v.count - 1, through: 0, by: -1) { out[g] = acc; acc += v[g] }
+      return out
+    }
+    let countAboveX = above(sizeX), rankAboveX = above(rankSumX), otherAboveX = above(otherSumX)
+    let countAboveY = above(sizeY), rankAboveY = above(rankSumY), otherAboveY = above(otherSumY)
+    // Σ a b per pair: walk x groups from the top, Fenwick counts of y groups already passed.
+    var order = Array(0..<n)
+    order.sort { gx[$0] > gx[$1] || (gx[$0] == gx[$1] && gy[$0] < gy[$1]) }
+    var tree = [Int](repeating: 0, count: groupsY + 1)
+    func prefix(_ h: Int) -> Int {  // count of inserted with y group ≤ h
+      var k = h + 1, s = 0
+      while k > 0 { s += tree[k]; k -= k & -k }
+      return s
+    }
+    var crossAB = [Double](repeating: 0, count: n)
+    var inserted = 0
+    var start = 0
+    while start < n {
+      var end = start
+      while end < n && gx[order[end]] == gx[order[start]] { end += 1 }
+      // Members of this x group, ascending in y group.
+      var k = start
+      while k < end {
+        var e = k
+        while e < end && gy[order[e]] == gy[order[k]] { e += 1 }
+        let h = Int(gy[order[k]])
+        let atOrBelow = prefix(h), below = h > 0 ? prefix(h - 1) : 0
+        let bothAbove = Double(inserted - atOrBelow), xAboveYTied = Double(atOrBelow - below)
+        let xTiedYAbove = Double(end - e), bothTied = Double(e - k - 1)
+        let value = bothAbove + 0.5 * xAboveYTied + 0.5 * xTiedYAbove + 0.25 * bothTied
+        for p in k..<e { crossAB[order[p]] = value }
+        k = e
+      }
+      for p in start..<end {
+        var j = Int(gy[order[p]]) + 1
+        while j <= groupsY { tree[j] += 1; j += j & -j }
+      }
+      inserted += end - start
+      start = end
+    }
+    let constantX = constantWithout(x), constantY = constantWithout(y)
+    let m = Double(n) / 2, rest = Double(n - 1)
+    return (0..<n).map { i in
+      if constantX(i) || constantY(i) { return .nan }
+      let g = Int(gx[i]), h = Int(gy[i])
+      let ar = rankAboveX[g] + 0.5 * (rankSumX[g] - r[i]), aa = countAboveX[g] + 0.25 * (sizeX[g] - 1)
+      let bs = rankAboveY[h] + 0.5 * (rankSumY[h] - sr[i]), bb = countAboveY[h] + 0.25 * (sizeY[h] - 1)
+      let rb = otherAboveY[h] + 0.5 * (otherSumY[h] - r[i]), sa = otherAboveX[g] + 0.5 * (otherSumX[g] - sr[i])
+      let srr = (r2 - r[i] * r[i]) - 2 * ar + aa - rest * m * m
+      let sss = (s2 - sr[i] * sr[i]) - 2 * bs + bb - rest * m * m
+      let srs = (rs - r[i] * sr[i]) - rb - sa + crossAB[i] - rest * m * m
+      return min(1, max(-1, srs / (srr.squareRoot() * sss.squareRoot())))
     }
   }
 

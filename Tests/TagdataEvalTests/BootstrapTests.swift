@@ -72,14 +72,17 @@ import Testing
       ((0..<n).map { $0 == 7 ? 2 : 1 }, (0..<n).map { _ in unit() }),
       // Perfect prediction except one pair.
       ({ let v = (0..<n).map { _ in unit() }; return v }(), []),
+      // Heavy ties in both, correlated.
+      ({ let v = (0..<n).map { _ in Double(rng.below(7)) }; return v }(), []),
+      ((0..<n).map { Double($0 % 13) }, (0..<n).map { Double(($0 * 7) % 5) }),
     ]
     for (c, (x0, y0)) in cases.enumerated() {
       let x = x0
       var y = y0
-      if y.isEmpty { y = x; y[11] += 0.5 }
-      for s in [PairedStatistic.r2, .pearson] {
+      if y.isEmpty { y = c == 3 ? x.map { $0 + Double(rng.below(3)) } : x; y[11] += 0.5 }
+      for s in [PairedStatistic.r2, .pearson, .spearman] {
         let jack = try Bootstrap.jackknife(s, yTrue: x, yPred: y)
-        for i in [0, 7, 11, n / 2, n - 1] {
+        for i in [0, 7, 11, n / 2, n - 1] + (0..<20).map({ _ in rng.below(n) }) {
           var a = x, b = y
           a.remove(at: i)
           b.remove(at: i)
