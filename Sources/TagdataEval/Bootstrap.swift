@@ -56,14 +56,8 @@ public struct BootstrapResult: Sendable, Equatable {
 /// from the multiplicity of each pair, ranks from one sort of the full data), O(n log n) for
 /// Kendall. Resamples are shared among up to 8 workers without changing any value (see `draw`).
 /// BCa adds a jackknife: O(n) in all for MSE/RMSE/MAE and for R²/Pearson above
-/// `exactJackknifeLimit` pairs, O(n log n) for Spearman above it; n evaluations otherwise
-/// (Kendall: at most `bcaJackknifeLimit(.kendallTauB)` pairs, else an error).
+/// `exactJackknifeLimit` pairs, O(n log n) for Spearman and Kendall above it; n evaluations below.
 public enum Bootstrap {
-  /// Largest n for which BCa may run n leave-one-out evaluations (only Kendall reaches it: the
-  /// others switch to the O(n)/O(n log n) jackknife above `exactJackknifeLimit`).
-  public static func bcaJackknifeLimit(_ statistic: PairedStatistic) -> Int {
-    statistic == .kendallTauB ? 5_000 : 20_000
-  }
   /// More undefined resamples than this fraction make the interval undefined.
   public static let undefinedFractionLimit = 0.01
 
@@ -230,12 +224,9 @@ public enum Bootstrap {
       return downdatedJackknife(statistic, yTrue, yPred)
     case .spearman where n > exactJackknifeLimit:
       return spearmanJackknife(yTrue, yPred)
+    case .kendallTauB where n > exactJackknifeLimit:
+      return kendallJackknife(yTrue, yPred)
     default:
-      let limit = bcaJackknifeLimit(statistic)
-      if n > limit {
-        throw MetricsError.invalidParameter(
-          "BCa of \(statistic.rawValue) needs \(n) leave-one-out evaluations; at most \(limit) pairs (use percentile)")
-      }
       var resampler = Resampler(statistic, yTrue, yPred)
       var w = [Double](repeating: 1, count: n)
       return (0..<n).map { i in
@@ -246,10 +237,10 @@ public enum Bootstrap {
     }
   }
 
-  /// Up to this n the jackknife of R², Pearson and Spearman evaluates every leave-one-out sample
-  /// exactly; above it, R² and Pearson downdate the centred sums in O(n) (same value up to
-  /// rounding, except for a pair that alone carries nearly all of a sum of squares) and Spearman
-  /// updates rank sums in O(n log n).
+  /// Up to this n the jackknife of R², Pearson, Spearman and Kendall evaluates every leave-one-out
+  /// sample exactly; above it, R² and Pearson downdate the centred sums in O(n) (same value up to
+  /// rounding, except for a pair that alone carries nearly all of a sum of squares), Spearman
+  /// updates rank sums and Kendall pair counts in O(n log n).
   public static let exactJackknifeLimit = 2000
 
   /// Leave-one-out R² or Pearson from the full data's centred sums: removing pair i changes
@@ -372,6 +363,66 @@ public enum Bootstrap {
       let sss = (s2 - sr[i] * sr[i]) - 2 * bs + bb - rest * m * m
       let srs = (rs - r[i] * sr[i]) - rb - sa + crossAB[i] - rest * m * m
       return min(1, max(-1, srs / (srr.squareRoot() * sss.squareRoot())))
+    }
+  }
+
+  /// Leave-one-out Kendall τ-b in O(n log n): per pair i, the pairs it forms that are concordant,
+  /// discordant, tied in x only and in y only (from a Fenwick tree over the y groups, swept
+  /// along the x groups, and the group sizes); τ₍ᵢ₎ from the totals less pair i's share, in integers.
+  static func kendallJackknife(_ x: [Double], _ y: [Double]) -> [Double] {
+    let n = x.count
+    let (gx, groupsX) = Core.denseGroups(x), (gy, groupsY) = Core.denseGroups(y)
+    var sizeX = [Int](repeating: 0, count: groupsX), sizeY = [Int](repeating: 0, count: groupsY)
+    for i in 0..<n { sizeX[Int(gx[i])] += 1; sizeY[Int(gy[i])] += 1 }
+    var belowY = [Int](repeating: 0, count: groupsY)
+    for h in 1..<max(groupsY, 1) { belowY[h] = belowY[h - 1] + sizeY[h - 1] }
+    var order = Array(0..<n)
+    order.sort { gx[$0] < gx[$1] || (gx[$0] == gx[$1] && gy[$0] < gy[$1]) }
+    var tree = [Int](repeating: 0, count: groupsY + 1)
+    func prefix(_ h: Int) -> Int {
+      var k = h + 1, s = 0
+      while k > 0 { s += tree[k]; k -= k & -k }
+      return s
+    }
+    var concordant = [Int](repeating: 0, count: n), discordant = concordant, onlyX = concordant, onlyY = concordant
+    var inserted = 0, start = 0
+    while start < n {
+      var end = start
+      while end < n && gx[order[end]] == gx[order[start]] { end += 1 }
+      var k = start
+      while k < end {
+        var e = k
+        while e < end && gy[order[e]] == gy[order[k]] { e += 1 }
+        let h = Int(gy[order[k]])
+        let lessLess = h > 0 ? prefix(h - 1) : 0
+        let lessGreater = inserted - prefix(h)
+        let sameXLessY = k - start, sameXGreaterY = end - e, both = e - k - 1
+        let aboveY = n - belowY[h] - sizeY[h]
+        let greaterGreater = aboveY - lessGreater - sameXGreaterY
+        let greaterLess = belowY[h] - lessLess - sameXLessY
+        for p in k..<e {
+          let i = order[p]
+          concordant[i] = lessLess + greaterGreater
+          discordant[i] = lessGreater + greaterLess
+          onlyX[i] = sizeX[Int(gx[i])] - 1 - both
+          onlyY[i] = sizeY[h] - 1 - both
+        }
+        k = e
+      }
+      for p in start..<end {
+        var j = Int(gy[order[p]]) + 1
+        while j <= groupsY { tree[j] += 1; j += j & -j }
+      }
+      inserted += end - start
+      start = end
+    }
+    let p = concordant.reduce(0, +) / 2, q = discordant.reduce(0, +) / 2
+    let t = onlyX.reduce(0, +) / 2, u = onlyY.reduce(0, +) / 2
+    return (0..<n).map { i in
+      let p1 = p - concordant[i], q1 = q - discordant[i], t1 = t - onlyX[i], u1 = u - onlyY[i]
+      let dx = p1 + q1 + t1, dy = p1 + q1 + u1
+      if dx == 0 || dy == 0 { return .nan }
+      return min(1, max(-1, Double(p1 - q1) / (Double(dx) * Double(dy)).squareRoot()))
     }
   }
 

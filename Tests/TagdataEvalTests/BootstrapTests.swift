@@ -80,7 +80,7 @@ import Testing
       let x = x0
       var y = y0
       if y.isEmpty { y = c == 3 ? x.map { $0 + Double(rng.below(3)) } : x; y[11] += 0.5 }
-      for s in [PairedStatistic.r2, .pearson, .spearman] {
+      for s in [PairedStatistic.r2, .pearson, .spearman, .kendallTauB] {
         let jack = try Bootstrap.jackknife(s, yTrue: x, yPred: y)
         for i in [0, 7, 11, n / 2, n - 1] + (0..<20).map({ _ in rng.below(n) }) {
           var a = x, b = y
@@ -153,17 +153,6 @@ extension BootstrapTests {
       #expect(fast == expected, "n \(n)")
       var slow = SplitMix64(seed: UInt64(n))
       #expect((0..<3000).map { _ in Bootstrap.below(n, &slow) } == expected, "n \(n)")
-    }
-  }
-}
-
-extension BootstrapTests {
-  /// BCa of Kendall on more pairs than its jackknife limit is refused with a reason, not run for minutes.
-  @Test func bcaJackknifeLimitIsAnError() {
-    let n = Bootstrap.bcaJackknifeLimit(.kendallTauB) + 1
-    let x = (0..<n).map { Double($0 % 97) }, y = (0..<n).map { Double($0 % 89) }
-    #expect(throws: MetricsError.self) {
-      try Bootstrap.interval(.kendallTauB, yTrue: x, yPred: y, resamples: 10, method: .bca)
     }
   }
 }
