@@ -563,7 +563,7 @@ public final class Trainer {
   /// Examples cut to `length` tokens: a regression example keeps the `length` tokens that end
   /// at its last head position (its positions move with them; heads before the cut are
   /// dropped), any other its first `length` tokens. Returns them and how many were cut.
-  static func fitted(_ examples: [TokenDataset.Example], length: Int) -> ([TokenDataset.Example], Int) {
+  public static func fitted(_ examples: [TokenDataset.Example], length: Int) -> ([TokenDataset.Example], Int) {
     var trimmed = 0
     let out = examples.map { e -> TokenDataset.Example in
       guard e.tokens.count > length else { return e }

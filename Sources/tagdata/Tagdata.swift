@@ -35,7 +35,7 @@ struct Tagdata: ParsableCommand {
         70  internal error (a bug: please report it)
       """,
     version: tagdataVersion,
-    subcommands: [Ingest.self, Canon.self, Describe.self, CatalogCommand.self, Build.self, Export.self, Tokenize.self, Train.self, Generate.self, Debug.self])
+    subcommands: [Ingest.self, Canon.self, Describe.self, CatalogCommand.self, Build.self, Export.self, Tokenize.self, Train.self, Generate.self, Eval.self, Debug.self])
 }
 
 extension Tagdata {

@@ -1,0 +1,203 @@
+import Foundation
+import TagdataIO
+import TagdataShards
+import TagdataTrain
+
+/// `tagdata eval`: a trained model on a split of a token dataset (`tagdata export --tokenized`).
+///
+/// - Regression tasks: the head's prediction at the function tag's last virtual token against
+///   the exact target, with MSE, RMSE, MAE, R², Pearson, Spearman (and Kendall τ-b), each with a
+///   seeded bootstrap interval; beside them the mean predictor (the training split's mean).
+/// - Language tasks (every other task with next-token targets): perplexity and bits per token
+///   on the target tokens, with the domain tags as trained and with every tag token removed
+///   (Tag-LLM's "no tag" ablation on the same text).
+///
+/// Every figure of the report comes from this run; predictions are returned for
+/// `predictions.jsonl`.
+public enum Evaluator {
+  public struct Options: Sendable {
+    public var split = "test"
+    public var tasks: Set<String>?
+    public var length = 512
+    public var batch = 8
+    public var resamples = 1000
+    public var level = 0.95
+    public var seed: UInt64 = 0
+    public init() {}
+  }
+
+  public struct Prediction: Codable, Sendable, Equatable {
+    public var key: String
+    public var task: String
+    public var head: String
+    public var target: Double
+    public var prediction: Double
+  }
+
+  /// A metric with its interval (nil where undefined: constant predictions, n < 2).
+  public struct Figure: Codable, Sendable, Equatable {
+    public var value: Double?
+    public var lower: Double?
+    public var upper: Double?
+  }
+
+  public struct RegressionTask: Codable, Sendable, Equatable {
+    public var task: String
+    public var head: String
+    public var count: Int
+    /// mse, rmse, mae, r2, pearson, spearman, kendall_tau_b.
+    public var metrics: [String: Figure]
+    /// The same metrics for the mean predictor (the training split's mean target).
+    public var meanBaseline: [String: Figure]
+    public var trainMean: Double?
+  }
+
+  public struct LanguageTask: Codable, Sendable, Equatable {
+    public var task: String
+    public var examples: Int
+    public var tokens: Int
+    public var perplexity: Double?
+    public var bitsPerToken: Double?
+    /// The same text with every tag token removed.
+    public var perplexityWithoutTags: Double?
+    public var bitsPerTokenWithoutTags: Double?
+  }
+
+  public struct Report: Codable, Sendable, Equatable {
+    public var split: String
+    public var examples: Int
+    public var trimmed: Int
+    public var regression: [RegressionTask]
+    public var language: [LanguageTask]
+    public var resamples: Int
+    public var level: Double
+    public var seed: UInt64
+    public var bootstrap: String
+  }
+
+  public struct EvaluationError: Error, CustomStringConvertible, Sendable {
+    public var description: String
+  }
+
+  /// Evaluates `model` on `dataset` (a version-2 token dataset directory).
+  public static func run(model: Model, dataset: String, options: Options) throws -> (Report, [Prediction]) {
+    let (manifest, all) = try TokenShards.read(from: dataset, tasks: options.tasks)
+    let mapped: [TokenDataset.Example]
+    do {
+      mapped = try DatasetMapping.map(all, vocabulary: manifest.vocabulary, model: model)
+    } catch {
+      throw EvaluationError(description: "\(dataset): \(error)")
+    }
+    let (fitted, trimmed) = Trainer.fitted(mapped, length: options.length)
+    let examples = fitted.filter { $0.split == options.split }
+    guard !examples.isEmpty else {
+      throw EvaluationError(description: "\(dataset): no example in the \(options.split) split"
+                              + (options.tasks.map { " of the tasks \($0.sorted().joined(separator: ", "))" } ?? ""))
+    }
+    let heads = Set(model.headNames)
+    let trainTargets = Dictionary(grouping: fitted.filter { $0.split == "train" }.flatMap { $0.regression }, by: \.head)
+      .mapValues { $0.map(\.target) }
+
+    // Regression: predictions in batches, no output projection.
+    var predictions: [Prediction] = []
+    let regressionExamples = examples.filter { !$0.regression.isEmpty }
+    for start in stride(from: 0, to: regressionExamples.count, by: max(1, options.batch)) {
+      let chunk = Array(regressionExamples[start..<min(start + options.batch, regressionExamples.count)])
+      let b = TokenDataset.batch(chunk, length: options.length)
+      let usable = b.regression.filter { heads.contains($0.head) }
+      guard usable.count == b.regression.count else {
+        let missing = Set(b.regression.map(\.head)).subtracting(heads).sorted()
+        throw EvaluationError(description: "the model has no head \(missing.joined(separator: ", ")) for the dataset's regression tasks")
+      }
+      let out = model.forward(b, logitRows: [])
+      var k = 0
+      for e in chunk {
+        for r in e.regression where r.position < options.length {
+          predictions.append(Prediction(key: e.key ?? "", task: e.task, head: r.head, target: r.target,
+                                        prediction: Double(out.predictions[k])))
+          k += 1
+        }
+      }
+    }
+    var regression: [RegressionTask] = []
+    for (task, head) in Set(predictions.map { TaskHead(task: $0.task, head: $0.head) }).sorted(by: { ($0.task, $0.head) < ($1.task, $1.head) })
+      .map({ ($0.task, $0.head) })
+    {
+      let p = predictions.filter { $0.task == task && $0.head == head }
+      let yTrue = p.map(\.target), yPred = p.map(\.prediction)
+      let train = trainTargets[head] ?? []
+      let mean = train.isEmpty ? nil : train.reduce(0, +) / Double(train.count)
+      regression.append(RegressionTask(
+        task: task, head: head, count: p.count, metrics: try figures(yTrue, yPred, options),
+        meanBaseline: try mean.map { try figures(yTrue, [Double](repeating: $0, count: yTrue.count), options) } ?? [:], trainMean: mean))
+    }
+
+    // Language: target-token NLL with the tags and without them.
+    var language: [LanguageTask] = []
+    let generation = examples.filter { $0.regression.isEmpty && $0.lossMask.contains(true) }
+    let tagIDs = Set(model.tagNames.flatMap { model.tagTokens($0) })
+    for task in Set(generation.map(\.task)).sorted() {
+      let ex = generation.filter { $0.task == task }
+      let with = nll(model, ex, options)
+      let stripped = ex.map { e -> TokenDataset.Example in
+        var s = e
+        let keep = e.tokens.indices.filter { !tagIDs.contains(e.tokens[$0]) }
+        s.tokens = keep.map { e.tokens[$0] }
+        s.lossMask = keep.map { e.lossMask[$0] }
+        s.spans = []
+        return s
+      }
+      let without = nll(model, stripped, options)
+      func ppl(_ r: (Double, Int)) -> Double? { r.1 > 0 ? exp(r.0 / Double(r.1)) : nil }
+      func bits(_ r: (Double, Int)) -> Double? { r.1 > 0 ? r.0 / Double(r.1) / log(2) : nil }
+      language.append(LanguageTask(task: task, examples: ex.count, tokens: with.1, perplexity: ppl(with), bitsPerToken: bits(with),
+                                   perplexityWithoutTags: ppl(without), bitsPerTokenWithoutTags: bits(without)))
+    }
+    let report = Report(split: options.split, examples: examples.count, trimmed: trimmed, regression: regression, language: language,
+                        resamples: options.resamples, level: options.level, seed: options.seed, bootstrap: BootstrapResult.generator)
+    return (report, predictions)
+  }
+
+  struct TaskHead: Hashable {
+    var task: String
+    var head: String
+  }
+
+  static let statistics: [(String, PairedStatistic)] = [("mse", .mse), ("rmse", .rmse), ("mae", .mae), ("r2", .r2),
+                                                         ("pearson", .pearson), ("spearman", .spearman), ("kendall_tau_b", .kendallTauB)]
+
+  static func figures(_ yTrue: [Double], _ yPred: [Double], _ o: Options) throws -> [String: Figure] {
+    var out: [String: Figure] = [:]
+    let point = try Metrics.regressionReport(yTrue, yPred)
+    let values: [String: Double] = ["mse": point.mse, "rmse": point.rmse, "mae": point.mae, "r2": point.r2, "pearson": point.pearson,
+                                    "spearman": point.spearman, "kendall_tau_b": point.kendallTauB]
+    for (name, statistic) in statistics {
+      var f = Figure(value: finite(values[name]!))
+      if yTrue.count >= 2 && o.resamples > 0,
+        let b = try? Bootstrap.interval(statistic, yTrue: yTrue, yPred: yPred, resamples: o.resamples, level: o.level, seed: o.seed)
+      {
+        f.lower = finite(b.lower)
+        f.upper = finite(b.upper)
+      }
+      out[name] = f
+    }
+    return out
+  }
+
+  static func finite(_ x: Double) -> Double? { x.isFinite ? x : nil }
+
+  /// Summed natural-log NLL of the target tokens and their count.
+  static func nll(_ model: Model, _ examples: [TokenDataset.Example], _ o: Options) -> (Double, Int) {
+    var sum = 0.0, count = 0
+    for start in stride(from: 0, to: examples.count, by: max(1, o.batch)) {
+      let chunk = Array(examples[start..<min(start + o.batch, examples.count)])
+      let b = TokenDataset.batch(chunk, length: o.length)
+      let weights = b.lossWeights.reduce(0, +)
+      guard weights > 0 else { continue }
+      let l = model.loss(b, regressionScale: 0)
+      sum += Double(l.crossEntropy) * Double(weights)
+      count += Int(weights)
+    }
+    return (sum, count)
+  }
+}

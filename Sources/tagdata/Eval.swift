@@ -1,0 +1,131 @@
+import ArgumentParser
+import Foundation
+import TagdataEval
+import TagdataIO
+import TagdataTrain
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+struct Eval: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    abstract: "Evaluate a trained model on a split of a token dataset: metrics with intervals, baselines, plots.",
+    discussion: """
+      Regression tasks: the head's prediction (read at the function tag's last virtual token) \
+      against the exact target: MSE, RMSE, MAE, R², Pearson r, Spearman rho, Kendall tau-b, each \
+      with a seeded bootstrap interval, beside the mean predictor (the training split's mean). \
+      Language tasks: perplexity and bits per token on the target tokens, with the tags and with \
+      every tag token removed (Tag-LLM's no-tag ablation on the same text). Metrics are the ones \
+      scipy, scikit-learn and numpy compute (interop tests).
+
+      OUT gets report.json (every figure), report.md (tables), predictions.jsonl (key, task, \
+      head, target, prediction: compute your own metrics), scatter-TASK.svg (predicted against \
+      true with the least-squares line) and perplexity.svg. Every figure comes from this run.
+
+      Examples:
+        tagdata eval --model runs/tag-llm/stage-4-multi-domain/model --dataset tokens/tag-llm --out eval/tag-llm
+        tagdata eval --model M --dataset D --split valid --tasks QED,BA --resamples 2000 --json
+      """)
+
+  @Option(help: ArgumentHelp("The trained model directory (a stage's model: config.json, model.safetensors, tags).", valueName: "dir"))
+  var model: String
+
+  @Option(help: ArgumentHelp("Take the tags and heads from this model directory instead (a later stage's).", valueName: "dir"))
+  var tags: String?
+
+  @Option(help: ArgumentHelp("The token dataset (tagdata export --tokenized).", valueName: "dir"))
+  var dataset: String
+
+  @Option(help: ArgumentHelp("Where the report goes (created).", valueName: "dir"))
+  var out: String
+
+  @Option(help: ArgumentHelp("The split to evaluate: train, valid or test.", valueName: "split"))
+  var split = "test"
+
+  @Option(help: ArgumentHelp("Only these tasks (comma separated).", valueName: "tasks"))
+  var tasks: String?
+
+  @Option(help: ArgumentHelp("Context length: longer examples are cut as in training.", valueName: "n"))
+  var length = 512
+
+  @Option(help: ArgumentHelp("Examples per forward pass.", valueName: "n"))
+  var batch = 8
+
+  @Option(help: ArgumentHelp("Bootstrap resamples (0: no intervals).", valueName: "n"))
+  var resamples = 1000
+
+  @Option(help: ArgumentHelp("Seed of the bootstrap.", valueName: "n"))
+  var seed: UInt64 = 0
+
+  @Flag(help: "Print report.json on standard output.")
+  var json = false
+
+  func validate() throws {
+    if !["train", "valid", "test"].contains(split) { throw ValidationError("--split is train, valid or test") }
+    if length < 2 || batch < 1 || resamples < 0 { throw ValidationError("--length must be at least 2, --batch at least 1, --resamples at least 0") }
+  }
+
+  func run() throws {
+    var m: Model
+    do {
+      m = try Model.load(from: model)
+      if let tags { try m.replaceTags(from: tags) }
+    } catch {
+      throw InputError.unsupported(file: tags ?? model, message: "cannot be loaded: \(error)")
+    }
+    var options = Evaluator.Options()
+    options.split = split
+    options.tasks = tasks.map { Set($0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }) }
+    options.length = length
+    options.batch = batch
+    options.resamples = resamples
+    options.seed = seed
+    let (report, predictions): (Evaluator.Report, [Evaluator.Prediction])
+    do {
+      (report, predictions) = try Evaluator.run(model: m, dataset: dataset, options: options)
+    } catch let e as Evaluator.EvaluationError {
+      throw InputError.unsupported(file: dataset, message: e.description)
+    }
+    do {
+      try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+      let encoder = JSONEncoder()
+      encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
+      let reportJSON = try encoder.encode(report)
+      try write(reportJSON + Data([0x0A]), "report.json")
+      try write(Data(EvalReport.markdown(report, model: model, dataset: dataset).utf8), "report.md")
+      encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+      var lines = Data()
+      for p in predictions {
+        lines += try encoder.encode(p)
+        lines.append(0x0A)
+      }
+      try write(lines, "predictions.jsonl")
+      for t in report.regression { try write(Data(EvalReport.scatter(t, predictions).utf8), EvalReport.plotName(t)) }
+      if !report.language.isEmpty { try write(Data(EvalReport.perplexityBars(report.language).utf8), "perplexity.svg") }
+      if json { writeOut(String(decoding: reportJSON, as: UTF8.self) + "\n") }
+    }
+    for t in report.regression {
+      let r = t.metrics["pearson"]?.value.map { String(format: "%.3f", $0) } ?? "–"
+      let rmse = t.metrics["rmse"]?.value.map { String(format: "%.4g", $0) } ?? "–"
+      let base = t.meanBaseline["rmse"]?.value.map { String(format: "%.4g", $0) } ?? "–"
+      warn("\(t.task): n \(t.count), RMSE \(rmse) (mean predictor \(base)), Pearson r \(r)")
+    }
+    for t in report.language {
+      let p = t.perplexity.map { String(format: "%.3f", $0) } ?? "–", q = t.perplexityWithoutTags.map { String(format: "%.3f", $0) } ?? "–"
+      warn("\(t.task): perplexity \(p) with tags, \(q) without, on \(t.tokens) tokens")
+    }
+    warn("\(out): report.json, report.md, predictions.jsonl (\(predictions.count)), plots")
+  }
+
+  /// Written beside its place and renamed into it.
+  func write(_ data: Data, _ name: String) throws {
+    let path = out + "/" + name, tmp = path + ".partial"
+    do {
+      try data.write(to: URL(fileURLWithPath: tmp))
+    } catch {
+      throw OutputError(what: path, errno: errno)
+    }
+    guard rename(tmp, path) == 0 else { throw OutputError(what: path, errno: errno) }
+  }
+}
