@@ -6,7 +6,7 @@
 //   into memory first. Encodes every record REPETITIONS times (default 5) after one warm-up pass
 //   and prints one JSON line per mode: {"tool", "kind", "mode", "records", "bytes", "tokens",
 //   "cpu_seconds": [...], "wall_seconds": [...], "checksum"} (the checksum of
-//   Scripts/bench/tokenize_reference.py, over the ids of the last pass).
+//   Scripts/bench/tokenize_reference.py, over the ids of the warm-up pass).
 //
 // Built by Scripts/bench-tokenize with swiftc against the release build's TagdataTokenizer (the
 // tagdata executable does not depend on that module).
@@ -68,14 +68,16 @@ func wallSeconds() -> Double {
   return Double(t.tv_sec) + Double(t.tv_nsec) / 1e9
 }
 
-/// Runs `pass` (which encodes every record and gives the checksum and the number of tokens) once
-/// to warm up, then `repetitions` times, and prints the JSON line of `mode`.
-func measure(_ mode: String, _ pass: () -> (Checksum, Int)) {
-  var (check, tokens) = pass()
+/// Runs `pass` (which encodes every record and gives the number of tokens, and the checksum of the
+/// ids when asked) once to warm up, then `repetitions` times without the checksum, timed, and prints
+/// the JSON line of `mode`.
+func measure(_ mode: String, _ pass: (Bool) -> (Checksum, Int)) {
+  let (check, _) = pass(true)
+  var tokens = 0
   var cpu: [Double] = [], wall: [Double] = []
   for _ in 0..<repetitions {
     let (c0, w0) = (cpuSeconds(), wallSeconds())
-    (check, tokens) = pass()
+    (_, tokens) = pass(false)
     let (c1, w1) = (cpuSeconds(), wallSeconds())
     cpu.append(c1 - c0)
     wall.append(w1 - w0)
@@ -100,33 +102,48 @@ switch kind {
 case "text":
   let tokenizer: HFTokenizer
   do { tokenizer = try HFTokenizer(contentsOf: URL(fileURLWithPath: args[3])) } catch { fail("\(error)") }
-  measure("encode(String)") {
+  measure("encode(String)") { sum in
     var check = Checksum(), tokens = 0
     for s in strings {
       let ids = tokenizer.encode(s)
       tokens += ids.count
-      check.record(ids)
+      if sum { check.record(ids) }
+    }
+    return (check, tokens)
+  }
+  measure("encode(bytes:into:)") { sum in
+    var check = Checksum(), tokens = 0
+    var ids: [Int] = []
+    bytes.withUnsafeBufferPointer { all in
+      for r in ranges {
+        ids.removeAll(keepingCapacity: true)
+        tokenizer.encode(bytes: UnsafeBufferPointer(rebasing: all[r]), into: &ids)
+        tokens += ids.count
+        if sum { check.record(ids) }
+      }
     }
     return (check, tokens)
   }
 default:
   let vocab = vocabulary(args[3])
   guard let unknown = vocab["[UNK]"] else { fail("\(args[3]): no [UNK]") }
-  var byBytes: [[UInt8]: Int] = [:]
-  for (t, id) in vocab { byBytes[Array(t.utf8)] = id }
+  let domain = DomainVocabulary(vocab, unknownID: unknown)
   let smiles = kind == "smiles"
-  measure("tokens + vocabulary") {
+  measure("encode(_:vocabulary:into:)") { sum in
     var check = Checksum(), tokens = 0
     var ids: [Int] = []
-    for r in ranges {
-      let slice = bytes[r]
-      let toks = smiles ? SmilesTokenizer.tokens(slice) : ResidueTokenizer.tokens(slice)
-      ids.removeAll(keepingCapacity: true)
-      for t in toks {
-        ids.append(t.unknown ? unknown : byBytes[Array(slice[(r.lowerBound + t.range.lowerBound)..<(r.lowerBound + t.range.upperBound)])] ?? unknown)
+    bytes.withUnsafeBufferPointer { all in
+      for r in ranges {
+        ids.removeAll(keepingCapacity: true)
+        let record = UnsafeBufferPointer(rebasing: all[r])
+        if smiles {
+          SmilesTokenizer.encode(record, vocabulary: domain, into: &ids)
+        } else {
+          ResidueTokenizer.encode(record, vocabulary: domain, into: &ids)
+        }
+        tokens += ids.count
+        if sum { check.record(ids) }
       }
-      tokens += ids.count
-      check.record(ids)
     }
     return (check, tokens)
   }
