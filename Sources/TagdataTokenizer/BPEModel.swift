@@ -346,7 +346,7 @@ struct ByteKeyTable: Sendable {
         if hashes[e] == h {
           let a = Int(keyStarts[e]), b = Int(keyStarts[e + 1])
           if b - a == key.count && keys.withUnsafeBufferPointer({ k in
-            key.isEmpty || memcmp(k.baseAddress! + a, key.baseAddress!, key.count) == 0
+            key.isEmpty || Self.equal(UnsafeRawPointer(k.baseAddress! + a), UnsafeRawPointer(key.baseAddress!), key.count)
           }) {
             return Int(valueStarts[e])..<Int(valueStarts[e + 1])
           }
@@ -357,6 +357,20 @@ struct ByteKeyTable: Sendable {
   }
 
   @inline(__always) func value(at k: Int) -> Int32 { values[k] }
+
+  /// Whether `n` bytes at `a` and `b` are equal (eight at a time).
+  @inline(__always) static func equal(_ a: UnsafeRawPointer, _ b: UnsafeRawPointer, _ n: Int) -> Bool {
+    var i = 0
+    while i + 8 <= n {
+      if a.loadUnaligned(fromByteOffset: i, as: UInt64.self) != b.loadUnaligned(fromByteOffset: i, as: UInt64.self) { return false }
+      i += 8
+    }
+    while i < n {
+      if a.load(fromByteOffset: i, as: UInt8.self) != b.load(fromByteOffset: i, as: UInt8.self) { return false }
+      i += 1
+    }
+    return true
+  }
 
   /// Appends the values of `key` to `out` when it is in the table.
   @inline(__always) func appendValues(of key: UnsafeBufferPointer<UInt8>, hash h: UInt64, to out: inout [Int]) -> Bool {

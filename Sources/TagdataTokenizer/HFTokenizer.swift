@@ -36,6 +36,9 @@ public final class HFTokenizer: Sendable {
   let normalizedMatcher: AddedTokenMatcher
   let normalizers: [NormalizerStep]
   let stages: [Stage]
+  /// The pre-tokenizer is ByteLevel alone with GPT-2's split and no prefix space (GPT-2's own):
+  /// pieces are found on the bytes as they are encoded (`encodeGPT2`).
+  let gpt2Only: Bool
   /// SentencePiece-style BPE (no ByteLevel pre-tokenizer): characters are the symbols, `<0xNN>`
   /// tokens the byte fallback, and `Metaspace` the only pre-tokenizer.
   let sentencePiece: Bool
@@ -220,6 +223,7 @@ public final class HFTokenizer: Sendable {
       }
     }
     self.stages = stages
+    if stages.count == 1, case .byteLevel(addPrefixSpace: false, useRegex: true) = stages[0] { gpt2Only = true } else { gpt2Only = false }
     self.sentencePiece = sentencePiece
 
     // The model's symbols.
@@ -373,6 +377,8 @@ public final class HFTokenizer: Sendable {
       } else if sentencePiece {
         encodeSentencePiece(UnsafeBufferPointer(rebasing: piece[inner.range]), first: first && inner.range.lowerBound == 0,
                             cache: &cache, into: &out)
+      } else if gpt2Only {
+        encodeGPT2(UnsafeBufferPointer(rebasing: piece[inner.range]), cache: &cache, into: &out)
       } else {
         encodePlain(UnsafeBufferPointer(rebasing: piece[inner.range]), cache: &cache, into: &out)
       }
@@ -447,6 +453,82 @@ public final class HFTokenizer: Sendable {
         }
       }
       if t.count > start { model.encode(UnsafeBufferPointer(rebasing: t[start...]), cache: &cache, into: &out) }
+    }
+  }
+
+  /// GPT-2's pre-tokenizer and the model in one pass over valid UTF-8: each piece that
+  /// `SplitPattern.gpt2Match` would give is found on the bytes (ASCII from a table, other
+  /// characters decoded where they are met) and encoded at once.
+  func encodeGPT2(_ t: UnsafeBufferPointer<UInt8>, cache: inout ByteKeyTable, into out: inout [Int]) {
+    let n = t.count
+    if n == 0 { return }
+    let ascii = SplitPattern.asciiClasses
+    let space = SplitPattern.space
+    ascii.withUnsafeBufferPointer { ascii in
+      /// The class and length in bytes of the character at `i`.
+      @inline(__always) func character(_ i: Int) -> (UInt8, Int) {
+        let b = t[i]
+        if b < 0x80 { return (ascii[Int(b)], 1) }
+        if b < 0xE0 { return (SplitPattern.classOf(UInt32(b & 0x1F) << 6 | UInt32(t[i + 1] & 0x3F)), 2) }
+        if b < 0xF0 {
+          return (SplitPattern.classOf(UInt32(b & 0x0F) << 12 | UInt32(t[i + 1] & 0x3F) << 6 | UInt32(t[i + 2] & 0x3F)), 3)
+        }
+        let v = UInt32(b & 0x07) << 18 | UInt32(t[i + 1] & 0x3F) << 12 | UInt32(t[i + 2] & 0x3F) << 6 | UInt32(t[i + 3] & 0x3F)
+        return (SplitPattern.classOf(v), 4)
+      }
+      /// The end of the run of characters of class `c` from `j`.
+      @inline(__always) func run(_ j: Int, _ c: UInt8) -> Int {
+        var j = j
+        while j < n {
+          let b = t[j]
+          if b < 0x80 {
+            if ascii[Int(b)] != c { break }
+            j += 1
+          } else {
+            let (k, length) = character(j)
+            if k != c { break }
+            j += length
+          }
+        }
+        return j
+      }
+      var i = 0
+      while i < n {
+        let b = t[i]
+        var end = -1
+        // `'s|'t|'re|'ve|'m|'ll|'d`
+        if b == 0x27 && i + 1 < n {
+          switch t[i + 1] {
+          case 0x73, 0x74, 0x6D, 0x64: end = i + 2
+          case 0x72, 0x76: if i + 2 < n && t[i + 2] == 0x65 { end = i + 3 }
+          case 0x6C: if i + 2 < n && t[i + 2] == 0x6C { end = i + 3 }
+          default: break
+          }
+        }
+        if end < 0 {
+          let (c, length) = character(i)
+          if c != space {
+            // ` ?\p{L}+`, ` ?\p{N}+`, ` ?[^\s\p{L}\p{N}]+` without the space
+            end = run(i + length, c)
+          } else if b == 0x20 && i + 1 < n && character(i + 1).0 != space {
+            end = run(i + 1, character(i + 1).0)
+          } else {
+            // `\s+(?!\S)|\s+`: the white-space run, less its last character when it has more than
+            // one and something else follows.
+            var j = i, last = i, count = 0
+            while j < n {
+              let (k, l) = character(j)
+              if k != space { break }
+              last = j
+              count += 1
+              j += l
+            }
+            end = j < n && count >= 2 ? last : j
+          }
+        }
+        model.encode(UnsafeBufferPointer(rebasing: t[i..<end]), cache: &cache, into: &out)
+        i = end
+      }
     }
   }
 
