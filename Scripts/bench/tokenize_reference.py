@@ -5,15 +5,17 @@ usage:
       Writes OUT_DIR/{text,smiles,protein}.txt (one record a line, the shipped material repeated
       until each file holds at least MIN_BYTES, default 5,000,000), OUT_DIR/text-tokenizer.json (a
       GPT-2-style byte-level BPE of about 8,000 tokens trained here on the text, with the added
-      special token <|endoftext|>), OUT_DIR/smiles-vocab.json (the atom-level tokens of the
+      special token <|endoftext|>), OUT_DIR/text-llama3-tokenizer.json (the same in LLaMA-3's style:
+      NFC, a Split of LLaMA-3's regex, ByteLevel without its regex, ignore_merges), OUT_DIR/smiles-vocab.json (the atom-level tokens of the
       SMILES by frequency, "[UNK]" first) and OUT_DIR/protein-vocab.json ("[UNK]", A-Z, a-z).
   tokenize_reference.py measure KIND OUT_DIR [REPETITIONS] [VARIANT]
-      KIND text, smiles or protein. Encodes every record of OUT_DIR/KIND.txt REPETITIONS times
+      KIND text, text-llama3, smiles or protein. Encodes every record of OUT_DIR/KIND.txt (text.txt
+      for text-llama3) REPETITIONS times
       (default 5, after one warm-up pass) in each mode (encode_batch, encode_batch_fast and
       encode in a loop, all with add_special_tokens=False) and prints one JSON line per mode:
       {"tool", "kind", "mode", "variant", "records", "bytes", "tokens", "cpu_seconds": [...],
       "wall_seconds": [...], "threads", "checksum"}.
-      The tokenizers: text, OUT_DIR/text-tokenizer.json; smiles, WordLevel over smiles-vocab.json
+      The tokenizers: text, OUT_DIR/text-tokenizer.json; text-llama3, OUT_DIR/text-llama3-tokenizer.json; smiles, WordLevel over smiles-vocab.json
       with a Split pre-tokenizer of the SMILES regex (behavior "isolated"); protein (VARIANT), "bpe"
       (default: a BPE model with no merges over protein-vocab.json and no pre-tokenizer, each
       character its token) or "split" (WordLevel with a Split on each character, isolated).
@@ -35,6 +37,8 @@ import time
 
 SMILES_REGEX = r"(\[[^\]]+]|Br?|Cl?|N|O|S|P|F|I|b|c|n|o|s|p|\(|\)|\.|=|#|-|\+|\\|\/|:|~|@|\?|>|\*|\$|\%[0-9]{2}|[0-9])"
 TEXT_CODES = ("CC", "DE", "RT", "KW", "OS", "OC")
+LLAMA3_REGEX = (r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*"
+                r"|\s*[\r\n]+|\s+(?!\S)|\s+")
 
 
 def repeat(records, min_bytes):
@@ -101,7 +105,7 @@ def prepare(root, out, min_bytes):
     write_lines(os.path.join(out, "smiles.txt"), repeat(smiles, min_bytes))
     write_lines(os.path.join(out, "protein.txt"), repeat(seqs, min_bytes))
 
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from tokenizers import Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
     tok = Tokenizer(models.BPE())
     tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     tok.decoder = decoders.ByteLevel()
@@ -109,6 +113,17 @@ def prepare(root, out, min_bytes):
                                   initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
     tok.train_from_iterator(text, trainer)
     tok.save(os.path.join(out, "text-tokenizer.json"))
+    # LLaMA-3 style: NFC, a Split with LLaMA-3's regex, ByteLevel without its regex, ignore_merges.
+    tok = Tokenizer(models.BPE(ignore_merges=True))
+    tok.normalizer = normalizers.NFC()
+    tok.pre_tokenizer = pre_tokenizers.Sequence([
+        pre_tokenizers.Split(Regex(LLAMA3_REGEX), behavior="isolated", invert=False),
+        pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False)])
+    tok.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(vocab_size=8000, special_tokens=["<|begin_of_text|>"], show_progress=False,
+                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
+    tok.train_from_iterator(text, trainer)
+    tok.save(os.path.join(out, "text-llama3-tokenizer.json"))
 
     counts = {}
     pattern = re.compile(SMILES_REGEX)
@@ -131,8 +146,8 @@ def prepare(root, out, min_bytes):
 
 def tokenizer(kind, out, variant):
     from tokenizers import Regex, Tokenizer, models, pre_tokenizers
-    if kind == "text":
-        return Tokenizer.from_file(os.path.join(out, "text-tokenizer.json"))
+    if kind in ("text", "text-llama3"):
+        return Tokenizer.from_file(os.path.join(out, kind + "-tokenizer.json"))
     vocab = json.load(open(os.path.join(out, kind + "-vocab.json"), encoding="utf-8"))
     if kind == "smiles":
         tok = Tokenizer(models.WordLevel(vocab, unk_token="[UNK]"))
@@ -168,7 +183,7 @@ def threads():
 
 def measure(kind, out, repetitions, variant):
     tok = tokenizer(kind, out, variant)
-    with open(os.path.join(out, kind + ".txt"), encoding="utf-8") as f:
+    with open(os.path.join(out, kind.split("-")[0] + ".txt"), encoding="utf-8") as f:
         records = f.read().split("\n")[:-1]
     size = sum(len(r.encode()) for r in records)
     modes = {

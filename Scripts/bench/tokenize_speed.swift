@@ -1,7 +1,7 @@
 // The tagdata side of Scripts/bench-tokenize: tokens per second of TagdataTokenizer on one thread.
 //
 // usage: tokenize-speed KIND RECORDS TOKENIZER [REPETITIONS]
-//   KIND text (TOKENIZER a tokenizer.json, HFTokenizer), smiles (TOKENIZER a {"token": id} vocabulary,
+//   KIND text or text-llama3 (TOKENIZER a tokenizer.json, HFTokenizer), smiles (TOKENIZER a {"token": id} vocabulary,
 //   SmilesTokenizer) or protein (the same, ResidueTokenizer). RECORDS: one record a line, all read
 //   into memory first. Encodes every record REPETITIONS times (default 5) after one warm-up pass
 //   and prints one JSON line per mode: {"tool", "kind", "mode", "records", "bytes", "tokens",
@@ -19,8 +19,8 @@ func fail(_ message: String) -> Never {
 }
 
 let args = CommandLine.arguments
-guard args.count >= 4, ["text", "smiles", "protein"].contains(args[1]) else {
-  fail("usage: tokenize-speed text|smiles|protein RECORDS TOKENIZER [REPETITIONS]")
+guard args.count >= 4, ["text", "text-llama3", "smiles", "protein"].contains(args[1]) else {
+  fail("usage: tokenize-speed text|text-llama3|smiles|protein RECORDS TOKENIZER [REPETITIONS]")
 }
 let kind = args[1]
 let repetitions = args.count > 4 ? Int(args[4]) ?? 5 : 5
@@ -99,7 +99,7 @@ func vocabulary(_ path: String) -> [String: Int] {
 }
 
 switch kind {
-case "text":
+case "text", "text-llama3":
   let tokenizer: HFTokenizer
   do { tokenizer = try HFTokenizer(contentsOf: URL(fileURLWithPath: args[3])) } catch { fail("\(error)") }
   measure("encode(String)") { sum in

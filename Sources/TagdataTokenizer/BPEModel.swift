@@ -67,13 +67,6 @@ final class BPEModel: @unchecked Sendable {
     return body(&none)
   }
 
-  /// Appends the ids of one pre-tokenized piece (its UTF-8 bytes).
-  func encode(_ piece: ArraySlice<UInt8>, into out: inout [Int]) {
-    withCache { cache in
-      piece.withUnsafeBufferPointer { encode($0, cache: &cache, into: &out) }
-    }
-  }
-
   /// Appends the ids of one pre-tokenized piece (its UTF-8 bytes), through `cache`.
   @inline(__always)
   func encode(_ piece: UnsafeBufferPointer<UInt8>, cache: inout ByteKeyTable, into out: inout [Int]) {
