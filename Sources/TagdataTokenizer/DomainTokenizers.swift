@@ -33,7 +33,7 @@ public enum SmilesTokenizer {
   /// Appends the ids of the tokens of `smiles` to `ids`: each token's id in `vocabulary`, its
   /// unknown id for unknown tokens and tokens it lacks.
   public static func encode(_ smiles: UnsafeBufferPointer<UInt8>, vocabulary: DomainVocabulary, into ids: inout [Int]) {
-    ids.reserveCapacity(ids.count + smiles.count)
+    ids.reserveRoom(smiles.count)
     let unknown = vocabulary.unknownID
     vocabulary.singles.withUnsafeBufferPointer { singles in
       scan(smiles) { start, end, isUnknown in
@@ -236,5 +236,13 @@ public struct DomainVocabulary: Sendable {
   @inline(__always) func id(_ bytes: UnsafeBufferPointer<UInt8>) -> Int {
     guard let r = longer.find(bytes, hash: ByteKeyTable.hash(bytes)) else { return unknownID }
     return Int(longer.value(at: r.lowerBound))
+  }
+}
+
+extension Array where Element == Int {
+  /// Makes room for `n` more elements, growing geometrically: reserving exactly what each call
+  /// needs would copy the whole array at every call (quadratic over many appended records).
+  @inline(__always) mutating func reserveRoom(_ n: Int) {
+    if capacity - count < n { reserveCapacity(Swift.max(count + n, capacity * 2)) }
   }
 }

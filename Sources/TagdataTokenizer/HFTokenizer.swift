@@ -350,7 +350,7 @@ public final class HFTokenizer: Sendable {
       repaired.withUTF8 { encode(bytes: $0, into: &ids) }
       return
     }
-    ids.reserveCapacity(ids.count + bytes.count / 3 + 1)
+    ids.reserveRoom(bytes.count / 3 + 1)
     model.withCache { cache in
       for segment in rawMatcher.split(bytes) {
         if let id = segment.token {

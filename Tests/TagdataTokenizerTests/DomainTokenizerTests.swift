@@ -68,6 +68,30 @@ import Testing
     #expect(ResidueTokenizer.encode("MK*A", vocabulary: residueVocabulary) == [1, 2, 0, 0], "* is no residue, A is not in the vocabulary")
   }
 
+  /// Ids of many records appended to one array: the array grows geometrically, not by what each
+  /// record needs (which copies the whole array at every record: quadratic).
+  @Test func appendingManyRecordsGrowsGeometrically() {
+    let vocabulary = DomainVocabulary(["C": 1, "O": 2], unknownID: 0)
+    let record = Array("CCO".utf8)
+    for smiles in [true, false] {
+      var ids: [Int] = []
+      var growths = 0
+      record.withUnsafeBufferPointer { r in
+        for _ in 0..<100_000 {
+          let capacity = ids.capacity
+          if smiles {
+            SmilesTokenizer.encode(r, vocabulary: vocabulary, into: &ids)
+          } else {
+            ResidueTokenizer.encode(r, vocabulary: vocabulary, into: &ids)
+          }
+          if ids.capacity != capacity { growths += 1 }
+        }
+      }
+      #expect(ids.count == 300_000 && ids.suffix(3) == [1, 1, 2])
+      #expect(growths <= 40, "\(smiles ? "SMILES" : "residues"): the array grew \(growths) times for 100,000 records")
+    }
+  }
+
   /// Every random byte string is cut into tokens covering it exactly.
   @Test func totalOnAnyBytes() {
     var rng = SplitMix64State(seed: TestSupport.fuzzSeed(default: 0x5A11E5))

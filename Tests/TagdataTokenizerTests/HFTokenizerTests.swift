@@ -258,6 +258,24 @@ import Testing
     }
   }
 
+  /// Ids of many texts appended to one array: the array grows geometrically, not by what each
+  /// text needs (which copies the whole array at every text: quadratic).
+  @Test func appendingManyTextsGrowsGeometrically() throws {
+    let t = try HFTokenizer(json: Self.json(extra: ["aa", "ab", "aab"], merges: #"["a a", "a b", "aa b"]"#))
+    let text = Array("aabaabaab".utf8)  // fewer tokens than bytes
+    var ids: [Int] = []
+    var growths = 0
+    text.withUnsafeBufferPointer { b in
+      for _ in 0..<30_000 {
+        let capacity = ids.capacity
+        t.encode(bytes: b, into: &ids)
+        if ids.capacity != capacity { growths += 1 }
+      }
+    }
+    #expect(ids.count == 30_000 * t.encode("aabaabaab").count)
+    #expect(growths <= 40, "the array grew \(growths) times for 30,000 texts")
+  }
+
   /// More distinct pieces than the cache holds: the cache is emptied and filled again, and every
   /// pass gives the ids of a tokenizer that has seen nothing.
   @Test func cacheOverflowKeepsTheIds() throws {
