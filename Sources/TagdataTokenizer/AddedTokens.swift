@@ -20,6 +20,8 @@ struct AddedTokenMatcher: Sendable {
   private var children: [[UInt8: Int32]] = [[:]]
   /// The index in `tokens` of the token that ends at each node, -1 for none.
   private var terminal: [Int32] = [-1]
+  /// The child of the root for each byte, -1 for none (the first byte's step without hashing).
+  private var rootChildren = [Int32](repeating: -1, count: 256)
   let tokens: [AddedToken]
 
   var isEmpty: Bool { children[0].isEmpty }
@@ -42,6 +44,7 @@ struct AddedTokenMatcher: Sendable {
       }
       if terminal[node] < 0 { terminal[node] = Int32(k) }
     }
+    for (b, c) in children[0] { rootChildren[Int(b)] = c }
   }
 
   /// A piece of text: a range of bytes and the added token it is, nil for plain text.
@@ -52,6 +55,11 @@ struct AddedTokenMatcher: Sendable {
 
   /// Splits `text` into plain text and added tokens.
   func split(_ text: [UInt8]) -> [Segment] {
+    text.withUnsafeBufferPointer { split($0) }
+  }
+
+  /// Splits `text` into plain text and added tokens.
+  func split(_ text: UnsafeBufferPointer<UInt8>) -> [Segment] {
     if isEmpty { return [Segment(range: 0..<text.count, token: nil)] }
     var out: [Segment] = []
     var startOffset = 0
@@ -59,7 +67,16 @@ struct AddedTokenMatcher: Sendable {
     let n = text.count
     while i < n {
       // The longest token that starts at i.
-      var node = 0, j = i, best = -1, bestEnd = i
+      let first = rootChildren[Int(text[i])]
+      if first < 0 {
+        i += 1
+        continue
+      }
+      var node = Int(first), j = i + 1, best = -1, bestEnd = i
+      if terminal[node] >= 0 {
+        best = Int(terminal[node])
+        bestEnd = j
+      }
       while j < n, let c = children[node][text[j]] {
         node = Int(c)
         j += 1
@@ -112,7 +129,7 @@ struct AddedTokenMatcher: Sendable {
   }
 
   /// The scalar that ends just before byte `offset` of valid UTF-8.
-  static func scalar(before offset: Int, in text: [UInt8]) -> Unicode.Scalar? {
+  static func scalar(before offset: Int, in text: UnsafeBufferPointer<UInt8>) -> Unicode.Scalar? {
     guard offset > 0 else { return nil }
     var k = offset - 1
     while k > 0 && text[k] & 0xC0 == 0x80 { k -= 1 }
@@ -120,7 +137,7 @@ struct AddedTokenMatcher: Sendable {
   }
 
   /// The scalar that starts at byte `offset` of valid UTF-8.
-  static func scalar(at offset: Int, in text: [UInt8]) -> Unicode.Scalar? {
+  static func scalar(at offset: Int, in text: UnsafeBufferPointer<UInt8>) -> Unicode.Scalar? {
     guard offset < text.count else { return nil }
     var it = text[offset...].makeIterator()
     var decoder = UTF8()

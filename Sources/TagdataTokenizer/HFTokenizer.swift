@@ -36,6 +36,9 @@ public final class HFTokenizer: Sendable {
   let normalizedMatcher: AddedTokenMatcher
   let normalizers: [NormalizerStep]
   let stages: [Stage]
+  /// The pre-tokenizer is ByteLevel alone with GPT-2's split and no prefix space (GPT-2's own):
+  /// pieces are found on the bytes as they are encoded (`encodeGPT2`).
+  let gpt2Only: Bool
   /// SentencePiece-style BPE (no ByteLevel pre-tokenizer): characters are the symbols, `<0xNN>`
   /// tokens the byte fallback, and `Metaspace` the only pre-tokenizer.
   let sentencePiece: Bool
@@ -220,6 +223,7 @@ public final class HFTokenizer: Sendable {
       }
     }
     self.stages = stages
+    if stages.count == 1, case .byteLevel(addPrefixSpace: false, useRegex: true) = stages[0] { gpt2Only = true } else { gpt2Only = false }
     self.sentencePiece = sentencePiece
 
     // The model's symbols.
@@ -333,26 +337,52 @@ public final class HFTokenizer: Sendable {
   /// The ids of a text, as `tokenizers` gives them for `encode(text, add_special_tokens=False)`.
   public func encode(_ text: String) -> [Int] {
     var out: [Int] = []
-    let bytes = Array(text.utf8)
-    for segment in rawMatcher.split(bytes) {
-      let first = segment.range.lowerBound == 0
-      if let id = segment.token {
-        out.append(id)
-        continue
-      }
-      var piece = Array(bytes[segment.range])
-      if !normalizers.isEmpty { piece = Self.normalize(piece, normalizers) }
-      for inner in normalizedMatcher.split(piece) {
-        if let id = inner.token {
-          out.append(id)
-        } else if sentencePiece {
-          encodeSentencePiece(piece[inner.range], first: first && inner.range.lowerBound == 0, into: &out)
+    var t = text
+    t.withUTF8 { encode(bytes: $0, into: &out) }
+    return out
+  }
+
+  /// Appends the ids of UTF-8 text to `ids`: those `encode(_:)` gives for the text. Bytes that are
+  /// not valid UTF-8 are read as `String(decoding:as:)` reads them (each invalid sequence U+FFFD).
+  public func encode(bytes: UnsafeBufferPointer<UInt8>, into ids: inout [Int]) {
+    guard UTF8Bytes.isValid(bytes) else {
+      var repaired = String(decoding: bytes, as: UTF8.self)
+      repaired.withUTF8 { encode(bytes: $0, into: &ids) }
+      return
+    }
+    ids.reserveRoom(bytes.count / 3 + 1)
+    model.withCache { cache in
+      for segment in rawMatcher.split(bytes) {
+        if let id = segment.token {
+          ids.append(id)
+          continue
+        }
+        let first = segment.range.lowerBound == 0
+        let raw = UnsafeBufferPointer(rebasing: bytes[segment.range])
+        if normalizers.isEmpty {
+          encodeNormalized(raw, first: first, cache: &cache, into: &ids)
         } else {
-          encodePlain(piece[inner.range], into: &out)
+          let piece = Self.normalize(Array(raw), normalizers)
+          piece.withUnsafeBufferPointer { encodeNormalized($0, first: first, cache: &cache, into: &ids) }
         }
       }
     }
-    return out
+  }
+
+  /// Normalized text: its normalized added tokens, and the model's ids of the rest.
+  func encodeNormalized(_ piece: UnsafeBufferPointer<UInt8>, first: Bool, cache: inout ByteKeyTable, into out: inout [Int]) {
+    for inner in normalizedMatcher.split(piece) {
+      if let id = inner.token {
+        out.append(id)
+      } else if sentencePiece {
+        encodeSentencePiece(UnsafeBufferPointer(rebasing: piece[inner.range]), first: first && inner.range.lowerBound == 0,
+                            cache: &cache, into: &out)
+      } else if gpt2Only {
+        encodeGPT2(UnsafeBufferPointer(rebasing: piece[inner.range]), cache: &cache, into: &out)
+      } else {
+        encodePlain(UnsafeBufferPointer(rebasing: piece[inner.range]), cache: &cache, into: &out)
+      }
+    }
   }
 
   /// The normalizers applied to UTF-8 text, on bytes (NFC only where there is non-ASCII).
@@ -391,10 +421,10 @@ public final class HFTokenizer: Sendable {
   }
 
   /// SentencePiece-style: the Metaspace pre-tokenizer if any, then the model on each piece.
-  func encodeSentencePiece(_ text: ArraySlice<UInt8>, first: Bool, into out: inout [Int]) {
+  func encodeSentencePiece(_ text: UnsafeBufferPointer<UInt8>, first: Bool, cache: inout ByteKeyTable, into out: inout [Int]) {
     if text.isEmpty { return }
     guard case .metaspace(let replacement, let scheme, let split)? = stages.first else {
-      model.encode(text, into: &out)
+      model.encode(text, cache: &cache, into: &out)
       return
     }
     var t = Self.replacing(Array(text), [0x20], replacement)
@@ -405,87 +435,229 @@ public final class HFTokenizer: Sendable {
     case .never: prepend = false
     }
     if prepend && !t.starts(with: replacement) { t = replacement + t }
-    guard split, !replacement.isEmpty else {
-      model.encode(t[...], into: &out)
-      return
-    }
-    // Cut before each replacement (MergedWithNext).
-    var start = 0, i = 0
-    let m = replacement.count
-    while i < t.count {
-      if t[i] == replacement[0] && i + m <= t.count && t[i..<(i + m)].elementsEqual(replacement) {
-        if i > start { model.encode(t[start..<i], into: &out) }
-        start = i
-        i += m
-      } else {
-        i += 1
+    t.withUnsafeBufferPointer { t in
+      guard split, !replacement.isEmpty else {
+        model.encode(t, cache: &cache, into: &out)
+        return
       }
+      // Cut before each replacement (MergedWithNext).
+      var start = 0, i = 0
+      let m = replacement.count
+      while i < t.count {
+        if t[i] == replacement[0] && i + m <= t.count && t[i..<(i + m)].elementsEqual(replacement) {
+          if i > start { model.encode(UnsafeBufferPointer(rebasing: t[start..<i]), cache: &cache, into: &out) }
+          start = i
+          i += m
+        } else {
+          i += 1
+        }
+      }
+      if t.count > start { model.encode(UnsafeBufferPointer(rebasing: t[start...]), cache: &cache, into: &out) }
     }
-    if t.count > start { model.encode(t[start...], into: &out) }
   }
 
-  /// Pre-tokenizes text without added tokens and encodes each piece with the model. The pieces are
-  /// ranges of one array of scalars (with their classes), split further by each stage.
-  func encodePlain(_ text: ArraySlice<UInt8>, into out: inout [Int]) {
+  /// GPT-2's pre-tokenizer and the model in one pass over valid UTF-8: each piece that
+  /// `SplitPattern.gpt2Match` would give is found on the bytes (ASCII from a table, other
+  /// characters decoded where they are met) and encoded at once.
+  func encodeGPT2(_ t: UnsafeBufferPointer<UInt8>, cache: inout ByteKeyTable, into out: inout [Int]) {
+    let n = t.count
+    if n == 0 { return }
+    let ascii = SplitPattern.asciiClasses
+    let space = SplitPattern.space
+    ascii.withUnsafeBufferPointer { ascii in
+      /// The class and length in bytes of the character at `i`.
+      @inline(__always) func character(_ i: Int) -> (UInt8, Int) {
+        let b = t[i]
+        if b < 0x80 { return (ascii[Int(b)], 1) }
+        if b < 0xE0 { return (SplitPattern.classOf(UInt32(b & 0x1F) << 6 | UInt32(t[i + 1] & 0x3F)), 2) }
+        if b < 0xF0 {
+          return (SplitPattern.classOf(UInt32(b & 0x0F) << 12 | UInt32(t[i + 1] & 0x3F) << 6 | UInt32(t[i + 2] & 0x3F)), 3)
+        }
+        let v = UInt32(b & 0x07) << 18 | UInt32(t[i + 1] & 0x3F) << 12 | UInt32(t[i + 2] & 0x3F) << 6 | UInt32(t[i + 3] & 0x3F)
+        return (SplitPattern.classOf(v), 4)
+      }
+      /// The end of the run of characters of class `c` from `j`.
+      @inline(__always) func run(_ j: Int, _ c: UInt8) -> Int {
+        var j = j
+        while j < n {
+          let b = t[j]
+          if b < 0x80 {
+            if ascii[Int(b)] != c { break }
+            j += 1
+          } else {
+            let (k, length) = character(j)
+            if k != c { break }
+            j += length
+          }
+        }
+        return j
+      }
+      var i = 0
+      while i < n {
+        let b = t[i]
+        var end = -1
+        // `'s|'t|'re|'ve|'m|'ll|'d`
+        if b == 0x27 && i + 1 < n {
+          switch t[i + 1] {
+          case 0x73, 0x74, 0x6D, 0x64: end = i + 2
+          case 0x72, 0x76: if i + 2 < n && t[i + 2] == 0x65 { end = i + 3 }
+          case 0x6C: if i + 2 < n && t[i + 2] == 0x6C { end = i + 3 }
+          default: break
+          }
+        }
+        if end < 0 {
+          let (c, length) = character(i)
+          if c != space {
+            // ` ?\p{L}+`, ` ?\p{N}+`, ` ?[^\s\p{L}\p{N}]+` without the space
+            end = run(i + length, c)
+          } else if b == 0x20 && i + 1 < n && character(i + 1).0 != space {
+            end = run(i + 1, character(i + 1).0)
+          } else {
+            // `\s+(?!\S)|\s+`: the white-space run, less its last character when it has more than
+            // one and something else follows.
+            var j = i, last = i, count = 0
+            while j < n {
+              let (k, l) = character(j)
+              if k != space { break }
+              last = j
+              count += 1
+              j += l
+            }
+            end = j < n && count >= 2 ? last : j
+          }
+        }
+        model.encode(UnsafeBufferPointer(rebasing: t[i..<end]), cache: &cache, into: &out)
+        i = end
+      }
+    }
+  }
+
+  /// The scalars of valid UTF-8 text: their values, their classes (`SplitPattern`) and the offset
+  /// of each one's first byte, with the text's length last.
+  struct Scalars {
+    var values: [UInt32] = []
+    var classes: [UInt8] = []
+    var offsets: [Int] = []
+
+    init(_ t: UnsafeBufferPointer<UInt8>) {
+      let n = t.count
+      values.reserveCapacity(n)
+      classes.reserveCapacity(n)
+      offsets.reserveCapacity(n + 1)
+      let ascii = SplitPattern.asciiClasses
+      var i = 0
+      while i < n {
+        let b = t[i]
+        offsets.append(i)
+        if b < 0x80 {
+          values.append(UInt32(b))
+          classes.append(ascii[Int(b)])
+          i += 1
+          continue
+        }
+        let v: UInt32
+        if b < 0xE0 {
+          v = UInt32(b & 0x1F) << 6 | UInt32(t[i + 1] & 0x3F)
+          i += 2
+        } else if b < 0xF0 {
+          v = UInt32(b & 0x0F) << 12 | UInt32(t[i + 1] & 0x3F) << 6 | UInt32(t[i + 2] & 0x3F)
+          i += 3
+        } else {
+          v = UInt32(b & 0x07) << 18 | UInt32(t[i + 1] & 0x3F) << 12 | UInt32(t[i + 2] & 0x3F) << 6 | UInt32(t[i + 3] & 0x3F)
+          i += 4
+        }
+        values.append(v)
+        classes.append(SplitPattern.classOf(v))
+      }
+      offsets.append(n)
+    }
+  }
+
+  /// Pre-tokenizes valid UTF-8 text without added tokens and encodes each piece with the model.
+  /// The pieces are ranges of the text's scalars, split further by each stage.
+  func encodePlain(_ text: UnsafeBufferPointer<UInt8>, cache: inout ByteKeyTable, into out: inout [Int]) {
     if text.isEmpty { return }
-    var scalars: [Unicode.Scalar] = []
-    scalars.reserveCapacity(text.count)
-    for s in String(decoding: text, as: UTF8.self).unicodeScalars { scalars.append(s) }
-    var classes = scalars.map(SplitPattern.classOf)
-    var pieces: [Range<Int>] = [0..<scalars.count]
+    let sc = Scalars(text)
+    var pieces: [Range<Int>] = [0..<sc.values.count]
     var next: [Range<Int>] = []
     for stage in stages {
       next.removeAll(keepingCapacity: true)
       switch stage {
       case .split(let pattern):
-        for r in pieces { pattern.split(scalars, classes, r, into: &next) }
+        sc.values.withUnsafeBufferPointer { v in
+          sc.classes.withUnsafeBufferPointer { c in
+            for r in pieces { pattern.split(v, c, r, into: &next) }
+          }
+        }
       case .digits(let individual):
-        for r in pieces { DigitsSplit.split(classes, r, individual: individual, into: &next) }
+        sc.classes.withUnsafeBufferPointer { c in
+          for r in pieces { DigitsSplit.split(c, r, individual: individual, into: &next) }
+        }
       case .metaspace:  // only in SentencePiece-style tokenizers, which do not come here
         next.append(contentsOf: pieces)
       case .byteLevel(let addPrefixSpace, let useRegex):
-        if addPrefixSpace && pieces.contains(where: { scalars[$0.lowerBound] != " " }) {
-          Self.prefixSpaces(&scalars, &classes, &pieces)
+        if addPrefixSpace && pieces.contains(where: { sc.values[$0.lowerBound] != 0x20 }) {
+          // ByteLevel's add_prefix_space: the text again with a space before every piece that does
+          // not start with one (ByteLevel is the last stage).
+          var spaced: [UInt8] = []
+          spaced.reserveCapacity(text.count + pieces.count)
+          var starts: [Int] = []
+          for r in pieces {
+            starts.append(spaced.count)
+            if sc.values[r.lowerBound] != 0x20 { spaced.append(0x20) }
+            spaced.append(contentsOf: UnsafeBufferPointer(rebasing: text[sc.offsets[r.lowerBound]..<sc.offsets[r.upperBound]]))
+          }
+          starts.append(spaced.count)
+          spaced.withUnsafeBufferPointer { t in
+            let s2 = Scalars(t)
+            // The pieces as ranges of the new scalars.
+            var ranges: [Range<Int>] = []
+            var j = 0
+            for k in 0..<(starts.count - 1) {
+              while s2.offsets[j] < starts[k] { j += 1 }
+              var e = j
+              while s2.offsets[e] < starts[k + 1] { e += 1 }
+              ranges.append(j..<e)
+              j = e
+            }
+            encodeByteLevel(t, s2, ranges, useRegex: useRegex, cache: &cache, into: &out)
+          }
+          return
         }
         if useRegex {
-          for r in pieces { SplitPattern.gpt2.split(scalars, classes, r, into: &next) }
+          sc.values.withUnsafeBufferPointer { v in
+            sc.classes.withUnsafeBufferPointer { c in
+              for r in pieces { SplitPattern.gpt2.split(v, c, r, into: &next) }
+            }
+          }
         } else {
           next.append(contentsOf: pieces)
         }
       }
       swap(&pieces, &next)
     }
-    var utf8: [UInt8] = []
     for r in pieces {
-      utf8.removeAll(keepingCapacity: true)
-      for s in scalars[r] {
-        let v = s.value
-        if v < 0x80 {
-          utf8.append(UInt8(v))
-        } else {
-          utf8.append(contentsOf: UTF8.encode(s)!)
-        }
-      }
-      model.encode(utf8[...], into: &out)
+      model.encode(UnsafeBufferPointer(rebasing: text[sc.offsets[r.lowerBound]..<sc.offsets[r.upperBound]]), cache: &cache, into: &out)
     }
   }
 
-  /// Puts a space before every piece that does not start with one (ByteLevel's add_prefix_space).
-  static func prefixSpaces(_ scalars: inout [Unicode.Scalar], _ classes: inout [UInt8], _ pieces: inout [Range<Int>]) {
-    var s: [Unicode.Scalar] = [], c: [UInt8] = [], p: [Range<Int>] = []
-    s.reserveCapacity(scalars.count + pieces.count)
-    c.reserveCapacity(scalars.count + pieces.count)
-    for r in pieces {
-      let start = s.count
-      if scalars[r.lowerBound] != " " {
-        s.append(" ")
-        c.append(SplitPattern.space)
+  /// The ByteLevel stage on pieces (GPT-2's split when `useRegex`), then the model on each piece.
+  func encodeByteLevel(_ text: UnsafeBufferPointer<UInt8>, _ sc: Scalars, _ pieces: [Range<Int>], useRegex: Bool,
+                       cache: inout ByteKeyTable, into out: inout [Int])
+  {
+    var split: [Range<Int>] = []
+    if useRegex {
+      sc.values.withUnsafeBufferPointer { v in
+        sc.classes.withUnsafeBufferPointer { c in
+          for r in pieces { SplitPattern.gpt2.split(v, c, r, into: &split) }
+        }
       }
-      s.append(contentsOf: scalars[r])
-      c.append(contentsOf: classes[r])
-      p.append(start..<s.count)
+    } else {
+      split = pieces
     }
-    (scalars, classes, pieces) = (s, c, p)
+    for r in split {
+      model.encode(UnsafeBufferPointer(rebasing: text[sc.offsets[r.lowerBound]..<sc.offsets[r.upperBound]]), cache: &cache, into: &out)
+    }
   }
 
   /// The text of ids, as the ByteLevel decoder gives it: each token's characters turned back into
@@ -596,6 +768,46 @@ public final class HFTokenizer: Sendable {
       }
     }
     return String(out)
+  }
+}
+
+/// UTF-8 validation.
+enum UTF8Bytes {
+  /// Whether `b` is valid UTF-8 (no overlong forms, surrogates or values above U+10FFFF).
+  static func isValid(_ b: UnsafeBufferPointer<UInt8>) -> Bool {
+    let n = b.count
+    guard let base = b.baseAddress else { return true }
+    let raw = UnsafeRawPointer(base)
+    var i = 0
+    while i < n {
+      // Eight ASCII bytes at a time.
+      while i + 8 <= n && raw.loadUnaligned(fromByteOffset: i, as: UInt64.self) & 0x8080_8080_8080_8080 == 0 { i += 8 }
+      if i >= n { break }
+      let c = b[i]
+      if c < 0x80 {
+        i += 1
+        continue
+      }
+      @inline(__always) func cont(_ k: Int, _ lo: UInt8 = 0x80, _ hi: UInt8 = 0xBF) -> Bool {
+        k < n && b[k] >= lo && b[k] <= hi
+      }
+      switch c {
+      case 0xC2...0xDF:
+        guard cont(i + 1) else { return false }
+        i += 2
+      case 0xE0...0xEF:
+        let (lo, hi): (UInt8, UInt8) = c == 0xE0 ? (0xA0, 0xBF) : c == 0xED ? (0x80, 0x9F) : (0x80, 0xBF)
+        guard cont(i + 1, lo, hi), cont(i + 2) else { return false }
+        i += 3
+      case 0xF0...0xF4:
+        let (lo, hi): (UInt8, UInt8) = c == 0xF0 ? (0x90, 0xBF) : c == 0xF4 ? (0x80, 0x8F) : (0x80, 0xBF)
+        guard cont(i + 1, lo, hi), cont(i + 2), cont(i + 3) else { return false }
+        i += 4
+      default:
+        return false
+      }
+    }
+    return true
   }
 }
 

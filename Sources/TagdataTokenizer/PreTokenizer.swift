@@ -41,17 +41,38 @@ enum SplitPattern: Sendable, Equatable {
     }
   }
 
-  static func classOf(_ s: Unicode.Scalar) -> UInt8 { s.value < 128 ? asciiClasses[Int(s.value)] : classify(s) }
+  static func classOf(_ s: Unicode.Scalar) -> UInt8 { classOf(s.value) }
+
+  /// The class of a scalar value: ASCII and the Basic Multilingual Plane from tables.
+  @inline(__always) static func classOf(_ v: UInt32) -> UInt8 {
+    if v < 128 { return asciiClasses[Int(v)] }
+    if v < 0x10000 { return bmpClasses[Int(v)] }
+    return Unicode.Scalar(v).map(classify) ?? 0
+  }
+
+  /// The classes of U+0000...U+FFFF (surrogates 0), made once.
+  static let bmpClasses: [UInt8] = (0..<0x10000).map { v in Unicode.Scalar(UInt32(v)).map(classify) ?? 0 }
 
   /// Splits `s` (with `cls`, the classes of its scalars) into the pieces the pattern matches, as
   /// ranges; every scalar falls in one piece (text the pattern does not match would be a piece of
   /// its own, but both patterns match any character).
   func split(_ s: [Unicode.Scalar], _ cls: [UInt8], _ range: Range<Int>, into out: inout [Range<Int>]) {
+    let values = s.map(\.value)
+    values.withUnsafeBufferPointer { v in
+      cls.withUnsafeBufferPointer { c in split(v, c, range, into: &out) }
+    }
+  }
+
+  /// `split` over scalar values and their classes.
+  func split(_ s: UnsafeBufferPointer<UInt32>, _ cls: UnsafeBufferPointer<UInt8>, _ range: Range<Int>,
+             into out: inout [Range<Int>])
+  {
     var i = range.lowerBound
     var gap = -1
     let n = range.upperBound
+    let gpt2 = self == .gpt2
     while i < n {
-      let end = self == .gpt2 ? Self.gpt2Match(s, cls, i, n) : Self.llama3Match(s, cls, i, n)
+      let end = gpt2 ? Self.gpt2Match(s, cls, i, n) : Self.llama3Match(s, cls, i, n)
       if end > i {
         if gap >= 0 {
           out.append(gap..<i)
@@ -67,11 +88,10 @@ enum SplitPattern: Sendable, Equatable {
     if gap >= 0 { out.append(gap..<n) }
   }
 
-  @inline(__always) static func isOther(_ c: UInt8) -> Bool { c == 0 }
-  @inline(__always) static func isNewline(_ s: Unicode.Scalar) -> Bool { s == "\r" || s == "\n" }
+  @inline(__always) static func isNewline(_ s: UInt32) -> Bool { s == 0x0D || s == 0x0A }
 
   /// The end of the run of scalars of class `c` from `i` (up to `n`).
-  @inline(__always) static func run(_ cls: [UInt8], _ i: Int, _ c: UInt8, _ n: Int) -> Int {
+  @inline(__always) static func run(_ cls: UnsafeBufferPointer<UInt8>, _ i: Int, _ c: UInt8, _ n: Int) -> Int {
     var j = i
     while j < n && cls[j] == c { j += 1 }
     return j
@@ -79,42 +99,40 @@ enum SplitPattern: Sendable, Equatable {
 
   /// `\s+(?!\S)|\s+` at a white-space scalar `i`: the run, less its last scalar when the run is
   /// longer than one and followed by something that is not white space.
-  @inline(__always) static func whitespace(_ cls: [UInt8], _ i: Int, _ n: Int) -> Int {
+  @inline(__always) static func whitespace(_ cls: UnsafeBufferPointer<UInt8>, _ i: Int, _ n: Int) -> Int {
     let e = run(cls, i, space, n)
     return e < n && e - i >= 2 ? e - 1 : e
   }
 
   /// `'s|'t|'re|'ve|'m|'ll|'d`, case-insensitive or not: the end, or nil.
-  @inline(__always) static func contraction(_ s: [Unicode.Scalar], _ i: Int, _ n: Int, ignoreCase: Bool) -> Int? {
-    guard s[i] == "'", i + 1 < n else { return nil }
-    func lower(_ c: Unicode.Scalar) -> Unicode.Scalar {
+  @inline(__always) static func contraction(_ s: UnsafeBufferPointer<UInt32>, _ i: Int, _ n: Int, ignoreCase: Bool) -> Int? {
+    guard s[i] == 0x27, i + 1 < n else { return nil }
+    @inline(__always) func lower(_ c: UInt32) -> UInt32 {
       guard ignoreCase else { return c }
-      if c.value >= 0x41 && c.value <= 0x5A { return Unicode.Scalar(c.value + 0x20)! }
-      if c == "\u{017F}" { return "s" }  // LATIN SMALL LETTER LONG S folds to s
+      if c >= 0x41 && c <= 0x5A { return c + 0x20 }
+      if c == 0x017F { return 0x73 }  // LATIN SMALL LETTER LONG S folds to s
       return c
     }
-    let a = lower(s[i + 1])
-    switch a {
-    case "s", "t", "m", "d": return i + 2
-    case "r", "v":
-      return i + 2 < n && lower(s[i + 2]) == "e" ? i + 3 : nil
-    case "l":
-      return i + 2 < n && lower(s[i + 2]) == "l" ? i + 3 : nil
+    switch lower(s[i + 1]) {
+    case 0x73, 0x74, 0x6D, 0x64: return i + 2  // s t m d
+    case 0x72, 0x76:  // r v
+      return i + 2 < n && lower(s[i + 2]) == 0x65 ? i + 3 : nil
+    case 0x6C:  // l
+      return i + 2 < n && lower(s[i + 2]) == 0x6C ? i + 3 : nil
     default: return nil
     }
   }
 
-  static func gpt2Match(_ s: [Unicode.Scalar], _ cls: [UInt8], _ i: Int, _ n: Int) -> Int {
-    if let e = contraction(s, i, n, ignoreCase: false) { return e }
-    let spaced = s[i] == " " && i + 1 < n
+  @inline(__always) static func gpt2Match(_ s: UnsafeBufferPointer<UInt32>, _ cls: UnsafeBufferPointer<UInt8>, _ i: Int, _ n: Int) -> Int {
+    if s[i] == 0x27, let e = contraction(s, i, n, ignoreCase: false) { return e }
     // ` ?\p{L}+`, ` ?\p{N}+`, ` ?[^\s\p{L}\p{N}]+`
     let c = cls[i]
     if c != space { return run(cls, i, c, n) }  // a letter, number or other run
-    if spaced && cls[i + 1] != space { return run(cls, i + 1, cls[i + 1], n) }
+    if s[i] == 0x20 && i + 1 < n && cls[i + 1] != space { return run(cls, i + 1, cls[i + 1], n) }
     return whitespace(cls, i, n)
   }
 
-  static func llama3Match(_ s: [Unicode.Scalar], _ cls: [UInt8], _ i: Int, _ n: Int) -> Int {
+  static func llama3Match(_ s: UnsafeBufferPointer<UInt32>, _ cls: UnsafeBufferPointer<UInt8>, _ i: Int, _ n: Int) -> Int {
     if let e = contraction(s, i, n, ignoreCase: true) { return e }
     let c = cls[i]
     // `[^\r\n\p{L}\p{N}]?\p{L}+`
@@ -130,7 +148,7 @@ enum SplitPattern: Sendable, Equatable {
     var j = -1
     if c == 0 {
       j = i
-    } else if s[i] == " " && i + 1 < n && cls[i + 1] == 0 {
+    } else if s[i] == 0x20 && i + 1 < n && cls[i + 1] == 0 {
       j = i + 1
     }
     if j >= 0 {
@@ -154,7 +172,7 @@ enum SplitPattern: Sendable, Equatable {
 /// The `Digits` pre-tokenizer: numbers (general category N*) apart from the rest, each digit on its
 /// own when `individual_digits`, else each run of them.
 enum DigitsSplit {
-  static func split(_ cls: [UInt8], _ range: Range<Int>, individual: Bool, into out: inout [Range<Int>]) {
+  static func split(_ cls: UnsafeBufferPointer<UInt8>, _ range: Range<Int>, individual: Bool, into out: inout [Range<Int>]) {
     var i = range.lowerBound
     let n = range.upperBound
     while i < n {

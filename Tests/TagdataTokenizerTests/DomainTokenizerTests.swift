@@ -1,7 +1,8 @@
 import Foundation
-import TagdataTokenizer
 import TestSupport
 import Testing
+
+@testable import TagdataTokenizer
 
 @Suite struct DomainTokenizerTests {
   @Test func smilesTokensByScheme() {
@@ -21,6 +22,74 @@ import Testing
     let t = ResidueTokenizer.tokens(Array("MKV*x😀".utf8))
     #expect(t.map(\.range.count) == [1, 1, 1, 1, 1, 4])
     #expect(t.map(\.unknown) == [false, false, false, true, false, true])
+  }
+
+  /// A run of `[` without `]` is tokenized in linear time (each `[` used to look for its `]` to the
+  /// end of the input).
+  @Test func unclosedBracketsStayLinear() {
+    let b = [UInt8](repeating: UInt8(ascii: "["), count: 60_000) + Array("C".utf8)
+    let start = Date()
+    let t = SmilesTokenizer.tokens(b)
+    let seconds = Date().timeIntervalSince(start)
+    #expect(t.count == 60_001 && t.dropLast().allSatisfy(\.unknown) && t.last! == .init(range: 60_000..<60_001, unknown: false))
+    #expect(seconds < 1.5, "\(seconds) s for 60,001 bytes")
+    #expect(SmilesTokenizer.split("[[[C]C") == ["[[[C]", "C"], "a bracket atom runs from the first [ to the first ]")
+  }
+
+  /// The bit set of one-byte tokens is the set.
+  @Test func singleByteTokensBitSet() {
+    for c in 0...255 { #expect(SmilesTokenizer.isSingle(UInt8(c)) == SmilesTokenizer.single.contains(UInt8(c)), "\(c)") }
+  }
+
+  /// The ids are the vocabulary's ids of the tokens, the unknown id for unknown tokens and tokens
+  /// the vocabulary lacks (bracket atoms and one-byte tokens alike).
+  @Test func idsFollowTheTokens() throws {
+    let smilesVocabulary = DomainVocabulary(["C": 1, "c": 2, "1": 3, "(": 4, ")": 5, "=": 6, "O": 7, "[NH4+]": 8, "Cl": 9, "%12": 10, "[C@@H]": 11],
+                                            unknownID: 0)
+    let texts = ["CC(=O)Oc1ccccc1C(=O)O", "[NH4+].[Cl-]", "BrCCl%12C1", "C[C@@H](N)/C=C\\C", "X[é%1[", "", "[[[]C", "é😀c"]
+    for s in texts {
+      let bytes = Array(s.utf8)
+      let expected = SmilesTokenizer.tokens(bytes).map { t in
+        t.unknown ? 0 : smilesVocabulary.id(forToken: String(decoding: bytes[t.range], as: UTF8.self)) ?? 0
+      }
+      #expect(SmilesTokenizer.encode(s, vocabulary: smilesVocabulary) == expected, "\(s)")
+    }
+    #expect(SmilesTokenizer.encode("CCl[NH4+]", vocabulary: smilesVocabulary) == [1, 9, 8])
+    let residueVocabulary = DomainVocabulary(["M": 1, "K": 2, "V": 3, "x": 4, "*": 5], unknownID: 0)
+    for s in ["MKV*x😀", "", "MKVA", "é\u{0}M", "mkv"] {
+      let bytes = Array(s.utf8)
+      let expected = ResidueTokenizer.tokens(bytes).map { t in
+        t.unknown ? 0 : residueVocabulary.id(forToken: String(decoding: bytes[t.range], as: UTF8.self)) ?? 0
+      }
+      var ids = [99]
+      bytes.withUnsafeBufferPointer { ResidueTokenizer.encode($0, vocabulary: residueVocabulary, into: &ids) }
+      #expect(ids == [99] + expected, "\(s)")
+    }
+    #expect(ResidueTokenizer.encode("MK*A", vocabulary: residueVocabulary) == [1, 2, 0, 0], "* is no residue, A is not in the vocabulary")
+  }
+
+  /// Ids of many records appended to one array: the array grows geometrically, not by what each
+  /// record needs (which copies the whole array at every record: quadratic).
+  @Test func appendingManyRecordsGrowsGeometrically() {
+    let vocabulary = DomainVocabulary(["C": 1, "O": 2], unknownID: 0)
+    let record = Array("CCO".utf8)
+    for smiles in [true, false] {
+      var ids: [Int] = []
+      var growths = 0
+      record.withUnsafeBufferPointer { r in
+        for _ in 0..<100_000 {
+          let capacity = ids.capacity
+          if smiles {
+            SmilesTokenizer.encode(r, vocabulary: vocabulary, into: &ids)
+          } else {
+            ResidueTokenizer.encode(r, vocabulary: vocabulary, into: &ids)
+          }
+          if ids.capacity != capacity { growths += 1 }
+        }
+      }
+      #expect(ids.count == 300_000 && ids.suffix(3) == [1, 1, 2])
+      #expect(growths <= 40, "\(smiles ? "SMILES" : "residues"): the array grew \(growths) times for 100,000 records")
+    }
   }
 
   /// Every random byte string is cut into tokens covering it exactly.

@@ -230,6 +230,72 @@ import Testing
     #expect(results.all)
   }
 
+  /// The byte API gives the String API's ids, appended; bytes that are not UTF-8 are read as
+  /// `String(decoding:as:)` reads them.
+  @Test func bytesGiveTheIdsOfTheirText() throws {
+    let t = try HFTokenizer(json: Self.json(extra: ["aa", "ab", "aab"], merges: #"["a a", "a b", "aa b"]"#, added: Self.addedTokens))
+    let cases: [[UInt8]] = [
+      Array("aab <S> ab é sw".utf8), [0x61, 0xFF, 0x61, 0x62], [0xE2, 0x82], [0xED, 0xA0, 0x80, 0x61], [0xC0, 0xAF, 0x20],
+      [0xF4, 0x90, 0x80, 0x80], [0xF0, 0x9F, 0x98, 0x80, 0x61], [0xE0, 0x9F, 0xBF], Array("abababababab\u{1F600}".utf8), [],
+    ]
+    for bytes in cases {
+      var ids: [Int] = [7]
+      bytes.withUnsafeBufferPointer { t.encode(bytes: $0, into: &ids) }
+      #expect(ids == [7] + t.encode(String(decoding: bytes, as: UTF8.self)), "\(bytes)")
+    }
+    // The validation agrees with the standard library's decoding on random bytes.
+    var state: UInt64 = 0x0DDB1A5E5
+    for _ in 0..<20_000 {
+      state = state &* 6364136223846793005 &+ 1442695040888963407
+      let n = Int(state >> 60)
+      var bytes: [UInt8] = []
+      for k in 0..<n {
+        let r = UInt8(truncatingIfNeeded: (state >> UInt64(k * 4 % 56)) &* 0x9E3779B97F4A7C15 >> 56)
+        bytes.append(k % 3 == 0 ? r | 0x80 : r)
+      }
+      let valid = String(decoding: bytes, as: UTF8.self).utf8.elementsEqual(bytes)
+      #expect(bytes.withUnsafeBufferPointer { UTF8Bytes.isValid($0) } == valid, "\(bytes)")
+    }
+  }
+
+  /// Ids of many texts appended to one array: the array grows geometrically, not by what each
+  /// text needs (which copies the whole array at every text: quadratic).
+  @Test func appendingManyTextsGrowsGeometrically() throws {
+    let t = try HFTokenizer(json: Self.json(extra: ["aa", "ab", "aab"], merges: #"["a a", "a b", "aa b"]"#))
+    let text = Array("aabaabaab".utf8)  // fewer tokens than bytes
+    var ids: [Int] = []
+    var growths = 0
+    text.withUnsafeBufferPointer { b in
+      for _ in 0..<30_000 {
+        let capacity = ids.capacity
+        t.encode(bytes: b, into: &ids)
+        if ids.capacity != capacity { growths += 1 }
+      }
+    }
+    #expect(ids.count == 30_000 * t.encode("aabaabaab").count)
+    #expect(growths <= 40, "the array grew \(growths) times for 30,000 texts")
+  }
+
+  /// More distinct pieces than the cache holds: the cache is emptied and filled again, and every
+  /// pass gives the ids of a tokenizer that has seen nothing.
+  @Test func cacheOverflowKeepsTheIds() throws {
+    let json = Self.json(extra: ["aa", "ab", "aab", "bb"], merges: #"["a a", "a b", "aa b", "b b"]"#)
+    let t = try HFTokenizer(json: json)
+    let words = (0..<(BPEModel.cacheCapacity + 3_000)).map { k in
+      String(String(k, radix: 2).map { $0 == "0" ? "a" : "b" })
+    }
+    let text = words.joined(separator: " ")
+    let first = t.encode(text)
+    #expect(t.encode(text) == first)
+    var fresh: [Int] = []
+    for chunk in stride(from: 0, to: words.count, by: 5_000) {
+      let u = try HFTokenizer(json: json)
+      let part = (chunk > 0 ? " " : "") + words[chunk..<min(chunk + 5_000, words.count)].joined(separator: " ")
+      fresh += u.encode(part)
+    }
+    #expect(fresh == first)
+  }
+
   // MARK: Added tokens
 
   static let addedTokens = """
