@@ -9,6 +9,10 @@
              stop token); without a stop token also "logits": the raw logits of each step (float32,
              steps × vocabulary, little-endian). Each generation runs on a freshly loaded model (dynamic NTK scaling keeps
              state in the module between calls).
+             64 new tokens. "llama_tied_llama3" is Llama with tied embeddings and llama3 rope scaling.
+             The BF16 cases ("dtype": "BF16") are bfloat16 checkpoints of Llama GQA, tied llama3 and Qwen2:
+             "ids" and "logits" from the checkpoint loaded in float32 (the weights tagdata reads), and
+             "bf16_ids", "bf16_logits" from transformers computing in bfloat16 (torch_dtype bfloat16).
 """
 import json
 import os
@@ -21,12 +25,14 @@ from transformers import AutoModelForCausalLM
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from hf_llama_models import VOCAB, cases, randomize  # noqa: E402
 
-NEW = 20
-NAMES = ["llama_gqa", "llama_mqa_tied", "llama_rope_llama3", "llama_rope_dynamic", "mistral_window", "qwen2"]
+NEW = 64
+NAMES = ["llama_gqa", "llama_mqa_tied", "llama_rope_llama3", "llama_rope_dynamic", "mistral_window", "qwen2",
+         "llama_tied_llama3"]
+BF16 = ["llama_gqa", "llama_tied_llama3", "qwen2"]
 
 
-def generate(directory, prompt, eos):
-    model = AutoModelForCausalLM.from_pretrained(directory, dtype=torch.float32, attn_implementation="eager")
+def generate(directory, prompt, eos, dtype=torch.float32):
+    model = AutoModelForCausalLM.from_pretrained(directory, dtype=dtype, attn_implementation="eager")
     model.eval()
     model.generation_config.eos_token_id = eos
     model.generation_config.pad_token_id = 0
@@ -41,6 +47,9 @@ def make(out):
     torch.manual_seed(0)
     g = torch.Generator().manual_seed(7)
     all_cases = cases()
+    tied = all_cases["llama_rope_llama3"].to_dict()
+    tied["tie_word_embeddings"] = True
+    all_cases["llama_tied_llama3"] = type(all_cases["llama_rope_llama3"]).from_dict(tied)
     listing = []
     for k, name in enumerate(NAMES):
         config = all_cases[name]
@@ -61,6 +70,17 @@ def make(out):
         stopped, _ = generate(directory, prompt, eos)
         listing.append({"name": name + " eos", "dir": directory, "prompt": prompt, "eos": eos, "ids": stopped,
                         "max_new_tokens": NEW})
+        if name in BF16:
+            bf16 = os.path.join(out, name + "-BF16")
+            model.to(torch.bfloat16).save_pretrained(bf16)
+            ids, logits = generate(bf16, prompt, None)
+            path = os.path.join(bf16, "generate-logits.f32")
+            logits.astype("<f4").tofile(path)
+            bids, blogits = generate(bf16, prompt, None, torch.bfloat16)
+            bpath = os.path.join(bf16, "generate-bf16-logits.f32")
+            blogits.astype("<f4").tofile(bpath)
+            listing.append({"name": name + " BF16", "dtype": "BF16", "dir": bf16, "prompt": prompt, "eos": None, "ids": ids,
+                            "max_new_tokens": NEW, "logits": path, "bf16_ids": bids, "bf16_logits": bpath})
     json.dump(listing, open(os.path.join(out, "generate.json"), "w"))
 
 
