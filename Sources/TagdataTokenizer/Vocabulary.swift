@@ -296,53 +296,42 @@ public struct Vocabulary: Sendable {
           out.lossMask.append(false)
         }
         out.tagEnds.append((i, out.ids.count - 1))
-      case .smiles:
-        guard smilesTokens != nil else {
+      case .smiles, .protein:
+        // A domain range tokenizes the segment on its own; without one it is text.
+        guard s.kind == .smiles ? smilesTokens != nil : residueTokens != nil else {
           pending += s.text
           if let a = awaiting { marks.append((a, pending.utf8.count)) }
           awaiting = nil
           continue
         }
         flush()
-        defer {
-          if let a = awaiting { spans.append((a, out.ids.count - 1)) }
-          awaiting = nil
-        }
         let bytes = Array(s.text.utf8)
-        for token in SmilesTokenizer.tokens(bytes) {
-          if let id = smilesIDs[Array(bytes[token.range])] {
-            out.ids.append(id)
-          } else {
-            out.ids.append(tagEnd)
-            out.unknownSmiles += 1
+        if s.kind == .smiles {
+          for token in SmilesTokenizer.tokens(bytes) {
+            if let id = smilesIDs[Array(bytes[token.range])] {
+              out.ids.append(id)
+            } else {
+              out.ids.append(tagEnd)
+              out.unknownSmiles += 1
+            }
+            out.lossMask.append(true)
           }
-          out.lossMask.append(true)
-        }
-      case .protein:
-        guard residueTokens != nil else {
-          pending += s.text
-          if let a = awaiting { marks.append((a, pending.utf8.count)) }
-          awaiting = nil
-          continue
-        }
-        flush()
-        defer {
-          if let a = awaiting { spans.append((a, out.ids.count - 1)) }
-          awaiting = nil
-        }
-        // Residues one by one; the spaces of a space-joined sequence are not tokens.
-        let bytes = Array(s.text.utf8)
-        for token in ResidueTokenizer.tokens(bytes) where !(token.range.count == 1 && bytes[token.range.lowerBound] == 0x20) {
-          let b = bytes[token.range.lowerBound]
-          let id = token.range.count == 1 ? residueIDs[Int(b)] : -1
-          if id >= 0 {
-            out.ids.append(id)
-          } else {
-            out.ids.append(smilesEnd)
-            out.unknownResidues += 1
+        } else {
+          // Residues one by one; the spaces of a space-joined sequence are not tokens.
+          for token in ResidueTokenizer.tokens(bytes) where !(token.range.count == 1 && bytes[token.range.lowerBound] == 0x20) {
+            let b = bytes[token.range.lowerBound]
+            let id = token.range.count == 1 ? residueIDs[Int(b)] : -1
+            if id >= 0 {
+              out.ids.append(id)
+            } else {
+              out.ids.append(smilesEnd)
+              out.unknownResidues += 1
+            }
+            out.lossMask.append(true)
           }
-          out.lossMask.append(true)
         }
+        if let a = awaiting { spans.append((a, out.ids.count - 1)) }
+        awaiting = nil
       }
     }
     flush()

@@ -177,15 +177,7 @@ struct GenerationTests {
 @Suite(.enabled(if: TestSupport.python != nil || TestSupport.interopRequired))
 struct GenerationInteropTests {
   @Test func greedyIdsEqualTransformersGenerate() throws {
-    guard let python = TestSupport.python else {
-      Issue.record("no venv python (TAGDATA_PYTHON)")
-      return
-    }
-    let probe = try TestSupport.run(python, ["-c", "import torch, transformers"])
-    if probe.status != 0 {
-      if TestSupport.interopRequired { Issue.record("torch/transformers missing: \(probe.stderr)") }
-      return
-    }
+    guard let python = try interopPython(importing: ["torch", "transformers"]) else { return }
     let script = TestSupport.root.appendingPathComponent("Tests/Interop/hf_generate.py").path
     let dir = TestSupport.tempDirectory().path
     let made = try TestSupport.run(python, [script, "make", dir])

@@ -32,16 +32,8 @@ struct HFModelInteropTests {
   }
 
   @Test func transformersModelsLoadAndMatchLogits() throws {
-    guard let python = TestSupport.python else {
-      Issue.record("no venv python (TAGDATA_PYTHON)")
-      return
-    }
+    guard let python = try interopPython(importing: ["torch", "transformers"]) else { return }
     let script = TestSupport.root.appendingPathComponent("Tests/Interop/hf_llama_models.py").path
-    let probe = try TestSupport.run(python, ["-c", "import torch, transformers"])
-    if probe.status != 0 {
-      if TestSupport.interopRequired { Issue.record("torch/transformers missing: \(probe.stderr)") }
-      return
-    }
     let dir = TestSupport.tempDirectory().path
     let made = try TestSupport.run(python, [script, "make", dir])
     try #require(made.status == 0, "\(made.stderr)")

@@ -18,15 +18,7 @@ import TagdataIO
 @Suite(.enabled(if: TestSupport.python != nil || TestSupport.interopRequired))
 struct OptimizerInteropTests {
   static func probe() throws -> String? {
-    guard let python = TestSupport.python else {
-      Issue.record("no venv python (TAGDATA_PYTHON)")
-      return nil
-    }
-    let probe = try TestSupport.run(python, ["-c", "import torch, transformers, numpy"])
-    if probe.status != 0 {
-      if TestSupport.interopRequired { Issue.record("torch/transformers/numpy missing: \(probe.stderr)") }
-      return nil
-    }
+    guard let python = try interopPython(importing: ["torch", "transformers", "numpy"]) else { return nil }
     return python
   }
 

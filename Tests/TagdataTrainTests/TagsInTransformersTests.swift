@@ -12,15 +12,7 @@ import TestSupport
 @Suite(.enabled(if: TestSupport.python != nil || TestSupport.interopRequired))
 struct TagsInTransformersTests {
   @Test func exampleScriptMatchesTagdata() throws {
-    guard let python = TestSupport.python else {
-      Issue.record("no venv python (TAGDATA_PYTHON)")
-      return
-    }
-    let probe = try TestSupport.run(python, ["-c", "import torch, transformers, safetensors"])
-    if probe.status != 0 {
-      if TestSupport.interopRequired { Issue.record("torch/transformers/safetensors missing: \(probe.stderr)") }
-      return
-    }
+    guard let python = try interopPython(importing: ["torch", "transformers", "safetensors"]) else { return }
     let out = TestSupport.tempDirectory().path
     let config = TestSupport.root.appendingPathComponent("Examples/train-small.json").path
     let trained = try TestSupport.tagdata(["train", "--config", config, "--out", out, "--quiet"])

@@ -14,15 +14,7 @@ import TagdataIO
 @Suite(.enabled(if: TestSupport.python != nil || TestSupport.interopRequired))
 struct TrainedTagsOnHFBaseTests {
   @Test func tagsTrainedOnATransformersBaseReadTheSameInTransformers() throws {
-    guard let python = TestSupport.python else {
-      Issue.record("no venv python (TAGDATA_PYTHON)")
-      return
-    }
-    let probe = try TestSupport.run(python, ["-c", "import torch, transformers, safetensors"])
-    if probe.status != 0 {
-      if TestSupport.interopRequired { Issue.record("torch/transformers/safetensors missing: \(probe.stderr)") }
-      return
-    }
+    guard let python = try interopPython(importing: ["torch", "transformers", "safetensors"]) else { return }
     let script = TestSupport.root.appendingPathComponent("Tests/Interop/hf_tags_trained.py").path
     let dir = TestSupport.tempDirectory()
     let base = dir.appendingPathComponent("base").path
