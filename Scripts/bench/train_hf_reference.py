@@ -9,7 +9,7 @@
       inputs_embeds built from the embedding and the tag rows; loss = next-token CE on the text +
       100 × MSE of a linear head on the last position's final hidden state; backward; gradient
       clipping at 1; AdamW on the tag and the head only. Prints JSON: seconds of the warm-up step
-      and of N timed steps.
+      and of N timed steps (wall clock and CPU seconds of the process).
   generate DIR --ids "..." --max-new-tokens N [--threads 2] [--repetitions R]
       model.generate(do_sample=False) after a short warm-up; prints JSON: the new ids and the
       seconds of each timed run (the model load left out).
@@ -60,9 +60,9 @@ def train(a):
     opt = torch.optim.AdamW(params, lr=1e-3, weight_decay=0.0)
     text = torch.randint(0, model.config.vocab_size, (a.batch, a.length - a.tags))
     target = torch.full((a.batch,), 0.5)
-    seconds = []
+    seconds, cpu = [], []
     for _ in range(a.steps + 1):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         x = torch.cat([tag.expand(a.batch, -1, -1), model.model.embed_tokens(text)], 1)
         h = model.model(inputs_embeds=x, use_cache=False).last_hidden_state
         # Next-token loss where tagdata's mask puts it: positions P .. T−2 predict the text's ids 1 ...
@@ -75,7 +75,8 @@ def train(a):
         torch.nn.utils.clip_grad_norm_(params, 1.0)
         opt.step()
         seconds.append(time.perf_counter() - t0)
-    print(json.dumps({"warmup_seconds": seconds[0], "step_seconds": seconds[1:], "tokens_per_step": a.batch * a.length,
+        cpu.append(time.process_time() - c0)
+    print(json.dumps({"warmup_seconds": seconds[0], "step_seconds": seconds[1:], "step_cpu_seconds": cpu[1:], "tokens_per_step": a.batch * a.length,
                       "torch": torch.__version__, "threads": torch.get_num_threads()}))
 
 

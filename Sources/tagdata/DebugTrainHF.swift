@@ -18,6 +18,14 @@ enum DebugTrainHF {
     return Int(usage.ru_maxrss) * 1024
   }
 
+  /// CPU seconds (user + system) of every thread of this process so far.
+  static func cpuSeconds() -> Double {
+    var usage = rusage()
+    getrusage(RUSAGE_SELF.rawValue, &usage)
+    let t = { (v: timeval) in Double(v.tv_sec) + Double(v.tv_usec) / 1e6 }
+    return t(usage.ru_utime) + t(usage.ru_stime)
+  }
+
   static func printJSON(_ object: [String: Any]) throws {
     let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
     print(String(decoding: data, as: UTF8.self))
@@ -79,9 +87,9 @@ enum DebugTrainHF {
       let trainable = ["tags.p", "heads.p.weight", "heads.p.bias"]
       let trainableSet = Set(trainable)
       var optimizer = AdamW(weightDecay: 0.01, clipNorm: 1.0)
-      var seconds: [Double] = [], losses: [Float] = []
+      var seconds: [Double] = [], cpu: [Double] = [], losses: [Float] = []
       for _ in 0...steps {
-        let start = Date()
+        let start = Date(), cpuStart = DebugTrainHF.cpuSeconds()
         let results = Slots(count: shardCount)
         let current = m
         let workers = (1..<shardCount).map { s in
@@ -103,12 +111,14 @@ enum DebugTrainHF {
         }
         optimizer.update(&m.parameters, gradients: sum, trainable: trainable, rate: 1e-3)
         seconds.append(Date().timeIntervalSince(start))
+        cpu.append(DebugTrainHF.cpuSeconds() - cpuStart)
         losses.append(loss)
       }
       let c = m.config
       let baseCount = c.baseShapes.reduce(0) { $0 + $1.shape.reduce(1, *) }
       try DebugTrainHF.printJSON([
         "load_seconds": loadSeconds, "warmup_seconds": seconds[0], "step_seconds": Array(seconds.dropFirst()),
+        "step_cpu_seconds": Array(cpu.dropFirst()), "warmup_cpu_seconds": cpu[0],
         "tokens_per_step": batch * length, "loss": losses.map { Double($0) }, "parameters": baseCount,
         "peak_rss_after_load_bytes": rssAfterLoad, "peak_rss_bytes": DebugTrainHF.peakRSS(), "threads": shardCount,
       ])
