@@ -91,9 +91,9 @@ def generate(a):
         model.generate(prompt, max_new_tokens=4, **kw)  # warm-up
         runs = []
         for _ in range(a.repetitions):
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             out = model.generate(prompt, max_new_tokens=a.max_new_tokens, **kw)
-            runs.append({"seconds": time.perf_counter() - t0})
+            runs.append({"seconds": time.perf_counter() - t0, "cpu_seconds": time.process_time() - c0})
     ids = out[0, prompt.shape[1]:].tolist()
     print(json.dumps({"ids": ids, "runs": runs, "new_tokens": len(ids), "transformers": transformers.__version__,
                       "threads": torch.get_num_threads()}))

@@ -144,13 +144,13 @@ enum DebugTrainHF {
       var runs: [[String: Any]] = []
       var out: [Int] = []
       for _ in 0..<repetitions {
-        let start = Date()
+        let start = Date(), cpuStart = DebugTrainHF.cpuSeconds()
         var firstToken: Double?
         out = try m.generate(prompt: prompt, maxNewTokens: maxNewTokens) { _ in
           if firstToken == nil { firstToken = Date().timeIntervalSince(start) }
         }.ids
         let total = Date().timeIntervalSince(start)
-        runs.append(["seconds": total, "prefill_seconds": firstToken ?? total])
+        runs.append(["seconds": total, "prefill_seconds": firstToken ?? total, "cpu_seconds": DebugTrainHF.cpuSeconds() - cpuStart])
       }
       try DebugTrainHF.printJSON(["ids": out, "runs": runs, "new_tokens": out.count, "threads": threads])
     }
