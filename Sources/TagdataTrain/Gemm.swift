@@ -20,8 +20,12 @@ public enum Gemm {
     typealias SgemmFn = @convention(c) (
       Int32, Int32, Int32, Int32, Int32, Int32, Float, UnsafePointer<Float>?, Int32, UnsafePointer<Float>?, Int32, Float,
       UnsafeMutablePointer<Float>?, Int32) -> Void
+    typealias SgemvFn = @convention(c) (
+      Int32, Int32, Int32, Int32, Float, UnsafePointer<Float>?, Int32, UnsafePointer<Float>?, Int32, Float,
+      UnsafeMutablePointer<Float>?, Int32) -> Void
     typealias SetThreadsFn = @convention(c) (Int32) -> Void
     let sgemm: SgemmFn
+    let sgemv: SgemvFn?
     let setThreads: SetThreadsFn?
   }
 
@@ -47,6 +51,7 @@ public enum Gemm {
       }
       let threads = dlsym(handle, "openblas_set_num_threads")
       return .success(BLAS(sgemm: unsafeBitCast(sgemm, to: BLAS.SgemmFn.self),
+                           sgemv: dlsym(handle, "cblas_sgemv").map { unsafeBitCast($0, to: BLAS.SgemvFn.self) },
                            setThreads: threads.map { unsafeBitCast($0, to: BLAS.SetThreadsFn.self) }))
     }
     return .failure(LoadError(description: "OpenBLAS could not be loaded (on Debian: apt install libopenblas0): "
@@ -74,6 +79,18 @@ public enum Gemm {
                            c: UnsafeMutablePointer<Float>, ldc: Int)
   {
     guard m > 0 && n > 0 else { return }
+    // One row (a decoding step): a matrix-vector product, which reads B once without packing it.
+    if m == 1, let sgemv = loaded.sgemv {
+      let incx = Int32(transA ? lda : 1)
+      if transB {
+        // c = a · Bᵀ: B is n × k.
+        sgemv(rowMajor, noTrans, Int32(n), Int32(k), alpha, b, Int32(ldb), a, incx, beta, c, 1)
+      } else {
+        // c = a · B: B is k × n.
+        sgemv(rowMajor, trans, Int32(k), Int32(n), alpha, b, Int32(ldb), a, incx, beta, c, 1)
+      }
+      return
+    }
     loaded.sgemm(rowMajor, transA ? trans : noTrans, transB ? trans : noTrans,
                  Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
   }

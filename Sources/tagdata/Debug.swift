@@ -5,7 +5,8 @@ import TagdataTrain
 /// Measurements for the benchmark scripts (not for everyday use, so not listed in --help).
 struct Debug: ParsableCommand {
   static let configuration = CommandConfiguration(
-    abstract: "Measurements used by the benchmark scripts.", shouldDisplay: false, subcommands: [GemmSpeed.self])
+    abstract: "Measurements used by the benchmark scripts.", shouldDisplay: false,
+    subcommands: [GemmSpeed.self, DebugTrainHF.HFStep.self, DebugTrainHF.HFGenerate.self])
 
   struct GemmSpeed: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -32,10 +32,12 @@ func project(_ y: Tensor, _ r: Tensor) -> Double {
 @Suite struct GemmTests {
   /// OpenBLAS and the reference loop agree for every transpose combination, with strided
   /// operands (leading dimension larger than the row) and alpha/beta.
-  @Test(arguments: [(false, false), (false, true), (true, false), (true, true)])
-  func openBLASMatchesTheReference(transA: Bool, transB: Bool) {
+  /// m = 1 goes through the matrix-vector product (a decoding step), the rest through sgemm.
+  @Test(arguments: [(false, false, 37), (false, true, 37), (true, false, 37), (true, true, 37),
+                    (false, false, 1), (false, true, 1), (true, false, 1), (true, true, 1)])
+  func openBLASMatchesTheReference(transA: Bool, transB: Bool, m: Int) {
     Gemm.setThreads(1)
-    let (m, n, k) = (37, 29, 53)
+    let (n, k) = (29, 53)
     let lda = (transA ? m : k) + 3, ldb = (transB ? k : n) + 5, ldc = n + 2
     let a = Tensor.random([(transA ? k : m) * lda], scale: 1, seed: 1).data
     let b = Tensor.random([(transB ? n : k) * ldb], scale: 1, seed: 2).data
