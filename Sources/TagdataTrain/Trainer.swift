@@ -71,6 +71,8 @@ struct StageEndLog: Codable {
   var train_samples_per_second: Double
   var train_steps_per_second: Double
   var train_loss: Float
+  /// Examples of the stage's data longer than its length, cut to fit.
+  var trimmed_examples: Int
 }
 
 /// Any line of the log: what the plot and the resume logic read.
@@ -456,7 +458,8 @@ public final class Trainer {
                               train_runtime: runtime,
                               train_samples_per_second: Double(step - stepsAtStart) * examplesPerStep / max(runtime, 1e-9),
                               train_steps_per_second: Double(step - stepsAtStart) / max(runtime, 1e-9),
-                              train_loss: losses.isEmpty ? .nan : losses.reduce(0, +) / Float(losses.count)))
+                              train_loss: losses.isEmpty ? .nan : losses.reduce(0, +) / Float(losses.count),
+                              trimmed_examples: trimmed))
     for (head, st) in standardization {
       let scale = Float(st.sd), shift = Float(st.mean)
       let w: [Float] = model.parameters["heads.\(head).weight"].data, b: [Float] = model.parameters["heads.\(head).bias"].data
