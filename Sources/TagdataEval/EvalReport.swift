@@ -17,7 +17,8 @@ public enum EvalReport {
     if !r.regression.isEmpty {
       out += "\n## Regression\n\n| task | head | n | predictor | MSE | RMSE | MAE | R² | Pearson r | Spearman ρ |\n|---|---|---:|---|---|---|---|---|---|---|\n"
       for t in r.regression {
-        for (name, f) in [("model", t.metrics), ("mean of train", t.meanBaseline)] where !f.isEmpty {
+        let knn = t.neighbourBaseline.map { [("\(t.neighbourKind == "kmer" ? "k-mer" : "Tanimoto") kNN", $0)] } ?? []
+        for (name, f) in [("model", t.metrics), ("mean of train", t.meanBaseline)] + knn where !f.isEmpty {
           let cells = ["mse", "rmse", "mae", "r2", "pearson", "spearman"].map { k -> String in
             guard let v = f[k] else { return "–" }
             let interval = v.lower != nil || v.upper != nil ? " [\(number(v.lower)), \(number(v.upper))]" : ""

@@ -23,7 +23,17 @@ public enum Evaluator {
     public var resamples = 1000
     public var level = 0.95
     public var seed: UInt64 = 0
+    /// Inputs of examples by key, for the nearest-neighbour baseline (none without them).
+    public var features: [String: Feature] = [:]
+    public var neighbours = 5
     public init() {}
+  }
+
+  /// What the nearest-neighbour baseline compares: a molecule's fingerprint (Tanimoto) or a
+  /// sequence (k-mer profile cosine).
+  public enum Feature: Sendable, Equatable {
+    case fingerprint([UInt64])
+    case sequence([UInt8])
   }
 
   public struct Prediction: Codable, Sendable, Equatable {
@@ -50,6 +60,10 @@ public enum Evaluator {
     /// The same metrics for the mean predictor (the training split's mean target).
     public var meanBaseline: [String: Figure]
     public var trainMean: Double?
+    /// The same metrics for the k-nearest-neighbour baseline on the training split
+    /// (`tanimoto` on fingerprints or `kmer` on sequences), when the inputs were given.
+    public var neighbourBaseline: [String: Figure]? = nil
+    public var neighbourKind: String? = nil
   }
 
   public struct LanguageTask: Codable, Sendable, Equatable {
@@ -127,9 +141,14 @@ public enum Evaluator {
       let yTrue = p.map(\.target), yPred = p.map(\.prediction)
       let train = trainTargets[head] ?? []
       let mean = train.isEmpty ? nil : train.reduce(0, +) / Double(train.count)
-      regression.append(RegressionTask(
+      var entry = RegressionTask(
         task: task, head: head, count: p.count, metrics: try figures(yTrue, yPred, options),
-        meanBaseline: try mean.map { try figures(yTrue, [Double](repeating: $0, count: yTrue.count), options) } ?? [:], trainMean: mean))
+        meanBaseline: try mean.map { try figures(yTrue, [Double](repeating: $0, count: yTrue.count), options) } ?? [:], trainMean: mean)
+      if let (kind, knn) = try neighbourPredictions(task: task, head: head, test: p, train: fitted, options) {
+        entry.neighbourKind = kind
+        entry.neighbourBaseline = try figures(yTrue, knn, options)
+      }
+      regression.append(entry)
     }
 
     // Language: target-token NLL with the tags and without them.
@@ -185,6 +204,38 @@ public enum Evaluator {
   }
 
   static func finite(_ x: Double) -> Double? { x.isFinite ? x : nil }
+
+  /// k-nearest-neighbour predictions of the test examples from the task's training examples,
+  /// when every one of them has an input of one kind.
+  static func neighbourPredictions(task: String, head: String, test: [Prediction], train: [TokenDataset.Example], _ o: Options) throws
+    -> (String, [Double])?
+  {
+    guard !o.features.isEmpty else { return nil }
+    var trainFeatures: [Feature] = [], targets: [Double] = []
+    for e in train where e.split == "train" && e.task == task {
+      for r in e.regression where r.head == head {
+        guard let f = o.features[e.key ?? ""] else { return nil }
+        trainFeatures.append(f)
+        targets.append(r.target)
+      }
+    }
+    let queries = test.compactMap { o.features[$0.key] }
+    guard !targets.isEmpty, queries.count == test.count else { return nil }
+    switch trainFeatures[0] {
+    case .fingerprint:
+      let fps = trainFeatures.compactMap { if case .fingerprint(let w) = $0 { return w } else { return nil } }
+      let q = queries.compactMap { if case .fingerprint(let w) = $0 { return w } else { return nil } }
+      guard fps.count == trainFeatures.count, q.count == queries.count else { return nil }
+      let knn = try TanimotoKNN(fingerprints: fps, targets: targets, k: o.neighbours)
+      return ("tanimoto", try knn.predict(q))
+    case .sequence:
+      let seqs = trainFeatures.compactMap { if case .sequence(let s) = $0 { return s } else { return nil } }
+      let q = queries.compactMap { if case .sequence(let s) = $0 { return s } else { return nil } }
+      guard seqs.count == trainFeatures.count, q.count == queries.count else { return nil }
+      let knn = try KmerKNN(sequences: seqs, targets: targets, kmer: 3, k: o.neighbours)
+      return ("kmer", try q.map { try knn.predict($0) })
+    }
+  }
 
   /// Summed natural-log NLL of the target tokens and their count.
   static func nll(_ model: Model, _ examples: [TokenDataset.Example], _ o: Options) -> (Double, Int) {

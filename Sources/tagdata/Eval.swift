@@ -1,7 +1,9 @@
 import ArgumentParser
 import Foundation
+import TagdataChem
 import TagdataEval
 import TagdataIO
+import TagdataTasks
 import TagdataTrain
 
 #if canImport(Glibc)
@@ -24,7 +26,7 @@ struct Eval: ParsableCommand {
       true with the least-squares line) and perplexity.svg. Every figure comes from this run.
 
       Examples:
-        tagdata eval --model runs/tag-llm/stage-4-multi-domain/model --dataset tokens/tag-llm --out eval/tag-llm
+        tagdata eval --model runs/tag-llm/stage-4-multi-domain/model --dataset tokens/tag-llm --build build/tag-llm --out eval/tag-llm
         tagdata eval --model M --dataset D --split valid --tasks QED,BA --resamples 2000 --json
       """)
 
@@ -36,6 +38,10 @@ struct Eval: ParsableCommand {
 
   @Option(help: ArgumentHelp("The token dataset (tagdata export --tokenized).", valueName: "dir"))
   var dataset: String
+
+  @Option(help: ArgumentHelp("The build the dataset was tokenized from: its inputs give the nearest-neighbour baseline "
+                               + "(Tanimoto on molecule fingerprints, else k-mer profiles of sequences).", valueName: "dir"))
+  var build: String?
 
   @Option(help: ArgumentHelp("Where the report goes (created).", valueName: "dir"))
   var out: String
@@ -81,6 +87,7 @@ struct Eval: ParsableCommand {
     options.batch = batch
     options.resamples = resamples
     options.seed = seed
+    if let build { options.features = try Self.features(build: build) }
     let (report, predictions): (Evaluator.Report, [Evaluator.Prediction])
     do {
       (report, predictions) = try Evaluator.run(model: m, dataset: dataset, options: options)
@@ -116,6 +123,29 @@ struct Eval: ParsableCommand {
       warn("\(t.task): perplexity \(p) with tags, \(q) without, on \(t.tokens) tokens")
     }
     warn("\(out): report.json, report.md, predictions.jsonl (\(predictions.count)), plots")
+  }
+
+  /// Each record's input for the nearest-neighbour baseline: the OR of its molecules' circular
+  /// fingerprints (radius 2, 2048 bits), else its sequence.
+  static func features(build: String) throws -> [String: Evaluator.Feature] {
+    var out: [String: Evaluator.Feature] = [:]
+    for f in try TokenizedExport.readManifest(build).shardFiles {
+      try TokenizedExport.forEachRecord(build + "/" + f) { r in
+        guard let key = r.key, r.regression else { return }
+        let smiles = r.segments.filter { $0.kind == .smiles }.map(\.text)
+        if !smiles.isEmpty {
+          var words = [UInt64](repeating: 0, count: 2048 / 64)
+          for s in smiles {
+            guard let m = try? Smiles.read(s) else { return }
+            for (i, w) in Fingerprint(m).words.enumerated() { words[i] |= w }
+          }
+          out[key] = .fingerprint(words)
+        } else if let p = r.segments.first(where: { $0.kind == .protein }) {
+          out[key] = .sequence(Array(p.text.utf8.filter { $0 != 0x20 }))
+        }
+      }
+    }
+    return out
   }
 
   /// Written beside its place and renamed into it.

@@ -106,4 +106,37 @@ import Testing
     let e = try TestSupport.tagdata(["eval", "--model", modelDir, "--dataset", dir, "--out", out, "--split", "valid"])
     #expect(e.status == 1 && e.stderr.contains("valid"), "\(e.stderr)")
   }
+
+  /// With inputs, the nearest-neighbour baseline: the training split's examples of the task
+  /// predict the test examples (Tanimoto on fingerprints), and its figures are the metrics of
+  /// those predictions; a k-mer baseline for sequences.
+  @Test func nearestNeighbourBaseline() throws {
+    let (m, dir, examples) = try Self.fixture()
+    var rng = SplitMix64(seed: 77)
+    var o = Evaluator.Options()
+    o.resamples = 0
+    for e in examples where !e.regression.isEmpty {
+      o.features[e.key!] = .fingerprint((0..<4).map { _ in rng.next() & rng.next() })
+    }
+    let (report, predictions) = try Evaluator.run(model: m, dataset: dir, options: o)
+    let t = try #require(report.regression.first)
+    #expect(t.neighbourKind == "tanimoto")
+    let train = examples.filter { $0.split == "train" && !$0.regression.isEmpty }
+    let knn = try TanimotoKNN(fingerprints: train.map { if case .fingerprint(let w) = o.features[$0.key!]! { return w } else { return [] } },
+                              targets: train.map { $0.regression[0].target }, k: 5)
+    let expected = try predictions.map { p -> Double in
+      guard case .fingerprint(let w) = o.features[p.key]! else { return .nan }
+      return try knn.predict(w)
+    }
+    let direct = try Metrics.regressionReport(predictions.map(\.target), expected)
+    #expect(t.neighbourBaseline?["mae"]?.value == direct.mae && t.neighbourBaseline?["r2"]?.value == direct.r2)
+    // Sequences: the k-mer baseline.
+    var s = Evaluator.Options()
+    s.resamples = 0
+    for e in examples where !e.regression.isEmpty { s.features[e.key!] = .sequence(e.tokens.map { UInt8(65 + $0 % 20) }) }
+    #expect(try Evaluator.run(model: m, dataset: dir, options: s).0.regression.first?.neighbourKind == "kmer")
+    // A missing input: no baseline rather than a partial one.
+    o.features.removeValue(forKey: predictions[0].key)
+    #expect(try Evaluator.run(model: m, dataset: dir, options: o).0.regression.first?.neighbourBaseline == nil)
+  }
 }
