@@ -239,16 +239,8 @@ public enum Evaluator {
 
   /// Summed natural-log NLL of the target tokens and their count.
   static func nll(_ model: Model, _ examples: [TokenDataset.Example], _ o: Options) -> (Double, Int) {
-    var sum = 0.0, count = 0
-    for start in stride(from: 0, to: examples.count, by: max(1, o.batch)) {
-      let chunk = Array(examples[start..<min(start + o.batch, examples.count)])
-      let b = TokenDataset.batch(chunk, length: o.length)
-      let weights = b.lossWeights.reduce(0, +)
-      guard weights > 0 else { continue }
-      let l = model.loss(b, regressionScale: 0)
-      sum += Double(l.crossEntropy) * Double(weights)
-      count += Int(weights)
-    }
-    return (sum, count)
+    let s = model.summedLosses(examples, length: o.length, batch: o.batch)
+    return (s.crossEntropy, Int(s.targets))
   }
+
 }

@@ -151,6 +151,9 @@ public enum TokenShards {
     let handles: [FileHandle]
     var buffers: [[UInt8]]
     let encoder = JSONEncoder()
+    /// Sees every byte written, file by file (index in `TokenShards.files`), in order: a digest
+    /// of each file without reading it back.
+    public var observe: ((Int, UnsafeRawBufferPointer) -> Void)?
 
     /// `wide`: ids as uint32 (else uint16; an id that does not fit is an error).
     public init(directory: String, name: String, wide: Bool) throws {
@@ -198,6 +201,7 @@ public enum TokenShards {
 
     func flush() throws {
       for (i, h) in handles.enumerated() where !buffers[i].isEmpty {
+        if let observe { buffers[i].withUnsafeBytes { observe(i, $0) } }
         try h.write(contentsOf: buffers[i])
         buffers[i].removeAll(keepingCapacity: true)
       }

@@ -265,6 +265,8 @@ public enum TokenizedExport {
       var stem = f
       for suffix in [".gz", ".jsonl"] where stem.hasSuffix(suffix) { stem.removeLast(suffix.count) }
       let writer = try TokenShards.Writer(directory: staging, name: stem, wide: wide)
+      let digests = Digests()
+      writer.observe = { file, bytes in digests.all[file].update(bytes) }
       try forEachRecord(build + "/" + f) { r in
         let (e, enc) = try example(r, vocabulary: vocabulary)
         try writer.append(e)
@@ -276,7 +278,7 @@ public enum TokenizedExport {
       }
       try writer.finish()
       var sha: [String: String] = [:]
-      for file in TokenShards.files { sha[file] = try fileSHA256(staging + "/" + stem + "." + file) }
+      for (k, file) in TokenShards.files.enumerated() { sha[file] = SequenceDigest.hex(digests.all[k].finalize()) }
       shards.append(TokenShards.Shard(name: stem, examples: writer.examples, tokens: writer.tokens, sha256: sha))
       tokens += writer.tokens
     }
@@ -311,8 +313,9 @@ public enum TokenizedExport {
     return Summary(manifest: m, seconds: Date().timeIntervalSince(started))
   }
 
-  static func fileSHA256(_ path: String) throws -> String {
-    SequenceDigest.hex(SequenceDigest.sha256(Array(try Data(contentsOf: URL(fileURLWithPath: path)))))
+  /// One running SHA-256 per file of a token shard.
+  final class Digests {
+    var all = TokenShards.files.map { _ in StreamDigest() }
   }
 }
 

@@ -33,16 +33,15 @@ public enum HFExport {
       if case .array(let a) = members[i].value.value { added = a }
       members.remove(at: i)
     }
+    var contents = Set<String>()
+    for n in added {
+      if case .object(let m) = n.value, let c = m.first(where: { $0.key == "content" }), case .string(let text) = c.value.value {
+        contents.insert(text)
+      }
+    }
     for t in 0..<tagTokens {
       let content = "<TAG \(t)>"
-      if added.contains(where: { n in
-        if case .object(let m) = n.value, let c = m.first(where: { $0.key == "content" }), case .string(content) = c.value.value {
-          return true
-        }
-        return false
-      }) {
-        throw VocabularyError("the base tokenizer already has a token \(content)")
-      }
+      if contents.contains(content) { throw VocabularyError("the base tokenizer already has a token \(content)") }
       added.append(addedToken(textSize + t, content))
     }
     let at = members.firstIndex { $0.key == "normalizer" } ?? members.count

@@ -92,8 +92,11 @@ public struct Vocabulary: Sendable {
   public let smilesEnd: Int
   public let size: Int
   let tagByText: [String: Int]
-  let smilesIDs: [[UInt8]: Int]
-  let residueIDs: [Int]
+  /// Per tag id (from `textSize`): the index of the tag whose last virtual token it is, or -1.
+  let tagEndingAt: [Int]
+  /// The domain ranges' ids, as the domain tokenizers read them.
+  let smilesVocabulary: DomainVocabulary?
+  let residueVocabulary: DomainVocabulary?
 
   public static let smilesUnknown = "<smiles:unk>", residueUnknown = "<residue:unk>"
   /// The residue range: the 20 standard amino acids, selenocysteine, pyrrolysine and the
@@ -122,24 +125,29 @@ public struct Vocabulary: Sendable {
     }
     self.tagByText = tagByText
     tagEnd = textSize + end
-    var smilesIDs: [[UInt8]: Int] = [:]
+    var tagEndingAt = [Int](repeating: -1, count: end)
+    for (i, t) in tags.enumerated() { tagEndingAt[t.first + t.count - 1] = i }
+    self.tagEndingAt = tagEndingAt
+    var smilesIDs: [String: Int] = [:]
     if let s = smilesTokens {
       guard s.first == Self.smilesUnknown else { throw VocabularyError("the SMILES range must start with \(Self.smilesUnknown)") }
       for (i, t) in s.enumerated() {
-        guard smilesIDs.updateValue(tagEnd + i, forKey: Array(t.utf8)) == nil else {
-          throw VocabularyError("SMILES token \(t) is listed twice")
-        }
+        guard smilesIDs.updateValue(tagEnd + i, forKey: t) == nil else { throw VocabularyError("SMILES token \(t) is listed twice") }
       }
+      smilesVocabulary = DomainVocabulary(smilesIDs, unknownID: tagEnd)
+    } else {
+      smilesVocabulary = nil
     }
     self.smilesTokens = smilesTokens
-    self.smilesIDs = smilesIDs
     smilesEnd = tagEnd + (smilesTokens?.count ?? 0)
     residueTokens = residues ? [Self.residueUnknown] + Self.residues : nil
-    var residueIDs = [Int](repeating: -1, count: 256)
     if let r = residueTokens {
-      for (i, t) in r.enumerated().dropFirst() { residueIDs[Int(t.utf8.first!)] = smilesEnd + i }
+      var ids: [String: Int] = [:]
+      for (i, t) in r.enumerated() { ids[t] = smilesEnd + i }
+      residueVocabulary = DomainVocabulary(ids, unknownID: smilesEnd)
+    } else {
+      residueVocabulary = nil
     }
-    self.residueIDs = residueIDs
     size = smilesEnd + (residueTokens?.count ?? 0)
     self.bos = bos
     self.eos = eos
@@ -262,8 +270,8 @@ public struct Vocabulary: Sendable {
         out.ids.append(id)
         if id >= textSize && id < tagEnd {
           out.lossMask.append(false)
-          let i = id - textSize
-          if let t = tags.firstIndex(where: { i == $0.first + $0.count - 1 }) { out.tagEnds.append((t, out.ids.count - 1)) }
+          let t = tagEndingAt[id - textSize]
+          if t >= 0 { out.tagEnds.append((t, out.ids.count - 1)) }
         } else {
           out.lossMask.append(true)
         }
@@ -305,31 +313,18 @@ public struct Vocabulary: Sendable {
           continue
         }
         flush()
-        let bytes = Array(s.text.utf8)
+        // The domain tokenizer's ids; the spaces of a space-joined sequence are not residues.
+        let first = out.ids.count
+        var bytes = Array(s.text.utf8)
         if s.kind == .smiles {
-          for token in SmilesTokenizer.tokens(bytes) {
-            if let id = smilesIDs[Array(bytes[token.range])] {
-              out.ids.append(id)
-            } else {
-              out.ids.append(tagEnd)
-              out.unknownSmiles += 1
-            }
-            out.lossMask.append(true)
-          }
+          bytes.withUnsafeBufferPointer { SmilesTokenizer.encode($0, vocabulary: smilesVocabulary!, into: &out.ids) }
+          out.unknownSmiles += out.ids[first...].lazy.filter { $0 == tagEnd }.count
         } else {
-          // Residues one by one; the spaces of a space-joined sequence are not tokens.
-          for token in ResidueTokenizer.tokens(bytes) where !(token.range.count == 1 && bytes[token.range.lowerBound] == 0x20) {
-            let b = bytes[token.range.lowerBound]
-            let id = token.range.count == 1 ? residueIDs[Int(b)] : -1
-            if id >= 0 {
-              out.ids.append(id)
-            } else {
-              out.ids.append(smilesEnd)
-              out.unknownResidues += 1
-            }
-            out.lossMask.append(true)
-          }
+          bytes.removeAll { $0 == 0x20 }
+          bytes.withUnsafeBufferPointer { ResidueTokenizer.encode($0, vocabulary: residueVocabulary!, into: &out.ids) }
+          out.unknownResidues += out.ids[first...].lazy.filter { $0 == smilesEnd }.count
         }
+        out.lossMask.append(contentsOf: repeatElement(true, count: out.ids.count - first))
         if let a = awaiting { spans.append((a, out.ids.count - 1)) }
         awaiting = nil
       }

@@ -38,3 +38,26 @@ extension TokenDataset {
     return batch
   }
 }
+
+extension Model {
+  /// Losses of `examples` in batches of `batch`, summed per target: the next-token cross-entropy
+  /// over the target tokens and their (weighted) count, the squared error of the heads and the
+  /// number of regressions. Validation and evaluation both read them.
+  public func summedLosses(_ examples: [TokenDataset.Example], length: Int, batch: Int, bidirectional: Bool = false)
+    -> (crossEntropy: Double, targets: Double, squaredError: Double, regressions: Double)
+  {
+    var ce = 0.0, targets = 0.0, se = 0.0, regressions = 0.0
+    var i = 0
+    while i < examples.count {
+      let b = TokenDataset.batch(Array(examples[i..<min(i + batch, examples.count)]), length: length, bidirectional: bidirectional)
+      let l = loss(b, regressionScale: 1)
+      let weights = Double(b.lossWeights.reduce(0, +))
+      ce += Double(l.crossEntropy) * weights
+      targets += weights
+      se += Double(l.meanSquaredError) * Double(b.regression.count)
+      regressions += Double(b.regression.count)
+      i += max(1, batch)
+    }
+    return (ce, targets, se, regressions)
+  }
+}

@@ -495,22 +495,11 @@ public final class Trainer {
 
   func validationLoss(_ model: Model, _ examples: [TokenDataset.Example], _ stage: TrainConfig.Stage) -> Float {
     // Per target, not per batch: a short last batch weighs what its targets weigh.
-    var ceSum: Double = 0, ceCount: Double = 0, mseSum: Double = 0, mseCount: Double = 0
-    var i = 0
-    while i < examples.count {
-      let chunk = Array(examples[i..<min(i + stage.batch, examples.count)])
-      let b = TokenDataset.batch(chunk, length: stage.length, bidirectional: stage.bidirectionalInputs == true)
-      let l = model.loss(b, regressionScale: 1)
-      let weights = Double(b.lossWeights.reduce(0, +))
-      ceSum += Double(l.crossEntropy) * weights
-      ceCount += weights
-      mseSum += Double(l.meanSquaredError) * Double(b.regression.count)
-      mseCount += Double(b.regression.count)
-      i += stage.batch
-    }
+    let s = model.summedLosses(examples, length: stage.length, batch: stage.batch, bidirectional: stage.bidirectionalInputs == true)
     let scale = Double(stage.regressionScale ?? 100)
-    return Float(ceSum / max(ceCount, 1) + scale * mseSum / max(mseCount, 1))
+    return Float(s.crossEntropy / max(s.targets, 1) + scale * s.squaredError / max(s.regressions, 1))
   }
+
 
 
   /// The stage's examples, checked against the model: every token id in its vocabulary or a
