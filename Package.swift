@@ -46,7 +46,7 @@ let package = Package(
       name: "TagdataIngest", dependencies: ["TagdataIO", "TagdataBio", "TagdataChem", "TagdataSources", "TagdataCatalog"]),
     .target(name: "TagdataLabels", dependencies: ["TagdataChem", "TagdataBio", "TagdataCatalog"]),
     .target(name: "TagdataShards"),
-    .target(name: "TagdataEval", dependencies: ["TagdataIO", "TagdataShards", "TagdataTrain"]),
+    .target(name: "TagdataEval", dependencies: ["TagdataIO", "TagdataShards", "TagdataTokenizer", "TagdataTrain"]),
     .target(name: "TagdataTokenizer", dependencies: ["TagdataIO"]),
     .target(
       name: "TagdataTasks",
@@ -82,7 +82,7 @@ let package = Package(
       name: "TagdataTasksTests",
       dependencies: ["TagdataTasks", "TagdataCatalog", "TagdataBio", "TagdataIO", "TagdataShards", "TagdataTokenizer", "TestSupport"]),
     .testTarget(name: "TagdataTokenizerTests", dependencies: ["TagdataTokenizer", "TagdataIO", "TestSupport"]),
-    .testTarget(name: "TagdataEvalTests", dependencies: ["TagdataEval", "TagdataIO", "TagdataShards", "TagdataTrain", "TestSupport"]),
+    .testTarget(name: "TagdataEvalTests", dependencies: ["TagdataEval", "TagdataIO", "TagdataShards", "TagdataTokenizer", "TagdataTrain", "TestSupport"]),
     .testTarget(name: "TagdataLabelsTests", dependencies: ["TagdataLabels", "TagdataCatalog", "TagdataChem", "TestSupport"]),
   ]
 )
