@@ -58,11 +58,17 @@ let package = Package(
     .target(
       name: "TagdataTrain",
       dependencies: ["TagdataIO", "TagdataShards", .product(name: "Crypto", package: "swift-crypto")]),
+    .target(
+      name: "TagdataPipeline",
+      dependencies: [
+        "TagdataIO", "TagdataBio", "TagdataChem", "TagdataSources", "TagdataCatalog", "TagdataIngest", "TagdataLabels",
+        "TagdataTasks", "TagdataTrain", "TagdataEval",
+      ]),
     .executableTarget(
       name: "tagdata",
       dependencies: [
         "TagdataIO", "TagdataBio", "TagdataChem", "TagdataSources", "TagdataCatalog", "TagdataIngest", "TagdataLabels",
-        "TagdataTasks", "TagdataTrain", "TagdataShards", "TagdataTokenizer", "TagdataEval",
+        "TagdataTasks", "TagdataTrain", "TagdataShards", "TagdataTokenizer", "TagdataEval", "TagdataPipeline",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]),
 
@@ -83,6 +89,9 @@ let package = Package(
       dependencies: ["TagdataTasks", "TagdataCatalog", "TagdataBio", "TagdataIO", "TagdataShards", "TagdataTokenizer", "TestSupport"]),
     .testTarget(name: "TagdataTokenizerTests", dependencies: ["TagdataTokenizer", "TagdataIO", "TestSupport"]),
     .testTarget(name: "TagdataEvalTests", dependencies: ["TagdataEval", "TagdataIO", "TagdataShards", "TagdataTokenizer", "TagdataTrain", "TestSupport"]),
+    .testTarget(
+      name: "TagdataPipelineTests",
+      dependencies: ["TagdataPipeline", "TagdataTasks", "TagdataCatalog", "TagdataIO", "TestSupport"]),
     .testTarget(name: "TagdataLabelsTests", dependencies: ["TagdataLabels", "TagdataCatalog", "TagdataChem", "TestSupport"]),
   ]
 )

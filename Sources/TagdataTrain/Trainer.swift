@@ -259,6 +259,11 @@ public final class Trainer {
 
   func stageDirectory(_ index: Int, _ stage: TrainConfig.Stage) -> String { output + "/stage-\(index + 1)-\(stage.name)" }
 
+  /// The folder of stage `index`'s final model in a run's output.
+  public static func modelDirectory(output: String, index: Int, stage: TrainConfig.Stage) -> String {
+    output + "/stage-\(index + 1)-\(stage.name)/model"
+  }
+
   func runStage(index: Int, stage: TrainConfig.Stage, model start: Model) throws -> (StageResult, Model) {
     let dir = stageDirectory(index, stage)
     try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)

@@ -116,40 +116,21 @@ struct Build: ParsableCommand {
 
   /// The configuration to build: the preset or the file, with the command line's options applied.
   func effectiveConfig() throws -> TaskConfig {
-    var c = try config.map { try TaskConfig.load(path: $0) } ?? TaskConfig.tagLLM
-    if let ablation { c.ablation = ablation }
-    if let seed { c.seed = seed }
-    if let split, let kind = SplitKind(rawValue: split) { c.setSplit(kind) }
-    for t in text {
+    let c = try config.map { try TaskConfig.load(path: $0) } ?? TaskConfig.tagLLM
+    var o = BuildOverrides()
+    o.ablation = ablation
+    o.seed = seed
+    o.split = split.flatMap(SplitKind.init(rawValue:))
+    o.texts = text.map { t in
       let eq = t.firstIndex(of: "=")!
-      let lang = t[..<eq].uppercased(), path = String(t[t.index(after: eq)...])
-      if let why = TaskConfig.unusableTextFile(path) {
-        throw TaskConfigError(file: nil, problems: [.init(keyPath: "--text \(t)", message: why)])
-      }
-      var spec = TaskConfig.TaskSpec(name: "Language-\(lang)-\(c.tasks.filter { $0.name.hasPrefix("Language-\(lang)") }.count + 1)",
-                                     stage: 1, source: .text(path: path, language: lang),
-                                     inputs: [TaskConfig.InputSpec(field: "text", kind: .text)], template: "<SRC> <input>",
-                                     output: .none)
-      spec.maxLength = nil
-      c.tasks.append(spec)
+      return (String(t[..<eq]), String(t[t.index(after: eq)...]))
     }
-    if let tasks {
-      var keep: [TaskConfig.TaskSpec] = []
-      for part in tasks.split(separator: ",") {
-        let name = part.trimmingCharacters(in: .whitespaces).lowercased()
-        if name.isEmpty { continue }
-        let found = c.tasks.filter { $0.name.lowercased() == name || $0.name.lowercased().hasPrefix(name + "-") }
-        if found.isEmpty {
-          throw ValidationError("unknown task '\(part)' (known: \(c.tasks.map(\.name).joined(separator: ", ")))")
-        }
-        for f in found where !keep.contains(where: { $0.name == f.name }) { keep.append(f) }
-      }
-      if keep.isEmpty { throw ValidationError("--tasks names no task") }
-      c.tasks = keep
+    o.tasks = tasks.map { $0.split(separator: ",").map(String.init) }
+    do {
+      return try c.applying(o, file: config)
+    } catch let p as BuildOverrides.Problem {
+      throw ValidationError(p.description)
     }
-    let problems = c.problems()
-    if !problems.isEmpty { throw TaskConfigError(file: config, problems: problems) }
-    return c
   }
 
   func run() throws {

@@ -3,6 +3,7 @@ import TagdataBio
 import TagdataCatalog
 import TagdataIngest
 import TagdataIO
+import TagdataPipeline
 import TagdataShards
 import TagdataTasks
 import TagdataTokenizer
@@ -35,7 +36,7 @@ struct Tagdata: ParsableCommand {
         70  internal error (a bug: please report it)
       """,
     version: tagdataVersion,
-    subcommands: [Ingest.self, Canon.self, Describe.self, CatalogCommand.self, Build.self, Export.self, Tokenize.self, Train.self, Generate.self, Eval.self, Debug.self])
+    subcommands: [Ingest.self, Canon.self, Describe.self, CatalogCommand.self, Build.self, Export.self, Tokenize.self, Train.self, Generate.self, Eval.self, Run.self, Debug.self])
 }
 
 extension Tagdata {
@@ -75,6 +76,7 @@ enum ExitStatus {
     case is TrainConfigError, is TaskConfigError: return config
     case is TokenizedExportError, is TokenShardError, is VocabularyError, is HFTokenizerError, is TagDictionaryError: return input
     case is GenerationError: return usage
+    case let f as Pipeline.Failure: return f.underlying.flatMap(code(for:)) ?? input
     case is TrainingDiverged: return diverged
     default:
       return String(reflecting: type(of: error)).hasPrefix("ArgumentParser.") ? nil : software
