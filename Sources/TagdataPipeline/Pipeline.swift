@@ -195,7 +195,7 @@ public final class Pipeline {
             for path in inputs { text += "\(path)\t\(try fp.folder(path))\n" }
             return Fingerprints.hash(text)
           },
-          run: { resume in try self.train(t, into: dir, resume: resume) },
+          run: { _ in try self.train(t, into: dir) },
           digest: { try fp.folder(dir, skip: Self.trainingScratch) }))
     }
     for e in config.eval {
@@ -450,10 +450,13 @@ public final class Pipeline {
     return (c, Array(Set(inputs)).sorted())
   }
 
-  func train(_ t: PipelineConfig.Train, into dir: String, resume: Bool) throws {
+  func train(_ t: PipelineConfig.Train, into dir: String) throws {
     let (c, _) = try trainConfig(t)
     try FileManager.default.createDirectory(atPath: output + "/train", withIntermediateDirectories: true)
-    let trainer = Trainer(config: c, output: dir, configDirectory: output, restart: !resume)
+    // Stages whose config, data and earlier stages are unchanged are kept; an interrupted stage
+    // resumes from its last checkpoint.
+    let trainer = Trainer(config: c, output: dir, configDirectory: output)
+    trainer.keepUnchangedStages = true
     trainer.builtinDatasets = { name, corpora, tags, vocabularySize, length in
       try CorpusExamples.build(name, corpora: corpora, tags: tags, vocabularySize: vocabularySize, length: length)
     }

@@ -110,6 +110,14 @@ public final class Trainer {
   /// Discard what an earlier run left in the output (of any config) and start over.
   @exclusivity(unchecked) public var restart: Bool
 
+  /// With another config than the output's: keep the stages whose config, data and earlier
+  /// stages are unchanged (their fingerprints agree) and train the rest again, instead of
+  /// refusing the output (what `tagdata run` does when one task of a build changes).
+  @exclusivity(unchecked) public var keepUnchangedStages = false
+
+  /// The fingerprint of the stages so far (``stageFingerprint``).
+  @exclusivity(unchecked) var chainFingerprint = ""
+
   /// Makes a dataset a config names by `builtin`: name, corpora folder, the model's tags (name →
   /// token ids), its text vocabulary size, the stage's length. The trainer reads no corpus
   /// itself: the caller passes a maker (the CLI passes the tasks module's corpus examples).
@@ -147,12 +155,33 @@ public final class Trainer {
                              + "mix two configs. Pass --restart to discard it and start over, or choose another --out")
       }
       if stored.sha256 == hash { return }
+      if keepUnchangedStages {
+        // Stages that are not in this config go; the others are checked one by one as they run.
+        let current = Set(config.stages.enumerated().map { "stage-\($0.offset + 1)-\($0.element.name)" })
+        let names = Set(config.stages.map(\.name))
+        for entry in entries where entry.hasPrefix("stage-") && !current.contains(entry) {
+          try? fm.removeItem(atPath: output + "/" + entry)
+        }
+        try dropLog { !names.contains($0) }
+        try recordConfig(hash)
+        return
+      }
       throw config.error("", "\(output) holds a run of another config (sha256 \(stored.sha256.prefix(12))…, this config "
                            + "\(hash.prefix(12))…; \(Self.difference(stored.config, config))): its results are not this "
                            + "config's. Pass --restart to discard it and start over, or choose another --out")
     }
     do {
       for entry in earlier { try fm.removeItem(atPath: output + "/" + entry) }
+    } catch {
+      throw TrainOutputError(path: output, reason: "\(error)")
+    }
+    try recordConfig(hash)
+  }
+
+  /// Writes `OUT/run-config.json`.
+  func recordConfig(_ hash: String) throws {
+    let fm = FileManager.default
+    do {
       try fm.createDirectory(atPath: output, withIntermediateDirectories: true)
       let encoder = JSONEncoder()
       encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
@@ -225,6 +254,7 @@ public final class Trainer {
                                         heads: m.heads, feedForward: m.feedForward), seed: config.seed)
     }
     var results: [StageResult] = []
+    chainFingerprint = ""
     for (index, stage) in config.stages.enumerated() {
       let (result, trained) = try runStage(index: index, stage: stage, model: model)
       results.append(result)
@@ -332,6 +362,7 @@ public final class Trainer {
     // Frozen weights get no gradient buffers and no weight-gradient products.
     let trainableSet = Set(trainable)
     let finalDirectory = dir + "/model"
+    try checkFingerprint(stage: stage, index: index, dir: dir, examples: fitted)
     if FileManager.default.fileExists(atPath: finalDirectory + "/complete") {
       let done = try Model.load(from: finalDirectory)
       let summary = try JSONDecoder().decode(StageSummary.self, from: Data(contentsOf: URL(fileURLWithPath: finalDirectory + "/complete")))
@@ -477,6 +508,81 @@ public final class Trainer {
       .write(to: URL(fileURLWithPath: finalDirectory + "/complete"))
     return (StageResult(name: stage.name, firstValidationLoss: firstValidation!, lastValidationLoss: lastValidation,
                         model: finalDirectory, trimmed: trimmed), model)
+  }
+
+  /// A stage's fingerprint: SHA-256 of the earlier stages' fingerprint, the run-wide settings,
+  /// the stage's config and the examples it reads (tokens as mapped, masks, targets, splits,
+  /// spans). A stage's result follows from these alone (training is deterministic).
+  static func stageFingerprint(previous: String, config: TrainConfig, stage: TrainConfig.Stage, examples: [TokenDataset.Example]) throws
+    -> String
+  {
+    var hasher = SHA256()
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys]
+    var global = config
+    global.stages = []
+    global.origin = nil
+    hasher.update(data: Array(previous.utf8) + [0x0A])
+    hasher.update(data: try encoder.encode(global) + Data([0x0A]))
+    hasher.update(data: try encoder.encode(stage) + Data([0x0A]))
+    var buffer: [UInt8] = []
+    func int(_ v: Int) { withUnsafeBytes(of: Int64(v).littleEndian) { buffer.append(contentsOf: $0) } }
+    for e in examples {
+      buffer.removeAll(keepingCapacity: true)
+      buffer.append(contentsOf: e.task.utf8)
+      buffer.append(0)
+      buffer.append(contentsOf: (e.split ?? "").utf8)
+      buffer.append(0)
+      int(e.tokens.count)
+      for t in e.tokens { int(t) }
+      for m in e.lossMask { buffer.append(m ? 1 : 0) }
+      int(e.regression.count)
+      for r in e.regression {
+        buffer.append(contentsOf: r.head.utf8)
+        buffer.append(0)
+        int(r.position)
+        withUnsafeBytes(of: r.target.bitPattern.littleEndian) { buffer.append(contentsOf: $0) }
+      }
+      int(e.spans.count)
+      for sp in e.spans {
+        int(sp.lowerBound)
+        int(sp.upperBound)
+      }
+      hasher.update(data: buffer)
+    }
+    return hasher.finalize().map { String(format: "%02x", $0) }.joined()
+  }
+
+  /// Checks `DIR/fingerprint` against the stage's fingerprint now: a stage trained (or begun)
+  /// from other data or after other earlier stages is trained again with `keepUnchangedStages`,
+  /// and refused otherwise (its config is the same, so its data changed under it).
+  func checkFingerprint(stage: TrainConfig.Stage, index: Int, dir: String, examples: [TokenDataset.Example]) throws {
+    let fingerprint = try Self.stageFingerprint(previous: chainFingerprint, config: config, stage: stage, examples: examples)
+    chainFingerprint = fingerprint
+    let path = dir + "/fingerprint"
+    let fm = FileManager.default
+    let stored = (try? String(contentsOfFile: path, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines)
+    let begun = ((try? fm.contentsOfDirectory(atPath: dir)) ?? []).contains { $0 == "model" || $0 == "latest" || $0.hasPrefix("checkpoint-") }
+    if begun && stored != fingerprint && (stored != nil || keepUnchangedStages) {
+      guard keepUnchangedStages else {
+        throw config.error("stages[\(index)]", "stage \(stage.name) in \(dir) was trained on other data or after other earlier "
+                             + "stages than this run gives it (its fingerprint differs): pass --restart to train again")
+      }
+      for entry in (try? fm.contentsOfDirectory(atPath: dir)) ?? [] { try fm.removeItem(atPath: dir + "/" + entry) }
+      try dropLog { $0 == stage.name }
+    }
+    if stored != fingerprint { try Data((fingerprint + "\n").utf8).write(to: URL(fileURLWithPath: path)) }
+  }
+
+  /// Drops the log lines of the stages `drop` accepts (by name).
+  func dropLog(_ drop: (String) -> Bool) throws {
+    guard let text = try? String(contentsOfFile: logPath, encoding: .utf8) else { return }
+    let decoder = JSONDecoder()
+    let kept = text.split(separator: "\n").filter { line in
+      guard let l = try? decoder.decode(LogLine.self, from: Data(line.utf8)) else { return false }
+      return !drop(l.stage)
+    }
+    try Data((kept.joined(separator: "\n") + (kept.isEmpty ? "" : "\n")).utf8).write(to: URL(fileURLWithPath: logPath))
   }
 
   struct StageSummary: Codable {
