@@ -91,7 +91,7 @@ let package = Package(
     .testTarget(name: "TagdataEvalTests", dependencies: ["TagdataEval", "TagdataIO", "TagdataShards", "TagdataTokenizer", "TagdataTrain", "TestSupport"]),
     .testTarget(
       name: "TagdataPipelineTests",
-      dependencies: ["TagdataPipeline", "TagdataTasks", "TagdataCatalog", "TagdataIO", "TestSupport"]),
+      dependencies: ["TagdataPipeline", "TagdataTasks", "TestSupport"]),
     .testTarget(name: "TagdataLabelsTests", dependencies: ["TagdataLabels", "TagdataCatalog", "TagdataChem", "TestSupport"]),
   ]
 )
