@@ -107,8 +107,10 @@ public enum EvalComparison {
   /// Decodes the report of one variant; errors name the file (and the key path of a bad value).
   public static func load(label: String, path: String) throws -> Variant {
     var isDirectory: ObjCBool = false
-    let file = FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) && isDirectory.boolValue
-      ? path + "/report.json" : path
+    guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+      throw InputError.io(file: path, message: "does not exist (expected the output folder of tagdata eval, holding report.json)")
+    }
+    let file = isDirectory.boolValue ? path + "/report.json" : path
     let data: Data
     do {
       data = try Data(contentsOf: URL(fileURLWithPath: file))
