@@ -15,17 +15,46 @@ import TagdataIO
 ///
 /// A task a variant's report does not have is a row marked `missing` ("–"), never an error.
 /// Reports are decoded with `Evaluator.Report`'s `Codable`: fields added to it later are optional,
-/// so older and newer reports both read. A new kind of result is one function in `sections`.
+/// so older and newer reports both read. What this version's `Report` may not carry (generation
+/// metrics: exact match, BLEU, chrF per task) is read from the same file as `Extras`. A new kind of
+/// result is one function in `sections`.
 public enum EvalComparison {
   /// A labelled report: the label names the variant in every table and chart.
   public struct Variant: Sendable {
     public var label: String
     public var path: String
     public var report: Evaluator.Report
-    public init(label: String, path: String, report: Evaluator.Report) {
+    public var extras: Extras
+    public init(label: String, path: String, report: Evaluator.Report, extras: Extras = Extras()) {
       self.label = label
       self.path = path
       self.report = report
+      self.extras = extras
+    }
+  }
+
+  /// Parts of report.json read beside `Evaluator.Report` (all optional: reports without them
+  /// compare as before): the generation tasks (greedy outputs scored against the references) and
+  /// the evaluator's notes.
+  public struct Extras: Codable, Sendable, Equatable {
+    public struct GenerationTask: Codable, Sendable, Equatable {
+      public var task: String
+      public var count: Int
+      public var stoppedAtEOS: Int?
+      /// `exact_match`, `bleu`, `chrf` (and any other) with intervals.
+      public var metrics: [String: Evaluator.Figure]
+      public init(task: String, count: Int, stoppedAtEOS: Int? = nil, metrics: [String: Evaluator.Figure]) {
+        self.task = task
+        self.count = count
+        self.stoppedAtEOS = stoppedAtEOS
+        self.metrics = metrics
+      }
+    }
+    public var generation: [GenerationTask]?
+    public var notes: [String]?
+    public init(generation: [GenerationTask]? = nil, notes: [String]? = nil) {
+      self.generation = generation
+      self.notes = notes
     }
   }
 
@@ -72,6 +101,8 @@ public enum EvalComparison {
     public var resamples: Int
     public var level: Double
     public var seed: UInt64
+    /// The evaluator's notes (e.g. why generation was not evaluated).
+    public var notes: [String]? = nil
   }
 
   public struct Comparison: Codable, Sendable, Equatable {
@@ -118,7 +149,8 @@ public enum EvalComparison {
       throw InputError.io(file: file, message: "cannot be read (\((error as NSError).localizedDescription))")
     }
     do {
-      return Variant(label: label, path: path, report: try JSONDecoder().decode(Evaluator.Report.self, from: data))
+      return Variant(label: label, path: path, report: try JSONDecoder().decode(Evaluator.Report.self, from: data),
+                     extras: try JSONDecoder().decode(Extras.self, from: data))
     } catch let e as DecodingError {
       throw InputError.unsupported(file: file, message: "is not an evaluation report: " + describe(e))
     }
@@ -144,14 +176,14 @@ public enum EvalComparison {
   public static func compare(_ variants: [Variant]) -> Comparison {
     let sources = variants.map {
       Source(label: $0.label, path: $0.path, split: $0.report.split, examples: $0.report.examples, resamples: $0.report.resamples,
-             level: $0.report.level, seed: $0.report.seed)
+             level: $0.report.level, seed: $0.report.seed, notes: $0.extras.notes)
     }
     return Comparison(variants: sources, tables: sections.flatMap { $0(variants) })
   }
 
   /// The sections, each a function from the variants to its tables. A new kind of result in
   /// `Evaluator.Report` (generation metrics, tag-combination groups) is one more function here.
-  static let sections: [@Sendable ([Variant]) -> [Table]] = [regressionTables, languageTables]
+  static let sections: [@Sendable ([Variant]) -> [Table]] = [regressionTables, generationTables, languageTables]
 
   static let regressionColumns = [
     Column(key: "pearson", title: "Pearson r", higherIsBetter: true),
@@ -168,6 +200,12 @@ public enum EvalComparison {
     Column(key: "bits_per_token", title: "bits/token", higherIsBetter: false),
     Column(key: "perplexity_without_tags", title: "perplexity without tags", higherIsBetter: false),
     Column(key: "bits_per_token_without_tags", title: "bits/token without tags", higherIsBetter: false),
+  ]
+
+  static let generationColumns = [
+    Column(key: "exact_match", title: "exact match", higherIsBetter: true),
+    Column(key: "bleu", title: "BLEU", higherIsBetter: true),
+    Column(key: "chrf", title: "chrF", higherIsBetter: true),
   ]
 
   /// Tasks in the order they first appear over the variants (each report's own order).
@@ -221,6 +259,23 @@ public enum EvalComparison {
     }
   }
 
+  /// Generated outputs scored against the references: exact match, BLEU, chrF (and any other
+  /// metric a report gives, as further columns), each charted.
+  static func generationTables(_ variants: [Variant]) -> [Table] {
+    let tasks = orderedTasks(variants.map { ($0.extras.generation ?? []).map(\.task) })
+    return tasks.map { task in
+      let rows = variants.map { v -> Row in
+        guard let t = v.extras.generation?.first(where: { $0.task == task }) else {
+          return Row(variant: v.label, predictor: "model", label: v.label, head: nil, count: nil, missing: true, metrics: [:])
+        }
+        return Row(variant: v.label, predictor: "model", label: v.label, head: nil, count: t.count, missing: false, metrics: t.metrics)
+      }
+      let known = Set(generationColumns.map(\.key))
+      let others = Set(rows.flatMap(\.metrics.keys)).subtracting(known).sorted().map { Column(key: $0, title: $0, higherIsBetter: nil) }
+      return Table(section: "generation", task: task, columns: generationColumns + others, charted: generationColumns.map(\.key), rows: rows)
+    }
+  }
+
   static func languageTables(_ variants: [Variant]) -> [Table] {
     let tasks = orderedTasks(variants.map { $0.report.language.map(\.task) })
     return tasks.map { task in
@@ -271,6 +326,8 @@ public enum EvalComparison {
       out += "| \(markdownEscape(v.label)) | `\(markdownEscape(v.path))` | \(v.split) | \(v.examples) | "
         + "\(String(format: "%g", v.level * 100))% bootstrap, \(v.resamples) resamples, seed \(v.seed) |\n"
     }
+    let notes = c.variants.flatMap { v in (v.notes ?? []).map { "- \(markdownEscape(v.label)): \($0)\n" } }
+    if !notes.isEmpty { out += "\nNotes of the reports:\n\n" + notes.joined() }
     if c.tables.isEmpty { return out + "\nNo task in any report.\n" }
     let labels = c.variants.map(\.label)
     let baselineNames = orderedTasks(c.tables.map { $0.rows.filter { $0.predictor != "model" }.map(\.predictor) })
@@ -289,7 +346,8 @@ public enum EvalComparison {
       }
     }
     for t in c.tables {
-      out += "\n## \(t.section == "regression" ? "Regression" : t.section == "language" ? "Language modelling" : t.section): "
+      let heading = ["regression": "Regression", "generation": "Generation", "language": "Language modelling"][t.section] ?? t.section
+      out += "\n## \(heading): "
         + "\(markdownEscape(t.task))\n\n"
       let countTitle = t.section == "language" ? "target tokens" : "n"
       out += "| variant | predictor | head | \(countTitle) | " + t.columns.map { $0.title + arrow($0) }.joined(separator: " | ") + " |\n"
@@ -349,7 +407,10 @@ public enum EvalComparison {
   /// "undefined" where the report gives no value. Plain SVG 1.1.
   public static func chart(_ c: Comparison, task: String) -> String {
     let tables = c.tables.filter { $0.task == task }
-    let panels = tables.flatMap { t in t.charted.compactMap { key in t.columns.first { $0.key == key }.map { (t, $0) } } }
+    // One panel per charted metric that some row gives (a report may leave a metric out).
+    let panels = tables.flatMap { t in
+      t.charted.compactMap { key in t.columns.first { $0.key == key && t.rows.contains { $0.metrics[key] != nil } }.map { (t, $0) } }
+    }
     let colours = Dictionary(uniqueKeysWithValues: c.variants.enumerated().map { ($1.label, palette[$0 % palette.count]) })
     let slot = 64.0, barWidth = 36.0, plotHeight = 220.0, top = 70.0, left = 70.0, gap = 90.0
     let longest = tables.flatMap { $0.rows.map(\.label.count) }.max() ?? 1
@@ -361,8 +422,9 @@ public enum EvalComparison {
     let height = legendTop + 40
     let levels = Set(c.variants.map(\.level)).sorted().map { String(format: "%g", $0 * 100) + "%" }
     let intervalText = levels.isEmpty ? "" : ", \(levels.joined(separator: "/")) bootstrap intervals as error bars"
-    let what = panels.map(\.1.title).joined(separator: " and ")
-    let title = "\(task): \(what) per variant\(tables.contains { $0.section == "regression" } ? intervalText : "")"
+    let titles = panels.map(\.1.title)
+    let what = titles.count > 1 ? titles.dropLast().joined(separator: ", ") + " and " + titles.last! : titles.first ?? "no metric"
+    let title = "\(task): \(what) per variant\(tables.contains { $0.section != "language" } ? intervalText : "")"
     var out = """
       <?xml version="1.0" encoding="UTF-8"?>
       <svg xmlns="http://www.w3.org/2000/svg" version="1.1" width="\(Int(width.rounded(.up)))" height="\(Int(height.rounded(.up)))" \

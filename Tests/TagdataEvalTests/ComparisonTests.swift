@@ -215,3 +215,41 @@ import Testing
     #expect(t.first == 0 && t.last! >= 1234 && t.count <= 7)
   }
 }
+
+/// Generation metrics (`generation` in report.json: exact match, BLEU, chrF per task) and notes,
+/// as the number-as-text variant reports them, beside a head variant whose report has none.
+@Suite struct GenerationComparisonTests {
+  @Test func numberAsTextBesideTheHead() throws {
+    let head = ComparisonTests.report(regression: [ComparisonTests.regression("QED", pearson: ComparisonTests.figure(0.8, 0.7, 0.9),
+                                                                              rmse: ComparisonTests.figure(0.1, 0.08, 0.12))], language: [])
+    let asText = """
+      {"split": "test", "examples": 40, "trimmed": 0, "resamples": 1000, "level": 0.95, "seed": 0, "bootstrap": "paired",
+       "regression": [], "language": [], "notes": ["generation of 2 examples stopped at the length limit"],
+       "generation": [{"task": "QED", "count": 40, "stoppedAtEOS": 38,
+                       "metrics": {"exact_match": \(ComparisonTests.figure(0.05, 0.0, 0.1)), "bleu": \(ComparisonTests.figure(31.5, 28.25, 34.75)),
+                                   "chrf": \(ComparisonTests.figure(60, 55, 65))}}]}
+      """
+    let dir = TestSupport.tempDirectory()
+    var variants: [EvalComparison.Variant] = []
+    for (label, json) in [("head", head), ("as-text", asText)] {
+      let file = dir.appendingPathComponent("\(label).json")
+      try Data(json.utf8).write(to: file)
+      variants.append(try EvalComparison.load(label: label, path: file.path))
+    }
+    let c = EvalComparison.compare(variants)
+    #expect(c.tables.map(\.section) == ["regression", "generation"])
+    #expect(c.tables[0].rows.map(\.missing) == [false, true])
+    #expect(c.tables[1].rows.map(\.missing) == [true, false])
+    let md = EvalComparison.markdown(c)
+    #expect(md.contains("- as-text: generation of 2 examples stopped at the length limit"), "\(md)")
+    #expect(md.contains("## Generation: QED"), "\(md)")
+    #expect(md.contains("| as-text | model | – | 40 | 0.0500 [0.0000, 0.1000] | 31.5000 [28.2500, 34.7500] | 60.0000 [55.0000, 65.0000] |"), "\(md)")
+    #expect(md.contains("| QED | BLEU ↑ | – | 31.5000 [28.2500, 34.7500] |"), "\(md)")
+    let svg = EvalComparison.chart(c, task: "QED")
+    #expect(svg.contains("<title>QED: Pearson r, RMSE, exact match, BLEU and chrF per variant, 95% bootstrap intervals as error bars</title>"))
+    let panels = ComparisonTests.panels(svg)
+    try #require(panels.count == 5)
+    #expect(panels[0].missing == 1 && panels[2].missing == 1)
+    #expect(panels[3].bars.map(\.label) == ["as-text"] && panels[3].errors.count == 1)
+  }
+}
