@@ -3,6 +3,10 @@ import Foundation
 import TagdataEval
 import TagdataIO
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// `tagdata debug metrics FILE`: the regression metrics of `tagdata eval` (MSE, RMSE, MAE, R²,
 /// Pearson, Spearman, Kendall τ-b) and a percentile bootstrap interval of Pearson r on pairs
 /// read from a file, timed, for `Scripts/bench-eval`.
@@ -13,7 +17,8 @@ struct DebugMetrics: ParsableCommand {
     discussion: """
       FILE holds the pairs: FILE.f64 as little-endian float64 values, target then prediction, \
       pair after pair; any other name as text, one pair a line (two numbers separated by blanks, \
-      a tab or a comma; # starts a comment). Times exclude reading the file.
+      a tab or a comma; # starts a comment). Times exclude reading the file; CPU seconds are the \
+      process's (all threads).
       """)
 
   @Argument(help: ArgumentHelp("The pairs (.f64 binary, else text).", valueName: "file"))
@@ -48,6 +53,8 @@ struct DebugMetrics: ParsableCommand {
     var metrics: [String: Double?]
     var bootstrap: Bootstrap?
     var seconds: Seconds
+    /// Process CPU seconds (all threads) of the same passes.
+    var cpuSeconds: Seconds
     /// count / (metrics + bootstrap seconds).
     var examplesPerSecond: Double
 
@@ -75,18 +82,19 @@ struct DebugMetrics: ParsableCommand {
     let (yTrue, yPred) = try Self.read(file)
     let read = Date().timeIntervalSince(start)
     var bestMetrics = Double.infinity, bestBootstrap = Double.infinity
+    var cpuMetrics = Double.infinity, cpuBootstrap = Double.infinity
     var point: Metrics.RegressionReport?
     var interval: (Double, Double, Int)?
     // As the library chooses: one worker for small jobs, else the active processors, at most 8.
     let workers = threads ?? (resamples * yTrue.count < 2_000_000 ? 1 : max(1, min(ProcessInfo.processInfo.activeProcessorCount, 8)))
     for _ in 0..<repetitions {
-      let t0 = Date()
+      let t0 = Date(), c0 = Self.cpuTime()
       do {
         point = try Metrics.regressionReport(yTrue, yPred)
       } catch let e as MetricsError {
         throw InputError.unsupported(file: file, message: e.description)
       }
-      let t1 = Date()
+      let t1 = Date(), c1 = Self.cpuTime()
       if resamples > 0 && yTrue.count >= 2 {
         let all = try TagdataEval.Bootstrap.distribution(.pearson, yTrue: yTrue, yPred: yPred, resamples: resamples, seed: seed,
                                                          threads: threads)
@@ -95,9 +103,11 @@ struct DebugMetrics: ParsableCommand {
                                                       level: level)
         interval = (lo, hi, all.count - defined.count)
       }
-      let t2 = Date()
+      let t2 = Date(), c2 = Self.cpuTime()
       bestMetrics = min(bestMetrics, t1.timeIntervalSince(t0))
       bestBootstrap = min(bestBootstrap, t2.timeIntervalSince(t1))
+      cpuMetrics = min(cpuMetrics, c1 - c0)
+      cpuBootstrap = min(cpuBootstrap, c2 - c1)
     }
     let p = point!
     func finite(_ x: Double) -> Double? { x.isFinite ? x : nil }
@@ -110,6 +120,7 @@ struct DebugMetrics: ParsableCommand {
                          undefined: $0.2)
       },
       seconds: Output.Seconds(read: read, metrics: bestMetrics, bootstrap: resamples > 0 ? bestBootstrap : 0),
+      cpuSeconds: Output.Seconds(read: 0, metrics: cpuMetrics, bootstrap: resamples > 0 ? cpuBootstrap : 0),
       examplesPerSecond: Double(yTrue.count) / (bestMetrics + (resamples > 0 ? bestBootstrap : 0)))
     if json {
       let encoder = JSONEncoder()
@@ -127,6 +138,13 @@ struct DebugMetrics: ParsableCommand {
                      out.examplesPerSecond)
       writeOut(text)
     }
+  }
+
+  /// CPU seconds of the process so far (all threads).
+  static func cpuTime() -> Double {
+    var t = timespec()
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t)
+    return Double(t.tv_sec) + Double(t.tv_nsec) / 1e9
   }
 
   /// The pairs of a .f64 file (little-endian float64, target then prediction) or a text file.
