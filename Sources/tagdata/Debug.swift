@@ -6,7 +6,7 @@ import TagdataTrain
 struct Debug: ParsableCommand {
   static let configuration = CommandConfiguration(
     abstract: "Measurements used by the benchmark scripts.", shouldDisplay: false,
-    subcommands: [GemmSpeed.self, DebugTrainHF.HFStep.self, DebugTrainHF.HFGenerate.self])
+    subcommands: [GemmSpeed.self, DebugTrainHF.HFStep.self, DebugTrainHF.HFGenerate.self, DebugMetrics.self])
 
   struct GemmSpeed: ParsableCommand {
     static let configuration = CommandConfiguration(
