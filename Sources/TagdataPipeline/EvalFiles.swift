@@ -35,30 +35,19 @@ public enum EvalFiles {
   public static func write(_ report: Evaluator.Report, _ predictions: [Evaluator.Prediction], model: String, dataset: String,
                            to dir: String) throws
   {
-    let fm = FileManager.default
-    let parent = (dir as NSString).deletingLastPathComponent
-    try fm.createDirectory(atPath: parent, withIntermediateDirectories: true)
-    let tmp = parent + "/." + (dir as NSString).lastPathComponent + ".partial"
-    try? fm.removeItem(atPath: tmp)
-    try fm.createDirectory(atPath: tmp, withIntermediateDirectories: true)
-    func put(_ data: Data, _ name: String) throws { try data.write(to: URL(fileURLWithPath: tmp + "/" + name)) }
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
-    try put(try encoder.encode(report) + Data([0x0A]), "report.json")
-    try put(Data(EvalReport.markdown(report, model: model, dataset: dataset).utf8), "report.md")
+    var files: [(String, Data)] = [("report.json", try encoder.encode(report) + Data([0x0A])),
+                                   ("report.md", Data(EvalReport.markdown(report, model: model, dataset: dataset).utf8))]
     encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
     var lines = Data()
     for p in predictions {
       lines += try encoder.encode(p)
       lines.append(0x0A)
     }
-    try put(lines, "predictions.jsonl")
-    for t in report.regression { try put(Data(EvalReport.scatter(t, predictions).utf8), EvalReport.plotName(t)) }
-    if !report.language.isEmpty { try put(Data(EvalReport.perplexityBars(report.language).utf8), "perplexity.svg") }
-    let old = parent + "/." + (dir as NSString).lastPathComponent + ".old"
-    try? fm.removeItem(atPath: old)
-    if fm.fileExists(atPath: dir) { try fm.moveItem(atPath: dir, toPath: old) }
-    try fm.moveItem(atPath: tmp, toPath: dir)
-    try? fm.removeItem(atPath: old)
+    files.append(("predictions.jsonl", lines))
+    for t in report.regression { files.append((EvalReport.plotName(t), Data(EvalReport.scatter(t, predictions).utf8))) }
+    if !report.language.isEmpty { files.append(("perplexity.svg", Data(EvalReport.perplexityBars(report.language).utf8))) }
+    try writeFolder(files, to: dir)
   }
 }

@@ -212,6 +212,16 @@ public final class Pipeline {
           },
           run: { _ in try self.evaluate(e, into: dir) }, digest: { try fp.folder(dir) }))
     }
+    for c in config.compare {
+      let dir = output + "/compare/" + c.name
+      out.append(
+        Step(
+          id: "compare:" + c.name,
+          key: { up in
+            Fingerprints.hash("compare\n\(self.toolVersion)\n" + c.reports.map { "\($0.label)=\(up["eval:" + $0.eval]!)" }.joined(separator: "\n"))
+          },
+          run: { _ in try self.compare(c, into: dir) }, digest: { try fp.folder(dir) }))
+    }
     return out
   }
 
@@ -307,6 +317,10 @@ public final class Pipeline {
     }
     if !config.eval.isEmpty {
       md += "\nReports: " + config.eval.map { "[`eval/\($0.name)/report.md`](eval/\($0.name)/report.md)" }.joined(separator: ", ") + ".\n"
+    }
+    if !config.compare.isEmpty {
+      md += "\nComparisons: " + config.compare.map { "[`compare/\($0.name)/comparison.md`](compare/\($0.name)/comparison.md)" }
+        .joined(separator: ", ") + ".\n"
     }
     try writeAtomically(Data(md.utf8), to: output + "/run.md")
   }
@@ -502,6 +516,15 @@ public final class Pipeline {
     try EvalFiles.write(report, predictions, model: relative(modelPath), dataset: "tokens/" + e.dataset, to: dir)
   }
 
+  func compare(_ c: PipelineConfig.Compare, into dir: String) throws {
+    let variants = try c.reports.map { try EvalComparison.load(label: $0.label, path: output + "/eval/" + $0.eval) }
+    let comparison = EvalComparison.compare(variants)
+    var files: [(String, Data)] = [("comparison.json", try EvalComparison.json(comparison)),
+                                   ("comparison.md", Data(EvalComparison.markdown(comparison).utf8))]
+    for task in comparison.tasks { files.append((EvalComparison.chartName(task), Data(EvalComparison.chart(comparison, task: task).utf8))) }
+    try writeFolder(files, to: dir)
+  }
+
   func relative(_ path: String) -> String {
     path.hasPrefix(output + "/") ? String(path.dropFirst(output.count + 1)) : path
   }
@@ -524,6 +547,21 @@ final class OutputLock {
     flock(fd, LOCK_UN)
     close(fd)
   }
+}
+
+/// Writes the files into a new folder that then replaces `dir` whole.
+func writeFolder(_ files: [(name: String, data: Data)], to dir: String) throws {
+  let fm = FileManager.default
+  let parent = (dir as NSString).deletingLastPathComponent, name = (dir as NSString).lastPathComponent
+  try fm.createDirectory(atPath: parent, withIntermediateDirectories: true)
+  let tmp = parent + "/." + name + ".partial", old = parent + "/." + name + ".old"
+  try? fm.removeItem(atPath: tmp)
+  try fm.createDirectory(atPath: tmp, withIntermediateDirectories: true)
+  for f in files { try f.data.write(to: URL(fileURLWithPath: tmp + "/" + f.name)) }
+  try? fm.removeItem(atPath: old)
+  if fm.fileExists(atPath: dir) { try fm.moveItem(atPath: dir, toPath: old) }
+  try fm.moveItem(atPath: tmp, toPath: dir)
+  try? fm.removeItem(atPath: old)
 }
 
 /// Writes a file beside its place and renames it into it.
