@@ -37,6 +37,35 @@ public enum EvalReport {
       }
       out += "\nPlot: `perplexity.svg`.\n"
     }
+    out += generationSection(r)
+    if let notes = r.notes, !notes.isEmpty {
+      out += "\n## Notes\n\n" + notes.map { "- \($0)\n" }.joined()
+    }
+    return out
+  }
+
+  /// A figure with its interval: `value [lower, upper]`.
+  static func cell(_ f: Evaluator.Figure?, _ format: (Double?) -> String = number) -> String {
+    guard let f else { return "–" }
+    let interval = f.lower != nil || f.upper != nil ? " [\(format(f.lower)), \(format(f.upper))]" : ""
+    return format(f.value) + interval
+  }
+
+  static func score(_ x: Double?) -> String { x.map { String(format: "%.2f", $0) } ?? "–" }
+
+  /// Generation tasks: corpus BLEU and chrF (0–100) and the exact-match rate.
+  static func generationSection(_ r: Evaluator.Report) -> String {
+    guard let tasks = r.generation else { return "" }
+    var out = "\n## Generation\n\nGreedy decoding from the prompt (the tokens before the output) until the EOS or the reference's "
+      + "length plus a margin; hypotheses and references decoded through the dataset's vocabulary and stripped "
+      + "(`generations.jsonl`). BLEU and chrF are sacrebleu's corpus scores with its defaults (13a, chrF β 2); intervals "
+      + "resample sentences.\n\n"
+    if tasks.isEmpty { return out + "No output was generated.\n" }
+    out += "| task | n | ended by EOS | BLEU | chrF | exact match |\n|---|---:|---:|---|---|---|\n"
+    for t in tasks {
+      out += "| \(t.task) | \(t.count) | \(t.stoppedAtEOS) | \(cell(t.metrics["bleu"], score)) | \(cell(t.metrics["chrf"], score)) | "
+        + "\(cell(t.metrics["exact_match"])) |\n"
+    }
     return out
   }
 

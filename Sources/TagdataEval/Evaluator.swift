@@ -1,6 +1,7 @@
 import Foundation
 import TagdataIO
 import TagdataShards
+import TagdataTokenizer
 import TagdataTrain
 
 /// `tagdata eval`: a trained model on a split of a token dataset (`tagdata export --tokenized`).
@@ -11,6 +12,10 @@ import TagdataTrain
 /// - Language tasks (every other task with next-token targets): perplexity and bits per token
 ///   on the target tokens, with the domain tags as trained and with every tag token removed
 ///   (Tag-LLM's "no tag" ablation on the same text).
+/// - Generation tasks with an output (Translate: the target sentence): the prompt (the tokens
+///   before the output) greedily continued with the key/value-cache generator until the EOS or
+///   the reference's length plus a margin, decoded through the dataset's vocabulary, scored with
+///   corpus BLEU and chrF (sacrebleu's defaults) and the exact-match rate, with intervals.
 ///
 /// Every figure of the report comes from this run; predictions are returned for
 /// `predictions.jsonl`.
@@ -26,6 +31,13 @@ public enum Evaluator {
     /// Inputs of examples by key, for the nearest-neighbour baseline (none without them).
     public var features: [String: Feature] = [:]
     public var neighbours = 5
+    /// The dataset's text tokenizer, to decode generated ids (nil: the byte tokenizer, when the
+    /// dataset was made with it; otherwise generation is skipped with a note).
+    public var text: (any TextTokenizer)?
+    /// Generation: new tokens allowed past the reference's length.
+    public var margin = 16
+    /// Generate for the examples with an output (off: perplexity and heads only).
+    public var generate = true
     public init() {}
   }
 
@@ -87,6 +99,17 @@ public enum Evaluator {
     public var level: Double
     public var seed: UInt64
     public var bootstrap: String
+    /// Generation tasks (absent in reports written before they were evaluated).
+    public var generation: [GenerationTask]? = nil
+    /// What was not evaluated and why.
+    public var notes: [String]? = nil
+  }
+
+  /// Everything one evaluation gives: the report and what it was computed from.
+  public struct Outcome: Sendable {
+    public var report: Report
+    public var predictions: [Prediction]
+    public var generations: [Generation]
   }
 
   public struct EvaluationError: Error, CustomStringConvertible, Sendable {
@@ -95,6 +118,12 @@ public enum Evaluator {
 
   /// Evaluates `model` on `dataset` (a version-2 token dataset directory).
   public static func run(model: Model, dataset: String, options: Options) throws -> (Report, [Prediction]) {
+    let o = try evaluate(model: model, dataset: dataset, options: options)
+    return (o.report, o.predictions)
+  }
+
+  /// Evaluates `model` on `dataset`: the report, the head predictions and the generations.
+  public static func evaluate(model: Model, dataset: String, options: Options) throws -> Outcome {
     let (manifest, all) = try TokenShards.read(from: dataset, tasks: options.tasks)
     let mapped: [TokenDataset.Example]
     do {
@@ -172,9 +201,43 @@ public enum Evaluator {
       language.append(LanguageTask(task: task, examples: ex.count, tokens: with.1, perplexity: ppl(with), bitsPerToken: bits(with),
                                    perplexityWithoutTags: ppl(without), bitsPerTokenWithoutTags: bits(without)))
     }
-    let report = Report(split: options.split, examples: examples.count, trimmed: trimmed, regression: regression, language: language,
+    var report = Report(split: options.split, examples: examples.count, trimmed: trimmed, regression: regression, language: language,
                         resamples: options.resamples, level: options.level, seed: options.seed, bootstrap: BootstrapResult.generator)
-    return (report, predictions)
+
+    // Generation: greedy continuations of the prompts of examples with an output.
+    var notes: [String] = []
+    var generations: [Generation] = []
+    let testIndices = fitted.indices.filter { fitted[$0].split == options.split }
+    let functionIDs = Set(manifest.vocabulary.tagList.filter { $0.kind == "function" }.flatMap { $0.firstID..<($0.firstID + $0.tokens) })
+    let wanted = outputs(all, indices: testIndices, functionIDs: functionIDs)
+    if !wanted.isEmpty && options.generate {
+      do {
+        let text = try DatasetText(info: manifest.vocabulary, text: options.text, model: model)
+        let stop = Set([manifest.vocabulary.eos].compactMap { $0 }.filter { $0 < model.config.vocabularySize })
+        for (i, start) in wanted {
+          let raw = all[i], ids = mapped[i]
+          let referenceIDs = raw.tokens[start...]
+          let maxNew = referenceIDs.count + options.margin
+          let (out, why) = try decode(model, prompt: Array(ids.tokens[..<start]), maxNew: maxNew, length: options.length, stop: stop)
+          generations.append(Generation(key: raw.key ?? "", task: raw.task, reference: text.text(datasetIDs: referenceIDs),
+                                        hypothesis: text.text(modelIDs: out), stopped: why.rawValue, tags: text.tagNames(raw.tokens)))
+        }
+      } catch let e as EvaluationError {
+        notes.append("generation not evaluated (\(wanted.count) examples): \(e.description)")
+      }
+    } else if !wanted.isEmpty {
+      notes.append("generation not evaluated (\(wanted.count) examples): turned off")
+    }
+    var generationTasks: [GenerationTask] = []
+    for task in Set(generations.map(\.task)).sorted() {
+      let g = generations.filter { $0.task == task }
+      let scores = try TextScores(hypotheses: g.map(\.hypothesis), references: g.map(\.reference))
+      generationTasks.append(GenerationTask(task: task, count: g.count, stoppedAtEOS: g.filter { $0.stopped == StopReason.eos.rawValue }.count,
+                                            metrics: scores.figures(resamples: options.resamples, level: options.level, seed: options.seed)))
+    }
+    if !wanted.isEmpty { report.generation = generationTasks }
+    if !notes.isEmpty { report.notes = notes }
+    return Outcome(report: report, predictions: predictions, generations: generations)
   }
 
   struct TaskHead: Hashable {

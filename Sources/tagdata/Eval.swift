@@ -1,9 +1,12 @@
 import ArgumentParser
 import Foundation
+import TagdataBio
 import TagdataChem
 import TagdataEval
 import TagdataIO
+import TagdataShards
 import TagdataTasks
+import TagdataTokenizer
 import TagdataTrain
 
 #if canImport(Glibc)
@@ -19,11 +22,16 @@ struct Eval: ParsableCommand {
       with a seeded bootstrap interval, beside the mean predictor (the training split's mean). \
       Language tasks: perplexity and bits per token on the target tokens, with the tags and with \
       every tag token removed (Tag-LLM's no-tag ablation on the same text). Metrics are the ones \
-      scipy, scikit-learn and numpy compute (interop tests).
+      scipy, scikit-learn and numpy compute (interop tests). Generation tasks with an output \
+      (Translate): the prompt before the output greedily continued (key/value cache) until the \
+      EOS or the reference's length plus --margin tokens, decoded through the dataset's \
+      vocabulary (--tokenizer for a dataset made with a tokenizer.json), scored with corpus BLEU \
+      and chrF (sacrebleu's defaults) and the exact-match rate, intervals resampling sentences.
 
       OUT gets report.json (every figure), report.md (tables), predictions.jsonl (key, task, \
       head, target, prediction: compute your own metrics), scatter-TASK.svg (predicted against \
-      true with the least-squares line) and perplexity.svg. Every figure comes from this run.
+      true with the least-squares line), perplexity.svg and generations.jsonl (key, task, \
+      reference, hypothesis: run sacrebleu on them). Every figure comes from this run.
 
       Examples:
         tagdata eval --model runs/tag-llm/stage-4-multi-domain/model --dataset tokens/tag-llm --build build/tag-llm --out eval/tag-llm
@@ -64,12 +72,23 @@ struct Eval: ParsableCommand {
   @Option(help: ArgumentHelp("Seed of the bootstrap.", valueName: "n"))
   var seed: UInt64 = 0
 
+  @Option(help: ArgumentHelp("The dataset's text tokenizer.json, to decode generations (default: the model's tokenizer.json "
+                               + "when it is the dataset's, the byte tokenizer for a dataset made with it).", valueName: "file"))
+  var tokenizer: String?
+
+  @Option(help: ArgumentHelp("Generation: new tokens allowed past the reference's length.", valueName: "n"))
+  var margin = 16
+
+  @Flag(help: "Do not generate (heads and perplexity only).")
+  var noGenerate = false
+
   @Flag(help: "Print report.json on standard output.")
   var json = false
 
   func validate() throws {
     if !["train", "valid", "test"].contains(split) { throw ValidationError("--split is train, valid or test") }
     if length < 2 || batch < 1 || resamples < 0 { throw ValidationError("--length must be at least 2, --batch at least 1, --resamples at least 0") }
+    if margin < 0 { throw ValidationError("--margin must be at least 0") }
   }
 
   func run() throws {
@@ -87,13 +106,17 @@ struct Eval: ParsableCommand {
     options.batch = batch
     options.resamples = resamples
     options.seed = seed
+    options.margin = margin
+    options.generate = !noGenerate
+    options.text = try textTokenizer()
     if let build { options.features = try Self.features(build: build) }
-    let (report, predictions): (Evaluator.Report, [Evaluator.Prediction])
+    let outcome: Evaluator.Outcome
     do {
-      (report, predictions) = try Evaluator.run(model: m, dataset: dataset, options: options)
+      outcome = try Evaluator.evaluate(model: m, dataset: dataset, options: options)
     } catch let e as Evaluator.EvaluationError {
       throw InputError.unsupported(file: dataset, message: e.description)
     }
+    let (report, predictions) = (outcome.report, outcome.predictions)
     do {
       try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
       let encoder = JSONEncoder()
@@ -108,6 +131,14 @@ struct Eval: ParsableCommand {
         lines.append(0x0A)
       }
       try write(lines, "predictions.jsonl")
+      if report.generation != nil {
+        lines = Data()
+        for g in outcome.generations {
+          lines += try encoder.encode(g)
+          lines.append(0x0A)
+        }
+        try write(lines, "generations.jsonl")
+      }
       for t in report.regression { try write(Data(EvalReport.scatter(t, predictions).utf8), EvalReport.plotName(t)) }
       if !report.language.isEmpty { try write(Data(EvalReport.perplexityBars(report.language).utf8), "perplexity.svg") }
       if json { writeOut(String(decoding: reportJSON, as: UTF8.self) + "\n") }
@@ -122,7 +153,41 @@ struct Eval: ParsableCommand {
       let p = t.perplexity.map { String(format: "%.3f", $0) } ?? "–", q = t.perplexityWithoutTags.map { String(format: "%.3f", $0) } ?? "–"
       warn("\(t.task): perplexity \(p) with tags, \(q) without, on \(t.tokens) tokens")
     }
-    warn("\(out): report.json, report.md, predictions.jsonl (\(predictions.count)), plots")
+    for t in report.generation ?? [] {
+      func s(_ k: String) -> String { t.metrics[k]?.value.map { String(format: "%.2f", $0) } ?? "–" }
+      warn("\(t.task): n \(t.count), BLEU \(s("bleu")), chrF \(s("chrf")), exact match \(s("exact_match")) (\(t.stoppedAtEOS) ended by EOS)")
+    }
+    for n in report.notes ?? [] { warn(n) }
+    warn("\(out): report.json, report.md, predictions.jsonl (\(predictions.count))"
+      + (report.generation != nil ? ", generations.jsonl (\(outcome.generations.count))" : "") + ", plots")
+  }
+
+  /// The dataset's text tokenizer: --tokenizer, else the model's tokenizer.json when its SHA-256 is
+  /// the dataset's, else nil (the byte tokenizer for a dataset made with it; otherwise the
+  /// evaluator notes that it cannot decode).
+  func textTokenizer() throws -> (any TextTokenizer)? {
+    let info = try? JSONDecoder().decode(TokenShards.Manifest.self, from: Data(contentsOf: URL(fileURLWithPath: dataset + "/dataset.json")))
+    var path = tokenizer
+    if path == nil, let sha = info?.vocabulary.textSHA256, let data = FileManager.default.contents(atPath: model + "/tokenizer.json"),
+      SequenceDigest.hex(SequenceDigest.sha256(Array(data))) == sha
+    {
+      path = model + "/tokenizer.json"
+    }
+    guard let path else { return nil }
+    let bytes: [UInt8]
+    do {
+      bytes = Array(try Data(contentsOf: URL(fileURLWithPath: path)))
+    } catch {
+      throw InputError.unsupported(file: path, message: "cannot be read (\(error.localizedDescription))")
+    }
+    if let sha = info?.vocabulary.textSHA256, SequenceDigest.hex(SequenceDigest.sha256(bytes)) != sha {
+      throw InputError.unsupported(file: path, message: "is not the dataset's text tokenizer (\(info?.vocabulary.text ?? "?"): its SHA-256 differs")
+    }
+    do {
+      return try HFTokenizer(json: bytes, name: path)
+    } catch {
+      throw InputError.unsupported(file: path, message: "\(error)")
+    }
   }
 
   /// Each record's input for the nearest-neighbour baseline: the OR of its molecules' circular
