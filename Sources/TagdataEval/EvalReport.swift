@@ -38,6 +38,7 @@ public enum EvalReport {
       out += "\nPlot: `perplexity.svg`.\n"
     }
     out += generationSection(r)
+    out += numberTextSection(r)
     if let notes = r.notes, !notes.isEmpty {
       out += "\n## Notes\n\n" + notes.map { "- \($0)\n" }.joined()
     }
@@ -52,6 +53,29 @@ public enum EvalReport {
   }
 
   static func score(_ x: Double?) -> String { x.map { String(format: "%.2f", $0) } ?? "–" }
+
+  /// Regression tasks exported as text: the decoded number against the exact target.
+  static func numberTextSection(_ r: Evaluator.Report) -> String {
+    guard let tasks = r.numberAsText else { return "" }
+    var out = "\n## Regression: number as text\n\nThe label string decoded greedily after the prompt (Tag-LLM's text formulation, "
+      + "instead of the regression head) and the first number of the output parsed (`1e-050` reads as 1e-50, as Python's "
+      + "`float`). Metrics are on the parsed outputs only (n parsed); the mean of train is scored on the same examples.\n\n"
+    if tasks.isEmpty { return out + "No output was generated.\n" }
+    out += "| task | n | parsed | predictor | MSE | RMSE | MAE | R² | Pearson r | Spearman ρ |\n|---|---:|---|---|---|---|---|---|---|---|\n"
+    for t in tasks {
+      let parsed = "\(t.parsed) (\(String(format: "%.1f", 100 * t.parsedFraction))%)"
+      for (name, f) in [("number as text", t.metrics), ("mean of train", t.meanBaseline)] where !f.isEmpty || name == "number as text" {
+        let cells = ["mse", "rmse", "mae", "r2", "pearson", "spearman"].map { cell(f[$0]) }
+        out += "| \(t.task) | \(t.count) | \(parsed) | \(name) | " + cells.joined(separator: " | ") + " |\n"
+      }
+    }
+    let unparsed = tasks.filter { $0.parsed < $0.count }
+    if !unparsed.isEmpty {
+      out += "\nUnparsed outputs (no finite number): " + unparsed.map { "\($0.task) \($0.count - $0.parsed)" }.joined(separator: ", ")
+        + "; they are left out of the metrics (`generations.jsonl` has them with `parsed` absent).\n"
+    }
+    return out
+  }
 
   /// Generation tasks: corpus BLEU and chrF (0–100) and the exact-match rate.
   static func generationSection(_ r: Evaluator.Report) -> String {

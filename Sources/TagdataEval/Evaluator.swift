@@ -101,6 +101,8 @@ public enum Evaluator {
     public var bootstrap: String
     /// Generation tasks (absent in reports written before they were evaluated).
     public var generation: [GenerationTask]? = nil
+    /// Regression tasks exported as text, their decoded numbers against the exact targets.
+    public var numberAsText: [NumberTextTask]? = nil
     /// What was not evaluated and why.
     public var notes: [String]? = nil
   }
@@ -219,8 +221,13 @@ public enum Evaluator {
           let referenceIDs = raw.tokens[start...]
           let maxNew = referenceIDs.count + options.margin
           let (out, why) = try decode(model, prompt: Array(ids.tokens[..<start]), maxNew: maxNew, length: options.length, stop: stop)
-          generations.append(Generation(key: raw.key ?? "", task: raw.task, reference: text.text(datasetIDs: referenceIDs),
-                                        hypothesis: text.text(modelIDs: out), stopped: why.rawValue, tags: text.tagNames(raw.tokens)))
+          var g = Generation(key: raw.key ?? "", task: raw.task, reference: text.text(datasetIDs: referenceIDs),
+                             hypothesis: text.text(modelIDs: out), stopped: why.rawValue, tags: text.tagNames(raw.tokens))
+          if let target = raw.numberTarget {
+            g.target = target
+            g.parsed = NumberText.firstNumber(g.hypothesis)
+          }
+          generations.append(g)
         }
       } catch let e as EvaluationError {
         notes.append("generation not evaluated (\(wanted.count) examples): \(e.description)")
@@ -229,13 +236,21 @@ public enum Evaluator {
       notes.append("generation not evaluated (\(wanted.count) examples): turned off")
     }
     var generationTasks: [GenerationTask] = []
-    for task in Set(generations.map(\.task)).sorted() {
-      let g = generations.filter { $0.task == task }
+    for task in Set(generations.filter { $0.target == nil }.map(\.task)).sorted() {
+      let g = generations.filter { $0.task == task && $0.target == nil }
       let scores = try TextScores(hypotheses: g.map(\.hypothesis), references: g.map(\.reference))
       generationTasks.append(GenerationTask(task: task, count: g.count, stoppedAtEOS: g.filter { $0.stopped == StopReason.eos.rawValue }.count,
                                             metrics: scores.figures(resamples: options.resamples, level: options.level, seed: options.seed)))
     }
-    if !wanted.isEmpty { report.generation = generationTasks }
+    let trainNumbers = Dictionary(grouping: fitted.filter { $0.split == "train" && $0.numberTarget != nil }, by: \.task)
+      .mapValues { $0.map { $0.numberTarget! } }
+    var numberTasks: [NumberTextTask] = []
+    for task in Set(generations.filter { $0.target != nil }.map(\.task)).sorted() {
+      let g = generations.filter { $0.task == task && $0.target != nil }
+      numberTasks.append(try numberFigures(task: task, g, train: trainNumbers[task] ?? [], options))
+    }
+    if wanted.contains(where: { all[$0.0].numberTarget == nil }) { report.generation = generationTasks }
+    if wanted.contains(where: { all[$0.0].numberTarget != nil }) { report.numberAsText = numberTasks }
     if !notes.isEmpty { report.notes = notes }
     return Outcome(report: report, predictions: predictions, generations: generations)
   }

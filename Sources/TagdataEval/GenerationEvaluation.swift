@@ -195,6 +195,35 @@ extension Evaluator {
     public var metrics: [String: Figure]
   }
 
+  /// A regression task written as text: the first number of each decoded output against the
+  /// exact target. Metrics are computed on the parsed outputs only.
+  public struct NumberTextTask: Codable, Sendable, Equatable {
+    public var task: String
+    /// Examples decoded.
+    public var count: Int
+    /// Outputs that gave a finite number (the metrics are on these only).
+    public var parsed: Int
+    /// `parsed / count`.
+    public var parsedFraction: Double
+    /// mse, rmse, mae, r2, pearson, spearman, kendall_tau_b on the parsed outputs.
+    public var metrics: [String: Figure]
+    /// The mean of the training split's exact targets on the same examples.
+    public var meanBaseline: [String: Figure]
+    public var trainMean: Double?
+  }
+
+  static func numberFigures(task: String, _ g: [Generation], train: [Double], _ o: Options) throws -> NumberTextTask {
+    let ok = g.filter { $0.parsed != nil }
+    let yTrue = ok.map { $0.target! }, yPred = ok.map { $0.parsed! }
+    let mean = train.isEmpty ? nil : train.reduce(0, +) / Double(train.count)
+    var t = NumberTextTask(task: task, count: g.count, parsed: ok.count, parsedFraction: g.isEmpty ? 0 : Double(ok.count) / Double(g.count),
+                           metrics: [:], meanBaseline: [:], trainMean: mean)
+    guard !ok.isEmpty else { return t }
+    t.metrics = try figures(yTrue, yPred, o)
+    if let mean { t.meanBaseline = try figures(yTrue, [Double](repeating: mean, count: yTrue.count), o) }
+    return t
+  }
+
   /// The examples with an output to generate: (index, where the output begins). An example
   /// that records no `outputStart` (a dataset exported before it was recorded) with a function
   /// tag and no regression is taken to begin its output after the last function tag.

@@ -26,7 +26,10 @@ struct Eval: ParsableCommand {
       (Translate): the prompt before the output greedily continued (key/value cache) until the \
       EOS or the reference's length plus --margin tokens, decoded through the dataset's \
       vocabulary (--tokenizer for a dataset made with a tokenizer.json), scored with corpus BLEU \
-      and chrF (sacrebleu's defaults) and the exact-match rate, intervals resampling sentences.
+      and chrF (sacrebleu's defaults) and the exact-match rate, intervals resampling sentences. \
+      Regression records exported as text (export --regression-as-text): the label decoded the \
+      same way, its first number parsed and compared with the exact target (the regression \
+      metrics on the parsed outputs, and the share parsed), as "number as text".
 
       OUT gets report.json (every figure), report.md (tables), predictions.jsonl (key, task, \
       head, target, prediction: compute your own metrics), scatter-TASK.svg (predicted against \
@@ -131,7 +134,7 @@ struct Eval: ParsableCommand {
         lines.append(0x0A)
       }
       try write(lines, "predictions.jsonl")
-      if report.generation != nil {
+      if report.generation != nil || report.numberAsText != nil {
         lines = Data()
         for g in outcome.generations {
           lines += try encoder.encode(g)
@@ -157,9 +160,14 @@ struct Eval: ParsableCommand {
       func s(_ k: String) -> String { t.metrics[k]?.value.map { String(format: "%.2f", $0) } ?? "–" }
       warn("\(t.task): n \(t.count), BLEU \(s("bleu")), chrF \(s("chrf")), exact match \(s("exact_match")) (\(t.stoppedAtEOS) ended by EOS)")
     }
+    for t in report.numberAsText ?? [] {
+      let r = t.metrics["pearson"]?.value.map { String(format: "%.3f", $0) } ?? "–"
+      let rmse = t.metrics["rmse"]?.value.map { String(format: "%.4g", $0) } ?? "–"
+      warn("\(t.task) (number as text): n \(t.count), parsed \(t.parsed), RMSE \(rmse), Pearson r \(r) on the parsed")
+    }
     for n in report.notes ?? [] { warn(n) }
     warn("\(out): report.json, report.md, predictions.jsonl (\(predictions.count))"
-      + (report.generation != nil ? ", generations.jsonl (\(outcome.generations.count))" : "") + ", plots")
+      + (report.generation != nil || report.numberAsText != nil ? ", generations.jsonl (\(outcome.generations.count))" : "") + ", plots")
   }
 
   /// The dataset's text tokenizer: --tokenizer, else the model's tokenizer.json when its SHA-256 is

@@ -1,6 +1,7 @@
 """`tagdata eval`'s generation scores checked against sacrebleu on the generations it wrote.
 
 Usage: eval_generations.py EVAL_DIR
+       eval_generations.py --numbers FILE
   EVAL_DIR is the --out of `tagdata eval`: report.json (its "generation" tasks with bleu, chrf,
   exact_match) and generations.jsonl (key, task, reference, hypothesis, per line). For each task
   the report's figures must equal sacrebleu's corpus BLEU and chrF (default parameters) of the
@@ -8,6 +9,8 @@ Usage: eval_generations.py EVAL_DIR
   relative. Number-as-text tasks (report "number_as_text") are checked too: each line's parsed
   value must be float() of the first match of [+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)? in the
   hypothesis (None when there is none or it is not finite), and the count of parsed values.
+  With --numbers, FILE holds lines {"text", "parsed"} (tagdata's first number of each text) and
+  each parsed value must be Python's as above.
   Prints one line per disagreement and a last line: SUMMARY with key=value fields.
   Exit 0: all agree; 1: a disagreement; 3: sacrebleu is missing.
 """
@@ -36,7 +39,23 @@ def first_number(text):
     return v if math.isfinite(v) else None
 
 
+def numbers(path):
+    problems = checked = 0
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            x = json.loads(line)
+            v = first_number(x["text"])
+            checked += 1
+            if x["parsed"] != v and not (x["parsed"] is not None and v is not None and x["parsed"] == float(v)):
+                problems += 1
+                print(f"{x['text']!r}: tagdata {x['parsed']!r} vs Python {v!r}")
+    print(f"SUMMARY problems={problems} checked={checked}")
+    sys.exit(1 if problems else 0)
+
+
 def main():
+    if sys.argv[1] == "--numbers":
+        numbers(sys.argv[2])
     out = sys.argv[1]
     with open(os.path.join(out, "report.json"), encoding="utf-8") as f:
         report = json.load(f)
