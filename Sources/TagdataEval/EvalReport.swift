@@ -39,6 +39,7 @@ public enum EvalReport {
     }
     out += generationSection(r)
     out += numberTextSection(r)
+    out += combinationSection(r)
     if let notes = r.notes, !notes.isEmpty {
       out += "\n## Notes\n\n" + notes.map { "- \($0)\n" }.joined()
     }
@@ -53,6 +54,46 @@ public enum EvalReport {
   }
 
   static func score(_ x: Double?) -> String { x.map { String(format: "%.2f", $0) } ?? "–" }
+
+  /// Seen and unseen tag combinations per task: the figures of each group and the unseen combinations.
+  static func combinationSection(_ r: Evaluator.Report) -> String {
+    guard let tasks = r.combinations, !tasks.isEmpty else { return "" }
+    var out = "\n## Tag combinations\n\nEach test example's tag combination is the set of tags in its formulation (function tag, "
+      + "domain tags, Translate's source and target languages). A combination the task's training split never has is unseen "
+      + "(Tag-LLM's zero-shot composition); the seen and unseen examples are scored apart.\n\n"
+    out += "| task | figures | group | combinations | n | metrics |\n|---|---|---|---:|---:|---|\n"
+    func metrics(_ kind: String, _ g: Evaluator.GroupFigures) -> String {
+      let m = g.metrics
+      switch kind {
+      case "generation":
+        return "BLEU \(cell(m["bleu"], score)), chrF \(cell(m["chrf"], score)), exact match \(cell(m["exact_match"]))"
+      case "language":
+        return "perplexity \(number(m["perplexity"]?.value)), bits/token \(number(m["bits_per_token"]?.value)) on \(g.tokens ?? 0) tokens"
+      default:
+        let parsed = m["parsed"].map { "parsed \(number($0.value)), " } ?? ""
+        return parsed + "MAE \(cell(m["mae"])), RMSE \(cell(m["rmse"])), Pearson r \(cell(m["pearson"]))"
+      }
+    }
+    for t in tasks {
+      for (name, g, seen) in [("seen", t.seen, true), ("unseen", t.unseen, false)] {
+        let n = t.combinations.filter { $0.seen == seen }.count
+        guard let g else {
+          if !seen || n > 0 { out += "| \(t.task) | \(t.kind) | \(name) | \(n) | 0 | – |\n" }
+          continue
+        }
+        out += "| \(t.task) | \(t.kind) | \(name) | \(n) | \(g.count) | \(metrics(t.kind, g)) |\n"
+      }
+    }
+    let unseen = tasks.flatMap { t in t.combinations.filter { !$0.seen }.map { (t, $0) } }
+    var listed = Set<String>()
+    var lines: [String] = []
+    for (t, c) in unseen {
+      let line = "- \(t.task): " + c.tags.map { "<\($0)>" }.joined(separator: " ") + " (\(c.count) test examples)"
+      if listed.insert(line).inserted { lines.append(line) }
+    }
+    out += lines.isEmpty ? "\nEvery test combination occurs in its task's training split.\n" : "\nUnseen combinations:\n\n" + lines.joined(separator: "\n") + "\n"
+    return out
+  }
 
   /// Regression tasks exported as text: the decoded number against the exact target.
   static func numberTextSection(_ r: Evaluator.Report) -> String {

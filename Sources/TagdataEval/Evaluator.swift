@@ -103,6 +103,9 @@ public enum Evaluator {
     public var generation: [GenerationTask]? = nil
     /// Regression tasks exported as text, their decoded numbers against the exact targets.
     public var numberAsText: [NumberTextTask]? = nil
+    /// Per task and kind of figure: the test examples' tag combinations, seen in the task's
+    /// training split or not, and the figures of each group.
+    public var combinations: [CombinationTask]? = nil
     /// What was not evaluated and why.
     public var notes: [String]? = nil
   }
@@ -134,20 +137,27 @@ public enum Evaluator {
       throw EvaluationError(description: "\(dataset): \(error)")
     }
     let (fitted, trimmed) = Trainer.fitted(mapped, length: options.length)
-    let examples = fitted.filter { $0.split == options.split }
-    guard !examples.isEmpty else {
+    guard fitted.contains(where: { $0.split == options.split }) else {
       throw EvaluationError(description: "\(dataset): no example in the \(options.split) split"
                               + (options.tasks.map { " of the tasks \($0.sorted().joined(separator: ", "))" } ?? ""))
     }
+    let testIndices = fitted.indices.filter { fitted[$0].split == options.split }
+    // Each example's tag combination, and each task's combinations in its training split.
+    let lookup = TagLookup(manifest.vocabulary)
+    let combinations = all.map { lookup.combination($0.tokens) }
+    var trainCombinations: [String: [[String]: Int]] = [:]
+    for (i, e) in all.enumerated() where e.split == "train" { trainCombinations[e.task, default: [:]][combinations[i], default: 0] += 1 }
     let heads = Set(model.headNames)
     let trainTargets = Dictionary(grouping: fitted.filter { $0.split == "train" }.flatMap { $0.regression }, by: \.head)
       .mapValues { $0.map(\.target) }
 
     // Regression: predictions in batches, no output projection.
     var predictions: [Prediction] = []
-    let regressionExamples = examples.filter { !$0.regression.isEmpty }
-    for start in stride(from: 0, to: regressionExamples.count, by: max(1, options.batch)) {
-      let chunk = Array(regressionExamples[start..<min(start + options.batch, regressionExamples.count)])
+    var predictionCombinations: [[String]] = []
+    let regressionIndices = testIndices.filter { !fitted[$0].regression.isEmpty }
+    for start in stride(from: 0, to: regressionIndices.count, by: max(1, options.batch)) {
+      let chunkIndices = Array(regressionIndices[start..<min(start + options.batch, regressionIndices.count)])
+      let chunk = chunkIndices.map { fitted[$0] }
       let b = TokenDataset.batch(chunk, length: options.length)
       let usable = b.regression.filter { heads.contains($0.head) }
       guard usable.count == b.regression.count else {
@@ -156,10 +166,11 @@ public enum Evaluator {
       }
       let out = model.forward(b, logitRows: [])
       var k = 0
-      for e in chunk {
+      for (e, i) in zip(chunk, chunkIndices) {
         for r in e.regression where r.position < options.length {
           predictions.append(Prediction(key: e.key ?? "", task: e.task, head: r.head, target: r.target,
                                         prediction: Double(out.predictions[k])))
+          predictionCombinations.append(combinations[i])
           k += 1
         }
       }
@@ -184,10 +195,14 @@ public enum Evaluator {
 
     // Language: target-token NLL with the tags and without them.
     var language: [LanguageTask] = []
-    let generation = examples.filter { $0.regression.isEmpty && $0.lossMask.contains(true) }
+    var combinationTasks: [CombinationTask] = []
+    let generation = testIndices.filter { fitted[$0].regression.isEmpty && fitted[$0].lossMask.contains(true) }
     let tagIDs = Set(model.tagNames.flatMap { model.tagTokens($0) })
-    for task in Set(generation.map(\.task)).sorted() {
-      let ex = generation.filter { $0.task == task }
+    func ppl(_ r: (Double, Int)) -> Double? { r.1 > 0 ? exp(r.0 / Double(r.1)) : nil }
+    func bits(_ r: (Double, Int)) -> Double? { r.1 > 0 ? r.0 / Double(r.1) / log(2) : nil }
+    for task in Set(generation.map { fitted[$0].task }).sorted() {
+      let indices = generation.filter { fitted[$0].task == task }
+      let ex = indices.map { fitted[$0] }
       let with = nll(model, ex, options)
       let stripped = ex.map { e -> TokenDataset.Example in
         var s = e
@@ -198,18 +213,25 @@ public enum Evaluator {
         return s
       }
       let without = nll(model, stripped, options)
-      func ppl(_ r: (Double, Int)) -> Double? { r.1 > 0 ? exp(r.0 / Double(r.1)) : nil }
-      func bits(_ r: (Double, Int)) -> Double? { r.1 > 0 ? r.0 / Double(r.1) / log(2) : nil }
+      // Seen and unseen tag combinations: perplexity of each group (the task's figure when all are seen).
+      let g = group(indices.map { combinations[$0] }, train: trainCombinations[task] ?? [:])
+      func figures(_ members: [Int]) -> GroupFigures? {
+        guard !members.isEmpty else { return nil }
+        let r = members.count == ex.count ? with : nll(model, members.map { ex[$0] }, options)
+        return GroupFigures(count: members.count, metrics: ["perplexity": Figure(value: ppl(r)), "bits_per_token": Figure(value: bits(r))],
+                            tokens: r.1)
+      }
+      combinationTasks.append(CombinationTask(task: task, kind: "language", combinations: g.combinations, seen: figures(g.seen),
+                                              unseen: figures(g.unseen)))
       language.append(LanguageTask(task: task, examples: ex.count, tokens: with.1, perplexity: ppl(with), bitsPerToken: bits(with),
                                    perplexityWithoutTags: ppl(without), bitsPerTokenWithoutTags: bits(without)))
     }
-    var report = Report(split: options.split, examples: examples.count, trimmed: trimmed, regression: regression, language: language,
+    var report = Report(split: options.split, examples: testIndices.count, trimmed: trimmed, regression: regression, language: language,
                         resamples: options.resamples, level: options.level, seed: options.seed, bootstrap: BootstrapResult.generator)
 
     // Generation: greedy continuations of the prompts of examples with an output.
     var notes: [String] = []
     var generations: [Generation] = []
-    let testIndices = fitted.indices.filter { fitted[$0].split == options.split }
     let functionIDs = Set(manifest.vocabulary.tagList.filter { $0.kind == "function" }.flatMap { $0.firstID..<($0.firstID + $0.tokens) })
     let wanted = outputs(all, indices: testIndices, functionIDs: functionIDs)
     if !wanted.isEmpty && options.generate {
@@ -241,6 +263,13 @@ public enum Evaluator {
       let scores = try TextScores(hypotheses: g.map(\.hypothesis), references: g.map(\.reference))
       generationTasks.append(GenerationTask(task: task, count: g.count, stoppedAtEOS: g.filter { $0.stopped == StopReason.eos.rawValue }.count,
                                             metrics: scores.figures(resamples: options.resamples, level: options.level, seed: options.seed)))
+      let c = group(g.map(\.tags), train: trainCombinations[task] ?? [:])
+      func figures(_ members: [Int]) -> GroupFigures? {
+        members.isEmpty ? nil : GroupFigures(count: members.count, metrics: scores.figures(members, resamples: options.resamples,
+                                                                                             level: options.level, seed: options.seed))
+      }
+      combinationTasks.append(CombinationTask(task: task, kind: "generation", combinations: c.combinations, seen: figures(c.seen),
+                                              unseen: figures(c.unseen)))
     }
     let trainNumbers = Dictionary(grouping: fitted.filter { $0.split == "train" && $0.numberTarget != nil }, by: \.task)
       .mapValues { $0.map { $0.numberTarget! } }
@@ -248,7 +277,25 @@ public enum Evaluator {
     for task in Set(generations.filter { $0.target != nil }.map(\.task)).sorted() {
       let g = generations.filter { $0.task == task && $0.target != nil }
       numberTasks.append(try numberFigures(task: task, g, train: trainNumbers[task] ?? [], options))
+      let c = group(g.map(\.tags), train: trainCombinations[task] ?? [:])
+      func figures(_ members: [Int]) throws -> GroupFigures? {
+        guard !members.isEmpty else { return nil }
+        let t = try numberFigures(task: task, members.map { g[$0] }, train: [], options)
+        return GroupFigures(count: members.count, metrics: t.metrics.merging(["parsed": Figure(value: t.parsedFraction)]) { a, _ in a })
+      }
+      combinationTasks.append(CombinationTask(task: task, kind: "number as text", combinations: c.combinations, seen: try figures(c.seen),
+                                              unseen: try figures(c.unseen)))
     }
+    for task in Set(predictions.map(\.task)).sorted() {
+      let members = predictions.indices.filter { predictions[$0].task == task }
+      let c = group(members.map { predictionCombinations[$0] }, train: trainCombinations[task] ?? [:])
+      func figures(_ m: [Int]) throws -> GroupFigures? {
+        try regressionGroup(m.map { predictions[members[$0]].target }, m.map { predictions[members[$0]].prediction }, options)
+      }
+      combinationTasks.append(CombinationTask(task: task, kind: "head", combinations: c.combinations, seen: try figures(c.seen),
+                                              unseen: try figures(c.unseen)))
+    }
+    report.combinations = combinationTasks.sorted { ($0.task, $0.kind) < ($1.task, $1.kind) }
     if wanted.contains(where: { all[$0.0].numberTarget == nil }) { report.generation = generationTasks }
     if wanted.contains(where: { all[$0.0].numberTarget != nil }) { report.numberAsText = numberTasks }
     if !notes.isEmpty { report.notes = notes }

@@ -80,18 +80,22 @@ enum GenerationFixture {
     return e
   }
 
-  /// Writes `examples` as a one-shard version-2 dataset with the fixture's vocabulary.
-  static func write(_ examples: [TokenDataset.Example]) throws -> String {
+  /// Writes `examples` as a one-shard version-2 dataset with the fixture's vocabulary (or the
+  /// given text size and tags: name, kind, first id, tokens).
+  static func write(_ examples: [TokenDataset.Example], textSize: Int = textSize, tags given: [(String, String, Int, Int)]? = nil) throws
+    -> String
+  {
     let dir = TestSupport.tempDirectory().appendingPathComponent("tokens").path
     try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
     let w = try TokenShards.Writer(directory: dir, name: "shard-0", wide: false)
     for e in examples { try w.append(e) }
     try w.finish()
+    let list = given ?? tags.map { ($0.name, $0.kind, tagIDs($0.name)[0], 2) }
     var tagMap: [String: [Int]] = [:]
-    for t in tags { tagMap[t.name] = tagIDs(t.name) }
-    let info = TokenShards.VocabularyInfo(size: textSize + 2 * tags.count, text: "bytes", textSize: textSize, textSHA256: nil, bos: bos, eos: eos,
-                                          tagList: tags.map { .init(name: $0.name, text: "<\($0.name)>", kind: $0.kind, firstID: tagIDs($0.name)[0],
-                                                                    tokens: 2) },
+    for t in list { tagMap[t.0] = Array(t.2..<(t.2 + t.3)) }
+    let size = list.map { $0.2 + $0.3 }.max() ?? textSize
+    let info = TokenShards.VocabularyInfo(size: size, text: "bytes", textSize: textSize, textSHA256: nil, bos: bos, eos: eos,
+                                          tagList: list.map { .init(name: $0.0, text: "<\($0.0)>", kind: $0.1, firstID: $0.2, tokens: $0.3) },
                                           smiles: nil, residues: nil)
     let manifest = TokenShards.Manifest(vocabularySize: textSize, tags: tagMap, examples: examples.count, tokens: w.tokens, tokenType: "uint16",
                                         vocabulary: info, shards: [.init(name: "shard-0", examples: examples.count, tokens: w.tokens, sha256: [:])],
