@@ -40,6 +40,7 @@ public enum EvalReport {
     out += generationSection(r)
     out += numberTextSection(r)
     out += combinationSection(r)
+    out += trainingSection(r)
     if let notes = r.notes, !notes.isEmpty {
       out += "\n## Notes\n\n" + notes.map { "- \($0)\n" }.joined()
     }
@@ -54,6 +55,20 @@ public enum EvalReport {
   }
 
   static func score(_ x: Double?) -> String { x.map { String(format: "%.2f", $0) } ?? "–" }
+
+  /// The training run's losses per stage and its loss plot.
+  static func trainingSection(_ r: Evaluator.Report) -> String {
+    guard let stages = r.training else { return "" }
+    var out = "\n## Training\n\n"
+    if let plot = r.lossPlot { out += "![Training and validation loss per stage](\(plot))\n\n" }
+    if stages.isEmpty { return out + "The training log has no record.\n" }
+    out += "| stage | last step | training loss (last step) | mean training loss | validation loss | at step |\n|---|---:|---|---|---|---:|\n"
+    for s in stages {
+      out += "| \(s.stage) | \(s.step) | \(number(s.trainingLoss)) | \(number(s.meanTrainingLoss)) | \(number(s.validationLoss)) | "
+        + "\(s.validationStep.map(String.init) ?? "–") |\n"
+    }
+    return out
+  }
 
   /// Seen and unseen tag combinations per task: the figures of each group and the unseen combinations.
   static func combinationSection(_ r: Evaluator.Report) -> String {

@@ -106,6 +106,10 @@ public enum Evaluator {
     /// Per task and kind of figure: the test examples' tag combinations, seen in the task's
     /// training split or not, and the figures of each group.
     public var combinations: [CombinationTask]? = nil
+    /// The training run the model comes from (`tagdata eval --run`): its losses per stage, and
+    /// the loss plot copied beside the report (`loss.svg`), when there is one.
+    public var training: [TrainingRun.StageLoss]? = nil
+    public var lossPlot: String? = nil
     /// What was not evaluated and why.
     public var notes: [String]? = nil
   }

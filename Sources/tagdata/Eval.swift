@@ -34,11 +34,14 @@ struct Eval: ParsableCommand {
       OUT gets report.json (every figure), report.md (tables), predictions.jsonl (key, task, \
       head, target, prediction: compute your own metrics), scatter-TASK.svg (predicted against \
       true with the least-squares line), perplexity.svg and generations.jsonl (key, task, \
-      reference, hypothesis: run sacrebleu on them). Every figure comes from this run.
+      reference, hypothesis: run sacrebleu on them), and with --run the training's loss.svg \
+      (report.md shows it beside the last training and validation loss of each stage). Every \
+      figure comes from this run.
 
       Examples:
         tagdata eval --model runs/tag-llm/stage-4-multi-domain/model --dataset tokens/tag-llm --build build/tag-llm --out eval/tag-llm
         tagdata eval --model M --dataset D --split valid --tasks QED,BA --resamples 2000 --json
+        tagdata eval --model runs/tag-llm/stage-4-multi-domain/model --run runs/tag-llm --dataset tokens/tag-llm --out eval/tag-llm
       """)
 
   @Option(help: ArgumentHelp("The trained model directory (a stage's model: config.json, model.safetensors, tags).", valueName: "dir"))
@@ -56,6 +59,10 @@ struct Eval: ParsableCommand {
 
   @Option(help: ArgumentHelp("Where the report goes (created).", valueName: "dir"))
   var out: String
+
+  @Option(name: .customLong("run"), help: ArgumentHelp("The tagdata train output the model comes from: its loss.svg is copied into the report and "
+                               + "log.jsonl gives the last training and validation loss per stage.", valueName: "dir"))
+  var trainingRun: String?
 
   @Option(help: ArgumentHelp("The split to evaluate: train, valid or test.", valueName: "split"))
   var split = "test"
@@ -119,7 +126,22 @@ struct Eval: ParsableCommand {
     } catch let e as Evaluator.EvaluationError {
       throw InputError.unsupported(file: dataset, message: e.description)
     }
-    let (report, predictions) = (outcome.report, outcome.predictions)
+    var report = outcome.report
+    let predictions = outcome.predictions
+    var plot: Data?
+    if let run = trainingRun {
+      do {
+        report.training = try TrainingRun.stageLosses(log: run + "/log.jsonl")
+      } catch let e as TrainingRun.RunError {
+        throw InputError.unsupported(file: run + "/log.jsonl", message: e.description)
+      }
+      plot = FileManager.default.contents(atPath: run + "/loss.svg")
+      if plot != nil {
+        report.lossPlot = "loss.svg"
+      } else {
+        report.notes = (report.notes ?? []) + ["\(run)/loss.svg: no loss plot in the training run"]
+      }
+    }
     do {
       try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
       let encoder = JSONEncoder()
@@ -127,6 +149,7 @@ struct Eval: ParsableCommand {
       let reportJSON = try encoder.encode(report)
       try write(reportJSON + Data([0x0A]), "report.json")
       try write(Data(EvalReport.markdown(report, model: model, dataset: dataset).utf8), "report.md")
+      if let plot { try write(plot, "loss.svg") }
       encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
       var lines = Data()
       for p in predictions {
@@ -165,9 +188,14 @@ struct Eval: ParsableCommand {
       let rmse = t.metrics["rmse"]?.value.map { String(format: "%.4g", $0) } ?? "–"
       warn("\(t.task) (number as text): n \(t.count), parsed \(t.parsed), RMSE \(rmse), Pearson r \(r) on the parsed")
     }
+    for s in report.training ?? [] {
+      let t = s.trainingLoss.map { String(format: "%.4f", $0) } ?? "–", v = s.validationLoss.map { String(format: "%.4f", $0) } ?? "–"
+      warn("training \(s.stage): step \(s.step), loss \(t), validation loss \(v)")
+    }
     for n in report.notes ?? [] { warn(n) }
     warn("\(out): report.json, report.md, predictions.jsonl (\(predictions.count))"
-      + (report.generation != nil || report.numberAsText != nil ? ", generations.jsonl (\(outcome.generations.count))" : "") + ", plots")
+      + (report.generation != nil || report.numberAsText != nil ? ", generations.jsonl (\(outcome.generations.count))" : "")
+      + (report.lossPlot != nil ? ", loss.svg" : "") + ", plots")
   }
 
   /// The dataset's text tokenizer: --tokenizer, else the model's tokenizer.json when its SHA-256 is
