@@ -82,6 +82,39 @@ import Testing
     #expect(asText == heads.filter { !$0.regression.isEmpty }.count && asText > 0)
   }
 
+  /// numpy reads the `--regression-as-text` shards as the library makes each record's example,
+  /// and every example line (outputStart, numberTarget) is valid under the schema
+  /// (Tests/Interop/token_shards.py with jsonschema).
+  @Test func regressionAsTextShardsForNumpyAndTheSchema() throws {
+    guard let python = TestSupport.python else {
+      if TestSupport.interopRequired { Issue.record("TAGDATA_REQUIRE_INTEROP=1 but no venv python (run Scripts/bootstrap)") }
+      return
+    }
+    let build = try TokenizedExportTests.build.get()
+    let dir = TestSupport.tempDirectory()
+    let out = dir.appendingPathComponent("tokens").path
+    let r = try TestSupport.tagdata(["export", "--tokenized", build, "--out", out, "--regression-as-text"])
+    try #require(r.status == 0, "\(r.stderr)")
+    let vocabulary = try TokenizedExport.vocabulary(dataset: out, options: .load(tokenizer: nil))
+    var lines: [String] = []
+    for f in try TokenizedExport.readManifest(build).shardFiles {
+      let stem = String(f.dropLast(".jsonl".count))
+      try TokenizedExport.forEachRecord(build + "/" + f) { r in
+        let (e, _) = try TokenizedExport.example(r, vocabulary: vocabulary, asText: true)
+        #expect(r.regression == (e.numberTarget != nil))
+        lines.append("{\"shard\":\"\(stem)\",\"ids\":\(e.tokens),\"mask\":\(e.lossMask.map { $0 ? 1 : 0 }),\"task\":\(JSONString.quoted(e.task)),"
+                     + "\"split\":\(JSONString.quoted(r.split)),\"key\":\(JSONString.quoted(r.key ?? "")),\"regression\":[],"
+                     + "\"spans\":\(e.spans.map { [$0.lowerBound, $0.upperBound] })}")
+      }
+    }
+    let expected = dir.appendingPathComponent("expected.jsonl").path
+    try Data((lines.joined(separator: "\n") + "\n").utf8).write(to: URL(fileURLWithPath: expected))
+    let p = try TestSupport.run(python, [TokenizedExportTests.script, out, expected])
+    if p.status == 3 && !TestSupport.interopRequired { return }
+    #expect(p.status == 0, "\(p.stdout.suffix(4000))\n\(p.stderr.suffix(2000))")
+    #expect(p.stdout.contains("jsonschema: dataset.json and \(lines.count) example lines checked"), "\(p.stdout.suffix(2000))")
+  }
+
   /// A byte-level BPE that joins the output's first word with the space before it: the prompt
   /// ends at the function tag, and the output's tokens decode to the space and the sentence;
   /// when no token joins them, the space ends the prompt.
