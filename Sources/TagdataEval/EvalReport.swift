@@ -14,6 +14,10 @@ public enum EvalReport {
     var out = "# Evaluation\n\nModel `\(model)` on the `\(r.split)` split of `\(dataset)`: \(r.examples) examples"
     out += r.trimmed > 0 ? " (\(r.trimmed) examples of the dataset longer than the context were cut).\n" : ".\n"
     out += "Intervals: \(Int(r.level * 100))% bootstrap, \(r.resamples) resamples, seed \(r.seed) (\(r.bootstrap)).\n"
+    if let b = r.bidirectional {
+      out += "Domain inputs attend both ways (Tag-LLM's blocks, as trained) in " + (b.contains("*") ? "every task" : b.joined(separator: ", "))
+        + "; generation's prefill is causal.\n"
+    }
     if !r.regression.isEmpty {
       out += "\n## Regression\n\n| task | head | n | predictor | MSE | RMSE | MAE | R² | Pearson r | Spearman ρ |\n|---|---|---:|---|---|---|---|---|---|---|\n"
       for t in r.regression {

@@ -38,7 +38,13 @@ public enum Evaluator {
     public var margin = 16
     /// Generate for the examples with an output (off: perplexity and heads only).
     public var generate = true
+    /// Tasks whose domain inputs attend to themselves both ways (Tag-LLM's blocks, as a stage
+    /// trained with `bidirectionalInputs`): their heads and perplexity are computed so; `*` is
+    /// every task. Generation's prefill stays causal.
+    public var bidirectional: Set<String> = []
     public init() {}
+
+    func isBidirectional(_ task: String) -> Bool { bidirectional.contains(task) || bidirectional.contains("*") }
   }
 
   /// What the nearest-neighbour baseline compares: a molecule's fingerprint (Tanimoto) or a
@@ -110,6 +116,8 @@ public enum Evaluator {
     /// the loss plot copied beside the report (`loss.svg`), when there is one.
     public var training: [TrainingRun.StageLoss]? = nil
     public var lossPlot: String? = nil
+    /// Tasks evaluated with bidirectional input blocks (`*`: all), when any.
+    public var bidirectional: [String]? = nil
     /// What was not evaluated and why.
     public var notes: [String]? = nil
   }
@@ -158,11 +166,20 @@ public enum Evaluator {
     // Regression: predictions in batches, no output projection.
     var predictions: [Prediction] = []
     var predictionCombinations: [[String]] = []
-    let regressionIndices = testIndices.filter { !fitted[$0].regression.isEmpty }
-    for start in stride(from: 0, to: regressionIndices.count, by: max(1, options.batch)) {
-      let chunkIndices = Array(regressionIndices[start..<min(start + options.batch, regressionIndices.count)])
+    let regression0 = testIndices.filter { !fitted[$0].regression.isEmpty }
+    // Batches hold examples of one attention kind: the bidirectional ones after the others.
+    let regressionIndices = regression0.filter { !options.isBidirectional(fitted[$0].task) }
+      + regression0.filter { options.isBidirectional(fitted[$0].task) }
+    var start = 0
+    while start < regressionIndices.count {
+      let both = options.isBidirectional(fitted[regressionIndices[start]].task)
+      var end = start + 1
+      while end < min(start + max(1, options.batch), regressionIndices.count)
+        && options.isBidirectional(fitted[regressionIndices[end]].task) == both { end += 1 }
+      let chunkIndices = Array(regressionIndices[start..<end])
+      start = end
       let chunk = chunkIndices.map { fitted[$0] }
-      let b = TokenDataset.batch(chunk, length: options.length)
+      let b = TokenDataset.batch(chunk, length: options.length, bidirectional: both)
       let usable = b.regression.filter { heads.contains($0.head) }
       guard usable.count == b.regression.count else {
         let missing = Set(b.regression.map(\.head)).subtracting(heads).sorted()
@@ -236,6 +253,7 @@ public enum Evaluator {
     // Generation: greedy continuations of the prompts of examples with an output.
     var notes: [String] = []
     var generations: [Generation] = []
+    if !options.bidirectional.isEmpty { report.bidirectional = options.bidirectional.sorted() }
     let functionIDs = Set(manifest.vocabulary.tagList.filter { $0.kind == "function" }.flatMap { $0.firstID..<($0.firstID + $0.tokens) })
     let wanted = outputs(all, indices: testIndices, functionIDs: functionIDs)
     if !wanted.isEmpty && options.generate {
@@ -366,9 +384,9 @@ public enum Evaluator {
     }
   }
 
-  /// Summed natural-log NLL of the target tokens and their count.
+  /// Summed natural-log NLL of the target tokens and their count (the examples of one task).
   static func nll(_ model: Model, _ examples: [TokenDataset.Example], _ o: Options) -> (Double, Int) {
-    let s = model.summedLosses(examples, length: o.length, batch: o.batch)
+    let s = model.summedLosses(examples, length: o.length, batch: o.batch, bidirectional: examples.first.map { o.isBidirectional($0.task) } ?? false)
     return (s.crossEntropy, Int(s.targets))
   }
 

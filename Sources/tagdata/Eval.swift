@@ -30,6 +30,10 @@ struct Eval: ParsableCommand {
       Regression records exported as text (export --regression-as-text): the label decoded the \
       same way, its first number parsed and compared with the exact target (the regression \
       metrics on the parsed outputs, and the share parsed), as "number as text".
+      Tag combinations: per task, the test examples whose set of tags the training split has \
+      (seen) and the others (unseen, zero-shot composition) are scored apart. With --run, \
+      the heads and perplexity of tasks its stages trained with bidirectional input blocks are \
+      computed with them too (--inputs).
 
       OUT gets report.json (every figure), report.md (tables), predictions.jsonl (key, task, \
       head, target, prediction: compute your own metrics), scatter-TASK.svg (predicted against \
@@ -92,6 +96,11 @@ struct Eval: ParsableCommand {
   @Flag(help: "Do not generate (heads and perplexity only).")
   var noGenerate = false
 
+  @Option(help: ArgumentHelp("Attention over the domain inputs for the heads and perplexity: causal, bidirectional (Tag-LLM's "
+                               + "blocks, every task), or auto: as the --run's stages trained each task (bidirectionalInputs), "
+                               + "else causal.", valueName: "auto|causal|bidirectional"))
+  var inputs = "auto"
+
   @Flag(help: "Print report.json on standard output.")
   var json = false
 
@@ -99,6 +108,7 @@ struct Eval: ParsableCommand {
     if !["train", "valid", "test"].contains(split) { throw ValidationError("--split is train, valid or test") }
     if length < 2 || batch < 1 || resamples < 0 { throw ValidationError("--length must be at least 2, --batch at least 1, --resamples at least 0") }
     if margin < 0 { throw ValidationError("--margin must be at least 0") }
+    if !["auto", "causal", "bidirectional"].contains(inputs) { throw ValidationError("--inputs is auto, causal or bidirectional") }
   }
 
   func run() throws {
@@ -119,6 +129,11 @@ struct Eval: ParsableCommand {
     options.margin = margin
     options.generate = !noGenerate
     options.text = try textTokenizer()
+    switch inputs {
+    case "bidirectional": options.bidirectional = ["*"]
+    case "auto": options.bidirectional = try trainingRun.map { try Self.bidirectionalTasks(run: $0) } ?? []
+    default: break
+    }
     if let build { options.features = try Self.features(build: build) }
     let outcome: Evaluator.Outcome
     do {
@@ -196,6 +211,21 @@ struct Eval: ParsableCommand {
     warn("\(out): report.json, report.md, predictions.jsonl (\(predictions.count))"
       + (report.generation != nil || report.numberAsText != nil ? ", generations.jsonl (\(outcome.generations.count))" : "")
       + (report.lossPlot != nil ? ", loss.svg" : "") + ", plots")
+  }
+
+  /// The tasks a training run's stages trained with bidirectional input blocks, from its
+  /// run-config.json (`*` for a stage that takes every task of its data).
+  static func bidirectionalTasks(run: String) throws -> Set<String> {
+    let path = run + "/run-config.json"
+    guard let data = FileManager.default.contents(atPath: path) else { return [] }
+    guard let root = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+      let stages = (root["config"] as? [String: Any])?["stages"] as? [[String: Any]]
+    else { throw InputError.unsupported(file: path, message: "not a training run's configuration (config.stages)") }
+    var out = Set<String>()
+    for stage in stages where stage["bidirectionalInputs"] as? Bool == true {
+      if let tasks = (stage["data"] as? [String: Any])?["tasks"] as? [String] { out.formUnion(tasks) } else { out.insert("*") }
+    }
+    return out
   }
 
   /// The dataset's text tokenizer: --tokenizer, else the model's tokenizer.json when its SHA-256 is
