@@ -266,7 +266,7 @@ public enum Evaluator {
           let maxNew = referenceIDs.count + options.margin
           let (out, why) = try decode(model, prompt: Array(ids.tokens[..<start]), maxNew: maxNew, length: options.length, stop: stop)
           var g = Generation(key: raw.key ?? "", task: raw.task, reference: text.text(datasetIDs: referenceIDs),
-                             hypothesis: text.text(modelIDs: out), stopped: why.rawValue, tags: text.tagNames(raw.tokens))
+                             hypothesis: text.text(modelIDs: out), stopped: why.rawValue, tags: combinations[i])
           if let target = raw.numberTarget {
             g.target = target
             g.parsed = NumberText.firstNumber(g.hypothesis)

@@ -12,8 +12,6 @@ public struct DatasetText: Sendable {
   public let vocabulary: Vocabulary
   /// Model id → dataset id (-1: no dataset id).
   let back: [Int]
-  /// Dataset id → the name of the tag it belongs to (nil: not a tag token).
-  let tagOfID: [Int: String]
 
   /// `text`: the dataset's text tokenizer (its size is checked); nil is right only for a dataset
   /// made with the byte tokenizer.
@@ -43,11 +41,6 @@ public struct DatasetText: Sendable {
     } catch {
       throw Evaluator.EvaluationError(description: "the dataset's vocabulary: \(error)")
     }
-    var tagOfID: [Int: String] = [:]
-    for t in v.tagList {
-      for k in 0..<t.tokens { tagOfID[t.firstID + k] = t.name }
-    }
-    self.tagOfID = tagOfID
     guard let model else {
       back = []
       return
@@ -76,15 +69,6 @@ public struct DatasetText: Sendable {
   /// The text of model ids.
   public func text(modelIDs ids: [Int]) -> String {
     text(datasetIDs: ids.map { $0 >= 0 && $0 < back.count ? back[$0] : -1 })
-  }
-
-  /// The names of the tags whose tokens occur in `ids` (dataset ids), sorted.
-  public func tagNames(_ ids: [Int]) -> [String] {
-    var names = Set<String>()
-    for id in ids where id >= vocabulary.textSize && id < vocabulary.tagEnd {
-      if let n = tagOfID[id] { names.insert(n) }
-    }
-    return names.sorted()
   }
 
   /// Python's `str.strip()`.
