@@ -14,6 +14,10 @@ public enum EvalReport {
     var out = "# Evaluation\n\nModel `\(model)` on the `\(r.split)` split of `\(dataset)`: \(r.examples) examples"
     out += r.trimmed > 0 ? " (\(r.trimmed) examples of the dataset longer than the context were cut).\n" : ".\n"
     out += "Intervals: \(Int(r.level * 100))% bootstrap, \(r.resamples) resamples, seed \(r.seed) (\(r.bootstrap)).\n"
+    if let b = r.bidirectional {
+      out += "Domain inputs attend both ways (Tag-LLM's blocks, as trained) in " + (b.contains("*") ? "every task" : b.joined(separator: ", "))
+        + "; generation's prefill is causal.\n"
+    }
     if !r.regression.isEmpty {
       out += "\n## Regression\n\n| task | head | n | predictor | MSE | RMSE | MAE | R² | Pearson r | Spearman ρ |\n|---|---|---:|---|---|---|---|---|---|---|\n"
       for t in r.regression {
@@ -36,6 +40,113 @@ public enum EvalReport {
           + "\(number(t.perplexityWithoutTags)) | \(number(t.bitsPerTokenWithoutTags)) |\n"
       }
       out += "\nPlot: `perplexity.svg`.\n"
+    }
+    out += generationSection(r)
+    out += numberTextSection(r)
+    out += combinationSection(r)
+    out += trainingSection(r)
+    if let notes = r.notes, !notes.isEmpty {
+      out += "\n## Notes\n\n" + notes.map { "- \($0)\n" }.joined()
+    }
+    return out
+  }
+
+  /// A figure with its interval: `value [lower, upper]`.
+  static func cell(_ f: Evaluator.Figure?, _ format: (Double?) -> String = number) -> String {
+    guard let f else { return "–" }
+    let interval = f.lower != nil || f.upper != nil ? " [\(format(f.lower)), \(format(f.upper))]" : ""
+    return format(f.value) + interval
+  }
+
+  static func score(_ x: Double?) -> String { x.map { String(format: "%.2f", $0) } ?? "–" }
+
+  /// The training run's losses per stage and its loss plot.
+  static func trainingSection(_ r: Evaluator.Report) -> String {
+    guard let stages = r.training else { return "" }
+    var out = "\n## Training\n\n"
+    if let plot = r.lossPlot { out += "![Training and validation loss per stage](\(plot))\n\n" }
+    if stages.isEmpty { return out + "The training log has no record.\n" }
+    out += "| stage | last step | training loss (last step) | mean training loss | validation loss | at step |\n|---|---:|---|---|---|---:|\n"
+    for s in stages {
+      out += "| \(s.stage) | \(s.step) | \(number(s.trainingLoss)) | \(number(s.meanTrainingLoss)) | \(number(s.validationLoss)) | "
+        + "\(s.validationStep.map(String.init) ?? "–") |\n"
+    }
+    return out
+  }
+
+  /// Seen and unseen tag combinations per task: the figures of each group and the unseen combinations.
+  static func combinationSection(_ r: Evaluator.Report) -> String {
+    guard let tasks = r.combinations, !tasks.isEmpty else { return "" }
+    var out = "\n## Tag combinations\n\nEach test example's tag combination is the set of tags in its formulation (function tag, "
+      + "domain tags, Translate's source and target languages). A combination the task's training split never has is unseen "
+      + "(Tag-LLM's zero-shot composition); the seen and unseen examples are scored apart.\n\n"
+    out += "| task | figures | group | combinations | n | metrics |\n|---|---|---|---:|---:|---|\n"
+    func metrics(_ kind: String, _ g: Evaluator.GroupFigures) -> String {
+      let m = g.metrics
+      switch kind {
+      case "generation":
+        return "BLEU \(cell(m["bleu"], score)), chrF \(cell(m["chrf"], score)), exact match \(cell(m["exact_match"]))"
+      case "language":
+        return "perplexity \(number(m["perplexity"]?.value)), bits/token \(number(m["bits_per_token"]?.value)) on \(g.tokens ?? 0) tokens"
+      default:
+        let parsed = m["parsed"].map { "parsed \(number($0.value)), " } ?? ""
+        return parsed + "MAE \(cell(m["mae"])), RMSE \(cell(m["rmse"])), Pearson r \(cell(m["pearson"]))"
+      }
+    }
+    for t in tasks {
+      for (name, g, seen) in [("seen", t.seen, true), ("unseen", t.unseen, false)] {
+        let n = t.combinations.filter { $0.seen == seen }.count
+        // A task whose test combinations are all seen (or all unseen) has one row.
+        guard let g else { continue }
+        out += "| \(t.task) | \(t.kind) | \(name) | \(n) | \(g.count) | \(metrics(t.kind, g)) |\n"
+      }
+    }
+    let unseen = tasks.flatMap { t in t.combinations.filter { !$0.seen }.map { (t, $0) } }
+    var listed = Set<String>()
+    var lines: [String] = []
+    for (t, c) in unseen {
+      let line = "- \(t.task): " + c.tags.map { "<\($0)>" }.joined(separator: " ") + " (\(c.count) test examples)"
+      if listed.insert(line).inserted { lines.append(line) }
+    }
+    out += lines.isEmpty ? "\nEvery test combination occurs in its task's training split.\n" : "\nUnseen combinations:\n\n" + lines.joined(separator: "\n") + "\n"
+    return out
+  }
+
+  /// Regression tasks exported as text: the decoded number against the exact target.
+  static func numberTextSection(_ r: Evaluator.Report) -> String {
+    guard let tasks = r.numberAsText else { return "" }
+    var out = "\n## Regression: number as text\n\nThe label string decoded greedily after the prompt (Tag-LLM's text formulation, "
+      + "instead of the regression head) and the first number of the output parsed (`1e-050` reads as 1e-50, as Python's "
+      + "`float`). Metrics are on the parsed outputs only (n parsed); the mean of train is scored on the same examples.\n\n"
+    if tasks.isEmpty { return out + "No output was generated.\n" }
+    out += "| task | n | parsed | predictor | MSE | RMSE | MAE | R² | Pearson r | Spearman ρ |\n|---|---:|---|---|---|---|---|---|---|---|\n"
+    for t in tasks {
+      let parsed = "\(t.parsed) (\(String(format: "%.1f", 100 * t.parsedFraction))%)"
+      for (name, f) in [("number as text", t.metrics), ("mean of train", t.meanBaseline)] where !f.isEmpty || name == "number as text" {
+        let cells = ["mse", "rmse", "mae", "r2", "pearson", "spearman"].map { cell(f[$0]) }
+        out += "| \(t.task) | \(t.count) | \(parsed) | \(name) | " + cells.joined(separator: " | ") + " |\n"
+      }
+    }
+    let unparsed = tasks.filter { $0.parsed < $0.count }
+    if !unparsed.isEmpty {
+      out += "\nUnparsed outputs (no finite number): " + unparsed.map { "\($0.task) \($0.count - $0.parsed)" }.joined(separator: ", ")
+        + "; they are left out of the metrics (`generations.jsonl` has them with `parsed` absent).\n"
+    }
+    return out
+  }
+
+  /// Generation tasks: corpus BLEU and chrF (0–100) and the exact-match rate.
+  static func generationSection(_ r: Evaluator.Report) -> String {
+    guard let tasks = r.generation else { return "" }
+    var out = "\n## Generation\n\nGreedy decoding from the prompt (the tokens before the output) until the EOS or the reference's "
+      + "length plus a margin; hypotheses and references decoded through the dataset's vocabulary and stripped "
+      + "(`generations.jsonl`). BLEU and chrF are sacrebleu's corpus scores with its defaults (13a, chrF β 2); intervals "
+      + "resample sentences.\n\n"
+    if tasks.isEmpty { return out + "No output was generated.\n" }
+    out += "| task | n | ended by EOS | BLEU | chrF | exact match |\n|---|---:|---:|---|---|---|\n"
+    for t in tasks {
+      out += "| \(t.task) | \(t.count) | \(t.stoppedAtEOS) | \(cell(t.metrics["bleu"], score)) | \(cell(t.metrics["chrf"], score)) | "
+        + "\(cell(t.metrics["exact_match"])) |\n"
     }
     return out
   }

@@ -1,6 +1,7 @@
 import Foundation
 import TagdataIO
 import TagdataShards
+import TagdataTokenizer
 import TagdataTrain
 
 /// `tagdata eval`: a trained model on a split of a token dataset (`tagdata export --tokenized`).
@@ -11,6 +12,10 @@ import TagdataTrain
 /// - Language tasks (every other task with next-token targets): perplexity and bits per token
 ///   on the target tokens, with the domain tags as trained and with every tag token removed
 ///   (Tag-LLM's "no tag" ablation on the same text).
+/// - Generation tasks with an output (Translate: the target sentence): the prompt (the tokens
+///   before the output) greedily continued with the key/value-cache generator until the EOS or
+///   the reference's length plus a margin, decoded through the dataset's vocabulary, scored with
+///   corpus BLEU and chrF (sacrebleu's defaults) and the exact-match rate, with intervals.
 ///
 /// Every figure of the report comes from this run; predictions are returned for
 /// `predictions.jsonl`.
@@ -26,7 +31,20 @@ public enum Evaluator {
     /// Inputs of examples by key, for the nearest-neighbour baseline (none without them).
     public var features: [String: Feature] = [:]
     public var neighbours = 5
+    /// The dataset's text tokenizer, to decode generated ids (nil: the byte tokenizer, when the
+    /// dataset was made with it; otherwise generation is skipped with a note).
+    public var text: (any TextTokenizer)?
+    /// Generation: new tokens allowed past the reference's length.
+    public var margin = 16
+    /// Generate for the examples with an output (off: perplexity and heads only).
+    public var generate = true
+    /// Tasks whose domain inputs attend to themselves both ways (Tag-LLM's blocks, as a stage
+    /// trained with `bidirectionalInputs`): their heads and perplexity are computed so; `*` is
+    /// every task. Generation's prefill stays causal.
+    public var bidirectional: Set<String> = []
     public init() {}
+
+    func isBidirectional(_ task: String) -> Bool { bidirectional.contains(task) || bidirectional.contains("*") }
   }
 
   /// What the nearest-neighbour baseline compares: a molecule's fingerprint (Tanimoto) or a
@@ -87,6 +105,28 @@ public enum Evaluator {
     public var level: Double
     public var seed: UInt64
     public var bootstrap: String
+    /// Generation tasks (absent in reports written before they were evaluated).
+    public var generation: [GenerationTask]? = nil
+    /// Regression tasks exported as text, their decoded numbers against the exact targets.
+    public var numberAsText: [NumberTextTask]? = nil
+    /// Per task and kind of figure: the test examples' tag combinations, seen in the task's
+    /// training split or not, and the figures of each group.
+    public var combinations: [CombinationTask]? = nil
+    /// The training run the model comes from (`tagdata eval --run`): its losses per stage, and
+    /// the loss plot copied beside the report (`loss.svg`), when there is one.
+    public var training: [TrainingRun.StageLoss]? = nil
+    public var lossPlot: String? = nil
+    /// Tasks evaluated with bidirectional input blocks (`*`: all), when any.
+    public var bidirectional: [String]? = nil
+    /// What was not evaluated and why.
+    public var notes: [String]? = nil
+  }
+
+  /// Everything one evaluation gives: the report and what it was computed from.
+  public struct Outcome: Sendable {
+    public var report: Report
+    public var predictions: [Prediction]
+    public var generations: [Generation]
   }
 
   public struct EvaluationError: Error, CustomStringConvertible, Sendable {
@@ -95,6 +135,12 @@ public enum Evaluator {
 
   /// Evaluates `model` on `dataset` (a version-2 token dataset directory).
   public static func run(model: Model, dataset: String, options: Options) throws -> (Report, [Prediction]) {
+    let o = try evaluate(model: model, dataset: dataset, options: options)
+    return (o.report, o.predictions)
+  }
+
+  /// Evaluates `model` on `dataset`: the report, the head predictions and the generations.
+  public static func evaluate(model: Model, dataset: String, options: Options) throws -> Outcome {
     let (manifest, all) = try TokenShards.read(from: dataset, tasks: options.tasks)
     let mapped: [TokenDataset.Example]
     do {
@@ -103,21 +149,37 @@ public enum Evaluator {
       throw EvaluationError(description: "\(dataset): \(error)")
     }
     let (fitted, trimmed) = Trainer.fitted(mapped, length: options.length)
-    let examples = fitted.filter { $0.split == options.split }
-    guard !examples.isEmpty else {
+    guard fitted.contains(where: { $0.split == options.split }) else {
       throw EvaluationError(description: "\(dataset): no example in the \(options.split) split"
                               + (options.tasks.map { " of the tasks \($0.sorted().joined(separator: ", "))" } ?? ""))
     }
+    let testIndices = fitted.indices.filter { fitted[$0].split == options.split }
+    // Each example's tag combination, and each task's combinations in its training split.
+    let lookup = TagLookup(manifest.vocabulary)
+    let combinations = all.map { lookup.combination($0.tokens) }
+    var trainCombinations: [String: [[String]: Int]] = [:]
+    for (i, e) in all.enumerated() where e.split == "train" { trainCombinations[e.task, default: [:]][combinations[i], default: 0] += 1 }
     let heads = Set(model.headNames)
     let trainTargets = Dictionary(grouping: fitted.filter { $0.split == "train" }.flatMap { $0.regression }, by: \.head)
       .mapValues { $0.map(\.target) }
 
     // Regression: predictions in batches, no output projection.
     var predictions: [Prediction] = []
-    let regressionExamples = examples.filter { !$0.regression.isEmpty }
-    for start in stride(from: 0, to: regressionExamples.count, by: max(1, options.batch)) {
-      let chunk = Array(regressionExamples[start..<min(start + options.batch, regressionExamples.count)])
-      let b = TokenDataset.batch(chunk, length: options.length)
+    var predictionCombinations: [[String]] = []
+    let regression0 = testIndices.filter { !fitted[$0].regression.isEmpty }
+    // Batches hold examples of one attention kind: the bidirectional ones after the others.
+    let regressionIndices = regression0.filter { !options.isBidirectional(fitted[$0].task) }
+      + regression0.filter { options.isBidirectional(fitted[$0].task) }
+    var start = 0
+    while start < regressionIndices.count {
+      let both = options.isBidirectional(fitted[regressionIndices[start]].task)
+      var end = start + 1
+      while end < min(start + max(1, options.batch), regressionIndices.count)
+        && options.isBidirectional(fitted[regressionIndices[end]].task) == both { end += 1 }
+      let chunkIndices = Array(regressionIndices[start..<end])
+      start = end
+      let chunk = chunkIndices.map { fitted[$0] }
+      let b = TokenDataset.batch(chunk, length: options.length, bidirectional: both)
       let usable = b.regression.filter { heads.contains($0.head) }
       guard usable.count == b.regression.count else {
         let missing = Set(b.regression.map(\.head)).subtracting(heads).sorted()
@@ -125,10 +187,11 @@ public enum Evaluator {
       }
       let out = model.forward(b, logitRows: [])
       var k = 0
-      for e in chunk {
+      for (e, i) in zip(chunk, chunkIndices) {
         for r in e.regression where r.position < options.length {
           predictions.append(Prediction(key: e.key ?? "", task: e.task, head: r.head, target: r.target,
                                         prediction: Double(out.predictions[k])))
+          predictionCombinations.append(combinations[i])
           k += 1
         }
       }
@@ -153,10 +216,14 @@ public enum Evaluator {
 
     // Language: target-token NLL with the tags and without them.
     var language: [LanguageTask] = []
-    let generation = examples.filter { $0.regression.isEmpty && $0.lossMask.contains(true) }
+    var combinationTasks: [CombinationTask] = []
+    let generation = testIndices.filter { fitted[$0].regression.isEmpty && fitted[$0].lossMask.contains(true) }
     let tagIDs = Set(model.tagNames.flatMap { model.tagTokens($0) })
-    for task in Set(generation.map(\.task)).sorted() {
-      let ex = generation.filter { $0.task == task }
+    func ppl(_ r: (Double, Int)) -> Double? { r.1 > 0 ? exp(r.0 / Double(r.1)) : nil }
+    func bits(_ r: (Double, Int)) -> Double? { r.1 > 0 ? r.0 / Double(r.1) / log(2) : nil }
+    for task in Set(generation.map { fitted[$0].task }).sorted() {
+      let indices = generation.filter { fitted[$0].task == task }
+      let ex = indices.map { fitted[$0] }
       let with = nll(model, ex, options)
       let stripped = ex.map { e -> TokenDataset.Example in
         var s = e
@@ -167,14 +234,94 @@ public enum Evaluator {
         return s
       }
       let without = nll(model, stripped, options)
-      func ppl(_ r: (Double, Int)) -> Double? { r.1 > 0 ? exp(r.0 / Double(r.1)) : nil }
-      func bits(_ r: (Double, Int)) -> Double? { r.1 > 0 ? r.0 / Double(r.1) / log(2) : nil }
+      // Seen and unseen tag combinations: perplexity of each group (the task's figure when all are seen).
+      let g = group(indices.map { combinations[$0] }, train: trainCombinations[task] ?? [:])
+      func figures(_ members: [Int]) -> GroupFigures? {
+        guard !members.isEmpty else { return nil }
+        let r = members.count == ex.count ? with : nll(model, members.map { ex[$0] }, options)
+        return GroupFigures(count: members.count, metrics: ["perplexity": Figure(value: ppl(r)), "bits_per_token": Figure(value: bits(r))],
+                            tokens: r.1)
+      }
+      combinationTasks.append(CombinationTask(task: task, kind: "language", combinations: g.combinations, seen: figures(g.seen),
+                                              unseen: figures(g.unseen)))
       language.append(LanguageTask(task: task, examples: ex.count, tokens: with.1, perplexity: ppl(with), bitsPerToken: bits(with),
                                    perplexityWithoutTags: ppl(without), bitsPerTokenWithoutTags: bits(without)))
     }
-    let report = Report(split: options.split, examples: examples.count, trimmed: trimmed, regression: regression, language: language,
+    var report = Report(split: options.split, examples: testIndices.count, trimmed: trimmed, regression: regression, language: language,
                         resamples: options.resamples, level: options.level, seed: options.seed, bootstrap: BootstrapResult.generator)
-    return (report, predictions)
+
+    // Generation: greedy continuations of the prompts of examples with an output.
+    var notes: [String] = []
+    var generations: [Generation] = []
+    if !options.bidirectional.isEmpty { report.bidirectional = options.bidirectional.sorted() }
+    let functionIDs = Set(manifest.vocabulary.tagList.filter { $0.kind == "function" }.flatMap { $0.firstID..<($0.firstID + $0.tokens) })
+    let wanted = outputs(all, indices: testIndices, functionIDs: functionIDs)
+    if !wanted.isEmpty && options.generate {
+      do {
+        let text = try DatasetText(info: manifest.vocabulary, text: options.text, model: model)
+        let stop = Set([manifest.vocabulary.eos].compactMap { $0 }.filter { $0 < model.config.vocabularySize })
+        for (i, start) in wanted {
+          let raw = all[i], ids = mapped[i]
+          let referenceIDs = raw.tokens[start...]
+          let maxNew = referenceIDs.count + options.margin
+          let (out, why) = try decode(model, prompt: Array(ids.tokens[..<start]), maxNew: maxNew, length: options.length, stop: stop)
+          var g = Generation(key: raw.key ?? "", task: raw.task, reference: text.text(datasetIDs: referenceIDs),
+                             hypothesis: text.text(modelIDs: out), stopped: why.rawValue, tags: combinations[i])
+          if let target = raw.numberTarget {
+            g.target = target
+            g.parsed = NumberText.firstNumber(g.hypothesis)
+          }
+          generations.append(g)
+        }
+      } catch let e as EvaluationError {
+        notes.append("generation not evaluated (\(wanted.count) examples): \(e.description)")
+      }
+    } else if !wanted.isEmpty {
+      notes.append("generation not evaluated (\(wanted.count) examples): turned off")
+    }
+    var generationTasks: [GenerationTask] = []
+    for task in Set(generations.filter { $0.target == nil }.map(\.task)).sorted() {
+      let g = generations.filter { $0.task == task && $0.target == nil }
+      let scores = try TextScores(hypotheses: g.map(\.hypothesis), references: g.map(\.reference))
+      generationTasks.append(GenerationTask(task: task, count: g.count, stoppedAtEOS: g.filter { $0.stopped == StopReason.eos.rawValue }.count,
+                                            metrics: scores.figures(resamples: options.resamples, level: options.level, seed: options.seed)))
+      let c = group(g.map(\.tags), train: trainCombinations[task] ?? [:])
+      func figures(_ members: [Int]) -> GroupFigures? {
+        members.isEmpty ? nil : GroupFigures(count: members.count, metrics: scores.figures(members, resamples: options.resamples,
+                                                                                             level: options.level, seed: options.seed))
+      }
+      combinationTasks.append(CombinationTask(task: task, kind: "generation", combinations: c.combinations, seen: figures(c.seen),
+                                              unseen: figures(c.unseen)))
+    }
+    let trainNumbers = Dictionary(grouping: fitted.filter { $0.split == "train" && $0.numberTarget != nil }, by: \.task)
+      .mapValues { $0.map { $0.numberTarget! } }
+    var numberTasks: [NumberTextTask] = []
+    for task in Set(generations.filter { $0.target != nil }.map(\.task)).sorted() {
+      let g = generations.filter { $0.task == task && $0.target != nil }
+      numberTasks.append(try numberFigures(task: task, g, train: trainNumbers[task] ?? [], options))
+      let c = group(g.map(\.tags), train: trainCombinations[task] ?? [:])
+      func figures(_ members: [Int]) throws -> GroupFigures? {
+        guard !members.isEmpty else { return nil }
+        let t = try numberFigures(task: task, members.map { g[$0] }, train: [], options)
+        return GroupFigures(count: members.count, metrics: t.metrics.merging(["parsed": Figure(value: t.parsedFraction)]) { a, _ in a })
+      }
+      combinationTasks.append(CombinationTask(task: task, kind: "number as text", combinations: c.combinations, seen: try figures(c.seen),
+                                              unseen: try figures(c.unseen)))
+    }
+    for task in Set(predictions.map(\.task)).sorted() {
+      let members = predictions.indices.filter { predictions[$0].task == task }
+      let c = group(members.map { predictionCombinations[$0] }, train: trainCombinations[task] ?? [:])
+      func figures(_ m: [Int]) throws -> GroupFigures? {
+        try regressionGroup(m.map { predictions[members[$0]].target }, m.map { predictions[members[$0]].prediction }, options)
+      }
+      combinationTasks.append(CombinationTask(task: task, kind: "head", combinations: c.combinations, seen: try figures(c.seen),
+                                              unseen: try figures(c.unseen)))
+    }
+    report.combinations = combinationTasks.sorted { ($0.task, $0.kind) < ($1.task, $1.kind) }
+    if wanted.contains(where: { all[$0.0].numberTarget == nil }) { report.generation = generationTasks }
+    if wanted.contains(where: { all[$0.0].numberTarget != nil }) { report.numberAsText = numberTasks }
+    if !notes.isEmpty { report.notes = notes }
+    return Outcome(report: report, predictions: predictions, generations: generations)
   }
 
   struct TaskHead: Hashable {
@@ -237,9 +384,9 @@ public enum Evaluator {
     }
   }
 
-  /// Summed natural-log NLL of the target tokens and their count.
+  /// Summed natural-log NLL of the target tokens and their count (the examples of one task).
   static func nll(_ model: Model, _ examples: [TokenDataset.Example], _ o: Options) -> (Double, Int) {
-    let s = model.summedLosses(examples, length: o.length, batch: o.batch)
+    let s = model.summedLosses(examples, length: o.length, batch: o.batch, bidirectional: examples.first.map { o.isBidirectional($0.task) } ?? false)
     return (s.crossEntropy, Int(s.targets))
   }
 

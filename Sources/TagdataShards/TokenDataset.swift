@@ -26,6 +26,12 @@ public struct TokenDataset: Sendable {
     public var key: String?
     /// Tag-LLM's bidirectional blocks: each domain tag with its input, as half-open position ranges.
     public var spans: [Range<Int>] = []
+    /// Where the record's output begins (a generation record with an output, such as Translate's
+    /// target sentence): the prompt is `tokens[..<outputStart]`, what an evaluator decodes from.
+    public var outputStart: Int?
+    /// The exact value of a regression record written as text (its label string is the output,
+    /// decoded and parsed by the evaluator, compared with this).
+    public var numberTarget: Double?
 
     public init(tokens: [Int], lossMask: [Bool], task: String, regression: [Regression] = [], split: String? = nil,
                 key: String? = nil)
@@ -67,6 +73,9 @@ public struct TokenDataset: Sendable {
     var key: String?
     /// [start, end) of each bidirectional block; absent when there is none.
     var spans: [[Int]]?
+    /// Absent unless set (older readers ignore them).
+    var outputStart: Int? = nil
+    var numberTarget: Double? = nil
   }
 
   public var manifest: Manifest
@@ -93,7 +102,8 @@ public struct TokenDataset: Sendable {
       offset += UInt64(e.tokens.count)
       append(&offsets, offset)
       lines.append(try encoder.encode(Line(task: e.task, regression: e.regression, split: e.split, key: e.key,
-                                                          spans: e.spans.isEmpty ? nil : e.spans.map { [$0.lowerBound, $0.upperBound] })))
+                                           spans: e.spans.isEmpty ? nil : e.spans.map { [$0.lowerBound, $0.upperBound] },
+                                           outputStart: e.outputStart, numberTarget: e.numberTarget)))
       lines.append(0x0A)
     }
     try tokens.write(to: URL(fileURLWithPath: directory + "/tokens.bin"))
@@ -121,8 +131,11 @@ public struct TokenDataset: Sendable {
     for i in 0..<n {
       let (a, b) = (u64(i), u64(i + 1))
       let line = try decoder.decode(Line.self, from: Data(lines[i].utf8))
-      examples.append(Example(tokens: (a..<b).map(u32), lossMask: (a..<b).map { mask[$0] != 0 }, task: line.task,
-                              regression: line.regression, split: line.split, key: line.key))
+      var e = Example(tokens: (a..<b).map(u32), lossMask: (a..<b).map { mask[$0] != 0 }, task: line.task,
+                      regression: line.regression, split: line.split, key: line.key)
+      e.outputStart = line.outputStart
+      e.numberTarget = line.numberTarget
+      examples.append(e)
     }
     var d = TokenDataset(vocabularySize: manifest.vocabularySize, tags: manifest.tags, examples: examples)
     d.manifest = manifest

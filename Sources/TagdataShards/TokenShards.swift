@@ -9,7 +9,9 @@ import Foundation
 ///   `tokens[offsets[i] ..< offsets[i + 1]]`;
 /// - `NAME.loss_mask.bin`: one `uint8` per token, 1 where the token is a next-token target;
 /// - `NAME.examples.jsonl`: one line per example: `task`, `split`, `key` and `regression`
-///   (`head`, `position` of the function tag's last virtual token, exact `target`).
+///   (`head`, `position` of the function tag's last virtual token, exact `target`); a generation
+///   record with an output adds `outputStart` (where the output begins), a regression record
+///   written as text (`--regression-as-text`) adds `numberTarget` (its exact value).
 ///
 /// `Schemas/training-data.schema.json` describes the manifest and the example lines; numpy reads
 /// the binary files with `np.fromfile` or `np.memmap`.
@@ -193,7 +195,8 @@ public enum TokenShards {
       for m in e.lossMask { buffers[2].append(m ? 1 : 0) }
       let spans = e.spans.isEmpty ? nil : e.spans.map { [$0.lowerBound, $0.upperBound] }
       buffers[3].append(contentsOf: try encoder.encode(TokenDataset.Line(task: e.task, regression: e.regression, split: e.split,
-                                                                         key: e.key, spans: spans)))
+                                                                         key: e.key, spans: spans, outputStart: e.outputStart,
+                                                                         numberTarget: e.numberTarget)))
       buffers[3].append(0x0A)
       examples += 1
       if buffers.contains(where: { $0.count >= 1 << 20 }) { try flush() }
@@ -275,6 +278,16 @@ var example = TokenDataset.Example(tokens: ids, lossMask: (a..<b).map { mb.load(
                   throw TokenShardError("\(base)examples.jsonl:\(i + 1): span \(sp) is not a range inside the example's \(ids.count) tokens")
                 }
                 example.spans.append(sp[0]..<sp[1])
+              }
+              if let start = line.outputStart {
+                guard start >= 0, start <= ids.count else {
+                  throw TokenShardError("\(base)examples.jsonl:\(i + 1): outputStart \(start) is outside the example's \(ids.count) tokens")
+                }
+                example.outputStart = start
+              }
+              if let x = line.numberTarget {
+                guard x.isFinite else { throw TokenShardError("\(base)examples.jsonl:\(i + 1): numberTarget is not finite") }
+                example.numberTarget = x
               }
               out.append(example)
             }

@@ -34,6 +34,11 @@ public enum TokenizedExport {
     public var smilesMinimumCount = 1
     /// Protein segments as one token per residue (else as text).
     public var residueTokens = false
+    /// Regression records as generation records ("number as text"): the label string is the
+    /// output, the only next-token targets are the output's tokens (and the rest of the
+    /// formulation after it, and the EOS), the exact target is kept as `numberTarget`, and no
+    /// head reads the example.
+    public var regressionAsText = false
     public var toolVersion = "dev"
 
     public init(text: any TextTokenizer, textName: String, textSHA256: String? = nil, bos: Int? = nil, eos: Int? = nil) {
@@ -53,6 +58,8 @@ public enum TokenizedExport {
     public var target: Double?
     public var key: String?
     public var segments: [Vocabulary.Segment]
+    /// The label string (regression) or generated text (Translate); nil when the record has none.
+    public var output: String? = nil
   }
 
   /// The parts of a build's `manifest.json` that tokenization reads.
@@ -131,7 +138,8 @@ public enum TokenizedExport {
     var target: Double?
     if case .number(let v, _)? = n["target"]?.value { target = v }
     if regression && target == nil { throw TokenizedExportError("\(place): a regression record without a numeric target") }
-    return Record(task: task, split: split, regression: regression, target: target, key: n["key"]?.stringValue, segments: segments)
+    return Record(task: task, split: split, regression: regression, target: target, key: n["key"]?.stringValue, segments: segments,
+                  output: n["output"]?.stringValue)
   }
 
   /// Tags follow the text ids only if those have no gap: `tokenizers` numbers added tokens
@@ -219,11 +227,43 @@ public enum TokenizedExport {
     }
   }
 
-  /// One record as a token example.
-  public static func example(_ r: Record, vocabulary v: Vocabulary) throws -> (TokenDataset.Example, Vocabulary.Encoded) {
+  /// The index of the record's output segment: the last text or label segment whose text is the
+  /// record's `output` (the template gives a filled output a segment of its own).
+  static func outputSegment(_ r: Record) -> Int? {
+    guard let output = r.output, !output.isEmpty else { return nil }
+    return r.segments.lastIndex { ($0.kind == .label || $0.kind == .text) && $0.text == output }
+  }
+
+  /// One record as a token example. A generation record with an output gets `outputStart`: the
+  /// length of the longest common prefix of its ids and the ids of the segments before the
+  /// output (a tokenizer that joins the output's first word with the space before it ends the
+  /// prompt before that space). With `asText`, a regression record becomes such a generation
+  /// record whose only next-token targets are from `outputStart` on, with `numberTarget`.
+  public static func example(_ r: Record, vocabulary v: Vocabulary, asText: Bool = false) throws
+    -> (TokenDataset.Example, Vocabulary.Encoded)
+  {
+    let textual = r.regression && asText
     var segments = r.segments
-    if r.regression, let cut = segments.firstIndex(where: { $0.kind == .label }) { segments.removeSubrange(cut...) }
-    var enc = try v.encode(segments, eos: !r.regression)
+    if r.regression && !textual, let cut = segments.firstIndex(where: { $0.kind == .label }) { segments.removeSubrange(cut...) }
+    var enc = try v.encode(segments, eos: !r.regression || textual)
+    var outputStart: Int?
+    if !r.regression || textual, let o = outputSegment(r) {
+      let prompt = try v.encode(Array(r.segments[..<o]), eos: false).ids
+      var k = 0
+      while k < prompt.count && k < enc.ids.count && prompt[k] == enc.ids[k] { k += 1 }
+      outputStart = k
+    }
+    if textual {
+      guard let start = outputStart, r.target != nil else {
+        throw TokenizedExportError("a \(r.task) record\(r.key.map { " (\($0))" } ?? "") has no label segment to write as text")
+      }
+      for i in enc.lossMask.indices { enc.lossMask[i] = i >= start && enc.lossMask[i] }
+      var e = TokenDataset.Example(tokens: enc.ids, lossMask: enc.lossMask, task: r.task, split: r.split, key: r.key)
+      e.spans = enc.inputSpans.map { $0.lowerBound..<($0.upperBound + 1) }
+      e.outputStart = start
+      e.numberTarget = r.target
+      return (e, enc)
+    }
     var regression: [TokenDataset.Regression] = []
     if r.regression, let target = r.target {
       let function = enc.tagEnds.last { v.tags[$0.tag].kind == .function }
@@ -233,6 +273,7 @@ public enum TokenizedExport {
     }
     var e = TokenDataset.Example(tokens: enc.ids, lossMask: enc.lossMask, task: r.task, regression: regression, split: r.split, key: r.key)
     e.spans = enc.inputSpans.map { $0.lowerBound..<($0.upperBound + 1) }
+    e.outputStart = outputStart
     return (e, enc)
   }
 
@@ -268,7 +309,7 @@ public enum TokenizedExport {
       let digests = Digests()
       writer.observe = { file, bytes in digests.all[file].update(bytes) }
       try forEachRecord(build + "/" + f) { r in
-        let (e, enc) = try example(r, vocabulary: vocabulary)
+        let (e, enc) = try example(r, vocabulary: vocabulary, asText: options.regressionAsText)
         try writer.append(e)
         counts[r.task, default: [:]][r.split, default: 0] += 1
         unknown["smiles"]! += enc.unknownSmiles

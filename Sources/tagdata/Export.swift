@@ -29,13 +29,18 @@ struct Export: ParsableCommand {
 
       Generation records (stage 1, Translate) are next-token targets on every token but tags \
       and BOS, ended by EOS. Regression records end before their label; the regression head \
-      reads the last virtual token of the function tag, and the target is the exact value. \
-      OUT is replaced as a whole, atomically; the same build and options give the same bytes.
+      reads the last virtual token of the function tag, and the target is the exact value. With \
+      --regression-as-text they are generation records instead (Tag-LLM's text formulation): the \
+      label string (as the build wrote it, 0.1234) and what follows it are the next-token targets, \
+      the tokens before it the prompt, and the exact value stays beside them (numberTarget) for \
+      tagdata eval to compare the decoded number with. A generation record with an output \
+      (Translate) records where the output begins (outputStart). OUT is replaced as a whole, atomically; the same build and options give the same bytes.
 
       Examples:
         tagdata export --tokenized build/tag-llm --out tokens/tag-llm
         tagdata export --tokenized build/tag-llm --tokenizer SmolLM2-135M/tokenizer.json --out tokens/smollm
         tagdata export --tokenized build/tag-llm --smiles-tokens --residue-tokens --out tokens/domain
+        tagdata export --tokenized build/tag-llm --regression-as-text --out tokens/tag-llm-text
       """)
 
   @Option(help: ArgumentHelp("The build to tokenize (the --out of tagdata build).", valueName: "build-dir"))
@@ -66,6 +71,10 @@ struct Export: ParsableCommand {
   @Flag(help: "Tokenize protein sequences one residue per token in a range of their own.")
   var residueTokens = false
 
+  @Flag(help: ArgumentHelp("Write regression records as generation records (number as text): the label string is the output "
+                           + "to decode, the exact target is kept for tagdata eval, no head reads them."))
+  var regressionAsText = false
+
   @Flag(help: "Print a JSON summary on standard output.")
   var json = false
 
@@ -81,6 +90,7 @@ struct Export: ParsableCommand {
     options.smilesTokens = smilesTokens
     options.smilesMinimumCount = smilesMinCount
     options.residueTokens = residueTokens
+    options.regressionAsText = regressionAsText
     options.toolVersion = tagdataVersion
     let tty = isatty(2) == 1 && !quiet
     let summary: TokenizedExport.Summary
