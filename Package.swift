@@ -62,7 +62,7 @@ let package = Package(
       name: "TagdataPipeline",
       dependencies: [
         "TagdataIO", "TagdataBio", "TagdataChem", "TagdataSources", "TagdataCatalog", "TagdataIngest", "TagdataLabels",
-        "TagdataTasks", "TagdataTrain", "TagdataEval",
+        "TagdataTasks", "TagdataTrain", "TagdataEval", "TagdataShards", "TagdataTokenizer",
       ]),
     .executableTarget(
       name: "tagdata",

@@ -502,18 +502,18 @@ public final class Pipeline {
 
   func evaluate(_ e: PipelineConfig.Eval, into dir: String) throws {
     let modelPath = try modelDirectory(e)
-    let model = try Model.load(from: modelPath)
-    var options = Evaluator.Options()
-    options.split = e.split
-    options.tasks = e.tasks.map(Set.init)
-    options.length = e.length
-    options.batch = e.batch
-    options.resamples = e.resamples
-    options.seed = e.seed
-    if let b = e.build { options.features = try BaselineFeatures.load(build: output + "/builds/" + b) }
+    var request = EvaluationRun.Request(model: modelPath, dataset: output + "/tokens/" + e.dataset)
+    request.run = output + "/train/" + e.train
+    request.build = e.build.map { output + "/builds/" + $0 }
+    request.options.split = e.split
+    request.options.tasks = e.tasks.map(Set.init)
+    request.options.length = e.length
+    request.options.batch = e.batch
+    request.options.resamples = e.resamples
+    request.options.seed = e.seed
     onEvent?(.progress(id: "eval:" + e.name, text: "evaluating \(relative(modelPath))"))
-    let (report, predictions) = try Evaluator.run(model: model, dataset: output + "/tokens/" + e.dataset, options: options)
-    try EvalFiles.write(report, predictions, model: relative(modelPath), dataset: "tokens/" + e.dataset, to: dir)
+    let result = try EvaluationRun.perform(request)
+    try writeFolder(try EvaluationRun.files(result, model: relative(modelPath), dataset: "tokens/" + e.dataset), to: dir)
   }
 
   func compare(_ c: PipelineConfig.Compare, into dir: String) throws {

@@ -1,20 +1,24 @@
 import ArgumentParser
 import Foundation
-import TagdataBio
-import TagdataChem
 import TagdataEval
 import TagdataIO
-import TagdataShards
-import TagdataTasks
-import TagdataTokenizer
-import TagdataTrain
+import TagdataPipeline
 
 #if canImport(Glibc)
 import Glibc
 #endif
 
+/// `tagdata eval`: a model on a token dataset (`tagdata eval --model ...`, the default), or the
+/// reports of ablation variants side by side (`tagdata eval compare`).
 struct Eval: ParsableCommand {
   static let configuration = CommandConfiguration(
+    abstract: "Evaluate a trained model (tagdata eval --model ...), or compare the reports of ablation variants (tagdata eval compare).",
+    subcommands: [EvalModel.self, EvalCompare.self], defaultSubcommand: EvalModel.self)
+}
+
+struct EvalModel: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "model",
     abstract: "Evaluate a trained model on a split of a token dataset: metrics with intervals, baselines, plots.",
     discussion: """
       Regression tasks: the head's prediction (read at the function tag's last virtual token) \
@@ -112,78 +116,29 @@ struct Eval: ParsableCommand {
   }
 
   func run() throws {
-    var m: Model
-    do {
-      m = try Model.load(from: model)
-      if let tags { try m.replaceTags(from: tags) }
-    } catch {
-      throw InputError.unsupported(file: tags ?? model, message: "cannot be loaded: \(error)")
-    }
-    var options = Evaluator.Options()
-    options.split = split
-    options.tasks = tasks.map { Set($0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }) }
-    options.length = length
-    options.batch = batch
-    options.resamples = resamples
-    options.seed = seed
-    options.margin = margin
-    options.generate = !noGenerate
-    options.text = try textTokenizer()
-    switch inputs {
-    case "bidirectional": options.bidirectional = ["*"]
-    case "auto": options.bidirectional = try trainingRun.map { try Self.bidirectionalTasks(run: $0) } ?? []
-    default: break
-    }
-    if let build { options.features = try Self.features(build: build) }
-    let outcome: Evaluator.Outcome
-    do {
-      outcome = try Evaluator.evaluate(model: m, dataset: dataset, options: options)
-    } catch let e as Evaluator.EvaluationError {
-      throw InputError.unsupported(file: dataset, message: e.description)
-    }
-    var report = outcome.report
-    let predictions = outcome.predictions
-    var plot: Data?
-    if let run = trainingRun {
-      do {
-        report.training = try TrainingRun.stageLosses(log: run + "/log.jsonl")
-      } catch let e as TrainingRun.RunError {
-        throw InputError.unsupported(file: run + "/log.jsonl", message: e.description)
-      }
-      plot = FileManager.default.contents(atPath: run + "/loss.svg")
-      if plot != nil {
-        report.lossPlot = "loss.svg"
-      } else {
-        report.notes = (report.notes ?? []) + ["\(run)/loss.svg: no loss plot in the training run"]
-      }
-    }
+    var request = EvaluationRun.Request(model: model, dataset: dataset)
+    request.tags = tags
+    request.build = build
+    request.run = trainingRun
+    request.tokenizer = tokenizer
+    request.inputs = inputs
+    request.options.split = split
+    request.options.tasks = tasks.map { Set($0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }) }
+    request.options.length = length
+    request.options.batch = batch
+    request.options.resamples = resamples
+    request.options.seed = seed
+    request.options.margin = margin
+    request.options.generate = !noGenerate
+    let result = try EvaluationRun.perform(request)
+    let report = result.outcome.report
     do {
       try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
-      let encoder = JSONEncoder()
-      encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
-      let reportJSON = try encoder.encode(report)
-      try write(reportJSON + Data([0x0A]), "report.json")
-      try write(Data(EvalReport.markdown(report, model: model, dataset: dataset).utf8), "report.md")
-      if let plot { try write(plot, "loss.svg") }
-      encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-      var lines = Data()
-      for p in predictions {
-        lines += try encoder.encode(p)
-        lines.append(0x0A)
-      }
-      try write(lines, "predictions.jsonl")
-      if report.generation != nil || report.numberAsText != nil {
-        lines = Data()
-        for g in outcome.generations {
-          lines += try encoder.encode(g)
-          lines.append(0x0A)
-        }
-        try write(lines, "generations.jsonl")
-      }
-      for t in report.regression { try write(Data(EvalReport.scatter(t, predictions).utf8), EvalReport.plotName(t)) }
-      if !report.language.isEmpty { try write(Data(EvalReport.perplexityBars(report.language).utf8), "perplexity.svg") }
-      if json { writeOut(String(decoding: reportJSON, as: UTF8.self) + "\n") }
+    } catch {
+      throw OutputError(what: out, errno: errno)
     }
+    for f in try EvaluationRun.files(result, model: model, dataset: dataset) { try write(f.data, f.name) }
+    if json, let data = FileManager.default.contents(atPath: out + "/report.json") { writeOut(String(decoding: data, as: UTF8.self)) }
     for t in report.regression {
       let r = t.metrics["pearson"]?.value.map { String(format: "%.3f", $0) } ?? "–"
       let rmse = t.metrics["rmse"]?.value.map { String(format: "%.4g", $0) } ?? "–"
@@ -208,75 +163,9 @@ struct Eval: ParsableCommand {
       warn("training \(s.stage): step \(s.step), loss \(t), validation loss \(v)")
     }
     for n in report.notes ?? [] { warn(n) }
-    warn("\(out): report.json, report.md, predictions.jsonl (\(predictions.count))"
-      + (report.generation != nil || report.numberAsText != nil ? ", generations.jsonl (\(outcome.generations.count))" : "")
+    warn("\(out): report.json, report.md, predictions.jsonl (\(result.outcome.predictions.count))"
+      + (report.generation != nil || report.numberAsText != nil ? ", generations.jsonl (\(result.outcome.generations.count))" : "")
       + (report.lossPlot != nil ? ", loss.svg" : "") + ", plots")
-  }
-
-  /// The tasks a training run's stages trained with bidirectional input blocks, from its
-  /// run-config.json (`*` for a stage that takes every task of its data).
-  static func bidirectionalTasks(run: String) throws -> Set<String> {
-    let path = run + "/run-config.json"
-    guard let data = FileManager.default.contents(atPath: path) else { return [] }
-    guard let root = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
-      let stages = (root["config"] as? [String: Any])?["stages"] as? [[String: Any]]
-    else { throw InputError.unsupported(file: path, message: "not a training run's configuration (config.stages)") }
-    var out = Set<String>()
-    for stage in stages where stage["bidirectionalInputs"] as? Bool == true {
-      if let tasks = (stage["data"] as? [String: Any])?["tasks"] as? [String] { out.formUnion(tasks) } else { out.insert("*") }
-    }
-    return out
-  }
-
-  /// The dataset's text tokenizer: --tokenizer, else the model's tokenizer.json when its SHA-256 is
-  /// the dataset's, else nil (the byte tokenizer for a dataset made with it; otherwise the
-  /// evaluator notes that it cannot decode).
-  func textTokenizer() throws -> (any TextTokenizer)? {
-    let info = try? JSONDecoder().decode(TokenShards.Manifest.self, from: Data(contentsOf: URL(fileURLWithPath: dataset + "/dataset.json")))
-    var path = tokenizer
-    if path == nil, let sha = info?.vocabulary.textSHA256, let data = FileManager.default.contents(atPath: model + "/tokenizer.json"),
-      SequenceDigest.hex(SequenceDigest.sha256(Array(data))) == sha
-    {
-      path = model + "/tokenizer.json"
-    }
-    guard let path else { return nil }
-    let bytes: [UInt8]
-    do {
-      bytes = Array(try Data(contentsOf: URL(fileURLWithPath: path)))
-    } catch {
-      throw InputError.unsupported(file: path, message: "cannot be read (\(error.localizedDescription))")
-    }
-    if let sha = info?.vocabulary.textSHA256, SequenceDigest.hex(SequenceDigest.sha256(bytes)) != sha {
-      throw InputError.unsupported(file: path, message: "is not the dataset's text tokenizer (\(info?.vocabulary.text ?? "?"): its SHA-256 differs")
-    }
-    do {
-      return try HFTokenizer(json: bytes, name: path)
-    } catch {
-      throw InputError.unsupported(file: path, message: "\(error)")
-    }
-  }
-
-  /// Each record's input for the nearest-neighbour baseline: the OR of its molecules' circular
-  /// fingerprints (radius 2, 2048 bits), else its sequence.
-  static func features(build: String) throws -> [String: Evaluator.Feature] {
-    var out: [String: Evaluator.Feature] = [:]
-    for f in try TokenizedExport.readManifest(build).shardFiles {
-      try TokenizedExport.forEachRecord(build + "/" + f) { r in
-        guard let key = r.key, r.regression else { return }
-        let smiles = r.segments.filter { $0.kind == .smiles }.map(\.text)
-        if !smiles.isEmpty {
-          var words = [UInt64](repeating: 0, count: 2048 / 64)
-          for s in smiles {
-            guard let m = try? Smiles.read(s) else { return }
-            for (i, w) in Fingerprint(m).words.enumerated() { words[i] |= w }
-          }
-          out[key] = .fingerprint(words)
-        } else if let p = r.segments.first(where: { $0.kind == .protein }) {
-          out[key] = .sequence(Array(p.text.utf8.filter { $0 != 0x20 }))
-        }
-      }
-    }
-    return out
   }
 
   /// Written beside its place and renamed into it.
