@@ -15,46 +15,17 @@ import TagdataIO
 ///
 /// A task a variant's report does not have is a row marked `missing` ("–"), never an error.
 /// Reports are decoded with `Evaluator.Report`'s `Codable`: fields added to it later are optional,
-/// so older and newer reports both read. What this version's `Report` may not carry (generation
-/// metrics: exact match, BLEU, chrF per task) is read from the same file as `Extras`. A new kind of
-/// result is one function in `sections`.
+/// so older and newer reports both read. A new kind of result is one function in `sections`.
 public enum EvalComparison {
   /// A labelled report: the label names the variant in every table and chart.
   public struct Variant: Sendable {
     public var label: String
     public var path: String
     public var report: Evaluator.Report
-    public var extras: Extras
-    public init(label: String, path: String, report: Evaluator.Report, extras: Extras = Extras()) {
+    public init(label: String, path: String, report: Evaluator.Report) {
       self.label = label
       self.path = path
       self.report = report
-      self.extras = extras
-    }
-  }
-
-  /// Parts of report.json read beside `Evaluator.Report` (all optional: reports without them
-  /// compare as before): the generation tasks (greedy outputs scored against the references) and
-  /// the evaluator's notes.
-  public struct Extras: Codable, Sendable, Equatable {
-    public struct GenerationTask: Codable, Sendable, Equatable {
-      public var task: String
-      public var count: Int
-      public var stoppedAtEOS: Int?
-      /// `exact_match`, `bleu`, `chrf` (and any other) with intervals.
-      public var metrics: [String: Evaluator.Figure]
-      public init(task: String, count: Int, stoppedAtEOS: Int? = nil, metrics: [String: Evaluator.Figure]) {
-        self.task = task
-        self.count = count
-        self.stoppedAtEOS = stoppedAtEOS
-        self.metrics = metrics
-      }
-    }
-    public var generation: [GenerationTask]?
-    public var notes: [String]?
-    public init(generation: [GenerationTask]? = nil, notes: [String]? = nil) {
-      self.generation = generation
-      self.notes = notes
     }
   }
 
@@ -149,8 +120,7 @@ public enum EvalComparison {
       throw InputError.io(file: file, message: "cannot be read (\((error as NSError).localizedDescription))")
     }
     do {
-      return Variant(label: label, path: path, report: try JSONDecoder().decode(Evaluator.Report.self, from: data),
-                     extras: try JSONDecoder().decode(Extras.self, from: data))
+      return Variant(label: label, path: path, report: try JSONDecoder().decode(Evaluator.Report.self, from: data))
     } catch let e as DecodingError {
       throw InputError.unsupported(file: file, message: "is not an evaluation report: " + describe(e))
     }
@@ -176,7 +146,7 @@ public enum EvalComparison {
   public static func compare(_ variants: [Variant]) -> Comparison {
     let sources = variants.map {
       Source(label: $0.label, path: $0.path, split: $0.report.split, examples: $0.report.examples, resamples: $0.report.resamples,
-             level: $0.report.level, seed: $0.report.seed, notes: $0.extras.notes)
+             level: $0.report.level, seed: $0.report.seed, notes: $0.report.notes)
     }
     return Comparison(variants: sources, tables: sections.flatMap { $0(variants) })
   }
@@ -224,13 +194,18 @@ public enum EvalComparison {
 
   static func regressionTables(_ variants: [Variant]) -> [Table] {
     let entries = variants.map { Dictionary(regressionEntries($0.report), uniquingKeysWith: { a, _ in a }) }
-    let tasks = orderedTasks(variants.map { regressionEntries($0.report).map(\.0) })
+    let asText = variants.map { v in Dictionary((v.report.numberAsText ?? []).map { ($0.task, $0) }, uniquingKeysWith: { a, _ in a }) }
+    let tasks = orderedTasks(variants.map { regressionEntries($0.report).map(\.0) } + asText.map { Array($0.keys).sorted() })
     return tasks.map { task in
       var rows: [Row] = []
-      for (v, e) in zip(variants, entries) {
+      for (k, (v, e)) in zip(variants, entries).enumerated() {
         if let t = e[task] {
           rows.append(Row(variant: v.label, predictor: "model", label: v.label, head: t.head, count: t.count, missing: false,
                           metrics: t.metrics))
+        } else if let t = asText[k][task] {
+          // The number decoded as text (Tag-LLM's alternative to the head): metrics on the parsed outputs.
+          rows.append(Row(variant: v.label, predictor: "model", label: "\(v.label) (number as text, \(t.parsed)/\(t.count) parsed)",
+                          head: nil, count: t.parsed, missing: false, metrics: t.metrics))
         } else {
           rows.append(Row(variant: v.label, predictor: "model", label: v.label, head: nil, count: nil, missing: true, metrics: [:]))
         }
@@ -262,10 +237,10 @@ public enum EvalComparison {
   /// Generated outputs scored against the references: exact match, BLEU, chrF (and any other
   /// metric a report gives, as further columns), each charted.
   static func generationTables(_ variants: [Variant]) -> [Table] {
-    let tasks = orderedTasks(variants.map { ($0.extras.generation ?? []).map(\.task) })
+    let tasks = orderedTasks(variants.map { ($0.report.generation ?? []).map(\.task) })
     return tasks.map { task in
       let rows = variants.map { v -> Row in
-        guard let t = v.extras.generation?.first(where: { $0.task == task }) else {
+        guard let t = v.report.generation?.first(where: { $0.task == task }) else {
           return Row(variant: v.label, predictor: "model", label: v.label, head: nil, count: nil, missing: true, metrics: [:])
         }
         return Row(variant: v.label, predictor: "model", label: v.label, head: nil, count: t.count, missing: false, metrics: t.metrics)

@@ -175,7 +175,7 @@ public final class Pipeline {
         Step(
           id: "tokenize:" + t.name,
           key: { up in
-            var text = "tokenize\n\(self.toolVersion)\n\(up["build:" + t.build]!)\nsmiles=\(t.smilesTokens) \(t.smilesMinimumCount) residues=\(t.residueTokens)\n"
+            var text = "tokenize\n\(self.toolVersion)\n\(up["build:" + t.build]!)\nsmiles=\(t.smilesTokens) \(t.smilesMinimumCount) residues=\(t.residueTokens) text=\(t.regressionAsText)\n"
             if let path = t.tokenizer { text += "tokenizer \(try self.tokenizerDigest(path))\n" }
             return Fingerprints.hash(text)
           },
@@ -426,6 +426,7 @@ public final class Pipeline {
     options.smilesTokens = t.smilesTokens
     options.smilesMinimumCount = t.smilesMinimumCount
     options.residueTokens = t.residueTokens
+    options.regressionAsText = t.regressionAsText
     options.toolVersion = toolVersion
     try FileManager.default.createDirectory(atPath: output + "/tokens", withIntermediateDirectories: true)
     _ = try TokenizedExport.run(build: output + "/builds/" + t.build, out: dir, options: options) { n in

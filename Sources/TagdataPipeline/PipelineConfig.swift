@@ -36,6 +36,7 @@ public struct PipelineConfig: Sendable {
     public var smilesTokens = false
     public var smilesMinimumCount = 1
     public var residueTokens = false
+    public var regressionAsText = false
   }
 
   public struct Train: Sendable {
@@ -199,6 +200,7 @@ public struct PipelineConfig: Sendable {
             case "smiles_tokens": t.smilesTokens = bool(v)
             case "smiles_min_count": t.smilesMinimumCount = Int(integer(v))
             case "residue_tokens": t.residueTokens = bool(v)
+            case "regression_as_text": t.regressionAsText = bool(v)
             default: break
             }
           }

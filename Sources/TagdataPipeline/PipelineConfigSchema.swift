@@ -63,7 +63,8 @@ let pipelineConfigSchemaText = #"""
           "tokenizer": {"type": "string", "minLength": 1, "description": "A base model's tokenizer.json (or its folder); default: the byte tokenizer"},
           "smiles_tokens": {"type": "boolean"},
           "smiles_min_count": {"type": "integer", "minimum": 1},
-          "residue_tokens": {"type": "boolean"}
+          "residue_tokens": {"type": "boolean"},
+          "regression_as_text": {"type": "boolean", "description": "Regression records as generation records of their label string (Tag-LLM's number as text, against the regression head)"}
         }
       }
     },

@@ -665,7 +665,8 @@ public final class Trainer {
 
   /// Examples cut to `length` tokens: a regression example keeps the `length` tokens that end
   /// at its last head position (its positions move with them; heads before the cut are
-  /// dropped), any other its first `length` tokens. Returns them and how many were cut.
+  /// dropped), a generation example with an output (`outputStart`) the `length` tokens that end
+  /// with it, any other its first `length` tokens. Returns them and how many were cut.
   public static func fitted(_ examples: [TokenDataset.Example], length: Int) -> ([TokenDataset.Example], Int) {
     var trimmed = 0
     let out = examples.map { e -> TokenDataset.Example in
@@ -681,6 +682,17 @@ public final class Trainer {
           r.position -= start
           return r
         }
+        f.spans = e.spans.compactMap { s in
+          let a = max(s.lowerBound, start), b = min(s.upperBound, end)
+          return a < b ? (a - start)..<(b - start) : nil
+        }
+      } else if let output = e.outputStart {
+        // A generation record with an output (a translation, a label as text): the window that
+        // ends with the output, as for a regression (the output is what it learns).
+        let end = e.tokens.count, start = max(0, end - length)
+        f.tokens = Array(e.tokens[start..<end])
+        f.lossMask = Array(e.lossMask[start..<end])
+        f.outputStart = max(0, output - start)
         f.spans = e.spans.compactMap { s in
           let a = max(s.lowerBound, start), b = min(s.upperBound, end)
           return a < b ? (a - start)..<(b - start) : nil

@@ -54,14 +54,13 @@ struct PlotRenderingTests {
     let asText = """
       {"split": "test", "examples": 48, "trimmed": 0, "resamples": 1000, "level": 0.95, "seed": 0, "bootstrap": "paired",
        "regression": [], "language": [],
-       "generation": [{"task": "QED", "count": 48, "metrics": {"exact_match": \(figure(0.06, 0.04)), "bleu": \(figure(35, 4)),
+       "generation": [{"task": "QED", "count": 48, "stoppedAtEOS": 40, "metrics": {"exact_match": \(figure(0.06, 0.04)), "bleu": \(figure(35, 4)),
                                                                 "chrf": \(figure(61, 3))}}]}
       """
     let reports = [("both", report(pearson: 0.82, rmse: 0.11, perplexity: 3.2)), ("no-tags", report(pearson: 0.41, rmse: 0.19, perplexity: 4.6)),
                    ("function-only", report(pearson: 0.77, rmse: 0.13, perplexity: nil)), ("as-text", asText)]
     let variants = try reports.map {
-      EvalComparison.Variant(label: $0.0, path: "eval/\($0.0)", report: try decode(Evaluator.Report.self, $0.1),
-                             extras: try decode(EvalComparison.Extras.self, $0.1))
+      EvalComparison.Variant(label: $0.0, path: "eval/\($0.0)", report: try decode(Evaluator.Report.self, $0.1))
     }
     let both = variants[0].report
     var files: [(String, String)] = [
