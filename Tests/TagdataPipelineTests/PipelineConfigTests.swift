@@ -19,10 +19,16 @@ import TestSupport
     #expect(c.ingest.count == 5)
     #expect(try c.inputs(of: c.ingest[0]).count > 40)
     #expect(try !c.inputs(of: c.ingest[0]).contains { $0.hasSuffix("sid577309.xml") })
-    #expect(c.builds.map(\.name) == ["tag-llm"])
-    #expect(c.eval.first?.length == 128)
+    let variants = ["tag-llm", "no-domain", "no-function", "no-tags"]
+    #expect(c.builds.map(\.name) == variants + ["ba-temporal", "custom"])
+    #expect(c.builds.map(\.ablation) == [nil, .noDomain, .noFunction, TagLLM.Ablation.none, nil, nil])
+    #expect(c.tokenize.map(\.regressionAsText) == [false, false, false, false, true])
+    #expect(c.eval.allSatisfy { $0.length == 128 })
     let steps = try Pipeline(config: c, output: TestSupport.tempDirectory().path, toolVersion: "test").stepIDs()
-    #expect(steps == ["ingest", "describe", "build:tag-llm", "tokenize:tag-llm", "train:tag-llm", "eval:tag-llm"])
+    let all = variants + ["number-as-text"]
+    #expect(steps == ["ingest", "describe"] + (variants + ["ba-temporal", "custom"]).map { "build:" + $0 } + all.map { "tokenize:" + $0 }
+      + all.map { "train:" + $0 } + all.map { "eval:" + $0 } + ["compare:ablations"])
+    #expect(c.compare.first?.reports.map(\.eval) == all)
   }
 
   /// Each broken configuration gives the key path and the line of the mistake.
