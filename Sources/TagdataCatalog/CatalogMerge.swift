@@ -68,6 +68,17 @@ extension Catalog {
       }
     }
     let run = try beginRun(toolVersion: "merge", arguments: arguments, now: now)
+    // Temporary tables on disk: memory does not grow with the catalogs.
+    try db.execute("PRAGMA temp_store=FILE")
+    defer { try? db.execute("PRAGMA temp_store=MEMORY") }
+    // Every part's entries, with where their first record is in the inputs (path, then record
+    // number), so that an entry met in several parts gets each field as one ingest of the
+    // inputs in path order gives it: the first value met.
+    try db.execute("""
+      DROP TABLE IF EXISTS temp.entry_stage;
+      CREATE TEMP TABLE entry_stage(entry_id INTEGER NOT NULL, pos TEXT NOT NULL, \(Self.entryFields.joined(separator: ", ")),
+        fragment INTEGER);
+      """)
     try db.execute("""
       DROP TABLE IF EXISTS temp.merge_units;
       CREATE TEMP TABLE merge_units(
@@ -163,8 +174,20 @@ extension Catalog {
         report.parts += 1
       }
     }
+    // Entries met in more than one part: each field from the first part (in input order) that has it.
+    let first = Self.entryFields.map { f in
+      "\(f) = (SELECT s.\(f) FROM temp.entry_stage s WHERE s.entry_id = entries.id AND s.\(f) IS NOT NULL ORDER BY s.pos LIMIT 1)"
+    }.joined(separator: ", ")
+    try db.transaction {
+      try db.execute("""
+        CREATE INDEX temp.entry_stage_by_entry ON entry_stage(entry_id, pos);
+        UPDATE entries SET \(first), fragment = (SELECT max(s.fragment) FROM temp.entry_stage s WHERE s.entry_id = entries.id)
+        WHERE id IN (SELECT entry_id FROM temp.entry_stage GROUP BY entry_id HAVING count(*) > 1);
+        """)
+    }
     try db.execute("""
       DROP TABLE IF EXISTS temp.merge_units; DROP TABLE IF EXISTS temp.merge_files; DROP TABLE IF EXISTS temp.merge_bases;
+      DROP TABLE IF EXISTS temp.entry_stage;
       """)
     try finishRun(run, now: now)
     report.sources = Int(try db.scalar("SELECT count(*) FROM sources") ?? 0)
@@ -172,6 +195,11 @@ extension Catalog {
     report.molecules = Int(try db.scalar("SELECT count(*) FROM molecules") ?? 0)
     return report
   }
+
+  /// The fields of an entry that a later record fills when an earlier left them empty.
+  static let entryFields = [
+    "entry_name", "reviewed", "protein_name", "gene", "organism", "taxon_id", "lineage", "existence", "keywords", "sequence_version", "entry_version", "declared_mass", "names", "comments", "checksum_kind", "declared_checksum"
+  ]
 
   /// Copies the attached catalog `part` into this one, ids mapped through temporary tables.
   private func mergePart(run: Int64, fileKey: String) throws {
@@ -211,6 +239,12 @@ extension Catalog {
       CREATE TEMP TABLE emap(old INTEGER PRIMARY KEY, new INTEGER NOT NULL);
       INSERT INTO temp.emap SELECT e.id, m.id FROM part.entries e JOIN temp.pmap pm ON pm.old = e.protein_id
         JOIN main.entries m ON m.accession = e.accession AND m.protein_id = pm.new;
+      INSERT INTO temp.entry_stage
+        SELECT em.new, COALESCE(f.pos, char(255)), \(Self.entryFields.map { "e." + $0 }.joined(separator: ", ")), e.fragment
+        FROM part.entries e JOIN temp.emap em ON em.old = e.id
+        LEFT JOIN (SELECT r.entry_id AS id, min(printf('%s%c%020d', s.path, 1, r.record_no + sm.rbase)) AS pos
+                   FROM part.records r JOIN temp.smap sm ON sm.old = r.source_id JOIN part.sources s ON s.id = r.source_id
+                   WHERE r.entry_id IS NOT NULL GROUP BY r.entry_id) f ON f.id = e.id;
       INSERT OR IGNORE INTO main.accessions(accession, entry_id, is_primary)
         SELECT a.accession, em.new, a.is_primary FROM part.accessions a JOIN temp.emap em ON em.old = a.entry_id;
 

@@ -68,10 +68,11 @@ public struct WorkUnit: Sendable, Equatable, CustomStringConvertible {
 ///    (UniProt flat: after `//`; SDF: after `$$$$`; FASTA: at `>` at a line start; CID-SMILES:
 ///    at any line start; see ``RecordBoundary``) and larger than a partition's fair share of all
 ///    input bytes (`total / N`): then it is cut into `k = min(N, ceil(size * N / total))` ranges
-///    at the raw offsets `size * j / k`, each moved forward to the next record boundary (so a
-///    range may be empty). Compressed files (gzip, also multi-member; bzip2; zip), XML, ASN.1
-///    and BindingDB TSV are whole units (a gzip member start is only found by decompressing
-///    everything before it, which is the work being divided).
+///    at the raw offsets `size * j / k`, each moved forward to the next record boundary (ranges
+///    left empty, when two cuts move to the same boundary, are dropped). Compressed files
+///    (gzip, also multi-member; bzip2; zip), XML, ASN.1, BindingDB TSV and tables are whole
+///    units: a gzip member's start (and the decompressed offset, line and record number there)
+///    is only known by decompressing everything before it, which is the work being divided.
 /// 3. Units are sorted by bytes, largest first (ties: file order, then range start), and each is
 ///    given to the partition with the fewest bytes so far (ties: the lowest index): the greedy
 ///    longest-processing-time rule, within 4/3 of the best balance.
@@ -84,8 +85,10 @@ public struct PartitionPlan: Sendable {
     assignments.filter { $0.partition == partition }.map(\.unit)
   }
 
-  /// Plans `files` over `partitions` partitions. Standard input cannot be partitioned.
-  public init(files: [String], partitions: Int) throws {
+  /// Plans `files` over `partitions` partitions. Standard input cannot be partitioned. With
+  /// `splitFiles` false every file is a whole unit (tables read with a mapping: their header
+  /// is needed by every range).
+  public init(files: [String], partitions: Int, splitFiles: Bool = true) throws {
     guard partitions >= 1 else { throw PartitionError.badSpec("N must be at least 1") }
     self.partitions = partitions
     var seen = Set<String>()
@@ -101,7 +104,7 @@ public struct PartitionPlan: Sendable {
       }
       let head = try file.readPrefix(InputFormat.detectionBytes)
       var splittable: InputFormat?
-      if try Compression.sniff(head, file: path) == .none, let format = try? InputFormat.detect(head, file: path),
+      if splitFiles, try Compression.sniff(head, file: path) == .none, let format = try? InputFormat.detect(head, file: path),
         format.recordBoundary != nil
       {
         splittable = format
@@ -123,7 +126,8 @@ public struct PartitionPlan: Sendable {
         cuts.append(max(cuts.last!, try format.nextRecordStart(path: f.path, from: raw, size: f.size)))
       }
       cuts.append(f.size)
-      for j in 0..<pieces {
+      // A range between two cuts moved to the same boundary is empty: no unit.
+      for j in 0..<pieces where cuts[j] < cuts[j + 1] {
         units.append(WorkUnit(path: f.path, range: cuts[j]..<cuts[j + 1], bytes: cuts[j + 1] - cuts[j], fileOrder: order))
       }
     }

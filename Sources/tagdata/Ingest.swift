@@ -166,7 +166,7 @@ struct Ingest: ParsableCommand {
       let spec = try PartitionSpec(parsing: partition)
       let plan: PartitionPlan
       do {
-        plan = try PartitionPlan(files: files, partitions: spec.count)
+        plan = try PartitionPlan(files: files, partitions: spec.count, splitFiles: mapping == nil)
       } catch {
         warn("\(error)")
         throw ExitCode(1)
