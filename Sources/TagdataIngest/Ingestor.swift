@@ -226,7 +226,8 @@ public final class Ingestor {
       let made: InputFormat.Reader
       if let range {
         made = try format.reader(positionedSource: content,
-                                 at: resume ?? RecordLocation(index: 0, line: 1, offset: range.lowerBound), limits: readerLimits)
+                                 at: resume ?? RecordLocation(index: 0, line: 1, offset: range.lowerBound),
+                                 headerSource: { try FileSource(path: path) }, limits: readerLimits)
       } else {
         made = format.reader(source: content, resume: resume, limits: readerLimits)
       }

@@ -65,12 +65,12 @@ public struct WorkUnit: Sendable, Equatable, CustomStringConvertible {
 /// The rule:
 /// 1. Inputs are sorted by path (byte order); duplicates are dropped.
 /// 2. A file is one unit, unless it is uncompressed, in a format with record boundaries
-///    (UniProt flat: after `//`; SDF: after `$$$$`; FASTA: at `>` at a line start; CID-SMILES:
-///    at any line start; see ``RecordBoundary``) and larger than a partition's fair share of all
+///    (UniProt flat: after `//`; SDF: after `$$$$`; FASTA: at `>` at a line start; CID-SMILES
+///    and BindingDB TSV: at any line start, the header read by every range; see ``RecordBoundary``) and larger than a partition's fair share of all
 ///    input bytes (`total / N`): then it is cut into `k = min(N, ceil(size * N / total))` ranges
 ///    at the raw offsets `size * j / k`, each moved forward to the next record boundary (ranges
 ///    left empty, when two cuts move to the same boundary, are dropped). Compressed files
-///    (gzip, also multi-member; bzip2; zip), XML, ASN.1, BindingDB TSV and tables are whole
+///    (gzip, also multi-member; bzip2; zip), XML, ASN.1 and tables are whole
 ///    units: a gzip member's start (and the decompressed offset, line and record number there)
 ///    is only known by decompressing everything before it, which is the work being divided.
 /// 3. Units are sorted by bytes, largest first (ties: file order, then range start), and each is

@@ -20,14 +20,14 @@ public enum RecordBoundary: Sendable, Equatable {
 
 extension InputFormat {
   /// How a file of this format is cut at record boundaries, or nil when it cannot be: XML and
-  /// ASN.1 nest records inside one document, and BindingDB's TSV needs its header (its files stay
-  /// whole work units).
+  /// ASN.1 nest records inside one document. BindingDB's TSV is cut at line starts; each range
+  /// after the first reads the header from the file's start.
   public var recordBoundary: RecordBoundary? {
     switch self {
     case .uniprotFlat, .sdf: return .afterTerminatorLine
     case .fasta: return .lineStarting(UInt8(ascii: ">"))
-    case .cidSmiles: return .anyLine
-    case .uniprotXML, .pubchemXML, .pubchemASN, .bindingdb: return nil
+    case .cidSmiles, .bindingdb: return .anyLine
+    case .uniprotXML, .pubchemXML, .pubchemASN: return nil
     }
   }
 
@@ -83,10 +83,19 @@ extension InputFormat {
 
   /// A reader over `source`, which is already positioned at `location` (a record boundary of
   /// the file, from ``nextRecordStart(path:from:size:)``): records are numbered from
-  /// `location.index` and lines from `location.line`, and their offsets are the file's.
-  public func reader(positionedSource source: ByteSource, at location: RecordLocation,
+  /// `location.index` and lines from `location.line`, and their offsets are the file's. A
+  /// format with a header (BindingDB) reads it from `headerSource`, the file from its start,
+  /// unless `location` is the file's start.
+  public func reader(positionedSource source: ByteSource, at location: RecordLocation, headerSource: () throws -> ByteSource,
                      limits: ReaderLimits = ReaderLimits()) throws -> Reader
   {
+    if self == .bindingdb {
+      if location.offset == 0 && location.index == 0 {
+        return .measurements { try BindingDBReader(source: source, resume: nil, limits: limits) }
+      }
+      let header = try headerSource()
+      return .measurements { try BindingDBReader(headerSource: header, rows: source, at: location, limits: limits) }
+    }
     let lines = LineReader(source)
     lines.maxLineLength = min(lines.maxLineLength, limits.maxRecordBytes)
     lines.truncatesLongLines = true

@@ -53,6 +53,7 @@ import TestSupport
     ("one large CRLF flat file", [path("crlf.dat")]),
     ("one large SD file", [path("big.sdf")]),
     ("one large CRLF CID-SMILES file", [path("cid.smi")]),
+    ("one BindingDB TSV", [TestSupport.corpus("bindingdb/bindingdb_2022m5_sample.tsv").path]),
     ("one large file among small ones", [path("big.dat"), TestSupport.corpus("uniprot/fasta/protein_lib.fa").path]),
     ("multi-member gzip", [path("members.dat.gz")]),
     ("fewer records than partitions", [path("one.dat")]),
@@ -97,7 +98,10 @@ import TestSupport
     for sql in [
       "SELECT s.path, r.byte_offset, hex(p.sha256) FROM records r JOIN sources s ON s.id = r.source_id JOIN proteins p ON p.id = r.protein_id",
       "SELECT s.path, r.byte_offset, m.smiles FROM molecule_records r JOIN sources s ON s.id = r.source_id JOIN molecules m ON m.id = r.molecule_id",
-      "SELECT s.path, r.byte_offset, r.record_no FROM binding_records r JOIN sources s ON s.id = r.source_id",
+      """
+      SELECT s.path, r.byte_offset, m.smiles || ' ' || hex(t.key) FROM binding_records r JOIN sources s ON s.id = r.source_id
+      JOIN molecules m ON m.id = r.molecule_id JOIN targets t ON t.id = r.target_id
+      """,
       "SELECT s.path, q.byte_offset, q.reason FROM quarantine q JOIN sources s ON s.id = q.source_id",
     ] {
       let s = try catalog.db.prepare(sql)
