@@ -168,11 +168,8 @@ public final class Ingestor {
       report.compression = opened.compression.rawValue
       // Decompression and content hashing run on their own thread, a chunk ahead of parsing.
       let digest = DigestBox()
-      // A byte range is recognised by the file's first bytes, and read from its start (or
-      // where an interrupted read of it stopped).
-      let rangeSource = try range.map { r in
-        try RangeSource(path: path, start: max(r.lowerBound, source?.nextOffset ?? 0), end: r.upperBound)
-      }
+      // A byte range is recognised by the file's first bytes, and read from its start.
+      let rangeSource = try range.map { try RangeSource(path: path, start: $0.lowerBound, end: $0.upperBound) }
       let prefetch = PrefetchSource(rangeSource ?? opened.source) { digest.update($0) }
       let head = try rangeSource == nil ? prefetch.readPrefix(InputFormat.detectionBytes)
         : opened.source.readPrefix(InputFormat.detectionBytes)
@@ -192,10 +189,6 @@ public final class Ingestor {
       }
       source = state
       // Where to go on: the first record not yet stored (its index, line and byte offset).
-      if let range, let rangeSource, state.recordsDone == 0, rangeSource.start != range.lowerBound {
-        // Resumed at an offset the catalog no longer agrees with: read the range again.
-        throw InputError.io(file: path, message: "range source out of step with the catalog; remove the partition catalog and rerun")
-      }
       let resume = state.recordsDone > 0
         ? RecordLocation(index: state.recordsDone, line: state.nextLine,
                          offset: format?.resumesByOffset == true ? state.nextOffset : 0)
@@ -225,6 +218,14 @@ public final class Ingestor {
       }
       let made: InputFormat.Reader
       if let range {
+        // An interrupted range goes on at its checkpoint: the bytes before it are read again
+        // (and hashed, and their lines counted), not parsed.
+        if let resume, resume.offset > range.lowerBound {
+          let ahead = resume.offset - range.lowerBound
+          guard try content.skip(ahead) == ahead else {
+            throw InputError.io(file: path, message: "file is shorter than when it was last read; cannot resume")
+          }
+        }
         made = try format.reader(positionedSource: content,
                                  at: resume ?? RecordLocation(index: 0, line: 1, offset: range.lowerBound),
                                  headerSource: { try FileSource(path: path) }, limits: readerLimits)
@@ -252,8 +253,7 @@ public final class Ingestor {
       }
       try finish(state: state, prefetch: prefetch, digest: digest, opened: opened, report: &report)
       if let partition {
-        // Lines of the range: those before where this read started, and those it read.
-        let lines = Int64((resume?.line ?? 1) - 1) + (rangeSource?.lineFeeds ?? 0)
+        let lines = rangeSource?.lineFeeds ?? 0
         try catalog.transaction {
           try catalog.recordPartitionRange(
             source: state.id, partition: partition.index, partitions: partition.count, filePolicy: fileKey.policy,
