@@ -85,7 +85,8 @@ extension Catalog {
         fkey TEXT NOT NULL, path TEXT NOT NULL, size INTEGER, mtime_ns INTEGER, head_sha256 TEXT NOT NULL,
         policy TEXT NOT NULL, range_start INTEGER NOT NULL, range_end INTEGER, records INTEGER NOT NULL,
         lines INTEGER NOT NULL, status TEXT NOT NULL, compression TEXT NOT NULL, format TEXT NOT NULL,
-        content_sha256 TEXT, error TEXT, PRIMARY KEY (fkey, range_start));
+        content_sha256 TEXT, error TEXT, done INTEGER NOT NULL, next_offset INTEGER NOT NULL, next_line INTEGER NOT NULL,
+        part TEXT NOT NULL, PRIMARY KEY (fkey, range_start));
       """)
     // The identity of the whole file (its policy without the range), as one text.
     let fileKey = """
@@ -95,14 +96,21 @@ extension Catalog {
     // Pass 1: every part's units, to number the ranges of a file in order.
     for part in parts {
       try attach(part) {
-        try db.execute("""
+        try db.prepare("""
           INSERT OR IGNORE INTO temp.merge_units
           SELECT \(fileKey), s.path, s.size, s.mtime_ns, s.head_sha256, COALESCE(r.file_policy, s.policy),
             COALESCE(r.range_start, 0), r.range_end, COALESCE(r.records, s.records_done), COALESCE(r.lines, 0),
-            s.status, s.compression, s.format, s.content_sha256, s.error
+            s.status, s.compression, s.format, s.content_sha256, s.error, s.records_done, s.next_offset, s.next_line, ?
           FROM part.sources s LEFT JOIN part.partition_ranges r ON r.source_id = s.id
-          """)
+          """).run([.text(part)])
       }
+    }
+    // An interrupted partition is finished (rerun) before it is merged.
+    let partial = try db.prepare("SELECT path, part FROM temp.merge_units WHERE status = 'partial' ORDER BY path LIMIT 1")
+    if try partial.step() {
+      throw MergeError.incompleteRanges(
+        file: partial.text(0) ?? "",
+        message: "not read to its end in \(partial.text(1) ?? "") (an interrupted ingest): run that partition again, then merge")
     }
     // Ranges of a file must follow each other from 0 to its size.
     // Each problem row: the file, what is wrong (1 read whole and by range, 2 overlap, 3 gap) and
@@ -141,14 +149,15 @@ extension Catalog {
           CASE WHEN sum(status = 'failed') > 0 THEN 'failed' WHEN sum(status <> 'complete') > 0 THEN 'partial'
             ELSE 'complete' END AS status,
           CASE WHEN count(*) = 1 THEN min(content_sha256) END AS content_sha256,
+          min(done) AS done, min(next_offset) AS next_offset, min(next_line) AS next_line,
           group_concat(error, '; ') AS error, sum(records) AS records, sum(lines) AS lines,
           count(*) > 1 OR min(range_end) IS NOT NULL AS ranged
         FROM temp.merge_units GROUP BY fkey;
         INSERT INTO sources(path, size, mtime_ns, head_sha256, compression, format, policy, status, records_done,
           next_offset, next_line, content_sha256, error, first_run, last_run)
         SELECT f.path, f.size, f.mtime_ns, f.head_sha256, f.compression, f.format, f.policy, f.status,
-          CASE WHEN f.ranged THEN f.records ELSE 0 END, CASE WHEN f.ranged THEN COALESCE(f.size, 0) ELSE 0 END,
-          CASE WHEN f.ranged THEN f.lines + 1 ELSE 1 END, f.content_sha256, f.error, \(run), \(run)
+          CASE WHEN f.ranged THEN f.records ELSE f.done END, CASE WHEN f.ranged THEN COALESCE(f.size, 0) ELSE f.next_offset END,
+          CASE WHEN f.ranged THEN f.lines + 1 ELSE f.next_line END, f.content_sha256, f.error, \(run), \(run)
         FROM temp.merge_files f
         WHERE NOT EXISTS (SELECT 1 FROM sources m WHERE m.path = f.path AND m.size IS f.size AND m.mtime_ns IS f.mtime_ns
           AND m.head_sha256 = f.head_sha256 AND m.policy = f.policy)

@@ -240,6 +240,17 @@ import TestSupport
     #expect(try catalog.db.scalar("SELECT count(*) FROM proteins") == 0)
   }
 
+  @Test func mergeRefusesAnInterruptedPartition() throws {
+    let parts = try Self.partitions([Self.path("big.dat")], 2)
+    try Catalog(path: parts[1]).db.execute("UPDATE sources SET status = 'partial'")
+    let out = try Catalog(path: TestSupport.tempDirectory().appendingPathComponent("m.sqlite").path)
+    #expect {
+      try out.merge(parts: parts, arguments: "", now: "")
+    } throws: { error in
+      "\(error)".contains("big.dat") && "\(error)".contains("run that partition again") && "\(error)".contains(parts[1])
+    }
+  }
+
   @Test func commandLineIngestsAPartitionAndMerges() throws {
     let dir = TestSupport.tempDirectory()
     let file = Self.path("big.sdf")
@@ -259,6 +270,10 @@ import TestSupport
     #expect(try Self.dump(merged, provenance: true) == Self.dump(single, provenance: true))
     let bad = try TestSupport.tagdata(["ingest", "--partition", "2/2", "--catalog", merged, file])
     #expect(bad.status == 64)
+    // Catalogs of another schema version are refused, with the reason.
+    try Catalog(path: parts[0]).db.execute("PRAGMA user_version = 7")
+    let old = try TestSupport.tagdata(["catalog", "merge", "--out", dir.appendingPathComponent("m2.sqlite").path] + parts)
+    #expect(old.status == 74 && old.stderr.contains("schema version 7"), "\(old.stderr)")
   }
 }
 
