@@ -50,8 +50,11 @@ extension Catalog {
   /// of the whole file numbers them (each range's counts from `partition_ranges`); all ranges
   /// of such a file must be among the parts. Merging a part again changes nothing.
   ///
-  /// Entries and compounds met twice (same key) keep the first non-empty value of each field, in
-  /// the order of the parts, as ingest does in the order of the records.
+  /// An entry or compound met in several parts (same key) gets each field from the first part
+  /// that has it, parts ordered by where their first record of it is in the inputs (path, then
+  /// record number): as one ingest of the inputs in path order fills them, record by record
+  /// (exactly so, unless one part's own first record of it left a field empty that a later
+  /// record of the same part filled, while another part's record between them had it too).
   public func merge(parts: [String], arguments: String, now: String) throws -> MergeReport {
     var report = MergeReport()
     let ownPath = realPath(db.path)
@@ -78,6 +81,9 @@ extension Catalog {
       DROP TABLE IF EXISTS temp.entry_stage;
       CREATE TEMP TABLE entry_stage(entry_id INTEGER NOT NULL, pos TEXT NOT NULL, \(Self.entryFields.joined(separator: ", ")),
         fragment INTEGER);
+      DROP TABLE IF EXISTS temp.compound_stage;
+      CREATE TEMP TABLE compound_stage(compound_id INTEGER NOT NULL, pos TEXT NOT NULL,
+        \(Self.compoundFields.joined(separator: ", ")));
       """)
     try db.execute("""
       DROP TABLE IF EXISTS temp.merge_units;
@@ -187,8 +193,15 @@ extension Catalog {
     let first = Self.entryFields.map { f in
       "\(f) = (SELECT s.\(f) FROM temp.entry_stage s WHERE s.entry_id = entries.id AND s.\(f) IS NOT NULL ORDER BY s.pos LIMIT 1)"
     }.joined(separator: ", ")
+    let firstCompound = Self.compoundFields.map { f in
+      "\(f) = (SELECT s.\(f) FROM temp.compound_stage s WHERE s.compound_id = compounds.id AND s.\(f) IS NOT NULL "
+        + "ORDER BY s.pos LIMIT 1)"
+    }.joined(separator: ", ")
     try db.transaction {
       try db.execute("""
+        CREATE INDEX temp.compound_stage_by_compound ON compound_stage(compound_id, pos);
+        UPDATE compounds SET \(firstCompound)
+        WHERE id IN (SELECT compound_id FROM temp.compound_stage GROUP BY compound_id HAVING count(*) > 1);
         CREATE INDEX temp.entry_stage_by_entry ON entry_stage(entry_id, pos);
         UPDATE entries SET \(first), fragment = (SELECT max(s.fragment) FROM temp.entry_stage s WHERE s.entry_id = entries.id)
         WHERE id IN (SELECT entry_id FROM temp.entry_stage GROUP BY entry_id HAVING count(*) > 1);
@@ -196,7 +209,7 @@ extension Catalog {
     }
     try db.execute("""
       DROP TABLE IF EXISTS temp.merge_units; DROP TABLE IF EXISTS temp.merge_files; DROP TABLE IF EXISTS temp.merge_bases;
-      DROP TABLE IF EXISTS temp.entry_stage;
+      DROP TABLE IF EXISTS temp.entry_stage; DROP TABLE IF EXISTS temp.compound_stage;
       """)
     try finishRun(run, now: now)
     report.sources = Int(try db.scalar("SELECT count(*) FROM sources") ?? 0)
@@ -208,6 +221,11 @@ extension Catalog {
   /// The fields of an entry that a later record fills when an earlier left them empty.
   static let entryFields = [
     "entry_name", "reviewed", "protein_name", "gene", "organism", "taxon_id", "lineage", "existence", "keywords", "sequence_version", "entry_version", "declared_mass", "names", "comments", "checksum_kind", "declared_checksum"
+  ]
+
+  /// The fields of a compound that a later record fills when an earlier left them empty.
+  static let compoundFields = [
+    "inchi", "inchikey", "formula", "weight", "pubchem_smiles", "pubchem_smiles_canonical", "pubchem_smiles_error",
   ]
 
   /// Copies the attached catalog `part` into this one, ids mapped through temporary tables.
@@ -276,6 +294,12 @@ extension Catalog {
       CREATE TEMP TABLE cmap(old INTEGER PRIMARY KEY, new INTEGER NOT NULL);
       INSERT INTO temp.cmap SELECT c.id, m.id FROM part.compounds c JOIN temp.mmap mm ON mm.old = c.molecule_id
         JOIN main.compounds m ON m.cid = c.cid AND m.molecule_id = mm.new;
+      INSERT INTO temp.compound_stage
+        SELECT cm.new, COALESCE(f.pos, char(255)), \(Self.compoundFields.map { "c." + $0 }.joined(separator: ", "))
+        FROM part.compounds c JOIN temp.cmap cm ON cm.old = c.id
+        LEFT JOIN (SELECT r.compound_id AS id, min(printf('%s%c%020d', s.path, 1, r.record_no + sm.rbase)) AS pos
+                   FROM part.molecule_records r JOIN temp.smap sm ON sm.old = r.source_id JOIN part.sources s ON s.id = r.source_id
+                   WHERE r.compound_id IS NOT NULL GROUP BY r.compound_id) f ON f.id = c.id;
 
       INSERT OR IGNORE INTO main.labels(entity, name, entity_id, value, text, reason, version, run_id)
         SELECT l.entity, l.name, CASE l.entity WHEN 'molecule' THEN mm.new ELSE pm.new END, l.value, l.text, l.reason,

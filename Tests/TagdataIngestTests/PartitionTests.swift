@@ -240,6 +240,35 @@ import TestSupport
     #expect(try catalog.db.scalar("SELECT count(*) FROM proteins") == 0)
   }
 
+  /// The same compound (CID and structure) in two files with different identifiers, and the same
+  /// entry in two files with different names: the merge keeps what one ingest in path order
+  /// keeps (the first file's), whichever partition holds which file.
+  @Test(arguments: counts) func conflictingDuplicatesKeepTheFirstFilesValues(n: Int) throws {
+    let dir = TestSupport.tempDirectory()
+    let sdf = String(decoding: try Data(contentsOf: TestSupport.corpus("pubchem/sdf/pubchem_87396055.sdf")), as: UTF8.self)
+    func key(_ text: String, _ value: String) -> String {
+      var lines = text.components(separatedBy: "\n")
+      let i = lines.firstIndex(of: "> <PUBCHEM_IUPAC_INCHIKEY>")!
+      lines[i + 1] = value
+      return lines.joined(separator: "\n")
+    }
+    // The second file is larger: whole-file balancing gives it to partition 0, merged first.
+    try Data(key(sdf, "AAAAAAAAAAAAAA-AAAAAAAAAA-N").utf8).write(to: dir.appendingPathComponent("a.sdf"))
+    try Data((key(sdf, "BBBBBBBBBBBBBB-BBBBBBBBBB-N") + "\n\n\n\n").utf8).write(to: dir.appendingPathComponent("b.sdf"))
+    let flat = String(decoding: try Data(contentsOf: TestSupport.corpus("uniprot/flat/H2CNN8.txt")), as: UTF8.self)
+    let gene = try #require(flat.components(separatedBy: "\n").first { $0.hasPrefix("GN   ") })
+    try Data(flat.replacingOccurrences(of: gene, with: "GN   Name=first;").utf8).write(to: dir.appendingPathComponent("a.dat"))
+    try Data((flat.replacingOccurrences(of: gene, with: "GN   Name=second;") + "\n\n\n\n").utf8)
+      .write(to: dir.appendingPathComponent("b.dat"))
+    let files = ["a.sdf", "b.sdf", "a.dat", "b.dat"].map { dir.appendingPathComponent($0).path }
+    let single = try Self.single(files)
+    let dump = try Self.dump(single, provenance: false)
+    #expect(dump.contains { $0.hasPrefix("compound\t") && $0.contains("AAAAAAAAAAAAAA") })
+    #expect(dump.contains { $0.hasPrefix("entry\t") && $0.contains("\tfirst\t") })
+    let merged = try Self.merge(Self.partitions(files, n))
+    #expect(try Self.dump(merged, provenance: true) == Self.dump(single, provenance: true))
+  }
+
   @Test func mergeRefusesAnInterruptedPartition() throws {
     let parts = try Self.partitions([Self.path("big.dat")], 2)
     try Catalog(path: parts[1]).db.execute("UPDATE sources SET status = 'partial'")
