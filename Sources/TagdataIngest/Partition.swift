@@ -1,3 +1,8 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import TagdataBio
 import TagdataCatalog
 import TagdataIO
@@ -98,14 +103,22 @@ public struct PartitionPlan: Sendable {
       if path == "-" {
         throw PartitionError.notPartitionable(file: "<stdin>", message: "standard input cannot be partitioned (it is read once); give files")
       }
-      let file = try FileSource(path: path)
-      guard let size = file.size else {
-        throw PartitionError.notPartitionable(file: path, message: "not a regular file; a partitioned ingest reads files by offset")
+      // Looked at without opening: opening a FIFO would wait for a writer, and reading it would
+      // take its bytes from the partition that owns it.
+      var st = stat()
+      guard stat(path, &st) == 0 else {
+        // Missing or unreadable: a whole unit, whose partition reports the error as ingest does.
+        sized.append((path, 0, nil))
+        continue
       }
-      let head = try file.readPrefix(InputFormat.detectionBytes)
+      guard (st.st_mode & S_IFMT) == S_IFREG else {
+        throw PartitionError.notPartitionable(file: path, message: "not a regular file; a partitioned ingest plans from file sizes and offsets")
+      }
+      let size = Int64(st.st_size)
       var splittable: InputFormat?
-      if splitFiles, try Compression.sniff(head, file: path) == .none, let format = try? InputFormat.detect(head, file: path),
-        format.recordBoundary != nil
+      if splitFiles, let head = try? FileSource(path: path).readPrefix(InputFormat.detectionBytes),
+        (try? Compression.sniff(head, file: path)) == Compression.none,
+        let format = try? InputFormat.detect(head, file: path), format.recordBoundary != nil
       {
         splittable = format
       }

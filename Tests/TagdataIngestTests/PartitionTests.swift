@@ -152,6 +152,12 @@ import TestSupport
     #expect(try PartitionPlan(files: [Self.path("big.dat")], partitions: 3).assignments.count == 3)
     #expect(try PartitionPlan(files: [Self.path("members.dat.gz")], partitions: 3).assignments.count == 1)
     #expect(throws: PartitionError.self) { try PartitionPlan(files: ["-"], partitions: 2) }
+    // A FIFO is refused without being opened; a missing file is a whole unit (its partition reports it).
+    let fifo = TestSupport.tempDirectory().appendingPathComponent("fifo").path
+    _ = try TestSupport.shell("mkfifo '\(fifo)'")
+    #expect(throws: PartitionError.self) { try PartitionPlan(files: [fifo], partitions: 2) }
+    let missing = try PartitionPlan(files: ["/nonexistent/x.dat", Self.path("one.dat")], partitions: 2)
+    #expect(missing.assignments.filter { $0.unit.path == "/nonexistent/x.dat" }.map(\.unit.range) == [nil])
   }
 
   @Test func boundariesFollowTheReaders() throws {
