@@ -33,3 +33,17 @@ extension Catalog {
   /// A second connection to this catalog that copies its write-ahead log.
   public func logCopier() -> LogCopier { LogCopier(path: db.path) }
 }
+
+extension Catalog {
+  /// Records the work unit a partition read into `source` (see `partition_ranges`). `end` nil: the
+  /// whole file. Replaces an earlier row of the same source.
+  public func recordPartitionRange(source: Int64, partition: Int, partitions: Int, filePolicy: String, start: Int64,
+                                   end: Int64?, records: Int, lines: Int64, run: Int64) throws
+  {
+    try db.prepare("""
+      INSERT OR REPLACE INTO partition_ranges(source_id, partition, partitions, file_policy, range_start, range_end,
+        records, lines, run_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+      """).run([.int(source), .int(Int64(partition)), .int(Int64(partitions)), .text(filePolicy), .int(start),
+                end.map { .int($0) } ?? .null, .int(Int64(records)), .int(lines), .int(run)])
+  }
+}

@@ -44,10 +44,18 @@ import CSQLite3
 /// Schema version 7 adds labelled tables: `tables` (a source read as a table, with the name and
 /// JSON of its column mapping), `table_rows` (provenance) and `table_values` (one per mapped cell:
 /// a molecule, a protein, a text, a language code, a number or an identifier).
+///
+/// Schema version 8 adds `partition_ranges`: for each source read by a partitioned ingest
+/// (`tagdata ingest --partition i/N`), the partition, the byte range of the file it read (NULL
+/// end: the whole file), and the records and lines in that range. The source of a range is keyed
+/// by the file's identity with ` range START-END` appended to its policy; its records are
+/// numbered from 0 and its lines from 1 at the range's start, and its byte offsets are the
+/// file's. `tagdata catalog merge` turns them back into one source per file, records and lines
+/// numbered as a single read of the whole file numbers them.
 public final class Catalog {
   /// The connection. Package code (tests) may query it; callers outside use the catalog's API.
   package let db: Database
-  public static let schemaVersion: Int64 = 7
+  public static let schemaVersion: Int64 = 8
 
   /// Opens or creates a catalog and brings its schema up to date.
   ///
@@ -376,6 +384,20 @@ public final class Catalog {
       FOREIGN KEY (source_id, record_no) REFERENCES table_rows(source_id, record_no)) WITHOUT ROWID;
     CREATE INDEX table_values_by_molecule ON table_values(molecule_id) WHERE molecule_id IS NOT NULL;
     CREATE INDEX table_values_by_protein ON table_values(protein_id) WHERE protein_id IS NOT NULL;
+    """,
+    // Partitioned ingest: the work unit each source of a partition's catalog read (a whole file,
+    // or a byte range of one), with the counts the merge numbers records and lines by.
+    """
+    CREATE TABLE partition_ranges(
+      source_id INTEGER PRIMARY KEY REFERENCES sources(id),
+      partition INTEGER NOT NULL,
+      partitions INTEGER NOT NULL,
+      file_policy TEXT NOT NULL,
+      range_start INTEGER NOT NULL,
+      range_end INTEGER,
+      records INTEGER NOT NULL,
+      lines INTEGER NOT NULL,
+      run_id INTEGER NOT NULL REFERENCES runs(id));
     """,
   ]
 

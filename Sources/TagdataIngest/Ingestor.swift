@@ -126,13 +126,33 @@ public final class Ingestor {
     return report
   }
 
-  private func ingest(path: String, table: TableMapping?, into report: inout FileReport) throws {
+  /// Ingests one work unit of partition `partition` (see ``PartitionPlan``): a whole file, or a
+  /// byte range of one, whose records keep the file's byte offsets and are numbered from the
+  /// range's start. The unit, its counts and the partition are recorded in `partition_ranges`.
+  public func ingest(unit: WorkUnit, partition: PartitionSpec, table: TableMapping? = nil) throws -> FileReport {
+    let started = Clock.seconds()
+    var report = FileReport(path: unit.description, status: .complete)
+    try ingest(path: unit.path, table: table, range: unit.range, partition: partition, into: &report)
+    report.seconds = Clock.seconds() - started
+    return report
+  }
+
+  private func ingest(path: String, table: TableMapping?, range: Range<Int64>? = nil, partition: PartitionSpec? = nil,
+                      into report: inout FileReport) throws
+  {
     var source: Catalog.SourceState?
     do {
       // The input is opened and read once: its first 64 KiB identify it and are then parsed
       // from memory, so pipes and FIFOs lose nothing.
       let opened = try openInput(path, headBytes: Self.identityBytes)
-      let key = sourceKey(path: path, opened: opened, table: table)
+      let fileKey = sourceKey(path: path, opened: opened, table: table)
+      var key = fileKey
+      if let range {
+        guard opened.compression == .none, table == nil else {
+          throw InputError.unsupported(file: path, message: "only an uncompressed file of records can be read by byte range")
+        }
+        key.policy += " range \(range.lowerBound)-\(range.upperBound)"
+      }
       if let existing = try catalog.findSource(key) {
         if existing.status == "complete" {
           // A regular file with the same path, size, time and first bytes is the same file. A
@@ -148,13 +168,19 @@ public final class Ingestor {
       report.compression = opened.compression.rawValue
       // Decompression and content hashing run on their own thread, a chunk ahead of parsing.
       let digest = DigestBox()
-      let prefetch = PrefetchSource(opened.source) { digest.update($0) }
-      let head = try prefetch.readPrefix(InputFormat.detectionBytes)
+      // A byte range is recognised by the file's first bytes, and read from its start.
+      let rangeSource = try range.map { try RangeSource(path: path, start: $0.lowerBound, end: $0.upperBound) }
+      let prefetch = PrefetchSource(rangeSource ?? opened.source) { digest.update($0) }
+      let head = try rangeSource == nil ? prefetch.readPrefix(InputFormat.detectionBytes)
+        : opened.source.readPrefix(InputFormat.detectionBytes)
       // A table is read as its mapping says; anything else is recognised by its content.
       let format = table == nil ? try InputFormat.detect(head, file: opened.source.name) : nil
       let formatName = format?.rawValue ?? "table"
       report.format = formatName
-      let content = PrefixedSource(prefix: head, inner: prefetch)
+      if range != nil, format?.recordBoundary == nil {
+        throw InputError.unsupported(file: path, message: "\(formatName) files cannot be read by byte range")
+      }
+      let content: ByteSource = rangeSource == nil ? PrefixedSource(prefix: head, inner: prefetch) : prefetch
       // Looked up again under the write lock: another ingest of the same input may have added it
       // since (then both write the same idempotent rows).
       let state = try source ?? catalog.transaction {
@@ -169,6 +195,7 @@ public final class Ingestor {
         : nil
       report.resumedAfter = state.recordsDone
       let pump = Pump(catalog: catalog, run: run, batchSize: options.batchSize, onProgress: onProgress)
+      let totalBytes = range.map { $0.upperBound - $0.lowerBound } ?? opened.file.size
       let file = opened.source.name
       let readerLimits = ReaderLimits(maxRecordBytes: options.maxRecordBytes)
       guard let format else {
@@ -178,30 +205,62 @@ public final class Ingestor {
                                      limits: limits, canonicalizer: canonicalizer, molecules: moleculeWriter, proteins: writer,
                                      tables: tableWriter, quarantine: quarantine)
         defer { pipeline.close() }
-        try pump.run(pipeline, source: state.id, file: file, prefetch: prefetch, totalBytes: opened.file.size, report: &report)
+        try pump.run(pipeline, source: state.id, file: file, prefetch: prefetch, totalBytes: totalBytes, report: &report)
         try finish(state: state, prefetch: prefetch, digest: digest, opened: opened, report: &report)
+        if let partition {
+          try catalog.transaction {
+            try catalog.recordPartitionRange(
+              source: state.id, partition: partition.index, partitions: partition.count, filePolicy: fileKey.policy,
+              start: 0, end: nil, records: report.resumedAfter + report.records + report.quarantined, lines: 0, run: run)
+          }
+        }
         return
       }
-      switch format.reader(source: content, resume: resume, limits: readerLimits) {
+      let made: InputFormat.Reader
+      if let range {
+        // An interrupted range goes on at its checkpoint: the bytes before it are read again
+        // (and hashed, and their lines counted), not parsed.
+        if let resume, resume.offset > range.lowerBound {
+          let ahead = resume.offset - range.lowerBound
+          guard try content.skip(ahead) == ahead else {
+            throw InputError.io(file: path, message: "file is shorter than when it was last read; cannot resume")
+          }
+        }
+        made = try format.reader(positionedSource: content,
+                                 at: resume ?? RecordLocation(index: 0, line: 1, offset: range.lowerBound),
+                                 headerSource: { try FileSource(path: path) }, limits: readerLimits)
+      } else {
+        made = format.reader(source: content, resume: resume, limits: readerLimits)
+      }
+      switch made {
       case let .proteins(reader):
         let pipeline = ProteinPipeline(reader: try reader(), writer: writer, quarantine: quarantine, canonicalizer: canonicalizer,
                                        maxValueBytes: catalog.maxValueBytes)
-        try pump.run(pipeline, source: state.id, file: file, prefetch: prefetch, totalBytes: opened.file.size, report: &report)
+        try pump.run(pipeline, source: state.id, file: file, prefetch: prefetch, totalBytes: totalBytes, report: &report)
       case let .molecules(reader):
         let limits = MoleculeLimits(maxAtoms: options.maxAtoms, maxBytes: options.maxRecordBytes)
         let pipeline = MoleculePipeline(reader: try reader(), workers: options.workers, limits: limits,
                                         writer: moleculeWriter, quarantine: quarantine)
         defer { pipeline.close() }
-        try pump.run(pipeline, source: state.id, file: file, prefetch: prefetch, totalBytes: opened.file.size, report: &report)
+        try pump.run(pipeline, source: state.id, file: file, prefetch: prefetch, totalBytes: totalBytes, report: &report)
       case let .measurements(reader):
         let limits = MoleculeLimits(maxAtoms: options.maxAtoms, maxBytes: options.maxRecordBytes)
         let pipeline = BindingPipeline(reader: try reader(), workers: options.workers, limits: limits,
                                        canonicalizer: canonicalizer, molecules: moleculeWriter, proteins: writer,
                                        bindings: bindingWriter, quarantine: quarantine)
         defer { pipeline.close() }
-        try pump.run(pipeline, source: state.id, file: file, prefetch: prefetch, totalBytes: opened.file.size, report: &report)
+        try pump.run(pipeline, source: state.id, file: file, prefetch: prefetch, totalBytes: totalBytes, report: &report)
       }
       try finish(state: state, prefetch: prefetch, digest: digest, opened: opened, report: &report)
+      if let partition {
+        let lines = rangeSource?.lineFeeds ?? 0
+        try catalog.transaction {
+          try catalog.recordPartitionRange(
+            source: state.id, partition: partition.index, partitions: partition.count, filePolicy: fileKey.policy,
+            start: range?.lowerBound ?? 0, end: range?.upperBound,
+            records: report.resumedAfter + report.records + report.quarantined, lines: lines, run: run)
+        }
+      }
     } catch let error as IngestError {
       throw error
     } catch let error as SQLiteError {

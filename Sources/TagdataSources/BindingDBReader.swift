@@ -249,6 +249,31 @@ public final class BindingDBReader {
     for _ in 0..<dropRows where try next() == nil { break }
   }
 
+  /// Reads the header from `headerSource` (the file from its start; only its header is read),
+  /// then the rows of `rows`, a source already positioned at `location` (a line start after the
+  /// header, where a byte range of the file begins): records are numbered from
+  /// `location.index`, lines from `location.line`, and offsets are the file's.
+  public init(headerSource: ByteSource, rows: ByteSource, at location: RecordLocation,
+              limits: ReaderLimits = ReaderLimits()) throws
+  {
+    self.limits = limits
+    name = rows.name
+    let (headerBytes, _, _, headerLine) = try Self.readHeader(headerSource)
+    let names = Self.splitHeader(headerBytes)
+    header = BindingDBHeader(names: names)
+    if !header.missing.isEmpty {
+      throw InputError.unsupported(file: rows.name, message: "not a BindingDB TSV: its header (line \(headerLine)) lacks the columns "
+        + header.missing.map { "\"\($0)\"" }.joined(separator: ", "))
+    }
+    chainGroups = header.chainGroups
+    lines = LineReader(rows)
+    lines.maxLineLength = min(lines.maxLineLength, limits.maxRecordBytes)
+    lines.truncatesLongLines = true
+    lines.assumePosition(offset: location.offset, line: location.line)
+    index = location.index
+    ends.reserveCapacity(names.count + 1)
+  }
+
   /// The header line (byte-order mark and line end removed; blank lines before it passed over),
   /// the bytes read after it, the offset of the first byte after it and the header's line number.
   private static func readHeader(_ source: ByteSource) throws -> (header: [UInt8], rest: [UInt8], end: Int64, line: Int) {

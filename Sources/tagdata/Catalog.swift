@@ -1,11 +1,61 @@
 import ArgumentParser
 import TagdataCatalog
+import TagdataIngest
 
 struct CatalogCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "catalog",
     abstract: "Inspect the catalog.",
-    subcommands: [Stats.self, Dump.self, Quarantine.self])
+    subcommands: [Stats.self, Dump.self, Quarantine.self, Merge.self])
+
+  struct Merge: ParsableCommand {
+    static let configuration = CommandConfiguration(
+      abstract: "Merge partition catalogs into one.",
+      discussion: """
+        Joins the catalogs of `tagdata ingest --partition i/N` (or any catalogs of this schema \
+        version) into OUT, created if missing: proteins, entries, molecules, compounds, targets \
+        and labels deduplicated by their canonical keys (sequence SHA-256, accession, canonical \
+        SMILES, CID, target key), provenance rows by source and record. The byte ranges of one \
+        file become one source again, its records and lines numbered as one read of the whole \
+        file numbers them; every range must be among the parts, and the file is read once more \
+        for the SHA-256 of its content (unless --no-hash). `tagdata catalog dump` of the result \
+        equals that of a single ingest of the same inputs. Merging \
+        a part again changes nothing. Runs in SQLite (ATTACH, INSERT … SELECT), one part at a time.
+
+        Example:
+          for i in 0 1 2 3; do tagdata ingest --partition $i/4 --catalog part-$i.sqlite uniprot/*.dat; done
+          tagdata catalog merge --out uniprot.sqlite part-*.sqlite
+        """)
+    @Option(help: ArgumentHelp("The merged catalog (created if missing).", valueName: "catalog")) var out: String
+    @Flag(help: "Print the report as JSON.") var json = false
+    @Flag(help: ArgumentHelp("Do not read files merged from byte ranges to hash their content (their provenance is then "
+                             + "dumped under `incomplete`).")) var noHash = false
+    @Argument(help: ArgumentHelp("Partition catalogs.", valueName: "part")) var parts: [String]
+
+    func validate() throws {
+      if parts.isEmpty { throw ValidationError("give at least one partition catalog") }
+    }
+
+    func run() throws {
+      let catalog = try TagdataCatalog.Catalog(path: out)
+      let report: MergeReport
+      do {
+        report = try catalog.merge(parts: parts, arguments: CommandLine.arguments.joined(separator: " "), now: Clock.isoNow())
+      } catch let e as MergeError {
+        warn("error: \(e)")
+        throw ExitCode(74)
+      }
+      // The content hash of a file read as byte ranges is that of the whole file: read it once.
+      let unhashed = noHash ? [] : try MergedContentHash.fill(catalog)
+      for path in unhashed { warn("\(path): changed or gone since it was ingested; its content hash is left empty") }
+      if json {
+        writeOut(try encodeJSON(report) + "\n")
+      } else {
+        warn("merged \(report.parts) catalogs into \(out): \(report.sources) sources (\(report.rangedFiles) read as byte ranges), "
+             + "\(report.proteins) proteins, \(report.molecules) molecules")
+      }
+    }
+  }
 
   struct Stats: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Print row counts of the catalog.")

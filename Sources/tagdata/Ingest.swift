@@ -40,6 +40,13 @@ struct Ingest: ParsableCommand {
       parallel-text (source_lang,source,target_lang,target). A row whose mapped cell is empty or \
       cannot be read is quarantined with the column and the reason.
 
+      Partitions (--partition i/N, e.g. from a Slurm array): every partition plans the same \
+      assignment of work units from the inputs (sorted by path; whole files balanced by size, \
+      largest first; a large uncompressed UniProt flat, SDF, FASTA or CID-SMILES file cut into byte \
+      ranges at record boundaries; compressed, XML, ASN.1 and BindingDB files whole) and ingests \
+      its own units into the catalog given. The N catalogs together hold every record once; \
+      `tagdata catalog merge --out ALL part-*.sqlite` joins them into what one ingest gives.
+
       Work is committed in batches. Re-running the same command after an interruption \
       (even kill -9) resumes where the last batch ended; running it on a file that is already \
       in the catalog changes nothing.
@@ -80,6 +87,12 @@ struct Ingest: ParsableCommand {
                                + "text, language, number, id).", valueName: "spec"))
   var columns: String?
 
+  @Option(help: ArgumentHelp("Ingest only partition i of N (0 <= i < N) of the inputs, into this catalog (one catalog per "
+                               + "partition; join them with `tagdata catalog merge`). Every partition plans alike: whole files "
+                               + "balanced by size, and a large uncompressed UniProt flat, SDF, FASTA or CID-SMILES file cut "
+                               + "into byte ranges at record boundaries.", valueName: "i/N"))
+  var partition: String?
+
   @Flag(help: "Print the per-file report as JSON on standard output.")
   var json = false
 
@@ -98,6 +111,10 @@ struct Ingest: ParsableCommand {
     if maxAtoms < 1 { throw ValidationError("--max-atoms must be at least 1") }
     if files.filter({ $0 == "-" }).count > 1 { throw ValidationError("standard input (-) can be read only once") }
     _ = try tableMapping()
+    if let partition {
+      do { _ = try PartitionSpec(parsing: partition) } catch { throw ValidationError("--partition \(error)") }
+      if files.contains("-") { throw ValidationError("--partition cannot read standard input (-): give files") }
+    }
   }
 
   /// The table mapping asked for, if any.
@@ -145,7 +162,25 @@ struct Ingest: ParsableCommand {
     }
     var reports: [FileReport] = []
     let mapping = try tableMapping()
-    for file in files {
+    if let partition {
+      let spec = try PartitionSpec(parsing: partition)
+      let plan: PartitionPlan
+      do {
+        plan = try PartitionPlan(files: files, partitions: spec.count, splitFiles: mapping == nil)
+      } catch {
+        warn("\(error)")
+        throw ExitCode(1)
+      }
+      let units = plan.units(for: spec.index)
+      if !quiet && !json { warn("partition \(spec): \(units.count) of \(plan.assignments.count) work units") }
+      for unit in units {
+        let r = try ingestor.ingest(unit: unit, partition: spec, table: mapping)
+        if tty { writeFD(2, "\r\u{1B}[K") }
+        reports.append(r)
+        if !json { warn(describe(r)) }
+      }
+    }
+    for file in partition == nil ? files : [] {
       let r = try mapping.map { try ingestor.ingestTable(path: file, mapping: $0) } ?? ingestor.ingest(path: file)
       if tty { writeFD(2, "\r\u{1B}[K") }
       reports.append(r)
