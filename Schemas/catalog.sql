@@ -322,3 +322,18 @@ CREATE TABLE table_values(
 CREATE INDEX table_values_by_molecule ON table_values(molecule_id) WHERE molecule_id IS NOT NULL;
 CREATE INDEX table_values_by_protein ON table_values(protein_id) WHERE protein_id IS NOT NULL;
 
+
+-- Version 8: partitioned ingest (`tagdata ingest --partition i/N`): the work unit each source of a
+-- partition's catalog read (range_end NULL: the whole file; else the byte range
+-- [range_start, range_end) of it, whose source has ` range START-END` appended to its policy),
+-- with the records and lines in it, by which `tagdata catalog merge` numbers them as one read.
+CREATE TABLE partition_ranges(
+  source_id INTEGER PRIMARY KEY REFERENCES sources(id),
+  partition INTEGER NOT NULL,
+  partitions INTEGER NOT NULL,
+  file_policy TEXT NOT NULL,
+  range_start INTEGER NOT NULL,
+  range_end INTEGER,
+  records INTEGER NOT NULL,
+  lines INTEGER NOT NULL,
+  run_id INTEGER NOT NULL REFERENCES runs(id));
