@@ -94,19 +94,7 @@ public struct PipelineConfig: Sendable {
   }
 
   public static func parse(_ bytes: [UInt8], file: String, json: Bool = false) throws -> PipelineConfig {
-    let root: ConfigJSON.Node
-    do {
-      root = json ? try ConfigJSON.parse(bytes) : try YAMLConfig.parse(bytes, file: file)
-    } catch let e as ConfigJSON.SyntaxError {
-      throw TaskConfigError(file: file, problems: [.init(keyPath: "", line: e.line, column: e.column, message: e.message)])
-    } catch let e as YAMLConfigError {
-      throw TaskConfigError(file: file, problems: [.init(keyPath: "", line: e.line, column: e.column, message: e.message)])
-    }
-    let schema = try JSONSchema(ConfigJSON.parse(Array(pipelineConfigSchemaText.utf8)))
-    let problems = schema.validate(root)
-    if !problems.isEmpty {
-      throw TaskConfigError(file: file, problems: problems.map { .init(keyPath: $0.keyPath, line: $0.line, column: $0.column, message: $0.message) })
-    }
+    let root = try TaskConfigError.document(bytes, file: file, json: json, schema: pipelineConfigSchemaText)
     let absolute = file.hasPrefix("/") ? file : FileManager.default.currentDirectoryPath + "/" + file
     var c = PipelineConfig(file: file, directory: (absolute as NSString).deletingLastPathComponent)
     c.read(root)

@@ -23,6 +23,27 @@ public struct TaskConfigError: Error, CustomStringConvertible, Sendable {
   }
   public var file: String?
   public var problems: [Problem]
+
+  /// A configuration document (YAML, or JSON with `json`) read into a tree and checked against
+  /// `schema` (the text of a JSON Schema); a syntax error or a schema problem is thrown as this
+  /// error, naming the file, the key path and the line.
+  public static func document(_ bytes: [UInt8], file: String, json: Bool, schema: String) throws -> ConfigJSON.Node {
+    let root: ConfigJSON.Node
+    do {
+      root = json ? try ConfigJSON.parse(bytes) : try YAMLConfig.parse(bytes, file: file)
+    } catch let e as ConfigJSON.SyntaxError {
+      throw TaskConfigError(file: file, problems: [.init(keyPath: "", line: e.line, column: e.column, message: e.message)])
+    } catch let e as YAMLConfigError {
+      throw TaskConfigError(file: file, problems: [.init(keyPath: "", line: e.line, column: e.column, message: e.message)])
+    }
+    let problems = try JSONSchema(ConfigJSON.parse(Array(schema.utf8))).validate(root)
+    if !problems.isEmpty {
+      throw TaskConfigError(file: file, problems: problems.map {
+        .init(keyPath: $0.keyPath, line: $0.line, column: $0.column, message: $0.message)
+      })
+    }
+    return root
+  }
   /// At most this many problems are kept; the rest are counted in one more problem, at the
   /// place of the first one left out (a file of 10,000 broken tasks gives a readable report).
   public static let maximumProblems = 100
@@ -82,21 +103,7 @@ extension TaskConfig {
   }
 
   public static func parse(_ bytes: [UInt8], file: String, json: Bool = false) throws -> TaskConfig {
-    let root: ConfigJSON.Node
-    do {
-      root = json ? try ConfigJSON.parse(bytes) : try YAMLConfig.parse(bytes, file: file)
-    } catch let e as ConfigJSON.SyntaxError {
-      throw TaskConfigError(file: file, problems: [.init(keyPath: "", line: e.line, column: e.column, message: e.message)])
-    } catch let e as YAMLConfigError {
-      throw TaskConfigError(file: file, problems: [.init(keyPath: "", line: e.line, column: e.column, message: e.message)])
-    }
-    let schema = try JSONSchema(ConfigJSON.parse(Array(taskConfigSchemaText.utf8)))
-    let problems = schema.validate(root)
-    if !problems.isEmpty {
-      throw TaskConfigError(file: file, problems: problems.map {
-        .init(keyPath: $0.keyPath, line: $0.line, column: $0.column, message: $0.message)
-      })
-    }
+    let root = try TaskConfigError.document(bytes, file: file, json: json, schema: taskConfigSchemaText)
     var reader = NodeReader()
     reader.source = (bytes, json)
     var c = reader.config(root)

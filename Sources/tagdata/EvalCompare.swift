@@ -71,14 +71,5 @@ struct EvalCompare: ParsableCommand {
     warn("\(out): comparison.json, comparison.md, \(comparison.tasks.count) charts")
   }
 
-  /// Written beside its place and renamed into it.
-  func write(_ data: Data, _ name: String) throws {
-    let path = out + "/" + name, tmp = path + ".partial"
-    do {
-      try data.write(to: URL(fileURLWithPath: tmp))
-    } catch {
-      throw OutputError(what: path, errno: errno)
-    }
-    guard rename(tmp, path) == 0 else { throw OutputError(what: path, errno: errno) }
-  }
+  func write(_ data: Data, _ name: String) throws { try writeReplacing(data, out + "/" + name) }
 }

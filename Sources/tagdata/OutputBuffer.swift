@@ -1,3 +1,5 @@
+import Foundation
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -30,4 +32,15 @@ final class OutputBuffer {
     }
     buffer.removeAll(keepingCapacity: true)
   }
+}
+
+/// Writes `data` beside `path` and renames it into place: a reader never sees half a file.
+func writeReplacing(_ data: Data, _ path: String) throws {
+  let tmp = path + ".partial"
+  do {
+    try data.write(to: URL(fileURLWithPath: tmp))
+  } catch {
+    throw OutputError(what: path, errno: errno)
+  }
+  guard rename(tmp, path) == 0 else { throw OutputError(what: path, errno: errno) }
 }
