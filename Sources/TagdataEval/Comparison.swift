@@ -204,7 +204,7 @@ public enum EvalComparison {
                           metrics: t.metrics))
         } else if let t = asText[k][task] {
           // The number decoded as text (Tag-LLM's alternative to the head): metrics on the parsed outputs.
-          rows.append(Row(variant: v.label, predictor: "model", label: "\(v.label) (number as text, \(t.parsed)/\(t.count) parsed)",
+          rows.append(Row(variant: v.label, predictor: "model", label: "\(v.label) (\(t.parsed)/\(t.count) parsed as text)",
                           head: nil, count: t.parsed, missing: false, metrics: t.metrics))
         } else {
           rows.append(Row(variant: v.label, predictor: "model", label: v.label, head: nil, count: nil, missing: true, metrics: [:]))
