@@ -220,13 +220,13 @@ final class ProteinPreparer {
   /// forms the catalog stores, in the same arena as the record.
   func prepare(_ r: PackedProtein, in arena: inout ProteinArena) -> ProteinOutcome {
     let loc = r.location
-    // A declared length or checksum that does not match is named at the line declaring it.
+    // A declared length or checksum that does not match is named at the line declaring it: the
+    // quarantine row's line (the reason does not repeat it, so that a partition's lines, numbered
+    // from its range's start, are renumbered by the merge like every other line).
     func reject(_ reason: String, line: Int? = nil) -> ProteinOutcome {
       let name = [r.accessions.count > 0 ? arena.pieces[Int(r.accessions.start)] : .none, r.entryName, r.label]
         .first { !$0.isNone }.flatMap { arena.string($0) }
-      let at = line ?? loc.line
-      return .rejected(Quarantined(location: loc, line: at, reason: line == nil ? reason : "\(reason) (line \(at))",
-                                   excerpt: name.map { "record \($0)" } ?? ""))
+      return .rejected(Quarantined(location: loc, line: line ?? loc.line, reason: reason, excerpt: name.map { "record \($0)" } ?? ""))
     }
     let length = Int(max(0, r.sequence.count))
     if let declared = r.declaredLength, declared != length {

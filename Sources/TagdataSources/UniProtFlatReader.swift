@@ -162,7 +162,9 @@ public final class UniProtFlatReader: ProteinReader {
     // Accumulate until `//`.
     while true {
       guard let l = try lines.nextLine(skipping: ignored) else {
-        let reason = "entry ends without its // line (input ends at line \(lines.lineNumber))"
+        // Where the input ends is the quarantine row's line, not part of the reason: a partition
+        // numbers lines from its range's start, and the merge renumbers the line column only.
+        let reason = "entry ends without its // line: the input ends first"
         return .malformed(MalformedRecord(location: entry.start, line: lines.lineNumber, reason: reason,
                                           excerpt: String(decoding: entry.idLine, as: UTF8.self)))
       }

@@ -37,6 +37,17 @@ import TestSupport
       return f.count == 2 ? "\(f[1])\t\(f[0])\r\n" : nil
     }.joined()
     try! Data(cid.utf8).write(to: dir.appendingPathComponent("cid.smi"))
+    // Hostile variants of the flat file: a byte-order mark; cut in the middle of a record; and a
+    // giant record (one entry with a sequence of 1.2 million residues, quarantined for its declared
+    // length) between ordinary ones, so that several cuts fall inside it.
+    try! (Data([0xEF, 0xBB, 0xBF]) + flat).write(to: dir.appendingPathComponent("bom.dat"))
+    try! flat.prefix(flat.count * 7 / 10).write(to: dir.appendingPathComponent("truncated.dat"))
+    let entry = String(decoding: try! Data(contentsOf: TestSupport.corpus("uniprot/flat/H2CNN8.txt")), as: UTF8.self)
+    let sq = entry.range(of: "\nSQ ")!.upperBound, seqStart = entry[sq...].firstIndex(of: "\n")!, end = entry.range(of: "\n//")!.lowerBound
+    let giant = String(entry[..<seqStart]) + String(repeating: "\n     MKTAYIAKQR QISFVKSHFS RQLEERLGLI EVQAPILSRV GDGTQDNLSG AEKAVQVKVK", count: 20_000)
+      + entry[end...]
+    let middle = flat.range(of: Data("\n//\n".utf8), in: flat.count / 2..<flat.count)!.upperBound
+    try! (flat.prefix(upTo: middle) + Data(giant.utf8) + flat.suffix(from: middle)).write(to: dir.appendingPathComponent("giant.dat"))
     // A file of one record.
     try! Data(contentsOf: TestSupport.corpus("uniprot/flat/H2CNN8.txt")).write(to: dir.appendingPathComponent("one.dat"))
     return dir
@@ -56,6 +67,9 @@ import TestSupport
     ("one BindingDB TSV", [TestSupport.corpus("bindingdb/bindingdb_2022m5_sample.tsv").path]),
     ("one large file among small ones", [path("big.dat"), TestSupport.corpus("uniprot/fasta/protein_lib.fa").path]),
     ("multi-member gzip", [path("members.dat.gz")]),
+    ("a flat file with a byte-order mark", [path("bom.dat")]),
+    ("a flat file cut inside a record", [path("truncated.dat")]),
+    ("a giant record among ordinary ones", [path("giant.dat")]),
     ("fewer records than partitions", [path("one.dat")]),
   ]
 
@@ -196,7 +210,8 @@ import TestSupport
       let whole = try Self.records(Self.single(files))
       #expect(!whole.isEmpty)
       let parts = try Self.partitions(files, n).flatMap { try Self.records($0) }.sorted()
-      #expect(parts == whole, "\(name), \(n) partitions: \(parts.count) records, single ingest \(whole.count)")
+      let extra = Set(parts).subtracting(whole).sorted().prefix(3), lost = Set(whole).subtracting(parts).sorted().prefix(3)
+      #expect(parts == whole, "\(name), \(n) partitions: \(parts.count) records, single ingest \(whole.count); only in the partitions: \(extra); lost: \(lost)")
     }
   }
 
@@ -204,7 +219,8 @@ import TestSupport
     for (name, files) in Self.kinds {
       let single = try Self.single(files)
       let merged = try Self.merge(Self.partitions(files, n))
-      #expect(try Self.dump(merged, provenance: false) == Self.dump(single, provenance: false), "\(name), \(n)")
+      let m = try Self.dump(merged, provenance: false), o = try Self.dump(single, provenance: false)
+      #expect(m == o, "\(name), \(n): \(m.count) lines merged, \(o.count) single; first difference \(zip(m, o).first { $0 != $1 }.map { "\($0.prefix(200))\n\($1.prefix(200))" } ?? "in length")")
       // With provenance too: records keep the whole file's numbers, lines and offsets.
       let a = try Self.dump(merged, provenance: true), b = try Self.dump(single, provenance: true)
       #expect(a == b, "\(name), \(n): first difference \(zip(a, b).first { $0 != $1 }.map { "\($0)\n\($1)" } ?? "in length")")
