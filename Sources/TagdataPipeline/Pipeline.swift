@@ -132,7 +132,7 @@ public final class Pipeline {
   func steps() throws -> [Step] {
     var out: [Step] = []
     let fp = fingerprints
-    let ingestEntries = try config.ingest.map { e in (e, try config.inputs(of: e)) }
+    let ingestEntries = config.ingest.map { e in (e, config.inputs(of: e)) }
     out.append(
       Step(
         id: "ingest",
@@ -277,6 +277,7 @@ public final class Pipeline {
       state.steps[step.id] = StepRecord(key: key, status: "running")
       state.fingerprints = fingerprints.cache
       try save(state)
+      if catalogStep { knownCatalogDigest = nil }
       do {
         try step.run(resume)
       } catch let f as Failure {
@@ -327,10 +328,16 @@ public final class Pipeline {
 
   // MARK: Catalog steps
 
+  /// The catalog's content hash (its dump without provenance), computed once until a catalog
+  /// step writes it again.
   func catalogDigest() throws -> String? {
+    if let known = knownCatalogDigest { return known }
     guard FileManager.default.fileExists(atPath: catalogPath) else { return nil }
-    return try ShardExport.catalogDigest(try Catalog(path: catalogPath, readOnly: true))
+    knownCatalogDigest = try ShardExport.catalogDigest(try Catalog(path: catalogPath, readOnly: true))
+    return knownCatalogDigest
   }
+
+  var knownCatalogDigest: String?
 
   func ingest(_ entries: [(PipelineConfig.Ingest, [String])], resume: Bool) throws {
     if !resume {

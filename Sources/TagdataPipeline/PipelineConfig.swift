@@ -265,11 +265,12 @@ public struct PipelineConfig: Sendable {
     }
     for (k, e) in ingest.enumerated() {
       if e.preset != nil && e.columns != nil { out.append(problem("ingest[\(k)]", "preset and columns exclude each other")) }
-      for (j, pattern) in e.files.enumerated() {
-        let matched = FileGlob.expand(resolve(pattern))
-        if matched.isEmpty { out.append(problem("ingest[\(k)].files", "'\(pattern)' (item \(j)) matches no file")) }
+      var unmatched = false
+      for (j, pattern) in e.files.enumerated() where FileGlob.expand(resolve(pattern)).isEmpty {
+        out.append(problem("ingest[\(k)].files", "'\(pattern)' (item \(j)) matches no file"))
+        unmatched = true
       }
-      if (try? inputs(of: e))?.isEmpty == true {
+      if !unmatched && inputs(of: e).isEmpty {
         out.append(problem("ingest[\(k)].files", "every file is excluded"))
       }
     }
@@ -324,7 +325,7 @@ public struct PipelineConfig: Sendable {
 
   /// The files of an ingest entry: its patterns expanded (sorted per pattern, in pattern
   /// order, each file once), less the excluded ones.
-  public func inputs(of e: Ingest) throws -> [String] {
+  public func inputs(of e: Ingest) -> [String] {
     let excluded = Set(e.exclude.flatMap { FileGlob.expand(resolve($0)) })
     var seen: Set<String> = []
     var out: [String] = []

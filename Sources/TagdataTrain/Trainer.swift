@@ -162,7 +162,7 @@ public final class Trainer {
         for entry in entries where entry.hasPrefix("stage-") && !current.contains(entry) {
           try? fm.removeItem(atPath: output + "/" + entry)
         }
-        try dropLog { !names.contains($0) }
+        try filterLog { names.contains($0.stage) }
         try recordConfig(hash)
         return
       }
@@ -569,21 +569,12 @@ public final class Trainer {
                              + "stages than this run gives it (its fingerprint differs): pass --restart to train again")
       }
       for entry in (try? fm.contentsOfDirectory(atPath: dir)) ?? [] { try fm.removeItem(atPath: dir + "/" + entry) }
-      try dropLog { $0 == stage.name }
+      try filterLog { $0.stage != stage.name }
     }
     if stored != fingerprint { try Data((fingerprint + "\n").utf8).write(to: URL(fileURLWithPath: path)) }
   }
 
-  /// Drops the log lines of the stages `drop` accepts (by name).
-  func dropLog(_ drop: (String) -> Bool) throws {
-    guard let text = try? String(contentsOfFile: logPath, encoding: .utf8) else { return }
-    let decoder = JSONDecoder()
-    let kept = text.split(separator: "\n").filter { line in
-      guard let l = try? decoder.decode(LogLine.self, from: Data(line.utf8)) else { return false }
-      return !drop(l.stage)
-    }
-    try Data((kept.joined(separator: "\n") + (kept.isEmpty ? "" : "\n")).utf8).write(to: URL(fileURLWithPath: logPath))
-  }
+
 
   struct StageSummary: Codable {
     var first: Float
@@ -673,33 +664,29 @@ public final class Trainer {
       guard e.tokens.count > length else { return e }
       trimmed += 1
       var f = e
+      // A regression keeps the tokens that end at its last head, a generation record with an
+      // output (a translation, a label as text) those that end with the output; others their start.
+      let window: Range<Int>
       if let last = e.regression.map(\.position).max() {
-        let end = min(last + 1, e.tokens.count), start = max(0, end - length)
-        f.tokens = Array(e.tokens[start..<end])
-        f.lossMask = Array(e.lossMask[start..<end])
-        f.regression = e.regression.filter { $0.position >= start }.map {
-          var r = $0
-          r.position -= start
-          return r
-        }
-        f.spans = e.spans.compactMap { s in
-          let a = max(s.lowerBound, start), b = min(s.upperBound, end)
-          return a < b ? (a - start)..<(b - start) : nil
-        }
-      } else if let output = e.outputStart {
-        // A generation record with an output (a translation, a label as text): the window that
-        // ends with the output, as for a regression (the output is what it learns).
-        let end = e.tokens.count, start = max(0, end - length)
-        f.tokens = Array(e.tokens[start..<end])
-        f.lossMask = Array(e.lossMask[start..<end])
-        f.outputStart = max(0, output - start)
-        f.spans = e.spans.compactMap { s in
-          let a = max(s.lowerBound, start), b = min(s.upperBound, end)
-          return a < b ? (a - start)..<(b - start) : nil
-        }
+        let end = min(last + 1, e.tokens.count)
+        window = max(0, end - length)..<end
+      } else if e.outputStart != nil {
+        window = max(0, e.tokens.count - length)..<e.tokens.count
       } else {
-        f.tokens = Array(e.tokens.prefix(length))
-        f.lossMask = Array(e.lossMask.prefix(length))
+        window = 0..<length
+      }
+      let start = window.lowerBound, end = window.upperBound
+      f.tokens = Array(e.tokens[window])
+      f.lossMask = Array(e.lossMask[window])
+      f.regression = e.regression.filter { $0.position >= start }.map {
+        var r = $0
+        r.position -= start
+        return r
+      }
+      f.outputStart = e.outputStart.map { max(0, $0 - start) }
+      f.spans = e.spans.compactMap { s in
+        let a = max(s.lowerBound, start), b = min(s.upperBound, end)
+        return a < b ? (a - start)..<(b - start) : nil
       }
       return f
     }
@@ -814,15 +801,21 @@ public final class Trainer {
   /// Drops log lines of this stage past `step` (written after the checkpoint an interrupted run
   /// resumes from), so that the log has each step once.
   func truncateLog(stage: String, after step: Int) throws {
+    // A stage's end record goes with its steps when it resumes.
+    try filterLog { $0.stage != stage || ($0.step <= step && $0.train_runtime == nil) }
+  }
+
+  /// Keeps the log lines `keep` accepts (unreadable lines go).
+  func filterLog(_ keep: (LogLine) -> Bool) throws {
     guard let text = try? String(contentsOfFile: logPath, encoding: .utf8) else { return }
     let decoder = JSONDecoder()
     let kept = text.split(separator: "\n").filter { line in
       guard let l = try? decoder.decode(LogLine.self, from: Data(line.utf8)) else { return false }
-      // A stage's end record goes with its steps when it resumes.
-      return l.stage != stage || (l.step <= step && l.train_runtime == nil)
+      return keep(l)
     }
     try Data((kept.joined(separator: "\n") + (kept.isEmpty ? "" : "\n")).utf8).write(to: URL(fileURLWithPath: logPath))
   }
+
 }
 
 /// Per-shard results written by worker threads, each slot by one thread.

@@ -17,8 +17,8 @@ import TestSupport
   @Test func shippedExampleReads() throws {
     let c = try PipelineConfig.load(path: TestSupport.root.appendingPathComponent("Examples/pipeline.yaml").path)
     #expect(c.ingest.count == 5)
-    #expect(try c.inputs(of: c.ingest[0]).count > 40)
-    #expect(try !c.inputs(of: c.ingest[0]).contains { $0.hasSuffix("sid577309.xml") })
+    #expect(c.inputs(of: c.ingest[0]).count > 40)
+    #expect(!c.inputs(of: c.ingest[0]).contains { $0.hasSuffix("sid577309.xml") })
     let variants = ["tag-llm", "no-domain", "no-function", "no-tags"]
     #expect(c.builds.map(\.name) == variants + ["ba-temporal", "custom"])
     #expect(c.builds.map(\.ablation) == [nil, .noDomain, .noFunction, TagLLM.Ablation.none, nil, nil])
