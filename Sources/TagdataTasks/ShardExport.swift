@@ -71,28 +71,24 @@ public enum ShardExport {
   /// Builds from `catalog` and writes the result into the directory `out`.
   /// With `gzip`, shards are written gzip-compressed (`.jsonl.gz`, zlib level 6, no file name and
   /// a zero time in the header: the same bytes on every run with the same zlib).
+  ///
+  /// With `partition` (index, count), only that partition of every task's source units is built
+  /// (``StageBuilder/build(_:plan:assigned:partition:emit:)``) and `out` becomes a partial build
+  /// (``BuildPartial``): its shards with the sort key of each record, the leakage keys in the
+  /// order they were made, and `partition.json`; ``merge(parts:out:toolVersion:memoryBudget:progress:)``
+  /// makes of the `count` partial builds the build this function writes without a partition.
   public static func export(_ catalog: Catalog, plan: CompiledConfig, shards: Int, out: String, toolVersion: String,
-                            gzip: Bool = false, memoryBudget: Int = 64 << 20, progress: ((Int) -> Void)? = nil) throws
-    -> Summary
+                            gzip: Bool = false, memoryBudget: Int = 64 << 20, partition: (index: Int, count: Int)? = nil,
+                            progress: ((Int) -> Void)? = nil) throws -> Summary
   {
     let config = plan.config
-    let fm = FileManager.default
-    let outURL = URL(fileURLWithPath: out).standardizedFileURL
-    let parent = outURL.deletingLastPathComponent().path
-    let tmp = parent + "/." + outURL.lastPathComponent + ".tmp-\(getpid())"
-    removeAbandoned(parent: parent, name: outURL.lastPathComponent)
-    try? fm.removeItem(atPath: tmp)
-    do {
-      try fm.createDirectory(atPath: tmp, withIntermediateDirectories: true)
-    } catch {
-      throw ShardExportError(path: tmp, message: "cannot create the output directory: \(error.localizedDescription)")
+    if let p = partition, p.count < 1 || p.index < 0 || p.index >= p.count {
+      throw ShardExportError(path: out, message: "partition \(p.index)/\(p.count) does not exist (0 <= index < count)")
     }
-    var cleanup = true
-    defer { if cleanup { try? fm.removeItem(atPath: tmp) } }
-
+    let target = try OutputDirectory(out)
     // 0. Group splits see every example of a task first: its keys (molecules, scaffolds,
     // targets), then the split of each whole group. Memory grows with the examples here (their
-    // keys), not with the catalog's rows.
+    // keys), not with the catalog's rows. Every partition makes this first pass over all units.
     let keysOf = SplitKeyMaker()
     var assigned: [String: [String: SplitName]]?
     if config.split.method != .random {
@@ -109,10 +105,13 @@ public enum ShardExport {
       assigned = map
     }
     // 1. The builder streams examples on this thread; a second thread takes them in batches, adds
-    // each to the leakage report (task by task) and to one bounded-memory external sort, keyed by
-    // its shard, task, identity (two hashes of the key), year, source and row.
-    let sink = ExportSink(directory: tmp, memoryBudget: memoryBudget, shards: shards,
-                          declared: Set(config.tags.map(\.name)), keysOf: keysOf)
+    // each to the leakage report (task by task; a partition writes their keys instead) and to one
+    // bounded-memory external sort, keyed by its shard, task, identity (two hashes of the key),
+    // year, source, row and where it was made.
+    let leakageKeys = partition == nil ? nil : try BuildPartial.KeyWriter(path: target.temporary + "/" + BuildPartial.leakageFile)
+    let sink = ExportSink(directory: target.temporary, memoryBudget: memoryBudget, shards: shards,
+                          declared: Set(config.tags.map(\.name)), keysOf: keysOf,
+                          tasks: plan.tasks.map(\.spec.name), leakageKeys: leakageKeys)
     let queue = BlockingQueue<[TaskExample]>(capacity: 8)
     let worker = JoinableThread {
       while let batch = queue.pop() { sink.consume(batch) }
@@ -126,7 +125,7 @@ public enum ShardExport {
         queue.close()
         worker.join()
       }
-      reports = try StageBuilder.build(catalog, plan: plan, assigned: assigned) { e in
+      reports = try StageBuilder.build(catalog, plan: plan, assigned: assigned, partition: partition) { e in
         batch.append(e)
         if batch.count == 256 {
           if !queue.push(batch) { try sink.rethrow() }
@@ -143,83 +142,114 @@ public enum ShardExport {
     try sink.rethrow()
     try sink.finishLeakage()
     progress?(made)
-    let sorter = sink.sorter, leakage = sink.leakage, languages = sink.languages
-    // Each language met in the data becomes a tag with its virtual tokens: a field of identifiers
-    // taken for languages would add one per row.
-    if languages.count > maxDataLanguages {
-      throw TaskConfigError(file: nil, problems: [.init(keyPath: "tasks", message:
-        "the data name \(languages.count) languages that are not declared tags (at most \(maxDataLanguages)): "
-          + "is source_language or target_language the right field? (\(languages.sorted().prefix(5).joined(separator: ", ")), ...)")])
-    }
+    let header = BuildHeader(config)
+    let catalogSHA = try catalogDigest(catalog)
+    try header.checkLanguages(sink.languages)
 
     // 2. Write the shards in order as the sorted records come, dropping repeats of (task, key).
+    let sorter = sink.sorter
+    let written = try writeShards(directory: target.temporary, shards: shards, gzip: gzip,
+                                  sortKeys: partition != nil) { handle in try sorter.finish(handle) }
+    if let p = partition, let leakageKeys {
+      // 3. A partition's own manifest, written last: the merge takes only complete partitions.
+      let keysFile = try leakageKeys.finish()
+      try BuildPartial.write(directory: target.temporary, partition: p, shards: shards, gzip: gzip, header: header,
+                             toolVersion: toolVersion, catalogSHA: catalogSHA, reports: reports, languages: sink.languages,
+                             written: written, leakageKeys: keysFile)
+      try target.commit()
+      return Summary(reports: reports, counts: written.counts, duplicates: written.duplicates,
+                     tags: header.tags(languages: sink.languages, reports: reports), shardRecords: written.records,
+                     shardSHA256: written.sha256, manifest: "")
+    }
+    // 3. The manifest and the leakage report, then `out` is replaced by the new directory.
+    let summary = try finishBuild(directory: target.temporary, header: header, toolVersion: toolVersion,
+                                  catalogSHA: catalogSHA, reports: reports, languages: sink.languages, written: written,
+                                  leakage: sink.leakage, shards: shards, gzip: gzip)
+    try target.commit()
+    return summary
+  }
+
+  /// What a build's shards came to.
+  struct WrittenShards {
     var counts: [String: Counts] = [:]
     var shardCounts: [[String: Counts]] = []
     var duplicates: [String: Int] = [:]
-    var shardRecords: [Int] = []
-    var shardSHA: [String] = []
+    var records: [Int] = []
+    var sha256: [String] = []
+  }
+
+  /// Writes shards 0..<shards from records sorted by shard, task and identity (`feed` hands them
+  /// to its handler: the key, then the payload: task and split as parts, then the record's line),
+  /// dropping every repeat of an identity after its first. With `sortKeys`, each shard gets a
+  /// sidecar (``BuildPartial``) with the sort key and split of each record it holds.
+  static func writeShards(directory: String, shards: Int, gzip: Bool, sortKeys: Bool,
+                          feed: ((UnsafeRawBufferPointer, UnsafeRawBufferPointer) throws -> Bool) throws -> Void) throws
+    -> WrittenShards
+  {
+    var w = WrittenShards()
     var writer: ShardWriter?
+    var keys: BuildPartial.KeyWriter?
     var perTask: [String: Counts] = [:]
     var last: [UInt8] = []
     func close() throws {
-      guard let w = writer else { return }
-      shardSHA.append(try w.finish())
-      shardRecords.append(w.records)
-      shardCounts.append(perTask)
+      guard let s = writer else { return }
+      w.sha256.append(try s.finish())
+      w.records.append(s.records)
+      w.shardCounts.append(perTask)
+      _ = try keys?.finish()
       perTask = [:]
       writer = nil
+      keys = nil
     }
     func open(_ k: Int) throws {
-      writer = try ShardWriter(path: tmp + "/" + shardName(k, of: shards, gzip: gzip), gzip: gzip)
+      let name = shardName(k, of: shards, gzip: gzip)
+      writer = try ShardWriter(path: directory + "/" + name, gzip: gzip)
+      if sortKeys { keys = try BuildPartial.KeyWriter(path: directory + "/" + BuildPartial.keysName(k, of: shards)) }
     }
-    try sorter.finish { key, value in
+    try feed { key, value in
       let k = Int(key.loadUnaligned(fromByteOffset: 0, as: UInt32.self).bigEndian)
-      while shardRecords.count + (writer == nil ? 0 : 1) <= k {
+      while w.records.count + (writer == nil ? 0 : 1) <= k {
         try close()
-        try open(shardRecords.count)
+        try open(w.records.count)
       }
       var at = 0
       let task = readPart(value, &at), split = readPart(value, &at)
       let identity = Array(UnsafeRawBufferPointer(rebasing: key[0..<(4 + task.count + 1 + 16)]))
       if identity == last {
-        duplicates[String(decoding: task, as: UTF8.self), default: 0] += 1
+        w.duplicates[String(decoding: task, as: UTF8.self), default: 0] += 1
         return true
       }
       last = identity
       let name = String(decoding: task, as: UTF8.self), splitName = String(decoding: split, as: UTF8.self)
       perTask[name, default: Counts()].add(splitName)
-      counts[name, default: Counts()].add(splitName)
+      w.counts[name, default: Counts()].add(splitName)
       try writer!.write(UnsafeRawBufferPointer(rebasing: value[at...]))
+      try keys?.write(key, split)
       return true
     }
-    while shardRecords.count + (writer == nil ? 0 : 1) < shards {
+    while w.records.count + (writer == nil ? 0 : 1) < shards {
       try close()
-      try open(shardRecords.count)
+      try open(w.records.count)
     }
     try close()
+    return w
+  }
 
-    // 3. The manifest.
-    var tags = config.tags.map { TagLLM.Tag(name: $0.name, kind: $0.kind, stage: 0, tokens: config.tokens($0)) }
-    for l in languages.sorted() { tags.append(TagLLM.Tag(name: l, kind: .domain, stage: 0, tokens: config.tokensPerTag)) }
-    // A tag's stage: the first stage of a task that uses it.
-    for r in reports {
-      for k in tags.indices where tags[k].stage == 0 || tags[k].stage > r.stage {
-        if r.template.contains(tags[k].text) || (tags[k].kind == .domain && languages.contains(tags[k].name)
-                                                   && (r.template.contains("<SRC>") || r.template.contains("<TGT>")))
-        {
-          tags[k].stage = r.stage
-        }
-      }
-    }
-    let configJSON = config.json
+  /// Writes a whole build's manifest and leakage report into `directory`.
+  static func finishBuild(directory: String, header: BuildHeader, toolVersion: String, catalogSHA: String,
+                          reports: [TaskReport], languages: Set<String>, written: WrittenShards,
+                          leakage: [String: LeakageReport], shards: Int, gzip: Bool) throws -> Summary
+  {
+    let counts = written.counts, duplicates = written.duplicates
+    let tags = header.tags(languages: languages, reports: reports)
     var m = "{\n"
     m += "  \"format\": \"tagdata-tasks/1\",\n"
-    m += "  \"preset\": \(config.preset.map { JSONString.quoted($0) } ?? "null"),\n"
+    m += "  \"preset\": \(header.preset.map { JSONString.quoted($0) } ?? "null"),\n"
     m += "  \"tool_version\": \(JSONString.quoted(toolVersion)),\n"
-    m += "  \"config\": \(configJSON),\n"
-    m += "  \"config_sha256\": \"\(SequenceDigest.hex(SequenceDigest.sha256(Array(configJSON.utf8))))\",\n"
-    m += "  \"catalog_sha256\": \"\(try catalogDigest(catalog))\",\n"
-    m += "  \"tokens_per_tag\": \(config.tokensPerTag),\n"
+    m += "  \"config\": \(header.configJson),\n"
+    m += "  \"config_sha256\": \"\(header.configSha256)\",\n"
+    m += "  \"catalog_sha256\": \"\(catalogSHA)\",\n"
+    m += "  \"tokens_per_tag\": \(header.tokensPerTag),\n"
     m += "  \"tags\": [\n"
     var first = 0
     m += tags.map { t in
@@ -238,17 +268,17 @@ public enum ShardExport {
     }.joined(separator: ",\n")
     m += "\n  ],\n  \"shards\": [\n"
     m += (0..<shards).map { k in
-      let per = reports.compactMap { r in shardCounts[k][r.task].map { "\(JSONString.quoted(r.task)):\($0.json)" } }
-      return "    {\"file\":\"\(shardName(k, of: shards, gzip: gzip))\",\"records\":\(shardRecords[k]),\"sha256\":\"\(shardSHA[k])\","
-        + "\"tasks\":{\(per.joined(separator: ","))}}"
+      let per = reports.compactMap { r in written.shardCounts[k][r.task].map { "\(JSONString.quoted(r.task)):\($0.json)" } }
+      return "    {\"file\":\"\(shardName(k, of: shards, gzip: gzip))\",\"records\":\(written.records[k]),"
+        + "\"sha256\":\"\(written.sha256[k])\",\"tasks\":{\(per.joined(separator: ","))}}"
     }.joined(separator: ",\n")
-    m += "\n  ],\n  \"total\": \(shardRecords.reduce(0, +))\n}\n"
-    try write(Array(m.utf8), to: tmp + "/manifest.json")
+    m += "\n  ],\n  \"total\": \(written.records.reduce(0, +))\n}\n"
+    try write(Array(m.utf8), to: directory + "/manifest.json")
 
     // The leakage report: per task, what the splits share (molecules, scaffolds, targets,
     // near-identical sequences), as JSON and as a short Markdown summary.
-    var leakJSON = "{\n  \"split\": \"\(config.split.method.rawValue)\",\n  \"tasks\": {"
-    var leakMD = "# Leakage report (\(config.split.method.rawValue) split)\n"
+    var leakJSON = "{\n  \"split\": \"\(header.splitMethod)\",\n  \"tasks\": {"
+    var leakMD = "# Leakage report (\(header.splitMethod) split)\n"
     var firstTask = true
     for task in reports.map(\.task) {
       guard let report = leakage[task] else { continue }
@@ -258,27 +288,10 @@ public enum ShardExport {
       leakMD += "\n" + report.markdown(heading: "## \(task)")
     }
     leakJSON += "\n  }\n}\n"
-    try write(Array(leakJSON.utf8), to: tmp + "/leakage.json")
-    try write(Array(leakMD.utf8), to: tmp + "/leakage.md")
-
-    // 4. Replace `out` with the new directory.
-    let old = parent + "/." + outURL.lastPathComponent + ".old-\(getpid())"
-    var moved = false
-    if fm.fileExists(atPath: outURL.path) {
-      if rename(outURL.path, old) != 0 {
-        throw ShardExportError(path: outURL.path, message: "cannot replace: \(String(cString: strerror(errno)))")
-      }
-      moved = true
-    }
-    if rename(tmp, outURL.path) != 0 {
-      let err = String(cString: strerror(errno))
-      if moved { _ = rename(old, outURL.path) }
-      throw ShardExportError(path: outURL.path, message: "cannot move the build into place: \(err)")
-    }
-    cleanup = false
-    if moved { try? fm.removeItem(atPath: old) }
-    return Summary(reports: reports, counts: counts, duplicates: duplicates, tags: tags, shardRecords: shardRecords,
-                   shardSHA256: shardSHA, manifest: m)
+    try write(Array(leakJSON.utf8), to: directory + "/leakage.json")
+    try write(Array(leakMD.utf8), to: directory + "/leakage.md")
+    return Summary(reports: reports, counts: counts, duplicates: duplicates, tags: tags, shardRecords: written.records,
+                   shardSHA256: written.sha256, manifest: m)
   }
 
   /// Removes the temporary directories of builds of `name` that were killed (their process is gone).
@@ -581,7 +594,18 @@ final class ExportSink: @unchecked Sendable {
   private let lock = NSLock()
   private var failure: Error?
 
-  init(directory: String, memoryBudget: Int, shards: Int, declared: Set<String>, keysOf: SplitKeyMaker) {
+  /// A partition's sink writes each example's leakage keys here, with where it was made, instead
+  /// of accumulating the report (`tasks`: the configuration's task names, in order).
+  let leakageKeys: BuildPartial.KeyWriter?
+  let taskIndex: [String: Int]
+
+  init(directory: String, memoryBudget: Int, shards: Int, declared: Set<String>, keysOf: SplitKeyMaker,
+       tasks: [String] = [], leakageKeys: BuildPartial.KeyWriter? = nil)
+  {
+    self.leakageKeys = leakageKeys
+    var index: [String: Int] = [:]
+    for (k, t) in tasks.enumerated() where index[t] == nil { index[t] = k }
+    taskIndex = index
     self.directory = directory
     self.memoryBudget = memoryBudget
     self.shards = shards
@@ -623,12 +647,18 @@ final class ExportSink: @unchecked Sendable {
       let name = String(seg.text.dropFirst().dropLast())
       if !declared.contains(name) { languages.insert(name) }
     }
-    if accumulator?.task != e.task {
-      try finishLeakage()
-      accumulator = (e.task, LeakageAccumulator(directory: directory, memoryBudget: memoryBudget / 2))
-    }
     let (keyHash, identity) = StableHash.hash2([e.task, e.key], seeds: (0, ShardExport.identitySeed))
-    try accumulator!.1.add(keysOf.keys(e, keyHash: e.splitKey == nil ? keyHash : nil), SplitName(rawValue: e.split))
+    let splitKeys = keysOf.keys(e, keyHash: e.splitKey == nil ? keyHash : nil)
+    if let leakageKeys {
+      try leakageKeys.writeLeakage(task: UInt32(taskIndex[e.task] ?? 0), unit: e.unit, sub: e.sub, keys: splitKeys,
+                                   split: SplitName(rawValue: e.split))
+    } else {
+      if accumulator?.task != e.task {
+        try finishLeakage()
+        accumulator = (e.task, LeakageAccumulator(directory: directory, memoryBudget: memoryBudget / 2))
+      }
+      try accumulator!.1.add(splitKeys, SplitName(rawValue: e.split))
+    }
     let k = Int(keyHash % UInt64(max(shards, 1)))
     sortKey.removeAll(keepingCapacity: true)
     withUnsafeBytes(of: UInt32(k).bigEndian) { sortKey.append(contentsOf: $0) }
@@ -644,6 +674,10 @@ final class ExportSink: @unchecked Sendable {
     sortKey.append(contentsOf: (e.source ?? "").utf8)
     sortKey.append(0)
     withUnsafeBytes(of: UInt64(bitPattern: Int64(e.row ?? 0) ^ Int64.min).bigEndian) { sortKey.append(contentsOf: $0) }
+    // Then where it was made: what the sort's stability gives a single build, written out so that
+    // the merge of a partitioned build orders equal keys the same way.
+    withUnsafeBytes(of: UInt64(e.unit).bigEndian) { sortKey.append(contentsOf: $0) }
+    withUnsafeBytes(of: UInt32(e.sub).bigEndian) { sortKey.append(contentsOf: $0) }
     payload.removeAll(keepingCapacity: true)
     ShardExport.appendPart(&payload, Array(e.task.utf8))
     ShardExport.appendPart(&payload, Array(e.split.utf8))

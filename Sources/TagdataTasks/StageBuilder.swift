@@ -37,6 +37,11 @@ public struct TaskExample: Sendable, Equatable {
   /// Table rows and text files: the source's path and the record number.
   public var source: String?
   public var row: Int?
+  /// Where the builder made it: the position of its source unit (a protein, a molecule, a table
+  /// row, a measurement, a line of text) in its task's source, and its place among that unit's
+  /// examples. A partitioned build takes every `count`-th unit, and its merge restores this order.
+  public var unit = 0
+  public var sub = 0
 
   public init(task: String, stage: Int, regression: Bool, key: String, segments: [TagLLM.Segment], inputs: [String],
               output: String?, target: Double?)
@@ -70,6 +75,12 @@ public struct TaskReport: Sendable, Equatable {
   /// Regression examples whose label string reads back more than 1% off the exact value
   /// (Tag-LLM regresses `float(label)`: 1e-05 gives 1e-50, 1234567.0 gives 123456).
   public var labelsOff = 0
+  /// Source units read (those of every partition: a partition reads them all and makes the
+  /// examples of its own).
+  public var seen = 0
+  /// Per rejection reason, where it was first met; the unit of each first rejection.
+  var reasonFirstPlace: [String: BuildPartial.Place] = [:]
+  public var firstRejectionUnits: [Int] = []
   public init(task: String, stage: Int, regression: Bool, template: String) {
     self.task = task
     self.stage = stage
@@ -159,7 +170,13 @@ public enum StageBuilder {
   /// them (``ShardExport`` makes it in a first pass); nil: the seeded random split by content.
   /// Examples that a temporal split leaves out (no year, or a year in neither range) get no split
   /// and are not emitted.
+  ///
+  /// `partition` (index, count): make only the examples of every `count`-th source unit of each
+  /// task, starting at `index` (every unit is still read, cheaply; templates, labels and keys are
+  /// made for the partition's own). Its reports then keep every rejection reason with the unit it
+  /// was first met at, uncapped, and leave a task's "no example in the temporal ranges" to the merge.
   public static func build(_ catalog: Catalog, plan: CompiledConfig, assigned: [String: [String: SplitName]]? = nil,
+                           partition: (index: Int, count: Int)? = nil,
                            emit: (TaskExample) throws -> Void) throws -> [TaskReport]
   {
     let config = plan.config
@@ -175,16 +192,36 @@ public enum StageBuilder {
         continue
       }
       var seen = 0
+      var unit = 0, sub = 0, rejectsInUnit = 0
+      /// Starts the next source unit: false when it belongs to another partition.
+      func next() -> Bool {
+        unit = seen
+        sub = 0
+        rejectsInUnit = 0
+        seen += 1
+        guard let p = partition else { return true }
+        return unit % p.count == p.index
+      }
       func reject(_ why: String, at: String? = nil, detail: String? = nil) {
-        if let at, report.firstRejections.count < 5 { report.firstRejections.append("\(at): \(detail ?? why)") }
-        if report.rejected[why] == nil && report.rejected.count >= maxReasons {
-          report.rejected["other reasons", default: 0] += 1
-        } else {
-          report.rejected[why, default: 0] += 1
+        if let at, report.firstRejections.count < 5 {
+          report.firstRejections.append("\(at): \(detail ?? why)")
+          report.firstRejectionUnits.append(unit)
         }
+        if report.rejected[why] == nil {
+          if partition == nil && report.rejected.count >= maxReasons {
+            report.rejected["other reasons", default: 0] += 1
+            return
+          }
+          report.reasonFirstPlace[why] = BuildPartial.Place(unit: unit, order: rejectsInUnit)
+        }
+        rejectsInUnit += 1
+        report.rejected[why, default: 0] += 1
       }
       func out(_ e: TaskExample) throws {
         var e = e
+        e.unit = unit
+        e.sub = sub
+        sub += 1
         if let a = assigned {
           // A group split saw every example in its first pass; one it left out (a temporal split's
           // example without a year in range) is not written.
@@ -213,7 +250,7 @@ public enum StageBuilder {
           labeler = nil
         }
         try catalog.forEachProtein { p in
-          seen += 1
+          guard next() else { return true }
           if p.sequence.utf8.count > task.maxLength { reject("longer than \(task.maxLength) residues"); return true }
           let fields: [String: FieldValue] = ["sequence": .text(p.sequence)]
           var value: LabelValue?
@@ -223,10 +260,11 @@ public enum StageBuilder {
         }
         if seen == 0 { report.skipped = "no proteins in the catalog" }
       case .molecules:
-        func one(_ smiles: String, _ value: LabelValue?) throws {
-          seen += 1
+        func one(_ smiles: String, _ value: () -> LabelValue?) throws {
+          guard next() else { return }
           if smiles.utf8.count > task.maxLength { reject("SMILES longer than \(task.maxLength) characters"); return }
-          try maker.make(["smiles": .text(smiles)], label: value, molecules: [smiles], proteins: [], out: out, reject: { reject($0) })
+          try maker.make(["smiles": .text(smiles)], label: value(), molecules: [smiles], proteins: [], out: out,
+                         reject: { reject($0) })
         }
         if case let .descriptor(name)? = spec.label, let def = DescriptorRegistry.named(name, kind: .molecule) {
           // Stored labels of the current definition first (the label's key is the canonical
@@ -235,9 +273,9 @@ public enum StageBuilder {
           try catalog.forEachLabel(.molecule, names: [def.name]) { l in
             guard l.version == def.version else { return true }
             switch l.value {
-            case let .number(x): try one(l.key, .number(x))
-            case let .text(t): try one(l.key, .text(t))
-            case let .missing(reason): try one(l.key, .missing(reason: reason))
+            case let .number(x): try one(l.key) { .number(x) }
+            case let .text(t): try one(l.key) { .text(t) }
+            case let .missing(reason): try one(l.key) { .missing(reason: reason) }
             }
             return true
           }
@@ -247,26 +285,22 @@ public enum StageBuilder {
                                                  after: after, limit: 512)
             for p in page {
               let smiles = p.input
-              if smiles.utf8.count > task.maxLength {
-                seen += 1
-                reject("SMILES longer than \(task.maxLength) characters")
-                continue
-              }
-              try one(smiles, labeler.label(smiles: Array(smiles.utf8)).first ?? .missing(reason: "no \(def.name)"))
+              // A SMILES over the length is rejected before its label is computed.
+              try one(smiles) { labeler.label(smiles: Array(smiles.utf8)).first ?? .missing(reason: "no \(def.name)") }
             }
             guard let last = page.last else { break }
             after = last.id
           }
         } else {
           try catalog.forEachMolecule { m in
-            try one(m.smiles, nil)
+            try one(m.smiles) { nil }
             return true
           }
         }
         if seen == 0 { report.skipped = "no molecules in the catalog" }
       case let .table(name):
         try catalog.forEachTableRow(name: name) { r in
-          seen += 1
+          guard next() else { return true }
           var fields: [String: FieldValue] = [:]
           for (k, f) in r.fields.enumerated() {
             switch r.values[k] {
@@ -322,7 +356,7 @@ public enum StageBuilder {
           censored: Catalog.CensoredPolicy(rawValue: m.censored) ?? .exclude,
           scale: Catalog.MeasurementScale(rawValue: m.scale) ?? .pX
         ) { a in
-          seen += 1
+          guard next() else { return true }
           let c: [(sha256: String, sequence: String)]
           if let known = chains[a.target] {
             c = known
@@ -343,7 +377,7 @@ public enum StageBuilder {
       case let .text(path, language):
         let reader = PlainTextReader(source: try openInput(path).source)
         while let event = try reader.next() {
-          seen += 1
+          guard next() else { continue }
           switch event {
           case let .record(r):
             try maker.make(["text": .text(r.string)], label: nil, molecules: [], proteins: [], language: language,
@@ -354,12 +388,18 @@ public enum StageBuilder {
         }
         if seen == 0 { report.skipped = "\(path) holds no text" }
       }
-      if seen > 0 && report.examples == 0 && report.skipped == nil && config.split.method == .temporal {
-        report.skipped = "no example has a year in the temporal split's ranges"
-      }
+      report.seen = seen
+      if partition == nil { finishReport(&report, temporal: config.split.method == .temporal) }
       reports.append(report)
     }
     return reports
+  }
+
+  /// What is known only once every unit of a task is done (a partitioned build's merge calls it).
+  static func finishReport(_ report: inout TaskReport, temporal: Bool) {
+    if report.seen > 0 && report.examples == 0 && report.skipped == nil && temporal {
+      report.skipped = "no example has a year in the temporal split's ranges"
+    }
   }
 
   /// Distinct rejection reasons kept per task; the rest are counted as "other reasons".

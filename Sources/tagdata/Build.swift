@@ -49,6 +49,15 @@ struct Build: ParsableCommand {
         tagdata build --print-config > tasks.yaml     # edit, then:
         tagdata build --config tasks.yaml --catalog tagdata.sqlite --out build/mine
         tagdata build --catalog tagdata.sqlite --out build/lang --tasks Language --text DE=notes-de.txt
+
+      On a cluster, --partition i/N builds one of N partitions (every N-th source unit of each \
+      task: a molecule, a protein, a table row, a measurement, a line of text) into a partial \
+      build directory, and tagdata export --merge makes of the N of them the build one process \
+      writes, byte for byte (tagdata slurm runs both as Slurm jobs). A partition's directory is \
+      finished when its partition.json exists. Group splits (scaffold, cold-*, temporal) need \
+      every example's keys: each partition reads them all first, then makes its own examples.
+        for i in 0 1 2 3; do tagdata build --catalog tagdata.sqlite --partition $i/4 --out parts/$i; done
+        tagdata export --merge --out build/tag-llm parts/0 parts/1 parts/2 parts/3
       """)
 
   @Option(help: ArgumentHelp("The build preset: tag-llm (Tag-LLM's eight tasks), unless --config is given.",
@@ -94,6 +103,10 @@ struct Build: ParsableCommand {
                                + "LANG=PATH, e.g. EN=notes.txt; repeatable.", valueName: "lang=path"))
   var text: [String] = []
 
+  @Option(help: ArgumentHelp("Build partition i of N (0 <= i < N) into a partial build; merge the N with tagdata export --merge.",
+                             valueName: "i/N"))
+  var partition: String?
+
   @Flag(help: "Write the shards gzip-compressed (.jsonl.gz).")
   var gzip = false
 
@@ -112,6 +125,9 @@ struct Build: ParsableCommand {
       throw ValidationError("unknown split '\(split)' (known: \(SplitKind.allCases.map(\.rawValue).joined(separator: ", ")))")
     }
     for t in text where !t.contains("=") { throw ValidationError("--text takes LANG=PATH (got '\(t)')") }
+    if let partition {
+      do { _ = try PartitionSpec(parsing: partition) } catch { throw ValidationError("--partition: \(error)") }
+    }
   }
 
   /// The configuration to build: the preset or the file, with the command line's options applied.
@@ -143,10 +159,11 @@ struct Build: ParsableCommand {
     let cat = try Catalog(path: catalog, readOnly: true)
     let plan = try taskConfig.compile(for: cat, file: config)
     let tty = isatty(2) == 1 && !quiet
+    let part = try partition.map { try PartitionSpec(parsing: $0) }
     let summary: ShardExport.Summary
     do {
       summary = try ShardExport.export(cat, plan: plan, shards: shards, out: out, toolVersion: tagdataVersion,
-                                       gzip: gzip) { n in
+                                       gzip: gzip, partition: part.map { ($0.index, $0.count) }) { n in
         if tty { writeFD(2, "\r\u{1B}[Kexamples: \(n)") }
       }
     } catch {
@@ -165,7 +182,8 @@ struct Build: ParsableCommand {
       warn(line)
       for f in r.firstRejections { warn("  rejected: \(f)") }
     }
-    warn("\(out): \(summary.shardRecords.reduce(0, +)) records in \(shards) shards")
+    warn("\(out): \(summary.shardRecords.reduce(0, +)) records in \(shards) shards"
+      + (part.map { " (partition \($0); tagdata export --merge combines the \($0.count))" } ?? ""))
     if summary.shardRecords.reduce(0, +) == 0 { warn("no task gave an example: nothing usable in the catalog for this configuration") }
     if json {
       let tasks = summary.reports.map { r in

@@ -10,7 +10,7 @@ import Glibc
 
 struct Export: ParsableCommand {
   static let configuration = CommandConfiguration(
-    abstract: "Export a build as tokenized shards for the trainer (--tokenized).",
+    abstract: "Export a build as tokenized shards for the trainer (--tokenized), or merge a partitioned build (--merge).",
     discussion: """
       Reads a build (tagdata build --out DIR) and writes one token shard per build shard \
       (Schemas/training-data.schema.json, version 2): NAME.tokens.bin (ids, uint16 when the \
@@ -41,10 +41,25 @@ struct Export: ParsableCommand {
         tagdata export --tokenized build/tag-llm --tokenizer SmolLM2-135M/tokenizer.json --out tokens/smollm
         tagdata export --tokenized build/tag-llm --smiles-tokens --residue-tokens --out tokens/domain
         tagdata export --tokenized build/tag-llm --regression-as-text --out tokens/tag-llm-text
+
+      --merge PART... combines the partial builds of tagdata build --partition i/N (every i of one \
+      build, in any order) into one build directory, byte for byte the one tagdata build writes \
+      without partitions: each shard's records merged by their sort keys (an example two \
+      partitions made is kept once, as one build keeps it), the leakage report made in the order \
+      of one build, and the counts and rejections combined. It refuses partitions of different \
+      configurations, catalogs, shard counts or tool versions, a missing or repeated index, and \
+      a partition without its partition.json (unfinished or killed: build it again) (exit 74).
+        tagdata export --merge --out build/tag-llm parts/0 parts/1 parts/2 parts/3
       """)
 
   @Option(help: ArgumentHelp("The build to tokenize (the --out of tagdata build).", valueName: "build-dir"))
-  var tokenized: String
+  var tokenized: String?
+
+  @Flag(help: "Merge the partial builds given as arguments (tagdata build --partition) into the build --out.")
+  var merge = false
+
+  @Argument(help: ArgumentHelp("With --merge: the partial build directories, one per partition.", valueName: "part"))
+  var parts: [String] = []
 
   @Option(help: ArgumentHelp("Where the token shards go (replaced atomically).", valueName: "dir"))
   var out: String
@@ -83,9 +98,18 @@ struct Export: ParsableCommand {
 
   func validate() throws {
     if smilesMinCount < 1 { throw ValidationError("--smiles-min-count must be at least 1") }
+    if merge {
+      if tokenized != nil { throw ValidationError("--merge and --tokenized exclude each other") }
+      if parts.isEmpty { throw ValidationError("--merge needs the partial build directories as arguments") }
+    } else {
+      if tokenized == nil { throw ValidationError("give --tokenized BUILD (or --merge PART...)") }
+      if !parts.isEmpty { throw ValidationError("unexpected arguments \(parts.joined(separator: " ")) (only --merge takes directories)") }
+    }
   }
 
   func run() throws {
+    if merge { return try mergeParts() }
+    let tokenized = self.tokenized!
     var options = try TokenizedExport.Options.load(tokenizer: tokenizer, bos: bos, eos: eos)
     options.smilesTokens = smilesTokens
     options.smilesMinimumCount = smilesMinCount
@@ -120,6 +144,33 @@ struct Export: ParsableCommand {
         + "\"vocabularySize\":\(m.vocabulary.size),\"textSize\":\(m.vocabulary.textSize),\"shards\":\(m.shards.count),"
         + "\"unknown\":{\"smiles\":\(m.unknown["smiles"] ?? 0),\"residues\":\(m.unknown["residues"] ?? 0)},"
         + "\"counts\":{\(counts.joined(separator: ","))},\"seconds\":\(String(format: "%.3f", summary.seconds))}\n")
+    }
+  }
+}
+
+extension Export {
+  func mergeParts() throws {
+    let tty = isatty(2) == 1 && !quiet
+    let summary: ShardExport.Summary
+    do {
+      summary = try BuildPartial.merge(parts: parts, out: out) { n in
+        if tty { writeFD(2, "\r\u{1B}[Krecords: \(n)") }
+      }
+    } catch {
+      if tty { writeFD(2, "\r\u{1B}[K") }
+      throw error
+    }
+    if tty { writeFD(2, "\r\u{1B}[K") }
+    let total = summary.shardRecords.reduce(0, +)
+    for r in summary.reports {
+      let c = summary.counts[r.task] ?? ShardExport.Counts()
+      warn("\(r.task) (stage \(r.stage)): \(c.total) examples (train \(c.train), valid \(c.valid), test \(c.test))"
+        + (r.skipped.map { " - skipped: \($0)" } ?? ""))
+    }
+    warn("\(out): \(total) records in \(summary.shardRecords.count) shards, merged from \(parts.count) partitions")
+    if json {
+      writeOut("{\"out\":\(JSONString.quoted(out)),\"records\":\(total),\"shards\":\(summary.shardRecords.count),"
+        + "\"partitions\":\(parts.count)}\n")
     }
   }
 }
