@@ -132,15 +132,19 @@ public final class SlurmSubmitter {
     if let last = state.submissions.last, !last.jobs.isEmpty {
       let ids = Set(last.jobs.map(\.job))
       let deadline = Date().addingTimeInterval(timeout)
+      var lastMessage = ""
       while true {
-        let queued = try queue(ids)
-        cancelled += try cancelNeverRunning(queued)
-        let active = queued.filter { $0.reason != "DependencyNeverSatisfied" }
-        if active.isEmpty { break }
-        let names = Array(Set(active.map(\.job))).sorted()
+        var queued = try queue(ids)
+        let gone = try cancelNeverRunning(queued, chain: last.jobs)
+        cancelled += gone
+        queued.removeAll { gone.contains($0.job) }
+        if queued.isEmpty { break }
+        let names = Array(Set(queued.map(\.job))).sorted()
         if !waitForEarlier { throw SlurmError.stillQueued(jobs: names, work: plan.work) }
         if Date() >= deadline { throw SlurmError.waitTimeout(seconds: Int(timeout), jobs: names) }
-        onMessage?("waiting for the jobs of the last submission: \(names.joined(separator: ", "))")
+        let message = "waiting for the jobs of the last submission: \(names.joined(separator: ", "))"
+        if message != lastMessage { onMessage?(message) }
+        lastMessage = message
         Thread.sleep(forTimeInterval: pollInterval)
       }
     }
@@ -202,9 +206,10 @@ public final class SlurmSubmitter {
     let deadline = Date().addingTimeInterval(timeout)
     var lastMessage = ""
     while !ids.isEmpty {
-      let queued = try queue(ids)
-      summary.cancelled += try cancelNeverRunning(queued)
-      let active = queued.filter { $0.reason != "DependencyNeverSatisfied" }
+      var active = try queue(ids)
+      let gone = try cancelNeverRunning(active, chain: summary.submitted)
+      summary.cancelled += gone
+      active.removeAll { gone.contains($0.job) }
       if active.isEmpty { break }
       if Date() >= deadline { throw SlurmError.waitTimeout(seconds: Int(timeout), jobs: Array(Set(active.map(\.job))).sorted()) }
       let message = active.map { "\($0.task) \($0.state)" }.joined(separator: ", ")
@@ -250,10 +255,14 @@ public final class SlurmSubmitter {
     return out
   }
 
-  /// Cancels pending jobs whose dependency failed (Slurm keeps them pending for ever).
-  func cancelNeverRunning(_ queued: [Queued]) throws -> [String] {
-    let stuck = Array(Set(queued.filter { $0.state == "PENDING" && $0.reason == "DependencyNeverSatisfied" }.map(\.job))).sorted()
-    if stuck.isEmpty { return [] }
+  /// Cancels pending jobs whose dependency failed (Slurm keeps them pending for ever), and the
+  /// jobs of the chain after them (still waiting for them, they can never run either).
+  func cancelNeverRunning(_ queued: [Queued], chain: [SubmittedJob]) throws -> [String] {
+    var never = Set(queued.filter { $0.state == "PENDING" && $0.reason == "DependencyNeverSatisfied" }.map(\.job))
+    if never.isEmpty { return [] }
+    for job in chain where job.dependency.map(never.contains) == true { never.insert(job.job) }
+    let listed = Set(queued.map(\.job))
+    let stuck = never.filter(listed.contains).sorted { (Int($0) ?? 0, $0) < (Int($1) ?? 0, $1) }
     let result = try ProcessRunner.run(scancel, stuck, timeout: commandTimeout)
     guard result.status == 0 else {
       throw SlurmError.unavailable("scancel \(stuck.joined(separator: " ")) failed: \(result.stderr.trimmingCharacters(in: .whitespacesAndNewlines))")

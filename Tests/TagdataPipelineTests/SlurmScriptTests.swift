@@ -287,19 +287,22 @@ import TestSupport
     #expect(!Self.version.isEmpty)
     try Self.complete(plan, except: ["ingest[2]", "catalog-merge", "build:main[0]", "build:main[1]", "build:main[2]", "build:main[3]",
                                      "build-merge:main"])
-    try Data("102|PENDING|DependencyNeverSatisfied\n103_[0-3]|PENDING|Dependency\n".utf8).write(to: dir.appendingPathComponent("queue"))
-    // Without --wait the array job 103 still counts as queued (its reason is not yet "never").
+    // Task 0 still runs: refused (exit 75), naming it; the jobs that can never run are cancelled
+    // all at once, the chain after the stuck one too.
+    try Data("101_0|RUNNING|None\n102|PENDING|DependencyNeverSatisfied\n103_[0-3]|PENDING|Dependency\n104|PENDING|Dependency\n".utf8)
+      .write(to: dir.appendingPathComponent("queue"))
     let stuck = try TestSupport.tagdata(common)
     #expect(stuck.status == 75, "\(stuck.stderr)")
-    #expect(Self.log(fake.log).contains("scancel 102"))
-    try Data("103_[0-3]|PENDING|DependencyNeverSatisfied\n104|PENDING|Dependency\n".utf8).write(to: dir.appendingPathComponent("queue"))
-    let stuck2 = try TestSupport.tagdata(common)
-    #expect(stuck2.status == 75, "\(stuck2.stderr)")
-    try Data("104|PENDING|DependencyNeverSatisfied\n".utf8).write(to: dir.appendingPathComponent("queue"))
+    #expect(stuck.stderr.contains("(101)"), "\(stuck.stderr)")
+    #expect(Self.log(fake.log).contains("scancel 102 103 104"), "\(Self.log(fake.log))")
+    #expect(Self.log(fake.log).filter { $0.hasPrefix("sbatch") }.count == 4)
+    // With the array ended: cancelled, and submitted again.
+    try Data("102|PENDING|DependencyNeverSatisfied\n103_[0-3]|PENDING|Dependency\n104|PENDING|Dependency\n".utf8)
+      .write(to: dir.appendingPathComponent("queue"))
     let again = try TestSupport.tagdata(common + ["--json"])
     #expect(again.status == 0, "\(again.stderr)")
     let s2 = try JSONDecoder().decode(Summary.self, from: Data(again.stdout.utf8))
-    #expect(s2.cancelled == ["104"])
+    #expect(s2.cancelled == ["102", "103", "104"])
     #expect(s2.submitted.map(\.name) == ["ingest", "catalog-merge", "build:main", "build-merge:main"])
     #expect(s2.submitted.map(\.array) == ["2", nil, "0-3", nil])
     #expect(s2.submitted.map(\.dependency) == [nil, "105", "106", "107"])
