@@ -15,11 +15,12 @@ struct Slurm: ParsableCommand {
       submits a chain of jobs with sbatch, each waiting for the one before it \
       (--dependency=afterok):
 
-        1. ingest array 0-(N-1): task K runs every ingest entry, in order, with --partition K/N \
-      into WORK/ingest/part-K.sqlite
-        2. catalog merge: tagdata catalog merge of the N parts into OUT/CATALOG, then the \
-      configuration's descriptors (tagdata describe)
-        3. per build, a build array 0-(N-1): tagdata build --partition K/N into WORK/builds/NAME/part-K
+        1. ingest, an array 0-(N-1): task K runs every ingest entry, in order,
+           with --partition K/N, into WORK/ingest/part-K.sqlite
+        2. catalog merge: tagdata catalog merge of the N parts into OUT/CATALOG,
+           then the configuration's descriptors (tagdata describe)
+        3. per build, an array 0-(N-1): tagdata build --partition K/N
+           into WORK/builds/NAME/part-K
         4. per build, its merge: tagdata export --merge into OUT/builds/NAME
 
       The result equals what one process gives (tagdata ingest of every entry, then tagdata \
@@ -46,14 +47,18 @@ struct Slurm: ParsableCommand {
       Exit codes besides the usual: 69 sbatch, squeue or scancel missing or failing; 75 jobs \
       still queued, or --timeout passed (the jobs go on).
 
-      Tokenized exports, training and evaluation are not submitted: run them with tagdata run \
-      or their own commands on the merged builds.
+      Tokenized exports, training and evaluation are not submitted: run tagdata export \
+      --tokenized, tagdata train and tagdata eval on OUT/builds/NAME.
+
+      --dry-run prints the scripts and sbatch lines of what is not done, and writes nothing.
 
       Examples:
-        tagdata slurm --config Examples/pipeline.yaml --out /scratch/p1 --partitions 16 \\
+        tagdata slurm --config pipeline.yaml --out /scratch/p1 --partitions 16 \\
             --account chem --time 02:00:00 --mem 8G --slurm-partition cpu
-        tagdata slurm --config pipeline.yaml --out /scratch/p1 --partitions 16 --dry-run   # print the scripts
-        tagdata slurm --config pipeline.yaml --out /scratch/p1 --partitions 16 --wait      # rerun: only what failed
+        tagdata slurm --config pipeline.yaml --out /scratch/p1 \\
+            --partitions 16 --dry-run        # print the scripts
+        tagdata slurm --config pipeline.yaml --out /scratch/p1 \\
+            --partitions 16 --wait           # again: only what failed
         tagdata slurm ... --sbatch-arg=--constraint=skylake --sbatch-arg=--exclusive
       """)
 
@@ -89,13 +94,13 @@ struct Slurm: ParsableCommand {
                                + "--sbatch-arg=--constraint=skylake.", valueName: "option"))
   var sbatchArg: [String] = []
 
-  @Option(help: ArgumentHelp("The sbatch program (default: sbatch on PATH).", valueName: "path"))
+  @Option(help: ArgumentHelp("The sbatch program: a name on PATH, or a path.", valueName: "path"))
   var sbatch = "sbatch"
 
-  @Option(help: ArgumentHelp("The squeue program (default: squeue on PATH).", valueName: "path"))
+  @Option(help: ArgumentHelp("The squeue program: a name on PATH, or a path.", valueName: "path"))
   var squeue = "squeue"
 
-  @Option(help: ArgumentHelp("The scancel program (default: scancel on PATH).", valueName: "path"))
+  @Option(help: ArgumentHelp("The scancel program: a name on PATH, or a path.", valueName: "path"))
   var scancel = "scancel"
 
   @Option(help: ArgumentHelp("The tagdata binary the jobs run (default: this one).", valueName: "path"))
