@@ -134,7 +134,7 @@ public final class SlurmSubmitter {
       let deadline = Date().addingTimeInterval(timeout)
       var lastMessage = ""
       while true {
-        var queued = try queue(ids)
+        var queued = try patientQueue(ids, deadline: deadline)
         let gone = try cancelNeverRunning(queued, chain: last.jobs)
         cancelled += gone
         queued.removeAll { gone.contains($0.job) }
@@ -206,7 +206,7 @@ public final class SlurmSubmitter {
     let deadline = Date().addingTimeInterval(timeout)
     var lastMessage = ""
     while !ids.isEmpty {
-      var active = try queue(ids)
+      var active = try patientQueue(ids, deadline: deadline)
       let gone = try cancelNeverRunning(active, chain: summary.submitted)
       summary.cancelled += gone
       active.removeAll { gone.contains($0.job) }
@@ -253,6 +253,22 @@ public final class SlurmSubmitter {
       if ids.contains(job) { out.append(Queued(job: job, task: f[0], state: f[1], reason: f[2])) }
     }
     return out
+  }
+
+  /// ``queue(_:)``, asked again (each poll interval, up to 5 times and never past the deadline)
+  /// when squeue fails: a busy controller times out now and then.
+  func patientQueue(_ ids: Set<String>, deadline: Date) throws -> [Queued] {
+    var failures = 0
+    while true {
+      do {
+        return try queue(ids)
+      } catch let error as SlurmError {
+        failures += 1
+        if failures >= 5 || Date() >= deadline { throw error }
+        onMessage?("\(error) (asking again)")
+        Thread.sleep(forTimeInterval: pollInterval)
+      }
+    }
   }
 
   /// Cancels pending jobs whose dependency failed (Slurm keeps them pending for ever), and the

@@ -329,6 +329,15 @@ import TestSupport
     #expect(s4.succeeded == false)
     #expect(s4.failed == ["build:main[3]"])
     #expect(waited.stderr.contains("build:main[3]"), "\(waited.stderr)")
+
+    // squeue keeps failing (no controller): asked 5 times, then exit 69 with its message.
+    try Data("#!/bin/bash\necho \"squeue $*\" >> '\(dir.path)/log'\necho 'slurm_load_jobs error: Unable to contact slurm controller' >&2\nexit 1\n".utf8)
+      .write(to: URL(fileURLWithPath: fake.squeue))
+    let asked = Self.log(fake.log).filter { $0.hasPrefix("squeue") }.count
+    let down = try TestSupport.tagdata(common)
+    #expect(down.status == 69, "\(down.stderr)")
+    #expect(down.stderr.contains("Unable to contact slurm controller"), "\(down.stderr)")
+    #expect(Self.log(fake.log).filter { $0.hasPrefix("squeue") }.count == asked + 5)
   }
 
   @Test func missingSbatchIsNamed() throws {
