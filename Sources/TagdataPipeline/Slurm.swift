@@ -127,6 +127,7 @@ public final class SlurmSubmitter {
   /// Submits what is not done. With `waitForEarlier`, jobs of the last submission still in the
   /// queue are waited for (up to `timeout` seconds) instead of stopping.
   public func submit(waitForEarlier: Bool, timeout: Double) throws -> Summary {
+    try lock()
     var state = loadState() ?? State(config: configHash, partitions: plan.partitions)
     var cancelled: [String] = []
     if let last = state.submissions.last, !last.jobs.isEmpty {
@@ -195,6 +196,31 @@ public final class SlurmSubmitter {
       onMessage?("\(job.id): job \(id)" + (array.map { " array \($0)" } ?? "") + (dependency.map { " after \($0)" } ?? ""))
     }
     return summary
+  }
+
+  /// The lock on the work folder (`WORK/slurm.lock`), held until this submitter is gone: two
+  /// `tagdata slurm` into one work folder at once would submit the same work twice.
+  var lockDescriptor: Int32 = -1
+
+  deinit {
+    if lockDescriptor >= 0 { close(lockDescriptor) }
+  }
+
+  func lock() throws {
+    if lockDescriptor >= 0 { return }
+    let path = plan.work + "/slurm.lock"
+    do {
+      try FileManager.default.createDirectory(atPath: plan.work, withIntermediateDirectories: true)
+    } catch {
+      throw SlurmError.output("\(plan.work): cannot be created (\(error))")
+    }
+    let fd = open(path, O_CREAT | O_RDWR | O_CLOEXEC, 0o644)
+    guard fd >= 0 else { throw SlurmError.output("\(path): cannot be opened (\(String(cString: strerror(errno))))") }
+    guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
+      close(fd)
+      throw SlurmError.busy(plan.work)
+    }
+    lockDescriptor = fd
   }
 
   // MARK: Waiting

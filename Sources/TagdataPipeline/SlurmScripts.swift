@@ -56,6 +56,8 @@ public enum SlurmError: Error, CustomStringConvertible, Sendable {
   case unavailable(String)
   /// Jobs of an earlier submission are still pending or running (exit 75).
   case stillQueued(jobs: [String], work: String)
+  /// Another `tagdata slurm` is submitting into the same work folder (exit 75).
+  case busy(String)
   /// `--wait` ran out of time (exit 75).
   case waitTimeout(seconds: Int, jobs: [String])
   /// The work folder or a script could not be written (exit 74).
@@ -67,6 +69,8 @@ public enum SlurmError: Error, CustomStringConvertible, Sendable {
     case let .stillQueued(jobs, work):
       return "jobs of the last submission into \(work) are still pending or running (\(jobs.joined(separator: ", "))): "
         + "nothing submitted. Run again when they have ended, add --wait to wait for them first, or scancel them."
+    case let .busy(work):
+      return "another tagdata slurm is submitting into \(work) (it holds \(work)/slurm.lock): nothing submitted"
     case let .waitTimeout(seconds, jobs):
       return "--wait: jobs still pending or running after \(seconds) s (\(jobs.joined(separator: ", "))); they go on in Slurm"
     }

@@ -45,7 +45,8 @@ struct Slurm: ParsableCommand {
       --wait waits (polling squeue, at most --timeout seconds) for the jobs to end, then checks \
       every marker: exit 0 when all succeeded, 1 when a task failed (named, with its log). \
       Exit codes besides the usual: 69 sbatch, squeue or scancel missing or failing; 75 jobs \
-      still queued, or --timeout passed (the jobs go on).
+      still queued, another tagdata slurm submitting into the same work folder (WORK/slurm.lock), \
+      or --timeout passed (the jobs go on).
 
       Tokenized exports, training and evaluation are not submitted: run tagdata export \
       --tokenized, tagdata train and tagdata eval on OUT/builds/NAME.
@@ -147,7 +148,7 @@ struct Slurm: ParsableCommand {
       switch e {
       case .usage: throw ExitCode(64)
       case .unavailable: throw ExitCode(69)
-      case .stillQueued, .waitTimeout: throw ExitCode(75)
+      case .stillQueued, .busy, .waitTimeout: throw ExitCode(75)
       case .output: throw ExitCode(74)
       }
     }

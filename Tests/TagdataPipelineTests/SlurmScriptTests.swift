@@ -330,6 +330,13 @@ import TestSupport
     #expect(s4.failed == ["build:main[3]"])
     #expect(waited.stderr.contains("build:main[3]"), "\(waited.stderr)")
 
+    // Another tagdata slurm holds the work folder's lock: exit 75, nothing asked or submitted.
+    let before2 = Self.log(fake.log).count
+    let holder = try TestSupport.run("/usr/bin/flock", ["--nonblock", out + "/slurm/slurm.lock", TestSupport.tagdataBinary] + common)
+    #expect(holder.status == 75, "\(holder.stderr)")
+    #expect(holder.stderr.contains("another tagdata slurm is submitting"), "\(holder.stderr)")
+    #expect(Self.log(fake.log).count == before2)
+
     // squeue keeps failing (no controller): asked 5 times, then exit 69 with its message.
     try Data("#!/bin/bash\necho \"squeue $*\" >> '\(dir.path)/log'\necho 'slurm_load_jobs error: Unable to contact slurm controller' >&2\nexit 1\n".utf8)
       .write(to: URL(fileURLWithPath: fake.squeue))
