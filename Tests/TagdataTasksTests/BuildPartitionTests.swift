@@ -202,4 +202,39 @@ import Testing
       #expect(r.status == 64, "--partition \(bad): \(r.stderr)")
     }
   }
+
+  /// `tagdata export --tokenized --partition i/N` and its merge: the dataset one process writes,
+  /// byte for byte, also when a partition has no shard (N larger than the shards).
+  @Test func tokenizedPartitionsMergeToTheSameDataset() throws {
+    let dir = TestSupport.tempDirectory().path
+    let b = try TestSupport.tagdata(["build", "--quiet", "--catalog", Self.catalogPath, "--shards", "4", "--out", dir + "/build"])
+    #expect(b.status == 0, "\(b.stderr)")
+    let single = try TestSupport.tagdata(["export", "--quiet", "--tokenized", dir + "/build", "--smiles-tokens", "--residue-tokens",
+                                          "--out", dir + "/tokens"])
+    #expect(single.status == 0, "\(single.stderr)")
+    let expected = try Self.files(dir + "/tokens")
+    #expect(expected.count == 1 + 4 * 4)
+    for n in [1, 2, 3, 7] {
+      var parts: [String] = []
+      for i in 0..<n {
+        parts.append(dir + "/t\(n)-\(i)")
+        let r = try TestSupport.tagdata(["export", "--quiet", "--tokenized", dir + "/build", "--smiles-tokens", "--residue-tokens",
+                                         "--partition", "\(i)/\(n)", "--out", parts[i]])
+        #expect(r.status == 0, "\(r.stderr)")
+      }
+      let m = try TestSupport.tagdata(["export", "--merge", "--out", dir + "/merged\(n)"] + parts.shuffled())
+      #expect(m.status == 0, "\(m.stderr)")
+      let got = try Self.files(dir + "/merged\(n)")
+      #expect(got.keys.sorted() == expected.keys.sorted(), "N=\(n)")
+      for (name, bytes) in expected { #expect(got[name] == bytes, "N=\(n): \(name) differs") }
+      if n == 3 {
+        #expect(try TestSupport.tagdata(["export", "--merge", "--out", dir + "/x", parts[0], parts[2]]).status != 0)
+        // A shard changed after its partition wrote it.
+        let victim = try FileManager.default.contentsOfDirectory(atPath: parts[1]).first { $0.hasSuffix(".tokens.bin") }!
+        try Data([1, 2, 3]).write(to: URL(fileURLWithPath: parts[1] + "/" + victim))
+        let bad = try TestSupport.tagdata(["export", "--merge", "--out", dir + "/x"] + parts)
+        #expect(bad.status != 0 && bad.stderr.contains("SHA-256"), "\(bad.stderr)")
+      }
+    }
+  }
 }
