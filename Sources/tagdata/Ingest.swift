@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import TagdataBio
 import TagdataCatalog
 import TagdataIngest
@@ -172,6 +173,8 @@ struct Ingest: ParsableCommand {
         throw ExitCode(1)
       }
       let units = plan.units(for: spec.index)
+      // A manifest is written when every unit is done: an older one goes first.
+      try? FileManager.default.removeItem(atPath: IngestPartitionManifest.path(catalog: catalogOptions.catalog))
       if !quiet && !json { warn("partition \(spec): \(units.count) of \(plan.assignments.count) work units") }
       for unit in units {
         let r = try ingestor.ingest(unit: unit, partition: spec, table: mapping)
@@ -187,6 +190,12 @@ struct Ingest: ParsableCommand {
       if !json { warn(describe(r)) }
     }
     try ingestor.close()
+    if let partition, !reports.contains(where: { $0.status == .failed }) {
+      let spec = try PartitionSpec(parsing: partition)
+      let plan = try PartitionPlan(files: files, partitions: spec.count, splitFiles: mapping == nil)
+      try IngestPartitionManifest(plan: plan, spec: spec, reports: reports, catalog: catalogOptions.catalog)
+        .write(catalog: catalogOptions.catalog)
+    }
     if json {
       writeOut(try encodeJSON(reports) + "\n")
     }
