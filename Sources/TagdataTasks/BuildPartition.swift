@@ -263,10 +263,11 @@ public enum BuildPartial {
     private(set) var records = 0
     private var digest = StreamDigest()
 
+    /// A merge holds one reader per partition: small buffers.
     init(path: String) throws {
       self.path = path
       guard let f = fopen(path, "rb") else { throw ShardExportError(path: path, message: String(cString: strerror(errno))) }
-      setvbuf(f, nil, _IOFBF, 1 << 20)
+      setvbuf(f, nil, _IOFBF, 1 << 16)
       file = f
     }
 
@@ -359,6 +360,16 @@ public enum BuildPartial {
                            progress: ((Int) -> Void)? = nil) throws -> ShardExport.Summary
   {
     guard !parts.isEmpty else { throw ShardExportError(path: out, message: "no partitions to merge") }
+    let outPath = URL(fileURLWithPath: out).standardizedFileURL.path
+    if let p = parts.first(where: { URL(fileURLWithPath: $0).standardizedFileURL.path == outPath }) {
+      throw ShardExportError(path: p, message: "is both a partition and the merge's output")
+    }
+    // Two files per partition are open while a shard is merged: allow as many as the system does.
+    var limit = rlimit()
+    if getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 && limit.rlim_cur < limit.rlim_max {
+      limit.rlim_cur = limit.rlim_max
+      _ = setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
+    }
     var loaded: [(dir: String, m: Manifest)] = []
     for p in parts { loaded.append((p, try manifest(p))) }
     let first = loaded[0].m
@@ -486,7 +497,7 @@ public enum BuildPartial {
       var line: [UInt8] = []
       init(dir: String, file: Manifest.File) throws {
         shard = dir + "/" + file.file
-        lines = LineReader(try openInput(shard).source)
+        lines = LineReader(try openInput(shard).source, bufferSize: 1 << 16)
         keys = try KeyReader(path: dir + "/" + (file.keys ?? ""))
         expected = file.records
       }
