@@ -324,12 +324,7 @@ public enum BuildPartial {
     try ShardExport.write(Array(try encoder.encode(m)) + [0x0A], to: directory + "/" + manifestFile)
   }
 
-  static func fileSHA256(_ path: String) throws -> String {
-    let r = try KeyReader(path: path)
-    var scratch: [UInt8] = []
-    while try r.next(into: &scratch) {}
-    return r.sha256()
-  }
+  static func fileSHA256(_ path: String) throws -> String { try TokenizedExport.fileDigest(path) }
 
   /// Reads a partition's manifest.
   static func manifest(_ dir: String) throws -> Manifest {
@@ -402,6 +397,19 @@ public enum BuildPartial {
                                + " (merge needs every partition of the build)")
     }
     loaded.sort { $0.m.partition < $1.m.partition }
+    // Every file as its partition wrote it (the sort keys and leakage keys are read as trusted
+    // binary records after this).
+    for (dir, m) in loaded {
+      var files: [(String, String)] = [(m.leakageKeys.file, m.leakageKeys.sha256)]
+      for f in m.files {
+        files.append((f.file, f.sha256))
+        if let k = f.keys, let sha = f.keysSha256 { files.append((k, sha)) }
+      }
+      for (name, sha) in files where try fileSHA256(dir + "/" + name) != sha {
+        throw ShardExportError(path: dir + "/" + name, message: "is not the file its partition wrote (its SHA-256 differs): "
+                                 + "build that partition again")
+      }
+    }
     let header = first.header, shards = first.shards, gzip = first.gzip
     let target = try OutputDirectory(out)
 

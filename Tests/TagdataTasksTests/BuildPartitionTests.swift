@@ -129,7 +129,15 @@ import Testing
     let bytes = try Data(contentsOf: URL(fileURLWithPath: shard))
     let cut = bytes.prefix(bytes.count / 2)
     try Data(cut.prefix(through: cut.lastIndex(of: 0x0A)!)).write(to: URL(fileURLWithPath: shard))
-    refused([parts[0], dir + "/c1", parts[2]], "ends after")
+    refused([parts[0], dir + "/c1", parts[2]], "SHA-256 differs")
+    // A sort-key sidecar damaged: refused before it is read.
+    try FileManager.default.copyItem(atPath: parts[1], toPath: dir + "/k1")
+    let keys = dir + "/k1/" + BuildPartial.keysName(1, of: 2)
+    var k = try Data(contentsOf: URL(fileURLWithPath: keys))
+    k[0] = 0xFF
+    k[1] = 0xFF
+    try k.write(to: URL(fileURLWithPath: keys))
+    refused([parts[0], dir + "/k1", parts[2]], "SHA-256 differs")
     // What is left merges.
     _ = try BuildPartial.merge(parts: parts, out: dir + "/m")
     #expect(FileManager.default.fileExists(atPath: dir + "/m/manifest.json"))
