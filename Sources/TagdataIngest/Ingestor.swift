@@ -303,8 +303,8 @@ public final class Ingestor {
         try catalog.transaction {
           try catalog.finishSource(source.id, status: "failed", contentSHA256: nil, error: "\(error)")
           // A partition's unit is recorded failed too, with what it read, so that the merge
-          // knows it as part of its file (and drops the file's units after it, as one read of
-          // the file stops at the damage).
+          // knows it as part of its file (and, as one read stops at the damage, refuses the
+          // file when units of it follow).
           if let partition, let failedUnit {
             try catalog.recordPartitionRange(
               source: source.id, partition: partition.index, partitions: partition.count, filePolicy: failedUnit.policy,

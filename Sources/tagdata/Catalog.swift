@@ -22,9 +22,15 @@ struct CatalogCommand: ParsableCommand {
         equals that of a single ingest of the same inputs. Merging \
         a part again changes nothing. Runs in SQLite (ATTACH, INSERT … SELECT), one part at a time.
 
-        Example:
+        Labels parts of `tagdata describe --catalog C --partition i/N --out PART` are merged into \
+        C itself (--out C), all N of them and nothing else: each must have been made from C as it \
+        is now; their labels replace missing or stale ones, as one `tagdata describe --catalog C`.
+
+        Examples:
           for i in 0 1 2 3; do tagdata ingest --partition $i/4 --catalog part-$i.sqlite uniprot/*.dat; done
           tagdata catalog merge --out uniprot.sqlite part-*.sqlite
+          for i in 0 1 2 3; do tagdata describe --catalog uniprot.sqlite --all --partition $i/4 --out labels-$i.sqlite; done
+          tagdata catalog merge --out uniprot.sqlite labels-*.sqlite
         """)
     @Option(help: ArgumentHelp("The merged catalog (created if missing).", valueName: "catalog")) var out: String
     @Flag(help: "Print the report as JSON.") var json = false
@@ -42,6 +48,9 @@ struct CatalogCommand: ParsableCommand {
       do {
         report = try catalog.merge(parts: parts, arguments: CommandLine.arguments.joined(separator: " "), now: Clock.isoNow())
       } catch let e as MergeError {
+        warn("error: \(e)")
+        throw ExitCode(74)
+      } catch let e as TagdataCatalog.Catalog.LabelPartitionError {
         warn("error: \(e)")
         throw ExitCode(74)
       }
