@@ -246,8 +246,8 @@ public final class Ingestor {
         return
       }
       let made: InputFormat.Reader
-      if let range {
-        // An interrupted range goes on at its checkpoint: the bytes before it are read again
+      if range != nil {
+        // An interrupted range or span goes on at its checkpoint: the bytes before it are read again
         // (and hashed, and their lines counted), not parsed.
         if let resume, resume.offset > unitStart {
           let ahead = resume.offset - unitStart

@@ -15,8 +15,8 @@ struct CatalogCommand: ParsableCommand {
         Joins the catalogs of `tagdata ingest --partition i/N` (or any catalogs of this schema \
         version) into OUT, created if missing: proteins, entries, molecules, compounds, targets \
         and labels deduplicated by their canonical keys (sequence SHA-256, accession, canonical \
-        SMILES, CID, target key), provenance rows by source and record. The byte ranges of one \
-        file become one source again, its records and lines numbered as one read of the whole \
+        SMILES, CID, target key), provenance rows by source and record. The byte ranges (or spans of gzip \
+        members) of one file become one source again, its records and lines numbered as one read of the whole \
         file numbers them; every range must be among the parts, and the file is read once more \
         for the SHA-256 of its content (unless --no-hash). `tagdata catalog dump` of the result \
         equals that of a single ingest of the same inputs. Merging \
