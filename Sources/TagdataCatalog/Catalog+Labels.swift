@@ -41,8 +41,9 @@ extension Catalog {
   /// Entities whose labels among `definitions` are missing or of another version, in id order,
   /// after id `after`, at most `limit` of them: page through with the last id seen, writing each
   /// page's labels (``writeLabels(_:id:_:run:)``) in a transaction of its own.
-  public func pendingLabels(_ entity: LabelEntity, _ definitions: [LabelDefinition], after: Int64, limit: Int) throws
-    -> [PendingLabels]
+  /// With `partition`, only entities whose id is `partition.index` modulo `partition.count`.
+  public func pendingLabels(_ entity: LabelEntity, _ definitions: [LabelDefinition], after: Int64, limit: Int,
+                            partition: (index: Int, count: Int)? = nil) throws -> [PendingLabels]
   {
     guard !definitions.isEmpty else { return [] }
     let (table, input) = entity == .molecule ? ("molecules", "smiles") : ("proteins", "sequence")
@@ -53,7 +54,7 @@ extension Catalog {
           SELECT 1 FROM labels l
           WHERE l.entity = ?2 AND l.name = json_extract(w.value, '$[0]') AND l.entity_id = x.id
             AND l.version = json_extract(w.value, '$[1]'))) AS missing
-      FROM \(table) x WHERE x.id > ?3 AND missing IS NOT NULL ORDER BY x.id LIMIT ?4
+      FROM \(table) x WHERE x.id > ?3 AND x.id % ?5 = ?6 AND missing IS NOT NULL ORDER BY x.id LIMIT ?4
       """)
     var json: [UInt8] = [UInt8(ascii: "[")]
     for (k, d) in definitions.enumerated() {
@@ -65,7 +66,8 @@ extension Catalog {
       json.append(UInt8(ascii: "]"))
     }
     json.append(UInt8(ascii: "]"))
-    try s.bind([.text(String(decoding: json, as: UTF8.self)), .text(entity.rawValue), .int(after), .int(Int64(limit))])
+    try s.bind([.text(String(decoding: json, as: UTF8.self)), .text(entity.rawValue), .int(after), .int(Int64(limit)),
+                .int(Int64(partition?.count ?? 1)), .int(Int64(partition?.index ?? 0))])
     var out: [PendingLabels] = []
     while try s.step() {
       let missing = (s.text(2) ?? "").split(separator: ",").compactMap { Int($0) }

@@ -44,20 +44,30 @@ extension Catalog {
   ///
   /// Entities are deduplicated by their canonical keys: proteins by sequence SHA-256, entries by
   /// accession and protein, molecules by canonical isomeric SMILES, compounds by CID and
-  /// molecule, targets by their key, labels by entity key, name; provenance rows by source and
+  /// molecule, targets by their key, labels by entity key and name (a label met again under
+  /// another version of its definition is replaced by the later part's); provenance rows by source and
   /// record number. The byte ranges of one file (their sources carry ` range A-B` in their
   /// policy) become one source of the whole file, their records and lines numbered as one read
   /// of the whole file numbers them (each range's counts from `partition_ranges`); all ranges
-  /// of such a file must be among the parts. Merging a part again changes nothing.
+  /// of such a file must be among the parts. A file whose read failed in a unit that other units
+  /// of it follow (a corrupt gzip member in the middle, which BGZF's sizes let the plan see past)
+  /// is refused: one read stops at the damage, and the records after it would be extra. Merging
+  /// a part again changes nothing.
   ///
   /// An entry or compound met in several parts (same key) gets each field from the first part
   /// that has it, parts ordered by where their first record of it is in the inputs (path, then
   /// record number): as one ingest of the inputs in path order fills them, record by record
   /// (exactly so, unless one part's own first record of it left a field empty that a later
   /// record of the same part filled, while another part's record between them had it too).
+  ///
+  /// Labels parts (`tagdata describe --catalog C --partition i/N --out PART`, see
+  /// ``LabelPartition``) are merged into the catalog they were made from, alone: each must come
+  /// from this catalog as it is now, and every partition of their run must be given; their
+  /// labels then replace missing or stale ones, as one `tagdata describe --catalog C` would.
   public func merge(parts: [String], arguments: String, now: String) throws -> MergeReport {
     var report = MergeReport()
     let ownPath = realPath(db.path)
+    var labelParts: [(path: String, label: LabelPartition)] = []
     for part in parts {
       if realPath(part) == ownPath { throw MergeError.sameAsOutput(path: part) }
       let check = try Database(path: part, readOnly: true)
@@ -69,6 +79,14 @@ extension Catalog {
       if version != Self.schemaVersion {
         throw MergeError.schemaVersion(path: part, found: version, expected: Self.schemaVersion)
       }
+      if let label = try Catalog(path: part, readOnly: true).labelPartition() { labelParts.append((part, label)) }
+    }
+    // Labels parts (`tagdata describe --partition`) go into the catalog they were made from, alone.
+    if !labelParts.isEmpty {
+      if let other = parts.first(where: { p in !labelParts.contains { $0.path == p } }) {
+        throw LabelPartitionError.mixed(part: other)
+      }
+      try checkLabelParts(labelParts)
     }
     let run = try beginRun(toolVersion: "merge", arguments: arguments, now: now)
     // Temporary tables on disk: memory does not grow with the catalogs.
@@ -117,6 +135,18 @@ extension Catalog {
       throw MergeError.incompleteRanges(
         file: partial.text(0) ?? "",
         message: "not read to its end in \(partial.text(1) ?? "") (an interrupted ingest): run that partition again, then merge")
+    }
+    // A unit that failed with units of its file after it: one ingest stops at the damage.
+    let damaged = try db.prepare("""
+      SELECT u.path, u.part, u.error FROM temp.merge_units u
+      WHERE u.status = 'failed' AND EXISTS (SELECT 1 FROM temp.merge_units x WHERE x.fkey = u.fkey AND x.range_start > u.range_start)
+      ORDER BY u.path, u.range_start LIMIT 1
+      """)
+    if try damaged.step() {
+      throw MergeError.incompleteRanges(
+        file: damaged.text(0) ?? "",
+        message: "damaged in the middle (\(damaged.text(2) ?? "read failed") in \(damaged.text(1) ?? "")), and other partitions "
+          + "read on past the damage where one ingest stops: repair or remove the file, ingest its partitions again, then merge")
     }
     // Ranges of a file must follow each other from 0 to its size.
     // Each problem row: the file, what is wrong (1 read whole and by range, 2 overlap, 3 gap) and
@@ -301,12 +331,15 @@ extension Catalog {
                    FROM part.molecule_records r JOIN temp.smap sm ON sm.old = r.source_id JOIN part.sources s ON s.id = r.source_id
                    WHERE r.compound_id IS NOT NULL GROUP BY r.compound_id) f ON f.id = c.id;
 
-      INSERT OR IGNORE INTO main.labels(entity, name, entity_id, value, text, reason, version, run_id)
+      INSERT INTO main.labels(entity, name, entity_id, value, text, reason, version, run_id)
         SELECT l.entity, l.name, CASE l.entity WHEN 'molecule' THEN mm.new ELSE pm.new END, l.value, l.text, l.reason,
           l.version, \(run)
         FROM part.labels l LEFT JOIN temp.mmap mm ON l.entity = 'molecule' AND mm.old = l.entity_id
         LEFT JOIN temp.pmap pm ON l.entity = 'protein' AND pm.old = l.entity_id
-        WHERE COALESCE(mm.new, pm.new) IS NOT NULL;
+        WHERE COALESCE(mm.new, pm.new) IS NOT NULL ORDER BY 1, 2, 3
+        ON CONFLICT (entity, name, entity_id) DO UPDATE SET value = excluded.value, text = excluded.text,
+          reason = excluded.reason, version = excluded.version, run_id = excluded.run_id
+        WHERE version <> excluded.version;
 
       INSERT INTO main.targets(key, chains) SELECT key, chains FROM part.targets WHERE true ORDER BY id
         ON CONFLICT (key) DO NOTHING;

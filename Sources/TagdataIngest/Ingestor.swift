@@ -132,15 +132,17 @@ public final class Ingestor {
   public func ingest(unit: WorkUnit, partition: PartitionSpec, table: TableMapping? = nil) throws -> FileReport {
     let started = Clock.seconds()
     var report = FileReport(path: unit.description, status: .complete)
-    try ingest(path: unit.path, table: table, range: unit.range, partition: partition, into: &report)
+    try ingest(path: unit.path, table: table, range: unit.range, members: unit.members, partition: partition, into: &report)
     report.seconds = Clock.seconds() - started
     return report
   }
 
-  private func ingest(path: String, table: TableMapping?, range: Range<Int64>? = nil, partition: PartitionSpec? = nil,
-                      into report: inout FileReport) throws
+  private func ingest(path: String, table: TableMapping?, range: Range<Int64>? = nil, members: MemberSpan? = nil,
+                      partition: PartitionSpec? = nil, into report: inout FileReport) throws
   {
     var source: Catalog.SourceState?
+    // What a failed unit of a partition records (see the end).
+    var failedUnit: (policy: String, lines: () -> Int64)?
     do {
       // The input is opened and read once: its first 64 KiB identify it and are then parsed
       // from memory, so pipes and FIFOs lose nothing.
@@ -148,8 +150,10 @@ public final class Ingestor {
       let fileKey = sourceKey(path: path, opened: opened, table: table)
       var key = fileKey
       if let range {
-        guard opened.compression == .none, table == nil else {
-          throw InputError.unsupported(file: path, message: "only an uncompressed file of records can be read by byte range")
+        guard opened.compression == (members == nil ? .none : .gzip), table == nil else {
+          throw InputError.unsupported(
+            file: path, message: members == nil ? "only an uncompressed file of records can be read by byte range"
+              : "only a gzip file of records can be read by spans of members")
         }
         key.policy += " range \(range.lowerBound)-\(range.upperBound)"
       }
@@ -168,19 +172,25 @@ public final class Ingestor {
       report.compression = opened.compression.rawValue
       // Decompression and content hashing run on their own thread, a chunk ahead of parsing.
       let digest = DigestBox()
-      // A byte range is recognised by the file's first bytes, and read from its start.
-      let rangeSource = try range.map { try RangeSource(path: path, start: $0.lowerBound, end: $0.upperBound) }
-      let prefetch = PrefetchSource(rangeSource ?? opened.source) { digest.update($0) }
-      let head = try rangeSource == nil ? prefetch.readPrefix(InputFormat.detectionBytes)
-        : opened.source.readPrefix(InputFormat.detectionBytes)
-      // A table is read as its mapping says; anything else is recognised by its content.
-      let format = table == nil ? try InputFormat.detect(head, file: opened.source.name) : nil
+      // A byte range or span of members is recognised by the file's first (decompressed) bytes,
+      // and read from its start.
+      let head = try range == nil ? nil : opened.source.readPrefix(InputFormat.detectionBytes)
+      let headFormat = try head.map { try InputFormat.detect($0, file: opened.source.name) }
+      if range != nil, headFormat?.recordBoundary == nil {
+        throw InputError.unsupported(file: path, message: "\(headFormat?.rawValue ?? "table") files cannot be read by byte range")
+      }
+      var format = headFormat
+      var wholeHead: [UInt8]?
+      var whole: PrefetchSource?
+      if range == nil {
+        let prefetch = PrefetchSource(opened.source) { digest.update($0) }
+        // A table is read as its mapping says; anything else is recognised by its content.
+        wholeHead = try prefetch.readPrefix(InputFormat.detectionBytes)
+        if table == nil { format = try InputFormat.detect(wholeHead!, file: opened.source.name) }
+        whole = prefetch
+      }
       let formatName = format?.rawValue ?? "table"
       report.format = formatName
-      if range != nil, format?.recordBoundary == nil {
-        throw InputError.unsupported(file: path, message: "\(formatName) files cannot be read by byte range")
-      }
-      let content: ByteSource = rangeSource == nil ? PrefixedSource(prefix: head, inner: prefetch) : prefetch
       // Looked up again under the write lock: another ingest of the same input may have added it
       // since (then both write the same idempotent rows).
       let state = try source ?? catalog.transaction {
@@ -188,6 +198,23 @@ public final class Ingestor {
           ?? catalog.addSource(key, compression: opened.compression.rawValue, format: formatName, run: run)
       }
       source = state
+      var rangeSource: RangeSource?
+      var spanSource: MemberSpanSource?
+      let lineFeeds: () -> Int64 = { rangeSource?.lineFeeds ?? spanSource?.lineFeeds ?? 0 }
+      if partition != nil { failedUnit = (fileKey.policy, lineFeeds) }
+      if let range, let headFormat {
+        if let members {
+          // The members from the span's first to the end of the file: the span's last record
+          // may go on into the members after it.
+          let compressed = try RangeSource(path: path, start: range.lowerBound, end: .max)
+          spanSource = try MemberSpanSource(decompressed: GzipSource(compressed), span: members.decompressedStart,
+                                            end: members.decompressedEnd, format: headFormat)
+        } else {
+          rangeSource = try RangeSource(path: path, start: range.lowerBound, end: range.upperBound)
+        }
+      }
+      let prefetch = whole ?? PrefetchSource(rangeSource ?? spanSource ?? opened.source) { digest.update($0) }
+      let content: ByteSource = wholeHead.map { PrefixedSource(prefix: $0, inner: prefetch) } ?? prefetch
       // Where to go on: the first record not yet stored (its index, line and byte offset).
       let resume = state.recordsDone > 0
         ? RecordLocation(index: state.recordsDone, line: state.nextLine,
@@ -196,6 +223,8 @@ public final class Ingestor {
       report.resumedAfter = state.recordsDone
       let pump = Pump(catalog: catalog, run: run, batchSize: options.batchSize, onProgress: onProgress)
       let totalBytes = range.map { $0.upperBound - $0.lowerBound } ?? opened.file.size
+      // Where the unit's records start: a byte range's start, or a span's first record boundary.
+      let unitStart = spanSource?.start ?? range?.lowerBound ?? 0
       let file = opened.source.name
       let readerLimits = ReaderLimits(maxRecordBytes: options.maxRecordBytes)
       guard let format else {
@@ -217,18 +246,18 @@ public final class Ingestor {
         return
       }
       let made: InputFormat.Reader
-      if let range {
-        // An interrupted range goes on at its checkpoint: the bytes before it are read again
+      if range != nil {
+        // An interrupted range or span goes on at its checkpoint: the bytes before it are read again
         // (and hashed, and their lines counted), not parsed.
-        if let resume, resume.offset > range.lowerBound {
-          let ahead = resume.offset - range.lowerBound
+        if let resume, resume.offset > unitStart {
+          let ahead = resume.offset - unitStart
           guard try content.skip(ahead) == ahead else {
             throw InputError.io(file: path, message: "file is shorter than when it was last read; cannot resume")
           }
         }
         made = try format.reader(positionedSource: content,
-                                 at: resume ?? RecordLocation(index: 0, line: 1, offset: range.lowerBound),
-                                 headerSource: { try FileSource(path: path) }, limits: readerLimits)
+                                 at: resume ?? RecordLocation(index: 0, line: 1, offset: unitStart),
+                                 headerSource: { try openInput(path).source }, limits: readerLimits)
       } else {
         made = format.reader(source: content, resume: resume, limits: readerLimits)
       }
@@ -253,7 +282,7 @@ public final class Ingestor {
       }
       try finish(state: state, prefetch: prefetch, digest: digest, opened: opened, report: &report)
       if let partition {
-        let lines = rangeSource?.lineFeeds ?? 0
+        let lines = lineFeeds()
         try catalog.transaction {
           try catalog.recordPartitionRange(
             source: state.id, partition: partition.index, partitions: partition.count, filePolicy: fileKey.policy,
@@ -273,6 +302,15 @@ public final class Ingestor {
       if let source {
         try catalog.transaction {
           try catalog.finishSource(source.id, status: "failed", contentSHA256: nil, error: "\(error)")
+          // A partition's unit is recorded failed too, with what it read, so that the merge
+          // knows it as part of its file (and, as one read stops at the damage, refuses the
+          // file when units of it follow).
+          if let partition, let failedUnit {
+            try catalog.recordPartitionRange(
+              source: source.id, partition: partition.index, partitions: partition.count, filePolicy: failedUnit.policy,
+              start: range?.lowerBound ?? 0, end: range?.upperBound,
+              records: report.resumedAfter + report.records + report.quarantined, lines: failedUnit.lines(), run: run)
+          }
         }
       }
     }

@@ -20,6 +20,41 @@ public enum CatalogLabeling {
   public static func label(_ catalog: Catalog, _ descriptors: [DescriptorInfo], run: Int64?, pageSize: Int = 512,
                            progress: ((LabelKind, Int) -> Void)? = nil) throws -> [LabelKind: Summary]
   {
+    try label(from: catalog, into: catalog, descriptors, partition: nil, run: run, pageSize: pageSize, progress: progress)
+  }
+
+  /// The definitions of `descriptors` as a labels part records them (see
+  /// ``Catalog/LabelPartition``): `entity:name@version`, sorted, joined by commas.
+  public static func definitionsKey(_ descriptors: [DescriptorInfo]) -> String {
+    descriptors.map { "\($0.kind.rawValue):\($0.name)@\($0.version)" }.sorted().joined(separator: ",")
+  }
+
+  /// Partition `partition.index` of `partition.count` of labelling `catalog` (only read): the
+  /// molecules and proteins whose id is the index modulo the count and that lack a label (or
+  /// have one of another version) in `catalog`, their rows and labels written into `part` (a new
+  /// file, or the same part again after an interrupted run: what it committed is not computed
+  /// again). `catalogPath` is the catalog's path (attached to the part to copy rows);
+  /// `partPath` names the part in errors. Merge the parts into the catalog with
+  /// `Catalog.merge(parts:)`.
+  public static func labelPartition(_ catalog: Catalog, catalogPath: String, into part: Catalog, partPath: String,
+                                    _ descriptors: [DescriptorInfo], partition: (index: Int, count: Int), run: Int64?,
+                                    pageSize: Int = 512, progress: ((LabelKind, Int) -> Void)? = nil) throws
+    -> [LabelKind: Summary]
+  {
+    let label = Catalog.LabelPartition(origin: try catalog.labelOrigin(), partition: partition.index,
+                                       partitions: partition.count, definitions: definitionsKey(descriptors))
+    try part.beginLabelPartition(label, originPath: catalogPath, path: partPath)
+    return try Self.label(from: catalog, into: part, descriptors, partition: partition, run: run, pageSize: pageSize,
+                          progress: progress)
+  }
+
+  /// Labels the entities of `catalog` that lack labels into `output` (the catalog itself, or a
+  /// labels part), all of them or one partition's (by id modulo the count).
+  static func label(from catalog: Catalog, into output: Catalog, _ descriptors: [DescriptorInfo],
+                    partition: (index: Int, count: Int)?, run: Int64?, pageSize: Int,
+                    progress: ((LabelKind, Int) -> Void)?) throws -> [LabelKind: Summary]
+  {
+    let intoPart = partition != nil
     var out: [LabelKind: Summary] = [:]
     for kind in LabelKind.allCases {
       let chosen = descriptors.filter { $0.kind == kind }
@@ -38,9 +73,11 @@ public enum CatalogLabeling {
       var summary = Summary()
       var after: Int64 = 0
       while true {
-        let page = try catalog.pendingLabels(entity, definitions, after: after, limit: pageSize)
-        guard let last = page.last else { break }
-        try catalog.transaction {
+        let found = try catalog.pendingLabels(entity, definitions, after: after, limit: pageSize, partition: partition)
+        guard let last = found.last else { break }
+        let page = intoPart ? try output.stillPending(entity, definitions, found) : found
+        try output.transaction {
+          if intoPart { try output.copyLabelledEntities(entity, ids: page.map(\.id)) }
           for item in page {
             let values = compute(item.input)
             var rows: [(Catalog.LabelDefinition, Catalog.LabelValue)] = []
@@ -58,7 +95,7 @@ public enum CatalogLabeling {
                 summary.missing += 1
               }
             }
-            try catalog.writeLabels(entity, id: item.id, rows, run: run)
+            try output.writeLabels(entity, id: item.id, rows, run: run)
           }
         }
         summary.entities += page.count

@@ -263,10 +263,11 @@ public enum BuildPartial {
     private(set) var records = 0
     private var digest = StreamDigest()
 
+    /// A merge holds one reader per partition: small buffers.
     init(path: String) throws {
       self.path = path
       guard let f = fopen(path, "rb") else { throw ShardExportError(path: path, message: String(cString: strerror(errno))) }
-      setvbuf(f, nil, _IOFBF, 1 << 20)
+      setvbuf(f, nil, _IOFBF, 1 << 16)
       file = f
     }
 
@@ -323,12 +324,7 @@ public enum BuildPartial {
     try ShardExport.write(Array(try encoder.encode(m)) + [0x0A], to: directory + "/" + manifestFile)
   }
 
-  static func fileSHA256(_ path: String) throws -> String {
-    let r = try KeyReader(path: path)
-    var scratch: [UInt8] = []
-    while try r.next(into: &scratch) {}
-    return r.sha256()
-  }
+  static func fileSHA256(_ path: String) throws -> String { try TokenizedExport.fileDigest(path) }
 
   /// Reads a partition's manifest.
   static func manifest(_ dir: String) throws -> Manifest {
@@ -359,6 +355,16 @@ public enum BuildPartial {
                            progress: ((Int) -> Void)? = nil) throws -> ShardExport.Summary
   {
     guard !parts.isEmpty else { throw ShardExportError(path: out, message: "no partitions to merge") }
+    let outPath = URL(fileURLWithPath: out).standardizedFileURL.path
+    if let p = parts.first(where: { URL(fileURLWithPath: $0).standardizedFileURL.path == outPath }) {
+      throw ShardExportError(path: p, message: "is both a partition and the merge's output")
+    }
+    // Two files per partition are open while a shard is merged: allow as many as the system does.
+    var limit = rlimit()
+    if getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 && limit.rlim_cur < limit.rlim_max {
+      limit.rlim_cur = limit.rlim_max
+      _ = setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
+    }
     var loaded: [(dir: String, m: Manifest)] = []
     for p in parts { loaded.append((p, try manifest(p))) }
     let first = loaded[0].m
@@ -391,6 +397,19 @@ public enum BuildPartial {
                                + " (merge needs every partition of the build)")
     }
     loaded.sort { $0.m.partition < $1.m.partition }
+    // Every file as its partition wrote it (the sort keys and leakage keys are read as trusted
+    // binary records after this).
+    for (dir, m) in loaded {
+      var files: [(String, String)] = [(m.leakageKeys.file, m.leakageKeys.sha256)]
+      for f in m.files {
+        files.append((f.file, f.sha256))
+        if let k = f.keys, let sha = f.keysSha256 { files.append((k, sha)) }
+      }
+      for (name, sha) in files where try fileSHA256(dir + "/" + name) != sha {
+        throw ShardExportError(path: dir + "/" + name, message: "is not the file its partition wrote (its SHA-256 differs): "
+                                 + "build that partition again")
+      }
+    }
     let header = first.header, shards = first.shards, gzip = first.gzip
     let target = try OutputDirectory(out)
 
@@ -486,7 +505,7 @@ public enum BuildPartial {
       var line: [UInt8] = []
       init(dir: String, file: Manifest.File) throws {
         shard = dir + "/" + file.file
-        lines = LineReader(try openInput(shard).source)
+        lines = LineReader(try openInput(shard).source, bufferSize: 1 << 16)
         keys = try KeyReader(path: dir + "/" + (file.keys ?? ""))
         expected = file.records
       }

@@ -283,8 +283,18 @@ public enum TokenizedExport {
   }
 
   /// Tokenizes the build at `build` into `out` (replaced atomically).
-  public static func run(build: String, out: String, options: Options, progress: ((Int) -> Void)? = nil) throws -> Summary {
+  ///
+  /// With `partition` (index, count), only the build shards whose number is `index` modulo
+  /// `count` are tokenized, with the whole build's vocabulary, and `out` is a partial dataset:
+  /// its token shards and `partition.json` (``TokensPartial``); ``merge(parts:out:)`` makes of
+  /// the `count` partial datasets the dataset this function writes without a partition.
+  public static func run(build: String, out: String, options: Options, partition: (index: Int, count: Int)? = nil,
+                         progress: ((Int) -> Void)? = nil) throws -> Summary
+  {
     let started = Date()
+    if let p = partition, p.count < 1 || p.index < 0 || p.index >= p.count {
+      throw TokenizedExportError("\(out): partition \(p.index)/\(p.count) does not exist (0 <= index < count)")
+    }
     let manifest = try readManifest(build)
     let vocabulary = try vocabulary(build: build, manifest: manifest, options: options)
     let fm = FileManager.default
@@ -302,7 +312,8 @@ public enum TokenizedExport {
     var counts: [String: [String: Int]] = [:]
     var unknown = ["smiles": 0, "residues": 0]
     var examples = 0, tokens = 0
-    for f in manifest.shardFiles {
+    let mine = manifest.shardFiles.indices.filter { partition == nil || $0 % partition!.count == partition!.index }
+    for f in mine.map({ manifest.shardFiles[$0] }) {
       var stem = f
       for suffix in [".gz", ".jsonl"] where stem.hasSuffix(suffix) { stem.removeLast(suffix.count) }
       let writer = try TokenShards.Writer(directory: staging, name: stem, wide: wide)
@@ -340,8 +351,20 @@ public enum TokenizedExport {
                                  configSHA256: manifest.configSHA256, toolVersion: options.toolVersion))
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
-    try encoder.encode(m).write(to: URL(fileURLWithPath: staging + "/" + TokenShards.manifestName))
-    // Replace the output in one rename; an older one is moved aside first and removed after.
+    if let p = partition {
+      let partial = TokensPartial(format: TokensPartial.format, partition: p.index, partitions: p.count,
+                                  buildShards: manifest.shardFiles.count, shardIndexes: mine, manifest: m)
+      try encoder.encode(partial).write(to: URL(fileURLWithPath: staging + "/" + TokensPartial.file))
+    } else {
+      try encoder.encode(m).write(to: URL(fileURLWithPath: staging + "/" + TokenShards.manifestName))
+    }
+    try replace(out, with: staging)
+    return Summary(manifest: m, seconds: Date().timeIntervalSince(started))
+  }
+
+  /// Moves `staging` to `out` in one rename; an older `out` is moved aside first and removed after.
+  static func replace(_ out: String, with staging: String) throws {
+    let fm = FileManager.default
     let old = staging + ".old"
     if fm.fileExists(atPath: out) { try fm.moveItem(atPath: out, toPath: old) }
     do {
@@ -351,7 +374,139 @@ public enum TokenizedExport {
       throw TokenizedExportError("\(out): cannot move the dataset into place (\(error.localizedDescription))")
     }
     try? fm.removeItem(atPath: old)
+  }
+
+  /// A partition of a tokenized export: the dataset manifest of its own shards, and which.
+  public struct TokensPartial: Codable, Sendable {
+    public static let format = "tagdata-tokens-partition/1"
+    public static let file = "partition.json"
+    public var format: String
+    public var partition: Int
+    public var partitions: Int
+    public var buildShards: Int
+    public var shardIndexes: [Int]
+    public var manifest: TokenShards.Manifest
+  }
+
+  /// The format of a partial output's `partition.json` (a build's or a tokenized export's), nil
+  /// when there is none or it names no format.
+  public static func partitionFormat(_ dir: String) -> String? {
+    guard let data = FileManager.default.contents(atPath: dir + "/" + TokensPartial.file),
+      let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
+    else { return nil }
+    return object["format"] as? String
+  }
+
+  /// Merges the partial token datasets `parts` (every partition of one tokenized export) into the
+  /// dataset `out` (replaced atomically), equal byte for byte to the export made without
+  /// partitions: the shards are linked (or copied) into place, checked against their SHA-256.
+  public static func merge(parts: [String], out: String) throws -> Summary {
+    let started = Date()
+    guard !parts.isEmpty else { throw TokenizedExportError("\(out): no partitions to merge") }
+    var loaded: [(dir: String, p: TokensPartial)] = []
+    for dir in parts {
+      guard let data = FileManager.default.contents(atPath: dir + "/" + TokensPartial.file) else {
+        throw TokenizedExportError("\(dir): not a finished tokenized partition (no \(TokensPartial.file))")
+      }
+      let p: TokensPartial
+      do { p = try JSONDecoder().decode(TokensPartial.self, from: data) } catch {
+        throw TokenizedExportError("\(dir)/\(TokensPartial.file): not a tokenized partition's manifest (\(error))")
+      }
+      guard p.format == TokensPartial.format else {
+        throw TokenizedExportError("\(dir)/\(TokensPartial.file): format \(p.format), this tagdata reads \(TokensPartial.format)")
+      }
+      loaded.append((dir, p))
+    }
+    let first = loaded[0].p
+    for (dir, p) in loaded.dropFirst() {
+      let a = p.manifest, b = first.manifest
+      if p.partitions != first.partitions || p.buildShards != first.buildShards || a.vocabulary != b.vocabulary
+        || a.tags != b.tags || a.tokenType != b.tokenType || a.source != b.source || a.vocabularySize != b.vocabularySize
+      {
+        throw TokenizedExportError("\(dir): not a partition of the same tokenized export as \(loaded[0].dir) "
+                                     + "(build, vocabulary, options or number of partitions differ)")
+      }
+    }
+    var byIndex = [String?](repeating: nil, count: first.partitions)
+    for (dir, p) in loaded {
+      guard p.partition >= 0 && p.partition < first.partitions else {
+        throw TokenizedExportError("\(dir): partition \(p.partition) of \(p.partitions) does not exist")
+      }
+      if let other = byIndex[p.partition] { throw TokenizedExportError("\(dir): partition \(p.partition) given twice (also \(other))") }
+      byIndex[p.partition] = dir
+    }
+    let missing = byIndex.indices.filter { byIndex[$0] == nil }
+    if !missing.isEmpty {
+      throw TokenizedExportError("\(out): partitions missing: " + missing.map { "\($0)/\(first.partitions)" }.joined(separator: ", "))
+    }
+    // Every build shard once, in the build's order.
+    var shards = [(dir: String, shard: TokenShards.Shard)?](repeating: nil, count: first.buildShards)
+    for (dir, p) in loaded {
+      guard p.shardIndexes.count == p.manifest.shards.count else {
+        throw TokenizedExportError("\(dir)/\(TokensPartial.file): \(p.shardIndexes.count) shard numbers for \(p.manifest.shards.count) shards")
+      }
+      for (k, shard) in zip(p.shardIndexes, p.manifest.shards) {
+        guard k >= 0 && k < shards.count && shards[k] == nil && k % first.partitions == p.partition else {
+          throw TokenizedExportError("\(dir): shard \(k) is not this partition's")
+        }
+        shards[k] = (dir, shard)
+      }
+    }
+    let fm = FileManager.default
+    let parent = (out as NSString).deletingLastPathComponent
+    let staging = (parent.isEmpty ? "." : parent) + "/." + (out as NSString).lastPathComponent + ".partial-\(getpid())"
+    try? fm.removeItem(atPath: staging)
+    do {
+      try fm.createDirectory(atPath: staging, withIntermediateDirectories: true)
+    } catch {
+      throw TokenizedExportError("\(out): cannot create the output (\(error.localizedDescription))")
+    }
+    defer { try? fm.removeItem(atPath: staging) }
+    var counts: [String: [String: Int]] = [:]
+    var unknown: [String: Int] = [:]
+    for (_, p) in loaded {
+      for (task, splits) in p.manifest.counts { for (split, n) in splits { counts[task, default: [:]][split, default: 0] += n } }
+      for (kind, n) in p.manifest.unknown { unknown[kind, default: 0] += n }
+    }
+    var list: [TokenShards.Shard] = []
+    for (k, entry) in shards.enumerated() {
+      guard let (dir, shard) = entry else { throw TokenizedExportError("\(out): build shard \(k) is in no partition") }
+      for file in TokenShards.files {
+        let name = shard.name + "." + file
+        let from = dir + "/" + name, to = staging + "/" + name
+        if link(from, to) != 0 { try fm.copyItem(atPath: from, toPath: to) }
+        let sha = try fileDigest(to)
+        guard sha == shard.sha256[file] else {
+          throw TokenizedExportError("\(from): its SHA-256 is not the one its partition wrote (changed since?)")
+        }
+      }
+      list.append(shard)
+    }
+    let b = first.manifest
+    let m = TokenShards.Manifest(
+      vocabularySize: b.vocabularySize, tags: b.tags, examples: list.reduce(0) { $0 + $1.examples },
+      tokens: list.reduce(0) { $0 + $1.tokens }, tokenType: b.tokenType, vocabulary: b.vocabulary, shards: list,
+      counts: counts, unknown: unknown, source: b.source)
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
+    try encoder.encode(m).write(to: URL(fileURLWithPath: staging + "/" + TokenShards.manifestName))
+    try replace(out, with: staging)
     return Summary(manifest: m, seconds: Date().timeIntervalSince(started))
+  }
+
+  /// The SHA-256 of a file, streamed.
+  static func fileDigest(_ path: String) throws -> String {
+    guard let f = fopen(path, "rb") else { throw TokenizedExportError("\(path): \(String(cString: strerror(errno)))") }
+    defer { fclose(f) }
+    var d = StreamDigest()
+    var buffer = [UInt8](repeating: 0, count: 1 << 20)
+    while true {
+      let n = buffer.withUnsafeMutableBytes { fread($0.baseAddress, 1, $0.count, f) }
+      if n == 0 { break }
+      buffer.withUnsafeBytes { d.update(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
+    }
+    if ferror(f) != 0 { throw TokenizedExportError("\(path): cannot read") }
+    return SequenceDigest.hex(d.finalize())
   }
 
   /// One running SHA-256 per file of a token shard.

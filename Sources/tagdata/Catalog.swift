@@ -15,16 +15,22 @@ struct CatalogCommand: ParsableCommand {
         Joins the catalogs of `tagdata ingest --partition i/N` (or any catalogs of this schema \
         version) into OUT, created if missing: proteins, entries, molecules, compounds, targets \
         and labels deduplicated by their canonical keys (sequence SHA-256, accession, canonical \
-        SMILES, CID, target key), provenance rows by source and record. The byte ranges of one \
-        file become one source again, its records and lines numbered as one read of the whole \
+        SMILES, CID, target key), provenance rows by source and record. The byte ranges (or spans of gzip \
+        members) of one file become one source again, its records and lines numbered as one read of the whole \
         file numbers them; every range must be among the parts, and the file is read once more \
         for the SHA-256 of its content (unless --no-hash). `tagdata catalog dump` of the result \
         equals that of a single ingest of the same inputs. Merging \
         a part again changes nothing. Runs in SQLite (ATTACH, INSERT … SELECT), one part at a time.
 
-        Example:
+        Labels parts of `tagdata describe --catalog C --partition i/N --out PART` are merged into \
+        C itself (--out C), all N of them and nothing else: each must have been made from C as it \
+        is now; their labels replace missing or stale ones, as one `tagdata describe --catalog C`.
+
+        Examples:
           for i in 0 1 2 3; do tagdata ingest --partition $i/4 --catalog part-$i.sqlite uniprot/*.dat; done
           tagdata catalog merge --out uniprot.sqlite part-*.sqlite
+          for i in 0 1 2 3; do tagdata describe --catalog uniprot.sqlite --all --partition $i/4 --out labels-$i.sqlite; done
+          tagdata catalog merge --out uniprot.sqlite labels-*.sqlite
         """)
     @Option(help: ArgumentHelp("The merged catalog (created if missing).", valueName: "catalog")) var out: String
     @Flag(help: "Print the report as JSON.") var json = false
@@ -42,6 +48,9 @@ struct CatalogCommand: ParsableCommand {
       do {
         report = try catalog.merge(parts: parts, arguments: CommandLine.arguments.joined(separator: " "), now: Clock.isoNow())
       } catch let e as MergeError {
+        warn("error: \(e)")
+        throw ExitCode(74)
+      } catch let e as TagdataCatalog.Catalog.LabelPartitionError {
         warn("error: \(e)")
         throw ExitCode(74)
       }

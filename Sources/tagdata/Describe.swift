@@ -34,11 +34,21 @@ struct Describe: ParsableCommand {
       labels that are missing or were computed by another version of their definition are \
       computed, so running it again costs nothing.
 
+      With --catalog and --partition i/N (Slurm: $SLURM_ARRAY_TASK_ID/N), one of N processes \
+      labels the molecules and proteins whose id is i modulo N, reading the catalog only, into \
+      its own labels part (--out, a new file; the same file again resumes an interrupted run). \
+      `tagdata catalog merge --out CATALOG PARTS...` puts the parts' labels into the catalog they \
+      were made from: every partition must be given, and each must come from that catalog as it \
+      is (a part of another catalog, or of this one before an ingest changed it, is refused). The \
+      result equals one `tagdata describe --catalog` run, `tagdata catalog dump` for dump.
+
       Examples:
         echo 'CC(=O)Oc1ccccc1C(=O)O aspirin' | tagdata describe --descriptors qed,logp,tpsa
         tagdata describe --kind protein --descriptors pi,gravy,BLOSUM1 proteins.fasta
         tagdata describe --all --column smiles compounds.csv > described.tsv
         tagdata describe --catalog tagdata.sqlite --descriptors qed,descriptor
+        for i in 0 1 2; do tagdata describe --catalog tagdata.sqlite --all --partition $i/3 --out labels-$i.sqlite; done
+        tagdata catalog merge --out tagdata.sqlite labels-*.sqlite
       """)
 
   @Option(help: ArgumentHelp("Comma-separated descriptor names (tagdata describe --list).", valueName: "names"))
@@ -58,6 +68,14 @@ struct Describe: ParsableCommand {
                              valueName: "path"))
   var catalog: String?
 
+  @Option(help: ArgumentHelp("With --catalog: compute partition i of N (0 <= i < N) into --out, the catalog only read.",
+                             valueName: "i/N"))
+  var partition: String?
+
+  @Option(help: ArgumentHelp("With --partition: the labels part to write (merge it with tagdata catalog merge).",
+                             valueName: "path"))
+  var out: String?
+
   @Flag(help: "List the descriptors: name, kind, version, reference, meaning.")
   var list = false
 
@@ -76,6 +94,13 @@ struct Describe: ParsableCommand {
     if descriptors != nil && all { throw ValidationError("--descriptors and --all exclude each other") }
     if let kind, LabelKind(rawValue: kind) == nil { throw ValidationError("--kind must be molecule or protein") }
     if catalog != nil && (column != nil || input != "-") { throw ValidationError("--catalog reads no input file") }
+    if partition != nil && (catalog == nil || out == nil) {
+      throw ValidationError("--partition labels a catalog (--catalog) into a labels part (--out)")
+    }
+    if out != nil && partition == nil { throw ValidationError("--out is the labels part of a --partition") }
+    if let partition {
+      do { _ = try PartitionSpec(parsing: partition) } catch { throw ValidationError("--partition \(error)") }
+    }
   }
 
   func run() throws {
@@ -290,15 +315,33 @@ struct Describe: ParsableCommand {
     } else {
       chosen = kind.map(DescriptorRegistry.descriptors(of:)) ?? DescriptorRegistry.all
     }
-    let catalog = try Catalog(path: path)
-    let run = try catalog.beginRun(toolVersion: tagdataVersion, arguments: CommandLine.arguments.joined(separator: " "),
-                                   now: Clock.isoNow())
     let tty = isatty(2) == 1 && !quiet
-    let summary = try CatalogLabeling.label(catalog, chosen, run: run) { kind, done in
+    let progress: (LabelKind, Int) -> Void = { kind, done in
       if tty { writeFD(2, "\r\u{1B}[K\(kind.rawValue)s labelled: \(done)") }
     }
+    let arguments = CommandLine.arguments.joined(separator: " ")
+    let summary: [LabelKind: CatalogLabeling.Summary]
+    if let partition, let out {
+      // The catalog is only read; the labels go into the part.
+      let spec = try PartitionSpec(parsing: partition)
+      let catalog = try Catalog(path: path, readOnly: true)
+      let part = try Catalog(path: out)
+      let run = try part.beginRun(toolVersion: tagdataVersion, arguments: arguments, now: Clock.isoNow())
+      do {
+        summary = try CatalogLabeling.labelPartition(catalog, catalogPath: path, into: part, partPath: out, chosen,
+                                                     partition: (spec.index, spec.count), run: run, progress: progress)
+      } catch let e as Catalog.LabelPartitionError {
+        warn("error: \(e)")
+        throw ExitCode(74)
+      }
+      try part.finishRun(run, now: Clock.isoNow())
+    } else {
+      let catalog = try Catalog(path: path)
+      let run = try catalog.beginRun(toolVersion: tagdataVersion, arguments: arguments, now: Clock.isoNow())
+      summary = try CatalogLabeling.label(catalog, chosen, run: run, progress: progress)
+      try catalog.finishRun(run, now: Clock.isoNow())
+    }
     if tty { writeFD(2, "\r\u{1B}[K") }
-    try catalog.finishRun(run, now: Clock.isoNow())
     if json {
       var parts: [String] = []
       for k in LabelKind.allCases {
@@ -310,7 +353,7 @@ struct Describe: ParsableCommand {
       for k in LabelKind.allCases {
         guard let s = summary[k] else { continue }
         let names = chosen.filter { $0.kind == k }.count
-        warn("\(path): \(k.rawValue)s: \(s.entities) labelled (\(names) descriptors), \(s.values) values, "
+        warn("\(out ?? path): \(k.rawValue)s: \(s.entities) labelled (\(names) descriptors), \(s.values) values, "
           + "\(s.missing) without a value" + (s.entities == 0 ? " (all up to date)" : ""))
       }
     }

@@ -50,15 +50,26 @@ struct Export: ParsableCommand {
       configurations, catalogs, shard counts or tool versions, a missing or repeated index, and \
       a partition without its partition.json (unfinished or killed: build it again) (exit 74).
         tagdata export --merge --out build/tag-llm parts/0 parts/1 parts/2 parts/3
+
+      --tokenized BUILD --partition i/N tokenizes the build shards whose number is i modulo N \
+      (with the vocabulary of the whole build) into a partial dataset; --merge makes of the N \
+      the dataset one process writes, byte for byte (the shards linked or copied, checked \
+      against their SHA-256).
+        tagdata export --tokenized build/tag-llm --partition 0/2 --out tokens-parts/0
+        tagdata export --merge --out tokens/tag-llm tokens-parts/0 tokens-parts/1
       """)
 
   @Option(help: ArgumentHelp("The build to tokenize (the --out of tagdata build).", valueName: "build-dir"))
   var tokenized: String?
 
-  @Flag(help: "Merge the partial builds given as arguments (tagdata build --partition) into the build --out.")
+  @Flag(help: "Merge the partial builds (tagdata build --partition) or partial token datasets (tagdata export --tokenized --partition) given as arguments into --out.")
   var merge = false
 
-  @Argument(help: ArgumentHelp("With --merge: the partial build directories, one per partition.", valueName: "part"))
+  @Option(help: ArgumentHelp("With --tokenized: tokenize only the build shards whose number is i modulo N, into a partial dataset; merge the N with --merge.",
+                             valueName: "i/N"))
+  var partition: String?
+
+  @Argument(help: ArgumentHelp("With --merge: the partial directories, one per partition.", valueName: "part"))
   var parts: [String] = []
 
   @Option(help: ArgumentHelp("Where the token shards go (replaced atomically).", valueName: "dir"))
@@ -100,10 +111,14 @@ struct Export: ParsableCommand {
     if smilesMinCount < 1 { throw ValidationError("--smiles-min-count must be at least 1") }
     if merge {
       if tokenized != nil { throw ValidationError("--merge and --tokenized exclude each other") }
+      if partition != nil { throw ValidationError("--merge and --partition exclude each other") }
       if parts.isEmpty { throw ValidationError("--merge needs the partial build directories as arguments") }
     } else {
       if tokenized == nil { throw ValidationError("give --tokenized BUILD (or --merge PART...)") }
       if !parts.isEmpty { throw ValidationError("unexpected arguments \(parts.joined(separator: " ")) (only --merge takes directories)") }
+      if let partition {
+        do { _ = try PartitionSpec(parsing: partition) } catch { throw ValidationError("--partition: \(error)") }
+      }
     }
   }
 
@@ -119,7 +134,9 @@ struct Export: ParsableCommand {
     let tty = isatty(2) == 1 && !quiet
     let summary: TokenizedExport.Summary
     do {
-      summary = try TokenizedExport.run(build: tokenized, out: out, options: options) { n in
+      let part = try partition.map { try PartitionSpec(parsing: $0) }
+      summary = try TokenizedExport.run(build: tokenized, out: out, options: options,
+                                        partition: part.map { ($0.index, $0.count) }) { n in
         if tty { writeFD(2, "\r\u{1B}[Kexamples: \(n)") }
       }
     } catch {
@@ -150,6 +167,16 @@ struct Export: ParsableCommand {
 
 extension Export {
   func mergeParts() throws {
+    if TokenizedExport.partitionFormat(parts[0]) == TokenizedExport.TokensPartial.format {
+      let s = try TokenizedExport.merge(parts: parts, out: out)
+      warn("\(out): \(s.manifest.examples) examples, \(s.manifest.tokens) tokens in \(s.manifest.shards.count) shards, "
+        + "merged from \(parts.count) partitions")
+      if json {
+        writeOut("{\"out\":\(JSONString.quoted(out)),\"examples\":\(s.manifest.examples),\"tokens\":\(s.manifest.tokens),"
+          + "\"shards\":\(s.manifest.shards.count),\"partitions\":\(parts.count)}\n")
+      }
+      return
+    }
     let tty = isatty(2) == 1 && !quiet
     let summary: ShardExport.Summary
     do {

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import TagdataBio
 import TagdataCatalog
 import TagdataIngest
@@ -42,10 +43,12 @@ struct Ingest: ParsableCommand {
 
       Partitions (--partition i/N, e.g. from a Slurm array): every partition plans the same \
       assignment of work units from the inputs (sorted by path; whole files balanced by size, \
-      largest first; a large uncompressed UniProt flat, SDF, FASTA or CID-SMILES file cut into byte \
-      ranges at record boundaries; compressed, XML, ASN.1 and BindingDB files whole) and ingests \
-      its own units into the catalog given. The N catalogs together hold every record once; \
-      `tagdata catalog merge --out ALL part-*.sqlite` joins them into what one ingest gives.
+      largest first; a large UniProt flat, SDF, FASTA, CID-SMILES or BindingDB file cut into byte \
+      ranges at record boundaries, or, when it is a multi-member gzip (bgzip), into spans of whole \
+      members; other compressed files, XML, ASN.1 and tables whole) and ingests its own units into \
+      the catalog given, then writes CATALOG.partition.json (inputs, units, counts, content hash). \
+      The N catalogs together hold every record once; `tagdata catalog merge --out ALL \
+      part-*.sqlite` joins them into what one ingest gives (tagdata slurm runs both as Slurm jobs).
 
       Work is committed in batches. Re-running the same command after an interruption \
       (even kill -9) resumes where the last batch ended; running it on a file that is already \
@@ -89,8 +92,9 @@ struct Ingest: ParsableCommand {
 
   @Option(help: ArgumentHelp("Ingest only partition i of N (0 <= i < N) of the inputs, into this catalog (one catalog per "
                                + "partition; join them with `tagdata catalog merge`). Every partition plans alike: whole files "
-                               + "balanced by size, and a large uncompressed UniProt flat, SDF, FASTA or CID-SMILES file cut "
-                               + "into byte ranges at record boundaries.", valueName: "i/N"))
+                               + "balanced by size, and a large UniProt flat, SDF, FASTA, CID-SMILES or BindingDB file cut "
+                               + "at record boundaries (byte ranges, or spans of whole members of a multi-member gzip).",
+                             valueName: "i/N"))
   var partition: String?
 
   @Flag(help: "Print the per-file report as JSON on standard output.")
@@ -172,6 +176,8 @@ struct Ingest: ParsableCommand {
         throw ExitCode(1)
       }
       let units = plan.units(for: spec.index)
+      // A manifest is written when every unit is done: an older one goes first.
+      try? FileManager.default.removeItem(atPath: IngestPartitionManifest.path(catalog: catalogOptions.catalog))
       if !quiet && !json { warn("partition \(spec): \(units.count) of \(plan.assignments.count) work units") }
       for unit in units {
         let r = try ingestor.ingest(unit: unit, partition: spec, table: mapping)
@@ -187,6 +193,12 @@ struct Ingest: ParsableCommand {
       if !json { warn(describe(r)) }
     }
     try ingestor.close()
+    if let partition, !reports.contains(where: { $0.status == .failed }) {
+      let spec = try PartitionSpec(parsing: partition)
+      let plan = try PartitionPlan(files: files, partitions: spec.count, splitFiles: mapping == nil)
+      try IngestPartitionManifest(plan: plan, spec: spec, reports: reports, catalog: catalogOptions.catalog)
+        .write(catalog: catalogOptions.catalog)
+    }
     if json {
       writeOut(try encodeJSON(reports) + "\n")
     }

@@ -162,9 +162,13 @@ import TestSupport
         }
       }
     }
-    // One file splits into N ranges; a compressed one never does.
+    // One file splits into N ranges; a multi-member gzip into spans of whole members; a
+    // compressed file of another kind never does.
     #expect(try PartitionPlan(files: [Self.path("big.dat")], partitions: 3).assignments.count == 3)
-    #expect(try PartitionPlan(files: [Self.path("members.dat.gz")], partitions: 3).assignments.count == 1)
+    #expect(try PartitionPlan(files: [Self.path("members.dat.gz")], partitions: 3).assignments.allSatisfy { $0.unit.members != nil })
+    #expect(try PartitionPlan(files: [Self.path("members.dat.gz")], partitions: 3).assignments.count > 1)
+    let zip = TestSupport.corpus("bindingdb/bindingdb_2022m5_sample.tsv.zip").path
+    #expect(try PartitionPlan(files: [zip], partitions: 3).assignments.map(\.unit.range) == [nil])
     #expect(throws: PartitionError.self) { try PartitionPlan(files: ["-"], partitions: 2) }
     // A FIFO is refused without being opened; a missing file is a whole unit (its partition reports it).
     let fifo = TestSupport.tempDirectory().appendingPathComponent("fifo").path

@@ -129,7 +129,15 @@ import Testing
     let bytes = try Data(contentsOf: URL(fileURLWithPath: shard))
     let cut = bytes.prefix(bytes.count / 2)
     try Data(cut.prefix(through: cut.lastIndex(of: 0x0A)!)).write(to: URL(fileURLWithPath: shard))
-    refused([parts[0], dir + "/c1", parts[2]], "ends after")
+    refused([parts[0], dir + "/c1", parts[2]], "SHA-256 differs")
+    // A sort-key sidecar damaged: refused before it is read.
+    try FileManager.default.copyItem(atPath: parts[1], toPath: dir + "/k1")
+    let keys = dir + "/k1/" + BuildPartial.keysName(1, of: 2)
+    var k = try Data(contentsOf: URL(fileURLWithPath: keys))
+    k[0] = 0xFF
+    k[1] = 0xFF
+    try k.write(to: URL(fileURLWithPath: keys))
+    refused([parts[0], dir + "/k1", parts[2]], "SHA-256 differs")
     // What is left merges.
     _ = try BuildPartial.merge(parts: parts, out: dir + "/m")
     #expect(FileManager.default.fileExists(atPath: dir + "/m/manifest.json"))
@@ -200,6 +208,41 @@ import Testing
     for bad in ["2/2", "-1/2", "1", "a/b", "0/0"] {
       let r = try TestSupport.tagdata(["build", "--catalog", Self.catalogPath, "--partition", bad, "--out", dir + "/x"])
       #expect(r.status == 64, "--partition \(bad): \(r.stderr)")
+    }
+  }
+
+  /// `tagdata export --tokenized --partition i/N` and its merge: the dataset one process writes,
+  /// byte for byte, also when a partition has no shard (N larger than the shards).
+  @Test func tokenizedPartitionsMergeToTheSameDataset() throws {
+    let dir = TestSupport.tempDirectory().path
+    let b = try TestSupport.tagdata(["build", "--quiet", "--catalog", Self.catalogPath, "--shards", "4", "--out", dir + "/build"])
+    #expect(b.status == 0, "\(b.stderr)")
+    let single = try TestSupport.tagdata(["export", "--quiet", "--tokenized", dir + "/build", "--smiles-tokens", "--residue-tokens",
+                                          "--out", dir + "/tokens"])
+    #expect(single.status == 0, "\(single.stderr)")
+    let expected = try Self.files(dir + "/tokens")
+    #expect(expected.count == 1 + 4 * 4)
+    for n in [1, 2, 3, 7] {
+      var parts: [String] = []
+      for i in 0..<n {
+        parts.append(dir + "/t\(n)-\(i)")
+        let r = try TestSupport.tagdata(["export", "--quiet", "--tokenized", dir + "/build", "--smiles-tokens", "--residue-tokens",
+                                         "--partition", "\(i)/\(n)", "--out", parts[i]])
+        #expect(r.status == 0, "\(r.stderr)")
+      }
+      let m = try TestSupport.tagdata(["export", "--merge", "--out", dir + "/merged\(n)"] + parts.shuffled())
+      #expect(m.status == 0, "\(m.stderr)")
+      let got = try Self.files(dir + "/merged\(n)")
+      #expect(got.keys.sorted() == expected.keys.sorted(), "N=\(n)")
+      for (name, bytes) in expected { #expect(got[name] == bytes, "N=\(n): \(name) differs") }
+      if n == 3 {
+        #expect(try TestSupport.tagdata(["export", "--merge", "--out", dir + "/x", parts[0], parts[2]]).status != 0)
+        // A shard changed after its partition wrote it.
+        let victim = try FileManager.default.contentsOfDirectory(atPath: parts[1]).first { $0.hasSuffix(".tokens.bin") }!
+        try Data([1, 2, 3]).write(to: URL(fileURLWithPath: parts[1] + "/" + victim))
+        let bad = try TestSupport.tagdata(["export", "--merge", "--out", dir + "/x"] + parts)
+        #expect(bad.status != 0 && bad.stderr.contains("SHA-256"), "\(bad.stderr)")
+      }
     }
   }
 }
