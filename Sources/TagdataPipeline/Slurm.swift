@@ -35,7 +35,7 @@ public final class SlurmSubmitter {
   // MARK: State
 
   public struct SubmittedJob: Codable, Sendable, Equatable {
-    /// The plan's job id (`ingest`, `catalog-merge`, `build:NAME`, `build-merge:NAME`).
+    /// The plan's job id (`ingest`, `catalog-merge`, `describe`, `labels-merge`, `build:NAME`, `build-merge:NAME`).
     public var name: String
     /// Slurm's job id.
     public var job: String
@@ -155,7 +155,9 @@ public final class SlurmSubmitter {
     if work.isEmpty { return summary }
     let fm = FileManager.default
     do {
-      for folder in [plan.scriptsFolder, plan.logsFolder, plan.work + "/ingest"] + plan.config.builds.map({ plan.work + "/builds/" + $0.name }) {
+      for folder in [plan.scriptsFolder, plan.logsFolder, plan.work + "/ingest", plan.work + "/labels"]
+        + plan.config.builds.map({ plan.work + "/builds/" + $0.name })
+      {
         try fm.createDirectory(atPath: folder, withIntermediateDirectories: true)
       }
     } catch {

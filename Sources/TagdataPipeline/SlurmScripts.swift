@@ -81,24 +81,28 @@ public enum SlurmError: Error, CustomStringConvertible, Sendable {
 /// partitions, and where each writes:
 ///
 ///     WORK/ingest/part-K.sqlite      ingest array, task K: every ingest entry, in order, --partition K/N
-///     OUT/CATALOG                    catalog merge (afterok on the array), then describe
-///     WORK/builds/NAME/part-K/       build array per build, task K: --partition K/N (afterok on the merge)
+///     OUT/CATALOG                    catalog merge (afterok on the array)
+///     WORK/labels/part-K.sqlite      describe array, task K: the configuration's descriptors,
+///                                    --partition K/N (afterok on the merge; only with `describe`)
+///     OUT/CATALOG                    labels merge: the N labels parts into the catalog (afterok on it)
+///     WORK/builds/NAME/part-K/       build array per build, task K: --partition K/N (afterok on the
+///                                    catalog's last job)
 ///     OUT/builds/NAME/               export --merge of the N parts (afterok on its array)
 ///     WORK/scripts/*.sh, WORK/logs/  the job scripts and their logs
 ///
 /// Each job (each array task) writes its completion marker last, only when its commands
-/// succeeded: `WORK/ingest/part-K.done`, `WORK/catalog.done`, `WORK/builds/NAME/part-K.done`,
-/// `WORK/builds/NAME/merge.done`. A marker holds the job's key: the SHA-256 of its commands,
+/// succeeded: `WORK/ingest/part-K.done`, `WORK/catalog.done`, `WORK/labels/part-K.done`,
+/// `WORK/labels.done`, `WORK/builds/NAME/part-K.done`, `WORK/builds/NAME/merge.done`. A marker holds the job's key: the SHA-256 of its commands,
 /// the identity (path, size, modification time) of the files it reads and the keys of the jobs
 /// before it, so a marker left by other inputs or options is stale.
 public struct SlurmPlan: Sendable {
   public enum Kind: String, Sendable, Codable {
-    case ingest, catalogMerge = "catalog-merge", build, buildMerge = "build-merge"
+    case ingest, catalogMerge = "catalog-merge", describe, labelsMerge = "labels-merge", build, buildMerge = "build-merge"
   }
 
   /// One job (an array of N tasks, or one task).
   public struct Job: Sendable {
-    /// `ingest`, `catalog-merge`, `build:NAME`, `build-merge:NAME`.
+    /// `ingest`, `catalog-merge`, `describe`, `labels-merge`, `build:NAME`, `build-merge:NAME`.
     public var id: String
     public var kind: Kind
     /// The job name in Slurm.
@@ -299,9 +303,7 @@ public struct SlurmPlan: Sendable {
     // Catalog merge, then the configuration's descriptors.
     let catalog = output + "/" + config.catalog
     let catalogMarker = work + "/catalog.done"
-    var mergeText = header + "catalog-merge\n\(ingestKey)\n\(catalog)\n"
-    if !config.describe.isEmpty { mergeText += "describe \(config.describe.joined(separator: ","))\n" }
-    let mergeKey = Fingerprints.hash(mergeText)
+    let mergeKey = Fingerprints.hash(header + "catalog-merge\n\(ingestKey)\n\(catalog)\n")
     jobs.append(
       Job(
         id: "catalog-merge", kind: .catalogMerge, slurmName: "tagdata-catalog-merge", scriptName: "catalog-merge.sh", after: "ingest",
@@ -311,27 +313,64 @@ public struct SlurmPlan: Sendable {
           b += "rm -f \"$done\" \"$tmp\" \"$tmp-wal\" \"$tmp-shm\"\n"
           b += "mkdir -p \(q(output))\n"
           b += "\"$tagdata\" catalog merge --out \"$tmp\" " + parts.map(q).joined(separator: " ") + "\n"
-          if !config.describe.isEmpty {
-            b += "\"$tagdata\" describe --quiet --catalog \"$tmp\" --descriptors \(q(config.describe.joined(separator: ",")))\n"
-          }
           b += "rm -f \"$out-wal\" \"$out-shm\"\nmv -f \"$tmp\" \"$out\"\n"
           b += finish("\"$done\"")
           return script(name: "tagdata-catalog-merge", array: false, log: "catalog-merge", body: b)
         }()))
+
+    // The configuration's descriptors: an array of labels parts, then their merge into the catalog
+    // (in place: merging a part again changes nothing, so a killed merge is simply run again).
+    var catalogJob = "catalog-merge", catalogKey = mergeKey
+    if !config.describe.isEmpty {
+      let labelsFolder = work + "/labels"
+      let descriptors = config.describe.joined(separator: ",")
+      let describeKey = Fingerprints.hash(header + "describe\n\(mergeKey)\n\(descriptors)\n")
+      let labelParts = (0..<n).map { "\(labelsFolder)/part-\($0).sqlite" }
+      jobs.append(
+        Job(
+          id: "describe", kind: .describe, slurmName: "tagdata-describe", scriptName: "describe.sh", after: "catalog-merge",
+          isArray: true, key: describeKey, markers: (0..<n).map { "\(labelsFolder)/part-\($0).done" }, outputs: labelParts,
+          script: {
+            var b = "work=\(q(labelsFolder))\nkey=\(describeKey)\n" + taskLine
+            b += "part=\"$work/part-$k.sqlite\"\ndone=\"$work/part-$k.done\"\n"
+            b += "rm -f \"$done\"\n"
+            b += "# A part begun for this catalog and these descriptors resumes; one from others starts afresh.\n"
+            b += "if [[ \"$(cat \"$work/part-$k.key\" 2>/dev/null || true)\" != \"$key\" ]]; then\n"
+            b += "  rm -f \"$part\" \"$part-wal\" \"$part-shm\"\n"
+            b += "  printf '%s\\n' \"$key\" > \"$work/part-$k.key\"\nfi\n\n"
+            b += "\"$tagdata\" describe --quiet --catalog \(q(catalog)) --descriptors \(q(descriptors)) --partition \"$k/\(n)\" --out \"$part\"\n"
+            b += finish("\"$done\"")
+            return script(name: "tagdata-describe", array: true, log: "describe", body: b)
+          }()))
+      let labelsKey = Fingerprints.hash(header + "labels-merge\n\(describeKey)\n\(catalog)\n")
+      let labelsMarker = work + "/labels.done"
+      jobs.append(
+        Job(
+          id: "labels-merge", kind: .labelsMerge, slurmName: "tagdata-labels-merge", scriptName: "labels-merge.sh", after: "describe",
+          isArray: false, key: labelsKey, markers: [labelsMarker], outputs: [catalog],
+          script: {
+            var b = "key=\(labelsKey)\ndone=\(q(labelsMarker))\nrm -f \"$done\"\n"
+            b += "\"$tagdata\" catalog merge --out \(q(catalog)) " + labelParts.map(q).joined(separator: " ") + "\n"
+            b += finish("\"$done\"")
+            return script(name: "tagdata-labels-merge", array: false, log: "labels-merge", body: b)
+          }()))
+      catalogJob = "labels-merge"
+      catalogKey = labelsKey
+    }
 
     // Per build: the array of partial builds, then their merge.
     for build in config.builds {
       let name = safeName(build.name)
       let folder = work + "/builds/" + build.name
       let args = buildArguments(build)
-      var text = header + "build \(build.name)\n\(mergeKey)\n" + args.joined(separator: "\u{1F}") + "\n"
+      var text = header + "build \(build.name)\n\(catalogKey)\n" + args.joined(separator: "\u{1F}") + "\n"
       for path in [build.config].compactMap({ $0 }) + build.texts.map(\.path) { text += identity(path) + "\n" }
       let buildKey = Fingerprints.hash(text)
       let partDirs = (0..<n).map { "\(folder)/part-\($0)" }
       jobs.append(
         Job(
           id: "build:" + build.name, kind: .build, slurmName: "tagdata-build-" + name, scriptName: "build-\(name).sh",
-          after: "catalog-merge", isArray: true, key: buildKey, markers: (0..<n).map { "\(folder)/part-\($0).done" },
+          after: catalogJob, isArray: true, key: buildKey, markers: (0..<n).map { "\(folder)/part-\($0).done" },
           outputs: partDirs.map { $0 + "/partition.json" },
           script: {
             var b = "work=\(q(folder))\nkey=\(buildKey)\n" + taskLine + "done=\"$work/part-$k.done\"\n"

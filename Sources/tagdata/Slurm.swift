@@ -17,14 +17,17 @@ struct Slurm: ParsableCommand {
 
         1. ingest, an array 0-(N-1): task K runs every ingest entry, in order,
            with --partition K/N, into WORK/ingest/part-K.sqlite
-        2. catalog merge: tagdata catalog merge of the N parts into OUT/CATALOG,
-           then the configuration's descriptors (tagdata describe)
-        3. per build, an array 0-(N-1): tagdata build --partition K/N
+        2. catalog merge: tagdata catalog merge of the N parts into OUT/CATALOG
+        3. with describe: an array 0-(N-1), tagdata describe --partition K/N of
+           the configuration's descriptors into WORK/labels/part-K.sqlite,
+           then their merge into OUT/CATALOG (tagdata catalog merge)
+        4. per build, an array 0-(N-1): tagdata build --partition K/N
            into WORK/builds/NAME/part-K
-        4. per build, its merge: tagdata export --merge into OUT/builds/NAME
+        5. per build, its merge: tagdata export --merge into OUT/builds/NAME
 
-      The result equals what one process gives (tagdata ingest of every entry, then tagdata \
-      build), byte for byte. WORK (default OUT/slurm) holds the scripts (WORK/scripts), the logs \
+      The result equals what one process gives (tagdata ingest of every entry, tagdata \
+      describe --catalog, tagdata build), byte for byte. WORK (default OUT/slurm) holds the \
+      scripts (WORK/scripts), the logs \
       (WORK/logs/NAME-JOB_TASK.out and .err) and WORK/slurm-state.json (every submission's job \
       ids and arrays). OUT and WORK must be on a file system every node sees. The jobs run this \
       tagdata binary, by its absolute path.

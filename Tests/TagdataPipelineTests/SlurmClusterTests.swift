@@ -24,7 +24,8 @@ enum SlurmTools {
   static var unshare: [String] { (getuid() == 0 ? [] : ["/usr/bin/sudo", "-n"]) + ["/usr/bin/unshare", "-n"] }
 }
 
-/// `tagdata slurm --wait` on a real single-node Slurm (Debian's slurm-wlm and munge, started by
+/// `tagdata slurm --wait` (ingest, catalog merge, describe, labels merge, build, build merge)
+/// on a real single-node Slurm (Debian's slurm-wlm and munge, started by
 /// `Scripts/slurm-local` inside `unshare -n`: loopback only, its own munge key and slurm.conf,
 /// daemons stopped by their pids), 4-way, against one process doing the same: the merged
 /// catalog's dump and the build's files byte for byte. Then a task is killed while it runs
@@ -192,12 +193,15 @@ struct SlurmClusterTests {
     let a1 = try Self.summary(dir, "a1")
     #expect(a1.status == 0, "first run: \(a1.stderr)")
     #expect(a1.summary?.succeeded == true, "\(a1.stderr)")
-    #expect(a1.summary?.submitted.map(\.array) == (Self.includesBuilds ? ["0-3", nil, "0-3", nil] : ["0-3", nil]))
+    #expect(a1.summary?.submitted.map(\.name)
+      == ["ingest", "catalog-merge", "describe", "labels-merge"] + (Self.includesBuilds ? ["build:main", "build-merge:main"] : []))
+    #expect(a1.summary?.submitted.map(\.array) == ["0-3", nil, "0-3", nil] + (Self.includesBuilds ? ["0-3", nil] : []))
     let a2 = try Self.summary(dir, "a2")
     #expect(a2.status == 0 && a2.summary?.complete == true && a2.summary?.submitted.isEmpty == true, "rerun: \(a2.stderr)")
     let a3 = try Self.summary(dir, "a3")
     #expect(a3.status == 0 && a3.summary?.succeeded == true, "after deleting a partition: \(a3.stderr)")
-    #expect(a3.summary?.submitted.map(\.name) == (Self.includesBuilds ? ["build:main", "build-merge:main"] : ["ingest", "catalog-merge"]))
+    #expect(a3.summary?.submitted.map(\.name)
+      == (Self.includesBuilds ? ["build:main", "build-merge:main"] : ["ingest", "catalog-merge", "describe", "labels-merge"]))
     #expect(a3.summary?.submitted.first?.array == "2")
     try Self.expectSameResult(out, reference, "4-way run")
 

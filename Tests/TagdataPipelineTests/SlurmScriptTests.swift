@@ -79,8 +79,8 @@ import TestSupport
     options.extra = ["--constraint=skylake", "--exclusive"]
     let out = dir.appendingPathComponent("o u't").path
     let plan = try Self.plan(config, out: out, options: options)
-    #expect(plan.jobs.map(\.id) == ["ingest", "catalog-merge", "build:main", "build-merge:main"])
-    #expect(plan.jobs.map(\.after) == [nil, "ingest", "catalog-merge", "build:main"])
+    #expect(plan.jobs.map(\.id) == ["ingest", "catalog-merge", "describe", "labels-merge", "build:main", "build-merge:main"])
+    #expect(plan.jobs.map(\.after) == [nil, "ingest", "catalog-merge", "describe", "labels-merge", "build:main"])
     for job in plan.jobs {
       let text = job.script(job.isArray ? "1,3" : nil)
       let lines = text.split(separator: "\n").map(String.init)
@@ -111,9 +111,12 @@ import TestSupport
     let ingest = plan.jobs[0].script("0-3")
     #expect(ingest.contains("--partition \"$k/4\" --quiet -- \(Self.corpora)/uniprot/flat/sp012.dat \(Self.corpora)/pubchem/sdf/pubchem.200.sdf\n"))
     #expect(ingest.contains("--partition \"$k/4\" --quiet --preset tdc-dti -- \(Self.corpora)/tables/tdc_dti_sample.csv\n"))
-    #expect(plan.jobs[1].script(nil).contains("describe --quiet --catalog \"$tmp\" --descriptors qed"))
-    #expect(plan.jobs[2].script("0-3").contains("build --quiet --catalog \(SlurmPlan.quote(out + "/catalog.sqlite")) --preset tag-llm --tasks Protein,SMILES,BA --shards 2 --partition \"$k/4\" --out \"$work/part-$k\""))
-    #expect(plan.jobs[3].script(nil).contains("export --merge --out \(SlurmPlan.quote(out + "/builds/main")) "))
+    let catalog = SlurmPlan.quote(out + "/catalog.sqlite")
+    #expect(plan.jobs[1].script(nil).contains("catalog merge --out \"$tmp\" "))
+    #expect(plan.jobs[2].script("0-3").contains("describe --quiet --catalog \(catalog) --descriptors qed --partition \"$k/4\" --out \"$part\"\n"))
+    #expect(plan.jobs[3].script(nil).contains("catalog merge --out \(catalog) "))
+    #expect(plan.jobs[4].script("0-3").contains("build --quiet --catalog \(SlurmPlan.quote(out + "/catalog.sqlite")) --preset tag-llm --tasks Protein,SMILES,BA --shards 2 --partition \"$k/4\" --out \"$work/part-$k\""))
+    #expect(plan.jobs[5].script(nil).contains("export --merge --out \(SlurmPlan.quote(out + "/builds/main")) "))
   }
 
   @Test func badValuesAreRefused() throws {
@@ -135,7 +138,7 @@ import TestSupport
   @Test func rerunSubmitsOnlyWhatIsNotDone() throws {
     let dir = TestSupport.tempDirectory()
     defer { try? FileManager.default.removeItem(at: dir) }
-    let config = try Self.makeConfig(in: dir)
+    let config = try Self.makeConfig(in: dir, describe: false)
     let out = dir.appendingPathComponent("out").path
     let plan = try Self.plan(config, out: out)
     func pending() -> [String: [Int]] {
@@ -237,7 +240,7 @@ import TestSupport
   @Test func commandSubmitsResubmitsAndRefusesTwice() throws {
     let dir = TestSupport.tempDirectory()
     defer { try? FileManager.default.removeItem(at: dir) }
-    let config = try Self.makeConfig(in: dir)
+    let config = try Self.makeConfig(in: dir, describe: false)
     let fake = try Self.fakes(in: dir)
     let out = dir.appendingPathComponent("out put").path
     let binary = "/opt/tag data/bin/tagdata"
@@ -361,7 +364,7 @@ import TestSupport
 
   /// The scripts run for real, without Slurm: a fake sbatch runs each array task in turn
   /// (`SLURM_ARRAY_TASK_ID` set) and each job after the one before. The merged catalog's dump
-  /// equals one process's; a task whose tagdata fails leaves no marker, and a rerun runs it
+  /// (with the labels of the describe array merged into it) equals one process's; a task whose tagdata fails leaves no marker, and a rerun runs it
   /// alone. (The builds need `tagdata build --partition`; the cluster test covers them.)
   @Test func scriptsRunToTheSingleProcessCatalog() throws {
     let dir = TestSupport.tempDirectory()
@@ -404,7 +407,7 @@ import TestSupport
     let failing = try TestSupport.tagdata(command)
     #expect(failing.status == 1, "\(failing.stderr)")
     let s1 = try JSONDecoder().decode(Summary.self, from: Data(failing.stdout.utf8))
-    #expect(s1.failed == ["ingest[1]", "catalog-merge"])
+    #expect(s1.failed == ["ingest[1]", "catalog-merge", "describe[0]", "describe[1]", "describe[2]", "describe[3]", "labels-merge"])
     #expect(!FileManager.default.fileExists(atPath: out + "/slurm/ingest/part-1.done"))
     #expect(FileManager.default.fileExists(atPath: out + "/slurm/ingest/part-2.done"))
 
@@ -413,7 +416,7 @@ import TestSupport
     let rerun = try TestSupport.tagdata(command)
     #expect(rerun.status == 0, "\(rerun.stderr)\n\((try? String(contentsOfFile: d + "/jobs.log", encoding: .utf8)) ?? "")")
     let s2 = try JSONDecoder().decode(Summary.self, from: Data(rerun.stdout.utf8))
-    #expect(s2.submitted.map(\.array) == ["1", nil])
+    #expect(s2.submitted.map(\.array) == ["1", nil, "0-3", nil])
     #expect(s2.succeeded == true)
 
     // One process: each entry in order into one catalog, then describe.
