@@ -156,7 +156,7 @@ public final class SlurmSubmitter {
     let fm = FileManager.default
     do {
       for folder in [plan.scriptsFolder, plan.logsFolder, plan.work + "/ingest", plan.work + "/labels"]
-        + plan.config.builds.map({ plan.work + "/builds/" + $0.name })
+        + plan.config.builds.map({ plan.work + "/builds/" + $0.name }) + plan.config.tokenize.map({ plan.work + "/tokens/" + $0.name })
       {
         try fm.createDirectory(atPath: folder, withIntermediateDirectories: true)
       }

@@ -88,21 +88,27 @@ public enum SlurmError: Error, CustomStringConvertible, Sendable {
 ///     WORK/builds/NAME/part-K/       build array per build, task K: --partition K/N (afterok on the
 ///                                    catalog's last job)
 ///     OUT/builds/NAME/               export --merge of the N parts (afterok on its array)
+///     WORK/tokens/NAME/part-K/       tokenized export array per tokenize entry, task K: the build
+///                                    shards K modulo N (afterok on its build's merge)
+///     OUT/tokens/NAME/               export --merge of the N parts (afterok on its array)
 ///     WORK/scripts/*.sh, WORK/logs/  the job scripts and their logs
 ///
 /// Each job (each array task) writes its completion marker last, only when its commands
 /// succeeded: `WORK/ingest/part-K.done`, `WORK/catalog.done`, `WORK/labels/part-K.done`,
-/// `WORK/labels.done`, `WORK/builds/NAME/part-K.done`, `WORK/builds/NAME/merge.done`. A marker holds the job's key: the SHA-256 of its commands,
+/// `WORK/labels.done`, `WORK/builds/NAME/part-K.done`, `WORK/builds/NAME/merge.done`,
+/// `WORK/tokens/NAME/part-K.done`, `WORK/tokens/NAME/merge.done`. A marker holds the job's key: the SHA-256 of its commands,
 /// the identity (path, size, modification time) of the files it reads and the keys of the jobs
 /// before it, so a marker left by other inputs or options is stale.
 public struct SlurmPlan: Sendable {
   public enum Kind: String, Sendable, Codable {
     case ingest, catalogMerge = "catalog-merge", describe, labelsMerge = "labels-merge", build, buildMerge = "build-merge"
+    case tokenize, tokenizeMerge = "tokenize-merge"
   }
 
   /// One job (an array of N tasks, or one task).
   public struct Job: Sendable {
-    /// `ingest`, `catalog-merge`, `describe`, `labels-merge`, `build:NAME`, `build-merge:NAME`.
+    /// `ingest`, `catalog-merge`, `describe`, `labels-merge`, `build:NAME`, `build-merge:NAME`,
+    /// `tokenize:NAME`, `tokenize-merge:NAME`.
     public var id: String
     public var kind: Kind
     /// The job name in Slurm.
@@ -359,6 +365,7 @@ public struct SlurmPlan: Sendable {
     }
 
     // Per build: the array of partial builds, then their merge.
+    var buildMergeKeys: [String: String] = [:]
     for build in config.builds {
       let name = safeName(build.name)
       let folder = work + "/builds/" + build.name
@@ -383,16 +390,62 @@ public struct SlurmPlan: Sendable {
       let out = output + "/builds/" + build.name
       let marker = folder + "/merge.done"
       let exportKey = Fingerprints.hash(header + "build-merge \(build.name)\n\(buildKey)\n\(out)\n")
+      buildMergeKeys[build.name] = exportKey
       jobs.append(
         Job(
-          id: "build-merge:" + build.name, kind: .buildMerge, slurmName: "tagdata-export-" + name,
+          id: "build-merge:" + build.name, kind: .buildMerge, slurmName: "tagdata-build-merge-" + name,
           scriptName: "build-merge-\(name).sh", after: "build:" + build.name, isArray: false, key: exportKey, markers: [marker],
           outputs: [out + "/manifest.json"],
           script: {
             var b = "key=\(exportKey)\ndone=\(q(marker))\nrm -f \"$done\"\nmkdir -p \(q(output + "/builds"))\n"
             b += "\"$tagdata\" export --merge --out \(q(out)) " + partDirs.map(q).joined(separator: " ") + "\n"
             b += finish("\"$done\"")
-            return script(name: "tagdata-export-" + name, array: false, log: "build-merge-" + name, body: b)
+            return script(name: "tagdata-build-merge-" + name, array: false, log: "build-merge-" + name, body: b)
+          }()))
+    }
+
+    // Per tokenized export: the array of partial datasets (build shards K modulo N), then their merge.
+    for t in config.tokenize {
+      let name = safeName(t.name)
+      let folder = work + "/tokens/" + t.name
+      let build = output + "/builds/" + t.build
+      var args = ["--tokenized", build]
+      if let tokenizer = t.tokenizer { args += ["--tokenizer", tokenizer] }
+      if t.smilesTokens { args.append("--smiles-tokens") }
+      if t.smilesMinimumCount != 1 { args += ["--smiles-min-count", String(t.smilesMinimumCount)] }
+      if t.residueTokens { args.append("--residue-tokens") }
+      if t.regressionAsText { args.append("--regression-as-text") }
+      var text = header + "tokenize \(t.name)\n\(buildMergeKeys[t.build] ?? "")\n" + args.joined(separator: "\u{1F}") + "\n"
+      if let tokenizer = t.tokenizer {
+        for path in [tokenizer, tokenizer + "/tokenizer.json", tokenizer + "/tokenizer_config.json"] { text += identity(path) + "\n" }
+      }
+      let tokenizeKey = Fingerprints.hash(text)
+      let partDirs = (0..<n).map { "\(folder)/part-\($0)" }
+      jobs.append(
+        Job(
+          id: "tokenize:" + t.name, kind: .tokenize, slurmName: "tagdata-tokenize-" + name, scriptName: "tokenize-\(name).sh",
+          after: "build-merge:" + t.build, isArray: true, key: tokenizeKey, markers: (0..<n).map { "\(folder)/part-\($0).done" },
+          outputs: partDirs.map { $0 + "/partition.json" },
+          script: {
+            var b = "work=\(q(folder))\nkey=\(tokenizeKey)\n" + taskLine + "done=\"$work/part-$k.done\"\n"
+            b += "rm -f \"$done\"\nmkdir -p \"$work\"\n"
+            b += "\"$tagdata\" export --quiet " + args.map(q).joined(separator: " ") + " --partition \"$k/\(n)\" --out \"$work/part-$k\"\n"
+            b += finish("\"$done\"")
+            return script(name: "tagdata-tokenize-" + name, array: true, log: "tokenize-" + name, body: b)
+          }()))
+      let out = output + "/tokens/" + t.name
+      let marker = folder + "/merge.done"
+      let mergeKey = Fingerprints.hash(header + "tokenize-merge \(t.name)\n\(tokenizeKey)\n\(out)\n")
+      jobs.append(
+        Job(
+          id: "tokenize-merge:" + t.name, kind: .tokenizeMerge, slurmName: "tagdata-tokenize-merge-" + name,
+          scriptName: "tokenize-merge-\(name).sh", after: "tokenize:" + t.name, isArray: false, key: mergeKey, markers: [marker],
+          outputs: [out + "/dataset.json"],
+          script: {
+            var b = "key=\(mergeKey)\ndone=\(q(marker))\nrm -f \"$done\"\nmkdir -p \(q(output + "/tokens"))\n"
+            b += "\"$tagdata\" export --merge --out \(q(out)) " + partDirs.map(q).joined(separator: " ") + "\n"
+            b += finish("\"$done\"")
+            return script(name: "tagdata-tokenize-merge-" + name, array: false, log: "tokenize-merge-" + name, body: b)
           }()))
     }
     return jobs

@@ -9,9 +9,10 @@ import Glibc
 
 struct Slurm: ParsableCommand {
   static let configuration = CommandConfiguration(
-    abstract: "Run a pipeline configuration's ingest and builds on a Slurm cluster, N partitions at a time.",
+    abstract: "Run a pipeline configuration's ingest, labels, builds and tokenized exports on a Slurm cluster, N partitions at a time.",
     discussion: """
-      Reads the same configuration as tagdata run (its ingest entries, describe and builds) and \
+      Reads the same configuration as tagdata run (its ingest entries, describe, builds and \
+      tokenized exports) and \
       submits a chain of jobs with sbatch, each waiting for the one before it \
       (--dependency=afterok):
 
@@ -24,9 +25,12 @@ struct Slurm: ParsableCommand {
         4. per build, an array 0-(N-1): tagdata build --partition K/N
            into WORK/builds/NAME/part-K
         5. per build, its merge: tagdata export --merge into OUT/builds/NAME
+        6. per tokenize entry, an array 0-(N-1): tagdata export --tokenized
+           --partition K/N of its build into WORK/tokens/NAME/part-K,
+           then their merge: tagdata export --merge into OUT/tokens/NAME
 
       The result equals what one process gives (tagdata ingest of every entry, tagdata \
-      describe --catalog, tagdata build), byte for byte. WORK (default OUT/slurm) holds the \
+      describe --catalog, tagdata build, tagdata export --tokenized), byte for byte. WORK (default OUT/slurm) holds the \
       scripts (WORK/scripts), the logs \
       (WORK/logs/NAME-JOB_TASK.out and .err) and WORK/slurm-state.json (every submission's job \
       ids and arrays). OUT and WORK must be on a file system every node sees. The jobs run this \
@@ -51,8 +55,8 @@ struct Slurm: ParsableCommand {
       still queued, another tagdata slurm submitting into the same work folder (WORK/slurm.lock), \
       or --timeout passed (the jobs go on).
 
-      Tokenized exports, training and evaluation are not submitted: run tagdata export \
-      --tokenized, tagdata train and tagdata eval on OUT/builds/NAME.
+      Training and evaluation are not submitted: run tagdata train and tagdata eval on \
+      OUT/tokens/NAME.
 
       --dry-run prints the scripts and sbatch lines of what is not done, and writes nothing.
 

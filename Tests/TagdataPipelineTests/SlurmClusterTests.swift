@@ -24,11 +24,11 @@ enum SlurmTools {
   static var unshare: [String] { (getuid() == 0 ? [] : ["/usr/bin/sudo", "-n"]) + ["/usr/bin/unshare", "-n"] }
 }
 
-/// `tagdata slurm --wait` (ingest, catalog merge, describe, labels merge, build, build merge)
-/// on a real single-node Slurm (Debian's slurm-wlm and munge, started by
+/// `tagdata slurm --wait` (ingest, catalog merge, describe, labels merge, build, build merge,
+/// tokenized export, its merge) on a real single-node Slurm (Debian's slurm-wlm and munge, started by
 /// `Scripts/slurm-local` inside `unshare -n`: loopback only, its own munge key and slurm.conf,
 /// daemons stopped by their pids), 4-way, against one process doing the same: the merged
-/// catalog's dump and the build's files byte for byte. Then a task is killed while it runs
+/// catalog's dump, the build's and the token dataset's files byte for byte. Then a task is killed while it runs
 /// (scancel of one array index) and `tagdata slurm --wait` again submits that partition alone
 /// and ends with the same result; a partition whose output and marker are deleted is run again
 /// alone; a finished chain submits nothing.
@@ -42,11 +42,12 @@ struct SlurmClusterTests {
   static let corpora = TestSupport.root.appendingPathComponent("Corpora").path
   static let slurmLocal = TestSupport.root.appendingPathComponent("Scripts/slurm-local").path
 
-  /// The builds of the configuration need `tagdata build --partition` and `tagdata export --merge`.
+  /// The builds and tokenized exports of the configuration (`tagdata build --partition`,
+  /// `tagdata export --tokenized --partition`, `tagdata export --merge`).
   static let includesBuilds = true
 
   /// The pipeline: the UniProt flat sample, an SD file, the BindingDB sample, a table; QED
-  /// labels; one Tag-LLM build of three tasks in 4 shards.
+  /// labels; one Tag-LLM build of three tasks in 4 shards, tokenized with the byte tokenizer.
   static func makeConfig(in dir: URL) throws -> String {
     var yaml = """
       ingest:
@@ -67,6 +68,8 @@ struct SlurmClusterTests {
             preset: tag-llm
             tasks: [Protein, SMILES, BA]
             shards: 4
+        tokenize:
+          - {name: main, build: main}
 
         """
     }
@@ -77,7 +80,7 @@ struct SlurmClusterTests {
 
   /// The same work in one process: each entry in order into one catalog, describe, build.
   static func singleProcess(into dir: String) throws {
-    try FileManager.default.createDirectory(atPath: dir + "/builds", withIntermediateDirectories: true)
+    for folder in ["builds", "tokens"] { try FileManager.default.createDirectory(atPath: dir + "/" + folder, withIntermediateDirectories: true) }
     let catalog = dir + "/catalog.sqlite"
     let c = corpora
     let steps: [[String]] = [
@@ -87,7 +90,7 @@ struct SlurmClusterTests {
       ["describe", "--quiet", "--catalog", catalog, "--descriptors", "qed"],
     ] + (includesBuilds
       ? [["build", "--quiet", "--catalog", catalog, "--preset", "tag-llm", "--tasks", "Protein,SMILES,BA", "--shards", "4",
-          "--out", dir + "/builds/main"]] : [])
+          "--out", dir + "/builds/main"], ["export", "--quiet", "--tokenized", dir + "/builds/main", "--out", dir + "/tokens/main"]] : [])
     for args in steps {
       let r = try TestSupport.tagdata(args)
       try #require(r.status == 0, "tagdata \(args.joined(separator: " ")): \(r.stderr)")
@@ -115,10 +118,12 @@ struct SlurmClusterTests {
     #expect(expected.stdout.split(separator: "\n").count > 1000, "\(label): the reference catalog is nearly empty")
     #expect(got.stdout == expected.stdout, "\(label): the merged catalog's dump differs from one process's")
     if includesBuilds {
-      let a = files(reference + "/builds/main"), b = files(out + "/builds/main")
-      #expect(a.count >= 6, "\(label): reference build files \(a.keys.sorted())")
-      #expect(a.keys.sorted() == b.keys.sorted(), "\(label): build files \(b.keys.sorted()) vs \(a.keys.sorted())")
-      for (name, bytes) in a where b[name] != bytes { Issue.record("\(label): builds/main/\(name) differs from one process's") }
+      for folder in ["builds/main", "tokens/main"] {
+        let a = files(reference + "/" + folder), b = files(out + "/" + folder)
+        #expect(a.count >= 6, "\(label): reference files \(a.keys.sorted())")
+        #expect(a.keys.sorted() == b.keys.sorted(), "\(label): \(folder): \(b.keys.sorted()) vs \(a.keys.sorted())")
+        for (name, bytes) in a where b[name] != bytes { Issue.record("\(label): \(folder)/\(name) differs from one process's") }
+      }
     }
   }
 
@@ -193,15 +198,14 @@ struct SlurmClusterTests {
     let a1 = try Self.summary(dir, "a1")
     #expect(a1.status == 0, "first run: \(a1.stderr)")
     #expect(a1.summary?.succeeded == true, "\(a1.stderr)")
-    #expect(a1.summary?.submitted.map(\.name)
-      == ["ingest", "catalog-merge", "describe", "labels-merge"] + (Self.includesBuilds ? ["build:main", "build-merge:main"] : []))
-    #expect(a1.summary?.submitted.map(\.array) == ["0-3", nil, "0-3", nil] + (Self.includesBuilds ? ["0-3", nil] : []))
+    let later = Self.includesBuilds ? ["build:main", "build-merge:main", "tokenize:main", "tokenize-merge:main"] : []
+    #expect(a1.summary?.submitted.map(\.name) == ["ingest", "catalog-merge", "describe", "labels-merge"] + later)
+    #expect(a1.summary?.submitted.map(\.array) == ["0-3", nil, "0-3", nil] + (Self.includesBuilds ? ["0-3", nil, "0-3", nil] : []))
     let a2 = try Self.summary(dir, "a2")
     #expect(a2.status == 0 && a2.summary?.complete == true && a2.summary?.submitted.isEmpty == true, "rerun: \(a2.stderr)")
     let a3 = try Self.summary(dir, "a3")
     #expect(a3.status == 0 && a3.summary?.succeeded == true, "after deleting a partition: \(a3.stderr)")
-    #expect(a3.summary?.submitted.map(\.name)
-      == (Self.includesBuilds ? ["build:main", "build-merge:main"] : ["ingest", "catalog-merge", "describe", "labels-merge"]))
+    #expect(a3.summary?.submitted.map(\.name) == (Self.includesBuilds ? later : ["ingest", "catalog-merge", "describe", "labels-merge"]))
     #expect(a3.summary?.submitted.first?.array == "2")
     try Self.expectSameResult(out, reference, "4-way run")
 

@@ -10,7 +10,7 @@ import TestSupport
   static let corpora = TestSupport.root.appendingPathComponent("Corpora").path
 
   /// A small configuration: a UniProt flat file and an SD file, a table with a preset, a build.
-  static func makeConfig(in dir: URL, describe: Bool = true) throws -> String {
+  static func makeConfig(in dir: URL, describe: Bool = true, tokenize: Bool = false) throws -> String {
     let yaml = """
       ingest:
         - files: [\(corpora)/uniprot/flat/sp012.dat, \(corpora)/pubchem/sdf/pubchem.200.sdf]
@@ -22,6 +22,7 @@ import TestSupport
           preset: tag-llm
           tasks: [Protein, SMILES, BA]
           shards: 2
+      \(tokenize ? "tokenize:\n  - {name: text, build: main, smiles_tokens: true, smiles_min_count: 2, regression_as_text: true}" : "")
 
       """
     let file = dir.appendingPathComponent("pipeline.yaml").path
@@ -69,7 +70,7 @@ import TestSupport
   @Test func scriptsCarryTheOptionsAndEndWithTheMarker() throws {
     let dir = TestSupport.tempDirectory()
     defer { try? FileManager.default.removeItem(at: dir) }
-    let config = try Self.makeConfig(in: dir)
+    let config = try Self.makeConfig(in: dir, tokenize: true)
     var options = SlurmOptions()
     options.account = "chem"
     options.time = "01:30:00"
@@ -79,8 +80,10 @@ import TestSupport
     options.extra = ["--constraint=skylake", "--exclusive"]
     let out = dir.appendingPathComponent("o u't").path
     let plan = try Self.plan(config, out: out, options: options)
-    #expect(plan.jobs.map(\.id) == ["ingest", "catalog-merge", "describe", "labels-merge", "build:main", "build-merge:main"])
-    #expect(plan.jobs.map(\.after) == [nil, "ingest", "catalog-merge", "describe", "labels-merge", "build:main"])
+    #expect(plan.jobs.map(\.id) == ["ingest", "catalog-merge", "describe", "labels-merge", "build:main", "build-merge:main",
+                                    "tokenize:text", "tokenize-merge:text"])
+    #expect(plan.jobs.map(\.after) == [nil, "ingest", "catalog-merge", "describe", "labels-merge", "build:main", "build-merge:main",
+                                       "tokenize:text"])
     for job in plan.jobs {
       let text = job.script(job.isArray ? "1,3" : nil)
       let lines = text.split(separator: "\n").map(String.init)
@@ -117,6 +120,9 @@ import TestSupport
     #expect(plan.jobs[3].script(nil).contains("catalog merge --out \(catalog) "))
     #expect(plan.jobs[4].script("0-3").contains("build --quiet --catalog \(SlurmPlan.quote(out + "/catalog.sqlite")) --preset tag-llm --tasks Protein,SMILES,BA --shards 2 --partition \"$k/4\" --out \"$work/part-$k\""))
     #expect(plan.jobs[5].script(nil).contains("export --merge --out \(SlurmPlan.quote(out + "/builds/main")) "))
+    #expect(plan.jobs[6].script("0-3").contains("export --quiet --tokenized \(SlurmPlan.quote(out + "/builds/main")) --smiles-tokens "
+      + "--smiles-min-count 2 --regression-as-text --partition \"$k/4\" --out \"$work/part-$k\"\n"))
+    #expect(plan.jobs[7].script(nil).contains("export --merge --out \(SlurmPlan.quote(out + "/tokens/text")) "))
   }
 
   @Test func badValuesAreRefused() throws {
