@@ -98,6 +98,8 @@ public final class SlurmSubmitter {
     /// With waiting: whether every job succeeded; the tasks that did not (`ingest[2]`, `catalog-merge`).
     public var succeeded: Bool?
     public var failed: [String]?
+    /// With waiting: the error logs of the failed tasks that ran (`WORK/logs/NAME-JOB_TASK.err`).
+    public var logs: [String]?
   }
 
   /// The sbatch arguments of a job (its script's path last), given the dependency.
@@ -245,13 +247,19 @@ public final class SlurmSubmitter {
       lastMessage = message
       Thread.sleep(forTimeInterval: pollInterval)
     }
-    var failed: [String] = []
+    var failed: [String] = [], logs: [String] = []
     for job in plan.jobs {
+      let submitted = summary.submitted.last { $0.name == job.id }
       for k in job.markers.indices where !SlurmWork.isDone(marker: job.markers[k], key: job.key, output: job.outputs[k]) {
         failed.append(job.isArray ? "\(job.id)[\(k)]" : job.id)
+        if let submitted {
+          let log = plan.logsFolder + "/" + String(job.scriptName.dropLast(3)) + "-" + submitted.job + (job.isArray ? "_\(k)" : "") + ".err"
+          if FileManager.default.fileExists(atPath: log) { logs.append(log) }
+        }
       }
     }
     summary.failed = failed
+    summary.logs = logs
     summary.succeeded = failed.isEmpty
   }
 

@@ -50,7 +50,8 @@ struct Slurm: ParsableCommand {
       DependencyNeverSatisfied) is cancelled, and its work submitted again.
 
       --wait waits (polling squeue, at most --timeout seconds) for the jobs to end, then checks \
-      every marker: exit 0 when all succeeded, 1 when a task failed (named, with its log). \
+      every marker: exit 0 when all succeeded, 1 when a task failed (named, with its log's last \
+      lines). \
       Exit codes besides the usual: 69 sbatch, squeue or scancel missing or failing; 75 jobs \
       still queued, another tagdata slurm submitting into the same work folder (WORK/slurm.lock), \
       or --timeout passed (the jobs go on).
@@ -201,8 +202,15 @@ struct Slurm: ParsableCommand {
     }
     if json { writeOut(try encodeJSON(summary) + "\n") }
     if let failed = summary.failed, !failed.isEmpty {
-      warn("tagdata: failed: \(failed.joined(separator: ", ")); logs in \(plan.logsFolder); run the same command again to "
-        + "submit only what failed")
+      warn("tagdata: failed: \(failed.joined(separator: ", ")); run the same command again to submit only what failed")
+      let logs = summary.logs ?? []
+      for log in logs.prefix(5) {
+        let text = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+        let tail = text.split(separator: "\n", omittingEmptySubsequences: true).suffix(5)
+        warn("  \(log):" + (tail.isEmpty ? " (empty)" : "\n    " + tail.joined(separator: "\n    ")))
+      }
+      if logs.count > 5 { warn("  and \(logs.count - 5) more logs in \(plan.logsFolder)") }
+      if logs.isEmpty { warn("  logs: \(plan.logsFolder)") }
       throw ExitCode(1)
     }
     if wait && !quiet && !summary.complete { warn("\(plan.output): done") }

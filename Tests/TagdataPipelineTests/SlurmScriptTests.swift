@@ -236,6 +236,7 @@ import TestSupport
     var cancelled: [String]
     var succeeded: Bool?
     var failed: [String]?
+    var logs: [String]?
   }
 
   static func log(_ path: String) -> [String] {
@@ -382,7 +383,7 @@ import TestSupport
     let d = dir.path
     // A tagdata that fails in partition 1 while the file `fail` exists.
     let wrapper = d + "/tagdata-wrapper"
-    try Data("#!/bin/bash\nif [[ ${SLURM_ARRAY_TASK_ID:-} == 1 && -e '\(d)/fail' ]]; then exit 3; fi\nexec \(SlurmPlan.quote(TestSupport.tagdataBinary)) \"$@\"\n".utf8)
+    try Data("#!/bin/bash\nif [[ ${SLURM_ARRAY_TASK_ID:-} == 1 && -e '\(d)/fail' ]]; then echo 'partition 1 fails on purpose' >&2; exit 3; fi\nexec \(SlurmPlan.quote(TestSupport.tagdataBinary)) \"$@\"\n".utf8)
       .write(to: URL(fileURLWithPath: wrapper))
     chmod(wrapper, 0o755)
     let sbatch = """
@@ -392,12 +393,16 @@ import TestSupport
       echo "sbatch $* [$(sed -n 's/^#SBATCH --array=//p' "$script")]" >> '\(d)/log'
       if [[ "$*" == *--dependency=afterok:* && -e '\(d)/failed' ]]; then echo $n; exit 0; fi
       arr=$(sed -n 's/^#SBATCH --array=//p' "$script")
+      err=$(sed -n 's/^#SBATCH --error=//p' "$script" | tr -d '"')
       if [[ -n $arr ]]; then
         for k in ${arr//,/ }; do
-          for t in $(seq ${k%-*} ${k#*-}); do SLURM_ARRAY_TASK_ID=$t bash "$script" >> '\(d)/jobs.log' 2>&1 || touch '\(d)/failed'; done
+          for t in $(seq ${k%-*} ${k#*-}); do
+            e=${err//%A/$n}
+            SLURM_ARRAY_TASK_ID=$t bash "$script" >> '\(d)/jobs.log' 2> "${e//%a/$t}" || touch '\(d)/failed'
+          done
         done
       else
-        bash "$script" >> '\(d)/jobs.log' 2>&1 || touch '\(d)/failed'
+        bash "$script" >> '\(d)/jobs.log' 2> "${err//%j/$n}" || touch '\(d)/failed'
       fi
       echo $n
 
@@ -414,6 +419,9 @@ import TestSupport
     #expect(failing.status == 1, "\(failing.stderr)")
     let s1 = try JSONDecoder().decode(Summary.self, from: Data(failing.stdout.utf8))
     #expect(s1.failed == ["ingest[1]", "catalog-merge", "describe[0]", "describe[1]", "describe[2]", "describe[3]", "labels-merge"])
+    // The log of the task that ran and failed, and its last lines.
+    #expect(s1.logs == [out + "/slurm/logs/ingest-1_1.err"])
+    #expect(failing.stderr.contains("ingest-1_1.err:\n    partition 1 fails on purpose"), "\(failing.stderr)")
     #expect(!FileManager.default.fileExists(atPath: out + "/slurm/ingest/part-1.done"))
     #expect(FileManager.default.fileExists(atPath: out + "/slurm/ingest/part-2.done"))
 
