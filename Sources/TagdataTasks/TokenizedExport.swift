@@ -297,16 +297,8 @@ public enum TokenizedExport {
     }
     let manifest = try readManifest(build)
     let vocabulary = try vocabulary(build: build, manifest: manifest, options: options)
-    let fm = FileManager.default
-    let parent = (out as NSString).deletingLastPathComponent
-    let staging = (parent.isEmpty ? "." : parent) + "/." + (out as NSString).lastPathComponent + ".partial-\(getpid())"
-    try? fm.removeItem(atPath: staging)
-    do {
-      try fm.createDirectory(atPath: staging, withIntermediateDirectories: true)
-    } catch {
-      throw TokenizedExportError("\(out): cannot create the output (\(error.localizedDescription))")
-    }
-    defer { try? fm.removeItem(atPath: staging) }
+    let target = try OutputDirectory(out)
+    let staging = target.temporary
     let wide = vocabulary.size > Int(UInt16.max) + 1
     var shards: [TokenShards.Shard] = []
     var counts: [String: [String: Int]] = [:]
@@ -358,22 +350,8 @@ public enum TokenizedExport {
     } else {
       try encoder.encode(m).write(to: URL(fileURLWithPath: staging + "/" + TokenShards.manifestName))
     }
-    try replace(out, with: staging)
+    try target.commit()
     return Summary(manifest: m, seconds: Date().timeIntervalSince(started))
-  }
-
-  /// Moves `staging` to `out` in one rename; an older `out` is moved aside first and removed after.
-  static func replace(_ out: String, with staging: String) throws {
-    let fm = FileManager.default
-    let old = staging + ".old"
-    if fm.fileExists(atPath: out) { try fm.moveItem(atPath: out, toPath: old) }
-    do {
-      try fm.moveItem(atPath: staging, toPath: out)
-    } catch {
-      if fm.fileExists(atPath: old) { try? fm.moveItem(atPath: old, toPath: out) }
-      throw TokenizedExportError("\(out): cannot move the dataset into place (\(error.localizedDescription))")
-    }
-    try? fm.removeItem(atPath: old)
   }
 
   /// A partition of a tokenized export: the dataset manifest of its own shards, and which.
@@ -452,16 +430,8 @@ public enum TokenizedExport {
         shards[k] = (dir, shard)
       }
     }
-    let fm = FileManager.default
-    let parent = (out as NSString).deletingLastPathComponent
-    let staging = (parent.isEmpty ? "." : parent) + "/." + (out as NSString).lastPathComponent + ".partial-\(getpid())"
-    try? fm.removeItem(atPath: staging)
-    do {
-      try fm.createDirectory(atPath: staging, withIntermediateDirectories: true)
-    } catch {
-      throw TokenizedExportError("\(out): cannot create the output (\(error.localizedDescription))")
-    }
-    defer { try? fm.removeItem(atPath: staging) }
+    let target = try OutputDirectory(out)
+    let staging = target.temporary
     var counts: [String: [String: Int]] = [:]
     var unknown: [String: Int] = [:]
     for (_, p) in loaded {
@@ -474,7 +444,7 @@ public enum TokenizedExport {
       for file in TokenShards.files {
         let name = shard.name + "." + file
         let from = dir + "/" + name, to = staging + "/" + name
-        if link(from, to) != 0 { try fm.copyItem(atPath: from, toPath: to) }
+        if link(from, to) != 0 { try FileManager.default.copyItem(atPath: from, toPath: to) }
         let sha = try fileDigest(to)
         guard sha == shard.sha256[file] else {
           throw TokenizedExportError("\(from): its SHA-256 is not the one its partition wrote (changed since?)")
@@ -490,7 +460,7 @@ public enum TokenizedExport {
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
     try encoder.encode(m).write(to: URL(fileURLWithPath: staging + "/" + TokenShards.manifestName))
-    try replace(out, with: staging)
+    try target.commit()
     return Summary(manifest: m, seconds: Date().timeIntervalSince(started))
   }
 

@@ -245,4 +245,49 @@ import Testing
       }
     }
   }
+
+  /// The three partition manifests validate against Schemas/partition-manifest.schema.json
+  /// (Python's jsonschema), and a manifest with a field taken away or of a wrong type does not.
+  @Test(.enabled(if: TestSupport.python != nil || TestSupport.interopRequired))
+  func partitionManifestsMatchTheirSchema() throws {
+    guard let python = TestSupport.python else {
+      Issue.record("no venv python")
+      return
+    }
+    let dir = TestSupport.tempDirectory().path
+    let ingest = try TestSupport.tagdata(["ingest", "--quiet", "--partition", "0/2", "--catalog", dir + "/p.sqlite",
+                                          TestSupport.corpus("uniprot/flat/multi_ex.txt").path,
+                                          TestSupport.corpus("pubchem/sdf/pubchem.200.sdf").path])
+    #expect(ingest.status == 0, "\(ingest.stderr)")
+    let build = try TestSupport.tagdata(["build", "--quiet", "--catalog", Self.catalogPath, "--partition", "1/2", "--shards", "2",
+                                         "--out", dir + "/b1"])
+    #expect(build.status == 0, "\(build.stderr)")
+    let whole = try TestSupport.tagdata(["build", "--quiet", "--catalog", Self.catalogPath, "--shards", "2", "--out", dir + "/b"])
+    #expect(whole.status == 0, "\(whole.stderr)")
+    let tokens = try TestSupport.tagdata(["export", "--quiet", "--tokenized", dir + "/b", "--partition", "0/2", "--out", dir + "/t0"])
+    #expect(tokens.status == 0, "\(tokens.stderr)")
+    let manifests = [dir + "/p.sqlite.partition.json", dir + "/b1/partition.json", dir + "/t0/partition.json"]
+    let schema = TestSupport.root.appendingPathComponent("Schemas/partition-manifest.schema.json").path
+    let check = try TestSupport.run(python, ["-c", """
+      import json, sys, jsonschema
+      schema = json.load(open(sys.argv[1]))
+      for path in sys.argv[2:]:
+          doc = json.load(open(path))
+          jsonschema.validate(doc, schema)
+          # Broken copies must fail: a required key removed, a count made negative.
+          for key in ("partition", "format"):
+              bad = dict(doc); del bad[key]
+              try:
+                  jsonschema.validate(bad, schema); print("accepted without", key, path)
+              except jsonschema.ValidationError:
+                  pass
+          bad = dict(doc); bad["partition"] = -1
+          try:
+              jsonschema.validate(bad, schema); print("accepted partition -1", path)
+          except jsonschema.ValidationError:
+              pass
+      print("valid")
+      """, schema] + manifests)
+    #expect(check.stdout == "valid\n", "\(check.stdout) \(check.stderr)")
+  }
 }
