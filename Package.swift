@@ -79,7 +79,7 @@ let package = Package(
     .testTarget(name: "TagdataSourcesTests", dependencies: ["TagdataSources", "TagdataIO", "TestSupport"]),
     .testTarget(
       name: "TagdataIngestTests",
-      dependencies: ["TagdataIngest", "TagdataCatalog", "TagdataBio", "TagdataIO", "TagdataSources", "TestSupport"]),
+      dependencies: ["TagdataIngest", "TagdataCatalog", "TagdataBio", "TagdataIO", "TagdataSources", "CZlib", "TestSupport"]),
     .testTarget(
       name: "TagdataTrainTests",
       dependencies: ["TagdataTrain", "TagdataShards", "TagdataTokenizer", "TagdataTasks", "TagdataIO", "TestSupport"]),

@@ -32,11 +32,14 @@ struct Tagdata: ParsableCommand {
         64  bad usage: unknown option, missing or bad argument
         74  the catalog or an output could not be opened, created or written (read-only, \
       disk full, locked, not a tagdata catalog)
+        69  tagdata slurm: sbatch, squeue or scancel missing or failing
+        75  tagdata slurm: jobs of the last submission still queued, the work folder locked, or \
+      --wait past --timeout
         78  invalid configuration, or one that does not match an existing run's output
         70  internal error (a bug: please report it)
       """,
     version: tagdataVersion,
-    subcommands: [Ingest.self, Canon.self, Describe.self, CatalogCommand.self, Build.self, Export.self, Tokenize.self, Train.self, Generate.self, Eval.self, Run.self, Debug.self])
+    subcommands: [Ingest.self, Canon.self, Describe.self, CatalogCommand.self, Build.self, Export.self, Tokenize.self, Train.self, Generate.self, Eval.self, Run.self, Slurm.self, Debug.self])
 }
 
 extension Tagdata {
