@@ -1,17 +1,19 @@
 import Foundation
 import TagdataBio
-import TagdataCatalog
 
 /// The manifest a partitioned ingest writes beside its catalog (`CATALOG.partition.json`): the
-/// plan's inputs, the partition's work units with what each gave, the totals, and the SHA-256 of
-/// the catalog's content (its dump without provenance). Written last, atomically: a partition
-/// whose manifest exists finished every unit.
+/// plan's inputs with their identity (size and the SHA-256 of their first 64 KiB, as the
+/// catalog's sources know a file), the partition's work units with what each gave, and the
+/// totals. Written last, atomically: a partition whose manifest exists finished every unit. (A
+/// hash of the catalog's content would cost a dump of it, more than the ingest itself.)
 public struct IngestPartitionManifest: Codable, Sendable, Equatable {
   public static let format = "tagdata-ingest-partition/1"
 
   public struct Input: Codable, Sendable, Equatable {
     public var path: String
     public var size: Int64
+    /// SHA-256 of the first 64 KiB (nil when the file cannot be read).
+    public var headSha256: String?
   }
   public struct Unit: Codable, Sendable, Equatable {
     public var path: String
@@ -37,7 +39,6 @@ public struct IngestPartitionManifest: Codable, Sendable, Equatable {
   public var inputs: [Input]
   public var units: [Unit]
   public var totals: Totals
-  public var catalogSha256: String
 
   /// Where the manifest of the catalog at `catalog` goes.
   public static func path(catalog: String) -> String { catalog + ".partition.json" }
@@ -51,7 +52,7 @@ public struct IngestPartitionManifest: Codable, Sendable, Equatable {
     var seen = Set<String>()
     for (u, _) in plan.assignments where seen.insert(u.path).inserted {
       var st = stat()
-      inputs.append(Input(path: u.path, size: stat(u.path, &st) == 0 ? Int64(st.st_size) : -1))
+      inputs.append(Input(path: u.path, size: stat(u.path, &st) == 0 ? Int64(st.st_size) : -1, headSha256: Self.headDigest(u.path)))
     }
     self.inputs = inputs
     var totals = Totals()
@@ -64,10 +65,15 @@ public struct IngestPartitionManifest: Codable, Sendable, Equatable {
                   format: r.format, records: r.records, quarantined: r.quarantined)
     }
     self.totals = totals
-    let db = try Catalog(path: catalog, readOnly: true)
-    var d = StreamDigest()
-    try db.dump(provenance: false) { line in d.update(UnsafeRawBufferPointer(line)) }
-    catalogSha256 = SequenceDigest.hex(d.finalize())
+  }
+
+  /// SHA-256 of a file's first 64 KiB.
+  static func headDigest(_ path: String) -> String? {
+    guard let f = fopen(path, "rb") else { return nil }
+    defer { fclose(f) }
+    var buffer = [UInt8](repeating: 0, count: 1 << 16)
+    let n = buffer.withUnsafeMutableBytes { fread($0.baseAddress, 1, $0.count, f) }
+    return SequenceDigest.hex(SequenceDigest.sha256(Array(buffer[0..<n])))
   }
 
   /// Writes the manifest next to `catalog`, atomically.

@@ -46,7 +46,7 @@ struct Ingest: ParsableCommand {
       largest first; a large UniProt flat, SDF, FASTA, CID-SMILES or BindingDB file cut into byte \
       ranges at record boundaries, or, when it is a multi-member gzip (bgzip), into spans of whole \
       members; other compressed files, XML, ASN.1 and tables whole) and ingests its own units into \
-      the catalog given, then writes CATALOG.partition.json (inputs, units, counts, content hash). \
+      the catalog given, then writes CATALOG.partition.json (inputs, units, counts). \
       The N catalogs together hold every record once; `tagdata catalog merge --out ALL \
       part-*.sqlite` joins them into what one ingest gives (tagdata slurm runs both as Slurm jobs).
 
