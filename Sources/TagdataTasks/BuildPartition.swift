@@ -359,6 +359,9 @@ public enum BuildPartial {
     if let p = parts.first(where: { URL(fileURLWithPath: $0).standardizedFileURL.path == outPath }) {
       throw ShardExportError(path: p, message: "is both a partition and the merge's output")
     }
+    if let problem = OutputGuard.problem(out: out, inputs: parts.map { ("the partition", $0) }) {
+      throw ShardExportError(path: out, message: problem)
+    }
     // Two files per partition are open while a shard is merged: allow as many as the system does.
     var limit = rlimit()
     if getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 && limit.rlim_cur < limit.rlim_max {

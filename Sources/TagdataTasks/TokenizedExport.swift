@@ -295,11 +295,16 @@ public enum TokenizedExport {
     if let p = partition, p.count < 1 || p.index < 0 || p.index >= p.count {
       throw TokenizedExportError("\(out): partition \(p.index)/\(p.count) does not exist (0 <= index < count)")
     }
+    if let problem = OutputGuard.problem(out: out, inputs: [("the build", build)]) {
+      throw TokenizedExportError("\(out): \(problem)")
+    }
     let manifest = try readManifest(build)
     let vocabulary = try vocabulary(build: build, manifest: manifest, options: options)
     let fm = FileManager.default
     let parent = (out as NSString).deletingLastPathComponent
     let staging = (parent.isEmpty ? "." : parent) + "/." + (out as NSString).lastPathComponent + ".partial-\(getpid())"
+    // What killed exports of the same output left.
+    ShardExport.removeAbandoned(parent: parent.isEmpty ? "." : parent, name: (out as NSString).lastPathComponent)
     try? fm.removeItem(atPath: staging)
     do {
       try fm.createDirectory(atPath: staging, withIntermediateDirectories: true)
@@ -403,6 +408,9 @@ public enum TokenizedExport {
   public static func merge(parts: [String], out: String) throws -> Summary {
     let started = Date()
     guard !parts.isEmpty else { throw TokenizedExportError("\(out): no partitions to merge") }
+    if let problem = OutputGuard.problem(out: out, inputs: parts.map { ("the partition", $0) }) {
+      throw TokenizedExportError("\(out): \(problem)")
+    }
     var loaded: [(dir: String, p: TokensPartial)] = []
     for dir in parts {
       guard let data = FileManager.default.contents(atPath: dir + "/" + TokensPartial.file) else {
@@ -455,6 +463,8 @@ public enum TokenizedExport {
     let fm = FileManager.default
     let parent = (out as NSString).deletingLastPathComponent
     let staging = (parent.isEmpty ? "." : parent) + "/." + (out as NSString).lastPathComponent + ".partial-\(getpid())"
+    // What killed exports of the same output left.
+    ShardExport.removeAbandoned(parent: parent.isEmpty ? "." : parent, name: (out as NSString).lastPathComponent)
     try? fm.removeItem(atPath: staging)
     do {
       try fm.createDirectory(atPath: staging, withIntermediateDirectories: true)

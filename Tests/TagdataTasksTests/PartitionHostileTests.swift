@@ -1,0 +1,132 @@
+import Foundation
+import TestSupport
+import Testing
+
+/// Hostile use of the partitioned build and export commands, as a user on a cluster makes it:
+/// outputs that hold the inputs, killed runs, many partitions. Every run of the binary is
+/// bounded in time (`timeout`).
+@Suite struct PartitionHostileTests {
+  /// A small catalog: UniProt entries and PubChem molecules.
+  static let catalogPath: String = {
+    let path = TestSupport.tempDirectory().appendingPathComponent("c.sqlite").path
+    _ = try? TestSupport.tagdata(["ingest", "--quiet", "--catalog", path, TestSupport.corpus("uniprot/flat/multi_ex.txt").path,
+                                  TestSupport.corpus("pubchem/sdf/pubchem.200.sdf").path])
+    return path
+  }()
+
+  /// Runs tagdata, killed (SIGKILL) after `seconds`.
+  @discardableResult
+  static func tagdata(_ arguments: [String], killAfter seconds: Double = 300) throws -> TestSupport.Output {
+    try TestSupport.run("/usr/bin/timeout", ["-s", "KILL", String(seconds), TestSupport.tagdataBinary] + arguments)
+  }
+
+  static func files(_ dir: String) throws -> [String: Data] {
+    var out: [String: Data] = [:]
+    for f in try FileManager.default.contentsOfDirectory(atPath: dir) {
+      out[f] = try Data(contentsOf: URL(fileURLWithPath: dir + "/" + f))
+    }
+    return out
+  }
+
+  static func exists(_ path: String) -> Bool { FileManager.default.fileExists(atPath: path) }
+
+  /// An output directory is replaced as a whole: an `--out` that is an input, or holds one (the
+  /// catalog, the build, the partitions), or that is an existing file, is refused, and the
+  /// input is left as it was (it was deleted).
+  @Test func outputThatHoldsAnInputIsRefused() throws {
+    let dir = TestSupport.tempDirectory().path
+    let fm = FileManager.default
+    try fm.createDirectory(atPath: dir + "/w", withIntermediateDirectories: true)
+    try fm.copyItem(atPath: Self.catalogPath, toPath: dir + "/w/c.sqlite")
+    let catalog = dir + "/w/c.sqlite"
+    let catalogBytes = try Data(contentsOf: URL(fileURLWithPath: catalog))
+    func refused(_ args: [String], status: Int32, _ needle: String, keeps: [String]) throws {
+      let r = try Self.tagdata(args)
+      #expect(r.status == status, "\(args): \(r.stderr)")
+      #expect(r.stderr.contains(needle), "\(args): \(r.stderr)")
+      for k in keeps { #expect(Self.exists(k), "\(args): \(k) is gone") }
+    }
+    // The build: --out the catalog itself, its folder, the folder under another spelling.
+    try refused(["build", "--quiet", "--catalog", catalog, "--shards", "2", "--out", catalog], status: 74, "not a directory",
+                keeps: [catalog])
+    try refused(["build", "--quiet", "--catalog", catalog, "--shards", "2", "--out", dir + "/w"], status: 74,
+                "would replace the catalog", keeps: [catalog])
+    try refused(["build", "--quiet", "--catalog", catalog, "--shards", "2", "--out", dir + "/w/../w/"], status: 74,
+                "would replace the catalog", keeps: [catalog])
+    try refused(["build", "--quiet", "--catalog", catalog, "--shards", "2", "--partition", "0/2", "--out", dir + "/w"],
+                status: 74, "would replace the catalog", keeps: [catalog])
+    #expect(try Data(contentsOf: URL(fileURLWithPath: catalog)) == catalogBytes, "the catalog unchanged")
+    // An existing file is not replaced by a directory.
+    try Data("notes\n".utf8).write(to: URL(fileURLWithPath: dir + "/notes.txt"))
+    try refused(["build", "--quiet", "--catalog", catalog, "--shards", "2", "--out", dir + "/notes.txt"], status: 74,
+                "not a directory", keeps: [dir + "/notes.txt"])
+
+    // The merge of build partitions: --out the folder of the partitions, directly or through a link.
+    let parts = [dir + "/parts/0", dir + "/parts/1"]
+    for (i, p) in parts.enumerated() {
+      let r = try Self.tagdata(["build", "--quiet", "--catalog", catalog, "--shards", "2", "--partition", "\(i)/2", "--out", p])
+      #expect(r.status == 0, "\(r.stderr)")
+    }
+    try refused(["export", "--merge", "--out", dir + "/parts"] + parts, status: 74, "would replace the partition", keeps: parts)
+    try fm.createSymbolicLink(atPath: dir + "/link", withDestinationPath: dir + "/parts")
+    try refused(["export", "--merge", "--out", dir + "/link"] + parts, status: 74, "would replace the partition", keeps: parts)
+    try refused(["export", "--merge", "--out", dir + "/notes.txt"] + parts, status: 74, "not a directory",
+                keeps: [dir + "/notes.txt"])
+    let merged = try Self.tagdata(["export", "--merge", "--out", dir + "/build"] + parts)
+    #expect(merged.status == 0, "\(merged.stderr)")
+
+    // The tokenized export: --out the build; its merge: --out a partition, or their folder.
+    try refused(["export", "--quiet", "--tokenized", dir + "/build", "--out", dir + "/build"], status: 1,
+                "would replace the build", keeps: [dir + "/build/manifest.json"])
+    let tparts = [dir + "/tparts/0", dir + "/tparts/1"]
+    for (i, p) in tparts.enumerated() {
+      let r = try Self.tagdata(["export", "--quiet", "--tokenized", dir + "/build", "--partition", "\(i)/2", "--out", p])
+      #expect(r.status == 0, "\(r.stderr)")
+    }
+    try refused(["export", "--merge", "--out", tparts[0]] + tparts, status: 1, "would replace the partition",
+                keeps: [tparts[0] + "/partition.json"])
+    try refused(["export", "--merge", "--out", dir + "/tparts"] + tparts, status: 1, "would replace the partition",
+                keeps: tparts.map { $0 + "/partition.json" })
+    let tokens = try Self.tagdata(["export", "--merge", "--out", dir + "/tokens"] + tparts)
+    #expect(tokens.status == 0, "\(tokens.stderr)")
+  }
+
+  /// A tokenized export killed with SIGKILL leaves its staging directory (`.NAME.partial-PID`);
+  /// the next export of the same output removes those of dead processes (gone, or zombies: a
+  /// killed process under `timeout -s KILL` stays one where nothing reaps orphans), and the
+  /// partitions rerun after kills merge into the dataset one process writes.
+  @Test func killedTokenizedExportsLeaveNothingBehind() throws {
+    let dir = TestSupport.tempDirectory().path
+    let fm = FileManager.default
+    let b = try Self.tagdata(["build", "--quiet", "--catalog", Self.catalogPath, "--shards", "4", "--out", dir + "/build"])
+    #expect(b.status == 0, "\(b.stderr)")
+    let single = try Self.tagdata(["export", "--quiet", "--tokenized", dir + "/build", "--out", dir + "/tokens"])
+    #expect(single.status == 0, "\(single.stderr)")
+    // The staging directories of killed exports (a process that is gone).
+    // (a pid no process has: the highest free one below the system's limit).
+    let limit = (try? String(contentsOfFile: "/proc/sys/kernel/pid_max", encoding: .utf8))
+      .flatMap { Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) } ?? 32768
+    let pid = try #require(stride(from: limit - 1, to: 300, by: -1).first { kill($0, 0) != 0 && errno == ESRCH })
+    try fm.createDirectory(atPath: dir + "/parts", withIntermediateDirectories: true)
+    for left in [".0.partial-\(pid)", ".0.partial-\(pid).old", ".1.partial-\(pid)"] {
+      try fm.createDirectory(atPath: dir + "/parts/" + left, withIntermediateDirectories: true)
+      try Data(count: 1000).write(to: URL(fileURLWithPath: dir + "/parts/" + left + "/shard.tokens.bin"))
+    }
+    // Real kills at a few delays; whatever they leave is removed by the run after them.
+    for delay in [0.05, 0.2] {
+      try Self.tagdata(["export", "--quiet", "--tokenized", dir + "/build", "--partition", "0/2", "--out", dir + "/parts/0"],
+                       killAfter: delay)
+    }
+    var parts: [String] = []
+    for i in 0..<2 {
+      parts.append(dir + "/parts/\(i)")
+      let r = try Self.tagdata(["export", "--quiet", "--tokenized", dir + "/build", "--partition", "\(i)/2", "--out", parts[i]])
+      #expect(r.status == 0, "\(r.stderr)")
+    }
+    let left = try fm.contentsOfDirectory(atPath: dir + "/parts").sorted()
+    #expect(left == ["0", "1"], "left behind: \(left)")
+    let m = try Self.tagdata(["export", "--merge", "--out", dir + "/merged"] + parts)
+    #expect(m.status == 0, "\(m.stderr)")
+    #expect(try Self.files(dir + "/merged") == Self.files(dir + "/tokens"), "merged equals single")
+  }
+}
