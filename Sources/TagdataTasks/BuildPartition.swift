@@ -340,6 +340,12 @@ public enum BuildPartial {
       guard m.format == format else {
         throw ShardExportError(path: path, message: "format \(m.format), this tagdata reads \(format)")
       }
+      guard m.partitions >= 1, m.partition >= 0, m.partition < m.partitions else {
+        throw ShardExportError(path: path, message: "partition \(m.partition) of \(m.partitions) does not exist (damaged?)")
+      }
+      guard m.shards >= 1, m.files.count == m.shards else {
+        throw ShardExportError(path: path, message: "lists \(m.files.count) shard files for \(m.shards) shards (damaged?)")
+      }
       return m
     } catch let e as ShardExportError {
       throw e
@@ -382,6 +388,9 @@ public enum BuildPartial {
       if m.gzip != first.gzip { throw differ("the compression") }
       if m.toolVersion != first.toolVersion { throw differ("the tool version (\(m.toolVersion))") }
       if m.tasks.map(\.task) != first.tasks.map(\.task) { throw differ("the task list") }
+    }
+    if let missing = PartitionIndexes.missing(loaded.map(\.m.partition), of: first.partitions) {
+      throw ShardExportError(path: out, message: missing)
     }
     var byIndex = [String?](repeating: nil, count: first.partitions)
     for (dir, m) in loaded {
@@ -630,6 +639,25 @@ public enum BuildPartial {
                              message: "does not match its manifest (\(r.records) records, \(parts[i].m.leakageKeys.records) expected)")
     }
     return reports
+  }
+}
+
+/// The partitions' indexes checked before anything is sized by their count (which a damaged
+/// manifest may make huge).
+enum PartitionIndexes {
+  /// "partitions missing: ..." (at most 10 named) when fewer indexes than `count` are given, else nil.
+  static func missing(_ given: [Int], of count: Int) -> String? {
+    guard count > given.count else { return nil }
+    let present = Set(given)
+    var names: [String] = []
+    var k = 0
+    while k < count && names.count < 10 {
+      if !present.contains(k) { names.append("\(k)/\(count)") }
+      k += 1
+    }
+    let more = count - present.filter { $0 >= 0 && $0 < count }.count - names.count
+    return "partitions missing: " + names.joined(separator: ", ") + (more > 0 ? " and \(more) more" : "")
+      + " (merge needs every partition of the build)"
   }
 }
 

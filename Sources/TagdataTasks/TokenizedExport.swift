@@ -423,6 +423,10 @@ public enum TokenizedExport {
       guard p.format == TokensPartial.format else {
         throw TokenizedExportError("\(dir)/\(TokensPartial.file): format \(p.format), this tagdata reads \(TokensPartial.format)")
       }
+      guard p.partitions >= 1, p.partition >= 0, p.partition < p.partitions, p.buildShards >= 0 else {
+        throw TokenizedExportError("\(dir)/\(TokensPartial.file): partition \(p.partition) of \(p.partitions) "
+                                     + "of \(p.buildShards) build shards does not exist (damaged?)")
+      }
       loaded.append((dir, p))
     }
     let first = loaded[0].p
@@ -434,6 +438,9 @@ public enum TokenizedExport {
         throw TokenizedExportError("\(dir): not a partition of the same tokenized export as \(loaded[0].dir) "
                                      + "(build, vocabulary, options or number of partitions differ)")
       }
+    }
+    if let missing = PartitionIndexes.missing(loaded.map(\.p.partition), of: first.partitions) {
+      throw TokenizedExportError("\(out): \(missing)")
     }
     var byIndex = [String?](repeating: nil, count: first.partitions)
     for (dir, p) in loaded {
@@ -448,6 +455,10 @@ public enum TokenizedExport {
       throw TokenizedExportError("\(out): partitions missing: " + missing.map { "\($0)/\(first.partitions)" }.joined(separator: ", "))
     }
     // Every build shard once, in the build's order.
+    let given = loaded.reduce(0) { $0 + $1.p.shardIndexes.count }
+    guard first.buildShards <= given else {
+      throw TokenizedExportError("\(out): the build has \(first.buildShards) shards, the partitions hold \(given)")
+    }
     var shards = [(dir: String, shard: TokenShards.Shard)?](repeating: nil, count: first.buildShards)
     for (dir, p) in loaded {
       guard p.shardIndexes.count == p.manifest.shards.count else {

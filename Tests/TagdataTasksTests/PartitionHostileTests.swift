@@ -129,4 +129,77 @@ import Testing
     #expect(m.status == 0, "\(m.stderr)")
     #expect(try Self.files(dir + "/merged") == Self.files(dir + "/tokens"), "merged equals single")
   }
+
+  /// A `partition.json` edited, cut short, of a future format or not JSON at all: the merge
+  /// refuses it naming the file, never traps (a negative or huge partition or shard count once
+  /// sized an array by it) and never writes the output.
+  @Test func damagedPartitionManifestsAreRefused() throws {
+    let dir = TestSupport.tempDirectory().path
+    let fm = FileManager.default
+    var parts: [String] = []
+    for i in 0..<2 {
+      parts.append(dir + "/p\(i)")
+      let r = try Self.tagdata(["build", "--quiet", "--catalog", Self.catalogPath, "--shards", "2", "--partition", "\(i)/2",
+                                "--out", parts[i]])
+      #expect(r.status == 0, "\(r.stderr)")
+    }
+    let b = try Self.tagdata(["build", "--quiet", "--catalog", Self.catalogPath, "--shards", "2", "--out", dir + "/build"])
+    #expect(b.status == 0, "\(b.stderr)")
+    var tparts: [String] = []
+    for i in 0..<2 {
+      tparts.append(dir + "/t\(i)")
+      let r = try Self.tagdata(["export", "--quiet", "--tokenized", dir + "/build", "--partition", "\(i)/2", "--out", tparts[i]])
+      #expect(r.status == 0, "\(r.stderr)")
+    }
+    /// A copy of `part` whose manifest is `edit`ed (as JSON) or replaced by `bytes`.
+    var copies = 0
+    func damaged(_ part: String, edit: ((inout [String: Any]) -> Void)? = nil, bytes: Data? = nil) throws -> String {
+      copies += 1
+      let copy = dir + "/damaged\(copies)"
+      try fm.copyItem(atPath: part, toPath: copy)
+      let file = URL(fileURLWithPath: copy + "/partition.json")
+      if let edit {
+        var object = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: file)) as? [String: Any])
+        edit(&object)
+        try JSONSerialization.data(withJSONObject: object).write(to: file)
+      }
+      if let bytes { try bytes.write(to: file) }
+      return copy
+    }
+    func refused(_ given: [String], status: Int32, _ needles: [String]) {
+      do {
+        let r = try Self.tagdata(["export", "--merge", "--out", dir + "/merged"] + given)
+        #expect(r.status == status, "\(given): \(r.stderr)")
+        #expect(needles.contains { r.stderr.contains($0) }, "\(given): \(r.stderr)")
+      } catch {
+        Issue.record("\(error)")
+      }
+      #expect(!Self.exists(dir + "/merged"), "nothing written")
+    }
+    let manifest = try Data(contentsOf: URL(fileURLWithPath: parts[1] + "/partition.json"))
+    for (key, value) in [("partitions", -1), ("partitions", 1_000_000_000_000_000), ("partition", -3), ("shards", -2),
+                         ("shards", 0)] as [(String, Int)]
+    {
+      // Both partitions damaged alike (the first is the one the others are compared with).
+      let a = try damaged(parts[0]) { $0[key] = value }, b = try damaged(parts[1]) { $0[key] = value }
+      refused([a, b], status: 74, ["does not exist", "shard files", "partitions missing"])
+    }
+    refused([parts[0], try damaged(parts[1], bytes: manifest.prefix(manifest.count / 2))], status: 74, ["not a build partition"])
+    refused([parts[0], try damaged(parts[1], bytes: Data((0..<4096).map { UInt8(truncatingIfNeeded: $0 &* 7919) }))],
+            status: 74, ["not a build partition"])
+    refused([parts[0], try damaged(parts[1], bytes: Data())], status: 74, ["not a build partition"])
+    refused([parts[0], try damaged(parts[1]) { $0["format"] = "tagdata-build-partition/9" }], status: 74,
+            ["format tagdata-build-partition/9"])
+    // Token partitions.
+    for (key, value) in [("partitions", -1), ("partitions", 1_000_000_000_000_000), ("partition", -3),
+                         ("buildShards", -1), ("buildShards", 1_000_000_000_000_000)] as [(String, Int)]
+    {
+      let a = try damaged(tparts[0]) { $0[key] = value }, b = try damaged(tparts[1]) { $0[key] = value }
+      refused([a, b], status: 1, ["does not exist", "partitions missing", "shards, the partitions hold"])
+    }
+    // What is left merges.
+    let m = try Self.tagdata(["export", "--merge", "--out", dir + "/merged"] + parts)
+    #expect(m.status == 0, "\(m.stderr)")
+    #expect(try Self.files(dir + "/merged") == Self.files(dir + "/build"))
+  }
 }
