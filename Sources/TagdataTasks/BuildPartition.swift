@@ -29,6 +29,43 @@ struct BuildHeader: Codable, Equatable, Sendable {
     splitMethod = config.split.method.rawValue
   }
 
+  /// What differs between two configurations, for a message: the top-level settings of their
+  /// JSON whose values differ, each with both values when they are short (`seed 43, not 42`),
+  /// the task names when the tasks differ in them.
+  static func difference(_ a: BuildHeader, _ b: BuildHeader) -> String {
+    func object(_ h: BuildHeader) -> [String: Any] {
+      (try? JSONSerialization.jsonObject(with: Data(h.configJson.utf8))) as? [String: Any] ?? [:]
+    }
+    func text(_ v: Any?) -> String {
+      guard let v else { return "none" }
+      if let s = v as? String { return s }
+      guard JSONSerialization.isValidJSONObject([v]),
+        let d = try? JSONSerialization.data(withJSONObject: [v], options: [.sortedKeys])
+      else { return "\(v)" }
+      return String(decoding: d.dropFirst().dropLast(), as: UTF8.self)
+    }
+    func names(_ v: Any?) -> [String] { (v as? [[String: Any]])?.compactMap { $0["name"] as? String } ?? [] }
+    let x = object(a), y = object(b)
+    var parts: [String] = []
+    for key in Set(x.keys).union(y.keys).sorted() {
+      let (u, v) = (text(x[key]), text(y[key]))
+      guard u != v else { continue }
+      if key == "tasks", names(x[key]) != names(y[key]) {
+        parts.append("tasks " + names(x[key]).joined(separator: ",") + ", not " + names(y[key]).joined(separator: ","))
+      } else if u.count <= 60 && v.count <= 60 {
+        parts.append("\(key) \(u), not \(v)")
+      } else {
+        parts.append(key)
+      }
+    }
+    if parts.isEmpty {
+      if a.declared != b.declared { parts.append("the declared tags") }
+      if a.tokensPerTag != b.tokensPerTag { parts.append("tokens per tag \(a.tokensPerTag), not \(b.tokensPerTag)") }
+      if a.splitMethod != b.splitMethod { parts.append("split \(a.splitMethod), not \(b.splitMethod)") }
+    }
+    return parts.isEmpty ? "SHA-256 \(a.configSha256)" : parts.joined(separator: "; ")
+  }
+
   /// Each language met in the data becomes a tag with its virtual tokens: a field of identifiers
   /// taken for languages would add one per row.
   func checkLanguages(_ languages: Set<String>) throws {
@@ -382,7 +419,7 @@ public enum BuildPartial {
         ShardExportError(path: dir, message: "\(what) differs from \(loaded[0].dir)'s: the partitions are not of one build")
       }
       if m.partitions != first.partitions { throw differ("the number of partitions (\(m.partitions))") }
-      if m.header != first.header { throw differ("the configuration (\(m.header.configSha256))") }
+      if m.header != first.header { throw differ("the configuration (\(BuildHeader.difference(m.header, first.header)))") }
       if m.catalogSha256 != first.catalogSha256 { throw differ("the catalog (\(m.catalogSha256))") }
       if m.shards != first.shards { throw differ("the number of shards (\(m.shards))") }
       if m.gzip != first.gzip { throw differ("the compression") }

@@ -202,4 +202,57 @@ import Testing
     #expect(m.status == 0, "\(m.stderr)")
     #expect(try Self.files(dir + "/merged") == Self.files(dir + "/build"))
   }
+
+  /// Partitions of different builds (another seed, ablation, task list, split, catalog, tool
+  /// version, shard count, compression): the merge refuses, naming the partition and what
+  /// differs, and writes nothing.
+  @Test func partitionsOfDifferentBuildsAreRefusedNamingTheDifference() throws {
+    let dir = TestSupport.tempDirectory().path
+    let fm = FileManager.default
+    let base = ["build", "--quiet", "--catalog", Self.catalogPath, "--shards", "2"]
+    let p0 = dir + "/p0"
+    #expect(try Self.tagdata(base + ["--partition", "0/2", "--out", p0]).status == 0)
+    // A catalog with one more file.
+    let other = dir + "/other.sqlite"
+    try fm.copyItem(atPath: Self.catalogPath, toPath: other)
+    #expect(try Self.tagdata(["ingest", "--quiet", "--catalog", other, TestSupport.corpus("uniprot/flat/P04439.txt").path]).status == 0)
+    let cases: [(options: [String], needle: String)] = [
+      (["--seed", "7"], "seed 7, not 42"),
+      (["--ablation", "no-function"], "ablation no-function, not both"),
+      (["--tasks", "SMILES,QED"], "tasks SMILES,QED, not "),
+      (["--split", "scaffold"], "split"),
+      (["--shards", "3"], "the number of shards (3)"),
+      (["--gzip"], "the compression"),
+    ]
+    for (k, c) in cases.enumerated() {
+      let p = dir + "/v\(k)"
+      var args = base + ["--partition", "1/2", "--out", p] + c.options
+      if c.options.first == "--shards" { args = ["build", "--quiet", "--catalog", Self.catalogPath, "--partition", "1/2", "--out", p] + c.options }
+      let r = try Self.tagdata(args)
+      #expect(r.status == 0, "\(c.options): \(r.stderr)")
+      let m = try Self.tagdata(["export", "--merge", "--out", dir + "/merged", p0, p])
+      #expect(m.status == 74, "\(c.options): \(m.stderr)")
+      #expect(m.stderr.contains(p) && m.stderr.contains(c.needle), "\(c.options): \(m.stderr)")
+      #expect(!Self.exists(dir + "/merged"))
+    }
+    let pc = dir + "/vc"
+    #expect(try Self.tagdata(["build", "--quiet", "--catalog", other, "--shards", "2", "--partition", "1/2", "--out", pc]).status == 0)
+    let mc = try Self.tagdata(["export", "--merge", "--out", dir + "/merged", p0, pc])
+    #expect(mc.status == 74 && mc.stderr.contains(pc) && mc.stderr.contains("the catalog"), "\(mc.stderr)")
+    // Another tool version (the manifest edited: it is not among the hashed files).
+    let pv = dir + "/vv"
+    #expect(try Self.tagdata(base + ["--partition", "1/2", "--out", pv]).status == 0)
+    let file = URL(fileURLWithPath: pv + "/partition.json")
+    var object = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: file)) as? [String: Any])
+    object["tool_version"] = "0.0.1-other"
+    try JSONSerialization.data(withJSONObject: object).write(to: file)
+    let mv = try Self.tagdata(["export", "--merge", "--out", dir + "/merged", p0, pv])
+    #expect(mv.status == 74 && mv.stderr.contains("the tool version (0.0.1-other)"), "\(mv.stderr)")
+    // The same partition under two spellings.
+    let p1 = dir + "/p1"
+    #expect(try Self.tagdata(base + ["--partition", "1/2", "--out", p1]).status == 0)
+    let twice = try Self.tagdata(["export", "--merge", "--out", dir + "/merged", p0, dir + "/./p1/", p1])
+    #expect(twice.status == 74 && twice.stderr.contains("given twice"), "\(twice.stderr)")
+    #expect(try Self.tagdata(["export", "--merge", "--out", dir + "/merged", p1, p0]).status == 0)
+  }
 }
