@@ -411,6 +411,16 @@ public enum BuildPartial {
       limit.rlim_cur = limit.rlim_max
       _ = setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
     }
+    // Refused before anything is read or written, rather than failing at the shard where the
+    // limit is met.
+    let needed = 2 * parts.count + 32
+    if getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 && limit.rlim_cur != rlim_t.max
+      && UInt64(limit.rlim_cur) < UInt64(needed)
+    {
+      throw ShardExportError(path: out, message: "merging \(parts.count) partitions keeps two files of each open (about "
+                               + "\(needed) in all), but this process may open \(limit.rlim_cur) (its hard limit): raise it "
+                               + "(ulimit -Hn, or the cluster's limits), or build with fewer partitions")
+    }
     var loaded: [(dir: String, m: Manifest)] = []
     for p in parts { loaded.append((p, try manifest(p))) }
     let first = loaded[0].m

@@ -255,4 +255,29 @@ import Testing
     #expect(twice.status == 74 && twice.stderr.contains("given twice"), "\(twice.stderr)")
     #expect(try Self.tagdata(["export", "--merge", "--out", dir + "/merged", p1, p0]).status == 0)
   }
+
+  /// Many partitions (N larger than the source units of some tasks and than the shards): each
+  /// finishes, and their merge equals the single build. Under an open-file limit too low for
+  /// them the merge is refused up front with the limit named (exit 74), not at the shard where
+  /// the limit is met.
+  @Test func manyPartitionsAndTheOpenFileLimit() throws {
+    let dir = TestSupport.tempDirectory().path
+    let base = ["build", "--quiet", "--catalog", Self.catalogPath, "--shards", "3", "--tasks", "Protein,SMILES"]
+    #expect(try Self.tagdata(base + ["--out", dir + "/single"]).status == 0)
+    let n = 24
+    var parts: [String] = []
+    for i in 0..<n {
+      parts.append(dir + "/p/\(i)")
+      let r = try Self.tagdata(base + ["--partition", "\(i)/\(n)", "--out", parts[i]])
+      #expect(r.status == 0, "\(i): \(r.stderr)")
+    }
+    let m = try Self.tagdata(["export", "--merge", "--out", dir + "/merged"] + parts.shuffled())
+    #expect(m.status == 0, "\(m.stderr)")
+    #expect(try Self.files(dir + "/merged") == Self.files(dir + "/single"), "merged equals single")
+    let limited = try TestSupport.shell("ulimit -n 40 && ulimit -Hn 40 && exec timeout -s KILL 120 '\(TestSupport.tagdataBinary)' "
+                                          + "export --merge --out '\(dir)/limited' " + parts.map { "'\($0)'" }.joined(separator: " "))
+    #expect(limited.status == 74, "\(limited.stderr)")
+    #expect(limited.stderr.contains("merging \(n) partitions") && limited.stderr.contains("40"), "\(limited.stderr)")
+    #expect(!Self.exists(dir + "/limited"))
+  }
 }
