@@ -1,0 +1,52 @@
+import Foundation
+import TagdataCatalog
+
+/// The check that the catalogs given to `tagdata catalog merge` hold every partition of one
+/// partitioned ingest. The byte ranges of a file cut into ranges show a missing partition; a
+/// partition that read whole files only leaves no range to miss, so the partitions themselves
+/// are counted: each catalog's from its `partition_ranges` and, for one that read nothing
+/// (more partitions than units), from the manifest beside it.
+public enum IngestPartitionSet {
+  /// Throws when the parts are ingest partitions of different N, or when a partition of their
+  /// N is among none of them. Parts of no partitioned ingest (labels parts, whole catalogs)
+  /// are not counted.
+  public static func check(parts: [String]) throws {
+    var seen: [(part: String, partition: Int, partitions: Int)] = []
+    let decoder = JSONDecoder()
+    decoder.keyDecodingStrategy = .convertFromSnakeCase
+    for part in parts {
+      let catalog = try Catalog(path: part, readOnly: true)
+      if try catalog.labelPartition() != nil { continue }
+      var mine = try catalog.recordedPartitions().map { (part, $0.partition, $0.partitions) }
+      if let data = FileManager.default.contents(atPath: IngestPartitionManifest.path(catalog: part)),
+        let m = try? decoder.decode(IngestPartitionManifest.self, from: data),
+        !mine.contains(where: { $0.1 == m.partition && $0.2 == m.partitions })
+      {
+        mine.append((part, m.partition, m.partitions))
+      }
+      seen += mine
+    }
+    guard let first = seen.first else { return }
+    if let other = seen.first(where: { $0.partitions != first.partitions }) {
+      throw MergeError.incompleteRanges(
+        file: other.part, message: "is partition \(other.partition)/\(other.partitions), \(first.part) is partition "
+          + "\(first.partition)/\(first.partitions): the partitions of one ingest (one N) are merged together")
+    }
+    for p in seen where p.partition < 0 || p.partition >= p.partitions {
+      throw MergeError.incompleteRanges(file: p.part, message: "names partition \(p.partition)/\(p.partitions), which does not exist")
+    }
+    let present = Set(seen.map(\.partition))
+    guard present.count < first.partitions else { return }
+    var missing: [String] = []
+    var k = 0
+    while k < first.partitions && missing.count < 10 {
+      if !present.contains(k) { missing.append("\(k)/\(first.partitions)") }
+      k += 1
+    }
+    let more = first.partitions - present.count - missing.count
+    throw MergeError.incompleteRanges(
+      file: parts.count == 1 ? parts[0] : "the partitions given",
+      message: "ingest partitions missing: " + missing.joined(separator: ", ") + (more > 0 ? " and \(more) more" : "")
+        + " (their catalogs are needed even when they read nothing: give every partition's catalog)")
+  }
+}

@@ -1,0 +1,69 @@
+import Foundation
+import TestSupport
+import Testing
+
+/// Hostile use of `tagdata ingest --partition` and `tagdata catalog merge`, as a user on a
+/// cluster makes it. Every run of the binary is bounded in time (`timeout`).
+@Suite struct IngestPartitionHostileTests {
+  @discardableResult
+  static func tagdata(_ arguments: [String]) throws -> TestSupport.Output {
+    try TestSupport.run("/usr/bin/timeout", ["-s", "KILL", "300", TestSupport.tagdataBinary] + arguments)
+  }
+
+  /// A partition that read whole files only leaves no byte range for the merge to miss: a merge
+  /// without its catalog once gave, silently, a catalog without those files. Every partition's
+  /// catalog is needed, also that of a partition with no unit (more partitions than units);
+  /// partitions of another N are refused.
+  @Test func everyPartitionIsNeeded() throws {
+    let dir = TestSupport.tempDirectory().path
+    let fm = FileManager.default
+    // One SD file cut in two ranges; two smaller files whole, both in partition 2 of 3.
+    for (name, corpus) in [("a.sdf", "pubchem/sdf/pubchem.200.sdf"), ("b.tsv", "bindingdb/bindingdb_2015m10_sample.tsv"),
+                           ("u.txt", "uniprot/flat/multi_ex.txt")]
+    {
+      try fm.copyItem(atPath: TestSupport.corpus(corpus).path, toPath: dir + "/" + name)
+    }
+    let files = ["a.sdf", "b.tsv", "u.txt"].map { dir + "/" + $0 }
+    func ingest(_ n: Int) throws -> [String] {
+      var parts: [String] = []
+      for i in 0..<n {
+        parts.append(dir + "/n\(n)-\(i).sqlite")
+        let r = try Self.tagdata(["ingest", "--quiet", "--partition", "\(i)/\(n)", "--catalog", parts[i]] + files)
+        #expect(r.status == 0, "\(i)/\(n): \(r.stderr)")
+      }
+      return parts
+    }
+    let single = dir + "/single.sqlite"
+    #expect(try Self.tagdata(["ingest", "--quiet", "--catalog", single] + files).status == 0)
+    let expected = try Self.tagdata(["catalog", "dump", "--catalog", single]).stdout
+    let three = try ingest(3)
+    // Which partition read only whole files (the plan gives the two halves of a.sdf to two
+    // partitions, and the two small files to the third).
+    var wholeOnly: Int?
+    for (i, p) in three.enumerated() {
+      let m = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: p + ".partition.json")))
+                             as? [String: Any])
+      let units = try #require(m["units"] as? [[String: Any]])
+      if !units.isEmpty && units.allSatisfy({ $0["start"] == nil }) { wholeOnly = i }
+    }
+    let w = try #require(wholeOnly, "a partition reads whole files only")
+    let without = three.enumerated().filter { $0.offset != w }.map(\.element)
+    let r = try Self.tagdata(["catalog", "merge", "--out", dir + "/m1.sqlite"] + without)
+    #expect(r.status == 74, "merged without partition \(w): \(r.stderr)")
+    #expect(r.stderr.contains("ingest partitions missing: \(w)/3"), "\(r.stderr)")
+    // All three: the single ingest.
+    let ok = try Self.tagdata(["catalog", "merge", "--out", dir + "/m3.sqlite"] + three.reversed())
+    #expect(ok.status == 0, "\(ok.stderr)")
+    #expect(try Self.tagdata(["catalog", "dump", "--catalog", dir + "/m3.sqlite"]).stdout == expected)
+    // 50 partitions of 3 files: many read nothing; all are needed, and merge to the single ingest.
+    let fifty = try ingest(50)
+    let some = try Self.tagdata(["catalog", "merge", "--out", dir + "/m49.sqlite"] + fifty.dropLast())
+    #expect(some.status == 74 && some.stderr.contains("49/50"), "\(some.stderr)")
+    let all = try Self.tagdata(["catalog", "merge", "--out", dir + "/m50.sqlite"] + fifty.shuffled())
+    #expect(all.status == 0, "\(all.stderr)")
+    #expect(try Self.tagdata(["catalog", "dump", "--catalog", dir + "/m50.sqlite"]).stdout == expected)
+    // Partitions of another N.
+    let mixed = try Self.tagdata(["catalog", "merge", "--out", dir + "/mx.sqlite", three[0], three[1], three[2], fifty[7]])
+    #expect(mixed.status == 74 && mixed.stderr.contains("one N"), "\(mixed.stderr)")
+  }
+}
