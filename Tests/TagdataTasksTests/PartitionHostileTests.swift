@@ -197,6 +197,9 @@ import Testing
       let a = try damaged(tparts[0]) { $0[key] = value }, b = try damaged(tparts[1]) { $0[key] = value }
       refused([a, b], status: 1, ["does not exist", "partitions missing", "shards, the partitions hold"])
     }
+    // A build's partition and a tokenized export's together, either first.
+    refused([parts[0], tparts[1]], status: 74, ["another kind (tagdata-tokens-partition/1)"])
+    refused([tparts[0], parts[1]], status: 74, ["another kind (tagdata-build-partition/1)"])
     // What is left merges.
     let m = try Self.tagdata(["export", "--merge", "--out", dir + "/merged"] + parts)
     #expect(m.status == 0, "\(m.stderr)")
