@@ -61,3 +61,11 @@ extension Catalog {
     return out
   }
 }
+
+extension Catalog {
+  /// The command line of each run recorded in this catalog, oldest first.
+  public func forEachRunArguments(_ body: (String) throws -> Void) throws {
+    let s = try db.prepare("SELECT arguments FROM runs ORDER BY id")
+    while try s.step() { try body(s.text(0) ?? "") }
+  }
+}

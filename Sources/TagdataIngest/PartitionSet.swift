@@ -12,6 +12,7 @@ public enum IngestPartitionSet {
   /// are not counted.
   public static func check(parts: [String]) throws {
     var seen: [(part: String, partition: Int, partitions: Int)] = []
+    var unknown: [String] = []
     let decoder = JSONDecoder()
     decoder.keyDecodingStrategy = .convertFromSnakeCase
     for part in parts {
@@ -24,6 +25,11 @@ public enum IngestPartitionSet {
       {
         mine.append((part, m.partition, m.partitions))
       }
+      if mine.isEmpty, let spec = try runPartition(catalog) {
+        // A partition that failed before any unit was recorded (an input missing): its run says which.
+        mine.append((part, spec.index, spec.count))
+      }
+      if mine.isEmpty { unknown.append(part) }
       seen += mine
     }
     guard let first = seen.first else { return }
@@ -47,6 +53,25 @@ public enum IngestPartitionSet {
     throw MergeError.incompleteRanges(
       file: parts.count == 1 ? parts[0] : "the partitions given",
       message: "ingest partitions missing: " + missing.joined(separator: ", ") + (more > 0 ? " and \(more) more" : "")
-        + " (their catalogs are needed even when they read nothing: give every partition's catalog)")
+        + " (their catalogs are needed even when they read nothing: give every partition's catalog"
+        + (unknown.isEmpty ? "" : "; no partition is recorded in " + unknown.prefix(3).joined(separator: ", ")
+             + (unknown.count > 3 ? " and \(unknown.count - 3) more" : "") + ": ingest again the partition it is")
+        + ")")
+  }
+
+  /// The partition named by the last ingest run of `catalog` (`--partition i/N` in its
+  /// arguments), if any.
+  static func runPartition(_ catalog: Catalog) throws -> PartitionSpec? {
+    var found: PartitionSpec?
+    try catalog.forEachRunArguments { arguments in
+      let words = arguments.split(separator: " ").map(String.init)
+      guard words.dropFirst().first == "ingest" else { return }
+      for (k, w) in words.enumerated() {
+        let value = w.hasPrefix("--partition=") ? String(w.dropFirst("--partition=".count))
+          : (w == "--partition" && k + 1 < words.count ? words[k + 1] : nil)
+        if let value, let spec = try? PartitionSpec(parsing: value) { found = spec }
+      }
+    }
+    return found
   }
 }

@@ -66,4 +66,32 @@ import Testing
     let mixed = try Self.tagdata(["catalog", "merge", "--out", dir + "/mx.sqlite", three[0], three[1], three[2], fifty[7]])
     #expect(mixed.status == 74 && mixed.stderr.contains("one N"), "\(mixed.stderr)")
   }
+
+  /// A partition whose only unit is a missing input fails before it records any unit, and
+  /// writes no manifest: given with the others it still counts (its run names its partition),
+  /// and the merge equals one ingest of the same inputs.
+  @Test func aPartitionThatFailedOnAMissingInputCounts() throws {
+    let dir = TestSupport.tempDirectory().path
+    // Whole units only (single-member gzip), and a missing file: the smallest unit, alone in its partition.
+    _ = try TestSupport.shell("gzip -c '\(TestSupport.corpus("pubchem/sdf/pubchem.200.sdf").path)' > '\(dir)/a.sdf.gz'; "
+                                + "gzip -c '\(TestSupport.corpus("uniprot/flat/multi_ex.txt").path)' > '\(dir)/u.txt.gz'")
+    let files = [dir + "/a.sdf.gz", dir + "/missing.sdf", dir + "/u.txt.gz"]
+    let single = dir + "/single.sqlite"
+    try Self.tagdata(["ingest", "--quiet", "--catalog", single] + files)
+    let expected = try Self.tagdata(["catalog", "dump", "--catalog", single]).stdout
+    var parts: [String] = []
+    var failed: [Int] = []
+    for i in 0..<5 {
+      parts.append(dir + "/p\(i).sqlite")
+      if try Self.tagdata(["ingest", "--quiet", "--partition", "\(i)/5", "--catalog", parts[i]] + files).status != 0 { failed.append(i) }
+    }
+    #expect(failed.count == 1, "one partition reads the missing file: \(failed)")
+    let m = try Self.tagdata(["catalog", "merge", "--out", dir + "/m.sqlite"] + parts)
+    #expect(m.status == 0, "\(m.stderr)")
+    #expect(try Self.tagdata(["catalog", "dump", "--catalog", dir + "/m.sqlite"]).stdout == expected)
+    if let f = failed.first {
+      let without = try Self.tagdata(["catalog", "merge", "--out", dir + "/m2.sqlite"] + parts.enumerated().filter { $0.offset != f }.map(\.element))
+      #expect(without.status == 74 && without.stderr.contains("ingest partitions missing: \(f)/5"), "\(without.stderr)")
+    }
+  }
 }
