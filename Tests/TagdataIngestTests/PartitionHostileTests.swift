@@ -94,4 +94,18 @@ import Testing
       #expect(without.status == 74 && without.stderr.contains("ingest partitions missing: \(f)/5"), "\(without.stderr)")
     }
   }
+
+  /// A file that grew between its partitions' runs (each planned it at its own size): the merge
+  /// refuses, saying the file changed, not that a partition is missing.
+  @Test func aFileChangedBetweenPartitionsIsNamed() throws {
+    let dir = TestSupport.tempDirectory().path
+    let file = dir + "/g.sdf"
+    let sdf = try Data(contentsOf: TestSupport.corpus("pubchem/sdf/pubchem.200.sdf"))
+    try sdf.write(to: URL(fileURLWithPath: file))
+    #expect(try Self.tagdata(["ingest", "--quiet", "--partition", "0/2", "--catalog", dir + "/p0.sqlite", file]).status == 0)
+    try (sdf + sdf).write(to: URL(fileURLWithPath: file))
+    #expect(try Self.tagdata(["ingest", "--quiet", "--partition", "1/2", "--catalog", dir + "/p1.sqlite", file]).status == 0)
+    let m = try Self.tagdata(["catalog", "merge", "--out", dir + "/m.sqlite", dir + "/p0.sqlite", dir + "/p1.sqlite"])
+    #expect(m.status == 74 && m.stderr.contains("changed between its partitions"), "\(m.stderr)")
+  }
 }
