@@ -85,6 +85,11 @@ public enum ShardExport {
     if let p = partition, p.count < 1 || p.index < 0 || p.index >= p.count {
       throw ShardExportError(path: out, message: "partition \(p.index)/\(p.count) does not exist (0 <= index < count)")
     }
+    if try catalog.labelPartition() != nil {
+      throw ShardExportError(path: catalog.db.path, message: "is a labels part (tagdata describe --partition), which holds "
+                               + "some of its catalog's entities only: merge it into its catalog (tagdata catalog merge) "
+                               + "and build from that")
+    }
     if let problem = OutputGuard.problem(out: out, inputs: [("the catalog", catalog.db.path)]) {
       throw ShardExportError(path: out, message: problem)
     }

@@ -298,6 +298,10 @@ public enum TokenizedExport {
     if let problem = OutputGuard.problem(out: out, inputs: [("the build", build)]) {
       throw TokenizedExportError("\(out): \(problem)")
     }
+    if partitionFormat(build) == BuildPartial.format {
+      throw TokenizedExportError("\(build): is a partition of a build (tagdata build --partition): merge the partitions "
+                                   + "(tagdata export --merge --out BUILD PARTS...) and tokenize the build")
+    }
     let manifest = try readManifest(build)
     let vocabulary = try vocabulary(build: build, manifest: manifest, options: options)
     let fm = FileManager.default

@@ -283,4 +283,26 @@ import Testing
     #expect(limited.stderr.contains("merging \(n) partitions") && limited.stderr.contains("40"), "\(limited.stderr)")
     #expect(!Self.exists(dir + "/limited"))
   }
+
+  /// The parts are not what they merge into: a labels part (some of a catalog's entities) is
+  /// neither built from nor ingested into (both once went on, silently), and a build's
+  /// partition is not tokenized as a build.
+  @Test func partsAreNotUsedAsWholes() throws {
+    let dir = TestSupport.tempDirectory().path
+    let labels = dir + "/labels-0.sqlite"
+    let d = try Self.tagdata(["describe", "--all", "--quiet", "--catalog", Self.catalogPath, "--partition", "0/2", "--out", labels])
+    #expect(d.status == 0, "\(d.stderr)")
+    let before = try Data(contentsOf: URL(fileURLWithPath: labels))
+    let b = try Self.tagdata(["build", "--quiet", "--catalog", labels, "--out", dir + "/build"])
+    #expect(b.status == 74 && b.stderr.contains("is a labels part"), "\(b.stderr)")
+    #expect(!Self.exists(dir + "/build"))
+    let i = try Self.tagdata(["ingest", "--quiet", "--catalog", labels, TestSupport.corpus("uniprot/flat/multi_ex.txt").path])
+    #expect(i.status == 74 && i.stderr.contains("is a labels part"), "\(i.stderr)")
+    #expect(try Data(contentsOf: URL(fileURLWithPath: labels)) == before, "the labels part unchanged")
+    let p = try Self.tagdata(["build", "--quiet", "--catalog", Self.catalogPath, "--shards", "2", "--partition", "0/2",
+                              "--out", dir + "/p0"])
+    #expect(p.status == 0, "\(p.stderr)")
+    let t = try Self.tagdata(["export", "--quiet", "--tokenized", dir + "/p0", "--out", dir + "/tokens"])
+    #expect(t.status == 1 && t.stderr.contains("is a partition of a build"), "\(t.stderr)")
+  }
 }
