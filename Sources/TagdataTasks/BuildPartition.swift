@@ -218,6 +218,9 @@ public enum BuildPartial {
     var toolVersion: String
     var header: BuildHeader
     var catalogSha256: String
+    /// The SHA-256 of each text file the tasks read (by path as configured): a file changed
+    /// between partitions is refused by the merge. Absent in manifests of builds without them.
+    var textSha256: [String: String]?
     var languages: [String]
     var tasks: [Task]
     var files: [File]
@@ -333,7 +336,8 @@ public enum BuildPartial {
 
   /// Writes `partition.json` into `directory`, atomically (last: it marks the partition done).
   static func write(directory: String, partition: (index: Int, count: Int), shards: Int, gzip: Bool,
-                    header: BuildHeader, toolVersion: String, catalogSHA: String, reports: [TaskReport],
+                    header: BuildHeader, toolVersion: String, catalogSHA: String, texts: [String: String] = [:],
+                    reports: [TaskReport],
                     languages: Set<String>, written: ShardExport.WrittenShards, leakageKeys: Manifest.File) throws
   {
     let tasks = reports.map { r in
@@ -353,7 +357,8 @@ public enum BuildPartial {
                                  keysSha256: try fileSHA256(directory + "/" + keys)))
     }
     let m = Manifest(format: format, partition: partition.index, partitions: partition.count, shards: shards, gzip: gzip,
-                     toolVersion: toolVersion, header: header, catalogSha256: catalogSHA, languages: languages.sorted(),
+                     toolVersion: toolVersion, header: header, catalogSha256: catalogSHA,
+                     textSha256: texts.isEmpty ? nil : texts, languages: languages.sorted(),
                      tasks: tasks, files: files, leakageKeys: leakageKeys)
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
@@ -431,6 +436,11 @@ public enum BuildPartial {
       if m.partitions != first.partitions { throw differ("the number of partitions (\(m.partitions))") }
       if m.header != first.header { throw differ("the configuration (\(BuildHeader.difference(m.header, first.header)))") }
       if m.catalogSha256 != first.catalogSha256 { throw differ("the catalog (\(m.catalogSha256))") }
+      if m.textSha256 != first.textSha256 {
+        let (a, b) = (m.textSha256 ?? [:], first.textSha256 ?? [:])
+        let changed = Set(a.keys).union(b.keys).filter { a[$0] != b[$0] }.sorted()
+        throw differ("the text file \(changed.joined(separator: ", ")) (changed between the partitions?)")
+      }
       if m.shards != first.shards { throw differ("the number of shards (\(m.shards))") }
       if m.gzip != first.gzip { throw differ("the compression") }
       if m.toolVersion != first.toolVersion { throw differ("the tool version (\(m.toolVersion))") }

@@ -93,6 +93,13 @@ public enum ShardExport {
     if let problem = OutputGuard.problem(out: out, inputs: [("the catalog", catalog.db.path)]) {
       throw ShardExportError(path: out, message: problem)
     }
+    // A partition records the content of the text files it reads, read before it reads them.
+    var texts: [String: String] = [:]
+    if partition != nil {
+      for task in config.tasks {
+        if case let .text(path, _) = task.source, let sha = try? BuildPartial.fileSHA256(path) { texts[path] = sha }
+      }
+    }
     let target = try OutputDirectory(out)
     // 0. Group splits see every example of a task first: its keys (molecules, scaffolds,
     // targets), then the split of each whole group. Memory grows with the examples here (their
@@ -162,7 +169,8 @@ public enum ShardExport {
       // 3. A partition's own manifest, written last: the merge takes only complete partitions.
       let keysFile = try leakageKeys.finish()
       try BuildPartial.write(directory: target.temporary, partition: p, shards: shards, gzip: gzip, header: header,
-                             toolVersion: toolVersion, catalogSHA: catalogSHA, reports: reports, languages: sink.languages,
+                             toolVersion: toolVersion, catalogSHA: catalogSHA, texts: texts, reports: reports,
+                             languages: sink.languages,
                              written: written, leakageKeys: keysFile)
       try target.commit()
       return Summary(reports: reports, counts: written.counts, duplicates: written.duplicates,

@@ -305,4 +305,26 @@ import Testing
     let t = try Self.tagdata(["export", "--quiet", "--tokenized", dir + "/p0", "--out", dir + "/tokens"])
     #expect(t.status == 1 && t.stderr.contains("is a partition of a build"), "\(t.stderr)")
   }
+
+  /// A text file a task reads, edited between two partitions (its lines as many as before):
+  /// the merge once gave a build of neither version; it refuses, naming the file.
+  @Test func aTextFileChangedBetweenPartitionsIsRefused() throws {
+    let dir = TestSupport.tempDirectory().path
+    let text = dir + "/de.txt"
+    try Data((1...40).map { "Dies ist Satz Nummer \($0) über Proteine.\n" }.joined().utf8).write(to: URL(fileURLWithPath: text))
+    let base = ["build", "--quiet", "--catalog", Self.catalogPath, "--shards", "2", "--tasks", "Language", "--text", "DE=" + text]
+    #expect(try Self.tagdata(base + ["--partition", "0/2", "--out", dir + "/p0"]).status == 0)
+    try Data((1...40).map { "Dies ist Satz Nummer \($0 == 3 ? "drei" : String($0)) über Proteine.\n" }.joined().utf8)
+      .write(to: URL(fileURLWithPath: text))
+    #expect(try Self.tagdata(base + ["--partition", "1/2", "--out", dir + "/p1"]).status == 0)
+    let m = try Self.tagdata(["export", "--merge", "--out", dir + "/merged", dir + "/p0", dir + "/p1"])
+    #expect(m.status == 74 && m.stderr.contains("the text file " + text), "\(m.stderr)")
+    #expect(!Self.exists(dir + "/merged"))
+    // Partition 0 again, of the file as it is now: the merge is the single build.
+    #expect(try Self.tagdata(base + ["--partition", "0/2", "--out", dir + "/p0"]).status == 0)
+    #expect(try Self.tagdata(base + ["--out", dir + "/single"]).status == 0)
+    let ok = try Self.tagdata(["export", "--merge", "--out", dir + "/merged", dir + "/p0", dir + "/p1"])
+    #expect(ok.status == 0, "\(ok.stderr)")
+    #expect(try Self.files(dir + "/merged") == Self.files(dir + "/single"))
+  }
 }
