@@ -39,6 +39,13 @@ public enum TokenizedExport {
     /// formulation after it, and the EOS), the exact target is kept as `numberTarget`, and no
     /// head reads the example.
     public var regressionAsText = false
+
+    /// What of these options shapes the tokens, as text: the partitions of one export must agree.
+    public var identity: [String: String] {
+      ["text": textName, "textSHA256": textSHA256 ?? "", "bos": bos.map(String.init) ?? "", "eos": eos.map(String.init) ?? "",
+       "smilesTokens": "\(smilesTokens)", "smilesMinimumCount": "\(smilesMinimumCount)", "residueTokens": "\(residueTokens)",
+       "regressionAsText": "\(regressionAsText)", "toolVersion": toolVersion]
+    }
     public var toolVersion = "dev"
 
     public init(text: any TextTokenizer, textName: String, textSHA256: String? = nil, bos: Int? = nil, eos: Int? = nil) {
@@ -362,7 +369,8 @@ public enum TokenizedExport {
     encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
     if let p = partition {
       let partial = TokensPartial(format: TokensPartial.format, partition: p.index, partitions: p.count,
-                                  buildShards: manifest.shardFiles.count, shardIndexes: mine, manifest: m)
+                                  buildShards: manifest.shardFiles.count, shardIndexes: mine, manifest: m,
+                                  options: options.identity)
       try encoder.encode(partial).write(to: URL(fileURLWithPath: staging + "/" + TokensPartial.file))
     } else {
       try encoder.encode(m).write(to: URL(fileURLWithPath: staging + "/" + TokenShards.manifestName))
@@ -395,6 +403,8 @@ public enum TokenizedExport {
     public var buildShards: Int
     public var shardIndexes: [Int]
     public var manifest: TokenShards.Manifest
+    /// The options that shape the tokens (``Options/identity``); absent in older partitions.
+    public var options: [String: String]? = nil
   }
 
   /// The format of a partial output's `partition.json` (a build's or a tokenized export's), nil
@@ -441,6 +451,13 @@ public enum TokenizedExport {
       {
         throw TokenizedExportError("\(dir): not a partition of the same tokenized export as \(loaded[0].dir) "
                                      + "(build, vocabulary, options or number of partitions differ)")
+      }
+      if p.options != first.options {
+        let (x, y) = (p.options ?? [:], first.options ?? [:])
+        let differ = Set(x.keys).union(y.keys).filter { x[$0] != y[$0] }.sorted()
+          .map { "\($0) \(x[$0] ?? "unset"), not \(y[$0] ?? "unset")" }
+        throw TokenizedExportError("\(dir): not a partition of the same tokenized export as \(loaded[0].dir): its options "
+                                     + "differ (" + differ.joined(separator: "; ") + ")")
       }
     }
     if let missing = PartitionIndexes.missing(loaded.map(\.p.partition), of: first.partitions) {

@@ -327,4 +327,26 @@ import Testing
     #expect(ok.status == 0, "\(ok.stderr)")
     #expect(try Self.files(dir + "/merged") == Self.files(dir + "/single"))
   }
+
+  /// Token partitions made with different options (--regression-as-text in one only: its
+  /// vocabulary is the same) once merged into a dataset of mixed formulations; the merge
+  /// refuses, naming the option.
+  @Test func tokenPartitionsOfOtherOptionsAreRefused() throws {
+    let dir = TestSupport.tempDirectory().path
+    #expect(try Self.tagdata(["build", "--quiet", "--catalog", Self.catalogPath, "--shards", "3", "--out", dir + "/build"]).status == 0)
+    func part(_ i: Int, _ extra: [String], _ name: String) throws -> String {
+      let out = dir + "/" + name
+      let r = try Self.tagdata(["export", "--quiet", "--tokenized", dir + "/build", "--partition", "\(i)/2", "--out", out] + extra)
+      #expect(r.status == 0, "\(r.stderr)")
+      return out
+    }
+    let a = try part(0, ["--regression-as-text"], "a0"), b = try part(1, [], "b1")
+    let m = try Self.tagdata(["export", "--merge", "--out", dir + "/merged", a, b])
+    #expect(m.status == 1 && m.stderr.contains("regressionAsText false, not true"), "\(m.stderr)")
+    #expect(!Self.exists(dir + "/merged"))
+    let b2 = try part(1, ["--regression-as-text"], "b2")
+    #expect(try Self.tagdata(["export", "--merge", "--out", dir + "/merged", a, b2]).status == 0)
+    #expect(try Self.tagdata(["export", "--quiet", "--tokenized", dir + "/build", "--regression-as-text", "--out", dir + "/single"]).status == 0)
+    #expect(try Self.files(dir + "/merged") == Self.files(dir + "/single"))
+  }
 }
