@@ -1,4 +1,5 @@
 import Foundation
+import TagdataCatalog
 import TestSupport
 import Testing
 
@@ -348,5 +349,25 @@ import Testing
     #expect(try Self.tagdata(["export", "--merge", "--out", dir + "/merged", a, b2]).status == 0)
     #expect(try Self.tagdata(["export", "--quiet", "--tokenized", dir + "/build", "--regression-as-text", "--out", dir + "/single"]).status == 0)
     #expect(try Self.files(dir + "/merged") == Self.files(dir + "/single"))
+  }
+
+  /// Labels parts whose `label_partition` row names a partition that cannot exist (a negative
+  /// count once trapped the merge): refused, naming the part, the catalog unchanged.
+  @Test func damagedLabelsPartsAreRefused() throws {
+    let dir = TestSupport.tempDirectory().path
+    let catalog = dir + "/c.sqlite"
+    try FileManager.default.copyItem(atPath: Self.catalogPath, toPath: catalog)
+    var parts: [String] = []
+    for i in 0..<2 {
+      parts.append(dir + "/l\(i).sqlite")
+      let r = try Self.tagdata(["describe", "--quiet", "--descriptors", "qed", "--catalog", catalog, "--partition", "\(i)/2",
+                                "--out", parts[i]])
+      #expect(r.status == 0, "\(r.stderr)")
+    }
+    for p in parts { try Database(path: p).execute("UPDATE label_partition SET partition = -1, partitions = -1") }
+    let before = try Self.tagdata(["catalog", "dump", "--catalog", catalog]).stdout
+    let m = try Self.tagdata(["catalog", "merge", "--out", catalog] + parts)
+    #expect(m.status == 74 && m.stderr.contains("does not exist"), "\(m.stderr)")
+    #expect(try Self.tagdata(["catalog", "dump", "--catalog", catalog]).stdout == before)
   }
 }
