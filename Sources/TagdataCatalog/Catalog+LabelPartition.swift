@@ -139,6 +139,10 @@ extension Catalog {
         part: path, message: "partition \(label.partition)/\(label.partitions) of another describe run (other N or labels) "
           + "than \(parts[0].path) (\(first.partition)/\(first.partitions)); merge the parts of one run")
     }
+    for (path, label) in parts where label.partitions < 1 || label.partition < 0 || label.partition >= label.partitions {
+      throw LabelPartitionError.otherCatalog(
+        part: path, message: "names partition \(label.partition)/\(label.partitions), which does not exist (damaged?)")
+    }
     let present = Set(parts.map(\.label.partition))
     if let missing = (0..<first.partitions).first(where: { !present.contains($0) }) {
       throw LabelPartitionError.incomplete(

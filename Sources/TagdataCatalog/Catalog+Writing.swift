@@ -47,3 +47,25 @@ extension Catalog {
                 end.map { .int($0) } ?? .null, .int(Int64(records)), .int(lines), .int(run)])
   }
 }
+
+extension Catalog {
+  /// The partitions (`i`, `N`) of a partitioned ingest whose units this catalog holds
+  /// (`partition_ranges`), in order; empty for a catalog of no partitioned ingest.
+  public func recordedPartitions() throws -> [(partition: Int, partitions: Int)] {
+    guard try db.scalar("SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = 'partition_ranges'") == 1 else {
+      return []
+    }
+    let s = try db.prepare("SELECT DISTINCT partition, partitions FROM partition_ranges ORDER BY partitions, partition")
+    var out: [(Int, Int)] = []
+    while try s.step() { out.append((Int(s.int(0)), Int(s.int(1)))) }
+    return out
+  }
+}
+
+extension Catalog {
+  /// The command line of each run recorded in this catalog, oldest first.
+  public func forEachRunArguments(_ body: (String) throws -> Void) throws {
+    let s = try db.prepare("SELECT arguments FROM runs ORDER BY id")
+    while try s.step() { try body(s.text(0) ?? "") }
+  }
+}

@@ -173,7 +173,20 @@ extension Catalog {
       case 2: message = "byte ranges overlap at \(to)-\(from) (partitions of different plans?)"
       default: message = "bytes \(from)-\(to) are in none of the partitions given (a partition catalog is missing)"
       }
-      throw MergeError.incompleteRanges(file: gaps.text(0) ?? "", message: message)
+      let path = gaps.text(0) ?? ""
+      // Ranges of the file as it was at different times: it changed between its partitions.
+      let changed = try db.prepare("""
+        SELECT group_concat(DISTINCT COALESCE(size, '?') || ' bytes in ' || part) FROM temp.merge_units
+        WHERE path = ? AND range_end IS NOT NULL
+        HAVING count(DISTINCT COALESCE(size, '') || char(9) || COALESCE(mtime_ns, '') || char(9) || head_sha256) > 1
+        """)
+      try changed.bind([.text(path)])
+      if try changed.step() {
+        throw MergeError.incompleteRanges(
+          file: path, message: "changed between its partitions (\(changed.text(0) ?? "")): ingest every partition again "
+            + "from the file as it is now, then merge")
+      }
+      throw MergeError.incompleteRanges(file: path, message: message)
     }
     try db.transaction {
       // One source per file, found again when this catalog has it already.

@@ -88,6 +88,9 @@ public final class Ingestor {
   public init(catalog: Catalog, options: IngestOptions = IngestOptions(), arguments: String = "") throws {
     self.catalog = catalog
     self.options = options
+    if try catalog.labelPartition() != nil {
+      throw IngestError.catalog(file: catalog.db.path, record: nil, underlying: LabelsPartIsNotACatalog(path: catalog.db.path))
+    }
     writer = try ProteinWriter(catalog: catalog)
     moleculeWriter = try MoleculeWriter(catalog: catalog)
     bindingWriter = try BindingWriter(catalog: catalog)
@@ -372,6 +375,16 @@ public final class Ingestor {
 
 /// A failure that is not the input's fault: the catalog could not be read or written. It names
 /// the input file and the record being written when it happened.
+/// A labels part (`tagdata describe --partition`) holds some entities of its catalog with their
+/// labels, and is merged into that catalog: nothing is ingested into it (its merge would refuse it).
+public struct LabelsPartIsNotACatalog: Error, CustomStringConvertible {
+  public var path: String
+  public var description: String {
+    "\(path): is a labels part (tagdata describe --partition), not a catalog to ingest into: "
+      + "merge it into its catalog (tagdata catalog merge --out CATALOG PARTS...) and ingest into that"
+  }
+}
+
 public enum IngestError: Error, CustomStringConvertible {
   case catalog(file: String, record: RecordLocation?, underlying: Error)
 

@@ -29,6 +29,43 @@ struct BuildHeader: Codable, Equatable, Sendable {
     splitMethod = config.split.method.rawValue
   }
 
+  /// What differs between two configurations, for a message: the top-level settings of their
+  /// JSON whose values differ, each with both values when they are short (`seed 43, not 42`),
+  /// the task names when the tasks differ in them.
+  static func difference(_ a: BuildHeader, _ b: BuildHeader) -> String {
+    func object(_ h: BuildHeader) -> [String: Any] {
+      (try? JSONSerialization.jsonObject(with: Data(h.configJson.utf8))) as? [String: Any] ?? [:]
+    }
+    func text(_ v: Any?) -> String {
+      guard let v else { return "none" }
+      if let s = v as? String { return s }
+      guard JSONSerialization.isValidJSONObject([v]),
+        let d = try? JSONSerialization.data(withJSONObject: [v], options: [.sortedKeys])
+      else { return "\(v)" }
+      return String(decoding: d.dropFirst().dropLast(), as: UTF8.self)
+    }
+    func names(_ v: Any?) -> [String] { (v as? [[String: Any]])?.compactMap { $0["name"] as? String } ?? [] }
+    let x = object(a), y = object(b)
+    var parts: [String] = []
+    for key in Set(x.keys).union(y.keys).sorted() {
+      let (u, v) = (text(x[key]), text(y[key]))
+      guard u != v else { continue }
+      if key == "tasks", names(x[key]) != names(y[key]) {
+        parts.append("tasks " + names(x[key]).joined(separator: ",") + ", not " + names(y[key]).joined(separator: ","))
+      } else if u.count <= 60 && v.count <= 60 {
+        parts.append("\(key) \(u), not \(v)")
+      } else {
+        parts.append(key)
+      }
+    }
+    if parts.isEmpty {
+      if a.declared != b.declared { parts.append("the declared tags") }
+      if a.tokensPerTag != b.tokensPerTag { parts.append("tokens per tag \(a.tokensPerTag), not \(b.tokensPerTag)") }
+      if a.splitMethod != b.splitMethod { parts.append("split \(a.splitMethod), not \(b.splitMethod)") }
+    }
+    return parts.isEmpty ? "SHA-256 \(a.configSha256)" : parts.joined(separator: "; ")
+  }
+
   /// Each language met in the data becomes a tag with its virtual tokens: a field of identifiers
   /// taken for languages would add one per row.
   func checkLanguages(_ languages: Set<String>) throws {
@@ -181,6 +218,9 @@ public enum BuildPartial {
     var toolVersion: String
     var header: BuildHeader
     var catalogSha256: String
+    /// The SHA-256 of each text file the tasks read (by path as configured): a file changed
+    /// between partitions is refused by the merge. Absent in manifests of builds without them.
+    var textSha256: [String: String]?
     var languages: [String]
     var tasks: [Task]
     var files: [File]
@@ -296,7 +336,8 @@ public enum BuildPartial {
 
   /// Writes `partition.json` into `directory`, atomically (last: it marks the partition done).
   static func write(directory: String, partition: (index: Int, count: Int), shards: Int, gzip: Bool,
-                    header: BuildHeader, toolVersion: String, catalogSHA: String, reports: [TaskReport],
+                    header: BuildHeader, toolVersion: String, catalogSHA: String, texts: [String: String] = [:],
+                    reports: [TaskReport],
                     languages: Set<String>, written: ShardExport.WrittenShards, leakageKeys: Manifest.File) throws
   {
     let tasks = reports.map { r in
@@ -316,7 +357,8 @@ public enum BuildPartial {
                                  keysSha256: try fileSHA256(directory + "/" + keys)))
     }
     let m = Manifest(format: format, partition: partition.index, partitions: partition.count, shards: shards, gzip: gzip,
-                     toolVersion: toolVersion, header: header, catalogSha256: catalogSHA, languages: languages.sorted(),
+                     toolVersion: toolVersion, header: header, catalogSha256: catalogSHA,
+                     textSha256: texts.isEmpty ? nil : texts, languages: languages.sorted(),
                      tasks: tasks, files: files, leakageKeys: leakageKeys)
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
@@ -340,6 +382,12 @@ public enum BuildPartial {
       guard m.format == format else {
         throw ShardExportError(path: path, message: "format \(m.format), this tagdata reads \(format)")
       }
+      guard m.partitions >= 1, m.partition >= 0, m.partition < m.partitions else {
+        throw ShardExportError(path: path, message: "partition \(m.partition) of \(m.partitions) does not exist (damaged?)")
+      }
+      guard m.shards >= 1, m.files.count == m.shards else {
+        throw ShardExportError(path: path, message: "lists \(m.files.count) shard files for \(m.shards) shards (damaged?)")
+      }
       return m
     } catch let e as ShardExportError {
       throw e
@@ -359,11 +407,24 @@ public enum BuildPartial {
     if let p = parts.first(where: { URL(fileURLWithPath: $0).standardizedFileURL.path == outPath }) {
       throw ShardExportError(path: p, message: "is both a partition and the merge's output")
     }
+    if let problem = OutputGuard.problem(out: out, inputs: parts.map { ("the partition", $0) }) {
+      throw ShardExportError(path: out, message: problem)
+    }
     // Two files per partition are open while a shard is merged: allow as many as the system does.
     var limit = rlimit()
     if getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 && limit.rlim_cur < limit.rlim_max {
       limit.rlim_cur = limit.rlim_max
       _ = setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
+    }
+    // Refused before anything is read or written, rather than failing at the shard where the
+    // limit is met.
+    let needed = 2 * parts.count + 32
+    if getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 && limit.rlim_cur != rlim_t.max
+      && UInt64(limit.rlim_cur) < UInt64(needed)
+    {
+      throw ShardExportError(path: out, message: "merging \(parts.count) partitions keeps two files of each open (about "
+                               + "\(needed) in all), but this process may open \(limit.rlim_cur) (its hard limit): raise it "
+                               + "(ulimit -Hn, or the cluster's limits), or build with fewer partitions")
     }
     var loaded: [(dir: String, m: Manifest)] = []
     for p in parts { loaded.append((p, try manifest(p))) }
@@ -373,12 +434,20 @@ public enum BuildPartial {
         ShardExportError(path: dir, message: "\(what) differs from \(loaded[0].dir)'s: the partitions are not of one build")
       }
       if m.partitions != first.partitions { throw differ("the number of partitions (\(m.partitions))") }
-      if m.header != first.header { throw differ("the configuration (\(m.header.configSha256))") }
+      if m.header != first.header { throw differ("the configuration (\(BuildHeader.difference(m.header, first.header)))") }
       if m.catalogSha256 != first.catalogSha256 { throw differ("the catalog (\(m.catalogSha256))") }
+      if m.textSha256 != first.textSha256 {
+        let (a, b) = (m.textSha256 ?? [:], first.textSha256 ?? [:])
+        let changed = Set(a.keys).union(b.keys).filter { a[$0] != b[$0] }.sorted()
+        throw differ("the text file \(changed.joined(separator: ", ")) (changed between the partitions?)")
+      }
       if m.shards != first.shards { throw differ("the number of shards (\(m.shards))") }
       if m.gzip != first.gzip { throw differ("the compression") }
       if m.toolVersion != first.toolVersion { throw differ("the tool version (\(m.toolVersion))") }
       if m.tasks.map(\.task) != first.tasks.map(\.task) { throw differ("the task list") }
+    }
+    if let missing = PartitionIndexes.missing(loaded.map(\.m.partition), of: first.partitions) {
+      throw ShardExportError(path: out, message: missing)
     }
     var byIndex = [String?](repeating: nil, count: first.partitions)
     for (dir, m) in loaded {
@@ -627,6 +696,25 @@ public enum BuildPartial {
                              message: "does not match its manifest (\(r.records) records, \(parts[i].m.leakageKeys.records) expected)")
     }
     return reports
+  }
+}
+
+/// The partitions' indexes checked before anything is sized by their count (which a damaged
+/// manifest may make huge).
+enum PartitionIndexes {
+  /// "partitions missing: ..." (at most 10 named) when fewer indexes than `count` are given, else nil.
+  static func missing(_ given: [Int], of count: Int) -> String? {
+    guard count > given.count else { return nil }
+    let present = Set(given)
+    var names: [String] = []
+    var k = 0
+    while k < count && names.count < 10 {
+      if !present.contains(k) { names.append("\(k)/\(count)") }
+      k += 1
+    }
+    let more = count - present.filter { $0 >= 0 && $0 < count }.count - names.count
+    return "partitions missing: " + names.joined(separator: ", ") + (more > 0 ? " and \(more) more" : "")
+      + " (merge needs every partition of the build)"
   }
 }
 

@@ -85,6 +85,21 @@ public enum ShardExport {
     if let p = partition, p.count < 1 || p.index < 0 || p.index >= p.count {
       throw ShardExportError(path: out, message: "partition \(p.index)/\(p.count) does not exist (0 <= index < count)")
     }
+    if try catalog.labelPartition() != nil {
+      throw ShardExportError(path: catalog.db.path, message: "is a labels part (tagdata describe --partition), which holds "
+                               + "some of its catalog's entities only: merge it into its catalog (tagdata catalog merge) "
+                               + "and build from that")
+    }
+    if let problem = OutputGuard.problem(out: out, inputs: [("the catalog", catalog.db.path)]) {
+      throw ShardExportError(path: out, message: problem)
+    }
+    // A partition records the content of the text files it reads, read before it reads them.
+    var texts: [String: String] = [:]
+    if partition != nil {
+      for task in config.tasks {
+        if case let .text(path, _) = task.source, let sha = try? BuildPartial.fileSHA256(path) { texts[path] = sha }
+      }
+    }
     let target = try OutputDirectory(out)
     // 0. Group splits see every example of a task first: its keys (molecules, scaffolds,
     // targets), then the split of each whole group. Memory grows with the examples here (their
@@ -154,7 +169,8 @@ public enum ShardExport {
       // 3. A partition's own manifest, written last: the merge takes only complete partitions.
       let keysFile = try leakageKeys.finish()
       try BuildPartial.write(directory: target.temporary, partition: p, shards: shards, gzip: gzip, header: header,
-                             toolVersion: toolVersion, catalogSHA: catalogSHA, reports: reports, languages: sink.languages,
+                             toolVersion: toolVersion, catalogSHA: catalogSHA, texts: texts, reports: reports,
+                             languages: sink.languages,
                              written: written, leakageKeys: keysFile)
       try target.commit()
       return Summary(reports: reports, counts: written.counts, duplicates: written.duplicates,
@@ -294,15 +310,31 @@ public enum ShardExport {
                    shardSHA256: written.sha256, manifest: m)
   }
 
-  /// Removes the temporary directories of builds of `name` that were killed (their process is gone).
+  /// Removes the temporary directories of builds and tokenized exports of `name` that were
+  /// killed (their process is gone): `.NAME.tmp-PID`, `.NAME.old-PID`, `.NAME.partial-PID` and
+  /// `.NAME.partial-PID.old`.
   static func removeAbandoned(parent: String, name: String) {
     guard let items = try? FileManager.default.contentsOfDirectory(atPath: parent) else { return }
     for item in items {
-      for marker in [".tmp-", ".old-"] where item.hasPrefix("." + name + marker) {
-        guard let pid = Int32(item.dropFirst(name.count + 1 + marker.count)), pid != getpid() else { continue }
-        if kill(pid, 0) != 0 && errno == ESRCH { try? FileManager.default.removeItem(atPath: parent + "/" + item) }
+      for marker in [".tmp-", ".old-", ".partial-"] where item.hasPrefix("." + name + marker) {
+        var rest = item.dropFirst(name.count + 1 + marker.count)
+        if marker == ".partial-" && rest.hasSuffix(".old") { rest = rest.dropLast(4) }
+        guard let pid = Int32(rest), pid > 0, pid != getpid() else { continue }
+        if !processIsRunning(pid) { try? FileManager.default.removeItem(atPath: parent + "/" + item) }
       }
     }
+  }
+
+  /// Whether process `pid` exists and is not a zombie (killed, not yet reaped: where the process
+  /// that adopts orphans does not reap them, as in a container without an init, a killed
+  /// writer stays a zombie, and writes no more).
+  static func processIsRunning(_ pid: Int32) -> Bool {
+    if kill(pid, 0) != 0 && errno == ESRCH { return false }
+    // /proc/PID/stat: "pid (comm) S ...", the state after the last ')'.
+    guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+      let close = stat.lastIndex(of: ")")
+    else { return true }
+    return stat[stat.index(after: close)...].trimmingCharacters(in: .whitespaces).first != "Z"
   }
 
   /// SHA-256 of the catalog's content (its dump without provenance), streamed.

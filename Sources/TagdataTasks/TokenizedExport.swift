@@ -39,6 +39,13 @@ public enum TokenizedExport {
     /// formulation after it, and the EOS), the exact target is kept as `numberTarget`, and no
     /// head reads the example.
     public var regressionAsText = false
+
+    /// What of these options shapes the tokens, as text: the partitions of one export must agree.
+    public var identity: [String: String] {
+      ["text": textName, "textSHA256": textSHA256 ?? "", "bos": bos.map(String.init) ?? "", "eos": eos.map(String.init) ?? "",
+       "smilesTokens": "\(smilesTokens)", "smilesMinimumCount": "\(smilesMinimumCount)", "residueTokens": "\(residueTokens)",
+       "regressionAsText": "\(regressionAsText)", "toolVersion": toolVersion]
+    }
     public var toolVersion = "dev"
 
     public init(text: any TextTokenizer, textName: String, textSHA256: String? = nil, bos: Int? = nil, eos: Int? = nil) {
@@ -295,6 +302,13 @@ public enum TokenizedExport {
     if let p = partition, p.count < 1 || p.index < 0 || p.index >= p.count {
       throw TokenizedExportError("\(out): partition \(p.index)/\(p.count) does not exist (0 <= index < count)")
     }
+    if let problem = OutputGuard.problem(out: out, inputs: [("the build", build)]) {
+      throw TokenizedExportError("\(out): \(problem)")
+    }
+    if partitionFormat(build) == BuildPartial.format {
+      throw TokenizedExportError("\(build): is a partition of a build (tagdata build --partition): merge the partitions "
+                                   + "(tagdata export --merge --out BUILD PARTS...) and tokenize the build")
+    }
     let manifest = try readManifest(build)
     let vocabulary = try vocabulary(build: build, manifest: manifest, options: options)
     let target = try OutputDirectory(out)
@@ -345,7 +359,8 @@ public enum TokenizedExport {
     encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
     if let p = partition {
       let partial = TokensPartial(format: TokensPartial.format, partition: p.index, partitions: p.count,
-                                  buildShards: manifest.shardFiles.count, shardIndexes: mine, manifest: m)
+                                  buildShards: manifest.shardFiles.count, shardIndexes: mine, manifest: m,
+                                  options: options.identity)
       try encoder.encode(partial).write(to: URL(fileURLWithPath: staging + "/" + TokensPartial.file))
     } else {
       try encoder.encode(m).write(to: URL(fileURLWithPath: staging + "/" + TokenShards.manifestName))
@@ -364,6 +379,8 @@ public enum TokenizedExport {
     public var buildShards: Int
     public var shardIndexes: [Int]
     public var manifest: TokenShards.Manifest
+    /// The options that shape the tokens (``Options/identity``); absent in older partitions.
+    public var options: [String: String]? = nil
   }
 
   /// The format of a partial output's `partition.json` (a build's or a tokenized export's), nil
@@ -381,6 +398,9 @@ public enum TokenizedExport {
   public static func merge(parts: [String], out: String) throws -> Summary {
     let started = Date()
     guard !parts.isEmpty else { throw TokenizedExportError("\(out): no partitions to merge") }
+    if let problem = OutputGuard.problem(out: out, inputs: parts.map { ("the partition", $0) }) {
+      throw TokenizedExportError("\(out): \(problem)")
+    }
     var loaded: [(dir: String, p: TokensPartial)] = []
     for dir in parts {
       guard let data = FileManager.default.contents(atPath: dir + "/" + TokensPartial.file) else {
@@ -393,6 +413,10 @@ public enum TokenizedExport {
       guard p.format == TokensPartial.format else {
         throw TokenizedExportError("\(dir)/\(TokensPartial.file): format \(p.format), this tagdata reads \(TokensPartial.format)")
       }
+      guard p.partitions >= 1, p.partition >= 0, p.partition < p.partitions, p.buildShards >= 0 else {
+        throw TokenizedExportError("\(dir)/\(TokensPartial.file): partition \(p.partition) of \(p.partitions) "
+                                     + "of \(p.buildShards) build shards does not exist (damaged?)")
+      }
       loaded.append((dir, p))
     }
     let first = loaded[0].p
@@ -404,6 +428,16 @@ public enum TokenizedExport {
         throw TokenizedExportError("\(dir): not a partition of the same tokenized export as \(loaded[0].dir) "
                                      + "(build, vocabulary, options or number of partitions differ)")
       }
+      if p.options != first.options {
+        let (x, y) = (p.options ?? [:], first.options ?? [:])
+        let differ = Set(x.keys).union(y.keys).filter { x[$0] != y[$0] }.sorted()
+          .map { "\($0) \(x[$0] ?? "unset"), not \(y[$0] ?? "unset")" }
+        throw TokenizedExportError("\(dir): not a partition of the same tokenized export as \(loaded[0].dir): its options "
+                                     + "differ (" + differ.joined(separator: "; ") + ")")
+      }
+    }
+    if let missing = PartitionIndexes.missing(loaded.map(\.p.partition), of: first.partitions) {
+      throw TokenizedExportError("\(out): \(missing)")
     }
     var byIndex = [String?](repeating: nil, count: first.partitions)
     for (dir, p) in loaded {
@@ -418,6 +452,10 @@ public enum TokenizedExport {
       throw TokenizedExportError("\(out): partitions missing: " + missing.map { "\($0)/\(first.partitions)" }.joined(separator: ", "))
     }
     // Every build shard once, in the build's order.
+    let given = loaded.reduce(0) { $0 + $1.p.shardIndexes.count }
+    guard first.buildShards <= given else {
+      throw TokenizedExportError("\(out): the build has \(first.buildShards) shards, the partitions hold \(given)")
+    }
     var shards = [(dir: String, shard: TokenShards.Shard)?](repeating: nil, count: first.buildShards)
     for (dir, p) in loaded {
       guard p.shardIndexes.count == p.manifest.shards.count else {

@@ -46,6 +46,7 @@ struct CatalogCommand: ParsableCommand {
       let catalog = try TagdataCatalog.Catalog(path: out)
       let report: MergeReport
       do {
+        try IngestPartitionSet.check(parts: parts)
         report = try catalog.merge(parts: parts, arguments: CommandLine.arguments.joined(separator: " "), now: Clock.isoNow())
       } catch let e as MergeError {
         warn("error: \(e)")

@@ -167,7 +167,16 @@ struct Export: ParsableCommand {
 
 extension Export {
   func mergeParts() throws {
-    if TokenizedExport.partitionFormat(parts[0]) == TokenizedExport.TokensPartial.format {
+    // One kind of partition: a build's and a tokenized export's are not merged together.
+    // (its kind: the format without its version, which the merge checks).
+    let formats = parts.map { TokenizedExport.partitionFormat($0) }
+    func kind(_ f: String) -> Substring { f.split(separator: "/").first ?? Substring(f) }
+    if let first = formats[0], let k = formats.firstIndex(where: { $0 != nil && kind($0!) != kind(first) }) {
+      warn("tagdata: \(parts[k]): is a partition of another kind (\(formats[k]!)) than \(parts[0]) (\(first)): "
+        + "merge the partitions of one build, or of one tokenized export")
+      throw ExitCode(74)
+    }
+    if formats[0] == TokenizedExport.TokensPartial.format {
       let s = try TokenizedExport.merge(parts: parts, out: out)
       warn("\(out): \(s.manifest.examples) examples, \(s.manifest.tokens) tokens in \(s.manifest.shards.count) shards, "
         + "merged from \(parts.count) partitions")
