@@ -274,6 +274,38 @@ public struct SlurmPlan: Sendable {
       "\n# Done: the marker, last and only on success.\nprintf '%s\\n' \"$key\" > \(marker).tmp\nmv -f \(marker).tmp \(marker)\n"
     }
     let taskLine = "k=${SLURM_ARRAY_TASK_ID:?this script runs as a task of a Slurm array}\n"
+    /// An array whose task K runs `command` (a tagdata command line, quoted) with
+    /// `--partition K/N --out FOLDER/part-K`; done when the part's `partition.json` exists.
+    func partitionArray(_ kind: Kind, name: String, folder: String, after: String?, key: String, command: String) -> Job {
+      let slug = kind.rawValue + "-" + safeName(name)
+      return Job(
+        id: kind.rawValue + ":" + name, kind: kind, slurmName: "tagdata-" + slug, scriptName: slug + ".sh", after: after,
+        isArray: true, key: key, markers: (0..<n).map { "\(folder)/part-\($0).done" },
+        outputs: (0..<n).map { "\(folder)/part-\($0)/partition.json" },
+        script: {
+          var b = "work=\(q(folder))\nkey=\(key)\n" + taskLine + "done=\"$work/part-$k.done\"\n"
+          b += "rm -f \"$done\"\nmkdir -p \"$work\"\n"
+          b += "\"$tagdata\" " + command + " --partition \"$k/\(n)\" --out \"$work/part-$k\"\n"
+          b += finish("\"$done\"")
+          return script(name: "tagdata-" + slug, array: true, log: slug, body: b)
+        }())
+    }
+    /// The merge of an array's parts (`tagdata export --merge`) into `out`, done when `outputFile` is there.
+    func exportMerge(_ kind: Kind, name: String, folder: String, after: String, key: String, out: String, parent: String,
+                     outputFile: String) -> Job
+    {
+      let slug = kind.rawValue + "-" + safeName(name)
+      let marker = folder + "/merge.done"
+      return Job(
+        id: kind.rawValue + ":" + name, kind: kind, slurmName: "tagdata-" + slug, scriptName: slug + ".sh", after: after,
+        isArray: false, key: key, markers: [marker], outputs: [out + "/" + outputFile],
+        script: {
+          var b = "key=\(key)\ndone=\(q(marker))\nrm -f \"$done\"\nmkdir -p \(q(parent))\n"
+          b += "\"$tagdata\" export --merge --out \(q(out)) " + (0..<n).map { q("\(folder)/part-\($0)") }.joined(separator: " ") + "\n"
+          b += finish("\"$done\"")
+          return script(name: "tagdata-" + slug, array: false, log: slug, body: b)
+        }())
+    }
 
     // Ingest: every entry in order into the partition's catalog.
     let entries = config.ingest.map { ($0, config.inputs(of: $0)) }
@@ -373,35 +405,13 @@ public struct SlurmPlan: Sendable {
       var text = header + "build \(build.name)\n\(catalogKey)\n" + args.joined(separator: "\u{1F}") + "\n"
       for path in [build.config].compactMap({ $0 }) + build.texts.map(\.path) { text += identity(path) + "\n" }
       let buildKey = Fingerprints.hash(text)
-      let partDirs = (0..<n).map { "\(folder)/part-\($0)" }
-      jobs.append(
-        Job(
-          id: "build:" + build.name, kind: .build, slurmName: "tagdata-build-" + name, scriptName: "build-\(name).sh",
-          after: catalogJob, isArray: true, key: buildKey, markers: (0..<n).map { "\(folder)/part-\($0).done" },
-          outputs: partDirs.map { $0 + "/partition.json" },
-          script: {
-            var b = "work=\(q(folder))\nkey=\(buildKey)\n" + taskLine + "done=\"$work/part-$k.done\"\n"
-            b += "rm -f \"$done\"\nmkdir -p \"$work\"\n"
-            b += "\"$tagdata\" build --quiet --catalog \(q(catalog)) " + args.map(q).joined(separator: " ")
-              + " --partition \"$k/\(n)\" --out \"$work/part-$k\"\n"
-            b += finish("\"$done\"")
-            return script(name: "tagdata-build-" + name, array: true, log: "build-" + name, body: b)
-          }()))
+      jobs.append(partitionArray(.build, name: build.name, folder: folder, after: catalogJob, key: buildKey,
+                                 command: "build --quiet --catalog \(q(catalog)) " + args.map(q).joined(separator: " ")))
       let out = output + "/builds/" + build.name
-      let marker = folder + "/merge.done"
       let exportKey = Fingerprints.hash(header + "build-merge \(build.name)\n\(buildKey)\n\(out)\n")
       buildMergeKeys[build.name] = exportKey
-      jobs.append(
-        Job(
-          id: "build-merge:" + build.name, kind: .buildMerge, slurmName: "tagdata-build-merge-" + name,
-          scriptName: "build-merge-\(name).sh", after: "build:" + build.name, isArray: false, key: exportKey, markers: [marker],
-          outputs: [out + "/manifest.json"],
-          script: {
-            var b = "key=\(exportKey)\ndone=\(q(marker))\nrm -f \"$done\"\nmkdir -p \(q(output + "/builds"))\n"
-            b += "\"$tagdata\" export --merge --out \(q(out)) " + partDirs.map(q).joined(separator: " ") + "\n"
-            b += finish("\"$done\"")
-            return script(name: "tagdata-build-merge-" + name, array: false, log: "build-merge-" + name, body: b)
-          }()))
+      jobs.append(exportMerge(.buildMerge, name: build.name, folder: folder, after: "build:" + build.name, key: exportKey,
+                              out: out, parent: output + "/builds", outputFile: "manifest.json"))
     }
 
     // Per tokenized export: the array of partial datasets (build shards K modulo N), then their merge.
@@ -420,33 +430,12 @@ public struct SlurmPlan: Sendable {
         for path in [tokenizer, tokenizer + "/tokenizer.json", tokenizer + "/tokenizer_config.json"] { text += identity(path) + "\n" }
       }
       let tokenizeKey = Fingerprints.hash(text)
-      let partDirs = (0..<n).map { "\(folder)/part-\($0)" }
-      jobs.append(
-        Job(
-          id: "tokenize:" + t.name, kind: .tokenize, slurmName: "tagdata-tokenize-" + name, scriptName: "tokenize-\(name).sh",
-          after: "build-merge:" + t.build, isArray: true, key: tokenizeKey, markers: (0..<n).map { "\(folder)/part-\($0).done" },
-          outputs: partDirs.map { $0 + "/partition.json" },
-          script: {
-            var b = "work=\(q(folder))\nkey=\(tokenizeKey)\n" + taskLine + "done=\"$work/part-$k.done\"\n"
-            b += "rm -f \"$done\"\nmkdir -p \"$work\"\n"
-            b += "\"$tagdata\" export --quiet " + args.map(q).joined(separator: " ") + " --partition \"$k/\(n)\" --out \"$work/part-$k\"\n"
-            b += finish("\"$done\"")
-            return script(name: "tagdata-tokenize-" + name, array: true, log: "tokenize-" + name, body: b)
-          }()))
+      jobs.append(partitionArray(.tokenize, name: t.name, folder: folder, after: "build-merge:" + t.build, key: tokenizeKey,
+                                 command: "export --quiet " + args.map(q).joined(separator: " ")))
       let out = output + "/tokens/" + t.name
-      let marker = folder + "/merge.done"
       let mergeKey = Fingerprints.hash(header + "tokenize-merge \(t.name)\n\(tokenizeKey)\n\(out)\n")
-      jobs.append(
-        Job(
-          id: "tokenize-merge:" + t.name, kind: .tokenizeMerge, slurmName: "tagdata-tokenize-merge-" + name,
-          scriptName: "tokenize-merge-\(name).sh", after: "tokenize:" + t.name, isArray: false, key: mergeKey, markers: [marker],
-          outputs: [out + "/dataset.json"],
-          script: {
-            var b = "key=\(mergeKey)\ndone=\(q(marker))\nrm -f \"$done\"\nmkdir -p \(q(output + "/tokens"))\n"
-            b += "\"$tagdata\" export --merge --out \(q(out)) " + partDirs.map(q).joined(separator: " ") + "\n"
-            b += finish("\"$done\"")
-            return script(name: "tagdata-tokenize-merge-" + name, array: false, log: "tokenize-merge-" + name, body: b)
-          }()))
+      jobs.append(exportMerge(.tokenizeMerge, name: t.name, folder: folder, after: "tokenize:" + t.name, key: mergeKey,
+                              out: out, parent: output + "/tokens", outputFile: "dataset.json"))
     }
     return jobs
   }

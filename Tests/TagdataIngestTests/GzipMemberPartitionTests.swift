@@ -230,46 +230,7 @@ enum GzipWriter {
     let assigned = try #require(plan.assignments.first { $0.unit.members?.decompressedStart ?? 0 > 0 })
     let unit = assigned.unit
     let spec = try PartitionSpec(index: assigned.partition, count: 3)
-    let dir = TestSupport.tempDirectory()
-    func run(_ path: String) throws -> FileReport {
-      let catalog = try Catalog(path: path)
-      let ingestor = try Ingestor(catalog: catalog)
-      defer { try? ingestor.close() }
-      return try ingestor.ingest(unit: unit, partition: spec)
-    }
-    let whole = dir.appendingPathComponent("whole.sqlite").path
-    let first = try run(whole)
-    #expect(first.records > 4)
-    let cut = dir.appendingPathComponent("cut.sqlite").path
-    _ = try run(cut)
-    let c = try Catalog(path: cut)
-    let k = Int64(first.records / 2)
-    for table in ["records", "molecule_records", "quarantine"] {
-      try c.db.execute("DELETE FROM \(table) WHERE record_no >= \(k - 1)")
-    }
-    let recordsUnion = "SELECT record_no, byte_offset, line FROM records UNION ALL SELECT record_no, byte_offset, line FROM molecule_records"
-    let w = try Catalog(path: whole, readOnly: true)
-    let offset = try #require(try w.db.scalar("SELECT byte_offset FROM (\(recordsUnion)) WHERE record_no = \(k - 1)"))
-    let line = try #require(try w.db.scalar("SELECT line FROM (\(recordsUnion)) WHERE record_no = \(k - 1)"))
-    try c.db.execute("""
-      UPDATE sources SET status = 'partial', content_sha256 = NULL, records_done = \(k - 1), next_offset = \(offset),
-        next_line = \(line);
-      DELETE FROM partition_ranges;
-      """)
-    let resumed = try run(cut)
-    #expect(resumed.resumedAfter == Int(k - 1))
-    #expect(resumed.records == first.records - Int(k - 1))
-    func rows(_ c: Catalog, _ sql: String) throws -> [String] {
-      let s = try c.db.prepare(sql)
-      var out: [String] = []
-      while try s.step() { out.append((0..<s.columnCount).map { s.text($0) ?? "∅" }.joined(separator: " ")) }
-      return out
-    }
-    let b = try Catalog(path: cut, readOnly: true)
-    for sql in ["SELECT range_start, range_end, records, lines FROM partition_ranges", "SELECT status, content_sha256 FROM sources",
-                recordsUnion + " ORDER BY 1"] {
-      #expect(try rows(w, sql) == rows(b, sql), "\(sql)")
-    }
+    try PartitionResumeCheck.expectResumesAtItsCheckpoint(unit, spec)
   }
 
   @Test func commandLineIngestsSpansAndMerges() throws {

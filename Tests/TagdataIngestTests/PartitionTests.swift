@@ -340,54 +340,6 @@ import TestSupport
     let plan = try PartitionPlan(files: [file], partitions: 3)
     let unit = try #require(plan.units(for: 1).first { $0.range != nil })
     let spec = try PartitionSpec(index: 1, count: 3)
-    let dir = TestSupport.tempDirectory()
-    func run(_ path: String) throws -> FileReport {
-      let catalog = try Catalog(path: path)
-      let ingestor = try Ingestor(catalog: catalog)
-      defer { try? ingestor.close() }
-      return try ingestor.ingest(unit: unit, partition: spec)
-    }
-    let whole = dir.appendingPathComponent("whole.sqlite").path
-    let first = try run(whole)
-    #expect(first.records > 4)
-    // The same catalog as if the run had been killed after its first records were committed.
-    let cut = dir.appendingPathComponent("cut.sqlite").path
-    _ = try run(cut)
-    let c = try Catalog(path: cut)
-    let k = Int64(first.records / 2)
-    for table in ["records", "molecule_records", "quarantine"] {
-      try c.db.execute("DELETE FROM \(table) WHERE record_no >= \(k)")
-    }
-    try c.db.execute("""
-      UPDATE sources SET status = 'partial', content_sha256 = NULL, records_done = \(k),
-        next_offset = (SELECT byte_offset FROM (SELECT record_no, byte_offset FROM records UNION ALL
-          SELECT record_no, byte_offset FROM molecule_records) WHERE record_no = \(k - 1)),
-        next_line = (SELECT line FROM (SELECT record_no, line FROM records UNION ALL SELECT record_no, line FROM molecule_records)
-          WHERE record_no = \(k - 1));
-      DELETE FROM partition_ranges;
-      """)
-    // Resume at record k - 1 (its offset and line are known), with k - 1 records done.
-    for table in ["records", "molecule_records", "quarantine"] {
-      try c.db.execute("DELETE FROM \(table) WHERE record_no >= \(k - 1)")
-    }
-    try c.db.execute("UPDATE sources SET records_done = \(k - 1)")
-    let resumed = try run(cut)
-    #expect(resumed.resumedAfter == Int(k - 1))
-    #expect(resumed.records == first.records - Int(k - 1))
-    let ranges = "SELECT range_start, range_end, records, lines FROM partition_ranges"
-    let a = try Catalog(path: whole, readOnly: true), b = try Catalog(path: cut, readOnly: true)
-    func rows(_ c: Catalog, _ sql: String) throws -> [String] {
-      let s = try c.db.prepare(sql)
-      var out: [String] = []
-      while try s.step() { out.append((0..<s.columnCount).map { s.text($0) ?? "∅" }.joined(separator: " ")) }
-      return out
-    }
-    #expect(try rows(a, ranges) == rows(b, ranges))
-    #expect(try rows(a, "SELECT status, content_sha256 FROM sources") == rows(b, "SELECT status, content_sha256 FROM sources"))
-    let records = """
-      SELECT record_no, line, byte_offset, protein_id FROM records UNION ALL
-      SELECT record_no, line, byte_offset, molecule_id FROM molecule_records ORDER BY 1
-      """
-    #expect(try rows(a, records) == rows(b, records))
+    try PartitionResumeCheck.expectResumesAtItsCheckpoint(unit, spec)
   }
 }
