@@ -290,4 +290,31 @@ import Testing
       """, schema] + manifests)
     #expect(check.stdout == "valid\n", "\(check.stdout) \(check.stderr)")
   }
+
+  /// A non-empty folder that is not a tagdata output is never replaced (`--out .` must not wipe a
+  /// working directory); a build, a partial build and a token dataset are.
+  @Test func foreignFoldersAreNotReplaced() throws {
+    let dir = TestSupport.tempDirectory().path
+    let foreign = dir + "/mine"
+    try FileManager.default.createDirectory(atPath: foreign, withIntermediateDirectories: true)
+    try Data("keep me".utf8).write(to: URL(fileURLWithPath: foreign + "/notes.txt"))
+    let common = ["--quiet", "--catalog", Self.catalogPath, "--tasks", "QED", "--shards", "1"]
+    let b = try TestSupport.tagdata(["build"] + common + ["--out", foreign])
+    #expect(b.status == 74 && b.stderr.contains("not a tagdata output"), "\(b.stderr)")
+    #expect(try TestSupport.tagdata(["build"] + common + ["--out", dir + "/build"]).status == 0)
+    #expect(try TestSupport.tagdata(["build"] + common + ["--partition", "0/1", "--out", dir + "/part"]).status == 0)
+    let m = try TestSupport.tagdata(["export", "--merge", "--out", foreign, dir + "/part"])
+    #expect(m.status == 74 && m.stderr.contains("not a tagdata output"), "\(m.stderr)")
+    let t = try TestSupport.tagdata(["export", "--tokenized", dir + "/build", "--out", foreign])
+    #expect(t.status != 0 && t.stderr.contains("not a tagdata output"), "\(t.stderr)")
+    #expect(try String(contentsOfFile: foreign + "/notes.txt", encoding: .utf8) == "keep me")
+    // Outputs of tagdata are replaced: a build over a build, a token dataset over one.
+    #expect(try TestSupport.tagdata(["build"] + common + ["--out", dir + "/build"]).status == 0)
+    #expect(try TestSupport.tagdata(["export", "--merge", "--out", dir + "/build", dir + "/part"]).status == 0)
+    #expect(try TestSupport.tagdata(["export", "--tokenized", dir + "/build", "--out", dir + "/tokens"]).status == 0)
+    #expect(try TestSupport.tagdata(["export", "--tokenized", dir + "/build", "--out", dir + "/tokens"]).status == 0)
+    // An empty folder is fine.
+    try FileManager.default.createDirectory(atPath: dir + "/empty", withIntermediateDirectories: true)
+    #expect(try TestSupport.tagdata(["build"] + common + ["--out", dir + "/empty"]).status == 0)
+  }
 }
