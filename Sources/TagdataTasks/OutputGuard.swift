@@ -20,10 +20,6 @@ enum OutputGuard {
         return "exists and is not a directory: the output is a directory, replaced as a whole (remove the file or choose another --out)"
       }
     }
-    if let foreign = foreignContent(out) {
-      return "is a folder holding \(foreign), not a tagdata output (no manifest.json, partition.json or dataset.json): "
-        + "it would be replaced as a whole; remove it or choose another --out"
-    }
     let target = resolved(out)
     for (what, path) in inputs {
       let p = resolved(path)
@@ -31,6 +27,10 @@ enum OutputGuard {
         return "would replace \(what) \(path), which this command reads "
           + (p == target ? "(it is the output)" : "(it is inside the output directory)") + ": choose another --out"
       }
+    }
+    if let foreign = foreignContent(out) {
+      return "is a folder holding \(foreign), not a tagdata output (no manifest.json, partition.json or dataset.json): "
+        + "it would be replaced as a whole; remove it or choose another --out"
     }
     return nil
   }
