@@ -1,5 +1,6 @@
 import Foundation
 import TagdataCatalog
+import TagdataIO
 @testable import TagdataTasks
 import TestSupport
 import Testing
@@ -148,10 +149,10 @@ import Testing
   /// met must come to the same, however the units fall into partitions.
   @Test func rejectionReasonsAreCappedAsInOneBuild() throws {
     // 100 units, each rejected once or twice for one of 50 reasons.
-    var rng = SystemRandomNumberGenerator()
+    var rng = SplitMix64(seed: TestSupport.fuzzSeed(default: 20))
     var stream: [(unit: Int, reason: String)] = []
     for u in 0..<100 {
-      for _ in 0..<Int.random(in: 1...2, using: &rng) { stream.append((u, "reason \(Int.random(in: 0..<50, using: &rng))")) }
+      for _ in 0...rng.below(2) { stream.append((u, "reason \(rng.below(50))")) }
     }
     // One build, by the rule of StageBuilder.
     var single: [String: Int] = [:]
