@@ -84,11 +84,40 @@ extension Catalog {
     try sources.bind([name.map { .text($0) } ?? .null])
     var list: [(Int64, String, String)] = []
     while try sources.step() { list.append((sources.int(0), sources.text(1) ?? "", sources.text(2) ?? "")) }
+    // Molecules and proteins are looked up by id, and the strings of the last ones kept (a
+    // dump repeats its ligands and targets row after row): a join would read and copy a
+    // sequence again for every row that names it.
     let s = try db.prepare("""
-      SELECT v.record_no, v.field, v.kind, m.smiles, p.sequence, v.text, v.number, lower(hex(p.sha256))
-      FROM table_values v LEFT JOIN molecules m ON m.id = v.molecule_id LEFT JOIN proteins p ON p.id = v.protein_id
-      WHERE v.source_id = ?1 ORDER BY v.record_no, v.ordinal
+      SELECT v.record_no, v.field, v.kind, v.molecule_id, v.protein_id, v.text, v.number
+      FROM table_values v WHERE v.source_id = ?1 ORDER BY v.record_no, v.ordinal
       """)
+    let moleculeQuery = try db.prepare("SELECT smiles FROM molecules WHERE id = ?1")
+    let proteinQuery = try db.prepare("SELECT sequence, lower(hex(sha256)) FROM proteins WHERE id = ?1")
+    var molecules: [Int64: String] = [:]
+    var proteins: [Int64: (sequence: String, key: String)] = [:]
+    var proteinBytes = 0
+    func molecule(_ id: Int64) throws -> String {
+      if let m = molecules[id] { return m }
+      if molecules.count >= 1 << 16 { molecules.removeAll(keepingCapacity: true) }
+      moleculeQuery.reset()
+      moleculeQuery.bind(1, id)
+      let m = try moleculeQuery.step() ? moleculeQuery.text(0) ?? "" : ""
+      molecules[id] = m
+      return m
+    }
+    func protein(_ id: Int64) throws -> (sequence: String, key: String) {
+      if let p = proteins[id] { return p }
+      if proteins.count >= 1 << 12 || proteinBytes >= 32 << 20 {
+        proteins.removeAll(keepingCapacity: true)
+        proteinBytes = 0
+      }
+      proteinQuery.reset()
+      proteinQuery.bind(1, id)
+      let p = try proteinQuery.step() ? (proteinQuery.text(0) ?? "", proteinQuery.text(1) ?? "") : ("", "")
+      proteins[id] = p
+      proteinBytes += p.0.utf8.count
+      return p
+    }
     for (source, table, path) in list {
       try s.bind([.int(source)])
       var current: StoredTableRow?
@@ -103,12 +132,20 @@ extension Catalog {
         let kind = s.text(2) ?? ""
         current!.fields.append(s.text(1) ?? "")
         current!.kinds.append(kind)
-        current!.proteinKeys.append(kind == "protein" ? s.text(7) ?? "" : "")
         switch kind {
-        case "smiles": current!.values.append(.text(s.text(3) ?? ""))
-        case "protein": current!.values.append(.text(s.text(4) ?? ""))
-        case "number": current!.values.append(.number(s.double(6)))
-        default: current!.values.append(.text(s.text(5) ?? ""))
+        case "smiles":
+          current!.proteinKeys.append("")
+          current!.values.append(.text(s.isNull(3) ? "" : try molecule(s.int(3))))
+        case "protein":
+          let p = s.isNull(4) ? ("", "") : try protein(s.int(4))
+          current!.proteinKeys.append(p.1)
+          current!.values.append(.text(p.0))
+        case "number":
+          current!.proteinKeys.append("")
+          current!.values.append(.number(s.double(6)))
+        default:
+          current!.proteinKeys.append("")
+          current!.values.append(.text(s.text(5) ?? ""))
         }
       }
       if let row = current, try !body(row) { return }

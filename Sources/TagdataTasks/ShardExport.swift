@@ -163,8 +163,8 @@ public enum ShardExport {
 
     // 2. Write the shards in order as the sorted records come, dropping repeats of (task, key).
     let sorter = sink.sorter
-    let written = try writeShards(directory: target.temporary, shards: shards, gzip: gzip,
-                                  sortKeys: partition != nil) { handle in try sorter.finish(handle) }
+    let written = try writeShards(directory: target.temporary, shards: shards, gzip: gzip, sortKeys: partition != nil,
+                                  strings: sink.strings, compact: true) { handle in try sorter.finish(handle) }
     if let p = partition, let leakageKeys {
       // 3. A partition's own manifest, written last: the merge takes only complete partitions.
       let keysFile = try leakageKeys.finish()
@@ -195,10 +195,12 @@ public enum ShardExport {
   }
 
   /// Writes shards 0..<shards from records sorted by shard, task and identity (`feed` hands them
-  /// to its handler: the key, then the payload: task and split as parts, then the record's line),
+  /// to its handler: the key, then the payload: task and split as parts, then the record's line,
+  /// or with `compact` its ``RecordCodec`` record, whose long strings are in `strings`),
   /// dropping every repeat of an identity after its first. With `sortKeys`, each shard gets a
   /// sidecar (``BuildPartial``) with the sort key and split of each record it holds.
-  static func writeShards(directory: String, shards: Int, gzip: Bool, sortKeys: Bool,
+  static func writeShards(directory: String, shards: Int, gzip: Bool, sortKeys: Bool, strings: RecordStrings? = nil,
+                          compact: Bool = false,
                           feed: ((UnsafeRawBufferPointer, UnsafeRawBufferPointer) throws -> Bool) throws -> Void) throws
     -> WrittenShards
   {
@@ -239,7 +241,12 @@ public enum ShardExport {
       let name = String(decoding: task, as: UTF8.self), splitName = String(decoding: split, as: UTF8.self)
       perTask[name, default: Counts()].add(splitName)
       w.counts[name, default: Counts()].add(splitName)
-      try writer!.write(UnsafeRawBufferPointer(rebasing: value[at...]))
+      let rest = UnsafeRawBufferPointer(rebasing: value[at...])
+      if compact {
+        try split.withUnsafeBytes { s in try writer!.write { RecordCodec.render(rest, split: s, strings: strings, to: &$0) } }
+      } else {
+        try writer!.write(rest)
+      }
       try keys?.write(key, split)
       return true
     }
@@ -347,69 +354,29 @@ public enum ShardExport {
   /// One exported record as JSON, keys in a fixed order (Schemas/task-record.schema.json).
   public static func recordJSON(_ e: TaskExample) -> String {
     var out: [UInt8] = []
-    appendRecordJSON(e, keyHash: StableHash.hash([e.task, e.key]), to: &out)
+    appendRecordJSON(e, keyHash: e.keyHash, to: &out)
     return String(decoding: out, as: UTF8.self)
   }
 
-  /// Appends the record of `e` (``recordJSON(_:)``) to `out`; `keyHash` is `StableHash.hash([task, key])`.
+  /// Appends the record of `e` (``recordJSON(_:)``, no newline) to `out`; `keyHash` is
+  /// `StableHash.hash([task, key])`. The line a build writes of its compact record.
   static func appendRecordJSON(_ e: TaskExample, keyHash: UInt64, to out: inout [UInt8]) {
-    func raw(_ s: StaticString) { s.withUTF8Buffer { out.append(contentsOf: $0) } }
-    func str(_ s: String) { JSONString.append(s, to: &out) }
-    func text(_ s: String) { out.append(contentsOf: s.utf8) }
-    raw("{\"task\":")
-    str(e.task)
-    raw(",\"stage\":")
-    text(String(e.stage))
-    raw(",\"split\":")
-    str(e.split)
-    e.regression ? raw(",\"regression\":true") : raw(",\"regression\":false")
-    raw(",\"formulation\":\"")
-    for seg in e.segments { JSONString.appendEscaped(seg.text, to: &out) }
-    raw("\"")
-    raw(",\"segments\":[")
-    for (k, seg) in e.segments.enumerated() {
-      if k > 0 { raw(",") }
-      raw("{\"kind\":\"")
-      text(seg.kind.rawValue)
-      raw("\",\"text\":")
-      str(seg.text)
-      raw("}")
+    var record: [UInt8] = []
+    RecordCodec.encode(e, keyHash: keyHash, strings: nil, to: &record)
+    var split = e.split
+    record.withUnsafeBytes { r in
+      split.withUTF8 { s in RecordCodec.render(r, split: UnsafeRawBufferPointer(s), strings: nil, to: &out) }
     }
-    raw("],\"inputs\":[")
-    for (k, x) in e.inputs.enumerated() {
-      if k > 0 { raw(",") }
-      str(x)
-    }
-    raw("],\"output\":")
-    if let o = e.output { str(o) } else { raw("null") }
-    raw(",\"target\":")
-    if let t = e.target { text(jsonNumber(t)) } else { raw("null") }
-    raw(",\"key\":\"")
-    text(hex16(keyHash))
-    raw("\",\"ids\":{\"molecules\":[")
-    for (k, x) in e.molecules.enumerated() {
-      if k > 0 { raw(",") }
-      str(x)
-    }
-    raw("],\"proteins\":[")
-    for (k, x) in e.proteins.enumerated() {
-      if k > 0 { raw(",") }
-      str(x)
-    }
-    raw("],\"source\":")
-    if let s = e.source { str(s) } else { raw("null") }
-    raw(",\"row\":")
-    if let r = e.row { text(String(r)) } else { raw("null") }
-    raw(",\"year\":")
-    if let y = e.year { text(String(y)) } else { raw("null") }
-    raw("}}\n")
     out.removeLast()
   }
 
   static func hex16(_ x: UInt64) -> String {
-    let h = String(x, radix: 16)
-    return String(repeating: "0", count: 16 - h.count) + h
+    String(unsafeUninitializedCapacity: 16) { b in
+      for k in 0..<16 { b[k] = hexDigits[Int((x >> UInt64(60 - 4 * k)) & 15)] }
+      return 16
+    }
   }
+  static let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
 
   /// A finite double as a JSON number that reads back to the same value (Python's repr).
   static func jsonNumber(_ x: Double) -> String { TagLLM.pythonRepr(x) ?? "null" }
@@ -514,8 +481,16 @@ final class SplitKeyMaker {
   /// the record's `key` for all but regressions (the leakage report and the group splits' maps
   /// hold 16 characters, not the whole filled template). `keyHash`: that hash when known.
   func keys(_ e: TaskExample, keyHash: UInt64? = nil) -> SplitKeys {
-    SplitKeys(exampleKey: ShardExport.hex16(keyHash ?? StableHash.hash([e.task, e.groupKey])), molecules: e.molecules.map(parent), scaffolds: e.molecules.map(scaffold), targets: e.proteins,
-              sequences: e.sequences, year: e.year)
+    var molecules: [String] = [], scaffolds: [String] = []
+    molecules.reserveCapacity(e.molecules.count)
+    scaffolds.reserveCapacity(e.molecules.count)
+    for m in e.molecules {
+      let x = entry(m)
+      molecules.append(x.parent)
+      scaffolds.append(x.scaffold)
+    }
+    return SplitKeys(exampleKey: ShardExport.hex16(keyHash ?? e.groupHash), molecules: molecules, scaffolds: scaffolds,
+                     targets: e.proteins, sequences: e.sequences, year: e.year)
   }
 }
 
@@ -530,82 +505,158 @@ extension ShardExport {
 }
 
 /// Writes one shard as it comes: plain or gzip-compressed (zlib level 6, no file name, a zero
-/// time: the same bytes on every run with the same zlib), hashing what it writes.
+/// time: the same bytes on every run with the same zlib), hashing what it writes. Records are
+/// gathered into blocks of 1 MiB that a thread of its own compresses, hashes and writes, while the
+/// caller makes the next ones.
 final class ShardWriter {
-  let path: String
-  private let file: UnsafeMutablePointer<FILE>
-  /// zlib's state points back at its stream: it must not move.
-  private var stream: UnsafeMutablePointer<z_stream>?
-  private var digest = StreamDigest()
-  private var out = [UInt8](repeating: 0, count: 1 << 16)
+  /// The file's side, used by the writing thread only until it has been joined.
+  final class File: @unchecked Sendable {
+    let path: String
+    let file: UnsafeMutablePointer<FILE>
+    /// zlib's state points back at its stream: it must not move.
+    var stream: UnsafeMutablePointer<z_stream>?
+    var digest = StreamDigest()
+    var out = [UInt8](repeating: 0, count: 1 << 16)
+    var closed = false
+    private let lock = NSLock()
+    private var failure: Error?
+
+    init(path: String, gzip: Bool) throws {
+      self.path = path
+      guard let f = fopen(path, "wb") else { throw ShardExportError(path: path, message: String(cString: strerror(errno))) }
+      setvbuf(f, nil, _IOFBF, 1 << 20)
+      file = f
+      if gzip {
+        let z = UnsafeMutablePointer<z_stream>.allocate(capacity: 1)
+        z.initialize(to: z_stream())
+        guard tagdata_deflateInit2(z, 6, 15 + 16) == Z_OK else {
+          z.deallocate()
+          fclose(f)
+          throw ShardExportError(path: path, message: "zlib could not start compressing")
+        }
+        stream = z
+      }
+    }
+
+    deinit {
+      if let z = stream {
+        deflateEnd(z)
+        z.deallocate()
+      }
+      if !closed { fclose(file) }
+    }
+
+    func fail(_ error: Error) {
+      lock.lock()
+      if failure == nil { failure = error }
+      lock.unlock()
+    }
+
+    func rethrow() throws {
+      lock.lock()
+      let e = failure
+      lock.unlock()
+      if let e { throw e }
+    }
+
+    func write(_ bytes: UnsafeRawBufferPointer) throws {
+      if stream != nil { try compress(bytes, finish: false) } else { try emit(bytes) }
+    }
+
+    func emit(_ bytes: UnsafeRawBufferPointer) throws {
+      guard !bytes.isEmpty else { return }
+      digest.update(bytes)
+      if fwrite(bytes.baseAddress, 1, bytes.count, file) != bytes.count {
+        throw ShardExportError(path: path, message: "cannot write: \(String(cString: strerror(errno)))")
+      }
+    }
+
+    func compress(_ input: UnsafeRawBufferPointer, finish: Bool) throws {
+      let outCount = out.count
+      var status = Z_OK
+      try out.withUnsafeMutableBytes { o in
+        stream!.pointee.next_in = UnsafeMutablePointer(mutating: input.baseAddress?.assumingMemoryBound(to: UInt8.self))
+        stream!.pointee.avail_in = UInt32(input.count)
+        repeat {
+          stream!.pointee.next_out = o.baseAddress!.assumingMemoryBound(to: UInt8.self)
+          stream!.pointee.avail_out = UInt32(outCount)
+          status = CZlib.deflate(stream!, finish ? Z_FINISH : Z_NO_FLUSH)
+          guard status == Z_OK || status == Z_STREAM_END || status == Z_BUF_ERROR else {
+            throw ShardExportError(path: path, message: "zlib could not compress (\(status))")
+          }
+          try emit(UnsafeRawBufferPointer(rebasing: o[0..<(outCount - Int(stream!.pointee.avail_out))]))
+        } while stream!.pointee.avail_out == 0 || (finish && status != Z_STREAM_END)
+      }
+    }
+  }
+
+  var path: String { file.path }
+  private let file: File
   private(set) var records = 0
-  private var closed = false
+  private var block: [UInt8] = []
+  private static let blockSize = 1 << 20
+  private let queue = BlockingQueue<[UInt8]>(capacity: 4)
+  private var thread: JoinableThread?
 
   init(path: String, gzip: Bool) throws {
-    self.path = path
-    guard let f = fopen(path, "wb") else { throw ShardExportError(path: path, message: String(cString: strerror(errno))) }
-    setvbuf(f, nil, _IOFBF, 1 << 20)
-    file = f
-    if gzip {
-      let z = UnsafeMutablePointer<z_stream>.allocate(capacity: 1)
-      z.initialize(to: z_stream())
-      guard tagdata_deflateInit2(z, 6, 15 + 16) == Z_OK else {
-        z.deallocate()
-        fclose(f)
-        throw ShardExportError(path: path, message: "zlib could not start compressing")
+    let file = try File(path: path, gzip: gzip)
+    self.file = file
+    block.reserveCapacity(Self.blockSize + (1 << 16))
+    let queue = self.queue
+    thread = JoinableThread {
+      while let bytes = queue.pop() {
+        do {
+          try bytes.withUnsafeBytes { try file.write($0) }
+        } catch {
+          file.fail(error)
+          queue.close()
+        }
       }
-      stream = z
     }
   }
 
   deinit {
-    if let z = stream {
-      deflateEnd(z)
-      z.deallocate()
-    }
-    if !closed { fclose(file) }
+    queue.close()
+    thread?.join()
   }
 
-  private func emit(_ bytes: UnsafeRawBufferPointer) throws {
-    guard !bytes.isEmpty else { return }
-    digest.update(bytes)
-    if fwrite(bytes.baseAddress, 1, bytes.count, file) != bytes.count {
-      throw ShardExportError(path: path, message: "cannot write: \(String(cString: strerror(errno)))")
-    }
-  }
-
-  private func compress(_ input: UnsafeRawBufferPointer, finish: Bool) throws {
-    let outCount = out.count
-    var status = Z_OK
-    try out.withUnsafeMutableBytes { o in
-      stream!.pointee.next_in = UnsafeMutablePointer(mutating: input.baseAddress?.assumingMemoryBound(to: UInt8.self))
-      stream!.pointee.avail_in = UInt32(input.count)
-      repeat {
-        stream!.pointee.next_out = o.baseAddress!.assumingMemoryBound(to: UInt8.self)
-        stream!.pointee.avail_out = UInt32(outCount)
-        status = CZlib.deflate(stream!, finish ? Z_FINISH : Z_NO_FLUSH)
-        guard status == Z_OK || status == Z_STREAM_END || status == Z_BUF_ERROR else {
-          throw ShardExportError(path: path, message: "zlib could not compress (\(status))")
-        }
-        try emit(UnsafeRawBufferPointer(rebasing: o[0..<(outCount - Int(stream!.pointee.avail_out))]))
-      } while stream!.pointee.avail_out == 0 || (finish && status != Z_STREAM_END)
-    }
+  /// Hands the gathered block to the writing thread.
+  private func flushBlock() throws {
+    guard !block.isEmpty else { return }
+    var next: [UInt8] = []
+    next.reserveCapacity(Self.blockSize + (1 << 16))
+    swap(&next, &block)
+    _ = queue.push(next)
+    try file.rethrow()
   }
 
   /// One record (its line, newline included).
   func write(_ record: UnsafeRawBufferPointer) throws {
     records += 1
-    if stream != nil { try compress(record, finish: false) } else { try emit(record) }
+    block.append(contentsOf: record)
+    if block.count >= Self.blockSize { try flushBlock() }
+  }
+
+  /// One record, appended by `render` to the shard's bytes (its line, newline included).
+  func write(render: (inout [UInt8]) -> Void) throws {
+    records += 1
+    render(&block)
+    if block.count >= Self.blockSize { try flushBlock() }
   }
 
   /// Flushes and syncs the file; the SHA-256 of its bytes.
   func finish() throws -> String {
-    if stream != nil { try compress(UnsafeRawBufferPointer(start: nil, count: 0), finish: true) }
-    let ok = fflush(file) == 0 && fsync(fileno(file)) == 0
-    closed = true
-    fclose(file)
+    try flushBlock()
+    queue.close()
+    thread?.join()
+    thread = nil
+    try file.rethrow()
+    if file.stream != nil { try file.compress(UnsafeRawBufferPointer(start: nil, count: 0), finish: true) }
+    let ok = fflush(file.file) == 0 && fsync(fileno(file.file)) == 0
+    file.closed = true
+    fclose(file.file)
     if !ok { throw ShardExportError(path: path, message: "cannot write: \(String(cString: strerror(errno)))") }
-    return SequenceDigest.hex(digest.finalize())
+    return SequenceDigest.hex(file.digest.finalize())
   }
 }
 
@@ -618,6 +669,8 @@ final class ExportSink: @unchecked Sendable {
   let declared: Set<String>
   let keysOf: SplitKeyMaker
   let sorter: ExternalSorter
+  /// The long strings of the sorted records (a quarter of the memory budget).
+  let strings: RecordStrings
   var leakage: [String: LeakageReport] = [:]
   var accumulator: (task: String, LeakageAccumulator)?
   var languages = Set<String>()
@@ -645,6 +698,7 @@ final class ExportSink: @unchecked Sendable {
     self.keysOf = keysOf
     // Up to 256 runs merged at once: a build of several GB is merged in one pass.
     sorter = ExternalSorter(directory: directory, memoryBudget: memoryBudget / 2, maxFanIn: 256)
+    strings = RecordStrings(budget: memoryBudget / 4)
   }
 
   /// Throws the consumer's first error, if any.
@@ -679,7 +733,7 @@ final class ExportSink: @unchecked Sendable {
       let name = String(seg.text.dropFirst().dropLast())
       if !declared.contains(name) { languages.insert(name) }
     }
-    let (keyHash, identity) = StableHash.hash2([e.task, e.key], seeds: (0, ShardExport.identitySeed))
+    let (keyHash, identity) = e.identityHashes
     let splitKeys = keysOf.keys(e, keyHash: e.splitKey == nil ? keyHash : nil)
     if let leakageKeys {
       try leakageKeys.writeLeakage(task: UInt32(taskIndex[e.task] ?? 0), unit: e.unit, sub: e.sub, keys: splitKeys,
@@ -713,8 +767,7 @@ final class ExportSink: @unchecked Sendable {
     payload.removeAll(keepingCapacity: true)
     ShardExport.appendPart(&payload, Array(e.task.utf8))
     ShardExport.appendPart(&payload, Array(e.split.utf8))
-    ShardExport.appendRecordJSON(e, keyHash: keyHash, to: &payload)
-    payload.append(UInt8(ascii: "\n"))
+    RecordCodec.encode(e, keyHash: keyHash, strings: strings, to: &payload)
     try sorter.add(key: sortKey, payload: payload)
   }
 }

@@ -7,16 +7,25 @@ import TagdataSources
 
 /// One training example of a task, with where it comes from in the catalog.
 public struct TaskExample: Sendable, Equatable {
-  public var task: String
+  public var task: String { didSet { hashes.value = nil } }
   public var stage: Int
   public var regression: Bool
   /// What identifies the example within its task: its formulation with every tag (two examples
   /// with the same key are the same example). Shard and split follow from it alone.
-  public var key: String
+  public var key: String { didSet { hashes.value = nil } }
   /// What the example's split follows: the key without a regression's label (nil: the key).
-  public var splitKey: String?
+  public var splitKey: String? { didSet { hashes.value = nil } }
   /// The key its split follows.
   public var groupKey: String { splitKey ?? key }
+  /// `StableHash.hash([task, key])`: the example's shard, and its `key` in the record.
+  var keyHash: UInt64 { hashes.value?.key ?? StableHash.hash([task, key]) }
+  /// `StableHash.hash([task, groupKey])`: what the leakage report and group splits key on.
+  var groupHash: UInt64 { hashes.value?.group ?? StableHash.hash([task, groupKey]) }
+  /// The shard hash and the second, independent hash of (task, key): the example's identity.
+  var identityHashes: (UInt64, UInt64) {
+    if let h = hashes.value { return (h.key, h.identity) }
+    return StableHash.hash2([task, key], seeds: (0, ShardExport.identitySeed))
+  }
   /// The filled template, tags by name.
   public var formulation: String { segments.map(\.text).joined() }
   public var segments: [TagLLM.Segment]
@@ -42,6 +51,10 @@ public struct TaskExample: Sendable, Equatable {
   /// examples. A partitioned build takes every `count`-th unit, and its merge restores this order.
   public var unit = 0
   public var sub = 0
+  /// The hashes of `key` and `groupKey`, made by the builder in one pass over their bytes (none:
+  /// computed from the strings when asked). Not part of the example's value: equal examples are
+  /// equal with or without them.
+  var hashes = ExampleHashes.Memo()
 
   public init(task: String, stage: Int, regression: Bool, key: String, segments: [TagLLM.Segment], inputs: [String],
               output: String?, target: Double?)
@@ -141,6 +154,69 @@ public enum StableHash {
   }
 }
 
+/// The hashes of an example that the build needs, made in one pass over the bytes of its full
+/// template (four interleaved FNV-1a lanes): the shard and identity hashes of (task, key), the
+/// group hash of (task, group key) that the leakage report and group splits key on, and the split
+/// hash of ("split", task, group key) under the configuration's seed.
+struct ExampleHashes: Sendable {
+  var key: UInt64
+  var identity: UInt64
+  var group: UInt64
+  var split: UInt64
+  /// The seed `split` was made with.
+  var seed: UInt64
+
+  /// An optional `ExampleHashes` that compares equal to any other: what the builder worked out,
+  /// not part of the example.
+  struct Memo: Sendable, Equatable {
+    var value: ExampleHashes?
+    static func == (_: Memo, _: Memo) -> Bool { true }
+  }
+
+  /// The lanes' states after the parts before the key (the task's name and separators).
+  struct Prefix: Sendable {
+    let key: UInt64, identity: UInt64, split: UInt64, seed: UInt64
+    init(task: String, seed: UInt64) {
+      func run(_ h: UInt64, _ bytes: some Sequence<UInt8>) -> UInt64 { bytes.reduce(h) { StableHash.step($0, $1) } }
+      let sep = StableHash.separator
+      key = StableHash.step(run(StableHash.offset, task.utf8), sep)
+      identity = StableHash.step(run(StableHash.offset ^ ShardExport.identitySeed, task.utf8), sep)
+      split = StableHash.step(run(StableHash.step(run(StableHash.offset ^ seed, "split".utf8), sep), task.utf8), sep)
+      self.seed = seed
+    }
+  }
+
+  /// The hashes of an example whose full template is `segments`: the key is their text, the group
+  /// key their text without label segments (the key when `regression` is false).
+  init(_ p: Prefix, segments: [TagLLM.Segment], regression: Bool) {
+    var k = p.key, i = p.identity, g = p.key, s = p.split
+    for seg in segments {
+      var t = seg.text
+      let grouped = !regression || seg.kind != .label
+      t.withUTF8 { b in
+        if grouped {
+          for x in b {
+            k = StableHash.step(k, x)
+            i = StableHash.step(i, x)
+            g = StableHash.step(g, x)
+            s = StableHash.step(s, x)
+          }
+        } else {
+          for x in b {
+            k = StableHash.step(k, x)
+            i = StableHash.step(i, x)
+          }
+        }
+      }
+    }
+    key = StableHash.finish(k)
+    identity = StableHash.finish(i)
+    group = StableHash.finish(g)
+    split = StableHash.finish(s)
+    seed = p.seed
+  }
+}
+
 /// A seeded random split by the example's key: the same key always lands in the same split.
 public struct SeededRandomSplit: Sendable {
   public var seed: UInt64
@@ -152,8 +228,17 @@ public struct SeededRandomSplit: Sendable {
     self.valid = valid
   }
   public func split(task: String, key: String) -> String {
-    let u = Double(StableHash.hash(["split", task, key], seed: seed) >> 11) / Double(UInt64(1) << 53)
+    split(hash: StableHash.hash(["split", task, key], seed: seed))
+  }
+  /// The split of a key whose hash `StableHash.hash(["split", task, key], seed: seed)` is `hash`.
+  func split(hash: UInt64) -> String {
+    let u = Double(hash >> 11) / Double(UInt64(1) << 53)
     return u < train ? "train" : u < train + valid ? "valid" : "test"
+  }
+  /// The split of `e` (its hashes when the builder made them with this seed).
+  func split(_ e: TaskExample) -> String {
+    if let h = e.hashes.value, h.seed == seed { return split(hash: h.split) }
+    return split(task: e.task, key: e.groupKey)
   }
 }
 
@@ -225,22 +310,22 @@ public enum StageBuilder {
         if let a = assigned {
           // A group split saw every example in its first pass; one it left out (a temporal split's
           // example without a year in range) is not written.
-          guard let s = a[spec.name]?[ShardExport.hex16(StableHash.hash([spec.name, e.groupKey]))] else {
+          guard let s = a[spec.name]?[ShardExport.hex16(e.groupHash)] else {
             if config.split.method == .temporal { reject("no year in the temporal split's ranges"); return }
-            e.split = splitter.split(task: spec.name, key: e.groupKey)
+            e.split = splitter.split(e)
             report.examples += 1
             try emit(e)
             return
           }
           e.split = s.rawValue
         } else {
-          e.split = splitter.split(task: spec.name, key: e.groupKey)
+          e.split = splitter.split(e)
         }
         report.examples += 1
         if let label = e.output, let x = e.target, !TagLLM.labelReadsBack(label, x) { report.labelsOff += 1 }
         try emit(e)
       }
-      let maker = ExampleMaker(task: task, ablation: config.ablation)
+      let maker = ExampleMaker(task: task, ablation: config.ablation, seed: config.seed)
       switch spec.source {
       case .proteins:
         let labeler: ProteinLabeler?
@@ -476,10 +561,30 @@ enum FieldValue: Equatable {
 struct ExampleMaker {
   let task: CompiledTask
   let ablation: TagLLM.Ablation
+  let prefix: ExampleHashes.Prefix
 
-  init(task: CompiledTask, ablation: TagLLM.Ablation) {
+  init(task: CompiledTask, ablation: TagLLM.Ablation, seed: UInt64 = 0) {
     self.task = task
     self.ablation = ablation
+    prefix = ExampleHashes.Prefix(task: task.spec.name, seed: seed)
+  }
+
+  /// The text of `segments` (without label segments when `skipLabels`), copied once.
+  static func text(_ segments: [TagLLM.Segment], skipLabels: Bool = false) -> String {
+    var n = 0
+    for seg in segments where !(skipLabels && seg.kind == .label) { n += seg.text.utf8.count }
+    return String(unsafeUninitializedCapacity: n) { buffer in
+      var at = 0
+      for seg in segments where !(skipLabels && seg.kind == .label) {
+        var t = seg.text
+        t.withUTF8 { b in
+          guard let base = b.baseAddress, !b.isEmpty else { return }
+          UnsafeMutableRawPointer(buffer.baseAddress! + at).copyMemory(from: base, byteCount: b.count)
+          at += b.count
+        }
+      }
+      return at
+    }
   }
 
   func make(_ fields: [String: FieldValue], label: LabelValue?, molecules: [String], proteins: [(String, String)],
@@ -559,10 +664,12 @@ struct ExampleMaker {
       ablation == .both
       ? segs : TaskTemplate.fill(task.pieces, inputs: inputs, inputKinds: kinds, output: output, outputKind: outputKind,
                                  source: src, target: tgt)
-    var e = TaskExample(task: spec.name, stage: spec.stage, regression: spec.regression, key: full.map(\.text).joined(),
+    var e = TaskExample(task: spec.name, stage: spec.stage, regression: spec.regression, key: Self.text(full),
                         segments: segs, inputs: inputs, output: output, target: target)
     // The full template's text without its label segment is the template filled without output.
-    if spec.output == .regression { e.splitKey = full.lazy.filter { $0.kind != .label }.map(\.text).joined() }
+    let regression = spec.output == .regression
+    if regression { e.splitKey = Self.text(full, skipLabels: true) }
+    e.hashes.value = ExampleHashes(prefix, segments: full, regression: regression)
     e.molecules = molecules
     e.proteins = proteins.map(\.0)
     e.sequences = proteins.map(\.1)

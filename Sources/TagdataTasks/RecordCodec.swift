@@ -1,0 +1,271 @@
+import TagdataIO
+
+/// The compact form in which a build sorts its records, and the writer of their JSON lines.
+///
+/// A record's JSON repeats its long strings: a protein sequence is in the formulation, in its
+/// segment and in the inputs, and the same sequence is in thousands of records. Sorting the JSON
+/// would spill all of that to disk and read it back. The sort instead holds a compact record: each
+/// string once, as its bytes, as a reference to an earlier segment of the same record, or as the
+/// number of a string kept in a ``RecordStrings`` table (shared by all records of a build, bounded
+/// in size); the JSON line is written from it when the shard is written
+/// (``render(_:strings:to:)``), the same bytes as ``ShardExport/recordJSON(_:)``.
+enum RecordCodec {
+  // Flags of the record.
+  static let regressionFlag: UInt8 = 1
+  static let outputFlag: UInt8 = 2
+  static let targetFlag: UInt8 = 4
+  static let sourceFlag: UInt8 = 8
+  static let rowFlag: UInt8 = 16
+  static let yearFlag: UInt8 = 32
+
+  /// The names of the segment kinds by their code.
+  static let kindNames: [[UInt8]] = [TagLLM.Segment.Kind.text, .smiles, .protein, .tag, .label].map { Array($0.rawValue.utf8) }
+  static func code(_ kind: TagLLM.Segment.Kind) -> UInt8 {
+    switch kind {
+    case .text: 0
+    case .smiles: 1
+    case .protein: 2
+    case .tag: 3
+    case .label: 4
+    }
+  }
+
+  /// Appends the compact record of `e` to `out`; `keyHash` is `StableHash.hash([task, key])`.
+  /// Long strings go into `strings` when it has room (nil: every string is written out).
+  static func encode(_ e: TaskExample, keyHash: UInt64, strings: RecordStrings?, to out: inout [UInt8]) {
+    var flags: UInt8 = e.regression ? regressionFlag : 0
+    if e.output != nil { flags |= outputFlag }
+    if e.target != nil { flags |= targetFlag }
+    if e.source != nil { flags |= sourceFlag }
+    if e.row != nil { flags |= rowFlag }
+    if e.year != nil { flags |= yearFlag }
+    out.append(flags)
+    varint(UInt64(bitPattern: Int64(e.stage)), &out)
+    withUnsafeBytes(of: keyHash.littleEndian) { out.append(contentsOf: $0) }
+    string(e.task, strings: strings, segments: nil, &out)
+    varint(UInt64(e.segments.count), &out)
+    for seg in e.segments {
+      out.append(code(seg.kind))
+      string(seg.text, strings: strings, segments: nil, &out)
+    }
+    varint(UInt64(e.inputs.count), &out)
+    for x in e.inputs { string(x, strings: strings, segments: e.segments, &out) }
+    if let o = e.output { string(o, strings: strings, segments: e.segments, &out) }
+    if let t = e.target { withUnsafeBytes(of: t.bitPattern.littleEndian) { out.append(contentsOf: $0) } }
+    varint(UInt64(e.molecules.count), &out)
+    for x in e.molecules { string(x, strings: strings, segments: e.segments, &out) }
+    varint(UInt64(e.proteins.count), &out)
+    for x in e.proteins { string(x, strings: strings, segments: nil, &out) }
+    if let s = e.source { string(s, strings: strings, segments: nil, &out) }
+    if let r = e.row { varint(zigzag(r), &out) }
+    if let y = e.year { varint(zigzag(y), &out) }
+  }
+
+  /// A string: `(length << 2) | 0` and its bytes; `(number << 2) | 1`, a string of the table;
+  /// `(k << 2) | 2`, the text of the record's segment k.
+  static func string(_ s: String, strings: RecordStrings?, segments: [TagLLM.Segment]?, _ out: inout [UInt8]) {
+    let n = s.utf8.count
+    if let segments, n >= 8 {
+      for (k, seg) in segments.enumerated() where seg.kind != .text && seg.kind != .tag && seg.text == s {
+        varint(UInt64(k) << 2 | 2, &out)
+        return
+      }
+    }
+    if let strings, n >= RecordStrings.minimumLength, let id = strings.number(s) {
+      varint(UInt64(id) << 2 | 1, &out)
+      return
+    }
+    varint(UInt64(n) << 2, &out)
+    out.append(contentsOf: s.utf8)
+  }
+
+  @inline(__always) static func varint(_ x: UInt64, _ out: inout [UInt8]) {
+    var x = x
+    while x >= 0x80 {
+      out.append(UInt8(truncatingIfNeeded: x) | 0x80)
+      x >>= 7
+    }
+    out.append(UInt8(x))
+  }
+
+  static func zigzag(_ x: Int) -> UInt64 { UInt64(bitPattern: Int64(x << 1) ^ Int64(x >> 63)) }
+  static func unzigzag(_ x: UInt64) -> Int { Int(Int64(bitPattern: x >> 1) ^ -Int64(bitPattern: x & 1)) }
+
+  /// Reads a compact record.
+  struct Reader {
+    let b: UnsafeRawBufferPointer
+    let strings: RecordStrings?
+    var at = 0
+    /// The record's segments so far (start and count in `b` or the table), for references.
+    var segments: [UnsafeRawBufferPointer] = []
+
+    init(_ b: UnsafeRawBufferPointer, strings: RecordStrings?) {
+      self.b = b
+      self.strings = strings
+    }
+
+    mutating func byte() -> UInt8 {
+      defer { at += 1 }
+      return b[at]
+    }
+
+    mutating func varint() -> UInt64 {
+      var x: UInt64 = 0
+      var shift: UInt64 = 0
+      while true {
+        let c = b[at]
+        at += 1
+        x |= UInt64(c & 0x7F) << shift
+        if c < 0x80 { return x }
+        shift += 7
+      }
+    }
+
+    mutating func u64() -> UInt64 {
+      defer { at += 8 }
+      return UInt64(littleEndian: b.loadUnaligned(fromByteOffset: at, as: UInt64.self))
+    }
+
+    mutating func string() -> UnsafeRawBufferPointer {
+      let x = varint()
+      switch x & 3 {
+      case 0:
+        let n = Int(x >> 2)
+        defer { at += n }
+        return UnsafeRawBufferPointer(rebasing: b[at..<(at + n)])
+      case 1: return strings!.bytes(Int(x >> 2))
+      default: return segments[Int(x >> 2)]
+      }
+    }
+  }
+
+  /// Appends the JSON line (newline included) of a compact record to `out`, keys in the order of
+  /// Schemas/task-record.schema.json; `split` is the record's split.
+  static func render(_ record: UnsafeRawBufferPointer, split: UnsafeRawBufferPointer, strings: RecordStrings?,
+                     to out: inout [UInt8])
+  {
+    func raw(_ s: StaticString) { s.withUTF8Buffer { out.append(contentsOf: $0) } }
+    func str(_ b: UnsafeRawBufferPointer) { JSONString.append(b, to: &out) }
+    func number(_ x: Int) { out.append(contentsOf: String(x).utf8) }
+    var r = Reader(record, strings: strings)
+    let flags = r.byte()
+    let stage = Int(Int64(bitPattern: r.varint()))
+    let keyHash = r.u64()
+    let task = r.string()
+    raw("{\"task\":")
+    str(task)
+    raw(",\"stage\":")
+    number(stage)
+    raw(",\"split\":")
+    str(split)
+    flags & regressionFlag != 0 ? raw(",\"regression\":true") : raw(",\"regression\":false")
+    let count = Int(r.varint())
+    var kinds: [UInt8] = []
+    kinds.reserveCapacity(count)
+    r.segments.reserveCapacity(count)
+    for _ in 0..<count {
+      kinds.append(r.byte())
+      r.segments.append(r.string())
+    }
+    raw(",\"formulation\":\"")
+    for seg in r.segments { JSONString.appendEscaped(seg, to: &out) }
+    raw("\",\"segments\":[")
+    for k in 0..<count {
+      if k > 0 { raw(",") }
+      raw("{\"kind\":\"")
+      out.append(contentsOf: kindNames[Int(kinds[k])])
+      raw("\",\"text\":")
+      str(r.segments[k])
+      raw("}")
+    }
+    raw("],\"inputs\":[")
+    let inputs = Int(r.varint())
+    for k in 0..<inputs {
+      if k > 0 { raw(",") }
+      str(r.string())
+    }
+    raw("],\"output\":")
+    if flags & outputFlag != 0 { str(r.string()) } else { raw("null") }
+    raw(",\"target\":")
+    if flags & targetFlag != 0 {
+      let t = Double(bitPattern: r.u64())
+      out.append(contentsOf: ShardExport.jsonNumber(t).utf8)
+    } else {
+      raw("null")
+    }
+    raw(",\"key\":\"")
+    for k in 0..<16 { out.append(ShardExport.hexDigits[Int((keyHash >> UInt64(60 - 4 * k)) & 15)]) }
+    raw("\",\"ids\":{\"molecules\":[")
+    let molecules = Int(r.varint())
+    for k in 0..<molecules {
+      if k > 0 { raw(",") }
+      str(r.string())
+    }
+    raw("],\"proteins\":[")
+    let proteins = Int(r.varint())
+    for k in 0..<proteins {
+      if k > 0 { raw(",") }
+      str(r.string())
+    }
+    raw("],\"source\":")
+    if flags & sourceFlag != 0 { str(r.string()) } else { raw("null") }
+    raw(",\"row\":")
+    if flags & rowFlag != 0 { number(unzigzag(r.varint())) } else { raw("null") }
+    raw(",\"year\":")
+    if flags & yearFlag != 0 { number(unzigzag(r.varint())) } else { raw("null") }
+    raw("}}\n")
+  }
+}
+
+/// Long strings that many records share (a protein sequence, a SMILES, a template's text), kept
+/// once for the sort's compact records (``RecordCodec``). Bounded: once it holds `budget` bytes
+/// (its strings and their index), further strings are written into the records themselves.
+/// Filled by one thread, read after it has finished.
+final class RecordStrings: @unchecked Sendable {
+  /// Shorter strings are written out: a reference would save little.
+  static let minimumLength = 16
+  let budget: Int
+  private var numbers: [String: Int32] = [:]
+  private var arena: UnsafeMutableRawPointer
+  private var arenaCapacity: Int
+  private var starts: [Int] = [0]
+  private var used = 0
+
+  init(budget: Int) {
+    self.budget = max(0, budget)
+    arenaCapacity = 1 << 16
+    arena = .allocate(byteCount: arenaCapacity, alignment: 16)
+  }
+
+  deinit { arena.deallocate() }
+
+  /// The number of `s`, kept now if it is new and there is room; nil when the table is full.
+  func number(_ s: String) -> Int32? {
+    if let id = numbers[s] { return id }
+    let n = s.utf8.count
+    // An entry costs its bytes, its start and about 64 bytes of the dictionary and its key.
+    guard used + n + 80 <= budget, starts.count < Int(Int32.max) else { return nil }
+    let end = starts[starts.count - 1]
+    if end + n > arenaCapacity {
+      var capacity = arenaCapacity
+      while end + n > capacity { capacity *= 2 }
+      let bigger = UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 16)
+      bigger.copyMemory(from: arena, byteCount: end)
+      arena.deallocate()
+      arena = bigger
+      arenaCapacity = capacity
+    }
+    var s = s
+    s.withUTF8 { b in if let base = b.baseAddress { (arena + end).copyMemory(from: base, byteCount: n) } }
+    let id = Int32(starts.count - 1)
+    starts.append(end + n)
+    numbers[s] = id
+    used += n + 80
+    return id
+  }
+
+  /// The bytes of string `id`.
+  func bytes(_ id: Int) -> UnsafeRawBufferPointer {
+    UnsafeRawBufferPointer(start: arena + starts[id], count: starts[id + 1] - starts[id])
+  }
+}
