@@ -66,7 +66,8 @@ enum RecordCodec {
   static func string(_ s: String, strings: RecordStrings?, segments: [TagLLM.Segment]?, _ out: inout [UInt8]) {
     let n = s.utf8.count
     if let segments, n >= 8 {
-      for (k, seg) in segments.enumerated() where seg.kind != .text && seg.kind != .tag && seg.text == s {
+      for (k, seg) in segments.enumerated()
+      where seg.kind != .text && seg.kind != .tag && seg.text.utf8.count == n && seg.text == s {
         varint(UInt64(k) << 2 | 2, &out)
         return
       }
@@ -96,8 +97,8 @@ enum RecordCodec {
     let b: UnsafeRawBufferPointer
     let strings: RecordStrings?
     var at = 0
-    /// The record's segments so far (start and count in `b` or the table), for references.
-    var segments: [UnsafeRawBufferPointer] = []
+    /// The record's segments so far, for references.
+    var segments: [(bytes: UnsafeRawBufferPointer, plain: Bool)] = []
 
     init(_ b: UnsafeRawBufferPointer, strings: RecordStrings?) {
       self.b = b
@@ -126,14 +127,15 @@ enum RecordCodec {
       return UInt64(littleEndian: b.loadUnaligned(fromByteOffset: at, as: UInt64.self))
     }
 
-    mutating func string() -> UnsafeRawBufferPointer {
+    /// A string's bytes, and whether they are known to need no JSON escape.
+    mutating func string() -> (bytes: UnsafeRawBufferPointer, plain: Bool) {
       let x = varint()
       switch x & 3 {
       case 0:
         let n = Int(x >> 2)
         defer { at += n }
-        return UnsafeRawBufferPointer(rebasing: b[at..<(at + n)])
-      case 1: return strings!.bytes(Int(x >> 2))
+        return (UnsafeRawBufferPointer(rebasing: b[at..<(at + n)]), false)
+      case 1: return strings!.text(Int(x >> 2))
       default: return segments[Int(x >> 2)]
       }
     }
@@ -146,6 +148,15 @@ enum RecordCodec {
   {
     func raw(_ s: StaticString) { s.withUTF8Buffer { out.append(contentsOf: $0) } }
     func str(_ b: UnsafeRawBufferPointer) { JSONString.append(b, to: &out) }
+    func str(_ t: (bytes: UnsafeRawBufferPointer, plain: Bool)) {
+      if t.plain {
+        out.append(0x22)
+        out.append(contentsOf: t.bytes)
+        out.append(0x22)
+      } else {
+        JSONString.append(t.bytes, to: &out)
+      }
+    }
     func number(_ x: Int) { out.append(contentsOf: String(x).utf8) }
     var r = Reader(record, strings: strings)
     let flags = r.byte()
@@ -168,7 +179,9 @@ enum RecordCodec {
       r.segments.append(r.string())
     }
     raw(",\"formulation\":\"")
-    for seg in r.segments { JSONString.appendEscaped(seg, to: &out) }
+    for seg in r.segments {
+      if seg.plain { out.append(contentsOf: seg.bytes) } else { JSONString.appendEscaped(seg.bytes, to: &out) }
+    }
     raw("\",\"segments\":[")
     for k in 0..<count {
       if k > 0 { raw(",") }
@@ -229,6 +242,8 @@ final class RecordStrings: @unchecked Sendable {
   private var arena: UnsafeMutableRawPointer
   private var arenaCapacity: Int
   private var starts: [Int] = [0]
+  /// Per string, whether its JSON literal is its bytes as they are (nothing to escape).
+  private var plain: [Bool] = []
   private var used = 0
 
   init(budget: Int) {
@@ -239,8 +254,29 @@ final class RecordStrings: @unchecked Sendable {
 
   deinit { arena.deallocate() }
 
+  /// The strings asked for last, by where their bytes are: a string that the caller keeps handing
+  /// over (one protein's sequence, row after row) is found without hashing it. Each entry holds
+  /// its string, so no other string can have its bytes at that place meanwhile.
+  private var recent: [(string: String, base: UnsafeRawPointer, count: Int, id: Int32)] = []
+  private var nextRecent = 0
+
   /// The number of `s`, kept now if it is new and there is room; nil when the table is full.
   func number(_ s: String) -> Int32? {
+    let base = s.utf8.withContiguousStorageIfAvailable { $0.baseAddress.map { UnsafeRawPointer($0) } } ?? nil
+    if let base {
+      let n = s.utf8.count
+      for r in recent where r.base == base && r.count == n { return r.id }
+    }
+    guard let id = lookUp(s) else { return nil }
+    if let base {
+      let entry = (string: s, base: base, count: s.utf8.count, id: id)
+      if recent.count < 16 { recent.append(entry) } else { recent[nextRecent] = entry }
+      nextRecent = (nextRecent + 1) & 15
+    }
+    return id
+  }
+
+  private func lookUp(_ s: String) -> Int32? {
     if let id = numbers[s] { return id }
     let n = s.utf8.count
     // An entry costs its bytes, its start and about 64 bytes of the dictionary and its key.
@@ -256,7 +292,12 @@ final class RecordStrings: @unchecked Sendable {
       arenaCapacity = capacity
     }
     var s = s
-    s.withUTF8 { b in if let base = b.baseAddress { (arena + end).copyMemory(from: base, byteCount: n) } }
+    var clean = true
+    s.withUTF8 { b in
+      if let base = b.baseAddress { (arena + end).copyMemory(from: base, byteCount: n) }
+      clean = !b.contains { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C }
+    }
+    plain.append(clean)
     let id = Int32(starts.count - 1)
     starts.append(end + n)
     numbers[s] = id
@@ -268,4 +309,7 @@ final class RecordStrings: @unchecked Sendable {
   func bytes(_ id: Int) -> UnsafeRawBufferPointer {
     UnsafeRawBufferPointer(start: arena + starts[id], count: starts[id + 1] - starts[id])
   }
+
+  /// The bytes of string `id`, and whether they need no JSON escape.
+  func text(_ id: Int) -> (bytes: UnsafeRawBufferPointer, plain: Bool) { (bytes(id), plain[id]) }
 }

@@ -143,7 +143,13 @@ public enum ShardExport {
       reports = try StageBuilder.build(catalog, plan: plan, assigned: assigned, partition: partition) { e in
         batch.append(e)
         if batch.count == 256 {
-          if !queue.push(batch) { try sink.rethrow() }
+          if !queue.tryPush(batch) {
+            // The sink is behind (a run of new molecules: their parents and scaffolds are most of
+            // its work). Rather than wait, this thread works out those of this batch, which the
+            // sink reaches only after the queued ones: it then finds them made.
+            for x in batch { for m in x.molecules { _ = keysOf.entry(m) } }
+            if !queue.push(batch) { try sink.rethrow() }
+          }
           batch.removeAll(keepingCapacity: true)
         }
         made += 1
@@ -209,9 +215,13 @@ public enum ShardExport {
     var keys: BuildPartial.KeyWriter?
     var perTask: [String: Counts] = [:]
     var last: [UInt8] = []
+    // Each finished shard is synced to disk on a thread of its own while the next ones are written.
+    let syncs = ShardSyncs()
+    defer { syncs.wait() }
     func close() throws {
       guard let s = writer else { return }
-      w.sha256.append(try s.finish())
+      w.sha256.append(try s.finish(sync: false))
+      syncs.start(s.path)
       w.records.append(s.records)
       w.shardCounts.append(perTask)
       _ = try keys?.finish()
@@ -255,6 +265,7 @@ public enum ShardExport {
       try open(w.records.count)
     }
     try close()
+    try syncs.finish()
     return w
   }
 
@@ -559,13 +570,9 @@ final class ShardWriter {
       if let e { throw e }
     }
 
-    func write(_ bytes: UnsafeRawBufferPointer) throws {
-      if stream != nil { try compress(bytes, finish: false) } else { try emit(bytes) }
-    }
-
-    func emit(_ bytes: UnsafeRawBufferPointer) throws {
+    func emit(_ bytes: UnsafeRawBufferPointer, hash: Bool = true) throws {
       guard !bytes.isEmpty else { return }
-      digest.update(bytes)
+      if hash { digest.update(bytes) }
       if fwrite(bytes.baseAddress, 1, bytes.count, file) != bytes.count {
         throw ShardExportError(path: path, message: "cannot write: \(String(cString: strerror(errno)))")
       }
@@ -597,19 +604,35 @@ final class ShardWriter {
   private static let blockSize = 1 << 20
   private let queue = BlockingQueue<[UInt8]>(capacity: 4)
   private var thread: JoinableThread?
+  private let hashQueue: BlockingQueue<[UInt8]>?
+  private var hashThread: JoinableThread?
 
   init(path: String, gzip: Bool) throws {
     let file = try File(path: path, gzip: gzip)
     self.file = file
     block.reserveCapacity(Self.blockSize + (1 << 16))
     let queue = self.queue
+    // A plain shard is hashed on a thread of its own beside the one that writes it: the two are
+    // about equal work. A gzip shard's thread compresses, then hashes and writes what comes out.
+    let hashing = gzip ? nil : BlockingQueue<[UInt8]>(capacity: 4)
+    hashQueue = hashing
+    if let hashing {
+      let digest = UncheckedBox(StreamDigest())
+      hashThread = JoinableThread {
+        while let bytes = hashing.pop() { bytes.withUnsafeBytes { digest.value.update($0) } }
+        file.digest = digest.value
+      }
+    }
     thread = JoinableThread {
       while let bytes = queue.pop() {
         do {
-          try bytes.withUnsafeBytes { try file.write($0) }
+          try bytes.withUnsafeBytes { b in
+            if file.stream != nil { try file.compress(b, finish: false) } else { try file.emit(b, hash: hashing == nil) }
+          }
         } catch {
           file.fail(error)
           queue.close()
+          hashing?.close()
         }
       }
     }
@@ -617,15 +640,18 @@ final class ShardWriter {
 
   deinit {
     queue.close()
+    hashQueue?.close()
     thread?.join()
+    hashThread?.join()
   }
 
-  /// Hands the gathered block to the writing thread.
+  /// Hands the gathered block to the writing (and hashing) threads.
   private func flushBlock() throws {
     guard !block.isEmpty else { return }
     var next: [UInt8] = []
     next.reserveCapacity(Self.blockSize + (1 << 16))
     swap(&next, &block)
+    _ = hashQueue?.push(next)
     _ = queue.push(next)
     try file.rethrow()
   }
@@ -644,19 +670,56 @@ final class ShardWriter {
     if block.count >= Self.blockSize { try flushBlock() }
   }
 
-  /// Flushes and syncs the file; the SHA-256 of its bytes.
-  func finish() throws -> String {
+  /// Flushes and (with `sync`) syncs the file; the SHA-256 of its bytes.
+  func finish(sync: Bool = true) throws -> String {
     try flushBlock()
     queue.close()
+    hashQueue?.close()
     thread?.join()
+    hashThread?.join()
     thread = nil
+    hashThread = nil
     try file.rethrow()
     if file.stream != nil { try file.compress(UnsafeRawBufferPointer(start: nil, count: 0), finish: true) }
-    let ok = fflush(file.file) == 0 && fsync(fileno(file.file)) == 0
+    let ok = fflush(file.file) == 0 && (!sync || fsync(fileno(file.file)) == 0)
     file.closed = true
     fclose(file.file)
     if !ok { throw ShardExportError(path: path, message: "cannot write: \(String(cString: strerror(errno)))") }
     return SequenceDigest.hex(file.digest.finalize())
+  }
+}
+
+/// Syncs finished files to disk, each on a thread of its own, and reports the first failure.
+final class ShardSyncs: @unchecked Sendable {
+  private var threads: [JoinableThread] = []
+  private let lock = NSLock()
+  private var failure: ShardExportError?
+
+  func start(_ path: String) {
+    threads.append(JoinableThread { [self] in
+      let fd = open(path, O_RDONLY)
+      if fd < 0 || fsync(fd) != 0 {
+        let e = ShardExportError(path: path, message: "cannot write: \(String(cString: strerror(errno)))")
+        lock.lock()
+        if failure == nil { failure = e }
+        lock.unlock()
+      }
+      if fd >= 0 { close(fd) }
+    })
+  }
+
+  /// Waits for every sync started.
+  func wait() {
+    for t in threads { t.join() }
+    threads.removeAll()
+  }
+
+  /// Waits for every sync started; throws the first failure.
+  func finish() throws {
+    wait()
+    lock.lock()
+    defer { lock.unlock() }
+    if let failure { throw failure }
   }
 }
 

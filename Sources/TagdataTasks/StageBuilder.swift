@@ -12,9 +12,35 @@ public struct TaskExample: Sendable, Equatable {
   public var regression: Bool
   /// What identifies the example within its task: its formulation with every tag (two examples
   /// with the same key are the same example). Shard and split follow from it alone.
-  public var key: String { didSet { hashes.value = nil } }
+  public var key: String {
+    get { keyText ?? ExampleMaker.text(keySegments) }
+    set {
+      if splitSkipsLabels {
+        splitKeyText = ExampleMaker.text(keySegments, skipLabels: true)
+        splitSkipsLabels = false
+      }
+      keyText = newValue
+      keySegments = []
+      hashes.value = nil
+    }
+  }
   /// What the example's split follows: the key without a regression's label (nil: the key).
-  public var splitKey: String? { didSet { hashes.value = nil } }
+  public var splitKey: String? {
+    get { splitSkipsLabels ? ExampleMaker.text(keySegments, skipLabels: true) : splitKeyText }
+    set {
+      if keyText == nil { keyText = ExampleMaker.text(keySegments) }
+      splitKeyText = newValue
+      splitSkipsLabels = false
+      hashes.value = nil
+    }
+  }
+  /// The key and split key as given, or (the builder's examples) the segments of the full
+  /// template they are the text of, made into strings only when asked for: most examples are
+  /// only hashed (``ExampleHashes``).
+  private var keyText: String?
+  private var splitKeyText: String?
+  private var keySegments: [TagLLM.Segment] = []
+  private var splitSkipsLabels = false
   /// The key its split follows.
   public var groupKey: String { splitKey ?? key }
   /// `StableHash.hash([task, key])`: the example's shard, and its `key` in the record.
@@ -62,11 +88,30 @@ public struct TaskExample: Sendable, Equatable {
     self.task = task
     self.stage = stage
     self.regression = regression
-    self.key = key
+    self.keyText = key
     self.segments = segments
     self.inputs = inputs
     self.output = output
     self.target = target
+  }
+
+  /// An example whose key is the text of `full` (the template with every tag) and whose split key,
+  /// with `skipLabels`, is that text without its label segments.
+  init(task: String, stage: Int, regression: Bool, full: [TagLLM.Segment], skipLabels: Bool,
+       segments: [TagLLM.Segment], inputs: [String], output: String?, target: Double?)
+  {
+    self.init(task: task, stage: stage, regression: regression, key: "", segments: segments, inputs: inputs,
+              output: output, target: target)
+    keyText = nil
+    keySegments = full
+    splitSkipsLabels = skipLabels
+  }
+
+  public static func == (a: TaskExample, b: TaskExample) -> Bool {
+    a.task == b.task && a.stage == b.stage && a.regression == b.regression && a.key == b.key && a.splitKey == b.splitKey
+      && a.segments == b.segments && a.inputs == b.inputs && a.output == b.output && a.target == b.target
+      && a.split == b.split && a.molecules == b.molecules && a.proteins == b.proteins && a.sequences == b.sequences
+      && a.year == b.year && a.source == b.source && a.row == b.row && a.unit == b.unit && a.sub == b.sub
   }
 }
 
@@ -569,22 +614,15 @@ struct ExampleMaker {
     prefix = ExampleHashes.Prefix(task: task.spec.name, seed: seed)
   }
 
-  /// The text of `segments` (without label segments when `skipLabels`), copied once.
+  /// The text of `segments` (without label segments when `skipLabels`), in storage reserved once
+  /// (appending valid strings copies their bytes without checking them again).
   static func text(_ segments: [TagLLM.Segment], skipLabels: Bool = false) -> String {
     var n = 0
     for seg in segments where !(skipLabels && seg.kind == .label) { n += seg.text.utf8.count }
-    return String(unsafeUninitializedCapacity: n) { buffer in
-      var at = 0
-      for seg in segments where !(skipLabels && seg.kind == .label) {
-        var t = seg.text
-        t.withUTF8 { b in
-          guard let base = b.baseAddress, !b.isEmpty else { return }
-          UnsafeMutableRawPointer(buffer.baseAddress! + at).copyMemory(from: base, byteCount: b.count)
-          at += b.count
-        }
-      }
-      return at
-    }
+    var s = ""
+    s.reserveCapacity(n)
+    for seg in segments where !(skipLabels && seg.kind == .label) { s += seg.text }
+    return s
   }
 
   func make(_ fields: [String: FieldValue], label: LabelValue?, molecules: [String], proteins: [(String, String)],
@@ -664,11 +702,10 @@ struct ExampleMaker {
       ablation == .both
       ? segs : TaskTemplate.fill(task.pieces, inputs: inputs, inputKinds: kinds, output: output, outputKind: outputKind,
                                  source: src, target: tgt)
-    var e = TaskExample(task: spec.name, stage: spec.stage, regression: spec.regression, key: Self.text(full),
-                        segments: segs, inputs: inputs, output: output, target: target)
     // The full template's text without its label segment is the template filled without output.
     let regression = spec.output == .regression
-    if regression { e.splitKey = Self.text(full, skipLabels: true) }
+    var e = TaskExample(task: spec.name, stage: spec.stage, regression: spec.regression, full: full, skipLabels: regression,
+                        segments: segs, inputs: inputs, output: output, target: target)
     e.hashes.value = ExampleHashes(prefix, segments: full, regression: regression)
     e.molecules = molecules
     e.proteins = proteins.map(\.0)

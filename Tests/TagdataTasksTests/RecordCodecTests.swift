@@ -1,0 +1,113 @@
+import Foundation
+import TagdataIO
+import TestSupport
+import Testing
+
+@testable import TagdataTasks
+
+/// The compact records a build sorts, and the JSON lines written from them: every field read back
+/// by a JSON parser equals the example's, whether long strings went into the shared table, were
+/// written out (the table full), or point at an earlier segment of the record.
+@Suite struct RecordCodecTests {
+  static let pieces: [String] = [
+    "MKTAYIAKQRQISFVKSHFSRQLEERLGLIEVQAPILSRVGDGTQDNLSGAEKAVQVKVKALPDAQFEVVHSLAKWKRQTLGQHDFSAGEGLYTHMKALRPDEDRLSPLHSVYVDQWDWERVMGDGERQFSTLKSTVEAIWAGIKATEAAVSEEFGLAPFLPDQIHFVHSQELLSRYPDLDAKGRERAIAKDLGAVFLVGIGGKLSDGHRHDVRAPDYDDWUAXBZ",
+    "CC(=O)Oc1ccccc1C(=O)O", "C[C@H](N)C(=O)O", "O=C(O)/C=C\\C(=O)O", "[Na+].[Cl-]", "say \"hi\"\\n", "tab\there",
+    "line\nbreak", "nul\u{0}byte", "\u{1F}unit", "é😀\u{2028}", "", "short", "a long text without anything to escape in it",
+  ]
+
+  func randomExample(_ rng: inout SplitMix64) -> TaskExample {
+    func pick() -> String { Self.pieces[Int(rng.next() % UInt64(Self.pieces.count))] }
+    let kinds: [TagLLM.Segment.Kind] = [.text, .smiles, .protein, .tag, .label]
+    var segments: [TagLLM.Segment] = []
+    for _ in 0..<Int(rng.next() % 9) { segments.append(.init(kinds[Int(rng.next() % 5)], pick())) }
+    // Inputs and molecules that are (often) the text of a segment, as the builder makes them.
+    let inputs = (0..<Int(rng.next() % 4)).map { _ in
+      !segments.isEmpty && rng.next() % 2 == 0 ? segments[Int(rng.next() % UInt64(segments.count))].text : pick()
+    }
+    let regression = rng.next() % 2 == 0
+    let target: Double? = regression ? [1e-05, 0.1, -3.5, 1234567.0, 5e300, 0][Int(rng.next() % 6)] : nil
+    var e = TaskExample(task: ["BA", "QED", "Translate", "t\"x"][Int(rng.next() % 4)], stage: Int(rng.next() % 4),
+                        regression: regression, key: pick(), segments: segments, inputs: inputs,
+                        output: rng.next() % 3 == 0 ? nil : pick(), target: target)
+    e.split = ["train", "valid", "test"][Int(rng.next() % 3)]
+    e.molecules = (0..<Int(rng.next() % 3)).map { _ in inputs.isEmpty || rng.next() % 2 == 0 ? pick() : inputs[0] }
+    e.proteins = (0..<Int(rng.next() % 2)).map { _ in String(repeating: "ab", count: 32) }
+    if rng.next() % 2 == 0 { e.source = pick() }
+    if rng.next() % 2 == 0 { e.row = Int(Int64(bitPattern: rng.next()) >> Int64(rng.next() % 64)) }
+    if rng.next() % 2 == 0 { e.year = Int(rng.next() % 4000) - 1000 }
+    return e
+  }
+
+  /// What a JSON parser reads of the line must be the example, field by field.
+  func check(_ line: [UInt8], _ e: TaskExample, keyHash: UInt64) throws {
+    let o = try #require(try JSONSerialization.jsonObject(with: Data(line)) as? [String: Any])
+    #expect(o["task"] as? String == e.task)
+    #expect(o["stage"] as? Int == e.stage)
+    #expect(o["split"] as? String == e.split)
+    #expect(o["regression"] as? Bool == e.regression)
+    #expect((o["formulation"] as? String).map { Array($0.unicodeScalars) } == Array(e.formulation.unicodeScalars))
+    let segs = try #require(o["segments"] as? [[String: String]])
+    #expect(segs.map { $0["kind"] ?? "" } == e.segments.map(\.kind.rawValue))
+    #expect(segs.map { Array(($0["text"] ?? "").unicodeScalars) } == e.segments.map { Array($0.text.unicodeScalars) })
+    #expect((o["inputs"] as? [String]).map { $0.map { Array($0.unicodeScalars) } } == e.inputs.map { Array($0.unicodeScalars) })
+    if let out = e.output {
+      #expect((o["output"] as? String).map { Array($0.unicodeScalars) } == Array(out.unicodeScalars))
+    } else {
+      #expect(o["output"] is NSNull)
+    }
+    if let t = e.target { #expect((o["target"] as? NSNumber)?.doubleValue == t) } else { #expect(o["target"] is NSNull) }
+    #expect(o["key"] as? String == ShardExport.hex16(keyHash))
+    let ids = try #require(o["ids"] as? [String: Any])
+    #expect((ids["molecules"] as? [String]).map { $0.map { Array($0.unicodeScalars) } } == e.molecules.map { Array($0.unicodeScalars) })
+    #expect(ids["proteins"] as? [String] == e.proteins)
+    if let s = e.source {
+      #expect((ids["source"] as? String).map { Array($0.unicodeScalars) } == Array(s.unicodeScalars))
+    } else {
+      #expect(ids["source"] is NSNull)
+    }
+    if let r = e.row { #expect((ids["row"] as? NSNumber)?.int64Value == Int64(r)) } else { #expect(ids["row"] is NSNull) }
+    if let y = e.year { #expect(ids["year"] as? Int == y) } else { #expect(ids["year"] is NSNull) }
+  }
+
+  @Test func compactRecordsGiveTheExamplesJSON() throws {
+    var rng = SplitMix64(seed: TestSupport.fuzzSeed(default: 0x5245_434F))
+    // A roomy table, one that fills up after a few strings, and none.
+    let tables: [RecordStrings?] = [RecordStrings(budget: 1 << 20), RecordStrings(budget: 600), nil]
+    var made: [(TaskExample, [UInt8], Int)] = []
+    for n in 0..<3_000 {
+      let e = randomExample(&rng)
+      let table = n % 3
+      var record: [UInt8] = []
+      RecordCodec.encode(e, keyHash: e.keyHash, strings: tables[table], to: &record)
+      made.append((e, record, table))
+    }
+    // Rendered only once every record is made (as a build does: the table has grown meanwhile).
+    for (e, record, table) in made {
+      var line: [UInt8] = []
+      var split = e.split
+      record.withUnsafeBytes { r in
+        split.withUTF8 { s in RecordCodec.render(r, split: UnsafeRawBufferPointer(s), strings: tables[table], to: &line) }
+      }
+      #expect(line.last == 0x0A)
+      #expect(!line.dropLast().contains(0x0A), "a line holds no raw newline")
+      #expect(Array(line.dropLast()) == Array(ShardExport.recordJSON(e).utf8), "the table changes no byte")
+      try check(Array(line.dropLast()), e, keyHash: e.keyHash)
+    }
+  }
+
+  /// The table keeps to its budget and still answers for what it holds.
+  @Test func tableStaysWithinItsBudget() {
+    let t = RecordStrings(budget: 10_000)
+    var kept: [(Int32, String)] = []
+    for k in 0..<1_000 {
+      let s = String(repeating: "x", count: 20) + String(k)
+      if let id = t.number(s) { kept.append((id, s)) }
+    }
+    #expect(!kept.isEmpty && kept.count < 1_000)
+    #expect(kept.count * 100 <= 10_000)
+    for (id, s) in kept {
+      #expect(Array(t.bytes(Int(id))) == Array(s.utf8))
+      #expect(t.number(s) == id, "a kept string keeps its number")
+    }
+  }
+}
