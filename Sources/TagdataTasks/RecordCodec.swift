@@ -254,25 +254,25 @@ final class RecordStrings: @unchecked Sendable {
 
   deinit { arena.deallocate() }
 
-  /// The strings asked for last, by where their bytes are: a string that the caller keeps handing
-  /// over (one protein's sequence, row after row) is found without hashing it. Each entry holds
-  /// its string, so no other string can have its bytes at that place meanwhile.
-  private var recent: [(string: String, base: UnsafeRawPointer, count: Int, id: Int32)] = []
-  private var nextRecent = 0
+  /// The strings asked for lately, by where their bytes are (a slot per address): a string that
+  /// the caller keeps handing over (one protein's sequence, row after row) is found without
+  /// hashing it. Each slot holds its string, so no other string can have its bytes at that place
+  /// meanwhile; strings over 64 KiB are not held.
+  private var recent = [(string: String, base: UnsafeRawPointer, count: Int, id: Int32)?](repeating: nil, count: 256)
 
   /// The number of `s`, kept now if it is new and there is room; nil when the table is full.
   func number(_ s: String) -> Int32? {
-    let base = s.utf8.withContiguousStorageIfAvailable { $0.baseAddress.map { UnsafeRawPointer($0) } } ?? nil
+    let n = s.utf8.count
+    let base = n > 15 && n <= 1 << 16
+      ? s.utf8.withContiguousStorageIfAvailable { $0.baseAddress.map { UnsafeRawPointer($0) } } ?? nil : nil
+    var slot = 0
     if let base {
-      let n = s.utf8.count
-      for r in recent where r.base == base && r.count == n { return r.id }
+      let h = UInt(bitPattern: base) >> 4
+      slot = Int((h ^ (h >> 8)) & 255)
+      if let r = recent[slot], r.base == base, r.count == n { return r.id }
     }
     guard let id = lookUp(s) else { return nil }
-    if let base {
-      let entry = (string: s, base: base, count: s.utf8.count, id: id)
-      if recent.count < 16 { recent.append(entry) } else { recent[nextRecent] = entry }
-      nextRecent = (nextRecent + 1) & 15
-    }
+    if let base { recent[slot] = (s, base, n, id) }
     return id
   }
 

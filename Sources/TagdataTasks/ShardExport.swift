@@ -492,16 +492,54 @@ final class SplitKeyMaker {
   /// the record's `key` for all but regressions (the leakage report and the group splits' maps
   /// hold 16 characters, not the whole filled template). `keyHash`: that hash when known.
   func keys(_ e: TaskExample, keyHash: UInt64? = nil) -> SplitKeys {
+    var memo: EntryMemo?
+    return keys(e, keyHash: keyHash, memo: &memo)
+  }
+
+  /// ``keys(_:keyHash:)``, looking molecules up in `memo` first (one thread's, made on first use).
+  func keys(_ e: TaskExample, keyHash: UInt64? = nil, memo: inout EntryMemo?) -> SplitKeys {
     var molecules: [String] = [], scaffolds: [String] = []
     molecules.reserveCapacity(e.molecules.count)
     scaffolds.reserveCapacity(e.molecules.count)
     for m in e.molecules {
-      let x = entry(m)
+      let x: (parent: String, scaffold: String)
+      if memo != nil {
+        x = memo!.value(m) ?? { let v = entry(m); memo!.insert(m, v); return v }()
+      } else {
+        x = entry(m)
+      }
       molecules.append(x.parent)
       scaffolds.append(x.scaffold)
     }
     return SplitKeys(exampleKey: ShardExport.hex16(keyHash ?? e.groupHash), molecules: molecules, scaffolds: scaffolds,
                      targets: e.proteins, sequences: e.sequences, year: e.year)
+  }
+
+  /// One thread's memo of molecules' entries by where their SMILES's bytes are: a SMILES string
+  /// that the catalog hands over again (the same ligand in row after row) is found without hashing
+  /// it or taking the shared cache's lock. Each slot holds its SMILES, so no other string can have
+  /// its bytes at that place meanwhile; a string without contiguous bytes is not memoized.
+  struct EntryMemo {
+    private var slots: [(smiles: String, base: UnsafeRawPointer, count: Int, value: (parent: String, scaffold: String))?]
+    init() { slots = Array(repeating: nil, count: 4096) }
+
+    static func place(_ s: String) -> (base: UnsafeRawPointer, count: Int, slot: Int)? {
+      let n = s.utf8.count
+      guard n > 15, let base = s.utf8.withContiguousStorageIfAvailable({ $0.baseAddress.map { UnsafeRawPointer($0) } }) ?? nil
+      else { return nil }
+      let h = UInt(bitPattern: base) >> 4
+      return (base, n, Int((h ^ (h >> 12)) & 4095))
+    }
+
+    func value(_ s: String) -> (parent: String, scaffold: String)? {
+      guard let p = Self.place(s), let e = slots[p.slot], e.base == p.base, e.count == p.count else { return nil }
+      return e.value
+    }
+
+    mutating func insert(_ s: String, _ value: (parent: String, scaffold: String)) {
+      guard let p = Self.place(s) else { return }
+      slots[p.slot] = (s, p.base, p.count, value)
+    }
   }
 }
 
@@ -606,7 +644,6 @@ final class ShardWriter {
   private var thread: JoinableThread?
   private let hashQueue: BlockingQueue<[UInt8]>?
   private var hashThread: JoinableThread?
-
   init(path: String, gzip: Bool) throws {
     let file = try File(path: path, gzip: gzip)
     self.file = file
@@ -739,6 +776,7 @@ final class ExportSink: @unchecked Sendable {
   var languages = Set<String>()
   private var sortKey: [UInt8] = []
   private var payload: [UInt8] = []
+  private var memo: SplitKeyMaker.EntryMemo?
   private let lock = NSLock()
   private var failure: Error?
 
@@ -797,7 +835,8 @@ final class ExportSink: @unchecked Sendable {
       if !declared.contains(name) { languages.insert(name) }
     }
     let (keyHash, identity) = e.identityHashes
-    let splitKeys = keysOf.keys(e, keyHash: e.splitKey == nil ? keyHash : nil)
+    if memo == nil { memo = SplitKeyMaker.EntryMemo() }
+    let splitKeys = keysOf.keys(e, memo: &memo)
     if let leakageKeys {
       try leakageKeys.writeLeakage(task: UInt32(taskIndex[e.task] ?? 0), unit: e.unit, sub: e.sub, keys: splitKeys,
                                    split: SplitName(rawValue: e.split))
