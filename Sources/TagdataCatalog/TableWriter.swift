@@ -118,6 +118,7 @@ extension Catalog {
       proteinBytes += p.0.utf8.count
       return p
     }
+    var cells = 8
     for (source, table, path) in list {
       try s.bind([.int(source)])
       var current: StoredTableRow?
@@ -128,8 +129,14 @@ extension Catalog {
           if let row = current, try !body(row) { return }
           key = k
           current = StoredTableRow(table: table, path: path, recordNo: Int(k), fields: [], kinds: [], values: [])
+          // Rows of a table have about as many cells as the one before.
+          current!.fields.reserveCapacity(cells)
+          current!.kinds.reserveCapacity(cells)
+          current!.values.reserveCapacity(cells)
+          current!.proteinKeys.reserveCapacity(cells)
         }
         let kind = s.text(2) ?? ""
+        cells = max(cells, current!.fields.count + 1)
         current!.fields.append(s.text(1) ?? "")
         current!.kinds.append(kind)
         switch kind {

@@ -607,10 +607,12 @@ struct ExampleMaker {
   let task: CompiledTask
   let ablation: TagLLM.Ablation
   let prefix: ExampleHashes.Prefix
+  let inputKinds: [TagLLM.Segment.Kind]
 
   init(task: CompiledTask, ablation: TagLLM.Ablation, seed: UInt64 = 0) {
     self.task = task
     self.ablation = ablation
+    inputKinds = task.spec.inputs.map(\.kind)
     prefix = ExampleHashes.Prefix(task: task.spec.name, seed: seed)
   }
 
@@ -631,6 +633,7 @@ struct ExampleMaker {
   {
     let spec = task.spec
     var inputs: [String] = []
+    inputs.reserveCapacity(spec.inputs.count)
     for i in spec.inputs {
       guard let v = fields[i.field] else { reject("no \(i.field)"); return }
       var s = v.string
@@ -690,7 +693,7 @@ struct ExampleMaker {
       default: year = nil
       }
     }
-    let kinds = spec.inputs.map(\.kind)
+    let kinds = inputKinds
     let outputKind: TagLLM.Segment.Kind = spec.output == .regression ? .label : .text
     let segs = TaskTemplate.fill(task.ablated, inputs: inputs, inputKinds: kinds, output: output, outputKind: outputKind,
                                  source: src, target: tgt)

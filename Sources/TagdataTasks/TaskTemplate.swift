@@ -108,6 +108,7 @@ public enum TaskTemplate {
     -> [TagLLM.Segment]
   {
     var segs: [TagLLM.Segment] = []
+    segs.reserveCapacity(pieces.count)
     var lastFilled = 0
     func add(_ k: TagLLM.Segment.Kind, _ t: String, template: Bool = false) {
       if template, let last = segs.last, last.kind == .text, segs.count > lastFilled {
