@@ -8,7 +8,7 @@ import TagdataIO
 /// string once, as its bytes, as a reference to an earlier segment of the same record, or as the
 /// number of a string kept in a ``RecordStrings`` table (shared by all records of a build, bounded
 /// in size); the JSON line is written from it when the shard is written
-/// (``render(_:strings:to:)``), the same bytes as ``ShardExport/recordJSON(_:)``.
+/// (``render(_:split:strings:to:)``), the same bytes as ``ShardExport/recordJSON(_:)``.
 enum RecordCodec {
   // Flags of the record.
   static let regressionFlag: UInt8 = 1
@@ -159,6 +159,13 @@ enum RecordCodec {
     }
     func number(_ x: Int) { out.append(contentsOf: String(x).utf8) }
     var r = Reader(record, strings: strings)
+    /// A list of strings: its count, then each string, written comma-separated.
+    func list() {
+      for k in 0..<Int(r.varint()) {
+        if k > 0 { raw(",") }
+        str(r.string())
+      }
+    }
     let flags = r.byte()
     let stage = Int(Int64(bitPattern: r.varint()))
     let keyHash = r.u64()
@@ -192,11 +199,7 @@ enum RecordCodec {
       raw("}")
     }
     raw("],\"inputs\":[")
-    let inputs = Int(r.varint())
-    for k in 0..<inputs {
-      if k > 0 { raw(",") }
-      str(r.string())
-    }
+    list()
     raw("],\"output\":")
     if flags & outputFlag != 0 { str(r.string()) } else { raw("null") }
     raw(",\"target\":")
@@ -209,17 +212,9 @@ enum RecordCodec {
     raw(",\"key\":\"")
     for k in 0..<16 { out.append(ShardExport.hexDigits[Int((keyHash >> UInt64(60 - 4 * k)) & 15)]) }
     raw("\",\"ids\":{\"molecules\":[")
-    let molecules = Int(r.varint())
-    for k in 0..<molecules {
-      if k > 0 { raw(",") }
-      str(r.string())
-    }
+    list()
     raw("],\"proteins\":[")
-    let proteins = Int(r.varint())
-    for k in 0..<proteins {
-      if k > 0 { raw(",") }
-      str(r.string())
-    }
+    list()
     raw("],\"source\":")
     if flags & sourceFlag != 0 { str(r.string()) } else { raw("null") }
     raw(",\"row\":")
