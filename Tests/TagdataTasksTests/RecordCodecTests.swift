@@ -111,3 +111,71 @@ import Testing
     }
   }
 }
+
+/// The builder's examples keep their key as the segments of the full template and their hashes
+/// from one pass; what a caller reads or changes must be what the strings say.
+@Suite struct ExampleKeyTests {
+  func built() throws -> TaskExample {
+    let pieces: [TagLLM.Segment] = [.init(.text, "In: "), .init(.tag, "<BA>"), .init(.protein, "MKV"), .init(.text, " is "),
+                                    .init(.label, "1.5"), .init(.text, ".")]
+    var e = TaskExample(task: "BA", stage: 3, regression: true, full: pieces, skipLabels: true, segments: pieces,
+                        inputs: ["MKV"], output: "1.5", target: 1.5)
+    e.hashes.value = ExampleHashes(ExampleHashes.Prefix(task: "BA", seed: 7), segments: pieces, regression: true)
+    return e
+  }
+
+  @Test func keysAndHashesAreTheStrings() throws {
+    let e = try built()
+    #expect(e.key == "In: <BA>MKV is 1.5.")
+    #expect(e.splitKey == "In: <BA>MKV is .")
+    #expect(e.keyHash == StableHash.hash(["BA", e.key]))
+    #expect(e.groupHash == StableHash.hash(["BA", "In: <BA>MKV is ."]))
+    #expect(e.identityHashes == StableHash.hash2(["BA", e.key], seeds: (0, ShardExport.identitySeed)))
+    let split = SeededRandomSplit(seed: 7, train: 0.8, valid: 0.1)
+    #expect(split.split(e) == split.split(task: "BA", key: "In: <BA>MKV is ."))
+    // Another seed: the split hash of the builder is not used.
+    let other = SeededRandomSplit(seed: 8, train: 0.5, valid: 0.25)
+    #expect(other.split(e) == other.split(task: "BA", key: "In: <BA>MKV is ."))
+    // Equal to the same example given by its strings.
+    var plain = TaskExample(task: "BA", stage: 3, regression: true, key: e.key, segments: e.segments, inputs: ["MKV"],
+                            output: "1.5", target: 1.5)
+    plain.splitKey = e.splitKey
+    #expect(plain == e)
+  }
+
+  @Test func changingAKeyKeepsTheOtherAndDropsTheHashes() throws {
+    var e = try built()
+    e.key = "other"
+    #expect(e.key == "other")
+    #expect(e.splitKey == "In: <BA>MKV is .", "the split key stays what it was")
+    #expect(e.keyHash == StableHash.hash(["BA", "other"]))
+    #expect(e.groupHash == StableHash.hash(["BA", "In: <BA>MKV is ."]))
+    var f = try built()
+    f.splitKey = nil
+    #expect(f.key == "In: <BA>MKV is 1.5.")
+    #expect(f.groupHash == StableHash.hash(["BA", "In: <BA>MKV is 1.5."]))
+    var g = try built()
+    g.task = "QED"
+    #expect(g.keyHash == StableHash.hash(["QED", "In: <BA>MKV is 1.5."]))
+  }
+}
+
+/// A shard whose disk is full fails with the file's name, though another thread writes it.
+@Suite struct ShardWriterFailureTests {
+  @Test func fullDiskIsAnError() throws {
+    guard FileManager.default.fileExists(atPath: "/dev/full") else { return }
+    for gzip in [false, true] {
+      let w = try ShardWriter(path: "/dev/full", gzip: gzip)
+      let line = Array(String(repeating: "x", count: 4095).utf8) + [0x0A]
+      var failed: Error?
+      do {
+        for _ in 0..<2_000 { try line.withUnsafeBytes { try w.write($0) } }
+        _ = try w.finish(sync: false)
+      } catch {
+        failed = error
+      }
+      let e = try #require(failed, "no error writing to /dev/full (gzip \(gzip))")
+      #expect("\(e)".contains("/dev/full"))
+    }
+  }
+}
