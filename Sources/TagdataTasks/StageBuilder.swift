@@ -233,11 +233,46 @@ struct ExampleHashes: Sendable {
 
   /// The hashes of an example whose full template is `segments`: the key is their text, the group
   /// key their text without label segments (the key when `regression` is false).
-  init(_ p: Prefix, segments: [TagLLM.Segment], regression: Bool) {
+  /// The lanes' states after a long segment (a protein sequence), by the states before it and
+  /// where the segment's bytes are: the same sequence after the same template head, row after
+  /// row, is hashed once. A slot per address; each holds its text, so no other string can have
+  /// its bytes at that place meanwhile. One builder thread's.
+  final class SegmentMemo {
+    typealias Lanes = (UInt64, UInt64, UInt64, UInt64)
+    private var slots = [(text: String, base: UnsafeRawPointer, before: Lanes, after: Lanes)?](repeating: nil, count: 64)
+
+    static func place(_ t: String) -> (base: UnsafeRawPointer, slot: Int)? {
+      guard t.utf8.count >= 64,
+        let base = t.utf8.withContiguousStorageIfAvailable({ $0.baseAddress.map { UnsafeRawPointer($0) } }) ?? nil
+      else { return nil }
+      let h = UInt(bitPattern: base) >> 4
+      return (base, Int((h ^ (h >> 6)) & 63))
+    }
+
+    func after(_ t: String, _ at: (base: UnsafeRawPointer, slot: Int), _ before: Lanes) -> Lanes? {
+      guard let e = slots[at.slot], e.base == at.base, e.text.utf8.count == t.utf8.count, e.before == before else { return nil }
+      return e.after
+    }
+
+    func keep(_ t: String, _ at: (base: UnsafeRawPointer, slot: Int), _ before: Lanes, _ after: Lanes) {
+      slots[at.slot] = (t, at.base, before, after)
+    }
+  }
+
+  init(_ p: Prefix, segments: [TagLLM.Segment], regression: Bool, memo: SegmentMemo? = nil) {
     var k = p.key, i = p.identity, g = p.key, s = p.split
     for seg in segments {
       var t = seg.text
       let grouped = !regression || seg.kind != .label
+      let place = grouped ? memo.flatMap { _ in SegmentMemo.place(t) } : nil
+      if let memo, let place {
+        if let after = memo.after(t, place, (k, i, g, s)) {
+          (k, i, g, s) = after
+          continue
+        }
+      }
+      let before = (k, i, g, s)
+      defer { if let memo, let place { memo.keep(t, place, before, (k, i, g, s)) } }
       t.withUTF8 { b in
         if grouped {
           for x in b {
@@ -608,6 +643,7 @@ struct ExampleMaker {
   let ablation: TagLLM.Ablation
   let prefix: ExampleHashes.Prefix
   let inputKinds: [TagLLM.Segment.Kind]
+  let hashMemo = ExampleHashes.SegmentMemo()
 
   init(task: CompiledTask, ablation: TagLLM.Ablation, seed: UInt64 = 0) {
     self.task = task
@@ -709,7 +745,7 @@ struct ExampleMaker {
     let regression = spec.output == .regression
     var e = TaskExample(task: spec.name, stage: spec.stage, regression: spec.regression, full: full, skipLabels: regression,
                         segments: segs, inputs: inputs, output: output, target: target)
-    e.hashes.value = ExampleHashes(prefix, segments: full, regression: regression)
+    e.hashes.value = ExampleHashes(prefix, segments: full, regression: regression, memo: hashMemo)
     e.molecules = molecules
     e.proteins = proteins.map(\.0)
     e.sequences = proteins.map(\.1)

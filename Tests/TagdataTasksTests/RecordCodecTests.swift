@@ -160,6 +160,37 @@ import Testing
   }
 }
 
+/// The memo of long segments' lane states gives the hashes of one pass over the bytes, whatever
+/// comes before a repeated sequence (another task, another template head, a label).
+@Suite struct SegmentMemoTests {
+  @Test func memoizedHashesAreTheHashes() {
+    var rng = SplitMix64(seed: TestSupport.fuzzSeed(default: 0x4D45_4D4F))
+    // A few long strings handed over again and again (the same storage), and short ones.
+    let long = (0..<5).map { k in String(repeating: "ACDEFGHIKLMNPQRSTVWY", count: 4 + k) + String(k) }
+    let short = ["In: ", "<BA>", " ", ". ", "1.5", "CCO", "x"]
+    let kinds: [TagLLM.Segment.Kind] = [.text, .tag, .protein, .smiles, .label]
+    let memo = ExampleHashes.SegmentMemo()
+    for _ in 0..<3_000 {
+      var segments: [TagLLM.Segment] = []
+      for _ in 0..<Int(rng.next() % 8) {
+        let text = rng.next() % 2 == 0 ? long[Int(rng.next() % 5)] : short[Int(rng.next() % 7)]
+        segments.append(.init(kinds[Int(rng.next() % 5)], text))
+      }
+      let task = ["BA", "QED"][Int(rng.next() % 2)]
+      let prefix = ExampleHashes.Prefix(task: task, seed: rng.next() % 3)
+      let regression = rng.next() % 2 == 0
+      let a = ExampleHashes(prefix, segments: segments, regression: regression, memo: memo)
+      let b = ExampleHashes(prefix, segments: segments, regression: regression)
+      #expect((a.key, a.identity, a.group, a.split) == (b.key, b.identity, b.group, b.split))
+      let text = segments.map(\.text).joined()
+      #expect(a.key == StableHash.hash([task, text]))
+      let group = segments.filter { !regression || $0.kind != .label }.map(\.text).joined()
+      #expect(a.group == StableHash.hash([task, group]))
+      #expect(a.split == StableHash.hash(["split", task, group], seed: prefix.seed))
+    }
+  }
+}
+
 /// A shard whose disk is full fails with the file's name, though another thread writes it.
 @Suite struct ShardWriterFailureTests {
   @Test func fullDiskIsAnError() throws {
