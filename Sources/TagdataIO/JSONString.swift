@@ -52,21 +52,15 @@ public enum JSONString {
     var start = 0
     var i = 0
     while i < n {
-      // Skip eight bytes at a time while none is a control character, a quote or a backslash.
-      while i + 8 <= n {
-        let w = b.loadUnaligned(fromByteOffset: i, as: UInt64.self)
-        if needsEscape(w) { break }
-        i += 8
-      }
-      while i < n {
-        let c = b[i]
-        if c < 0x20 || c == 0x22 || c == 0x5C { break }
-        i += 1
-        if i & 7 == 0 { break }
-      }
+      // Skip eight bytes at a time while none is a control character, a quote or a backslash;
+      // then one byte, which may be the one to escape.
+      while i + 8 <= n, !needsEscape(b.loadUnaligned(fromByteOffset: i, as: UInt64.self)) { i += 8 }
       guard i < n else { break }
       let c = b[i]
-      guard c < 0x20 || c == 0x22 || c == 0x5C else { continue }
+      guard c < 0x20 || c == 0x22 || c == 0x5C else {
+        i += 1
+        continue
+      }
       if i > start { out.append(contentsOf: UnsafeRawBufferPointer(rebasing: b[start..<i])) }
       i += 1
       start = i

@@ -319,6 +319,18 @@ public struct SlurmPlan: Sendable {
         + ingestArguments(e, files: files).map(q).joined(separator: " ") + "\n"
     }
     let ingestKey = Fingerprints.hash(ingestText)
+    /// The head of an array task that makes SQLite part `$k` in `folder`: its marker removed, and
+    /// the part removed too when it was begun under another key (`why` says so in the script).
+    func sqlitePart(_ folder: String, _ key: String, _ why: String) -> String {
+      var b = "work=\(q(folder))\nkey=\(key)\n" + taskLine
+      b += "part=\"$work/part-$k.sqlite\"\ndone=\"$work/part-$k.done\"\n"
+      b += "rm -f \"$done\"\n"
+      b += "# \(why)\n"
+      b += "if [[ \"$(cat \"$work/part-$k.key\" 2>/dev/null || true)\" != \"$key\" ]]; then\n"
+      b += "  rm -f \"$part\" \"$part-wal\" \"$part-shm\"\n"
+      b += "  printf '%s\\n' \"$key\" > \"$work/part-$k.key\"\nfi\n\n"
+      return b
+    }
     let ingestFolder = work + "/ingest"
     let parts = (0..<n).map { "\(ingestFolder)/part-\($0).sqlite" }
     jobs.append(
@@ -326,13 +338,7 @@ public struct SlurmPlan: Sendable {
         id: "ingest", kind: .ingest, slurmName: "tagdata-ingest", scriptName: "ingest.sh", after: nil, isArray: true, key: ingestKey,
         markers: (0..<n).map { "\(ingestFolder)/part-\($0).done" }, outputs: parts,
         script: {
-          var b = "work=\(q(ingestFolder))\nkey=\(ingestKey)\n" + taskLine
-          b += "part=\"$work/part-$k.sqlite\"\ndone=\"$work/part-$k.done\"\n"
-          b += "rm -f \"$done\"\n"
-          b += "# A catalog begun with these inputs and options resumes; one from others starts afresh.\n"
-          b += "if [[ \"$(cat \"$work/part-$k.key\" 2>/dev/null || true)\" != \"$key\" ]]; then\n"
-          b += "  rm -f \"$part\" \"$part-wal\" \"$part-shm\"\n"
-          b += "  printf '%s\\n' \"$key\" > \"$work/part-$k.key\"\nfi\n\n"
+          var b = sqlitePart(ingestFolder, ingestKey, "A catalog begun with these inputs and options resumes; one from others starts afresh.")
           b += commands
           b += finish("\"$done\"")
           return script(name: "tagdata-ingest", array: true, log: "ingest", body: b)
@@ -369,13 +375,7 @@ public struct SlurmPlan: Sendable {
           id: "describe", kind: .describe, slurmName: "tagdata-describe", scriptName: "describe.sh", after: "catalog-merge",
           isArray: true, key: describeKey, markers: (0..<n).map { "\(labelsFolder)/part-\($0).done" }, outputs: labelParts,
           script: {
-            var b = "work=\(q(labelsFolder))\nkey=\(describeKey)\n" + taskLine
-            b += "part=\"$work/part-$k.sqlite\"\ndone=\"$work/part-$k.done\"\n"
-            b += "rm -f \"$done\"\n"
-            b += "# A part begun for this catalog and these descriptors resumes; one from others starts afresh.\n"
-            b += "if [[ \"$(cat \"$work/part-$k.key\" 2>/dev/null || true)\" != \"$key\" ]]; then\n"
-            b += "  rm -f \"$part\" \"$part-wal\" \"$part-shm\"\n"
-            b += "  printf '%s\\n' \"$key\" > \"$work/part-$k.key\"\nfi\n\n"
+            var b = sqlitePart(labelsFolder, describeKey, "A part begun for this catalog and these descriptors resumes; one from others starts afresh.")
             b += "\"$tagdata\" describe --quiet --catalog \(q(catalog)) --descriptors \(q(descriptors)) --partition \"$k/\(n)\" --out \"$part\"\n"
             b += finish("\"$done\"")
             return script(name: "tagdata-describe", array: true, log: "describe", body: b)
@@ -399,7 +399,6 @@ public struct SlurmPlan: Sendable {
     // Per build: the array of partial builds, then their merge.
     var buildMergeKeys: [String: String] = [:]
     for build in config.builds {
-      let name = safeName(build.name)
       let folder = work + "/builds/" + build.name
       let args = buildArguments(build)
       var text = header + "build \(build.name)\n\(catalogKey)\n" + args.joined(separator: "\u{1F}") + "\n"
@@ -416,7 +415,6 @@ public struct SlurmPlan: Sendable {
 
     // Per tokenized export: the array of partial datasets (build shards K modulo N), then their merge.
     for t in config.tokenize {
-      let name = safeName(t.name)
       let folder = work + "/tokens/" + t.name
       let build = output + "/builds/" + t.build
       var args = ["--tokenized", build]

@@ -249,25 +249,16 @@ final class RecordStrings: @unchecked Sendable {
 
   deinit { arena.deallocate() }
 
-  /// The strings asked for lately, by where their bytes are (a slot per address): a string that
-  /// the caller keeps handing over (one protein's sequence, row after row) is found without
-  /// hashing it. Each slot holds its string, so no other string can have its bytes at that place
-  /// meanwhile; strings over 64 KiB are not held.
-  private var recent = [(string: String, base: UnsafeRawPointer, count: Int, id: Int32)?](repeating: nil, count: 256)
+  /// The numbers of the strings asked for lately, by address: a string that the caller keeps
+  /// handing over (one protein's sequence, row after row) is found without hashing it.
+  private var recent = AddressMemo<Int32>(capacity: 256, minimumLength: minimumLength)
 
   /// The number of `s`, kept now if it is new and there is room; nil when the table is full.
   func number(_ s: String) -> Int32? {
-    let n = s.utf8.count
-    let base = n > 15 && n <= 1 << 16
-      ? s.utf8.withContiguousStorageIfAvailable { $0.baseAddress.map { UnsafeRawPointer($0) } } ?? nil : nil
-    var slot = 0
-    if let base {
-      let h = UInt(bitPattern: base) >> 4
-      slot = Int((h ^ (h >> 8)) & 255)
-      if let r = recent[slot], r.base == base, r.count == n { return r.id }
-    }
+    let place = recent.place(s)
+    if let place, let id = recent.value(s, at: place) { return id }
     guard let id = lookUp(s) else { return nil }
-    if let base { recent[slot] = (s, base, n, id) }
+    if let place { recent.insert(s, id, at: place) }
     return id
   }
 

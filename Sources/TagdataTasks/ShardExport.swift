@@ -362,23 +362,16 @@ public enum ShardExport {
     return SequenceDigest.hex(d.finalize())
   }
 
-  /// One exported record as JSON, keys in a fixed order (Schemas/task-record.schema.json).
+  /// One exported record as JSON, keys in a fixed order (Schemas/task-record.schema.json): the
+  /// line a build writes of the example's compact record, without its newline.
   public static func recordJSON(_ e: TaskExample) -> String {
-    var out: [UInt8] = []
-    appendRecordJSON(e, keyHash: e.keyHash, to: &out)
-    return String(decoding: out, as: UTF8.self)
-  }
-
-  /// Appends the record of `e` (``recordJSON(_:)``, no newline) to `out`; `keyHash` is
-  /// `StableHash.hash([task, key])`. The line a build writes of its compact record.
-  static func appendRecordJSON(_ e: TaskExample, keyHash: UInt64, to out: inout [UInt8]) {
-    var record: [UInt8] = []
-    RecordCodec.encode(e, keyHash: keyHash, strings: nil, to: &record)
+    var record: [UInt8] = [], out: [UInt8] = []
+    RecordCodec.encode(e, keyHash: e.keyHash, strings: nil, to: &record)
     var split = e.split
     record.withUnsafeBytes { r in
       split.withUTF8 { s in RecordCodec.render(r, split: UnsafeRawBufferPointer(s), strings: nil, to: &out) }
     }
-    out.removeLast()
+    return String(decoding: out.dropLast(), as: UTF8.self)
   }
 
   static func hex16(_ x: UInt64) -> String {
@@ -490,56 +483,31 @@ final class SplitKeyMaker {
 
   /// The split keys of `e`; its example key is the hex of `StableHash.hash([task, groupKey])`,
   /// the record's `key` for all but regressions (the leakage report and the group splits' maps
-  /// hold 16 characters, not the whole filled template). `keyHash`: that hash when known.
-  func keys(_ e: TaskExample, keyHash: UInt64? = nil) -> SplitKeys {
-    var memo: EntryMemo?
-    return keys(e, keyHash: keyHash, memo: &memo)
+  /// hold 16 characters, not the whole filled template).
+  func keys(_ e: TaskExample) -> SplitKeys { keys(e, entry: entry) }
+
+  /// ``keys(_:)``, looking molecules up in `memo` first: one thread's, by the address of their
+  /// SMILES (the catalog hands the same `String` over for a ligand row after row).
+  func keys(_ e: TaskExample, memo: inout AddressMemo<(parent: String, scaffold: String)>) -> SplitKeys {
+    keys(e) { m in
+      if let x = memo.value(m) { return x }
+      let x = entry(m)
+      memo.insert(m, x)
+      return x
+    }
   }
 
-  /// ``keys(_:keyHash:)``, looking molecules up in `memo` first (one thread's, made on first use).
-  func keys(_ e: TaskExample, keyHash: UInt64? = nil, memo: inout EntryMemo?) -> SplitKeys {
+  private func keys(_ e: TaskExample, entry: (String) -> (parent: String, scaffold: String)) -> SplitKeys {
     var molecules: [String] = [], scaffolds: [String] = []
     molecules.reserveCapacity(e.molecules.count)
     scaffolds.reserveCapacity(e.molecules.count)
     for m in e.molecules {
-      let x: (parent: String, scaffold: String)
-      if memo != nil {
-        x = memo!.value(m) ?? { let v = entry(m); memo!.insert(m, v); return v }()
-      } else {
-        x = entry(m)
-      }
+      let x = entry(m)
       molecules.append(x.parent)
       scaffolds.append(x.scaffold)
     }
-    return SplitKeys(exampleKey: ShardExport.hex16(keyHash ?? e.groupHash), molecules: molecules, scaffolds: scaffolds,
+    return SplitKeys(exampleKey: ShardExport.hex16(e.groupHash), molecules: molecules, scaffolds: scaffolds,
                      targets: e.proteins, sequences: e.sequences, year: e.year)
-  }
-
-  /// One thread's memo of molecules' entries by where their SMILES's bytes are: a SMILES string
-  /// that the catalog hands over again (the same ligand in row after row) is found without hashing
-  /// it or taking the shared cache's lock. Each slot holds its SMILES, so no other string can have
-  /// its bytes at that place meanwhile; a string without contiguous bytes is not memoized.
-  struct EntryMemo {
-    private var slots: [(smiles: String, base: UnsafeRawPointer, count: Int, value: (parent: String, scaffold: String))?]
-    init() { slots = Array(repeating: nil, count: 4096) }
-
-    static func place(_ s: String) -> (base: UnsafeRawPointer, count: Int, slot: Int)? {
-      let n = s.utf8.count
-      guard n > 15, let base = s.utf8.withContiguousStorageIfAvailable({ $0.baseAddress.map { UnsafeRawPointer($0) } }) ?? nil
-      else { return nil }
-      let h = UInt(bitPattern: base) >> 4
-      return (base, n, Int((h ^ (h >> 12)) & 4095))
-    }
-
-    func value(_ s: String) -> (parent: String, scaffold: String)? {
-      guard let p = Self.place(s), let e = slots[p.slot], e.base == p.base, e.count == p.count else { return nil }
-      return e.value
-    }
-
-    mutating func insert(_ s: String, _ value: (parent: String, scaffold: String)) {
-      guard let p = Self.place(s) else { return }
-      slots[p.slot] = (s, p.base, p.count, value)
-    }
   }
 }
 
@@ -726,37 +694,57 @@ final class ShardWriter {
   }
 }
 
-/// Syncs finished files to disk, each on a thread of its own, and reports the first failure.
-final class ShardSyncs: @unchecked Sendable {
-  private var threads: [JoinableThread] = []
-  private let lock = NSLock()
-  private var failure: ShardExportError?
-
-  func start(_ path: String) {
-    threads.append(JoinableThread { [self] in
-      let fd = open(path, O_RDONLY)
-      if fd < 0 || fsync(fd) != 0 {
-        let e = ShardExportError(path: path, message: "cannot write: \(String(cString: strerror(errno)))")
-        lock.lock()
-        if failure == nil { failure = e }
-        lock.unlock()
-      }
-      if fd >= 0 { close(fd) }
-    })
+/// Syncs finished files to disk, one after another on a thread of its own, while the caller goes
+/// on writing the next ones; reports the first failure.
+final class ShardSyncs {
+  /// The first failure, set by the syncing thread.
+  final class Failure: @unchecked Sendable {
+    private let lock = NSLock()
+    private var error: ShardExportError?
+    func set(_ e: ShardExportError) {
+      lock.lock()
+      if error == nil { error = e }
+      lock.unlock()
+    }
+    func get() -> ShardExportError? {
+      lock.lock()
+      defer { lock.unlock() }
+      return error
+    }
   }
+
+  private let paths = BlockingQueue<String>(capacity: 1 << 16)
+  private var thread: JoinableThread?
+  private let failure = Failure()
+
+  init() {
+    let paths = self.paths, failure = self.failure
+    thread = JoinableThread {
+      while let path = paths.pop() {
+        let fd = open(path, O_RDONLY)
+        if fd < 0 || fsync(fd) != 0 {
+          failure.set(ShardExportError(path: path, message: "cannot write: \(String(cString: strerror(errno)))"))
+        }
+        if fd >= 0 { close(fd) }
+      }
+    }
+  }
+
+  deinit { wait() }
+
+  func start(_ path: String) { _ = paths.push(path) }
 
   /// Waits for every sync started.
   func wait() {
-    for t in threads { t.join() }
-    threads.removeAll()
+    paths.close()
+    thread?.join()
+    thread = nil
   }
 
   /// Waits for every sync started; throws the first failure.
   func finish() throws {
     wait()
-    lock.lock()
-    defer { lock.unlock() }
-    if let failure { throw failure }
+    if let e = failure.get() { throw e }
   }
 }
 
@@ -776,7 +764,7 @@ final class ExportSink: @unchecked Sendable {
   var languages = Set<String>()
   private var sortKey: [UInt8] = []
   private var payload: [UInt8] = []
-  private var memo: SplitKeyMaker.EntryMemo?
+  private var memo = AddressMemo<(parent: String, scaffold: String)>(capacity: 4096)
   private let lock = NSLock()
   private var failure: Error?
 
@@ -835,7 +823,6 @@ final class ExportSink: @unchecked Sendable {
       if !declared.contains(name) { languages.insert(name) }
     }
     let (keyHash, identity) = e.identityHashes
-    if memo == nil { memo = SplitKeyMaker.EntryMemo() }
     let splitKeys = keysOf.keys(e, memo: &memo)
     if let leakageKeys {
       try leakageKeys.writeLeakage(task: UInt32(taskIndex[e.task] ?? 0), unit: e.unit, sub: e.sub, keys: splitKeys,

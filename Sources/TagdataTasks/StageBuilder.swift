@@ -233,30 +233,12 @@ struct ExampleHashes: Sendable {
 
   /// The hashes of an example whose full template is `segments`: the key is their text, the group
   /// key their text without label segments (the key when `regression` is false).
-  /// The lanes' states after a long segment (a protein sequence), by the states before it and
-  /// where the segment's bytes are: the same sequence after the same template head, row after
-  /// row, is hashed once. A slot per address; each holds its text, so no other string can have
-  /// its bytes at that place meanwhile. One builder thread's.
+  /// The lanes' states after a long segment (a protein sequence), by the states before it, for
+  /// the segments' strings by address: the same sequence after the same template head, row after
+  /// row, is hashed once. One builder thread's.
   final class SegmentMemo {
     typealias Lanes = (UInt64, UInt64, UInt64, UInt64)
-    private var slots = [(text: String, base: UnsafeRawPointer, before: Lanes, after: Lanes)?](repeating: nil, count: 64)
-
-    static func place(_ t: String) -> (base: UnsafeRawPointer, slot: Int)? {
-      guard t.utf8.count >= 64,
-        let base = t.utf8.withContiguousStorageIfAvailable({ $0.baseAddress.map { UnsafeRawPointer($0) } }) ?? nil
-      else { return nil }
-      let h = UInt(bitPattern: base) >> 4
-      return (base, Int((h ^ (h >> 6)) & 63))
-    }
-
-    func after(_ t: String, _ at: (base: UnsafeRawPointer, slot: Int), _ before: Lanes) -> Lanes? {
-      guard let e = slots[at.slot], e.base == at.base, e.text.utf8.count == t.utf8.count, e.before == before else { return nil }
-      return e.after
-    }
-
-    func keep(_ t: String, _ at: (base: UnsafeRawPointer, slot: Int), _ before: Lanes, _ after: Lanes) {
-      slots[at.slot] = (t, at.base, before, after)
-    }
+    var memo = AddressMemo<(before: Lanes, after: Lanes)>(capacity: 64, minimumLength: 64)
   }
 
   init(_ p: Prefix, segments: [TagLLM.Segment], regression: Bool, memo: SegmentMemo? = nil) {
@@ -264,15 +246,13 @@ struct ExampleHashes: Sendable {
     for seg in segments {
       var t = seg.text
       let grouped = !regression || seg.kind != .label
-      let place = grouped ? memo.flatMap { _ in SegmentMemo.place(t) } : nil
-      if let memo, let place {
-        if let after = memo.after(t, place, (k, i, g, s)) {
-          (k, i, g, s) = after
-          continue
-        }
+      let place = grouped ? memo?.memo.place(t) : nil
+      if let memo, let place, let e = memo.memo.value(t, at: place), e.before == (k, i, g, s) {
+        (k, i, g, s) = e.after
+        continue
       }
       let before = (k, i, g, s)
-      defer { if let memo, let place { memo.keep(t, place, before, (k, i, g, s)) } }
+      defer { if let memo, let place { memo.memo.insert(t, (before, (k, i, g, s)), at: place) } }
       t.withUTF8 { b in
         if grouped {
           for x in b {
