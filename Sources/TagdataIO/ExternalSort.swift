@@ -72,6 +72,9 @@ public final class ExternalSorter {
   @exclusivity(unchecked) private var runs: [String] = []
   /// Every temporary file that still exists.
   @exclusivity(unchecked) private var temporary: Set<String> = []
+  /// Per run: where some of its records start, with their keys (``RunWriter/marks``), to start
+  /// reading it at a key.
+  @exclusivity(unchecked) private var marks: [String: [RunWriter.Mark]] = [:]
   @exclusivity(unchecked) private var finished = false
 
   static let headerSize = 8
@@ -153,6 +156,123 @@ public final class ExternalSorter {
     if !index.isEmpty { try spillNow() }
     releaseArena()
     let bufferSize = readBufferSize
+    try mergeDown(bufferSize: bufferSize)
+    try merge(runs, bufferSize: bufferSize) { r in
+      try body(UnsafeRawBufferPointer(start: r.key, count: r.keyLength),
+               UnsafeRawBufferPointer(start: r.payload, count: r.payloadLength))
+    }
+  }
+
+  /// ``finish(_:)`` in key ranges, each on a thread of its own: part `i` gets, in order, the
+  /// records whose keys are at least `bounds[i - 1]` (part 0: all from the first) and less than
+  /// `bounds[i]` (the last part: all to the end); `bounds` ascending. `body(i, key, payload)` is
+  /// called from part `i`'s thread only (buffers valid only during the call) and returns false to
+  /// stop that part. Each run is read from about where a part's records start in it (runs
+  /// remember where one record in every 64 KiB starts), so the parts together read each run
+  /// about once. Memory: the read buffers of ``finish(_:)``, shared out among the parts. Throws
+  /// the first part's error, after every part has stopped.
+  public func finish(parts bounds: [[UInt8]],
+                     _ body: @Sendable (Int, UnsafeRawBufferPointer, UnsafeRawBufferPointer) throws -> Bool) throws
+  {
+    if finished { throw ExternalSortError(path: directory, message: "the sort was already finished") }
+    finished = true
+    defer {
+      removeTemporaryFiles()
+      releaseArena()
+    }
+    try collectPending()
+    let parts = bounds.count + 1
+    if runs.isEmpty {
+      guard let arena else { return }
+      Self.sortIndex(&index, base: arena)
+      // Where each part starts in the sorted index: at its first key not below its bound.
+      var starts = [0]
+      for b in bounds {
+        var lo = starts[starts.count - 1], hi = index.count
+        let none = UnsafeRawPointer(arena)
+        b.withUnsafeBytes { kb in
+          while lo < hi {
+            let mid = (lo + hi) / 2
+            let (k, _) = Self.record(arena + index[mid].offset)
+            let c = compareKeys(k.baseAddress ?? none, k.count, kb.baseAddress ?? none, kb.count)
+            if c < 0 { lo = mid + 1 } else { hi = mid }
+          }
+        }
+        starts.append(lo)
+      }
+      starts.append(index.count)
+      let entries = index, base = UncheckedBox(UnsafeRawPointer(arena)), ranges = starts
+      try Self.inParallel(parts) { part in
+        for e in entries[ranges[part]..<ranges[part + 1]] {
+          let (k, p) = Self.record(base.value + e.offset)
+          if try !body(part, k, p) { return }
+        }
+      }
+      return
+    }
+    if !index.isEmpty { try spillNow() }
+    releaseArena()
+    let bufferSize = readBufferSize
+    try mergeDown(bufferSize: bufferSize)
+    let partBuffer = max(bufferSize / parts, 4096)
+    let paths = runs, marks = self.marks
+    try Self.inParallel(parts) { part in
+      var readers: [RunReader] = []
+      let lower = part == 0 ? nil : bounds[part - 1]
+      for p in paths {
+        let r = try RunReader(path: p, bufferSize: partBuffer, from: lower.map { Self.start(of: $0, in: marks[p] ?? []) } ?? 0)
+        if try r.next(atLeast: lower) { readers.append(r) }
+      }
+      try Self.merge(readers, below: part == bounds.count ? nil : bounds[part]) { r in
+        try body(part, UnsafeRawBufferPointer(start: r.key, count: r.keyLength),
+                 UnsafeRawBufferPointer(start: r.payload, count: r.payloadLength))
+      }
+    }
+  }
+
+  /// Runs `body(0..<n)`, each on a thread of its own (the last on this one); the first error by
+  /// part, once all have stopped.
+  static func inParallel(_ n: Int, _ body: @Sendable (Int) throws -> Void) throws {
+    // One slot per part, each written by its own thread only.
+    let errors = UnsafeMutableBufferPointer<(any Error)?>.allocate(capacity: n)
+    errors.initialize(repeating: nil)
+    defer {
+      _ = errors.deinitialize()
+      errors.deallocate()
+    }
+    let slots = UncheckedBox(errors)
+    withoutActuallyEscaping(body) { body in
+      var threads: [JoinableThread] = []
+      for part in 0..<(n - 1) {
+        threads.append(JoinableThread {
+          do { try body(part) } catch { slots.value[part] = error }
+        })
+      }
+      do { try body(n - 1) } catch { errors[n - 1] = error }
+      for t in threads { t.join() }
+    }
+    if let e = errors.lazy.compactMap({ $0 }).first { throw e }
+  }
+
+  /// Where to start reading a run for the records from `key` on: the last marked record whose key
+  /// is below it (0: none).
+  static func start(of key: [UInt8], in marks: [RunWriter.Mark]) -> Int64 {
+    var lo = 0, hi = marks.count
+    key.withUnsafeBytes { kb in
+      while lo < hi {
+        let mid = (lo + hi) / 2
+        let c = marks[mid].key.withUnsafeBytes { mk in
+          compareKeys(mk.baseAddress ?? kb.baseAddress ?? UnsafeRawPointer(bitPattern: 16)!, mk.count,
+                      kb.baseAddress ?? UnsafeRawPointer(bitPattern: 16)!, kb.count)
+        }
+        if c < 0 { lo = mid + 1 } else { hi = mid }
+      }
+    }
+    return lo == 0 ? 0 : marks[lo - 1].offset
+  }
+
+  /// Merges runs until at most `maxFanIn` are left.
+  private func mergeDown(bufferSize: Int) throws {
     while runs.count > maxFanIn {
       let excess = runs.count - maxFanIn + 1
       if excess <= maxFanIn {
@@ -171,20 +291,17 @@ public final class ExternalSorter {
       }
       mergePasses += 1
     }
-    try merge(runs, bufferSize: bufferSize) { r in
-      try body(UnsafeRawBufferPointer(start: r.key, count: r.keyLength),
-               UnsafeRawBufferPointer(start: r.payload, count: r.payloadLength))
-    }
   }
 
   /// Merges consecutive runs into a new one (which takes their place: the order stays stable).
   private func mergeIntoRun(_ group: [String], bufferSize: Int) throws -> String {
     let writer = try RunWriter(directory: directory, bufferSize: bufferSize) { self.temporary.insert($0) }
     try merge(group, bufferSize: bufferSize) { r in
-      try writer.append(UnsafeRawBufferPointer(start: r.record, count: r.recordLength))
+      try writer.appendRecord(UnsafeRawBufferPointer(start: r.record, count: r.recordLength))
       return true
     }
     try writer.closeFile()
+    marks[writer.path] = writer.marks
     runsWritten += 1
     for p in group { remove(p) }
     return writer.path
@@ -269,7 +386,7 @@ public final class ExternalSorter {
   /// Sorts an arena and writes it as one run in `directory`; `created` is told the file's path
   /// as soon as it exists.
   static func writeRun(_ arena: UnsafeMutableRawPointer?, _ index: inout [Entry], directory: String, bufferSize: Int,
-                       created: (String) -> Void) throws -> String
+                       created: (String) -> Void) throws -> (path: String, marks: [RunWriter.Mark])
   {
     let writer = try RunWriter(directory: directory, bufferSize: bufferSize, created: created)
     if let arena {
@@ -278,11 +395,11 @@ public final class ExternalSorter {
         let p = arena + e.offset
         let kl = Int(UInt32(littleEndian: p.loadUnaligned(as: UInt32.self)))
         let pl = Int(UInt32(littleEndian: p.loadUnaligned(fromByteOffset: 4, as: UInt32.self)))
-        try writer.append(UnsafeRawBufferPointer(start: p, count: headerSize + kl + pl))
+        try writer.appendRecord(UnsafeRawBufferPointer(start: p, count: headerSize + kl + pl))
       }
     }
     try writer.closeFile()
-    return writer.path
+    return (writer.path, writer.marks)
   }
 
   /// The arena is full: its run is written, on the second thread with `backgroundSpill`.
@@ -305,10 +422,10 @@ public final class ExternalSorter {
 
   /// Writes the arena's run on this thread.
   private func spillNow() throws {
-    let path = try Self.writeRun(arena, &index, directory: directory, bufferSize: Self.spillBufferSize(arenaBudget)) {
-      self.temporary.insert($0)
-    }
+    let (path, runMarks) = try Self.writeRun(arena, &index, directory: directory,
+                                             bufferSize: Self.spillBufferSize(arenaBudget)) { self.temporary.insert($0) }
     runs.append(path)
+    marks[path] = runMarks
     runsWritten += 1
     index.removeAll(keepingCapacity: true)
     arenaUsed = 0
@@ -328,6 +445,7 @@ public final class ExternalSorter {
     if let e = job.error { throw e }
     if let p = job.path {
       runs.append(p)
+      marks[p] = job.marks
       runsWritten += 1
     }
   }
@@ -335,12 +453,14 @@ public final class ExternalSorter {
   private func remove(_ path: String) {
     unlink(path)
     temporary.remove(path)
+    marks[path] = nil
   }
 
   private func removeTemporaryFiles() {
     for p in temporary { unlink(p) }
     temporary = []
     runs = []
+    marks = [:]
   }
 
   // MARK: - Merging
@@ -353,6 +473,12 @@ public final class ExternalSorter {
       let r = try RunReader(path: p, bufferSize: bufferSize)
       if try r.next() { readers.append(r) }
     }
+    try Self.merge(readers, below: nil, emit)
+  }
+
+  /// Merges runs whose readers stand on their first records (in the runs' order), handing each
+  /// record to `emit` until it returns false or (with `below`) a key reaches `below`.
+  static func merge(_ readers: [RunReader], below: [UInt8]?, _ emit: (RunReader) throws -> Bool) throws {
     // A binary min-heap of reader positions; ties go to the earlier run (stability).
     var heap = Array(readers.indices)
     func less(_ a: Int, _ b: Int) -> Bool {
@@ -378,6 +504,7 @@ public final class ExternalSorter {
       for i in stride(from: heap.count / 2 - 1, through: 0, by: -1) { siftDown(i) }
     }
     while let top = heap.first {
+      if let below, readers[top].isAtLeast(below) { return }
       if try !emit(readers[top]) { return }
       if try readers[top].next() {
         siftDown(0)
@@ -399,6 +526,7 @@ final class SpillJob: @unchecked Sendable {
   let directory: String
   let bufferSize: Int
   var path: String?
+  var marks: [RunWriter.Mark] = []
   var error: (any Error)?
   var thread: JoinableThread?
 
@@ -412,7 +540,7 @@ final class SpillJob: @unchecked Sendable {
 
   func run() {
     do {
-      _ = try ExternalSorter.writeRun(arena, &index, directory: directory, bufferSize: bufferSize) { self.path = $0 }
+      marks = try ExternalSorter.writeRun(arena, &index, directory: directory, bufferSize: bufferSize) { self.path = $0 }.marks
     } catch {
       self.error = error
     }
@@ -431,7 +559,21 @@ func compareKeys(_ a: UnsafeRawPointer, _ la: Int, _ b: UnsafeRawPointer, _ lb: 
 
 /// Writes a run through a buffer; every failure names the file.
 final class RunWriter {
+  /// Where a record starts in the run, and its key.
+  struct Mark {
+    var offset: Int64
+    var key: [UInt8]
+  }
+  /// Records whose keys are at most this long may be marked.
+  static let markedKeyLength = 256
+  /// The distance in bytes from one mark to the next, at least.
+  static let markStride = 1 << 16
   let path: String
+  /// One record in about every `markStride` bytes (with a key of at most `markedKeyLength`
+  /// bytes), in order: where to start reading the run for a key (``ExternalSorter/finish(parts:_:)``).
+  private(set) var marks: [Mark] = []
+  @exclusivity(unchecked) private var written: Int64 = 0
+  @exclusivity(unchecked) private var nextMark: Int64 = 0
   @exclusivity(unchecked) private var fd: Int32
   @exclusivity(unchecked) private var buffer: UnsafeMutableRawPointer
   private let capacity: Int
@@ -462,8 +604,21 @@ final class RunWriter {
     self.fd = fd
   }
 
+  /// Appends one whole record (header, key, payload), marking it if it is time to.
+  func appendRecord(_ bytes: UnsafeRawBufferPointer) throws {
+    if written >= nextMark, bytes.count >= ExternalSorter.headerSize {
+      let kl = Int(UInt32(littleEndian: bytes.loadUnaligned(as: UInt32.self)))
+      if kl <= Self.markedKeyLength, ExternalSorter.headerSize + kl <= bytes.count {
+        marks.append(Mark(offset: written, key: Array(bytes[ExternalSorter.headerSize..<(ExternalSorter.headerSize + kl)])))
+        nextMark = written + Int64(Self.markStride)
+      }
+    }
+    try append(bytes)
+  }
+
   func append(_ bytes: UnsafeRawBufferPointer) throws {
     guard let src = bytes.baseAddress, bytes.count > 0 else { return }
+    written += Int64(bytes.count)
     if used + bytes.count > capacity {
       try flush()
       if bytes.count >= capacity {
@@ -521,14 +676,38 @@ final class RunReader {
   var key: UnsafeMutableRawPointer { record + ExternalSorter.headerSize }
   var payload: UnsafeMutableRawPointer { record + ExternalSorter.headerSize + keyLength }
 
-  init(path: String, bufferSize: Int) throws {
+  /// Opens `path` to read its records from byte `offset` (where one starts).
+  init(path: String, bufferSize: Int, from offset: Int64 = 0) throws {
     self.path = path
     fd = open(path, O_RDONLY)
     guard fd >= 0 else {
       throw ExternalSortError(path: path, message: "cannot open a sort run: \(String(cString: strerror(errno)))")
     }
+    if offset > 0 && lseek(fd, off_t(offset), SEEK_SET) < 0 {
+      let e = ExternalSortError(path: path, message: "cannot read a sort run: \(String(cString: strerror(errno)))")
+      close(fd)
+      throw e
+    }
+    consumed = offset
     capacity = bufferSize
     buffer = .allocate(byteCount: bufferSize, alignment: 16)
+  }
+
+  /// Whether the current record's key is `key` or after it.
+  func isAtLeast(_ key: [UInt8]) -> Bool {
+    key.withUnsafeBytes { k in
+      compareKeys(UnsafeRawPointer(self.key), keyLength, k.baseAddress ?? UnsafeRawPointer(self.key), k.count) >= 0
+    }
+  }
+
+  /// Moves to the next record whose key is `key` or after it (any record with no `key`); false
+  /// at the end of the run.
+  func next(atLeast key: [UInt8]?) throws -> Bool {
+    while try next() {
+      guard let key else { return true }
+      if isAtLeast(key) { return true }
+    }
+    return false
   }
 
   deinit {

@@ -251,7 +251,7 @@ final class RecordStrings: @unchecked Sendable {
 
   /// The numbers of the strings asked for lately, by address: a string that the caller keeps
   /// handing over (one protein's sequence, row after row) is found without hashing it.
-  private var recent = AddressMemo<Int32>(capacity: 256, minimumLength: minimumLength)
+  private var recent = AddressMemo<Int32>(capacity: 1 << 16, minimumLength: minimumLength)
 
   /// The number of `s`, kept now if it is new and there is room; nil when the table is full.
   func number(_ s: String) -> Int32? {

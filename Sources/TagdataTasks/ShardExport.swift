@@ -44,6 +44,11 @@ public enum ShardExport {
       }
     }
     var json: String { "{\"train\":\(train),\"valid\":\(valid),\"test\":\(test)}" }
+    mutating func add(_ other: Counts) {
+      train += other.train
+      valid += other.valid
+      test += other.test
+    }
   }
 
   public struct Summary: Sendable {
@@ -77,10 +82,14 @@ public enum ShardExport {
   /// (``BuildPartial``): its shards with the sort key of each record, the leakage keys in the
   /// order they were made, and `partition.json`; ``merge(parts:out:toolVersion:memoryBudget:progress:)``
   /// makes of the `count` partial builds the build this function writes without a partition.
+  ///
+  /// The shards are written by `writers` threads (default: one per core, at most one per shard),
+  /// each merging the sorted records of a range of shards; the output does not depend on it.
   public static func export(_ catalog: Catalog, plan: CompiledConfig, shards: Int, out: String, toolVersion: String,
                             gzip: Bool = false, memoryBudget: Int = 64 << 20, partition: (index: Int, count: Int)? = nil,
-                            progress: ((Int) -> Void)? = nil) throws -> Summary
+                            writers: Int? = nil, progress: ((Int) -> Void)? = nil) throws -> Summary
   {
+    let mergeParts = max(1, writers ?? ProcessInfo.processInfo.activeProcessorCount)
     let config = plan.config
     if let p = partition, p.count < 1 || p.index < 0 || p.index >= p.count {
       throw ShardExportError(path: out, message: "partition \(p.index)/\(p.count) does not exist (0 <= index < count)")
@@ -161,7 +170,12 @@ public enum ShardExport {
       if !batch.isEmpty { _ = queue.push(batch) }
     }
     try sink.rethrow()
-    try sink.finishLeakage()
+    // The last task's leakage report is worked out while the shards are written.
+    let leakageDone = UncheckedBox<(any Error)?>(nil)
+    let leakageThread = JoinableThread {
+      do { try sink.finishLeakage() } catch { leakageDone.value = error }
+    }
+    defer { leakageThread.join() }
     progress?(made)
     let header = BuildHeader(config)
     let catalogSHA = try catalogDigest(catalog)
@@ -169,8 +183,13 @@ public enum ShardExport {
 
     // 2. Write the shards in order as the sorted records come, dropping repeats of (task, key).
     let sorter = sink.sorter
+    // The shards are shared out among the cores, each range merged and written on a thread of its own.
     let written = try writeShards(directory: target.temporary, shards: shards, gzip: gzip, sortKeys: partition != nil,
-                                  strings: sink.strings, compact: true) { handle in try sorter.finish(handle) }
+                                  strings: sink.strings, compact: true, parts: mergeParts) { bounds, handle in
+      try sorter.finish(parts: bounds, handle)
+    }
+    leakageThread.join()
+    if let e = leakageDone.value { throw e }
     if let p = partition, let leakageKeys {
       // 3. A partition's own manifest, written last: the merge takes only complete partitions.
       let keysFile = try leakageKeys.finish()
@@ -210,61 +229,44 @@ public enum ShardExport {
                           feed: ((UnsafeRawBufferPointer, UnsafeRawBufferPointer) throws -> Bool) throws -> Void) throws
     -> WrittenShards
   {
-    var w = WrittenShards()
-    var writer: ShardWriter?
-    var keys: BuildPartial.KeyWriter?
-    var perTask: [String: Counts] = [:]
-    var last: [UInt8] = []
-    // Each finished shard is synced to disk on a thread of its own while the next ones are written.
     let syncs = ShardSyncs()
     defer { syncs.wait() }
-    func close() throws {
-      guard let s = writer else { return }
-      w.sha256.append(try s.finish(sync: false))
-      syncs.start(s.path)
-      w.records.append(s.records)
-      w.shardCounts.append(perTask)
-      _ = try keys?.finish()
-      perTask = [:]
-      writer = nil
-      keys = nil
+    let range = ShardRangeWriter(directory: directory, shards: shards, range: 0..<shards, gzip: gzip, sortKeys: sortKeys,
+                                 strings: strings, compact: compact, syncs: syncs)
+    try feed { key, value in try range.take(key, value) }
+    let w = try range.finish()
+    try syncs.finish()
+    return w
+  }
+
+  /// ``writeShards(directory:shards:gzip:sortKeys:strings:compact:feed:)`` with the shards shared
+  /// out in `parts` consecutive ranges, each written on a thread of its own: `feed` gets the keys
+  /// where parts 1... start (a shard's first key: its number, 4 bytes big-endian) and a handler to
+  /// call with each record and the part it belongs to, from that part's thread.
+  static func writeShards(directory: String, shards: Int, gzip: Bool, sortKeys: Bool, strings: RecordStrings?,
+                          compact: Bool, parts: Int,
+                          feed: ([[UInt8]], @Sendable (Int, UnsafeRawBufferPointer, UnsafeRawBufferPointer) throws -> Bool)
+                            throws -> Void) throws -> WrittenShards
+  {
+    let parts = max(1, min(parts, shards))
+    let syncs = ShardSyncs()
+    defer { syncs.wait() }
+    let firsts = (0..<parts).map { $0 * shards / parts }
+    let ranges = (0..<parts).map { ShardRangeWriter(directory: directory, shards: shards,
+                                                    range: firsts[$0]..<($0 + 1 < parts ? firsts[$0 + 1] : shards),
+                                                    gzip: gzip, sortKeys: sortKeys, strings: strings, compact: compact,
+                                                    syncs: syncs) }
+    let bounds = firsts.dropFirst().map { k in withUnsafeBytes(of: UInt32(k).bigEndian) { Array($0) } }
+    try feed(bounds) { part, key, value in try ranges[part].take(key, value) }
+    var w = WrittenShards()
+    for r in ranges {
+      let x = try r.finish()
+      w.records += x.records
+      w.sha256 += x.sha256
+      w.shardCounts += x.shardCounts
+      for (t, c) in x.counts { w.counts[t, default: Counts()].add(c) }
+      for (t, n) in x.duplicates { w.duplicates[t, default: 0] += n }
     }
-    func open(_ k: Int) throws {
-      let name = shardName(k, of: shards, gzip: gzip)
-      writer = try ShardWriter(path: directory + "/" + name, gzip: gzip)
-      if sortKeys { keys = try BuildPartial.KeyWriter(path: directory + "/" + BuildPartial.keysName(k, of: shards)) }
-    }
-    try feed { key, value in
-      let k = Int(key.loadUnaligned(fromByteOffset: 0, as: UInt32.self).bigEndian)
-      while w.records.count + (writer == nil ? 0 : 1) <= k {
-        try close()
-        try open(w.records.count)
-      }
-      var at = 0
-      let task = readPart(value, &at), split = readPart(value, &at)
-      let identity = Array(UnsafeRawBufferPointer(rebasing: key[0..<(4 + task.count + 1 + 16)]))
-      if identity == last {
-        w.duplicates[String(decoding: task, as: UTF8.self), default: 0] += 1
-        return true
-      }
-      last = identity
-      let name = String(decoding: task, as: UTF8.self), splitName = String(decoding: split, as: UTF8.self)
-      perTask[name, default: Counts()].add(splitName)
-      w.counts[name, default: Counts()].add(splitName)
-      let rest = UnsafeRawBufferPointer(rebasing: value[at...])
-      if compact {
-        try split.withUnsafeBytes { s in try writer!.write { RecordCodec.render(rest, split: s, strings: strings, to: &$0) } }
-      } else {
-        try writer!.write(rest)
-      }
-      try keys?.write(key, split)
-      return true
-    }
-    while w.records.count + (writer == nil ? 0 : 1) < shards {
-      try close()
-      try open(w.records.count)
-    }
-    try close()
     try syncs.finish()
     return w
   }
@@ -451,20 +453,29 @@ final class SplitKeyMaker {
     return e
   }
 
-  static func parent(of mol: inout Molecule) -> String {
+  /// `alwaysTwice`: canonicalize the written SMILES again even when once is known to be enough
+  /// (tests check that it is).
+  static func parent(of mol: inout Molecule, alwaysTwice: Bool = false) -> String {
+    var neutralized = false
     for i in mol.atoms.indices where mol.atoms[i].charge != 0 {
       let a = mol.atoms[i]
       let near = mol.neighbors(i).map { mol.atoms[$0].charge }
       if a.charge == -1 && [7, 8, 16].contains(a.element) && !near.contains(where: { $0 > 0 }) {
         mol.atoms[i].charge = 0
         mol.atoms[i].hydrogens += 1
+        neutralized = true
       } else if a.charge == 1 && a.element == 7 && a.hydrogens > 0 && !near.contains(where: { $0 < 0 }) {
         mol.atoms[i].charge = 0
         mol.atoms[i].hydrogens -= 1
+        neutralized = true
       }
     }
     let written = SmilesWriter(isomeric: false).write(mol)
-    let flat = (try? Smiles.canonical(written, isomeric: false)) ?? written
+    // Written without stereo or isotopes, the SMILES is canonical as it is, unless an atom was
+    // neutralized (its ring may read back otherwise) or dropping an isotope or a hydrogen atom
+    // makes another graph: then it is read and written once more.
+    let again = alwaysTwice || neutralized || mol.atoms.contains { $0.element == 1 || $0.isotope != 0 }
+    let flat = again ? (try? Smiles.canonical(written, isomeric: false)) ?? written : written
     let parts = flat.split(separator: ".")
     guard parts.count > 1 else { return flat }
     var best: (heavy: Int, text: Substring)?
@@ -694,6 +705,100 @@ final class ShardWriter {
   }
 }
 
+/// The shards of one range (`range`, of `shards` in all), written as their sorted records come,
+/// by one thread: each record goes to the shard its key starts with (opening the shards before it
+/// that get none), and each repeat of an identity after its first is dropped (counted).
+final class ShardRangeWriter: @unchecked Sendable {
+  let directory: String
+  let shards: Int
+  let range: Range<Int>
+  let gzip: Bool
+  let sortKeys: Bool
+  let strings: RecordStrings?
+  let compact: Bool
+  let syncs: ShardSyncs
+  private var w = ShardExport.WrittenShards()
+  private var writer: ShardWriter?
+  private var keys: BuildPartial.KeyWriter?
+  private var perTask: [String: ShardExport.Counts] = [:]
+  private var last: [UInt8] = []
+
+  init(directory: String, shards: Int, range: Range<Int>, gzip: Bool, sortKeys: Bool, strings: RecordStrings?,
+       compact: Bool, syncs: ShardSyncs)
+  {
+    self.directory = directory
+    self.shards = shards
+    self.range = range
+    self.gzip = gzip
+    self.sortKeys = sortKeys
+    self.strings = strings
+    self.compact = compact
+    self.syncs = syncs
+  }
+
+  /// Shards opened so far (the last one may still be open).
+  private var opened: Int { range.lowerBound + w.records.count + (writer == nil ? 0 : 1) }
+
+  private func close() throws {
+    guard let s = writer else { return }
+    // Each finished shard is synced to disk by `syncs`' thread while the next ones are written.
+    w.sha256.append(try s.finish(sync: false))
+    syncs.start(s.path)
+    w.records.append(s.records)
+    w.shardCounts.append(perTask)
+    _ = try keys?.finish()
+    perTask = [:]
+    writer = nil
+    keys = nil
+  }
+
+  private func open(_ k: Int) throws {
+    let name = ShardExport.shardName(k, of: shards, gzip: gzip)
+    writer = try ShardWriter(path: directory + "/" + name, gzip: gzip)
+    if sortKeys { keys = try BuildPartial.KeyWriter(path: directory + "/" + BuildPartial.keysName(k, of: shards)) }
+  }
+
+  /// One sorted record (its key, then its payload).
+  func take(_ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) throws -> Bool {
+    let k = Int(key.loadUnaligned(fromByteOffset: 0, as: UInt32.self).bigEndian)
+    precondition(range.contains(k), "a record of shard \(k) came to the writer of shards \(range)")
+    while opened <= k {
+      try close()
+      try open(range.lowerBound + w.records.count)
+    }
+    var at = 0
+    let task = ShardExport.readPart(value, &at), split = ShardExport.readPart(value, &at)
+    let identity = UnsafeRawBufferPointer(rebasing: key[0..<(4 + task.count + 1 + 16)])
+    if identity.elementsEqual(last) {
+      w.duplicates[String(decoding: task, as: UTF8.self), default: 0] += 1
+      return true
+    }
+    last.removeAll(keepingCapacity: true)
+    last.append(contentsOf: identity)
+    let name = String(decoding: task, as: UTF8.self), splitName = String(decoding: split, as: UTF8.self)
+    perTask[name, default: ShardExport.Counts()].add(splitName)
+    w.counts[name, default: ShardExport.Counts()].add(splitName)
+    let rest = UnsafeRawBufferPointer(rebasing: value[at...])
+    if compact {
+      try split.withUnsafeBytes { s in try writer!.write { RecordCodec.render(rest, split: s, strings: strings, to: &$0) } }
+    } else {
+      try writer!.write(rest)
+    }
+    try keys?.write(key, split)
+    return true
+  }
+
+  /// Opens and closes the range's shards that got no record; what the range came to.
+  func finish() throws -> ShardExport.WrittenShards {
+    while opened < range.upperBound {
+      try close()
+      try open(range.lowerBound + w.records.count)
+    }
+    try close()
+    return w
+  }
+}
+
 /// Syncs finished files to disk, one after another on a thread of its own, while the caller goes
 /// on writing the next ones; reports the first failure.
 final class ShardSyncs {
@@ -764,7 +869,7 @@ final class ExportSink: @unchecked Sendable {
   var languages = Set<String>()
   private var sortKey: [UInt8] = []
   private var payload: [UInt8] = []
-  private var memo = AddressMemo<(parent: String, scaffold: String)>(capacity: 4096)
+  private var memo = AddressMemo<(parent: String, scaffold: String)>(capacity: 1 << 16)
   private let lock = NSLock()
   private var failure: Error?
 

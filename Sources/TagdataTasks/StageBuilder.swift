@@ -447,6 +447,7 @@ public enum StageBuilder {
         try catalog.forEachTableRow(name: name) { r in
           guard next() else { return true }
           var fields: [String: FieldValue] = [:]
+          fields.reserveCapacity(r.fields.count)
           for (k, f) in r.fields.enumerated() {
             switch r.values[k] {
             case let .text(t):

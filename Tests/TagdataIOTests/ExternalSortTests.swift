@@ -77,6 +77,82 @@ import Testing
     #expect(s.mergePasses == 1)
   }
 
+  /// Collects `finish(parts:)`'s records, part by part.
+  static func parts(_ sorter: ExternalSorter, bounds: [[UInt8]]) throws -> [[([UInt8], [UInt8])]] {
+    let got = UncheckedBox([[([UInt8], [UInt8])]](repeating: [], count: bounds.count + 1))
+    let lock = NSLock()
+    try sorter.finish(parts: bounds) { part, k, p in
+      lock.lock()
+      got.value[part].append((Array(k), Array(p)))
+      lock.unlock()
+      return true
+    }
+    return got.value
+  }
+
+  @Test func partsHandOutEachKeyRangeInOrderOnThreadsOfTheirOwn() throws {
+    var rng = SplitMix64(seed: TestSupport.fuzzSeed(default: 0x5EED_0007))
+    // In memory; spilled with one merge (runs long enough for many marks); several merge passes.
+    for (budget, fanIn, count, payload) in [(1 << 22, 64, 3000, 30), (1 << 20, 64, 20_000, 200), (6000, 3, 3000, 30)] {
+      let records = Self.randomRecords(&rng, count: count, alphabet: 4, maxKey: 6, maxPayload: payload)
+      let want = Self.reference(records)
+      // Bounds: none, equal ones, one below every key, one above every key, keys that occur.
+      let boundSets: [[[UInt8]]] = [
+        [], [[]], [[2]], [[1, 3], [1, 3]], [[0], [2, 1], [3, 3, 3]], [[9]],
+        (0..<5).map { _ in want[rng.below(want.count)].0 }.sorted { $0.lexicographicallyPrecedes($1) },
+      ]
+      for bounds in boundSets {
+        let dir = TestSupport.tempDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let sorter = ExternalSorter(directory: dir.path, memoryBudget: budget, maxFanIn: fanIn)
+        for (k, p) in records { try sorter.add(key: k, payload: p) }
+        let got = try Self.parts(sorter, bounds: bounds)
+        #expect(got.count == bounds.count + 1)
+        let all = got.flatMap { $0 }
+        #expect(all.count == want.count)
+        #expect(zip(all, want).allSatisfy { $0.0 == $1.0 && $0.1 == $1.1 }, "budget \(budget), bounds \(bounds)")
+        for (i, part) in got.enumerated() {
+          for (k, _) in part {
+            if i > 0 { #expect(!k.lexicographicallyPrecedes(bounds[i - 1])) }
+            if i < bounds.count { #expect(k.lexicographicallyPrecedes(bounds[i])) }
+          }
+        }
+        #expect(Self.files(dir).isEmpty, "temporary files left: \(Self.files(dir))")
+        if budget == 1 << 20 { #expect(sorter.runsWritten > 3 && sorter.mergePasses == 0) }
+        if fanIn == 3 { #expect(sorter.mergePasses > 0) }
+      }
+    }
+  }
+
+  @Test func aPartThatStopsOrFailsLeavesTheOthersWhole() throws {
+    var rng = SplitMix64(seed: TestSupport.fuzzSeed(default: 0x5EED_0008))
+    let records = Self.randomRecords(&rng, count: 5000, alphabet: 4, maxKey: 6, maxPayload: 100)
+    let want = Self.reference(records)
+    struct Stop: Error {}
+    for budget in [1 << 22, 1 << 16] {
+      let dir = TestSupport.tempDirectory()
+      defer { try? FileManager.default.removeItem(at: dir) }
+      // Part 0 stops after one record; part 1 goes through; part 2 throws.
+      let sorter = ExternalSorter(directory: dir.path, memoryBudget: budget, maxFanIn: 64)
+      for (k, p) in records { try sorter.add(key: k, payload: p) }
+      let got = UncheckedBox([Int](repeating: 0, count: 3))
+      let lock = NSLock()
+      #expect(throws: Stop.self) {
+        try sorter.finish(parts: [[1], [2]]) { part, _, _ in
+          lock.lock()
+          got.value[part] += 1
+          lock.unlock()
+          if part == 2 { throw Stop() }
+          return part != 0
+        }
+      }
+      #expect(got.value[0] == 1)
+      #expect(got.value[1] == want.filter { $0.0.first == 1 }.count)
+      #expect(got.value[2] == 1)
+      #expect(Self.files(dir).isEmpty)
+    }
+  }
+
   @Test func emptyAndSingleRecord() throws {
     _ = try check([], budget: 100, fanIn: 2)
     _ = try check([([1, 2, 3], [9])], budget: 1, fanIn: 2)
