@@ -205,7 +205,7 @@ enum RecordCodec {
     raw(",\"target\":")
     if flags & targetFlag != 0 {
       let t = Double(bitPattern: r.u64())
-      out.append(contentsOf: ShardExport.jsonNumber(t).utf8)
+      if t.isFinite { TagLLM.appendPythonRepr(t, to: &out) } else { raw("null") }
     } else {
       raw("null")
     }
@@ -233,13 +233,14 @@ final class RecordStrings: @unchecked Sendable {
   /// Shorter strings are written out: a reference would save little.
   static let minimumLength = 16
   let budget: Int
-  private var numbers: [String: Int32] = [:]
-  private var arena: UnsafeMutableRawPointer
-  private var arenaCapacity: Int
-  private var starts: [Int] = [0]
+  // One thread fills the table, then others only read it: no access needs checking at run time.
+  @exclusivity(unchecked) private var numbers: [String: Int32] = [:]
+  @exclusivity(unchecked) private var arena: UnsafeMutableRawPointer
+  @exclusivity(unchecked) private var arenaCapacity: Int
+  @exclusivity(unchecked) private var starts: [Int] = [0]
   /// Per string, whether its JSON literal is its bytes as they are (nothing to escape).
-  private var plain: [Bool] = []
-  private var used = 0
+  @exclusivity(unchecked) private var plain: [Bool] = []
+  @exclusivity(unchecked) private var used = 0
 
   init(budget: Int) {
     self.budget = max(0, budget)
@@ -251,7 +252,7 @@ final class RecordStrings: @unchecked Sendable {
 
   /// The numbers of the strings asked for lately, by address: a string that the caller keeps
   /// handing over (one protein's sequence, row after row) is found without hashing it.
-  private var recent = AddressMemo<Int32>(capacity: 1 << 16, minimumLength: minimumLength)
+  @exclusivity(unchecked) private var recent = AddressMemo<Int32>(capacity: 1 << 16, minimumLength: minimumLength)
 
   /// The number of `s`, kept now if it is new and there is room; nil when the table is full.
   func number(_ s: String) -> Int32? {

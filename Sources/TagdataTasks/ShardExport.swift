@@ -137,8 +137,15 @@ public enum ShardExport {
                           declared: Set(config.tags.map(\.name)), keysOf: keysOf,
                           tasks: plan.tasks.map(\.spec.name), leakageKeys: leakageKeys)
     let queue = BlockingQueue<[TaskExample]>(capacity: 8)
+    // Spent batches come back to this thread, which made their examples, to be freed here: glibc
+    // then keeps the memory in this thread's cache for the next examples, where frees from the
+    // sink's thread would each take this thread's arena lock and leave it chunks to sort.
+    let spent = BlockingQueue<[TaskExample]>(capacity: 16)
     let worker = JoinableThread {
-      while let batch = queue.pop() { sink.consume(batch) }
+      while let batch = queue.pop() {
+        sink.consume(batch)
+        _ = spent.tryPush(batch)
+      }
     }
     var made = 0
     var batch: [TaskExample] = []
@@ -160,6 +167,7 @@ public enum ShardExport {
             if !queue.push(batch) { try sink.rethrow() }
           }
           batch.removeAll(keepingCapacity: true)
+          while spent.tryPop() != nil {}
         }
         made += 1
         if made % 4096 == 0 {

@@ -203,10 +203,13 @@ public enum TagLLM {
   /// six characters. The string can differ a lot from the value (1e-05 gives `1e-050`, which reads
   /// back as 1e-50): keep the exact value beside it. Nil for a value that is not finite.
   public static func labelString(_ value: Double) -> String? {
-    guard let repr = pythonRepr(value) else { return nil }
-    var s = String(repr.prefix(6))
-    while s.count < 6 { s += "0" }
-    return s
+    guard value.isFinite else { return nil }
+    var out: [UInt8] = []
+    out.reserveCapacity(32)
+    appendPythonRepr(value, to: &out)
+    if out.count > 6 { out.removeLast(out.count - 6) }
+    while out.count < 6 { out.append(UInt8(ascii: "0")) }
+    return String(decoding: out, as: UTF8.self)
   }
 
   /// Whether `float(label)` (what Tag-LLM regresses) is within 1% of `value`.
@@ -222,44 +225,83 @@ public enum TagLLM {
   /// when the decimal exponent is in [-4, 16), else `d.ddde±XX`; a whole number ends in `.0`.
   public static func pythonRepr(_ value: Double) -> String? {
     guard value.isFinite else { return nil }
-    if value == 0 { return value.sign == .minus ? "-0.0" : "0.0" }
-    // Swift's description has the same shortest digits; take them apart.
-    var d = Array(abs(value).description.utf8)
-    var exp10 = 0
-    if let e = d.firstIndex(where: { $0 == UInt8(ascii: "e") || $0 == UInt8(ascii: "E") }) {
-      exp10 = Int(String(decoding: d[(e + 1)...], as: UTF8.self)) ?? 0
-      d = Array(d[..<e])
-    }
-    var digits: [UInt8] = []
-    var pointAt = d.count
-    for (k, c) in d.enumerated() {
-      if c == UInt8(ascii: ".") { pointAt = k } else { digits.append(c) }
-    }
-    let intDigits = pointAt == d.count ? digits.count : pointAt
-    // value = 0.DIGITS * 10^decpt
-    var decpt = intDigits + exp10
-    while let f = digits.first, f == UInt8(ascii: "0"), digits.count > 1 {
-      digits.removeFirst()
-      decpt -= 1
-    }
-    while let l = digits.last, l == UInt8(ascii: "0"), digits.count > 1 { digits.removeLast() }
-    let ds = String(decoding: digits, as: UTF8.self)
-    var out = value < 0 ? "-" : ""
-    if decpt > -4 && decpt <= 16 {
-      if decpt <= 0 {
-        out += "0." + String(repeating: "0", count: -decpt) + ds
-      } else if decpt >= digits.count {
-        out += ds + String(repeating: "0", count: decpt - digits.count) + ".0"
-      } else {
-        out += String(ds.prefix(decpt)) + "." + String(ds.dropFirst(decpt))
-      }
-    } else {
-      let e = decpt - 1
-      out += String(ds.prefix(1))
-      if digits.count > 1 { out += "." + String(ds.dropFirst()) }
-      let mag = String(abs(e))
-      out += (e < 0 ? "e-" : "e+") + (mag.count < 2 ? "0" + mag : mag)
-    }
-    return out
+    var out: [UInt8] = []
+    out.reserveCapacity(32)
+    appendPythonRepr(value, to: &out)
+    return String(decoding: out, as: UTF8.self)
   }
+
+  /// ``pythonRepr(_:)``'s bytes appended to `out` (a finite `value`).
+  static func appendPythonRepr(_ value: Double, to out: inout [UInt8]) {
+    if value == 0 {
+      out.append(contentsOf: value.sign == .minus ? "-0.0".utf8 : "0.0".utf8)
+      return
+    }
+    // Swift's description has the same shortest digits; take them apart: value = 0.DIGITS * 10^decpt.
+    var digits: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
+    var n = 0
+    var decpt = 0
+    var text = abs(value).description
+    text.withUTF8 { d in
+      withUnsafeMutableBytes(of: &digits) { dig in
+        var end = d.count, exp10 = 0
+        if let e = d.firstIndex(where: { $0 == UInt8(ascii: "e") || $0 == UInt8(ascii: "E") }) {
+          end = e
+          var k = e + 1, negative = false
+          if k < d.count, d[k] == UInt8(ascii: "-") || d[k] == UInt8(ascii: "+") {
+            negative = d[k] == UInt8(ascii: "-")
+            k += 1
+          }
+          while k < d.count { exp10 = exp10 * 10 + Int(d[k] &- 0x30); k += 1 }
+          if negative { exp10 = -exp10 }
+        }
+        var pointAt = -1
+        for k in 0..<end {
+          if d[k] == UInt8(ascii: ".") { pointAt = n } else if n < dig.count { dig[n] = d[k]; n += 1 }
+        }
+        decpt = (pointAt < 0 ? n : pointAt) + exp10
+      }
+    }
+    withUnsafeBytes(of: &digits) { dig in
+      var start = 0, stop = n
+      while stop - start > 1 && dig[start] == UInt8(ascii: "0") {
+        start += 1
+        decpt -= 1
+      }
+      while stop - start > 1 && dig[stop - 1] == UInt8(ascii: "0") { stop -= 1 }
+      let ds = UnsafeRawBufferPointer(rebasing: dig[start..<stop])
+      let count = ds.count
+      func zeros(_ k: Int) { for _ in 0..<max(0, k) { out.append(UInt8(ascii: "0")) } }
+      if value < 0 { out.append(UInt8(ascii: "-")) }
+      if decpt > -4 && decpt <= 16 {
+        if decpt <= 0 {
+          out.append(contentsOf: "0.".utf8)
+          zeros(-decpt)
+          out.append(contentsOf: ds)
+        } else if decpt >= count {
+          out.append(contentsOf: ds)
+          zeros(decpt - count)
+          out.append(contentsOf: ".0".utf8)
+        } else {
+          out.append(contentsOf: ds[0..<decpt])
+          out.append(UInt8(ascii: "."))
+          out.append(contentsOf: ds[decpt...])
+        }
+      } else {
+        let e = decpt - 1
+        out.append(ds[0])
+        if count > 1 {
+          out.append(UInt8(ascii: "."))
+          out.append(contentsOf: ds[1...])
+        }
+        out.append(contentsOf: e < 0 ? "e-".utf8 : "e+".utf8)
+        let mag = abs(e)
+        if mag < 10 { out.append(UInt8(ascii: "0")) }
+        if mag >= 100 { out.append(UInt8(truncatingIfNeeded: 0x30 + mag / 100)) }
+        if mag >= 10 { out.append(UInt8(truncatingIfNeeded: 0x30 + (mag / 10) % 10)) }
+        out.append(UInt8(truncatingIfNeeded: 0x30 + mag % 10))
+      }
+    }
+  }
+
 }

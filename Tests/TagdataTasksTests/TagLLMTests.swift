@@ -1,3 +1,6 @@
+import Foundation
+import TagdataIO
+import TestSupport
 import Testing
 @testable import TagdataTasks
 
@@ -28,6 +31,50 @@ import Testing
     #expect(TagLLM.templateString(.dc, ablation: .none)
       == "# # Input: Drug 1 is <input 2>. Its SMILES is <input 0>. \nDrug 2 is <input 3>. Its SMILES is <input 1>. \n# # Output: The drug combination sensitivity score is ")
     #expect(TagLLM.templateString(.protein, ablation: .none) == "<Protein> <input>", "stage 1 learns the domain tag itself")
+  }
+
+  /// `repr(float)` and Tag-LLM's `str(value)[:6]` label, against Python itself on 20,000 doubles:
+  /// random bit patterns, numbers at every decimal exponent, whole numbers, the edges where the
+  /// notation changes, and their neighbours.
+  @Test(.enabled(if: TestSupport.python != nil || TestSupport.interopRequired))
+  func reprAndLabelsMatchPythonOnManyDoubles() throws {
+    guard let python = TestSupport.python else {
+      Issue.record("no venv python")
+      return
+    }
+    var rng = SplitMix64(seed: TestSupport.fuzzSeed(default: 0x5EED_0009))
+    var values: [Double] = [1e16, 1e15, 1e-4, 1e-5, 9.999999999999999e15, 0.00009999999999999999, 5e-324, .greatestFiniteMagnitude,
+                            -0.0, 0.0, 1.0, -1.5, 123456789.0, 2.0e22, 1e100, 1e-300]
+    while values.count < 20_000 {
+      switch values.count % 4 {
+      case 0: values.append(Double(bitPattern: rng.next()))
+      case 1:
+        let e = Double(rng.below(640)) - 330
+        values.append(Double(rng.below(1_000_000)) * pow(10, e - 6) * (rng.below(2) == 0 ? 1 : -1))
+      case 2: values.append(Double(rng.below(1 << 20)) / Double(1 << rng.below(21)))
+      default:
+        let x = values[rng.below(values.count)]
+        values.append(x.nextUp)
+      }
+    }
+    values = values.filter(\.isFinite)
+    let dir = TestSupport.tempDirectory()
+    defer { try? FileManager.default.removeItem(at: dir) }
+    let input = dir.appendingPathComponent("bits.txt")
+    try values.map { String($0.bitPattern, radix: 16) }.joined(separator: "\n").write(to: input, atomically: true, encoding: .utf8)
+    let script = "import struct,sys\nfor l in open(sys.argv[1]):\n    x=struct.unpack('<d',int(l,16).to_bytes(8,'little'))[0]\n"
+      + "    print(repr(x), str(x)[:6].ljust(6,'0'))\n"
+    let r = try TestSupport.run(python, ["-c", script, input.path])
+    #expect(r.status == 0, "\(r.stderr)")
+    let lines = r.stdout.split(separator: "\n")
+    #expect(lines.count == values.count)
+    var bad: [String] = []
+    for (x, line) in zip(values, lines) {
+      let parts = line.split(separator: " ")
+      let mine = "\(TagLLM.pythonRepr(x) ?? "nil") \(TagLLM.labelString(x) ?? "nil")"
+      if parts.count != 2 || mine != "\(parts[0]) \(parts[1])" { bad.append("\(x.bitPattern): python \(line), ours \(mine)") }
+    }
+    #expect(bad.isEmpty, "\(bad.count) differ: \(bad.prefix(5))")
   }
 
   @Test func labelStringsTruncateLikePython() {
