@@ -135,7 +135,8 @@ public enum ShardExport {
     let leakageKeys = partition == nil ? nil : try BuildPartial.KeyWriter(path: target.temporary + "/" + BuildPartial.leakageFile)
     let sink = ExportSink(directory: target.temporary, memoryBudget: memoryBudget, shards: shards,
                           declared: Set(config.tags.map(\.name)), keysOf: keysOf,
-                          tasks: plan.tasks.map(\.spec.name), leakageKeys: leakageKeys)
+                          tasks: plan.tasks.map(\.spec.name), leakageKeys: leakageKeys,
+                          splitter: SeededRandomSplit(seed: config.seed, train: config.split.train, valid: config.split.valid))
     let queue = BlockingQueue<[TaskExample]>(capacity: 8)
     // Spent batches come back to this thread, which made their examples, to be freed here: glibc
     // then keeps the memory in this thread's cache for the next examples, where frees from the
@@ -156,7 +157,7 @@ public enum ShardExport {
         queue.close()
         worker.join()
       }
-      reports = try StageBuilder.build(catalog, plan: plan, assigned: assigned, partition: partition) { e in
+      reports = try StageBuilder.build(catalog, plan: plan, assigned: assigned, partition: partition, deferSplits: true) { e in
         batch.append(e)
         if batch.count == 256 {
           if !queue.tryPush(batch) {
@@ -886,9 +887,16 @@ final class ExportSink: @unchecked Sendable {
   let leakageKeys: BuildPartial.KeyWriter?
   let taskIndex: [String: Int]
 
+  /// Examples that come without a split (``StageBuilder``'s `deferSplits`) get their hashes and
+  /// seeded random split here.
+  let splitter: SeededRandomSplit?
+  private var prefixes: [String: ExampleHashes.Prefix] = [:]
+  private let hashMemo = ExampleHashes.SegmentMemo()
+
   init(directory: String, memoryBudget: Int, shards: Int, declared: Set<String>, keysOf: SplitKeyMaker,
-       tasks: [String] = [], leakageKeys: BuildPartial.KeyWriter? = nil)
+       tasks: [String] = [], leakageKeys: BuildPartial.KeyWriter? = nil, splitter: SeededRandomSplit? = nil)
   {
+    self.splitter = splitter
     self.leakageKeys = leakageKeys
     var index: [String: Int] = [:]
     for (k, t) in tasks.enumerated() where index[t] == nil { index[t] = k }
@@ -917,7 +925,17 @@ final class ExportSink: @unchecked Sendable {
     lock.unlock()
     if failed { return }
     do {
-      for e in batch { try add(e) }
+      for e in batch {
+        if e.split.isEmpty, let splitter {
+          var e = e
+          if prefixes[e.task] == nil { prefixes[e.task] = ExampleHashes.Prefix(task: e.task, seed: splitter.seed) }
+          e.makeHashes(prefixes[e.task]!, memo: hashMemo)
+          e.split = splitter.split(e)
+          try add(e)
+        } else {
+          try add(e)
+        }
+      }
     } catch {
       lock.lock()
       failure = error

@@ -107,6 +107,14 @@ public struct TaskExample: Sendable, Equatable {
     splitSkipsLabels = skipLabels
   }
 
+  /// Makes the hashes now, for an example whose builder left them (and its split) to the thread
+  /// that takes it (``StageBuilder/build(_:plan:assigned:partition:deferSplits:emit:)``).
+  mutating func makeHashes(_ prefix: ExampleHashes.Prefix, memo: ExampleHashes.SegmentMemo?) {
+    if keyText == nil {
+      hashes.value = ExampleHashes(prefix, segments: keySegments, regression: splitSkipsLabels, memo: memo)
+    }
+  }
+
   public static func == (a: TaskExample, b: TaskExample) -> Bool {
     a.task == b.task && a.stage == b.stage && a.regression == b.regression && a.key == b.key && a.splitKey == b.splitKey
       && a.segments == b.segments && a.inputs == b.inputs && a.output == b.output && a.target == b.target
@@ -320,10 +328,15 @@ public enum StageBuilder {
   /// task, starting at `index` (every unit is still read, cheaply; templates, labels and keys are
   /// made for the partition's own). Its reports then keep every rejection reason with the unit it
   /// was first met at, uncapped, and leave a task's "no example in the temporal ranges" to the merge.
+  ///
+  /// `deferSplits`: with no `assigned` split, the examples come without hashes and split (an
+  /// empty `split`), for the thread that takes them to make (``TaskExample/makeHashes(_:memo:)``,
+  /// then ``SeededRandomSplit``): that work leaves the thread that reads the catalog.
   public static func build(_ catalog: Catalog, plan: CompiledConfig, assigned: [String: [String: SplitName]]? = nil,
-                           partition: (index: Int, count: Int)? = nil,
+                           partition: (index: Int, count: Int)? = nil, deferSplits: Bool = false,
                            emit: (TaskExample) throws -> Void) throws -> [TaskReport]
   {
+    let deferring = deferSplits && assigned == nil
     let config = plan.config
     let splitter = SeededRandomSplit(seed: config.seed, train: config.split.train, valid: config.split.valid)
     var reports: [TaskReport] = []
@@ -378,14 +391,15 @@ public enum StageBuilder {
             return
           }
           e.split = s.rawValue
-        } else {
+        } else if !deferring {
           e.split = splitter.split(e)
         }
         report.examples += 1
         if let label = e.output, let x = e.target, !TagLLM.labelReadsBack(label, x) { report.labelsOff += 1 }
         try emit(e)
       }
-      let maker = ExampleMaker(task: task, ablation: config.ablation, seed: config.seed)
+      var maker = ExampleMaker(task: task, ablation: config.ablation, seed: config.seed)
+      maker.makesHashes = !deferring
       switch spec.source {
       case .proteins:
         let labeler: ProteinLabeler?
@@ -625,6 +639,8 @@ struct ExampleMaker {
   let prefix: ExampleHashes.Prefix
   let inputKinds: [TagLLM.Segment.Kind]
   let hashMemo = ExampleHashes.SegmentMemo()
+  /// Whether examples get their hashes here (else ``TaskExample/makeHashes(_:memo:)`` later).
+  var makesHashes = true
 
   init(task: CompiledTask, ablation: TagLLM.Ablation, seed: UInt64 = 0) {
     self.task = task
@@ -726,7 +742,7 @@ struct ExampleMaker {
     let regression = spec.output == .regression
     var e = TaskExample(task: spec.name, stage: spec.stage, regression: spec.regression, full: full, skipLabels: regression,
                         segments: segs, inputs: inputs, output: output, target: target)
-    e.hashes.value = ExampleHashes(prefix, segments: full, regression: regression, memo: hashMemo)
+    if makesHashes { e.hashes.value = ExampleHashes(prefix, segments: full, regression: regression, memo: hashMemo) }
     e.molecules = molecules
     e.proteins = proteins.map(\.0)
     e.sequences = proteins.map(\.1)
