@@ -195,6 +195,12 @@ enum Rings {
       }
     }
     chosen.sort { $0.count != $1.count ? $0.count < $1.count : $0.lexicographicallyPrecedes($1) }
+    setRings(&mol, chosen)
+  }
+
+  /// Sets the rings of `mol` (ring bonds already flagged) to `chosen`, in ``perceive(_:)``'s
+  /// order, with their atoms in walking order.
+  static func setRings(_ mol: inout Molecule, _ chosen: [[Int]]) {
     mol.ringBonds = chosen
     var inRing = [Bool](repeating: false, count: mol.bonds.count)
     mol.ringAtoms = chosen.map { ring in

@@ -49,7 +49,9 @@
 /// side chains are peeled leaf by leaf with a queue, no recursion.
 public enum Scaffold {
   /// The Bemis–Murcko scaffold; the empty molecule when `mol` has no ring.
-  public static func murcko(_ mol: Molecule) -> Molecule {
+  /// (`perceiveRings`: perceive the scaffold's rings anew rather than carry the molecule's over;
+  /// tests check that the two agree.)
+  public static func murcko(_ mol: Molecule, perceiveRings: Bool = false) -> Molecule {
     let n = mol.atoms.count
     var ringAtom = [Bool](repeating: false, count: n)
     for b in mol.bonds where b.inRing {
@@ -86,7 +88,7 @@ public enum Scaffold {
       if core[b.a] && !core[b.b] { keep[b.b] = true }
       if core[b.b] && !core[b.a] { keep[b.a] = true }
     }
-    return subgraph(mol, keep: keep, core: core)
+    return subgraph(mol, keep: keep, core: core, perceiveRings: perceiveRings)
   }
 
   /// Linker pieces that survive peeling only through dative bonds (which are not ring bonds): a
@@ -196,7 +198,7 @@ public enum Scaffold {
 
   /// The atoms of `mol` flagged in `keep`, with hydrogens, stereo and rings brought up to date
   /// as described in the type's documentation.
-  static func subgraph(_ mol: Molecule, keep: [Bool], core: [Bool]) -> Molecule {
+  static func subgraph(_ mol: Molecule, keep: [Bool], core: [Bool], perceiveRings: Bool = true) -> Molecule {
     // Neighbours lost, counted by the bonds that gave the atom valence (a donor losing its dative
     // bond to a metal loses no valence).
     var lost = [Int](repeating: 0, count: mol.atoms.count)
@@ -278,10 +280,34 @@ public enum Scaffold {
     for i in out.atoms.indices where out.atoms[i].stereoOrder.contains(Stereo.lonePair) {
       out.atoms[i].stereoOrder = out.atoms[i].stereoOrder.map { $0 == Stereo.lonePair ? -1 : $0 }
     }
-    Rings.perceive(&out)
+    if perceiveRings || !carryRings(from: mol, to: &out, newIndex: newIndex) { Rings.perceive(&out) }
     // Centres that are no longer centres (two equivalent neighbours now) lose their marks.
     Stereo.perceive(&out)
     return out
+  }
+
+  /// Gives `out` (the atoms of `mol` that `newIndex` numbers, their bonds in `mol`'s order) the
+  /// rings of `mol`, when it keeps every ring bond of `mol`: its ring bonds are then the same
+  /// subgraph, whose rings ``Rings/perceive(_:)`` finds the same (numbering bonds in the same
+  /// order). False, leaving `out` as it was, when a ring bond was dropped or `mol` has so many
+  /// rings that perception may have stopped at its bound on candidate cycles.
+  static func carryRings(from mol: Molecule, to out: inout Molecule, newIndex: [Int]) -> Bool {
+    guard mol.ringBonds.count <= 64 else { return false }
+    var newBond = [Int](repeating: -1, count: mol.bonds.count)
+    for (k, b) in mol.bonds.enumerated() where b.inRing {
+      guard newIndex[b.a] >= 0, newIndex[b.b] >= 0, let nb = out.bond(between: newIndex[b.a], newIndex[b.b]) else { return false }
+      newBond[k] = nb
+    }
+    for k in mol.bonds.indices where newBond[k] >= 0 { out.bonds[newBond[k]].inRing = true }
+    var rings = mol.ringBonds.map { ring in ring.map { newBond[$0] } }
+    if rings.contains(where: { $0.contains(-1) }) {
+      for k in out.bonds.indices { out.bonds[k].inRing = false }
+      return false
+    }
+    for k in rings.indices { rings[k].sort() }
+    rings.sort { $0.count != $1.count ? $0.count < $1.count : $0.lexicographicallyPrecedes($1) }
+    Rings.setRings(&out, rings)
+    return true
   }
 
   /// Unpaired electrons RDKit's reader gives a bracket atom whose valence lies between two allowed
