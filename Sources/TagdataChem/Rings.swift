@@ -135,7 +135,15 @@ enum Rings {
           let x = top.atom
           if x == u {
             let key = path.sorted()
-            if seen.insert(key).inserted {
+            // A few cycles (a drug's fused rings) are compared one by one; many go through a set.
+            let isNew: Bool
+            if found.count < 16 {
+              isNew = !found.contains(key)
+            } else {
+              if seen.isEmpty { seen = Set(found) }
+              isNew = seen.insert(key).inserted
+            }
+            if isNew {
               found.append(key)
               budget -= 1
             }

@@ -158,7 +158,7 @@ public enum ShardExport {
         worker.join()
       }
       reports = try StageBuilder.build(catalog, plan: plan, assigned: assigned, partition: partition, deferSplits: true) { e in
-        batch.append(e)
+        batch.append(consume e)
         if batch.count == 256 {
           if !queue.tryPush(batch) {
             // The sink is behind (a run of new molecules: their parents and scaffolds are most of
@@ -890,7 +890,7 @@ final class ExportSink: @unchecked Sendable {
   /// Examples that come without a split (``StageBuilder``'s `deferSplits`) get their hashes and
   /// seeded random split here.
   let splitter: SeededRandomSplit?
-  private var prefixes: [String: ExampleHashes.Prefix] = [:]
+  private var prefix: (task: String, prefix: ExampleHashes.Prefix)?
   private let hashMemo = ExampleHashes.SegmentMemo()
 
   init(directory: String, memoryBudget: Int, shards: Int, declared: Set<String>, keysOf: SplitKeyMaker,
@@ -928,8 +928,9 @@ final class ExportSink: @unchecked Sendable {
       for e in batch {
         if e.split.isEmpty, let splitter {
           var e = e
-          if prefixes[e.task] == nil { prefixes[e.task] = ExampleHashes.Prefix(task: e.task, seed: splitter.seed) }
-          e.makeHashes(prefixes[e.task]!, memo: hashMemo)
+          // A task's examples come one after another: its prefix is made once for them.
+          if prefix?.task != e.task { prefix = (e.task, ExampleHashes.Prefix(task: e.task, seed: splitter.seed)) }
+          e.makeHashes(prefix!.prefix, memo: hashMemo)
           e.split = splitter.split(e)
           try add(e)
         } else {

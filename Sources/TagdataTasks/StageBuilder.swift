@@ -334,7 +334,7 @@ public enum StageBuilder {
   /// then ``SeededRandomSplit``): that work leaves the thread that reads the catalog.
   public static func build(_ catalog: Catalog, plan: CompiledConfig, assigned: [String: [String: SplitName]]? = nil,
                            partition: (index: Int, count: Int)? = nil, deferSplits: Bool = false,
-                           emit: (TaskExample) throws -> Void) throws -> [TaskReport]
+                           emit: (consuming TaskExample) throws -> Void) throws -> [TaskReport]
   {
     let deferring = deferSplits && assigned == nil
     let config = plan.config
@@ -375,8 +375,7 @@ public enum StageBuilder {
         rejectsInUnit += 1
         report.rejected[why, default: 0] += 1
       }
-      func out(_ e: TaskExample) throws {
-        var e = e
+      func out(_ e: consuming TaskExample) throws {
         e.unit = unit
         e.sub = sub
         sub += 1
@@ -661,7 +660,7 @@ struct ExampleMaker {
   }
 
   func make(_ fields: [String: FieldValue], label: LabelValue?, molecules: [String], proteins: [(String, String)],
-            language: String? = nil, source: String? = nil, row: Int? = nil, out: (TaskExample) throws -> Void,
+            language: String? = nil, source: String? = nil, row: Int? = nil, out: (consuming TaskExample) throws -> Void,
             reject: (String) -> Void) throws
   {
     let spec = task.spec
