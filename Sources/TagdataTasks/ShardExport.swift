@@ -137,11 +137,13 @@ public enum ShardExport {
                           declared: Set(config.tags.map(\.name)), keysOf: keysOf,
                           tasks: plan.tasks.map(\.spec.name), leakageKeys: leakageKeys,
                           splitter: SeededRandomSplit(seed: config.seed, train: config.split.train, valid: config.split.valid))
-    let queue = BlockingQueue<[TaskExample]>(capacity: 8)
+    // Batches of 1,024 examples: each hand-over takes the queue's lock and may wake the other thread.
+    let batchSize = 1024
+    let queue = BlockingQueue<[TaskExample]>(capacity: 4)
     // Spent batches come back to this thread, which made their examples, to be freed here: glibc
     // then keeps the memory in this thread's cache for the next examples, where frees from the
     // sink's thread would each take this thread's arena lock and leave it chunks to sort.
-    let spent = BlockingQueue<[TaskExample]>(capacity: 16)
+    let spent = BlockingQueue<[TaskExample]>(capacity: 4)
     let worker = JoinableThread {
       while let batch = queue.pop() {
         sink.consume(batch)
@@ -150,7 +152,7 @@ public enum ShardExport {
     }
     var made = 0
     var batch: [TaskExample] = []
-    batch.reserveCapacity(256)
+    batch.reserveCapacity(batchSize)
     let reports: [TaskReport]
     do {
       defer {
@@ -159,7 +161,7 @@ public enum ShardExport {
       }
       reports = try StageBuilder.build(catalog, plan: plan, assigned: assigned, partition: partition, deferSplits: true) { e in
         batch.append(consume e)
-        if batch.count == 256 {
+        if batch.count == batchSize {
           if !queue.tryPush(batch) {
             // The sink is behind (a run of new molecules: their parents and scaffolds are most of
             // its work). Rather than wait, this thread works out those of this batch, which the
