@@ -136,30 +136,10 @@ public final class ExternalSorter {
   /// Hands out every record in order, each as (key, payload): buffers valid only during the call.
   /// `body` returns false to stop early. The sorter is spent afterwards and its files removed.
   public func finish(_ body: (UnsafeRawBufferPointer, UnsafeRawBufferPointer) throws -> Bool) throws {
-    if finished { throw ExternalSortError(path: directory, message: "the sort was already finished") }
-    finished = true
-    defer {
-      removeTemporaryFiles()
-      releaseArena()
-    }
-    try collectPending()
-    if runs.isEmpty {
-      // Everything fits: sort in memory, nothing touches the disk.
-      if let arena { Self.sortIndex(&index, base: arena) }
-      guard let arena else { return }
-      for e in index {
-        let (k, p) = Self.record(arena + e.offset)
-        if try !body(k, p) { return }
-      }
-      return
-    }
-    if !index.isEmpty { try spillNow() }
-    releaseArena()
-    let bufferSize = readBufferSize
-    try mergeDown(bufferSize: bufferSize)
-    try merge(runs, bufferSize: bufferSize) { r in
-      try body(UnsafeRawBufferPointer(start: r.key, count: r.keyLength),
-               UnsafeRawBufferPointer(start: r.payload, count: r.payloadLength))
+    // One part, handed out on this thread.
+    try withoutActuallyEscaping(body) { body in
+      let box = UncheckedBox(body)
+      try finish(parts: []) { _, key, payload in try box.value(key, payload) }
     }
   }
 

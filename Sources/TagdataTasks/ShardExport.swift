@@ -772,7 +772,10 @@ final class ShardRangeWriter: @unchecked Sendable {
   /// One sorted record (its key, then its payload).
   func take(_ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) throws -> Bool {
     let k = Int(key.loadUnaligned(fromByteOffset: 0, as: UInt32.self).bigEndian)
-    precondition(range.contains(k), "a record of shard \(k) came to the writer of shards \(range)")
+    guard range.contains(k), k >= opened - 1 else {
+      throw ShardExportError(path: directory, message: "a record sorted for shard \(k) came after shard \(opened - 1) "
+                               + "(shards \(range.lowerBound)..<\(range.upperBound) here): its sort key is damaged")
+    }
     while opened <= k {
       try close()
       try open(range.lowerBound + w.records.count)
