@@ -210,3 +210,50 @@ import Testing
     }
   }
 }
+
+/// The shard writers of a build's ranges: records in shard order land in their shards; a record
+/// of a shard the writer has passed or does not hold (a damaged sort key) is an error naming the
+/// directory, never a record in the wrong shard or a stopped process.
+@Suite struct ShardRangeWriterTests {
+  /// A sorted record as `writeShards` reads it: the key (shard, task, 0, identity) and the
+  /// payload (task and split as parts, then the line).
+  static func record(shard: Int, identity: UInt8, line: String) -> ([UInt8], [UInt8]) {
+    var key = withUnsafeBytes(of: UInt32(shard).bigEndian) { Array($0) }
+    key += Array("BA".utf8) + [0] + [UInt8](repeating: identity, count: 16)
+    var payload: [UInt8] = []
+    ShardExport.appendPart(&payload, Array("BA".utf8))
+    ShardExport.appendPart(&payload, Array("train".utf8))
+    payload += Array((line + "\n").utf8)
+    return (key, payload)
+  }
+
+  func write(_ records: [([UInt8], [UInt8])], range: Range<Int>, shards: Int, in dir: String) throws -> ShardExport.WrittenShards {
+    let syncs = ShardSyncs()
+    defer { syncs.wait() }
+    let w = ShardRangeWriter(directory: dir, shards: shards, range: range, gzip: false, sortKeys: false, strings: nil,
+                             compact: false, syncs: syncs)
+    for (k, p) in records {
+      _ = try k.withUnsafeBytes { kb in try p.withUnsafeBytes { pb in try w.take(kb, pb) } }
+    }
+    return try w.finish()
+  }
+
+  @Test func recordsGoToTheirShardsAndDamagedKeysAreRefused() throws {
+    let dir = TestSupport.tempDirectory()
+    defer { try? FileManager.default.removeItem(at: dir) }
+    let good = try write([Self.record(shard: 2, identity: 1, line: "{\"a\":1}"), Self.record(shard: 2, identity: 1, line: "{\"a\":1}"),
+                          Self.record(shard: 3, identity: 2, line: "{\"b\":2}")],
+                         range: 2..<4, shards: 4, in: dir.path)
+    #expect(good.records == [1, 1], "the repeat of an identity is dropped")
+    #expect(good.duplicates["BA"] == 1)
+    let text = try String(contentsOfFile: dir.path + "/" + ShardExport.shardName(3, of: 4), encoding: .utf8)
+    #expect(text == "{\"b\":2}\n")
+    for (bad, why) in [([Self.record(shard: 3, identity: 1, line: "x"), Self.record(shard: 2, identity: 2, line: "y")], "backwards"),
+                       ([Self.record(shard: 5, identity: 1, line: "x")], "beyond the range"),
+                       ([Self.record(shard: 0, identity: 1, line: "x")], "before the range")] {
+      let other = TestSupport.tempDirectory()
+      defer { try? FileManager.default.removeItem(at: other) }
+      #expect(throws: ShardExportError.self, "\(why)") { _ = try write(bad, range: 2..<4, shards: 4, in: other.path) }
+    }
+  }
+}
