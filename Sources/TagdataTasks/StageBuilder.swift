@@ -410,7 +410,7 @@ public enum StageBuilder {
         try catalog.forEachProtein { p in
           guard next() else { return true }
           if p.sequence.utf8.count > task.maxLength { reject("longer than \(task.maxLength) residues"); return true }
-          let fields: [String: FieldValue] = ["sequence": .text(p.sequence)]
+          let fields: Fields = ["sequence": .text(p.sequence)]
           var value: LabelValue?
           if let labeler { value = labeler.label(sequence: Array(p.sequence.utf8)).first ?? .missing(reason: "no descriptor") }
           try maker.make(fields, label: value, molecules: [], proteins: [(p.sha256, p.sequence)], out: out, reject: { reject($0) })
@@ -459,7 +459,7 @@ public enum StageBuilder {
       case let .table(name):
         try catalog.forEachTableRow(name: name) { r in
           guard next() else { return true }
-          var fields: [String: FieldValue] = [:]
+          var fields = Fields()
           fields.reserveCapacity(r.fields.count)
           for (k, f) in r.fields.enumerated() {
             switch r.values[k] {
@@ -527,7 +527,7 @@ public enum StageBuilder {
           guard c.count == 1 else { reject("target of \(c.count) chains (one sequence needed)"); return true }
           if c[0].sequence.utf8.count > task.maxLength { reject("longer than \(task.maxLength) residues"); return true }
           if a.smiles.utf8.count > task.maxLength { reject("SMILES longer than \(task.maxLength) characters"); return true }
-          let fields: [String: FieldValue] = ["smiles": .smiles(a.smiles), "sequence": .protein(c[0].sequence, digest: c[0].sha256),
+          let fields: Fields = ["smiles": .smiles(a.smiles), "sequence": .protein(c[0].sequence, digest: c[0].sha256),
                                               "target": .text(a.target), "count": .number(Double(a.count))]
           try maker.make(fields, label: .number(a.value), molecules: [a.smiles], proteins: [c[0]], out: out, reject: { reject($0) })
           return true
@@ -615,6 +615,55 @@ public enum StageBuilder {
   }
 }
 
+/// A source row's fields by name. A row has a handful: they are found by comparing names, which
+/// costs less than hashing them (a row with more than 16 fields also gets a dictionary of where
+/// each name is, so that lookups stay constant-time however wide the table).
+struct Fields: ExpressibleByDictionaryLiteral {
+  private var names: [String] = []
+  private var values: [FieldValue] = []
+  private var index: [String: Int]?
+  private static let linearLimit = 16
+
+  init() {}
+
+  init(dictionaryLiteral elements: (String, FieldValue)...) {
+    for (k, v) in elements { self[k] = v }
+  }
+
+  mutating func reserveCapacity(_ n: Int) {
+    names.reserveCapacity(n)
+    values.reserveCapacity(n)
+  }
+
+  private func position(_ name: String) -> Int? {
+    if let index { return index[name] }
+    return names.firstIndex(of: name)
+  }
+
+  subscript(name: String) -> FieldValue? {
+    get { position(name).map { values[$0] } }
+    set {
+      if let i = position(name) {
+        if let v = newValue {
+          values[i] = v
+        } else {
+          names.remove(at: i)
+          values.remove(at: i)
+          if index != nil { index = Dictionary(uniqueKeysWithValues: names.enumerated().map { ($1, $0) }) }
+        }
+      } else if let v = newValue {
+        names.append(name)
+        values.append(v)
+        if index != nil {
+          index![name] = names.count - 1
+        } else if names.count > Self.linearLimit {
+          index = Dictionary(uniqueKeysWithValues: names.enumerated().map { ($1, $0) })
+        }
+      }
+    }
+  }
+}
+
 /// A field of a source row: text, or a molecule or protein (canonical), or a number.
 enum FieldValue: Equatable {
   case text(String)
@@ -659,7 +708,7 @@ struct ExampleMaker {
     return s
   }
 
-  func make(_ fields: [String: FieldValue], label: LabelValue?, molecules: [String], proteins: [(String, String)],
+  func make(_ fields: Fields, label: LabelValue?, molecules: [String], proteins: [(String, String)],
             language: String? = nil, source: String? = nil, row: Int? = nil, out: (consuming TaskExample) throws -> Void,
             reject: (String) -> Void) throws
   {

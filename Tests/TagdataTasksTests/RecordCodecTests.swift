@@ -257,3 +257,36 @@ import Testing
     }
   }
 }
+
+/// A row's fields by name, against a dictionary, over random sets, overwrites and removals on
+/// rows narrower and wider than the point where names get an index.
+@Suite struct RowFieldsTests {
+  @Test func fieldsBehaveAsADictionary() {
+    var rng = SplitMix64(seed: TestSupport.fuzzSeed(default: 0x5EED_000A))
+    for width in [3, 16, 17, 40] {
+      var fields = Fields(), reference: [String: FieldValue] = [:]
+      for step in 0..<2_000 {
+        let name = "f\(rng.below(width))"
+        switch rng.below(4) {
+        case 0:
+          fields[name] = nil
+          reference[name] = nil
+        case 1:
+          let v = FieldValue.number(Double(step))
+          fields[name] = v
+          reference[name] = v
+        default:
+          let v = FieldValue.text("v\(step)")
+          fields[name] = v
+          reference[name] = v
+        }
+        for k in 0..<width where fields["f\(k)"] != reference["f\(k)"] {
+          Issue.record("width \(width), step \(step): f\(k) is \(String(describing: fields["f\(k)"])), want \(String(describing: reference["f\(k)"]))")
+          return
+        }
+      }
+    }
+    let literal: Fields = ["a": .text("x"), "b": .number(1)]
+    #expect(literal["a"] == .text("x") && literal["b"] == .number(1) && literal["c"] == nil)
+  }
+}
