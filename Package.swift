@@ -86,7 +86,7 @@ let package = Package(
     .testTarget(name: "TagdataCatalogTests", dependencies: ["TagdataCatalog", "TestSupport"]),
     .testTarget(
       name: "TagdataTasksTests",
-      dependencies: ["TagdataTasks", "TagdataCatalog", "TagdataBio", "TagdataIO", "TagdataShards", "TagdataTokenizer", "TestSupport"]),
+      dependencies: ["TagdataTasks", "TagdataCatalog", "TagdataChem", "TagdataBio", "TagdataIO", "TagdataShards", "TagdataTokenizer", "TestSupport"]),
     .testTarget(name: "TagdataTokenizerTests", dependencies: ["TagdataTokenizer", "TagdataIO", "TestSupport"]),
     .testTarget(name: "TagdataEvalTests", dependencies: ["TagdataEval", "TagdataIO", "TagdataShards", "TagdataTokenizer", "TagdataTrain", "TestSupport"]),
     .testTarget(
