@@ -169,13 +169,10 @@ public final class ExternalSorter {
       var starts = [0]
       for b in bounds {
         var lo = starts[starts.count - 1], hi = index.count
-        let none = UnsafeRawPointer(arena)
         b.withUnsafeBytes { kb in
           while lo < hi {
             let mid = (lo + hi) / 2
-            let (k, _) = Self.record(arena + index[mid].offset)
-            let c = compareKeys(k.baseAddress ?? none, k.count, kb.baseAddress ?? none, kb.count)
-            if c < 0 { lo = mid + 1 } else { hi = mid }
+            if compareKeys(Self.record(arena + index[mid].offset).0, kb) < 0 { lo = mid + 1 } else { hi = mid }
           }
         }
         starts.append(lo)
@@ -241,11 +238,7 @@ public final class ExternalSorter {
     key.withUnsafeBytes { kb in
       while lo < hi {
         let mid = (lo + hi) / 2
-        let c = marks[mid].key.withUnsafeBytes { mk in
-          compareKeys(mk.baseAddress ?? kb.baseAddress ?? UnsafeRawPointer(bitPattern: 16)!, mk.count,
-                      kb.baseAddress ?? UnsafeRawPointer(bitPattern: 16)!, kb.count)
-        }
-        if c < 0 { lo = mid + 1 } else { hi = mid }
+        if marks[mid].key.withUnsafeBytes({ compareKeys($0, kb) }) < 0 { lo = mid + 1 } else { hi = mid }
       }
     }
     return lo == 0 ? 0 : marks[lo - 1].offset
@@ -537,6 +530,13 @@ func compareKeys(_ a: UnsafeRawPointer, _ la: Int, _ b: UnsafeRawPointer, _ lb: 
   return la < lb ? -1 : (la > lb ? 1 : 0)
 }
 
+/// ``compareKeys(_:_:_:_:)`` of two buffers, either of which may be empty.
+@inline(__always)
+func compareKeys(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Int32 {
+  if let pa = a.baseAddress, let pb = b.baseAddress { return compareKeys(pa, a.count, pb, b.count) }
+  return a.count < b.count ? -1 : (a.count > b.count ? 1 : 0)
+}
+
 /// Writes a run through a buffer; every failure names the file.
 final class RunWriter {
   /// Where a record starts in the run, and its key.
@@ -675,9 +675,7 @@ final class RunReader {
 
   /// Whether the current record's key is `key` or after it.
   func isAtLeast(_ key: [UInt8]) -> Bool {
-    key.withUnsafeBytes { k in
-      compareKeys(UnsafeRawPointer(self.key), keyLength, k.baseAddress ?? UnsafeRawPointer(self.key), k.count) >= 0
-    }
+    key.withUnsafeBytes { compareKeys(UnsafeRawBufferPointer(start: self.key, count: keyLength), $0) >= 0 }
   }
 
   /// Moves to the next record whose key is `key` or after it (any record with no `key`); false

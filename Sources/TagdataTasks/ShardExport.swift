@@ -240,14 +240,10 @@ public enum ShardExport {
                           feed: ((UnsafeRawBufferPointer, UnsafeRawBufferPointer) throws -> Bool) throws -> Void) throws
     -> WrittenShards
   {
-    let syncs = ShardSyncs()
-    defer { syncs.wait() }
-    let range = ShardRangeWriter(directory: directory, shards: shards, range: 0..<shards, gzip: gzip, sortKeys: sortKeys,
-                                 strings: strings, compact: compact, syncs: syncs)
-    try feed { key, value in try range.take(key, value) }
-    let w = try range.finish()
-    try syncs.finish()
-    return w
+    try writeShards(directory: directory, shards: shards, gzip: gzip, sortKeys: sortKeys, strings: strings, compact: compact,
+                    parts: 1) { _, handle in
+      try withoutActuallyEscaping(handle) { handle in try feed { key, value in try handle(0, key, value) } }
+    }
   }
 
   /// ``writeShards(directory:shards:gzip:sortKeys:strings:compact:feed:)`` with the shards shared
@@ -396,7 +392,6 @@ public enum ShardExport {
   static let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
 
   /// A finite double as a JSON number that reads back to the same value (Python's repr).
-  static func jsonNumber(_ x: Double) -> String { TagLLM.pythonRepr(x) ?? "null" }
 
   /// Languages the data may add to the declared tags.
   public static let maxDataLanguages = 256

@@ -528,7 +528,7 @@ public enum StageBuilder {
           if c[0].sequence.utf8.count > task.maxLength { reject("longer than \(task.maxLength) residues"); return true }
           if a.smiles.utf8.count > task.maxLength { reject("SMILES longer than \(task.maxLength) characters"); return true }
           let fields: Fields = ["smiles": .smiles(a.smiles), "sequence": .protein(c[0].sequence, digest: c[0].sha256),
-                                              "target": .text(a.target), "count": .number(Double(a.count))]
+                                "target": .text(a.target), "count": .number(Double(a.count))]
           try maker.make(fields, label: .number(a.value), molecules: [a.smiles], proteins: [c[0]], out: out, reject: { reject($0) })
           return true
         }
@@ -647,9 +647,14 @@ struct Fields: ExpressibleByDictionaryLiteral {
         if let v = newValue {
           values[i] = v
         } else {
-          names.remove(at: i)
-          values.remove(at: i)
-          if index != nil { index = Dictionary(uniqueKeysWithValues: names.enumerated().map { ($1, $0) }) }
+          // The last field takes the removed one's place (the order does not matter).
+          let last = names.count - 1
+          names.swapAt(i, last)
+          values.swapAt(i, last)
+          names.removeLast()
+          values.removeLast()
+          index?[name] = nil
+          if i < last { index?[names[i]] = i }
         }
       } else if let v = newValue {
         names.append(name)

@@ -43,7 +43,7 @@ import Testing
       return
     }
     var rng = SplitMix64(seed: TestSupport.fuzzSeed(default: 0x5EED_0009))
-    var values: [Double] = [1e16, 1e15, 1e-4, 1e-5, 9.999999999999999e15, 0.00009999999999999999, 5e-324, .greatestFiniteMagnitude,
+    var values: [Double] = [1e16, 1e15, 1e-4, 1e-5, 9.999999999999999e15, 0.00009999999999999999, .leastNonzeroMagnitude, .greatestFiniteMagnitude,
                             -0.0, 0.0, 1.0, -1.5, 123456789.0, 2.0e22, 1e100, 1e-300]
     while values.count < 20_000 {
       switch values.count % 4 {
