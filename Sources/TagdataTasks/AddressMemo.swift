@@ -7,7 +7,11 @@
 /// cheap to hash), longer than `maximumLength` (not kept alive here), or without contiguous
 /// bytes are never memoized.
 struct AddressMemo<Value> {
-  private var slots: [(string: String, base: UnsafeRawPointer, count: Int, value: Value)?]
+  /// Where each slot's string is and its value; the strings themselves, which keep those bytes
+  /// alive, apart: a lookup then reads no reference count (another thread may be changing the
+  /// counts of these very strings).
+  private var slots: [(base: UnsafeRawPointer, count: Int, value: Value)?]
+  private var strings: [String?]
   private let mask: Int
   let minimumLength: Int
   let maximumLength: Int
@@ -16,6 +20,7 @@ struct AddressMemo<Value> {
     var c = 1
     while c < capacity { c <<= 1 }
     slots = Array(repeating: nil, count: c)
+    strings = Array(repeating: nil, count: c)
     mask = c - 1
     self.minimumLength = max(16, minimumLength)
     self.maximumLength = maximumLength
@@ -39,7 +44,8 @@ struct AddressMemo<Value> {
   func value(_ s: String) -> Value? { place(s).flatMap { value(s, at: $0) } }
 
   mutating func insert(_ s: String, _ value: Value, at place: (base: UnsafeRawPointer, slot: Int)) {
-    slots[place.slot] = (s, place.base, s.utf8.count, value)
+    strings[place.slot] = s
+    slots[place.slot] = (place.base, s.utf8.count, value)
   }
 
   mutating func insert(_ s: String, _ value: Value) {

@@ -205,6 +205,34 @@ public func leakageReport(_ keys: [SplitKeys], _ splits: [SplitName?], options: 
     options: options)
 }
 
+/// Strings met with a split, remembered in bounded memory: `firstTime` is false only for a
+/// string met before with that split (forgetting one makes it true again, never wrong). Long
+/// strings are found by address (``AddressMemo``: the catalog's readers hand the same `String`
+/// over for a molecule or a target, row after row), short ones by value.
+struct SentKeys {
+  private var long = AddressMemo<UInt8>(capacity: 1 << 14)
+  private var short: [String: UInt8] = [:]
+
+  /// Whether `text` is met with split `split` (0, 1 or 2) for the first time; it is then met.
+  mutating func firstTime(_ text: String, split: Int) -> Bool {
+    let bit = UInt8(1) << UInt8(split)
+    if let p = long.place(text) {
+      let m = long.value(text, at: p) ?? 0
+      if m & bit != 0 { return false }
+      long.insert(text, m | bit, at: p)
+      return true
+    }
+    // Long but not memoized (too long, or no contiguous bytes): hashing it would cost as much
+    // as what it saves.
+    if text.utf8.count >= long.minimumLength { return true }
+    let m = short[text] ?? 0
+    if m & bit != 0 { return false }
+    if short.count >= 1 << 16 { short.removeAll(keepingCapacity: true) }
+    short[text] = m | bit
+    return true
+  }
+}
+
 /// The split pairs of a report, in its order.
 let leakageSplitPairs: [(SplitName, SplitName)] = [(.train, .valid), (.train, .test), (.valid, .test)]
 
@@ -217,10 +245,13 @@ struct SequenceEntries {
   var target: [String] = []
   /// Per split: sequence -> entry.
   var seen: [[String: Int]] = [[:], [:], [:]]
+  /// Sequences already met in a split, by address: a target's sequence comes again row after
+  /// row, and hashing its hundreds of bytes for `seen` each time would cost more than the rest.
+  var met = SentKeys()
 
   mutating func add(_ k: SplitKeys, example i: Int, split s: SplitName) {
     for (j, q) in k.sequences.enumerated() where !q.isEmpty {
-      if seen[s.index][q] != nil { continue }
+      if !met.firstTime(q, split: s.index) || seen[s.index][q] != nil { continue }
       seen[s.index][q] = seqs.count
       seqs.append(Array(q.utf8))
       split.append(s.index)
@@ -291,6 +322,10 @@ public final class LeakageAccumulator {
   private var unassigned = 0
   private var sequences = SequenceEntries()
   private var finished = false
+  /// Keys sent to the sorter, by kind, with their splits.
+  private var sentMolecules = SentKeys()
+  private var sentScaffolds = SentKeys()
+  private var sentTargets = SentKeys()
   /// Reused: the key being added, and a scaffold's bytes.
   private var key: [UInt8] = []
   private var scaffold: [UInt8] = []
@@ -330,9 +365,12 @@ public final class LeakageAccumulator {
     perSplit[s.index] += 1
     let splitByte = UInt8(s.index)
     if !keys.exampleKey.isEmpty { try add(Self.exampleKind, keys.exampleKey, splitByte) }
-    for m in keys.molecules { try add(Self.moleculeKind, m, splitByte) }
-    for c in keys.scaffolds { try addScaffold(c, splitByte) }
-    for t in keys.targets { try add(Self.targetKind, t, splitByte) }
+    // The report asks only which splits hold a key: a molecule, scaffold or target already sent
+    // with this split is not sent again (the first example's key, the one a non-ASCII key is
+    // listed by, was sent).
+    for m in keys.molecules where sentMolecules.firstTime(m, split: s.index) { try add(Self.moleculeKind, m, splitByte) }
+    for c in keys.scaffolds where sentScaffolds.firstTime(c, split: s.index) { try addScaffold(c, splitByte) }
+    for t in keys.targets where sentTargets.firstTime(t, split: s.index) { try add(Self.targetKind, t, splitByte) }
     sequences.add(keys, example: i, split: s)
   }
 

@@ -43,19 +43,29 @@ enum RecordCodec {
     varint(UInt64(bitPattern: Int64(e.stage)), &out)
     withUnsafeBytes(of: keyHash.littleEndian) { out.append(contentsOf: $0) }
     string(e.task, strings: strings, segments: nil, &out)
-    varint(UInt64(e.segments.count), &out)
-    for seg in e.segments {
-      out.append(code(seg.kind))
-      string(seg.text, strings: strings, segments: nil, &out)
+    // Arrays are read in place, element by element: copying an element would retain its string,
+    // a count that the thread which made the example also changes.
+    e.segments.withUnsafeBufferPointer { segments in
+      varint(UInt64(segments.count), &out)
+      for k in segments.indices {
+        out.append(code(segments[k].kind))
+        string(segments[k].text, strings: strings, segments: nil, &out)
+      }
+      e.inputs.withUnsafeBufferPointer { inputs in
+        varint(UInt64(inputs.count), &out)
+        for k in inputs.indices { string(inputs[k], strings: strings, segments: segments, &out) }
+      }
+      if let o = e.output { string(o, strings: strings, segments: segments, &out) }
+      if let t = e.target { withUnsafeBytes(of: t.bitPattern.littleEndian) { out.append(contentsOf: $0) } }
+      e.molecules.withUnsafeBufferPointer { molecules in
+        varint(UInt64(molecules.count), &out)
+        for k in molecules.indices { string(molecules[k], strings: strings, segments: segments, &out) }
+      }
     }
-    varint(UInt64(e.inputs.count), &out)
-    for x in e.inputs { string(x, strings: strings, segments: e.segments, &out) }
-    if let o = e.output { string(o, strings: strings, segments: e.segments, &out) }
-    if let t = e.target { withUnsafeBytes(of: t.bitPattern.littleEndian) { out.append(contentsOf: $0) } }
-    varint(UInt64(e.molecules.count), &out)
-    for x in e.molecules { string(x, strings: strings, segments: e.segments, &out) }
-    varint(UInt64(e.proteins.count), &out)
-    for x in e.proteins { string(x, strings: strings, segments: nil, &out) }
+    e.proteins.withUnsafeBufferPointer { proteins in
+      varint(UInt64(proteins.count), &out)
+      for k in proteins.indices { string(proteins[k], strings: strings, segments: nil, &out) }
+    }
     if let s = e.source { string(s, strings: strings, segments: nil, &out) }
     if let r = e.row { varint(zigzag(r), &out) }
     if let y = e.year { varint(zigzag(y), &out) }
@@ -63,11 +73,15 @@ enum RecordCodec {
 
   /// A string: `(length << 2) | 0` and its bytes; `(number << 2) | 1`, a string of the table;
   /// `(k << 2) | 2`, the text of the record's segment k.
-  static func string(_ s: String, strings: RecordStrings?, segments: [TagLLM.Segment]?, _ out: inout [UInt8]) {
+  static func string(_ s: String, strings: RecordStrings?, segments: UnsafeBufferPointer<TagLLM.Segment>?,
+                     _ out: inout [UInt8])
+  {
     let n = s.utf8.count
     if let segments, n >= 8 {
-      for (k, seg) in segments.enumerated()
-      where seg.kind != .text && seg.kind != .tag && seg.text.utf8.count == n && seg.text == s {
+      for k in segments.indices
+      where segments[k].kind != .text && segments[k].kind != .tag && segments[k].text.utf8.count == n
+        && segments[k].text == s
+      {
         varint(UInt64(k) << 2 | 2, &out)
         return
       }

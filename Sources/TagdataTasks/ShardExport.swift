@@ -145,8 +145,8 @@ public enum ShardExport {
     // sink's thread would each take this thread's arena lock and leave it chunks to sort.
     let spent = BlockingQueue<[TaskExample]>(capacity: 4)
     let worker = JoinableThread {
-      while let batch = queue.pop() {
-        sink.consume(batch)
+      while var batch = queue.pop() {
+        sink.consume(&batch)
         _ = spent.tryPush(batch)
       }
     }
@@ -878,7 +878,9 @@ final class ExportSink: @unchecked Sendable {
   var languages = Set<String>()
   private var sortKey: [UInt8] = []
   private var payload: [UInt8] = []
-  private var memo = AddressMemo<(parent: String, scaffold: String)>(capacity: 1 << 16)
+  /// Direct-mapped: twice as many slots as a catalog's usual count of distinct molecules keeps
+  /// most of them from evicting each other.
+  private var memo = AddressMemo<(parent: String, scaffold: String)>(capacity: 1 << 17)
   private let lock = NSLock()
   private var failure: Error?
 
@@ -919,22 +921,31 @@ final class ExportSink: @unchecked Sendable {
     if let e { throw e }
   }
 
-  func consume(_ batch: [TaskExample]) {
+  /// Takes `batch`'s examples in place: their strings are the builder's, and neither copying an
+  /// example nor retaining its strings here (each a count the builder's thread also changes)
+  /// is needed to read them.
+  func consume(_ batch: inout [TaskExample]) {
     lock.lock()
     let failed = failure != nil
     lock.unlock()
     if failed { return }
     do {
-      for e in batch {
-        if e.split.isEmpty, let splitter {
-          var e = e
-          // A task's examples come one after another: its prefix is made once for them.
-          if prefix?.task != e.task { prefix = (e.task, ExampleHashes.Prefix(task: e.task, seed: splitter.seed)) }
-          e.makeHashes(prefix!.prefix, memo: hashMemo)
-          e.split = splitter.split(e)
-          try add(e)
-        } else {
-          try add(e)
+      try batch.withUnsafeMutableBufferPointer { batch in
+        guard let base = batch.baseAddress else { return }
+        for i in batch.indices {
+          // Moved out of the batch and back: a bitwise move, where passing the element itself
+          // would copy it (the callee could otherwise reach it through the buffer).
+          var e = (base + i).move()
+          if e.split.isEmpty, let splitter {
+            // A task's examples come one after another: its prefix is made once for them.
+            if prefix?.task != e.task { prefix = (e.task, ExampleHashes.Prefix(task: e.task, seed: splitter.seed)) }
+            e.makeHashes(prefix!.prefix, memo: hashMemo)
+            e.split = splitter.split(e)
+          }
+          var failed: Error?
+          do { try add(e) } catch { failed = error }
+          (base + i).initialize(to: e)
+          if let failed { throw failed }
         }
       }
     } catch {
@@ -949,7 +960,7 @@ final class ExportSink: @unchecked Sendable {
     accumulator = nil
   }
 
-  private func add(_ e: TaskExample) throws {
+  private func add(_ e: borrowing TaskExample) throws {
     for seg in e.segments where seg.kind == .tag {
       let name = String(seg.text.dropFirst().dropLast())
       if !declared.contains(name) { languages.insert(name) }

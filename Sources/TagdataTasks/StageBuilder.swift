@@ -251,29 +251,36 @@ struct ExampleHashes: Sendable {
 
   init(_ p: Prefix, segments: [TagLLM.Segment], regression: Bool, memo: SegmentMemo? = nil) {
     var k = p.key, i = p.identity, g = p.key, s = p.split
-    for seg in segments {
-      var t = seg.text
-      let grouped = !regression || seg.kind != .label
-      let place = grouped ? memo?.memo.place(t) : nil
-      if let memo, let place, let e = memo.memo.value(t, at: place), e.before == (k, i, g, s) {
-        (k, i, g, s) = e.after
-        continue
-      }
-      let before = (k, i, g, s)
-      defer { if let memo, let place { memo.memo.insert(t, (before, (k, i, g, s)), at: place) } }
-      t.withUTF8 { b in
-        if grouped {
-          for x in b {
-            k = StableHash.step(k, x)
-            i = StableHash.step(i, x)
-            g = StableHash.step(g, x)
-            s = StableHash.step(s, x)
+    // The segments are read where they are (no copy of a segment or its string, no reference
+    // count touched): they are the builder's, and this runs on another thread.
+    segments.withUnsafeBufferPointer { segs in
+      for j in segs.indices {
+        let grouped = !regression || segs[j].kind != .label
+        let place = grouped ? memo?.memo.place(segs[j].text) : nil
+        if let memo, let place, let e = memo.memo.value(segs[j].text, at: place), e.before == (k, i, g, s) {
+          (k, i, g, s) = e.after
+          continue
+        }
+        let before = (k, i, g, s)
+        defer { if let memo, let place { memo.memo.insert(segs[j].text, (before, (k, i, g, s)), at: place) } }
+        func run(_ b: UnsafeBufferPointer<UInt8>) {
+          if grouped {
+            for x in b {
+              k = StableHash.step(k, x)
+              i = StableHash.step(i, x)
+              g = StableHash.step(g, x)
+              s = StableHash.step(s, x)
+            }
+          } else {
+            for x in b {
+              k = StableHash.step(k, x)
+              i = StableHash.step(i, x)
+            }
           }
-        } else {
-          for x in b {
-            k = StableHash.step(k, x)
-            i = StableHash.step(i, x)
-          }
+        }
+        if segs[j].text.utf8.withContiguousStorageIfAvailable(run) == nil {
+          var t = segs[j].text
+          t.withUTF8(run)
         }
       }
     }

@@ -116,6 +116,64 @@ import Testing
     #expect(got.pair(.train, .test)?.molecules.keys.map { Array($0.utf8) } == [Array("\u{212A}".utf8)])
   }
 
+  /// Keys as the builder hands them over: the same `String` objects row after row (long ones,
+  /// which `SentKeys` finds by address), equal strings that are other objects, short and
+  /// non-ASCII ones. Leaving out what was sent before must not change the report.
+  @Test func repeatedStringsGiveTheInMemoryReport() throws {
+    var rng = SplitMix64(seed: TestSupport.fuzzSeed(default: 0x1EA6_0002))
+    let pool = (0..<40).map { i in
+      String(repeating: "C", count: 14 + i % 6) + "N\(i)" + (i % 7 == 0 ? "\u{E9}" : i % 11 == 0 ? "e\u{301}" : "")
+    }
+    let proteins = (0..<8).map { _ in SplitTests.str(SplitTests.randomProtein(&rng, length: 30 + rng.below(40))) }
+    for round in 0..<4 {
+      func long(_ k: Int) -> String {
+        let s = pool[k % pool.count]
+        // Now and then the same text in a string of its own.
+        return rng.below(6) == 0 ? String(decoding: Array(s.utf8), as: UTF8.self) : s
+      }
+      var keys: [SplitKeys] = []
+      var splits: [SplitName?] = []
+      for _ in 0..<(1500 + rng.below(1500)) {
+        let molecules = (0..<(1 + rng.below(2))).map { _ in rng.below(4) == 0 ? "C\(rng.below(9))" : long(rng.below(40)) }
+        let scaffolds = molecules.map { _ in rng.below(5) == 0 ? "" : long(rng.below(12)) + "." + long(rng.below(3)) }
+        let p = rng.below(proteins.count)
+        keys.append(SplitKeys(exampleKey: "ex\(rng.below(4000))", molecules: molecules, scaffolds: scaffolds,
+                              targets: [long(100 + p)], sequences: [proteins[p]]))
+        splits.append(rng.below(15) == 0 ? nil : SplitName.allCases[rng.below(3)])
+      }
+      let want = leakageReport(keys, splits)
+      for p in [\LeakageReport.PairOverlap.molecules, \.scaffolds, \.targets] {
+        #expect(want.pairs.allSatisfy { $0[keyPath: p].total > 0 })
+      }
+      let (tiny, runs) = try Self.streamed(keys, splits, budget: 512, fanIn: 3)
+      #expect(runs > 10)
+      Self.expectSame(tiny, want, "round \(round), budget 512")
+      Self.expectSame(try Self.streamed(keys, splits, budget: 64 << 20).0, want, "round \(round), in memory")
+    }
+  }
+
+  /// `firstTime` is false only for a string met before with that split, whatever it forgets.
+  @Test func sentKeysNeverDropAFirstMeeting() {
+    var rng = SplitMix64(seed: TestSupport.fuzzSeed(default: 0x1EA6_0003))
+    // Long strings (by address, many more than the memo's slots) and short ones (by value).
+    let pool = (0..<40_000).map { i in i % 3 == 0 ? "s\(i % 5000)" : "a fairly long key number \(i)" }
+    var sent = SentKeys()
+    var met = Set<String>()
+    var repeats = 0
+    for _ in 0..<200_000 {
+      let s = pool[rng.below(rng.below(4) == 0 ? pool.count : 300)]
+      let split = rng.below(3)
+      let first = sent.firstTime(s, split: split)
+      let before = !met.insert("\(split) \(s)").inserted
+      if !first {
+        #expect(before, "\(s) with split \(split) was never met")
+        repeats += 1
+      }
+    }
+    // It does leave repeats out.
+    #expect(repeats > 100_000)
+  }
+
   @Test func emptyAndUnassignedInputs() throws {
     Self.expectSame(try Self.streamed([], [], budget: 1).0, leakageReport([], [SplitName?]()), "empty")
     let keys = [SplitKeys(exampleKey: "a", molecules: ["C"]), SplitKeys(exampleKey: "a", molecules: ["C"])]
