@@ -1,3 +1,5 @@
+import Glibc
+
 /// One mapped cell of a table row, ready to write.
 public enum TableValue: Sendable, Equatable {
   case molecule(Int64)
@@ -96,7 +98,22 @@ extension Catalog {
     var molecules: [Int64: String] = [:]
     var proteins: [Int64: (sequence: String, key: String)] = [:]
     var proteinBytes = 0
+    // The last of each, before the caches: a dump's rows often name one ligand or target in a run.
+    var lastMolecule: (id: Int64, smiles: String) = (-1, "")
+    var lastProtein: (id: Int64, protein: (sequence: String, key: String)) = (-1, ("", ""))
     func molecule(_ id: Int64) throws -> String {
+      if lastMolecule.id == id { return lastMolecule.smiles }
+      let m = try cachedMolecule(id)
+      lastMolecule = (id, m)
+      return m
+    }
+    func protein(_ id: Int64) throws -> (sequence: String, key: String) {
+      if lastProtein.id == id { return lastProtein.protein }
+      let p = try cachedProtein(id)
+      lastProtein = (id, p)
+      return p
+    }
+    func cachedMolecule(_ id: Int64) throws -> String {
       if let m = molecules[id] { return m }
       if molecules.count >= 1 << 16 { molecules.removeAll(keepingCapacity: true) }
       moleculeQuery.reset()
@@ -105,7 +122,7 @@ extension Catalog {
       molecules[id] = m
       return m
     }
-    func protein(_ id: Int64) throws -> (sequence: String, key: String) {
+    func cachedProtein(_ id: Int64) throws -> (sequence: String, key: String) {
       if let p = proteins[id] { return p }
       if proteins.count >= 1 << 12 || proteinBytes >= 32 << 20 {
         proteins.removeAll(keepingCapacity: true)
@@ -118,44 +135,61 @@ extension Catalog {
       proteinBytes += p.0.utf8.count
       return p
     }
-    var cells = 8
+    // The names and kinds of the last row's cells, by position: a table's rows repeat them, and
+    // a cell's are made into strings only when they differ from the last row's.
+    var names: [String] = []
+    var kinds: [String] = []
+    func cellText(_ column: Int32, _ j: Int, _ last: inout [String]) -> String {
+      if j < last.count {
+        let same = s.withText(column) { b in
+          last[j].utf8.count == b.count
+            && (b.isEmpty || last[j].utf8.withContiguousStorageIfAvailable { memcmp($0.baseAddress!, b.baseAddress!, b.count) == 0 } ?? false)
+        }
+        if !same { last[j] = s.text(column) ?? "" }
+      } else {
+        last.append(s.text(column) ?? "")
+      }
+      return last[j]
+    }
     for (source, table, path) in list {
       try s.bind([.int(source)])
-      var current: StoredTableRow?
+      // One row's arrays, emptied for the next (their storage kept unless `body` kept them).
+      var row = StoredTableRow(table: table, path: path, recordNo: 0, fields: [], kinds: [], values: [])
+      var open = false
       var key: Int64 = -1
       while try s.step() {
         let k = s.int(0)
         if k != key {
-          if let row = current, try !body(row) { return }
+          if open, try !body(row) { return }
+          open = true
           key = k
-          current = StoredTableRow(table: table, path: path, recordNo: Int(k), fields: [], kinds: [], values: [])
-          // Rows of a table have about as many cells as the one before.
-          current!.fields.reserveCapacity(cells)
-          current!.kinds.reserveCapacity(cells)
-          current!.values.reserveCapacity(cells)
-          current!.proteinKeys.reserveCapacity(cells)
+          row.recordNo = Int(k)
+          row.fields.removeAll(keepingCapacity: true)
+          row.kinds.removeAll(keepingCapacity: true)
+          row.values.removeAll(keepingCapacity: true)
+          row.proteinKeys.removeAll(keepingCapacity: true)
         }
-        let kind = s.text(2) ?? ""
-        cells = max(cells, current!.fields.count + 1)
-        current!.fields.append(s.text(1) ?? "")
-        current!.kinds.append(kind)
+        let j = row.fields.count
+        let kind = cellText(2, j, &kinds)
+        row.fields.append(cellText(1, j, &names))
+        row.kinds.append(kind)
         switch kind {
         case "smiles":
-          current!.proteinKeys.append("")
-          current!.values.append(.text(s.isNull(3) ? "" : try molecule(s.int(3))))
+          row.proteinKeys.append("")
+          row.values.append(.text(s.isNull(3) ? "" : try molecule(s.int(3))))
         case "protein":
           let p = s.isNull(4) ? ("", "") : try protein(s.int(4))
-          current!.proteinKeys.append(p.1)
-          current!.values.append(.text(p.0))
+          row.proteinKeys.append(p.1)
+          row.values.append(.text(p.0))
         case "number":
-          current!.proteinKeys.append("")
-          current!.values.append(.number(s.double(6)))
+          row.proteinKeys.append("")
+          row.values.append(.number(s.double(6)))
         default:
-          current!.proteinKeys.append("")
-          current!.values.append(.text(s.text(5) ?? ""))
+          row.proteinKeys.append("")
+          row.values.append(.text(s.text(5) ?? ""))
         }
       }
-      if let row = current, try !body(row) { return }
+      if open, try !body(row) { return }
     }
   }
 }

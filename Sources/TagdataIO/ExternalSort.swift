@@ -50,8 +50,12 @@ public final class ExternalSorter {
   @exclusivity(unchecked) public private(set) var mergePasses = 0
 
   /// One record in the arena: the key's first 8 bytes (big-endian, zero-padded) and its offset.
+  /// A record of the arena: its key's first 16 bytes as two big-endian numbers (zero-padded), so
+  /// that most comparisons never read the arena (keys that start alike, a shard and a task name
+  /// before a hash, differ within 16 bytes), and where the record is.
   struct Entry {
     var prefix: UInt64
+    var prefix2: UInt64
     var offset: Int
   }
 
@@ -128,7 +132,7 @@ public final class ExternalSorter {
     if let p = payload.baseAddress, payload.count > 0 {
       (base + Self.headerSize + key.count).copyMemory(from: p, byteCount: payload.count)
     }
-    index.append(Entry(prefix: Self.prefix(key), offset: arenaUsed))
+    index.append(Entry(prefix: Self.prefix(key), prefix2: Self.prefix(key, from: 8), offset: arenaUsed))
     arenaUsed += size
     count += 1
   }
@@ -319,10 +323,12 @@ public final class ExternalSorter {
     spareIndex = []
   }
 
-  static func prefix(_ key: UnsafeRawBufferPointer) -> UInt64 {
+  /// Bytes `start..<start + 8` of `key` as a big-endian number, zero-padded.
+  static func prefix(_ key: UnsafeRawBufferPointer, from start: Int = 0) -> UInt64 {
+    guard key.count > start else { return 0 }
+    if key.count >= start + 8 { return UInt64(bigEndian: key.loadUnaligned(fromByteOffset: start, as: UInt64.self)) }
     var p: UInt64 = 0
-    let n = min(key.count, 8)
-    for i in 0..<n { p |= UInt64(key[i]) << UInt64(56 - 8 * i) }
+    for i in start..<key.count { p |= UInt64(key[i]) << UInt64(56 - 8 * (i - start)) }
     return p
   }
 
@@ -339,11 +345,12 @@ public final class ExternalSorter {
     index.withUnsafeMutableBufferPointer { entries in
       entries.sort { a, b in
         if a.prefix != b.prefix { return a.prefix < b.prefix }
+        if a.prefix2 != b.prefix2 { return a.prefix2 < b.prefix2 }
         let pa = base + a.offset
         let pb = base + b.offset
         let la = Int(UInt32(littleEndian: pa.loadUnaligned(as: UInt32.self)))
         let lb = Int(UInt32(littleEndian: pb.loadUnaligned(as: UInt32.self)))
-        if la > 8 || lb > 8 {
+        if la > 16 || lb > 16 {
           let c = compareKeys(pa + headerSize, la, pb + headerSize, lb)
           if c != 0 { return c < 0 }
         } else if la != lb {

@@ -265,8 +265,10 @@ final class RecordStrings: @unchecked Sendable {
   deinit { arena.deallocate() }
 
   /// The numbers of the strings asked for lately, by address: a string that the caller keeps
-  /// handing over (one protein's sequence, row after row) is found without hashing it.
-  @exclusivity(unchecked) private var recent = AddressMemo<Int32>(capacity: 1 << 16, minimumLength: minimumLength)
+  /// handing over (one protein's sequence, row after row) is found without hashing it. Direct-
+  /// mapped: slots for three times a catalog's usual count of distinct long SMILES, so that few
+  /// evict each other.
+  @exclusivity(unchecked) private var recent = AddressMemo<Int32>(capacity: 1 << 17, minimumLength: minimumLength)
 
   /// The number of `s`, kept now if it is new and there is room; nil when the table is full.
   func number(_ s: String) -> Int32? {

@@ -263,24 +263,12 @@ struct ExampleHashes: Sendable {
         }
         let before = (k, i, g, s)
         defer { if let memo, let place { memo.memo.insert(segs[j].text, (before, (k, i, g, s)), at: place) } }
-        func run(_ b: UnsafeBufferPointer<UInt8>) {
-          if grouped {
-            for x in b {
-              k = StableHash.step(k, x)
-              i = StableHash.step(i, x)
-              g = StableHash.step(g, x)
-              s = StableHash.step(s, x)
-            }
-          } else {
-            for x in b {
-              k = StableHash.step(k, x)
-              i = StableHash.step(i, x)
-            }
-          }
-        }
-        if segs[j].text.utf8.withContiguousStorageIfAvailable(run) == nil {
+        let lanes = (k, i, g, s)
+        if let after = segs[j].text.utf8.withContiguousStorageIfAvailable({ Self.run($0, lanes, grouped: grouped) }) {
+          (k, i, g, s) = after
+        } else {
           var t = segs[j].text
-          t.withUTF8(run)
+          (k, i, g, s) = t.withUTF8 { Self.run($0, lanes, grouped: grouped) }
         }
       }
     }
@@ -289,6 +277,26 @@ struct ExampleHashes: Sendable {
     group = StableHash.finish(g)
     split = StableHash.finish(s)
     seed = p.seed
+  }
+
+  /// The four lanes after `b` (the group lanes only when `grouped`), kept in registers.
+  @inline(__always)
+  static func run(_ b: UnsafeBufferPointer<UInt8>, _ lanes: SegmentMemo.Lanes, grouped: Bool) -> SegmentMemo.Lanes {
+    var (k, i, g, s) = lanes
+    if grouped {
+      for x in b {
+        k = StableHash.step(k, x)
+        i = StableHash.step(i, x)
+        g = StableHash.step(g, x)
+        s = StableHash.step(s, x)
+      }
+    } else {
+      for x in b {
+        k = StableHash.step(k, x)
+        i = StableHash.step(i, x)
+      }
+    }
+    return (k, i, g, s)
   }
 }
 
@@ -464,9 +472,15 @@ public enum StageBuilder {
         }
         if seen == 0 { report.skipped = "no molecules in the catalog" }
       case let .table(name):
+        // Reused from row to row: the fields' storage, and the molecule, protein and sequence
+        // lists of the last example (a dump names one ligand or target row after row, and the
+        // examples then share one list rather than each allocating its own).
+        var fields = Fields()
+        var molecules: [String] = [], proteins: [String] = [], sequences: [String] = []
+        var rowMolecules: [String] = [], rowProteins: [String] = [], rowSequences: [String] = []
         try catalog.forEachTableRow(name: name) { r in
           guard next() else { return true }
-          var fields = Fields()
+          fields.removeAll()
           fields.reserveCapacity(r.fields.count)
           for (k, f) in r.fields.enumerated() {
             switch r.values[k] {
@@ -480,16 +494,7 @@ public enum StageBuilder {
             default: break
             }
           }
-          var directions = [fields]
-          if !spec.mirror.isEmpty {
-            var m = fields
-            for pair in spec.mirror where pair.count == 2 {
-              m[pair[0]] = fields[pair[1]]
-              m[pair[1]] = fields[pair[0]]
-            }
-            directions.append(m)
-          }
-          for f in directions {
+          func emit(_ f: Fields) throws {
             var label: LabelValue?
             if case let .column(c)? = spec.label {
               switch f[c] {
@@ -499,18 +504,33 @@ public enum StageBuilder {
               case nil: label = .missing(reason: "no \(c)")
               }
             }
-            var molecules: [String] = []
-            var proteins: [(String, String)] = []
+            rowMolecules.removeAll(keepingCapacity: true)
+            rowProteins.removeAll(keepingCapacity: true)
+            rowSequences.removeAll(keepingCapacity: true)
             for i in spec.inputs {
               switch f[i.field] {
-              case let .smiles(t)?: molecules.append(t)
+              case let .smiles(t)?: rowMolecules.append(t)
               case let .protein(t, digest)?:
-                proteins.append((digest.isEmpty ? SequenceDigest.hex(SequenceDigest.sha256(Array(t.utf8))) : digest, t))
+                rowProteins.append(digest.isEmpty ? SequenceDigest.hex(SequenceDigest.sha256(Array(t.utf8))) : digest)
+                rowSequences.append(t)
               default: break
               }
             }
-            try maker.make(f, label: label, molecules: molecules, proteins: proteins, source: r.path, row: r.recordNo,
-                           out: out, reject: { reject($0, at: "\(r.path) record \(r.recordNo)") })
+            if rowMolecules != molecules { molecules = rowMolecules }
+            if rowProteins != proteins { proteins = rowProteins }
+            if rowSequences != sequences { sequences = rowSequences }
+            try maker.make(f, label: label, molecules: molecules, proteinKeys: proteins, sequences: sequences,
+                           source: r.path, row: r.recordNo, out: out,
+                           reject: { reject($0, at: "\(r.path) record \(r.recordNo)") })
+          }
+          try emit(fields)
+          if !spec.mirror.isEmpty {
+            var m = fields
+            for pair in spec.mirror where pair.count == 2 {
+              m[pair[0]] = fields[pair[1]]
+              m[pair[1]] = fields[pair[0]]
+            }
+            try emit(m)
           }
           return true
         }
@@ -642,6 +662,13 @@ struct Fields: ExpressibleByDictionaryLiteral {
     values.reserveCapacity(n)
   }
 
+  /// No fields; the storage is kept.
+  mutating func removeAll() {
+    names.removeAll(keepingCapacity: true)
+    values.removeAll(keepingCapacity: true)
+    index = nil
+  }
+
   private func position(_ name: String) -> Int? {
     if let index { return index[name] }
     return names.firstIndex(of: name)
@@ -721,6 +748,16 @@ struct ExampleMaker {
   }
 
   func make(_ fields: Fields, label: LabelValue?, molecules: [String], proteins: [(String, String)],
+            language: String? = nil, source: String? = nil, row: Int? = nil, out: (consuming TaskExample) throws -> Void,
+            reject: (String) -> Void) throws
+  {
+    try make(fields, label: label, molecules: molecules, proteinKeys: proteins.map(\.0), sequences: proteins.map(\.1),
+             language: language, source: source, row: row, out: out, reject: reject)
+  }
+
+  /// ``make(_:label:molecules:proteins:language:source:row:out:reject:)`` with the proteins' keys
+  /// and sequences as the lists the example keeps.
+  func make(_ fields: Fields, label: LabelValue?, molecules: [String], proteinKeys: [String], sequences: [String],
             language: String? = nil, source: String? = nil, row: Int? = nil, out: (consuming TaskExample) throws -> Void,
             reject: (String) -> Void) throws
   {
@@ -804,8 +841,8 @@ struct ExampleMaker {
                         segments: segs, inputs: inputs, output: output, target: target)
     if makesHashes { e.hashes.value = ExampleHashes(prefix, segments: full, regression: regression, memo: hashMemo) }
     e.molecules = molecules
-    e.proteins = proteins.map(\.0)
-    e.sequences = proteins.map(\.1)
+    e.proteins = proteinKeys
+    e.sequences = sequences
     e.year = year
     e.source = source
     e.row = row

@@ -55,8 +55,9 @@ import Testing
   @Test func randomRecordsMatchAStableSortWithManyRunsAndPasses() throws {
     var rng = SplitMix64(seed: TestSupport.fuzzSeed(default: 0x5EED_0001))
     // Tiny alphabet and short keys: many equal keys, keys that are prefixes of others, equal
-    // 8-byte prefixes; longer keys over a wider alphabet too.
-    for (alphabet, maxKey) in [(2, 3), (3, 12), (256, 20), (4, 40)] {
+    // 8-byte and 16-byte prefixes (the index compares those first) of keys about that long;
+    // longer keys over a wider alphabet too.
+    for (alphabet, maxKey) in [(2, 3), (3, 12), (2, 24), (256, 20), (4, 40)] {
       let records = Self.randomRecords(&rng, count: 3000, alphabet: alphabet, maxKey: maxKey, maxPayload: 30)
       let s = try check(records, budget: 600, fanIn: 3, background: false)
       #expect(s.runsWritten > 100)
@@ -67,12 +68,24 @@ import Testing
       let t = try check(records, budget: 20_000, fanIn: 64)  // spilled, one merge
       #expect(t.mergePasses == 0 && t.runsWritten > 2)
     }
+    // Keys that share their first 8 or 16 bytes and differ in the few after (or end there), as a
+    // shard and a task name before a hash do.
+    let heads: [[UInt8]] = [[UInt8](repeating: 1, count: 16), [UInt8](repeating: 1, count: 8) + [UInt8](repeating: 2, count: 8)]
+    let shared = (0..<3000).map { i -> ([UInt8], [UInt8]) in
+      let head = heads[rng.below(heads.count)]
+      let cut = rng.below(3) == 0 ? rng.below(head.count + 1) : head.count
+      return (Array(head.prefix(cut)) + (0..<rng.below(4)).map { _ in UInt8(rng.below(3)) }, [UInt8(truncatingIfNeeded: i)])
+    }
+    _ = try check(shared, budget: 600, fanIn: 3, background: false)
+    _ = try check(shared, budget: 1 << 20, fanIn: 64)
   }
 
   @Test func aFewRunsOverTheFanInAreMergedJustEnough() throws {
     // Two records per run, 7 runs, fan-in 4: the first 4 runs are merged into one, then 4 remain.
+    // A record costs its 8-byte header, its 1-byte key and its index entry: a budget of two.
     let records = (0..<14).map { i in ([UInt8(13 - i) / 3], [UInt8]()) }
-    let s = try check(records, budget: 50, fanIn: 4, background: false)
+    let cost = 8 + 1 + ExternalSorter.entryCost
+    let s = try check(records, budget: 2 * cost + cost / 2, fanIn: 4, background: false)
     #expect(s.runsWritten == 8)
     #expect(s.mergePasses == 1)
   }
