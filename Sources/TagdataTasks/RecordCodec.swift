@@ -109,14 +109,17 @@ enum RecordCodec {
   /// Reads a compact record.
   struct Reader {
     let b: UnsafeRawBufferPointer
-    let strings: RecordStrings?
+    let strings: RecordStrings.View?
     var at = 0
-    /// The record's segments so far, for references.
-    var segments: [(bytes: UnsafeRawBufferPointer, plain: Bool)] = []
+    /// The record's segments so far, for references (storage of the caller's).
+    var segments: UnsafeMutableBufferPointer<(bytes: UnsafeRawBufferPointer, plain: Bool)>
 
-    init(_ b: UnsafeRawBufferPointer, strings: RecordStrings?) {
+    init(_ b: UnsafeRawBufferPointer, strings: RecordStrings.View?,
+         segments: UnsafeMutableBufferPointer<(bytes: UnsafeRawBufferPointer, plain: Bool)>)
+    {
       self.b = b
       self.strings = strings
+      self.segments = segments
     }
 
     mutating func byte() -> UInt8 {
@@ -157,8 +160,28 @@ enum RecordCodec {
 
   /// Appends the JSON line (newline included) of a compact record to `out`, keys in the order of
   /// Schemas/task-record.schema.json; `split` is the record's split.
-  static func render(_ record: UnsafeRawBufferPointer, split: UnsafeRawBufferPointer, strings: RecordStrings?,
+  static func render(_ record: UnsafeRawBufferPointer, split: UnsafeRawBufferPointer, strings: RecordStrings.View?,
                      to out: inout [UInt8])
+  {
+    // The segments and their kinds, on the stack: a record has a dozen or so. Reading the record
+    // takes no lock, allocates nothing and changes no reference count (two threads render at once).
+    var head = Reader(record, strings: strings, segments: UnsafeMutableBufferPointer(start: nil, count: 0))
+    _ = head.byte()
+    _ = head.varint()
+    _ = head.u64()
+    _ = head.string()
+    let count = Int(head.varint())
+    withUnsafeTemporaryAllocation(of: (bytes: UnsafeRawBufferPointer, plain: Bool).self, capacity: count) { segments in
+      withUnsafeTemporaryAllocation(of: UInt8.self, capacity: count) { kinds in
+        render(record, split: split, strings: strings, segments: segments, kinds: kinds, to: &out)
+      }
+    }
+  }
+
+  private static func render(_ record: UnsafeRawBufferPointer, split: UnsafeRawBufferPointer,
+                             strings: RecordStrings.View?,
+                             segments: UnsafeMutableBufferPointer<(bytes: UnsafeRawBufferPointer, plain: Bool)>,
+                             kinds: UnsafeMutableBufferPointer<UInt8>, to out: inout [UInt8])
   {
     func raw(_ s: StaticString) { s.withUTF8Buffer { out.append(contentsOf: $0) } }
     func str(_ b: UnsafeRawBufferPointer) { JSONString.append(b, to: &out) }
@@ -172,7 +195,7 @@ enum RecordCodec {
       }
     }
     func number(_ x: Int) { out.append(contentsOf: String(x).utf8) }
-    var r = Reader(record, strings: strings)
+    var r = Reader(record, strings: strings, segments: segments)
     /// A list of strings: its count, then each string, written comma-separated.
     func list() {
       for k in 0..<Int(r.varint()) {
@@ -192,15 +215,14 @@ enum RecordCodec {
     str(split)
     flags & regressionFlag != 0 ? raw(",\"regression\":true") : raw(",\"regression\":false")
     let count = Int(r.varint())
-    var kinds: [UInt8] = []
-    kinds.reserveCapacity(count)
-    r.segments.reserveCapacity(count)
-    for _ in 0..<count {
-      kinds.append(r.byte())
-      r.segments.append(r.string())
+    for k in 0..<count {
+      kinds[k] = r.byte()
+      // A segment refers only to those before it.
+      r.segments[k] = r.string()
     }
     raw(",\"formulation\":\"")
-    for seg in r.segments {
+    for k in 0..<count {
+      let seg = r.segments[k]
       if seg.plain { out.append(contentsOf: seg.bytes) } else { JSONString.appendEscaped(seg.bytes, to: &out) }
     }
     raw("\",\"segments\":[")
@@ -251,18 +273,43 @@ final class RecordStrings: @unchecked Sendable {
   @exclusivity(unchecked) private var numbers: [String: Int32] = [:]
   @exclusivity(unchecked) private var arena: UnsafeMutableRawPointer
   @exclusivity(unchecked) private var arenaCapacity: Int
-  @exclusivity(unchecked) private var starts: [Int] = [0]
-  /// Per string, whether its JSON literal is its bytes as they are (nothing to escape).
-  @exclusivity(unchecked) private var plain: [Bool] = []
+  /// Where each string starts in the arena, and where the last ends (`count + 1` entries); per
+  /// string, whether its JSON literal is its bytes as they are (nothing to escape). Buffers of
+  /// their own rather than arrays, so that readers (``View``) touch no reference count.
+  @exclusivity(unchecked) private var starts: UnsafeMutablePointer<Int>
+  @exclusivity(unchecked) private var plain: UnsafeMutablePointer<Bool>
+  @exclusivity(unchecked) private var capacity = 1024
+  @exclusivity(unchecked) private(set) var count = 0
   @exclusivity(unchecked) private var used = 0
 
   init(budget: Int) {
     self.budget = max(0, budget)
     arenaCapacity = 1 << 16
     arena = .allocate(byteCount: arenaCapacity, alignment: 16)
+    starts = .allocate(capacity: capacity + 1)
+    starts[0] = 0
+    plain = .allocate(capacity: capacity)
   }
 
-  deinit { arena.deallocate() }
+  deinit {
+    arena.deallocate()
+    starts.deallocate()
+    plain.deallocate()
+  }
+
+  /// The table as it is, for threads that only read it once it is filled; valid while the table
+  /// lives and takes no new string.
+  struct View: @unchecked Sendable {
+    let arena: UnsafeRawPointer
+    let starts: UnsafePointer<Int>
+    let plain: UnsafePointer<Bool>
+    /// The bytes of string `id`, and whether they need no JSON escape.
+    func text(_ id: Int) -> (bytes: UnsafeRawBufferPointer, plain: Bool) {
+      (UnsafeRawBufferPointer(start: arena + starts[id], count: starts[id + 1] - starts[id]), plain[id])
+    }
+  }
+
+  var view: View { View(arena: UnsafeRawPointer(arena), starts: UnsafePointer(starts), plain: UnsafePointer(plain)) }
 
   /// The numbers of the strings asked for lately, by address: a string that the caller keeps
   /// handing over (one protein's sequence, row after row) is found without hashing it. Direct-
@@ -283,8 +330,8 @@ final class RecordStrings: @unchecked Sendable {
     if let id = numbers[s] { return id }
     let n = s.utf8.count
     // An entry costs its bytes, its start and about 64 bytes of the dictionary and its key.
-    guard used + n + 80 <= budget, starts.count < Int(Int32.max) else { return nil }
-    let end = starts[starts.count - 1]
+    guard used + n + 80 <= budget, count < Int(Int32.max) - 1 else { return nil }
+    let end = starts[count]
     if end + n > arenaCapacity {
       var capacity = arenaCapacity
       while end + n > capacity { capacity *= 2 }
@@ -300,9 +347,22 @@ final class RecordStrings: @unchecked Sendable {
       if let base = b.baseAddress { (arena + end).copyMemory(from: base, byteCount: n) }
       clean = !b.contains { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C }
     }
-    plain.append(clean)
-    let id = Int32(starts.count - 1)
-    starts.append(end + n)
+    if count == capacity {
+      let bigger = capacity * 2
+      let newStarts = UnsafeMutablePointer<Int>.allocate(capacity: bigger + 1)
+      newStarts.update(from: starts, count: count + 1)
+      starts.deallocate()
+      starts = newStarts
+      let newPlain = UnsafeMutablePointer<Bool>.allocate(capacity: bigger)
+      newPlain.update(from: plain, count: count)
+      plain.deallocate()
+      plain = newPlain
+      capacity = bigger
+    }
+    plain[count] = clean
+    let id = Int32(count)
+    starts[count + 1] = end + n
+    count += 1
     numbers[s] = id
     used += n + 80
     return id
@@ -314,5 +374,5 @@ final class RecordStrings: @unchecked Sendable {
   }
 
   /// The bytes of string `id`, and whether they need no JSON escape.
-  func text(_ id: Int) -> (bytes: UnsafeRawBufferPointer, plain: Bool) { (bytes(id), plain[id]) }
+  func text(_ id: Int) -> (bytes: UnsafeRawBufferPointer, plain: Bool) { view.text(id) }
 }

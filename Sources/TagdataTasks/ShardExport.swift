@@ -721,6 +721,8 @@ final class ShardRangeWriter: @unchecked Sendable {
   let gzip: Bool
   let sortKeys: Bool
   let strings: RecordStrings?
+  /// `strings` for reading, made once: rendering a record then touches no reference count.
+  let stringsView: RecordStrings.View?
   let compact: Bool
   let syncs: ShardSyncs
   private var w = ShardExport.WrittenShards()
@@ -738,6 +740,7 @@ final class ShardRangeWriter: @unchecked Sendable {
     self.gzip = gzip
     self.sortKeys = sortKeys
     self.strings = strings
+    stringsView = strings?.view
     self.compact = compact
     self.syncs = syncs
   }
@@ -789,7 +792,7 @@ final class ShardRangeWriter: @unchecked Sendable {
     w.counts[name, default: ShardExport.Counts()].add(splitName)
     let rest = UnsafeRawBufferPointer(rebasing: value[at...])
     if compact {
-      try split.withUnsafeBytes { s in try writer!.write { RecordCodec.render(rest, split: s, strings: strings, to: &$0) } }
+      try split.withUnsafeBytes { s in try writer!.write { RecordCodec.render(rest, split: s, strings: stringsView, to: &$0) } }
     } else {
       try writer!.write(rest)
     }

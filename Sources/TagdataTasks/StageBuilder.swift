@@ -472,12 +472,8 @@ public enum StageBuilder {
         }
         if seen == 0 { report.skipped = "no molecules in the catalog" }
       case let .table(name):
-        // Reused from row to row: the fields' storage, and the molecule, protein and sequence
-        // lists of the last example (a dump names one ligand or target row after row, and the
-        // examples then share one list rather than each allocating its own).
+        // The fields' storage, reused from row to row.
         var fields = Fields()
-        var molecules: [String] = [], proteins: [String] = [], sequences: [String] = []
-        var rowMolecules: [String] = [], rowProteins: [String] = [], rowSequences: [String] = []
         try catalog.forEachTableRow(name: name) { r in
           guard next() else { return true }
           fields.removeAll()
@@ -504,21 +500,16 @@ public enum StageBuilder {
               case nil: label = .missing(reason: "no \(c)")
               }
             }
-            rowMolecules.removeAll(keepingCapacity: true)
-            rowProteins.removeAll(keepingCapacity: true)
-            rowSequences.removeAll(keepingCapacity: true)
+            var molecules: [String] = [], proteins: [String] = [], sequences: [String] = []
             for i in spec.inputs {
               switch f[i.field] {
-              case let .smiles(t)?: rowMolecules.append(t)
+              case let .smiles(t)?: molecules.append(t)
               case let .protein(t, digest)?:
-                rowProteins.append(digest.isEmpty ? SequenceDigest.hex(SequenceDigest.sha256(Array(t.utf8))) : digest)
-                rowSequences.append(t)
+                proteins.append(digest.isEmpty ? SequenceDigest.hex(SequenceDigest.sha256(Array(t.utf8))) : digest)
+                sequences.append(t)
               default: break
               }
             }
-            if rowMolecules != molecules { molecules = rowMolecules }
-            if rowProteins != proteins { proteins = rowProteins }
-            if rowSequences != sequences { sequences = rowSequences }
             try maker.make(f, label: label, molecules: molecules, proteinKeys: proteins, sequences: sequences,
                            source: r.path, row: r.recordNo, out: out,
                            reject: { reject($0, at: "\(r.path) record \(r.recordNo)") })

@@ -86,7 +86,7 @@ import Testing
       var line: [UInt8] = []
       var split = e.split
       record.withUnsafeBytes { r in
-        split.withUTF8 { s in RecordCodec.render(r, split: UnsafeRawBufferPointer(s), strings: tables[table], to: &line) }
+        split.withUTF8 { s in RecordCodec.render(r, split: UnsafeRawBufferPointer(s), strings: tables[table]?.view, to: &line) }
       }
       #expect(line.last == 0x0A)
       #expect(!line.dropLast().contains(0x0A), "a line holds no raw newline")
