@@ -250,13 +250,17 @@ struct SequenceEntries {
   var met = SentKeys()
 
   mutating func add(_ k: SplitKeys, example i: Int, split s: SplitName) {
-    for (j, q) in k.sequences.enumerated() where !q.isEmpty {
+    add(targets: k.targets, sequences: k.sequences, example: i, split: s)
+  }
+
+  mutating func add(targets: [String], sequences: [String], example i: Int, split s: SplitName) {
+    for (j, q) in sequences.enumerated() where !q.isEmpty {
       if !met.firstTime(q, split: s.index) || seen[s.index][q] != nil { continue }
       seen[s.index][q] = seqs.count
       seqs.append(Array(q.utf8))
       split.append(s.index)
       example.append(i)
-      target.append(k.targets.count == k.sequences.count ? k.targets[j] : (k.targets.first ?? ""))
+      target.append(targets.count == sequences.count ? targets[j] : (targets.first ?? ""))
     }
   }
 
@@ -353,6 +357,33 @@ public final class LeakageAccumulator {
 
   /// The next example's keys and split (`nil`: left out of the overlaps, counted as unassigned).
   public func add(_ keys: SplitKeys, _ split: SplitName?) throws {
+    guard let (i, s) = try begin(split) else { return }
+    if !keys.exampleKey.isEmpty { try add(Self.exampleKind, keys.exampleKey, UInt8(s.index)) }
+    try addKeys(molecules: keys.molecules.count, { keys.molecules[$0] }, scaffolds: keys.scaffolds.count,
+                { keys.scaffolds[$0] }, targets: keys.targets, sequences: keys.sequences, example: i, split: s)
+  }
+
+  /// ``add(_:_:)`` for an example given by its parts rather than its ``SplitKeys`` (a build's
+  /// sink: nothing to allocate per example): its example key as the number whose 16 hex digits
+  /// it is, `count` molecules whose parent and scaffold `molecule` gives by index, its targets
+  /// and sequences.
+  func add(exampleHash: UInt64, molecules count: Int, _ molecule: (Int) -> (parent: String, scaffold: String),
+           targets: [String], sequences: [String], split: SplitName?) throws
+  {
+    guard let (i, s) = try begin(split) else { return }
+    key.removeAll(keepingCapacity: true)
+    key.append(Self.exampleKind)
+    for k in 0..<16 {
+      let d = UInt8(truncatingIfNeeded: (exampleHash >> UInt64(60 - 4 * k)) & 15)
+      key.append(d < 10 ? 0x30 + d : 0x57 + d)  // ShardExport.hex16's digits
+    }
+    try emit(UInt8(s.index))
+    try addKeys(molecules: count, { molecule($0).parent }, scaffolds: count, { molecule($0).scaffold },
+                targets: targets, sequences: sequences, example: i, split: s)
+  }
+
+  /// Counts the next example; its number and split, nil when it has no split.
+  private func begin(_ split: SplitName?) throws -> (Int, SplitName)? {
     if finished {
       throw ExternalSortError(path: sorter.directory, message: "example added after the leakage report was made")
     }
@@ -360,18 +391,30 @@ public final class LeakageAccumulator {
     examples += 1
     guard let s = split else {
       unassigned += 1
-      return
+      return nil
     }
     perSplit[s.index] += 1
+    return (i, s)
+  }
+
+  /// The molecule, scaffold, target and sequence keys of example `i`, in split `s`.
+  private func addKeys(molecules: Int, _ parent: (Int) -> String, scaffolds: Int, _ scaffold: (Int) -> String,
+                       targets: [String], sequences sequenceList: [String], example i: Int, split s: SplitName) throws
+  {
     let splitByte = UInt8(s.index)
-    if !keys.exampleKey.isEmpty { try add(Self.exampleKind, keys.exampleKey, splitByte) }
     // The report asks only which splits hold a key: a molecule, scaffold or target already sent
     // with this split is not sent again (the first example's key, the one a non-ASCII key is
     // listed by, was sent).
-    for m in keys.molecules where sentMolecules.firstTime(m, split: s.index) { try add(Self.moleculeKind, m, splitByte) }
-    for c in keys.scaffolds where sentScaffolds.firstTime(c, split: s.index) { try addScaffold(c, splitByte) }
-    for t in keys.targets where sentTargets.firstTime(t, split: s.index) { try add(Self.targetKind, t, splitByte) }
-    sequences.add(keys, example: i, split: s)
+    for k in 0..<molecules {
+      let m = parent(k)
+      if sentMolecules.firstTime(m, split: s.index) { try add(Self.moleculeKind, m, splitByte) }
+    }
+    for k in 0..<scaffolds {
+      let c = scaffold(k)
+      if sentScaffolds.firstTime(c, split: s.index) { try addScaffold(c, splitByte) }
+    }
+    for t in targets where sentTargets.firstTime(t, split: s.index) { try add(Self.targetKind, t, splitByte) }
+    sequences.add(targets: targets, sequences: sequenceList, example: i, split: s)
   }
 
   private func add(_ kind: UInt8, _ text: String, _ split: UInt8) throws {

@@ -18,8 +18,6 @@ enum RecordCodec {
   static let rowFlag: UInt8 = 16
   static let yearFlag: UInt8 = 32
 
-  /// The names of the segment kinds by their code.
-  static let kindNames: [[UInt8]] = [TagLLM.Segment.Kind.text, .smiles, .protein, .tag, .label].map { Array($0.rawValue.utf8) }
   static func code(_ kind: TagLLM.Segment.Kind) -> UInt8 {
     switch kind {
     case .text: 0
@@ -229,7 +227,15 @@ enum RecordCodec {
     for k in 0..<count {
       if k > 0 { raw(",") }
       raw("{\"kind\":\"")
-      out.append(contentsOf: kindNames[Int(kinds[k])])
+      // The kind's name by its code (``code(_:)``), as static strings: a global array read on
+      // two threads at once would have its reference count changed by both.
+      switch kinds[k] {
+      case 0: raw("text")
+      case 1: raw("smiles")
+      case 2: raw("protein")
+      case 3: raw("tag")
+      default: raw("label")
+      }
       raw("\",\"text\":")
       str(r.segments[k])
       raw("}")
@@ -246,7 +252,10 @@ enum RecordCodec {
       raw("null")
     }
     raw(",\"key\":\"")
-    for k in 0..<16 { out.append(ShardExport.hexDigits[Int((keyHash >> UInt64(60 - 4 * k)) & 15)]) }
+    for k in 0..<16 {
+      let d = UInt8(truncatingIfNeeded: (keyHash >> UInt64(60 - 4 * k)) & 15)
+      out.append(d < 10 ? 0x30 + d : 0x57 + d)  // 0-9, a-f
+    }
     raw("\",\"ids\":{\"molecules\":[")
     list()
     raw("],\"proteins\":[")

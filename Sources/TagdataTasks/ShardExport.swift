@@ -506,12 +506,15 @@ final class SplitKeyMaker {
   /// ``keys(_:)``, looking molecules up in `memo` first: one thread's, by the address of their
   /// SMILES (the catalog hands the same `String` over for a ligand row after row).
   func keys(_ e: TaskExample, memo: inout AddressMemo<(parent: String, scaffold: String)>) -> SplitKeys {
-    keys(e) { m in
-      if let x = memo.value(m) { return x }
-      let x = entry(m)
-      memo.insert(m, x)
-      return x
-    }
+    keys(e) { entry($0, memo: &memo) }
+  }
+
+  /// ``entry(_:)``, looked up in `memo` first (see ``keys(_:memo:)``).
+  func entry(_ m: String, memo: inout AddressMemo<(parent: String, scaffold: String)>) -> (parent: String, scaffold: String) {
+    if let x = memo.value(m) { return x }
+    let x = entry(m)
+    memo.insert(m, x)
+    return x
   }
 
   private func keys(_ e: TaskExample, entry: (String) -> (parent: String, scaffold: String)) -> SplitKeys {
@@ -969,16 +972,20 @@ final class ExportSink: @unchecked Sendable {
       if !declared.contains(name) { languages.insert(name) }
     }
     let (keyHash, identity) = e.identityHashes
-    let splitKeys = keysOf.keys(e, memo: &memo)
     if let leakageKeys {
-      try leakageKeys.writeLeakage(task: UInt32(taskIndex[e.task] ?? 0), unit: e.unit, sub: e.sub, keys: splitKeys,
-                                   split: SplitName(rawValue: e.split))
+      try leakageKeys.writeLeakage(task: UInt32(taskIndex[e.task] ?? 0), unit: e.unit, sub: e.sub,
+                                   keys: keysOf.keys(e, memo: &memo), split: SplitName(rawValue: e.split))
     } else {
       if accumulator?.task != e.task {
         try finishLeakage()
         accumulator = (e.task, LeakageAccumulator(directory: directory, memoryBudget: memoryBudget / 2))
       }
-      try accumulator!.1.add(splitKeys, SplitName(rawValue: e.split))
+      // The example's split keys as ``SplitKeyMaker/keys(_:memo:)`` makes them, without making them.
+      try e.molecules.withUnsafeBufferPointer { molecules in
+        try accumulator!.1.add(exampleHash: e.groupHash, molecules: molecules.count,
+                               { keysOf.entry(molecules[$0], memo: &memo) }, targets: e.proteins,
+                               sequences: e.sequences, split: SplitName(rawValue: e.split))
+      }
     }
     let k = Int(keyHash % UInt64(max(shards, 1)))
     sortKey.removeAll(keepingCapacity: true)

@@ -152,6 +152,30 @@ import Testing
     }
   }
 
+  /// A build's sink adds an example by its parts (its key as a hash, its molecules' parents and
+  /// scaffolds looked up): the report is the one its ``SplitKeys`` give.
+  @Test func examplesByPartsGiveTheReportOfTheirKeys() throws {
+    var rng = SplitMix64(seed: TestSupport.fuzzSeed(default: 0x1EA6_0004))
+    let (keys, splits) = Self.randomExamples(&rng, count: 3000)
+    let hashes = keys.map { _ in rng.below(5) == 0 ? UInt64(rng.below(40)) : rng.next() }
+    let byKeys = keys.enumerated().map { k, x in
+      SplitKeys(exampleKey: ShardExport.hex16(hashes[k]), molecules: x.molecules, scaffolds: x.scaffolds, targets: x.targets,
+                sequences: x.sequences)
+    }
+    let want = leakageReport(byKeys, splits)
+    #expect(want.pairs.contains { $0.examples.total > 0 })
+    for budget in [512, 64 << 20] {
+      let dir = TestSupport.tempDirectory()
+      defer { try? FileManager.default.removeItem(at: dir) }
+      let acc = LeakageAccumulator(directory: dir.path, memoryBudget: budget, maxFanIn: 3, backgroundSpill: false)
+      for (k, x) in keys.enumerated() {
+        try acc.add(exampleHash: hashes[k], molecules: x.molecules.count, { (x.molecules[$0], x.scaffolds[$0]) },
+                    targets: x.targets, sequences: x.sequences, split: splits[k])
+      }
+      Self.expectSame(try acc.finish(), want, "by parts, budget \(budget)")
+    }
+  }
+
   /// `firstTime` is false only for a string met before with that split, whatever it forgets.
   @Test func sentKeysNeverDropAFirstMeeting() {
     var rng = SplitMix64(seed: TestSupport.fuzzSeed(default: 0x1EA6_0003))
