@@ -404,6 +404,12 @@ public enum ShardExport {
     out.append(contentsOf: part)
   }
 
+  /// ``appendPart(_:_:)`` of a string's UTF-8 bytes.
+  static func appendPart(_ out: inout [UInt8], _ part: String) {
+    withUnsafeBytes(of: UInt32(part.utf8.count).littleEndian) { out.append(contentsOf: $0) }
+    out.append(contentsOf: part.utf8)
+  }
+
   static func readPart(_ b: UnsafeRawBufferPointer, _ at: inout Int) -> [UInt8] {
     let n = Int(UInt32(littleEndian: b.loadUnaligned(fromByteOffset: at, as: UInt32.self)))
     defer { at += 4 + n }
@@ -882,6 +888,8 @@ final class ExportSink: @unchecked Sendable {
   var leakage: [String: LeakageReport] = [:]
   var accumulator: (task: String, LeakageAccumulator)?
   var languages = Set<String>()
+  /// Tag texts already looked at (a bounded few).
+  private var seenTags: [String] = []
   private var sortKey: [UInt8] = []
   private var payload: [UInt8] = []
   /// Direct-mapped: twice as many slots as a catalog's usual count of distinct molecules keeps
@@ -967,9 +975,12 @@ final class ExportSink: @unchecked Sendable {
   }
 
   private func add(_ e: borrowing TaskExample) throws {
-    for seg in e.segments where seg.kind == .tag {
+    // Tags not declared are languages. An example has a few tags, the same ones example after
+    // example: those already looked at are recognized by comparing them.
+    for seg in e.segments where seg.kind == .tag && !seenTags.contains(seg.text) {
       let name = String(seg.text.dropFirst().dropLast())
       if !declared.contains(name) { languages.insert(name) }
+      if seenTags.count < 64 { seenTags.append(seg.text) }
     }
     let (keyHash, identity) = e.identityHashes
     if let leakageKeys {
@@ -1007,8 +1018,8 @@ final class ExportSink: @unchecked Sendable {
     withUnsafeBytes(of: UInt64(e.unit).bigEndian) { sortKey.append(contentsOf: $0) }
     withUnsafeBytes(of: UInt32(e.sub).bigEndian) { sortKey.append(contentsOf: $0) }
     payload.removeAll(keepingCapacity: true)
-    ShardExport.appendPart(&payload, Array(e.task.utf8))
-    ShardExport.appendPart(&payload, Array(e.split.utf8))
+    ShardExport.appendPart(&payload, e.task)
+    ShardExport.appendPart(&payload, e.split)
     RecordCodec.encode(e, keyHash: keyHash, strings: strings, to: &payload)
     try sorter.add(key: sortKey, payload: payload)
   }

@@ -246,7 +246,7 @@ struct ExampleHashes: Sendable {
   /// row, is hashed once. One builder thread's.
   final class SegmentMemo {
     typealias Lanes = (UInt64, UInt64, UInt64, UInt64)
-    @exclusivity(unchecked) var memo = AddressMemo<(before: Lanes, after: Lanes)>(capacity: 64, minimumLength: 64)
+    @exclusivity(unchecked) var memo = AddressMemo<(before: Lanes, after: Lanes)>(capacity: 1024, minimumLength: 64)
   }
 
   init(_ p: Prefix, segments: [TagLLM.Segment], regression: Bool, memo: SegmentMemo? = nil) {
