@@ -716,6 +716,9 @@ struct ExampleMaker {
   let ablation: TagLLM.Ablation
   let prefix: ExampleHashes.Prefix
   let inputKinds: [TagLLM.Segment.Kind]
+  /// The task's template under the ablation, and in full, ready to fill.
+  let preparedAblated: TaskTemplate.Prepared
+  let preparedFull: TaskTemplate.Prepared
   let hashMemo = ExampleHashes.SegmentMemo()
   /// Whether examples get their hashes here (else ``TaskExample/makeHashes(_:memo:)`` later).
   var makesHashes = true
@@ -723,6 +726,8 @@ struct ExampleMaker {
   init(task: CompiledTask, ablation: TagLLM.Ablation, seed: UInt64 = 0) {
     self.task = task
     self.ablation = ablation
+    preparedAblated = TaskTemplate.Prepared(task.ablated)
+    preparedFull = TaskTemplate.Prepared(task.pieces)
     inputKinds = task.spec.inputs.map(\.kind)
     prefix = ExampleHashes.Prefix(task: task.spec.name, seed: seed)
   }
@@ -816,7 +821,7 @@ struct ExampleMaker {
     }
     let kinds = inputKinds
     let outputKind: TagLLM.Segment.Kind = spec.output == .regression ? .label : .text
-    let segs = TaskTemplate.fill(task.ablated, inputs: inputs, inputKinds: kinds, output: output, outputKind: outputKind,
+    let segs = TaskTemplate.fill(preparedAblated, inputs: inputs, inputKinds: kinds, output: output, outputKind: outputKind,
                                  source: src, target: tgt)
     // The key is the full template's text, so that an example keeps its shard whatever the
     // ablation; its split follows the same text without a regression's label, so that two values
@@ -824,7 +829,7 @@ struct ExampleMaker {
     // in one split, never one in train and one in test.
     let full =
       ablation == .both
-      ? segs : TaskTemplate.fill(task.pieces, inputs: inputs, inputKinds: kinds, output: output, outputKind: outputKind,
+      ? segs : TaskTemplate.fill(preparedFull, inputs: inputs, inputKinds: kinds, output: output, outputKind: outputKind,
                                  source: src, target: tgt)
     // The full template's text without its label segment is the template filled without output.
     let regression = spec.output == .regression

@@ -100,15 +100,46 @@ public enum TaskTemplate {
     return out
   }
 
-  /// Fills pieces: `inputs` by index (their segment kinds in `inputKinds`), the output (nil:
-  /// none), the languages of `<SRC>` and `<TGT>`. Template text joins the template text before
-  /// it; inputs and outputs stay segments of their own.
-  public static func fill(_ pieces: [TagLLM.Piece], inputs: [String], inputKinds: [TagLLM.Segment.Kind], output: String?,
+  /// Pieces made ready to fill for many examples: adjacent template texts joined and tag names
+  /// written out once. Filling them then gives every example the same template strings (no
+  /// string made per example, and found again by address downstream).
+  public struct Prepared: Sendable {
+    enum Part: Sendable {
+      case text(String)
+      case tag(String)
+      case sourceLanguage
+      case targetLanguage
+      case input(Int)
+      case output
+    }
+    let parts: [Part]
+
+    public init(_ pieces: [TagLLM.Piece]) {
+      var parts: [Part] = []
+      for p in pieces {
+        switch p {
+        case let .text(t):
+          if case let .text(last)? = parts.last { parts[parts.count - 1] = .text(last + t) } else { parts.append(.text(t)) }
+        case let .domain(n), let .function(n): parts.append(.tag("<\(n)>"))
+        case .sourceLanguage: parts.append(.sourceLanguage)
+        case .targetLanguage: parts.append(.targetLanguage)
+        case let .input(k, _): parts.append(.input(k))
+        case .output: parts.append(.output)
+        }
+      }
+      self.parts = parts
+    }
+  }
+
+  /// Fills prepared pieces: `inputs` by index (their segment kinds in `inputKinds`), the output
+  /// (nil: none), the languages of `<SRC>` and `<TGT>`. Template text joins the template text
+  /// before it; inputs and outputs stay segments of their own.
+  public static func fill(_ prepared: Prepared, inputs: [String], inputKinds: [TagLLM.Segment.Kind], output: String?,
                           outputKind: TagLLM.Segment.Kind = .label, source: String = "", target: String = "")
     -> [TagLLM.Segment]
   {
     var segs: [TagLLM.Segment] = []
-    segs.reserveCapacity(pieces.count)
+    segs.reserveCapacity(prepared.parts.count)
     var lastFilled = 0
     func add(_ k: TagLLM.Segment.Kind, _ t: String, template: Bool = false) {
       if template, let last = segs.last, last.kind == .text, segs.count > lastFilled {
@@ -117,13 +148,13 @@ public enum TaskTemplate {
         segs.append(TagLLM.Segment(k, t))
       }
     }
-    for p in pieces {
+    for p in prepared.parts {
       switch p {
       case let .text(t): add(.text, t, template: true)
-      case let .domain(n), let .function(n): add(.tag, "<\(n)>")
+      case let .tag(t): add(.tag, t)
       case .sourceLanguage: add(.tag, "<\(source)>")
       case .targetLanguage: add(.tag, "<\(target)>")
-      case let .input(k, _):
+      case let .input(k):
         add(inputKinds[k], inputs[k])
         lastFilled = segs.count
       case .output:
@@ -134,6 +165,17 @@ public enum TaskTemplate {
       }
     }
     return segs
+  }
+
+  /// Fills pieces: `inputs` by index (their segment kinds in `inputKinds`), the output (nil:
+  /// none), the languages of `<SRC>` and `<TGT>`. Template text joins the template text before
+  /// it; inputs and outputs stay segments of their own.
+  public static func fill(_ pieces: [TagLLM.Piece], inputs: [String], inputKinds: [TagLLM.Segment.Kind], output: String?,
+                          outputKind: TagLLM.Segment.Kind = .label, source: String = "", target: String = "")
+    -> [TagLLM.Segment]
+  {
+    fill(Prepared(pieces), inputs: inputs, inputKinds: inputKinds, output: output, outputKind: outputKind, source: source,
+         target: target)
   }
 
   /// The template as text again (placeholders and tag names), as FORMATS 7.2 writes templates.
