@@ -895,6 +895,21 @@ final class ExportSink: @unchecked Sendable {
   /// Direct-mapped: twice as many slots as a catalog's usual count of distinct molecules keeps
   /// most of them from evicting each other.
   private var memo = AddressMemo<(parent: String, scaffold: String)>(capacity: 1 << 17)
+  /// SMILES too short for `memo` (kept in the `String` itself), by value: looked up without the
+  /// shared cache's lock. Bounded: emptied when full.
+  private var shortMemo: [String: (parent: String, scaffold: String)] = [:]
+  /// The current example's molecules' parents and scaffolds (reused).
+  private var molecules: [(parent: String, scaffold: String)] = []
+
+  /// The parent and scaffold of molecule `m` (``SplitKeyMaker/entry(_:)``), from this thread's memos first.
+  private func entry(_ m: String) -> (parent: String, scaffold: String) {
+    if m.utf8.count >= memo.minimumLength { return keysOf.entry(m, memo: &memo) }
+    if let x = shortMemo[m] { return x }
+    let x = keysOf.entry(m)
+    if shortMemo.count >= 1 << 16 { shortMemo.removeAll(keepingCapacity: true) }
+    shortMemo[m] = x
+    return x
+  }
   private let lock = NSLock()
   private var failure: Error?
 
@@ -992,11 +1007,10 @@ final class ExportSink: @unchecked Sendable {
         accumulator = (e.task, LeakageAccumulator(directory: directory, memoryBudget: memoryBudget / 2))
       }
       // The example's split keys as ``SplitKeyMaker/keys(_:memo:)`` makes them, without making them.
-      try e.molecules.withUnsafeBufferPointer { molecules in
-        try accumulator!.1.add(exampleHash: e.groupHash, molecules: molecules.count,
-                               { keysOf.entry(molecules[$0], memo: &memo) }, targets: e.proteins,
-                               sequences: e.sequences, split: SplitName(rawValue: e.split))
-      }
+      molecules.removeAll(keepingCapacity: true)
+      for m in e.molecules { molecules.append(entry(m)) }
+      try accumulator!.1.add(exampleHash: e.groupHash, molecules: molecules.count, { self.molecules[$0] },
+                             targets: e.proteins, sequences: e.sequences, split: SplitName(rawValue: e.split))
     }
     let k = Int(keyHash % UInt64(max(shards, 1)))
     sortKey.removeAll(keepingCapacity: true)
