@@ -49,7 +49,6 @@ public final class ExternalSorter {
   /// Intermediate merge passes (0 when all runs were merged at once).
   @exclusivity(unchecked) public private(set) var mergePasses = 0
 
-  /// One record in the arena: the key's first 8 bytes (big-endian, zero-padded) and its offset.
   /// A record of the arena: its key's first 16 bytes as two big-endian numbers (zero-padded), so
   /// that most comparisons never read the arena (keys that start alike, a shard and a task name
   /// before a hash, differ within 16 bytes), and where the record is.

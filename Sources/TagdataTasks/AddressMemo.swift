@@ -52,3 +52,33 @@ struct AddressMemo<Value> {
     if let p = place(s) { insert(s, value, at: p) }
   }
 }
+
+/// Values by string for one thread, in bounded memory: long strings by where their bytes are
+/// (``AddressMemo``), short ones (kept in the `String` itself, cheap to hash) by value. It may
+/// forget a string, never give another's value.
+struct StringMemo<Value> {
+  private var long: AddressMemo<Value>
+  private var short: [String: Value] = [:]
+  private let shortCapacity: Int
+
+  init(capacity: Int, shortCapacity: Int) {
+    long = AddressMemo(capacity: capacity)
+    self.shortCapacity = shortCapacity
+  }
+
+  func value(_ s: String) -> Value? {
+    if let p = long.place(s) { return long.value(s, at: p) }
+    // Long but not memoized (too long, or no contiguous bytes): hashing it would cost as much as
+    // what it saves.
+    return s.utf8.count < long.minimumLength ? short[s] : nil
+  }
+
+  mutating func insert(_ s: String, _ value: Value) {
+    if let p = long.place(s) {
+      long.insert(s, value, at: p)
+    } else if s.utf8.count < long.minimumLength {
+      if short.count >= shortCapacity { short.removeAll(keepingCapacity: true) }
+      short[s] = value
+    }
+  }
+}

@@ -205,30 +205,18 @@ public func leakageReport(_ keys: [SplitKeys], _ splits: [SplitName?], options: 
     options: options)
 }
 
-/// Strings met with a split, remembered in bounded memory: `firstTime` is false only for a
-/// string met before with that split (forgetting one makes it true again, never wrong). Long
-/// strings are found by address (``AddressMemo``: the catalog's readers hand the same `String`
-/// over for a molecule or a target, row after row), short ones by value.
+/// Strings met with a split, remembered in bounded memory (``StringMemo``): `firstTime` is false
+/// only for a string met before with that split (forgetting one makes it true again, never wrong).
+/// The catalog's readers hand the same `String` over for a molecule or a target, row after row.
 struct SentKeys {
-  private var long = AddressMemo<UInt8>(capacity: 1 << 14)
-  private var short: [String: UInt8] = [:]
+  private var met = StringMemo<UInt8>(capacity: 1 << 14, shortCapacity: 1 << 16)
 
   /// Whether `text` is met with split `split` (0, 1 or 2) for the first time; it is then met.
   mutating func firstTime(_ text: String, split: Int) -> Bool {
     let bit = UInt8(1) << UInt8(split)
-    if let p = long.place(text) {
-      let m = long.value(text, at: p) ?? 0
-      if m & bit != 0 { return false }
-      long.insert(text, m | bit, at: p)
-      return true
-    }
-    // Long but not memoized (too long, or no contiguous bytes): hashing it would cost as much
-    // as what it saves.
-    if text.utf8.count >= long.minimumLength { return true }
-    let m = short[text] ?? 0
+    let m = met.value(text) ?? 0
     if m & bit != 0 { return false }
-    if short.count >= 1 << 16 { short.removeAll(keepingCapacity: true) }
-    short[text] = m | bit
+    met.insert(text, m | bit)
     return true
   }
 }
@@ -373,10 +361,7 @@ public final class LeakageAccumulator {
     guard let (i, s) = try begin(split) else { return }
     key.removeAll(keepingCapacity: true)
     key.append(Self.exampleKind)
-    for k in 0..<16 {
-      let d = UInt8(truncatingIfNeeded: (exampleHash >> UInt64(60 - 4 * k)) & 15)
-      key.append(d < 10 ? 0x30 + d : 0x57 + d)  // ShardExport.hex16's digits
-    }
+    ShardExport.appendHex16(exampleHash, to: &key)
     try emit(UInt8(s.index))
     try addKeys(molecules: count, { molecule($0).parent }, scaffolds: count, { molecule($0).scaffold },
                 targets: targets, sequences: sequences, example: i, split: s)

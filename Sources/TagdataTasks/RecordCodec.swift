@@ -163,23 +163,24 @@ enum RecordCodec {
   {
     // The segments and their kinds, on the stack: a record has a dozen or so. Reading the record
     // takes no lock, allocates nothing and changes no reference count (two threads render at once).
-    var head = Reader(record, strings: strings, segments: UnsafeMutableBufferPointer(start: nil, count: 0))
-    _ = head.byte()
-    _ = head.varint()
-    _ = head.u64()
-    _ = head.string()
-    let count = Int(head.varint())
+    var r = Reader(record, strings: strings, segments: UnsafeMutableBufferPointer(start: nil, count: 0))
+    let head = (flags: r.byte(), stage: Int(Int64(bitPattern: r.varint())), keyHash: r.u64(), task: r.string())
+    let count = Int(r.varint())
     withUnsafeTemporaryAllocation(of: (bytes: UnsafeRawBufferPointer, plain: Bool).self, capacity: count) { segments in
       withUnsafeTemporaryAllocation(of: UInt8.self, capacity: count) { kinds in
-        render(record, split: split, strings: strings, segments: segments, kinds: kinds, to: &out)
+        r.segments = segments
+        render(&r, head: head, count: count, split: split, kinds: kinds, to: &out)
       }
     }
   }
 
-  private static func render(_ record: UnsafeRawBufferPointer, split: UnsafeRawBufferPointer,
-                             strings: RecordStrings.View?,
-                             segments: UnsafeMutableBufferPointer<(bytes: UnsafeRawBufferPointer, plain: Bool)>,
-                             kinds: UnsafeMutableBufferPointer<UInt8>, to out: inout [UInt8])
+  /// The rest of ``render(_:split:strings:to:)``: `r` stands at the record's segments, after its
+  /// head and their count.
+  private static func render(_ r: inout Reader,
+                             head: (flags: UInt8, stage: Int, keyHash: UInt64,
+                                    task: (bytes: UnsafeRawBufferPointer, plain: Bool)),
+                             count: Int, split: UnsafeRawBufferPointer, kinds: UnsafeMutableBufferPointer<UInt8>,
+                             to out: inout [UInt8])
   {
     func raw(_ s: StaticString) { s.withUTF8Buffer { out.append(contentsOf: $0) } }
     func str(_ b: UnsafeRawBufferPointer) { JSONString.append(b, to: &out) }
@@ -193,7 +194,6 @@ enum RecordCodec {
       }
     }
     func number(_ x: Int) { out.append(contentsOf: String(x).utf8) }
-    var r = Reader(record, strings: strings, segments: segments)
     /// A list of strings: its count, then each string, written comma-separated.
     func list() {
       for k in 0..<Int(r.varint()) {
@@ -201,18 +201,14 @@ enum RecordCodec {
         str(r.string())
       }
     }
-    let flags = r.byte()
-    let stage = Int(Int64(bitPattern: r.varint()))
-    let keyHash = r.u64()
-    let task = r.string()
+    let (flags, keyHash) = (head.flags, head.keyHash)
     raw("{\"task\":")
-    str(task)
+    str(head.task)
     raw(",\"stage\":")
-    number(stage)
+    number(head.stage)
     raw(",\"split\":")
     str(split)
     flags & regressionFlag != 0 ? raw(",\"regression\":true") : raw(",\"regression\":false")
-    let count = Int(r.varint())
     for k in 0..<count {
       kinds[k] = r.byte()
       // A segment refers only to those before it.
@@ -252,10 +248,7 @@ enum RecordCodec {
       raw("null")
     }
     raw(",\"key\":\"")
-    for k in 0..<16 {
-      let d = UInt8(truncatingIfNeeded: (keyHash >> UInt64(60 - 4 * k)) & 15)
-      out.append(d < 10 ? 0x30 + d : 0x57 + d)  // 0-9, a-f
-    }
+    ShardExport.appendHex16(keyHash, to: &out)
     raw("\",\"ids\":{\"molecules\":[")
     list()
     raw("],\"proteins\":[")
@@ -375,11 +368,6 @@ final class RecordStrings: @unchecked Sendable {
     numbers[s] = id
     used += n + 80
     return id
-  }
-
-  /// The bytes of string `id`.
-  func bytes(_ id: Int) -> UnsafeRawBufferPointer {
-    UnsafeRawBufferPointer(start: arena + starts[id], count: starts[id + 1] - starts[id])
   }
 
   /// The bytes of string `id`, and whether they need no JSON escape.

@@ -385,11 +385,22 @@ public enum ShardExport {
 
   static func hex16(_ x: UInt64) -> String {
     String(unsafeUninitializedCapacity: 16) { b in
-      for k in 0..<16 { b[k] = hexDigits[Int((x >> UInt64(60 - 4 * k)) & 15)] }
+      for k in 0..<16 { b[k] = hexDigit(x, k) }
       return 16
     }
   }
-  static let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
+
+  /// ``hex16(_:)``'s digits, appended to `out`.
+  static func appendHex16(_ x: UInt64, to out: inout [UInt8]) {
+    for k in 0..<16 { out.append(hexDigit(x, k)) }
+  }
+
+  /// Digit `k` (0: the most significant) of `x` in lowercase hex, computed rather than read from
+  /// a global table (whose reference count threads rendering at once would share).
+  @inline(__always) static func hexDigit(_ x: UInt64, _ k: Int) -> UInt8 {
+    let d = UInt8(truncatingIfNeeded: (x >> UInt64(60 - 4 * k)) & 15)
+    return d < 10 ? 0x30 + d : 0x57 + d
+  }
 
   /// A finite double as a JSON number that reads back to the same value (Python's repr).
 
@@ -511,12 +522,18 @@ final class SplitKeyMaker {
 
   /// ``keys(_:)``, looking molecules up in `memo` first: one thread's, by the address of their
   /// SMILES (the catalog hands the same `String` over for a ligand row after row).
-  func keys(_ e: TaskExample, memo: inout AddressMemo<(parent: String, scaffold: String)>) -> SplitKeys {
+  func keys(_ e: TaskExample, memo: inout Memo) -> SplitKeys {
     keys(e) { entry($0, memo: &memo) }
   }
 
+  /// One thread's memo in front of the shared cache, without its lock: long SMILES by the address
+  /// of their bytes, short ones by value. Twice as many slots as a catalog's usual count of
+  /// distinct molecules keeps most of them from evicting each other.
+  typealias Memo = StringMemo<(parent: String, scaffold: String)>
+  static func memo() -> Memo { Memo(capacity: 1 << 17, shortCapacity: 1 << 16) }
+
   /// ``entry(_:)``, looked up in `memo` first (see ``keys(_:memo:)``).
-  func entry(_ m: String, memo: inout AddressMemo<(parent: String, scaffold: String)>) -> (parent: String, scaffold: String) {
+  func entry(_ m: String, memo: inout Memo) -> (parent: String, scaffold: String) {
     if let x = memo.value(m) { return x }
     let x = entry(m)
     memo.insert(m, x)
@@ -892,24 +909,9 @@ final class ExportSink: @unchecked Sendable {
   private var seenTags: [String] = []
   private var sortKey: [UInt8] = []
   private var payload: [UInt8] = []
-  /// Direct-mapped: twice as many slots as a catalog's usual count of distinct molecules keeps
-  /// most of them from evicting each other.
-  private var memo = AddressMemo<(parent: String, scaffold: String)>(capacity: 1 << 17)
-  /// SMILES too short for `memo` (kept in the `String` itself), by value: looked up without the
-  /// shared cache's lock. Bounded: emptied when full.
-  private var shortMemo: [String: (parent: String, scaffold: String)] = [:]
+  private var memo = SplitKeyMaker.memo()
   /// The current example's molecules' parents and scaffolds (reused).
   private var molecules: [(parent: String, scaffold: String)] = []
-
-  /// The parent and scaffold of molecule `m` (``SplitKeyMaker/entry(_:)``), from this thread's memos first.
-  private func entry(_ m: String) -> (parent: String, scaffold: String) {
-    if m.utf8.count >= memo.minimumLength { return keysOf.entry(m, memo: &memo) }
-    if let x = shortMemo[m] { return x }
-    let x = keysOf.entry(m)
-    if shortMemo.count >= 1 << 16 { shortMemo.removeAll(keepingCapacity: true) }
-    shortMemo[m] = x
-    return x
-  }
   private let lock = NSLock()
   private var failure: Error?
 
@@ -1008,7 +1010,7 @@ final class ExportSink: @unchecked Sendable {
       }
       // The example's split keys as ``SplitKeyMaker/keys(_:memo:)`` makes them, without making them.
       molecules.removeAll(keepingCapacity: true)
-      for m in e.molecules { molecules.append(entry(m)) }
+      for m in e.molecules { molecules.append(keysOf.entry(m, memo: &memo)) }
       try accumulator!.1.add(exampleHash: e.groupHash, molecules: molecules.count, { self.molecules[$0] },
                              targets: e.proteins, sequences: e.sequences, split: SplitName(rawValue: e.split))
     }

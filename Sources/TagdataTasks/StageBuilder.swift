@@ -428,7 +428,7 @@ public enum StageBuilder {
           let fields: Fields = ["sequence": .text(p.sequence)]
           var value: LabelValue?
           if let labeler { value = labeler.label(sequence: Array(p.sequence.utf8)).first ?? .missing(reason: "no descriptor") }
-          try maker.make(fields, label: value, molecules: [], proteins: [(p.sha256, p.sequence)], out: out, reject: { reject($0) })
+          try maker.make(fields, label: value, molecules: [], proteinKeys: [p.sha256], sequences: [p.sequence], out: out, reject: { reject($0) })
           return true
         }
         if seen == 0 { report.skipped = "no proteins in the catalog" }
@@ -436,7 +436,7 @@ public enum StageBuilder {
         func one(_ smiles: String, _ value: () -> LabelValue?) throws {
           guard next() else { return }
           if smiles.utf8.count > task.maxLength { reject("SMILES longer than \(task.maxLength) characters"); return }
-          try maker.make(["smiles": .text(smiles)], label: value(), molecules: [smiles], proteins: [], out: out,
+          try maker.make(["smiles": .text(smiles)], label: value(), molecules: [smiles], proteinKeys: [], sequences: [], out: out,
                          reject: { reject($0) })
         }
         if case let .descriptor(name)? = spec.label, let def = DescriptorRegistry.named(name, kind: .molecule) {
@@ -547,7 +547,8 @@ public enum StageBuilder {
           if a.smiles.utf8.count > task.maxLength { reject("SMILES longer than \(task.maxLength) characters"); return true }
           let fields: Fields = ["smiles": .smiles(a.smiles), "sequence": .protein(c[0].sequence, digest: c[0].sha256),
                                 "target": .text(a.target), "count": .number(Double(a.count))]
-          try maker.make(fields, label: .number(a.value), molecules: [a.smiles], proteins: [c[0]], out: out, reject: { reject($0) })
+          try maker.make(fields, label: .number(a.value), molecules: [a.smiles], proteinKeys: [c[0].sha256],
+                         sequences: [c[0].sequence], out: out, reject: { reject($0) })
           return true
         }
         if seen == 0 { report.skipped = "no \(m.kind) measurements in the catalog (tagdata ingest a BindingDB file)" }
@@ -557,7 +558,7 @@ public enum StageBuilder {
           guard next() else { continue }
           switch event {
           case let .record(r):
-            try maker.make(["text": .text(r.string)], label: nil, molecules: [], proteins: [], language: language,
+            try maker.make(["text": .text(r.string)], label: nil, molecules: [], proteinKeys: [], sequences: [], language: language,
                            source: path, row: r.location.line, out: out, reject: { reject($0, at: "\(path):\(r.location.line)") })
           case let .malformed(d):
             reject(reasonClass(d.reason), at: "\(path):\(d.line)", detail: d.reason)
@@ -743,16 +744,8 @@ struct ExampleMaker {
     return s
   }
 
-  func make(_ fields: Fields, label: LabelValue?, molecules: [String], proteins: [(String, String)],
-            language: String? = nil, source: String? = nil, row: Int? = nil, out: (consuming TaskExample) throws -> Void,
-            reject: (String) -> Void) throws
-  {
-    try make(fields, label: label, molecules: molecules, proteinKeys: proteins.map(\.0), sequences: proteins.map(\.1),
-             language: language, source: source, row: row, out: out, reject: reject)
-  }
-
-  /// ``make(_:label:molecules:proteins:language:source:row:out:reject:)`` with the proteins' keys
-  /// and sequences as the lists the example keeps.
+  /// The example of one source unit (rejected with a reason instead when it cannot make one):
+  /// `molecules` by canonical SMILES, its proteins' catalog keys and sequences, in order.
   func make(_ fields: Fields, label: LabelValue?, molecules: [String], proteinKeys: [String], sequences: [String],
             language: String? = nil, source: String? = nil, row: Int? = nil, out: (consuming TaskExample) throws -> Void,
             reject: (String) -> Void) throws

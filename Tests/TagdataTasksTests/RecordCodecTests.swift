@@ -106,7 +106,7 @@ import Testing
     #expect(!kept.isEmpty && kept.count < 1_000)
     #expect(kept.count * 100 <= 10_000)
     for (id, s) in kept {
-      #expect(Array(t.bytes(Int(id))) == Array(s.utf8))
+      #expect(Array(t.text(Int(id)).bytes) == Array(s.utf8))
       #expect(t.number(s) == id, "a kept string keeps its number")
     }
   }
