@@ -36,8 +36,10 @@ let package = Package(
     // glibc's malloc.h. OpenBLAS (libopenblas0) is loaded when the first matrix multiply runs, not
     // linked: its thread pool would otherwise start, and spin, in every tagdata command.
     .systemLibrary(name: "CMalloc"),
+    // glibc's O_DIRECT and fstatfs (direct I/O for large files written once).
+    .systemLibrary(name: "CFileSystem"),
 
-    .target(name: "TagdataIO", dependencies: ["CZlib", "CBZ2", "CMalloc"]),
+    .target(name: "TagdataIO", dependencies: ["CZlib", "CBZ2", "CMalloc", "CFileSystem"]),
     .target(name: "TagdataBio", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
     .target(name: "TagdataChem"),
     .target(name: "TagdataSources", dependencies: ["TagdataIO", "TagdataChem", "CLibXML2"]),

@@ -1,5 +1,5 @@
--- tagdata catalog, schema version 4 (PRAGMA user_version = 4).
--- This is the DDL that TagdataCatalog's migrations run (versions 1 to 4 in turn); a test
+-- tagdata catalog, schema version 9 (PRAGMA user_version = 9).
+-- This is the DDL that TagdataCatalog's migrations run (versions 1 to 9 in turn); a test
 -- keeps the two identical.
 --
 -- runs        one row per `tagdata ingest` invocation.
@@ -337,3 +337,15 @@ CREATE TABLE partition_ranges(
   records INTEGER NOT NULL,
   lines INTEGER NOT NULL,
   run_id INTEGER NOT NULL REFERENCES runs(id));
+
+
+-- Version 9: what each molecule is grouped by in leakage-free splits: its parent (largest
+-- component, neutralised, without stereo or isotopes) and its Bemis-Murcko scaffold (without
+-- stereo), as canonical SMILES, under the definition's version (TagdataChem's MoleculeGroups).
+-- An ingest ends by working them out for the molecules it added; builds read them. They follow
+-- from the molecule's SMILES and are left out of the catalog's content hash, like an index.
+CREATE TABLE molecule_groups(
+  molecule_id INTEGER PRIMARY KEY REFERENCES molecules(id),
+  parent TEXT NOT NULL,
+  scaffold TEXT NOT NULL,
+  version TEXT NOT NULL);

@@ -55,7 +55,7 @@ import CSQLite3
 public final class Catalog {
   /// The connection. Package code (tests) may query it; callers outside use the catalog's API.
   package let db: Database
-  public static let schemaVersion: Int64 = 8
+  public static let schemaVersion: Int64 = 9
 
   /// Opens or creates a catalog and brings its schema up to date.
   ///
@@ -398,6 +398,15 @@ public final class Catalog {
       records INTEGER NOT NULL,
       lines INTEGER NOT NULL,
       run_id INTEGER NOT NULL REFERENCES runs(id));
+    """,
+    // What each molecule is grouped by in leakage-free splits (its parent and Bemis-Murcko
+    // scaffold), worked out once when it enters the catalog, under the definition's version.
+    """
+    CREATE TABLE molecule_groups(
+      molecule_id INTEGER PRIMARY KEY REFERENCES molecules(id),
+      parent TEXT NOT NULL,
+      scaffold TEXT NOT NULL,
+      version TEXT NOT NULL);
     """,
   ]
 

@@ -353,6 +353,12 @@ extension Catalog {
         ON CONFLICT (entity, name, entity_id) DO UPDATE SET value = excluded.value, text = excluded.text,
           reason = excluded.reason, version = excluded.version, run_id = excluded.run_id
         WHERE version <> excluded.version;
+      INSERT INTO main.molecule_groups(molecule_id, parent, scaffold, version)
+        SELECT mm.new, g.parent, g.scaffold, g.version FROM part.molecule_groups g JOIN temp.mmap mm ON mm.old = g.molecule_id
+        WHERE true ORDER BY 1
+        ON CONFLICT (molecule_id) DO UPDATE SET parent = excluded.parent, scaffold = excluded.scaffold,
+          version = excluded.version
+        WHERE version <> excluded.version;
 
       INSERT INTO main.targets(key, chains) SELECT key, chains FROM part.targets WHERE true ORDER BY id
         ON CONFLICT (key) DO NOTHING;

@@ -113,7 +113,9 @@ public enum ShardExport {
     // 0. Group splits see every example of a task first: its keys (molecules, scaffolds,
     // targets), then the split of each whole group. Memory grows with the examples here (their
     // keys), not with the catalog's rows. Every partition makes this first pass over all units.
-    let keysOf = SplitKeyMaker()
+    // Molecules' parents and scaffolds as the catalog stores them (ingest works them out), on a
+    // connection of the reader's own: the sink's thread asks while this one reads rows.
+    let keysOf = SplitKeyMaker(stored: MoleculeGroupReader(path: catalog.db.path, version: MoleculeGroups.version))
     var assigned: [String: [String: SplitName]]?
     if config.split.method != .random {
       var keys: [String: [SplitKeys]] = [:]
@@ -163,9 +165,10 @@ public enum ShardExport {
         batch.append(consume e)
         if batch.count == batchSize {
           if !queue.tryPush(batch) {
-            // The sink is behind (a run of new molecules: their parents and scaffolds are most of
-            // its work). Rather than wait, this thread works out those of this batch, which the
-            // sink reaches only after the queued ones: it then finds them made.
+            // The sink is behind (a run of new molecules, whose parents and scaffolds are most of
+            // its work when the catalog does not store them). Rather than wait, this thread looks
+            // up those of this batch, which the sink reaches only after the queued ones: it then
+            // finds them made.
             for x in batch { for m in x.molecules { _ = keysOf.entry(m) } }
             if !queue.push(batch) { try sink.rethrow() }
           }
@@ -438,81 +441,30 @@ public enum ShardExport {
   }
 }
 
-/// The keys of an example that splits and the leakage report look at: its molecules and their
-/// Bemis-Murcko scaffolds, its proteins (keys and sequences). Scaffolds are computed once per
+/// The keys of an example that splits and the leakage report look at: its molecules' parents and
+/// Bemis-Murcko scaffolds (``MoleculeGroups``), its proteins (keys and sequences). A molecule's
+/// are read from the catalog where it stores them (`stored`), else worked out; either way once per
 /// molecule while it is asked for (a bounded cache).
 final class SplitKeyMaker {
-  /// Per molecule: its parent and its scaffold, computed from one parse (a bounded cache).
+  /// Per molecule: its parent and its scaffold (a bounded cache).
   private let known = SharedCache<String, (parent: String, scaffold: String)>(capacity: 1 << 16)
+  /// The catalog's stored keys (nil: every molecule's are worked out).
+  let stored: MoleculeGroupReader?
+
+  init(stored: MoleculeGroupReader? = nil) { self.stored = stored }
 
   func scaffold(_ smiles: String) -> String { entry(smiles).scaffold }
 
-  /// The molecule a split groups by (its parent): the canonical SMILES, without stereo or
-  /// isotopes, of its largest component (most heavy atoms; ties: the longer, then the smaller
-  /// SMILES) after neutralising it (an O, S or N anion not next to a cation takes an H back, an
-  /// N cation with an H gives it up). A salt form, a charged form, a stereoisomer and the
-  /// molecule itself thus share a group and count as one molecule in the leakage report.
+  /// The molecule a split groups by (its parent, ``MoleculeGroups/keys(smiles:)``): a salt form, a
+  /// charged form, a stereoisomer and the molecule itself share a group and count as one molecule
+  /// in the leakage report.
   func parent(_ smiles: String) -> String { entry(smiles).parent }
 
   func entry(_ smiles: String) -> (parent: String, scaffold: String) {
     if let e = known.value(for: smiles) { return e }
-    var e = (parent: smiles, scaffold: "")
-    if var mol = try? Smiles.read(smiles) {
-      // The scaffold without stereo or isotopes (as chemprop's scaffold split, includeChirality
-      // false): the stereoisomers of a molecule share a scaffold group.
-      let scaffold = Scaffold.murckoSmiles(mol)
-      e.scaffold = scaffold
-      if scaffold.utf8.contains(where: { $0 == 0x40 || $0 == 0x2F || $0 == 0x5C || $0 == 0x5B }),
-        let flat = try? Smiles.canonical(scaffold, isomeric: false)
-      {
-        e.scaffold = flat
-      }
-      // A canonical SMILES with no bracket atom, component, stereo or isotope is its own parent.
-      if smiles.utf8.contains(where: { $0 == 0x5B || $0 == 0x2E || $0 == 0x40 || $0 == 0x2F || $0 == 0x5C }) {
-        e.parent = Self.parent(of: &mol)
-      }
-    }
+    let e = stored?.keys(smiles: smiles) ?? MoleculeGroups.keys(smiles: smiles)
     known.insert(e, for: smiles)
     return e
-  }
-
-  /// `alwaysTwice`: canonicalize the written SMILES again even when once is known to be enough
-  /// (tests check that it is).
-  static func parent(of mol: inout Molecule, alwaysTwice: Bool = false) -> String {
-    var neutralized = false
-    for i in mol.atoms.indices where mol.atoms[i].charge != 0 {
-      let a = mol.atoms[i]
-      let near = mol.neighbors(i).map { mol.atoms[$0].charge }
-      if a.charge == -1 && [7, 8, 16].contains(a.element) && !near.contains(where: { $0 > 0 }) {
-        mol.atoms[i].charge = 0
-        mol.atoms[i].hydrogens += 1
-        neutralized = true
-      } else if a.charge == 1 && a.element == 7 && a.hydrogens > 0 && !near.contains(where: { $0 < 0 }) {
-        mol.atoms[i].charge = 0
-        mol.atoms[i].hydrogens -= 1
-        neutralized = true
-      }
-    }
-    let written = SmilesWriter(isomeric: false).write(mol)
-    // Written without stereo or isotopes, the SMILES is canonical as it is, unless an atom was
-    // neutralized (its ring may read back otherwise) or dropping an isotope or a hydrogen atom
-    // makes another graph: then it is read and written once more.
-    let again = alwaysTwice || neutralized || mol.atoms.contains { $0.element == 1 || $0.isotope != 0 }
-    let flat = again ? (try? Smiles.canonical(written, isomeric: false)) ?? written : written
-    let parts = flat.split(separator: ".")
-    guard parts.count > 1 else { return flat }
-    var best: (heavy: Int, text: Substring)?
-    for part in parts {
-      guard let m = try? Smiles.read(String(part)) else { continue }
-      let heavy = m.atoms.reduce(0) { $0 + ($1.element != 1 ? 1 : 0) }
-      if let b = best,
-        (b.heavy, b.text.count) > (heavy, part.count) || ((b.heavy, b.text.count) == (heavy, part.count) && b.text <= part)
-      {
-        continue
-      }
-      best = (heavy, part)
-    }
-    return best.map { String($0.text) } ?? flat
   }
 
   /// The split keys of `e`; its example key is the hex of `StableHash.hash([task, groupKey])`,
@@ -572,26 +524,28 @@ final class ShardWriter {
   /// The file's side, used by the writing thread only until it has been joined.
   final class File: @unchecked Sendable {
     let path: String
-    let file: UnsafeMutablePointer<FILE>
+    /// Direct I/O where the file system takes it: the shards are not read again by the build, and
+    /// a copy of every byte into the page cache was most of what writing them cost.
+    let file: SequentialFileWriter
     /// zlib's state points back at its stream: it must not move.
     var stream: UnsafeMutablePointer<z_stream>?
     var digest = StreamDigest()
     var out = [UInt8](repeating: 0, count: 1 << 16)
-    var closed = false
     private let lock = NSLock()
     private var failure: Error?
 
     init(path: String, gzip: Bool) throws {
       self.path = path
-      guard let f = fopen(path, "wb") else { throw ShardExportError(path: path, message: String(cString: strerror(errno))) }
-      setvbuf(f, nil, _IOFBF, 1 << 20)
-      file = f
+      do {
+        file = try SequentialFileWriter(path: path)
+      } catch let e as FileWriteError {
+        throw ShardExportError(path: path, message: e.message)
+      }
       if gzip {
         let z = UnsafeMutablePointer<z_stream>.allocate(capacity: 1)
         z.initialize(to: z_stream())
         guard tagdata_deflateInit2(z, 6, 15 + 16) == Z_OK else {
           z.deallocate()
-          fclose(f)
           throw ShardExportError(path: path, message: "zlib could not start compressing")
         }
         stream = z
@@ -603,7 +557,6 @@ final class ShardWriter {
         deflateEnd(z)
         z.deallocate()
       }
-      if !closed { fclose(file) }
     }
 
     func fail(_ error: Error) {
@@ -622,8 +575,10 @@ final class ShardWriter {
     func emit(_ bytes: UnsafeRawBufferPointer, hash: Bool = true) throws {
       guard !bytes.isEmpty else { return }
       if hash { digest.update(bytes) }
-      if fwrite(bytes.baseAddress, 1, bytes.count, file) != bytes.count {
-        throw ShardExportError(path: path, message: "cannot write: \(String(cString: strerror(errno)))")
+      do {
+        try file.write(bytes)
+      } catch let e as FileWriteError {
+        throw ShardExportError(path: path, message: e.message)
       }
     }
 
@@ -729,10 +684,11 @@ final class ShardWriter {
     hashThread = nil
     try file.rethrow()
     if file.stream != nil { try file.compress(UnsafeRawBufferPointer(start: nil, count: 0), finish: true) }
-    let ok = fflush(file.file) == 0 && (!sync || fsync(fileno(file.file)) == 0)
-    file.closed = true
-    fclose(file.file)
-    if !ok { throw ShardExportError(path: path, message: "cannot write: \(String(cString: strerror(errno)))") }
+    do {
+      try file.file.close(sync: sync)
+    } catch let e as FileWriteError {
+      throw ShardExportError(path: path, message: e.message)
+    }
     return SequenceDigest.hex(file.digest.finalize())
   }
 }

@@ -401,7 +401,7 @@ public enum StageBuilder {
             if config.split.method == .temporal { reject("no year in the temporal split's ranges"); return }
             e.split = splitter.split(e)
             report.examples += 1
-            try emit(e)
+            try emit(consume e)
             return
           }
           e.split = s.rawValue
@@ -410,10 +410,11 @@ public enum StageBuilder {
         }
         report.examples += 1
         if let label = e.output, let x = e.target, !TagLLM.labelReadsBack(label, x) { report.labelsOff += 1 }
-        try emit(e)
+        try emit(consume e)
       }
-      var maker = ExampleMaker(task: task, ablation: config.ablation, seed: config.seed)
-      maker.makesHashes = !deferring
+      // A constant: the closures below then use it in place, where a variable would be copied
+      // (every reference it holds retained and released) for each example.
+      let maker = ExampleMaker(task: task, ablation: config.ablation, seed: config.seed, makesHashes: !deferring)
       switch spec.source {
       case .proteins:
         let labeler: ProteinLabeler?
@@ -722,10 +723,11 @@ struct ExampleMaker {
   let preparedFull: TaskTemplate.Prepared
   let hashMemo = ExampleHashes.SegmentMemo()
   /// Whether examples get their hashes here (else ``TaskExample/makeHashes(_:memo:)`` later).
-  var makesHashes = true
+  let makesHashes: Bool
 
-  init(task: CompiledTask, ablation: TagLLM.Ablation, seed: UInt64 = 0) {
+  init(task: CompiledTask, ablation: TagLLM.Ablation, seed: UInt64 = 0, makesHashes: Bool = true) {
     self.task = task
+    self.makesHashes = makesHashes
     self.ablation = ablation
     preparedAblated = TaskTemplate.Prepared(task.ablated)
     preparedFull = TaskTemplate.Prepared(task.pieces)

@@ -240,6 +240,20 @@ import TestSupport
     let single = try Self.single(files, table: mapping)
     let merged = try Self.merge(Self.partitions(files, n, table: mapping))
     #expect(try Self.dump(merged, provenance: true) == Self.dump(single, provenance: true))
+    // The molecules' group keys, which the dump leaves out, come along: as a single ingest stores them.
+    let g = try Self.moleculeGroups(merged)
+    let s = try Self.moleculeGroups(single)
+    #expect(!g.isEmpty && g == s)
+  }
+
+  /// Each molecule's stored parent and scaffold, by SMILES.
+  static func moleculeGroups(_ path: String) throws -> [String] {
+    let s = try Catalog(path: path, readOnly: true).db.prepare("""
+      SELECT m.smiles, g.parent, g.scaffold, g.version FROM molecule_groups g JOIN molecules m ON m.id = g.molecule_id
+      """)
+    var out: [String] = []
+    while try s.step() { out.append((0..<4).map { s.text(Int32($0)) ?? "" }.joined(separator: "\t")) }
+    return out.sorted()
   }
 
   @Test func mergingAgainChangesNothing() throws {

@@ -89,6 +89,42 @@ import Testing
     }
   }
 
+  /// Ingest stores each molecule's parent and scaffold, equal to those worked out from its SMILES;
+  /// a build reads them: the same bytes as a build from the catalog without them (which works
+  /// them out), and a build from stored scaffolds changed on purpose differs.
+  @Test func storedMoleculeGroupsGiveTheBuildOfComputedOnes() throws {
+    let path = try StageBuildTests.catalog(tables: ["tdc-dti"], describe: true)
+    let c = try Catalog(path: path)
+    #expect(try c.moleculeGroupCounts(version: MoleculeGroups.version).missing == 0)
+    let s = try c.db.prepare("SELECT m.smiles, g.parent, g.scaffold FROM molecules m JOIN molecule_groups g ON g.molecule_id = m.id")
+    var n = 0
+    while try s.step() {
+      let smiles = s.text(0) ?? ""
+      let computed = MoleculeGroups.keys(smiles: smiles)
+      #expect(s.text(1) == computed.parent && s.text(2) == computed.scaffold, "\(smiles)")
+      n += 1
+    }
+    #expect(n > 100, "\(n) molecules stored with their groups")
+
+    func build(_ name: String) throws -> [String: Data] {
+      let out = TestSupport.tempDirectory().appendingPathComponent(name).path
+      let r = try TestSupport.tagdata(["build", "--quiet", "--catalog", path, "--out", out, "--split", "scaffold", "--tasks", "QED,BA"])
+      #expect(r.status == 0, "\(r.stderr)")
+      return try StageBuildTests.files(out)
+    }
+    let stored = try build("stored")
+    try c.db.execute("DELETE FROM molecule_groups")
+    let computed = try build("computed")
+    #expect(stored == computed && stored["leakage.json"] != nil)
+    // One scaffold for every molecule: the scaffold split then has one group only.
+    try c.db.execute("""
+      INSERT INTO molecule_groups(molecule_id, parent, scaffold, version)
+        SELECT id, smiles, 'c1ccccc1', '\(MoleculeGroups.version)' FROM molecules
+      """)
+    let tampered = try build("tampered")
+    #expect(tampered["leakage.json"] != nil && tampered["leakage.json"] != stored["leakage.json"])
+  }
+
   /// A catalog of the patent sample (TDC BindingDB_Patent layout), read with `preset`.
   static func patentCatalog(_ preset: String) throws -> String {
     let path = TestSupport.tempDirectory().appendingPathComponent("p.sqlite").path
@@ -203,8 +239,8 @@ import Testing
         let canonical = try? Smiles.canonical(String(first)), var a = try? Smiles.read(canonical)
       else { continue }
       var b = a
-      let once = SplitKeyMaker.parent(of: &a)
-      let again = SplitKeyMaker.parent(of: &b, alwaysTwice: true)
+      let once = MoleculeGroups.parent(of: &a)
+      let again = MoleculeGroups.parent(of: &b, alwaysTwice: true)
       checked += 1
       if once != again { differ.append("\(canonical): \(once) against \(again)") }
       if a.atoms.contains(where: { $0.element == 1 || $0.isotope != 0 }) { twice += 1 }
