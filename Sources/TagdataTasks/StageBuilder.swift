@@ -722,6 +722,11 @@ struct ExampleMaker {
   let preparedAblated: TaskTemplate.Prepared
   let preparedFull: TaskTemplate.Prepared
   let hashMemo = ExampleHashes.SegmentMemo()
+  /// Where label strings are made (reused: no allocation per label).
+  let scratch = Scratch()
+  final class Scratch {
+    var bytes: [UInt8] = []
+  }
   /// Whether examples get their hashes here (else ``TaskExample/makeHashes(_:memo:)`` later).
   let makesHashes: Bool
 
@@ -788,10 +793,10 @@ struct ExampleMaker {
       switch label {
       case let .number(x)?:
         let v = x * spec.labelScale
-        guard let s = TagLLM.labelString(v) else { reject("label is not finite"); return }
+        guard let s = TagLLM.labelString(v, scratch: &scratch.bytes) else { reject("label is not finite"); return }
         // str(value)[:6] of a value of 1e16 or more cuts its exponent ("1.42e+"): Tag-LLM's
         // float(label) would fail on it.
-        guard Double(s) != nil else { reject("label string is not a number (str(value)[:6] cuts the exponent)"); return }
+        guard TagLLM.labelStringIsNumber(s) else { reject("label string is not a number (str(value)[:6] cuts the exponent)"); return }
         output = s
         target = v
       case let .missing(reason)?: reject("no label: \(StageBuilder.reasonClass(reason))"); return

@@ -203,13 +203,26 @@ public enum TagLLM {
   /// six characters. The string can differ a lot from the value (1e-05 gives `1e-050`, which reads
   /// back as 1e-50): keep the exact value beside it. Nil for a value that is not finite.
   public static func labelString(_ value: Double) -> String? {
+    var scratch: [UInt8] = []
+    return labelString(value, scratch: &scratch)
+  }
+
+  /// ``labelString(_:)`` made in `scratch` (a builder's, reused from label to label).
+  static func labelString(_ value: Double, scratch out: inout [UInt8]) -> String? {
     guard value.isFinite else { return nil }
-    var out: [UInt8] = []
+    out.removeAll(keepingCapacity: true)
     out.reserveCapacity(32)
     appendPythonRepr(value, to: &out)
     if out.count > 6 { out.removeLast(out.count - 6) }
     while out.count < 6 { out.append(UInt8(ascii: "0")) }
     return String(decoding: out, as: UTF8.self)
+  }
+
+  /// Whether a label string of ``labelString(_:)`` reads as a number: all do but those whose
+  /// exponent the cut to six characters left without digits (`1.42e+`).
+  static func labelStringIsNumber(_ label: String) -> Bool {
+    guard let last = label.utf8.last else { return false }
+    return (last >= UInt8(ascii: "0") && last <= UInt8(ascii: "9")) || last == UInt8(ascii: ".")
   }
 
   /// Whether `float(label)` (what Tag-LLM regresses) is within 1% of `value`.

@@ -77,6 +77,29 @@ import Testing
     #expect(bad.isEmpty, "\(bad.count) differ: \(bad.prefix(5))")
   }
 
+  /// A builder makes label strings in a scratch buffer it reuses, and tells a cut exponent by its
+  /// last byte: the same strings, and the same verdict as parsing them, over magnitudes from 1e-320
+  /// to 1e308 of both signs.
+  @Test func labelStringsFromScratchAndTheirNumberCheck() {
+    var rng = SplitMix64(seed: TestSupport.fuzzSeed(default: 0x5EED_0019))
+    var scratch: [UInt8] = []
+    var cut = 0
+    for _ in 0..<20_000 {
+      let mantissa = Double(rng.next() % 1_000_000) / 1000
+      let exponent = Int(rng.next() % 629) - 320
+      let x = (rng.next() & 1 == 0 ? 1 : -1) * mantissa * pow(10, Double(exponent))
+      let s = TagLLM.labelString(x, scratch: &scratch)
+      #expect(s == TagLLM.labelString(x), "\(x)")
+      if let s {
+        #expect(TagLLM.labelStringIsNumber(s) == (Double(s) != nil), "\(x): \(s)")
+        if Double(s) == nil { cut += 1 }
+      }
+    }
+    #expect(cut > 100, "values whose exponent is cut: \(cut)")
+    #expect(!TagLLM.labelStringIsNumber("1.42e+") && !TagLLM.labelStringIsNumber("-1.4e-"))
+    #expect(TagLLM.labelStringIsNumber("1e-050") && TagLLM.labelStringIsNumber("12345."))
+  }
+
   @Test func labelStringsTruncateLikePython() {
     #expect(TagLLM.labelString(0.123456789) == "0.1234")
     #expect(TagLLM.labelString(0.5) == "0.5000")
