@@ -55,6 +55,8 @@ struct CatalogCommand: ParsableCommand {
         warn("error: \(e)")
         throw ExitCode(74)
       }
+      // Parts bring their molecules' group keys; those a part did not finish are worked out here.
+      try catalog.fillMoleculeGroups()
       // The content hash of a file read as byte ranges is that of the whole file: read it once.
       let unhashed = noHash ? [] : try MergedContentHash.fill(catalog)
       for path in unhashed { warn("\(path): changed or gone since it was ingested; its content hash is left empty") }
