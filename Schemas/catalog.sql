@@ -342,7 +342,8 @@ CREATE TABLE partition_ranges(
 -- Version 9: what each molecule is grouped by in leakage-free splits: its parent (largest
 -- component, neutralised, without stereo or isotopes) and its Bemis-Murcko scaffold (without
 -- stereo), as canonical SMILES, under the definition's version (TagdataChem's MoleculeGroups).
--- An ingest ends by working them out for the molecules it added; builds read them. They follow
+-- `tagdata catalog groups` (and `tagdata run` after its ingest) works them out for the molecules
+-- without them; builds read them, and work out those missing. They follow
 -- from the molecule's SMILES and are left out of the catalog's content hash, like an index.
 CREATE TABLE molecule_groups(
   molecule_id INTEGER PRIMARY KEY REFERENCES molecules(id),

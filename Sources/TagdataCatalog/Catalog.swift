@@ -400,7 +400,7 @@ public final class Catalog {
       run_id INTEGER NOT NULL REFERENCES runs(id));
     """,
     // What each molecule is grouped by in leakage-free splits (its parent and Bemis-Murcko
-    // scaffold), worked out once when it enters the catalog, under the definition's version.
+    // scaffold), worked out once per molecule (`tagdata catalog groups`), under the definition's version.
     """
     CREATE TABLE molecule_groups(
       molecule_id INTEGER PRIMARY KEY REFERENCES molecules(id),

@@ -105,12 +105,8 @@ public final class Ingestor {
   /// Processors available to this process.
   public static var processors: Int { max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))) }
 
-  /// Works out the group keys of the molecules the run added (``Catalog/fillMoleculeGroups(threads:pageSize:)``)
-  /// and marks the run finished.
-  public func close() throws {
-    try catalog.fillMoleculeGroups()
-    try catalog.finishRun(run, now: Clock.isoNow())
-  }
+  /// Marks the run finished.
+  public func close() throws { try catalog.finishRun(run, now: Clock.isoNow()) }
 
   /// Ingests one file (`-` for standard input). Input errors end up in the report, not thrown;
   /// catalog (SQLite) errors are thrown.

@@ -5,11 +5,13 @@ import TagdataChem
 extension Catalog {
   /// Works out and stores the group keys (``MoleculeGroups``: parent and scaffold) of every
   /// molecule stored without them under the current version, a page at a time, each page shared
-  /// out among `threads` threads. An ingest ends with it: a build then reads the keys instead of
-  /// working them out. Interrupted, it leaves the molecules it did not reach for the next one
-  /// (a build works out what is missing). Returns how many molecules it did.
+  /// out among `threads` threads (`tagdata catalog groups`; `tagdata run` after its ingest). A
+  /// build then reads the keys instead of working them out. Interrupted, it leaves the molecules
+  /// it did not reach for the next one (a build works out what is missing). `progress` gets the
+  /// molecules done so far after each page. Returns how many molecules it did.
   @discardableResult
-  public func fillMoleculeGroups(threads: Int = Ingestor.processors, pageSize: Int = 8192) throws -> Int {
+  public func fillMoleculeGroups(threads: Int = Ingestor.processors, pageSize: Int = 8192,
+                                 progress: ((Int) -> Void)? = nil) throws -> Int {
     let threads = max(1, threads)
     var after: Int64 = 0
     var done = 0
@@ -28,6 +30,7 @@ extension Catalog {
                               version: MoleculeGroups.version)
       done += page.count
       after = last.id
+      progress?(done)
     }
     return done
   }

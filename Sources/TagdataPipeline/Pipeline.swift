@@ -369,6 +369,10 @@ public final class Pipeline {
       }
     }
     try ingestor.close()
+    // Molecules' parents and scaffolds, read by the builds that follow.
+    try ingestor.catalog.fillMoleculeGroups { done in
+      self.onEvent?(.progress(id: "ingest", text: "parents and scaffolds of \(done) molecules"))
+    }
   }
 
   func describe() throws {

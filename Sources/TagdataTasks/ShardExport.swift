@@ -113,7 +113,7 @@ public enum ShardExport {
     // 0. Group splits see every example of a task first: its keys (molecules, scaffolds,
     // targets), then the split of each whole group. Memory grows with the examples here (their
     // keys), not with the catalog's rows. Every partition makes this first pass over all units.
-    // Molecules' parents and scaffolds as the catalog stores them (ingest works them out), on a
+    // Molecules' parents and scaffolds as the catalog stores them (`tagdata catalog groups`), on a
     // connection of the reader's own: the sink's thread asks while this one reads rows.
     let keysOf = SplitKeyMaker(stored: MoleculeGroupReader(path: catalog.db.path, version: MoleculeGroups.version))
     var assigned: [String: [String: SplitName]]?

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import TagdataCatalog
+import TagdataChem
 import TagdataIngest
 import TagdataIO
 import TagdataTasks
@@ -185,6 +186,10 @@ struct Build: ParsableCommand {
     warn("\(out): \(summary.shardRecords.reduce(0, +)) records in \(shards) shards"
       + (part.map { " (partition \($0); tagdata export --merge combines the \($0.count))" } ?? ""))
     if summary.shardRecords.reduce(0, +) == 0 { warn("no task gave an example: nothing usable in the catalog for this configuration") }
+    if let g = try? cat.moleculeGroupCounts(version: MoleculeGroups.version), g.missing > 0, !quiet {
+      warn("note: \(g.missing) molecules have no stored parent and scaffold, which this build worked out; "
+        + "`tagdata catalog groups --catalog \(catalog)` stores them once for every build")
+    }
     if json {
       let tasks = summary.reports.map { r in
         let c = summary.counts[r.task] ?? ShardExport.Counts()

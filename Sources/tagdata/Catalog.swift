@@ -1,12 +1,52 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import ArgumentParser
 import TagdataCatalog
+import TagdataChem
 import TagdataIngest
 
 struct CatalogCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "catalog",
     abstract: "Inspect the catalog.",
-    subcommands: [Stats.self, Dump.self, Quarantine.self, Merge.self])
+    subcommands: [Stats.self, Dump.self, Quarantine.self, Merge.self, Groups.self])
+
+  struct Groups: ParsableCommand {
+    static let configuration = CommandConfiguration(
+      abstract: "Store each molecule's parent and scaffold, which leakage-free splits group by.",
+      discussion: """
+        Works out, for every molecule of the catalog stored without them, its parent (largest \
+        component, neutralised, without stereo or isotopes) and its Bemis-Murcko scaffold, on \
+        every core, and stores them (table molecule_groups). `tagdata build` then reads them \
+        instead of working them out for each build: for a catalog of 41,718 ChEMBL drugs, about \
+        3 seconds of CPU saved per build. Run it once after ingesting molecules (`tagdata run` \
+        does); a build from a catalog without them works out what is missing. Interrupted, it \
+        goes on where it stopped. Merged partition catalogs keep what their parts stored.
+
+        Example:
+          tagdata ingest --catalog c.sqlite --preset tdc-dti dti.csv
+          tagdata catalog groups --catalog c.sqlite
+        """)
+    @OptionGroup var catalogOptions: CatalogOptions
+    @Flag(help: "Print the counts as JSON.") var json = false
+    @Flag(name: .shortAndLong, help: "No progress line.") var quiet = false
+
+    func run() throws {
+      let catalog = try TagdataCatalog.Catalog(path: catalogOptions.catalog)
+      let tty = isatty(2) == 1 && !quiet && !json
+      let done = try catalog.fillMoleculeGroups { n in
+        if tty { writeFD(2, "\r\u{1B}[Kparents and scaffolds: \(n) molecules") }
+      }
+      if tty { writeFD(2, "\r\u{1B}[K") }
+      let counts = try catalog.moleculeGroupCounts(version: MoleculeGroups.version)
+      if json {
+        writeOut("{\"worked_out\":\(done),\"stored\":\(counts.stored),\"missing\":\(counts.missing)}\n")
+      } else if !quiet {
+        warn("\(catalogOptions.catalog): parents and scaffolds of \(done) molecules worked out; \(counts.stored) stored in all")
+      }
+    }
+  }
 
   struct Merge: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -55,8 +95,6 @@ struct CatalogCommand: ParsableCommand {
         warn("error: \(e)")
         throw ExitCode(74)
       }
-      // Parts bring their molecules' group keys; those a part did not finish are worked out here.
-      try catalog.fillMoleculeGroups()
       // The content hash of a file read as byte ranges is that of the whole file: read it once.
       let unhashed = noHash ? [] : try MergedContentHash.fill(catalog)
       for path in unhashed { warn("\(path): changed or gone since it was ingested; its content hash is left empty") }
