@@ -40,7 +40,8 @@ public final class SequentialFileWriter {
   /// up to a multiple of 4 KiB.
   public init(path: String, direct allowDirect: Bool = true, bufferSize: Int = 1 << 20) throws {
     self.path = path
-    let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+    // 0666 less the umask, as fopen makes files.
+    let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o666)
     guard fd >= 0 else { throw FileWriteError(path: path, message: String(cString: strerror(errno))) }
     self.fd = fd
     capacity = max(1, (bufferSize + Self.alignment - 1) / Self.alignment) * Self.alignment

@@ -33,6 +33,8 @@ struct CatalogCommand: ParsableCommand {
     @Flag(name: .shortAndLong, help: "No progress line.") var quiet = false
 
     func run() throws {
+      // An existing catalog (opened to read first: a wrong path is an error, not a new empty catalog).
+      _ = try TagdataCatalog.Catalog(path: catalogOptions.catalog, readOnly: true)
       let catalog = try TagdataCatalog.Catalog(path: catalogOptions.catalog)
       let tty = isatty(2) == 1 && !quiet && !json
       let done = try catalog.fillMoleculeGroups { n in

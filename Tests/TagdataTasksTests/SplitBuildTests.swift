@@ -97,6 +97,9 @@ import Testing
     let g = try TestSupport.tagdata(["catalog", "groups", "--catalog", path, "--json"])
     #expect(g.status == 0, "\(g.stderr)")
     #expect(g.stdout.contains("\"missing\":0") && !g.stdout.contains("\"worked_out\":0,"), "\(g.stdout)")
+    let missing = TestSupport.tempDirectory().appendingPathComponent("none.sqlite").path
+    #expect(try TestSupport.tagdata(["catalog", "groups", "--catalog", missing]).status == 74)
+    #expect(!FileManager.default.fileExists(atPath: missing), "no catalog is made where there was none")
     let again = try TestSupport.tagdata(["catalog", "groups", "--catalog", path, "--json"])
     #expect(again.stdout.hasPrefix("{\"worked_out\":0,"), "a second run has nothing left to do: \(again.stdout)")
     let c = try Catalog(path: path)
