@@ -536,11 +536,7 @@ final class ShardWriter {
 
     init(path: String, gzip: Bool) throws {
       self.path = path
-      do {
-        file = try SequentialFileWriter(path: path)
-      } catch let e as FileWriteError {
-        throw ShardExportError(path: path, message: e.message)
-      }
+      file = try Self.reporting { try SequentialFileWriter(path: path) }
       if gzip {
         let z = UnsafeMutablePointer<z_stream>.allocate(capacity: 1)
         z.initialize(to: z_stream())
@@ -556,6 +552,15 @@ final class ShardWriter {
       if let z = stream {
         deflateEnd(z)
         z.deallocate()
+      }
+    }
+
+    /// `body`, a file it cannot write reported as the build's error (same path and message).
+    static func reporting<T>(_ body: () throws -> T) throws -> T {
+      do {
+        return try body()
+      } catch let e as FileWriteError {
+        throw ShardExportError(path: e.path, message: e.message)
       }
     }
 
@@ -575,11 +580,7 @@ final class ShardWriter {
     func emit(_ bytes: UnsafeRawBufferPointer, hash: Bool = true) throws {
       guard !bytes.isEmpty else { return }
       if hash { digest.update(bytes) }
-      do {
-        try file.write(bytes)
-      } catch let e as FileWriteError {
-        throw ShardExportError(path: path, message: e.message)
-      }
+      try Self.reporting { try file.write(bytes) }
     }
 
     func compress(_ input: UnsafeRawBufferPointer, finish: Bool) throws {
@@ -684,11 +685,7 @@ final class ShardWriter {
     hashThread = nil
     try file.rethrow()
     if file.stream != nil { try file.compress(UnsafeRawBufferPointer(start: nil, count: 0), finish: true) }
-    do {
-      try file.file.close(sync: sync)
-    } catch let e as FileWriteError {
-      throw ShardExportError(path: path, message: e.message)
-    }
+    try File.reporting { try file.file.close(sync: sync) }
     return SequenceDigest.hex(file.digest.finalize())
   }
 }

@@ -187,8 +187,8 @@ struct Build: ParsableCommand {
       + (part.map { " (partition \($0); tagdata export --merge combines the \($0.count))" } ?? ""))
     if summary.shardRecords.reduce(0, +) == 0 { warn("no task gave an example: nothing usable in the catalog for this configuration") }
     if let g = try? cat.moleculeGroupCounts(version: MoleculeGroups.version), g.missing > 0, !quiet {
-      warn("note: \(g.missing) molecules have no stored parent and scaffold, which this build worked out; "
-        + "`tagdata catalog groups --catalog \(catalog)` stores them once for every build")
+      warn("note: \(g.missing) molecules of the catalog have no stored parent and scaffold: a build that needs "
+        + "them works them out; `tagdata catalog groups --catalog \(catalog)` stores them once for every build")
     }
     if json {
       let tasks = summary.reports.map { r in
